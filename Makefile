@@ -1,0 +1,47 @@
+# Everything runs from a project-local virtual environment that `make` builds itself.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint unit docs schema bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+## run: validate every shipped definition and simulate each with its sample script
+run: $(STAMP)
+	$(BIN)/workflow validate definitions/*.yaml
+	@for script in definitions/examples/*.yaml; do \
+		id=$$(basename $$script .yaml); \
+		echo ""; echo "=== $$id ($$script) ==="; \
+		$(BIN)/workflow simulate $$id $$script || exit 1; \
+	done
+
+## lint: ruff (lint + format check), mypy --strict, import-linter contracts
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+## test: lint, then the whole test suite
+test: lint
+	$(BIN)/pytest -q
+
+unit: $(STAMP)
+	$(BIN)/pytest -q tests/unit
+
+## docs / schema: regenerate the generated reference and JSON Schema
+docs schema: $(STAMP)
+	$(BIN)/workflow schema --output schema/definition.schema.json
+	$(BIN)/workflow reference --output docs/definition-reference.md
+
+bench: $(STAMP)
+	$(BIN)/python bench/engine_bench.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,120 @@
+"""``workflow``: validate, draw, simulate and describe process definitions.
+
+Errors are printed as located lines (file:line:column: path: message (hint)) and
+the command exits 1; never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from workflow.definitions import load_definition
+from workflow.definitions.graph import mermaid
+from workflow.definitions.reference import json_schema, reference_markdown
+from workflow.errors import DefinitionError
+from workflow.simulation import format_timeline, load_script, simulate
+
+app = typer.Typer(
+    name="workflow",
+    help="Workflow engine for Danish municipal youth services.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _resolve(definition: str) -> Path:
+    """A definition given as a path, or as an id found in ./definitions/."""
+    path = Path(definition)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        return path
+    return Path("definitions") / f"{definition}.yaml"
+
+
+def _fail(error: DefinitionError) -> None:
+    for problem in error.problems:
+        typer.echo(str(problem), err=True)
+    count = len(error.problems)
+    typer.echo(f"{count} problem{'s' if count != 1 else ''} found.", err=True)
+    raise typer.Exit(1)
+
+
+@app.command()
+def validate(paths: list[Path] = typer.Argument(..., help="Definition files.")) -> None:
+    """Check definitions; print every problem with file:line:column."""
+    failed = False
+    for path in paths:
+        try:
+            definition = load_definition(path)
+        except DefinitionError as exc:
+            failed = True
+            for problem in exc.problems:
+                typer.echo(str(problem), err=True)
+            continue
+        typer.echo(
+            f"{path}: ok ({definition.id} v{definition.version}, "
+            f"{len(definition.stages)} stages, {len(definition.transitions)} transitions)"
+        )
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def schema(output: Path | None = typer.Option(None, help="Write to this file.")) -> None:
+    """Print the JSON Schema of the definition format (for editors)."""
+    text = json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        typer.echo(text, nl=False)
+
+
+@app.command()
+def reference(output: Path | None = typer.Option(None, help="Write to this file.")) -> None:
+    """Print the definition language reference (Markdown), generated from the models."""
+    text = reference_markdown()
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        typer.echo(text, nl=False)
+
+
+@app.command()
+def graph(
+    definition: str = typer.Argument(..., help="Definition file or id."),
+    locale: str | None = typer.Option(None, help="da or en (default: the definition's)."),
+) -> None:
+    """Draw a definition's stages as a Mermaid state diagram."""
+    try:
+        loaded = load_definition(_resolve(definition))
+    except DefinitionError as exc:
+        _fail(exc)
+        return
+    typer.echo(mermaid(loaded, locale), nl=False)
+
+
+@app.command("simulate")
+def simulate_command(
+    definition: str = typer.Argument(..., help="Definition file or id."),
+    script: Path = typer.Argument(..., help="Simulation script (YAML)."),
+) -> None:
+    """Run a scripted case through a definition on a fake clock; print the timeline."""
+    try:
+        loaded = load_definition(_resolve(definition))
+        parsed = load_script(script)
+    except DefinitionError as exc:
+        _fail(exc)
+        return
+    timeline = simulate(loaded, parsed)
+    typer.echo(format_timeline(timeline), nl=False)
+    if timeline.problems:
+        for problem in timeline.problems:
+            typer.echo(f"{script}: {problem}", err=True)
+        raise typer.Exit(1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

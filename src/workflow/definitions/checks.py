@@ -1,0 +1,285 @@
+"""Load-time checks of a resolved definition: references, expressions, inputs, stage graph.
+
+Each check returns problems with a path into the definition; the loader turns the
+path into file:line:column. All checks run, so an author sees every problem at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from workflow.definitions import expressions, graph
+from workflow.definitions.models import (
+    ANY_ACTIVE,
+    PREVIOUS_STAGE,
+    SHAREABLE_INPUT_TYPES,
+    SYSTEM_ROLE,
+    Definition,
+    Effect,
+    Input,
+    InputType,
+    Recipients,
+    StageKind,
+)
+
+Path = tuple[str | int, ...]
+#: A problem before it is located: path, message, hint.
+Finding = tuple[Path, str, str | None]
+
+CHOICE_TYPES = frozenset({InputType.CHOICE, InputType.MULTICHOICE})
+
+
+def _unknown(path: Path, what: str, name: str, known: Iterable[str]) -> Finding:
+    from workflow.errors import did_you_mean
+
+    return path, f"unknown {what} '{name}'", did_you_mean(name, known)
+
+
+def check_definition(definition: Definition) -> list[Finding]:
+    """Every problem of a resolved definition that the models alone cannot see."""
+    findings: list[Finding] = []
+    findings += _check_structure(definition)
+    findings += _check_stages(definition)
+    findings += _check_referral_and_transitions(definition)
+    findings += _check_timers(definition)
+    if not any(path[:1] == ("stages",) for path, _, _ in findings):
+        findings += _check_graph(definition)
+    return findings
+
+
+def _check_structure(d: Definition) -> Iterator[Finding]:
+    if not d.abstract and d.municipality is None:
+        yield (
+            ("id",),
+            "a definition that opens cases needs a 'municipality' (name, code, case_prefix)",
+            "add a municipality section, or mark a shared base with 'abstract: true'",
+        )
+    if d.remove is not None and d.extends is None:
+        yield ("remove",), "'remove' only applies to a definition that extends another", None
+    try:
+        ZoneInfo(d.calendar.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        yield (
+            ("calendar", "timezone"),
+            f"unknown time zone '{d.calendar.timezone}'",
+            "use an IANA name such as 'Europe/Copenhagen'",
+        )
+
+
+def _check_stages(d: Definition) -> Iterator[Finding]:
+    starts = [i for i, s in enumerate(d.stages) if s.kind is StageKind.START]
+    if len(starts) != 1:
+        where: Path = ("stages", starts[1]) if len(starts) > 1 else ("stages",)
+        yield where, f"exactly one stage must have kind 'start'; found {len(starts)}", None
+    if not any(s.kind is StageKind.FINAL for s in d.stages):
+        yield ("stages",), "no stage has kind 'final': a case could never close", None
+    for i, stage in enumerate(d.stages):
+        for j, timer in enumerate(stage.timers):
+            if timer not in d.timers_by_id:
+                yield _unknown(("stages", i, "timers", j), "timer", timer, d.timers_by_id)
+
+
+def _check_referral_and_transitions(d: Definition) -> Iterator[Finding]:
+    roles = {r.id for r in d.roles} | {SYSTEM_ROLE}
+    events = frozenset(d.transitions_by_event)
+    base_scope = dict(
+        case_fields=d.case_fields,
+        events=events,
+        params=frozenset(d.parameters),
+        milestones=frozenset(m.id for m in d.milestones),
+    )
+    ref = d.referral
+    yield from _check_roles(("referral", "roles"), ref.roles, roles)
+    yield from _check_inputs(d, ("referral", "inputs"), ref.inputs)
+    scope = expressions.ExpressionScope(inputs=frozenset(i.name for i in ref.inputs), **base_scope)
+    yield from _check_expressions(("referral",), ref.guard, ref.set, scope)
+    yield from _check_effects(d, ("referral", "effects"), ref.effects)
+    yield from _check_effect_conditions(("referral", "effects"), ref.effects, scope)
+
+    stage_ids = d.stages_by_id
+    for i, t in enumerate(d.transitions):
+        here: Path = ("transitions", i)
+        if t.event_name == "refer":
+            yield here + ("event",), "'refer' is reserved: it opens a case (see 'referral')", None
+        sources = (
+            []
+            if t.from_ == ANY_ACTIVE
+            else ([t.from_] if isinstance(t.from_, str) else list(t.from_))
+        )
+        for j, source in enumerate(sources):
+            path = here + (("from", j) if isinstance(t.from_, list) else ("from",))
+            if source not in stage_ids:
+                yield _unknown(path, "stage", source, stage_ids)
+            elif stage_ids[source].kind is StageKind.FINAL:
+                yield (
+                    path,
+                    f"stage '{source}' is final: a final stage accepts no event",
+                    "make the stage active, or leave it out of 'from'",
+                )
+        for j, excluded in enumerate(t.not_from):
+            if excluded not in stage_ids:
+                yield _unknown(here + ("not_from", j), "stage", excluded, stage_ids)
+        if t.not_from and t.from_ != ANY_ACTIVE:
+            yield here + ("not_from",), "'not_from' only applies with from: '*'", None
+        if t.to not in (None, PREVIOUS_STAGE) and t.to not in stage_ids:
+            yield _unknown(here + ("to",), "stage", str(t.to), stage_ids)
+        yield from _check_roles(here + ("roles",), t.roles, roles)
+        yield from _check_inputs(d, here + ("inputs",), t.inputs)
+        scope = expressions.ExpressionScope(
+            inputs=frozenset(i.name for i in t.inputs), **base_scope
+        )
+        yield from _check_expressions(here, t.guard, t.set, scope)
+        yield from _check_effects(d, here + ("effects",), t.effects)
+        yield from _check_effect_conditions(here + ("effects",), t.effects, scope)
+
+
+def _check_roles(path: Path, given: list[str], roles: set[str]) -> Iterator[Finding]:
+    for j, role in enumerate(given):
+        if role not in roles:
+            yield _unknown(path + (j,), "role", role, roles)
+
+
+def _check_inputs(d: Definition, path: Path, inputs: list[Input]) -> Iterator[Finding]:
+    seen: set[str] = set()
+    for j, item in enumerate(inputs):
+        here = path + (j,)
+        if item.name in seen:
+            yield here + ("name",), f"input '{item.name}' is given twice", None
+        seen.add(item.name)
+        if item.type in CHOICE_TYPES and not item.choices:
+            yield here + ("choices",), f"a {item.type} input needs 'choices'", None
+        if item.choices and item.type not in CHOICE_TYPES:
+            yield (
+                here + ("choices",),
+                f"'choices' only applies to choice inputs, not {item.type}",
+                None,
+            )
+        if item.share and item.type not in SHAREABLE_INPUT_TYPES:
+            yield (
+                here + ("share",),
+                f"a {item.type} input cannot be shared with departments: it may hold free text "
+                "about the young person",
+                "share only dates, times, choices, departments, themes, numbers or yes/no",
+            )
+        if item.first_person and item.type is not InputType.GOALS:
+            yield here + ("first_person",), "'first_person' only applies to goals inputs", None
+        if item.type in (InputType.THEME, InputType.THEMES) and not d.themes:
+            yield here + ("type",), f"a {item.type} input needs the definition's 'themes'", None
+
+
+def _check_expressions(
+    path: Path,
+    guard: str | None,
+    assignments: dict[str, str],
+    scope: expressions.ExpressionScope,
+    when: str | None = None,
+) -> Iterator[Finding]:
+    sources: list[tuple[Path, str]] = []
+    if when is not None:
+        sources.append((path + ("when",), when))
+    if guard is not None:
+        sources.append((path + ("guard",), guard))
+    sources.extend((path + ("set", name), source) for name, source in assignments.items())
+    for where, source in sources:
+        error = expressions.syntax_error(source)
+        if error:
+            yield where, f"invalid expression: {error}", "expressions use Jinja2 syntax"
+            continue
+        for problem in expressions.name_problems(source, scope):
+            yield _unknown_hint(where, problem)
+
+
+def _check_effect_conditions(
+    path: Path, effects: list[Effect], scope: expressions.ExpressionScope
+) -> Iterator[Finding]:
+    for j, effect in enumerate(effects):
+        if effect.when is not None:
+            yield from _check_expressions(path + (j,), None, {}, scope, when=effect.when)
+
+
+def _unknown_hint(path: Path, problem: expressions.NameProblem) -> Finding:
+    from workflow.errors import did_you_mean
+
+    return path, f"expression: {problem.message}", did_you_mean(problem.name, problem.known)
+
+
+def _check_effects(d: Definition, path: Path, effects: list[Effect]) -> Iterator[Finding]:
+    milestones = {m.id for m in d.milestones}
+    for j, effect in enumerate(effects):
+        here = path + (j,)
+        if effect.notify:
+            yield from _check_recipients(d, here + ("notify", "to"), effect.notify.to)
+            if effect.notify.template not in d.templates_by_id:
+                yield _unknown(
+                    here + ("notify", "template"),
+                    "template",
+                    effect.notify.template,
+                    d.templates_by_id,
+                )
+        if effect.create_task:
+            yield from _check_recipients(d, here + ("create_task", "for"), effect.create_task.for_)
+        for kind in ("start_timer", "cancel_timer"):
+            timer = getattr(effect, kind)
+            if timer is not None and timer not in d.timers_by_id:
+                yield _unknown(here + (kind,), "timer", timer, d.timers_by_id)
+        if effect.milestone is not None and effect.milestone not in milestones:
+            yield _unknown(here + ("milestone",), "milestone", effect.milestone, milestones)
+
+
+def _check_recipients(d: Definition, path: Path, to: Recipients) -> Iterator[Finding]:
+    roles = {r.id for r in d.roles}
+    for j, role in enumerate(to.roles):
+        if role not in roles:
+            yield _unknown(path + ("roles", j), "role", role, roles)
+    for j, dept in enumerate(to.departments):
+        if dept not in d.departments_by_id:
+            yield _unknown(path + ("departments", j), "department", dept, d.departments_by_id)
+
+
+def _check_timers(d: Definition) -> Iterator[Finding]:
+    events = set(d.transitions_by_event)
+    for i, timer in enumerate(d.timers):
+        here: Path = ("timers", i)
+        if timer.after is None and timer.align == "none":
+            yield here, "a timer needs 'after', 'align' or both", "e.g. after: 14 days"
+        if timer.fires.event is not None and timer.fires.event not in events:
+            yield _unknown(here + ("fires", "event"), "event", timer.fires.event, events)
+        if timer.fires.notify is not None:
+            notify = timer.fires.notify
+            yield from _check_recipients(d, here + ("fires", "notify", "to"), notify.to)
+            if notify.template not in d.templates_by_id:
+                yield _unknown(
+                    here + ("fires", "notify", "template"),
+                    "template",
+                    notify.template,
+                    d.templates_by_id,
+                )
+
+
+def _check_graph(d: Definition) -> Iterator[Finding]:
+    if not d.stages or not any(s.kind is StageKind.START for s in d.stages):
+        return
+    edges = graph.edges(d)
+    reachable = graph.reachable_from(d.start_stage.id, edges)
+    finishing = graph.can_finish(d, edges)
+    leaving = {e.source for e in edges if e.target != e.source}
+    for i, stage in enumerate(d.stages):
+        if stage.id not in reachable:
+            yield (
+                ("stages", i),
+                f"stage '{stage.id}' cannot be reached from the start stage '{d.start_stage.id}'",
+                "add a transition into it, or remove it",
+            )
+        elif stage.kind is not StageKind.FINAL and stage.id not in leaving:
+            yield (
+                ("stages", i),
+                f"stage '{stage.id}' is a dead end: no transition leaves it",
+                "add a transition out of it, or make it kind 'final'",
+            )
+        elif stage.kind is not StageKind.FINAL and stage.id not in finishing:
+            yield (
+                ("stages", i),
+                f"no final stage can be reached from stage '{stage.id}'",
+                "add a path from it to a final stage",
+            )

@@ -1,0 +1,184 @@
+"""Guards and computed values: expressions evaluated in Jinja2's sandbox, never ``eval``.
+
+An expression sees these names:
+
+* ``case`` — ``reference``, ``stage``, ``previous_stage``, ``data`` (inputs given so far
+  and computed values), ``milestones``, ``counts`` (how often each event happened),
+  ``team`` (the young person's chosen team) and ``opened_at``;
+* ``inputs`` — the values given with the event;
+* ``params`` — the definition's parameters; ``target_ages`` — ``min`` and ``max``;
+  ``meeting_weekdays`` — the calendar's fixed meeting weekdays;
+* ``now`` and ``today`` — the decision time (ISO text), given by the caller, not a clock;
+* helper functions: ``departments_of(items)`` and ``themes_of(items)`` (the sets of
+  ``department`` / ``theme`` values of a list of team members or goals), ``count(items)``,
+  ``all_in(items, allowed)`` and ``weekday(iso)`` ('monday' ... 'sunday').
+
+At load time every name, every ``inputs.<name>``, ``case.data.<name>``,
+``case.counts.<event>``, ``params.<name>`` and every milestone tested with
+``'<id>' in case.milestones`` is checked against the definition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
+from jinja2.sandbox import SandboxedEnvironment
+
+from workflow.calendar import WEEKDAYS
+
+CASE_ATTRIBUTES = frozenset(
+    {"reference", "stage", "previous_stage", "data", "milestones", "counts", "team", "opened_at"}
+)
+
+
+def departments_of(items: Iterable[Mapping[str, Any]] | None) -> frozenset[str]:
+    """The departments named by a list of team members, goals or reviews."""
+    return frozenset(
+        str(item["department"])
+        for item in items or ()
+        if isinstance(item, Mapping) and item.get("department")
+    )
+
+
+def themes_of(items: Iterable[Mapping[str, Any]] | None) -> frozenset[str]:
+    """The themes named by a list of goals."""
+    return frozenset(
+        str(item["theme"])
+        for item in items or ()
+        if isinstance(item, Mapping) and item.get("theme")
+    )
+
+
+def count(items: Iterable[Any] | None) -> int:
+    """How many items a list has (0 for none)."""
+    return len(list(items or ()))
+
+
+def all_in(items: Iterable[Any] | None, allowed: Iterable[Any] | None) -> bool:
+    """Whether every item is among the allowed ones."""
+    permitted = set(allowed or ())
+    return all(item in permitted for item in items or ())
+
+
+def weekday(moment: str | None) -> str | None:
+    """The English weekday name ('tuesday') of an ISO date or date-time."""
+    if not moment:
+        return None
+    day = datetime.fromisoformat(moment) if "T" in moment else date.fromisoformat(moment)
+    return WEEKDAYS[day.weekday()]
+
+
+HELPERS: dict[str, Callable[..., Any]] = {
+    "departments_of": departments_of,
+    "themes_of": themes_of,
+    "count": count,
+    "all_in": all_in,
+    "weekday": weekday,
+}
+EXPRESSION_NAMES = frozenset(
+    {"case", "inputs", "params", "target_ages", "meeting_weekdays", "now", "today"}
+)
+
+_env = SandboxedEnvironment(undefined=StrictUndefined)
+_env.globals.update(HELPERS)
+
+
+@dataclass(frozen=True)
+class ExpressionScope:
+    """What an expression may refer to, for the load-time check."""
+
+    inputs: frozenset[str]
+    case_fields: frozenset[str]
+    events: frozenset[str]
+    params: frozenset[str]
+    milestones: frozenset[str]
+
+
+@dataclass(frozen=True)
+class NameProblem:
+    """A name an expression uses that the definition does not have."""
+
+    message: str
+    name: str
+    known: frozenset[str]
+
+
+@lru_cache(maxsize=4096)
+def compile_expression(source: str) -> Callable[..., Any]:
+    """Compile an expression once; raises TemplateSyntaxError on bad syntax."""
+    return _env.compile_expression(source, undefined_to_none=False)
+
+
+def evaluate(source: str, context: Mapping[str, Any]) -> Any:
+    """Evaluate an expression in the sandbox."""
+    return compile_expression(source)(**context)
+
+
+def syntax_error(source: str) -> str | None:
+    """A description of the expression's syntax error, or None when it parses."""
+    try:
+        compile_expression(source)
+    except TemplateSyntaxError as exc:
+        return exc.message or "invalid expression"
+    return None
+
+
+def name_problems(source: str, scope: ExpressionScope) -> list[NameProblem]:
+    """Names the expression uses that do not exist in its scope."""
+    tree = _env.parse("{{ (" + source + ") }}")
+    problems: list[NameProblem] = []
+    allowed = EXPRESSION_NAMES | frozenset(HELPERS)
+    for name in tree.find_all(nodes.Name):
+        if name.ctx == "load" and name.name not in allowed:
+            problems.append(NameProblem(f"unknown name '{name.name}'", name.name, allowed))
+    for attr in tree.find_all(nodes.Getattr):
+        problems.extend(_attribute_problem(attr, scope))
+    for compare in tree.find_all(nodes.Compare):
+        problems.extend(_milestone_problem(compare, scope))
+    return problems
+
+
+def _path(node: nodes.Node) -> tuple[str, ...] | None:
+    """``case.data`` as ('case', 'data'); None for anything but a plain attribute chain."""
+    if isinstance(node, nodes.Name):
+        return (node.name,)
+    if isinstance(node, nodes.Getattr):
+        inner = _path(node.node)
+        return (*inner, node.attr) if inner else None
+    return None
+
+
+def _attribute_problem(attr: nodes.Getattr, scope: ExpressionScope) -> list[NameProblem]:
+    owner = _path(attr.node)
+    checks: dict[tuple[str, ...], tuple[frozenset[str], str]] = {
+        ("inputs",): (scope.inputs, "this step has no input"),
+        ("case",): (CASE_ATTRIBUTES, "a case has no attribute"),
+        ("case", "data"): (scope.case_fields, "no input or computed value is named"),
+        ("case", "counts"): (scope.events, "no transition handles the event"),
+        ("params",): (scope.params, "the definition has no parameter"),
+        ("target_ages",): (frozenset({"min", "max"}), "target_ages has no"),
+    }
+    if owner in checks:
+        known, what = checks[owner]
+        if attr.attr not in known:
+            return [NameProblem(f"{what} '{attr.attr}'", attr.attr, known)]
+    return []
+
+
+def _milestone_problem(compare: nodes.Compare, scope: ExpressionScope) -> list[NameProblem]:
+    if not isinstance(compare.expr, nodes.Const) or not isinstance(compare.expr.value, str):
+        return []
+    problems = []
+    for operand in compare.ops:
+        if operand.op in ("in", "notin") and _path(operand.expr) == ("case", "milestones"):
+            ident = compare.expr.value
+            if ident not in scope.milestones:
+                problems.append(
+                    NameProblem(f"unknown milestone '{ident}'", ident, scope.milestones)
+                )
+    return problems

@@ -1,0 +1,154 @@
+"""Load-time check that every notification renders where it is used.
+
+Each ``notify`` effect is rendered, in every language its template is written in,
+with a sample of exactly the context it will get at run time (StrictUndefined),
+so a template that names a value the step does not provide fails at load time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from jinja2 import TemplateError, TemplateSyntaxError
+
+from workflow.definitions.checks import Finding, Path
+from workflow.definitions.models import Definition, Effect, Input, InputType, Notify
+from workflow.definitions.templates import compile_template, notification_context, render
+from workflow.definitions.types import text_in, text_variants
+
+
+def sample_value(item: Input, definition: Definition) -> Any:
+    """A plausible value of an input, for checking templates and generating tests."""
+    first_dept = definition.departments[0].id if definition.departments else "afdeling"
+    first_theme = definition.themes[0].id if definition.themes else "tema"
+    first_choice = item.choices[0].value if item.choices else "valg"
+    member = {"department": first_dept, "person": "medarbejder-1", "role": "team_member"}
+    samples: dict[InputType, Any] = {
+        InputType.TEXT: "tekst",
+        InputType.INTEGER: int(item.min) if item.min is not None else 1,
+        InputType.DECIMAL: float(item.min) if item.min is not None else 1.0,
+        InputType.BOOLEAN: True,
+        InputType.DATE: "2026-03-03",
+        InputType.DATETIME: "2026-03-03T09:00:00+01:00",
+        InputType.CHOICE: first_choice,
+        InputType.MULTICHOICE: [first_choice],
+        InputType.DEPARTMENT: first_dept,
+        InputType.DEPARTMENTS: [first_dept],
+        InputType.THEME: first_theme,
+        InputType.THEMES: [first_theme],
+        InputType.PERSON: "medarbejder-1",
+        InputType.TEAM: [member],
+        InputType.GOALS: [
+            {
+                "text": "Jeg vil ...",
+                "department": first_dept,
+                "owner": "medarbejder-1",
+                "deadline": "2026-04-01",
+                "status": "open",
+            }
+        ],
+        InputType.GOAL_REVIEWS: [{"goal": 1, "status": "met"}],
+        InputType.NETWORKS: [{"name": "Klub", "kind": "leisure"}],
+    }
+    return samples[item.type]
+
+
+def _sample_case(definition: Definition) -> dict[str, Any]:
+    municipality = definition.municipality.name if definition.municipality else "Kommune"
+    return {
+        "reference": "XXX-2026-0001",
+        "municipality": municipality,
+        "stage": "Fase",
+        "phase": "referral",
+    }
+
+
+_RECIPIENT = {"kind": "department", "id": "afdeling", "name": "Afdeling", "person": None}
+
+
+def check_templates(definition: Definition) -> list[Finding]:
+    """Every template parses, and renders wherever a notify effect uses it."""
+    findings: list[Finding] = []
+    broken: set[str] = set()
+    for i, template in enumerate(definition.templates):
+        for field in ("subject", "body"):
+            for lang, source in text_variants(getattr(template, field)).items():
+                try:
+                    compile_template(source)
+                except TemplateSyntaxError as exc:
+                    broken.add(template.id)
+                    findings.append(
+                        (
+                            ("templates", i, field),
+                            f"template syntax error ({lang}, template line {exc.lineno}): "
+                            f"{exc.message}",
+                            "templates use Jinja2 syntax: {{ value }} and {% if ... %}",
+                        )
+                    )
+    for path, notify, context in _usages(definition):
+        if notify.template in broken or notify.template not in definition.templates_by_id:
+            continue
+        template = definition.templates_by_id[notify.template]
+        for field in ("subject", "body"):
+            for lang, source in text_variants(getattr(template, field)).items():
+                try:
+                    render(source, context)
+                except TemplateError as exc:
+                    findings.append(
+                        (
+                            path + ("template",),
+                            f"template '{notify.template}' ({field}, {lang}) cannot be rendered "
+                            f"here: {exc}",
+                            _context_hint(context),
+                        )
+                    )
+    return findings
+
+
+def _context_hint(context: dict[str, Any]) -> str:
+    shared = context.get("shared")
+    names = ", ".join(sorted(context))
+    if shared is not None:
+        return f"available: {names}; shared inputs of this step: " + (
+            ", ".join(sorted(shared)) or "none (mark inputs with share: true)"
+        )
+    return f"available: {names}"
+
+
+def _usages(d: Definition) -> Iterator[tuple[Path, Notify, dict[str, Any]]]:
+    case = _sample_case(d)
+
+    def shared_of(inputs: list[Input]) -> dict[str, Any]:
+        return {i.name: sample_value(i, d) for i in inputs if i.share}
+
+    def in_effects(
+        path: Path, effects: list[Effect], event: dict[str, Any], shared: dict[str, Any]
+    ) -> Iterator[tuple[Path, Notify, dict[str, Any]]]:
+        for j, effect in enumerate(effects):
+            if effect.notify is not None:
+                context = notification_context(
+                    case=case, recipient=_RECIPIENT, event=event, shared=shared, link="https://"
+                )
+                yield path + (j, "notify"), effect.notify, context
+
+    yield from in_effects(
+        ("referral", "effects"),
+        d.referral.effects,
+        {"id": "refer", "name": "Henvisning"},
+        shared_of(d.referral.inputs),
+    )
+    for i, t in enumerate(d.transitions):
+        event = {"id": t.event_name, "name": text_in(t.name, d.locale)}
+        yield from in_effects(("transitions", i, "effects"), t.effects, event, shared_of(t.inputs))
+    for i, timer in enumerate(d.timers):
+        if timer.fires.notify is not None:
+            timer_ctx = {
+                "id": timer.id,
+                "name": text_in(timer.name, d.locale),
+                "due": "2026-03-03T09:00:00+01:00",
+            }
+            context = notification_context(
+                case=case, recipient=_RECIPIENT, timer=timer_ctx, link="https://"
+            )
+            yield ("timers", i, "fires", "notify"), timer.fires.notify, context

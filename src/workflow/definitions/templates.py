@@ -1,0 +1,95 @@
+"""Notification templates: Jinja2 in the sandbox, StrictUndefined, checked at load time.
+
+A template is rendered with exactly what the recipient may know:
+
+* ``case`` — ``reference``, ``municipality``, ``stage`` (its name) and ``phase``;
+* ``recipient`` — ``kind`` (department, role or team_member), ``id``, ``name`` and
+  ``person`` (a team member's or role holder's staff identifier, or none);
+* ``event`` — ``id`` and ``name`` of the step (for notifications of transitions);
+* ``shared`` — the step's inputs marked ``share: true`` (dates, choices, departments...);
+* ``timer`` — ``id``, ``name`` and ``due`` (for notifications fired by a timer);
+* ``link`` — where the recipient opens the case.
+
+No names, CPR numbers or free text about the young person are ever in it.
+The ``when`` filter writes a date or time the way the locale does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import StrictUndefined, Template
+from jinja2.sandbox import SandboxedEnvironment
+
+_MONTHS_DA = [
+    "januar",
+    "februar",
+    "marts",
+    "april",
+    "maj",
+    "juni",
+    "juli",
+    "august",
+    "september",
+    "oktober",
+    "november",
+    "december",
+]
+_DAYS_DA = ["mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag"]
+
+
+def when(value: Any, locale: str = "da") -> str:
+    """A date or date-time (or its ISO text) written for people."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+        except ValueError:
+            return str(value)
+    if isinstance(value, datetime):
+        day = when(value.date(), locale)
+        return f"{day} kl. {value:%H.%M}" if locale == "da" else f"{day} at {value:%H:%M}"
+    if isinstance(value, date):
+        if locale == "da":
+            return (
+                f"{_DAYS_DA[value.weekday()]} den {value.day}. {_MONTHS_DA[value.month - 1]} "
+                f"{value.year}"
+            )
+        return f"{value:%A %-d %B %Y}"
+    return str(value)
+
+
+_env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+_env.filters["when"] = when
+
+
+@lru_cache(maxsize=2048)
+def compile_template(source: str) -> Template:
+    """Compile a template once; raises TemplateSyntaxError on bad syntax."""
+    return _env.from_string(source)
+
+
+def render(source: str, context: Mapping[str, Any]) -> str:
+    """Render a template in the sandbox; undefined variables raise."""
+    return str(compile_template(source).render(**context))
+
+
+def notification_context(
+    *,
+    case: Mapping[str, Any],
+    recipient: Mapping[str, Any],
+    event: Mapping[str, Any] | None = None,
+    shared: Mapping[str, Any] | None = None,
+    timer: Mapping[str, Any] | None = None,
+    link: str = "",
+) -> dict[str, Any]:
+    """The variables a notification template gets (absent ones are left out on purpose)."""
+    context: dict[str, Any] = {"case": case, "recipient": recipient, "link": link}
+    if event is not None:
+        context["event"] = event
+        context["shared"] = dict(shared or {})
+    if timer is not None:
+        context["timer"] = timer
+    return context

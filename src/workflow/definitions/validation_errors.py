@@ -1,0 +1,156 @@
+"""Turn pydantic's validation errors into located problems an author can act on."""
+
+from __future__ import annotations
+
+import re
+import types
+import typing
+from typing import Any, Union
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from workflow.definitions.yamlsource import YAML11_BOOLEAN_WORDS, key_location, locate
+from workflow.errors import Problem, did_you_mean
+
+# Pydantic adds the name of a union member to an error's location; these are not fields.
+_UNION_TAG = re.compile(
+    r"^(str|int|float|bool|list\[.*|dict\[.*|literal\[.*|constrained-str|function-.*"
+    r"|[A-Z]\w*|json-or-python\[.*|lax-or-strict\[.*|nullable\[.*)$"
+)
+_SHAPE = {
+    "string_type": "text",
+    "dict_type": "a map",
+    "model_type": "a map",
+    "model_attributes_type": "a map",
+    "list_type": "a list",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "bool_type": "true or false",
+}
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a map"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "nothing"
+    return repr(value)
+
+
+def _clean(loc: tuple[str | int, ...]) -> tuple[tuple[str | int, ...], bool]:
+    cleaned = tuple(s for s in loc if not (isinstance(s, str) and _UNION_TAG.match(s)))
+    return cleaned, len(cleaned) != len(loc)
+
+
+def problems_from_validation(
+    error: ValidationError, root: Any, model: type[BaseModel]
+) -> list[Problem]:
+    """Located problems for every error pydantic found, union noise folded away."""
+    errors = [(_clean(e["loc"]), e) for e in error.errors()]
+    deeper_union_locs = {loc for (loc, from_union), _ in errors if from_union}
+    kept: dict[tuple[str | int, ...], list[ErrorDetails]] = {}
+    for (loc, from_union), detail in errors:
+        if (
+            from_union
+            and detail["type"] in _SHAPE
+            and any(
+                other[: len(loc)] == loc and len(other) > len(loc) for other in deeper_union_locs
+            )
+        ):
+            continue  # the value had another branch's shape; that branch's errors explain it
+        kept.setdefault(loc, []).append(detail)
+    return [_problem(loc, details, root, model) for loc, details in kept.items()]
+
+
+def _problem(
+    loc: tuple[str | int, ...], details: list[ErrorDetails], root: Any, model: type[BaseModel]
+) -> Problem:
+    first = details[0]
+    kind = first["type"]
+    location, shown = locate(root, loc)
+    value = first.get("input")
+    if kind == "missing":
+        return Problem(location, shown, f"missing required field '{loc[-1]}'")
+    if kind == "extra_forbidden":
+        key_loc = key_location(root, loc) or location
+        known = _field_names(model, loc[:-1])
+        hint = did_you_mean(str(loc[-1]), known)
+        if " " in str(loc[-1]):
+            hint = "inside {...} a comma starts a new entry; put text with commas in quotes"
+        return Problem(key_loc, shown, f"unknown field '{loc[-1]}'", hint)
+    if kind == "bool_type" and isinstance(value, str) and value in YAML11_BOOLEAN_WORDS:
+        return Problem(
+            location,
+            shown,
+            f"'{value}' is not a boolean",
+            "write true or false; in YAML 1.2 yes/no/on/off are text",
+        )
+    if kind == "string_pattern_mismatch" and "a-z" in str(first.get("ctx", {}).get("pattern")):
+        suggestion = re.sub(r"[^a-z0-9_]+", "_", str(value).lower()).strip("_")
+        return Problem(
+            location,
+            shown,
+            f"'{value}' is not a valid id",
+            f"use lower-case letters a-z, digits and _, e.g. '{suggestion}'",
+        )
+    if kind in ("literal_error", "enum"):
+        expected = str(first.get("ctx", {}).get("expected", ""))
+        options = re.findall(r"'([^']*)'", expected)
+        return Problem(
+            location,
+            shown,
+            f"{_describe(value)} is not one of: {', '.join(options)}",
+            did_you_mean(str(value), options) if isinstance(value, str) else None,
+        )
+    if kind == "value_error":
+        message = str(first["msg"]).removeprefix("Value error, ")
+        return Problem(location, shown, message)
+    shapes = sorted({_SHAPE[d["type"]] for d in details if d["type"] in _SHAPE})
+    if shapes:
+        return Problem(location, shown, f"expected {' or '.join(shapes)}, got {_describe(value)}")
+    message = str(first["msg"])
+    return Problem(location, shown, message[:1].lower() + message[1:])
+
+
+def _field_names(model: type[BaseModel], loc: tuple[str | int, ...]) -> list[str]:
+    """The field names (aliases) a model expects at ``loc`` — for did-you-mean."""
+    current: Any = model
+    for step in loc:
+        current = _unwrap(current, want_list=isinstance(step, int))
+        if isinstance(step, int):
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return []
+        field = next((f for n, f in current.model_fields.items() if (f.alias or n) == step), None)
+        if field is None:
+            return []
+        current = field.annotation
+    current = _unwrap(current, want_list=False)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return [f.alias or n for n, f in current.model_fields.items()]
+    return []
+
+
+def _unwrap(annotation: Any, *, want_list: bool) -> Any:
+    """Reach the model inside Optional[...] / list[...] / Annotated[...]."""
+    for _ in range(5):
+        origin = typing.get_origin(annotation)
+        args = typing.get_args(annotation)
+        if origin is typing.Annotated:
+            annotation = args[0]
+        elif origin in (Union, types.UnionType):
+            models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+            lists = [a for a in args if typing.get_origin(a) is list]
+            annotation = (
+                (lists or models or [args[0]])[0] if want_list else (models or [args[0]])[0]
+            )
+        elif origin is list and want_list:
+            return args[0]
+        else:
+            return annotation
+    return annotation

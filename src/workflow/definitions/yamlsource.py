@@ -1,0 +1,202 @@
+"""YAML reading that remembers where every value came from.
+
+We compose YAML with PyYAML and build the values ourselves, so that:
+
+* every mapping and sequence knows the file:line:column of each of its entries;
+* plain scalars follow the YAML 1.2 core schema: ``on``, ``off``, ``yes`` and
+  ``no`` are text, not booleans (YAML 1.1 surprises authors with them);
+* a key written twice in one mapping is an error, never a silent overwrite.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from workflow.errors import Location, Problem
+
+_NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
+_BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_INT = re.compile(r"^[-+]?[0-9]+$")
+_INT_OCT = re.compile(r"^0o[0-7]+$")
+_INT_HEX = re.compile(r"^0x[0-9a-fA-F]+$")
+_FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
+_SPECIAL_FLOAT = {".inf": float("inf"), "+.inf": float("inf"), "-.inf": float("-inf")}
+
+#: Words YAML 1.1 read as booleans; we keep them as text and explain when that matters.
+YAML11_BOOLEAN_WORDS = frozenset(
+    w for base in ("yes", "no", "on", "off", "y", "n") for w in (base, base.title(), base.upper())
+)
+
+
+class YamlMap(dict[str, Any]):
+    """A mapping read from YAML, with the location of the mapping and of each key and value."""
+
+    def __init__(self, loc: Location) -> None:
+        super().__init__()
+        self.loc = loc
+        self.key_locs: dict[str, Location] = {}
+        self.value_locs: dict[str, Location] = {}
+
+
+class YamlSeq(list[Any]):
+    """A sequence read from YAML, with the location of the sequence and of each item."""
+
+    def __init__(self, loc: Location) -> None:
+        super().__init__()
+        self.loc = loc
+        self.item_locs: list[Location] = []
+
+
+def resolve_plain_scalar(text: str) -> Any:
+    """The value of an unquoted scalar under the YAML 1.2 core schema."""
+    if _NULL.match(text):
+        return None
+    if text in _BOOL:
+        return _BOOL[text]
+    if _INT.match(text):
+        return int(text)
+    if _INT_OCT.match(text):
+        return int(text[2:], 8)
+    if _INT_HEX.match(text):
+        return int(text[2:], 16)
+    if _FLOAT.match(text) and any(ch.isdigit() for ch in text):
+        return float(text)
+    if text.lower() in _SPECIAL_FLOAT:
+        return _SPECIAL_FLOAT[text.lower()]
+    return text
+
+
+class _Builder:
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.problems: list[Problem] = []
+
+    def loc(self, node: yaml.Node) -> Location:
+        mark = node.start_mark
+        return Location(self.file, mark.line + 1, mark.column + 1)
+
+    def build(self, node: yaml.Node) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node)
+        if isinstance(node, yaml.SequenceNode):
+            seq = YamlSeq(self.loc(node))
+            for item in node.value:
+                seq.append(self.build(item))
+                seq.item_locs.append(self.loc(item))
+            return seq
+        assert isinstance(node, yaml.ScalarNode)
+        if node.style is None:  # plain, unquoted
+            return resolve_plain_scalar(node.value)
+        return node.value
+
+    def _mapping(self, node: yaml.MappingNode) -> YamlMap:
+        result = YamlMap(self.loc(node))
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.problems.append(
+                    Problem(self.loc(key_node), "", "a key must be a plain name, not a list or map")
+                )
+                continue
+            key = key_node.value
+            if key in result:
+                first = result.key_locs[key]
+                self.problems.append(
+                    Problem(
+                        self.loc(key_node),
+                        "",
+                        f"duplicate key '{key}'",
+                        f"first given at line {first.line}; keep one of them",
+                    )
+                )
+                continue
+            result[key] = self.build(value_node)
+            result.key_locs[key] = self.loc(key_node)
+            result.value_locs[key] = self.loc(value_node)
+        return result
+
+
+def parse_yaml(text: str, file: str) -> tuple[Any, list[Problem]]:
+    """Parse one YAML document; returns its located value and the problems found."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        loc = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file, 1, 1)
+        what = exc.problem or exc.context or "invalid YAML"
+        hint = "check the indentation and quoting around this point"
+        return None, [Problem(loc, "", f"YAML syntax error: {what}", hint)]
+    except yaml.YAMLError as exc:
+        return None, [Problem(Location(file, 1, 1), "", f"YAML error: {exc}")]
+    if node is None:
+        return None, [Problem(Location(file, 1, 1), "", "the file is empty")]
+    builder = _Builder(file)
+    return builder.build(node), builder.problems
+
+
+def read_yaml_file(path: Path, display: str | None = None) -> tuple[Any, list[Problem]]:
+    """Read and parse a YAML file; unreadable files become a located problem."""
+    shown = display or str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None, [Problem(None, "", f"{shown}: file not found")]
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [Problem(None, "", f"{shown}: cannot read the file: {exc}")]
+    return parse_yaml(text, shown)
+
+
+def locate(root: Any, path: tuple[str | int, ...]) -> tuple[Location | None, str]:
+    """Follow ``path`` through a located YAML value.
+
+    Returns the most precise location known (the value's own if it exists, else
+    the nearest enclosing node's) and the path written for people: list items
+    that have an ``id`` are named by it, e.g. ``transitions[hold_meeting].to``.
+    """
+    node = root
+    loc: Location | None = getattr(root, "loc", None)
+    shown = ""
+    for step in path:
+        if isinstance(node, YamlMap) and isinstance(step, str):
+            shown += f".{step}" if shown else step
+            if step in node:
+                loc = node.value_locs.get(step, loc)
+                node = node[step]
+            else:
+                node = None
+        elif isinstance(node, YamlSeq) and isinstance(step, int) and 0 <= step < len(node):
+            item = node[step]
+            label = item.get("id") if isinstance(item, YamlMap) else None
+            shown += f"[{label}]" if isinstance(label, str) else f"[{step}]"
+            loc = node.item_locs[step]
+            node = item
+        else:
+            shown += f"[{step}]" if isinstance(step, int) else (f".{step}" if shown else step)
+            node = None
+    return loc, shown
+
+
+def _child(node: Any, step: str | int) -> Any:
+    """The value at one step of a path, or None when there is none."""
+    if isinstance(node, YamlMap) and isinstance(step, str):
+        return node.get(step)
+    if isinstance(node, YamlSeq) and isinstance(step, int) and 0 <= step < len(node):
+        return node[step]
+    return None
+
+
+def key_location(root: Any, path: tuple[str | int, ...]) -> Location | None:
+    """The location of the last key of ``path`` itself (for 'unknown field' errors)."""
+    if not path or not isinstance(path[-1], str):
+        return None
+    parent = root
+    for step in path[:-1]:
+        parent = _child(parent, step)
+        if parent is None:
+            return None
+    if isinstance(parent, YamlMap):
+        return parent.key_locs.get(path[-1])
+    return None

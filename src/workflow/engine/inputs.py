@@ -1,0 +1,289 @@
+"""Checking the values a person gives with an event against the step's declared inputs.
+
+Values are normalised to JSON-compatible forms (dates and times as ISO text) so the
+case data can be stored as it is. Every field is checked, so a form shows all its
+errors at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from workflow.definitions.models import Definition, Input, InputType
+from workflow.engine.model import FieldError
+
+MAX_TEXT = 5000
+GOAL_STATUSES = ("open", "met", "partly", "not_met")
+REVIEW_STATUSES = ("met", "partly", "not_met")
+NETWORK_KINDS = ("leisure", "education", "work", "mentor", "family", "volunteer", "other")
+
+
+class _InvalidError(Exception):
+    def __init__(self, code: str, **params: Any) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+def validate_inputs(
+    definition: Definition, declared: Sequence[Input], given: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[FieldError]]:
+    """The normalised values of every declared input, and the errors found."""
+    errors: list[FieldError] = []
+    values: dict[str, Any] = {}
+    names = {item.name for item in declared}
+    errors.extend(FieldError(name, "unknown_field") for name in given if name not in names)
+    for item in declared:
+        raw = given.get(item.name)
+        if raw is None or raw == "" or raw == []:
+            if item.required and not (item.type is InputType.BOOLEAN and raw is False):
+                errors.append(FieldError(item.name, "required"))
+            values[item.name] = None
+            continue
+        try:
+            values[item.name] = _convert(definition, item, raw)
+        except _InvalidError as exc:
+            errors.append(FieldError(item.name, exc.code, exc.params))
+    return values, errors
+
+
+def _convert(d: Definition, item: Input, raw: Any) -> Any:
+    converter = _CONVERTERS[item.type]
+    return converter(d, item, raw)
+
+
+def _text(_d: Definition, _item: Input, raw: Any) -> str:
+    if not isinstance(raw, str):
+        raise _InvalidError("not_text")
+    value = raw.strip()
+    if len(value) > MAX_TEXT:
+        raise _InvalidError("too_long", max=MAX_TEXT)
+    return value
+
+
+def _bounded(item: Input, value: float) -> None:
+    if item.min is not None and value < item.min:
+        raise _InvalidError("too_small", min=_num(item.min))
+    if item.max is not None and value > item.max:
+        raise _InvalidError("too_large", max=_num(item.max))
+
+
+def _num(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else value
+
+
+def _integer(_d: Definition, item: Input, raw: Any) -> int:
+    if isinstance(raw, bool):
+        raise _InvalidError("not_integer")
+    if isinstance(raw, str):
+        try:
+            raw = int(raw.strip())
+        except ValueError:
+            raise _InvalidError("not_integer") from None
+    if not isinstance(raw, int):
+        raise _InvalidError("not_integer")
+    _bounded(item, raw)
+    return raw
+
+
+def _decimal(_d: Definition, item: Input, raw: Any) -> float:
+    if isinstance(raw, bool):
+        raise _InvalidError("not_number")
+    try:
+        value = float(raw.replace(",", ".")) if isinstance(raw, str) else float(raw)
+    except (TypeError, ValueError):
+        raise _InvalidError("not_number") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise _InvalidError("not_number")
+    _bounded(item, value)
+    return value
+
+
+def _boolean(_d: Definition, _item: Input, raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and raw.strip().lower() in ("true", "false", "ja", "nej"):
+        return raw.strip().lower() in ("true", "ja")
+    raise _InvalidError("not_boolean")
+
+
+def _date(_d: Definition, _item: Input, raw: Any) -> str:
+    if isinstance(raw, datetime):
+        raise _InvalidError("not_date")
+    if isinstance(raw, date):
+        return raw.isoformat()
+    try:
+        return date.fromisoformat(str(raw).strip()).isoformat()
+    except ValueError:
+        raise _InvalidError("not_date") from None
+
+
+def _datetime(d: Definition, _item: Input, raw: Any) -> str:
+    if isinstance(raw, str):
+        try:
+            raw = datetime.fromisoformat(raw.strip())
+        except ValueError:
+            raise _InvalidError("not_datetime") from None
+    if not isinstance(raw, datetime):
+        raise _InvalidError("not_datetime")
+    moment: datetime = raw
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(d.calendar.timezone))
+    return moment.isoformat(timespec="minutes")
+
+
+def _one_of(value: Any, allowed: Sequence[str]) -> str:
+    if not isinstance(value, str) or value not in allowed:
+        raise _InvalidError("not_a_choice", value=value, choices=", ".join(allowed))
+    return str(value)
+
+
+def _as_list(item: Input, raw: Any) -> list[Any]:
+    if isinstance(raw, str):
+        raw = [part.strip() for part in raw.split(",") if part.strip()]
+    if not isinstance(raw, list | tuple):
+        raise _InvalidError("not_a_list")
+    if item.min is not None and len(raw) < item.min:
+        raise _InvalidError("too_few", min=_num(item.min))
+    if item.max is not None and len(raw) > item.max:
+        raise _InvalidError("too_many", max=_num(item.max))
+    return list(raw)
+
+
+def _many(allowed: Callable[[Definition, Input], Sequence[str]]) -> Callable[..., list[str]]:
+    def convert(d: Definition, item: Input, raw: Any) -> list[str]:
+        values = [_one_of(v, allowed(d, item)) for v in _as_list(item, raw)]
+        for value in values:
+            if values.count(value) > 1:
+                raise _InvalidError("duplicate", value=value)
+        return values
+
+    return convert
+
+
+def _single(allowed: Callable[[Definition, Input], Sequence[str]]) -> Callable[..., str]:
+    def convert(d: Definition, item: Input, raw: Any) -> str:
+        return _one_of(raw, allowed(d, item))
+
+    return convert
+
+
+def _choices(_d: Definition, item: Input) -> list[str]:
+    return [c.value for c in item.choices]
+
+
+def _departments(d: Definition, _item: Input) -> list[str]:
+    return list(d.departments_by_id)
+
+
+def _themes(d: Definition, _item: Input) -> list[str]:
+    return [t.id for t in d.themes]
+
+
+def _person(_d: Definition, _item: Input, raw: Any) -> str:
+    if not isinstance(raw, str) or not raw.strip():
+        raise _InvalidError("not_text")
+    if len(raw) > 200:
+        raise _InvalidError("too_long", max=200)
+    return raw.strip()
+
+
+def _records(item: Input, raw: Any, required: Sequence[str]) -> list[dict[str, Any]]:
+    records = []
+    for index, entry in enumerate(_as_list(item, raw), start=1):
+        if not isinstance(entry, Mapping):
+            raise _InvalidError("item_not_a_map", item=index)
+        for name in required:
+            if entry.get(name) in (None, ""):
+                raise _InvalidError("item_field_required", item=index, field=name)
+        records.append(dict(entry))
+    return records
+
+
+def _team(d: Definition, item: Input, raw: Any) -> list[dict[str, Any]]:
+    members = []
+    seen: set[tuple[str, str]] = set()
+    for entry in _records(item, raw, ("department", "person")):
+        department = _one_of(entry["department"], list(d.departments_by_id))
+        person = _person(d, item, entry["person"])
+        if (department, person) in seen:
+            raise _InvalidError("duplicate", value=person)
+        seen.add((department, person))
+        role = entry.get("role") or "team_member"
+        members.append({"department": department, "person": person, "role": str(role)})
+    return members
+
+
+def _goals(d: Definition, item: Input, raw: Any) -> list[dict[str, Any]]:
+    goals = []
+    for number, entry in enumerate(_records(item, raw, ("text",)), start=1):
+        text = _text(d, item, entry["text"])
+        if item.first_person and not _first_person(text):
+            raise _InvalidError("goal_not_first_person", item=number)
+        department = entry.get("department")
+        theme = entry.get("theme")
+        goals.append(
+            {
+                "id": number,
+                "text": text,
+                "department": _one_of(department, list(d.departments_by_id))
+                if department
+                else None,
+                "theme": _one_of(theme, [t.id for t in d.themes]) if theme else None,
+                "owner": str(entry["owner"]) if entry.get("owner") else None,
+                "deadline": _date(d, item, entry["deadline"]) if entry.get("deadline") else None,
+                "status": _one_of(entry.get("status") or "open", GOAL_STATUSES),
+            }
+        )
+    return goals
+
+
+def _first_person(text: str) -> bool:
+    first = text.split(maxsplit=1)[0].strip(",.:;!").lower() if text.split() else ""
+    return first in ("jeg", "i", "mig", "min", "mit", "mine", "my", "me")
+
+
+def _goal_reviews(d: Definition, item: Input, raw: Any) -> list[dict[str, Any]]:
+    reviews = []
+    for entry in _records(item, raw, ("goal", "status")):
+        goal = entry["goal"]
+        if isinstance(goal, bool) or not isinstance(goal, int | str):
+            raise _InvalidError("not_integer")
+        reviews.append(
+            {
+                "goal": _integer(d, Input(name="goal", type=InputType.INTEGER, label="mål"), goal),
+                "status": _one_of(entry["status"], REVIEW_STATUSES),
+            }
+        )
+    return reviews
+
+
+def _networks(d: Definition, item: Input, raw: Any) -> list[dict[str, Any]]:
+    return [
+        {"name": _text(d, item, entry["name"]), "kind": _one_of(entry["kind"], NETWORK_KINDS)}
+        for entry in _records(item, raw, ("name", "kind"))
+    ]
+
+
+_CONVERTERS: dict[InputType, Callable[[Definition, Input, Any], Any]] = {
+    InputType.TEXT: _text,
+    InputType.INTEGER: _integer,
+    InputType.DECIMAL: _decimal,
+    InputType.BOOLEAN: _boolean,
+    InputType.DATE: _date,
+    InputType.DATETIME: _datetime,
+    InputType.CHOICE: _single(_choices),
+    InputType.MULTICHOICE: _many(_choices),
+    InputType.DEPARTMENT: _single(_departments),
+    InputType.DEPARTMENTS: _many(_departments),
+    InputType.THEME: _single(_themes),
+    InputType.THEMES: _many(_themes),
+    InputType.PERSON: _person,
+    InputType.TEAM: _team,
+    InputType.GOALS: _goals,
+    InputType.GOAL_REVIEWS: _goal_reviews,
+    InputType.NETWORKS: _networks,
+}

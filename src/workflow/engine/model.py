@@ -1,0 +1,172 @@
+"""The engine's data: a case's state, an event, and what deciding produces.
+
+All plain, immutable data. Case data holds JSON-compatible values only, so a store
+can persist it as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from workflow.engine.messages import message
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who triggers an event: their role on the case, and an identifier (staff id, 'timer:x')."""
+
+    role: str
+    id: str | None = None
+
+
+@dataclass(frozen=True)
+class CaseState:
+    """Everything the engine needs to know about a case."""
+
+    reference: str
+    stage: str
+    opened_at: datetime
+    previous_stage: str | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)
+    milestones: frozenset[str] = frozenset()
+    timers: Mapping[str, datetime] = field(default_factory=dict)
+    timer_firings: Mapping[str, int] = field(default_factory=dict)
+    counts: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something that happened to a case: a caseworker's step, or a timer."""
+
+    name: str
+    actor: Actor
+    inputs: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Who an effect is for: a department, a role on the case, or one team member."""
+
+    kind: str  # "department" | "role" | "team_member"
+    id: str  # department id or role id
+    person: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.id}" + (f"/{self.person}" if self.person else "")
+
+
+@dataclass(frozen=True)
+class Notify:
+    """Tell a recipient something with a template."""
+
+    recipient: Recipient
+    template: str
+    shared: Mapping[str, Any] = field(default_factory=dict)
+    timer: str | None = None
+
+
+@dataclass(frozen=True)
+class StartTimer:
+    """A timer starts (or restarts) and falls due at ``due_at``."""
+
+    timer: str
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class CancelTimer:
+    """A running timer is cancelled."""
+
+    timer: str
+
+
+@dataclass(frozen=True)
+class CreateTask:
+    """A person gets a task."""
+
+    assignee: Recipient
+    title: str
+    due_at: datetime | None
+
+
+@dataclass(frozen=True)
+class RecordMilestone:
+    """A milestone is reached."""
+
+    milestone: str
+
+
+@dataclass(frozen=True)
+class TimerFired:
+    """A timer fell due; what it raised, and whether that was accepted."""
+
+    timer: str
+    due_at: datetime
+    event: str | None = None
+    rejected: str | None = None
+
+
+Effect = Notify | StartTimer | CancelTimer | CreateTask | RecordMilestone | TimerFired
+
+
+@dataclass(frozen=True)
+class Decision:
+    """An accepted event: the case's new state and the effects adapters must carry out."""
+
+    case: CaseState
+    event: str
+    transition: str
+    from_stage: str | None
+    to_stage: str
+    effects: tuple[Effect, ...]
+
+
+class RejectionReason(StrEnum):
+    """Why the engine refused an event."""
+
+    CASE_CLOSED = "case_closed"
+    UNKNOWN_EVENT = "unknown_event"
+    WRONG_STAGE = "wrong_stage"
+    ROLE_NOT_ALLOWED = "role_not_allowed"
+    INVALID_INPUT = "invalid_input"
+    GUARD_FALSE = "guard_false"
+    GUARD_ERROR = "guard_error"
+    TIMER_NOT_RUNNING = "timer_not_running"
+    TIMER_NOT_DUE = "timer_not_due"
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """What is wrong with one input field (``name`` is the input's name)."""
+
+    name: str
+    code: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def text(self, locale: str = "da") -> str:
+        """The error in the user's language."""
+        return message(self.code, self.params, locale)
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A refused event: nothing changes. Says why, in words and per field."""
+
+    reason: RejectionReason
+    params: Mapping[str, Any] = field(default_factory=dict)
+    field_errors: tuple[FieldError, ...] = ()
+    custom_message: Mapping[str, str] | None = None
+
+    def text(self, locale: str = "da") -> str:
+        """The reason in the user's language."""
+        if self.custom_message:
+            return self.custom_message.get(locale) or self.custom_message["da"]
+        return message(self.reason.value, self.params, locale)
+
+    def __str__(self) -> str:
+        details = "; ".join(f"{e.name}: {e.text('en')}" for e in self.field_errors)
+        return f"{self.reason.value}: {self.text('en')}" + (f" [{details}]" if details else "")
