@@ -54,15 +54,15 @@ class DefinitionError(WorkflowError):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
-def did_you_mean(name: str, known: Iterable[str]) -> str | None:
-    """A 'did you mean' hint for a misspelt name, or a list of the known names."""
+def did_you_mean(name: str, known: Iterable[str], *, list_known: bool = True) -> str | None:
+    """A 'did you mean' hint for a misspelt name, or (optionally) a list of the known names."""
     import difflib
 
     candidates = sorted(set(known))
     close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
     if close:
         return f"did you mean '{close[0]}'?"
-    if not candidates:
+    if not candidates or not list_known:
         return None
     shown = ", ".join(candidates[:12]) + (", ..." if len(candidates) > 12 else "")
     return f"known: {shown}"

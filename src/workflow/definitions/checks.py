@@ -36,16 +36,27 @@ def _unknown(path: Path, what: str, name: str, known: Iterable[str]) -> Finding:
     return path, f"unknown {what} '{name}'", did_you_mean(name, known)
 
 
-def check_definition(definition: Definition) -> list[Finding]:
-    """Every problem of a resolved definition that the models alone cannot see."""
+def check_definition(definition: Definition, *, with_graph: bool = True) -> list[Finding]:
+    """Every problem of a resolved definition that the models alone cannot see.
+
+    ``with_graph=False`` leaves out the stage-graph checks (for a definition with parts
+    left out, whose graph would mislead).
+    """
     findings: list[Finding] = []
     findings += _check_structure(definition)
     findings += _check_stages(definition)
     findings += _check_referral_and_transitions(definition)
     findings += _check_timers(definition)
-    if not any(path[:1] == ("stages",) for path, _, _ in findings):
+    if with_graph and not any(_about_stage_graph(path) for path, _, _ in findings):
         findings += _check_graph(definition)
     return findings
+
+
+def _about_stage_graph(path: Path) -> bool:
+    """Whether a problem makes the stage graph unreliable (so graph checks would mislead)."""
+    return path[:1] == ("stages",) or (
+        path[:1] == ("transitions",) and any(p in ("from", "to", "not_from") for p in path)
+    )
 
 
 def _check_structure(d: Definition) -> Iterator[Finding]:

@@ -7,13 +7,14 @@ raises :class:`DefinitionError` holding every problem found, each located as
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from workflow.definitions.checks import check_definition
-from workflow.definitions.merge import duplicate_ids, merge
+from workflow.definitions.checks import Finding, check_definition
+from workflow.definitions.merge import ID_LISTS, duplicate_ids, merge
 from workflow.definitions.models import Definition
 from workflow.definitions.template_checks import check_templates
 from workflow.definitions.validation_errors import problems_from_validation
@@ -90,15 +91,78 @@ def _load(path: Path) -> tuple[Definition | None, list[Problem]]:
     raw, problems = load_raw(path)
     if raw is None:
         return None, problems
+    plain = _plain(raw)
     try:
-        definition = Definition.model_validate(_plain(raw))
+        definition = Definition.model_validate(plain)
     except ValidationError as exc:
-        return None, problems + problems_from_validation(exc, raw, Definition)
-    findings = check_definition(definition) + check_templates(definition)
+        problems += problems_from_validation(exc, raw, Definition)
+        # Check the rest too, so the author sees every problem at once: leave out the
+        # items that failed, and ignore what their absence alone would cause.
+        pruned = _prune(plain, exc)
+        if pruned is None:
+            return None, problems
+        try:
+            partial = Definition.model_validate(pruned[0])
+        except ValidationError:
+            return None, problems
+        ignored = frozenset(pruned[1])
+        graph_intact = not ({"stages[]", "transitions[]", "timers[]"} & ignored)
+        problems += _located(raw, _checks(partial, with_graph=graph_intact), ignore=ignored)
+        return None, problems
+    return definition, problems + _located(raw, _checks(definition))
+
+
+def _checks(definition: Definition, *, with_graph: bool = True) -> list[Finding]:
+    return check_definition(definition, with_graph=with_graph) + check_templates(definition)
+
+
+def _located(
+    raw: YamlMap, findings: list[Finding], ignore: frozenset[str] = frozenset()
+) -> list[Problem]:
+    problems = []
     for where, message, hint in findings:
+        named = re.findall(r"'([^']+)'", message)
+        if (named and named[0] in ignore) or (where and where[0] in ignore):
+            continue
+        if len(where) == 1 and f"{where[0]}[]" in ignore:
+            continue  # a whole-list check of a list that lost items
+        if message.startswith("unknown ") and named and named[0] in raw.removed:
+            hint = f"'{named[0]}' is removed at {raw.removed[named[0]]}"
         location, shown = locate(raw, where)
         problems.append(Problem(location, shown, message, hint))
-    return definition, problems
+    return problems
+
+
+def _prune(plain: dict[str, Any], error: ValidationError) -> tuple[dict[str, Any], set[str]] | None:
+    """The definition without the parts that failed validation, and the names left out."""
+    drop: dict[str, set[int]] = {}
+    ignored: set[str] = set()
+    pruned = dict(plain)
+    for detail in error.errors():
+        loc = detail["loc"]
+        key = loc[0] if loc else None
+        if key in ID_LISTS and len(loc) > 1 and isinstance(loc[1], int):
+            drop.setdefault(str(key), set()).add(loc[1])
+            ignored.add(f"{key}[]")
+            item = plain[str(key)][loc[1]]
+            if isinstance(item, dict) and isinstance(item.get("id"), str):
+                ignored.add(item["id"])
+        elif isinstance(key, str) and key in Definition.model_fields:
+            field = Definition.model_fields[key]
+            if field.is_required():
+                if key != "version":
+                    return None
+                pruned["version"] = 1
+            else:
+                pruned.pop(key, None)
+            ignored.add(key)
+            if key == "municipality":
+                ignored.add("id")  # 'needs a municipality' would only repeat the error
+        else:
+            return None
+    for key, indexes in drop.items():
+        pruned[key] = [item for i, item in enumerate(plain[key]) if i not in indexes]
+    return pruned, ignored
 
 
 def _plain(value: Any) -> Any:

@@ -75,6 +75,15 @@ def merge(parent: YamlMap, child: YamlMap) -> tuple[YamlMap, list[Problem]]:
 
     removals = child.get("remove")
     removed_ids = _removals(removals, parent, problems) if isinstance(removals, YamlMap) else {}
+    merged.removed = dict(parent.removed)
+    if isinstance(removals, YamlMap):
+        for ids in removals.values():
+            if isinstance(ids, YamlSeq):
+                merged.removed.update(
+                    (i, loc)
+                    for i, loc in zip(ids, ids.item_locs, strict=True)
+                    if isinstance(i, str)
+                )
 
     for key, value in child.items():
         if key == "remove":

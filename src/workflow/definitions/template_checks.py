@@ -99,11 +99,15 @@ def check_templates(definition: Definition) -> list[Finding]:
                         (
                             path + ("template",),
                             f"template '{notify.template}' ({field}, {lang}) cannot be rendered "
-                            f"here: {exc}",
+                            f"here: {_reason(exc)}",
                             _context_hint(context),
                         )
                     )
     return findings
+
+
+def _reason(exc: TemplateError) -> str:
+    return str(exc).replace("'dict object' has no attribute", "no value")
 
 
 def _context_hint(context: dict[str, Any]) -> str:

@@ -105,8 +105,19 @@ def _problem(
             location,
             shown,
             f"{_describe(value)} is not one of: {', '.join(options)}",
-            did_you_mean(str(value), options) if isinstance(value, str) else None,
+            did_you_mean(str(value), options, list_known=False) if isinstance(value, str) else None,
         )
+    bounds = {
+        "greater_than_equal": ("at least", "ge"),
+        "less_than_equal": ("at most", "le"),
+        "too_short": ("at least", "min_length"),
+        "too_long": ("at most", "max_length"),
+    }
+    if kind in bounds:
+        words, key = bounds[kind]
+        limit = first.get("ctx", {}).get(key)
+        unit = " item(s)" if kind in ("too_short", "too_long") else ""
+        return Problem(location, shown, f"must be {words} {limit}{unit}, got {_describe(value)}")
     if kind == "value_error":
         message = str(first["msg"]).removeprefix("Value error, ")
         return Problem(location, shown, message)

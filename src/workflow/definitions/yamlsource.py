@@ -40,6 +40,8 @@ class YamlMap(dict[str, Any]):
         self.loc = loc
         self.key_locs: dict[str, Location] = {}
         self.value_locs: dict[str, Location] = {}
+        #: Ids removed by an extending definition, and where (set by merging).
+        self.removed: dict[str, Location] = {}
 
 
 class YamlSeq(list[Any]):
@@ -128,6 +130,9 @@ def parse_yaml(text: str, file: str) -> tuple[Any, list[Problem]]:
         loc = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file, 1, 1)
         what = exc.problem or exc.context or "invalid YAML"
         hint = "check the indentation and quoting around this point"
+        if exc.context and exc.context_mark and exc.problem:
+            start = exc.context_mark
+            hint = f"{exc.context} that starts at line {start.line + 1}, column {start.column + 1}"
         return None, [Problem(loc, "", f"YAML syntax error: {what}", hint)]
     except yaml.YAMLError as exc:
         return None, [Problem(Location(file, 1, 1), "", f"YAML error: {exc}")]
