@@ -1,8 +1,7 @@
-"""Shared test set-up: every test runs from the repository root, so paths print as users see them."""
+"""Shared set-up: every test runs from the repository root, so paths print as users see them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,6 +10,5 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(autouse=True)
-def _at_repository_root(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _at_repository_root(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
-    yield

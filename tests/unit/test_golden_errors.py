@@ -16,8 +16,10 @@ from workflow.definitions import load_definition
 from workflow.errors import DefinitionError
 
 GOLDEN = Path("tests/golden/definitions")
-CASES = sorted(p.stem for p in Path(__file__).parent.parent.joinpath("golden", "definitions")
-               .glob("*.expected"))
+CASES = sorted(
+    p.stem
+    for p in Path(__file__).parent.parent.joinpath("golden", "definitions").glob("*.expected")
+)
 
 
 def _messages(name: str) -> str:

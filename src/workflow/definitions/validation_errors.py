@@ -118,6 +118,15 @@ def _problem(
         limit = first.get("ctx", {}).get(key)
         unit = " item(s)" if kind in ("too_short", "too_long") else ""
         return Problem(location, shown, f"must be {words} {limit}{unit}, got {_describe(value)}")
+    if kind.startswith(("datetime_", "date_", "time_")):
+        example = {"datetime": "2026-03-02T09:00", "date": "2026-03-02", "time": "09:00"}
+        what = kind.split("_")[0]
+        return Problem(
+            location,
+            shown,
+            f"expected a {what.replace('datetime', 'date and time')}"
+            f" such as {example[what]}, got {_describe(value)}",
+        )
     if kind == "value_error":
         message = str(first["msg"]).removeprefix("Value error, ")
         return Problem(location, shown, message)

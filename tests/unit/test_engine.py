@@ -1,0 +1,621 @@
+"""The pure engine: what each event does to a case, and every kind of refusal."""
+
+from __future__ import annotations
+
+import copy
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tests.unit.conftest import at
+from workflow.definitions import Definition
+from workflow.engine import (
+    Actor,
+    CancelTimer,
+    CaseState,
+    CreateTask,
+    Decision,
+    Event,
+    Notify,
+    Recipient,
+    RecordMilestone,
+    Rejection,
+    RejectionReason,
+    StartTimer,
+    TimerFired,
+    decide,
+    fire_timer,
+    open_case,
+)
+
+CW = Actor("caseworker", "cw-mette")
+COORD = Actor("coordinator", "tovholder-lise")
+TEAM = [
+    {"department": "skole", "person": "laerer-anna"},
+    {"department": "uu", "person": "vejleder-sara"},
+]
+PLAN = [
+    {
+        "text": "Jeg skal møde op i skole 3 dage om ugen",
+        "department": "skole",
+        "theme": "uddannelse",
+    }
+]
+
+
+def accepted(result: Decision | Rejection) -> Decision:
+    assert isinstance(result, Decision), str(result)
+    return result
+
+
+def refused(result: Decision | Rejection) -> Rejection:
+    assert isinstance(result, Rejection), f"expected a refusal, got {result}"
+    return result
+
+
+def step(
+    d: Definition, case: CaseState, event: str, actor: Actor, now: datetime, **inputs: Any
+) -> Decision | Rejection:
+    return decide(d, case, Event(event, actor, inputs), now)
+
+
+def opened(d: Definition, age: int = 16, now: str = "2026-03-02 09:00") -> CaseState:
+    return accepted(
+        open_case(
+            d,
+            "SOR-2026-0042",
+            CW,
+            {"source": "school", "age": age, "caseworker": "cw-mette"},
+            at(now),
+        )
+    ).case
+
+
+def in_pre_meeting(d: Definition) -> CaseState:
+    case = opened(d)
+    return accepted(
+        step(
+            d,
+            case,
+            "accept_referral",
+            CW,
+            at("2026-03-03 10:00"),
+            young_person_agrees=True,
+            consent=True,
+        )
+    ).case
+
+
+def awaiting_meeting(d: Definition, age: int = 16) -> CaseState:
+    case = in_pre_meeting(d) if age == 16 else None
+    if case is None:
+        case = accepted(
+            step(
+                d,
+                opened(d, age),
+                "accept_referral",
+                CW,
+                at("2026-03-03 10:00"),
+                young_person_agrees=True,
+                consent=True,
+            )
+        ).case
+    return accepted(
+        step(
+            d,
+            case,
+            "hold_pre_meeting",
+            CW,
+            at("2026-03-05 10:00"),
+            team=TEAM,
+            coordinator="tovholder-lise",
+            agenda=["uddannelse"],
+            first_meeting_at="2026-03-17T09:00",
+            meeting_room="raadhuset_storskaerm",
+        )
+    ).case
+
+
+def in_follow_up(d: Definition) -> CaseState:
+    return accepted(
+        step(
+            d,
+            awaiting_meeting(d),
+            "hold_first_meeting",
+            COORD,
+            at("2026-03-17 11:00"),
+            plan=PLAN,
+            next_meeting_at="2026-04-28T09:00",
+        )
+    ).case
+
+
+# Opening a case -------------------------------------------------------------------
+
+
+def test_referral_opens_case_in_start_stage_with_its_timer(soroe: Definition) -> None:
+    decision = accepted(
+        open_case(
+            soroe,
+            "SOR-2026-0042",
+            CW,
+            {"source": "school", "age": 16, "caseworker": "cw-mette"},
+            at("2026-03-02 09:00"),
+        )
+    )
+    assert (decision.from_stage, decision.to_stage) == (None, "referred")
+    assert decision.effects == (
+        Notify(
+            Recipient("role", "caseworker", "cw-mette"), "referral_received", {"source": "school"}
+        ),
+        StartTimer("referral_decision_due", at("2026-03-09 09:00")),  # 5 business days
+    )
+    assert decision.case.data == {
+        "source": "school",
+        "age": 16,
+        "caseworker": "cw-mette",
+        "minor": True,
+    }
+
+
+def test_referral_outside_target_ages_is_refused_in_danish_and_english(
+    soroe: Definition,
+) -> None:
+    rejection = refused(
+        open_case(
+            soroe,
+            "SOR-1",
+            CW,
+            {"source": "school", "age": 30, "caseworker": "x"},
+            at("2026-03-02 09:00"),
+        )
+    )
+    assert rejection.reason is RejectionReason.GUARD_FALSE
+    assert rejection.text() == "Den unge er uden for målgruppen for dette forløb (se alderskravet)."
+    assert rejection.text("en").startswith("The young person is outside the target group")
+    # Sorø's own age range (14-29) applies, not the base's (15-24):
+    accepted(
+        open_case(
+            soroe,
+            "SOR-2",
+            CW,
+            {"source": "school", "age": 14, "caseworker": "x"},
+            at("2026-03-02 09:00"),
+        )
+    )
+
+
+def test_every_invalid_field_is_reported_at_once(soroe: Definition) -> None:
+    rejection = refused(
+        open_case(
+            soroe,
+            "SOR-1",
+            CW,
+            {"source": "bus", "age": "sixteen", "shoe_size": 42},
+            at("2026-03-02 09:00"),
+        )
+    )
+    assert rejection.reason is RejectionReason.INVALID_INPUT
+    errors = {e.name: e.text("en") for e in rejection.field_errors}
+    assert errors == {
+        "shoe_size": "is not an input of this step",
+        "source": "'bus' is not one of: young_person, school, uu, ssp, jobcenter, caseworker, "
+        "health, other",
+        "age": "must be a whole number",
+        "caseworker": "is required",
+    }
+    assert {e.name: e.text() for e in rejection.field_errors}["caseworker"] == "skal udfyldes"
+
+
+def test_role_not_allowed_to_refer(soroe: Definition) -> None:
+    rejection = refused(open_case(soroe, "SOR-1", Actor("leader"), {}, at("2026-03-02 09:00")))
+    assert rejection.reason is RejectionReason.ROLE_NOT_ALLOWED
+
+
+# Refusals -------------------------------------------------------------------------
+
+
+def test_unknown_event_wrong_stage_and_wrong_role(soroe: Definition) -> None:
+    case = opened(soroe)
+    now = at("2026-03-03 10:00")
+    assert refused(step(soroe, case, "fly", CW, now)).reason is RejectionReason.UNKNOWN_EVENT
+    wrong = refused(step(soroe, case, "hold_first_meeting", COORD, now))
+    assert wrong.reason is RejectionReason.WRONG_STAGE
+    assert wrong.text("en") == (
+        "'hold_first_meeting' cannot happen in stage 'referred'; it can in: awaiting_first_meeting."
+    )
+    role = refused(
+        step(
+            soroe,
+            case,
+            "accept_referral",
+            Actor("young_person"),
+            now,
+            young_person_agrees=True,
+            consent=True,
+        )
+    )
+    assert role.reason is RejectionReason.ROLE_NOT_ALLOWED
+    assert role.params["allowed"] == "caseworker"
+
+
+def test_guard_false_needs_the_young_persons_agreement(soroe: Definition) -> None:
+    rejection = refused(
+        step(
+            soroe,
+            opened(soroe),
+            "accept_referral",
+            CW,
+            at("2026-03-03 10:00"),
+            young_person_agrees=False,
+            consent=True,
+        )
+    )
+    assert rejection.reason is RejectionReason.GUARD_FALSE
+    assert "den unge vil" in rejection.text()
+
+
+def test_a_rejected_event_changes_nothing(soroe: Definition) -> None:
+    case = opened(soroe)
+    before = copy.deepcopy(case)
+    refused(
+        step(
+            soroe,
+            case,
+            "accept_referral",
+            CW,
+            at("2026-03-03 10:00"),
+            young_person_agrees=False,
+            consent=True,
+        )
+    )
+    assert case == before
+
+
+def test_a_final_stage_accepts_no_event(soroe: Definition) -> None:
+    closed = accepted(
+        step(soroe, opened(soroe), "withdraw", Actor("young_person"), at("2026-03-03 10:00"))
+    ).case
+    assert closed.stage == "withdrawn"
+    assert closed.timers == {}
+    for event in ("withdraw", "accept_referral", "resume", "nonsense"):
+        assert refused(step(soroe, closed, event, CW, at("2026-03-04 10:00"))).reason is (
+            RejectionReason.CASE_CLOSED
+        )
+
+
+# Sorø's rules ----------------------------------------------------------------------
+
+
+def test_soroe_meetings_only_on_fixed_meeting_days(soroe: Definition) -> None:
+    rejection = refused(
+        step(
+            soroe,
+            in_pre_meeting(soroe),
+            "hold_pre_meeting",
+            CW,
+            at("2026-03-05 10:00"),
+            team=TEAM,
+            coordinator="t",
+            agenda=["uddannelse"],
+            first_meeting_at="2026-03-16T09:00",
+            meeting_room="raadhuset_storskaerm",
+        )
+    )  # a Monday
+    assert rejection.reason is RejectionReason.GUARD_FALSE
+    assert rejection.text() == "Møder holdes kun på de faste mødedage (tirsdag og torsdag)."
+
+
+def test_soroe_plan_may_only_cover_the_young_persons_themes(soroe: Definition) -> None:
+    plan = [{"text": "Jeg skal finde en bolig", "theme": "bolig"}]  # not on the agenda
+    rejection = refused(
+        step(
+            soroe,
+            awaiting_meeting(soroe),
+            "hold_first_meeting",
+            COORD,
+            at("2026-03-17 11:00"),
+            plan=plan,
+            next_meeting_at="2026-04-28T09:00",
+        )
+    )
+    assert rejection.reason is RejectionReason.GUARD_FALSE
+
+
+def test_only_the_tovholder_writes_the_plan(soroe: Definition) -> None:
+    rejection = refused(
+        step(
+            soroe,
+            awaiting_meeting(soroe),
+            "hold_first_meeting",
+            CW,
+            at("2026-03-17 11:00"),
+            plan=PLAN,
+            next_meeting_at="2026-04-28T09:00",
+        )
+    )
+    assert rejection.reason is RejectionReason.ROLE_NOT_ALLOWED
+
+
+def test_goals_must_be_in_first_person(soroe: Definition) -> None:
+    plan = [{"text": "Hun skal møde op i skolen"}]
+    rejection = refused(
+        step(
+            soroe,
+            awaiting_meeting(soroe),
+            "hold_first_meeting",
+            COORD,
+            at("2026-03-17 11:00"),
+            plan=plan,
+            next_meeting_at="2026-04-28T09:00",
+        )
+    )
+    assert rejection.reason is RejectionReason.INVALID_INPUT
+    assert rejection.field_errors[0].code == "goal_not_first_person"
+    assert "jeg-form" in rejection.field_errors[0].text()
+
+
+# Effects ---------------------------------------------------------------------------
+
+
+def test_one_notification_per_chosen_team_member_and_guardian_only_for_minors(
+    soroe: Definition,
+) -> None:
+    pre = in_pre_meeting(soroe)
+    decision = accepted(
+        step(
+            soroe,
+            pre,
+            "hold_pre_meeting",
+            CW,
+            at("2026-03-05 10:00"),
+            team=TEAM,
+            coordinator="tovholder-lise",
+            agenda=["uddannelse"],
+            first_meeting_at="2026-03-17T09:00",
+            meeting_room="raadhuset_storskaerm",
+        )
+    )
+    notified = [(e.recipient, e.template) for e in decision.effects if isinstance(e, Notify)]
+    assert notified == [
+        (Recipient("team_member", "skole", "laerer-anna"), "first_meeting_invitation"),
+        (Recipient("team_member", "uu", "vejleder-sara"), "first_meeting_invitation"),
+        (Recipient("role", "coordinator", "tovholder-lise"), "coordinator_chosen"),
+        (Recipient("role", "guardian"), "first_meeting_invitation"),
+    ]
+    shared = next(e for e in decision.effects if isinstance(e, Notify)).shared
+    assert shared == {
+        "first_meeting_at": "2026-03-17T09:00+01:00",
+        "meeting_room": "raadhuset_storskaerm",
+    }
+    adult = awaiting_meeting(soroe, age=19)
+    assert adult.data["minor"] is False
+
+
+def test_no_guardian_notification_for_an_adult(soroe: Definition) -> None:
+    case = accepted(
+        step(
+            soroe,
+            opened(soroe, age=19),
+            "accept_referral",
+            CW,
+            at("2026-03-03 10:00"),
+            young_person_agrees=True,
+            consent=True,
+        )
+    ).case
+    decision = accepted(
+        step(
+            soroe,
+            case,
+            "hold_pre_meeting",
+            CW,
+            at("2026-03-05 10:00"),
+            team=TEAM,
+            coordinator="t",
+            agenda=["uddannelse"],
+            first_meeting_at="2026-03-17T09:00",
+            meeting_room="raadhuset_storskaerm",
+        )
+    )
+    roles = [
+        e.recipient.id
+        for e in decision.effects
+        if isinstance(e, Notify) and e.recipient.kind == "role"
+    ]
+    assert roles == ["coordinator"]
+
+
+def test_first_meeting_records_milestone_tasks_and_stage_timers(soroe: Definition) -> None:
+    decision = accepted(
+        step(
+            soroe,
+            awaiting_meeting(soroe),
+            "hold_first_meeting",
+            COORD,
+            at("2026-03-17 11:00"),
+            plan=PLAN,
+            next_meeting_at="2026-04-28T09:00",
+        )
+    )
+    assert decision.effects[0] == CancelTimer("first_meeting_missed")
+    assert RecordMilestone("plan_agreed") in decision.effects
+    tasks = [e for e in decision.effects if isinstance(e, CreateTask)]
+    assert [t.assignee.person for t in tasks] == ["laerer-anna", "vejleder-sara"]
+    assert {t.due_at for t in tasks} == {at("2026-04-07 09:00")}  # 2 weeks -> meeting day
+    # 6 weeks later is Tuesday 28 April 11:00, after the 09:00 meeting: Thursday 30 April.
+    assert decision.effects[-1] == StartTimer("follow_up_due", at("2026-04-30 09:00"))
+    assert decision.case.milestones >= {"plan_agreed", "team_chosen", "consent_given"}
+    assert decision.case.data["plan"][0]["id"] == 1
+
+
+# Timers ------------------------------------------------------------------------------
+
+
+def test_deferred_choice_timer_first_sends_the_case_back(soroe: Definition) -> None:
+    case = awaiting_meeting(soroe)
+    due = case.timers["first_meeting_missed"]
+    assert due == at("2026-04-06 10:00") + timedelta(days=1) - timedelta(hours=2)  # Easter
+    assert (
+        refused(fire_timer(soroe, case, "first_meeting_missed", due - timedelta(minutes=1))).reason
+        is RejectionReason.TIMER_NOT_DUE
+    )
+    decision = accepted(fire_timer(soroe, case, "first_meeting_missed", due))
+    assert decision.effects[0] == TimerFired("first_meeting_missed", due, "first_meeting_missed")
+    assert decision.to_stage == "pre_meeting"
+    assert "first_meeting_missed" not in decision.case.timers
+    assert "pre_meeting_due" in decision.case.timers
+
+
+def test_deferred_choice_event_first_cancels_the_timer(soroe: Definition) -> None:
+    case = in_follow_up(soroe)
+    assert "first_meeting_missed" not in case.timers
+    assert (
+        refused(fire_timer(soroe, case, "first_meeting_missed", at("2026-05-01 09:00"))).reason
+        is RejectionReason.TIMER_NOT_RUNNING
+    )
+
+
+def test_recurring_timer_reschedules_itself(soroe: Definition) -> None:
+    case = in_follow_up(soroe)
+    first = case.timers["follow_up_due"]
+    decision = accepted(fire_timer(soroe, case, "follow_up_due", first))
+    assert decision.to_stage == "follow_up"
+    assert decision.effects[:2] == (
+        TimerFired("follow_up_due", first),
+        Notify(
+            Recipient("role", "coordinator", "tovholder-lise"), "follow_up_due", {}, "follow_up_due"
+        ),
+    )
+    assert decision.case.timers["follow_up_due"] == at("2026-06-11 09:00")  # +6 weeks, Thu
+    assert decision.case.timer_firings == {"follow_up_due": 1}
+
+
+def test_times_per_year_spreads_firings(base: Definition) -> None:
+    from workflow.engine.timing import repeat_interval
+
+    timer = base.timers_by_id["follow_up_due"]
+    assert timer.repeat is not None
+    assert str(repeat_interval(timer.repeat)) == "121 days"
+
+
+def test_follow_up_loop_reenters_and_restarts_stage_timer(soroe: Definition) -> None:
+    case = in_follow_up(soroe)
+    decision = accepted(
+        step(
+            soroe,
+            case,
+            "hold_follow_up",
+            COORD,
+            at("2026-04-30 11:00"),
+            reviews=[{"goal": 1, "status": "met"}],
+            plan=PLAN,
+            next_meeting_at="2026-06-11T09:00",
+        )
+    )
+    assert decision.effects[0] == CancelTimer("follow_up_due")
+    # 6 weeks after Thursday 11:00 is past that day's 09:00 meeting: Tuesday 16 June.
+    assert decision.effects[-1] == StartTimer("follow_up_due", at("2026-06-16 09:00"))
+    assert decision.case.counts["hold_follow_up"] == 1
+
+
+def test_handover_needs_a_follow_up_meeting_first(soroe: Definition) -> None:
+    networks = [{"name": "Klubben", "kind": "leisure"}]
+    case = in_follow_up(soroe)
+    assert (
+        refused(
+            step(soroe, case, "start_handover", COORD, at("2026-04-01 10:00"), networks=networks)
+        ).reason
+        is RejectionReason.GUARD_FALSE
+    )
+    case = accepted(
+        step(
+            soroe,
+            case,
+            "hold_follow_up",
+            COORD,
+            at("2026-04-30 11:00"),
+            reviews=[{"goal": 1, "status": "partly"}],
+            plan=PLAN,
+            next_meeting_at="2026-06-11T09:00",
+        )
+    ).case
+    assert (
+        accepted(
+            step(soroe, case, "start_handover", COORD, at("2026-05-01 10:00"), networks=networks)
+        ).to_stage
+        == "handover"
+    )
+
+
+def test_pause_and_resume_return_to_the_stage_before(soroe: Definition) -> None:
+    case = in_follow_up(soroe)
+    paused = accepted(
+        step(soroe, case, "pause", COORD, at("2026-04-01 10:00"), pause_reason="treatment")
+    )
+    assert paused.case.stage == "paused"
+    assert CancelTimer("follow_up_due") in paused.effects
+    assert set(paused.case.timers) == {"pause_review"}
+    assert (
+        refused(
+            step(soroe, paused.case, "pause", COORD, at("2026-04-02 10:00"), pause_reason="other")
+        ).reason
+        is RejectionReason.WRONG_STAGE
+    )
+    resumed = accepted(
+        step(soroe, paused.case, "resume", Actor("young_person"), at("2026-05-01 10:00"))
+    )
+    assert resumed.to_stage == "follow_up"
+    assert set(resumed.case.timers) == {"follow_up_due"}
+    assert resumed.case.timers["follow_up_due"] > at("2026-05-01 10:00")
+
+
+def test_a_timer_whose_event_is_refused_is_still_consumed(soroe: Definition) -> None:
+    case = awaiting_meeting(soroe)
+    due = case.timers["first_meeting_missed"]
+    # Move the case to a stage where the event is not possible, keeping the timer running.
+    odd = CaseState(**{**case.__dict__, "stage": "follow_up"})
+    decision = accepted(fire_timer(soroe, odd, "first_meeting_missed", due))
+    assert decision.effects[0] == TimerFired(
+        "first_meeting_missed", due, "first_meeting_missed", rejected="wrong_stage"
+    )
+    assert "first_meeting_missed" not in decision.case.timers
+    assert decision.case.stage == "follow_up"
+
+
+def test_inputs_are_normalised(soroe: Definition) -> None:
+    decision = accepted(
+        step(
+            soroe,
+            opened(soroe),
+            "accept_referral",
+            CW,
+            at("2026-03-03 10:00"),
+            young_person_agrees="ja",
+            consent="true",
+        )
+    )
+    assert decision.case.data["young_person_agrees"] is True
+
+
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [("2026-13-01T09:00", "not_datetime"), (5, "not_datetime"), ("", "required")],
+)
+def test_datetime_input_errors(soroe: Definition, value: object, code: str) -> None:
+    rejection = refused(
+        step(
+            soroe,
+            in_pre_meeting(soroe),
+            "hold_pre_meeting",
+            CW,
+            at("2026-03-05 10:00"),
+            team=TEAM,
+            coordinator="t",
+            agenda=["uddannelse"],
+            first_meeting_at=value,
+            meeting_room="raadhuset_storskaerm",
+        )
+    )
+    assert [(e.name, e.code) for e in rejection.field_errors] == [("first_meeting_at", code)]
