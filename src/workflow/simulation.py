@@ -259,13 +259,20 @@ def describe_effect(effect: Effect) -> str:
     return repr(effect)  # pragma: no cover
 
 
-def format_timeline(timeline: Timeline) -> str:
-    """The timeline as text, one block per event or timer."""
+def _refusal(rejection: Rejection, locale: str) -> str:
+    fields = "; ".join(f"{e.name}: {e.text(locale)}" for e in rejection.field_errors)
+    return f"{rejection.reason.value}: {rejection.text(locale)}" + (
+        f" [{fields}]" if fields else ""
+    )
+
+
+def format_timeline(timeline: Timeline, locale: str = "da") -> str:
+    """The timeline as text, one block per event or timer; refusals in ``locale``."""
     lines = []
     for entry in timeline.entries:
         when = f"{entry.at:%Y-%m-%d %H:%M}"
         if entry.kind == "rejected":
-            reason = str(entry.rejection) if entry.rejection else entry.problem
+            reason = _refusal(entry.rejection, locale) if entry.rejection else entry.problem
             lines.append(f"{when}  {entry.event} by {entry.actor}: REFUSED {reason}")
             continue
         who = "timer" if entry.kind == "timer" else f"by {entry.actor}"

@@ -72,7 +72,7 @@ def test_whole_lifecycle_from_referral_to_closed_via_handover(name: str) -> None
 
 def _golden(name: str, timeline: Timeline) -> None:
     expected = Path(f"tests/golden/timelines/{name}.txt")
-    actual = format_timeline(timeline)
+    actual = format_timeline(timeline, "da")
     if os.environ.get("UPDATE_GOLDEN"):
         expected.write_text(actual, encoding="utf-8")
     assert expected.exists(), f"no golden timeline; run with UPDATE_GOLDEN=1 and review {expected}"

@@ -109,7 +109,7 @@ def simulate_command(
         _fail(exc)
         return
     timeline = simulate(loaded, parsed)
-    typer.echo(format_timeline(timeline), nl=False)
+    typer.echo(format_timeline(timeline, loaded.locale), nl=False)
     if timeline.problems:
         for problem in timeline.problems:
             typer.echo(f"{script}: {problem}", err=True)

@@ -5,7 +5,8 @@ An expression sees these names:
 * ``case`` — ``reference``, ``stage``, ``previous_stage``, ``data`` (inputs given so far
   and computed values), ``milestones``, ``counts`` (how often each event happened),
   ``team`` (the young person's chosen team) and ``opened_at``;
-* ``inputs`` — the values given with the event;
+* ``inputs`` — the values given with the event; ``actor`` — ``role`` and ``id`` of who
+  triggers it (``system`` for timers);
 * ``params`` — the definition's parameters; ``target_ages`` — ``min`` and ``max``;
   ``meeting_weekdays`` — the calendar's fixed meeting weekdays;
 * ``now`` and ``today`` — the decision time (ISO text), given by the caller, not a clock;
@@ -81,7 +82,7 @@ HELPERS: dict[str, Callable[..., Any]] = {
     "weekday": weekday,
 }
 EXPRESSION_NAMES = frozenset(
-    {"case", "inputs", "params", "target_ages", "meeting_weekdays", "now", "today"}
+    {"case", "inputs", "actor", "params", "target_ages", "meeting_weekdays", "now", "today"}
 )
 
 _env = SandboxedEnvironment(undefined=StrictUndefined)
@@ -162,6 +163,7 @@ def _attribute_problem(attr: nodes.Getattr, scope: ExpressionScope) -> list[Name
         ("case", "counts"): (scope.events, "no transition handles the event"),
         ("params",): (scope.params, "the definition has no parameter"),
         ("target_ages",): (frozenset({"min", "max"}), "target_ages has no"),
+        ("actor",): (frozenset({"role", "id"}), "actor has no"),
     }
     if owner in checks:
         known, what = checks[owner]

@@ -63,7 +63,11 @@ class _Data(dict[str, Any]):
 
 
 def _context(
-    definition: Definition, case: CaseState, inputs: Mapping[str, Any], now: datetime
+    definition: Definition,
+    case: CaseState,
+    inputs: Mapping[str, Any],
+    now: datetime,
+    actor: Actor,
 ) -> dict[str, Any]:
     data = _Data(case.data)
     return {
@@ -78,6 +82,7 @@ def _context(
             "opened_at": case.opened_at.isoformat(),
         },
         "inputs": dict(inputs),
+        "actor": {"role": actor.role, "id": actor.id},
         "params": dict(definition.parameters),
         "target_ages": {"min": definition.target_ages.min, "max": definition.target_ages.max},
         "meeting_weekdays": list(definition.calendar.meeting_weekdays),
@@ -183,7 +188,7 @@ def _apply(
             {"fields": ", ".join(e.name for e in errors)},
             tuple(errors),
         )
-    context = _context(definition, case, values, now)
+    context = _context(definition, case, values, now, event.actor)
     if step.guard is not None:
         try:
             passed = expressions.evaluate(step.guard, context)
