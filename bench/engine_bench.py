@@ -44,14 +44,22 @@ def main() -> None:
             copy["history"] = [*data["history"], ("event", "x")]
 
     floor_us = _best(floor) / (runs * events) * 1e6
-    print(f"machine: {platform.machine()}, {platform.python_implementation()} "
-          f"{platform.python_version()}, {platform.system()}")
-    print(f"load + check {len(files)} definitions: {load_s * 1000:.0f} ms "
-          f"({load_s / len(files) * 1000:.1f} ms each)")
-    print(f"decide (Sorø lifecycle, {events} events incl. timers): {per_event_us:.1f} µs/event, "
-          f"{1e6 / per_event_us:,.0f} events/s")
-    print(f"floor (copy case + append history): {floor_us:.2f} µs/event; "
-          f"engine/floor = {per_event_us / floor_us:.0f}x")
+    print(
+        f"machine: {platform.machine()}, {platform.python_implementation()} "
+        f"{platform.python_version()}, {platform.system()}"
+    )
+    print(
+        f"load + check {len(files)} definitions: {load_s * 1000:.0f} ms "
+        f"({load_s / len(files) * 1000:.1f} ms each)"
+    )
+    print(
+        f"decide (Sorø lifecycle, {events} events incl. timers): {per_event_us:.1f} µs/event, "
+        f"{1e6 / per_event_us:,.0f} events/s"
+    )
+    print(
+        f"floor (copy case + append history): {floor_us:.2f} µs/event; "
+        f"engine/floor = {per_event_us / floor_us:.0f}x"
+    )
 
 
 if __name__ == "__main__":
