@@ -148,6 +148,11 @@ class Role(StrictModel):
     id: Identifier
     name: Text = Field(description="The role's name, e.g. 'Ungekoordinator'.")
     description: Text | None = Field(default=None, description="What the role does.")
+    channels: list[Channel] = Field(
+        default_factory=list,
+        description="Where notifications to this role go when the person holding it has no "
+        "address of their own (e.g. the leaders' shared mailbox).",
+    )
 
 
 class Theme(StrictModel):

@@ -1,0 +1,76 @@
+"""The definitions a running installation knows, and the versions cases are pinned to.
+
+New cases start on the current file of their municipality's definition; the resolved
+definition is stored (``definition_versions``) by content hash, so a case keeps running
+on exactly the definition it started on, whatever happens to the files later.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workflow.definitions import Definition, load_directory
+from workflow.errors import WorkflowError
+from workflow.store.tables import DefinitionVersion
+
+
+class UnknownDefinitionError(WorkflowError):
+    """No definition with that id (or municipality) exists."""
+
+
+class DefinitionCatalog:
+    """Current definitions by id, and pinned versions by their stored id."""
+
+    def __init__(self, directory: Path) -> None:
+        self.current: dict[str, Definition] = load_directory(directory)
+        self._pinned: dict[int, Definition] = {}
+
+    def by_id(self, definition_id: str) -> Definition:
+        """The current definition with this id."""
+        try:
+            return self.current[definition_id]
+        except KeyError:
+            known = ", ".join(sorted(self.current))
+            raise UnknownDefinitionError(
+                f"unknown definition '{definition_id}'; known: {known}"
+            ) from None
+
+    def by_prefix(self, prefix: str) -> Definition:
+        """The current definition whose case references start with ``prefix``."""
+        for definition in self.current.values():
+            if definition.municipality and definition.municipality.case_prefix == prefix:
+                return definition
+        raise UnknownDefinitionError(f"no definition has the case prefix '{prefix}'")
+
+    def register(self, session: Session, definition: Definition) -> int:
+        """The stored id of this exact definition (stored the first time it is used)."""
+        row = session.scalar(
+            select(DefinitionVersion).where(
+                DefinitionVersion.content_hash == definition.content_hash
+            )
+        )
+        if row is None:
+            row = DefinitionVersion(
+                definition_id=definition.id,
+                version=definition.version,
+                content_hash=definition.content_hash,
+                body=definition.model_dump(mode="json", by_alias=True, exclude_none=True),
+                registered_at=datetime.now(UTC),
+            )
+            session.add(row)
+            session.flush()
+        self._pinned[row.id] = definition
+        return row.id
+
+    def pinned(self, session: Session, version_id: int) -> Definition:
+        """The definition a case was pinned to."""
+        if version_id not in self._pinned:
+            row = session.get(DefinitionVersion, version_id)
+            if row is None:
+                raise UnknownDefinitionError(f"no stored definition version {version_id}")
+            self._pinned[version_id] = Definition.model_validate(row.body)
+        return self._pinned[version_id]

@@ -1,0 +1,1 @@
+"""Notifications: rendering what a department is told, and delivering it (SMTP, webhook, file)."""

@@ -1,0 +1,191 @@
+"""Rendering an outbox row into the message a recipient gets: text, HTML, invitation.
+
+A department receives only what it needs: the case reference, the stage, its own part,
+the meeting time and a link — never the young person's name, CPR number or notes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from html import escape
+from typing import Any
+
+from jinja2.sandbox import SandboxedEnvironment
+
+from workflow.definitions import Definition
+from workflow.definitions.models import InputType
+from workflow.definitions.templates import notification_context, render, when
+from workflow.definitions.types import text_in
+from workflow.notify.ics import invitation
+
+_html_env = SandboxedEnvironment(autoescape=True)
+_html_env.filters["when"] = when
+
+
+@dataclass(frozen=True)
+class Address:
+    """Where a message goes: a channel kind and its address."""
+
+    kind: str  # email | webhook | file
+    address: str
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """A rendered notification, ready for a channel."""
+
+    dedupe_key: str
+    reference: str
+    subject: str
+    text: str
+    html: str
+    recipient: dict[str, Any]
+    addresses: tuple[Address, ...]
+    ics: str | None = None
+
+    def webhook_body(self) -> dict[str, Any]:
+        """What a webhook receives (no HTML; codes and references only)."""
+        return {
+            "dedupe_key": self.dedupe_key,
+            "case": self.reference,
+            "subject": self.subject,
+            "text": self.text,
+            "recipient": self.recipient,
+            "invitation": self.ics,
+        }
+
+
+class UndeliverableError(Exception):
+    """A business reason the message can never be sent (no address); not retried."""
+
+
+def _recipient_name(definition: Definition, recipient: dict[str, Any], locale: str) -> str:
+    if recipient["kind"] in ("department", "team_member"):
+        department = definition.departments_by_id.get(recipient["id"])
+        if department is not None:
+            return text_in(department.name, locale)
+    for role in definition.roles:
+        if role.id == recipient["id"]:
+            return text_in(role.name, locale)
+    return str(recipient["id"])
+
+
+def addresses_of(definition: Definition, recipient: dict[str, Any]) -> tuple[Address, ...]:
+    """A person id that is a mail address first; else the department's or role's channels."""
+    person = recipient.get("person") or ""
+    if "@" in person:
+        return (Address("email", person),)
+    channels = []
+    if recipient["kind"] in ("department", "team_member"):
+        department = definition.departments_by_id.get(recipient["id"])
+        channels = list(department.channels) if department else []
+    else:
+        role = next((r for r in definition.roles if r.id == recipient["id"]), None)
+        channels = list(role.channels) if role else []
+    return tuple(Address(c.kind, c.address) for c in channels)
+
+
+def compose(
+    definition: Definition,
+    *,
+    reference: str,
+    dedupe_key: str,
+    template_id: str,
+    recipient: dict[str, Any],
+    payload: dict[str, Any],
+    base_url: str,
+    locale: str | None = None,
+) -> OutgoingMessage:
+    """Render a notification for one recipient; raises UndeliverableError when it cannot go."""
+    lang = locale or definition.locale
+    template = definition.templates_by_id[template_id]
+    stage = definition.stages_by_id.get(str(payload.get("stage")))
+    assert definition.municipality is not None
+    case = {
+        "reference": reference,
+        "municipality": definition.municipality.name,
+        "stage": text_in(stage.name, lang) if stage else payload.get("stage"),
+        "phase": payload.get("phase"),
+    }
+    who = {
+        "kind": recipient["kind"],
+        "id": recipient["id"],
+        "person": recipient.get("person"),
+        "name": _recipient_name(definition, recipient, lang),
+    }
+    timer = None
+    if payload.get("timer"):
+        timer_def = definition.timers_by_id[str(payload["timer"])]
+        timer = {
+            "id": timer_def.id,
+            "name": text_in(timer_def.name, lang),
+            "due": payload.get("timer_due") or "",
+        }
+    event = None if timer else {"id": payload.get("event"), "name": payload.get("event")}
+    context = notification_context(
+        case=case,
+        recipient=who,
+        event=event,
+        shared=payload.get("shared") or {},
+        timer=timer,
+        link=f"{base_url.rstrip('/')}/cases/{reference}",
+    )
+    subject = render(text_in(template.subject, lang), context).strip()
+    text = render(text_in(template.body, lang), context)
+    body_html = _html_env.from_string(text_in(template.body, lang)).render(**context)
+    html = (
+        f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
+        f"<title>{escape(subject)}</title></head><body>"
+        + "".join(f"<p>{line}</p>" for line in body_html.split("\n\n") if line.strip()).replace(
+            "\n", "<br>\n"
+        )
+        + "</body></html>"
+    )
+    addresses = addresses_of(definition, recipient)
+    if not addresses:
+        raise UndeliverableError(
+            f"no address for {recipient['kind']} '{recipient['id']}': give the "
+            f"{'department' if recipient['kind'] != 'role' else 'role'} a channel in the "
+            "definition"
+        )
+    return OutgoingMessage(
+        dedupe_key=dedupe_key,
+        reference=reference,
+        subject=subject,
+        text=text,
+        html=html,
+        recipient=who,
+        addresses=addresses,
+        ics=_invitation(definition, reference, dedupe_key, payload, lang),
+    )
+
+
+def _invitation(
+    definition: Definition, reference: str, dedupe_key: str, payload: dict[str, Any], lang: str
+) -> str | None:
+    """An iCalendar invitation when the step shares a meeting time."""
+    shared = payload.get("shared") or {}
+    meeting_inputs = {
+        i.name
+        for t in definition.transitions
+        for i in t.inputs
+        if i.type is InputType.DATETIME and i.name.endswith("meeting_at")
+    }
+    for name in sorted(shared):
+        if name in meeting_inputs and shared[name]:
+            start = datetime.fromisoformat(str(shared[name]))
+            place = shared.get("meeting_room") or shared.get("meeting_place")
+            title = "Samarbejdsmøde" if lang == "da" else "Collaboration meeting"
+            return invitation(
+                uid=f"{reference}-{name}-{start:%Y%m%dT%H%M}@workflow",
+                start=start,
+                end=start + timedelta(hours=1),
+                summary=f"{title} – sag {reference}"
+                if lang == "da"
+                else f"{title} – case {reference}",
+                location=str(place) if place else None,
+                sequence=0,
+                description=f"{reference}",
+            )
+    return None

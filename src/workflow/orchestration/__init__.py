@@ -1,0 +1,1 @@
+"""Prefect orchestration: the only package that imports Prefect."""

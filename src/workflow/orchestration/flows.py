@@ -1,0 +1,196 @@
+"""The Prefect flows: a short run per case step, the sweep, bulk intake.
+
+The only place that imports Prefect. Parameters, run names, tags, logs and artifacts
+carry case references, codes and counts — never names, CPR numbers or notes.
+Flows are async (no heartbeat thread to join at exit, see architecture.md); the work
+itself is done by the service layer and the outbox, as tasks.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, tags, task
+from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
+from prefect.runtime import task_run
+from sqlalchemy import func, select
+
+from workflow.engine import Actor
+from workflow.errors import WorkflowError
+from workflow.notify.channels import TransientDeliveryError
+from workflow.runtime import get_runtime
+from workflow.services import RejectedError, StepResult, YoungPersonDetails
+from workflow.store.tables import Case, CaseTimer, OutboxRow
+
+DELIVERY_RETRY_DELAYS: list[float] = [1.0, 5.0, 15.0]
+INTAKE_CHUNK = 1000
+DELIVERY_CHUNK = 200
+
+
+def step_tags(result: StepResult) -> list[str]:
+    """Tags of a step's flow run: case reference, municipality code, stage and event."""
+    return [
+        f"case:{result.reference}",
+        f"municipality:{result.municipality}",
+        f"stage:{result.to_stage}",
+        f"event:{result.event}",
+    ]
+
+
+@task(
+    retries=len(DELIVERY_RETRY_DELAYS),
+    retry_delay_seconds=DELIVERY_RETRY_DELAYS,
+    task_run_name="deliver-{row_id}",
+)
+def deliver_notification(row_id: int) -> str:
+    """Deliver one outbox row; infrastructure failures are retried, business ones are not."""
+    retrying = (task_run.run_count or 1) > 1
+    outcome = get_runtime().deliverer.deliver(row_id, ignore_backoff=retrying)
+    if outcome.status == "retry":
+        raise TransientDeliveryError(f"outbox row {row_id}: delivery will be retried")
+    if outcome.status == "dead":
+        get_run_logger().warning("outbox row %s given up: %s", row_id, outcome.error)
+    return outcome.status
+
+
+@task(task_run_name="deliver-batch-{first}")
+def deliver_batch(row_ids: list[int], first: int) -> dict[str, int]:
+    """Deliver a batch of outbox rows (the sweep's bulk path: one task per batch)."""
+    deliverer = get_runtime().deliverer
+    return dict(Counter(deliverer.deliver(row_id).status for row_id in row_ids))
+
+
+@flow(name="case-step", flow_run_name="{reference}-step-{seq}")
+async def case_step(reference: str, seq: int) -> dict[str, int]:
+    """Carry out the effects of one step of a case: one task per notification."""
+    rows = get_runtime().deliverer.rows_of_step(reference, seq)
+    statuses = Counter(deliver_notification(row_id) for row_id in rows)
+    lines = [f"# {reference}, step {seq}", "", "| outcome | notifications |", "| --- | --- |"]
+    lines += [f"| {status} | {count} |" for status, count in sorted(statuses.items())]
+    await acreate_markdown_artifact(
+        key=f"step-{reference.lower()}",
+        markdown="\n".join(lines),
+        description=f"Effects of step {seq} of {reference}",
+    )
+    return dict(statuses)
+
+
+async def run_step(result: StepResult) -> dict[str, int]:
+    """Run the step flow for a step just committed, tagged with its codes."""
+    with tags(*step_tags(result)):
+        return await case_step(result.reference, result.seq)
+
+
+@task(task_run_name="fire-due-timers")
+def fire_due_timers(now_iso: str | None = None) -> list[dict[str, Any]]:
+    """Fire every due timer through the service layer (one transaction per timer)."""
+    moment = datetime.fromisoformat(now_iso) if now_iso else None
+    results = get_runtime().service.fire_due_timers(moment)
+    return [{"case": r.reference, "event": r.event, "stage": r.to_stage} for r in results]
+
+
+@flow(name="sweep", flow_run_name="sweep")
+async def sweep(now_iso: str | None = None) -> dict[str, Any]:
+    """Fire due timers, deliver what is left in the outbox, refresh the caseload artifacts."""
+    fired = fire_due_timers(now_iso)
+    deliverer = get_runtime().deliverer
+    moment = datetime.fromisoformat(now_iso) if now_iso else None
+    delivered: Counter[str] = Counter()
+    while rows := deliverer.due_rows(get_runtime().settings.sweep_batch, moment):
+        for start in range(0, len(rows), DELIVERY_CHUNK):
+            chunk = rows[start : start + DELIVERY_CHUNK]
+            delivered.update(deliver_batch(chunk, chunk[0]))
+        if delivered.get("skipped", 0) >= len(rows):
+            break  # everything left is held by another worker
+    await publish_caseload(moment)
+    return {"timers_fired": len(fired), "delivered": dict(delivered)}
+
+
+async def publish_caseload(now: datetime | None = None) -> None:
+    """One table artifact per municipality: cases per stage and overdue timers."""
+    moment = now or datetime.now(UTC)
+    with get_runtime().sessions() as session:
+        stages = session.execute(
+            select(Case.municipality_code, Case.stage, func.count()).group_by(
+                Case.municipality_code, Case.stage
+            )
+        ).all()
+        overdue = dict(
+            session.execute(
+                select(Case.municipality_code, func.count())
+                .join(CaseTimer)
+                .where(CaseTimer.state == "running", CaseTimer.due_at < moment)
+                .group_by(Case.municipality_code)
+            ).all()
+        )
+        dead = dict(
+            session.execute(
+                select(Case.municipality_code, func.count())
+                .join(OutboxRow)
+                .where(OutboxRow.state == "dead")
+                .group_by(Case.municipality_code)
+            ).all()
+        )
+    by_municipality: dict[str, list[dict[str, Any]]] = {}
+    for code, stage, count in stages:
+        by_municipality.setdefault(code, []).append({"stage": stage, "cases": count})
+    for code, rows in sorted(by_municipality.items()):
+        rows.append({"stage": "(overdue timers)", "cases": overdue.get(code, 0)})
+        rows.append({"stage": "(failed deliveries)", "cases": dead.get(code, 0)})
+        await acreate_table_artifact(
+            key=f"caseload-{code}",
+            table=rows,
+            description=f"Caseload of municipality {code}: cases per stage",
+        )
+
+
+@task(task_run_name="intake-rows-{first}")
+def intake_chunk(rows: list[dict[str, str]], first: int) -> list[dict[str, Any]]:
+    """Refer a chunk of CSV rows; returns per-row outcomes with row numbers, not people."""
+    service = get_runtime().service
+    outcomes = []
+    for offset, row in enumerate(rows):
+        number = first + offset
+        try:
+            person = YoungPersonDetails(
+                row["name"], row["cpr"], date.fromisoformat(row["birth_date"])
+            )
+            result = service.refer(
+                row["definition"],
+                person,
+                Actor("caseworker", row.get("caseworker") or None),
+                {
+                    "source": row.get("source") or "caseworker",
+                    "caseworker": row.get("caseworker") or "intake",
+                },
+                idempotency_key=f"intake:{row.get('key') or number}",
+            )
+            outcomes.append({"row": number, "case": result.reference, "status": "opened"})
+        except RejectedError as exc:
+            outcomes.append({"row": number, "case": "", "status": exc.rejection.reason.value})
+        except (WorkflowError, KeyError, ValueError) as exc:
+            outcomes.append({"row": number, "case": "", "status": type(exc).__name__})
+    return outcomes
+
+
+@flow(name="intake", flow_run_name="intake-{csv_name}")
+async def intake(csv_path: str, csv_name: str = "referrals") -> dict[str, int]:
+    """Open cases from a CSV of referrals, in chunks (never one flow run per case)."""
+    with Path(csv_path).open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    outcomes: list[dict[str, Any]] = []
+    for start in range(0, len(rows), INTAKE_CHUNK):
+        outcomes += intake_chunk(rows[start : start + INTAKE_CHUNK], start + 2)  # +2: header
+    summary = Counter(o["status"] for o in outcomes)
+    problems = [o for o in outcomes if o["status"] != "opened"][:200]
+    await acreate_table_artifact(
+        key="intake",
+        table=[{"status": s, "rows": n} for s, n in sorted(summary.items())]
+        + [{"status": f"row {p['row']}: {p['status']}", "rows": 1} for p in problems],
+        description=f"Intake of {csv_name}: outcome per status",
+    )
+    return dict(summary)

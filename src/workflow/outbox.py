@@ -1,0 +1,179 @@
+"""Delivering outbox rows: claim, render, send, mark — at least once, deduplicated.
+
+A row is claimed by committing ``state='sending'`` with a lease before anything is sent,
+so two workers never send the same row; rows are picked with ``FOR UPDATE SKIP LOCKED``
+on PostgreSQL. A process that dies after the claim leaves the row to be taken again when
+the lease runs out; receivers see the same dedupe key (Message-ID, Idempotency-Key,
+file name) and can drop the repeat. Infrastructure failures are retried with backoff;
+business failures (no address, a template that cannot render) are not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from jinja2 import TemplateError
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from workflow.catalog import DefinitionCatalog
+from workflow.notify.channels import (
+    FileChannel,
+    SmtpChannel,
+    TransientDeliveryError,
+    WebhookChannel,
+)
+from workflow.notify.message import Address, OutgoingMessage, UndeliverableError, compose
+from workflow.settings import Settings
+from workflow.store.tables import Case, HistoryEvent, OutboxRow
+
+LEASE = timedelta(minutes=5)
+MAX_BACKOFF = timedelta(minutes=15)
+
+
+class Channel(Protocol):
+    """Anything that can carry a message to an address."""
+
+    def send(self, message: OutgoingMessage, address: Address) -> None:
+        """Send, or raise TransientDeliveryError (retry) or another error (give up)."""
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    """What happened to one row: sent, retry (later), dead (given up) or skipped."""
+
+    row_id: int
+    status: str
+    error: str | None = None
+
+
+def default_channels(settings: Settings) -> dict[str, Channel]:
+    """SMTP when a server is configured, else mail is written to files in ``var/mail``."""
+    email: Channel = (
+        SmtpChannel(settings.smtp_host, settings.smtp_port, settings.smtp_sender)
+        if settings.smtp_host
+        else FileChannel(settings.smtp_sender, settings.mail_dir)
+    )
+    return {
+        "email": email,
+        "webhook": WebhookChannel(settings.webhook_secret),
+        "file": FileChannel(settings.smtp_sender, None),
+    }
+
+
+class Deliverer:
+    """Carries out the outbox."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        catalog: DefinitionCatalog,
+        settings: Settings,
+        channels: dict[str, Channel] | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.sessions, self.catalog, self.settings = sessions, catalog, settings
+        self.channels = channels or default_channels(settings)
+        self.clock = clock
+
+    def due_rows(self, limit: int, now: datetime | None = None) -> list[int]:
+        """Rows waiting (or whose sender died holding them), oldest first."""
+        moment = now or self.clock()
+        with self.sessions() as session:
+            return list(
+                session.scalars(
+                    select(OutboxRow.id)
+                    .where(
+                        OutboxRow.state.in_(("pending", "sending")),
+                        OutboxRow.available_at <= moment,
+                    )
+                    .order_by(OutboxRow.available_at, OutboxRow.id)
+                    .limit(limit)
+                )
+            )
+
+    def rows_of_step(self, reference: str, seq: int) -> list[int]:
+        """The pending rows a step (history event) produced."""
+        with self.sessions() as session:
+            return list(
+                session.scalars(
+                    select(OutboxRow.id)
+                    .join(HistoryEvent, OutboxRow.history_id == HistoryEvent.id)
+                    .join(Case, Case.id == OutboxRow.case_id)
+                    .where(
+                        Case.reference == reference,
+                        HistoryEvent.seq == seq,
+                        OutboxRow.state == "pending",
+                    )
+                    .order_by(OutboxRow.id)
+                )
+            )
+
+    def deliver(self, row_id: int, *, ignore_backoff: bool = False) -> DeliveryOutcome:
+        """Deliver one row if it is still to be delivered."""
+        now = self.clock()
+        with self.sessions() as session, session.begin():
+            row = session.scalar(
+                select(OutboxRow)
+                .where(
+                    OutboxRow.id == row_id,
+                    or_(
+                        OutboxRow.state == "pending",
+                        (OutboxRow.state == "sending") & (OutboxRow.available_at <= now),
+                    ),
+                )
+                .with_for_update(skip_locked=True)
+            )
+            if row is None or (not ignore_backoff and row.available_at > now):
+                return DeliveryOutcome(row_id, "skipped")
+            row.state, row.attempts, row.available_at = "sending", row.attempts + 1, now + LEASE
+            case = session.get(Case, row.case_id)
+            assert case is not None
+            definition = self.catalog.pinned(session, case.definition_version_id)
+            attempts = row.attempts
+            try:
+                message: OutgoingMessage | None = compose(
+                    definition,
+                    reference=case.reference,
+                    dedupe_key=row.dedupe_key,
+                    template_id=row.template,
+                    recipient=dict(row.recipient),
+                    payload=dict(row.payload),
+                    base_url=self.settings.base_url,
+                )
+                problem = None
+            except (UndeliverableError, TemplateError, KeyError) as exc:
+                message, problem = None, str(exc)
+            if message is None:
+                row.state, row.last_error = "dead", problem
+                return DeliveryOutcome(row_id, "dead", problem)
+        try:
+            for address in message.addresses:
+                self.channels[address.kind].send(message, address)
+        except TransientDeliveryError as exc:
+            return self._finish(row_id, "retry", str(exc), attempts)
+        except Exception as exc:
+            return self._finish(row_id, "dead", f"{type(exc).__name__}: {exc}", attempts)
+        return self._finish(row_id, "sent", None, attempts)
+
+    def _finish(
+        self, row_id: int, status: str, error: str | None, attempts: int
+    ) -> DeliveryOutcome:
+        now = self.clock()
+        if status == "retry" and attempts >= self.settings.delivery_attempts:
+            status = "dead"
+        with self.sessions() as session, session.begin():
+            row = session.get(OutboxRow, row_id)
+            assert row is not None
+            row.last_error = error
+            if status == "sent":
+                row.state, row.sent_at = "sent", now
+            elif status == "dead":
+                row.state = "dead"
+            else:
+                row.state = "pending"
+                row.available_at = now + min(timedelta(seconds=2**attempts), MAX_BACKOFF)
+        return DeliveryOutcome(row_id, status, error)

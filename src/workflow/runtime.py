@@ -1,0 +1,56 @@
+"""The composition root: the store, definitions, service and outbox of one process."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from workflow.catalog import DefinitionCatalog
+from workflow.outbox import Channel, Deliverer
+from workflow.services import CaseService
+from workflow.settings import Settings, get_settings
+from workflow.store.database import make_engine, migrate, session_factory
+
+
+@dataclass
+class Runtime:
+    """Everything an entrypoint needs, built once per process."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    catalog: DefinitionCatalog
+    service: CaseService
+    deliverer: Deliverer
+
+
+def build_runtime(
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    channels: dict[str, Channel] | None = None,
+) -> Runtime:
+    """Connect to the store (migrating it), load the definitions, wire the services."""
+    engine = make_engine(settings.store_url)
+    migrate(engine)
+    sessions = session_factory(engine)
+    catalog = DefinitionCatalog(settings.definitions_dir)
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        catalog=catalog,
+        service=CaseService(sessions, catalog, clock),
+        deliverer=Deliverer(sessions, catalog, settings, channels, clock),
+    )
+
+
+@lru_cache(maxsize=1)
+def get_runtime() -> Runtime:
+    """The process's runtime, from the environment's settings."""
+    return build_runtime(get_settings())

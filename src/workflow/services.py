@@ -1,0 +1,365 @@
+"""The service layer: every action on a case goes through here (CLI, web, flows alike).
+
+One call is one transaction: the engine decides, and the new stage, the history event,
+the audit entry, the outbox rows and the timers are committed together or not at all.
+A concurrent change of the same case gives :class:`ConflictError`; a repeated
+idempotency key returns the first result without deciding again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from workflow.catalog import DefinitionCatalog
+from workflow.definitions import Definition
+from workflow.engine import (
+    Actor,
+    Decision,
+    Event,
+    Rejection,
+    decide,
+    fire_timer,
+    open_case,
+)
+from workflow.errors import WorkflowError
+from workflow.store.repository import apply_decision, case_state
+from workflow.store.tables import (
+    AuditEntry,
+    Case,
+    CaseTimer,
+    IdempotencyKey,
+    ReferenceCounter,
+    YoungPerson,
+)
+
+
+class CaseNotFoundError(WorkflowError):
+    """No case with that reference (or the user may not know it exists)."""
+
+
+class ConflictError(WorkflowError):
+    """Someone else changed the case at the same moment; reload and try again."""
+
+
+class RejectedError(WorkflowError):
+    """The engine refused the event; nothing was changed."""
+
+    def __init__(self, rejection: Rejection) -> None:
+        super().__init__(rejection.text("en"))
+        self.rejection = rejection
+
+
+@dataclass(frozen=True)
+class YoungPersonDetails:
+    """Personal data given at referral; stored only in the young person's own table."""
+
+    name: str
+    cpr: str
+    birth_date: date
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What a call changed: the case, the step (history sequence) and what it produced."""
+
+    reference: str
+    event: str
+    from_stage: str | None
+    to_stage: str
+    seq: int
+    notifications: int
+    municipality: str
+    repeated: bool = False
+    effects: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-compatible form (kept for idempotent replies)."""
+        return {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "repeated"}
+
+
+def age_on(birth_date: date, day: date) -> int:
+    """Age in whole years on a day."""
+    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
+
+
+class CaseService:
+    """Refer, trigger and fire timers; one transaction per call."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        catalog: DefinitionCatalog,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.sessions = sessions
+        self.catalog = catalog
+        self.clock = clock
+
+    @property
+    def engine(self) -> Engine:
+        """The store's database engine."""
+        bind = self.sessions.kw["bind"]
+        assert isinstance(bind, Engine)
+        return bind
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Session]:
+        with self.sessions() as session, session.begin():
+            yield session
+
+    def refer(
+        self,
+        definition_id: str,
+        person: YoungPersonDetails,
+        actor: Actor,
+        inputs: dict[str, Any],
+        *,
+        idempotency_key: str | None = None,
+        purpose: str = "referral",
+    ) -> StepResult:
+        """Open a case: the young person's age is computed from the birth date."""
+        definition = self.catalog.by_id(definition_id)
+        assert definition.municipality is not None
+        now = self.clock()
+        given = dict(inputs) | {"age": age_on(person.birth_date, now.date())}
+        for _attempt in range(5):
+            try:
+                with self._transaction() as session:
+                    repeated = self._repeated(session, idempotency_key)
+                    if repeated:
+                        return repeated
+                    reference = self._next_reference(session, definition, now)
+                    decision = open_case(definition, reference, actor, given, now)
+                    if isinstance(decision, Rejection):
+                        raise RejectedError(decision)
+                    young = YoungPerson(
+                        name=person.name, cpr=person.cpr, birth_date=person.birth_date
+                    )
+                    session.add(young)
+                    session.flush()
+                    case = Case(
+                        reference=reference,
+                        municipality_code=definition.municipality.code,
+                        kle=definition.municipality.kle,
+                        definition_version_id=self.catalog.register(session, definition),
+                        stage=decision.to_stage,
+                        data={},
+                        milestones=[],
+                        counts={},
+                        young_person_id=young.id,
+                        opened_at=now,
+                    )
+                    session.add(case)
+                    session.flush()
+                    return self._record(
+                        session,
+                        definition,
+                        case,
+                        decision,
+                        actor,
+                        given,
+                        now,
+                        idempotency_key,
+                        purpose,
+                    )
+            except IntegrityError:
+                continue  # another referral took the same reference or key; try again
+        raise ConflictError("could not allocate a case reference; try again")
+
+    def trigger(
+        self,
+        reference: str,
+        event: str,
+        inputs: dict[str, Any],
+        actor: Actor,
+        *,
+        idempotency_key: str | None = None,
+        purpose: str | None = None,
+    ) -> StepResult:
+        """Take a step on a case. Raises RejectedError, ConflictError or CaseNotFoundError."""
+        now = self.clock()
+        try:
+            with self._transaction() as session:
+                repeated = self._repeated(session, idempotency_key)
+                if repeated:
+                    return repeated
+                case = self._case(session, reference)
+                definition = self.catalog.pinned(session, case.definition_version_id)
+                decision = decide(
+                    definition, case_state(session, case), Event(event, actor, inputs), now
+                )
+                if isinstance(decision, Rejection):
+                    raise RejectedError(decision)
+                return self._record(
+                    session,
+                    definition,
+                    case,
+                    decision,
+                    actor,
+                    dict(inputs),
+                    now,
+                    idempotency_key,
+                    purpose or event,
+                )
+        except StaleDataError:
+            raise ConflictError(
+                f"case {reference} was changed by someone else at the same time; "
+                "reload it and try again"
+            ) from None
+        except IntegrityError:
+            if idempotency_key:
+                with self.sessions() as session:
+                    repeated = self._repeated(session, idempotency_key)
+                    if repeated:
+                        return repeated
+            raise ConflictError(
+                f"case {reference} was changed by someone else at the same time; "
+                "reload it and try again"
+            ) from None
+
+    def fire_due_timers(self, now: datetime | None = None, limit: int = 500) -> list[StepResult]:
+        """Fire every due timer (each in its own transaction); rows are claimed with SKIP LOCKED."""
+        moment = now or self.clock()
+        results: list[StepResult] = []
+        with self.sessions() as session:
+            due = session.execute(
+                select(CaseTimer.id, CaseTimer.case_id, CaseTimer.timer)
+                .where(CaseTimer.state == "running", CaseTimer.due_at <= moment)
+                .order_by(CaseTimer.due_at, CaseTimer.id)
+                .limit(limit)
+            ).all()
+        for timer_row_id, case_id, timer in due:
+            try:
+                result = self._fire(timer_row_id, case_id, timer, moment)
+            except (ConflictError, StaleDataError):
+                continue  # a caseworker changed the case; the next sweep sees the new state
+            if result is not None:
+                results.append(result)
+        return results
+
+    def _fire(
+        self, timer_row_id: int, case_id: int, timer: str, now: datetime
+    ) -> StepResult | None:
+        with self._transaction() as session:
+            claimed = session.scalar(
+                select(CaseTimer)
+                .where(CaseTimer.id == timer_row_id, CaseTimer.state == "running")
+                .with_for_update(skip_locked=True)
+            )
+            if claimed is None:
+                return None  # fired, cancelled or claimed by another worker
+            case = session.get(Case, case_id)
+            assert case is not None
+            definition = self.catalog.pinned(session, case.definition_version_id)
+            decision = fire_timer(definition, case_state(session, case), timer, now)
+            if isinstance(decision, Rejection):
+                return None
+            system = Actor("system", f"timer:{timer}")
+            return self._record(
+                session, definition, case, decision, system, {}, now, None, f"timer {timer}"
+            )
+
+    def _record(
+        self,
+        session: Session,
+        definition: Definition,
+        case: Case,
+        decision: Decision,
+        actor: Actor,
+        inputs: dict[str, Any],
+        now: datetime,
+        idempotency_key: str | None,
+        purpose: str,
+    ) -> StepResult:
+        history = apply_decision(
+            session,
+            definition,
+            case,
+            decision,
+            actor_role=actor.role,
+            actor_id=actor.id,
+            inputs=_storable(inputs),
+            now=now,
+        )
+        session.add(
+            AuditEntry(
+                at=now,
+                actor=f"{actor.role}:{actor.id or '-'}",
+                action="change",
+                object_type="case",
+                object_id=case.reference,
+                purpose=purpose,
+                details={"event": decision.event, "seq": history.seq},
+            )
+        )
+        assert definition.municipality is not None
+        result = StepResult(
+            reference=case.reference,
+            event=decision.event,
+            from_stage=decision.from_stage,
+            to_stage=decision.to_stage,
+            seq=history.seq,
+            notifications=sum(1 for e in history.effects if e["type"] == "Notify"),
+            municipality=definition.municipality.code,
+            effects=list(history.effects),
+        )
+        if idempotency_key:
+            session.add(
+                IdempotencyKey(
+                    key=idempotency_key,
+                    case_reference=case.reference,
+                    result=result.as_dict(),
+                    created_at=now,
+                )
+            )
+        return result
+
+    @staticmethod
+    def _repeated(session: Session, key: str | None) -> StepResult | None:
+        if not key:
+            return None
+        row = session.get(IdempotencyKey, key)
+        return StepResult(**row.result, repeated=True) if row else None
+
+    @staticmethod
+    def _case(session: Session, reference: str) -> Case:
+        case = session.scalar(select(Case).where(Case.reference == reference))
+        if case is None:
+            raise CaseNotFoundError(f"no case {reference}")
+        return case
+
+    @staticmethod
+    def _next_reference(session: Session, definition: Definition, now: datetime) -> str:
+        assert definition.municipality is not None
+        prefix = f"{definition.municipality.case_prefix}-{now.year}"
+        counter = session.get(ReferenceCounter, prefix, with_for_update=True)
+        if counter is None:
+            counter = ReferenceCounter(prefix=prefix, last=0)
+            session.add(counter)
+        counter.last += 1
+        session.flush()  # a concurrent first referral of the year fails here, and is retried
+        return f"{prefix}-{counter.last:04d}"
+
+
+def _storable(inputs: dict[str, Any]) -> dict[str, Any]:
+    """Inputs as JSON (dates and times as ISO text)."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, datetime | date):
+            return value.isoformat()
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [plain(v) for v in value]
+        return value
+
+    return {k: plain(v) for k, v in inputs.items()}

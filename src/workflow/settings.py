@@ -1,0 +1,60 @@
+"""One settings tree for the whole application: ``WORKFLOW_*`` environment variables.
+
+Every field is described and bounded. Defaults give the embedded set-up: a SQLite file
+and everything else under ``var/`` in the project.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Runtime settings, read from ``WORKFLOW_*`` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="WORKFLOW_", extra="ignore")
+
+    home: Path = Field(default=Path("var"), description="Folder for local state (SQLite, mail).")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the case store; default: SQLite file in `home`. "
+        "PostgreSQL: postgresql+psycopg://user:pw@host/db",
+    )
+    definitions_dir: Path = Field(default=Path("definitions"), description="Definition files.")
+    base_url: str = Field(
+        default="http://127.0.0.1:8000", description="Where caseworkers open a case (links)."
+    )
+    smtp_host: str | None = Field(default=None, description="SMTP server; none: file channel.")
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="SMTP port.")
+    smtp_sender: str = Field(
+        default="ungeindsats@kommune.example", description="From address of notifications."
+    )
+    webhook_secret: str = Field(
+        default="dev-secret-change-me", min_length=8, description="HMAC key for webhooks."
+    )
+    delivery_attempts: int = Field(
+        default=5, ge=1, le=50, description="Attempts before a delivery is marked dead."
+    )
+    sweep_batch: int = Field(
+        default=500, ge=1, le=100_000, description="Outbox rows or timers claimed per batch."
+    )
+
+    @property
+    def store_url(self) -> str:
+        """The case store's URL (the SQLite default lives in ``home``)."""
+        return self.database_url or f"sqlite:///{self.home / 'workflow.db'}"
+
+    @property
+    def mail_dir(self) -> Path:
+        """Where the file channel writes notifications."""
+        return self.home / "mail"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings (read once)."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""The case store: SQLAlchemy tables, migrations, and the case repository."""

@@ -1,0 +1,274 @@
+"""The case store's tables (SQLAlchemy 2, typed declarative mapping).
+
+Personal data about the young person (name, CPR number, birth date) lives only in
+``young_persons``; every other table refers to a case by its id or reference.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes, stored as UTC; SQLite (which drops zones) reads back as UTC too."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; pass an aware datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+UTC_TIME = UTCDateTime()
+
+
+class Base(DeclarativeBase):
+    """Declarative base with stable constraint names (for migrations)."""
+
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, datetime: UTC_TIME}  # noqa: RUF012
+
+
+class DefinitionVersion(Base):
+    """A resolved definition as a case pinned it: id, version, content hash, body."""
+
+    __tablename__ = "definition_versions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    definition_id: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int]
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    body: Mapped[dict[str, Any]]
+    registered_at: Mapped[datetime]
+
+
+class ReferenceCounter(Base):
+    """The last case number used per prefix and year (SOR-2026 -> 42)."""
+
+    __tablename__ = "reference_counters"
+    prefix: Mapped[str] = mapped_column(String(16), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class YoungPerson(Base):
+    """The young person: the only table with their name, CPR number and birth date."""
+
+    __tablename__ = "young_persons"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    cpr: Mapped[str] = mapped_column(String(64))
+    birth_date: Mapped[date] = mapped_column(Date)
+
+
+class Case(Base):
+    """A case and its current state; ``version`` guards against concurrent changes."""
+
+    __tablename__ = "cases"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(32), unique=True)
+    municipality_code: Mapped[str] = mapped_column(String(3))
+    kle: Mapped[str | None] = mapped_column(String(16))
+    definition_version_id: Mapped[int] = mapped_column(ForeignKey("definition_versions.id"))
+    stage: Mapped[str] = mapped_column(String(64), index=True)
+    previous_stage: Mapped[str | None] = mapped_column(String(64))
+    data: Mapped[dict[str, Any]]
+    milestones: Mapped[list[Any]]
+    counts: Mapped[dict[str, Any]]
+    young_person_id: Mapped[int | None] = mapped_column(ForeignKey("young_persons.id"))
+    opened_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+class TeamMembership(Base):
+    """A person on the young person's team, chosen by the young person."""
+
+    __tablename__ = "team_memberships"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    department: Mapped[str] = mapped_column(String(64))
+    person: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(64))
+    chosen_by_young_person: Mapped[bool] = mapped_column(Boolean, default=True)
+    since: Mapped[datetime]
+    until: Mapped[datetime | None]
+
+
+class CoordinatorAssignment(Base):
+    """The coordinator (tovholder) the young person chose."""
+
+    __tablename__ = "coordinators"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    person: Mapped[str] = mapped_column(String(200))
+    chosen_by_young_person: Mapped[bool] = mapped_column(Boolean, default=True)
+    since: Mapped[datetime]
+    until: Mapped[datetime | None]
+
+
+class Meeting(Base):
+    """A meeting of the team: when, where, who was invited and who came."""
+
+    __tablename__ = "meetings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    starts_at: Mapped[datetime]
+    place: Mapped[str | None] = mapped_column(String(200))
+    participants: Mapped[list[Any]]
+    attendance: Mapped[list[Any]]
+
+
+class Plan(Base):
+    """One version of the young person's plan, written at a meeting."""
+
+    __tablename__ = "plans"
+    __table_args__ = (UniqueConstraint("case_id", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    version: Mapped[int]
+    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meetings.id"))
+    written_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+
+
+class PlanGoal(Base):
+    """A goal of a plan, in the young person's own words (first person)."""
+
+    __tablename__ = "plan_goals"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
+    number: Mapped[int]
+    text: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str | None] = mapped_column(String(200))
+    department: Mapped[str | None] = mapped_column(String(64))
+    theme: Mapped[str | None] = mapped_column(String(64))
+    deadline: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))
+
+
+class CaseTask(Base):
+    """A task given to a person or department by a step of the case."""
+
+    __tablename__ = "tasks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    assignee_kind: Mapped[str] = mapped_column(String(16))
+    assignee_id: Mapped[str] = mapped_column(String(64))
+    person: Mapped[str | None] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(Text)
+    due_at: Mapped[datetime | None]
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[datetime]
+
+
+class HistoryEvent(Base):
+    """Append-only: every accepted event of a case, with its inputs and actor."""
+
+    __tablename__ = "history_events"
+    __table_args__ = (UniqueConstraint("case_id", "seq"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    seq: Mapped[int]
+    event: Mapped[str] = mapped_column(String(64))
+    transition: Mapped[str] = mapped_column(String(64))
+    from_stage: Mapped[str | None] = mapped_column(String(64))
+    to_stage: Mapped[str] = mapped_column(String(64))
+    inputs: Mapped[dict[str, Any]]
+    effects: Mapped[list[Any]]
+    actor_role: Mapped[str] = mapped_column(String(64))
+    actor_id: Mapped[str | None] = mapped_column(String(200))
+    at: Mapped[datetime]
+
+
+class CaseTimer(Base):
+    """A timer of a case: running until it fires or is cancelled."""
+
+    __tablename__ = "timers"
+    __table_args__ = (Index("ix_timers_due", "state", "due_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    timer: Mapped[str] = mapped_column(String(64))
+    due_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(16))  # running | fired | cancelled
+    firings: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class OutboxRow(Base):
+    """An effect to carry out after commit: delivered at least once, deduplicated by key."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "state", "available_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    history_id: Mapped[int | None] = mapped_column(ForeignKey("history_events.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # notify
+    recipient: Mapped[dict[str, Any]]
+    template: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]]
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[str] = mapped_column(String(16))  # pending | sent | dead
+    last_error: Mapped[str | None] = mapped_column(Text)
+    available_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class IdempotencyKey(Base):
+    """The first result of a trigger, returned again for a repeated key."""
+
+    __tablename__ = "idempotency_keys"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    case_reference: Mapped[str] = mapped_column(String(32))
+    result: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+
+
+class AuditEntry(Base):
+    """Who did what to which case data, when and why."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(32))  # read | search | change | export | delete
+    object_type: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[str] = mapped_column(String(64), index=True)
+    purpose: Mapped[str] = mapped_column(String(200))
+    details: Mapped[dict[str, Any]]
