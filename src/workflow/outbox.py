@@ -60,7 +60,8 @@ def default_channels(settings: Settings) -> dict[str, Channel]:
     return {
         "email": email,
         "webhook": WebhookChannel(settings.webhook_secret),
-        "file": FileChannel(settings.smtp_sender, None),
+        # Relative folders in definitions (var/digital-post) live beside the home folder.
+        "file": FileChannel(settings.smtp_sender, settings.home.resolve().parent),
     }
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -50,7 +49,18 @@ def build_runtime(
     )
 
 
-@lru_cache(maxsize=1)
+_current: Runtime | None = None
+
+
+def use_runtime(runtime: Runtime | None) -> None:
+    """Make ``runtime`` the process's runtime (tests, the demo's accelerated clock)."""
+    global _current
+    _current = runtime
+
+
 def get_runtime() -> Runtime:
-    """The process's runtime, from the environment's settings."""
-    return build_runtime(get_settings())
+    """The process's runtime, built from the environment's settings on first use."""
+    global _current
+    if _current is None:
+        _current = build_runtime(get_settings())
+    return _current

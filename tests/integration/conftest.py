@@ -1,0 +1,89 @@
+"""Fixtures with real parts: the store on SQLite and PostgreSQL, SMTP, a Prefect server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.support.services import (
+    SmtpSink,
+    create_database,
+    postgres_server,
+    prefect_server,
+    smtp_sink,
+)
+from workflow.runtime import Runtime, build_runtime, use_runtime
+from workflow.settings import Settings
+
+
+@dataclass
+class Clock:
+    """A clock the test moves by hand."""
+
+    now: datetime
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'workflow.db'}"
+    return create_database(request.getfixturevalue("pg_server"))
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpSink]:
+    with smtp_sink() as sink:
+        yield sink
+
+
+def settings_for(store_url: str, smtp: SmtpSink, home: Path) -> Settings:
+    return Settings(
+        database_url=store_url,
+        smtp_host="127.0.0.1",
+        smtp_port=smtp.port,
+        home=home,
+        base_url="https://kui.example",
+    )
+
+
+@pytest.fixture
+def runtime(store_url: str, smtp: SmtpSink, clock: Clock, tmp_path: Path) -> Iterator[Runtime]:
+    rt = build_runtime(settings_for(store_url, smtp, tmp_path / "var"), clock=clock)
+    use_runtime(rt)
+    yield rt
+    use_runtime(None)
+    rt.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A real Prefect server for the session; yields its PREFECT_HOME (holds its database)."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_HOME, temporary_settings
+
+    home = tmp_path_factory.mktemp("prefect-home")
+    with (
+        prefect_server(home) as url,
+        temporary_settings(updates={PREFECT_API_URL: url, PREFECT_HOME: str(home / "client")}),
+    ):
+        yield home

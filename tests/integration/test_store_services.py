@@ -1,0 +1,190 @@
+"""The service layer against the real store, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.integration.conftest import Clock
+from tests.integration.scripted import PERSON, play
+from workflow.definitions import Definition
+from workflow.engine import Actor, Notify
+from workflow.runtime import Runtime
+from workflow.services import ConflictError, RejectedError
+from workflow.simulation import load_script, simulate
+from workflow.store.tables import (
+    AuditEntry,
+    Case,
+    CaseTask,
+    CaseTimer,
+    CoordinatorAssignment,
+    HistoryEvent,
+    Meeting,
+    OutboxRow,
+    Plan,
+    PlanGoal,
+    TeamMembership,
+    YoungPerson,
+)
+
+CW = Actor("caseworker", "cw-mette")
+
+
+def count(runtime: Runtime, table: type, *where: object) -> int:
+    with runtime.sessions() as session:
+        return int(session.scalar(select(func.count()).select_from(table).where(*where)) or 0)
+
+
+def test_whole_soroe_lifecycle_is_stored_as_the_engine_decided(
+    runtime: Runtime, clock: Clock
+) -> None:
+    script = load_script("definitions/examples/soroe.yaml")
+    results = play(runtime, clock, script)
+    reference = results[0].reference
+    assert reference == "SOR-2026-0001"
+    expected = simulate(runtime.catalog.by_id("soroe"), script)
+
+    with runtime.sessions() as session:
+        case = session.scalar(select(Case).where(Case.reference == reference))
+        assert case is not None
+        assert (case.stage, case.closed_at is not None) == ("closed", True)
+        history = session.scalars(
+            select(HistoryEvent).where(HistoryEvent.case_id == case.id).order_by(HistoryEvent.seq)
+        ).all()
+        assert [(h.event, h.from_stage, h.to_stage) for h in history] == [
+            (e.event if e.kind == "event" else f"timer:{e.event}", e.from_stage, e.to_stage)
+            for e in expected.entries
+        ]
+        assert [h.seq for h in history] == list(range(1, len(history) + 1))
+        # The young person's choices are records of their own.
+        team = session.scalars(
+            select(TeamMembership).where(TeamMembership.case_id == case.id)
+        ).all()
+        assert {(m.department, m.person, m.chosen_by_young_person) for m in team} == {
+            ("skole", "laerer-anna", True),
+            ("born_familie", "raadgiver-bo", True),
+            ("uu", "vejleder-sara", True),
+        }
+        coordinator = session.scalars(select(CoordinatorAssignment)).one()
+        assert coordinator.person == "tovholder-lise"
+        plans = session.scalars(
+            select(Plan).where(Plan.case_id == case.id).order_by(Plan.version)
+        ).all()
+        assert [p.version for p in plans] == [1, 2]
+        assert all(p.meeting_id is not None for p in plans)
+        goals = session.scalars(
+            select(PlanGoal).where(PlanGoal.plan_id == plans[0].id).order_by(PlanGoal.number)
+        ).all()
+        assert goals[0].text == "Jeg skal møde op i skole 3 dage om ugen"
+        assert {m.kind for m in session.scalars(select(Meeting))} == {
+            "first_meeting",
+            "next_meeting",
+        }
+        assert session.scalars(select(CaseTimer).where(CaseTimer.state == "running")).all() == []
+        # Personal data stays in its own table.
+        assert session.scalars(select(YoungPerson)).one().cpr == PERSON.cpr
+        assert PERSON.name not in str(case.data) and PERSON.cpr not in str(case.data)
+
+    notifications = sum(isinstance(e, Notify) for entry in expected.entries for e in entry.effects)
+    assert count(runtime, OutboxRow) == notifications
+    assert count(runtime, CaseTask) == 4
+    # One audit entry per change.
+    assert count(runtime, AuditEntry, AuditEntry.action == "change") == len(expected.entries)
+
+
+def test_same_idempotency_key_twice_gives_one_transition(runtime: Runtime) -> None:
+    opened = runtime.service.refer("soroe", PERSON, CW, {"source": "school", "caseworker": "cw"})
+    inputs = {"young_person_agrees": True, "consent": True}
+    first = runtime.service.trigger(
+        opened.reference, "accept_referral", inputs, CW, idempotency_key="click-1"
+    )
+    second = runtime.service.trigger(
+        opened.reference, "accept_referral", inputs, CW, idempotency_key="click-1"
+    )
+    assert (first.repeated, second.repeated) == (False, True)
+    assert second.seq == first.seq and second.to_stage == "pre_meeting"
+    assert count(runtime, HistoryEvent) == 2  # refer + one accept
+    with pytest.raises(RejectedError) as refused:
+        runtime.service.trigger(
+            opened.reference, "accept_referral", inputs, CW, idempotency_key="click-2"
+        )
+    assert refused.value.rejection.reason.value == "wrong_stage"
+
+
+def test_two_concurrent_triggers_one_succeeds_one_conflicts(runtime: Runtime, clock: Clock) -> None:
+    opened = runtime.service.refer("soroe", PERSON, CW, {"source": "school", "caseworker": "cw"})
+    both_read = threading.Barrier(2, timeout=10)
+    frozen = clock.now
+
+    def meeting_clock() -> datetime:
+        both_read.wait()  # both requests have started before either writes
+        return frozen
+
+    runtime.service.clock = meeting_clock
+    outcomes: list[object] = []
+
+    def press() -> None:
+        try:
+            outcomes.append(
+                runtime.service.trigger(
+                    opened.reference,
+                    "accept_referral",
+                    {"young_person_agrees": True, "consent": True},
+                    CW,
+                )
+            )
+        except (ConflictError, RejectedError) as exc:
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=press) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    kinds = sorted(type(o).__name__ for o in outcomes)
+    assert kinds == ["ConflictError", "StepResult"], outcomes
+    assert count(runtime, HistoryEvent) == 2
+
+
+def test_unknown_case_and_refusal_change_nothing(runtime: Runtime) -> None:
+    from workflow.services import CaseNotFoundError
+
+    with pytest.raises(CaseNotFoundError):
+        runtime.service.trigger("SOR-2026-9999", "withdraw", {}, CW)
+    opened = runtime.service.refer("soroe", PERSON, CW, {"source": "school", "caseworker": "cw"})
+    before = (count(runtime, HistoryEvent), count(runtime, OutboxRow), count(runtime, AuditEntry))
+    with pytest.raises(RejectedError):
+        runtime.service.trigger(
+            opened.reference, "accept_referral", {"young_person_agrees": False, "consent": True}, CW
+        )
+    after = (count(runtime, HistoryEvent), count(runtime, OutboxRow), count(runtime, AuditEntry))
+    assert before == after
+
+
+def test_case_keeps_the_definition_it_started_on(runtime: Runtime) -> None:
+    opened = runtime.service.refer("soroe", PERSON, CW, {"source": "school", "caseworker": "cw"})
+    with runtime.sessions() as session:
+        case = session.scalar(select(Case).where(Case.reference == opened.reference))
+        assert case is not None
+        runtime.catalog._pinned.clear()  # as a fresh process would
+        pinned: Definition = runtime.catalog.pinned(session, case.definition_version_id)
+    current = runtime.catalog.by_id("soroe")
+    assert pinned.content_hash == current.content_hash
+    assert pinned == current
+
+
+def test_referral_outside_the_target_ages_is_refused_with_nothing_stored(
+    runtime: Runtime,
+) -> None:
+    from datetime import date
+
+    from workflow.services import YoungPersonDetails
+
+    too_old = YoungPersonDetails("Ældre Person", "0101901234", date(1990, 1, 1))
+    with pytest.raises(RejectedError):
+        runtime.service.refer("soroe", too_old, CW, {"source": "school", "caseworker": "cw"})
+    assert count(runtime, YoungPerson) == 0
+    assert count(runtime, Case) == 0
