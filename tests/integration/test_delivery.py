@@ -78,7 +78,8 @@ def test_smtp_down_then_back_sends_each_mail_once(
     rows = runtime.deliverer.due_rows(10)
     assert len(rows) == 1
     first = runtime.deliverer.deliver(rows[0])
-    assert first.status == "retry" and "421" in str(first.error)
+    assert first.status == "retry"
+    assert "421" in str(first.error)
     assert runtime.deliverer.due_rows(10) == []  # backing off
     clock.advance(seconds=3)
     smtp.down = False

@@ -86,7 +86,8 @@ def test_whole_soroe_lifecycle_is_stored_as_the_engine_decided(
         assert session.scalars(select(CaseTimer).where(CaseTimer.state == "running")).all() == []
         # Personal data stays in its own table.
         assert session.scalars(select(YoungPerson)).one().cpr == PERSON.cpr
-        assert PERSON.name not in str(case.data) and PERSON.cpr not in str(case.data)
+        assert PERSON.name not in str(case.data)
+        assert PERSON.cpr not in str(case.data)
 
     notifications = sum(isinstance(e, Notify) for entry in expected.entries for e in entry.effects)
     assert count(runtime, OutboxRow) == notifications
@@ -105,7 +106,8 @@ def test_same_idempotency_key_twice_gives_one_transition(runtime: Runtime) -> No
         opened.reference, "accept_referral", inputs, CW, idempotency_key="click-1"
     )
     assert (first.repeated, second.repeated) == (False, True)
-    assert second.seq == first.seq and second.to_stage == "pre_meeting"
+    assert second.seq == first.seq
+    assert second.to_stage == "pre_meeting"
     assert count(runtime, HistoryEvent) == 2  # refer + one accept
     with pytest.raises(RejectedError) as refused:
         runtime.service.trigger(
