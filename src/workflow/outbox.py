@@ -146,7 +146,9 @@ class Deliverer:
                     base_url=self.settings.base_url,
                 )
                 problem = None
-            except (UndeliverableError, TemplateError, KeyError) as exc:
+            except Exception as exc:  # a template or address problem: not retried
+                if not isinstance(exc, UndeliverableError | TemplateError | LookupError):
+                    exc = UndeliverableError(f"{type(exc).__name__}: {exc}")
                 message, problem = None, str(exc)
             if message is None:
                 row.state, row.last_error = "dead", problem

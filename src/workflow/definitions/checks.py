@@ -47,6 +47,7 @@ def check_definition(definition: Definition, *, with_graph: bool = True) -> list
     findings += _check_stages(definition)
     findings += _check_referral_and_transitions(definition)
     findings += _check_timers(definition)
+    findings += _check_team_field(definition)
     if with_graph and not any(_about_stage_graph(path) for path, _, _ in findings):
         findings += _check_graph(definition)
     return findings
@@ -266,6 +267,29 @@ def _check_timers(d: Definition) -> Iterator[Finding]:
                     notify.template,
                     d.templates_by_id,
                 )
+
+
+def _check_team_field(d: Definition) -> Iterator[Finding]:
+    """`team: true` recipients read the case's `team`, which only a team input may set."""
+    specs = [("referral", d.referral.inputs, d.referral.set)] + [
+        (t.id, t.inputs, t.set) for t in d.transitions
+    ]
+    for index, (_name, inputs, assignments) in enumerate(specs):
+        where: Path = ("referral",) if index == 0 else ("transitions", index - 1)
+        for j, item in enumerate(inputs):
+            if item.name == "team" and item.type is not InputType.TEAM:
+                yield (
+                    where + ("inputs", j, "type"),
+                    f"the input 'team' must have type 'team' (it is the young person's "
+                    f"team), not {item.type}",
+                    "rename the input",
+                )
+        if "team" in assignments:
+            yield (
+                where + ("set", "team"),
+                "'team' cannot be computed: it is the team the young person chose",
+                "give it with an input of type 'team'",
+            )
 
 
 def _check_graph(d: Definition) -> Iterator[Finding]:

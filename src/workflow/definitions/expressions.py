@@ -27,10 +27,10 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import TemplateSyntaxError, nodes
 
 from workflow.calendar import WEEKDAYS
+from workflow.definitions.sandbox import BoundedSandbox
 
 CASE_ATTRIBUTES = frozenset(
     {"reference", "stage", "previous_stage", "data", "milestones", "counts", "team", "opened_at"}
@@ -85,8 +85,56 @@ EXPRESSION_NAMES = frozenset(
     {"case", "inputs", "actor", "params", "target_ages", "meeting_weekdays", "now", "today"}
 )
 
-_env = SandboxedEnvironment(undefined=StrictUndefined)
+# Immutable: an expression can read the case but never change it (no list.clear() etc.).
+_env = BoundedSandbox()
 _env.globals.update(HELPERS)
+
+
+class ExpressionError(Exception):
+    """An expression could not be evaluated (or gave a value that cannot be kept)."""
+
+
+def evaluate_bool(source: str, context: Mapping[str, Any]) -> bool:
+    """The truth of a guard or condition; any failure becomes an ExpressionError."""
+    try:
+        return bool(compile_expression(source)(**context))
+    except Exception as exc:  # author-written code: every failure is reported
+        raise ExpressionError(_describe(exc)) from exc
+
+
+def evaluate_value(source: str, context: Mapping[str, Any]) -> Any:
+    """A computed value, as JSON-compatible data (sets become sorted lists)."""
+    try:
+        return _json_value(compile_expression(source)(**context))
+    except ExpressionError:
+        raise
+    except Exception as exc:
+        raise ExpressionError(_describe(exc)) from exc
+
+
+def _describe(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def _json_value(value: Any, depth: int = 0) -> Any:
+    if depth > 20:
+        raise ExpressionError("the computed value is nested too deeply")
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ExpressionError("the computed value is not a finite number")
+        return value
+    if isinstance(value, list | tuple):
+        return [_json_value(v, depth + 1) for v in value]
+    if isinstance(value, set | frozenset):
+        return sorted(_json_value(v, depth + 1) for v in value)
+    if isinstance(value, Mapping):
+        return {str(k): _json_value(v, depth + 1) for k, v in value.items()}
+    raise ExpressionError(
+        f"the computed value ({type(value).__name__}) cannot be kept in case "
+        "data; compute text, numbers, true/false or lists of them"
+    )
 
 
 @dataclass(frozen=True)
@@ -115,23 +163,23 @@ def compile_expression(source: str) -> Callable[..., Any]:
     return _env.compile_expression(source, undefined_to_none=False)
 
 
-def evaluate(source: str, context: Mapping[str, Any]) -> Any:
-    """Evaluate an expression in the sandbox."""
-    return compile_expression(source)(**context)
-
-
 def syntax_error(source: str) -> str | None:
     """A description of the expression's syntax error, or None when it parses."""
     try:
         compile_expression(source)
     except TemplateSyntaxError as exc:
         return exc.message or "invalid expression"
+    except Exception as exc:  # e.g. RecursionError on absurd nesting
+        return f"cannot be read ({type(exc).__name__})"
     return None
 
 
 def name_problems(source: str, scope: ExpressionScope) -> list[NameProblem]:
     """Names the expression uses that do not exist in its scope."""
-    tree = _env.parse("{{ (" + source + ") }}")
+    try:
+        tree = _env.parse("{{ (" + source + ") }}")
+    except Exception:  # syntax_error() reports it
+        return []
     problems: list[NameProblem] = []
     allowed = EXPRESSION_NAMES | frozenset(HELPERS)
     for name in tree.find_all(nodes.Name):

@@ -15,11 +15,14 @@ from pydantic import ValidationError
 
 from workflow.definitions.checks import Finding, check_definition
 from workflow.definitions.merge import ID_LISTS, duplicate_ids, merge
-from workflow.definitions.models import Definition
+from workflow.definitions.models import Definition, Removals
 from workflow.definitions.template_checks import check_templates
+from workflow.definitions.types import IDENTIFIER_PATTERN, StrictModel
 from workflow.definitions.validation_errors import problems_from_validation
 from workflow.definitions.yamlsource import YamlMap, locate, read_yaml_file
 from workflow.errors import DefinitionError, Location, Problem
+
+IDENTIFIER = re.compile(IDENTIFIER_PATTERN)
 
 
 def _display(path: Path) -> str:
@@ -51,8 +54,21 @@ def load_raw(path: Path, _chain: tuple[Path, ...] = ()) -> tuple[YamlMap | None,
             )
         )
     parent_id = raw.get("extends")
+    if "extends" in raw and not (
+        isinstance(parent_id, str) and len(parent_id) <= 64 and IDENTIFIER.match(parent_id)
+    ):
+        return None, [
+            *problems,
+            Problem(
+                raw.value_locs["extends"],
+                "extends",
+                f"'{parent_id}' is not the id of a definition",
+                "write the id of a definition in the same folder, e.g. 'base'",
+            ),
+        ]
     if not isinstance(parent_id, str):
         return raw, problems
+    problems += _check_removals(raw)
     parent_path = path.parent / f"{parent_id}.yaml"
     loc = raw.value_locs["extends"]
     if parent_path.resolve() in [p.resolve() for p in (*_chain, path)]:
@@ -79,6 +95,21 @@ def load_raw(path: Path, _chain: tuple[Path, ...] = ()) -> tuple[YamlMap | None,
     return merged, problems + merge_problems
 
 
+class _RemovalsOnly(StrictModel):
+    remove: Removals | None = None
+
+
+def _check_removals(raw: YamlMap) -> list[Problem]:
+    """The shape of a ``remove`` block (merging uses it before the model sees the file)."""
+    if "remove" not in raw:
+        return []
+    try:
+        _RemovalsOnly.model_validate({"remove": _plain(raw["remove"])})
+    except ValidationError as exc:
+        return problems_from_validation(exc, raw, Definition)
+    return []
+
+
 def load_definition(path: str | Path) -> Definition:
     """Load, resolve and check a definition; raise DefinitionError with every problem."""
     definition, problems = _load(Path(path))
@@ -88,6 +119,20 @@ def load_definition(path: str | Path) -> Definition:
 
 
 def _load(path: Path) -> tuple[Definition | None, list[Problem]]:
+    try:
+        return _load_checked(path)
+    except Exception as exc:  # a last resort: report, never a traceback
+        return None, [
+            Problem(
+                None,
+                str(path),
+                f"could not be checked ({type(exc).__name__}: {exc})",
+                "this is a bug in the checker; please report it",
+            )
+        ]
+
+
+def _load_checked(path: Path) -> tuple[Definition | None, list[Problem]]:
     raw, problems = load_raw(path)
     if raw is None:
         return None, problems

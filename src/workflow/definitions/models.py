@@ -13,7 +13,14 @@ from enum import StrEnum
 from functools import cached_property
 from typing import Annotated, Literal
 
-from pydantic import Field, StrictBool, StringConstraints, model_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    model_validator,
+)
 
 from workflow.calendar import WEEKDAYS, WorkingCalendar
 from workflow.definitions.types import (
@@ -24,7 +31,16 @@ from workflow.definitions.types import (
     Text,
 )
 
-Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+
+def _clock_time(value: object) -> object:
+    if not isinstance(value, str | time):
+        raise ValueError('write a time of day as text, e.g. "09:00"')
+    return value
+
+
+ClockTime = Annotated[time, BeforeValidator(_clock_time)]
+
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday"]
 ClosedDay = Literal["christmas_eve", "new_years_eve", "constitution_day"]
 
 #: Stage ``to`` value meaning "back to the stage the case was in before this one" (resume).
@@ -115,8 +131,8 @@ class Municipality(StrictModel):
 class AgeRange(StrictModel):
     """The ages (in whole years) of the young people the process is for."""
 
-    min: int = Field(ge=0, le=40, description="Youngest age accepted at referral.")
-    max: int = Field(ge=0, le=40, description="Oldest age accepted at referral.")
+    min: StrictInt = Field(ge=0, le=40, description="Youngest age accepted at referral.")
+    max: StrictInt = Field(ge=0, le=40, description="Oldest age accepted at referral.")
 
     @model_validator(mode="after")
     def _ordered(self) -> AgeRange:
@@ -202,10 +218,11 @@ class Calendar(StrictModel):
     )
     meeting_weekdays: list[Weekday] = Field(
         default_factory=list,
-        description="Fixed meeting weekdays; timers aligned to 'meeting_day' fall on these.",
+        description="Fixed meeting weekdays (Monday-Friday); timers aligned to 'meeting_day' "
+        "fall on these.",
     )
-    meeting_time: time = Field(default=time(9, 0), description="Time of day meetings start.")
-    office_opens: time = Field(
+    meeting_time: ClockTime = Field(default=time(9, 0), description="Time of day meetings start.")
+    office_opens: ClockTime = Field(
         default=time(8, 0), description="Time of day timers aligned to business days fall due."
     )
 
@@ -278,10 +295,10 @@ class Repeat(StrictModel):
     """Recurrence of a timer: give `every` or `times_per_year`."""
 
     every: DurationField | None = Field(default=None, description="Interval between firings.")
-    times_per_year: int | None = Field(
+    times_per_year: StrictInt | None = Field(
         default=None, ge=1, le=52, description="At least this many firings a year (spread evenly)."
     )
-    max_count: int | None = Field(
+    max_count: StrictInt | None = Field(
         default=None, ge=1, description="Stop after this many firings in total."
     )
 
@@ -289,6 +306,8 @@ class Repeat(StrictModel):
     def _one_interval(self) -> Repeat:
         if (self.every is None) == (self.times_per_year is None):
             raise ValueError("give exactly one of every or times_per_year")
+        if self.every is not None and self.every.amount == 0:
+            raise ValueError("a timer cannot repeat every 0; give a positive interval")
         return self
 
 
@@ -351,6 +370,15 @@ class Input(StrictModel):
         description="May be shown to departments in notifications (only for types that carry "
         "no free text: dates, times, choices, departments, themes, numbers, yes/no).",
     )
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Input:
+        for bound in (self.min, self.max):
+            if bound is not None and (bound != bound or abs(bound) > 1e15):
+                raise ValueError("min and max must be finite numbers")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min:g}) is greater than max ({self.max:g})")
+        return self
 
 
 class Transition(StrictModel):
@@ -439,7 +467,7 @@ class Definition(StrictModel):
     abstract: StrictBool = Field(
         default=False, description="A base others extend; it opens no cases itself."
     )
-    version: int = Field(ge=1, description="Version; raise it when you change the process.")
+    version: StrictInt = Field(ge=1, description="Version; raise it when you change the process.")
     title: Text = Field(description="The process's name.")
     municipality: Municipality | None = Field(default=None, description="Required unless abstract.")
     locale: Locale = Field(default="da", description="Default language of texts.")

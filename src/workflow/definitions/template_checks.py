@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from jinja2 import TemplateError, TemplateSyntaxError
+from jinja2 import TemplateError
 
 from workflow.definitions.checks import Finding, Path
 from workflow.definitions.models import Definition, Effect, Input, InputType, Notify
@@ -76,13 +76,13 @@ def check_templates(definition: Definition) -> list[Finding]:
             for lang, source in text_variants(getattr(template, field)).items():
                 try:
                     compile_template(source)
-                except TemplateSyntaxError as exc:
+                except Exception as exc:  # syntax, or absurd nesting
                     broken.add(template.id)
                     findings.append(
                         (
                             ("templates", i, field),
-                            f"template syntax error ({lang}, template line {exc.lineno}): "
-                            f"{exc.message}",
+                            f"template syntax error ({lang}, template line "
+                            f"{getattr(exc, 'lineno', 1)}): {getattr(exc, 'message', None) or exc}",
                             "templates use Jinja2 syntax: {{ value }} and {% if ... %}",
                         )
                     )
@@ -94,7 +94,7 @@ def check_templates(definition: Definition) -> list[Finding]:
             for lang, source in text_variants(getattr(template, field)).items():
                 try:
                     render(source, context)
-                except TemplateError as exc:
+                except Exception as exc:  # any failure of author-written code
                     findings.append(
                         (
                             path + ("template",),
@@ -106,8 +106,9 @@ def check_templates(definition: Definition) -> list[Finding]:
     return findings
 
 
-def _reason(exc: TemplateError) -> str:
-    return str(exc).replace("'dict object' has no attribute", "no value")
+def _reason(exc: Exception) -> str:
+    text = str(exc).replace("'dict object' has no attribute", "no value")
+    return text if isinstance(exc, TemplateError) else f"{type(exc).__name__}: {text}"
 
 
 def _context_hint(context: dict[str, Any]) -> str:

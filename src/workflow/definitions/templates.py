@@ -21,8 +21,9 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, Template
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import Template
+
+from workflow.definitions.sandbox import BoundedSandbox
 
 _MONTHS_DA = [
     "januar",
@@ -61,7 +62,7 @@ def when(value: Any, locale: str = "da") -> str:
     return str(value)
 
 
-_env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+_env = BoundedSandbox(autoescape=False, keep_trailing_newline=True)
 _env.filters["when"] = when
 
 

@@ -106,7 +106,24 @@ def parse_duration(value: Any) -> Duration:
             f"'{value}' is not a duration; write a whole number and a unit: minutes, hours, "
             "days, weeks, months or business_days (e.g. '14 business_days')"
         )
-    return Duration(int(match.group(1)), _UNIT_ALIASES[match.group(2)])
+    unit = _UNIT_ALIASES[match.group(2)]
+    amount = int(match.group(1)[:12])
+    if amount > MAX_DURATION[unit]:
+        raise ValueError(
+            f"'{value}' is longer than any case lasts; at most {MAX_DURATION[unit]} {unit}"
+        )
+    return Duration(amount, unit)
+
+
+#: The longest duration of each unit (about ten years): a case never lives longer.
+MAX_DURATION: dict[str, int] = {
+    "minutes": 5_256_000,
+    "hours": 87_600,
+    "days": 3_660,
+    "weeks": 522,
+    "months": 120,
+    "business_days": 2_600,
+}
 
 
 DurationField = Annotated[

@@ -72,16 +72,47 @@ def resolve_plain_scalar(text: str) -> Any:
     return text
 
 
+MAX_DEPTH = 64
+MAX_NODES = 200_000
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class _TooBigError(Exception):
+    def __init__(self, node: yaml.Node, message: str) -> None:
+        super().__init__(message)
+        self.node, self.message = node, message
+
+
 class _Builder:
     def __init__(self, file: str) -> None:
         self.file = file
         self.problems: list[Problem] = []
+        self.nodes = 0
+        self.path: list[int] = []  # ids of the nodes being built (an alias into one loops)
 
     def loc(self, node: yaml.Node) -> Location:
         mark = node.start_mark
         return Location(self.file, mark.line + 1, mark.column + 1)
 
     def build(self, node: yaml.Node) -> Any:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise _TooBigError(
+                node,
+                f"the document is too large (over {MAX_NODES} values); "
+                "are aliases (*name) repeating large parts?",
+            )
+        if id(node) in self.path:
+            raise _TooBigError(node, "an alias refers to a value that contains it")
+        if len(self.path) >= MAX_DEPTH:
+            raise _TooBigError(node, f"values are nested more than {MAX_DEPTH} levels deep")
+        self.path.append(id(node))
+        try:
+            return self._build(node)
+        finally:
+            self.path.pop()
+
+    def _build(self, node: yaml.Node) -> Any:
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node)
         if isinstance(node, yaml.SequenceNode):
@@ -91,6 +122,11 @@ class _Builder:
                 seq.item_locs.append(self.loc(item))
             return seq
         assert isinstance(node, yaml.ScalarNode)
+        if _SURROGATE.search(node.value):
+            self.problems.append(
+                Problem(self.loc(node), "", "invalid character in text", "save the file as UTF-8")
+            )
+            return ""
         if node.style is None:  # plain, unquoted
             return resolve_plain_scalar(node.value)
         return node.value
@@ -136,10 +172,18 @@ def parse_yaml(text: str, file: str) -> tuple[Any, list[Problem]]:
         return None, [Problem(loc, "", f"YAML syntax error: {what}", hint)]
     except yaml.YAMLError as exc:
         return None, [Problem(Location(file, 1, 1), "", f"YAML error: {exc}")]
+    except RecursionError:
+        return None, [Problem(Location(file, 1, 1), "", "YAML nested too deeply to read")]
     if node is None:
         return None, [Problem(Location(file, 1, 1), "", "the file is empty")]
     builder = _Builder(file)
-    return builder.build(node), builder.problems
+    try:
+        value = builder.build(node)
+    except _TooBigError as exc:
+        return None, [*builder.problems, Problem(builder.loc(exc.node), "", exc.message)]
+    if value is None:
+        return None, [Problem(Location(file, 1, 1), "", "the file holds no values")]
+    return value, builder.problems
 
 
 def read_yaml_file(path: Path, display: str | None = None) -> tuple[Any, list[Problem]]:

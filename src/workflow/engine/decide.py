@@ -13,8 +13,6 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from jinja2 import TemplateError
-
 from workflow.definitions import expressions
 from workflow.definitions.models import (
     PREVIOUS_STAGE,
@@ -191,8 +189,8 @@ def _apply(
     context = _context(definition, case, values, now, event.actor)
     if step.guard is not None:
         try:
-            passed = expressions.evaluate(step.guard, context)
-        except (TemplateError, TypeError, ValueError, ArithmeticError) as exc:
+            passed = expressions.evaluate_bool(step.guard, context)
+        except expressions.ExpressionError as exc:
             return Rejection(RejectionReason.GUARD_ERROR, {"event": step.event, "detail": exc})
         if not passed:
             custom = text_variants(step.guard_message) if step.guard_message else None
@@ -203,8 +201,8 @@ def _apply(
     for name, source in step.assignments.items():
         context["case"]["data"] = _Data(data)
         try:
-            data[name] = expressions.evaluate(source, context)
-        except (TemplateError, TypeError, ValueError, ArithmeticError) as exc:
+            data[name] = expressions.evaluate_value(source, context)
+        except expressions.ExpressionError as exc:
             return Rejection(
                 RejectionReason.GUARD_ERROR, {"event": step.event, "detail": f"set {name}: {exc}"}
             )
@@ -273,9 +271,9 @@ def _effects(
     for spec in specs:
         if spec.when is not None:
             try:
-                if not expressions.evaluate(spec.when, context):
+                if not expressions.evaluate_bool(spec.when, context):
                     continue
-            except (TemplateError, TypeError, ValueError, ArithmeticError) as exc:
+            except expressions.ExpressionError as exc:
                 return Rejection(
                     RejectionReason.GUARD_ERROR, {"event": step.event, "detail": f"when: {exc}"}
                 )
@@ -311,8 +309,12 @@ def recipients(definition: Definition, case: CaseState, to: Recipients) -> list[
         found.append(Recipient("role", role, holder if isinstance(holder, str) else None))
     found.extend(Recipient("department", dept) for dept in to.departments)
     if to.team:
-        for member in case.data.get("team") or []:
-            found.append(Recipient("team_member", member["department"], member["person"]))
+        team = case.data.get("team")
+        for member in team if isinstance(team, list) else []:
+            if isinstance(member, dict) and member.get("department") and member.get("person"):
+                found.append(
+                    Recipient("team_member", str(member["department"]), str(member["person"]))
+                )
     return list(dict.fromkeys(found))
 
 
@@ -357,7 +359,13 @@ def fire_timer(
         result = decide(definition, ticked, event, now)
         if isinstance(result, Decision):
             fired = TimerFired(timer_id, due, timer.fires.event)
-            still = timer_id in result.case.timers
+            # The step may itself have restarted or cancelled the timer (re-entering its
+            # stage); then that is its state, and the reschedule is not repeated.
+            touched = any(
+                isinstance(e, StartTimer | CancelTimer) and e.timer == timer_id
+                for e in result.effects
+            )
+            still = timer_id in result.case.timers and not touched
             return replace(result, effects=(fired, *result.effects, *(reschedule if still else [])))
         fired = TimerFired(timer_id, due, timer.fires.event, rejected=result.reason.value)
         return Decision(

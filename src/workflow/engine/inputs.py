@@ -7,6 +7,7 @@ errors at once.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -16,6 +17,7 @@ from workflow.definitions.models import Definition, Input, InputType
 from workflow.engine.model import FieldError
 
 MAX_TEXT = 5000
+_INTEGER = re.compile(r"^[+-]?\d{1,18}$")
 GOAL_STATUSES = ("open", "met", "partly", "not_met")
 REVIEW_STATUSES = ("met", "partly", "not_met")
 NETWORK_KINDS = ("leisure", "education", "work", "mentor", "family", "volunteer", "other")
@@ -44,9 +46,16 @@ def validate_inputs(
             values[item.name] = None
             continue
         try:
-            values[item.name] = _convert(definition, item, raw)
+            value = _convert(definition, item, raw)
         except _InvalidError as exc:
             errors.append(FieldError(item.name, exc.code, exc.params))
+            continue
+        except (OverflowError, RecursionError):
+            errors.append(FieldError(item.name, "not_number"))
+            continue
+        if item.required and value in ("", []):
+            errors.append(FieldError(item.name, "required"))
+        values[item.name] = value
     return values, errors
 
 
@@ -79,11 +88,11 @@ def _integer(_d: Definition, item: Input, raw: Any) -> int:
     if isinstance(raw, bool):
         raise _InvalidError("not_integer")
     if isinstance(raw, str):
-        try:
-            raw = int(raw.strip())
-        except ValueError:
-            raise _InvalidError("not_integer") from None
-    if not isinstance(raw, int):
+        text = raw.strip()
+        if not _INTEGER.match(text):
+            raise _InvalidError("not_integer")
+        raw = int(text)
+    if not isinstance(raw, int) or abs(raw) > 10**18:
         raise _InvalidError("not_integer")
     _bounded(item, raw)
     return raw
@@ -197,7 +206,8 @@ def _records(item: Input, raw: Any, required: Sequence[str]) -> list[dict[str, A
         if not isinstance(entry, Mapping):
             raise _InvalidError("item_not_a_map", item=index)
         for name in required:
-            if entry.get(name) in (None, ""):
+            value = entry.get(name)
+            if value is None or (isinstance(value, str) and not value.strip()):
                 raise _InvalidError("item_field_required", item=index, field=name)
         records.append(dict(entry))
     return records

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import calendar as _stdcal
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from workflow.definitions.models import Alignment, Definition, Repeat, Timer
@@ -27,10 +27,10 @@ def add_duration(definition: Definition, start: datetime, duration: Duration) ->
     clock = local.time().replace(tzinfo=None)
     amount = duration.amount
     match duration.unit:
-        case "minutes":
-            return (start + timedelta(minutes=amount)).astimezone(zone)
+        case "minutes":  # elapsed time, so a DST change does not shorten it
+            return (start.astimezone(UTC) + timedelta(minutes=amount)).astimezone(zone)
         case "hours":
-            return (start + timedelta(hours=amount)).astimezone(zone)
+            return (start.astimezone(UTC) + timedelta(hours=amount)).astimezone(zone)
         case "days":
             return _at(local.date() + timedelta(days=amount), clock, zone)
         case "weeks":
@@ -87,8 +87,9 @@ def next_due(
         return None
     interval = repeat_interval(timer.repeat)
     due = previous_due
-    for _ in range(10_000):  # catch up after downtime without firing a storm
+    for _ in range(1_000):  # catch up after downtime without firing a storm
         due = due_at(definition, due, interval, timer.align)
         if due > now:
             return due
-    return None
+    # Long downtime: count the next interval from now instead of from the missed ones.
+    return due_at(definition, now, interval, timer.align)

@@ -11,15 +11,14 @@ from datetime import datetime, timedelta
 from html import escape
 from typing import Any
 
-from jinja2.sandbox import SandboxedEnvironment
-
 from workflow.definitions import Definition
 from workflow.definitions.models import InputType
+from workflow.definitions.sandbox import BoundedSandbox
 from workflow.definitions.templates import notification_context, render, when
 from workflow.definitions.types import text_in
 from workflow.notify.ics import invitation
 
-_html_env = SandboxedEnvironment(autoescape=True)
+_html_env = BoundedSandbox(autoescape=True)
 _html_env.filters["when"] = when
 
 
