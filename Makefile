@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint unit docs schema bench clean
+.PHONY: run simulate test lint unit docs schema bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -12,8 +12,13 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-## run: validate every shipped definition and simulate each with its sample script
+## run: start the local Prefect server, play the demo cases, serve the flows (Ctrl-C stops)
 run: $(STAMP)
+	$(BIN)/workflow validate definitions/*.yaml
+	$(BIN)/workflow up --demo
+
+## simulate: simulate every shipped definition with its sample script (no database, no Prefect)
+simulate: $(STAMP)
 	$(BIN)/workflow validate definitions/*.yaml
 	@for script in definitions/examples/*.yaml; do \
 		id=$$(basename $$script .yaml); \

@@ -36,8 +36,13 @@ from workflow.store.tables import (
     AuditEntry,
     Case,
     CaseTimer,
+    CoordinatorAssignment,
+    HistoryEvent,
     IdempotencyKey,
+    Plan,
+    PlanGoal,
     ReferenceCounter,
+    TeamMembership,
     YoungPerson,
 )
 
@@ -84,6 +89,25 @@ class StepResult:
     def as_dict(self) -> dict[str, Any]:
         """JSON-compatible form (kept for idempotent replies)."""
         return {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "repeated"}
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """A case as a caseworker sees it: stage, timeline, team, plan, running timers."""
+
+    reference: str
+    definition: str
+    version: int
+    stage: str
+    opened_at: datetime
+    closed_at: datetime | None
+    history: list[dict[str, Any]]
+    team: list[dict[str, Any]]
+    coordinator: str | None
+    plan: list[dict[str, Any]]
+    plan_version: int | None
+    timers: list[dict[str, Any]]
+    milestones: list[str]
 
 
 def age_on(birth_date: date, day: date) -> int:
@@ -225,6 +249,92 @@ class CaseService:
                 f"case {reference} was changed by someone else at the same time; "
                 "reload it and try again"
             ) from None
+
+    def view(self, reference: str, actor: Actor, purpose: str) -> CaseView:
+        """Read a case (logged in the audit log with its purpose)."""
+        now = self.clock()
+        with self._transaction() as session:
+            case = self._case(session, reference)
+            history = session.scalars(
+                select(HistoryEvent)
+                .where(HistoryEvent.case_id == case.id)
+                .order_by(HistoryEvent.seq)
+            ).all()
+            team = session.scalars(
+                select(TeamMembership).where(
+                    TeamMembership.case_id == case.id, TeamMembership.until.is_(None)
+                )
+            ).all()
+            coordinator = session.scalar(
+                select(CoordinatorAssignment.person).where(
+                    CoordinatorAssignment.case_id == case.id, CoordinatorAssignment.until.is_(None)
+                )
+            )
+            plan = session.scalar(
+                select(Plan).where(Plan.case_id == case.id).order_by(Plan.version.desc()).limit(1)
+            )
+            goals = (
+                session.scalars(
+                    select(PlanGoal).where(PlanGoal.plan_id == plan.id).order_by(PlanGoal.number)
+                ).all()
+                if plan
+                else []
+            )
+            timers = session.scalars(
+                select(CaseTimer)
+                .where(CaseTimer.case_id == case.id, CaseTimer.state == "running")
+                .order_by(CaseTimer.due_at)
+            ).all()
+            definition = self.catalog.pinned(session, case.definition_version_id)
+            session.add(
+                AuditEntry(
+                    at=now,
+                    actor=f"{actor.role}:{actor.id or '-'}",
+                    action="read",
+                    object_type="case",
+                    object_id=reference,
+                    purpose=purpose,
+                    details={},
+                )
+            )
+            return CaseView(
+                reference=case.reference,
+                definition=definition.id,
+                version=definition.version,
+                stage=case.stage,
+                opened_at=case.opened_at,
+                closed_at=case.closed_at,
+                history=[
+                    {
+                        "seq": h.seq,
+                        "at": h.at,
+                        "event": h.event,
+                        "from": h.from_stage,
+                        "to": h.to_stage,
+                        "actor": f"{h.actor_role}:{h.actor_id or '-'}",
+                        "effects": h.effects,
+                    }
+                    for h in history
+                ],
+                team=[
+                    {"department": m.department, "person": m.person, "role": m.role} for m in team
+                ],
+                coordinator=coordinator,
+                plan=[
+                    {
+                        "number": g.number,
+                        "text": g.text,
+                        "department": g.department,
+                        "owner": g.owner,
+                        "deadline": g.deadline,
+                        "status": g.status,
+                    }
+                    for g in goals
+                ],
+                plan_version=plan.version if plan else None,
+                timers=[{"timer": t.timer, "due_at": t.due_at} for t in timers],
+                milestones=list(case.milestones),
+            )
 
     def fire_due_timers(self, now: datetime | None = None, limit: int = 500) -> list[StepResult]:
         """Fire every due timer (each in its own transaction); rows are claimed with SKIP LOCKED."""

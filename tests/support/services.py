@@ -12,9 +12,7 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,7 +22,6 @@ from email.message import Message
 from pathlib import Path
 from typing import Any
 
-import httpx
 from aiosmtpd.controller import Controller
 
 
@@ -147,52 +144,11 @@ def smtp_sink() -> Iterator[SmtpSink]:
 
 @contextmanager
 def prefect_server(home: Path) -> Iterator[str]:
-    """A real Prefect server (SQLite-backed) with telemetry off; yields its API URL."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "PREFECT_HOME": str(home),
-        "DO_NOT_TRACK": "1",
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_UI_ENABLED": "true",
-    }
-    log = (home / "server.log").open("w")
-    process = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("prefect")),
-            "server",
-            "start",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}/api"
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None:
-                raise RuntimeError(f"prefect server exited: {(home / 'server.log').read_text()}")
-            time.sleep(0.3)
-        else:
-            raise RuntimeError("prefect server did not answer within 90 s")
+    """A real Prefect server (SQLite-backed) on a free port; yields its API URL."""
+    from workflow.orchestration.server import local_server
+
+    with local_server(home, port=free_port()) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
 
 
 def run_async(coro: Any) -> Any:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import typer
 
+from workflow.cli import cases, operations
 from workflow.definitions import load_definition
 from workflow.definitions.graph import mermaid
 from workflow.definitions.reference import json_schema, reference_markdown
@@ -115,6 +116,9 @@ def simulate_command(
             typer.echo(f"{script}: {problem}", err=True)
         raise typer.Exit(1)
 
+
+app.add_typer(cases.app, name="case")
+operations.register(app)
 
 if __name__ == "__main__":  # pragma: no cover
     app()

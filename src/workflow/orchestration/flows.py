@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -148,9 +149,18 @@ async def publish_caseload(now: datetime | None = None) -> None:
         )
 
 
+#: Callbacks told how many rows each intake chunk handled (the CLI's progress bar).
+PROGRESS: list[Callable[[int], object]] = []
+
+
 @task(task_run_name="intake-rows-{first}")
 def intake_chunk(rows: list[dict[str, str]], first: int) -> list[dict[str, Any]]:
-    """Refer a chunk of CSV rows; returns per-row outcomes with row numbers, not people."""
+    """Refer a chunk of CSV rows (a task: one per chunk, never one per case)."""
+    return refer_rows(rows, first)
+
+
+def refer_rows(rows: list[dict[str, str]], first: int) -> list[dict[str, Any]]:
+    """Refer CSV rows; returns per-row outcomes with row numbers, not people."""
     service = get_runtime().service
     outcomes = []
     for offset, row in enumerate(rows):
@@ -174,14 +184,29 @@ def intake_chunk(rows: list[dict[str, str]], first: int) -> list[dict[str, Any]]
             outcomes.append({"row": number, "case": "", "status": exc.rejection.reason.value})
         except (WorkflowError, KeyError, ValueError) as exc:
             outcomes.append({"row": number, "case": "", "status": type(exc).__name__})
+    for report in PROGRESS:
+        report(len(rows))
     return outcomes
+
+
+def intake_rows(csv_path: str) -> dict[str, int]:
+    """Intake without Prefect (no server configured): the same work, chunk by chunk."""
+    outcomes: list[dict[str, Any]] = []
+    rows = _read_csv(csv_path)
+    for start in range(0, len(rows), INTAKE_CHUNK):
+        outcomes += refer_rows(rows[start : start + INTAKE_CHUNK], start + 2)
+    return dict(Counter(o["status"] for o in outcomes))
+
+
+def _read_csv(csv_path: str) -> list[dict[str, str]]:
+    with Path(csv_path).open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
 
 
 @flow(name="intake", flow_run_name="intake-{csv_name}")
 async def intake(csv_path: str, csv_name: str = "referrals") -> dict[str, int]:
     """Open cases from a CSV of referrals, in chunks (never one flow run per case)."""
-    with Path(csv_path).open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    rows = _read_csv(csv_path)
     outcomes: list[dict[str, Any]] = []
     for start in range(0, len(rows), INTAKE_CHUNK):
         outcomes += intake_chunk(rows[start : start + INTAKE_CHUNK], start + 2)  # +2: header

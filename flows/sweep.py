@@ -1,0 +1,5 @@
+"""Prefect entrypoint of the sweep flow (`prefect deploy flows/sweep.py:sweep`)."""
+
+from workflow.orchestration.flows import sweep
+
+__all__ = ["sweep"]

@@ -1,0 +1,127 @@
+"""The demo: one case per municipality through its whole lifecycle, on an accelerated clock.
+
+Each municipality's sample script (definitions/examples/) is played against the real
+store; every step's effects are carried out by a `case-step` flow run, and time passes
+through the `sweep` flow, which fires the timers that fall due. The young people are
+invented, but their names and CPR numbers are stored as real ones would be — the
+personal-data scan checks that none of it reaches Prefect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from workflow.engine import Actor
+from workflow.engine.timing import add_duration
+from workflow.orchestration.flows import run_step, sweep
+from workflow.runtime import Runtime
+from workflow.services import StepResult, YoungPersonDetails
+from workflow.simulation import Script, load_script
+
+#: Invented young people, one per municipality (names and CPR numbers are fake).
+DEMO_PEOPLE = {
+    "silkeborg": YoungPersonDetails("Mikkel Demoesen", "0302081235", date(2008, 2, 3)),
+    "soroe": YoungPersonDetails("Freja Testesen", "0101101234", date(2010, 1, 1)),
+    "skanderborg": YoungPersonDetails("Noah Prøvesen", "1505091237", date(2009, 5, 15)),
+    "horsens": YoungPersonDetails("Ida Eksempelsen", "2207071238", date(2007, 7, 22)),
+    "koebenhavn": YoungPersonDetails("Oliver Fiktivsen", "0911061239", date(2006, 11, 9)),
+    "ballerup": YoungPersonDetails("Alma Opdigtesen", "1204051240", date(2005, 4, 12)),
+    "roskilde": YoungPersonDetails("Lucas Pseudonymsen", "3008091241", date(2009, 8, 30)),
+}
+
+
+class DemoClock:
+    """A clock the demo moves from step to step."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class PlayedCase:
+    """One demo case: its reference and the steps it took."""
+
+    definition: str
+    reference: str
+    steps: list[StepResult]
+
+
+def play_script(
+    runtime: Runtime,
+    clock: DemoClock,
+    script: Script,
+    person: YoungPersonDetails,
+    *,
+    carry_out: Callable[[StepResult], None],
+    time_passes: Callable[[datetime], None],
+) -> PlayedCase:
+    """Run a script's steps through the service layer (steps expected to be refused skipped)."""
+    definition = runtime.catalog.by_id(script.definition)
+    zone = ZoneInfo(definition.calendar.timezone)
+    moment = script.start if script.start.tzinfo else script.start.replace(tzinfo=zone)
+    played = PlayedCase(script.definition, "", [])
+    for step in script.steps:
+        if step.at is not None:
+            moment = step.at if step.at.tzinfo else step.at.replace(tzinfo=zone)
+        elif step.after is not None or step.wait is not None:
+            amount = step.after or step.wait
+            assert amount is not None
+            moment = add_duration(definition, moment, amount)
+        clock.now = moment
+        time_passes(moment)
+        if step.event is None or step.expect_rejection is not None:
+            continue
+        role, _, ident = step.actor.partition(":")
+        actor = Actor(role, ident or None)
+        if step.event == "refer":
+            result = runtime.service.refer(script.definition, person, actor, dict(step.inputs))
+            played.reference = result.reference
+        else:
+            result = runtime.service.trigger(played.reference, step.event, dict(step.inputs), actor)
+        played.steps.append(result)
+        carry_out(result)
+    return played
+
+
+def _aged_for(person: YoungPersonDetails, script: Script) -> YoungPersonDetails:
+    """The invented person, born so their age at referral is the age the script gives."""
+    refer = next((s for s in script.steps if s.event == "refer"), None)
+    age = refer.inputs.get("age") if refer else None
+    if not isinstance(age, int):
+        return person
+    start = script.start.date()
+    born = date(start.year - age, person.birth_date.month, person.birth_date.day)
+    if born > date(start.year - age, start.month, start.day):  # birthday not yet this year
+        born = date(born.year - 1, born.month, born.day)
+    return replace(person, birth_date=born)
+
+
+def run_demo(
+    runtime: Runtime, clock: DemoClock, examples: Path, report: Callable[[str], None] = print
+) -> list[PlayedCase]:
+    """Play every municipality's sample script with Prefect carrying out the effects."""
+
+    def carry_out(result: StepResult) -> None:
+        asyncio.run(run_step(result))
+
+    def time_passes(moment: datetime) -> None:
+        asyncio.run(sweep(moment.isoformat()))
+
+    played = []
+    for name, invented in DEMO_PEOPLE.items():
+        script = load_script(examples / f"{name}.yaml")
+        person = _aged_for(invented, script)
+        case = play_script(
+            runtime, clock, script, person, carry_out=carry_out, time_passes=time_passes
+        )
+        report(f"{case.reference}: {len(case.steps)} steps, now {case.steps[-1].to_stage}")
+        played.append(case)
+    return played

@@ -1,0 +1,152 @@
+"""The demo, bulk intake and webhooks against real servers."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import hashlib
+import hmac
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Any
+
+from prefect.client.orchestration import get_client
+
+from tests.integration.conftest import Clock
+from tests.support.services import SmtpSink, free_port, run_async
+from workflow.notify.channels import WebhookChannel
+from workflow.notify.message import Address, OutgoingMessage
+from workflow.orchestration.demo import DEMO_PEOPLE, DemoClock, run_demo
+from workflow.orchestration.flows import intake
+from workflow.runtime import Runtime, build_runtime, use_runtime
+
+
+def _secrets() -> list[str]:
+    found = []
+    for person in DEMO_PEOPLE.values():
+        found += [
+            person.name,
+            person.name.split()[-1],
+            person.cpr,
+            f"{person.cpr[:6]}-{person.cpr[6:]}",
+        ]
+    return found
+
+
+async def _artifact_keys() -> set[str]:
+    async with get_client() as client:
+        return {a.key for a in await client.read_artifacts() if a.key}
+
+
+def test_demo_runs_every_municipality_and_no_personal_data_reaches_prefect_or_mail(
+    runtime: Runtime, smtp: SmtpSink, prefect_api: Path, store_url: str
+) -> None:
+    if not store_url.startswith("sqlite"):
+        return  # one backend is enough for the demo; the e2e test covers PostgreSQL
+    clock = DemoClock(runtime.service.clock())
+    demo_runtime = build_runtime(runtime.settings, clock=clock)
+    use_runtime(demo_runtime)
+    played = run_demo(demo_runtime, clock, Path("definitions/examples"), report=lambda _: None)
+    assert sorted(case.definition for case in played) == sorted(DEMO_PEOPLE)
+    assert {case.steps[-1].to_stage for case in played} == {"closed"}
+    keys = asyncio.run(_artifact_keys())
+    codes = {"740", "340", "746", "615", "101", "151", "265"}
+    assert {f"caseload-{code}" for code in codes} <= keys
+    assert {f"step-{case.reference.lower()}" for case in played} <= keys
+
+    time.sleep(2)  # let the API log handler flush
+    database = b"".join(p.read_bytes() for p in prefect_api.glob("prefect.db*"))
+    assert played[0].reference.encode() in database  # the scan reads the right data
+    mails = [raw for _, raw in smtp.received]
+    letters = [p.read_bytes() for p in runtime.settings.home.parent.rglob("*.eml")]
+    assert len(mails) > 50
+    for secret in _secrets():
+        needle = secret.encode()
+        assert needle not in database, f"{secret!r} in Prefect's database"
+        for body in mails + letters:
+            assert needle not in body, f"{secret!r} in a notification"
+    use_runtime(runtime)
+    demo_runtime.engine.dispose()
+
+
+def test_intake_opens_cases_from_csv_in_chunks(
+    runtime: Runtime, prefect_api: Path, tmp_path: Path, clock: Clock
+) -> None:
+    path = tmp_path / "henvisninger.csv"
+    rows: list[dict[str, Any]] = [
+        {
+            "definition": "soroe",
+            "name": f"Ung Nummer{i}",
+            "cpr": f"01011{i:05d}",
+            "birth_date": "2010-01-01",
+            "source": "school",
+            "caseworker": "cw",
+            "key": f"r{i}",
+        }
+        for i in range(25)
+    ]
+    rows.append({**rows[0], "key": "bad-date", "birth_date": "2010-13-01"})
+    rows.append({**rows[0], "key": "too-old", "birth_date": "1980-01-01"})
+    rows.append({**rows[0], "key": "nowhere", "definition": "atlantis"})
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    summary = run_async(intake(str(path), "henvisninger"))
+    # a bad date, an age outside the input's bounds, an unknown municipality definition
+    assert summary == {
+        "opened": 25,
+        "ValueError": 1,
+        "invalid_input": 1,
+        "UnknownDefinitionError": 1,
+    }
+    again = run_async(intake(str(path), "henvisninger"))  # rows carry keys: no double cases
+    assert again["opened"] == 25
+    from sqlalchemy import func, select
+
+    from workflow.store.tables import Case
+
+    with runtime.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Case)) == 25
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    received: list[tuple[dict[str, str], bytes]] = []  # noqa: RUF012
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.received.append((dict(self.headers), body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_webhook_is_signed_and_carries_the_dedupe_key() -> None:
+    server = HTTPServer(("127.0.0.1", free_port()), _Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        channel = WebhookChannel("a-shared-secret")
+        message = OutgoingMessage(
+            dedupe_key="SOR-2026-0001:3:1:department:skole",
+            reference="SOR-2026-0001",
+            subject="Indkaldelse",
+            text="Mødet er tirsdag.",
+            html="<p>Mødet</p>",
+            recipient={"kind": "department", "id": "skole"},
+            addresses=(),
+            ics=None,
+        )
+        url = f"http://127.0.0.1:{server.server_port}/hook"
+        channel.send(message, Address("webhook", url))
+        headers, body = _Receiver.received[-1]
+        expected = hmac.new(b"a-shared-secret", body, hashlib.sha256).hexdigest()
+        assert headers["X-Workflow-Signature"] == f"sha256={expected}"
+        assert headers["Idempotency-Key"] == message.dedupe_key
+        assert json.loads(body)["case"] == "SOR-2026-0001"
+    finally:
+        server.shutdown()
