@@ -28,6 +28,7 @@ class DefinitionCatalog:
     def __init__(self, directory: Path) -> None:
         self.current: dict[str, Definition] = load_directory(directory)
         self._pinned: dict[int, Definition] = {}
+        self._registered: dict[tuple[str, str], int] = {}
 
     def by_id(self, definition_id: str) -> Definition:
         """The current definition with this id."""
@@ -48,6 +49,9 @@ class DefinitionCatalog:
 
     def register(self, session: Session, definition: Definition) -> int:
         """The stored id of this exact definition (stored the first time it is used)."""
+        key = (str(session.get_bind().engine.url), definition.content_hash)
+        if key in self._registered:
+            return self._registered[key]
         row = session.scalar(
             select(DefinitionVersion).where(
                 DefinitionVersion.content_hash == definition.content_hash
@@ -64,6 +68,9 @@ class DefinitionCatalog:
             session.add(row)
             session.flush()
         self._pinned[row.id] = definition
+        if row in session.new:
+            return row.id  # not committed yet: do not remember an id a rollback could undo
+        self._registered[key] = row.id
         return row.id
 
     def pinned(self, session: Session, version_id: int) -> Definition:

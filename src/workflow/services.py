@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.orm.exc import StaleDataError
 
 from workflow.catalog import DefinitionCatalog
 from workflow.definitions import Definition
@@ -31,19 +30,26 @@ from workflow.engine import (
     open_case,
 )
 from workflow.errors import WorkflowError
-from workflow.store.repository import apply_decision, case_state
+from workflow.store.repository import StaleCaseError, apply_decision, case_state
+from workflow.store.statements import (
+    CASE_BY_REFERENCE,
+    CASE_COLUMNS,
+    IDEMPOTENT_RESULT,
+    INSERT_AUDIT,
+    INSERT_CASE,
+    INSERT_IDEMPOTENCY_KEY,
+    INSERT_YOUNG_PERSON,
+)
 from workflow.store.tables import (
     AuditEntry,
     Case,
     CaseTimer,
     CoordinatorAssignment,
     HistoryEvent,
-    IdempotencyKey,
     Plan,
     PlanGoal,
     ReferenceCounter,
     TeamMembership,
-    YoungPerson,
 )
 
 
@@ -70,6 +76,18 @@ class YoungPersonDetails:
     name: str
     cpr: str
     birth_date: date
+
+
+@dataclass(frozen=True)
+class Referral:
+    """A request to open a case."""
+
+    definition_id: str
+    person: YoungPersonDetails
+    actor: Actor
+    inputs: dict[str, Any]
+    idempotency_key: str | None = None
+    purpose: str = "referral"
 
 
 @dataclass(frozen=True)
@@ -151,53 +169,87 @@ class CaseService:
         purpose: str = "referral",
     ) -> StepResult:
         """Open a case: the young person's age is computed from the birth date."""
-        definition = self.catalog.by_id(definition_id)
-        assert definition.municipality is not None
-        now = self.clock()
-        given = dict(inputs) | {"age": age_on(person.birth_date, now.date())}
+        request = Referral(definition_id, person, actor, inputs, idempotency_key, purpose)
         for _attempt in range(5):
             try:
                 with self._transaction() as session:
-                    repeated = self._repeated(session, idempotency_key)
-                    if repeated:
-                        return repeated
-                    reference = self._next_reference(session, definition, now)
-                    decision = open_case(definition, reference, actor, given, now)
-                    if isinstance(decision, Rejection):
-                        raise RejectedError(decision)
-                    young = YoungPerson(
-                        name=person.name, cpr=person.cpr, birth_date=person.birth_date
-                    )
-                    session.add(young)
-                    session.flush()
-                    case = Case(
-                        reference=reference,
-                        municipality_code=definition.municipality.code,
-                        kle=definition.municipality.kle,
-                        definition_version_id=self.catalog.register(session, definition),
-                        stage=decision.to_stage,
-                        data={},
-                        milestones=[],
-                        counts={},
-                        young_person_id=young.id,
-                        opened_at=now,
-                    )
-                    session.add(case)
-                    session.flush()
-                    return self._record(
-                        session,
-                        definition,
-                        case,
-                        decision,
-                        actor,
-                        given,
-                        now,
-                        idempotency_key,
-                        purpose,
-                    )
+                    outcome = self._refer_in(session, request, self.clock())
             except IntegrityError:
                 continue  # another referral took the same reference or key; try again
+            if isinstance(outcome, WorkflowError):
+                raise outcome
+            return outcome
         raise ConflictError("could not allocate a case reference; try again")
+
+    def refer_many(self, requests: list[Referral]) -> list[StepResult | WorkflowError]:
+        """Open many cases in one transaction (bulk intake); refusals are returned, not raised.
+
+        Refusals and repeated keys write nothing, so one bad row never spoils the batch.
+        """
+        now = self.clock()
+        with self._transaction() as session:
+            return [self._refer_in(session, request, now) for request in requests]
+
+    def _refer_in(
+        self, session: Session, request: Referral, now: datetime
+    ) -> StepResult | WorkflowError:
+        try:
+            definition = self.catalog.by_id(request.definition_id)
+        except WorkflowError as exc:
+            return exc
+        assert definition.municipality is not None
+        repeated = self._repeated(session, request.idempotency_key)
+        if repeated:
+            return repeated
+        given = dict(request.inputs) | {"age": age_on(request.person.birth_date, now.date())}
+        decision = open_case(definition, "(new)", request.actor, given, now)
+        if isinstance(decision, Rejection):
+            return RejectedError(decision)
+        reference = self._next_reference(session, definition, now)
+        decision = replace(decision, case=replace(decision.case, reference=reference))
+        new = decision.case
+        connection = session.connection()
+        person = request.person
+        young_id = connection.execute(
+            INSERT_YOUNG_PERSON,
+            {
+                "name": person.name,
+                "cpr": person.cpr,
+                "birth_date": person.birth_date,
+            },
+        ).scalar_one()
+        # The case is inserted in its opened state (version 1, step 1) in one statement.
+        case = Case(
+            reference=reference,
+            municipality_code=definition.municipality.code,
+            kle=definition.municipality.kle,
+            definition_version_id=self.catalog.register(session, definition),
+            stage=new.stage,
+            previous_stage=None,
+            data=dict(new.data),
+            milestones=sorted(new.milestones),
+            counts=dict(new.counts),
+            young_person_id=young_id,
+            opened_at=now,
+            closed_at=None,
+            version=1,
+            last_seq=1,
+        )
+        case.id = connection.execute(
+            INSERT_CASE, {c: getattr(case, c) for c in CASE_COLUMNS}
+        ).scalar_one()
+        return self._record(
+            session,
+            definition,
+            case,
+            decision,
+            request.actor,
+            given,
+            now,
+            request.idempotency_key,
+            request.purpose,
+            opening=True,
+        )
 
     def trigger(
         self,
@@ -234,7 +286,7 @@ class CaseService:
                     idempotency_key,
                     purpose or event,
                 )
-        except StaleDataError:
+        except StaleCaseError:
             raise ConflictError(
                 f"case {reference} was changed by someone else at the same time; "
                 "reload it and try again"
@@ -350,7 +402,7 @@ class CaseService:
         for timer_row_id, case_id, timer in due:
             try:
                 result = self._fire(timer_row_id, case_id, timer, moment)
-            except (ConflictError, StaleDataError):
+            except (ConflictError, StaleCaseError):
                 continue  # a caseworker changed the case; the next sweep sees the new state
             if result is not None:
                 results.append(result)
@@ -389,27 +441,31 @@ class CaseService:
         now: datetime,
         idempotency_key: str | None,
         purpose: str,
+        *,
+        opening: bool = False,
     ) -> StepResult:
         history = apply_decision(
             session,
             definition,
             case,
             decision,
+            opening=opening,
             actor_role=actor.role,
             actor_id=actor.id,
             inputs=_storable(inputs),
             now=now,
         )
-        session.add(
-            AuditEntry(
-                at=now,
-                actor=f"{actor.role}:{actor.id or '-'}",
-                action="change",
-                object_type="case",
-                object_id=case.reference,
-                purpose=purpose,
-                details={"event": decision.event, "seq": history.seq},
-            )
+        session.connection().execute(
+            INSERT_AUDIT,
+            {
+                "at": now,
+                "actor": f"{actor.role}:{actor.id or '-'}",
+                "action": "change",
+                "object_type": "case",
+                "object_id": case.reference,
+                "purpose": purpose,
+                "details": {"event": decision.event, "seq": history.seq},
+            },
         )
         assert definition.municipality is not None
         result = StepResult(
@@ -423,13 +479,14 @@ class CaseService:
             effects=list(history.effects),
         )
         if idempotency_key:
-            session.add(
-                IdempotencyKey(
-                    key=idempotency_key,
-                    case_reference=case.reference,
-                    result=result.as_dict(),
-                    created_at=now,
-                )
+            session.connection().execute(
+                INSERT_IDEMPOTENCY_KEY,
+                {
+                    "key": idempotency_key,
+                    "case_reference": case.reference,
+                    "result": result.as_dict(),
+                    "created_at": now,
+                },
             )
         return result
 
@@ -437,12 +494,12 @@ class CaseService:
     def _repeated(session: Session, key: str | None) -> StepResult | None:
         if not key:
             return None
-        row = session.get(IdempotencyKey, key)
-        return StepResult(**row.result, repeated=True) if row else None
+        result = session.connection().execute(IDEMPOTENT_RESULT, {"b_key": key}).scalar()
+        return StepResult(**result, repeated=True) if result else None
 
     @staticmethod
     def _case(session: Session, reference: str) -> Case:
-        case = session.scalar(select(Case).where(Case.reference == reference))
+        case = session.scalar(CASE_BY_REFERENCE, {"b_reference": reference})
         if case is None:
             raise CaseNotFoundError(f"no case {reference}")
         return case
@@ -455,8 +512,8 @@ class CaseService:
         if counter is None:
             counter = ReferenceCounter(prefix=prefix, last=0)
             session.add(counter)
-        counter.last += 1
-        session.flush()  # a concurrent first referral of the year fails here, and is retried
+            session.flush()  # a concurrent first referral of the year fails here: retried
+        counter.last += 1  # written once at commit (the row is locked until then)
         return f"{prefix}-{counter.last:04d}"
 
 

@@ -24,7 +24,7 @@ from workflow.engine import Actor
 from workflow.errors import WorkflowError
 from workflow.notify.channels import TransientDeliveryError
 from workflow.runtime import get_runtime
-from workflow.services import RejectedError, StepResult, YoungPersonDetails
+from workflow.services import Referral, RejectedError, StepResult, YoungPersonDetails
 from workflow.store.tables import Case, CaseTimer, OutboxRow
 
 DELIVERY_RETRY_DELAYS: list[float] = [1.0, 5.0, 15.0]
@@ -154,36 +154,52 @@ PROGRESS: list[Callable[[int], object]] = []
 
 
 @task(task_run_name="intake-rows-{first}")
-def intake_chunk(rows: list[dict[str, str]], first: int) -> list[dict[str, Any]]:
+def intake_chunk(rows: list[dict[str, str]], first: int, source: str) -> list[dict[str, Any]]:
     """Refer a chunk of CSV rows (a task: one per chunk, never one per case)."""
-    return refer_rows(rows, first)
+    return refer_rows(rows, first, source)
 
 
-def refer_rows(rows: list[dict[str, str]], first: int) -> list[dict[str, Any]]:
-    """Refer CSV rows; returns per-row outcomes with row numbers, not people."""
-    service = get_runtime().service
-    outcomes = []
+def refer_rows(rows: list[dict[str, str]], first: int, source: str = "csv") -> list[dict[str, Any]]:
+    """Refer CSV rows in one transaction; per-row outcomes carry row numbers, not people.
+
+    A row's idempotency key is its `key` column, else the file name and row number, so
+    running the same file again opens no case twice.
+    """
+    outcomes: list[dict[str, Any]] = [{} for _ in rows]
+    requests: list[tuple[int, Referral]] = []
     for offset, row in enumerate(rows):
         number = first + offset
+        outcomes[offset] = {"row": number, "case": "", "status": ""}
         try:
             person = YoungPersonDetails(
                 row["name"], row["cpr"], date.fromisoformat(row["birth_date"])
             )
-            result = service.refer(
-                row["definition"],
-                person,
-                Actor("caseworker", row.get("caseworker") or None),
-                {
-                    "source": row.get("source") or "caseworker",
-                    "caseworker": row.get("caseworker") or "intake",
-                },
-                idempotency_key=f"intake:{row.get('key') or number}",
+            requests.append(
+                (
+                    offset,
+                    Referral(
+                        row["definition"],
+                        person,
+                        Actor("caseworker", row.get("caseworker") or None),
+                        {
+                            "source": row.get("source") or "caseworker",
+                            "caseworker": row.get("caseworker") or "intake",
+                        },
+                        idempotency_key=f"intake:{row.get('key') or f'{source}:{number}'}",
+                        purpose="bulk intake",
+                    ),
+                )
             )
-            outcomes.append({"row": number, "case": result.reference, "status": "opened"})
-        except RejectedError as exc:
-            outcomes.append({"row": number, "case": "", "status": exc.rejection.reason.value})
-        except (WorkflowError, KeyError, ValueError) as exc:
-            outcomes.append({"row": number, "case": "", "status": type(exc).__name__})
+        except (KeyError, ValueError) as exc:
+            outcomes[offset]["status"] = type(exc).__name__
+    results = get_runtime().service.refer_many([request for _, request in requests])
+    for (offset, _), result in zip(requests, results, strict=True):
+        if isinstance(result, RejectedError):
+            outcomes[offset]["status"] = result.rejection.reason.value
+        elif isinstance(result, WorkflowError):
+            outcomes[offset]["status"] = type(result).__name__
+        else:
+            outcomes[offset].update(case=result.reference, status="opened")
     for report in PROGRESS:
         report(len(rows))
     return outcomes
@@ -194,7 +210,7 @@ def intake_rows(csv_path: str) -> dict[str, int]:
     outcomes: list[dict[str, Any]] = []
     rows = _read_csv(csv_path)
     for start in range(0, len(rows), INTAKE_CHUNK):
-        outcomes += refer_rows(rows[start : start + INTAKE_CHUNK], start + 2)
+        outcomes += refer_rows(rows[start : start + INTAKE_CHUNK], start + 2, Path(csv_path).name)
     return dict(Counter(o["status"] for o in outcomes))
 
 
@@ -209,7 +225,8 @@ async def intake(csv_path: str, csv_name: str = "referrals") -> dict[str, int]:
     rows = _read_csv(csv_path)
     outcomes: list[dict[str, Any]] = []
     for start in range(0, len(rows), INTAKE_CHUNK):
-        outcomes += intake_chunk(rows[start : start + INTAKE_CHUNK], start + 2)  # +2: header
+        chunk = rows[start : start + INTAKE_CHUNK]
+        outcomes += intake_chunk(chunk, start + 2, csv_name)  # +2: the header line
     summary = Counter(o["status"] for o in outcomes)
     problems = [o for o in outcomes if o["status"] != "opened"][:200]
     await acreate_table_artifact(

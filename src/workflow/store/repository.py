@@ -27,14 +27,22 @@ from workflow.engine import (
     StartTimer,
     TimerFired,
 )
+from workflow.store.statements import (
+    CANCEL_TIMER,
+    INSERT_HISTORY,
+    INSERT_OUTBOX,
+    INSERT_TASK,
+    INSERT_TIMER,
+    MARK_TIMER_FIRED,
+    MOVE_TIMER,
+    RUNNING_TIMERS,
+    UPDATE_CASE,
+)
 from workflow.store.tables import (
     Case,
-    CaseTask,
-    CaseTimer,
     CoordinatorAssignment,
     HistoryEvent,
     Meeting,
-    OutboxRow,
     Plan,
     PlanGoal,
     TeamMembership,
@@ -43,9 +51,7 @@ from workflow.store.tables import (
 
 def case_state(session: Session, case: Case) -> CaseState:
     """The engine's view of a stored case."""
-    timers = session.scalars(
-        select(CaseTimer).where(CaseTimer.case_id == case.id, CaseTimer.state == "running")
-    ).all()
+    timers = session.connection().execute(RUNNING_TIMERS, {"b_case": case.id}).all()
     return CaseState(
         reference=case.reference,
         stage=case.stage,
@@ -64,6 +70,10 @@ def _effect_record(effect: object) -> dict[str, Any]:
     return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in record.items()}
 
 
+class StaleCaseError(Exception):
+    """The case changed since it was read (another request committed first)."""
+
+
 def apply_decision(
     session: Session,
     definition: Definition,
@@ -74,22 +84,37 @@ def apply_decision(
     actor_id: str | None,
     inputs: dict[str, Any],
     now: datetime,
+    opening: bool = False,
 ) -> HistoryEvent:
-    """Write a decision into the open transaction; returns the new history event."""
-    new = decision.case
-    case.stage = new.stage
-    case.previous_stage = new.previous_stage
-    case.data = dict(new.data)
-    case.milestones = sorted(new.milestones)
-    case.counts = dict(new.counts)
-    if definition.stages_by_id[new.stage].kind is StageKind.FINAL and case.closed_at is None:
-        case.closed_at = now
-    session.flush()  # bumps the version: a concurrent change fails here
+    """Write a decision into the open transaction; returns the new history event.
 
-    seq = (
-        session.scalar(select(func.max(HistoryEvent.seq)).where(HistoryEvent.case_id == case.id))
-        or 0
-    ) + 1
+    Written with prebuilt Core statements (one round trip each): the case row is updated
+    only if its version is still the one that was read, else StaleCaseError.
+    """
+    new = decision.case
+    closed = definition.stages_by_id[new.stage].kind is StageKind.FINAL
+    connection = session.connection()
+    if opening:  # the case was inserted in this state, at step 1, a moment ago
+        seq = case.last_seq
+    else:
+        seq = case.last_seq + 1
+        changed = connection.execute(
+            UPDATE_CASE,
+            {
+                "b_case": case.id,
+                "b_old_version": case.version,
+                "b_new_version": case.version + 1,
+                "b_stage": new.stage,
+                "b_previous_stage": new.previous_stage,
+                "b_data": dict(new.data),
+                "b_milestones": sorted(new.milestones),
+                "b_counts": dict(new.counts),
+                "b_closed_at": case.closed_at or (now if closed else None),
+                "b_seq": seq,
+            },
+        )
+        if changed.rowcount != 1:
+            raise StaleCaseError(case.reference)
     history = HistoryEvent(
         case_id=case.id,
         seq=seq,
@@ -103,9 +128,23 @@ def apply_decision(
         actor_id=actor_id,
         at=now,
     )
-    session.add(history)
-    session.flush()
-    _apply_effects(session, definition, case, history, decision, now)
+    history.id = connection.execute(
+        INSERT_HISTORY,
+        {
+            "case_id": case.id,
+            "seq": seq,
+            "event": history.event,
+            "transition": history.transition,
+            "from_stage": history.from_stage,
+            "to_stage": history.to_stage,
+            "inputs": inputs,
+            "effects": history.effects,
+            "actor_role": actor_role,
+            "actor_id": actor_id,
+            "at": now,
+        },
+    ).scalar_one()
+    _apply_effects(session, definition, case, history, decision, now, opening=opening)
     _record_step_data(session, definition, case, decision, inputs, actor_id, now)
     return history
 
@@ -117,20 +156,24 @@ def _apply_effects(
     history: HistoryEvent,
     decision: Decision,
     now: datetime,
+    *,
+    opening: bool = False,
 ) -> None:
+    connection = session.connection()
     stage = definition.stages_by_id[decision.to_stage]
     fired = {e.timer: e.due_at.isoformat() for e in decision.effects if isinstance(e, TimerFired)}
+    outbox: list[dict[str, Any]] = []
+    tasks: list[dict[str, Any]] = []
     for index, effect in enumerate(decision.effects):
         if isinstance(effect, Notify):
-            recipient = asdict(effect.recipient)
-            session.add(
-                OutboxRow(
-                    case_id=case.id,
-                    history_id=history.id,
-                    kind="notify",
-                    recipient=recipient,
-                    template=effect.template,
-                    payload={
+            outbox.append(
+                {
+                    "case_id": case.id,
+                    "history_id": history.id,
+                    "kind": "notify",
+                    "recipient": asdict(effect.recipient),
+                    "template": effect.template,
+                    "payload": {
                         "shared": dict(effect.shared),
                         "timer": effect.timer,
                         "timer_due": fired.get(effect.timer or ""),
@@ -138,70 +181,71 @@ def _apply_effects(
                         "stage": decision.to_stage,
                         "phase": stage.phase.value if stage.phase else None,
                     },
-                    dedupe_key=f"{case.reference}:{history.seq}:{index}:{effect.recipient}",
-                    attempts=0,
-                    state="pending",
-                    available_at=now,
-                    created_at=now,
-                )
+                    "dedupe_key": f"{case.reference}:{history.seq}:{index}:{effect.recipient}",
+                    "attempts": 0,
+                    "state": "pending",
+                    "last_error": None,
+                    "available_at": now,
+                    "created_at": now,
+                    "sent_at": None,
+                }
             )
         elif isinstance(effect, StartTimer):
-            _set_timer(session, case.id, effect.timer, effect.due_at)
+            _set_timer(session, case.id, effect.timer, effect.due_at, fresh=opening)
         elif isinstance(effect, CancelTimer):
-            session.execute(
-                update(CaseTimer)
-                .where(
-                    CaseTimer.case_id == case.id,
-                    CaseTimer.timer == effect.timer,
-                    CaseTimer.state == "running",
-                )
-                .values(state="cancelled")
-            )
+            connection.execute(CANCEL_TIMER, {"b_case": case.id, "b_timer": effect.timer})
         elif isinstance(effect, TimerFired):
-            session.execute(
-                update(CaseTimer)
-                .where(
-                    CaseTimer.case_id == case.id,
-                    CaseTimer.timer == effect.timer,
-                    CaseTimer.state == "running",
-                )
-                .values(state="fired", firings=CaseTimer.firings + 1)
-            )
+            connection.execute(MARK_TIMER_FIRED, {"b_case": case.id, "b_timer": effect.timer})
         elif isinstance(effect, CreateTask):
-            session.add(
-                CaseTask(
-                    case_id=case.id,
-                    assignee_kind=effect.assignee.kind,
-                    assignee_id=effect.assignee.id,
-                    person=effect.assignee.person,
-                    title=effect.title,
-                    due_at=effect.due_at,
-                    state="open",
-                    created_at=now,
-                )
+            tasks.append(
+                {
+                    "case_id": case.id,
+                    "assignee_kind": effect.assignee.kind,
+                    "assignee_id": effect.assignee.id,
+                    "person": effect.assignee.person,
+                    "title": effect.title,
+                    "due_at": effect.due_at,
+                    "state": "open",
+                    "created_at": now,
+                }
             )
+    if outbox:
+        connection.execute(INSERT_OUTBOX, outbox)
+    if tasks:
+        connection.execute(INSERT_TASK, tasks)
 
 
-def _set_timer(session: Session, case_id: int, timer: str, due_at: datetime) -> None:
+def _set_timer(
+    session: Session, case_id: int, timer: str, due_at: datetime, *, fresh: bool = False
+) -> None:
     """Start a timer, or move a running (or just fired, recurring) one to its new due time."""
-    row = session.scalar(
-        select(CaseTimer)
-        .where(
-            CaseTimer.case_id == case_id,
-            CaseTimer.timer == timer,
-            CaseTimer.state.in_(("running", "fired")),
+    connection = session.connection()
+    if fresh:  # a new case has no timers yet
+        connection.execute(
+            INSERT_TIMER,
+            {
+                "case_id": case_id,
+                "timer": timer,
+                "due_at": due_at,
+                "state": "running",
+                "firings": 0,
+            },
         )
-        .order_by(CaseTimer.id.desc())
-        .limit(1)
+        return
+    moved = connection.execute(
+        MOVE_TIMER, {"b_case": case_id, "b_timer": timer, "b_due_at": due_at}
     )
-    if row is not None and row.state == "fired" and row.due_at >= due_at:
-        row = None
-    if row is None:
-        session.add(
-            CaseTimer(case_id=case_id, timer=timer, due_at=due_at, state="running", firings=0)
+    if moved.rowcount == 0:
+        connection.execute(
+            INSERT_TIMER,
+            {
+                "case_id": case_id,
+                "timer": timer,
+                "due_at": due_at,
+                "state": "running",
+                "firings": 0,
+            },
         )
-    else:
-        row.due_at, row.state = due_at, "running"
 
 
 def _record_step_data(

@@ -110,9 +110,10 @@ class Case(Base):
     young_person_id: Mapped[int | None] = mapped_column(ForeignKey("young_persons.id"))
     opened_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
-    version: Mapped[int] = mapped_column(Integer, nullable=False)
-
-    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+    #: Bumped by every change; a change made from a stale version is refused.
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    #: Sequence number of the case's last history event.
+    last_seq: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
 
 
 class TeamMembership(Base):
