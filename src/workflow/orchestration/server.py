@@ -55,7 +55,7 @@ def local_server(home: Path, port: int = 4200, timeout: float = 90.0) -> Iterato
             "--port",
             str(port),
         ],
-        env={**os.environ, **prefect_env(home)},
+        env={**os.environ, **prefect_env(home), "PREFECT_UI_API_URL": url},
         stdout=log,
         stderr=subprocess.STDOUT,
     )
