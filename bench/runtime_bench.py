@@ -192,8 +192,13 @@ def sweep_seconds(runtime: Runtime, clock: Clock, due: int) -> tuple[float, int]
                 .values(due_at=clock.now - timedelta(minutes=1))
             )
     start = time.perf_counter()
-    fired = runtime.service.fire_due_timers(clock.now, limit=100_000)
-    delivered = [runtime.deliverer.deliver(r) for r in runtime.deliverer.due_rows(100_000)]
+    fired = runtime.service.fire_due_timers(clock.now)
+    rows = runtime.deliverer.due_rows(100_000)
+    delivered = [
+        outcome
+        for i in range(0, len(rows), 200)
+        for outcome in runtime.deliverer.deliver_many(rows[i : i + 200])
+    ]
     assert all(d.status in ("sent", "dead") for d in delivered)
     return time.perf_counter() - start, len(fired)
 

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from jinja2 import TemplateError
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from workflow.catalog import DefinitionCatalog
@@ -26,7 +25,7 @@ from workflow.notify.channels import (
     TransientDeliveryError,
     WebhookChannel,
 )
-from workflow.notify.message import Address, OutgoingMessage, UndeliverableError, compose
+from workflow.notify.message import Address, OutgoingMessage, compose
 from workflow.settings import Settings
 from workflow.store.tables import Case, HistoryEvent, OutboxRow
 
@@ -114,69 +113,89 @@ class Deliverer:
             )
 
     def deliver(self, row_id: int, *, ignore_backoff: bool = False) -> DeliveryOutcome:
-        """Deliver one row if it is still to be delivered."""
-        now = self.clock()
-        with self.sessions() as session, session.begin():
-            row = session.scalar(
-                select(OutboxRow)
-                .where(
-                    OutboxRow.id == row_id,
-                    or_(
-                        OutboxRow.state == "pending",
-                        (OutboxRow.state == "sending") & (OutboxRow.available_at <= now),
-                    ),
-                )
-                .with_for_update(skip_locked=True)
-            )
-            if row is None or (not ignore_backoff and row.available_at > now):
-                return DeliveryOutcome(row_id, "skipped")
-            row.state, row.attempts, row.available_at = "sending", row.attempts + 1, now + LEASE
-            case = session.get(Case, row.case_id)
-            assert case is not None
-            definition = self.catalog.pinned(session, case.definition_version_id)
-            attempts = row.attempts
-            try:
-                message: OutgoingMessage | None = compose(
-                    definition,
-                    reference=case.reference,
-                    dedupe_key=row.dedupe_key,
-                    template_id=row.template,
-                    recipient=dict(row.recipient),
-                    payload=dict(row.payload),
-                    base_url=self.settings.base_url,
-                )
-                problem = None
-            except Exception as exc:  # a template or address problem: not retried
-                if not isinstance(exc, UndeliverableError | TemplateError | LookupError):
-                    exc = UndeliverableError(f"{type(exc).__name__}: {exc}")
-                message, problem = None, str(exc)
-            if message is None:
-                row.state, row.last_error = "dead", problem
-                return DeliveryOutcome(row_id, "dead", problem)
-        try:
-            for address in message.addresses:
-                self.channels[address.kind].send(message, address)
-        except TransientDeliveryError as exc:
-            return self._finish(row_id, "retry", str(exc), attempts)
-        except Exception as exc:
-            return self._finish(row_id, "dead", f"{type(exc).__name__}: {exc}", attempts)
-        return self._finish(row_id, "sent", None, attempts)
+        """Deliver one row if it is still to be delivered (a case step: a task per row)."""
+        return self.deliver_many([row_id], ignore_backoff=ignore_backoff)[0]
 
-    def _finish(
-        self, row_id: int, status: str, error: str | None, attempts: int
-    ) -> DeliveryOutcome:
+    def deliver_many(
+        self, row_ids: list[int], *, ignore_backoff: bool = False
+    ) -> list[DeliveryOutcome]:
+        """Deliver rows: claimed together in one transaction, outcomes recorded in another."""
         now = self.clock()
-        if status == "retry" and attempts >= self.settings.delivery_attempts:
-            status = "dead"
+        outcomes: dict[int, DeliveryOutcome] = {}
+        messages: list[tuple[int, int, OutgoingMessage]] = []
         with self.sessions() as session, session.begin():
-            row = session.get(OutboxRow, row_id)
-            assert row is not None
-            row.last_error = error
-            if status == "sent":
-                row.state, row.sent_at = "sent", now
-            elif status == "dead":
-                row.state = "dead"
+            waiting = or_(
+                OutboxRow.state == "pending",
+                (OutboxRow.state == "sending") & (OutboxRow.available_at <= now),
+            )
+            if not ignore_backoff:
+                waiting = waiting & (OutboxRow.available_at <= now)
+            rows = session.execute(
+                select(OutboxRow, Case.reference, Case.definition_version_id)
+                .join(Case, Case.id == OutboxRow.case_id)
+                .where(OutboxRow.id.in_(row_ids), waiting)
+                .with_for_update(skip_locked=True, of=OutboxRow)
+            ).all()
+            for row, reference, version_id in rows:
+                row.state, row.attempts, row.available_at = "sending", row.attempts + 1, now + LEASE
+                try:
+                    message = compose(
+                        self.catalog.pinned(session, version_id),
+                        reference=reference,
+                        dedupe_key=row.dedupe_key,
+                        template_id=row.template,
+                        recipient=dict(row.recipient),
+                        payload=dict(row.payload),
+                        base_url=self.settings.base_url,
+                    )
+                except Exception as exc:  # a template or address problem: not retried
+                    row.state, row.last_error = "dead", f"{type(exc).__name__}: {exc}"
+                    outcomes[row.id] = DeliveryOutcome(row.id, "dead", row.last_error)
+                    continue
+                messages.append((row.id, row.attempts, message))
+        results: list[tuple[int, str, str | None, int]] = []
+        for row_id, attempts, message in messages:
+            try:
+                for address in message.addresses:
+                    self.channels[address.kind].send(message, address)
+            except TransientDeliveryError as exc:
+                results.append((row_id, "retry", str(exc), attempts))
+            except Exception as exc:
+                results.append((row_id, "dead", f"{type(exc).__name__}: {exc}", attempts))
             else:
-                row.state = "pending"
-                row.available_at = now + min(timedelta(seconds=2**attempts), MAX_BACKOFF)
-        return DeliveryOutcome(row_id, status, error)
+                results.append((row_id, "sent", None, attempts))
+        outcomes.update((o.row_id, o) for o in self._finish_many(results))
+        return [outcomes.get(row_id) or DeliveryOutcome(row_id, "skipped") for row_id in row_ids]
+
+    def _finish_many(
+        self, results: list[tuple[int, str, str | None, int]]
+    ) -> list[DeliveryOutcome]:
+        """Record what happened to each sent row, in one transaction."""
+        now = self.clock()
+        outcomes = []
+        with self.sessions() as session, session.begin():
+            sent = [row_id for row_id, status, _, _ in results if status == "sent"]
+            if sent:
+                session.execute(
+                    update(OutboxRow)
+                    .where(OutboxRow.id.in_(sent))
+                    .values(state="sent", sent_at=now, last_error=None)
+                )
+            for row_id, status, error, attempts in results:
+                if status == "retry" and attempts >= self.settings.delivery_attempts:
+                    status = "dead"
+                if status == "dead":
+                    session.execute(
+                        update(OutboxRow)
+                        .where(OutboxRow.id == row_id)
+                        .values(state="dead", last_error=error)
+                    )
+                elif status == "retry":
+                    backoff = min(timedelta(seconds=2**attempts), MAX_BACKOFF)
+                    session.execute(
+                        update(OutboxRow)
+                        .where(OutboxRow.id == row_id)
+                        .values(state="pending", available_at=now + backoff, last_error=error)
+                    )
+                outcomes.append(DeliveryOutcome(row_id, status, error))
+        return outcomes

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -30,6 +30,16 @@ from workflow.engine import (
     open_case,
 )
 from workflow.errors import WorkflowError
+from workflow.service_types import (
+    CaseNotFoundError,
+    ConflictError,
+    Referral,
+    RejectedError,
+    StepResult,
+    YoungPersonDetails,
+    age_on,
+)
+from workflow.store.reading import CaseView, read_case
 from workflow.store.repository import StaleCaseError, apply_decision, case_state
 from workflow.store.statements import (
     CASE_BY_REFERENCE,
@@ -44,93 +54,20 @@ from workflow.store.tables import (
     AuditEntry,
     Case,
     CaseTimer,
-    CoordinatorAssignment,
-    HistoryEvent,
-    Plan,
-    PlanGoal,
     ReferenceCounter,
-    TeamMembership,
 )
 
-
-class CaseNotFoundError(WorkflowError):
-    """No case with that reference (or the user may not know it exists)."""
-
-
-class ConflictError(WorkflowError):
-    """Someone else changed the case at the same moment; reload and try again."""
-
-
-class RejectedError(WorkflowError):
-    """The engine refused the event; nothing was changed."""
-
-    def __init__(self, rejection: Rejection) -> None:
-        super().__init__(rejection.text("en"))
-        self.rejection = rejection
-
-
-@dataclass(frozen=True)
-class YoungPersonDetails:
-    """Personal data given at referral; stored only in the young person's own table."""
-
-    name: str
-    cpr: str
-    birth_date: date
-
-
-@dataclass(frozen=True)
-class Referral:
-    """A request to open a case."""
-
-    definition_id: str
-    person: YoungPersonDetails
-    actor: Actor
-    inputs: dict[str, Any]
-    idempotency_key: str | None = None
-    purpose: str = "referral"
-
-
-@dataclass(frozen=True)
-class StepResult:
-    """What a call changed: the case, the step (history sequence) and what it produced."""
-
-    reference: str
-    event: str
-    from_stage: str | None
-    to_stage: str
-    seq: int
-    notifications: int
-    municipality: str
-    repeated: bool = False
-    effects: list[dict[str, Any]] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-compatible form (kept for idempotent replies)."""
-        return {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "repeated"}
-
-
-@dataclass(frozen=True)
-class CaseView:
-    """A case as a caseworker sees it: stage, timeline, team, plan, running timers."""
-
-    reference: str
-    definition: str
-    version: int
-    stage: str
-    opened_at: datetime
-    closed_at: datetime | None
-    history: list[dict[str, Any]]
-    team: list[dict[str, Any]]
-    coordinator: str | None
-    plan: list[dict[str, Any]]
-    plan_version: int | None
-    timers: list[dict[str, Any]]
-    milestones: list[str]
-
-
-def age_on(birth_date: date, day: date) -> int:
-    """Age in whole years on a day."""
-    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
+__all__ = [
+    "CaseNotFoundError",
+    "CaseService",
+    "CaseView",
+    "ConflictError",
+    "Referral",
+    "RejectedError",
+    "StepResult",
+    "YoungPersonDetails",
+    "age_on",
+]
 
 
 class CaseService:
@@ -307,36 +244,6 @@ class CaseService:
         now = self.clock()
         with self._transaction() as session:
             case = self._case(session, reference)
-            history = session.scalars(
-                select(HistoryEvent)
-                .where(HistoryEvent.case_id == case.id)
-                .order_by(HistoryEvent.seq)
-            ).all()
-            team = session.scalars(
-                select(TeamMembership).where(
-                    TeamMembership.case_id == case.id, TeamMembership.until.is_(None)
-                )
-            ).all()
-            coordinator = session.scalar(
-                select(CoordinatorAssignment.person).where(
-                    CoordinatorAssignment.case_id == case.id, CoordinatorAssignment.until.is_(None)
-                )
-            )
-            plan = session.scalar(
-                select(Plan).where(Plan.case_id == case.id).order_by(Plan.version.desc()).limit(1)
-            )
-            goals = (
-                session.scalars(
-                    select(PlanGoal).where(PlanGoal.plan_id == plan.id).order_by(PlanGoal.number)
-                ).all()
-                if plan
-                else []
-            )
-            timers = session.scalars(
-                select(CaseTimer)
-                .where(CaseTimer.case_id == case.id, CaseTimer.state == "running")
-                .order_by(CaseTimer.due_at)
-            ).all()
             definition = self.catalog.pinned(session, case.definition_version_id)
             session.add(
                 AuditEntry(
@@ -349,86 +256,57 @@ class CaseService:
                     details={},
                 )
             )
-            return CaseView(
-                reference=case.reference,
-                definition=definition.id,
-                version=definition.version,
-                stage=case.stage,
-                opened_at=case.opened_at,
-                closed_at=case.closed_at,
-                history=[
-                    {
-                        "seq": h.seq,
-                        "at": h.at,
-                        "event": h.event,
-                        "from": h.from_stage,
-                        "to": h.to_stage,
-                        "actor": f"{h.actor_role}:{h.actor_id or '-'}",
-                        "effects": h.effects,
-                    }
-                    for h in history
-                ],
-                team=[
-                    {"department": m.department, "person": m.person, "role": m.role} for m in team
-                ],
-                coordinator=coordinator,
-                plan=[
-                    {
-                        "number": g.number,
-                        "text": g.text,
-                        "department": g.department,
-                        "owner": g.owner,
-                        "deadline": g.deadline,
-                        "status": g.status,
-                    }
-                    for g in goals
-                ],
-                plan_version=plan.version if plan else None,
-                timers=[{"timer": t.timer, "due_at": t.due_at} for t in timers],
-                milestones=list(case.milestones),
-            )
+            return read_case(session, case, definition)
 
-    def fire_due_timers(self, now: datetime | None = None, limit: int = 500) -> list[StepResult]:
-        """Fire every due timer (each in its own transaction); rows are claimed with SKIP LOCKED."""
+    def fire_due_timers(
+        self, now: datetime | None = None, limit: int = 100_000, chunk: int = 200
+    ) -> list[StepResult]:
+        """Fire the due timers: a transaction per chunk, a savepoint per timer.
+
+        Timer rows are claimed with FOR UPDATE SKIP LOCKED (PostgreSQL), so two sweeps
+        never fire the same timer; a case a caseworker changed meanwhile is left for the
+        next sweep, without spoiling the rest of the chunk.
+        """
         moment = now or self.clock()
         results: list[StepResult] = []
-        with self.sessions() as session:
-            due = session.execute(
-                select(CaseTimer.id, CaseTimer.case_id, CaseTimer.timer)
-                .where(CaseTimer.state == "running", CaseTimer.due_at <= moment)
-                .order_by(CaseTimer.due_at, CaseTimer.id)
-                .limit(limit)
-            ).all()
-        for timer_row_id, case_id, timer in due:
-            try:
-                result = self._fire(timer_row_id, case_id, timer, moment)
-            except (ConflictError, StaleCaseError):
-                continue  # a caseworker changed the case; the next sweep sees the new state
-            if result is not None:
-                results.append(result)
+        for _round in range(limit // chunk + 1):
+            with self._transaction() as session:
+                claimed = session.execute(
+                    select(CaseTimer.case_id, CaseTimer.timer)
+                    .where(CaseTimer.state == "running", CaseTimer.due_at <= moment)
+                    .order_by(CaseTimer.due_at, CaseTimer.id)
+                    .limit(chunk)
+                    .with_for_update(skip_locked=True)
+                ).all()
+                fired = 0
+                for case_id, timer in claimed:
+                    try:
+                        with session.begin_nested():
+                            result = self._fire_in(session, case_id, timer, moment)
+                    except StaleCaseError:
+                        continue
+                    if result is not None:
+                        results.append(result)
+                        fired += 1
+            if len(claimed) < chunk or fired == 0:
+                break
         return results
 
-    def _fire(
-        self, timer_row_id: int, case_id: int, timer: str, now: datetime
+    def _fire_in(
+        self, session: Session, case_id: int, timer: str, now: datetime
     ) -> StepResult | None:
-        with self._transaction() as session:
-            claimed = session.scalar(
-                select(CaseTimer)
-                .where(CaseTimer.id == timer_row_id, CaseTimer.state == "running")
-                .with_for_update(skip_locked=True)
-            )
-            if claimed is None:
-                return None  # fired, cancelled or claimed by another worker
-            case = session.get(Case, case_id)
-            assert case is not None
-            definition = self.catalog.pinned(session, case.definition_version_id)
-            decision = fire_timer(definition, case_state(session, case), timer, now)
-            if isinstance(decision, Rejection):
-                return None
-            system = Actor("system", f"timer:{timer}")
-            return self._record(
-                session, definition, case, decision, system, {}, now, None, f"timer {timer}"
-            )
+        case = session.get(Case, case_id)
+        assert case is not None
+        definition = self.catalog.pinned(session, case.definition_version_id)
+        decision = fire_timer(definition, case_state(session, case), timer, now)
+        if isinstance(decision, Rejection):
+            return None
+        system = Actor("system", f"timer:{timer}")
+        result = self._record(
+            session, definition, case, decision, system, {}, now, None, f"timer {timer}"
+        )
+        session.expire(case)  # the row changed underneath: reload if fired again
+        return result
 
     def _record(
         self,

@@ -62,7 +62,7 @@ def deliver_notification(row_id: int) -> str:
 def deliver_batch(row_ids: list[int], first: int) -> dict[str, int]:
     """Deliver a batch of outbox rows (the sweep's bulk path: one task per batch)."""
     deliverer = get_runtime().deliverer
-    return dict(Counter(deliverer.deliver(row_id).status for row_id in row_ids))
+    return dict(Counter(outcome.status for outcome in deliverer.deliver_many(row_ids)))
 
 
 @flow(name="case-step", flow_run_name="{reference}-step-{seq}")

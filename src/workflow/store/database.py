@@ -31,7 +31,9 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # No pre-ping: it costs a round trip per transaction; connections are recycled instead,
+    # and a connection lost mid-request fails that request (the caller retries).
+    return create_engine(url, pool_size=10, max_overflow=20, pool_recycle=300)
 
 
 def migrate(engine: Engine) -> None:

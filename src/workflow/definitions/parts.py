@@ -1,0 +1,375 @@
+"""The parts a definition is made of: departments, roles, stages, timers, transitions...
+
+Small pydantic models; :mod:`workflow.definitions.models` assembles them into a
+:class:`~workflow.definitions.models.Definition`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, time
+from typing import Annotated, Literal
+
+from pydantic import (
+    BeforeValidator,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    model_validator,
+)
+
+from workflow.definitions.types import DurationField, Identifier, StrictModel, Text
+from workflow.definitions.vocabulary import InputType, Phase, StageKind
+
+
+def _clock_time(value: object) -> object:
+    if not isinstance(value, str | time):
+        raise ValueError('write a time of day as text, e.g. "09:00"')
+    return value
+
+
+ClockTime = Annotated[time, BeforeValidator(_clock_time)]
+
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday"]
+ClosedDay = Literal["christmas_eve", "new_years_eve", "constitution_day"]
+
+
+class Municipality(StrictModel):
+    """The municipality that runs this definition."""
+
+    name: str = Field(description="The municipality's name, e.g. 'Sorø Kommune'.")
+    code: Annotated[str, StringConstraints(pattern=r"^\d{3}$")] = Field(
+        description="The three-digit municipality code (kommunekode), e.g. '340' for Sorø."
+    )
+    case_prefix: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2,5}$")] = Field(
+        description="Prefix of case references, e.g. 'SOR' gives 'SOR-2026-0042'."
+    )
+    kle: Annotated[str, StringConstraints(pattern=r"^\d{2}\.\d{2}(\.\d{2})?$")] | None = Field(
+        default=None, description="The KLE subject number cases are filed under, e.g. '27.24.00'."
+    )
+
+
+class AgeRange(StrictModel):
+    """The ages (in whole years) of the young people the process is for."""
+
+    min: StrictInt = Field(ge=0, le=40, description="Youngest age accepted at referral.")
+    max: StrictInt = Field(ge=0, le=40, description="Oldest age accepted at referral.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AgeRange:
+        if self.min > self.max:
+            raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
+        return self
+
+
+class Channel(StrictModel):
+    """How a department is reached."""
+
+    kind: Literal["email", "webhook", "file"] = Field(description="Channel kind.")
+    address: str = Field(min_length=1, description="Mail address, webhook URL or file folder.")
+
+
+class Department(StrictModel):
+    """A department or partner that can be on a young person's team."""
+
+    id: Identifier
+    name: Text = Field(description="The department's name as citizens and staff know it.")
+    channels: list[Channel] = Field(
+        default_factory=list, description="Where the department's notifications go."
+    )
+
+
+class Role(StrictModel):
+    """A role a person can have on a case; transitions name the roles that may trigger them."""
+
+    id: Identifier
+    name: Text = Field(description="The role's name, e.g. 'Ungekoordinator'.")
+    description: Text | None = Field(default=None, description="What the role does.")
+    channels: list[Channel] = Field(
+        default_factory=list,
+        description="Where notifications to this role go when the person holding it has no "
+        "address of their own (e.g. the leaders' shared mailbox).",
+    )
+
+
+class Theme(StrictModel):
+    """An agenda theme the young person can choose; themes can structure assessment and plan."""
+
+    id: Identifier
+    name: Text
+    description: Text | None = None
+
+
+class Milestone(StrictModel):
+    """A named fact about a case (e.g. 'plan agreed') that later guards can test."""
+
+    id: Identifier
+    name: Text
+
+
+class Stage(StrictModel):
+    """A stage of the case lifecycle."""
+
+    id: Identifier
+    name: Text = Field(description="The stage's name shown to caseworkers.")
+    kind: StageKind = Field(description="start, active, waiting or final.")
+    phase: Phase | None = Field(
+        default=None,
+        description="The phase of the collaboration model the stage belongs to; absent for "
+        "stages outside the main line (e.g. paused).",
+    )
+    timers: list[Identifier] = Field(
+        default_factory=list,
+        description="Timers started when a case enters this stage and cancelled when it leaves.",
+    )
+    description: Text | None = None
+
+
+class Calendar(StrictModel):
+    """Working days, closing days and fixed meeting days."""
+
+    timezone: str = Field(default="Europe/Copenhagen", description="IANA time zone of times.")
+    public_holidays: Literal["DK", "none"] = Field(
+        default="DK", description="Whose public holidays are not business days."
+    )
+    closed_days: list[ClosedDay | date] = Field(
+        default_factory=list,
+        description="Further days the municipality is closed: christmas_eve, new_years_eve, "
+        "constitution_day, or a date (YYYY-MM-DD).",
+    )
+    meeting_weekdays: list[Weekday] = Field(
+        default_factory=list,
+        description="Fixed meeting weekdays (Monday-Friday); timers aligned to 'meeting_day' "
+        "fall on these.",
+    )
+    meeting_time: ClockTime = Field(default=time(9, 0), description="Time of day meetings start.")
+    office_opens: ClockTime = Field(
+        default=time(8, 0), description="Time of day timers aligned to business days fall due."
+    )
+
+
+class Recipients(StrictModel):
+    """Who is told or given a task. The team is the one the young person chose."""
+
+    roles: list[Identifier] = Field(
+        default_factory=list, description="Roles on the case, e.g. coordinator, caseworker."
+    )
+    departments: list[Identifier] = Field(
+        default_factory=list, description="Departments, reached through their channels."
+    )
+    team: StrictBool = Field(
+        default=False,
+        description="Every member of the young person's team, one each (known at run time).",
+    )
+
+    @model_validator(mode="after")
+    def _someone(self) -> Recipients:
+        if not (self.roles or self.departments or self.team):
+            raise ValueError("name at least one recipient: roles, departments or team: true")
+        return self
+
+
+class Notify(StrictModel):
+    """Tell recipients something, with a named template."""
+
+    to: Recipients
+    template: Identifier = Field(description="Id of a template in `templates`.")
+
+
+Alignment = Literal["none", "business_day", "meeting_day"]
+EFFECT_KINDS = ("notify", "start_timer", "cancel_timer", "create_task", "milestone")
+
+
+class CreateTask(StrictModel):
+    """Give each recipient a task."""
+
+    for_: Recipients = Field(alias="for", description="Who gets the task (one each).")
+    title: Text = Field(description="What must be done.")
+    due: DurationField | None = Field(default=None, description="Due this long after the step.")
+    align: Alignment = Field(default="none", description="Move the due date to a working day.")
+
+
+class Effect(StrictModel):
+    """One effect of a transition or timer: exactly one of its fields is given."""
+
+    notify: Notify | None = Field(default=None, description="Send notifications.")
+    start_timer: Identifier | None = Field(default=None, description="Start (or restart) a timer.")
+    cancel_timer: Identifier | None = Field(default=None, description="Cancel a running timer.")
+    create_task: CreateTask | None = Field(default=None, description="Create tasks.")
+    milestone: Identifier | None = Field(default=None, description="Record a milestone.")
+    when: str | None = Field(
+        default=None, description="Expression; the effect happens only when it is true."
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Effect:
+        given = [name for name in EFFECT_KINDS if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "an effect has exactly one of notify, start_timer, cancel_timer, create_task, "
+                f"milestone; this one has {(len(given) and ', '.join(given)) or 'none'}"
+            )
+        return self
+
+
+class Repeat(StrictModel):
+    """Recurrence of a timer: give `every` or `times_per_year`."""
+
+    every: DurationField | None = Field(default=None, description="Interval between firings.")
+    times_per_year: StrictInt | None = Field(
+        default=None, ge=1, le=52, description="At least this many firings a year (spread evenly)."
+    )
+    max_count: StrictInt | None = Field(
+        default=None, ge=1, description="Stop after this many firings in total."
+    )
+
+    @model_validator(mode="after")
+    def _one_interval(self) -> Repeat:
+        if (self.every is None) == (self.times_per_year is None):
+            raise ValueError("give exactly one of every or times_per_year")
+        if self.every is not None and self.every.amount == 0:
+            raise ValueError("a timer cannot repeat every 0; give a positive interval")
+        return self
+
+
+class TimerFires(StrictModel):
+    """What a timer does when it falls due: raise an event, or notify (escalation)."""
+
+    event: Identifier | None = Field(default=None, description="Event raised as role 'system'.")
+    notify: Notify | None = Field(default=None, description="Escalation notification.")
+
+    @model_validator(mode="after")
+    def _one(self) -> TimerFires:
+        if (self.event is None) == (self.notify is None):
+            raise ValueError("give exactly one of event or notify")
+        return self
+
+
+class Timer(StrictModel):
+    """A deadline or reminder, fired by the engine when its time comes."""
+
+    id: Identifier
+    name: Text
+    after: DurationField | None = Field(
+        default=None, description="How long after it starts the timer falls due."
+    )
+    align: Alignment = Field(
+        default="none",
+        description="Move the due time to the next business day, or to the next fixed meeting "
+        "day (calendar.meeting_weekdays) at calendar.meeting_time.",
+    )
+    repeat: Repeat | None = Field(default=None, description="Fire again at an interval.")
+    fires: TimerFires
+
+
+class Choice(StrictModel):
+    """One allowed value of a choice input."""
+
+    value: Identifier
+    label: Text
+
+
+class Input(StrictModel):
+    """A value the person triggering a transition must (or may) give."""
+
+    name: Identifier = Field(description="Name; the value is kept in the case data by this name.")
+    type: InputType
+    label: Text = Field(description="The form label.")
+    help: Text | None = Field(default=None, description="Help text shown beside the field.")
+    required: StrictBool = True
+    choices: list[Choice] = Field(
+        default_factory=list, description="Allowed values of choice and multichoice inputs."
+    )
+    min: float | None = Field(default=None, description="Smallest number, or fewest list items.")
+    max: float | None = Field(default=None, description="Largest number, or most list items.")
+    first_person: StrictBool = Field(
+        default=False,
+        description="For goals: each goal must be written in first person ('Jeg ...').",
+    )
+    share: StrictBool = Field(
+        default=False,
+        description="May be shown to departments in notifications (only for types that carry "
+        "no free text: dates, times, choices, departments, themes, numbers, yes/no).",
+    )
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Input:
+        for bound in (self.min, self.max):
+            if bound is not None and (bound != bound or abs(bound) > 1e15):
+                raise ValueError("min and max must be finite numbers")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min:g}) is greater than max ({self.max:g})")
+        return self
+
+
+class Transition(StrictModel):
+    """A step a case can take when an event happens."""
+
+    id: Identifier
+    event: Identifier | None = Field(
+        default=None, description="The event that triggers it; defaults to the id."
+    )
+    name: Text = Field(description="The button label caseworkers see.")
+    from_: Identifier | Literal["*"] | list[Identifier] = Field(
+        alias="from",
+        description="The stage(s) it leaves: one id, a list, or '*' for every stage that is "
+        "not final.",
+    )
+    not_from: list[Identifier] = Field(
+        default_factory=list, description="Stages excluded from '*'."
+    )
+    to: Identifier | Literal["@previous"] | None = Field(
+        default=None,
+        description="The stage it enters; '@previous' returns to the stage before the current "
+        "one (resume); absent keeps the stage (no exit or entry).",
+    )
+    roles: list[Identifier] = Field(min_length=1, description="Roles allowed to trigger it.")
+    guard: str | None = Field(
+        default=None,
+        description="Expression that must be true, e.g. \"'plan_agreed' in case.milestones\".",
+    )
+    guard_message: Text | None = Field(
+        default=None, description="What the user is told when the guard is false."
+    )
+    inputs: list[Input] = Field(default_factory=list, description="What the person must give.")
+    set: dict[Identifier, str] = Field(
+        default_factory=dict, description="Case data computed by expressions, in order."
+    )
+    effects: list[Effect] = Field(default_factory=list)
+
+    @property
+    def event_name(self) -> str:
+        """The event that triggers this transition."""
+        return self.event or self.id
+
+
+class Referral(StrictModel):
+    """How a case is opened (the event 'refer')."""
+
+    roles: list[Identifier] = Field(min_length=1, description="Roles allowed to refer.")
+    inputs: list[Input] = Field(default_factory=list)
+    guard: str | None = None
+    guard_message: Text | None = None
+    set: dict[Identifier, str] = Field(default_factory=dict)
+    effects: list[Effect] = Field(default_factory=list)
+
+
+class Template(StrictModel):
+    """A notification text (Jinja2, rendered with StrictUndefined)."""
+
+    id: Identifier
+    subject: Text
+    body: Text
+
+
+class Removals(StrictModel):
+    """Items of the extended definition to remove, by id."""
+
+    departments: list[Identifier] = Field(default_factory=list)
+    roles: list[Identifier] = Field(default_factory=list)
+    themes: list[Identifier] = Field(default_factory=list)
+    milestones: list[Identifier] = Field(default_factory=list)
+    stages: list[Identifier] = Field(default_factory=list)
+    timers: list[Identifier] = Field(default_factory=list)
+    templates: list[Identifier] = Field(default_factory=list)
+    transitions: list[Identifier] = Field(default_factory=list)

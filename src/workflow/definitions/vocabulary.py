@@ -1,0 +1,74 @@
+"""The fixed words of the definition language: phases, stage kinds, input types, markers."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+#: Stage ``to`` value meaning "back to the stage the case was in before this one" (resume).
+PREVIOUS_STAGE = "@previous"
+#: Stage ``from`` value meaning "any stage that is not final".
+ANY_ACTIVE = "*"
+#: The role the engine acts as when a timer fires an event.
+SYSTEM_ROLE = "system"
+#: The event name that opens a case through the ``referral`` block.
+REFER_EVENT = "refer"
+
+
+class Phase(StrEnum):
+    """The phases of the collaboration model every stage belongs to."""
+
+    REFERRAL = "referral"
+    PRE_MEETING = "pre_meeting"
+    FIRST_MEETING = "first_meeting"
+    FOLLOW_UP = "follow_up"
+    HANDOVER = "handover"
+    CLOSED = "closed"
+
+
+class StageKind(StrEnum):
+    """What a stage is: where cases start, where work happens, a wait, or an end."""
+
+    START = "start"
+    ACTIVE = "active"
+    WAITING = "waiting"
+    FINAL = "final"
+
+
+class InputType(StrEnum):
+    """The types of value a person gives when triggering a transition."""
+
+    TEXT = "text"
+    INTEGER = "integer"
+    DECIMAL = "decimal"
+    BOOLEAN = "boolean"
+    DATE = "date"
+    DATETIME = "datetime"
+    CHOICE = "choice"
+    MULTICHOICE = "multichoice"
+    DEPARTMENT = "department"
+    DEPARTMENTS = "departments"
+    THEME = "theme"
+    THEMES = "themes"
+    PERSON = "person"
+    TEAM = "team"
+    GOALS = "goals"
+    GOAL_REVIEWS = "goal_reviews"
+    NETWORKS = "networks"
+
+
+#: Input types whose values may be shared with departments in notifications: they carry
+#: no free text about the young person.
+SHAREABLE_INPUT_TYPES = frozenset(
+    {
+        InputType.DATE,
+        InputType.DATETIME,
+        InputType.CHOICE,
+        InputType.MULTICHOICE,
+        InputType.DEPARTMENT,
+        InputType.DEPARTMENTS,
+        InputType.THEME,
+        InputType.THEMES,
+        InputType.INTEGER,
+        InputType.BOOLEAN,
+    }
+)

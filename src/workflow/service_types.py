@@ -1,0 +1,71 @@
+"""What the service layer takes and gives: requests, results and its errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from workflow.engine import Actor, Rejection
+from workflow.errors import WorkflowError
+
+
+class CaseNotFoundError(WorkflowError):
+    """No case with that reference (or the user may not know it exists)."""
+
+
+class ConflictError(WorkflowError):
+    """Someone else changed the case at the same moment; reload and try again."""
+
+
+class RejectedError(WorkflowError):
+    """The engine refused the event; nothing was changed."""
+
+    def __init__(self, rejection: Rejection) -> None:
+        super().__init__(rejection.text("en"))
+        self.rejection = rejection
+
+
+@dataclass(frozen=True)
+class YoungPersonDetails:
+    """Personal data given at referral; stored only in the young person's own table."""
+
+    name: str
+    cpr: str
+    birth_date: date
+
+
+@dataclass(frozen=True)
+class Referral:
+    """A request to open a case."""
+
+    definition_id: str
+    person: YoungPersonDetails
+    actor: Actor
+    inputs: dict[str, Any]
+    idempotency_key: str | None = None
+    purpose: str = "referral"
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What a call changed: the case, the step (history sequence) and what it produced."""
+
+    reference: str
+    event: str
+    from_stage: str | None
+    to_stage: str
+    seq: int
+    notifications: int
+    municipality: str
+    repeated: bool = False
+    effects: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-compatible form (kept for idempotent replies)."""
+        return {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "repeated"}
+
+
+def age_on(birth_date: date, day: date) -> int:
+    """Age in whole years on a day."""
+    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
