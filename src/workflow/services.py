@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Engine, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from workflow.catalog import DefinitionCatalog
@@ -224,6 +224,15 @@ class CaseService:
                     purpose or event,
                 )
         except StaleCaseError:
+            raise ConflictError(
+                f"case {reference} was changed by someone else at the same time; "
+                "reload it and try again"
+            ) from None
+        except OperationalError as exc:
+            # SQLite refuses a write whose read snapshot another commit overtook
+            # ("database is locked"): the same conflict, found by the database first.
+            if "locked" not in str(exc).lower():
+                raise
             raise ConflictError(
                 f"case {reference} was changed by someone else at the same time; "
                 "reload it and try again"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -116,16 +116,16 @@ def test_same_idempotency_key_twice_gives_one_transition(runtime: Runtime) -> No
     assert refused.value.rejection.reason.value == "wrong_stage"
 
 
-def test_two_concurrent_triggers_one_succeeds_one_conflicts(runtime: Runtime, clock: Clock) -> None:
+def test_two_concurrent_triggers_one_succeeds_one_conflicts(runtime: Runtime) -> None:
     opened = runtime.service.refer("soroe", PERSON, CW, {"source": "school", "caseworker": "cw"})
     both_read = threading.Barrier(2, timeout=10)
-    frozen = clock.now
+    pinned = runtime.catalog.pinned
 
-    def meeting_clock() -> datetime:
-        both_read.wait()  # both requests have started before either writes
-        return frozen
+    def after_reading_the_case(session: Any, version_id: int) -> Definition:
+        both_read.wait()  # both requests have read the case; neither has written yet
+        return pinned(session, version_id)
 
-    runtime.service.clock = meeting_clock
+    runtime.catalog.pinned = after_reading_the_case  # type: ignore[method-assign]
     outcomes: list[object] = []
 
     def press() -> None:
