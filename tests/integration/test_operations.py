@@ -20,7 +20,7 @@ from tests.support.services import SmtpSink, free_port, run_async
 from workflow.notify.channels import WebhookChannel
 from workflow.notify.message import Address, OutgoingMessage
 from workflow.orchestration.demo import DEMO_PEOPLE, DemoClock, run_demo
-from workflow.orchestration.flows import intake
+from workflow.orchestration.flows import intake, stage_intake_file
 from workflow.runtime import Runtime, build_runtime, use_runtime
 
 
@@ -95,7 +95,7 @@ def test_intake_opens_cases_from_csv_in_chunks(
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    summary = run_async(intake(str(path), "henvisninger"))
+    summary = run_async(intake(stage_intake_file(path)))
     # a bad date, an age outside the input's bounds, an unknown municipality definition
     assert summary == {
         "opened": 25,
@@ -103,7 +103,7 @@ def test_intake_opens_cases_from_csv_in_chunks(
         "invalid_input": 1,
         "UnknownDefinitionError": 1,
     }
-    again = run_async(intake(str(path), "henvisninger"))  # rows carry keys: no double cases
+    again = run_async(intake(stage_intake_file(path)))  # rows carry keys: no double cases
     assert again["opened"] == 25
     from sqlalchemy import func, select
 

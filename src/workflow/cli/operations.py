@@ -101,11 +101,10 @@ def intake(csv_path: Path = typer.Argument(..., exists=True, dir_okay=False)) ->
     with typer.progressbar(length=total, label="Referrals") as bar:
         flows.PROGRESS.append(bar.update)
         try:
-            summary = (
-                asyncio.run(flows.intake(str(csv_path.resolve()), csv_path.stem))
-                if os.environ.get("PREFECT_API_URL")
-                else flows.intake_rows(str(csv_path.resolve()))
-            )
+            if os.environ.get("PREFECT_API_URL"):
+                summary = asyncio.run(flows.intake(flows.stage_intake_file(csv_path)))
+            else:
+                summary = flows.intake_rows(str(csv_path.resolve()))
         finally:
             flows.PROGRESS.clear()
     typer.echo(", ".join(f"{status}: {count}" for status, count in sorted(summary.items())))

@@ -9,6 +9,9 @@ itself is done by the service layer and the outbox, as tasks.
 from __future__ import annotations
 
 import csv
+import hashlib
+import re
+import shutil
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -219,20 +222,35 @@ def _read_csv(csv_path: str) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-@flow(name="intake", flow_run_name="intake-{csv_name}")
-async def intake(csv_path: str, csv_name: str = "referrals") -> dict[str, int]:
-    """Open cases from a CSV of referrals, in chunks (never one flow run per case)."""
-    rows = _read_csv(csv_path)
+def stage_intake_file(source: Path) -> str:
+    """Copy a referral file into the store's intake folder; returns its batch id.
+
+    Prefect gets only the batch id: a file's name or path could say anything (even
+    whom it is about), and flow parameters carry codes only.
+    """
+    batch = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
+    folder = get_runtime().settings.home / "intake"
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, folder / f"{batch}.csv")
+    return batch
+
+
+@flow(name="intake", flow_run_name="intake-{batch}")
+async def intake(batch: str) -> dict[str, int]:
+    """Open cases from a staged CSV of referrals, in chunks (never one flow run per case)."""
+    if not re.fullmatch(r"[0-9a-f]{16}", batch):
+        raise ValueError("batch must be the id stage_intake_file() returned")
+    rows = _read_csv(str(get_runtime().settings.home / "intake" / f"{batch}.csv"))
     outcomes: list[dict[str, Any]] = []
     for start in range(0, len(rows), INTAKE_CHUNK):
         chunk = rows[start : start + INTAKE_CHUNK]
-        outcomes += intake_chunk(chunk, start + 2, csv_name)  # +2: the header line
+        outcomes += intake_chunk(chunk, start + 2, batch)  # +2: the header line
     summary = Counter(o["status"] for o in outcomes)
     problems = [o for o in outcomes if o["status"] != "opened"][:200]
     await acreate_table_artifact(
         key="intake",
         table=[{"status": s, "rows": n} for s, n in sorted(summary.items())]
         + [{"status": f"row {p['row']}: {p['status']}", "rows": 1} for p in problems],
-        description=f"Intake of {csv_name}: outcome per status",
+        description=f"Intake of batch {batch}: outcome per status",
     )
     return dict(summary)
