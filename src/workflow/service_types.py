@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from workflow.engine import Actor, Rejection
@@ -69,3 +69,18 @@ class StepResult:
 def age_on(birth_date: date, day: date) -> int:
     """Age in whole years on a day."""
     return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
+
+
+def storable_inputs(inputs: dict[str, Any]) -> dict[str, Any]:
+    """Inputs as JSON for the history (dates and times as ISO text)."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, datetime | date):
+            return value.isoformat()
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [plain(v) for v in value]
+        return value
+
+    return {k: plain(v) for k, v in inputs.items()}

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -38,6 +38,7 @@ from workflow.service_types import (
     StepResult,
     YoungPersonDetails,
     age_on,
+    storable_inputs,
 )
 from workflow.store.reading import CaseView, read_case
 from workflow.store.repository import StaleCaseError, apply_decision, case_state
@@ -339,7 +340,7 @@ class CaseService:
             opening=opening,
             actor_role=actor.role,
             actor_id=actor.id,
-            inputs=_storable(inputs),
+            inputs=storable_inputs(inputs),
             now=now,
         )
         session.connection().execute(
@@ -402,18 +403,3 @@ class CaseService:
             session.flush()  # a concurrent first referral of the year fails here: retried
         counter.last += 1  # written once at commit (the row is locked until then)
         return f"{prefix}-{counter.last:04d}"
-
-
-def _storable(inputs: dict[str, Any]) -> dict[str, Any]:
-    """Inputs as JSON (dates and times as ISO text)."""
-
-    def plain(value: Any) -> Any:
-        if isinstance(value, datetime | date):
-            return value.isoformat()
-        if isinstance(value, dict):
-            return {k: plain(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [plain(v) for v in value]
-        return value
-
-    return {k: plain(v) for k, v in inputs.items()}
