@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from workflow.catalog import DefinitionCatalog
@@ -120,8 +121,39 @@ class Deliverer:
         self, row_ids: list[int], *, ignore_backoff: bool = False
     ) -> list[DeliveryOutcome]:
         """Deliver rows: claimed together in one transaction, outcomes recorded in another."""
-        now = self.clock()
         outcomes: dict[int, DeliveryOutcome] = {}
+        try:
+            messages = self._claim(row_ids, self.clock(), ignore_backoff, outcomes)
+        except OperationalError as exc:
+            if "locked" not in str(exc).lower():
+                raise
+            messages = []  # SQLite: another worker claimed these rows first
+        results: list[tuple[int, str, str | None, int]] = []
+        for row_id, attempts, message in messages:
+            try:
+                for address in message.addresses:
+                    self.channels[address.kind].send(message, address)
+            except TransientDeliveryError as exc:
+                results.append((row_id, "retry", str(exc), attempts))
+            except Exception as exc:
+                results.append((row_id, "dead", f"{type(exc).__name__}: {exc}", attempts))
+            else:
+                results.append((row_id, "sent", None, attempts))
+        outcomes.update((o.row_id, o) for o in self._finish_many(results))
+        return [outcomes.get(row_id) or DeliveryOutcome(row_id, "skipped") for row_id in row_ids]
+
+    def _claim(
+        self,
+        row_ids: list[int],
+        now: datetime,
+        ignore_backoff: bool,
+        outcomes: dict[int, DeliveryOutcome],
+    ) -> list[tuple[int, int, OutgoingMessage]]:
+        """Mark the rows still to be sent as 'sending' (with a lease) and render them.
+
+        Committed before anything is sent: a row claimed here is not claimed by another
+        worker until its lease runs out. Rows that cannot be rendered are given up.
+        """
         messages: list[tuple[int, int, OutgoingMessage]] = []
         with self.sessions() as session, session.begin():
             waiting = or_(
@@ -137,7 +169,19 @@ class Deliverer:
                 .with_for_update(skip_locked=True, of=OutboxRow)
             ).all()
             for row, reference, version_id in rows:
-                row.state, row.attempts, row.available_at = "sending", row.attempts + 1, now + LEASE
+                # Compare-and-set: only the worker whose update finds the row still
+                # waiting has claimed it (safe even where FOR UPDATE is not).
+                claimed = session.execute(
+                    update(OutboxRow)
+                    .where(OutboxRow.id == row.id, waiting)
+                    .values(
+                        state="sending", attempts=OutboxRow.attempts + 1, available_at=now + LEASE
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+                if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                    continue
+                attempts = row.attempts + 1
                 try:
                     message = compose(
                         self.catalog.pinned(session, version_id),
@@ -152,20 +196,8 @@ class Deliverer:
                     row.state, row.last_error = "dead", f"{type(exc).__name__}: {exc}"
                     outcomes[row.id] = DeliveryOutcome(row.id, "dead", row.last_error)
                     continue
-                messages.append((row.id, row.attempts, message))
-        results: list[tuple[int, str, str | None, int]] = []
-        for row_id, attempts, message in messages:
-            try:
-                for address in message.addresses:
-                    self.channels[address.kind].send(message, address)
-            except TransientDeliveryError as exc:
-                results.append((row_id, "retry", str(exc), attempts))
-            except Exception as exc:
-                results.append((row_id, "dead", f"{type(exc).__name__}: {exc}", attempts))
-            else:
-                results.append((row_id, "sent", None, attempts))
-        outcomes.update((o.row_id, o) for o in self._finish_many(results))
-        return [outcomes.get(row_id) or DeliveryOutcome(row_id, "skipped") for row_id in row_ids]
+                messages.append((row.id, attempts, message))
+        return messages
 
     def _finish_many(
         self, results: list[tuple[int, str, str | None, int]]

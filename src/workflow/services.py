@@ -280,27 +280,37 @@ class CaseService:
         moment = now or self.clock()
         results: list[StepResult] = []
         for _round in range(limit // chunk + 1):
-            with self._transaction() as session:
-                claimed = session.execute(
-                    select(CaseTimer.case_id, CaseTimer.timer)
-                    .where(CaseTimer.state == "running", CaseTimer.due_at <= moment)
-                    .order_by(CaseTimer.due_at, CaseTimer.id)
-                    .limit(chunk)
-                    .with_for_update(skip_locked=True)
-                ).all()
-                fired = 0
-                for case_id, timer in claimed:
-                    try:
-                        with session.begin_nested():
-                            result = self._fire_in(session, case_id, timer, moment)
-                    except StaleCaseError:
-                        continue
-                    if result is not None:
-                        results.append(result)
-                        fired += 1
-            if len(claimed) < chunk or fired == 0:
+            try:
+                claimed, fired_now = self._fire_chunk(moment, chunk)
+            except OperationalError as exc:
+                if "locked" not in str(exc).lower():
+                    raise
+                break  # SQLite: another sweep is writing these rows; it will finish them
+            results += fired_now
+            if len(claimed) < chunk or not fired_now:
                 break
         return results
+
+    def _fire_chunk(self, moment: datetime, chunk: int) -> tuple[list[Any], list[StepResult]]:
+        """Claim and fire one chunk of due timers in one transaction."""
+        results: list[StepResult] = []
+        with self._transaction() as session:
+            claimed = session.execute(
+                select(CaseTimer.case_id, CaseTimer.timer)
+                .where(CaseTimer.state == "running", CaseTimer.due_at <= moment)
+                .order_by(CaseTimer.due_at, CaseTimer.id)
+                .limit(chunk)
+                .with_for_update(skip_locked=True)
+            ).all()
+            for case_id, timer in claimed:
+                try:
+                    with session.begin_nested():
+                        result = self._fire_in(session, case_id, timer, moment)
+                except StaleCaseError:
+                    continue
+                if result is not None:
+                    results.append(result)
+        return list(claimed), results
 
     def _fire_in(
         self, session: Session, case_id: int, timer: str, now: datetime
