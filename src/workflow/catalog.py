@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from workflow.definitions import Definition, load_directory
@@ -48,10 +48,17 @@ class DefinitionCatalog:
         raise UnknownDefinitionError(f"no definition has the case prefix '{prefix}'")
 
     def register(self, session: Session, definition: Definition) -> int:
-        """The stored id of this exact definition (stored the first time it is used)."""
+        """The stored id of this exact definition (stored the first time it is used).
+
+        An id is remembered across transactions only once its transaction has committed,
+        so a rollback can never leave the catalog pointing at a row that does not exist.
+        """
         key = (str(session.get_bind().engine.url), definition.content_hash)
         if key in self._registered:
             return self._registered[key]
+        pending: dict[tuple[str, str], int] = session.info.setdefault("registrations", {})
+        if key in pending:
+            return pending[key]
         row = session.scalar(
             select(DefinitionVersion).where(
                 DefinitionVersion.content_hash == definition.content_hash
@@ -67,10 +74,20 @@ class DefinitionCatalog:
             )
             session.add(row)
             session.flush()
+        pending[key] = row.id
         self._pinned[row.id] = definition
-        if row in session.new:
-            return row.id  # not committed yet: do not remember an id a rollback could undo
-        self._registered[key] = row.id
+
+        def remember(committed: Session) -> None:
+            self._registered.update(committed.info.pop("registrations", {}))
+
+        if len(pending) == 1:
+            event.listen(session, "after_commit", remember, once=True)
+            event.listen(
+                session,
+                "after_rollback",
+                lambda rolled: rolled.info.pop("registrations", None),
+                once=True,
+            )
         return row.id
 
     def pinned(self, session: Session, version_id: int) -> Definition:

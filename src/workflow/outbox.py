@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import OperationalError
@@ -31,6 +31,7 @@ from workflow.settings import Settings
 from workflow.store.tables import Case, HistoryEvent, OutboxRow
 
 LEASE = timedelta(minutes=5)
+SEND_TIMEOUT = 10.0  # seconds a channel may take for one message
 MAX_BACKOFF = timedelta(minutes=15)
 
 
@@ -155,6 +156,8 @@ class Deliverer:
         worker until its lease runs out. Rows that cannot be rendered are given up.
         """
         messages: list[tuple[int, int, OutgoingMessage]] = []
+        # The lease must outlast sending the whole batch (each send may take a timeout).
+        lease = max(LEASE, timedelta(seconds=SEND_TIMEOUT * 2 * len(row_ids)))
         with self.sessions() as session, session.begin():
             waiting = or_(
                 OutboxRow.state == "pending",
@@ -175,7 +178,7 @@ class Deliverer:
                     update(OutboxRow)
                     .where(OutboxRow.id == row.id, waiting)
                     .values(
-                        state="sending", attempts=OutboxRow.attempts + 1, available_at=now + LEASE
+                        state="sending", attempts=OutboxRow.attempts + 1, available_at=now + lease
                     )
                     .execution_options(synchronize_session=False)
                 )
@@ -202,32 +205,33 @@ class Deliverer:
     def _finish_many(
         self, results: list[tuple[int, str, str | None, int]]
     ) -> list[DeliveryOutcome]:
-        """Record what happened to each sent row, in one transaction."""
+        """Record what happened to each sent row, in one transaction.
+
+        Only rows this worker still holds are touched (still 'sending', with the attempt
+        count it claimed them at): a row whose lease ran out belongs to another worker.
+        """
         now = self.clock()
         outcomes = []
         with self.sessions() as session, session.begin():
-            sent = [row_id for row_id, status, _, _ in results if status == "sent"]
-            if sent:
-                session.execute(
-                    update(OutboxRow)
-                    .where(OutboxRow.id.in_(sent))
-                    .values(state="sent", sent_at=now, last_error=None)
-                )
             for row_id, status, error, attempts in results:
                 if status == "retry" and attempts >= self.settings.delivery_attempts:
                     status = "dead"
-                if status == "dead":
-                    session.execute(
-                        update(OutboxRow)
-                        .where(OutboxRow.id == row_id)
-                        .values(state="dead", last_error=error)
-                    )
-                elif status == "retry":
+                values: dict[str, Any] = {"last_error": error}
+                if status == "sent":
+                    values.update(state="sent", sent_at=now)
+                elif status == "dead":
+                    values.update(state="dead")
+                else:
                     backoff = min(timedelta(seconds=2**attempts), MAX_BACKOFF)
-                    session.execute(
-                        update(OutboxRow)
-                        .where(OutboxRow.id == row_id)
-                        .values(state="pending", available_at=now + backoff, last_error=error)
+                    values.update(state="pending", available_at=now + backoff)
+                session.execute(
+                    update(OutboxRow)
+                    .where(
+                        OutboxRow.id == row_id,
+                        OutboxRow.state == "sending",
+                        OutboxRow.attempts == attempts,
                     )
+                    .values(**values)
+                )
                 outcomes.append(DeliveryOutcome(row_id, status, error))
         return outcomes

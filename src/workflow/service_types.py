@@ -18,6 +18,10 @@ class ConflictError(WorkflowError):
     """Someone else changed the case at the same moment; reload and try again."""
 
 
+class IdempotencyKeyReusedError(WorkflowError):
+    """An idempotency key came back with a different request."""
+
+
 class RejectedError(WorkflowError):
     """The engine refused the event; nothing was changed."""
 

@@ -8,11 +8,14 @@ idempotency key returns the first result without deciding again.
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -20,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from workflow.catalog import DefinitionCatalog
 from workflow.definitions import Definition
+from workflow.definitions.models import REFER_EVENT
 from workflow.engine import (
     Actor,
     Decision,
@@ -33,6 +37,7 @@ from workflow.errors import WorkflowError
 from workflow.service_types import (
     CaseNotFoundError,
     ConflictError,
+    IdempotencyKeyReusedError,
     Referral,
     RejectedError,
     StepResult,
@@ -52,11 +57,19 @@ from workflow.store.statements import (
     INSERT_YOUNG_PERSON,
 )
 from workflow.store.tables import (
-    AuditEntry,
     Case,
     CaseTimer,
     ReferenceCounter,
 )
+
+BUSY_RETRIES = 8
+_log = logging.getLogger(__name__)
+
+
+def _busy(exc: OperationalError) -> bool:
+    """SQLite's refusal to write from a snapshot another commit overtook (or a busy lock)."""
+    return "locked" in str(exc).lower() or "busy" in str(exc).lower()
+
 
 __all__ = [
     "CaseNotFoundError",
@@ -108,16 +121,21 @@ class CaseService:
     ) -> StepResult:
         """Open a case: the young person's age is computed from the birth date."""
         request = Referral(definition_id, person, actor, inputs, idempotency_key, purpose)
-        for _attempt in range(5):
+        for attempt in range(BUSY_RETRIES):
             try:
                 with self._transaction() as session:
                     outcome = self._refer_in(session, request, self.clock())
             except IntegrityError:
                 continue  # another referral took the same reference or key; try again
+            except OperationalError as exc:
+                if not _busy(exc):
+                    raise
+                time.sleep(0.005 * (attempt + 1))  # SQLite: another writer was first
+                continue
             if isinstance(outcome, WorkflowError):
                 raise outcome
             return outcome
-        raise ConflictError("could not allocate a case reference; try again")
+        raise ConflictError("the case store is busy; try again in a moment")
 
     def refer_many(self, requests: list[Referral]) -> list[StepResult | WorkflowError]:
         """Open many cases in one transaction (bulk intake); refusals are returned, not raised.
@@ -136,14 +154,18 @@ class CaseService:
         except WorkflowError as exc:
             return exc
         assert definition.municipality is not None
-        repeated = self._repeated(session, request.idempotency_key)
+        try:
+            repeated = self._repeated(session, request.idempotency_key, None, REFER_EVENT)
+        except WorkflowError as exc:
+            return exc
         if repeated:
             return repeated
-        given = dict(request.inputs) | {"age": age_on(request.person.birth_date, now.date())}
+        local_day = now.astimezone(ZoneInfo(definition.calendar.timezone)).date()
+        given = dict(request.inputs) | {"age": age_on(request.person.birth_date, local_day)}
         decision = open_case(definition, "(new)", request.actor, given, now)
         if isinstance(decision, Rejection):
             return RejectedError(decision)
-        reference = self._next_reference(session, definition, now)
+        reference = self._next_reference(session, definition, local_day.year)
         decision = replace(decision, case=replace(decision.case, reference=reference))
         new = decision.case
         connection = session.connection()
@@ -199,72 +221,103 @@ class CaseService:
         idempotency_key: str | None = None,
         purpose: str | None = None,
     ) -> StepResult:
-        """Take a step on a case. Raises RejectedError, ConflictError or CaseNotFoundError."""
-        now = self.clock()
-        try:
-            with self._transaction() as session:
-                repeated = self._repeated(session, idempotency_key)
+        """Take a step on a case. Raises RejectedError, ConflictError or CaseNotFoundError.
+
+        A conflict means the case changed between reading and writing it. SQLite may
+        refuse a write because *another* case was written meanwhile ("database is
+        locked"): that is retried, and is a conflict only if this case itself changed.
+        """
+        conflict = ConflictError(
+            f"case {reference} was changed by someone else at the same time; "
+            "reload it and try again"
+        )
+        first_read: list[int] = []  # the case version the first attempt read
+        for attempt in range(BUSY_RETRIES):
+            try:
+                return self._trigger_once(
+                    reference, event, inputs, actor, idempotency_key, purpose or event, first_read
+                )
+            except OperationalError as exc:
+                if not _busy(exc):
+                    raise
+                time.sleep(0.005 * (attempt + 1))
+            except (StaleCaseError, IntegrityError):
+                repeated = self._repeated_now(idempotency_key, reference, event)
                 if repeated:
-                    return repeated
-                case = self._case(session, reference)
-                definition = self.catalog.pinned(session, case.definition_version_id)
-                decision = decide(
-                    definition, case_state(session, case), Event(event, actor, inputs), now
-                )
-                if isinstance(decision, Rejection):
-                    raise RejectedError(decision)
-                return self._record(
-                    session,
-                    definition,
-                    case,
-                    decision,
-                    actor,
-                    dict(inputs),
-                    now,
-                    idempotency_key,
-                    purpose or event,
-                )
-        except StaleCaseError:
-            raise ConflictError(
-                f"case {reference} was changed by someone else at the same time; "
-                "reload it and try again"
-            ) from None
-        except OperationalError as exc:
-            # SQLite refuses a write whose read snapshot another commit overtook
-            # ("database is locked"): the same conflict, found by the database first.
-            if "locked" not in str(exc).lower():
-                raise
-            raise ConflictError(
-                f"case {reference} was changed by someone else at the same time; "
-                "reload it and try again"
-            ) from None
-        except IntegrityError:
-            if idempotency_key:
-                with self.sessions() as session:
-                    repeated = self._repeated(session, idempotency_key)
-                    if repeated:
-                        return repeated
-            raise ConflictError(
-                f"case {reference} was changed by someone else at the same time; "
-                "reload it and try again"
-            ) from None
+                    return repeated  # a double click: the first request won
+                raise conflict from None
+        raise conflict
+
+    def _trigger_once(
+        self,
+        reference: str,
+        event: str,
+        inputs: dict[str, Any],
+        actor: Actor,
+        idempotency_key: str | None,
+        purpose: str,
+        first_read: list[int],
+    ) -> StepResult:
+        now = self.clock()
+        with self._transaction() as session:
+            repeated = self._repeated(session, idempotency_key, reference, event)
+            if repeated:
+                return repeated
+            case = self._case(session, reference)
+            if first_read and case.version != first_read[0]:
+                raise StaleCaseError(reference)
+            first_read[:] = [case.version]
+            definition = self.catalog.pinned(session, case.definition_version_id)
+            decision = decide(
+                definition, case_state(session, case), Event(event, actor, inputs), now
+            )
+            if isinstance(decision, Rejection):
+                raise RejectedError(decision)
+            return self._record(
+                session,
+                definition,
+                case,
+                decision,
+                actor,
+                dict(inputs),
+                now,
+                idempotency_key,
+                purpose,
+            )
+
+    def _repeated_now(self, key: str | None, reference: str, event: str) -> StepResult | None:
+        if not key:
+            return None
+        with self.sessions() as session:
+            return self._repeated(session, key, reference, event)
 
     def view(self, reference: str, actor: Actor, purpose: str) -> CaseView:
         """Read a case (logged in the audit log with its purpose)."""
+        for attempt in range(BUSY_RETRIES):
+            try:
+                return self._view_once(reference, actor, purpose)
+            except OperationalError as exc:
+                if not _busy(exc):
+                    raise
+                time.sleep(0.005 * (attempt + 1))
+        raise ConflictError("the case store is busy; try again in a moment")
+
+    def _view_once(self, reference: str, actor: Actor, purpose: str) -> CaseView:
         now = self.clock()
         with self._transaction() as session:
             case = self._case(session, reference)
             definition = self.catalog.pinned(session, case.definition_version_id)
-            session.add(
-                AuditEntry(
-                    at=now,
-                    actor=f"{actor.role}:{actor.id or '-'}",
-                    action="read",
-                    object_type="case",
-                    object_id=reference,
-                    purpose=purpose,
-                    details={},
-                )
+            session.connection().execute(
+                INSERT_AUDIT,
+                {
+                    "at": now,
+                    "actor": f"{actor.role}:{actor.id or '-'}",
+                    "action": "read",
+                    "object_type": "case",
+                    "object_id": reference,
+                    "purpose": purpose,
+                    "details": {},
+                },
             )
             return read_case(session, case, definition)
 
@@ -307,6 +360,10 @@ class CaseService:
                     with session.begin_nested():
                         result = self._fire_in(session, case_id, timer, moment)
                 except StaleCaseError:
+                    continue  # a caseworker changed the case: the next sweep sees it
+                except (WorkflowError, LookupError, ValueError, TypeError):
+                    # One broken timer must not stop the others; it stays due and visible.
+                    _log.exception("timer %s of case id %s could not fire", timer, case_id)
                     continue
                 if result is not None:
                     results.append(result)
@@ -389,11 +446,21 @@ class CaseService:
         return result
 
     @staticmethod
-    def _repeated(session: Session, key: str | None) -> StepResult | None:
+    def _repeated(
+        session: Session, key: str | None, reference: str | None, event: str
+    ) -> StepResult | None:
+        """The first result of a key — if the key was given for this same request."""
         if not key:
             return None
         result = session.connection().execute(IDEMPOTENT_RESULT, {"b_key": key}).scalar()
-        return StepResult(**result, repeated=True) if result else None
+        if not result:
+            return None
+        if result.get("event") != event or (reference and result.get("reference") != reference):
+            raise IdempotencyKeyReusedError(
+                f"the idempotency key '{key}' was already used for {result.get('event')} on "
+                f"{result.get('reference')}; use a new key for a new request"
+            )
+        return StepResult(**result, repeated=True)
 
     @staticmethod
     def _case(session: Session, reference: str) -> Case:
@@ -403,9 +470,9 @@ class CaseService:
         return case
 
     @staticmethod
-    def _next_reference(session: Session, definition: Definition, now: datetime) -> str:
+    def _next_reference(session: Session, definition: Definition, year: int) -> str:
         assert definition.municipality is not None
-        prefix = f"{definition.municipality.case_prefix}-{now.year}"
+        prefix = f"{definition.municipality.case_prefix}-{year}"
         counter = session.get(ReferenceCounter, prefix, with_for_update=True)
         if counter is None:
             counter = ReferenceCounter(prefix=prefix, last=0)

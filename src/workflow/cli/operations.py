@@ -104,7 +104,7 @@ def intake(csv_path: Path = typer.Argument(..., exists=True, dir_okay=False)) ->
             if os.environ.get("PREFECT_API_URL"):
                 summary = asyncio.run(flows.intake(flows.stage_intake_file(csv_path)))
             else:
-                summary = flows.intake_rows(str(csv_path.resolve()))
+                summary = flows.intake_rows(csv_path)
         finally:
             flows.PROGRESS.clear()
     typer.echo(", ".join(f"{status}: {count}" for status, count in sorted(summary.items())))

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from prefect import flow, get_run_logger, tags, task
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
@@ -33,6 +34,14 @@ from workflow.store.tables import Case, CaseTimer, OutboxRow
 DELIVERY_RETRY_DELAYS: list[float] = [1.0, 5.0, 15.0]
 INTAKE_CHUNK = 1000
 DELIVERY_CHUNK = 200
+
+
+def _moment(now_iso: str | None) -> datetime | None:
+    """An ISO time given to a flow; without an offset it is Danish local time."""
+    if not now_iso:
+        return None
+    moment = datetime.fromisoformat(now_iso)
+    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo("Europe/Copenhagen"))
 
 
 def step_tags(result: StepResult) -> list[str]:
@@ -92,8 +101,7 @@ async def run_step(result: StepResult) -> dict[str, int]:
 @task(task_run_name="fire-due-timers")
 def fire_due_timers(now_iso: str | None = None) -> list[dict[str, Any]]:
     """Fire every due timer through the service layer (one transaction per timer)."""
-    moment = datetime.fromisoformat(now_iso) if now_iso else None
-    results = get_runtime().service.fire_due_timers(moment)
+    results = get_runtime().service.fire_due_timers(_moment(now_iso))
     return [{"case": r.reference, "event": r.event, "stage": r.to_stage} for r in results]
 
 
@@ -102,7 +110,7 @@ async def sweep(now_iso: str | None = None) -> dict[str, Any]:
     """Fire due timers, deliver what is left in the outbox, refresh the caseload artifacts."""
     fired = fire_due_timers(now_iso)
     deliverer = get_runtime().deliverer
-    moment = datetime.fromisoformat(now_iso) if now_iso else None
+    moment = _moment(now_iso)
     delivered: Counter[str] = Counter()
     while rows := deliverer.due_rows(get_runtime().settings.sweep_batch, moment):
         for start in range(0, len(rows), DELIVERY_CHUNK):
@@ -193,7 +201,7 @@ def refer_rows(rows: list[dict[str, str]], first: int, source: str = "csv") -> l
                     ),
                 )
             )
-        except (KeyError, ValueError) as exc:
+        except (KeyError, ValueError, TypeError, AttributeError) as exc:  # a malformed row
             outcomes[offset]["status"] = type(exc).__name__
     results = get_runtime().service.refer_many([request for _, request in requests])
     for (offset, _), result in zip(requests, results, strict=True):
@@ -202,18 +210,24 @@ def refer_rows(rows: list[dict[str, str]], first: int, source: str = "csv") -> l
         elif isinstance(result, WorkflowError):
             outcomes[offset]["status"] = type(result).__name__
         else:
-            outcomes[offset].update(case=result.reference, status="opened")
+            status = "already opened" if result.repeated else "opened"
+            outcomes[offset].update(case=result.reference, status=status)
     for report in PROGRESS:
         report(len(rows))
     return outcomes
 
 
-def intake_rows(csv_path: str) -> dict[str, int]:
-    """Intake without Prefect (no server configured): the same work, chunk by chunk."""
+def intake_rows(source: Path) -> dict[str, int]:
+    """Intake without Prefect (no server configured): the same work, chunk by chunk.
+
+    Rows are keyed by the file's content, like the flow's: the same file twice opens
+    nothing twice, and another file with the same name is another file.
+    """
+    batch = stage_intake_file(source)
+    rows = _read_csv(str(get_runtime().settings.home / "intake" / f"{batch}.csv"))
     outcomes: list[dict[str, Any]] = []
-    rows = _read_csv(csv_path)
     for start in range(0, len(rows), INTAKE_CHUNK):
-        outcomes += refer_rows(rows[start : start + INTAKE_CHUNK], start + 2, Path(csv_path).name)
+        outcomes += refer_rows(rows[start : start + INTAKE_CHUNK], start + 2, batch)
     return dict(Counter(o["status"] for o in outcomes))
 
 

@@ -35,13 +35,14 @@ def make_engine(url: str) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        # hide_parameters: a database error must never echo a name or CPR number.
+        engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     # No pre-ping: it costs a round trip per transaction; connections are recycled instead,
     # and a connection lost mid-request fails that request (the caller retries).
-    return create_engine(url, pool_size=10, max_overflow=20, pool_recycle=300)
+    return create_engine(url, pool_size=10, max_overflow=20, pool_recycle=300, hide_parameters=True)
 
 
 def migrate(engine: Engine) -> None:
