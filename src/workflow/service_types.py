@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy.exc import OperationalError
+
 from workflow.engine import Actor, Rejection
 from workflow.errors import WorkflowError
 
@@ -88,3 +90,8 @@ def storable_inputs(inputs: dict[str, Any]) -> dict[str, Any]:
         return value
 
     return {k: plain(v) for k, v in inputs.items()}
+
+
+def busy(exc: OperationalError) -> bool:
+    """SQLite's refusal to write from a snapshot another commit overtook (or a busy lock)."""
+    return "locked" in str(exc).lower() or "busy" in str(exc).lower()

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -30,7 +30,6 @@ from workflow.engine import (
     Event,
     Rejection,
     decide,
-    fire_timer,
     open_case,
 )
 from workflow.errors import WorkflowError
@@ -43,6 +42,7 @@ from workflow.service_types import (
     StepResult,
     YoungPersonDetails,
     age_on,
+    busy,
     storable_inputs,
 )
 from workflow.store.reading import CaseView, read_case
@@ -58,17 +58,11 @@ from workflow.store.statements import (
 )
 from workflow.store.tables import (
     Case,
-    CaseTimer,
     ReferenceCounter,
 )
 
 BUSY_RETRIES = 8
 _log = logging.getLogger(__name__)
-
-
-def _busy(exc: OperationalError) -> bool:
-    """SQLite's refusal to write from a snapshot another commit overtook (or a busy lock)."""
-    return "locked" in str(exc).lower() or "busy" in str(exc).lower()
 
 
 __all__ = [
@@ -105,7 +99,7 @@ class CaseService:
         return bind
 
     @contextmanager
-    def _transaction(self) -> Iterator[Session]:
+    def transaction(self) -> Iterator[Session]:
         with self.sessions() as session, session.begin():
             yield session
 
@@ -123,12 +117,12 @@ class CaseService:
         request = Referral(definition_id, person, actor, inputs, idempotency_key, purpose)
         for attempt in range(BUSY_RETRIES):
             try:
-                with self._transaction() as session:
+                with self.transaction() as session:
                     outcome = self._refer_in(session, request, self.clock())
             except IntegrityError:
                 continue  # another referral took the same reference or key; try again
             except OperationalError as exc:
-                if not _busy(exc):
+                if not busy(exc):
                     raise
                 time.sleep(0.005 * (attempt + 1))  # SQLite: another writer was first
                 continue
@@ -143,7 +137,7 @@ class CaseService:
         Refusals and repeated keys write nothing, so one bad row never spoils the batch.
         """
         now = self.clock()
-        with self._transaction() as session:
+        with self.transaction() as session:
             return [self._refer_in(session, request, now) for request in requests]
 
     def _refer_in(
@@ -198,7 +192,7 @@ class CaseService:
         case.id = connection.execute(
             INSERT_CASE, {c: getattr(case, c) for c in CASE_COLUMNS}
         ).scalar_one()
-        return self._record(
+        return self.record(
             session,
             definition,
             case,
@@ -238,7 +232,7 @@ class CaseService:
                     reference, event, inputs, actor, idempotency_key, purpose or event, first_read
                 )
             except OperationalError as exc:
-                if not _busy(exc):
+                if not busy(exc):
                     raise
                 time.sleep(0.005 * (attempt + 1))
             except (StaleCaseError, IntegrityError):
@@ -259,7 +253,7 @@ class CaseService:
         first_read: list[int],
     ) -> StepResult:
         now = self.clock()
-        with self._transaction() as session:
+        with self.transaction() as session:
             repeated = self._repeated(session, idempotency_key, reference, event)
             if repeated:
                 return repeated
@@ -273,7 +267,7 @@ class CaseService:
             )
             if isinstance(decision, Rejection):
                 raise RejectedError(decision)
-            return self._record(
+            return self.record(
                 session,
                 definition,
                 case,
@@ -297,14 +291,14 @@ class CaseService:
             try:
                 return self._view_once(reference, actor, purpose)
             except OperationalError as exc:
-                if not _busy(exc):
+                if not busy(exc):
                     raise
                 time.sleep(0.005 * (attempt + 1))
         raise ConflictError("the case store is busy; try again in a moment")
 
     def _view_once(self, reference: str, actor: Actor, purpose: str) -> CaseView:
         now = self.clock()
-        with self._transaction() as session:
+        with self.transaction() as session:
             case = self._case(session, reference)
             definition = self.catalog.pinned(session, case.definition_version_id)
             session.connection().execute(
@@ -324,68 +318,12 @@ class CaseService:
     def fire_due_timers(
         self, now: datetime | None = None, limit: int = 100_000, chunk: int = 200
     ) -> list[StepResult]:
-        """Fire the due timers: a transaction per chunk, a savepoint per timer.
+        """Fire the due timers (see :class:`workflow.sweeping.TimerSweep`)."""
+        from workflow.sweeping import TimerSweep
 
-        Timer rows are claimed with FOR UPDATE SKIP LOCKED (PostgreSQL), so two sweeps
-        never fire the same timer; a case a caseworker changed meanwhile is left for the
-        next sweep, without spoiling the rest of the chunk.
-        """
-        moment = now or self.clock()
-        results: list[StepResult] = []
-        for _round in range(limit // chunk + 1):
-            try:
-                claimed, fired_now = self._fire_chunk(moment, chunk)
-            except OperationalError as exc:
-                if "locked" not in str(exc).lower():
-                    raise
-                break  # SQLite: another sweep is writing these rows; it will finish them
-            results += fired_now
-            if len(claimed) < chunk or not fired_now:
-                break
-        return results
+        return TimerSweep(self).fire_due(now or self.clock(), limit, chunk)
 
-    def _fire_chunk(self, moment: datetime, chunk: int) -> tuple[list[Any], list[StepResult]]:
-        """Claim and fire one chunk of due timers in one transaction."""
-        results: list[StepResult] = []
-        with self._transaction() as session:
-            claimed = session.execute(
-                select(CaseTimer.case_id, CaseTimer.timer)
-                .where(CaseTimer.state == "running", CaseTimer.due_at <= moment)
-                .order_by(CaseTimer.due_at, CaseTimer.id)
-                .limit(chunk)
-                .with_for_update(skip_locked=True)
-            ).all()
-            for case_id, timer in claimed:
-                try:
-                    with session.begin_nested():
-                        result = self._fire_in(session, case_id, timer, moment)
-                except StaleCaseError:
-                    continue  # a caseworker changed the case: the next sweep sees it
-                except (WorkflowError, LookupError, ValueError, TypeError):
-                    # One broken timer must not stop the others; it stays due and visible.
-                    _log.exception("timer %s of case id %s could not fire", timer, case_id)
-                    continue
-                if result is not None:
-                    results.append(result)
-        return list(claimed), results
-
-    def _fire_in(
-        self, session: Session, case_id: int, timer: str, now: datetime
-    ) -> StepResult | None:
-        case = session.get(Case, case_id)
-        assert case is not None
-        definition = self.catalog.pinned(session, case.definition_version_id)
-        decision = fire_timer(definition, case_state(session, case), timer, now)
-        if isinstance(decision, Rejection):
-            return None
-        system = Actor("system", f"timer:{timer}")
-        result = self._record(
-            session, definition, case, decision, system, {}, now, None, f"timer {timer}"
-        )
-        session.expire(case)  # the row changed underneath: reload if fired again
-        return result
-
-    def _record(
+    def record(
         self,
         session: Session,
         definition: Definition,

@@ -1,0 +1,96 @@
+"""The timer sweep: firing due timers in chunks, each timer in a savepoint.
+
+Timer rows are claimed with FOR UPDATE SKIP LOCKED (PostgreSQL), so two sweeps never
+fire the same timer; on SQLite the case's version check does the same, and a sweep
+that loses a write race backs off. A case a caseworker changed meanwhile, or a broken
+timer, is left for the next sweep without spoiling the rest of the chunk.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from workflow.engine import Actor, Rejection, fire_timer
+from workflow.errors import WorkflowError
+from workflow.service_types import StepResult
+from workflow.store.repository import StaleCaseError, case_state
+from workflow.store.tables import Case, CaseTimer
+
+if TYPE_CHECKING:
+    from workflow.services import CaseService
+
+_log = logging.getLogger(__name__)
+
+
+class TimerSweep:
+    """Fires a case service's due timers."""
+
+    def __init__(self, service: CaseService) -> None:
+        self.service = service
+
+    def fire_due(self, moment: datetime, limit: int, chunk: int) -> list[StepResult]:
+        """Fire the due timers: a transaction per chunk, a savepoint per timer.
+
+        Timer rows are claimed with FOR UPDATE SKIP LOCKED (PostgreSQL), so two sweeps
+        never fire the same timer; a case a caseworker changed meanwhile is left for the
+        next sweep, without spoiling the rest of the chunk.
+        """
+        results: list[StepResult] = []
+        for _round in range(limit // chunk + 1):
+            try:
+                claimed, fired_now = self._fire_chunk(moment, chunk)
+            except OperationalError as exc:
+                if "locked" not in str(exc).lower():
+                    raise
+                break  # SQLite: another sweep is writing these rows; it will finish them
+            results += fired_now
+            if len(claimed) < chunk or not fired_now:
+                break
+        return results
+
+    def _fire_chunk(self, moment: datetime, chunk: int) -> tuple[list[Any], list[StepResult]]:
+        """Claim and fire one chunk of due timers in one transaction."""
+        results: list[StepResult] = []
+        with self.service.transaction() as session:
+            claimed = session.execute(
+                select(CaseTimer.case_id, CaseTimer.timer)
+                .where(CaseTimer.state == "running", CaseTimer.due_at <= moment)
+                .order_by(CaseTimer.due_at, CaseTimer.id)
+                .limit(chunk)
+                .with_for_update(skip_locked=True)
+            ).all()
+            for case_id, timer in claimed:
+                try:
+                    with session.begin_nested():
+                        result = self._fire_in(session, case_id, timer, moment)
+                except StaleCaseError:
+                    continue  # a caseworker changed the case: the next sweep sees it
+                except (WorkflowError, LookupError, ValueError, TypeError):
+                    # One broken timer must not stop the others; it stays due and visible.
+                    _log.exception("timer %s of case id %s could not fire", timer, case_id)
+                    continue
+                if result is not None:
+                    results.append(result)
+        return list(claimed), results
+
+    def _fire_in(
+        self, session: Session, case_id: int, timer: str, now: datetime
+    ) -> StepResult | None:
+        case = session.get(Case, case_id)
+        assert case is not None
+        definition = self.service.catalog.pinned(session, case.definition_version_id)
+        decision = fire_timer(definition, case_state(session, case), timer, now)
+        if isinstance(decision, Rejection):
+            return None
+        system = Actor("system", f"timer:{timer}")
+        result = self.service.record(
+            session, definition, case, decision, system, {}, now, None, f"timer {timer}"
+        )
+        session.expire(case)  # the row changed underneath: reload if fired again
+        return result
