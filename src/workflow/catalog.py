@@ -40,13 +40,6 @@ class DefinitionCatalog:
                 f"unknown definition '{definition_id}'; known: {known}"
             ) from None
 
-    def by_prefix(self, prefix: str) -> Definition:
-        """The current definition whose case references start with ``prefix``."""
-        for definition in self.current.values():
-            if definition.municipality and definition.municipality.case_prefix == prefix:
-                return definition
-        raise UnknownDefinitionError(f"no definition has the case prefix '{prefix}'")
-
     def register(self, session: Session, definition: Definition) -> int:
         """The stored id of this exact definition (stored the first time it is used).
 

@@ -46,7 +46,7 @@ from workflow.service_types import (
     storable_inputs,
 )
 from workflow.store.reading import CaseView, read_case
-from workflow.store.repository import StaleCaseError, apply_decision, case_state
+from workflow.store.repository import StaleCaseError, apply_decision, case_state, next_reference
 from workflow.store.statements import (
     CASE_BY_REFERENCE,
     CASE_COLUMNS,
@@ -58,7 +58,6 @@ from workflow.store.statements import (
 )
 from workflow.store.tables import (
     Case,
-    ReferenceCounter,
 )
 
 BUSY_RETRIES = 8
@@ -159,7 +158,8 @@ class CaseService:
         decision = open_case(definition, "(new)", request.actor, given, now)
         if isinstance(decision, Rejection):
             return RejectedError(decision)
-        reference = self._next_reference(session, definition, local_day.year)
+        assert definition.municipality is not None
+        reference = next_reference(session, definition.municipality.case_prefix, local_day.year)
         decision = replace(decision, case=replace(decision.case, reference=reference))
         new = decision.case
         connection = session.connection()
@@ -406,15 +406,3 @@ class CaseService:
         if case is None:
             raise CaseNotFoundError(f"no case {reference}")
         return case
-
-    @staticmethod
-    def _next_reference(session: Session, definition: Definition, year: int) -> str:
-        assert definition.municipality is not None
-        prefix = f"{definition.municipality.case_prefix}-{year}"
-        counter = session.get(ReferenceCounter, prefix, with_for_update=True)
-        if counter is None:
-            counter = ReferenceCounter(prefix=prefix, last=0)
-            session.add(counter)
-            session.flush()  # a concurrent first referral of the year fails here: retried
-        counter.last += 1  # written once at commit (the row is locked until then)
-        return f"{prefix}-{counter.last:04d}"

@@ -23,26 +23,24 @@ def run(
     )
 
 
+REFER = [
+    "case",
+    "refer",
+    "soroe",
+    "--name",
+    "Test Person",
+    "--cpr",
+    "0101101234",
+    "--birth-date",
+    "2010-01-01",
+    "--input",
+    "source=school",
+]
+
+
 def test_refer_trigger_show_and_refusals(tmp_path: Path) -> None:
     home = tmp_path / "var"
-    opened = run(
-        home,
-        "case",
-        "refer",
-        "soroe",
-        "--name",
-        "Test Person",
-        "--cpr",
-        "0101101234",
-        "--birth-date",
-        "2010-01-01",
-        "--actor",
-        "caseworker:cw-mette",
-        "--input",
-        "source=school",
-        "--input",
-        "caseworker=cw-mette",
-    )
+    opened = run(home, *REFER, "--actor", "caseworker:cw-mette", "--input", "caseworker=cw-mette")
     assert opened.returncode == 0, opened.stderr
     reference, _, rest = opened.stdout.splitlines()[0].partition(": ")
     assert re.fullmatch(r"SOR-\d{4}-0001", reference)
@@ -104,23 +102,7 @@ def test_refer_trigger_show_and_refusals(tmp_path: Path) -> None:
 def test_a_step_is_saved_even_when_prefect_is_unreachable(tmp_path: Path) -> None:
     home = tmp_path / "var"
     env_dead = {"PREFECT_API_URL": "http://127.0.0.1:9/api"}  # nothing listens there
-    opened = run(
-        home,
-        "case",
-        "refer",
-        "soroe",
-        "--name",
-        "Test Person",
-        "--cpr",
-        "0101101234",
-        "--birth-date",
-        "2010-01-01",
-        "--input",
-        "source=school",
-        "--input",
-        "caseworker=cw",
-        extra_env=env_dead,
-    )
+    opened = run(home, *REFER, "--input", "caseworker=cw", extra_env=env_dead)
     assert opened.returncode == 0, opened.stderr
     assert "the step is saved" in opened.stdout
     assert "the next sweep delivers them" in opened.stdout

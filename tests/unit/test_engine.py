@@ -285,6 +285,19 @@ def test_a_final_stage_accepts_no_event(soroe: Definition) -> None:
         )
 
 
+def first_meeting(d: Definition, actor: Actor, plan: list[dict[str, Any]]) -> Decision | Rejection:
+    """Hold the first meeting of a case that is waiting for it, with a given plan."""
+    return step(
+        d,
+        awaiting_meeting(d),
+        "hold_first_meeting",
+        actor,
+        at("2026-03-17 11:00"),
+        plan=plan,
+        next_meeting_at="2026-04-28T09:00",
+    )
+
+
 # Sorø's rules ----------------------------------------------------------------------
 
 
@@ -309,48 +322,18 @@ def test_soroe_meetings_only_on_fixed_meeting_days(soroe: Definition) -> None:
 
 def test_soroe_plan_may_only_cover_the_young_persons_themes(soroe: Definition) -> None:
     plan = [{"text": "Jeg skal finde en bolig", "theme": "bolig"}]  # not on the agenda
-    rejection = refused(
-        step(
-            soroe,
-            awaiting_meeting(soroe),
-            "hold_first_meeting",
-            COORD,
-            at("2026-03-17 11:00"),
-            plan=plan,
-            next_meeting_at="2026-04-28T09:00",
-        )
-    )
+    rejection = refused(first_meeting(soroe, COORD, plan))
     assert rejection.reason is RejectionReason.GUARD_FALSE
 
 
 def test_only_the_tovholder_writes_the_plan(soroe: Definition) -> None:
-    rejection = refused(
-        step(
-            soroe,
-            awaiting_meeting(soroe),
-            "hold_first_meeting",
-            CW,
-            at("2026-03-17 11:00"),
-            plan=PLAN,
-            next_meeting_at="2026-04-28T09:00",
-        )
-    )
+    rejection = refused(first_meeting(soroe, CW, PLAN))
     assert rejection.reason is RejectionReason.ROLE_NOT_ALLOWED
 
 
 def test_goals_must_be_in_first_person(soroe: Definition) -> None:
     plan = [{"text": "Hun skal møde op i skolen"}]
-    rejection = refused(
-        step(
-            soroe,
-            awaiting_meeting(soroe),
-            "hold_first_meeting",
-            COORD,
-            at("2026-03-17 11:00"),
-            plan=plan,
-            next_meeting_at="2026-04-28T09:00",
-        )
-    )
+    rejection = refused(first_meeting(soroe, COORD, plan))
     assert rejection.reason is RejectionReason.INVALID_INPUT
     assert rejection.field_errors[0].code == "goal_not_first_person"
     assert "jeg-form" in rejection.field_errors[0].text()

@@ -45,6 +45,7 @@ from workflow.store.tables import (
     Meeting,
     Plan,
     PlanGoal,
+    ReferenceCounter,
     TeamMembership,
 )
 
@@ -218,34 +219,21 @@ def _apply_effects(
 def _set_timer(
     session: Session, case_id: int, timer: str, due_at: datetime, *, fresh: bool = False
 ) -> None:
-    """Start a timer, or move a running (or just fired, recurring) one to its new due time."""
+    """Start a timer, or move a running (or just fired, recurring) one to its new due time.
+
+    ``fresh``: the case was created in this step and has no timers to move yet.
+    """
     connection = session.connection()
-    if fresh:  # a new case has no timers yet
-        connection.execute(
-            INSERT_TIMER,
-            {
-                "case_id": case_id,
-                "timer": timer,
-                "due_at": due_at,
-                "state": "running",
-                "firings": 0,
-            },
+    if not fresh:
+        moved = connection.execute(
+            MOVE_TIMER, {"b_case": case_id, "b_timer": timer, "b_due_at": due_at}
         )
-        return
-    moved = connection.execute(
-        MOVE_TIMER, {"b_case": case_id, "b_timer": timer, "b_due_at": due_at}
+        if moved.rowcount:
+            return
+    connection.execute(
+        INSERT_TIMER,
+        {"case_id": case_id, "timer": timer, "due_at": due_at, "state": "running", "firings": 0},
     )
-    if moved.rowcount == 0:
-        connection.execute(
-            INSERT_TIMER,
-            {
-                "case_id": case_id,
-                "timer": timer,
-                "due_at": due_at,
-                "state": "running",
-                "firings": 0,
-            },
-        )
 
 
 def _record_step_data(
@@ -364,3 +352,15 @@ def _declared_inputs(definition: Definition, transition: str) -> list[Any]:
         if candidate.id == transition:
             return list(candidate.inputs)
     return []
+
+
+def next_reference(session: Session, case_prefix: str, year: int) -> str:
+    """The next case reference of a municipality and year, e.g. SOR-2026-0042."""
+    prefix = f"{case_prefix}-{year}"
+    counter = session.get(ReferenceCounter, prefix, with_for_update=True)
+    if counter is None:
+        counter = ReferenceCounter(prefix=prefix, last=0)
+        session.add(counter)
+        session.flush()  # a concurrent first referral of the year fails here: retried
+    counter.last += 1  # written once at commit (the row is locked until then)
+    return f"{prefix}-{counter.last:04d}"
