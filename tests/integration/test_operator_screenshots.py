@@ -16,7 +16,7 @@ from prefect.client.schemas.filters import (
     ArtifactCollectionFilter,
     ArtifactCollectionFilterKey,
     FlowRunFilter,
-    FlowRunFilterTags,
+    FlowRunFilterName,
 )
 
 from tests.integration.conftest import Clock
@@ -34,7 +34,8 @@ IMAGES = Path("docs/images")
 async def _ui_targets(reference: str) -> tuple[str, str, str]:
     async with get_client() as client:
         runs = await client.read_flow_runs(
-            flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=[f"case:{reference}"]))
+            # The referral's step: it has delivery tasks to show.
+            flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=[f"{reference}-step-1"]))
         )
         caseload = await client.read_latest_artifacts(
             artifact_filter=ArtifactCollectionFilter(
@@ -45,10 +46,12 @@ async def _ui_targets(reference: str) -> tuple[str, str, str]:
     return api.removesuffix("/api"), str(runs[0].id), str(caseload[0].latest_id)
 
 
-def _shot(page: Page, url: str, name: str, expect: str) -> str:
+def _shot(page: Page, url: str, name: str, *expect: str) -> str:
+    """Open ``url``, wait until every text in ``expect`` has rendered, screenshot it."""
     page.goto(url, wait_until="networkidle")
     try:
-        page.get_by_text(expect, exact=False).first.wait_for(timeout=30_000)
+        for text in expect:  # the UI loads tags, task runs and logs separately
+            page.get_by_text(text, exact=False).first.wait_for(timeout=30_000)
         page.wait_for_timeout(500)
     finally:
         page.screenshot(path=str(IMAGES / name), full_page=False)
@@ -78,7 +81,11 @@ def test_operator_finds_a_case_in_the_prefect_ui(
         runs = _shot(page, f"{ui}/runs", "prefect-runs.png", f"{reference}-step-")
         assert f"{reference}-step-1" in runs
         run_page = _shot(
-            page, f"{ui}/runs/flow-run/{run_id}", "prefect-flow-run.png", f"case:{reference}"
+            page,
+            f"{ui}/runs/flow-run/{run_id}",
+            "prefect-flow-run.png",
+            f"case:{reference}",
+            "deliver-",
         )
         assert "municipality:340" in run_page
         assert "deliver-" in run_page
