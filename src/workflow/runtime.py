@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from workflow.accounts import AccountService
 from workflow.catalog import DefinitionCatalog
 from workflow.outbox import Channel, Deliverer
 from workflow.services import CaseService
@@ -26,6 +27,7 @@ class Runtime:
     catalog: DefinitionCatalog
     service: CaseService
     deliverer: Deliverer
+    accounts: AccountService
 
 
 def build_runtime(
@@ -46,6 +48,7 @@ def build_runtime(
         catalog=catalog,
         service=CaseService(sessions, catalog, clock),
         deliverer=Deliverer(sessions, catalog, settings, channels, clock),
+        accounts=AccountService(sessions, clock),
     )
 
 

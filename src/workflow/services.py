@@ -46,7 +46,13 @@ from workflow.service_types import (
     storable_inputs,
 )
 from workflow.store.reading import CaseView, read_case
-from workflow.store.repository import StaleCaseError, apply_decision, case_state, next_reference
+from workflow.store.repository import (
+    StaleCaseError,
+    apply_decision,
+    case_state,
+    caseworker_of,
+    next_reference,
+)
 from workflow.store.statements import (
     CASE_BY_REFERENCE,
     CASE_COLUMNS,
@@ -184,6 +190,7 @@ class CaseService:
             milestones=sorted(new.milestones),
             counts=dict(new.counts),
             young_person_id=young_id,
+            caseworker=caseworker_of(new.data),
             opened_at=now,
             closed_at=None,
             version=1,
@@ -314,6 +321,11 @@ class CaseService:
                 },
             )
             return read_case(session, case, definition)
+
+    def definition(self, version_id: int) -> Definition:
+        """The definition version a case is pinned to (see CaseView.definition_version_id)."""
+        with self.sessions() as session:
+            return self.catalog.pinned(session, version_id)
 
     def fire_due_timers(
         self, now: datetime | None = None, limit: int = 100_000, chunk: int = 200

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -41,6 +42,23 @@ class Settings(BaseSettings):
     )
     sweep_batch: int = Field(
         default=500, ge=1, le=100_000, description="Outbox rows or timers claimed per batch."
+    )
+
+    web_port: int = Field(default=8000, ge=1, le=65535, description="Port of the web app.")
+    secret_key: str = Field(
+        default="dev-secret-change-me",
+        min_length=8,
+        description="Secret for CSRF tokens under single sign-on; set a long random value.",
+    )
+    identity: Literal["local", "header"] = Field(
+        default="local",
+        description="How people log in: 'local' accounts, or 'header' from a SAML/OIDC proxy.",
+    )
+    identity_header: str = Field(
+        default="X-Remote-User", description="The header a SAML/OIDC proxy names the user in."
+    )
+    trusted_proxies: list[str] = Field(
+        default=["127.0.0.1"], description="Addresses whose identity header is trusted."
     )
 
     @property

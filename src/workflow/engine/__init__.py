@@ -21,6 +21,7 @@ from workflow.engine.model import (
     StartTimer,
     TimerFired,
 )
+from workflow.engine.steps import acting_role, next_steps
 
 __all__ = [
     "Actor",
@@ -38,9 +39,11 @@ __all__ = [
     "RejectionReason",
     "StartTimer",
     "TimerFired",
+    "acting_role",
     "decide",
     "due_timers",
     "fire_timer",
+    "next_steps",
     "open_case",
     "recipients",
 ]

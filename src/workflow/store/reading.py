@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -12,13 +12,22 @@ from sqlalchemy.orm import Session
 from workflow.definitions import Definition
 from workflow.store.tables import (
     Case,
+    CaseTask,
     CaseTimer,
     CoordinatorAssignment,
     HistoryEvent,
+    Meeting,
     Plan,
     PlanGoal,
     TeamMembership,
+    YoungPerson,
 )
+
+
+def masked_cpr(cpr: str) -> str:
+    """A CPR number as pages show it: the birth date part only (e.g. 010203-xxxx)."""
+    digits = cpr.replace("-", "")
+    return f"{digits[:6]}-xxxx" if len(digits) >= 6 else "xxxxxx-xxxx"
 
 
 @dataclass(frozen=True)
@@ -38,6 +47,13 @@ class CaseView:
     plan_version: int | None
     timers: list[dict[str, Any]]
     milestones: list[str]
+    caseworker: str | None = None
+    definition_version_id: int = 0
+    data: dict[str, Any] = field(default_factory=dict)
+    young_person: dict[str, Any] = field(default_factory=dict)
+    meetings: list[dict[str, Any]] = field(default_factory=list)
+    tasks: list[dict[str, Any]] = field(default_factory=list)
+    plan_meeting: dict[str, Any] | None = None
 
 
 def read_case(session: Session, case: Case, definition: Definition) -> CaseView:
@@ -65,6 +81,15 @@ def read_case(session: Session, case: Case, definition: Definition) -> CaseView:
         if plan
         else []
     )
+    meetings = session.scalars(
+        select(Meeting).where(Meeting.case_id == case.id).order_by(Meeting.starts_at)
+    ).all()
+    tasks = session.scalars(
+        select(CaseTask)
+        .where(CaseTask.case_id == case.id, CaseTask.state == "open")
+        .order_by(CaseTask.due_at)
+    ).all()
+    person = session.get(YoungPerson, case.young_person_id) if case.young_person_id else None
     timers = session.scalars(
         select(CaseTimer)
         .where(CaseTimer.case_id == case.id, CaseTimer.state == "running")
@@ -105,4 +130,36 @@ def read_case(session: Session, case: Case, definition: Definition) -> CaseView:
         plan_version=plan.version if plan else None,
         timers=[{"timer": t.timer, "due_at": t.due_at} for t in timers],
         milestones=list(case.milestones),
+        caseworker=case.caseworker,
+        definition_version_id=case.definition_version_id,
+        data=dict(case.data),
+        young_person={
+            "name": person.name,
+            "birth_date": person.birth_date,
+            "cpr": masked_cpr(person.cpr),
+        }
+        if person
+        else {},
+        meetings=[
+            {
+                "id": m.id,
+                "kind": m.kind,
+                "starts_at": m.starts_at,
+                "place": m.place,
+                "participants": list(m.participants),
+            }
+            for m in meetings
+        ],
+        tasks=[
+            {"title": t.title, "assignee": t.person or t.assignee_id, "due_at": t.due_at}
+            for t in tasks
+        ],
+        plan_meeting=next(
+            (
+                {"starts_at": m.starts_at, "participants": list(m.participants)}
+                for m in meetings
+                if plan is not None and m.id == plan.meeting_id
+            ),
+            None,
+        ),
     )

@@ -66,6 +66,12 @@ def case_state(session: Session, case: Case) -> CaseState:
     )
 
 
+def caseworker_of(data: Any) -> str | None:
+    """The responsible caseworker's staff id, if the case data names one."""
+    value = data.get("caseworker")
+    return str(value) if value else None
+
+
 def _effect_record(effect: object) -> dict[str, Any]:
     record = {"type": type(effect).__name__, **asdict(effect)}  # type: ignore[call-overload]
     return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in record.items()}
@@ -111,6 +117,7 @@ def apply_decision(
                 "b_milestones": sorted(new.milestones),
                 "b_counts": dict(new.counts),
                 "b_closed_at": case.closed_at or (now if closed else None),
+                "b_caseworker": caseworker_of(new.data),
                 "b_seq": seq,
             },
         )

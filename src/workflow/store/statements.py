@@ -37,6 +37,7 @@ UPDATE_CASE = (
         milestones=bindparam("b_milestones"),
         counts=bindparam("b_counts"),
         closed_at=bindparam("b_closed_at"),
+        caseworker=bindparam("b_caseworker"),
         version=bindparam("b_new_version"),
         last_seq=bindparam("b_seq"),
     )
@@ -55,6 +56,7 @@ CASE_COLUMNS = (
     "milestones",
     "counts",
     "young_person_id",
+    "caseworker",
     "opened_at",
     "closed_at",
     "version",

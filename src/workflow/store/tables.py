@@ -108,6 +108,8 @@ class Case(Base):
     milestones: Mapped[list[Any]]
     counts: Mapped[dict[str, Any]]
     young_person_id: Mapped[int | None] = mapped_column(ForeignKey("young_persons.id"))
+    #: The responsible caseworker's staff id (the case data's ``caseworker``), for caseloads.
+    caseworker: Mapped[str | None] = mapped_column(String(200), index=True)
     opened_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
     #: Bumped by every change; a change made from a stale version is refused.
@@ -123,7 +125,7 @@ class TeamMembership(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     department: Mapped[str] = mapped_column(String(64))
-    person: Mapped[str] = mapped_column(String(200))
+    person: Mapped[str] = mapped_column(String(200), index=True)
     role: Mapped[str] = mapped_column(String(64))
     chosen_by_young_person: Mapped[bool] = mapped_column(Boolean, default=True)
     since: Mapped[datetime]
@@ -136,7 +138,7 @@ class CoordinatorAssignment(Base):
     __tablename__ = "coordinators"
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
-    person: Mapped[str] = mapped_column(String(200))
+    person: Mapped[str] = mapped_column(String(200), index=True)
     chosen_by_young_person: Mapped[bool] = mapped_column(Boolean, default=True)
     since: Mapped[datetime]
     until: Mapped[datetime | None]
@@ -273,3 +275,36 @@ class AuditEntry(Base):
     object_id: Mapped[str] = mapped_column(String(64), index=True)
     purpose: Mapped[str] = mapped_column(String(200))
     details: Mapped[dict[str, Any]]
+
+
+class Account(Base):
+    """A member of staff who logs in to the web app (local accounts; see identity docs)."""
+
+    __tablename__ = "accounts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    #: The staff id used in cases (team members, coordinator, caseworker, actor ids).
+    person_id: Mapped[str] = mapped_column(String(200), unique=True)
+    email: Mapped[str | None] = mapped_column(String(200))
+    municipality_code: Mapped[str | None] = mapped_column(String(3))
+    department: Mapped[str | None] = mapped_column(String(64))
+    roles: Mapped[list[Any]]
+    locale: Mapped[str] = mapped_column(String(8), default="da")
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+
+class WebSession(Base):
+    """A logged-in session or API token; only a hash of the token is stored."""
+
+    __tablename__ = "web_sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))  # browser | api
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]

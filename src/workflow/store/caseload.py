@@ -1,0 +1,117 @@
+"""Finding a person's cases: as coordinator, as caseworker, or as a member of the team."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Exists, Select, exists, func, literal, select, union_all
+from sqlalchemy.orm import Session
+
+from workflow.store.tables import Case, CaseTimer, CoordinatorAssignment, TeamMembership
+
+MAX_PAGE = 200
+
+
+@dataclass(frozen=True)
+class CaseloadQuery:
+    """What a caseload page asks for."""
+
+    person: str
+    stage: str | None = None
+    overdue: bool = False
+    search: str | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class CaseloadRow:
+    """One case in a caseload."""
+
+    reference: str
+    municipality_code: str
+    definition_version_id: int
+    stage: str
+    opened_at: datetime
+    closed_at: datetime | None
+    relations: tuple[str, ...]
+    next_due: datetime | None
+    overdue: bool
+
+
+def relations_of(session: Session, person: str) -> dict[int, set[str]]:
+    """The ids of a person's cases and how the person takes part in each."""
+    mine = union_all(
+        select(CoordinatorAssignment.case_id, literal("coordinator")).where(
+            CoordinatorAssignment.person == person, CoordinatorAssignment.until.is_(None)
+        ),
+        select(TeamMembership.case_id, literal("team_member")).where(
+            TeamMembership.person == person, TeamMembership.until.is_(None)
+        ),
+        select(Case.id, literal("caseworker")).where(Case.caseworker == person),
+    )
+    relations: dict[int, set[str]] = {}
+    for case_id, relation in session.execute(mine):
+        relations.setdefault(case_id, set()).add(relation)
+    return relations
+
+
+def _overdue(now: datetime) -> Exists:
+    return exists().where(
+        CaseTimer.case_id == Case.id, CaseTimer.state == "running", CaseTimer.due_at <= now
+    )
+
+
+def caseload(
+    session: Session, query: CaseloadQuery, now: datetime
+) -> tuple[list[CaseloadRow], int]:
+    """A page of the person's cases (newest first) and how many match in all."""
+    relations = relations_of(session, query.person)
+    if not relations:
+        return [], 0
+    overdue = _overdue(now)
+    next_due = (
+        select(func.min(CaseTimer.due_at))
+        .where(CaseTimer.case_id == Case.id, CaseTimer.state == "running")
+        .scalar_subquery()
+    )
+    base: Select[Any] = select(Case).where(Case.id.in_(list(relations)))
+    if query.stage:
+        base = base.where(Case.stage == query.stage)
+    if query.search:
+        base = base.where(Case.reference.contains(query.search.strip().upper(), autoescape=True))
+    if query.overdue:
+        base = base.where(overdue)
+    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    page = session.execute(
+        base.with_only_columns(
+            Case.id,
+            Case.reference,
+            Case.municipality_code,
+            Case.definition_version_id,
+            Case.stage,
+            Case.opened_at,
+            Case.closed_at,
+            next_due.label("next_due"),
+            overdue.label("overdue"),
+        )
+        .order_by(Case.opened_at.desc(), Case.id.desc())
+        .limit(min(max(query.limit, 1), MAX_PAGE))
+        .offset(max(query.offset, 0))
+    ).all()
+    return [
+        CaseloadRow(
+            reference=row.reference,
+            municipality_code=row.municipality_code,
+            definition_version_id=row.definition_version_id,
+            stage=row.stage,
+            opened_at=row.opened_at,
+            closed_at=row.closed_at,
+            relations=tuple(sorted(relations[row.id])),
+            next_due=row.next_due,
+            overdue=bool(row.overdue),
+        )
+        for row in page
+    ], total

@@ -1,0 +1,194 @@
+"""The web app: FastAPI with server-rendered pages and the JSON API, over the service layer.
+
+``create_app`` wires it to a runtime. Every action goes through the same services as
+the CLI, so the audit log, notifications and Prefect flows are the same.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from workflow.caseload import CaseloadService
+from workflow.runtime import Runtime
+from workflow.services import StepResult
+from workflow.web import api, pages
+from workflow.web.api_models import ApiError, FieldProblem
+from workflow.web.context import WebContext
+from workflow.web.i18n import word
+from workflow.web.identity import Identity, LocalSessions, TrustedHeader
+from workflow.web.rendering import Pages, locale_of
+
+STATIC = Path(__file__).parent / "static"
+_log = logging.getLogger(__name__)
+
+SECURITY_HEADERS = [
+    (
+        b"content-security-policy",
+        b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        b"frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    ),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+    (b"cache-control", b"no-store"),
+]
+
+
+class SecurityHeaders:
+    """Adds the security headers to every response (pages hold personal data: no caching)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {k.lower() for k, _ in headers}
+                headers.extend(h for h in SECURITY_HEADERS if h[0] not in names)
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _api_error(status: int, body: ApiError) -> JSONResponse:
+    return JSONResponse(body.model_dump(), status_code=status)
+
+
+def _message(request: Request, status: int, heading: str, message: str) -> Response:
+    context: WebContext = request.app.state.web
+    return context.pages.render(request, "message.html", status, heading=heading, message=message)
+
+
+def create_app(
+    runtime: Runtime,
+    *,
+    identity: Identity | None = None,
+    on_step: Callable[[StepResult], None] | None = None,
+) -> FastAPI:
+    """The web app over a runtime's services.
+
+    ``identity`` defaults to the settings' choice (local accounts, or a trusted header
+    from a SAML/OIDC proxy); ``on_step`` is called with every committed step.
+    """
+    settings = runtime.settings
+    if identity is None:
+        identity = (
+            TrustedHeader(
+                runtime.accounts,
+                settings.secret_key,
+                settings.identity_header,
+                settings.trusted_proxies,
+            )
+            if settings.identity == "header"
+            else LocalSessions(runtime.accounts)
+        )
+    context = WebContext(
+        settings=settings,
+        service=runtime.service,
+        caseload=CaseloadService(runtime.sessions, runtime.catalog, runtime.service.clock),
+        accounts=runtime.accounts,
+        catalog=runtime.catalog,
+        identity=identity,
+        pages=Pages(),
+        on_step=on_step or (lambda _result: None),
+    )
+
+    def authenticate(request: Request) -> None:
+        request.state.auth = context.identity.authenticate(request)
+
+    app = FastAPI(
+        title="Ungeindsats – case workflow API",
+        version="1",
+        description=(api.__doc__ or "").strip(),
+        dependencies=[Depends(authenticate)],
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.web = context
+    app.include_router(pages.router)
+    app.include_router(api.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(SecurityHeaders)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.exception_handler(api.ApiProblemError)
+    def api_problem(request: Request, exc: api.ApiProblemError) -> Response:
+        return _api_error(exc.status, exc.body)
+
+    @app.exception_handler(pages.LoginRequiredError)
+    def login_required(request: Request, exc: pages.LoginRequiredError) -> Response:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={_quote(target)}", status_code=303)
+
+    @app.exception_handler(pages.PageNotFoundError)
+    def page_not_found(request: Request, exc: pages.PageNotFoundError) -> Response:
+        return _message(request, 404, word("error", locale_of(request)), exc.message)
+
+    @app.exception_handler(pages.CsrfError)
+    def csrf_failed(request: Request, exc: pages.CsrfError) -> Response:
+        return _message(
+            request, 403, word("error", locale_of(request)), word("forbidden", locale_of(request))
+        )
+
+    @app.exception_handler(RequestValidationError)
+    def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        fields = [
+            FieldProblem(
+                field=".".join(str(part) for part in error.get("loc", ())),
+                message=str(error.get("msg", "invalid")),
+            )
+            for error in exc.errors()
+        ]
+        if _is_api(request):
+            body = ApiError(error="invalid", message="the request is not valid", fields=fields)
+            return _api_error(422, body)
+        text = "; ".join(f"{f.field}: {f.message}" for f in fields)
+        return _message(request, 400, word("error", locale_of(request)), text)
+
+    @app.exception_handler(StarletteHTTPException)
+    def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if _is_api(request):
+            code = "not_found" if exc.status_code == 404 else "invalid"
+            return _api_error(exc.status_code, ApiError(error=code, message=str(exc.detail)))
+        text = word("not_found", locale_of(request)) if exc.status_code == 404 else str(exc.detail)
+        return _message(request, exc.status_code, word("error", locale_of(request)), text)
+
+    @app.exception_handler(Exception)
+    def unexpected(request: Request, exc: Exception) -> Response:
+        # Logged by type and path only: the exception text could hold case data.
+        _log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path)
+        message = word("server_error", locale_of(request))
+        if _is_api(request):
+            return _api_error(500, ApiError(error="server_error", message=message))
+        return _message(request, 500, word("error", locale_of(request)), message)
+
+    return app
+
+
+def _quote(target: str) -> str:
+    from urllib.parse import quote
+
+    return quote(target, safe="/")

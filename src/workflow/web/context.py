@@ -1,0 +1,80 @@
+"""What the web app's routes share: the services, the identity layer, and case helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from workflow.accounts import AccountService, User
+from workflow.caseload import CaseloadService
+from workflow.catalog import DefinitionCatalog
+from workflow.definitions import Definition
+from workflow.definitions.models import Transition
+from workflow.engine import next_steps
+from workflow.services import CaseService, CaseView, StepResult
+from workflow.settings import Settings
+from workflow.web.i18n import local
+from workflow.web.identity import Identity
+from workflow.web.rendering import Pages
+
+
+@dataclass
+class WebContext:
+    """Everything a request handler needs, built once by :func:`create_app`."""
+
+    settings: Settings
+    service: CaseService
+    caseload: CaseloadService
+    accounts: AccountService
+    catalog: DefinitionCatalog
+    identity: Identity
+    pages: Pages
+    #: Called with every committed step (e.g. to start its Prefect flow run).
+    on_step: Callable[[StepResult], None]
+
+    def definitions_for(self, user: User) -> list[Definition]:
+        """The definitions a user can refer to: their municipality's (or all)."""
+        return [
+            d
+            for d in sorted(self.catalog.current.values(), key=lambda d: d.id)
+            if d.municipality is not None
+            and (user.municipality_code in (None, d.municipality.code))
+        ]
+
+    def definition_of(self, view: CaseView) -> Definition:
+        """The definition a case is pinned to."""
+        return self.service.definition(view.definition_version_id)
+
+
+def choice_label(definition: Definition, value: str | None, lang: str) -> str:
+    """The label of a choice value given in any step (e.g. a meeting room), else the value."""
+    if not value:
+        return ""
+    for transition in definition.transitions:
+        for item in transition.inputs:
+            for choice in item.choices:
+                if choice.value == value:
+                    return local(choice.label, lang)
+    return value
+
+
+def case_roles(user: User, view: CaseView) -> list[str]:
+    """The roles a user acts in on a case, most specific first.
+
+    Being the case's coordinator, its caseworker or on its team gives those roles;
+    the account's own roles come after.
+    """
+    roles: list[str] = []
+    if view.coordinator == user.person_id:
+        roles.append("coordinator")
+    if view.caseworker == user.person_id:
+        roles.append("caseworker")
+    roles.extend(user.roles)
+    if any(m["person"] == user.person_id for m in view.team):
+        roles.append("team_member")
+    return list(dict.fromkeys(roles))
+
+
+def steps_for(definition: Definition, view: CaseView, user: User) -> list[Transition]:
+    """The steps this user may take on the case now."""
+    return next_steps(definition, view.stage, case_roles(user, view))

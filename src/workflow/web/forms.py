@@ -1,0 +1,176 @@
+"""Forms generated from a step's declared inputs, and form posts read back into inputs.
+
+Each input type has one widget. List inputs (team, goals, networks) are rows of fields
+named ``<input>.<row>.<field>``; rows left empty are ignored, so a form can offer a few
+blank rows without JavaScript. Goal reviews are one choice per goal of the current plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from workflow.definitions.models import Definition, Input, InputType
+from workflow.engine.inputs import NETWORK_KINDS, REVIEW_STATUSES
+from workflow.web.i18n import local, word
+
+#: Form fields per row of each list input type.
+ROW_FIELDS: dict[InputType, tuple[str, ...]] = {
+    InputType.TEAM: ("department", "person", "role"),
+    InputType.GOALS: ("text", "department", "theme", "owner", "deadline"),
+    InputType.NETWORKS: ("name", "kind"),
+}
+MAX_ROWS = 30
+_WIDGETS = {
+    InputType.TEXT: "textarea",
+    InputType.INTEGER: "number",
+    InputType.DECIMAL: "decimal",
+    InputType.BOOLEAN: "checkbox",
+    InputType.DATE: "date",
+    InputType.DATETIME: "datetime",
+    InputType.CHOICE: "select",
+    InputType.DEPARTMENT: "select",
+    InputType.THEME: "select",
+    InputType.MULTICHOICE: "checkboxes",
+    InputType.DEPARTMENTS: "checkboxes",
+    InputType.THEMES: "checkboxes",
+    InputType.PERSON: "person",
+    InputType.TEAM: "rows",
+    InputType.GOALS: "rows",
+    InputType.NETWORKS: "rows",
+    InputType.GOAL_REVIEWS: "reviews",
+}
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One generated field: what the template needs to render it."""
+
+    name: str
+    type: str
+    widget: str
+    label: str
+    help: str
+    required: bool
+    choices: list[tuple[str, str]] = field(default_factory=list)
+    columns: tuple[str, ...] = ()
+    column_choices: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    min: float | None = None
+    max: float | None = None
+    first_person: bool = False
+
+
+def form_fields(definition: Definition, inputs: Sequence[Input], locale: str) -> list[FormField]:
+    """The fields of a step's form, labelled in ``locale``."""
+    departments = [(d.id, local(d.name, locale)) for d in definition.departments]
+    themes = [(t.id, local(t.name, locale)) for t in definition.themes]
+    fields = []
+    for item in inputs:
+        choices: list[tuple[str, str]] = []
+        if item.type in (InputType.CHOICE, InputType.MULTICHOICE):
+            choices = [(c.value, local(c.label, locale)) for c in item.choices]
+        elif item.type in (InputType.DEPARTMENT, InputType.DEPARTMENTS):
+            choices = departments
+        elif item.type in (InputType.THEME, InputType.THEMES):
+            choices = themes
+        column_choices = {
+            "department": departments,
+            "theme": themes,
+            "kind": [(k, word(f"kind_{k}", locale)) for k in NETWORK_KINDS],
+            "status": [(s, word(f"status_{s}", locale)) for s in REVIEW_STATUSES],
+        }
+        fields.append(
+            FormField(
+                name=item.name,
+                type=item.type.value,
+                widget=_WIDGETS[item.type],
+                label=local(item.label, locale),
+                help=local(item.help, locale),
+                required=item.required,
+                choices=choices,
+                columns=ROW_FIELDS.get(item.type, ()),
+                column_choices=column_choices,
+                min=item.min,
+                max=item.max,
+                first_person=item.first_person,
+            )
+        )
+    return fields
+
+
+class FormData:
+    """A posted form as lists of values per name (what Starlette's FormData gives)."""
+
+    def __init__(self, pairs: Sequence[tuple[str, str]]) -> None:
+        self._values: dict[str, list[str]] = {}
+        for key, value in pairs:
+            self._values.setdefault(key, []).append(value)
+
+    def get(self, name: str) -> str:
+        """The last value given for ``name`` ('' if none)."""
+        values = self._values.get(name)
+        return values[-1] if values else ""
+
+    def getlist(self, name: str) -> list[str]:
+        """Every value given for ``name``."""
+        return list(self._values.get(name, []))
+
+    def rows(self, name: str) -> int:
+        """How many rows of a list input the form holds (the highest row number + 1)."""
+        prefix = f"{name}."
+        numbers = [
+            int(key[len(prefix) :].split(".", 1)[0])
+            for key in self._values
+            if key.startswith(prefix) and key[len(prefix) :].split(".", 1)[0].isdigit()
+        ]
+        return min(max(numbers, default=-1) + 1, MAX_ROWS)
+
+
+def read_form(inputs: Sequence[Input], form: FormData, plan_goals: Sequence[int]) -> dict[str, Any]:
+    """The step's inputs from a posted form, ready for the engine to validate."""
+    values: dict[str, Any] = {}
+    for item in inputs:
+        name = item.name
+        if item.type is InputType.BOOLEAN:
+            values[name] = form.get(name) == "true"
+        elif item.type in (InputType.MULTICHOICE, InputType.DEPARTMENTS, InputType.THEMES):
+            values[name] = [v for v in form.getlist(name) if v]
+        elif item.type in ROW_FIELDS:
+            values[name] = _rows(name, ROW_FIELDS[item.type], form)
+        elif item.type is InputType.GOAL_REVIEWS:
+            values[name] = [
+                {"goal": number, "status": form.get(f"{name}.{number}.status")}
+                for number in plan_goals
+                if form.get(f"{name}.{number}.status")
+            ]
+        else:
+            text = form.get(name).strip()
+            values[name] = text or None
+    return values
+
+
+def _rows(name: str, columns: Sequence[str], form: FormData) -> list[dict[str, Any]]:
+    rows = []
+    for index in range(form.rows(name)):
+        row = {c: form.get(f"{name}.{index}.{c}").strip() for c in columns}
+        if any(row.values()):
+            rows.append({c: v for c, v in row.items() if v})
+    return rows
+
+
+def form_values(inputs: Mapping[str, Any]) -> FormData:
+    """Inputs turned back into form values (to show a form filled in, e.g. from the API)."""
+    pairs: list[tuple[str, str]] = []
+    for name, value in inputs.items():
+        if isinstance(value, list):
+            for index, entry in enumerate(value):
+                if isinstance(entry, Mapping):
+                    pairs.extend((f"{name}.{index}.{k}", str(v)) for k, v in entry.items())
+                else:
+                    pairs.append((name, str(entry)))
+        elif value is True:
+            pairs.append((name, "true"))
+        elif value not in (None, False):
+            pairs.append((name, str(value)))
+    return FormData(pairs)

@@ -1,0 +1,179 @@
+"""The web app's own words in Danish (default) and English.
+
+Definition texts (stage names, labels, button names) come from the definitions; these
+are the words around them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workflow.definitions.types import LocalizedText, text_in
+
+LANGUAGES = ("da", "en")
+
+WORDS: dict[str, dict[str, str]] = {
+    "app_name": {"da": "Ungeindsats – sager", "en": "Youth services – cases"},
+    "skip": {"da": "Gå til indhold", "en": "Skip to content"},
+    "login": {"da": "Log ind", "en": "Log in"},
+    "logout": {"da": "Log ud", "en": "Log out"},
+    "username": {"da": "Brugernavn", "en": "Username"},
+    "password": {"da": "Adgangskode", "en": "Password"},
+    "login_failed": {
+        "da": "Forkert brugernavn eller adgangskode.",
+        "en": "Wrong username or password.",
+    },
+    "login_locked": {
+        "da": "For mange forkerte forsøg. Kontoen er låst til kl. {time}.",
+        "en": "Too many failed attempts. The account is locked until {time}.",
+    },
+    "login_expired": {
+        "da": "Formularen var for gammel. Prøv igen.",
+        "en": "The form had expired. Please try again.",
+    },
+    "language": {"da": "Sprog", "en": "Language"},
+    "caseload": {"da": "Mine sager", "en": "My cases"},
+    "refer": {"da": "Ny henvisning", "en": "New referral"},
+    "search_reference": {"da": "Søg på sagsnummer", "en": "Search by case reference"},
+    "stage": {"da": "Fase", "en": "Stage"},
+    "all_stages": {"da": "Alle faser", "en": "All stages"},
+    "overdue_only": {"da": "Kun sager med overskredne frister", "en": "Only overdue cases"},
+    "filter": {"da": "Vis", "en": "Show"},
+    "reference": {"da": "Sagsnummer", "en": "Case reference"},
+    "my_part": {"da": "Min rolle", "en": "My part"},
+    "opened": {"da": "Oprettet", "en": "Opened"},
+    "next_deadline": {"da": "Næste frist", "en": "Next deadline"},
+    "overdue": {"da": "Overskredet", "en": "Overdue"},
+    "no_cases": {"da": "Ingen sager matcher.", "en": "No cases match."},
+    "count_cases": {"da": "{shown} af {total} sager", "en": "{shown} of {total} cases"},
+    "previous_page": {"da": "Forrige", "en": "Previous"},
+    "next_page": {"da": "Næste", "en": "Next"},
+    "relation_coordinator": {"da": "Tovholder/koordinator", "en": "Coordinator"},
+    "relation_caseworker": {"da": "Sagsbehandler", "en": "Caseworker"},
+    "relation_team_member": {"da": "Teammedlem", "en": "Team member"},
+    "young_person": {"da": "Den unge", "en": "The young person"},
+    "name": {"da": "Navn", "en": "Name"},
+    "cpr": {"da": "CPR-nummer", "en": "CPR number"},
+    "birth_date": {"da": "Fødselsdato", "en": "Birth date"},
+    "current_stage": {"da": "Nuværende fase", "en": "Current stage"},
+    "next_steps": {"da": "Næste skridt", "en": "Next steps"},
+    "no_next_steps": {
+        "da": "Der er ingen skridt, du kan tage i denne fase.",
+        "en": "There are no steps you can take in this stage.",
+    },
+    "meeting_mode": {"da": "Mødetilstand (storskærm)", "en": "Meeting mode (big screen)"},
+    "team": {"da": "Den unges team", "en": "The young person's team"},
+    "chosen_by_young_person": {
+        "da": "Valgt af den unge",
+        "en": "Chosen by the young person",
+    },
+    "coordinator": {"da": "Tovholder/koordinator", "en": "Coordinator"},
+    "caseworker": {"da": "Sagsbehandler", "en": "Caseworker"},
+    "agenda": {"da": "Den unges dagsorden", "en": "The young person's agenda"},
+    "plan": {"da": "Planen", "en": "The plan"},
+    "plan_version": {
+        "da": "Version {version}, skrevet på mødet {date}",
+        "en": "Version {version}, written at the meeting on {date}",
+    },
+    "plan_version_plain": {"da": "Version {version}", "en": "Version {version}"},
+    "no_plan": {"da": "Der er ikke skrevet en plan endnu.", "en": "No plan has been written yet."},
+    "goal": {"da": "Mål", "en": "Goal"},
+    "who": {"da": "Hvem", "en": "Who"},
+    "department": {"da": "Afdeling", "en": "Department"},
+    "theme": {"da": "Tema", "en": "Theme"},
+    "deadline": {"da": "Frist", "en": "Deadline"},
+    "status": {"da": "Status", "en": "Status"},
+    "status_open": {"da": "I gang", "en": "Open"},
+    "status_met": {"da": "Nået", "en": "Met"},
+    "status_partly": {"da": "Delvist nået", "en": "Partly met"},
+    "status_not_met": {"da": "Ikke nået", "en": "Not met"},
+    "meetings": {"da": "Møder", "en": "Meetings"},
+    "next_meeting": {"da": "Næste møde", "en": "Next meeting"},
+    "no_meeting": {"da": "Intet møde er aftalt.", "en": "No meeting is booked."},
+    "participants": {"da": "Deltagere", "en": "Participants"},
+    "timers": {"da": "Frister", "en": "Deadlines"},
+    "no_timers": {"da": "Ingen frister kører.", "en": "No deadlines are running."},
+    "tasks": {"da": "Åbne opgaver", "en": "Open tasks"},
+    "networks": {"da": "Netværk og fællesskaber", "en": "Networks and communities"},
+    "timeline": {"da": "Forløb", "en": "Timeline"},
+    "by": {"da": "af", "en": "by"},
+    "step_saved": {"da": "Skridtet er gemt: {step}.", "en": "The step is saved: {step}."},
+    "case_opened": {"da": "Sagen {reference} er oprettet.", "en": "Case {reference} is opened."},
+    "save": {"da": "Gem", "en": "Save"},
+    "cancel": {"da": "Annullér", "en": "Cancel"},
+    "back_to_case": {"da": "Tilbage til sagen", "en": "Back to the case"},
+    "errors_heading": {
+        "da": "Skridtet er ikke gemt. Ret dette:",
+        "en": "The step is not saved. Please fix this:",
+    },
+    "required_mark": {"da": "skal udfyldes", "en": "required"},
+    "add_row": {"da": "Tilføj en række mere", "en": "Add another row"},
+    "add_goal": {"da": "Tilføj et mål", "en": "Add a goal"},
+    "goal_placeholder": {"da": "Jeg skal ...", "en": "I will ..."},
+    "person": {"da": "Person", "en": "Person"},
+    "role": {"da": "Rolle", "en": "Role"},
+    "network_name": {"da": "Netværk/fællesskab", "en": "Network or community"},
+    "network_kind": {"da": "Slags", "en": "Kind"},
+    "choose": {"da": "Vælg ...", "en": "Choose ..."},
+    "yes": {"da": "Ja", "en": "Yes"},
+    "no": {"da": "Nej", "en": "No"},
+    "review_previous": {
+        "da": "Hvordan gik det med målene fra sidste periode?",
+        "en": "How did the goals of the last period go?",
+    },
+    "write_plan": {
+        "da": "Den unge fortæller – tovholderen skriver",
+        "en": "The young person tells – the coordinator writes",
+    },
+    "definition": {"da": "Forløb", "en": "Process"},
+    "choose_definition": {"da": "Vælg kommunens forløb", "en": "Choose the process"},
+    "young_person_details": {
+        "da": "Oplysninger om den unge (vises kun for de medarbejdere, der har sagen)",
+        "en": "About the young person (shown only to the staff on the case)",
+    },
+    "cpr_help": {"da": "10 cifre, fx 010203-1234", "en": "10 digits, e.g. 010203-1234"},
+    "not_found": {"da": "Siden findes ikke.", "en": "The page does not exist."},
+    "case_not_found": {
+        "da": "Der er ingen sag {reference}, som du har adgang til.",
+        "en": "There is no case {reference} you have access to.",
+    },
+    "step_not_available": {
+        "da": "Skridtet kan ikke tages i sagens nuværende fase med din rolle.",
+        "en": "This step cannot be taken in the case's current stage with your role.",
+    },
+    "conflict": {
+        "da": "Sagen blev ændret af en anden samtidig. Genindlæs sagen og prøv igen.",
+        "en": "Someone else changed the case at the same time. Reload it and try again.",
+    },
+    "server_error": {
+        "da": "Noget gik galt hos os. Intet er gemt halvt; prøv igen.",
+        "en": "Something went wrong on our side. Nothing was half-saved; try again.",
+    },
+    "forbidden": {
+        "da": "Formularen kunne ikke bekræftes. Genindlæs siden og prøv igen.",
+        "en": "The form could not be verified. Reload the page and try again.",
+    },
+    "error": {"da": "Fejl", "en": "Error"},
+    "kind_leisure": {"da": "Fritid", "en": "Leisure"},
+    "kind_education": {"da": "Uddannelse", "en": "Education"},
+    "kind_work": {"da": "Arbejde", "en": "Work"},
+    "kind_mentor": {"da": "Mentor", "en": "Mentor"},
+    "kind_family": {"da": "Familie", "en": "Family"},
+    "kind_volunteer": {"da": "Frivilligt fællesskab", "en": "Volunteering"},
+    "kind_other": {"da": "Andet", "en": "Other"},
+    "milestones": {"da": "Milepæle", "en": "Milestones"},
+}
+
+
+def word(key: str, locale: str, **params: Any) -> str:
+    """One of the app's words in ``locale`` (Danish if missing), with parameters."""
+    texts = WORDS.get(key)
+    if texts is None:
+        return key
+    text = texts.get(locale) or texts["da"]
+    return text.format(**params) if params else text
+
+
+def local(text: str | LocalizedText | None, locale: str) -> str:
+    """A definition text in ``locale`` (falling back to Danish)."""
+    return "" if text is None else text_in(text, locale)

@@ -1,0 +1,28 @@
+// Progressive enhancement only: every form works without this script.
+// "Add a row" copies the last row of a list input (team, goals, networks) with empty values.
+document.addEventListener("DOMContentLoaded", () => {
+  for (const button of document.querySelectorAll("[data-add-row]")) {
+    button.hidden = false;
+    button.addEventListener("click", () => {
+      const rows = document.querySelector(`[data-rows="${button.dataset.addRow}"]`);
+      const last = rows.lastElementChild;
+      const next = Number(last.dataset.row) + 1;
+      const copy = last.cloneNode(true);
+      copy.dataset.row = String(next);
+      for (const el of copy.querySelectorAll("[id], [name], label[for]")) {
+        for (const attr of ["id", "name", "for"]) {
+          const value = el.getAttribute(attr);
+          if (value) el.setAttribute(attr, value.replace(/\.(\d+)\./, `.${next}.`));
+        }
+        if ("value" in el && el.tagName !== "OPTION") el.value = "";
+      }
+      for (const label of copy.querySelectorAll("label")) {
+        label.textContent = label.textContent.replace(/\d+$/, String(next + 1));
+      }
+      rows.appendChild(copy);
+      copy.querySelector("textarea, input, select").focus();
+    });
+  }
+  const summary = document.getElementById("error-summary");
+  if (summary) summary.focus();
+});
