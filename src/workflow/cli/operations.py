@@ -37,8 +37,11 @@ def up(
     port: int = typer.Option(4200, help="Port of the Prefect server (127.0.0.1)."),
     with_demo: bool = typer.Option(False, "--demo", help="Play the demo cases first."),
     sweep_every: int = typer.Option(60, help="Seconds between sweeps."),
+    web_port: int = typer.Option(
+        0, help="Port of the web app (127.0.0.1); default: WORKFLOW_WEB_PORT or 8000."
+    ),
 ) -> None:
-    """Start a local Prefect server and serve the deployments (the sweep on a schedule)."""
+    """Start a local Prefect server, the web app, and serve the flows (sweep on a schedule)."""
     from workflow.orchestration.server import local_server
 
     with local_server(_prefect_home(), port) as api_url:
@@ -47,11 +50,56 @@ def up(
         typer.echo(f"Prefect UI: {ui}  (flow runs are named and tagged by case reference)")
         if with_demo:
             _play_demo()
+            _demo_accounts()
+        web = _start_web(web_port)
         from workflow.orchestration.deployments import serve_all
 
         typer.echo(f"Serving case-step, sweep (every {sweep_every} s) and intake. Ctrl-C stops.")
         typer.echo(f"Prefect UI: {ui}")
+        typer.echo(f"Web app:    {web}")
+        if with_demo:
+            logins = ", ".join(f"{a[0]} ({a[3][0]})" for a in DEMO_ACCOUNTS)
+            typer.echo(f"Demo login: {logins}; password {DEMO_PASSWORD}")
         serve_all(sweep_every)
+
+
+#: Demo staff (Sorø): username, full name, staff id used in the demo script, roles.
+DEMO_ACCOUNTS = (
+    ("mette", "Mette Sagsbehandler", "cw-mette", ["caseworker"]),
+    ("lise", "Lise Tovholder", "tovholder-lise", ["coordinator"]),
+    ("anna", "Anna Lærer", "laerer-anna", ["team_member"]),
+)
+DEMO_PASSWORD = "demo-kode-2026"  # noqa: S105 (printed for the demo; never a real account)
+
+
+def _demo_accounts() -> None:
+    """The demo's staff accounts (Sorø), created once."""
+    from workflow.runtime import get_runtime
+
+    accounts = get_runtime().accounts
+    for username, name, person_id, roles in DEMO_ACCOUNTS:
+        if accounts.user(username) is None:
+            accounts.create(
+                username,
+                DEMO_PASSWORD,
+                display_name=name,
+                person_id=person_id,
+                roles=roles,
+                municipality_code="340",
+            )
+
+
+def _start_web(port: int) -> str:
+    """Serve the web app in this process; its steps run as flows in the background."""
+    from workflow.orchestration.background import BackgroundSteps
+    from workflow.runtime import get_runtime
+    from workflow.web.app import create_app
+    from workflow.web.server import serve_in_thread
+
+    port = port or get_settings().web_port
+    app = create_app(get_runtime(), on_step=BackgroundSteps().submit)
+    serve_in_thread(app, "127.0.0.1", port)
+    return f"http://127.0.0.1:{port}"
 
 
 def demo(port: int = typer.Option(4200, help="Port of the Prefect server.")) -> None:

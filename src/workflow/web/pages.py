@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
-from workflow.accounts import LoginRefusedError, same_token
+from workflow.accounts import LoginRefusedError, User, same_token
 from workflow.caseload import CaseloadQuery
 from workflow.definitions import Definition
 from workflow.definitions.models import InputType, Transition
@@ -238,7 +238,14 @@ def case_page(request: Request, reference: str, saved: str = "") -> Response:
         stage_names={s.id: s.name for s in definition.stages},
         transition_names={"refer": REFERRAL_NAME} | {t.id: t.name for t in definition.transitions},
         place=choice_label(definition, next_meeting["place"], lang) if next_meeting else "",
+        people={s.person_id: s.display_name for s in _staff(request, definition)},
     )
+
+
+def _staff(request: Request, definition: Definition) -> list[User]:
+    """The municipality's staff accounts (names for staff ids, choices for teams)."""
+    code = definition.municipality.code if definition.municipality else None
+    return web(request).accounts.staff(code)
 
 
 def _writes_plan(transition: Transition) -> bool:
@@ -266,6 +273,7 @@ def _step_form(
 ) -> Response:
     definition = web(request).definition_of(view)
     lang = locale_of(request, request.state.auth.user.locale)
+    staff = _staff(request, definition)
     return web(request).pages.render(
         request,
         "meeting.html" if meeting else "step.html",
@@ -278,9 +286,8 @@ def _step_form(
         message=message,
         errors=errors or {},
         idempotency_key=form.get("idempotency_key") or uuid.uuid4().hex,
-        staff=web(request).accounts.staff(
-            definition.municipality.code if definition.municipality else None
-        ),
+        staff=staff,
+        people={s.person_id: s.display_name for s in staff},
         stage_names={s.id: s.name for s in definition.stages},
         rows=_row_counts(transition, form, meeting),
     )

@@ -1,0 +1,24 @@
+"""Serving the web app with uvicorn in a background thread (beside the Prefect server)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import uvicorn
+from fastapi import FastAPI
+
+
+def serve_in_thread(app: FastAPI, host: str, port: int, timeout: float = 20.0) -> uvicorn.Server:
+    """Start serving ``app`` on host:port; returns once it accepts connections."""
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
+    )
+    thread = threading.Thread(target=server.run, name="web", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"the web app did not start on {host}:{port} (is the port taken?)")
+        time.sleep(0.05)
+    return server
