@@ -1,0 +1,282 @@
+"""The web app's pages through FastAPI's test client: log-in, CSRF, errors, roles, caseload."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from tests.integration.conftest import Clock
+from workflow.engine import Actor
+from workflow.runtime import Runtime
+from workflow.services import YoungPersonDetails
+from workflow.store.tables import AuditEntry
+from workflow.web.app import create_app
+from workflow.web.identity import TrustedHeader
+
+PASSWORD = "korrekt-hest-batteri"
+PERSON = YoungPersonDetails("Sofie Sidetest", "0202101234", date(2010, 2, 2))
+PRE_MEETING = {
+    "team.0.department": "skole",
+    "team.0.person": "laerer-anna",
+    "coordinator": "tovholder-lise",
+    "agenda": ["uddannelse"],
+    "first_meeting_at": "2026-03-17T09:00",
+    "meeting_room": "raadhuset_storskaerm",
+}
+
+
+@pytest.fixture
+def runtime(sqlite_runtime: Runtime) -> Runtime:
+    for username, person, roles in (
+        ("mette", "cw-mette", ["caseworker"]),
+        ("lise", "tovholder-lise", ["coordinator"]),
+        ("anna", "laerer-anna", ["team_member"]),
+    ):
+        sqlite_runtime.accounts.create(
+            username,
+            PASSWORD,
+            display_name=username.title(),
+            person_id=person,
+            roles=roles,
+            municipality_code="340",
+        )
+    return sqlite_runtime
+
+
+@pytest.fixture
+def client(runtime: Runtime) -> Iterator[TestClient]:
+    with TestClient(
+        create_app(runtime), base_url="https://testserver", follow_redirects=False
+    ) as test_client:
+        yield test_client
+
+
+def _csrf(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "the page has no CSRF token"
+    return found.group(1)
+
+
+def _log_in(client: TestClient, username: str, password: str = PASSWORD) -> str:
+    """Log in through the form; returns the page's answer (a redirect on success)."""
+    token = _csrf(client.get("/login").text)
+    answer = client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": token, "next": "/"},
+    )
+    return answer.text if answer.status_code != 303 else "ok"
+
+
+def _refer(runtime: Runtime) -> str:
+    result = runtime.service.refer(
+        "soroe",
+        PERSON,
+        Actor("caseworker", "cw-mette"),
+        {"source": "school", "caseworker": "cw-mette"},
+    )
+    runtime.service.trigger(
+        result.reference,
+        "accept_referral",
+        {"young_person_agrees": True, "consent": True},
+        Actor("caseworker", "cw-mette"),
+    )
+    return result.reference
+
+
+def test_a_page_needs_a_login_and_comes_back_after_it(client: TestClient) -> None:
+    answer = client.get("/cases/SOR-2026-0001?lang=en")
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/login?next=/cases/SOR-2026-0001%3Flang%3Den"
+
+
+def test_five_wrong_passwords_lock_the_account_for_a_while(
+    client: TestClient, runtime: Runtime, clock: Clock
+) -> None:
+    for _ in range(4):
+        assert "Forkert brugernavn eller adgangskode" in _log_in(client, "mette", "forkert-123")
+    assert "Kontoen er låst til kl." in _log_in(client, "mette", "forkert-123")
+    assert "Kontoen er låst" in _log_in(client, "mette")  # even the right password
+    # An unknown user gets the same answer as a wrong password.
+    assert "Forkert brugernavn eller adgangskode" in _log_in(client, "nobody", PASSWORD)
+    clock.advance(minutes=16)
+    assert _log_in(client, "mette") == "ok"
+    with runtime.sessions() as session:
+        actions = session.scalars(
+            select(AuditEntry.action).where(AuditEntry.object_type == "account")
+        ).all()
+    assert actions.count("login_failed") == 6
+    assert actions.count("login_locked") == 1
+    assert actions.count("login") == 1
+
+
+def test_the_session_cookie_is_guarded_and_logout_ends_it(client: TestClient) -> None:
+    token = _csrf(client.get("/login").text)
+    answer = client.post(
+        "/login", data={"username": "mette", "password": PASSWORD, "csrf_token": token}
+    )
+    cookie = answer.headers["set-cookie"]
+    assert "kui_session=" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=lax" in cookie
+    assert "Secure" in cookie  # the settings' base_url is https
+    page = client.get("/")
+    assert page.status_code == 200
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert page.headers["cache-control"] == "no-store"
+    client.post("/logout", data={"csrf_token": _csrf(page.text)})
+    client.cookies.set("kui_session", cookie.split("kui_session=")[1].split(";")[0])
+    assert client.get("/").status_code == 303  # the old session no longer works
+
+
+def test_a_login_form_without_its_token_is_refused(client: TestClient) -> None:
+    answer = client.post("/login", data={"username": "mette", "password": PASSWORD})
+    assert answer.status_code == 400
+    assert "Formularen var for gammel" in answer.text
+
+
+def test_a_step_posted_without_the_csrf_token_changes_nothing(
+    client: TestClient, runtime: Runtime
+) -> None:
+    reference = _refer(runtime)
+    _log_in(client, "mette")
+    answer = client.post(f"/cases/{reference}/steps/hold_pre_meeting", data=PRE_MEETING)
+    assert answer.status_code == 403
+    assert "Formularen kunne ikke bekræftes" in answer.text
+    assert runtime.service.view(reference, Actor("caseworker", "t"), "test").stage == (
+        "pre_meeting"
+    )
+
+
+def test_errors_are_shown_beside_their_fields_and_the_values_are_kept(
+    client: TestClient, runtime: Runtime
+) -> None:
+    reference = _refer(runtime)
+    _log_in(client, "mette")
+    form = client.get(f"/cases/{reference}/steps/hold_pre_meeting").text
+    answer = client.post(
+        f"/cases/{reference}/steps/hold_pre_meeting",
+        data={"csrf_token": _csrf(form), "coordinator": "tovholder-lise", "agenda": []},
+    )
+    assert answer.status_code == 422
+    html = answer.text
+    assert 'id="error-team"' in html
+    assert 'id="error-first_meeting_at"' in html
+    assert re.search(r'id="first_meeting_at"[^>]*aria-describedby="error-first_meeting_at"', html)
+    assert 'aria-invalid="true"' in html
+    assert 'value="tovholder-lise"' in html  # what was typed is kept
+    assert 'href="#error-team"' in html  # the summary links to the field
+    assert 'id="error-team">skal udfyldes</p>' in html
+
+
+def test_each_role_sees_only_its_own_next_steps(client: TestClient, runtime: Runtime) -> None:
+    reference = _refer(runtime)
+    runtime.service.trigger(
+        reference,
+        "hold_pre_meeting",
+        {
+            "team": [{"department": "skole", "person": "laerer-anna"}],
+            "coordinator": "tovholder-lise",
+            "agenda": ["uddannelse"],
+            "first_meeting_at": "2026-03-17T09:00",
+            "meeting_room": "raadhuset_storskaerm",
+        },
+        Actor("caseworker", "cw-mette"),
+    )
+    _log_in(client, "lise")
+    page = client.get(f"/cases/{reference}").text
+    assert f"/cases/{reference}/steps/hold_first_meeting" in page
+    assert "Mødetilstand (storskærm)" in page
+    client.cookies.clear()
+    _log_in(client, "anna")
+    caseload = client.get("/").text
+    assert reference in caseload
+    assert "Teammedlem" in caseload
+    page = client.get(f"/cases/{reference}").text
+    assert "hold_first_meeting" not in page
+    refused = client.get(f"/cases/{reference}/steps/hold_first_meeting")
+    assert refused.status_code == 404
+    assert "kan ikke tages" in refused.text
+
+
+def test_the_caseload_filters_by_stage_overdue_and_reference(
+    client: TestClient, runtime: Runtime, clock: Clock
+) -> None:
+    first = _refer(runtime)
+    second = runtime.service.refer(
+        "soroe", PERSON, Actor("caseworker", "cw-mette"), {"source": "uu", "caseworker": "cw-mette"}
+    ).reference
+    runtime.service.refer(  # someone else's case
+        "soroe", PERSON, Actor("caseworker", "cw-bo"), {"source": "uu", "caseworker": "cw-bo"}
+    )
+    _log_in(client, "mette")
+    everything = client.get("/").text
+    assert first in everything
+    assert second in everything
+    assert "2 af 2 sager" in everything
+    referred = client.get("/?stage=referred").text
+    assert second in referred
+    assert first not in referred
+    assert "1 af 1 sager" in client.get(f"/?q={second[-4:]}").text
+    assert "0 af 0 sager" in client.get("/?overdue=1").text
+    clock.advance(days=30)  # the referral decision and pre-meeting deadlines pass
+    _log_in(client, "mette")  # (the session outlived its 8 hours)
+    overdue = client.get("/?overdue=1").text
+    assert "2 af 2 sager" in overdue
+    assert "Overskredet" in overdue
+    with runtime.sessions() as session:
+        searches = session.scalars(
+            select(AuditEntry.details).where(AuditEntry.action == "search")
+        ).all()
+    assert {k: v for k, v in searches[1]["criteria"].items() if k != "offset"} == {
+        "person": "cw-mette",
+        "stage": "referred",
+        "limit": 25,
+    }
+
+
+def test_reading_a_case_page_is_audited_with_who_and_why(
+    client: TestClient, runtime: Runtime
+) -> None:
+    reference = _refer(runtime)
+    _log_in(client, "mette")
+    assert client.get(f"/cases/{reference}").status_code == 200
+    with runtime.sessions() as session:
+        reads = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "read", AuditEntry.object_id == reference)
+        ).all()
+    assert [(r.actor, r.purpose) for r in reads] == [("caseworker:cw-mette", "case page")]
+
+
+def test_pages_speak_english_on_request(client: TestClient, runtime: Runtime) -> None:
+    reference = _refer(runtime)
+    _log_in(client, "mette")
+    page = client.get(f"/cases/{reference}?lang=en")
+    assert '<html lang="en"' in page.text
+    assert "Next steps" in page.text
+    assert "Pre-meeting" in page.text  # the definition's English stage name
+    assert "kui_lang=en" in page.headers["set-cookie"]
+    assert "Next steps" in client.get(f"/cases/{reference}").text  # remembered
+
+
+def test_a_saml_or_oidc_proxy_can_name_the_user(runtime: Runtime) -> None:
+    identity = TrustedHeader(runtime.accounts, "s3cret-key!", trusted=("testclient",))
+    with TestClient(
+        create_app(runtime, identity=identity),
+        base_url="https://testserver",
+        follow_redirects=False,
+    ) as client:
+        assert client.get("/", headers={"X-Remote-User": "mette"}).status_code == 200
+        assert client.get("/", headers={"X-Remote-User": "ghost"}).status_code == 303
+        assert client.get("/").status_code == 303
+    untrusted = TrustedHeader(runtime.accounts, "s3cret-key!", trusted=("10.0.0.1",))
+    with TestClient(
+        create_app(runtime, identity=untrusted),
+        base_url="https://testserver",
+        follow_redirects=False,
+    ) as client:
+        assert client.get("/", headers={"X-Remote-User": "mette"}).status_code == 303
