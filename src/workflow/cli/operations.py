@@ -76,17 +76,33 @@ def _demo_accounts() -> None:
     """The demo's staff accounts (Sorø), created once."""
     from workflow.runtime import get_runtime
 
-    accounts = get_runtime().accounts
+    runtime = get_runtime()
+    if runtime.accounts.user(DEMO_ACCOUNTS[0][0]) is not None:
+        return  # created by an earlier run
     for username, name, person_id, roles in DEMO_ACCOUNTS:
-        if accounts.user(username) is None:
-            accounts.create(
-                username,
-                DEMO_PASSWORD,
-                display_name=name,
-                person_id=person_id,
-                roles=roles,
-                municipality_code="340",
-            )
+        runtime.accounts.create(
+            username,
+            DEMO_PASSWORD,
+            display_name=name,
+            person_id=person_id,
+            roles=roles,
+            municipality_code="340",
+        )
+    # An open case to take on from the web app (the demo's other cases are closed).
+    from workflow.engine import Actor
+    from workflow.orchestration.demo import DEMO_PEOPLE
+
+    caseworker = Actor("caseworker", "cw-mette")
+    opened = runtime.service.refer(
+        "soroe", DEMO_PEOPLE["soroe"], caseworker, {"source": "school", "caseworker": "cw-mette"}
+    )
+    runtime.service.trigger(
+        opened.reference,
+        "accept_referral",
+        {"young_person_agrees": True, "consent": True},
+        caseworker,
+    )
+    typer.echo(f"Demo case {opened.reference} waits for its pre-meeting in the web app.")
 
 
 def _start_web(port: int) -> str:
