@@ -3,22 +3,45 @@
 Every command goes through the service layer, like the web app. After a step is
 committed its effects are carried out by a `case-step` flow run when a Prefect server is
 reachable (PREFECT_API_URL); otherwise the next sweep delivers them.
+
+With ``--remote URL`` (or WORKFLOW_REMOTE) the commands call that server's JSON API
+instead, as the user whose token is in WORKFLOW_API_TOKEN (``workflow login`` gives
+one); the server then carries out the effects.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from datetime import date
-from typing import Any
+from datetime import date, datetime
+from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
 import typer
 
+from workflow.cli.remote import Remote, RemoteError
 from workflow.engine import Actor
 from workflow.errors import WorkflowError
 
 app = typer.Typer(help="Refer, trigger and show cases.", no_args_is_help=True)
+AUTH_ENV = "WORKFLOW_API_TOKEN"
+LOGIN_HINT = f"log in with `workflow login URL --username NAME` and set {AUTH_ENV}"
+
+
+def register(main: typer.Typer) -> None:
+    """Add the top-level commands of this module (`workflow login`) to the main app."""
+    main.command()(login)
+
+
+def remote_option() -> Any:
+    """The --remote option of every case command."""
+    return typer.Option(
+        None,
+        "--remote",
+        envvar="WORKFLOW_REMOTE",
+        help=f"Use this server's JSON API instead of the local store (token: {AUTH_ENV}).",
+        metavar="URL",
+    )
 
 
 def parse_inputs(pairs: list[str]) -> dict[str, Any]:
@@ -72,24 +95,92 @@ def _fail(exc: WorkflowError) -> None:
     raise typer.Exit(1)
 
 
+def _fail_remote(exc: RemoteError, *, logging_in: bool = False) -> NoReturn:
+    """The server's refusal as the local commands print theirs: a line, then the fields."""
+    if exc.code == "not_authenticated" and not logging_in:
+        typer.echo(f"Error: not logged in, or the token has expired: {LOGIN_HINT}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{'Refused' if exc.code == 'rejected' else 'Error'}: {exc.message}", err=True)
+    for problem in exc.problems:
+        typer.echo(f"  {problem}", err=True)
+    raise typer.Exit(1)
+
+
+def _remote(url: str) -> Remote:
+    token = os.environ.get(AUTH_ENV, "").strip()
+    if not token:
+        typer.echo(f"Error: no API token: {LOGIN_HINT}", err=True)
+        raise typer.Exit(1)
+    try:
+        return Remote(url, token)
+    except RemoteError as exc:
+        _fail_remote(exc)
+
+
+def _moment(value: datetime | str) -> datetime:
+    """A time from the store, or from the API's JSON (ISO 8601 text)."""
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _print_case(case: dict[str, Any], zone: ZoneInfo) -> None:
+    """A case's stage, timeline, team, coordinator, plan and timers (local or remote)."""
+    typer.echo(
+        f"{case['reference']}  ({case['definition']} v{case['version']})  stage: {case['stage']}"
+    )
+    typer.echo("Timeline:")
+    for h in case["history"]:
+        notes = sum(1 for e in h["effects"] if e["type"] == "Notify")
+        typer.echo(
+            f"  {h['seq']:>3}  {_moment(h['at']).astimezone(zone):%Y-%m-%d %H:%M}  "
+            f"{h['event']:<24} {h['from'] or '(new)'} -> {h['to']}  [{h['actor']}]"
+            + (f"  {notes} notification(s)" if notes else "")
+        )
+    if case["team"]:
+        typer.echo("Team (chosen by the young person):")
+        for m in case["team"]:
+            typer.echo(f"  {m['department']}: {m['person']}")
+    if case["coordinator"]:
+        typer.echo(f"Coordinator: {case['coordinator']}")
+    if case["plan"]:
+        typer.echo(f"Plan (version {case['plan_version']}):")
+        for g in case["plan"]:
+            typer.echo(f"  {g['number']}. {g['text']}  [{g['department'] or '-'}, {g['status']}]")
+    for t in case["timers"]:
+        typer.echo(
+            f"Timer {t['timer']}: due {_moment(t['due_at']).astimezone(zone):%Y-%m-%d %H:%M}"
+        )
+
+
 @app.command()
 def refer(
     definition: str = typer.Argument(..., help="Definition id, e.g. soroe."),
     name: str = typer.Option(..., help="The young person's name (stored only in the case store)."),
     cpr: str = typer.Option(..., help="CPR number (stored only in the case store)."),
     birth_date: str = typer.Option(..., help="Birth date, YYYY-MM-DD."),
-    actor: str = typer.Option("caseworker", help="role or role:staff-id"),
+    actor: str = typer.Option("caseworker", help="role or role:staff-id (local store only)."),
     inputs: list[str] = typer.Option([], "--input", help="key=value (repeatable)."),
     idempotency_key: str | None = typer.Option(None, help="Repeat-safe key."),
+    remote: str | None = remote_option(),
 ) -> None:
     """Open a case by referral."""
-    from workflow.runtime import get_runtime
-    from workflow.services import YoungPersonDetails
-
     try:
         born = date.fromisoformat(birth_date)
     except ValueError:
         raise typer.BadParameter("write YYYY-MM-DD", param_hint="--birth-date") from None
+    if remote:
+        person = {"name": name, "cpr": cpr, "birth_date": born.isoformat()}
+        try:
+            answer = _remote(remote).refer(
+                definition, person, parse_inputs(inputs), idempotency_key
+            )
+        except RemoteError as exc:
+            _fail_remote(exc)
+        typer.echo(f"{answer['reference']}: opened in {answer['to_stage']}")
+        return
+
+    from workflow.runtime import get_runtime
+    from workflow.services import YoungPersonDetails
+
     try:
         result = get_runtime().service.refer(
             definition,
@@ -110,10 +201,22 @@ def trigger(
     reference: str = typer.Argument(..., help="Case reference, e.g. SOR-2026-0042."),
     event: str = typer.Argument(..., help="The step, e.g. accept_referral."),
     inputs: list[str] = typer.Option([], "--input", help="key=value (repeatable)."),
-    actor: str = typer.Option("caseworker", help="role or role:staff-id"),
+    actor: str = typer.Option("caseworker", help="role or role:staff-id (local store only)."),
     idempotency_key: str | None = typer.Option(None, help="Repeat-safe key."),
+    remote: str | None = remote_option(),
 ) -> None:
     """Take the next step of a case."""
+    if remote:
+        try:
+            answer = _remote(remote).trigger(
+                reference, event, parse_inputs(inputs), idempotency_key
+            )
+        except RemoteError as exc:
+            _fail_remote(exc)
+        note = " (repeated request: first result)" if answer["repeated"] else ""
+        typer.echo(f"{answer['reference']}: {answer['from_stage']} -> {answer['to_stage']}{note}")
+        return
+
     from workflow.runtime import get_runtime
 
     try:
@@ -136,10 +239,19 @@ def trigger(
 @app.command()
 def show(
     reference: str = typer.Argument(..., help="Case reference."),
-    actor: str = typer.Option("caseworker", help="role or role:staff-id"),
+    actor: str = typer.Option("caseworker", help="role or role:staff-id (local store only)."),
     purpose: str = typer.Option("sagsbehandling", help="Why you look (kept in the audit log)."),
+    remote: str | None = remote_option(),
 ) -> None:
     """Show a case: stage, timeline, team, plan and running timers."""
+    if remote:
+        try:
+            case = _remote(remote).show(reference, purpose)
+        except RemoteError as exc:
+            _fail_remote(exc)
+        _print_case(case, ZoneInfo(case["timezone"]))
+        return
+
     from workflow.runtime import get_runtime
 
     runtime = get_runtime()
@@ -149,24 +261,37 @@ def show(
         _fail(exc)
         return
     zone = ZoneInfo(runtime.catalog.by_id(view.definition).calendar.timezone)
-    typer.echo(f"{view.reference}  ({view.definition} v{view.version})  stage: {view.stage}")
-    typer.echo("Timeline:")
-    for h in view.history:
-        notes = sum(1 for e in h["effects"] if e["type"] == "Notify")
-        typer.echo(
-            f"  {h['seq']:>3}  {h['at'].astimezone(zone):%Y-%m-%d %H:%M}  "
-            f"{h['event']:<24} {h['from'] or '(new)'} -> {h['to']}  [{h['actor']}]"
-            + (f"  {notes} notification(s)" if notes else "")
-        )
-    if view.team:
-        typer.echo("Team (chosen by the young person):")
-        for m in view.team:
-            typer.echo(f"  {m['department']}: {m['person']}")
-    if view.coordinator:
-        typer.echo(f"Coordinator: {view.coordinator}")
-    if view.plan:
-        typer.echo(f"Plan (version {view.plan_version}):")
-        for g in view.plan:
-            typer.echo(f"  {g['number']}. {g['text']}  [{g['department'] or '-'}, {g['status']}]")
-    for t in view.timers:
-        typer.echo(f"Timer {t['timer']}: due {t['due_at'].astimezone(zone):%Y-%m-%d %H:%M}")
+    _print_case(
+        {
+            "reference": view.reference,
+            "definition": view.definition,
+            "version": view.version,
+            "stage": view.stage,
+            "history": view.history,
+            "team": view.team,
+            "coordinator": view.coordinator,
+            "plan": view.plan,
+            "plan_version": view.plan_version,
+            "timers": view.timers,
+        },
+        zone,
+    )
+
+
+def login(
+    url: str = typer.Argument(..., help="The server, e.g. https://kui.example."),
+    username: str = typer.Option(..., "--username", help="Your username on the server."),
+) -> None:
+    """Log in to a server; prints an API token to set as WORKFLOW_API_TOKEN."""
+    password = typer.prompt("Password", hide_input=True, err=True)
+    try:
+        remote = Remote(url)
+        answer = remote.login(username, password)
+    except RemoteError as exc:
+        _fail_remote(exc, logging_in=True)
+    typer.echo(answer["token"])
+    typer.echo(
+        f"Logged in until {answer['expires_at']}. Use the token above for the case commands:\n"
+        f"  export {AUTH_ENV}=<token> WORKFLOW_REMOTE={remote.base}",
+        err=True,
+    )

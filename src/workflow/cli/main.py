@@ -120,6 +120,7 @@ def simulate_command(
 app.add_typer(cases.app, name="case")
 app.add_typer(accounts.app, name="account")
 operations.register(app)
+cases.register(app)
 
 if __name__ == "__main__":  # pragma: no cover
     app()

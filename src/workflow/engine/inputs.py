@@ -222,8 +222,10 @@ def _team(d: Definition, item: Input, raw: Any) -> list[dict[str, Any]]:
         if (department, person) in seen:
             raise _InvalidError("duplicate", value=person)
         seen.add((department, person))
-        role = entry.get("role") or "team_member"
-        members.append({"department": department, "person": person, "role": str(role)})
+        role = str(entry.get("role") or "team_member")
+        if len(role) > 64:
+            raise _InvalidError("too_long", max=64)
+        members.append({"department": department, "person": person, "role": role})
     return members
 
 
@@ -243,7 +245,7 @@ def _goals(d: Definition, item: Input, raw: Any) -> list[dict[str, Any]]:
                 if department
                 else None,
                 "theme": _one_of(theme, [t.id for t in d.themes]) if theme else None,
-                "owner": str(entry["owner"]) if entry.get("owner") else None,
+                "owner": _person(d, item, str(entry["owner"])) if entry.get("owner") else None,
                 "deadline": _date(d, item, entry["deadline"]) if entry.get("deadline") else None,
                 "status": _one_of(entry.get("status") or "open", GOAL_STATUSES),
             }

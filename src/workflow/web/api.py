@@ -6,9 +6,11 @@ A browser session cookie works too, with the ``X-CSRF-Token`` header on changes.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.responses import Response
 
 from workflow.accounts import LoginRefusedError, same_token
@@ -20,15 +22,20 @@ from workflow.errors import WorkflowError
 from workflow.service_types import (
     CaseNotFoundError,
     ConflictError,
+    IdempotencyKeyReusedError,
     RejectedError,
     StepResult,
     YoungPersonDetails,
 )
 from workflow.services import CaseView
 from workflow.web.api_models import (
+    IDENTIFIER,
+    REFERENCE,
     ApiError,
     CaseDetail,
     Caseload,
+    CaseloadParams,
+    CaseParams,
     CaseSummary,
     DefinitionInfo,
     FieldProblem,
@@ -61,11 +68,12 @@ def _responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         400: "The request is malformed",
         401: "Not logged in (no valid token or session)",
         403: "A session cookie without the X-CSRF-Token header",
-        404: "No such case or definition, or not one you have access to",
-        409: "Someone else changed the case at the same time",
+        404: "No such case, process or step, or not one you have access to",
+        409: "A conflict: someone changed the case at the same time, the store is busy, "
+        "or the idempotency key was used for another request",
         422: "Invalid input, or the process refused the step (see fields)",
     }
-    return {c: {"model": ApiError, "description": meaning[c]} for c in {*codes, 400, 422}}
+    return {c: {"model": ApiError, "description": meaning[c]} for c in sorted({*codes, 400, 422})}
 
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
@@ -76,7 +84,13 @@ def web(request: Request) -> WebContext:
     return context
 
 
-def api_user(request: Request) -> Authenticated:
+#: Declares the bearer token in the OpenAPI schema; the identity layer reads it.
+BEARER = HTTPBearer(auto_error=False, description="A token from POST /api/v1/tokens.")
+
+
+def api_user(
+    request: Request, _token: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
+) -> Authenticated:
     """The caller; changes through a session cookie must carry the CSRF header."""
     auth: Authenticated | None = request.state.auth
     if auth is None:
@@ -91,6 +105,8 @@ def api_user(request: Request) -> Authenticated:
 
 
 Caller = Annotated[Authenticated, Depends(api_user)]
+CaseReference = Annotated[str, Path(max_length=40, pattern=REFERENCE, examples=["SOR-2026-0001"])]
+EventName = Annotated[str, Path(max_length=64, pattern=IDENTIFIER, examples=["accept_referral"])]
 
 
 def _locale(auth: Authenticated) -> str:
@@ -129,6 +145,21 @@ def _step_response(result: StepResult) -> StepResponse:
     )
 
 
+def _scoped_key(auth: Authenticated, key: str | None) -> str | None:
+    """A caller's idempotency key, kept apart from other callers' (and short enough to store)."""
+    if not key:
+        return None
+    digest = hashlib.sha256(f"{auth.user.person_id}\x00{key}".encode()).hexdigest()
+    return f"api:{digest}"
+
+
+def _key_reused() -> ApiProblemError:
+    message = "this idempotency_key was already used for another request; use a new key"
+    return ApiProblemError(
+        409, "conflict", message, [FieldProblem(field="body.idempotency_key", message=message)]
+    )
+
+
 def _rejected(error: RejectedError, lang: str) -> ApiProblemError:
     fields = [
         FieldProblem(field=f"inputs.{e.name}", message=e.text(lang))
@@ -156,7 +187,7 @@ def create_token(body: TokenRequest, request: Request) -> TokenResponse:
 @router.delete(
     "/tokens/current",
     status_code=204,
-    responses=_responses(401),
+    responses=_responses(401, 403),
     summary="Log out: end the token used for this request",
 )
 def delete_token(request: Request, auth: Caller) -> Response:
@@ -206,15 +237,12 @@ def definitions(request: Request, auth: Caller) -> list[DefinitionInfo]:
     summary="My caseload (as coordinator, caseworker or team member)",
 )
 def list_cases(
-    request: Request,
-    auth: Caller,
-    stage: str | None = Query(None, max_length=64),
-    overdue: bool = False,
-    q: str | None = Query(None, max_length=32, description="Part of a case reference"),
-    limit: int = Query(50, ge=1, le=200),
-    offset: int = Query(0, ge=0, le=1_000_000),
+    request: Request, auth: Caller, params: Annotated[CaseloadParams, Query()]
 ) -> Caseload:
-    query = CaseloadQuery(auth.user.person_id, stage, overdue, q, limit, offset)
+    limit, offset = params.limit, params.offset
+    query = CaseloadQuery(
+        auth.user.person_id, params.stage, params.overdue, params.q, limit, offset
+    )
     page = web(request).caseload.search(auth.user.audit_name, query, purpose="api caseload")
     lang = _locale(auth)
     cases = []
@@ -238,11 +266,13 @@ def list_cases(
 
 def _view(request: Request, auth: Authenticated, reference: str, purpose: str) -> CaseView:
     context = web(request)
-    missing = ApiProblemError(404, "not_found", f"no case {reference[:32]} you have access to")
+    missing = ApiProblemError(404, "not_found", f"no case {reference} you have access to")
     try:
         view = context.service.view(reference, auth.user.actor(auth.user.roles[0]), purpose)
     except CaseNotFoundError:
         raise missing from None
+    except ConflictError as error:  # the store stayed busy
+        raise ApiProblemError(409, "conflict", str(error)) from None
     definition = context.definition_of(view)
     home = auth.user.municipality_code
     if home and definition.municipality and definition.municipality.code != home:
@@ -253,11 +283,16 @@ def _view(request: Request, auth: Authenticated, reference: str, purpose: str) -
 @router.get(
     "/cases/{reference}",
     response_model=CaseDetail,
-    responses=_responses(401, 404),
+    responses=_responses(401, 404, 409),
     summary="A case: stage, team, plan, meetings, timers, timeline and your next steps",
 )
-def get_case(reference: str, request: Request, auth: Caller) -> CaseDetail:
-    view = _view(request, auth, reference, "api read")
+def get_case(
+    reference: CaseReference,
+    request: Request,
+    auth: Caller,
+    params: Annotated[CaseParams, Query()],
+) -> CaseDetail:
+    view = _view(request, auth, reference, params.purpose)
     definition = web(request).definition_of(view)
     lang = _locale(auth)
     stage = definition.stages_by_id.get(view.stage)
@@ -269,6 +304,7 @@ def get_case(reference: str, request: Request, auth: Caller) -> CaseDetail:
         version=view.version,
         stage=view.stage,
         stage_name=local(stage.name, lang) if stage else view.stage,
+        timezone=definition.calendar.timezone,
         opened_at=view.opened_at,
         closed_at=view.closed_at,
         young_person=YoungPersonOut(**person) if person else None,
@@ -328,14 +364,12 @@ def refer(body: ReferRequest, request: Request, auth: Caller) -> Any:
             YoungPersonDetails(person.name, person.cpr, person.birth_date),
             auth.user.actor(role),
             body.inputs,
-            idempotency_key=f"api:{auth.user.person_id}:{body.idempotency_key}"
-            if body.idempotency_key
-            else None,
+            idempotency_key=_scoped_key(auth, body.idempotency_key),
         )
     except RejectedError as error:
         raise _rejected(error, lang) from None
-    except ConflictError as error:
-        raise ApiProblemError(409, "conflict", str(error)) from None
+    except IdempotencyKeyReusedError:
+        raise _key_reused() from None
     except WorkflowError as error:
         raise ApiProblemError(409, "conflict", str(error)) from None
     if not result.repeated:
@@ -350,16 +384,18 @@ def refer(body: ReferRequest, request: Request, auth: Caller) -> Any:
     summary="Take a step: trigger an event on a case with its inputs",
 )
 def trigger(
-    reference: str,
-    event: str,
+    reference: CaseReference,
+    event: EventName,
     body: TriggerRequest,
     request: Request,
     auth: Caller,
 ) -> StepResponse:
     context = web(request)
     lang = _locale(auth)
-    view = _view(request, auth, reference, f"api:{event[:64]}")
+    view = _view(request, auth, reference, f"api:{event}")
     definition = context.definition_of(view)
+    if event not in definition.transitions_by_event:
+        raise ApiProblemError(404, "not_found", f"the process has no step '{event}'")
     roles = case_roles(auth.user, view)
     candidates = [t for t in steps_for(definition, view, auth.user) if t.event_name == event]
     role = acting_role(candidates[0].roles, roles) if candidates else roles[0]
@@ -369,15 +405,15 @@ def trigger(
             event,
             body.inputs,
             auth.user.actor(role or roles[0]),
-            idempotency_key=f"api:{auth.user.person_id}:{body.idempotency_key}"
-            if body.idempotency_key
-            else None,
+            idempotency_key=_scoped_key(auth, body.idempotency_key),
             purpose=event,
         )
     except CaseNotFoundError:
-        raise ApiProblemError(404, "not_found", f"no case {reference[:32]}") from None
+        raise ApiProblemError(404, "not_found", f"no case {reference}") from None
     except RejectedError as error:
         raise _rejected(error, lang) from None
+    except IdempotencyKeyReusedError:
+        raise _key_reused() from None
     except WorkflowError as error:
         raise ApiProblemError(409, "conflict", str(error)) from None
     if not result.repeated:

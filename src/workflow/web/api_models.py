@@ -5,15 +5,38 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-_PLAIN = r"^[^\x00-\x1f\x7f]*$"  # no control characters
+PLAIN = r"^[^\x00-\x1f\x7f]*$"  # no control characters
+#: How deep the values of a step's inputs may nest (a list of records is 3).
+MAX_INPUT_DEPTH = 6
+REFERENCE = r"^[A-Za-z0-9-]+$"
+IDENTIFIER = r"^[a-z0-9_]+$"  # a process, step or stage id
 
 
 class ApiModel(BaseModel):
     """Strict about unknown fields, so a typo is an error, not silently ignored."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+def check_inputs(value: Any, depth: int = 0) -> None:
+    """Step inputs the store can keep: no NUL characters, not nested without end.
+
+    (PostgreSQL refuses a NUL in text and JSON; the engine checks everything else.)
+    """
+    if depth > MAX_INPUT_DEPTH:
+        raise ValueError(f"nested deeper than {MAX_INPUT_DEPTH} levels")
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("contains a NUL character")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_inputs(key, depth + 1)
+            check_inputs(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            check_inputs(item, depth + 1)
 
 
 class FieldProblem(ApiModel):
@@ -32,7 +55,7 @@ class ApiError(ApiModel):
 
 
 class TokenRequest(ApiModel):
-    username: str = Field(min_length=1, max_length=64, pattern=_PLAIN)
+    username: str = Field(min_length=1, max_length=64, pattern=PLAIN)
     password: str = Field(min_length=1, max_length=1024)
 
 
@@ -48,6 +71,28 @@ class Me(ApiModel):
     roles: list[str]
     municipality_code: str | None
     locale: str
+
+
+class CaseloadParams(ApiModel):
+    """The caseload's query parameters (an unknown one is an error, not ignored)."""
+
+    stage: str | None = Field(None, max_length=64, pattern=r"^[a-z0-9_]*$")
+    overdue: bool = False
+    q: str | None = Field(None, max_length=32, pattern=PLAIN, description="Part of a reference")
+    limit: int = Field(50, ge=1, le=200)
+    offset: int = Field(0, ge=0, le=1_000_000)
+
+
+class CaseParams(ApiModel):
+    """The query parameters of reading a case."""
+
+    purpose: str = Field(
+        "api read",
+        min_length=1,
+        max_length=100,
+        pattern=PLAIN,
+        description="Why you look at the case (kept in the audit log).",
+    )
 
 
 class CaseSummary(ApiModel):
@@ -97,6 +142,7 @@ class CaseDetail(ApiModel):
     version: int = Field(description="The definition version the case is pinned to.")
     stage: str
     stage_name: str
+    timezone: str = Field(description="The process calendar's time zone, e.g. Europe/Copenhagen.")
     opened_at: datetime
     closed_at: datetime | None
     young_person: YoungPersonOut | None
@@ -114,26 +160,70 @@ class CaseDetail(ApiModel):
 
 
 class YoungPersonIn(ApiModel):
-    name: str = Field(min_length=1, max_length=200, pattern=_PLAIN)
+    name: str = Field(min_length=1, max_length=200, pattern=PLAIN)
     cpr: str = Field(pattern=r"^\d{6}-?\d{4}$", description="10 digits, e.g. 010203-1234")
     birth_date: date
 
 
 class ReferRequest(ApiModel):
-    definition: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "definition": "soroe",
+                    "young_person": {
+                        "name": "Freja Testesen",
+                        "cpr": "010110-1234",
+                        "birth_date": "2010-01-01",
+                    },
+                    "inputs": {"source": "school", "caseworker": "cw-mette"},
+                    "idempotency_key": "referral-2026-0001",
+                }
+            ]
+        }
+    )
+
+    definition: str = Field(min_length=1, max_length=64, pattern=IDENTIFIER)
     young_person: YoungPersonIn
-    inputs: dict[str, Any] = Field(default_factory=dict)
-    idempotency_key: str | None = Field(default=None, max_length=100, pattern=_PLAIN)
+    inputs: dict[str, Any] = Field(
+        default_factory=dict, description="The referral's inputs (see GET /definitions)."
+    )
+    idempotency_key: str | None = Field(default=None, max_length=100, pattern=PLAIN)
+
+    @field_validator("inputs")
+    @classmethod
+    def _storable(cls, value: dict[str, Any]) -> dict[str, Any]:
+        check_inputs(value)
+        return value
 
 
 class TriggerRequest(ApiModel):
-    inputs: dict[str, Any] = Field(default_factory=dict)
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "inputs": {"young_person_agrees": True, "consent": True},
+                    "idempotency_key": "accept-2026-0001",
+                }
+            ]
+        }
+    )
+
+    inputs: dict[str, Any] = Field(
+        default_factory=dict, description="The step's inputs (see next_steps of the case)."
+    )
     idempotency_key: str | None = Field(
         default=None,
         max_length=100,
-        pattern=_PLAIN,
+        pattern=PLAIN,
         description="Send the same key again (e.g. after a timeout) to get the first result.",
     )
+
+    @field_validator("inputs")
+    @classmethod
+    def _storable(cls, value: dict[str, Any]) -> dict[str, Any]:
+        check_inputs(value)
+        return value
 
 
 class StepResponse(ApiModel):

@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from workflow.caseload import CaseloadService
@@ -172,7 +173,11 @@ def create_app(
     def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if _is_api(request):
             code = "not_found" if exc.status_code == 404 else "invalid"
-            return _api_error(exc.status_code, ApiError(error=code, message=str(exc.detail)))
+            response = _api_error(exc.status_code, ApiError(error=code, message=str(exc.detail)))
+            response.headers.update(exc.headers or {})
+            if exc.status_code == 405:
+                response.headers["Allow"] = _allowed_methods(request)
+            return response
         text = word("not_found", locale_of(request)) if exc.status_code == 404 else str(exc.detail)
         return _message(request, exc.status_code, word("error", locale_of(request)), text)
 
@@ -186,6 +191,16 @@ def create_app(
         return _message(request, 500, word("error", locale_of(request)), message)
 
     return app
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method the path supports (Starlette names only the first route's)."""
+    allowed: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            allowed |= set(getattr(route, "methods", None) or ())
+    return ", ".join(sorted(allowed))
 
 
 def _quote(target: str) -> str:
