@@ -280,3 +280,22 @@ def test_a_saml_or_oidc_proxy_can_name_the_user(runtime: Runtime) -> None:
         follow_redirects=False,
     ) as client:
         assert client.get("/", headers={"X-Remote-User": "mette"}).status_code == 303
+
+
+def test_a_form_sent_twice_takes_its_step_once(client: TestClient, runtime: Runtime) -> None:
+    reference = _refer(runtime)
+    _log_in(client, "mette")
+    form = client.get(f"/cases/{reference}/steps/pause").text
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', form)
+    assert key
+    data = {
+        "csrf_token": _csrf(form),
+        "idempotency_key": key.group(1),
+        "pause_reason": "treatment",
+        "expected_resume": "2026-04-01",
+    }
+    first = client.post(f"/cases/{reference}/steps/pause", data=data)
+    again = client.post(f"/cases/{reference}/steps/pause", data=data)  # a double click
+    assert first.status_code == again.status_code == 303
+    history = runtime.service.view(reference, Actor("caseworker", "t"), "test").history
+    assert [h["event"] for h in history] == ["refer", "accept_referral", "pause"]

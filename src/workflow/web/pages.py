@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 import uuid
@@ -327,9 +328,7 @@ async def take_step(request: Request, reference: str, step: str) -> Response:
             transition.event_name,
             inputs,
             auth.user.actor(role),
-            idempotency_key=f"web:{form.get('idempotency_key')[:64]}"
-            if form.get("idempotency_key")
-            else None,
+            idempotency_key=_form_key(auth, form),
             purpose=transition.id,
         )
     except RejectedError as refused:
@@ -357,6 +356,14 @@ async def take_step(request: Request, reference: str, step: str) -> Response:
     if not result.repeated:
         web(request).on_step(result)
     return RedirectResponse(f"/cases/{reference}?saved={transition.id}", status_code=303)
+
+
+def _form_key(auth: Authenticated, form: FormData) -> str | None:
+    """The form's one-time key, scoped to the user: a resent form repeats nothing."""
+    key = form.get("idempotency_key")
+    if not key:
+        return None
+    return "web:" + hashlib.sha256(f"{auth.user.person_id}\0{key}".encode()).hexdigest()
 
 
 def _refusal(rejection: Rejection, lang: str) -> tuple[str, dict[str, str]]:
@@ -444,9 +451,7 @@ async def refer(request: Request) -> Response:
             person,
             auth.user.actor(role),
             inputs,
-            idempotency_key=f"web:{form.get('idempotency_key')[:64]}"
-            if form.get("idempotency_key")
-            else None,
+            idempotency_key=_form_key(auth, form),
         )
     except RejectedError as refused:
         message, field_errors = _refusal(refused.rejection, lang)
