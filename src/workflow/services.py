@@ -286,6 +286,14 @@ class CaseService:
                 purpose,
             )
 
+    def repeated(self, key: str, reference: str, event: str) -> bool:
+        """Whether this idempotency key already took ``event`` on the case."""
+        with self.sessions() as session:
+            result = session.connection().execute(IDEMPOTENT_RESULT, {"b_key": key}).scalar()
+        if not result:
+            return False
+        return bool((result.get("reference"), result.get("event")) == (reference, event))
+
     def _repeated_now(self, key: str | None, reference: str, event: str) -> StepResult | None:
         if not key:
             return None

@@ -316,6 +316,11 @@ async def take_step(request: Request, reference: str, step: str) -> Response:
     auth = signed_in(request)
     form = await posted(request, auth)
     view = _view(request, auth, reference, f"form:{step[:64]}")
+    key = _form_key(auth, form)
+    declared = {t.id: t.event_name for t in web(request).definition_of(view).transitions}
+    if key and web(request).service.repeated(key, reference, declared.get(step, step)):
+        # A form sent twice (double click, resend): the first one took the step.
+        return RedirectResponse(f"/cases/{reference}?saved={step}", status_code=303)
     transition = _step(request, auth, view, step)
     meeting = form.get("mode") == "meeting"
     inputs = read_form(transition.inputs, form, [g["number"] for g in view.plan])
@@ -328,7 +333,7 @@ async def take_step(request: Request, reference: str, step: str) -> Response:
             transition.event_name,
             inputs,
             auth.user.actor(role),
-            idempotency_key=_form_key(auth, form),
+            idempotency_key=key,
             purpose=transition.id,
         )
     except RejectedError as refused:
