@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -68,6 +68,14 @@ class User:
     def audit_name(self) -> str:
         """How the audit log names this user."""
         return f"user:{self.person_id}"
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    """A colleague as forms offer them: staff id and name."""
+
+    person_id: str
+    display_name: str
 
 
 @dataclass(frozen=True)
@@ -282,13 +290,26 @@ class AccountService:
             account = self._account(session, username)
             return _user(account) if account and account.active else None
 
-    def staff(self, municipality_code: str | None = None) -> list[User]:
-        """Active accounts (of a municipality): who can be chosen for a team."""
-        query = select(Account).where(Account.active.is_(True)).order_by(Account.display_name)
+    def staff(self, municipality_code: str | None = None) -> list[StaffMember]:
+        """Active staff (of a municipality): who can be chosen for a team."""
+        query = (
+            select(Account.person_id, Account.display_name)
+            .where(Account.active.is_(True))
+            .order_by(Account.display_name)
+        )
         if municipality_code:
             query = query.where(Account.municipality_code == municipality_code)
         with self.sessions() as session:
-            return [_user(a) for a in session.scalars(query)]
+            return [StaffMember(*row) for row in session.execute(query)]
+
+    def names(self, person_ids: Iterable[str]) -> dict[str, str]:
+        """The display names of those staff ids that have an account."""
+        wanted = {p for p in person_ids if p}
+        if not wanted:
+            return {}
+        query = select(Account.person_id, Account.display_name).where(Account.person_id.in_(wanted))
+        with self.sessions() as session:
+            return {person: name for person, name in session.execute(query)}
 
     @staticmethod
     def _audit(

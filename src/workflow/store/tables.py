@@ -223,9 +223,13 @@ class CaseTimer(Base):
     """A timer of a case: running until it fires or is cancelled."""
 
     __tablename__ = "timers"
-    __table_args__ = (Index("ix_timers_due", "state", "due_at"),)
+    __table_args__ = (
+        Index("ix_timers_due", "state", "due_at"),
+        # A case's running timers (caseloads, case pages); also serves lookups by case.
+        Index("ix_timers_case_state_due", "case_id", "state", "due_at"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
     timer: Mapped[str] = mapped_column(String(64))
     due_at: Mapped[datetime]
     state: Mapped[str] = mapped_column(String(16))  # running | fired | cancelled

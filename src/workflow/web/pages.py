@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
-from workflow.accounts import LoginRefusedError, User, same_token
+from workflow.accounts import LoginRefusedError, StaffMember, same_token
 from workflow.caseload import CaseloadQuery
 from workflow.definitions import Definition
 from workflow.definitions.models import InputType, Transition
@@ -239,11 +239,19 @@ def case_page(request: Request, reference: str, saved: str = "") -> Response:
         stage_names={s.id: s.name for s in definition.stages},
         transition_names={"refer": REFERRAL_NAME} | {t.id: t.name for t in definition.transitions},
         place=choice_label(definition, next_meeting["place"], lang) if next_meeting else "",
-        people={s.person_id: s.display_name for s in _staff(request, definition)},
+        people=web(request).accounts.names(_people_of(view)),
     )
 
 
-def _staff(request: Request, definition: Definition) -> list[User]:
+def _people_of(view: CaseView) -> set[str]:
+    """The staff ids a case page names."""
+    people = {m["person"] for m in view.team} | {view.coordinator or "", view.caseworker or ""}
+    for meeting in view.meetings:
+        people.update(meeting["participants"])
+    return people
+
+
+def _staff(request: Request, definition: Definition) -> list[StaffMember]:
     """The municipality's staff accounts (names for staff ids, choices for teams)."""
     code = definition.municipality.code if definition.municipality else None
     return web(request).accounts.staff(code)
