@@ -48,6 +48,7 @@ docs schema: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/engine_bench.py
 	$(BIN)/python -m bench.runtime_bench --cases 50000
+	$(BIN)/python -m bench.web_bench --cases 50000
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
