@@ -204,6 +204,10 @@ def test_a_soroe_case_from_referral_to_closed_in_the_browser(
     expect(page.get_by_role("status")).to_contain_text("Opfølgningsmøde holdt")
     expect(page.get_by_text("Version 2, skrevet på mødet 28.04.2026")).to_be_visible()
     expect(page.get_by_test_id("plan")).to_contain_text("Jeg går til fodbold hver onsdag")
+    reviewed = page.get_by_test_id("reviewed")
+    expect(reviewed).to_contain_text("1. Jeg skal møde op i skole 3 dage om ugen: Nået")
+    expect(reviewed).to_contain_text("2. Jeg vil prøve en fritidsaktivitet i klubben: Delvist nået")
+    expect(reviewed).to_contain_text("Ikke nået")
 
     # Handover to the networks the young person goes on with, then close.
     page.get_by_role("link", name="Start overdragelse til netværk").click()

@@ -54,6 +54,29 @@ class CaseView:
     meetings: list[dict[str, Any]] = field(default_factory=list)
     tasks: list[dict[str, Any]] = field(default_factory=list)
     plan_meeting: dict[str, Any] | None = None
+    #: The previous plan's goals as the last follow-up marked them (met, partly, not met).
+    reviewed: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _goals(session: Session, plan: Plan | None) -> list[PlanGoal]:
+    if plan is None:
+        return []
+    return list(
+        session.scalars(
+            select(PlanGoal).where(PlanGoal.plan_id == plan.id).order_by(PlanGoal.number)
+        )
+    )
+
+
+def _goal(goal: PlanGoal) -> dict[str, Any]:
+    return {
+        "number": goal.number,
+        "text": goal.text,
+        "department": goal.department,
+        "owner": goal.owner,
+        "deadline": goal.deadline,
+        "status": goal.status,
+    }
 
 
 def read_case(session: Session, case: Case, definition: Definition) -> CaseView:
@@ -71,16 +94,12 @@ def read_case(session: Session, case: Case, definition: Definition) -> CaseView:
             CoordinatorAssignment.case_id == case.id, CoordinatorAssignment.until.is_(None)
         )
     )
-    plan = session.scalar(
-        select(Plan).where(Plan.case_id == case.id).order_by(Plan.version.desc()).limit(1)
-    )
-    goals = (
-        session.scalars(
-            select(PlanGoal).where(PlanGoal.plan_id == plan.id).order_by(PlanGoal.number)
-        ).all()
-        if plan
-        else []
-    )
+    plans = session.scalars(
+        select(Plan).where(Plan.case_id == case.id).order_by(Plan.version.desc()).limit(2)
+    ).all()
+    plan = plans[0] if plans else None
+    goals = _goals(session, plan)
+    reviewed = _goals(session, plans[1]) if len(plans) > 1 else []
     meetings = session.scalars(
         select(Meeting).where(Meeting.case_id == case.id).order_by(Meeting.starts_at)
     ).all()
@@ -116,18 +135,9 @@ def read_case(session: Session, case: Case, definition: Definition) -> CaseView:
         ],
         team=[{"department": m.department, "person": m.person, "role": m.role} for m in team],
         coordinator=coordinator,
-        plan=[
-            {
-                "number": g.number,
-                "text": g.text,
-                "department": g.department,
-                "owner": g.owner,
-                "deadline": g.deadline,
-                "status": g.status,
-            }
-            for g in goals
-        ],
+        plan=[_goal(g) for g in goals],
         plan_version=plan.version if plan else None,
+        reviewed=[_goal(g) for g in reviewed],
         timers=[{"timer": t.timer, "due_at": t.due_at} for t in timers],
         milestones=list(case.milestones),
         caseworker=case.caseworker,

@@ -303,9 +303,27 @@ def _record_step_data(
             session.add(meeting)
             session.flush()
             meeting_id = meeting_id or meeting.id
+    for item in declared:  # reviews mark the current plan's goals, before a new plan
+        if item.type is InputType.GOAL_REVIEWS and item.name in inputs:
+            _review_plan(session, case.id, values.get(item.name) or [])
     for item in declared:
         if item.type is InputType.GOALS and item.name in inputs:
             _add_plan(session, case.id, values.get(item.name) or [], actor_id, now)
+
+
+def _review_plan(session: Session, case_id: int, reviews: Sequence[dict[str, Any]]) -> None:
+    """Mark each goal of the case's newest plan met, partly met or not met."""
+    plan_id = session.scalar(
+        select(Plan.id).where(Plan.case_id == case_id).order_by(Plan.version.desc()).limit(1)
+    )
+    if plan_id is None:
+        return
+    for review in reviews:
+        session.execute(
+            update(PlanGoal)
+            .where(PlanGoal.plan_id == plan_id, PlanGoal.number == review["goal"])
+            .values(status=review["status"])
+        )
 
 
 def _place(values: Any) -> str | None:

@@ -312,6 +312,7 @@ def get_case(
         caseworker=view.caseworker,
         team=view.team,
         plan_version=view.plan_version,
+        reviewed=view.reviewed,
         plan=view.plan,
         meetings=view.meetings,
         timers=view.timers,

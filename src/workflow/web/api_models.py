@@ -150,6 +150,10 @@ class CaseDetail(ApiModel):
     caseworker: str | None
     team: list[dict[str, Any]]
     plan_version: int | None
+    reviewed: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="The previous plan's goals as the last follow-up marked them.",
+    )
     plan: list[dict[str, Any]]
     meetings: list[dict[str, Any]]
     timers: list[dict[str, Any]]

@@ -162,6 +162,10 @@ WORDS: dict[str, dict[str, str]] = {
     "kind_volunteer": {"da": "Frivilligt fællesskab", "en": "Volunteering"},
     "kind_other": {"da": "Andet", "en": "Other"},
     "milestones": {"da": "Milepæle", "en": "Milestones"},
+    "last_review": {
+        "da": "Sidste evaluering af den forrige plan",
+        "en": "Last review of the previous plan",
+    },
 }
 
 
