@@ -72,6 +72,11 @@ class StepResult:
         return {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "repeated"}
 
 
+def cpr_matches_birth_date(cpr: str, birth_date: date) -> bool:
+    """Whether a CPR number's first six digits are the birth date (DDMMYY)."""
+    return cpr.replace("-", "")[:6] == birth_date.strftime("%d%m%y")
+
+
 def age_on(birth_date: date, day: date) -> int:
     """Age in whole years on a day."""
     return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))

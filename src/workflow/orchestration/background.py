@@ -38,7 +38,3 @@ class BackgroundSteps:
                 result.seq,
                 type(exc).__name__,
             )
-
-    def shutdown(self) -> None:
-        """Wait for the running flows, then stop."""
-        self._pool.shutdown(wait=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -21,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from workflow.caseload import CaseloadService
 from workflow.runtime import Runtime
 from workflow.services import StepResult
-from workflow.web import api, pages
+from workflow.web import api, api_cases, login_pages, page_support, pages, referral_pages
 from workflow.web.api_models import ApiError, FieldProblem
 from workflow.web.context import WebContext
 from workflow.web.i18n import word
@@ -126,8 +127,11 @@ def create_app(
         openapi_url="/api/openapi.json",
     )
     app.state.web = context
+    app.include_router(login_pages.router)
     app.include_router(pages.router)
+    app.include_router(referral_pages.router)
     app.include_router(api.router)
+    app.include_router(api_cases.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(SecurityHeaders)
 
@@ -139,17 +143,17 @@ def create_app(
     def api_problem(request: Request, exc: api.ApiProblemError) -> Response:
         return _api_error(exc.status, exc.body)
 
-    @app.exception_handler(pages.LoginRequiredError)
-    def login_required(request: Request, exc: pages.LoginRequiredError) -> Response:
+    @app.exception_handler(page_support.LoginRequiredError)
+    def login_required(request: Request, exc: page_support.LoginRequiredError) -> Response:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(f"/login?next={_quote(target)}", status_code=303)
+        return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
 
-    @app.exception_handler(pages.PageNotFoundError)
-    def page_not_found(request: Request, exc: pages.PageNotFoundError) -> Response:
+    @app.exception_handler(page_support.PageNotFoundError)
+    def page_not_found(request: Request, exc: page_support.PageNotFoundError) -> Response:
         return _message(request, 404, word("error", locale_of(request)), exc.message)
 
-    @app.exception_handler(pages.CsrfError)
-    def csrf_failed(request: Request, exc: pages.CsrfError) -> Response:
+    @app.exception_handler(page_support.CsrfError)
+    def csrf_failed(request: Request, exc: page_support.CsrfError) -> Response:
         return _message(
             request, 403, word("error", locale_of(request)), word("forbidden", locale_of(request))
         )
@@ -201,9 +205,3 @@ def _allowed_methods(request: Request) -> str:
         if match is not Match.NONE:
             allowed |= set(getattr(route, "methods", None) or ())
     return ", ".join(sorted(allowed))
-
-
-def _quote(target: str) -> str:
-    from urllib.parse import quote
-
-    return quote(target, safe="/")

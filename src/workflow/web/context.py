@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from starlette.requests import Request
 
 from workflow.accounts import AccountService, User
 from workflow.caseload import CaseloadService
@@ -11,6 +14,7 @@ from workflow.catalog import DefinitionCatalog
 from workflow.definitions import Definition
 from workflow.definitions.models import Transition
 from workflow.engine import next_steps
+from workflow.service_types import CaseNotFoundError
 from workflow.services import CaseService, CaseView, StepResult
 from workflow.settings import Settings
 from workflow.web.i18n import local
@@ -44,6 +48,34 @@ class WebContext:
     def definition_of(self, view: CaseView) -> Definition:
         """The definition a case is pinned to."""
         return self.service.definition(view.definition_version_id)
+
+    def visible_case(
+        self, user: User, reference: str, purpose: str
+    ) -> tuple[CaseView, Definition] | None:
+        """A case and its definition, read (and audited) for ``purpose`` — or None when
+        it does not exist or belongs to another municipality than the user's."""
+        try:
+            view = self.service.view(reference, user.actor(user.roles[0]), purpose)
+        except CaseNotFoundError:
+            return None
+        definition = self.definition_of(view)
+        home = user.municipality_code
+        if home and definition.municipality and definition.municipality.code != home:
+            return None
+        return view, definition
+
+
+def context_of(request: Request) -> WebContext:
+    """The app's shared context (set by create_app)."""
+    context: WebContext = request.app.state.web
+    return context
+
+
+def scoped_key(channel: str, user: User, key: str | None) -> str | None:
+    """A caller's idempotency key, kept apart from other users' and short enough to store."""
+    if not key:
+        return None
+    return f"{channel}:" + hashlib.sha256(f"{user.person_id}\0{key}".encode()).hexdigest()
 
 
 def choice_label(definition: Definition, value: str | None, lang: str) -> str:

@@ -7,7 +7,7 @@ blank rows without JavaScript. Goal reviews are one choice per goal of the curre
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -157,20 +157,3 @@ def _rows(name: str, columns: Sequence[str], form: FormData) -> list[dict[str, A
         if any(row.values()):
             rows.append({c: v for c, v in row.items() if v})
     return rows
-
-
-def form_values(inputs: Mapping[str, Any]) -> FormData:
-    """Inputs turned back into form values (to show a form filled in, e.g. from the API)."""
-    pairs: list[tuple[str, str]] = []
-    for name, value in inputs.items():
-        if isinstance(value, list):
-            for index, entry in enumerate(value):
-                if isinstance(entry, Mapping):
-                    pairs.extend((f"{name}.{index}.{k}", str(v)) for k, v in entry.items())
-                else:
-                    pairs.append((name, str(entry)))
-        elif value is True:
-            pairs.append((name, "true"))
-        elif value not in (None, False):
-            pairs.append((name, str(value)))
-    return FormData(pairs)

@@ -1,0 +1,264 @@
+"""The JSON API's case endpoints: caseload, a case, referral and steps."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+
+from workflow.caseload import CaseloadQuery
+from workflow.definitions import Definition
+from workflow.engine import acting_role
+from workflow.errors import WorkflowError
+from workflow.service_types import (
+    CaseNotFoundError,
+    ConflictError,
+    IdempotencyKeyReusedError,
+    RejectedError,
+    StepResult,
+    YoungPersonDetails,
+    cpr_matches_birth_date,
+)
+from workflow.services import CaseView
+from workflow.web.api import (
+    ApiProblemError,
+    Caller,
+    CaseReference,
+    EventName,
+    inputs_info,
+    responses,
+)
+from workflow.web.api_models import (
+    CaseDetail,
+    Caseload,
+    CaseloadParams,
+    CaseParams,
+    CaseSummary,
+    FieldProblem,
+    ReferRequest,
+    StepInfo,
+    StepResponse,
+    TriggerRequest,
+    YoungPersonOut,
+)
+from workflow.web.context import case_roles, scoped_key, steps_for
+from workflow.web.context import context_of as web
+from workflow.web.i18n import local
+from workflow.web.identity import Authenticated
+
+router = APIRouter(prefix="/api/v1", tags=["cases"])
+
+
+def _step_response(result: StepResult) -> StepResponse:
+    return StepResponse(
+        reference=result.reference,
+        event=result.event,
+        from_stage=result.from_stage,
+        to_stage=result.to_stage,
+        seq=result.seq,
+        notifications=result.notifications,
+        repeated=result.repeated,
+    )
+
+
+def _key_reused() -> ApiProblemError:
+    message = "this idempotency_key was already used for another request; use a new key"
+    return ApiProblemError(
+        409, "conflict", message, [FieldProblem(field="body.idempotency_key", message=message)]
+    )
+
+
+def _rejected(error: RejectedError, lang: str) -> ApiProblemError:
+    fields = [
+        FieldProblem(field=f"inputs.{e.name}", message=e.text(lang))
+        for e in error.rejection.field_errors
+    ]
+    return ApiProblemError(422, "rejected", error.rejection.text(lang), fields)
+
+
+@router.get(
+    "/cases",
+    response_model=Caseload,
+    responses=responses(401),
+    summary="My caseload (as coordinator, caseworker or team member)",
+)
+def list_cases(
+    request: Request, auth: Caller, params: Annotated[CaseloadParams, Query()]
+) -> Caseload:
+    limit, offset = params.limit, params.offset
+    query = CaseloadQuery(
+        auth.user.person_id, params.stage, params.overdue, params.q, limit, offset
+    )
+    page = web(request).caseload.search(auth.user.audit_name, query, purpose="api caseload")
+    cases = []
+    for row in page.rows:
+        stage_def = page.definitions[row.definition_version_id].stages_by_id.get(row.stage)
+        cases.append(
+            CaseSummary(
+                reference=row.reference,
+                municipality_code=row.municipality_code,
+                stage=row.stage,
+                stage_name=local(stage_def.name, auth.user.locale) if stage_def else row.stage,
+                opened_at=row.opened_at,
+                closed_at=row.closed_at,
+                relations=list(row.relations),
+                next_due=row.next_due,
+                overdue=row.overdue,
+            )
+        )
+    return Caseload(total=page.total, limit=limit, offset=offset, cases=cases)
+
+
+def _case(
+    request: Request, auth: Authenticated, reference: str, purpose: str
+) -> tuple[CaseView, Definition]:
+    try:
+        found = web(request).visible_case(auth.user, reference, purpose)
+    except ConflictError as error:  # the store stayed busy
+        raise ApiProblemError(409, "conflict", str(error)) from None
+    if found is None:
+        raise ApiProblemError(404, "not_found", f"no case {reference} you have access to")
+    return found
+
+
+@contextmanager
+def _step_errors(lang: str) -> Iterator[None]:
+    """The service's refusals of a referral or step, as API errors."""
+    try:
+        yield
+    except CaseNotFoundError as error:
+        raise ApiProblemError(404, "not_found", str(error)) from None
+    except RejectedError as error:
+        raise _rejected(error, lang) from None
+    except IdempotencyKeyReusedError:
+        raise _key_reused() from None
+    except WorkflowError as error:
+        raise ApiProblemError(409, "conflict", str(error)) from None
+
+
+def _carried_out(request: Request, result: StepResult) -> StepResponse:
+    if not result.repeated:
+        web(request).on_step(result)
+    return _step_response(result)
+
+
+@router.get(
+    "/cases/{reference}",
+    response_model=CaseDetail,
+    responses=responses(401, 404, 409),
+    summary="A case: stage, team, plan, meetings, timers, timeline and your next steps",
+)
+def get_case(
+    reference: CaseReference,
+    request: Request,
+    auth: Caller,
+    params: Annotated[CaseParams, Query()],
+) -> CaseDetail:
+    view, definition = _case(request, auth, reference, params.purpose)
+    lang = auth.user.locale
+    stage = definition.stages_by_id.get(view.stage)
+    person = view.young_person
+    return CaseDetail(
+        reference=view.reference,
+        definition=view.definition,
+        definition_version=view.version,
+        version=view.version,
+        stage=view.stage,
+        stage_name=local(stage.name, lang) if stage else view.stage,
+        timezone=definition.calendar.timezone,
+        opened_at=view.opened_at,
+        closed_at=view.closed_at,
+        young_person=YoungPersonOut(**person) if person else None,
+        coordinator=view.coordinator,
+        caseworker=view.caseworker,
+        team=view.team,
+        plan_version=view.plan_version,
+        reviewed=view.reviewed,
+        plan=view.plan,
+        meetings=view.meetings,
+        timers=view.timers,
+        tasks=view.tasks,
+        milestones=view.milestones,
+        history=view.history,
+        next_steps=[
+            StepInfo(
+                id=t.id,
+                event=t.event_name,
+                name=local(t.name, lang),
+                inputs=inputs_info(definition, list(t.inputs), lang),
+            )
+            for t in steps_for(definition, view, auth.user)
+        ],
+    )
+
+
+@router.post(
+    "/cases",
+    status_code=201,
+    response_model=StepResponse,
+    responses=responses(401, 403, 404, 409, 422),
+    summary="Refer a young person: open a case",
+)
+def refer(body: ReferRequest, request: Request, auth: Caller) -> Any:
+    context = web(request)
+    definition = next(
+        (d for d in context.definitions_for(auth.user) if d.id == body.definition), None
+    )
+    if definition is None:
+        raise ApiProblemError(404, "not_found", f"no process '{body.definition}' you can refer to")
+    role = acting_role(definition.referral.roles, auth.user.roles)
+    if role is None:
+        raise ApiProblemError(
+            422, "rejected", f"your roles may not refer; these may: {definition.referral.roles}"
+        )
+    person = body.young_person
+    if not cpr_matches_birth_date(person.cpr, person.birth_date):
+        raise ApiProblemError(
+            422,
+            "invalid",
+            "the CPR number does not match the birth date",
+            [FieldProblem(field="young_person.cpr", message="first 6 digits: DDMMYY of birth")],
+        )
+    with _step_errors(auth.user.locale):
+        result = context.service.refer(
+            definition.id,
+            YoungPersonDetails(person.name, person.cpr, person.birth_date),
+            auth.user.actor(role),
+            body.inputs,
+            idempotency_key=scoped_key("api", auth.user, body.idempotency_key),
+        )
+    return _carried_out(request, result)
+
+
+@router.post(
+    "/cases/{reference}/events/{event}",
+    response_model=StepResponse,
+    responses=responses(401, 403, 404, 409, 422),
+    summary="Take a step: trigger an event on a case with its inputs",
+)
+def trigger(
+    reference: CaseReference,
+    event: EventName,
+    body: TriggerRequest,
+    request: Request,
+    auth: Caller,
+) -> StepResponse:
+    context = web(request)
+    view, definition = _case(request, auth, reference, f"api:{event}")
+    if event not in definition.transitions_by_event:
+        raise ApiProblemError(404, "not_found", f"the process has no step '{event}'")
+    roles = case_roles(auth.user, view)
+    candidates = [t for t in steps_for(definition, view, auth.user) if t.event_name == event]
+    role = acting_role(candidates[0].roles, roles) if candidates else roles[0]
+    with _step_errors(auth.user.locale):
+        result = context.service.trigger(
+            reference,
+            event,
+            body.inputs,
+            auth.user.actor(role or roles[0]),
+            idempotency_key=scoped_key("api", auth.user, body.idempotency_key),
+            purpose=event,
+        )
+    return _carried_out(request, result)

@@ -1,0 +1,147 @@
+"""The referral page: open a case for a young person."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import RedirectResponse, Response
+
+from workflow.definitions import Definition
+from workflow.engine import acting_role
+from workflow.errors import WorkflowError
+from workflow.service_types import RejectedError, YoungPersonDetails, cpr_matches_birth_date
+from workflow.web.forms import FormData, form_fields, read_form
+from workflow.web.i18n import word
+from workflow.web.page_support import form_key, posted, refusal, signed_in, web
+from workflow.web.rendering import locale_of
+
+router = APIRouter(include_in_schema=False)
+CPR = re.compile(r"^\d{6}-?\d{4}$")
+
+
+#: Inputs the service fills in itself (the age is computed from the birth date).
+COMPUTED_INPUTS = frozenset({"age"})
+
+
+def _referral_inputs(definition: Definition) -> list[Any]:
+    return [i for i in definition.referral.inputs if i.name not in COMPUTED_INPUTS]
+
+
+def _refer_form(
+    request: Request,
+    definition: Definition | None,
+    form: FormData,
+    *,
+    status_code: int = 200,
+    message: str | None = None,
+    errors: dict[str, str] | None = None,
+) -> Response:
+    auth = signed_in(request)
+    lang = locale_of(request, auth.user.locale)
+    return web(request).pages.render(
+        request,
+        "refer.html",
+        status_code,
+        definitions=web(request).definitions_for(auth.user),
+        d=definition,
+        fields=form_fields(definition, _referral_inputs(definition), lang) if definition else [],
+        form=form,
+        message=message,
+        errors=errors or {},
+        idempotency_key=form.get("idempotency_key") or uuid.uuid4().hex,
+        staff=web(request).accounts.staff(auth.user.municipality_code),
+        rows={},
+    )
+
+
+def _definition(request: Request, wanted: str) -> Definition | None:
+    choices = web(request).definitions_for(signed_in(request).user)
+    if len(choices) == 1 and not wanted:
+        return choices[0]
+    return next((d for d in choices if d.id == wanted), None)
+
+
+@router.get("/refer")
+def refer_page(request: Request, definition: str = "") -> Response:
+    signed_in(request)
+    return _refer_form(request, _definition(request, definition), FormData([]))
+
+
+@router.post("/refer")
+async def refer(request: Request) -> Response:
+    auth = signed_in(request)
+    form = await posted(request, auth)
+    definition = _definition(request, form.get("definition"))
+    lang = locale_of(request, auth.user.locale)
+    if definition is None:
+        return _refer_form(request, None, form, status_code=422)
+    person, errors = _young_person(form, lang)
+    inputs = read_form(_referral_inputs(definition), form, [])
+    role = acting_role(definition.referral.roles, auth.user.roles)
+    if role is None:
+        message = word("step_not_available", lang)
+        return _refer_form(request, definition, form, status_code=403, message=message)
+    if person is None:
+        return _refer_form(
+            request,
+            definition,
+            form,
+            status_code=422,
+            message=word("errors_heading", lang),
+            errors=errors,
+        )
+    try:
+        result = web(request).service.refer(
+            definition.id,
+            person,
+            auth.user.actor(role),
+            inputs,
+            idempotency_key=form_key(auth, form),
+        )
+    except RejectedError as refused:
+        message, field_errors = refusal(refused.rejection, lang)
+        return _refer_form(
+            request,
+            definition,
+            form,
+            status_code=422,
+            message=message,
+            errors=field_errors,
+        )
+    except WorkflowError as error:
+        return _refer_form(request, definition, form, status_code=409, message=str(error))
+    if not result.repeated:
+        web(request).on_step(result)
+    return RedirectResponse(f"/cases/{result.reference}?saved=refer", status_code=303)
+
+
+def _young_person(form: FormData, lang: str) -> tuple[YoungPersonDetails | None, dict[str, str]]:
+    name = form.get("person_name").strip()
+    cpr = form.get("person_cpr").strip()
+    born = form.get("person_birth_date").strip()
+    errors: dict[str, str] = {}
+    required = "skal udfyldes" if lang == "da" else "is required"
+    if not name:
+        errors["person_name"] = required
+    elif len(name) > 200:
+        errors["person_name"] = "højst 200 tegn" if lang == "da" else "at most 200 characters"
+    if not CPR.match(cpr):
+        errors["person_cpr"] = word("cpr_help", lang)
+    birth: date | None = None
+    try:
+        birth = date.fromisoformat(born)
+    except ValueError:
+        errors["person_birth_date"] = required if not born else "ÅÅÅÅ-MM-DD"
+    if birth is not None and CPR.match(cpr) and not cpr_matches_birth_date(cpr, birth):
+        errors["person_cpr"] = (
+            "de første 6 cifre skal være fødselsdatoen (DDMMÅÅ)"
+            if lang == "da"
+            else "the first 6 digits must be the birth date (DDMMYY)"
+        )
+    if errors or birth is None:
+        return None, errors
+    return YoungPersonDetails(name, cpr, birth), {}
