@@ -12,10 +12,8 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -23,16 +21,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from workflow.catalog import DefinitionCatalog
 from workflow.definitions import Definition
-from workflow.definitions.models import REFER_EVENT
 from workflow.engine import (
     Actor,
     Decision,
     Event,
     Rejection,
     decide,
-    open_case,
 )
 from workflow.errors import WorkflowError
+from workflow.opening import open_case_in
 from workflow.service_types import (
     CaseNotFoundError,
     ConflictError,
@@ -50,17 +47,12 @@ from workflow.store.repository import (
     StaleCaseError,
     apply_decision,
     case_state,
-    caseworker_of,
-    next_reference,
 )
 from workflow.store.statements import (
     CASE_BY_REFERENCE,
-    CASE_COLUMNS,
     IDEMPOTENT_RESULT,
     INSERT_AUDIT,
-    INSERT_CASE,
     INSERT_IDEMPOTENCY_KEY,
-    INSERT_YOUNG_PERSON,
 )
 from workflow.store.tables import (
     Case,
@@ -123,7 +115,7 @@ class CaseService:
         for attempt in range(BUSY_RETRIES):
             try:
                 with self.transaction() as session:
-                    outcome = self._refer_in(session, request, self.clock())
+                    outcome = open_case_in(self, session, request, self.clock())
             except IntegrityError:
                 continue  # another referral took the same reference or key; try again
             except OperationalError as exc:
@@ -143,74 +135,7 @@ class CaseService:
         """
         now = self.clock()
         with self.transaction() as session:
-            return [self._refer_in(session, request, now) for request in requests]
-
-    def _refer_in(
-        self, session: Session, request: Referral, now: datetime
-    ) -> StepResult | WorkflowError:
-        try:
-            definition = self.catalog.by_id(request.definition_id)
-        except WorkflowError as exc:
-            return exc
-        assert definition.municipality is not None
-        try:
-            repeated = self._repeated(session, request.idempotency_key, None, REFER_EVENT)
-        except WorkflowError as exc:
-            return exc
-        if repeated:
-            return repeated
-        local_day = now.astimezone(ZoneInfo(definition.calendar.timezone)).date()
-        given = dict(request.inputs) | {"age": age_on(request.person.birth_date, local_day)}
-        decision = open_case(definition, "(new)", request.actor, given, now)
-        if isinstance(decision, Rejection):
-            return RejectedError(decision)
-        assert definition.municipality is not None
-        reference = next_reference(session, definition.municipality.case_prefix, local_day.year)
-        decision = replace(decision, case=replace(decision.case, reference=reference))
-        new = decision.case
-        connection = session.connection()
-        person = request.person
-        young_id = connection.execute(
-            INSERT_YOUNG_PERSON,
-            {
-                "name": person.name,
-                "cpr": person.cpr,
-                "birth_date": person.birth_date,
-            },
-        ).scalar_one()
-        # The case is inserted in its opened state (version 1, step 1) in one statement.
-        case = Case(
-            reference=reference,
-            municipality_code=definition.municipality.code,
-            kle=definition.municipality.kle,
-            definition_version_id=self.catalog.register(session, definition),
-            stage=new.stage,
-            previous_stage=None,
-            data=dict(new.data),
-            milestones=sorted(new.milestones),
-            counts=dict(new.counts),
-            young_person_id=young_id,
-            caseworker=caseworker_of(new.data),
-            opened_at=now,
-            closed_at=None,
-            version=1,
-            last_seq=1,
-        )
-        case.id = connection.execute(
-            INSERT_CASE, {c: getattr(case, c) for c in CASE_COLUMNS}
-        ).scalar_one()
-        return self.record(
-            session,
-            definition,
-            case,
-            decision,
-            request.actor,
-            given,
-            now,
-            request.idempotency_key,
-            request.purpose,
-            opening=True,
-        )
+            return [open_case_in(self, session, request, now) for request in requests]
 
     def trigger(
         self,
@@ -261,7 +186,7 @@ class CaseService:
     ) -> StepResult:
         now = self.clock()
         with self.transaction() as session:
-            repeated = self._repeated(session, idempotency_key, reference, event)
+            repeated = self.first_result(session, idempotency_key, reference, event)
             if repeated:
                 return repeated
             case = self._case(session, reference)
@@ -298,7 +223,7 @@ class CaseService:
         if not key:
             return None
         with self.sessions() as session:
-            return self._repeated(session, key, reference, event)
+            return self.first_result(session, key, reference, event)
 
     def view(self, reference: str, actor: Actor, purpose: str) -> CaseView:
         """Read a case (logged in the audit log with its purpose)."""
@@ -404,7 +329,7 @@ class CaseService:
         return result
 
     @staticmethod
-    def _repeated(
+    def first_result(
         session: Session, key: str | None, reference: str | None, event: str
     ) -> StepResult | None:
         """The first result of a key — if the key was given for this same request."""

@@ -1,0 +1,94 @@
+"""Opening a case by referral: the young person, the case row and its first step.
+
+Called by :class:`workflow.services.CaseService` inside its transaction, one referral
+at a time (refer) or many (bulk intake). Refusals and repeated keys are returned, not
+raised, so one bad row never spoils a batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from workflow.definitions.models import REFER_EVENT
+from workflow.engine import Rejection, open_case
+from workflow.errors import WorkflowError
+from workflow.service_types import Referral, RejectedError, StepResult, age_on
+from workflow.store.repository import caseworker_of, next_reference
+from workflow.store.statements import CASE_COLUMNS, INSERT_CASE, INSERT_YOUNG_PERSON
+from workflow.store.tables import Case
+
+if TYPE_CHECKING:
+    from workflow.services import CaseService
+
+
+def open_case_in(
+    service: CaseService, session: Session, request: Referral, now: datetime
+) -> StepResult | WorkflowError:
+    """Open one case in the caller's transaction (or say why not)."""
+    try:
+        definition = service.catalog.by_id(request.definition_id)
+    except WorkflowError as exc:
+        return exc
+    assert definition.municipality is not None
+    try:
+        repeated = service.first_result(session, request.idempotency_key, None, REFER_EVENT)
+    except WorkflowError as exc:
+        return exc
+    if repeated:
+        return repeated
+    local_day = now.astimezone(ZoneInfo(definition.calendar.timezone)).date()
+    given = dict(request.inputs) | {"age": age_on(request.person.birth_date, local_day)}
+    decision = open_case(definition, "(new)", request.actor, given, now)
+    if isinstance(decision, Rejection):
+        return RejectedError(decision)
+    reference = next_reference(session, definition.municipality.case_prefix, local_day.year)
+    decision = replace(decision, case=replace(decision.case, reference=reference))
+    new = decision.case
+    connection = session.connection()
+    person = request.person
+    young_id = connection.execute(
+        INSERT_YOUNG_PERSON,
+        {
+            "name": person.name,
+            "cpr": person.cpr,
+            "birth_date": person.birth_date,
+        },
+    ).scalar_one()
+    # The case is inserted in its opened state (version 1, step 1) in one statement.
+    case = Case(
+        reference=reference,
+        municipality_code=definition.municipality.code,
+        kle=definition.municipality.kle,
+        definition_version_id=service.catalog.register(session, definition),
+        stage=new.stage,
+        previous_stage=None,
+        data=dict(new.data),
+        milestones=sorted(new.milestones),
+        counts=dict(new.counts),
+        young_person_id=young_id,
+        caseworker=caseworker_of(new.data),
+        opened_at=now,
+        closed_at=None,
+        version=1,
+        last_seq=1,
+    )
+    case.id = connection.execute(
+        INSERT_CASE, {c: getattr(case, c) for c in CASE_COLUMNS}
+    ).scalar_one()
+    return service.record(
+        session,
+        definition,
+        case,
+        decision,
+        request.actor,
+        given,
+        now,
+        request.idempotency_key,
+        request.purpose,
+        opening=True,
+    )
