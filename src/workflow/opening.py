@@ -55,7 +55,7 @@ def open_case_in(
         INSERT_YOUNG_PERSON,
         {
             "name": person.name,
-            "cpr": person.cpr,
+            "cpr": service.cpr.encrypt(person.cpr),
             "birth_date": person.birth_date,
         },
     ).scalar_one()

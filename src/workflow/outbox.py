@@ -6,6 +6,7 @@ on PostgreSQL. A process that dies after the claim leaves the row to be taken ag
 the lease runs out; receivers see the same dedupe key (Message-ID, Idempotency-Key,
 file name) and can drop the repeat. Infrastructure failures are retried with backoff;
 business failures (no address, a template that cannot render) are not.
+A row for a department the young person's consent does not cover (now) is withheld.
 """
 
 from __future__ import annotations
@@ -28,11 +29,14 @@ from workflow.notify.channels import (
 )
 from workflow.notify.message import Address, OutgoingMessage, compose
 from workflow.settings import Settings
+from workflow.store.standing import consented_departments
 from workflow.store.tables import Case, HistoryEvent, OutboxRow
 
 LEASE = timedelta(minutes=5)
 SEND_TIMEOUT = 10.0  # seconds a channel may take for one message
 MAX_BACKOFF = timedelta(minutes=15)
+#: Recipients that are departments: sharing with them needs the young person's consent.
+DEPARTMENT_KINDS = ("department", "team_member")
 
 
 class Channel(Protocol):
@@ -44,7 +48,10 @@ class Channel(Protocol):
 
 @dataclass(frozen=True)
 class DeliveryOutcome:
-    """What happened to one row: sent, retry (later), dead (given up) or skipped."""
+    """What happened to one row: sent, retry (later), dead (given up), withheld or skipped.
+
+    Withheld: no consent covers the department it was for (see workflow.consents).
+    """
 
     row_id: int
     status: str
@@ -158,6 +165,7 @@ class Deliverer:
         messages: list[tuple[int, int, OutgoingMessage]] = []
         # The lease must outlast sending the whole batch (each send may take a timeout).
         lease = max(LEASE, timedelta(seconds=SEND_TIMEOUT * 2 * len(row_ids)))
+        consents: dict[int, frozenset[str]] = {}
         with self.sessions() as session, session.begin():
             waiting = or_(
                 OutboxRow.state == "pending",
@@ -185,6 +193,11 @@ class Deliverer:
                 if claimed.rowcount != 1:  # type: ignore[attr-defined]
                     continue
                 attempts = row.attempts + 1
+                withheld = self._without_consent(session, row, consents)
+                if withheld:  # consent withdrawn (or never given): the row is not sent
+                    row.state, row.last_error = "withheld", withheld
+                    outcomes[row.id] = DeliveryOutcome(row.id, "withheld", withheld)
+                    continue
                 try:
                     message = compose(
                         self.catalog.pinned(session, version_id),
@@ -201,6 +214,25 @@ class Deliverer:
                     continue
                 messages.append((row.id, attempts, message))
         return messages
+
+    @staticmethod
+    def _without_consent(
+        session: Session, row: OutboxRow, consents: dict[int, frozenset[str]]
+    ) -> str | None:
+        """Why a row to a department must not be sent now (its consent is missing), or None.
+
+        Checked when the row is sent, not when it was written: a consent withdrawn in
+        between stops the notification too.
+        """
+        recipient = row.recipient
+        if recipient.get("kind") not in DEPARTMENT_KINDS:
+            return None
+        if row.case_id not in consents:
+            consents[row.case_id] = consented_departments(session, row.case_id)
+        department = str(recipient.get("id"))
+        if department in consents[row.case_id]:
+            return None
+        return f"no consent covers department {department}: withheld"
 
     def _finish_many(
         self, results: list[tuple[int, str, str | None, int]]

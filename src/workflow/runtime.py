@@ -10,8 +10,13 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from workflow.accounts import AccountService
+from workflow.audit import AuditService
 from workflow.catalog import DefinitionCatalog
+from workflow.consents import ConsentService
+from workflow.cpr import CprCipher, key_ring
+from workflow.grants import GrantService
 from workflow.outbox import Channel, Deliverer
+from workflow.retention import RetentionService
 from workflow.services import CaseService
 from workflow.settings import Settings, get_settings
 from workflow.store.database import make_engine, migrate, session_factory
@@ -28,6 +33,10 @@ class Runtime:
     service: CaseService
     deliverer: Deliverer
     accounts: AccountService
+    consents: ConsentService
+    grants: GrantService
+    audit: AuditService
+    retention: RetentionService
 
 
 def build_runtime(
@@ -41,14 +50,19 @@ def build_runtime(
     migrate(engine)
     sessions = session_factory(engine)
     catalog = DefinitionCatalog(settings.definitions_dir)
+    service = CaseService(sessions, catalog, clock, cpr=CprCipher(key_ring(settings)))
     return Runtime(
         settings=settings,
         engine=engine,
         sessions=sessions,
         catalog=catalog,
-        service=CaseService(sessions, catalog, clock),
+        service=service,
         deliverer=Deliverer(sessions, catalog, settings, channels, clock),
         accounts=AccountService(sessions, clock),
+        consents=ConsentService(service),
+        grants=GrantService(service),
+        audit=AuditService(service, settings.audit_retention_days),
+        retention=RetentionService(service),
     )
 
 

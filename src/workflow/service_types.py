@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.exc import OperationalError
 
 from workflow.engine import Actor, Rejection
-from workflow.errors import WorkflowError
+from workflow.errors import Problem, WorkflowError
 
 
 class CaseNotFoundError(WorkflowError):
@@ -18,6 +18,29 @@ class CaseNotFoundError(WorkflowError):
 
 class ConflictError(WorkflowError):
     """Someone else changed the case at the same moment; reload and try again."""
+
+
+class NotAllowedError(WorkflowError):
+    """The person may see the case, but not do this with it."""
+
+
+class PurposeRequiredError(WorkflowError):
+    """Opening a case through a legal basis needs a stated purpose (kept in the audit log)."""
+
+    def __init__(self, reference: str, basis: str) -> None:
+        super().__init__(
+            f"you see {reference} through a legal basis ({basis}), not as one of its team: "
+            "state the purpose of opening it"
+        )
+        self.reference, self.basis = reference, basis
+
+
+class InvalidRequestError(WorkflowError):
+    """Input the service refuses, field by field; nothing was changed."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(str(p) for p in problems))
 
 
 class IdempotencyKeyReusedError(WorkflowError):
@@ -75,6 +98,11 @@ class StepResult:
 def cpr_matches_birth_date(cpr: str, birth_date: date) -> bool:
     """Whether a CPR number's first six digits are the birth date (DDMMYY)."""
     return cpr.replace("-", "")[:6] == birth_date.strftime("%d%m%y")
+
+
+def actor_label(actor: Actor) -> str:
+    """How the audit log and the history name an actor: ``role:staff-id``."""
+    return f"{actor.role}:{actor.id or '-'}"
 
 
 def age_on(birth_date: date, day: date) -> int:

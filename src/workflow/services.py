@@ -13,13 +13,15 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from workflow.access import Access, Action, decide_access
 from workflow.catalog import DefinitionCatalog
+from workflow.cpr import CprCipher
 from workflow.definitions import Definition
 from workflow.engine import (
     Actor,
@@ -34,24 +36,28 @@ from workflow.service_types import (
     CaseNotFoundError,
     ConflictError,
     IdempotencyKeyReusedError,
+    NotAllowedError,
+    PurposeRequiredError,
     Referral,
     RejectedError,
     StepResult,
     YoungPersonDetails,
+    actor_label,
     age_on,
     busy,
     storable_inputs,
 )
-from workflow.store.reading import CaseView, read_case
+from workflow.store.audit import write_audit
+from workflow.store.reading import CaseView, read_case, read_cpr
 from workflow.store.repository import (
     StaleCaseError,
     apply_decision,
     case_state,
 )
+from workflow.store.standing import standing_of
 from workflow.store.statements import (
     CASE_BY_REFERENCE,
     IDEMPOTENT_RESULT,
-    INSERT_AUDIT,
     INSERT_IDEMPOTENCY_KEY,
 )
 from workflow.store.tables import (
@@ -59,7 +65,15 @@ from workflow.store.tables import (
 )
 
 BUSY_RETRIES = 8
+DEFAULT_PURPOSE = "sagsbehandling"
+ACTION_WORDS = {Action.READ: "read", Action.TRIGGER: "take steps on", Action.EXPORT: "export"}
+T = TypeVar("T")
 _log = logging.getLogger(__name__)
+
+
+def access_details(access: Access) -> dict[str, Any]:
+    """How access was given, for the audit entry."""
+    return {"via": access.via.value} | ({"basis": access.basis} if access.basis else {})
 
 
 __all__ = [
@@ -83,10 +97,13 @@ class CaseService:
         sessions: sessionmaker[Session],
         catalog: DefinitionCatalog,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        cpr: CprCipher | None = None,
     ) -> None:
         self.sessions = sessions
         self.catalog = catalog
         self.clock = clock
+        #: Encrypts CPR numbers for the store (see workflow.cpr).
+        self.cpr = cpr or CprCipher()
 
     @property
     def engine(self) -> Engine:
@@ -189,7 +206,8 @@ class CaseService:
             repeated = self.first_result(session, idempotency_key, reference, event)
             if repeated:
                 return repeated
-            case = self._case(session, reference)
+            case = self.case(session, reference)
+            self.authorise(session, case, actor, Action.TRIGGER, purpose)
             if first_read and case.version != first_read[0]:
                 raise StaleCaseError(reference)
             first_read[:] = [case.version]
@@ -225,35 +243,93 @@ class CaseService:
         with self.sessions() as session:
             return self.first_result(session, key, reference, event)
 
-    def view(self, reference: str, actor: Actor, purpose: str) -> CaseView:
-        """Read a case (logged in the audit log with its purpose)."""
+    def view(
+        self, reference: str, actor: Actor, purpose: str | None = None, *, channel: str = ""
+    ) -> CaseView:
+        """Read a case, if the access rule lets ``actor`` see it (logged with its purpose).
+
+        ``purpose`` is what the person states; the case's own people may leave it out,
+        someone who sees the case through a legal basis must give it (PurposeRequiredError).
+        ``channel`` says where the read came from (a page, an API call), for the log.
+        """
+        return self._retrying(lambda: self._view_once(reference, actor, purpose, channel))
+
+    def _retrying(self, call: Callable[[], T]) -> T:
         for attempt in range(BUSY_RETRIES):
             try:
-                return self._view_once(reference, actor, purpose)
+                return call()
             except OperationalError as exc:
                 if not busy(exc):
                     raise
                 time.sleep(0.005 * (attempt + 1))
         raise ConflictError("the case store is busy; try again in a moment")
 
-    def _view_once(self, reference: str, actor: Actor, purpose: str) -> CaseView:
+    def _view_once(
+        self, reference: str, actor: Actor, purpose: str | None, channel: str
+    ) -> CaseView:
         now = self.clock()
         with self.transaction() as session:
-            case = self._case(session, reference)
+            case = self.case(session, reference)
+            access = self.authorise(session, case, actor, Action.READ, purpose)
             definition = self.catalog.pinned(session, case.definition_version_id)
-            session.connection().execute(
-                INSERT_AUDIT,
-                {
-                    "at": now,
-                    "actor": f"{actor.role}:{actor.id or '-'}",
-                    "action": "read",
-                    "object_type": "case",
-                    "object_id": reference,
-                    "purpose": purpose,
-                    "details": {},
-                },
+            write_audit(
+                session,
+                at=now,
+                actor=actor_label(actor),
+                action="read",
+                object_type="case",
+                object_id=reference,
+                purpose=purpose or DEFAULT_PURPOSE,
+                details=access_details(access) | ({"channel": channel} if channel else {}),
             )
-            return read_case(session, case, definition)
+            return read_case(session, case, definition, self.cpr.mask)
+
+    def reveal_cpr(self, reference: str, actor: Actor, purpose: str) -> str:
+        """The young person's whole CPR number: one explicit, logged reveal with a purpose."""
+        if not purpose.strip():
+            raise PurposeRequiredError(reference, "reveal")
+        now = self.clock()
+        with self.transaction() as session:
+            case = self.case(session, reference)
+            access = self.authorise(session, case, actor, Action.READ, purpose)
+            cpr = read_cpr(session, case)
+            write_audit(
+                session,
+                at=now,
+                actor=actor_label(actor),
+                action="read",
+                object_type="cpr",
+                object_id=reference,
+                purpose=purpose,
+                details=access_details(access) | {"field": "cpr"},
+            )
+            return self.cpr.decrypt(cpr) if cpr else ""
+
+    def authorise(
+        self,
+        session: Session,
+        case: Case,
+        actor: Actor,
+        action: Action,
+        purpose: str | None = None,
+    ) -> Access:
+        """The access rule (workflow.access) for ``actor`` on ``case``, or a refusal.
+
+        Someone with no standing at all is told the case does not exist; someone who may
+        read it but not do ``action`` is told so; a legal basis needs a purpose.
+        """
+        standing = standing_of(session, case, actor.id)
+        access = decide_access(standing, action)
+        if access is None:
+            if action is not Action.READ and decide_access(standing, Action.READ):
+                raise NotAllowedError(
+                    f"you may see {case.reference}, but not {ACTION_WORDS[action]} it: "
+                    "ask its caseworker or coordinator"
+                )
+            raise CaseNotFoundError(f"no case {case.reference}")
+        if access.needs_purpose and not (purpose or "").strip():
+            raise PurposeRequiredError(case.reference, access.basis or access.via.value)
+        return access
 
     def definition(self, version_id: int) -> Definition:
         """The definition version a case is pinned to (see CaseView.definition_version_id)."""
@@ -293,17 +369,15 @@ class CaseService:
             inputs=storable_inputs(inputs),
             now=now,
         )
-        session.connection().execute(
-            INSERT_AUDIT,
-            {
-                "at": now,
-                "actor": f"{actor.role}:{actor.id or '-'}",
-                "action": "change",
-                "object_type": "case",
-                "object_id": case.reference,
-                "purpose": purpose,
-                "details": {"event": decision.event, "seq": history.seq},
-            },
+        write_audit(
+            session,
+            at=now,
+            actor=actor_label(actor),
+            action="change",
+            object_type="case",
+            object_id=case.reference,
+            purpose=purpose,
+            details={"event": decision.event, "seq": history.seq},
         )
         assert definition.municipality is not None
         result = StepResult(
@@ -346,7 +420,8 @@ class CaseService:
         return StepResult(**result, repeated=True)
 
     @staticmethod
-    def _case(session: Session, reference: str) -> Case:
+    def case(session: Session, reference: str) -> Case:
+        """The case with this reference, or CaseNotFoundError."""
         case = session.scalar(CASE_BY_REFERENCE, {"b_reference": reference})
         if case is None:
             raise CaseNotFoundError(f"no case {reference}")

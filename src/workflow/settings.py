@@ -6,12 +6,13 @@ and everything else under ``var/`` in the project.
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -59,6 +60,38 @@ class Settings(BaseSettings):
     )
     trusted_proxies: list[str] = Field(
         default=["127.0.0.1"], description="Addresses whose identity header is trusted."
+    )
+    # NoDecode: the raw variable reaches the validator, so a plain comma-separated list works.
+    cpr_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        repr=False,  # secrets stay out of logged settings
+        description="Keys that encrypt CPR numbers (Fernet); the first encrypts, all decrypt; "
+        "rotate with `workflow cpr rotate`. Empty: a key file `cpr.keys` in `home`.",
+    )
+
+    @field_validator("cpr_keys", mode="before")
+    @classmethod
+    def _split_cpr_keys(cls, value: object) -> object:
+        """Accept a JSON list or a comma-separated string; blanks are dropped.
+
+        Never raises: the keys are checked by :mod:`workflow.cpr`, whose error names the
+        setting and never echoes a key (pydantic's errors would print the secret).
+        """
+        if isinstance(value, str):
+            text = value.strip()
+            try:
+                value = json.loads(text) if text.startswith("[") else text.split(",")
+            except json.JSONDecodeError:
+                value = text.strip("[]").split(",")
+        if isinstance(value, list | tuple):
+            return [key for key in (str(item).strip().strip('"') for item in value) if key]
+        return value
+
+    audit_retention_days: int = Field(
+        default=1826,
+        ge=180,
+        le=36_500,
+        description="Days the audit log is kept before `workflow audit prune` may remove it.",
     )
 
     @property

@@ -40,6 +40,14 @@ from workflow.engine import (
 from workflow.errors import DefinitionError, Problem
 
 
+class ScriptConsent(StrictModel):
+    """A consent recorded right after a step (played through the service layer only)."""
+
+    departments: list[Identifier] = Field(min_length=1, description="Departments it covers.")
+    categories: list[Identifier] = Field(default_factory=list, description="Data categories.")
+    guardian: bool = Field(default=False, description="A custodial parent consented too.")
+
+
 class ScriptStep(StrictModel):
     """One step of a script: an event at a time, or time passing."""
 
@@ -51,6 +59,10 @@ class ScriptStep(StrictModel):
     inputs: dict[str, Any] = Field(default_factory=dict)
     expect_stage: Identifier | None = Field(default=None, description="Stage after the step.")
     expect_rejection: str | None = Field(default=None, description="The step must be refused.")
+    consent: ScriptConsent | None = Field(
+        default=None,
+        description="A consent recorded after the step (the engine's simulation ignores it).",
+    )
 
     @model_validator(mode="after")
     def _shape(self) -> ScriptStep:
@@ -61,12 +73,24 @@ class ScriptStep(StrictModel):
         return self
 
 
+class ScriptGrant(StrictModel):
+    """A recorded legal basis the script's case needs (played through the service layer)."""
+
+    person: str = Field(description="The staff id it is for.")
+    basis: Identifier = Field(description="A short code, e.g. oversight.")
+    law: str = Field(description="The law it rests on.")
+    actions: list[Identifier] = Field(default_factory=lambda: ["read", "export"])
+
+
 class Script(StrictModel):
     """A scripted case: which definition, which case reference, when it starts, its steps."""
 
     definition: Identifier
     case: str = Field(description="The case reference, e.g. SOR-2026-0042.")
     start: datetime
+    grants: list[ScriptGrant] = Field(
+        default_factory=list, description="Legal bases recorded before the case starts."
+    )
     steps: list[ScriptStep] = Field(min_length=1)
 
 

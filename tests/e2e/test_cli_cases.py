@@ -57,6 +57,8 @@ def test_refer_trigger_show_and_refusals(tmp_path: Path) -> None:
         "consent=true",
         "--idempotency-key",
         "k1",
+        "--actor",
+        "caseworker:cw-mette",
     ]
     first, repeat = run(home, *accept), run(home, *accept)
     assert first.stdout.splitlines()[0] == f"{reference}: referred -> pre_meeting"
@@ -81,6 +83,8 @@ def test_refer_trigger_show_and_refusals(tmp_path: Path) -> None:
         "first_meeting_at=2026-12-01T09:00",
         "--input",
         "meeting_room=kantinen",
+        "--actor",
+        "caseworker:cw-mette",
     )
     assert refused.returncode == 1
     assert refused.stderr.splitlines() == [
@@ -89,12 +93,22 @@ def test_refer_trigger_show_and_refusals(tmp_path: Path) -> None:
         "ungecentret_storskaerm",
     ]
 
-    shown = run(home, "case", "show", reference, "--purpose", "opfølgning")
+    nobody = run(home, "case", "show", reference)  # who is asking? the access rule must know
+    assert nobody.returncode != 0
+    assert "--actor role:staff-id" in nobody.stderr
+    assert "Traceback" not in nobody.stderr
+    stranger = run(home, "case", "show", reference, "--actor", "caseworker:cw-bo")
+    assert stranger.returncode == 1
+    assert stranger.stderr.strip() == f"Error: no case {reference}"  # not even that it exists
+
+    shown = run(
+        home, "case", "show", reference, "--purpose", "opfølgning", "--actor", "caseworker:cw-mette"
+    )
     assert shown.returncode == 0, shown.stderr
     assert "stage: pre_meeting" in shown.stdout.splitlines()[0]
     assert "accept_referral          referred -> pre_meeting" in shown.stdout
 
-    missing = run(home, "case", "show", "SOR-2026-0999")
+    missing = run(home, "case", "show", "SOR-2026-0999", "--actor", "caseworker:cw-mette")
     assert missing.returncode == 1
     assert missing.stderr.strip() == "Error: no case SOR-2026-0999"
 

@@ -11,6 +11,7 @@ import os
 import sys
 
 from tests.integration.scripted import PERSON
+from workflow.consents import ConsentRequest
 from workflow.engine import Actor
 from workflow.runtime import get_runtime
 
@@ -18,12 +19,17 @@ from workflow.runtime import get_runtime
 def main() -> None:
     service = get_runtime().service
     caseworker = Actor("caseworker", "cw-mette")
-    opened = service.refer("soroe", PERSON, caseworker, {"source": "school", "caseworker": "cw"})
+    opened = service.refer(
+        "soroe", PERSON, caseworker, {"source": "school", "caseworker": "cw-mette"}
+    )
     service.trigger(
         opened.reference,
         "accept_referral",
         {"young_person_agrees": True, "consent": True},
         caseworker,
+    )
+    get_runtime().consents.give(
+        opened.reference, caseworker, ConsentRequest(["skole", "uu"], guardian=True)
     )
     step = service.trigger(
         opened.reference,

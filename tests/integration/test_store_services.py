@@ -85,19 +85,27 @@ def test_whole_soroe_lifecycle_is_stored_as_the_engine_decided(
         }
         assert session.scalars(select(CaseTimer).where(CaseTimer.state == "running")).all() == []
         # Personal data stays in its own table.
-        assert session.scalars(select(YoungPerson)).one().cpr == PERSON.cpr
+        stored = session.scalars(select(YoungPerson)).one().cpr
+        assert PERSON.cpr not in stored  # encrypted at rest
+        assert runtime.service.cpr.decrypt(stored) == PERSON.cpr
         assert PERSON.name not in str(case.data)
         assert PERSON.cpr not in str(case.data)
 
     notifications = sum(isinstance(e, Notify) for entry in expected.entries for e in entry.effects)
     assert count(runtime, OutboxRow) == notifications
     assert count(runtime, CaseTask) == 4
-    # One audit entry per change.
-    assert count(runtime, AuditEntry, AuditEntry.action == "change") == len(expected.entries)
+    # One audit entry per change of the case, and one for the consent recorded.
+    changes = AuditEntry.action == "change"
+    assert count(runtime, AuditEntry, changes, AuditEntry.object_type == "case") == len(
+        expected.entries
+    )
+    assert count(runtime, AuditEntry, changes, AuditEntry.object_type == "consent") == 1
 
 
 def test_same_idempotency_key_twice_gives_one_transition(runtime: Runtime) -> None:
-    opened = runtime.service.refer("soroe", PERSON, CW, {"source": "school", "caseworker": "cw"})
+    opened = runtime.service.refer(
+        "soroe", PERSON, CW, {"source": "school", "caseworker": "cw-mette"}
+    )
     inputs = {"young_person_agrees": True, "consent": True}
     first = runtime.service.trigger(
         opened.reference, "accept_referral", inputs, CW, idempotency_key="click-1"
@@ -117,7 +125,9 @@ def test_same_idempotency_key_twice_gives_one_transition(runtime: Runtime) -> No
 
 
 def test_two_concurrent_triggers_one_succeeds_one_conflicts(runtime: Runtime) -> None:
-    opened = runtime.service.refer("soroe", PERSON, CW, {"source": "school", "caseworker": "cw"})
+    opened = runtime.service.refer(
+        "soroe", PERSON, CW, {"source": "school", "caseworker": "cw-mette"}
+    )
     both_read = threading.Barrier(2, timeout=10)
     pinned = runtime.catalog.pinned
 
@@ -156,7 +166,9 @@ def test_unknown_case_and_refusal_change_nothing(runtime: Runtime) -> None:
 
     with pytest.raises(CaseNotFoundError):
         runtime.service.trigger("SOR-2026-9999", "withdraw", {}, CW)
-    opened = runtime.service.refer("soroe", PERSON, CW, {"source": "school", "caseworker": "cw"})
+    opened = runtime.service.refer(
+        "soroe", PERSON, CW, {"source": "school", "caseworker": "cw-mette"}
+    )
     before = (count(runtime, HistoryEvent), count(runtime, OutboxRow), count(runtime, AuditEntry))
     with pytest.raises(RejectedError):
         runtime.service.trigger(
@@ -167,7 +179,9 @@ def test_unknown_case_and_refusal_change_nothing(runtime: Runtime) -> None:
 
 
 def test_case_keeps_the_definition_it_started_on(runtime: Runtime) -> None:
-    opened = runtime.service.refer("soroe", PERSON, CW, {"source": "school", "caseworker": "cw"})
+    opened = runtime.service.refer(
+        "soroe", PERSON, CW, {"source": "school", "caseworker": "cw-mette"}
+    )
     with runtime.sessions() as session:
         case = session.scalar(select(Case).where(Case.reference == opened.reference))
         assert case is not None
@@ -187,7 +201,7 @@ def test_referral_outside_the_target_ages_is_refused_with_nothing_stored(
 
     too_old = YoungPersonDetails("Ældre Person", "0101901234", date(1990, 1, 1))
     with pytest.raises(RejectedError):
-        runtime.service.refer("soroe", too_old, CW, {"source": "school", "caseworker": "cw"})
+        runtime.service.refer("soroe", too_old, CW, {"source": "school", "caseworker": "cw-mette"})
     assert count(runtime, YoungPerson) == 0
     assert count(runtime, Case) == 0
 
@@ -195,8 +209,12 @@ def test_referral_outside_the_target_ages_is_refused_with_nothing_stored(
 def test_an_idempotency_key_belongs_to_one_request(runtime: Runtime) -> None:
     from workflow.service_types import IdempotencyKeyReusedError
 
-    first = runtime.service.refer("soroe", PERSON, CW, {"source": "school", "caseworker": "a"})
-    second = runtime.service.refer("soroe", PERSON, CW, {"source": "school", "caseworker": "b"})
+    first = runtime.service.refer(
+        "soroe", PERSON, CW, {"source": "school", "caseworker": "cw-mette"}
+    )
+    second = runtime.service.refer(
+        "soroe", PERSON, CW, {"source": "school", "caseworker": "cw-mette"}
+    )
     inputs = {"young_person_agrees": True, "consent": True}
     runtime.service.trigger(
         first.reference, "accept_referral", inputs, CW, idempotency_key="click-1"
@@ -207,7 +225,11 @@ def test_an_idempotency_key_belongs_to_one_request(runtime: Runtime) -> None:
         )
     with pytest.raises(IdempotencyKeyReusedError):
         runtime.service.refer(
-            "soroe", PERSON, CW, {"source": "school", "caseworker": "c"}, idempotency_key="click-1"
+            "soroe",
+            PERSON,
+            CW,
+            {"source": "school", "caseworker": "cw-mette"},
+            idempotency_key="click-1",
         )
     assert count(runtime, HistoryEvent, HistoryEvent.event == "accept_referral") == 1
 
@@ -215,7 +237,7 @@ def test_an_idempotency_key_belongs_to_one_request(runtime: Runtime) -> None:
 def test_concurrent_steps_on_different_cases_do_not_conflict(runtime: Runtime) -> None:
     references = [
         runtime.service.refer(
-            "soroe", PERSON, CW, {"source": "school", "caseworker": "cw"}
+            "soroe", PERSON, CW, {"source": "school", "caseworker": "cw-mette"}
         ).reference
         for _ in range(8)
     ]

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.integration.conftest import Clock
+from workflow.consents import ConsentRequest
 from workflow.engine import Actor
 from workflow.runtime import Runtime
 from workflow.services import YoungPersonDetails
@@ -85,6 +86,11 @@ def _refer(runtime: Runtime) -> str:
         {"young_person_agrees": True, "consent": True},
         Actor("caseworker", "cw-mette"),
     )
+    runtime.consents.give(  # the young person (16) and a parent consent to sharing with school
+        result.reference,
+        Actor("caseworker", "cw-mette"),
+        ConsentRequest(["skole"], ["education"], guardian=True),
+    )
     return result.reference
 
 
@@ -147,7 +153,7 @@ def test_a_step_posted_without_the_csrf_token_changes_nothing(
     answer = client.post(f"/cases/{reference}/steps/hold_pre_meeting", data=PRE_MEETING)
     assert answer.status_code == 403
     assert "Formularen kunne ikke bekræftes" in answer.text
-    assert runtime.service.view(reference, Actor("caseworker", "t"), "test").stage == (
+    assert runtime.service.view(reference, Actor("caseworker", "cw-mette"), "test").stage == (
         "pre_meeting"
     )
 
@@ -249,7 +255,9 @@ def test_reading_a_case_page_is_audited_with_who_and_why(
         reads = session.scalars(
             select(AuditEntry).where(AuditEntry.action == "read", AuditEntry.object_id == reference)
         ).all()
-    assert [(r.actor, r.purpose) for r in reads] == [("caseworker:cw-mette", "case page")]
+    assert [(r.actor, r.purpose, r.details) for r in reads] == [
+        ("caseworker:cw-mette", "sagsbehandling", {"via": "caseworker", "channel": "case page"})
+    ]
 
 
 def test_pages_speak_english_on_request(client: TestClient, runtime: Runtime) -> None:
@@ -297,5 +305,5 @@ def test_a_form_sent_twice_takes_its_step_once(client: TestClient, runtime: Runt
     first = client.post(f"/cases/{reference}/steps/pause", data=data)
     again = client.post(f"/cases/{reference}/steps/pause", data=data)  # a double click
     assert first.status_code == again.status_code == 303
-    history = runtime.service.view(reference, Actor("caseworker", "t"), "test").history
+    history = runtime.service.view(reference, Actor("caseworker", "cw-mette"), "test").history
     assert [h["event"] for h in history] == ["refer", "accept_referral", "pause"]

@@ -64,6 +64,18 @@ def parse_actor(text: str) -> Actor:
     return Actor(role, ident or None)
 
 
+def known_actor(text: str) -> Actor:
+    """`role:staff-id`: reading or changing a case needs to know who asks (the access rule)."""
+    actor = parse_actor(text)
+    if not actor.id:
+        raise typer.BadParameter(
+            f"'{text}': write --actor role:staff-id (e.g. caseworker:cw-mette); "
+            "the access rule lets only the case's own people see it",
+            param_hint="--actor",
+        )
+    return actor
+
+
 def _carry_out(result: Any) -> None:
     if not os.environ.get("PREFECT_API_URL"):
         typer.echo("  (no Prefect server configured: the next sweep delivers the notifications)")
@@ -224,7 +236,7 @@ def trigger(
             reference,
             event,
             parse_inputs(inputs),
-            parse_actor(actor),
+            known_actor(actor),
             idempotency_key=idempotency_key,
         )
     except WorkflowError as exc:
@@ -240,7 +252,9 @@ def trigger(
 def show(
     reference: str = typer.Argument(..., help="Case reference."),
     actor: str = typer.Option("caseworker", help="role or role:staff-id (local store only)."),
-    purpose: str = typer.Option("sagsbehandling", help="Why you look (kept in the audit log)."),
+    purpose: str = typer.Option(
+        "", help="Why you look (kept in the audit log; needed through a legal basis)."
+    ),
     remote: str | None = remote_option(),
 ) -> None:
     """Show a case: stage, timeline, team, plan and running timers."""
@@ -256,7 +270,7 @@ def show(
 
     runtime = get_runtime()
     try:
-        view = runtime.service.view(reference, parse_actor(actor), purpose)
+        view = runtime.service.view(reference, known_actor(actor), purpose or None)
     except WorkflowError as exc:
         _fail(exc)
         return

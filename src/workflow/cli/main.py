@@ -11,7 +11,7 @@ from pathlib import Path
 
 import typer
 
-from workflow.cli import accounts, cases, operations
+from workflow.cli import accounts, cases, cpr, operations
 from workflow.definitions import load_definition
 from workflow.definitions.graph import mermaid
 from workflow.definitions.reference import json_schema, reference_markdown
@@ -119,6 +119,7 @@ def simulate_command(
 
 app.add_typer(cases.app, name="case")
 app.add_typer(accounts.app, name="account")
+app.add_typer(cpr.app, name="cpr")
 operations.register(app)
 cases.register(app)
 

@@ -95,7 +95,7 @@ class Remote:
     def show(self, reference: str, purpose: str) -> dict[str, Any]:
         """A case as the API gives it (see CaseDetail in the OpenAPI schema)."""
         answer: dict[str, Any] = self._call(
-            "GET", f"/cases/{_segment(reference)}", params={"purpose": purpose}
+            "GET", f"/cases/{_segment(reference)}", params={"purpose": purpose} if purpose else {}
         )
         return answer
 

@@ -6,7 +6,7 @@ The rules (documented in docs/definitions.md):
   timers, templates, transitions) merge by id: an item whose id the parent has
   **replaces** the parent's item in place; a new id is **added** at the end;
   ``remove: {stages: [id, ...], ...}`` **removes** the parent's items;
-* mappings (municipality, target_ages, parameters, calendar, referral) merge one
+* mappings (municipality, target_ages, parameters, calendar, referral, privacy) merge one
   level deep: each key the child gives replaces the parent's value for that key;
 * anything else (id, version, title, locale) is the child's own; ``abstract`` and
   ``extends`` are never inherited.
@@ -32,7 +32,14 @@ ID_LISTS = (
     "templates",
     "transitions",
 )
-MERGED_MAPPINGS = ("municipality", "target_ages", "parameters", "calendar", "referral")
+MERGED_MAPPINGS = (
+    "municipality",
+    "target_ages",
+    "parameters",
+    "calendar",
+    "referral",
+    "privacy",
+)
 NOT_INHERITED = ("abstract", "extends", "remove")
 
 

@@ -24,16 +24,19 @@ from workflow.definitions.parts import (
     ClockTime,
     ClosedDay,
     CreateTask,
+    DataCategory,
     Department,
     Effect,
     Input,
     Milestone,
     Municipality,
     Notify,
+    Privacy,
     Recipients,
     Referral,
     Removals,
     Repeat,
+    Retention,
     Role,
     Stage,
     Template,
@@ -70,6 +73,7 @@ __all__ = [
     "ClockTime",
     "ClosedDay",
     "CreateTask",
+    "DataCategory",
     "Definition",
     "Department",
     "Effect",
@@ -80,10 +84,12 @@ __all__ = [
     "Notify",
     "ParameterValue",
     "Phase",
+    "Privacy",
     "Recipients",
     "Referral",
     "Removals",
     "Repeat",
+    "Retention",
     "Role",
     "Stage",
     "StageKind",
@@ -138,6 +144,10 @@ class Definition(StrictModel):
     transitions: list[Transition] = Field(
         default_factory=list, description="The steps that move a case."
     )
+    privacy: Privacy = Field(
+        default_factory=Privacy,
+        description="Consent scopes, the guardian's consent for minors, and retention.",
+    )
     remove: Removals | None = Field(
         default=None, description="Remove items of the extended definition by id."
     )
@@ -161,6 +171,11 @@ class Definition(StrictModel):
     def departments_by_id(self) -> dict[str, Department]:
         """Departments by id."""
         return {d.id: d for d in self.departments}
+
+    @cached_property
+    def data_categories_by_id(self) -> dict[str, DataCategory]:
+        """Data categories (consent scopes) by id."""
+        return {c.id: c for c in self.privacy.data_categories}
 
     @cached_property
     def start_stage(self) -> Stage:

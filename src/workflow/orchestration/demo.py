@@ -16,6 +16,7 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from workflow.consents import ConsentRequest
 from workflow.engine import Actor
 from workflow.engine.timing import add_duration
 from workflow.orchestration.flows import run_step, sweep
@@ -68,6 +69,7 @@ def play_script(
     zone = ZoneInfo(definition.calendar.timezone)
     moment = script.start if script.start.tzinfo else script.start.replace(tzinfo=zone)
     played = PlayedCase(script.definition, "", [])
+    _record_grants(runtime, script)
     for step in script.steps:
         if step.at is not None:
             moment = step.at if step.at.tzinfo else step.at.replace(tzinfo=zone)
@@ -87,8 +89,28 @@ def play_script(
         else:
             result = runtime.service.trigger(played.reference, step.event, dict(step.inputs), actor)
         played.steps.append(result)
+        if step.consent is not None:
+            given = step.consent
+            runtime.consents.give(
+                played.reference,
+                actor,
+                ConsentRequest(given.departments, given.categories, guardian=given.guardian),
+            )
         carry_out(result)
     return played
+
+
+def _record_grants(runtime: Runtime, script: Script) -> None:
+    """The legal bases a script needs, recorded once (the demo may run again)."""
+    definition = runtime.catalog.by_id(script.definition)
+    assert definition.municipality is not None
+    code = definition.municipality.code
+    held = {(g.person_id, g.basis) for g in runtime.grants.list(code) if g.revoked_at is None}
+    for grant in script.grants:
+        if (grant.person, grant.basis) not in held:
+            runtime.grants.grant(
+                grant.person, code, grant.basis, grant.law, "demo", tuple(grant.actions)
+            )
 
 
 def _aged_for(person: YoungPersonDetails, script: Script) -> YoungPersonDetails:

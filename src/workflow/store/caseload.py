@@ -1,4 +1,4 @@
-"""Finding a person's cases: as coordinator, as caseworker, or as a member of the team."""
+"""Finding a person's cases: as coordinator, as caseworker, or as a consented team member."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Exists, Select, exists, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
+from workflow.store.standing import consented
 from workflow.store.tables import Case, CaseTimer, CoordinatorAssignment, TeamMembership
 
 MAX_PAGE = 200
@@ -42,13 +43,18 @@ class CaseloadRow:
 
 
 def relations_of(session: Session, person: str) -> dict[int, set[str]]:
-    """The ids of a person's cases and how the person takes part in each."""
+    """The ids of a person's cases and how the person takes part in each.
+
+    A team membership counts only while the young person's consent covers its department.
+    """
     mine = union_all(
         select(CoordinatorAssignment.case_id, literal("coordinator")).where(
             CoordinatorAssignment.person == person, CoordinatorAssignment.until.is_(None)
         ),
         select(TeamMembership.case_id, literal("team_member")).where(
-            TeamMembership.person == person, TeamMembership.until.is_(None)
+            TeamMembership.person == person,
+            TeamMembership.until.is_(None),
+            consented(TeamMembership.case_id, TeamMembership.department),
         ),
         select(Case.id, literal("caseworker")).where(Case.caseworker == person),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -14,6 +15,8 @@ from workflow.store.tables import (
     Case,
     CaseTask,
     CaseTimer,
+    Consent,
+    ConsentDepartment,
     CoordinatorAssignment,
     HistoryEvent,
     Meeting,
@@ -22,12 +25,6 @@ from workflow.store.tables import (
     TeamMembership,
     YoungPerson,
 )
-
-
-def masked_cpr(cpr: str) -> str:
-    """A CPR number as pages show it: the birth date part only (e.g. 010203-xxxx)."""
-    digits = cpr.replace("-", "")
-    return f"{digits[:6]}-xxxx" if len(digits) >= 6 else "xxxxxx-xxxx"
 
 
 @dataclass(frozen=True)
@@ -56,6 +53,8 @@ class CaseView:
     plan_meeting: dict[str, Any] | None = None
     #: The previous plan's goals as the last follow-up marked them (met, partly, not met).
     reviewed: list[dict[str, Any]] = field(default_factory=list)
+    #: The young person's consents, newest first, each with its departments.
+    consents: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _goals(session: Session, plan: Plan | None) -> list[PlanGoal]:
@@ -79,8 +78,50 @@ def _goal(goal: PlanGoal) -> dict[str, Any]:
     }
 
 
-def read_case(session: Session, case: Case, definition: Definition) -> CaseView:
-    """Everything a caseworker's view of a case shows (the caller logs the read)."""
+def read_cpr(session: Session, case: Case) -> str | None:
+    """The stored (encrypted) CPR number of a case's young person."""
+    if case.young_person_id is None:
+        return None
+    return session.scalar(select(YoungPerson.cpr).where(YoungPerson.id == case.young_person_id))
+
+
+def read_consents(session: Session, case_id: int) -> list[dict[str, Any]]:
+    """A case's consents, newest first: who gave them, what they cover, what is withdrawn."""
+    consents = session.scalars(
+        select(Consent).where(Consent.case_id == case_id).order_by(Consent.id.desc())
+    ).all()
+    departments: dict[int, list[dict[str, Any]]] = {}
+    for row in session.scalars(
+        select(ConsentDepartment)
+        .where(ConsentDepartment.case_id == case_id)
+        .order_by(ConsentDepartment.id)
+    ):
+        departments.setdefault(row.consent_id, []).append(
+            {"department": row.department, "withdrawn_at": row.withdrawn_at}
+        )
+    return [
+        {
+            "id": c.id,
+            "given_by": list(c.given_by),
+            "categories": list(c.categories),
+            "given_on": c.given_on,
+            "age_at_consent": c.age_at_consent,
+            "recorded_by": c.recorded_by,
+            "recorded_at": c.recorded_at,
+            "withdrawn_at": c.withdrawn_at,
+            "departments": departments.get(c.id, []),
+        }
+        for c in consents
+    ]
+
+
+def read_case(
+    session: Session, case: Case, definition: Definition, mask_cpr: Callable[[str], str]
+) -> CaseView:
+    """Everything a caseworker's view of a case shows (the caller logs the read).
+
+    ``mask_cpr`` turns the stored (encrypted) CPR number into its masked form.
+    """
     history = session.scalars(
         select(HistoryEvent).where(HistoryEvent.case_id == case.id).order_by(HistoryEvent.seq)
     ).all()
@@ -109,6 +150,7 @@ def read_case(session: Session, case: Case, definition: Definition) -> CaseView:
         .order_by(CaseTask.due_at)
     ).all()
     person = session.get(YoungPerson, case.young_person_id) if case.young_person_id else None
+    consents = read_consents(session, case.id)
     timers = session.scalars(
         select(CaseTimer)
         .where(CaseTimer.case_id == case.id, CaseTimer.state == "running")
@@ -130,6 +172,7 @@ def read_case(session: Session, case: Case, definition: Definition) -> CaseView:
                 "to": h.to_stage,
                 "actor": f"{h.actor_role}:{h.actor_id or '-'}",
                 "effects": h.effects,
+                "inputs": h.inputs,
             }
             for h in history
         ],
@@ -146,7 +189,7 @@ def read_case(session: Session, case: Case, definition: Definition) -> CaseView:
         young_person={
             "name": person.name,
             "birth_date": person.birth_date,
-            "cpr": masked_cpr(person.cpr),
+            "cpr": mask_cpr(person.cpr),
         }
         if person
         else {},
@@ -164,6 +207,7 @@ def read_case(session: Session, case: Case, definition: Definition) -> CaseView:
             {"title": t.title, "assignee": t.person or t.assignee_id, "due_at": t.due_at}
             for t in tasks
         ],
+        consents=consents,
         plan_meeting=next(
             (
                 {"starts_at": m.starts_at, "participants": list(m.participants)}

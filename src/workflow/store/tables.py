@@ -89,7 +89,7 @@ class YoungPerson(Base):
     __tablename__ = "young_persons"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    cpr: Mapped[str] = mapped_column(String(64))
+    cpr: Mapped[str] = mapped_column(String(255))
     birth_date: Mapped[date] = mapped_column(Date)
 
 
@@ -312,3 +312,60 @@ class WebSession(Base):
     csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
+
+
+class Consent(Base):
+    """The young person's consent to share their case: given by whom, covering what, when.
+
+    Its departments are :class:`ConsentDepartment` rows, so sharing can be withdrawn from
+    one department at a time; the consent itself is never deleted (notatpligt).
+    """
+
+    __tablename__ = "consents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    #: Who consented: ["young_person"] or ["young_person", "guardian"].
+    given_by: Mapped[list[Any]]
+    #: The data categories (the definition's privacy.data_categories) it covers.
+    categories: Mapped[list[Any]]
+    given_on: Mapped[date] = mapped_column(Date)
+    #: The young person's age on ``given_on``.
+    age_at_consent: Mapped[int] = mapped_column(Integer)
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[datetime]
+    withdrawn_at: Mapped[datetime | None]
+    withdrawn_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class ConsentDepartment(Base):
+    """A department a consent lets the case be shared with, until withdrawn."""
+
+    __tablename__ = "consent_departments"
+    __table_args__ = (Index("ix_consent_departments_case", "case_id", "department"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consent_id: Mapped[int] = mapped_column(ForeignKey("consents.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    department: Mapped[str] = mapped_column(String(64))
+    withdrawn_at: Mapped[datetime | None]
+
+
+class AccessGrant(Base):
+    """A recorded legal basis for seeing a municipality's cases without being on them.
+
+    E.g. a manager's oversight (tilsyn): reads through a grant are allowed only with a
+    stated purpose, which the audit log keeps; a grant names the actions it allows.
+    """
+
+    __tablename__ = "access_grants"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[str] = mapped_column(String(200), index=True)
+    municipality_code: Mapped[str] = mapped_column(String(3))
+    #: A short code of the basis, e.g. "oversight".
+    basis: Mapped[str] = mapped_column(String(64))
+    #: The law it rests on, e.g. "Serviceloven § 146 (tilsyn)".
+    law: Mapped[str] = mapped_column(String(200))
+    #: What it allows: "read", "export", and "trigger" (e.g. a leader deciding on a pool).
+    actions: Mapped[list[Any]]
+    granted_by: Mapped[str] = mapped_column(String(200))
+    granted_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]

@@ -43,7 +43,8 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     meaning = {
         400: "The request is malformed",
         401: "Not logged in (no valid token or session)",
-        403: "A session cookie without the X-CSRF-Token header",
+        403: "Not allowed: a session cookie without the X-CSRF-Token header, an action "
+        "your access to the case does not cover, or a legal-basis read without a purpose",
         404: "No such case, process or step, or not one you have access to",
         409: "A conflict: someone changed the case at the same time, the store is busy, "
         "or the idempotency key was used for another request",

@@ -16,6 +16,9 @@ from workflow.service_types import (
     CaseNotFoundError,
     ConflictError,
     IdempotencyKeyReusedError,
+    InvalidRequestError,
+    NotAllowedError,
+    PurposeRequiredError,
     RejectedError,
     StepResult,
     YoungPersonDetails,
@@ -112,10 +115,10 @@ def list_cases(
 
 
 def _case(
-    request: Request, auth: Authenticated, reference: str, purpose: str
+    request: Request, auth: Authenticated, reference: str, channel: str, purpose: str | None = None
 ) -> tuple[CaseView, Definition]:
     try:
-        found = web(request).visible_case(auth.user, reference, purpose)
+        found = web(request).visible_case(auth.user, reference, channel, purpose)
     except ConflictError as error:  # the store stayed busy
         raise ApiProblemError(409, "conflict", str(error)) from None
     if found is None:
@@ -134,6 +137,8 @@ def _step_errors(lang: str) -> Iterator[None]:
         raise _rejected(error, lang) from None
     except IdempotencyKeyReusedError:
         raise _key_reused() from None
+    except (NotAllowedError, PurposeRequiredError, InvalidRequestError):
+        raise  # the app's handlers answer these (403, 403, 422)
     except WorkflowError as error:
         raise ApiProblemError(409, "conflict", str(error)) from None
 
@@ -156,7 +161,7 @@ def get_case(
     auth: Caller,
     params: Annotated[CaseParams, Query()],
 ) -> CaseDetail:
-    view, definition = _case(request, auth, reference, params.purpose)
+    view, definition = _case(request, auth, reference, "api", params.purpose)
     lang = auth.user.locale
     stage = definition.stages_by_id.get(view.stage)
     person = view.young_person

@@ -86,12 +86,15 @@ class CaseloadParams(ApiModel):
 class CaseParams(ApiModel):
     """The query parameters of reading a case."""
 
-    purpose: str = Field(
-        "api read",
+    purpose: str | None = Field(
+        None,
         min_length=1,
-        max_length=100,
+        max_length=200,
         pattern=PLAIN,
-        description="Why you look at the case (kept in the audit log).",
+        description=(
+            "Why you look at the case (kept in the audit log). Required when you see the "
+            "case through a legal basis rather than as one of its team."
+        ),
     )
 
 
@@ -246,3 +249,76 @@ class DefinitionInfo(ApiModel):
     title: str
     municipality_code: str
     referral_inputs: list[InputInfo]
+
+
+# --- privacy: consent, the CPR reveal, export and the citizen's access log -------------
+
+
+class ConsentIn(ApiModel):
+    """A consent as recorded from the signed consent form."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "departments": ["skole", "uu"],
+                    "categories": ["education"],
+                    "guardian": True,
+                }
+            ]
+        }
+    )
+
+    departments: list[str] = Field(
+        min_length=1, max_length=50, description="Department ids the case may be shared with."
+    )
+    categories: list[str] = Field(
+        default_factory=list, max_length=50, description="Data category ids it covers."
+    )
+    given_on: date | None = Field(None, description="The day it was given (default: today).")
+    guardian: bool = Field(False, description="A custodial parent consented too.")
+
+    @field_validator("departments", "categories")
+    @classmethod
+    def _identifiers(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if not item or len(item) > 64 or not item.replace("_", "").isalnum():
+                raise ValueError(f"'{item[:64]}' is not an id (letters, digits and _)")
+        return value
+
+
+class ConsentOut(ApiModel):
+    id: int
+
+
+class WithdrawIn(ApiModel):
+    departments: list[str] | None = Field(
+        None, max_length=50, description="Departments to withdraw from; leave out for all."
+    )
+
+
+class WithdrawOut(ApiModel):
+    withdrawn: list[str]
+
+
+class RevealIn(ApiModel):
+    purpose: str = Field(
+        min_length=3, max_length=200, pattern=PLAIN, description="Why (kept in the audit log)."
+    )
+
+
+class RevealOut(ApiModel):
+    cpr: str
+
+
+class AccessLogEntryOut(ApiModel):
+    at: datetime
+    action: str = Field(description="read, search, change, export or delete.")
+    what: str = Field(description="case, cpr, consent, case_export or access_log.")
+    role: str = Field(description="The role that acted; never a staff name.")
+    purpose: str
+
+
+class AccessLogOut(ApiModel):
+    reference: str
+    entries: list[AccessLogEntryOut]

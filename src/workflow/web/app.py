@@ -21,8 +21,23 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from workflow.caseload import CaseloadService
 from workflow.runtime import Runtime
+from workflow.service_types import (
+    CaseNotFoundError,
+    InvalidRequestError,
+    NotAllowedError,
+    PurposeRequiredError,
+)
 from workflow.services import StepResult
-from workflow.web import api, api_cases, login_pages, page_support, pages, referral_pages
+from workflow.web import (
+    api,
+    api_cases,
+    api_privacy,
+    login_pages,
+    page_support,
+    pages,
+    privacy_pages,
+    referral_pages,
+)
 from workflow.web.api_models import ApiError, FieldProblem
 from workflow.web.context import WebContext
 from workflow.web.i18n import word
@@ -107,6 +122,8 @@ def create_app(
         settings=settings,
         service=runtime.service,
         caseload=CaseloadService(runtime.sessions, runtime.catalog, runtime.service.clock),
+        consents=runtime.consents,
+        audit=runtime.audit,
         accounts=runtime.accounts,
         catalog=runtime.catalog,
         identity=identity,
@@ -130,8 +147,10 @@ def create_app(
     app.include_router(login_pages.router)
     app.include_router(pages.router)
     app.include_router(referral_pages.router)
+    app.include_router(privacy_pages.router)
     app.include_router(api.router)
     app.include_router(api_cases.router)
+    app.include_router(api_privacy.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(SecurityHeaders)
 
@@ -157,6 +176,41 @@ def create_app(
         return _message(
             request, 403, word("error", locale_of(request)), word("forbidden", locale_of(request))
         )
+
+    @app.exception_handler(CaseNotFoundError)
+    def case_not_found(request: Request, exc: CaseNotFoundError) -> Response:
+        if _is_api(request):
+            return _api_error(404, ApiError(error="not_found", message=str(exc)))
+        return _message(request, 404, word("error", locale_of(request)), str(exc))
+
+    @app.exception_handler(NotAllowedError)
+    def not_allowed(request: Request, exc: NotAllowedError) -> Response:
+        if _is_api(request):
+            return _api_error(403, ApiError(error="forbidden", message=str(exc)))
+        return _message(request, 403, word("error", locale_of(request)), str(exc))
+
+    @app.exception_handler(PurposeRequiredError)
+    def purpose_required(request: Request, exc: PurposeRequiredError) -> Response:
+        if _is_api(request):
+            message = f"{exc}: give ?purpose= (kept in the audit log)"
+            return _api_error(403, ApiError(error="purpose_required", message=message))
+        return context.pages.render(
+            request,
+            "purpose.html",
+            403,
+            reference=exc.reference,
+            basis=exc.basis,
+            target=request.url.path,
+        )
+
+    @app.exception_handler(InvalidRequestError)
+    def invalid_input(request: Request, exc: InvalidRequestError) -> Response:
+        fields = [FieldProblem(field=p.path, message=str(p)) for p in exc.problems]
+        if _is_api(request):
+            body = ApiError(error="invalid", message="the request is not valid", fields=fields)
+            return _api_error(422, body)
+        text = "; ".join(f.message for f in fields)
+        return _message(request, 400, word("error", locale_of(request)), text)
 
     @app.exception_handler(RequestValidationError)
     def invalid_request(request: Request, exc: RequestValidationError) -> Response:

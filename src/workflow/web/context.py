@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from starlette.requests import Request
 
 from workflow.accounts import AccountService, User
+from workflow.audit import AuditService
 from workflow.caseload import CaseloadService
 from workflow.catalog import DefinitionCatalog
+from workflow.consents import ConsentService
 from workflow.definitions import Definition
 from workflow.definitions.models import Transition
 from workflow.engine import next_steps
@@ -29,6 +31,8 @@ class WebContext:
     settings: Settings
     service: CaseService
     caseload: CaseloadService
+    consents: ConsentService
+    audit: AuditService
     accounts: AccountService
     catalog: DefinitionCatalog
     identity: Identity
@@ -50,19 +54,19 @@ class WebContext:
         return self.service.definition(view.definition_version_id)
 
     def visible_case(
-        self, user: User, reference: str, purpose: str
+        self, user: User, reference: str, channel: str, purpose: str | None = None
     ) -> tuple[CaseView, Definition] | None:
-        """A case and its definition, read (and audited) for ``purpose`` — or None when
-        it does not exist or belongs to another municipality than the user's."""
+        """A case and its definition, read (and audited) — or None when it does not exist
+        or the access rule does not let the user see it (the two look the same).
+
+        Raises PurposeRequiredError when the user sees it only through a legal basis and
+        has not stated a purpose.
+        """
         try:
-            view = self.service.view(reference, user.actor(user.roles[0]), purpose)
+            view = self.service.view(reference, user.actor(user.roles[0]), purpose, channel=channel)
         except CaseNotFoundError:
             return None
-        definition = self.definition_of(view)
-        home = user.municipality_code
-        if home and definition.municipality and definition.municipality.code != home:
-            return None
-        return view, definition
+        return view, self.definition_of(view)
 
 
 def context_of(request: Request) -> WebContext:

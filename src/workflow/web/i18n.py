@@ -133,6 +133,63 @@ WORDS: dict[str, dict[str, str]] = {
     },
     "cpr_help": {"da": "10 cifre, fx 010203-1234", "en": "10 digits, e.g. 010203-1234"},
     "not_found": {"da": "Siden findes ikke.", "en": "The page does not exist."},
+    "purpose_heading": {"da": "Formål med opslaget", "en": "Purpose of looking"},
+    "purpose_text": {
+        "da": "Du ser {reference} med hjemmel i {basis}, ikke som en del af den unges team. "
+        "Skriv, hvorfor du åbner sagen. Formålet gemmes i loggen.",
+        "en": "You see {reference} through a legal basis ({basis}), not as one of the young "
+        "person's team. State why you open the case; the purpose is kept in the log.",
+    },
+    "purpose_label": {"da": "Formål", "en": "Purpose"},
+    "purpose_submit": {"da": "Åbn sagen", "en": "Open the case"},
+    "consents": {"da": "Samtykke", "en": "Consent"},
+    "no_consent": {
+        "da": "Der er ikke registreret samtykke. Sagen deles ikke med teamets afdelinger.",
+        "en": "No consent is recorded. The case is not shared with the team's departments.",
+    },
+    "consent_given": {
+        "da": "Givet {date} af {who} (alder {age})",
+        "en": "Given {date} by {who} (age {age})",
+    },
+    "consent_by_young_person": {"da": "den unge", "en": "the young person"},
+    "consent_by_guardian": {"da": "forældremyndighedsindehaver", "en": "the custodial parent"},
+    "consent_departments": {"da": "Afdelinger", "en": "Departments"},
+    "consent_categories": {"da": "Oplysninger", "en": "Data"},
+    "consent_withdrawn": {"da": "trukket tilbage {date}", "en": "withdrawn {date}"},
+    "consent_withdraw": {"da": "Træk tilbage", "en": "Withdraw"},
+    "consent_withdraw_all": {
+        "da": "Træk hele samtykket tilbage",
+        "en": "Withdraw the whole consent",
+    },
+    "consent_record": {"da": "Registrér samtykke", "en": "Record consent"},
+    "consent_date": {"da": "Dato for samtykket", "en": "Date of the consent"},
+    "consent_guardian": {
+        "da": "Forældremyndighedsindehaveren har også givet samtykke",
+        "en": "The custodial parent has consented too",
+    },
+    "consent_saved": {"da": "Samtykket er gemt.", "en": "The consent is saved."},
+    "consent_withdrawn_notice": {
+        "da": "Samtykket er trukket tilbage for: {departments}.",
+        "en": "Consent is withdrawn for: {departments}.",
+    },
+    "cpr_reveal": {"da": "Vis hele CPR-nummeret", "en": "Show the whole CPR number"},
+    "cpr_reveal_purpose": {"da": "Formål (logges)", "en": "Purpose (logged)"},
+    "cpr_revealed": {
+        "da": "CPR-nummer for {reference}. Visningen er logget.",
+        "en": "CPR number of {reference}. This view is logged.",
+    },
+    "privacy_links": {"da": "Indsigt", "en": "Access"},
+    "export_case": {"da": "Eksportér sagen (JSON)", "en": "Export the case (JSON)"},
+    "access_log": {"da": "Log over opslag (til borgeren)", "en": "Access log (for the citizen)"},
+    "access_log_text": {
+        "da": "Hvornår og hvorfor oplysningerne i {reference} er brugt. Medarbejdernes navne "
+        "er udeladt.",
+        "en": "When and why the data of {reference} was used. Staff names are left out.",
+    },
+    "when_col": {"da": "Tidspunkt", "en": "When"},
+    "action_col": {"da": "Handling", "en": "Action"},
+    "role_col": {"da": "Rolle", "en": "Role"},
+    "purpose_col": {"da": "Formål", "en": "Purpose"},
     "case_not_found": {
         "da": "Der er ingen sag {reference}, som du har adgang til.",
         "en": "There is no case {reference} you have access to.",

@@ -70,10 +70,14 @@ def caseload_page(
 
 
 def _case(
-    request: Request, auth: Authenticated, reference: str, purpose: str
+    request: Request, auth: Authenticated, reference: str, channel: str
 ) -> tuple[CaseView, Definition]:
-    """The case and its definition, or the "no such case" page."""
-    found = web(request).visible_case(auth.user, reference, purpose)
+    """The case and its definition, or the "no such case" page.
+
+    A purpose stated on the purpose page (``?purpose=``) goes with the read.
+    """
+    purpose = request.query_params.get("purpose", "")[:200] or None
+    found = web(request).visible_case(auth.user, reference, channel, purpose)
     if found is None:
         lang = locale_of(request, auth.user.locale)
         raise PageNotFoundError(word("case_not_found", lang, reference=reference[:32]))
@@ -81,7 +85,7 @@ def _case(
 
 
 @router.get("/cases/{reference}")
-def case_page(request: Request, reference: str, saved: str = "") -> Response:
+def case_page(request: Request, reference: str, saved: str = "", withdrawn: str = "") -> Response:
     auth = signed_in(request)
     view, definition = _case(request, auth, reference, "case page")
     steps = steps_for(definition, view, auth.user)
@@ -104,7 +108,18 @@ def case_page(request: Request, reference: str, saved: str = "") -> Response:
         transition_names={"refer": REFERRAL_NAME} | {t.id: t.name for t in definition.transitions},
         place=choice_label(definition, next_meeting["place"], lang) if next_meeting else "",
         people=web(request).accounts.names(_people_of(view)),
+        manages_consent=auth.user.person_id in (view.caseworker, view.coordinator),
+        team_departments={m["department"] for m in view.team},
+        consent_notice=_consent_notice(saved, withdrawn, lang),
     )
+
+
+def _consent_notice(saved: str, withdrawn: str, lang: str) -> str:
+    if saved == "consent":
+        return word("consent_saved", lang)
+    if withdrawn:
+        return word("consent_withdrawn_notice", lang, departments=withdrawn[:200])
+    return ""
 
 
 def _people_of(view: CaseView) -> set[str]:

@@ -1,0 +1,132 @@
+"""The audit log's own uses: exporting a case, a citizen's access log, and log retention.
+
+Every read, search, change, export and delete of case data is written where it happens
+(the service layer, in the same transaction); this module answers from the log. A
+citizen may learn when and why their case was consulted (EU Court of Justice C-579/21),
+normally without staff names: :meth:`AuditService.access_log` gives dates, actions, the
+role that acted and the purpose — never who.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select
+
+from workflow.access import Action
+from workflow.engine import Actor
+from workflow.service_types import actor_label
+from workflow.services import CaseService, access_details
+from workflow.store.audit import write_audit
+from workflow.store.reading import read_case
+from workflow.store.tables import AuditEntry
+
+#: Audit entries about one case (object_id is the case reference).
+CASE_OBJECTS = ("case", "cpr", "consent", "case_export", "access_log")
+
+
+@dataclass(frozen=True)
+class AccessLogEntry:
+    """One use of the citizen's data, as the citizen may see it: no staff names."""
+
+    at: datetime
+    action: str
+    what: str
+    role: str
+    purpose: str
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    """What log retention removed (or would remove, in a dry run)."""
+
+    cutoff: datetime
+    entries: int
+    dry_run: bool
+
+
+class AuditService:
+    """Exports a case and its access log; prunes the log after its retention period."""
+
+    def __init__(self, cases: CaseService, retention_days: int) -> None:
+        self.cases = cases
+        self.retention_days = retention_days
+
+    def export(self, reference: str, actor: Actor, purpose: str) -> dict[str, Any]:
+        """The whole case as JSON-ready data (CPR masked), logged as an export."""
+        now = self.cases.clock()
+        with self.cases.transaction() as session:
+            case = self.cases.case(session, reference)
+            access = self.cases.authorise(session, case, actor, Action.EXPORT, purpose)
+            definition = self.cases.catalog.pinned(session, case.definition_version_id)
+            view = read_case(session, case, definition, self.cases.cpr.mask)
+            write_audit(
+                session,
+                at=now,
+                actor=actor_label(actor),
+                action="export",
+                object_type="case_export",
+                object_id=reference,
+                purpose=purpose or "export",
+                details=access_details(access),
+            )
+        return {"exported_at": now, "case": asdict(view)}
+
+    def access_log(self, reference: str, actor: Actor, purpose: str) -> list[AccessLogEntry]:
+        """When and why the case was read, changed, exported or deleted — without names.
+
+        Given to the citizen on request; the export itself is logged too.
+        """
+        now = self.cases.clock()
+        with self.cases.transaction() as session:
+            case = self.cases.case(session, reference)
+            access = self.cases.authorise(session, case, actor, Action.EXPORT, purpose)
+            rows = session.scalars(
+                select(AuditEntry)
+                .where(AuditEntry.object_id == reference, AuditEntry.object_type.in_(CASE_OBJECTS))
+                .order_by(AuditEntry.at, AuditEntry.id)
+            ).all()
+            entries = [
+                AccessLogEntry(
+                    at=row.at,
+                    action=row.action,
+                    what=row.object_type,
+                    role=row.actor.partition(":")[0],
+                    purpose=row.purpose,
+                )
+                for row in rows
+            ]
+            write_audit(
+                session,
+                at=now,
+                actor=actor_label(actor),
+                action="export",
+                object_type="access_log",
+                object_id=reference,
+                purpose=purpose or "access log for the citizen",
+                details=access_details(access) | {"entries": len(entries)},
+            )
+        return entries
+
+    def prune(self, actor: str, *, dry_run: bool = True) -> PruneResult:
+        """Remove entries older than the retention period; the removal is itself logged."""
+        now = self.cases.clock()
+        cutoff = now - timedelta(days=self.retention_days)
+        with self.cases.transaction() as session:
+            older = AuditEntry.at < cutoff
+            count = session.scalar(select(func.count()).select_from(AuditEntry).where(older)) or 0
+            if not dry_run and count:
+                session.execute(delete(AuditEntry).where(older))
+                write_audit(
+                    session,
+                    at=now,
+                    actor=actor,
+                    action="delete",
+                    object_type="audit_log",
+                    object_id=f"before {cutoff.date().isoformat()}",
+                    purpose="log retention",
+                    details={"entries": count, "retention_days": self.retention_days},
+                )
+        return PruneResult(cutoff, count, dry_run)

@@ -1,0 +1,205 @@
+"""The young person's consent to share their case, as its own record.
+
+A consent says who gave it (the young person; also a custodial parent where the
+definition's ``privacy.guardian_consent_under`` requires it), which departments and which
+data categories it covers, the day it was given and the young person's age that day.
+Withdrawing it — for some departments or all — stops sharing with them from that moment:
+the access rule no longer lets their team members see the case, and notifications to them
+are withheld. Nothing is deleted: the record and the case notes stay (notatpligt).
+
+Only the case's caseworker or coordinator records or withdraws a consent (on the young
+person's behalf); every change goes to the audit log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+
+from workflow.access import Action, Via
+from workflow.definitions import Definition
+from workflow.engine import Actor
+from workflow.errors import Problem, did_you_mean
+from workflow.service_types import (
+    InvalidRequestError,
+    NotAllowedError,
+    actor_label,
+    age_on,
+)
+from workflow.services import CaseService
+from workflow.store.audit import write_audit
+from workflow.store.tables import Case, Consent, ConsentDepartment, YoungPerson
+
+YOUNG_PERSON, GUARDIAN = "young_person", "guardian"
+
+
+@dataclass(frozen=True)
+class ConsentRequest:
+    """A consent as the caseworker records it from the signed consent form."""
+
+    departments: list[str]
+    categories: list[str] = field(default_factory=list)
+    given_on: date | None = None  # default: today
+    guardian: bool = False  # a custodial parent consented too
+
+
+def _unknown(path: str, what: str, values: Iterable[str], known: Iterable[str]) -> list[Problem]:
+    known = list(known)
+    return [
+        Problem(None, path, f"unknown {what} '{value}'", did_you_mean(value, known))
+        for value in values
+        if value not in known
+    ]
+
+
+def check_request(
+    definition: Definition, request: ConsentRequest, age: int, today: date
+) -> list[Problem]:
+    """What is wrong with a consent for this definition (field by field)."""
+    problems = _unknown(
+        "departments", "department", request.departments, definition.departments_by_id
+    ) + _unknown(
+        "categories", "data category", request.categories, definition.data_categories_by_id
+    )
+    if not request.departments:
+        problems.append(
+            Problem(None, "departments", "name at least one department the consent covers")
+        )
+    if request.given_on and request.given_on > today:
+        problems.append(
+            Problem(None, "given_on", "a consent cannot be given in the future", "use today")
+        )
+    under = definition.privacy.guardian_consent_under
+    if under is not None and age < under and not request.guardian:
+        problems.append(
+            Problem(
+                None,
+                "guardian",
+                f"the young person is {age}: under {under} a custodial parent must consent too",
+                "record the parent's consent, or wait until it is given",
+            )
+        )
+    return problems
+
+
+class ConsentService:
+    """Records and withdraws consents; the service layer's access rule reads them."""
+
+    def __init__(self, cases: CaseService) -> None:
+        self.cases = cases
+
+    def _responsible(self, case: Case, actor: Actor, via: Via) -> None:
+        if via not in (Via.CASEWORKER, Via.COORDINATOR):
+            raise NotAllowedError(
+                f"only the caseworker or the coordinator of {case.reference} records its consents"
+            )
+
+    def give(
+        self, reference: str, actor: Actor, request: ConsentRequest, purpose: str = "samtykke"
+    ) -> int:
+        """Record a consent; returns its id. Raises InvalidRequestError field by field."""
+        now = self.cases.clock()
+        with self.cases.transaction() as session:
+            case = self.cases.case(session, reference)
+            access = self.cases.authorise(session, case, actor, Action.TRIGGER)
+            self._responsible(case, actor, access.via)
+            definition = self.cases.catalog.pinned(session, case.definition_version_id)
+            today = now.astimezone(ZoneInfo(definition.calendar.timezone)).date()
+            given_on = request.given_on or today
+            born = session.scalar(
+                select(YoungPerson.birth_date).where(YoungPerson.id == case.young_person_id)
+            )
+            age = age_on(born, given_on) if born else 0
+            problems = check_request(definition, request, age, today)
+            if problems:
+                raise InvalidRequestError(problems)
+            given_by = [YOUNG_PERSON] + ([GUARDIAN] if request.guardian else [])
+            consent = Consent(
+                case_id=case.id,
+                given_by=given_by,
+                categories=sorted(set(request.categories)),
+                given_on=given_on,
+                age_at_consent=age,
+                recorded_by=actor_label(actor),
+                recorded_at=now,
+                withdrawn_at=None,
+                withdrawn_by=None,
+            )
+            session.add(consent)
+            session.flush()
+            departments = sorted(set(request.departments))
+            session.add_all(
+                ConsentDepartment(consent_id=consent.id, case_id=case.id, department=d)
+                for d in departments
+            )
+            write_audit(
+                session,
+                at=now,
+                actor=actor_label(actor),
+                action="change",
+                object_type="consent",
+                object_id=reference,
+                purpose=purpose,
+                details={
+                    "consent": consent.id,
+                    "given": departments,
+                    "categories": consent.categories,
+                    "given_by": given_by,
+                },
+            )
+            return consent.id
+
+    def withdraw(
+        self,
+        reference: str,
+        actor: Actor,
+        departments: list[str] | None = None,
+        purpose: str = "samtykke trukket tilbage",
+    ) -> list[str]:
+        """Withdraw consent for these departments (None: all); returns those withdrawn."""
+        now = self.cases.clock()
+        with self.cases.transaction() as session:
+            case = self.cases.case(session, reference)
+            access = self.cases.authorise(session, case, actor, Action.TRIGGER)
+            self._responsible(case, actor, access.via)
+            active = session.scalars(
+                select(ConsentDepartment).where(
+                    ConsentDepartment.case_id == case.id, ConsentDepartment.withdrawn_at.is_(None)
+                )
+            ).all()
+            shared = {row.department for row in active}
+            if departments is not None:
+                problems = _unknown("departments", "consented department", departments, shared)
+                if problems:
+                    raise InvalidRequestError(problems)
+            chosen = [r for r in active if departments is None or r.department in departments]
+            for row in chosen:
+                row.withdrawn_at = now
+            session.flush()
+            # A consent with no department left is withdrawn as a whole.
+            still = {r.consent_id for r in active if r.withdrawn_at is None}
+            session.execute(
+                update(Consent)
+                .where(
+                    Consent.case_id == case.id,
+                    Consent.withdrawn_at.is_(None),
+                    Consent.id.not_in(still),
+                )
+                .values(withdrawn_at=now, withdrawn_by=actor_label(actor))
+            )
+            withdrawn = sorted({r.department for r in chosen})
+            write_audit(
+                session,
+                at=now,
+                actor=actor_label(actor),
+                action="change",
+                object_type="consent",
+                object_id=reference,
+                purpose=purpose,
+                details={"withdrawn": withdrawn},
+            )
+            return withdrawn

@@ -1,0 +1,185 @@
+"""Retention: which closed cases may be deleted, and deleting them — only on command.
+
+Each definition says how long its closed cases are kept (``privacy.retention``):
+children's cases (the young person was under 18 when the case opened) are kept in full
+by default; an adult's case may be deleted a number of years after it closed. Nothing is
+deleted by a sweep or as a side effect: :meth:`RetentionService.report` is a dry run,
+and :meth:`RetentionService.delete` needs the case references and the archive's
+authorisation (Rigsarkivet's journal number), and logs one audit entry per case.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from workflow.errors import Problem
+from workflow.service_types import InvalidRequestError, age_on
+from workflow.services import CaseService
+from workflow.store.audit import write_audit
+from workflow.store.tables import (
+    Case,
+    CaseTask,
+    CaseTimer,
+    Consent,
+    ConsentDepartment,
+    CoordinatorAssignment,
+    HistoryEvent,
+    IdempotencyKey,
+    Meeting,
+    OutboxRow,
+    Plan,
+    PlanGoal,
+    TeamMembership,
+    YoungPerson,
+)
+
+MAY_DELETE = "may_delete"
+
+
+@dataclass(frozen=True)
+class RetentionItem:
+    """What the rules say about one closed case."""
+
+    reference: str
+    definition: str
+    closed_at: datetime
+    verdict: str  # keep_minor | keep_policy | not_yet | may_delete
+    deletable_from: date | None
+
+
+def _add_years(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+class RetentionService:
+    """Reports on and deletes closed cases by their definitions' retention rules."""
+
+    def __init__(self, cases: CaseService) -> None:
+        self.cases = cases
+
+    def _verdict(self, session: Session, case: Case, born: date | None) -> RetentionItem:
+        definition = self.cases.catalog.pinned(session, case.definition_version_id)
+        rule = definition.privacy.retention
+        assert case.closed_at is not None
+        zone = ZoneInfo(definition.calendar.timezone)
+        opened = case.opened_at.astimezone(zone).date()
+        closed = case.closed_at.astimezone(zone).date()
+        today = self.cases.clock().astimezone(zone).date()
+        deletable_from = None
+        if rule.keep_minors and (born is None or age_on(born, opened) < 18):
+            verdict = "keep_minor"
+        elif rule.delete_closed_after_years is None:
+            verdict = "keep_policy"
+        else:
+            deletable_from = _add_years(closed, rule.delete_closed_after_years)
+            verdict = MAY_DELETE if deletable_from <= today else "not_yet"
+        return RetentionItem(case.reference, definition.id, case.closed_at, verdict, deletable_from)
+
+    def _closed(self, session: Session, references: list[str] | None) -> list[RetentionItem]:
+        query = (
+            select(Case, YoungPerson.birth_date)
+            .outerjoin(YoungPerson, YoungPerson.id == Case.young_person_id)
+            .where(Case.closed_at.is_not(None))
+            .order_by(Case.closed_at, Case.id)
+        )
+        if references is not None:
+            query = query.where(Case.reference.in_(references))
+        return [self._verdict(session, case, born) for case, born in session.execute(query)]
+
+    def report(self, actor: str) -> list[RetentionItem]:
+        """The dry run: every closed case and what may happen to it (nothing is deleted)."""
+        now = self.cases.clock()
+        with self.cases.transaction() as session:
+            items = self._closed(session, None)
+            write_audit(
+                session,
+                at=now,
+                actor=actor,
+                action="read",
+                object_type="retention_report",
+                object_id="closed cases",
+                purpose="retention dry run",
+                details={"cases": len(items)},
+            )
+        return items
+
+    def delete(self, references: list[str], actor: str, authorisation: str) -> list[str]:
+        """Delete these cases, if every one may be deleted; refuses the lot otherwise."""
+        if not authorisation.strip():
+            raise InvalidRequestError(
+                [
+                    Problem(
+                        None,
+                        "authorisation",
+                        "deleting case files needs the archive's authorisation",
+                        "give Rigsarkivet's journal number with --authorisation",
+                    )
+                ]
+            )
+        now = self.cases.clock()
+        with self.cases.transaction() as session:
+            items = {i.reference: i for i in self._closed(session, references)}
+            problems = [
+                Problem(None, ref, "no closed case with this reference")
+                for ref in references
+                if ref not in items
+            ] + [
+                Problem(
+                    None,
+                    i.reference,
+                    f"may not be deleted ({i.verdict})",
+                    f"deletable from {i.deletable_from}" if i.deletable_from else None,
+                )
+                for i in items.values()
+                if i.verdict != MAY_DELETE
+            ]
+            if problems:
+                raise InvalidRequestError(problems)
+            for reference in references:
+                self._delete_case(session, reference)
+                write_audit(
+                    session,
+                    at=now,
+                    actor=actor,
+                    action="delete",
+                    object_type="case",
+                    object_id=reference,
+                    purpose="retention",
+                    details={"authorisation": authorisation[:100]},
+                )
+        return list(references)
+
+    @staticmethod
+    def _delete_case(session: Session, reference: str) -> None:
+        case = session.scalar(select(Case).where(Case.reference == reference))
+        assert case is not None
+        cid = case.id
+        plans = select(Plan.id).where(Plan.case_id == cid).scalar_subquery()
+        for statement in (
+            delete(OutboxRow).where(OutboxRow.case_id == cid),
+            delete(IdempotencyKey).where(IdempotencyKey.case_reference == reference),
+            delete(HistoryEvent).where(HistoryEvent.case_id == cid),
+            delete(CaseTask).where(CaseTask.case_id == cid),
+            delete(CaseTimer).where(CaseTimer.case_id == cid),
+            delete(PlanGoal).where(PlanGoal.plan_id.in_(plans)),
+            delete(Plan).where(Plan.case_id == cid),
+            delete(Meeting).where(Meeting.case_id == cid),
+            delete(TeamMembership).where(TeamMembership.case_id == cid),
+            delete(CoordinatorAssignment).where(CoordinatorAssignment.case_id == cid),
+            delete(ConsentDepartment).where(ConsentDepartment.case_id == cid),
+            delete(Consent).where(Consent.case_id == cid),
+        ):
+            session.execute(statement)
+        person = case.young_person_id
+        session.delete(case)
+        session.flush()
+        if person is not None:
+            session.execute(delete(YoungPerson).where(YoungPerson.id == person))

@@ -1,0 +1,86 @@
+"""A person's standing on a case: the relations and consents the access rule looks at."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, exists, select
+from sqlalchemy.orm import Session
+
+from workflow.access import Action, LegalBasis, Standing
+from workflow.store.tables import (
+    AccessGrant,
+    Case,
+    ConsentDepartment,
+    CoordinatorAssignment,
+    TeamMembership,
+)
+
+
+def consented(case_id: Any, department: Any) -> ColumnElement[bool]:
+    """SQL: an active consent of the case covers the department."""
+    return exists().where(
+        ConsentDepartment.case_id == case_id,
+        ConsentDepartment.department == department,
+        ConsentDepartment.withdrawn_at.is_(None),
+    )
+
+
+def consented_departments(session: Session, case_id: int) -> frozenset[str]:
+    """The departments the case may be shared with now."""
+    return frozenset(
+        session.scalars(
+            select(ConsentDepartment.department).where(
+                ConsentDepartment.case_id == case_id, ConsentDepartment.withdrawn_at.is_(None)
+            )
+        )
+    )
+
+
+def legal_bases(session: Session, person: str, municipality_code: str) -> tuple[LegalBasis, ...]:
+    """The person's recorded legal bases in a municipality."""
+    return tuple(
+        LegalBasis(f"{basis}: {law}", frozenset(Action(a) for a in actions))
+        for basis, law, actions in session.execute(
+            select(AccessGrant.basis, AccessGrant.law, AccessGrant.actions)
+            .where(
+                AccessGrant.person_id == person,
+                AccessGrant.municipality_code == municipality_code,
+                AccessGrant.revoked_at.is_(None),
+            )
+            .order_by(AccessGrant.id)
+        )
+    )
+
+
+def standing_of(session: Session, case: Case, person: str | None) -> Standing:
+    """What the access rule needs to know of ``person`` on ``case`` (nobody: no standing)."""
+    if not person:
+        return Standing()
+    team = frozenset(
+        session.scalars(
+            select(TeamMembership.department).where(
+                TeamMembership.case_id == case.id,
+                TeamMembership.person == person,
+                TeamMembership.until.is_(None),
+            )
+        )
+    )
+    coordinator = bool(
+        session.scalar(
+            select(
+                exists().where(
+                    CoordinatorAssignment.case_id == case.id,
+                    CoordinatorAssignment.person == person,
+                    CoordinatorAssignment.until.is_(None),
+                )
+            )
+        )
+    )
+    return Standing(
+        caseworker=case.caseworker == person,
+        coordinator=coordinator,
+        team_departments=team,
+        consented_departments=consented_departments(session, case.id) if team else frozenset(),
+        legal_bases=legal_bases(session, person, case.municipality_code),
+    )

@@ -1,0 +1,102 @@
+"""The JSON API's privacy endpoints: consent, the logged CPR reveal, export, access log."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+
+from workflow.consents import ConsentRequest
+from workflow.web.api import Caller, CaseReference, responses
+from workflow.web.api_models import (
+    PLAIN,
+    AccessLogEntryOut,
+    AccessLogOut,
+    ConsentIn,
+    ConsentOut,
+    RevealIn,
+    RevealOut,
+    WithdrawIn,
+    WithdrawOut,
+)
+from workflow.web.context import context_of as web
+
+router = APIRouter(prefix="/api/v1", tags=["privacy"])
+Purpose = Annotated[
+    str | None,
+    Query(min_length=1, max_length=200, pattern=PLAIN, description="Why (kept in the log)."),
+]
+
+
+@router.post(
+    "/cases/{reference}/consents",
+    status_code=201,
+    response_model=ConsentOut,
+    responses=responses(401, 403, 404),
+    summary="Record the young person's consent (caseworker or coordinator)",
+)
+def give_consent(reference: CaseReference, body: ConsentIn, request: Request, auth: Caller) -> Any:
+    consent = ConsentRequest(body.departments, body.categories, body.given_on, body.guardian)
+    ident = web(request).consents.give(reference, auth.user.actor(auth.user.roles[0]), consent)
+    return ConsentOut(id=ident)
+
+
+@router.post(
+    "/cases/{reference}/consents/withdraw",
+    response_model=WithdrawOut,
+    responses=responses(401, 403, 404),
+    summary="Withdraw consent for some departments, or all",
+)
+def withdraw_consent(
+    reference: CaseReference, body: WithdrawIn, request: Request, auth: Caller
+) -> WithdrawOut:
+    withdrawn = web(request).consents.withdraw(
+        reference, auth.user.actor(auth.user.roles[0]), body.departments
+    )
+    return WithdrawOut(withdrawn=withdrawn)
+
+
+@router.post(
+    "/cases/{reference}/cpr",
+    response_model=RevealOut,
+    responses=responses(401, 403, 404),
+    summary="Reveal the whole CPR number (one logged reveal, with a purpose)",
+)
+def reveal_cpr(
+    reference: CaseReference, body: RevealIn, request: Request, auth: Caller
+) -> RevealOut:
+    cpr = web(request).service.reveal_cpr(
+        reference, auth.user.actor(auth.user.roles[0]), body.purpose
+    )
+    return RevealOut(cpr=cpr)
+
+
+@router.get(
+    "/cases/{reference}/export",
+    responses=responses(401, 403, 404),
+    summary="Export the whole case as JSON (CPR masked; logged as an export)",
+)
+def export_case(
+    reference: CaseReference, request: Request, auth: Caller, purpose: Purpose = None
+) -> dict[str, Any]:
+    return web(request).audit.export(
+        reference, auth.user.actor(auth.user.roles[0]), purpose or "export"
+    )
+
+
+@router.get(
+    "/cases/{reference}/access-log",
+    response_model=AccessLogOut,
+    responses=responses(401, 403, 404),
+    summary="The citizen's access log: when and why the case was used, without staff names",
+)
+def access_log(
+    reference: CaseReference, request: Request, auth: Caller, purpose: Purpose = None
+) -> AccessLogOut:
+    entries = web(request).audit.access_log(
+        reference, auth.user.actor(auth.user.roles[0]), purpose or "access log for the citizen"
+    )
+    return AccessLogOut(
+        reference=reference, entries=[AccessLogEntryOut(**asdict(e)) for e in entries]
+    )

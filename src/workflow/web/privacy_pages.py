@@ -1,0 +1,92 @@
+"""The case's privacy pages: consent, the logged CPR reveal, export and the access log.
+
+Every route goes through the service layer, which applies the access rule and writes
+the audit log; these handlers only read forms and render.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from starlette.responses import RedirectResponse, Response
+
+from workflow.consents import ConsentRequest
+from workflow.errors import Problem
+from workflow.service_types import InvalidRequestError
+from workflow.web.page_support import posted, signed_in, web
+
+router = APIRouter(include_in_schema=False)
+
+
+def _day(text: str | None) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidRequestError(
+            [Problem(None, "given_on", f"'{text[:20]}' is not a date", "write YYYY-MM-DD")]
+        ) from None
+
+
+@router.post("/cases/{reference}/consents")
+async def give_consent(request: Request, reference: str) -> Response:
+    auth = signed_in(request)
+    form = await posted(request, auth)
+    consent = ConsentRequest(
+        departments=form.getlist("departments"),
+        categories=form.getlist("categories"),
+        given_on=_day(form.get("given_on")),
+        guardian=form.get("guardian") == "1",
+    )
+    web(request).consents.give(reference, auth.user.actor(auth.user.roles[0]), consent)
+    return RedirectResponse(f"/cases/{quote(reference)}?saved=consent", status_code=303)
+
+
+@router.post("/cases/{reference}/consents/withdraw")
+async def withdraw_consent(request: Request, reference: str) -> Response:
+    auth = signed_in(request)
+    form = await posted(request, auth)
+    chosen = form.getlist("department") or None
+    withdrawn = web(request).consents.withdraw(
+        reference, auth.user.actor(auth.user.roles[0]), chosen
+    )
+    target = f"/cases/{quote(reference)}?withdrawn={quote(', '.join(withdrawn))}"
+    return RedirectResponse(target, status_code=303)
+
+
+@router.post("/cases/{reference}/cpr")
+async def reveal_cpr(request: Request, reference: str) -> Response:
+    auth = signed_in(request)
+    form = await posted(request, auth)
+    purpose = (form.get("purpose") or "").strip()[:200]
+    cpr = web(request).service.reveal_cpr(reference, auth.user.actor(auth.user.roles[0]), purpose)
+    return web(request).pages.render(request, "cpr.html", reference=reference, cpr=cpr)
+
+
+@router.get("/cases/{reference}/export")
+def export_case(request: Request, reference: str, purpose: str = "") -> Response:
+    auth = signed_in(request)
+    data = web(request).audit.export(
+        reference, auth.user.actor(auth.user.roles[0]), purpose[:200] or "export"
+    )
+    body = json.dumps(data, default=str, ensure_ascii=False, indent=2)
+    return Response(
+        body,
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{quote(reference)}.json"'},
+    )
+
+
+@router.get("/cases/{reference}/access-log")
+def access_log(request: Request, reference: str) -> Response:
+    auth = signed_in(request)
+    entries = web(request).audit.access_log(
+        reference, auth.user.actor(auth.user.roles[0]), "access log for the citizen"
+    )
+    return web(request).pages.render(
+        request, "access_log.html", reference=reference, entries=entries
+    )
