@@ -7,12 +7,14 @@ import csv
 import hashlib
 import hmac
 import json
+import logging
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
+import pytest
 from prefect.client.orchestration import get_client
 
 from tests.integration.conftest import Clock
@@ -38,12 +40,16 @@ def _secrets() -> list[str]:
 
 async def _artifact_keys() -> set[str]:
     async with get_client() as client:
-        return {a.key for a in await client.read_artifacts() if a.key}
+        # The newest version of each key (all versions would pass the API's page size).
+        return {a.key for a in await client.read_latest_artifacts(limit=200) if a.key}
 
 
 def test_demo_runs_every_municipality_and_no_personal_data_reaches_prefect_or_mail(
-    sqlite_runtime: Runtime, smtp: SmtpSink, prefect_api: Path
+    sqlite_runtime: Runtime, smtp: SmtpSink, prefect_api: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """The personal-data scan: Prefect's database (runs, tasks, parameters, tags, logs,
+    artifacts), every application log record, every mail and every letter."""
+    caplog.set_level(logging.DEBUG)  # every logger of the application, Prefect's included
     runtime = sqlite_runtime  # the e2e test covers PostgreSQL
     clock = DemoClock(runtime.service.clock())
     demo_runtime = build_runtime(runtime.settings, clock=clock)
@@ -62,9 +68,14 @@ def test_demo_runs_every_municipality_and_no_personal_data_reaches_prefect_or_ma
     mails = [raw for _, raw in smtp.received]
     letters = [p.read_bytes() for p in runtime.settings.home.parent.rglob("*.eml")]
     assert len(mails) > 50
+    logs = "\n".join(
+        f"{r.name} {r.getMessage()} {r.exc_text or ''}" for r in caplog.records
+    ).encode()
+    assert played[0].reference.encode() in logs  # the records were captured
     for secret in _secrets():
         needle = secret.encode()
         assert needle not in database, f"{secret!r} in Prefect's database"
+        assert needle not in logs, f"{secret!r} in the application's logs"
         for body in mails + letters:
             assert needle not in body, f"{secret!r} in a notification"
     use_runtime(runtime)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import typer
 
-from workflow.cli import accounts, cases, cpr, operations
+from workflow.cli import accounts, cases, cpr, operations, privacy
 from workflow.definitions import load_definition
 from workflow.definitions.graph import mermaid
 from workflow.definitions.reference import json_schema, reference_markdown
@@ -120,6 +120,10 @@ def simulate_command(
 app.add_typer(cases.app, name="case")
 app.add_typer(accounts.app, name="account")
 app.add_typer(cpr.app, name="cpr")
+app.add_typer(privacy.consent_app, name="consent")
+app.add_typer(privacy.access_app, name="access")
+app.add_typer(privacy.audit_app, name="audit")
+app.add_typer(privacy.retention_app, name="retention", no_args_is_help=True)
 operations.register(app)
 cases.register(app)
 
