@@ -54,7 +54,8 @@ def test_consent_legal_basis_access_log_and_retention_from_the_command_line(
     log = run(home, "audit", "access-log", reference, *CW)
     assert log.returncode == 0, log.stderr
     assert "tilsyn med frister" in log.stdout
-    assert "leder-kim" not in log.stdout and "cw-mette" not in log.stdout
+    assert "leder-kim" not in log.stdout
+    assert "cw-mette" not in log.stdout
     exported = run(home, "audit", "export", reference, *CW, "--purpose", "aktindsigt")
     case = json.loads(exported.stdout)["case"]
     assert case["young_person"]["cpr"] == "010110-xxxx"

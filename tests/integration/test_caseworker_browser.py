@@ -128,6 +128,33 @@ def test_a_soroe_case_from_referral_to_closed_in_the_browser(
     expect(page.get_by_role("status")).to_contain_text("Skridtet er gemt: Start forløbet")
     assert _stage(page) == "Formøde"
 
+    # The signed consent form: which departments may share, and (she is 16) her parent too.
+    consents = page.get_by_test_id("consents")
+    expect(consents).to_contain_text("Der er ikke registreret samtykke")
+    consents.get_by_text("Registrér samtykke", exact=True).first.click()
+    form = page.get_by_test_id("consent-form")
+    for department in ("skole", "born_familie", "uu"):
+        form.locator(f"input[name=departments][value={department}]").check()
+    form.locator("input[name=categories][value=education]").check()
+    form.get_by_role("button", name="Registrér samtykke").click()
+    expect(page.get_by_role("alert")).to_contain_text("forældremyndighedsindehaver")
+    page.go_back()
+    consents.get_by_text("Registrér samtykke", exact=True).first.click()
+    for department in ("skole", "born_familie", "uu"):
+        form.locator(f"input[name=departments][value={department}]").check()
+    form.locator("input[name=categories][value=education]").check()
+    form.get_by_label("Forældremyndighedsindehaveren har også givet samtykke").check()
+    form.get_by_role("button", name="Registrér samtykke").click()
+    expect(page.get_by_role("status")).to_contain_text("Samtykket er gemt.")
+    expect(consents).to_contain_text("den unge + forældremyndighedsindehaver (alder 16)")
+    _shot(page, "web-consent.png")
+
+    # The whole CPR number only on purpose, and logged.
+    page.get_by_label("Formål (logges)").fill("Opslag i Ungedatabasen")
+    page.get_by_role("button", name="Vis hele CPR-nummeret").click()
+    expect(page.get_by_test_id("cpr")).to_have_text("010110-1234")
+    page.go_back()
+
     # Pre-meeting: the young person's own choices of team, coordinator and agenda.
     page.get_by_role("link", name="Formøde holdt – den unge har valgt").click()
     for row, (department, person) in enumerate(

@@ -167,6 +167,21 @@ WORDS: dict[str, dict[str, str]] = {
         "da": "Forældremyndighedsindehaveren har også givet samtykke",
         "en": "The custodial parent has consented too",
     },
+    "consent_refused": {"da": "Samtykket er ikke gemt", "en": "The consent is not saved"},
+    "consent_problem_guardian": {
+        "da": "Den unge er under myndighedsalderen i dette forløb: "
+        "forældremyndighedsindehaveren skal også give samtykke.",
+        "en": "The young person is below the age of consent in this process: the custodial "
+        "parent must consent too.",
+    },
+    "consent_problem_departments": {
+        "da": "Vælg mindst én afdeling, som samtykket gælder.",
+        "en": "Choose at least one department the consent covers.",
+    },
+    "consent_problem_given_on": {
+        "da": "Datoen for samtykket kan ikke ligge i fremtiden.",
+        "en": "The consent's date cannot be in the future.",
+    },
     "consent_saved": {"da": "Samtykket er gemt.", "en": "The consent is saved."},
     "consent_withdrawn_notice": {
         "da": "Samtykket er trukket tilbage for: {departments}.",

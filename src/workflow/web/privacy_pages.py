@@ -16,7 +16,9 @@ from starlette.responses import RedirectResponse, Response
 from workflow.consents import ConsentRequest
 from workflow.errors import Problem
 from workflow.service_types import InvalidRequestError
+from workflow.web.i18n import WORDS, word
 from workflow.web.page_support import posted, signed_in, web
+from workflow.web.rendering import locale_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -42,8 +44,21 @@ async def give_consent(request: Request, reference: str) -> Response:
         given_on=_day(form.get("given_on")),
         guardian=form.get("guardian") == "1",
     )
-    web(request).consents.give(reference, auth.user.actor(auth.user.roles[0]), consent)
+    try:
+        web(request).consents.give(reference, auth.user.actor(auth.user.roles[0]), consent)
+    except InvalidRequestError as refused:
+        lang = locale_of(request, auth.user.locale)
+        text = " ".join(_problem_text(problem, lang) for problem in refused.problems)
+        return web(request).pages.render(
+            request, "message.html", 400, heading=word("consent_refused", lang), message=text
+        )
     return RedirectResponse(f"/cases/{quote(reference)}?saved=consent", status_code=303)
+
+
+def _problem_text(problem: Problem, lang: str) -> str:
+    """A consent refusal in the page's language (the service words it in English)."""
+    key = f"consent_problem_{problem.path}"
+    return word(key, lang) if key in WORDS else str(problem)
 
 
 @router.post("/cases/{reference}/consents/withdraw")
