@@ -54,8 +54,11 @@ class AuditService:
         self.cases = cases
         self.retention_days = retention_days
 
-    def export(self, reference: str, actor: Actor, purpose: str) -> dict[str, Any]:
-        """The whole case as JSON-ready data (CPR masked), logged as an export."""
+    def export(self, reference: str, actor: Actor, purpose: str | None) -> dict[str, Any]:
+        """The whole case as JSON-ready data (CPR masked), logged as an export.
+
+        Through a legal basis the purpose must be stated (PurposeRequiredError).
+        """
         now = self.cases.clock()
         with self.cases.transaction() as session:
             case = self.cases.case(session, reference)
@@ -74,7 +77,7 @@ class AuditService:
             )
         return {"exported_at": now, "case": asdict(view)}
 
-    def access_log(self, reference: str, actor: Actor, purpose: str) -> list[AccessLogEntry]:
+    def access_log(self, reference: str, actor: Actor, purpose: str | None) -> list[AccessLogEntry]:
         """When and why the case was read, changed, exported or deleted — without names.
 
         Given to the citizen on request; the export itself is logged too.

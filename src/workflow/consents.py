@@ -57,7 +57,7 @@ def _unknown(path: str, what: str, values: Iterable[str], known: Iterable[str]) 
 
 
 def check_request(
-    definition: Definition, request: ConsentRequest, age: int, today: date
+    definition: Definition, request: ConsentRequest, age: int, today: date, opened: date
 ) -> list[Problem]:
     """What is wrong with a consent for this definition (field by field)."""
     problems = _unknown(
@@ -72,6 +72,14 @@ def check_request(
     if request.given_on and request.given_on > today:
         problems.append(
             Problem(None, "given_on", "a consent cannot be given in the future", "use today")
+        )
+    if request.given_on and request.given_on < opened:
+        problems.append(
+            Problem(
+                None,
+                "given_on",
+                f"the case was opened on {opened}: record a consent given for this case",
+            )
         )
     under = definition.privacy.guardian_consent_under
     if under is not None and age < under and not request.guardian:
@@ -114,7 +122,9 @@ class ConsentService:
                 select(YoungPerson.birth_date).where(YoungPerson.id == case.young_person_id)
             )
             age = age_on(born, given_on) if born else 0
-            problems = check_request(definition, request, age, today)
+            zone = ZoneInfo(definition.calendar.timezone)
+            opened = case.opened_at.astimezone(zone).date()
+            problems = check_request(definition, request, age, today, opened)
             if problems:
                 raise InvalidRequestError(problems)
             given_by = [YOUNG_PERSON] + ([GUARDIAN] if request.guardian else [])

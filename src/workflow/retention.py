@@ -124,6 +124,7 @@ class RetentionService:
                     )
                 ]
             )
+        references = list(dict.fromkeys(references))  # each case once
         now = self.cases.clock()
         with self.cases.transaction() as session:
             items = {i.reference: i for i in self._closed(session, references)}

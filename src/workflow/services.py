@@ -203,11 +203,12 @@ class CaseService:
     ) -> StepResult:
         now = self.clock()
         with self.transaction() as session:
+            case = self.case(session, reference)
+            self.authorise(session, case, actor, Action.TRIGGER, purpose)
+            # After the access check: a key must not tell a stranger what it was used for.
             repeated = self.first_result(session, idempotency_key, reference, event)
             if repeated:
                 return repeated
-            case = self.case(session, reference)
-            self.authorise(session, case, actor, Action.TRIGGER, purpose)
             if first_read and case.version != first_read[0]:
                 raise StaleCaseError(reference)
             first_read[:] = [case.version]

@@ -71,9 +71,15 @@ class TimerSweep:
                         result = self._fire_in(session, case_id, timer, moment)
                 except StaleCaseError:
                     continue  # a caseworker changed the case: the next sweep sees it
-                except (WorkflowError, LookupError, ValueError, TypeError):
+                except (WorkflowError, LookupError, ValueError, TypeError) as exc:
                     # One broken timer must not stop the others; it stays due and visible.
-                    _log.exception("timer %s of case id %s could not fire", timer, case_id)
+                    # Logged by type only: the exception's text could hold case data.
+                    _log.error(
+                        "timer %s of case id %s could not fire (%s)",
+                        timer,
+                        case_id,
+                        type(exc).__name__,
+                    )
                     continue
                 if result is not None:
                     results.append(result)

@@ -80,9 +80,7 @@ def reveal_cpr(
 def export_case(
     reference: CaseReference, request: Request, auth: Caller, purpose: Purpose = None
 ) -> dict[str, Any]:
-    return web(request).audit.export(
-        reference, auth.user.actor(auth.user.roles[0]), purpose or "export"
-    )
+    return web(request).audit.export(reference, auth.user.actor(auth.user.roles[0]), purpose)
 
 
 @router.get(
@@ -94,9 +92,7 @@ def export_case(
 def access_log(
     reference: CaseReference, request: Request, auth: Caller, purpose: Purpose = None
 ) -> AccessLogOut:
-    entries = web(request).audit.access_log(
-        reference, auth.user.actor(auth.user.roles[0]), purpose or "access log for the citizen"
-    )
+    entries = web(request).audit.access_log(reference, auth.user.actor(auth.user.roles[0]), purpose)
     return AccessLogOut(
         reference=reference, entries=[AccessLogEntryOut(**asdict(e)) for e in entries]
     )

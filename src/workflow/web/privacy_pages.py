@@ -86,7 +86,7 @@ async def reveal_cpr(request: Request, reference: str) -> Response:
 def export_case(request: Request, reference: str, purpose: str = "") -> Response:
     auth = signed_in(request)
     data = web(request).audit.export(
-        reference, auth.user.actor(auth.user.roles[0]), purpose[:200] or "export"
+        reference, auth.user.actor(auth.user.roles[0]), purpose[:200] or None
     )
     body = json.dumps(data, default=str, ensure_ascii=False, indent=2)
     return Response(
@@ -97,10 +97,10 @@ def export_case(request: Request, reference: str, purpose: str = "") -> Response
 
 
 @router.get("/cases/{reference}/access-log")
-def access_log(request: Request, reference: str) -> Response:
+def access_log(request: Request, reference: str, purpose: str = "") -> Response:
     auth = signed_in(request)
     entries = web(request).audit.access_log(
-        reference, auth.user.actor(auth.user.roles[0]), "access log for the citizen"
+        reference, auth.user.actor(auth.user.roles[0]), purpose[:200] or None
     )
     return web(request).pages.render(
         request, "access_log.html", reference=reference, entries=entries
