@@ -251,7 +251,8 @@ def trigger(
     auth: Caller,
 ) -> StepResponse:
     context = web(request)
-    view, definition = _case(request, auth, reference, f"api:{event}")
+    # The step is the purpose of the read before it (a legal basis needs one).
+    view, definition = _case(request, auth, reference, f"api:{event}", purpose=event)
     if event not in definition.transitions_by_event:
         raise ApiProblemError(404, "not_found", f"the process has no step '{event}'")
     roles = case_roles(auth.user, view)
