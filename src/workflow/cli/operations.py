@@ -68,6 +68,7 @@ DEMO_ACCOUNTS = (
     ("mette", "Mette Sagsbehandler", "cw-mette", ["caseworker"]),
     ("lise", "Lise Tovholder", "tovholder-lise", ["coordinator"]),
     ("anna", "Anna Lærer", "laerer-anna", ["team_member"]),
+    ("leif", "Leif Leder", "leder-leif", ["leader"]),
 )
 DEMO_PASSWORD = "demo-kode-2026"  # noqa: S105 (printed for the demo; never a real account)
 
@@ -101,6 +102,17 @@ def _demo_accounts() -> None:
         "accept_referral",
         {"young_person_agrees": True, "consent": True},
         caseworker,
+    )
+    from workflow.consents import ConsentRequest
+
+    runtime.consents.give(  # the signed form: school, family counselling, youth guidance
+        opened.reference,
+        caseworker,
+        ConsentRequest(["skole", "born_familie", "uu"], ["education", "family"], guardian=True),
+    )
+    # The manager sees Sorø's cases through a recorded legal basis (with a purpose).
+    runtime.grants.grant(
+        "leder-leif", "340", "oversight", "Barnets Lov § 6 (tilsyn)", "operator:demo"
     )
     typer.echo(f"Demo case {opened.reference} waits for its pre-meeting in the web app.")
 
