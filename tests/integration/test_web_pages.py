@@ -307,3 +307,38 @@ def test_a_form_sent_twice_takes_its_step_once(client: TestClient, runtime: Runt
     assert first.status_code == again.status_code == 303
     history = runtime.service.view(reference, Actor("caseworker", "cw-mette"), "test").history
     assert [h["event"] for h in history] == ["refer", "accept_referral", "pause"]
+
+
+def test_a_manager_opens_a_case_through_a_legal_basis_only_with_a_purpose(
+    client: TestClient, runtime: Runtime
+) -> None:
+    reference = _refer(runtime)
+    runtime.accounts.create(
+        "leif",
+        PASSWORD,
+        display_name="Leif",
+        person_id="leder-leif",
+        roles=["leader"],
+        municipality_code="340",
+    )
+    _log_in(client, "leif")
+    assert client.get(f"/cases/{reference}").status_code == 404  # no basis: no such case
+    runtime.grants.grant("leder-leif", "340", "oversight", "Barnets Lov § 6", "operator:dpo")
+    asked = client.get(f"/cases/{reference}")
+    assert asked.status_code == 403
+    assert "Formål med opslaget" in asked.text
+    assert f'action="/cases/{reference}"' in asked.text  # the purpose form comes back here
+    opened = client.get(f"/cases/{reference}", params={"purpose": "Tilsyn med frister"})
+    assert opened.status_code == 200
+    assert "020210-xxxx" in opened.text  # the CPR number stays masked
+    assert "0202101234" not in opened.text
+    assert "Eksportér sagen" not in opened.text  # links for the case's own people
+    with runtime.sessions() as session:
+        read = session.scalars(
+            select(AuditEntry).where(
+                AuditEntry.action == "read", AuditEntry.actor == "leader:leder-leif"
+            )
+        ).one()
+    assert read.purpose == "Tilsyn med frister"
+    assert read.details["via"] == "legal_basis"
+    assert read.details["basis"] == "oversight: Barnets Lov § 6"
