@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import text, update
 from tests.support.services import create_database, free_port, postgres_server
 
+from workflow.consents import ConsentRequest
 from workflow.engine import Actor
 from workflow.runtime import Runtime, build_runtime, use_runtime
 from workflow.services import Referral, YoungPersonDetails
@@ -79,7 +80,7 @@ def open_cases(runtime: Runtime, count: int) -> list[str]:
 
 def service_transitions(runtime: Runtime, seconds: float = 10.0) -> float:
     refs = open_cases(runtime, 200)
-    actor = Actor("coordinator", "c")
+    actor = Actor("caseworker", "cw")  # the cases' caseworker (the access rule is applied)
     paused: set[str] = set()
     done, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
@@ -168,7 +169,7 @@ def intake(runtime: Runtime, count: int, tmp: Path) -> float:
                 ["soroe", f"Intake Person {i}", f"{i:010d}", "2010-01-01", "school", "cw"]
             )
     start = time.perf_counter()
-    summary = intake_rows(str(path))
+    summary = intake_rows(path)
     elapsed = time.perf_counter() - start
     assert summary == {"opened": count}, summary
     return elapsed
@@ -231,6 +232,8 @@ def prefect_overhead(runtime: Runtime, clock: Clock, rounds: int = 10) -> tuple[
         runtime.service.trigger(
             reference, "accept_referral", {"young_person_agrees": True, "consent": True}, actor
         )
+        departments = [m["department"] for m in team]  # consent: the team is notified
+        runtime.consents.give(reference, actor, ConsentRequest(departments, guardian=True))
         step = runtime.service.trigger(
             reference,
             "hold_pre_meeting",

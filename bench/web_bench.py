@@ -53,6 +53,7 @@ from typing import Any
 from sqlalchemy import event, func, select
 from starlette.testclient import TestClient
 
+from workflow.consents import ConsentRequest
 from workflow.engine import Actor
 from workflow.runtime import Runtime, build_runtime, use_runtime
 from workflow.services import Referral, YoungPersonDetails
@@ -169,6 +170,10 @@ def _referral(i: int, definition: str, caseworker: str) -> Referral:
     )
 
 
+#: The departments the bench teams come from (see _team).
+CONSENTED = ["skole", "uu", "born_familie", "ssp"]
+
+
 def _team(i: int, *extra: dict[str, str]) -> list[dict[str, str]]:
     return [
         {"department": "skole", "person": f"laerer-{i % 300}"},
@@ -227,6 +232,10 @@ def build_store(runtime: Runtime, clock: Clock, cases: int) -> Caseload:
             "accept_referral",
             {"young_person_agrees": True, "consent": True},
             Actor("caseworker", caseworker),
+        )
+        # The signed consent form covers every department a bench team is drawn from.
+        runtime.consents.give(
+            reference, Actor("caseworker", caseworker), ConsentRequest(CONSENTED, guardian=True)
         )
 
     def pre_meeting(

@@ -60,9 +60,9 @@ class User:
     department: str | None
     locale: str
 
-    def actor(self, role: str) -> Actor:
-        """This user acting in one of their roles."""
-        return Actor(role, self.person_id)
+    def actor(self, role: str | None = None) -> Actor:
+        """This user acting in one of their roles (default: their first)."""
+        return Actor(role or self.roles[0], self.person_id)
 
     @property
     def audit_name(self) -> str:

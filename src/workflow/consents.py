@@ -19,8 +19,10 @@ from datetime import date
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from workflow.access import Action, Via
+from workflow.authorisation import authorise
 from workflow.definitions import Definition
 from workflow.engine import Actor
 from workflow.errors import Problem, did_you_mean
@@ -100,11 +102,15 @@ class ConsentService:
     def __init__(self, cases: CaseService) -> None:
         self.cases = cases
 
-    def _responsible(self, case: Case, actor: Actor, via: Via) -> None:
-        if via not in (Via.CASEWORKER, Via.COORDINATOR):
+    def _case_of_responsible(self, session: Session, reference: str, actor: Actor) -> Case:
+        """The case, if ``actor`` is its caseworker or coordinator (who record consents)."""
+        case = self.cases.case(session, reference)
+        access = authorise(session, case, actor, Action.TRIGGER)
+        if access.via not in (Via.CASEWORKER, Via.COORDINATOR):
             raise NotAllowedError(
                 f"only the caseworker or the coordinator of {case.reference} records its consents"
             )
+        return case
 
     def give(
         self, reference: str, actor: Actor, request: ConsentRequest, purpose: str = "samtykke"
@@ -112,9 +118,7 @@ class ConsentService:
         """Record a consent; returns its id. Raises InvalidRequestError field by field."""
         now = self.cases.clock()
         with self.cases.transaction() as session:
-            case = self.cases.case(session, reference)
-            access = self.cases.authorise(session, case, actor, Action.TRIGGER)
-            self._responsible(case, actor, access.via)
+            case = self._case_of_responsible(session, reference, actor)
             definition = self.cases.catalog.pinned(session, case.definition_version_id)
             today = now.astimezone(ZoneInfo(definition.calendar.timezone)).date()
             given_on = request.given_on or today
@@ -173,9 +177,7 @@ class ConsentService:
         """Withdraw consent for these departments (None: all); returns those withdrawn."""
         now = self.cases.clock()
         with self.cases.transaction() as session:
-            case = self.cases.case(session, reference)
-            access = self.cases.authorise(session, case, actor, Action.TRIGGER)
-            self._responsible(case, actor, access.via)
+            case = self._case_of_responsible(session, reference, actor)
             active = session.scalars(
                 select(ConsentDepartment).where(
                     ConsentDepartment.case_id == case.id, ConsentDepartment.withdrawn_at.is_(None)

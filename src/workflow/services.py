@@ -19,7 +19,8 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from workflow.access import Access, Action, decide_access
+from workflow.access import Action
+from workflow.authorisation import access_details, authorise
 from workflow.catalog import DefinitionCatalog
 from workflow.cpr import CprCipher
 from workflow.definitions import Definition
@@ -36,7 +37,6 @@ from workflow.service_types import (
     CaseNotFoundError,
     ConflictError,
     IdempotencyKeyReusedError,
-    NotAllowedError,
     PurposeRequiredError,
     Referral,
     RejectedError,
@@ -54,7 +54,6 @@ from workflow.store.repository import (
     apply_decision,
     case_state,
 )
-from workflow.store.standing import standing_of
 from workflow.store.statements import (
     CASE_BY_REFERENCE,
     IDEMPOTENT_RESULT,
@@ -66,14 +65,8 @@ from workflow.store.tables import (
 
 BUSY_RETRIES = 8
 DEFAULT_PURPOSE = "sagsbehandling"
-ACTION_WORDS = {Action.READ: "read", Action.TRIGGER: "take steps on", Action.EXPORT: "export"}
 T = TypeVar("T")
 _log = logging.getLogger(__name__)
-
-
-def access_details(access: Access) -> dict[str, Any]:
-    """How access was given, for the audit entry."""
-    return {"via": access.via.value} | ({"basis": access.basis} if access.basis else {})
 
 
 __all__ = [
@@ -204,7 +197,7 @@ class CaseService:
         now = self.clock()
         with self.transaction() as session:
             case = self.case(session, reference)
-            self.authorise(session, case, actor, Action.TRIGGER, purpose)
+            authorise(session, case, actor, Action.TRIGGER, purpose)
             # After the access check: a key must not tell a stranger what it was used for.
             repeated = self.first_result(session, idempotency_key, reference, event)
             if repeated:
@@ -271,7 +264,7 @@ class CaseService:
         now = self.clock()
         with self.transaction() as session:
             case = self.case(session, reference)
-            access = self.authorise(session, case, actor, Action.READ, purpose)
+            access = authorise(session, case, actor, Action.READ, purpose)
             definition = self.catalog.pinned(session, case.definition_version_id)
             write_audit(
                 session,
@@ -292,7 +285,7 @@ class CaseService:
         now = self.clock()
         with self.transaction() as session:
             case = self.case(session, reference)
-            access = self.authorise(session, case, actor, Action.READ, purpose)
+            access = authorise(session, case, actor, Action.READ, purpose)
             cpr = read_cpr(session, case)
             write_audit(
                 session,
@@ -305,32 +298,6 @@ class CaseService:
                 details=access_details(access) | {"field": "cpr"},
             )
             return self.cpr.decrypt(cpr) if cpr else ""
-
-    def authorise(
-        self,
-        session: Session,
-        case: Case,
-        actor: Actor,
-        action: Action,
-        purpose: str | None = None,
-    ) -> Access:
-        """The access rule (workflow.access) for ``actor`` on ``case``, or a refusal.
-
-        Someone with no standing at all is told the case does not exist; someone who may
-        read it but not do ``action`` is told so; a legal basis needs a purpose.
-        """
-        standing = standing_of(session, case, actor.id)
-        access = decide_access(standing, action)
-        if access is None:
-            if action is not Action.READ and decide_access(standing, Action.READ):
-                raise NotAllowedError(
-                    f"you may see {case.reference}, but not {ACTION_WORDS[action]} it: "
-                    "ask its caseworker or coordinator"
-                )
-            raise CaseNotFoundError(f"no case {case.reference}")
-        if access.needs_purpose and not (purpose or "").strip():
-            raise PurposeRequiredError(case.reference, access.basis or access.via.value)
-        return access
 
     def definition(self, version_id: int) -> Definition:
         """The definition version a case is pinned to (see CaseView.definition_version_id)."""

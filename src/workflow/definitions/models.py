@@ -24,19 +24,16 @@ from workflow.definitions.parts import (
     ClockTime,
     ClosedDay,
     CreateTask,
-    DataCategory,
     Department,
     Effect,
     Input,
     Milestone,
     Municipality,
     Notify,
-    Privacy,
     Recipients,
     Referral,
     Removals,
     Repeat,
-    Retention,
     Role,
     Stage,
     Template,
@@ -46,6 +43,7 @@ from workflow.definitions.parts import (
     Transition,
     Weekday,
 )
+from workflow.definitions.privacy import DataCategory, Privacy, Retention
 from workflow.definitions.types import Identifier, Locale, StrictModel, Text
 from workflow.definitions.vocabulary import (
     ANY_ACTIVE,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, select
+from sqlalchemy import ColumnElement, exists, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from workflow.access import Action, LegalBasis, Standing
@@ -15,6 +15,8 @@ from workflow.store.tables import (
     CoordinatorAssignment,
     TeamMembership,
 )
+
+COORDINATOR_MARK = "@coordinator"
 
 
 def consented(case_id: Any, department: Any) -> ColumnElement[bool]:
@@ -57,29 +59,28 @@ def standing_of(session: Session, case: Case, person: str | None) -> Standing:
     """What the access rule needs to know of ``person`` on ``case`` (nobody: no standing)."""
     if not person:
         return Standing()
-    team = frozenset(
+    # One round trip for both relations: the team departments, and a marker row when the
+    # person is the coordinator (no department id starts with "@").
+    found = set(
         session.scalars(
-            select(TeamMembership.department).where(
-                TeamMembership.case_id == case.id,
-                TeamMembership.person == person,
-                TeamMembership.until.is_(None),
-            )
-        )
-    )
-    coordinator = bool(
-        session.scalar(
-            select(
-                exists().where(
+            union_all(
+                select(TeamMembership.department).where(
+                    TeamMembership.case_id == case.id,
+                    TeamMembership.person == person,
+                    TeamMembership.until.is_(None),
+                ),
+                select(literal(COORDINATOR_MARK)).where(
                     CoordinatorAssignment.case_id == case.id,
                     CoordinatorAssignment.person == person,
                     CoordinatorAssignment.until.is_(None),
-                )
+                ),
             )
         )
     )
+    team = frozenset(found - {COORDINATOR_MARK})
     return Standing(
         caseworker=case.caseworker == person,
-        coordinator=coordinator,
+        coordinator=COORDINATOR_MARK in found,
         team_departments=team,
         consented_departments=consented_departments(session, case.id) if team else frozenset(),
         legal_bases=legal_bases(session, person, case.municipality_code),

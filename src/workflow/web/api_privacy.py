@@ -38,7 +38,7 @@ Purpose = Annotated[
 )
 def give_consent(reference: CaseReference, body: ConsentIn, request: Request, auth: Caller) -> Any:
     consent = ConsentRequest(body.departments, body.categories, body.given_on, body.guardian)
-    ident = web(request).consents.give(reference, auth.user.actor(auth.user.roles[0]), consent)
+    ident = web(request).consents.give(reference, auth.user.actor(), consent)
     return ConsentOut(id=ident)
 
 
@@ -51,9 +51,7 @@ def give_consent(reference: CaseReference, body: ConsentIn, request: Request, au
 def withdraw_consent(
     reference: CaseReference, body: WithdrawIn, request: Request, auth: Caller
 ) -> WithdrawOut:
-    withdrawn = web(request).consents.withdraw(
-        reference, auth.user.actor(auth.user.roles[0]), body.departments
-    )
+    withdrawn = web(request).consents.withdraw(reference, auth.user.actor(), body.departments)
     return WithdrawOut(withdrawn=withdrawn)
 
 
@@ -66,9 +64,7 @@ def withdraw_consent(
 def reveal_cpr(
     reference: CaseReference, body: RevealIn, request: Request, auth: Caller
 ) -> RevealOut:
-    cpr = web(request).service.reveal_cpr(
-        reference, auth.user.actor(auth.user.roles[0]), body.purpose
-    )
+    cpr = web(request).service.reveal_cpr(reference, auth.user.actor(), body.purpose)
     return RevealOut(cpr=cpr)
 
 
@@ -80,7 +76,7 @@ def reveal_cpr(
 def export_case(
     reference: CaseReference, request: Request, auth: Caller, purpose: Purpose = None
 ) -> dict[str, Any]:
-    return web(request).audit.export(reference, auth.user.actor(auth.user.roles[0]), purpose)
+    return web(request).audit.export(reference, auth.user.actor(), purpose)
 
 
 @router.get(
@@ -92,7 +88,7 @@ def export_case(
 def access_log(
     reference: CaseReference, request: Request, auth: Caller, purpose: Purpose = None
 ) -> AccessLogOut:
-    entries = web(request).audit.access_log(reference, auth.user.actor(auth.user.roles[0]), purpose)
+    entries = web(request).audit.access_log(reference, auth.user.actor(), purpose)
     return AccessLogOut(
         reference=reference, entries=[AccessLogEntryOut(**asdict(e)) for e in entries]
     )

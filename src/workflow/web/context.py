@@ -63,7 +63,7 @@ class WebContext:
         has not stated a purpose.
         """
         try:
-            view = self.service.view(reference, user.actor(user.roles[0]), purpose, channel=channel)
+            view = self.service.view(reference, user.actor(), purpose, channel=channel)
         except CaseNotFoundError:
             return None
         return view, self.definition_of(view)

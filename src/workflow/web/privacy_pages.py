@@ -45,7 +45,7 @@ async def give_consent(request: Request, reference: str) -> Response:
         guardian=form.get("guardian") == "1",
     )
     try:
-        web(request).consents.give(reference, auth.user.actor(auth.user.roles[0]), consent)
+        web(request).consents.give(reference, auth.user.actor(), consent)
     except InvalidRequestError as refused:
         lang = locale_of(request, auth.user.locale)
         text = " ".join(_problem_text(problem, lang) for problem in refused.problems)
@@ -66,9 +66,7 @@ async def withdraw_consent(request: Request, reference: str) -> Response:
     auth = signed_in(request)
     form = await posted(request, auth)
     chosen = form.getlist("department") or None
-    withdrawn = web(request).consents.withdraw(
-        reference, auth.user.actor(auth.user.roles[0]), chosen
-    )
+    withdrawn = web(request).consents.withdraw(reference, auth.user.actor(), chosen)
     target = f"/cases/{quote(reference)}?withdrawn={quote(', '.join(withdrawn))}"
     return RedirectResponse(target, status_code=303)
 
@@ -78,16 +76,14 @@ async def reveal_cpr(request: Request, reference: str) -> Response:
     auth = signed_in(request)
     form = await posted(request, auth)
     purpose = (form.get("purpose") or "").strip()[:200]
-    cpr = web(request).service.reveal_cpr(reference, auth.user.actor(auth.user.roles[0]), purpose)
+    cpr = web(request).service.reveal_cpr(reference, auth.user.actor(), purpose)
     return web(request).pages.render(request, "cpr.html", reference=reference, cpr=cpr)
 
 
 @router.get("/cases/{reference}/export")
 def export_case(request: Request, reference: str, purpose: str = "") -> Response:
     auth = signed_in(request)
-    data = web(request).audit.export(
-        reference, auth.user.actor(auth.user.roles[0]), purpose[:200] or None
-    )
+    data = web(request).audit.export(reference, auth.user.actor(), purpose[:200] or None)
     body = json.dumps(data, default=str, ensure_ascii=False, indent=2)
     return Response(
         body,
@@ -99,9 +95,7 @@ def export_case(request: Request, reference: str, purpose: str = "") -> Response
 @router.get("/cases/{reference}/access-log")
 def access_log(request: Request, reference: str, purpose: str = "") -> Response:
     auth = signed_in(request)
-    entries = web(request).audit.access_log(
-        reference, auth.user.actor(auth.user.roles[0]), purpose[:200] or None
-    )
+    entries = web(request).audit.access_log(reference, auth.user.actor(), purpose[:200] or None)
     return web(request).pages.render(
         request, "access_log.html", reference=reference, entries=entries
     )
