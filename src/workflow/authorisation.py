@@ -28,8 +28,9 @@ def authorise(
     read it but not do ``action`` is told so; a legal basis needs a purpose.
     """
     # The case's caseworker (most steps) is known from the case row: no query at all.
-    access = decide_access(Standing(caseworker=case.caseworker == actor.id), action)
-    if access is None or not actor.id:
+    caseworker = actor.id is not None and case.caseworker == actor.id
+    access = decide_access(Standing(caseworker=caseworker), action)
+    if access is None:
         standing = standing_of(session, case, actor.id)
         access = decide_access(standing, action)
     if access is None:

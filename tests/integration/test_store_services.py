@@ -293,3 +293,22 @@ def test_age_and_reference_year_follow_danish_time(runtime: Runtime, clock: Cloc
         case = session.scalar(select(Case))
         assert case is not None
         assert case.data["age"] == 16  # their birthday, in Denmark
+
+
+def test_nobody_and_strangers_are_told_the_case_does_not_exist(runtime: Runtime) -> None:
+    from workflow.services import CaseNotFoundError
+
+    opened = runtime.service.refer(
+        "soroe", PERSON, CW, {"source": "school", "caseworker": "cw-mette"}
+    )
+    with runtime.sessions() as session, session.begin():  # a case nobody is caseworker of
+        session.execute(
+            Case.__table__.update()
+            .where(Case.reference == opened.reference)
+            .values(caseworker=None)
+        )
+    for stranger in (Actor("caseworker", None), Actor("caseworker", "cw-bo")):
+        with pytest.raises(CaseNotFoundError, match=f"^no case {opened.reference}$"):
+            runtime.service.view(opened.reference, stranger)
+        with pytest.raises(CaseNotFoundError):
+            runtime.service.trigger(opened.reference, "withdraw", {}, stranger)
