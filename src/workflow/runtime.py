@@ -20,6 +20,7 @@ from workflow.retention import RetentionService
 from workflow.services import CaseService
 from workflow.settings import Settings, get_settings
 from workflow.store.database import make_engine, migrate, session_factory
+from workflow.upgrades import UpgradeService
 
 
 @dataclass
@@ -37,6 +38,7 @@ class Runtime:
     grants: GrantService
     audit: AuditService
     retention: RetentionService
+    upgrades: UpgradeService
 
 
 def build_runtime(
@@ -63,6 +65,7 @@ def build_runtime(
         grants=GrantService(service),
         audit=AuditService(service, settings.audit_retention_days),
         retention=RetentionService(service),
+        upgrades=UpgradeService(service),
     )
 
 

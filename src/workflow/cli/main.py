@@ -11,7 +11,8 @@ from pathlib import Path
 
 import typer
 
-from workflow.cli import accounts, cases, cpr, operations, privacy
+from workflow.cli import accounts, cases, cpr, operations, privacy, upgrades
+from workflow.cli.upgrades import definition_path
 from workflow.definitions import load_definition
 from workflow.definitions.graph import mermaid
 from workflow.definitions.reference import json_schema, reference_markdown
@@ -25,14 +26,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-
-def _resolve(definition: str) -> Path:
-    """A definition given as a path, or as an id found in ./definitions/."""
-    path = Path(definition)
-    if path.suffix in (".yaml", ".yml") or path.exists():
-        return path
-    return Path("definitions") / f"{definition}.yaml"
 
 
 def _fail(error: DefinitionError) -> None:
@@ -90,7 +83,7 @@ def graph(
 ) -> None:
     """Draw a definition's stages as a Mermaid state diagram."""
     try:
-        loaded = load_definition(_resolve(definition))
+        loaded = load_definition(definition_path(definition))
     except DefinitionError as exc:
         _fail(exc)
         return
@@ -104,7 +97,7 @@ def simulate_command(
 ) -> None:
     """Run a scripted case through a definition on a fake clock; print the timeline."""
     try:
-        loaded = load_definition(_resolve(definition))
+        loaded = load_definition(definition_path(definition))
         parsed = load_script(script)
     except DefinitionError as exc:
         _fail(exc)
@@ -118,6 +111,8 @@ def simulate_command(
 
 
 app.add_typer(cases.app, name="case")
+app.add_typer(upgrades.cases_app, name="cases")
+app.add_typer(upgrades.definitions_app, name="definitions")
 app.add_typer(accounts.app, name="account")
 app.add_typer(cpr.app, name="cpr")
 app.add_typer(privacy.consent_app, name="consent")

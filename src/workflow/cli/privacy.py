@@ -31,7 +31,7 @@ BY = typer.Option(..., "--by", help="Your staff id (kept in the audit log).")
 
 
 @contextmanager
-def _refusals() -> Iterator[None]:
+def refusals() -> Iterator[None]:
     """A service's refusal as a line (and its fields), exit code 1 — never a traceback."""
     try:
         yield
@@ -41,15 +41,16 @@ def _refusals() -> Iterator[None]:
             typer.echo("Refused:", err=True)
             for problem in problems:
                 typer.echo(f"  {problem}", err=True)
+            typer.echo("Nothing was changed.", err=True)
         else:
             typer.echo(f"Error: {exc}", err=True)
         raise typer.Exit(1) from None
 
 
-def _run(call: Callable[[Any], T]) -> T:
+def with_runtime(call: Callable[[Any], T]) -> T:
     from workflow.runtime import get_runtime
 
-    with _refusals():
+    with refusals():
         return call(get_runtime())
 
 
@@ -73,7 +74,7 @@ def give(
     except ValueError:
         raise typer.BadParameter("write YYYY-MM-DD", param_hint="--given-on") from None
     request = ConsentRequest(department, category, day, guardian)
-    ident = _run(lambda rt: rt.consents.give(reference, known_actor(actor), request))
+    ident = with_runtime(lambda rt: rt.consents.give(reference, known_actor(actor), request))
     typer.echo(f"{reference}: consent {ident} recorded for {', '.join(sorted(set(department)))}")
 
 
@@ -84,7 +85,9 @@ def withdraw(
     actor: str = ACTOR,
 ) -> None:
     """Withdraw consent: sharing with those departments stops now."""
-    done = _run(lambda rt: rt.consents.withdraw(reference, known_actor(actor), department or None))
+    done = with_runtime(
+        lambda rt: rt.consents.withdraw(reference, known_actor(actor), department or None)
+    )
     typer.echo(f"{reference}: consent withdrawn for {', '.join(done) or 'no department'}")
 
 
@@ -103,7 +106,7 @@ def grant(
     by: str = BY,
 ) -> None:
     """Record a legal basis for seeing a municipality's cases."""
-    made = _run(
+    made = with_runtime(
         lambda rt: rt.grants.grant(
             person, municipality, basis, law, f"operator:{by}", tuple(action)
         )
@@ -114,14 +117,14 @@ def grant(
 @access_app.command("revoke")
 def revoke(grant_id: int = typer.Argument(..., help="The grant's id."), by: str = BY) -> None:
     """End a grant from now on (it stays on record)."""
-    ended = _run(lambda rt: rt.grants.revoke(grant_id, f"operator:{by}"))
+    ended = with_runtime(lambda rt: rt.grants.revoke(grant_id, f"operator:{by}"))
     typer.echo(f"grant {ended.id}: revoked {ended.revoked_at:%Y-%m-%d %H:%M}")
 
 
 @access_app.command("list")
 def list_grants(municipality: str | None = typer.Option(None, help="Only this code.")) -> None:
     """Every grant, revoked ones too."""
-    for g in _run(lambda rt: rt.grants.list(municipality)):
+    for g in with_runtime(lambda rt: rt.grants.list(municipality)):
         state = f"revoked {g.revoked_at:%Y-%m-%d}" if g.revoked_at else "active"
         typer.echo(
             f"{g.id:>4}  {g.person_id}  {g.municipality_code}  {g.basis}  "
@@ -139,7 +142,7 @@ def access_log(
     purpose: str = typer.Option("access log for the citizen", help="Why (logged)."),
 ) -> None:
     """The citizen's access log: when and why the case was used, without staff names."""
-    entries = _run(lambda rt: rt.audit.access_log(reference, known_actor(actor), purpose))
+    entries = with_runtime(lambda rt: rt.audit.access_log(reference, known_actor(actor), purpose))
     for e in entries:
         typer.echo(f"{e.at:%Y-%m-%d %H:%M}  {e.action:<7} {e.what:<12} {e.role:<12} {e.purpose}")
 
@@ -151,7 +154,7 @@ def export(
     purpose: str = typer.Option(..., help="Why you export it (logged)."),
 ) -> None:
     """The whole case as JSON (CPR masked), logged as an export."""
-    data = _run(lambda rt: rt.audit.export(reference, known_actor(actor), purpose))
+    data = with_runtime(lambda rt: rt.audit.export(reference, known_actor(actor), purpose))
     typer.echo(json.dumps(data, default=str, ensure_ascii=False, indent=2))
 
 
@@ -161,7 +164,7 @@ def prune(
     by: str = BY,
 ) -> None:
     """Remove audit entries older than the retention period (WORKFLOW_AUDIT_RETENTION_DAYS)."""
-    result = _run(lambda rt: rt.audit.prune(f"operator:{by}", dry_run=not apply))
+    result = with_runtime(lambda rt: rt.audit.prune(f"operator:{by}", dry_run=not apply))
     verb = "would remove" if result.dry_run else "removed"
     typer.echo(f"{verb} {result.entries} entries older than {result.cutoff:%Y-%m-%d}")
 
@@ -172,7 +175,7 @@ def prune(
 @retention_app.command("report")
 def report(by: str = BY) -> None:
     """The dry run: every closed case and what the retention rules say (nothing deleted)."""
-    items = _run(lambda rt: rt.retention.report(f"operator:{by}"))
+    items = with_runtime(lambda rt: rt.retention.report(f"operator:{by}"))
     for i in items:
         until = f"  deletable from {i.deletable_from}" if i.deletable_from else ""
         typer.echo(
@@ -189,5 +192,5 @@ def delete(
     by: str = BY,
 ) -> None:
     """Delete closed cases the rules allow; refuses the whole batch otherwise."""
-    done = _run(lambda rt: rt.retention.delete(references, f"operator:{by}", authorisation))
+    done = with_runtime(lambda rt: rt.retention.delete(references, f"operator:{by}", authorisation))
     typer.echo(f"deleted {len(done)} cases: {', '.join(done)}")
