@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
@@ -26,6 +27,8 @@ from workflow.runtime import Runtime, build_runtime, use_runtime
 from workflow.simulation import load_script
 from workflow.store.tables import AuditEntry, Case, CaseTimer, DefinitionVersion, HistoryEvent
 from workflow.upgrades import MIGRATED_EVENT, MigrationRefusedError
+from workflow.web.app import create_app
+from workflow.web.identity import TrustedHeader
 
 COORDINATOR = Actor("coordinator", "tovholder-lise")
 SCRIPT = load_script(Path("definitions/examples/soroe.yaml"))
@@ -191,6 +194,22 @@ def test_running_soroe_cases_move_from_v1_to_v2_with_a_renamed_and_a_new_stage(
         "closed"
     )
     assert _state(runtime, kept)[2] == 1
+    # The caseworker's page names the step on the timeline, in Danish.
+    runtime.accounts.create(
+        "lise",
+        "korrekt-hest-batteri",
+        display_name="Lise",
+        person_id="tovholder-lise",
+        roles=["coordinator"],
+        municipality_code="340",
+    )
+    identity = TrustedHeader(runtime.accounts, "s3cret-key!", trusted=("testclient",))
+    with TestClient(create_app(runtime, identity=identity), base_url="https://testserver") as web:
+        page = web.get(f"/cases/{moved}", headers={"X-Remote-User": "lise"})
+    assert page.status_code == 200
+    assert "Flyttet til en ny version af forløbsbeskrivelsen" in page.text
+    assert "definition_migrated" not in page.text
+
     # New cases start on version 2.
     fresh = _case_at(runtime, store.clock, "referred")
     assert _state(runtime, fresh)[2] == 2

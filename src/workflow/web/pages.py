@@ -17,6 +17,7 @@ from workflow.definitions.types import LocalizedText
 from workflow.engine import acting_role
 from workflow.service_types import ConflictError, RejectedError
 from workflow.services import CaseView
+from workflow.upgrades import MIGRATED_EVENT
 from workflow.web.context import case_roles, choice_label, steps_for
 from workflow.web.forms import FormData, form_fields, read_form
 from workflow.web.i18n import word
@@ -34,6 +35,11 @@ from workflow.web.rendering import locale_of
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25
 REFERRAL_NAME = LocalizedText(da="Henvisning", en="Referral")
+#: The history event of a definition upgrade (workflow.upgrades), named on the timeline.
+MIGRATED_NAME = LocalizedText(
+    da="Flyttet til en ny version af forløbsbeskrivelsen",
+    en="Moved to a new version of the process definition",
+)
 
 
 @router.get("/")
@@ -105,7 +111,8 @@ def case_page(request: Request, reference: str, saved: str = "", withdrawn: str 
         request_saved=saved,
         next_meeting=next_meeting,
         stage_names={s.id: s.name for s in definition.stages},
-        transition_names={"refer": REFERRAL_NAME} | {t.id: t.name for t in definition.transitions},
+        transition_names={"refer": REFERRAL_NAME, MIGRATED_EVENT: MIGRATED_NAME}
+        | {t.id: t.name for t in definition.transitions},
         place=choice_label(definition, next_meeting["place"], lang) if next_meeting else "",
         people=web(request).accounts.names(_people_of(view)),
         manages_consent=auth.user.person_id in (view.caseworker, view.coordinator),
