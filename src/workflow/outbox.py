@@ -2,22 +2,28 @@
 
 A row is claimed by committing ``state='sending'`` with a lease before anything is sent,
 so two workers never send the same row; rows are picked with ``FOR UPDATE SKIP LOCKED``
-on PostgreSQL. A process that dies after the claim leaves the row to be taken again when
-the lease runs out; receivers see the same dedupe key (Message-ID, Idempotency-Key,
-file name) and can drop the repeat. Infrastructure failures are retried with backoff;
-business failures (no address, a template that cannot render) are not.
+on PostgreSQL. What happened to each row is recorded as soon as it is sent, so a process
+that dies mid-batch re-sends at most the one message it had in flight: that row (and
+the batch's unsent rows) are taken again when the lease runs out, and the receiver sees
+the same dedupe key (Message-ID, Idempotency-Key, file name) and can drop the repeat.
+A store that cannot be reached while an outcome is recorded is waited for (well within
+the lease), so a sent message is not sent again because the database was restarted.
+Infrastructure failures are retried with backoff; business failures (no address, a
+template that cannot render) are not.
 A row for a department the young person's consent does not cover (now) is withheld.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from workflow.catalog import DefinitionCatalog
@@ -29,14 +35,19 @@ from workflow.notify.channels import (
 )
 from workflow.notify.message import Address, OutgoingMessage, compose
 from workflow.settings import Settings
+from workflow.store.database import store_unreachable
 from workflow.store.standing import consented_departments
 from workflow.store.tables import Case, HistoryEvent, OutboxRow
 
 LEASE = timedelta(minutes=5)
 SEND_TIMEOUT = 10.0  # seconds a channel may take for one message
 MAX_BACKOFF = timedelta(minutes=15)
+#: Seconds a sender waits for an unreachable store to record what it sent (well within
+#: LEASE: no other worker takes the row meanwhile). Longer outages: re-sent after the lease.
+STORE_WAIT = 60.0
 #: Recipients that are departments: sharing with them needs the young person's consent.
 DEPARTMENT_KINDS = ("department", "team_member")
+_log = logging.getLogger(__name__)
 
 
 class Channel(Protocol):
@@ -128,7 +139,7 @@ class Deliverer:
     def deliver_many(
         self, row_ids: list[int], *, ignore_backoff: bool = False
     ) -> list[DeliveryOutcome]:
-        """Deliver rows: claimed together in one transaction, outcomes recorded in another."""
+        """Deliver rows: claimed together in one transaction, each outcome recorded once sent."""
         outcomes: dict[int, DeliveryOutcome] = {}
         try:
             messages = self._claim(row_ids, self.clock(), ignore_backoff, outcomes)
@@ -136,18 +147,20 @@ class Deliverer:
             if "locked" not in str(exc).lower():
                 raise
             messages = []  # SQLite: another worker claimed these rows first
-        results: list[tuple[int, str, str | None, int]] = []
         for row_id, attempts, message in messages:
+            result: tuple[int, str, str | None, int]
             try:
                 for address in message.addresses:
                     self.channels[address.kind].send(message, address)
             except TransientDeliveryError as exc:
-                results.append((row_id, "retry", str(exc), attempts))
+                result = (row_id, "retry", str(exc), attempts)
             except Exception as exc:
-                results.append((row_id, "dead", f"{type(exc).__name__}: {exc}", attempts))
+                result = (row_id, "dead", f"{type(exc).__name__}: {exc}", attempts)
             else:
-                results.append((row_id, "sent", None, attempts))
-        outcomes.update((o.row_id, o) for o in self._finish_many(results))
+                result = (row_id, "sent", None, attempts)
+            # Recorded before the next send: a process that dies now has only this
+            # message's outcome unrecorded (at most one message is sent twice).
+            outcomes[row_id] = self._record(*result)
         return [outcomes.get(row_id) or DeliveryOutcome(row_id, "skipped") for row_id in row_ids]
 
     def _claim(
@@ -234,36 +247,60 @@ class Deliverer:
             return None
         return f"no consent covers department {department}: withheld"
 
-    def _finish_many(
-        self, results: list[tuple[int, str, str | None, int]]
-    ) -> list[DeliveryOutcome]:
-        """Record what happened to each sent row, in one transaction.
+    def _record(
+        self, row_id: int, status: str, error: str | None, attempts: int
+    ) -> DeliveryOutcome:
+        """Record what happened to a row; an unreachable store is waited for (STORE_WAIT).
 
-        Only rows this worker still holds are touched (still 'sending', with the attempt
-        count it claimed them at): a row whose lease ran out belongs to another worker.
+        Safe to repeat: the update touches the row only while this worker still holds it.
+        """
+        deadline = time.monotonic() + STORE_WAIT
+        delay = 0.1
+        while True:
+            try:
+                return self._finish(row_id, status, error, attempts)
+            except DBAPIError as exc:
+                if not store_unreachable(exc) or time.monotonic() + delay > deadline:
+                    raise
+                # Ids and the error's type only: a database error's text may quote data.
+                _log.warning(
+                    "the store is unreachable (%s); outbox row %s is %s, recording it "
+                    "again in %.1f s",
+                    type(exc.orig).__name__,
+                    row_id,
+                    status,
+                    delay,
+                )
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+    def _finish(
+        self, row_id: int, status: str, error: str | None, attempts: int
+    ) -> DeliveryOutcome:
+        """Record what happened to one sent row, in its own transaction.
+
+        Only a row this worker still holds is touched (still 'sending', with the attempt
+        count it claimed it at): a row whose lease ran out belongs to another worker.
         """
         now = self.clock()
-        outcomes = []
+        if status == "retry" and attempts >= self.settings.delivery_attempts:
+            status = "dead"
+        values: dict[str, Any] = {"last_error": error}
+        if status == "sent":
+            values.update(state="sent", sent_at=now)
+        elif status == "dead":
+            values.update(state="dead")
+        else:
+            backoff = min(timedelta(seconds=2**attempts), MAX_BACKOFF)
+            values.update(state="pending", available_at=now + backoff)
         with self.sessions() as session, session.begin():
-            for row_id, status, error, attempts in results:
-                if status == "retry" and attempts >= self.settings.delivery_attempts:
-                    status = "dead"
-                values: dict[str, Any] = {"last_error": error}
-                if status == "sent":
-                    values.update(state="sent", sent_at=now)
-                elif status == "dead":
-                    values.update(state="dead")
-                else:
-                    backoff = min(timedelta(seconds=2**attempts), MAX_BACKOFF)
-                    values.update(state="pending", available_at=now + backoff)
-                session.execute(
-                    update(OutboxRow)
-                    .where(
-                        OutboxRow.id == row_id,
-                        OutboxRow.state == "sending",
-                        OutboxRow.attempts == attempts,
-                    )
-                    .values(**values)
+            session.execute(
+                update(OutboxRow)
+                .where(
+                    OutboxRow.id == row_id,
+                    OutboxRow.state == "sending",
+                    OutboxRow.attempts == attempts,
                 )
-                outcomes.append(DeliveryOutcome(row_id, status, error))
-        return outcomes
+                .values(**values)
+            )
+        return DeliveryOutcome(row_id, status, error)

@@ -29,6 +29,11 @@ def message_id(dedupe_key: str) -> str:
     return f"<{digest}@workflow.invalid>"
 
 
+def file_name(dedupe_key: str) -> str:
+    """The file a message is written to: named by its dedupe key (a rewrite overwrites)."""
+    return hashlib.sha256(dedupe_key.encode("utf-8")).hexdigest()[:24] + ".eml"
+
+
 def build_email(message: OutgoingMessage, sender: str, to: str) -> EmailMessage:
     """A multipart mail: text, HTML and, for meetings, an iCalendar invitation."""
     mail = EmailMessage()
@@ -112,6 +117,5 @@ class FileChannel:
         if self.root is not None and not folder.is_absolute():
             folder = self.root / folder
         folder.mkdir(parents=True, exist_ok=True)
-        name = hashlib.sha256(message.dedupe_key.encode("utf-8")).hexdigest()[:24]
         mail = build_email(message, self.sender, str(address.address))
-        (folder / f"{name}.eml").write_bytes(bytes(mail))
+        (folder / file_name(message.dedupe_key)).write_bytes(bytes(mail))

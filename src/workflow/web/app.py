@@ -28,6 +28,7 @@ from workflow.service_types import (
     PurposeRequiredError,
 )
 from workflow.services import StepResult
+from workflow.store.database import store_unreachable
 from workflow.web import (
     api,
     api_cases,
@@ -243,6 +244,15 @@ def create_app(
     def unexpected(request: Request, exc: Exception) -> Response:
         # Logged by type and path only: the exception text could hold case data.
         _log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path)
+        if store_unreachable(exc):  # the database restarts or is down: try again soon
+            message = word("store_unavailable", locale_of(request))
+            answer: Response
+            if _is_api(request):
+                answer = _api_error(503, ApiError(error="store_unavailable", message=message))
+            else:
+                answer = _message(request, 503, word("error", locale_of(request)), message)
+            answer.headers["Retry-After"] = "5"
+            return answer
         message = word("server_error", locale_of(request))
         if _is_api(request):
             return _api_error(500, ApiError(error="server_error", message=message))

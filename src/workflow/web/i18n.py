@@ -227,6 +227,10 @@ WORDS: dict[str, dict[str, str]] = {
         "da": "Sagen blev ændret af en anden samtidig. Genindlæs sagen og prøv igen.",
         "en": "Someone else changed the case at the same time. Reload it and try again.",
     },
+    "store_unavailable": {
+        "da": "Sagssystemets database svarer ikke lige nu. Intet er gemt halvt; prøv igen om lidt.",
+        "en": "The case store is not answering right now. Nothing was half-saved; try again soon.",
+    },
     "server_error": {
         "da": "Noget gik galt hos os. Intet er gemt halvt; prøv igen.",
         "en": "Something went wrong on our side. Nothing was half-saved; try again.",
