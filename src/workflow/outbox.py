@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -72,13 +73,18 @@ class DeliveryOutcome:
 def default_channels(settings: Settings) -> dict[str, Channel]:
     """SMTP when a server is configured, else mail is written to files in ``var/mail``."""
     email: Channel = (
-        SmtpChannel(settings.smtp_host, settings.smtp_port, settings.smtp_sender)
+        SmtpChannel(
+            settings.smtp_host,
+            settings.smtp_port,
+            settings.smtp_sender,
+            timeout=settings.delivery_timeout,
+        )
         if settings.smtp_host
         else FileChannel(settings.smtp_sender, settings.mail_dir)
     )
     return {
         "email": email,
-        "webhook": WebhookChannel(settings.webhook_secret),
+        "webhook": WebhookChannel(settings.webhook_secret, timeout=settings.delivery_timeout),
         # Relative folders in definitions (var/digital-post) live beside the home folder.
         "file": FileChannel(settings.smtp_sender, settings.home.resolve().parent),
     }
@@ -114,6 +120,27 @@ class Deliverer:
                     .limit(limit)
                 )
             )
+
+    def drain(
+        self,
+        now: datetime | None = None,
+        chunk: int = 200,
+        deliver: Callable[[list[int]], dict[str, int]] | None = None,
+    ) -> Counter[str]:
+        """Deliver everything due, a batch at a time, until nothing is left to take.
+
+        ``deliver`` carries out one chunk (the sweep flow passes a Prefect task); by
+        default the chunk is delivered here. Stops when every row left is held by
+        another worker.
+        """
+        send = deliver or (lambda ids: dict(Counter(o.status for o in self.deliver_many(ids))))
+        delivered: Counter[str] = Counter()
+        while rows := self.due_rows(self.settings.sweep_batch, now):
+            for start in range(0, len(rows), chunk):
+                delivered.update(send(rows[start : start + chunk]))
+            if delivered.get("skipped", 0) >= len(rows):
+                break  # everything left is held by another worker
+        return delivered
 
     def rows_of_step(self, reference: str, seq: int) -> list[int]:
         """The pending rows a step (history event) produced."""

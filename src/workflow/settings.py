@@ -38,6 +38,12 @@ class Settings(BaseSettings):
     webhook_secret: str = Field(
         default="dev-secret-change-me", min_length=8, description="HMAC key for webhooks."
     )
+    delivery_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="Seconds to wait for an SMTP server or a webhook receiver to answer.",
+    )
     delivery_attempts: int = Field(
         default=5, ge=1, le=50, description="Attempts before a delivery is marked dead."
     )

@@ -121,3 +121,14 @@ def test_a_step_is_saved_even_when_prefect_is_unreachable(tmp_path: Path) -> Non
     assert "the step is saved" in opened.stdout
     assert "the next sweep delivers them" in opened.stdout
     assert "Traceback" not in opened.stderr
+
+    # With Prefect still away, the operator sweeps straight against the store: the
+    # referral's notification goes out once; a second sweep has nothing left.
+    mail = home / "mail"
+    assert not list(mail.rglob("*.eml"))
+    swept = run(home, "sweep", "--no-prefect", extra_env=env_dead)
+    assert swept.returncode == 0, swept.stderr
+    assert "'sent': 1" in swept.stdout
+    assert len(list(mail.rglob("*.eml"))) == 1
+    again = run(home, "sweep", "--no-prefect", extra_env=env_dead)
+    assert again.stdout.strip() == "{'timers_fired': 0, 'delivered': {}}"

@@ -7,6 +7,7 @@ import csv
 import os
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import typer
 
@@ -156,11 +157,32 @@ def _play_demo() -> None:
     get_runtime()  # back on the real clock
 
 
-def sweep_command(now: str | None = typer.Option(None, help="ISO time (default: now).")) -> None:
+def sweep_command(
+    now: str | None = typer.Option(None, help="ISO time (default: now)."),
+    no_prefect: bool = typer.Option(
+        False,
+        "--no-prefect",
+        help="Sweep straight against the store, without a Prefect server (it is down, or "
+        "you are bringing the store up after an upgrade or a restore).",
+    ),
+) -> None:
     """Fire due timers and deliver what is waiting in the outbox, once."""
+    if no_prefect:
+        from workflow.runtime import get_runtime
+
+        runtime = get_runtime()
+        moment = datetime.fromisoformat(now) if now else None
+        if moment is not None and moment.tzinfo is None:  # Danish local time, like the flow
+            moment = moment.replace(tzinfo=ZoneInfo("Europe/Copenhagen"))
+        fired = runtime.service.fire_due_timers(moment)
+        delivered = runtime.deliverer.drain(moment)
+        typer.echo(str({"timers_fired": len(fired), "delivered": dict(delivered)}))
+        return
     if not os.environ.get("PREFECT_API_URL"):
         typer.echo(
-            "Set PREFECT_API_URL (or run `workflow up`, which sweeps on a schedule).", err=True
+            "Set PREFECT_API_URL (or run `workflow up`, which sweeps on a schedule), "
+            "or sweep without Prefect: `workflow sweep --no-prefect`.",
+            err=True,
         )
         raise typer.Exit(1)
     from workflow.orchestration.flows import sweep

@@ -109,15 +109,10 @@ def fire_due_timers(now_iso: str | None = None) -> list[dict[str, Any]]:
 async def sweep(now_iso: str | None = None) -> dict[str, Any]:
     """Fire due timers, deliver what is left in the outbox, refresh the caseload artifacts."""
     fired = fire_due_timers(now_iso)
-    deliverer = get_runtime().deliverer
     moment = _moment(now_iso)
-    delivered: Counter[str] = Counter()
-    while rows := deliverer.due_rows(get_runtime().settings.sweep_batch, moment):
-        for start in range(0, len(rows), DELIVERY_CHUNK):
-            chunk = rows[start : start + DELIVERY_CHUNK]
-            delivered.update(deliver_batch(chunk, chunk[0]))
-        if delivered.get("skipped", 0) >= len(rows):
-            break  # everything left is held by another worker
+    delivered = get_runtime().deliverer.drain(
+        moment, DELIVERY_CHUNK, lambda chunk: deliver_batch(chunk, chunk[0])
+    )
     await publish_caseload(moment)
     return {"timers_fired": len(fired), "delivered": dict(delivered)}
 
