@@ -31,6 +31,7 @@ def register(app: typer.Typer) -> None:
     app.command()(up)
     app.command()(demo)
     app.command("sweep")(sweep_command)
+    app.command()(deploy)
     app.command()(intake)
 
 
@@ -155,6 +156,22 @@ def _play_demo() -> None:
         use_runtime(None)
         runtime.engine.dispose()
     get_runtime()  # back on the real clock
+
+
+def deploy(
+    pool: str = typer.Option("kui", help="The Prefect work pool (created if missing)."),
+    sweep_every: int = typer.Option(60, help="Seconds between scheduled sweeps (0: none)."),
+) -> None:
+    """Register case-step, sweep and intake on a process work pool, for `prefect worker`s."""
+    if not os.environ.get("PREFECT_API_URL"):
+        typer.echo("Set PREFECT_API_URL to the Prefect server's API first.", err=True)
+        raise typer.Exit(1)
+    from workflow.orchestration.workpool import deploy_to_pool
+
+    ids = deploy_to_pool(pool, sweep_every or None)
+    every = f"sweep every {sweep_every} s" if sweep_every else "sweep not scheduled"
+    typer.echo(f"Deployed {', '.join(sorted(ids))} to work pool '{pool}' ({every}).")
+    typer.echo(f"Start workers with: prefect worker start --pool {pool} --type process")
 
 
 def sweep_command(
