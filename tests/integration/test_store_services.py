@@ -125,9 +125,18 @@ def test_same_idempotency_key_twice_gives_one_transition(runtime: Runtime) -> No
 
 
 def test_two_concurrent_triggers_one_succeeds_one_conflicts(runtime: Runtime) -> None:
+    """PostgreSQL: both read the case, the second write is a conflict.
+
+    SQLite takes the write lock when a transaction begins (BEGIN IMMEDIATE), so the
+    second press waits, then reads the case as the first left it: it is refused by the
+    definition (the case is no longer in that stage). Either way: one transition.
+    """
     opened = runtime.service.refer(
         "soroe", PERSON, CW, {"source": "school", "caseworker": "cw-mette"}
     )
+    if runtime.engine.dialect.name == "sqlite":
+        _two_presses_serialised(runtime, opened.reference)
+        return
     both_read = threading.Barrier(2, timeout=10)
     pinned = runtime.catalog.pinned
 
@@ -158,6 +167,36 @@ def test_two_concurrent_triggers_one_succeeds_one_conflicts(runtime: Runtime) ->
         thread.join(timeout=30)
     kinds = sorted(type(o).__name__ for o in outcomes)
     assert kinds == ["ConflictError", "StepResult"], outcomes
+    assert count(runtime, HistoryEvent) == 2
+
+
+def _two_presses_serialised(runtime: Runtime, reference: str) -> None:
+    start = threading.Barrier(2, timeout=10)
+    outcomes: list[object] = []
+
+    def press() -> None:
+        start.wait()
+        try:
+            outcomes.append(
+                runtime.service.trigger(
+                    reference,
+                    "accept_referral",
+                    {"young_person_agrees": True, "consent": True},
+                    CW,
+                )
+            )
+        except RejectedError as exc:
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=press) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    kinds = sorted(type(o).__name__ for o in outcomes)
+    assert kinds == ["RejectedError", "StepResult"], outcomes
+    refused = next(o for o in outcomes if isinstance(o, RejectedError))
+    assert refused.rejection.reason.value == "wrong_stage"
     assert count(runtime, HistoryEvent) == 2
 
 

@@ -38,7 +38,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def _sqlite_begin(connection: Any) -> None:
     # pysqlite would start the transaction only at the first write, so reads before it
     # would see no snapshot at all; begin explicitly, as SQLAlchemy's docs advise.
-    connection.exec_driver_sql("BEGIN")
+    # IMMEDIATE takes the write lock at once, waiting for it (busy_timeout): a deferred
+    # transaction that reads and then writes (a trigger; a page view and its audit entry)
+    # fails at once with "database is locked" when another writer committed after its
+    # read — under 20 concurrent users, half the page views did (bench/national_bench.py).
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _closed_by_server(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
