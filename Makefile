@@ -45,10 +45,13 @@ docs schema: $(STAMP)
 	$(BIN)/workflow schema --output schema/definition.schema.json
 	$(BIN)/workflow reference --output docs/definition-reference.md
 
+## bench: every benchmark; the national one (98 municipalities, 300,000 cases, both
+## databases, Prefect workers) takes about an hour and writes var/bench-national.md
 bench: $(STAMP)
 	$(BIN)/python bench/engine_bench.py
 	$(BIN)/python -m bench.runtime_bench --cases 50000
 	$(BIN)/python -m bench.web_bench --cases 50000
+	$(BIN)/python -m bench.national_bench --output var/bench-national.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -14,6 +14,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 from uuid import UUID
@@ -128,10 +130,20 @@ def submit_sweep(now_iso: str | None = None) -> UUID:
     return run.id
 
 
-def run_states(ids: Iterable[UUID]) -> dict[UUID, str]:
-    """The state type of each flow run (SCHEDULED, RUNNING, COMPLETED, ...)."""
+@dataclass(frozen=True)
+class RunSummary:
+    """A flow run's state type (SCHEDULED, RUNNING, COMPLETED, ...) and its times."""
+
+    state: str
+    created: datetime | None
+    started: datetime | None
+    ended: datetime | None
+
+
+def run_summaries(ids: Iterable[UUID]) -> dict[UUID, RunSummary]:
+    """The state and times of each of these flow runs."""
     wanted = list(ids)
-    states: dict[UUID, str] = {}
+    found: dict[UUID, RunSummary] = {}
     with _client() as client:
         for start in range(0, len(wanted), 200):
             runs = client.read_flow_runs(
@@ -139,8 +151,13 @@ def run_states(ids: Iterable[UUID]) -> dict[UUID, str]:
                 limit=200,
             )
             for run in runs:
-                states[run.id] = run.state.type.value if run.state else "UNKNOWN"
-    return states
+                found[run.id] = RunSummary(
+                    run.state.type.value if run.state else "UNKNOWN",
+                    run.created,
+                    run.start_time,
+                    run.end_time,
+                )
+    return found
 
 
 def workers_online(pool: str) -> set[str]:
