@@ -8,6 +8,7 @@ raises :class:`DefinitionError` holding every problem found, each located as
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -120,16 +121,35 @@ def load_definition(path: str | Path) -> Definition:
 
 def _load(path: Path) -> tuple[Definition | None, list[Problem]]:
     try:
-        return _load_checked(path)
+        definition, problems = _load_checked(path)
     except Exception as exc:  # a last resort: report, never a traceback
-        return None, [
-            Problem(
-                None,
-                str(path),
-                f"could not be checked ({type(exc).__name__}: {exc})",
-                "this is a bug in the checker; please report it",
-            )
-        ]
+        definition, problems = (
+            None,
+            [
+                Problem(
+                    None,
+                    str(path),
+                    f"could not be checked ({type(exc).__name__}: {exc})",
+                    "this is a bug in the checker; please report it",
+                )
+            ],
+        )
+    return definition, [_escaped(p) for p in problems]
+
+
+#: Characters that would break a problem's line or act on a terminal (line breaks,
+#: escapes); a key or value quoted from the file may hold them.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _escaped(problem: Problem) -> Problem:
+    """The problem with unprintable characters written as escapes (\\n, \\x1b)."""
+
+    def shown(text: str) -> str:
+        return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+    hint = shown(problem.hint) if problem.hint is not None else None
+    return replace(problem, path=shown(problem.path), message=shown(problem.message), hint=hint)
 
 
 def _load_checked(path: Path) -> tuple[Definition | None, list[Problem]]:

@@ -42,16 +42,35 @@ def _describe(value: Any) -> str:
     return repr(value)
 
 
-def _clean(loc: tuple[str | int, ...]) -> tuple[tuple[str | int, ...], bool]:
-    cleaned = tuple(s for s in loc if not (isinstance(s, str) and _UNION_TAG.match(s)))
-    return cleaned, len(cleaned) != len(loc)
+def _clean(loc: tuple[str | int, ...], root: Any) -> tuple[tuple[str | int, ...], bool]:
+    """The path without pydantic's union member names; and whether any were left out.
+
+    The path is followed through the data: a step that names a key the author wrote is
+    a field even if it looks like a member name (an unknown field 'Stages' or 'A').
+    """
+    node: Any = root
+    dropped = False
+    cleaned: list[str | int] = []
+    for step in loc:
+        written = (isinstance(node, dict) and step in node) or (
+            isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node)
+        )
+        if written:
+            node = node[step]
+        elif isinstance(step, str) and _UNION_TAG.match(step):
+            dropped = True
+            continue
+        else:
+            node = None
+        cleaned.append(step)
+    return tuple(cleaned), dropped
 
 
 def problems_from_validation(
     error: ValidationError, root: Any, model: type[BaseModel]
 ) -> list[Problem]:
     """Located problems for every error pydantic found, union noise folded away."""
-    errors = [(_clean(e["loc"]), e) for e in error.errors()]
+    errors = [(_clean(e["loc"], root), e) for e in error.errors()]
     deeper_union_locs = {loc for (loc, from_union), _ in errors if from_union}
     kept: dict[tuple[str | int, ...], list[ErrorDetails]] = {}
     for (loc, from_union), detail in errors:
@@ -132,7 +151,12 @@ def _problem(
         return Problem(location, shown, message)
     shapes = sorted({_SHAPE[d["type"]] for d in details if d["type"] in _SHAPE})
     if shapes:
-        return Problem(location, shown, f"expected {' or '.join(shapes)}, got {_describe(value)}")
+        hint = None
+        if "text" in shapes and isinstance(value, int | float):  # true and false are ints too
+            hint = "YAML reads it as a number or true/false; put it in quotes to make it text"
+        return Problem(
+            location, shown, f"expected {' or '.join(shapes)}, got {_describe(value)}", hint
+        )
     message = str(first["msg"])
     return Problem(location, shown, message[:1].lower() + message[1:])
 

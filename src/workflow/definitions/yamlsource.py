@@ -11,6 +11,7 @@ We compose YAML with PyYAML and build the values ourselves, so that:
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,23 @@ MAX_NODES = 200_000
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+class _Positions:
+    """Turns a character offset into a line and column as an editor counts them.
+
+    PyYAML's own marks also count NEL, LINE SEPARATOR and PARAGRAPH SEPARATOR as line
+    breaks; editors do not, so a mark's line could point past the end of the file. The
+    offset (``mark.index``) is exact, so we count from it: only ``\\n`` ends a line.
+    """
+
+    def __init__(self, file: str, text: str) -> None:
+        self.file = file
+        self.starts = [0] + [m.end() for m in re.finditer("\n", text)]
+
+    def at(self, index: int) -> Location:
+        line = bisect_right(self.starts, index)
+        return Location(self.file, line, index - self.starts[line - 1] + 1)
+
+
 class _TooBigError(Exception):
     def __init__(self, node: yaml.Node, message: str) -> None:
         super().__init__(message)
@@ -84,15 +102,14 @@ class _TooBigError(Exception):
 
 
 class _Builder:
-    def __init__(self, file: str) -> None:
-        self.file = file
+    def __init__(self, positions: _Positions) -> None:
+        self.positions = positions
         self.problems: list[Problem] = []
         self.nodes = 0
         self.path: list[int] = []  # ids of the nodes being built (an alias into one loops)
 
     def loc(self, node: yaml.Node) -> Location:
-        mark = node.start_mark
-        return Location(self.file, mark.line + 1, mark.column + 1)
+        return self.positions.at(node.start_mark.index)
 
     def build(self, node: yaml.Node) -> Any:
         self.nodes += 1
@@ -157,26 +174,56 @@ class _Builder:
         return result
 
 
+#: Characters YAML 1.1 (PyYAML) reads as line breaks, YAML 1.2 and editors do not: text
+#: pasted from a word processor can hold them, and would be cut in two where they are.
+_HIDDEN_BREAKS = {"\x85": "next line", "\u2028": "line separator", "\u2029": "paragraph separator"}
+_HIDDEN_BREAK = re.compile("[\x85\u2028\u2029]")
+
+
 def parse_yaml(text: str, file: str) -> tuple[Any, list[Problem]]:
     """Parse one YAML document; returns its located value and the problems found."""
+    positions = _Positions(file, text)
+    hidden = [
+        Problem(
+            positions.at(found.start()),
+            "",
+            f"the character {_codepoint(found.group())} ({_HIDDEN_BREAKS[found.group()]}) "
+            "would be read as a line break",
+            "delete it; to break a line in a text, use a block (|) or \\n in double quotes",
+        )
+        for found in _HIDDEN_BREAK.finditer(text)
+    ]
+    if hidden:
+        return None, hidden
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        loc = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file, 1, 1)
+        loc = positions.at(mark.index) if mark else Location(file, 1, 1)
         what = exc.problem or exc.context or "invalid YAML"
         hint = "check the indentation and quoting around this point"
         if exc.context and exc.context_mark and exc.problem:
-            start = exc.context_mark
-            hint = f"{exc.context} that starts at line {start.line + 1}, column {start.column + 1}"
+            start = positions.at(exc.context_mark.index)
+            hint = f"{exc.context} that starts at line {start.line}, column {start.column}"
         return None, [Problem(loc, "", f"YAML syntax error: {what}", hint)]
+    except yaml.reader.ReaderError as exc:
+        character = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        return None, [
+            Problem(
+                positions.at(exc.position),
+                "",
+                f"the character {_codepoint(character)} is not allowed in YAML",
+                'delete it, or write it as an escape inside double quotes, e.g. "\\t"',
+            )
+        ]
     except yaml.YAMLError as exc:
-        return None, [Problem(Location(file, 1, 1), "", f"YAML error: {exc}")]
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return None, [Problem(Location(file, 1, 1), "", f"YAML error: {first}")]
     except RecursionError:
         return None, [Problem(Location(file, 1, 1), "", "YAML nested too deeply to read")]
     if node is None:
         return None, [Problem(Location(file, 1, 1), "", "the file is empty")]
-    builder = _Builder(file)
+    builder = _Builder(positions)
     try:
         value = builder.build(node)
     except _TooBigError as exc:
@@ -186,16 +233,43 @@ def parse_yaml(text: str, file: str) -> tuple[Any, list[Problem]]:
     return value, builder.problems
 
 
+def _codepoint(character: str) -> str:
+    return f"U+{ord(character):04X}" if len(character) == 1 else repr(character)
+
+
 def read_yaml_file(path: Path, display: str | None = None) -> tuple[Any, list[Problem]]:
     """Read and parse a YAML file; unreadable files become a located problem."""
     shown = display or str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         return None, [Problem(None, "", f"{shown}: file not found")]
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, [Problem(None, "", f"{shown}: cannot read the file: {exc}")]
-    return parse_yaml(text, shown)
+    except OSError as exc:
+        return None, [Problem(None, "", f"{shown}: cannot read the file: {exc.strerror or exc}")]
+    try:
+        text = _universal_newlines(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        return None, [_not_utf8(shown, data, exc)]
+    # A byte order mark is not shown by editors, so columns are counted after it.
+    return parse_yaml(text.removeprefix("\ufeff"), shown)
+
+
+def _universal_newlines(text: str) -> str:
+    """Line ends as text mode reads them: CRLF and a lone CR become LF."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _not_utf8(shown: str, data: bytes, error: UnicodeDecodeError) -> Problem:
+    """Where the first byte that is not UTF-8 is, counted in the characters before it."""
+    before = _universal_newlines(data[: error.start].decode("utf-8", errors="replace"))
+    line = before.count("\n") + 1
+    column = len(before) - (before.rfind("\n") + 1) + 1
+    return Problem(
+        Location(shown, line, column),
+        "",
+        f"the file is not UTF-8 text: byte 0x{data[error.start]:02x} cannot be read",
+        "save the file as UTF-8 (in most editors: 'Save with encoding')",
+    )
 
 
 def locate(root: Any, path: tuple[str | int, ...]) -> tuple[Location | None, str]:

@@ -238,7 +238,10 @@ def _apply(
                 effects.append(StartTimer(timer_id, timers[timer_id]))
     counts = dict(case.counts)
     counts[step.event] = counts.get(step.event, 0) + 1
-    firings = {k: v for k, v in case.timer_firings.items() if k in timers}
+    # A cancelled timer's count ends with it; one that ended by firing keeps its count
+    # until it is cancelled (started again, it goes on counting) — as the store keeps it.
+    cancelled = {e.timer for e in effects if isinstance(e, CancelTimer)}
+    firings = {k: v for k, v in case.timer_firings.items() if k not in cancelled}
     new_case = replace(
         case,
         stage=new_stage,
@@ -366,7 +369,13 @@ def fire_timer(
                 for e in result.effects
             )
             still = timer_id in result.case.timers and not touched
-            return replace(result, effects=(fired, *result.effects, *(reschedule if still else [])))
+            # This firing counts even if the step cancelled or restarted the timer.
+            counted = {**result.case.timer_firings, timer_id: firings[timer_id]}
+            return replace(
+                result,
+                case=replace(result.case, timer_firings=counted),
+                effects=(fired, *result.effects, *(reschedule if still else [])),
+            )
         fired = TimerFired(timer_id, due, timer.fires.event, rejected=result.reason.value)
         return Decision(
             ticked,

@@ -18,6 +18,10 @@ from workflow.engine.model import FieldError
 
 MAX_TEXT = 5000
 _INTEGER = re.compile(r"^[+-]?\d{1,18}$")
+#: Characters no value may hold: control characters (PostgreSQL cannot store NUL in text,
+#: and the others only garble pages, mails and terminals) and lone surrogates (not UTF-8).
+_BAD_IN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+_BAD_IN_NAME = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")  # a name is one line
 GOAL_STATUSES = ("open", "met", "partly", "not_met")
 REVIEW_STATUSES = ("met", "partly", "not_met")
 NETWORK_KINDS = ("leisure", "education", "work", "mentor", "family", "volunteer", "other")
@@ -70,7 +74,14 @@ def _text(_d: Definition, _item: Input, raw: Any) -> str:
     value = raw.strip()
     if len(value) > MAX_TEXT:
         raise _InvalidError("too_long", max=MAX_TEXT)
+    _printable(value, _BAD_IN_TEXT)
     return value
+
+
+def _printable(value: str, bad: re.Pattern[str]) -> None:
+    found = bad.search(value)
+    if found:
+        raise _InvalidError("bad_character", char=f"U+{ord(found.group()):04X}")
 
 
 def _bounded(item: Input, value: float) -> None:
@@ -197,7 +208,9 @@ def _person(_d: Definition, _item: Input, raw: Any) -> str:
         raise _InvalidError("not_text")
     if len(raw) > 200:
         raise _InvalidError("too_long", max=200)
-    return raw.strip()
+    value = raw.strip()
+    _printable(value, _BAD_IN_NAME)
+    return value
 
 
 def _records(item: Input, raw: Any, required: Sequence[str]) -> list[dict[str, Any]]:
@@ -225,6 +238,7 @@ def _team(d: Definition, item: Input, raw: Any) -> list[dict[str, Any]]:
         role = str(entry.get("role") or "team_member")
         if len(role) > 64:
             raise _InvalidError("too_long", max=64)
+        _printable(role, _BAD_IN_NAME)
         members.append({"department": department, "person": person, "role": role})
     return members
 

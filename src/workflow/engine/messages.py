@@ -51,6 +51,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "unknown_field": {"da": "kendes ikke i dette trin", "en": "is not an input of this step"},
     "not_text": {"da": "skal være tekst", "en": "must be text"},
     "too_long": {"da": "må højst være {max} tegn", "en": "must be at most {max} characters"},
+    "bad_character": {
+        "da": "indeholder et tegn, der ikke kan bruges ({char})",
+        "en": "contains a character that cannot be used ({char})",
+    },
     "not_integer": {"da": "skal være et helt tal", "en": "must be a whole number"},
     "not_number": {"da": "skal være et tal", "en": "must be a number"},
     "too_small": {"da": "skal være mindst {min}", "en": "must be at least {min}"},

@@ -34,6 +34,8 @@ class CaseState:
     data: Mapping[str, Any] = field(default_factory=dict)
     milestones: frozenset[str] = frozenset()
     timers: Mapping[str, datetime] = field(default_factory=dict)
+    #: How often each timer has fired since it was last cancelled (for ``repeat.max_count``);
+    #: a timer that ended by firing keeps its count, and goes on counting if started again.
     timer_firings: Mapping[str, int] = field(default_factory=dict)
     counts: Mapping[str, int] = field(default_factory=dict)
 
