@@ -124,34 +124,17 @@ def test_same_idempotency_key_twice_gives_one_transition(runtime: Runtime) -> No
     assert refused.value.rejection.reason.value == "wrong_stage"
 
 
-def test_two_concurrent_triggers_one_succeeds_one_conflicts(runtime: Runtime) -> None:
-    """PostgreSQL: both read the case, the second write is a conflict.
-
-    SQLite takes the write lock when a transaction begins (BEGIN IMMEDIATE), so the
-    second press waits, then reads the case as the first left it: it is refused by the
-    definition (the case is no longer in that stage). Either way: one transition.
-    """
-    opened = runtime.service.refer(
-        "soroe", PERSON, CW, {"source": "school", "caseworker": "cw-mette"}
-    )
-    if runtime.engine.dialect.name == "sqlite":
-        _two_presses_serialised(runtime, opened.reference)
-        return
-    both_read = threading.Barrier(2, timeout=10)
-    pinned = runtime.catalog.pinned
-
-    def after_reading_the_case(session: Any, version_id: int) -> Definition:
-        both_read.wait()  # both requests have read the case; neither has written yet
-        return pinned(session, version_id)
-
-    runtime.catalog.pinned = after_reading_the_case  # type: ignore[method-assign]
+def _press_twice(runtime: Runtime, reference: str, start: Any = None) -> list[object]:
+    """Two caseworkers press "accept" on one case at once; what each of them got."""
     outcomes: list[object] = []
 
     def press() -> None:
+        if start is not None:
+            start.wait()
         try:
             outcomes.append(
                 runtime.service.trigger(
-                    opened.reference,
+                    reference,
                     "accept_referral",
                     {"young_person_agrees": True, "consent": True},
                     CW,
@@ -165,38 +148,38 @@ def test_two_concurrent_triggers_one_succeeds_one_conflicts(runtime: Runtime) ->
         thread.start()
     for thread in threads:
         thread.join(timeout=30)
+    return outcomes
+
+
+def test_two_concurrent_triggers_one_succeeds_one_conflicts(runtime: Runtime) -> None:
+    """PostgreSQL: both read the case, the second write is a conflict.
+
+    SQLite takes the write lock when a transaction begins (BEGIN IMMEDIATE), so the
+    second press waits, then reads the case as the first left it: it is refused by the
+    definition (the case is no longer in that stage). Either way: one transition.
+    """
+    opened = runtime.service.refer(
+        "soroe", PERSON, CW, {"source": "school", "caseworker": "cw-mette"}
+    )
+    if runtime.engine.dialect.name == "sqlite":
+        outcomes = _press_twice(runtime, opened.reference, threading.Barrier(2, timeout=10))
+        kinds = sorted(type(o).__name__ for o in outcomes)
+        assert kinds == ["RejectedError", "StepResult"], outcomes
+        refused = next(o for o in outcomes if isinstance(o, RejectedError))
+        assert refused.rejection.reason.value == "wrong_stage"
+        assert count(runtime, HistoryEvent) == 2
+        return
+    both_read = threading.Barrier(2, timeout=10)
+    pinned = runtime.catalog.pinned
+
+    def after_reading_the_case(session: Any, version_id: int) -> Definition:
+        both_read.wait()  # both requests have read the case; neither has written yet
+        return pinned(session, version_id)
+
+    runtime.catalog.pinned = after_reading_the_case  # type: ignore[method-assign]
+    outcomes = _press_twice(runtime, opened.reference)
     kinds = sorted(type(o).__name__ for o in outcomes)
     assert kinds == ["ConflictError", "StepResult"], outcomes
-    assert count(runtime, HistoryEvent) == 2
-
-
-def _two_presses_serialised(runtime: Runtime, reference: str) -> None:
-    start = threading.Barrier(2, timeout=10)
-    outcomes: list[object] = []
-
-    def press() -> None:
-        start.wait()
-        try:
-            outcomes.append(
-                runtime.service.trigger(
-                    reference,
-                    "accept_referral",
-                    {"young_person_agrees": True, "consent": True},
-                    CW,
-                )
-            )
-        except RejectedError as exc:
-            outcomes.append(exc)
-
-    threads = [threading.Thread(target=press) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    kinds = sorted(type(o).__name__ for o in outcomes)
-    assert kinds == ["RejectedError", "StepResult"], outcomes
-    refused = next(o for o in outcomes if isinstance(o, RejectedError))
-    assert refused.rejection.reason.value == "wrong_stage"
     assert count(runtime, HistoryEvent) == 2
 
 
