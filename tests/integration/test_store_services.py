@@ -334,3 +334,15 @@ def test_nobody_and_strangers_are_told_the_case_does_not_exist(runtime: Runtime)
             runtime.service.view(opened.reference, stranger)
         with pytest.raises(CaseNotFoundError):
             runtime.service.trigger(opened.reference, "withdraw", {}, stranger)
+
+
+def test_a_dedupe_key_fits_its_column_and_stays_unique_for_long_staff_ids() -> None:
+    from workflow.store.repository import DEDUPE_KEY_LENGTH, dedupe_key
+
+    short = dedupe_key("SOR-2026-0001", 3, 0, "team_member:skole/anna")
+    assert short == "SOR-2026-0001:3:0:team_member:skole/anna"
+    long_a = dedupe_key("SOR-2026-0001", 3, 0, "team_member:skole/" + "a" * 200)
+    long_b = dedupe_key("SOR-2026-0001", 3, 0, "team_member:skole/" + "a" * 199 + "b")
+    assert len(long_a) == len(long_b) == DEDUPE_KEY_LENGTH
+    assert long_a != long_b
+    assert long_a == dedupe_key("SOR-2026-0001", 3, 0, "team_member:skole/" + "a" * 200)

@@ -350,7 +350,7 @@ def _load_mutated(target: str, steps: list[Mutation], via_child: bool) -> None:
             load_or_located(where / "soroe.yaml", shown)
 
 
-@fuzz_settings(150)
+@fuzz_settings(120)
 @given(
     target=st.sampled_from(sorted(SHIPPED)),
     steps=mutations,
@@ -688,7 +688,7 @@ def dump(document: Any, flow: bool | None) -> str:
     )
 
 
-@fuzz_settings(120)
+@fuzz_settings(100)
 @given(
     document=from_schema(SCHEMA),
     changes=corruptions,
@@ -747,7 +747,7 @@ tree_changes = st.lists(
 )
 
 
-@fuzz_settings(80)
+@fuzz_settings(50)
 @given(
     target=st.sampled_from(sorted(SHIPPED)),
     changes=tree_changes,

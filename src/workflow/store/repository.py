@@ -8,6 +8,7 @@ meetings).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import date, datetime
@@ -64,6 +65,19 @@ def case_state(session: Session, case: Case) -> CaseState:
         timer_firings={t.timer: t.firings for t in timers if t.firings},
         counts=dict(case.counts),
     )
+
+
+#: The outbox column's width; a longer key (a very long staff id) is shortened by hash.
+DEDUPE_KEY_LENGTH = 200
+
+
+def dedupe_key(reference: str, seq: int, index: int, recipient: object) -> str:
+    """The key a notification is delivered once by: case, step, effect and recipient."""
+    key = f"{reference}:{seq}:{index}:{recipient}"
+    if len(key) <= DEDUPE_KEY_LENGTH:
+        return key
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
+    return f"{key[: DEDUPE_KEY_LENGTH - 65]}#{digest}"
 
 
 def caseworker_of(data: Any) -> str | None:
@@ -189,7 +203,7 @@ def _apply_effects(
                         "stage": decision.to_stage,
                         "phase": stage.phase.value if stage.phase else None,
                     },
-                    "dedupe_key": f"{case.reference}:{history.seq}:{index}:{effect.recipient}",
+                    "dedupe_key": dedupe_key(case.reference, history.seq, index, effect.recipient),
                     "attempts": 0,
                     "state": "pending",
                     "last_error": None,
