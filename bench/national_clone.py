@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -369,6 +369,3 @@ class Copier:
 def _same_kind(old: Any, new: int) -> Any:
     """An id as the driver gave the old one (COPY text gives strings)."""
     return str(new) if isinstance(old, str) else new
-
-
-Progress = Callable[[str], None]
