@@ -26,6 +26,7 @@ from workflow.consents import ConsentRequest
 from workflow.definitions import Definition
 from workflow.engine import Actor
 from workflow.engine.timing import add_duration
+from workflow.orchestration.demo import DemoClock as Clock
 from workflow.runtime import Runtime
 from workflow.services import YoungPersonDetails
 from workflow.simulation import Script, ScriptGrant, ScriptStep, load_script
@@ -48,16 +49,6 @@ CLOSED_KINDS = {
 }
 #: Events a meeting day brings (the burst takes these on waiting cases).
 MEETING_EVENTS = ("hold_pre_meeting", "hold_first_meeting", "hold_follow_up")
-
-
-class Clock:
-    """The bench's clock: set by the set-up and by each scenario."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @dataclass

@@ -20,95 +20,32 @@ Cases not selected stay on their version and keep working.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
-from workflow.catalog import UnknownDefinitionError
-from workflow.definitions import Definition
-from workflow.definitions.vocabulary import StageKind
-from workflow.errors import Problem, WorkflowError, did_you_mean
+from workflow.definition_versions import DefinitionVersions
+from workflow.errors import Problem, WorkflowError
+from workflow.migration_plan import (
+    CaseMove,
+    CaseSnapshot,
+    MigrationPlan,
+    MigrationRefusedError,
+    mapping_problems,
+    plan_case,
+)
 from workflow.service_types import InvalidRequestError
 from workflow.services import CaseService
 from workflow.store.audit import write_audit
 from workflow.store.tables import Case, CaseTimer, DefinitionVersion, HistoryEvent, OutboxRow
 
 MIGRATED_EVENT = "definition_migrated"
-_UNDELIVERED = ("pending", "sending")
-
-
-class MigrationRefusedError(WorkflowError):
-    """The migration would strand cases; nothing was changed."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        super().__init__(f"migration refused: {len(problems)} problem(s)")
-
-
-@dataclass(frozen=True)
-class StoredVersion:
-    """A version of a definition (stored, or the current file), and its open cases."""
-
-    definition_id: str
-    version: int
-    content_hash: str
-    #: None for the current file while no case has used it yet.
-    registered_at: datetime | None
-    open_cases: int
-    current: bool
-
-
-@dataclass(frozen=True)
-class CaseMove:
-    """What a migration does (or would do) to one case."""
-
-    reference: str
-    from_version: int
-    from_stage: str
-    to_stage: str
-    from_previous: str | None
-    to_previous: str | None
-    timers_kept: tuple[str, ...]
-    timers_cancelled: tuple[str, ...]
-
-
-@dataclass
-class MigrationPlan:
-    """The cases a migration moves, and the target they move to."""
-
-    definition_id: str
-    to_version: int
-    to_hash: str
-    mapping: dict[str, str]
-    moves: list[CaseMove] = field(default_factory=list)
-    dry_run: bool = True
-
-    def by_stage(self) -> dict[tuple[str, str], int]:
-        """How many cases move from each stage to each stage."""
-        counts: dict[tuple[str, str], int] = defaultdict(int)
-        for move in self.moves:
-            counts[(move.from_stage, move.to_stage)] += 1
-        return dict(counts)
-
-
-def parse_mapping(pairs: list[str]) -> dict[str, str]:
-    """``old=new`` pairs as a mapping; a malformed or repeated pair is refused."""
-    mapping: dict[str, str] = {}
-    problems: list[Problem] = []
-    for pair in pairs:
-        old, sep, new = (part.strip() for part in pair.partition("="))
-        if not sep or not old or not new:
-            problems.append(Problem(None, "--map", f"'{pair}' is not old_stage=new_stage"))
-        elif old in mapping and mapping[old] != new:
-            problems.append(Problem(None, "--map", f"stage '{old}' is mapped twice"))
-        else:
-            mapping[old] = new
-    if problems:
-        raise InvalidRequestError(problems)
-    return mapping
+RUNNING = select(CaseTimer.case_id, CaseTimer.timer).where(CaseTimer.state == "running")
+UNDELIVERED = select(OutboxRow.case_id, OutboxRow.template, OutboxRow.recipient).where(
+    OutboxRow.state.in_(("pending", "sending"))
+)
 
 
 class UpgradeService:
@@ -116,88 +53,7 @@ class UpgradeService:
 
     def __init__(self, cases: CaseService) -> None:
         self.cases = cases
-
-    # --- versions ------------------------------------------------------------------
-
-    def versions(self, definition_id: str | None = None) -> list[StoredVersion]:
-        """Every stored version (of one definition), with its open cases."""
-        current = {d.content_hash for d in self.cases.catalog.current.values()}
-        open_cases = (
-            select(Case.definition_version_id, func.count().label("n"))
-            .where(Case.closed_at.is_(None))
-            .group_by(Case.definition_version_id)
-            .subquery()
-        )
-        query = (
-            select(DefinitionVersion, func.coalesce(open_cases.c.n, 0))
-            .outerjoin(open_cases, open_cases.c.definition_version_id == DefinitionVersion.id)
-            .order_by(DefinitionVersion.definition_id, DefinitionVersion.version)
-        )
-        if definition_id is not None:
-            query = query.where(DefinitionVersion.definition_id == definition_id)
-        with self.cases.sessions() as session:
-            found = [
-                StoredVersion(
-                    row.definition_id,
-                    row.version,
-                    row.content_hash,
-                    row.registered_at,
-                    count,
-                    row.content_hash in current,
-                )
-                for row, count in session.execute(query)
-            ]
-        stored = {v.content_hash for v in found}
-        found += [
-            StoredVersion(d.id, d.version, d.content_hash, None, 0, True)
-            for d in self.cases.catalog.current.values()
-            if d.content_hash not in stored and not d.abstract and definition_id in (None, d.id)
-        ]
-        return sorted(found, key=lambda v: (v.definition_id, v.version, v.registered_at is None))
-
-    def stored(self, definition_id: str, version: int) -> Definition:
-        """A version of a definition: the current file if it has that number, else the store's."""
-        with self.cases.sessions() as session:
-            return self.cases.catalog.pinned(
-                session, self._version_id(session, definition_id, version)
-            )
-
-    def _version_id(self, session: Session, definition_id: str, version: int) -> int:
-        catalog = self.cases.catalog
-        current = catalog.current.get(definition_id)
-        if current is not None and current.version == version:
-            return catalog.register(session, current)
-        row_id = session.scalar(
-            select(DefinitionVersion.id)
-            .where(
-                DefinitionVersion.definition_id == definition_id,
-                DefinitionVersion.version == version,
-            )
-            .order_by(DefinitionVersion.registered_at.desc(), DefinitionVersion.id.desc())
-            .limit(1)
-        )
-        if row_id is None:
-            known = sorted(
-                set(
-                    session.scalars(
-                        select(DefinitionVersion.version).where(
-                            DefinitionVersion.definition_id == definition_id
-                        )
-                    )
-                )
-                | ({current.version} if current else set())
-            )
-            if current is None and not known:
-                hint = did_you_mean(definition_id, catalog.current)
-                raise UnknownDefinitionError(
-                    f"unknown definition '{definition_id}'" + (f" ({hint})" if hint else "")
-                )
-            raise UnknownDefinitionError(
-                f"{definition_id} has no version {version}; known versions: "
-                + ", ".join(str(v) for v in known)
-                + " (a new version is taken from its file in the definitions folder)"
-            )
-        return row_id
+        self.versions = DefinitionVersions(cases)
 
     # --- migration -----------------------------------------------------------------
 
@@ -233,22 +89,28 @@ class UpgradeService:
         catalog = self.cases.catalog
         now = self.cases.clock()
         with self.cases.transaction() as session:
-            target_id = self._version_id(session, definition_id, to_version)
+            target_id = self.versions.version_id(session, definition_id, to_version)
             target = catalog.pinned(session, target_id)
             cases = self._candidates(session, definition_id, target_id, references)
             sources = {
                 v: catalog.pinned(session, v) for v in {c.definition_version_id for c in cases}
             }
-            problems = self._mapping_problems(mapping, sources.values(), target)
+            problems = mapping_problems(mapping, sources.values(), target)
             plan = MigrationPlan(
                 definition_id, target.version, target.content_hash, mapping, dry_run=dry_run
             )
-            timers = self._running_timers(session, [c.id for c in cases])
-            waiting = self._undelivered(session, [c.id for c in cases])
+            ids = [c.id for c in cases]
+            timers = self._by_case(session, RUNNING, ids)
+            waiting = self._by_case(session, UNDELIVERED, ids)
             for case in cases:
                 source = sources[case.definition_version_id]
-                move, stranded = self._plan_case(
-                    case, source, target, mapping, timers.get(case.id, []), waiting.get(case.id)
+                move, stranded = plan_case(
+                    CaseSnapshot(case.reference, case.stage, case.previous_stage),
+                    source,
+                    target,
+                    mapping,
+                    [timer for (timer,) in timers.get(case.id, [])],
+                    waiting.get(case.id, []),
                 )
                 problems.extend(stranded)
                 if move is not None:
@@ -323,142 +185,16 @@ class UpgradeService:
         return [found[ref] for ref in wanted]
 
     @staticmethod
-    def _mapping_problems(
-        mapping: dict[str, str], sources: Any, target: Definition
-    ) -> list[Problem]:
-        known_old = {s.id for source in sources for s in source.stages}
-        problems: list[Problem] = []
-        for old, new in mapping.items():
-            if known_old and old not in known_old:
-                hint = did_you_mean(old, known_old)
-                problems.append(
-                    Problem(
-                        None,
-                        f"--map {old}={new}",
-                        f"no running case's version has stage '{old}'",
-                        hint,
-                    )
-                )
-            stage = target.stages_by_id.get(new)
-            if stage is None:
-                hint = did_you_mean(new, target.stages_by_id)
-                problems.append(
-                    Problem(
-                        None,
-                        f"--map {old}={new}",
-                        f"version {target.version} has no stage '{new}'",
-                        hint,
-                    )
-                )
-            elif stage.kind is StageKind.FINAL:
-                problems.append(
-                    Problem(
-                        None,
-                        f"--map {old}={new}",
-                        f"'{new}' is a final stage; a migration does not close cases",
-                        "close the cases with their own step, or map to an open stage",
-                    )
-                )
-        return problems
-
-    @staticmethod
-    def _running_timers(session: Session, case_ids: list[int]) -> dict[int, list[str]]:
-        found: dict[int, list[str]] = defaultdict(list)
+    def _by_case(
+        session: Session, query: Select[*tuple[Any, ...]], case_ids: list[int]
+    ) -> dict[int, list[Any]]:
+        """Rows of ``query`` (case id first) for these cases, 500 cases per statement."""
+        found: dict[int, list[Any]] = defaultdict(list)
+        case_id = query.selected_columns[0]
         for start in range(0, len(case_ids), 500):
-            rows = session.execute(
-                select(CaseTimer.case_id, CaseTimer.timer).where(
-                    CaseTimer.case_id.in_(case_ids[start : start + 500]),
-                    CaseTimer.state == "running",
-                )
-            )
-            for case_id, timer in rows:
-                found[case_id].append(timer)
+            for row in session.execute(query.where(case_id.in_(case_ids[start : start + 500]))):
+                found[row[0]].append(tuple(row[1:]))
         return found
-
-    @staticmethod
-    def _undelivered(session: Session, case_ids: list[int]) -> dict[int, list[OutboxRow]]:
-        found: dict[int, list[OutboxRow]] = defaultdict(list)
-        for start in range(0, len(case_ids), 500):
-            rows = session.scalars(
-                select(OutboxRow).where(
-                    OutboxRow.case_id.in_(case_ids[start : start + 500]),
-                    OutboxRow.state.in_(_UNDELIVERED),
-                )
-            )
-            for row in rows:
-                found[row.case_id].append(row)
-        return found
-
-    @staticmethod
-    def _plan_case(
-        case: Case,
-        source: Definition,
-        target: Definition,
-        mapping: dict[str, str],
-        timers: list[str],
-        undelivered: list[OutboxRow] | None,
-    ) -> tuple[CaseMove | None, list[Problem]]:
-        problems: list[Problem] = []
-
-        def mapped(stage: str, what: str) -> str | None:
-            if stage in mapping:
-                return mapping[stage]
-            if stage in target.stages_by_id:
-                return stage
-            problems.append(
-                Problem(
-                    None,
-                    case.reference,
-                    f"{what} '{stage}' (version {source.version}) is not in version "
-                    f"{target.version}",
-                    f"map it: --map {stage}=NEW_STAGE",
-                )
-            )
-            return None
-
-        to_stage = mapped(case.stage, "stage")
-        to_previous = (
-            mapped(case.previous_stage, "stage to resume to")
-            if case.previous_stage is not None
-            else None
-        )
-        for row in undelivered or []:
-            recipient = row.recipient or {}
-            lacking = (
-                f"template '{row.template}'"
-                if row.template not in target.templates_by_id
-                else f"department '{recipient.get('id')}'"
-                if recipient.get("kind") == "department"
-                and recipient.get("id") not in target.departments_by_id
-                else None
-            )
-            if lacking:
-                problems.append(
-                    Problem(
-                        None,
-                        case.reference,
-                        f"a notification not yet delivered needs {lacking}, which version "
-                        f"{target.version} does not have",
-                        "let the sweep deliver it first (workflow sweep), then migrate",
-                    )
-                )
-        if to_stage is None or problems:
-            return None, problems
-        kept = tuple(t for t in timers if t in target.timers_by_id)
-        cancelled = tuple(t for t in timers if t not in target.timers_by_id)
-        return (
-            CaseMove(
-                case.reference,
-                source.version,
-                case.stage,
-                to_stage,
-                case.previous_stage,
-                to_previous,
-                kept,
-                cancelled,
-            ),
-            [],
-        )
 
     @staticmethod
     def _apply(

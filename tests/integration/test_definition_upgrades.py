@@ -23,10 +23,11 @@ from tests.support.services import SmtpSink
 from tests.support.upgrades import copy_v1, ship_v2
 from workflow.cli.main import app
 from workflow.engine import Actor
+from workflow.migration_plan import MigrationRefusedError
 from workflow.runtime import Runtime, build_runtime, use_runtime
 from workflow.simulation import load_script
 from workflow.store.tables import AuditEntry, Case, CaseTimer, DefinitionVersion, HistoryEvent
-from workflow.upgrades import MIGRATED_EVENT, MigrationRefusedError
+from workflow.upgrades import MIGRATED_EVENT
 from workflow.web.app import create_app
 from workflow.web.identity import TrustedHeader
 

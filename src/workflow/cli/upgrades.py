@@ -41,7 +41,9 @@ def _load(spec: str) -> Definition:
     """`id@version` from the store, or a file (a path, or an id in ./definitions/)."""
     stored = _STORED.match(spec)
     if stored:
-        found: Definition = with_runtime(lambda rt: rt.upgrades.stored(stored[1], int(stored[2])))
+        found: Definition = with_runtime(
+            lambda rt: rt.upgrades.versions.stored(stored[1], int(stored[2]))
+        )
         return found
     try:
         return load_definition(definition_path(spec))
@@ -71,7 +73,7 @@ def versions(
     definition: str | None = typer.Argument(None, help="Only this definition id."),
 ) -> None:
     """The definition versions in the store, and how many open cases run on each."""
-    rows = with_runtime(lambda rt: rt.upgrades.versions(definition))
+    rows = with_runtime(lambda rt: rt.upgrades.versions.versions(definition))
     if not rows:
         typer.echo("no such definition")
     for row in rows:
@@ -101,7 +103,7 @@ def migrate(
     by: str = BY,
 ) -> None:
     """Move running cases to another version of their definition (logged per case)."""
-    from workflow.upgrades import parse_mapping
+    from workflow.migration_plan import parse_mapping
 
     plan = with_runtime(
         lambda rt: rt.upgrades.migrate(
