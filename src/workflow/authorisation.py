@@ -13,14 +13,14 @@ from sqlalchemy.orm import Session
 from workflow.access import Access, Action, Standing, decide_access
 from workflow.engine import Actor
 from workflow.service_types import CaseNotFoundError, NotAllowedError, PurposeRequiredError
+from workflow.store.loading import StoredCase
 from workflow.store.standing import standing_of
-from workflow.store.tables import Case
 
 ACTION_WORDS = {Action.READ: "read", Action.TRIGGER: "take steps on", Action.EXPORT: "export"}
 
 
 def authorise(
-    session: Session, case: Case, actor: Actor, action: Action, purpose: str | None = None
+    session: Session, case: StoredCase, actor: Actor, action: Action, purpose: str | None = None
 ) -> Access:
     """The access rule for ``actor`` on ``case``, or a refusal.
 

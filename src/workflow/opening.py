@@ -90,5 +90,6 @@ def open_case_in(
         now,
         request.idempotency_key,
         request.purpose,
+        live_timers={},
         opening=True,
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -48,12 +48,10 @@ from workflow.service_types import (
     storable_inputs,
 )
 from workflow.store.audit import write_audit
+from workflow.store.driver import pipelined
+from workflow.store.loading import StoredCase, load_case
 from workflow.store.reading import CaseView, read_case, read_cpr
-from workflow.store.repository import (
-    StaleCaseError,
-    apply_decision,
-    case_state,
-)
+from workflow.store.repository import StaleCaseError, record_step_data, write_decision
 from workflow.store.statements import (
     CASE_BY_REFERENCE,
     IDEMPOTENT_RESULT,
@@ -196,19 +194,19 @@ class CaseService:
     ) -> StepResult:
         now = self.clock()
         with self.transaction() as session:
-            case = self.case(session, reference)
+            loaded, first = load_case(session.connection(), reference, idempotency_key)
+            if loaded is None:
+                raise CaseNotFoundError(f"no case {reference}")
+            case = loaded.case
             authorise(session, case, actor, Action.TRIGGER, purpose)
             # After the access check: a key must not tell a stranger what it was used for.
-            repeated = self.first_result(session, idempotency_key, reference, event)
-            if repeated:
-                return repeated
+            if first:
+                return self.repeated_result(first, idempotency_key or "", reference, event)
             if first_read and case.version != first_read[0]:
                 raise StaleCaseError(reference)
             first_read[:] = [case.version]
             definition = self.catalog.pinned(session, case.definition_version_id)
-            decision = decide(
-                definition, case_state(session, case), Event(event, actor, inputs), now
-            )
+            decision = decide(definition, loaded.state(), Event(event, actor, inputs), now)
             if isinstance(decision, Rejection):
                 raise RejectedError(decision)
             return self.record(
@@ -221,12 +219,14 @@ class CaseService:
                 now,
                 idempotency_key,
                 purpose,
+                live_timers=loaded.live_timers(),
             )
 
     def repeated(self, key: str, reference: str, event: str) -> bool:
         """Whether this idempotency key already took ``event`` on the case."""
         with self.sessions() as session:
-            result = session.connection().execute(IDEMPOTENT_RESULT, {"b_key": key}).scalar()
+            found = IDEMPOTENT_RESULT.rows(session.connection(), {"b_key": key})
+        result = found[0][0] if found else None
         if not result:
             return False
         return bool((result.get("reference"), result.get("event")) == (reference, event))
@@ -316,7 +316,7 @@ class CaseService:
         self,
         session: Session,
         definition: Definition,
-        case: Case,
+        case: StoredCase,
         decision: Decision,
         actor: Actor,
         inputs: dict[str, Any],
@@ -324,50 +324,62 @@ class CaseService:
         idempotency_key: str | None,
         purpose: str,
         *,
+        live_timers: Mapping[str, str],
         opening: bool = False,
     ) -> StepResult:
-        history = apply_decision(
-            session,
-            definition,
-            case,
-            decision,
-            opening=opening,
-            actor_role=actor.role,
-            actor_id=actor.id,
-            inputs=storable_inputs(inputs),
-            now=now,
-        )
-        write_audit(
-            session,
-            at=now,
-            actor=actor_label(actor),
-            action="change",
-            object_type="case",
-            object_id=case.reference,
-            purpose=purpose,
-            details={"event": decision.event, "seq": history.seq},
-        )
+        """Write a decision, its audit entry and the idempotency key's first result.
+
+        ``live_timers``: the case's running or fired timers as read (see LoadedCase).
+        """
         assert definition.municipality is not None
-        result = StepResult(
-            reference=case.reference,
-            event=decision.event,
-            from_stage=decision.from_stage,
-            to_stage=decision.to_stage,
-            seq=history.seq,
-            notifications=sum(1 for e in history.effects if e["type"] == "Notify"),
-            municipality=definition.municipality.code,
-            effects=list(history.effects),
-        )
-        if idempotency_key:
-            session.connection().execute(
-                INSERT_IDEMPOTENCY_KEY,
-                {
-                    "key": idempotency_key,
-                    "case_reference": case.reference,
-                    "result": result.as_dict(),
-                    "created_at": now,
-                },
+        stored_inputs = storable_inputs(inputs)
+        connection = session.connection()
+        with pipelined(connection):  # PostgreSQL: all of the step's writes, one round trip
+            written = write_decision(
+                connection,
+                definition,
+                case,
+                decision,
+                live_timers=live_timers,
+                opening=opening,
+                actor_role=actor.role,
+                actor_id=actor.id,
+                inputs=stored_inputs,
+                now=now,
             )
+            history = written.history
+            write_audit(
+                session,
+                at=now,
+                actor=actor_label(actor),
+                action="change",
+                object_type="case",
+                object_id=case.reference,
+                purpose=purpose,
+                details={"event": decision.event, "seq": history.seq},
+            )
+            result = StepResult(
+                reference=case.reference,
+                event=decision.event,
+                from_stage=decision.from_stage,
+                to_stage=decision.to_stage,
+                seq=history.seq,
+                notifications=sum(1 for e in history.effects if e["type"] == "Notify"),
+                municipality=definition.municipality.code,
+                effects=list(history.effects),
+            )
+            if idempotency_key:
+                INSERT_IDEMPOTENCY_KEY.execute(
+                    connection,
+                    {
+                        "key": idempotency_key,
+                        "case_reference": case.reference,
+                        "result": result.as_dict(),
+                        "created_at": now,
+                    },
+                )
+        written.confirm()
+        record_step_data(session, definition, case.id, decision, stored_inputs, actor.id, now)
         return result
 
     @staticmethod
@@ -377,9 +389,17 @@ class CaseService:
         """The first result of a key — if the key was given for this same request."""
         if not key:
             return None
-        result = session.connection().execute(IDEMPOTENT_RESULT, {"b_key": key}).scalar()
+        found = IDEMPOTENT_RESULT.rows(session.connection(), {"b_key": key})
+        result = found[0][0] if found else None
         if not result:
             return None
+        return CaseService.repeated_result(result, key, reference, event)
+
+    @staticmethod
+    def repeated_result(
+        result: dict[str, Any], key: str, reference: str | None, event: str
+    ) -> StepResult:
+        """A key's stored first result, if the key was given for this same request."""
         if result.get("event") != event or (reference and result.get("reference") != reference):
             raise IdempotencyKeyReusedError(
                 f"the idempotency key '{key}' was already used for {result.get('event')} on "

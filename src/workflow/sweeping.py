@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 from workflow.engine import Actor, Rejection, fire_timer
 from workflow.errors import WorkflowError
 from workflow.service_types import StepResult
-from workflow.store.repository import StaleCaseError, case_state
-from workflow.store.tables import Case, CaseTimer
+from workflow.store.loading import load_case_by_id
+from workflow.store.repository import StaleCaseError
+from workflow.store.tables import CaseTimer
 
 if TYPE_CHECKING:
     from workflow.services import CaseService
@@ -88,15 +89,23 @@ class TimerSweep:
     def _fire_in(
         self, session: Session, case_id: int, timer: str, now: datetime
     ) -> StepResult | None:
-        case = session.get(Case, case_id)
-        assert case is not None
+        loaded = load_case_by_id(session.connection(), case_id)
+        assert loaded is not None
+        case = loaded.case
         definition = self.service.catalog.pinned(session, case.definition_version_id)
-        decision = fire_timer(definition, case_state(session, case), timer, now)
+        decision = fire_timer(definition, loaded.state(), timer, now)
         if isinstance(decision, Rejection):
             return None
         system = Actor("system", f"timer:{timer}")
-        result = self.service.record(
-            session, definition, case, decision, system, {}, now, None, f"timer {timer}"
+        return self.service.record(
+            session,
+            definition,
+            case,
+            decision,
+            system,
+            {},
+            now,
+            None,
+            f"timer {timer}",
+            live_timers=loaded.live_timers(),
         )
-        session.expire(case)  # the row changed underneath: reload if fired again
-        return result

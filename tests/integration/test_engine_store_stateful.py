@@ -70,7 +70,8 @@ from workflow.service_types import (
 )
 from workflow.settings import Settings
 from workflow.simulation import Script, ScriptStep, simulate
-from workflow.store.repository import case_state, dedupe_key
+from workflow.store.loading import load_case
+from workflow.store.repository import dedupe_key
 from workflow.store.tables import (
     AuditEntry,
     Case,
@@ -298,6 +299,8 @@ def stored(runtime: Runtime, reference: str) -> dict[str, Any]:
     with runtime.sessions() as session:
         case = session.scalars(select(Case).where(Case.reference == reference)).one()
         cid = case.id
+        loaded, _ = load_case(session.connection(), reference)
+        assert loaded is not None
         history = session.scalars(
             select(HistoryEvent).where(HistoryEvent.case_id == cid).order_by(HistoryEvent.seq)
         ).all()
@@ -309,7 +312,7 @@ def stored(runtime: Runtime, reference: str) -> dict[str, Any]:
             select(Plan).where(Plan.case_id == cid).order_by(Plan.version)
         ).all()
         return {
-            "state": case_state(session, case),
+            "state": loaded.state(),
             "row": {
                 "version": case.version,
                 "last_seq": case.last_seq,

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from workflow.store.statements import INSERT_AUDIT
+from workflow.store.statements import WRITE_AUDIT
 
 #: What an audit entry records.
 ACTIONS = ("read", "search", "change", "export", "delete")
@@ -26,8 +26,8 @@ def write_audit(
 ) -> None:
     """Add one entry in the caller's transaction (it commits or rolls back with the act)."""
     assert action in ACTIONS, action
-    session.connection().execute(
-        INSERT_AUDIT,
+    WRITE_AUDIT.execute(
+        session.connection(),
         {
             "at": at,
             "actor": actor[:200],

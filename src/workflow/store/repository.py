@@ -1,4 +1,4 @@
-"""Reading a case's engine state from the store, and writing a decision back.
+"""Writing a decision back to the store.
 
 Everything a decision changes is written in the caller's transaction: the case row,
 the history event, timers, tasks, outbox rows, and the first-class records the step's
@@ -9,38 +9,37 @@ meetings).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
-from dataclasses import asdict
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.orm import Session
 
 from workflow.definitions import Definition
 from workflow.definitions.models import InputType, StageKind
 from workflow.engine import (
     CancelTimer,
-    CaseState,
     CreateTask,
     Decision,
     Notify,
     StartTimer,
     TimerFired,
 )
+from workflow.store.loading import StoredCase
 from workflow.store.statements import (
     CANCEL_TIMER,
+    HISTORY_COLUMNS,
     INSERT_HISTORY,
     INSERT_OUTBOX,
     INSERT_TASK,
     INSERT_TIMER,
     MARK_TIMER_FIRED,
     MOVE_TIMER,
-    RUNNING_TIMERS,
     UPDATE_CASE,
 )
 from workflow.store.tables import (
-    Case,
     CoordinatorAssignment,
     HistoryEvent,
     Meeting,
@@ -49,23 +48,6 @@ from workflow.store.tables import (
     ReferenceCounter,
     TeamMembership,
 )
-
-
-def case_state(session: Session, case: Case) -> CaseState:
-    """The engine's view of a stored case."""
-    timers = session.connection().execute(RUNNING_TIMERS, {"b_case": case.id}).all()
-    return CaseState(
-        reference=case.reference,
-        stage=case.stage,
-        opened_at=case.opened_at,
-        previous_stage=case.previous_stage,
-        data=dict(case.data),
-        milestones=frozenset(case.milestones),
-        timers={t.timer: t.due_at for t in timers},
-        timer_firings={t.timer: t.firings for t in timers if t.firings},
-        counts=dict(case.counts),
-    )
-
 
 #: The outbox column's width; a longer key (a very long staff id) is shortened by hash.
 DEDUPE_KEY_LENGTH = 200
@@ -95,32 +77,61 @@ class StaleCaseError(Exception):
     """The case changed since it was read (another request committed first)."""
 
 
-def apply_decision(
-    session: Session,
+@dataclass(frozen=True, slots=True)
+class WrittenStep:
+    """A decision's writes, sent; :meth:`confirm` once they have been answered."""
+
+    history: HistoryEvent
+    update: Any  # the driver cursor of the case row's UPDATE (None when opening)
+    reference: str
+
+    def confirm(self) -> None:
+        """StaleCaseError unless the case row was still at the version that was read."""
+        if self.update is not None and self.update.rowcount != 1:
+            raise StaleCaseError(self.reference)
+
+
+def write_decision(
+    connection: Connection,
     definition: Definition,
-    case: Case,
+    case: StoredCase,
     decision: Decision,
     *,
+    live_timers: Mapping[str, str],
     actor_role: str,
     actor_id: str | None,
     inputs: dict[str, Any],
     now: datetime,
     opening: bool = False,
-) -> HistoryEvent:
-    """Write a decision into the open transaction; returns the new history event.
+) -> WrittenStep:
+    """Write a decision's case row, history event, timers, tasks and outbox rows.
 
-    Written with prebuilt Core statements (one round trip each): the case row is updated
-    only if its version is still the one that was read, else StaleCaseError.
+    Call it inside :func:`~workflow.store.driver.pipelined` with the step's other writes
+    (one round trip on PostgreSQL), then :meth:`WrittenStep.confirm`: the case row is
+    updated only if its version is still the one that was read. ``live_timers``: the
+    case's running or fired timers as read (name -> state), so that starting a timer
+    knows whether to move its row or insert one without asking.
     """
     new = decision.case
     closed = definition.stages_by_id[new.stage].kind is StageKind.FINAL
-    connection = session.connection()
-    if opening:  # the case was inserted in this state, at step 1, a moment ago
-        seq = case.last_seq
-    else:
-        seq = case.last_seq + 1
-        changed = connection.execute(
-            UPDATE_CASE,
+    seq = case.last_seq if opening else case.last_seq + 1  # opened: inserted at step 1
+    history = HistoryEvent(
+        case_id=case.id,
+        seq=seq,
+        event=decision.event,
+        transition=decision.transition,
+        from_stage=decision.from_stage,
+        to_stage=decision.to_stage,
+        inputs=inputs,
+        effects=[_effect_record(e) for e in decision.effects],
+        actor_role=actor_role,
+        actor_id=actor_id,
+        at=now,
+    )
+    update = None
+    if not opening:
+        update = UPDATE_CASE.execute(
+            connection,
             {
                 "b_case": case.id,
                 "b_old_version": case.version,
@@ -135,63 +146,32 @@ def apply_decision(
                 "b_seq": seq,
             },
         )
-        if changed.rowcount != 1:
-            raise StaleCaseError(case.reference)
-    history = HistoryEvent(
-        case_id=case.id,
-        seq=seq,
-        event=decision.event,
-        transition=decision.transition,
-        from_stage=decision.from_stage,
-        to_stage=decision.to_stage,
-        inputs=inputs,
-        effects=[_effect_record(e) for e in decision.effects],
-        actor_role=actor_role,
-        actor_id=actor_id,
-        at=now,
-    )
-    history.id = connection.execute(
-        INSERT_HISTORY,
-        {
-            "case_id": case.id,
-            "seq": seq,
-            "event": history.event,
-            "transition": history.transition,
-            "from_stage": history.from_stage,
-            "to_stage": history.to_stage,
-            "inputs": inputs,
-            "effects": history.effects,
-            "actor_role": actor_role,
-            "actor_id": actor_id,
-            "at": now,
-        },
-    ).scalar_one()
-    _apply_effects(session, definition, case, history, decision, now, opening=opening)
-    _record_step_data(session, definition, case, decision, inputs, actor_id, now)
-    return history
+    INSERT_HISTORY.execute(connection, {c: getattr(history, c) for c in HISTORY_COLUMNS})
+    _apply_effects(connection, definition, case, history, decision, live_timers, now)
+    return WrittenStep(history, update, case.reference)
 
 
 def _apply_effects(
-    session: Session,
+    connection: Connection,
     definition: Definition,
-    case: Case,
+    case: StoredCase,
     history: HistoryEvent,
     decision: Decision,
+    live_timers: Mapping[str, str],
     now: datetime,
-    *,
-    opening: bool = False,
 ) -> None:
-    connection = session.connection()
     stage = definition.stages_by_id[decision.to_stage]
     fired = {e.timer: e.due_at.isoformat() for e in decision.effects if isinstance(e, TimerFired)}
+    live = dict(live_timers)  # kept as the statements below leave the timer rows
     outbox: list[dict[str, Any]] = []
     tasks: list[dict[str, Any]] = []
     for index, effect in enumerate(decision.effects):
         if isinstance(effect, Notify):
             outbox.append(
                 {
+                    "b_case": case.id,
+                    "b_seq": history.seq,
                     "case_id": case.id,
-                    "history_id": history.id,
                     "kind": "notify",
                     "recipient": asdict(effect.recipient),
                     "template": effect.template,
@@ -213,11 +193,15 @@ def _apply_effects(
                 }
             )
         elif isinstance(effect, StartTimer):
-            _set_timer(session, case.id, effect.timer, effect.due_at, fresh=opening)
+            _start_timer(connection, case.id, effect.timer, effect.due_at, live)
         elif isinstance(effect, CancelTimer):
-            connection.execute(CANCEL_TIMER, {"b_case": case.id, "b_timer": effect.timer})
+            CANCEL_TIMER.execute(connection, {"b_case": case.id, "b_timer": effect.timer})
+            if live.get(effect.timer) == "running":
+                del live[effect.timer]
         elif isinstance(effect, TimerFired):
-            connection.execute(MARK_TIMER_FIRED, {"b_case": case.id, "b_timer": effect.timer})
+            MARK_TIMER_FIRED.execute(connection, {"b_case": case.id, "b_timer": effect.timer})
+            if live.get(effect.timer) == "running":
+                live[effect.timer] = "fired"
         elif isinstance(effect, CreateTask):
             tasks.append(
                 {
@@ -232,35 +216,39 @@ def _apply_effects(
                 }
             )
     if outbox:
-        connection.execute(INSERT_OUTBOX, outbox)
+        INSERT_OUTBOX.executemany(connection, outbox)
     if tasks:
-        connection.execute(INSERT_TASK, tasks)
+        INSERT_TASK.executemany(connection, tasks)
 
 
-def _set_timer(
-    session: Session, case_id: int, timer: str, due_at: datetime, *, fresh: bool = False
+def _start_timer(
+    connection: Connection, case_id: int, timer: str, due_at: datetime, live: dict[str, str]
 ) -> None:
     """Start a timer, or move a running (or just fired, recurring) one to its new due time.
 
-    ``fresh``: the case was created in this step and has no timers to move yet.
+    A case has at most one running-or-fired row per timer: it is moved if ``live``
+    names it, else a new row is inserted.
     """
-    connection = session.connection()
-    if not fresh:
-        moved = connection.execute(
-            MOVE_TIMER, {"b_case": case_id, "b_timer": timer, "b_due_at": due_at}
+    if timer in live:
+        MOVE_TIMER.execute(connection, {"b_case": case_id, "b_timer": timer, "b_due_at": due_at})
+    else:
+        INSERT_TIMER.execute(
+            connection,
+            {
+                "case_id": case_id,
+                "timer": timer,
+                "due_at": due_at,
+                "state": "running",
+                "firings": 0,
+            },
         )
-        if moved.rowcount:
-            return
-    connection.execute(
-        INSERT_TIMER,
-        {"case_id": case_id, "timer": timer, "due_at": due_at, "state": "running", "firings": 0},
-    )
+    live[timer] = "running"
 
 
-def _record_step_data(
+def record_step_data(
     session: Session,
     definition: Definition,
-    case: Case,
+    case_id: int,
     decision: Decision,
     inputs: dict[str, Any],
     actor_id: str | None,
@@ -277,13 +265,13 @@ def _record_step_data(
         if item.type is InputType.TEAM and isinstance(value, list):
             session.execute(
                 update(TeamMembership)
-                .where(TeamMembership.case_id == case.id, TeamMembership.until.is_(None))
+                .where(TeamMembership.case_id == case_id, TeamMembership.until.is_(None))
                 .values(until=now)
             )
             for member in value:
                 session.add(
                     TeamMembership(
-                        case_id=case.id,
+                        case_id=case_id,
                         department=member["department"],
                         person=member["person"],
                         role=member.get("role") or "team_member",
@@ -295,19 +283,19 @@ def _record_step_data(
             session.execute(
                 update(CoordinatorAssignment)
                 .where(
-                    CoordinatorAssignment.case_id == case.id, CoordinatorAssignment.until.is_(None)
+                    CoordinatorAssignment.case_id == case_id, CoordinatorAssignment.until.is_(None)
                 )
                 .values(until=now)
             )
             session.add(
                 CoordinatorAssignment(
-                    case_id=case.id, person=value, chosen_by_young_person=True, since=now
+                    case_id=case_id, person=value, chosen_by_young_person=True, since=now
                 )
             )
         elif item.type is InputType.DATETIME and item.name.endswith("meeting_at") and value:
             team = values.get("team") or []
             meeting = Meeting(
-                case_id=case.id,
+                case_id=case_id,
                 kind=item.name.removesuffix("_at"),
                 starts_at=datetime.fromisoformat(str(value)),
                 place=_place(values),
@@ -319,10 +307,10 @@ def _record_step_data(
             meeting_id = meeting_id or meeting.id
     for item in declared:  # reviews mark the current plan's goals, before a new plan
         if item.type is InputType.GOAL_REVIEWS and item.name in inputs:
-            _review_plan(session, case.id, values.get(item.name) or [])
+            _review_plan(session, case_id, values.get(item.name) or [])
     for item in declared:
         if item.type is InputType.GOALS and item.name in inputs:
-            _add_plan(session, case.id, values.get(item.name) or [], actor_id, now)
+            _add_plan(session, case_id, values.get(item.name) or [], actor_id, now)
 
 
 def _review_plan(session: Session, case_id: int, reviews: Sequence[dict[str, Any]]) -> None:

@@ -8,9 +8,9 @@ from sqlalchemy import ColumnElement, exists, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from workflow.access import Action, LegalBasis, Standing
+from workflow.store.loading import StoredCase
 from workflow.store.tables import (
     AccessGrant,
-    Case,
     ConsentDepartment,
     CoordinatorAssignment,
     TeamMembership,
@@ -55,7 +55,7 @@ def legal_bases(session: Session, person: str, municipality_code: str) -> tuple[
     )
 
 
-def standing_of(session: Session, case: Case, person: str | None) -> Standing:
+def standing_of(session: Session, case: StoredCase, person: str | None) -> Standing:
     """What the access rule needs to know of ``person`` on ``case`` (nobody: no standing)."""
     if not person:
         return Standing()

@@ -1,0 +1,143 @@
+"""Loading a case for a step: its row and its live timers, in one query.
+
+A step needs the case row (to check access, pin the definition and decide) and the
+timers that are running or have fired (to decide, and to know whether starting a
+timer moves its row or inserts one). One LEFT JOIN on the driver's cursor gives both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, and_, bindparam, select
+
+from workflow.engine import CaseState
+from workflow.store.driver import DriverStatement
+from workflow.store.statements import IDEMPOTENT_RESULT
+from workflow.store.tables import Case, CaseTimer
+
+
+class StoredCase(Protocol):
+    """What the step path reads of a case: the ORM ``Case`` and :class:`CaseRow` both."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def reference(self) -> str: ...
+    @property
+    def municipality_code(self) -> str: ...
+    @property
+    def definition_version_id(self) -> int: ...
+    @property
+    def caseworker(self) -> str | None: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def last_seq(self) -> int: ...
+    @property
+    def closed_at(self) -> datetime | None: ...
+
+
+@dataclass(slots=True)
+class CaseRow:
+    """A case row as the step path loaded it (the same columns as :class:`Case`)."""
+
+    id: int
+    reference: str
+    municipality_code: str
+    kle: str | None
+    definition_version_id: int
+    stage: str
+    previous_stage: str | None
+    data: dict[str, Any]
+    milestones: list[Any]
+    counts: dict[str, Any]
+    young_person_id: int | None
+    caseworker: str | None
+    opened_at: datetime
+    closed_at: datetime | None
+    version: int
+    last_seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class LiveTimer:
+    """A timer row that is running, or has fired and may be started again."""
+
+    state: str  # running | fired
+    due_at: datetime
+    firings: int
+
+
+@dataclass(slots=True)
+class LoadedCase:
+    """A case and its live timers, as one step reads them."""
+
+    case: CaseRow
+    timers: dict[str, LiveTimer] = field(default_factory=dict)
+
+    def state(self) -> CaseState:
+        """The engine's view of the case (its running timers only)."""
+        case = self.case
+        running = {name: t for name, t in self.timers.items() if t.state == "running"}
+        return CaseState(
+            reference=case.reference,
+            stage=case.stage,
+            opened_at=case.opened_at,
+            previous_stage=case.previous_stage,
+            data=dict(case.data),
+            milestones=frozenset(case.milestones),
+            timers={name: t.due_at for name, t in running.items()},
+            timer_firings={name: t.firings for name, t in running.items() if t.firings},
+            counts=dict(case.counts),
+        )
+
+    def live_timers(self) -> dict[str, str]:
+        """Timer name -> state, for :func:`workflow.store.repository.apply_decision`."""
+        return {name: t.state for name, t in self.timers.items()}
+
+
+_CASE_COLUMNS = tuple(Case.__table__.c)
+_TIMER_JOIN = and_(CaseTimer.case_id == Case.id, CaseTimer.state != "cancelled")  # running or fired
+_LOAD = select(
+    *_CASE_COLUMNS, CaseTimer.timer, CaseTimer.state, CaseTimer.due_at, CaseTimer.firings
+)
+LOAD_BY_REFERENCE = DriverStatement(
+    _LOAD.outerjoin(CaseTimer, _TIMER_JOIN).where(Case.reference == bindparam("b_reference"))
+)
+LOAD_BY_ID = DriverStatement(
+    _LOAD.outerjoin(CaseTimer, _TIMER_JOIN).where(Case.id == bindparam("b_case"))
+)
+
+
+def _loaded(rows: list[tuple[Any, ...]]) -> LoadedCase | None:
+    if not rows:
+        return None
+    width = len(_CASE_COLUMNS)
+    loaded = LoadedCase(CaseRow(*rows[0][:width]))
+    for row in rows:
+        timer, state, due_at, firings = row[width:]
+        if timer is not None:
+            loaded.timers[timer] = LiveTimer(state, due_at, firings or 0)
+    return loaded
+
+
+def load_case(
+    connection: Connection, reference: str, key: str | None = None
+) -> tuple[LoadedCase | None, dict[str, Any] | None]:
+    """The case with this reference and its live timers (None if there is none), and
+    the first result stored under the idempotency ``key`` (None if none or no key).
+
+    Not pipelined: for one or two reads, psycopg's pipeline mode costs more Python
+    than the round trip it saves (measured: 630 µs against 490 µs for a step's read).
+    """
+    loaded = _loaded(LOAD_BY_REFERENCE.rows(connection, {"b_reference": reference}))
+    found = IDEMPOTENT_RESULT.rows(connection, {"b_key": key}) if key else []
+    return loaded, (found[0][0] if found else None)
+
+
+def load_case_by_id(connection: Connection, case_id: int) -> LoadedCase | None:
+    """The case with this id and its live timers (None if there is none)."""
+    return _loaded(LOAD_BY_ID.rows(connection, {"b_case": case_id}))
