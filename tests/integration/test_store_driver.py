@@ -1,0 +1,118 @@
+"""Statements run on the driver's cursor store what the ORM stores, and fail like it.
+
+On SQLite and PostgreSQL: values round-trip through SQLAlchemy's own type processors,
+driver errors arrive as SQLAlchemy's exceptions with their parameters hidden, and a
+pipelined block that fails leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import bindparam, exc, func, select
+
+from workflow.runtime import Runtime
+from workflow.store.driver import DriverStatement, pipelined
+from workflow.store.statements import AUDIT_COLUMNS, INSERT_IDEMPOTENCY_KEY, WRITE_AUDIT
+from workflow.store.tables import AuditEntry, CaseTimer, IdempotencyKey
+
+SECRET = "0101901234"  # looks like a CPR number: must never appear in an error
+
+READ_KEY = DriverStatement(
+    select(IdempotencyKey.result, IdempotencyKey.created_at).where(
+        IdempotencyKey.key == bindparam("b_key")
+    )
+)
+
+
+def audit(object_id: str, details: dict[str, object]) -> dict[str, object]:
+    return dict(
+        zip(
+            AUDIT_COLUMNS,
+            (
+                datetime(2026, 3, 2, 9, 30, tzinfo=timezone(timedelta(hours=1))),
+                "caseworker:cw",
+                "read",
+                "case",
+                object_id,
+                "test",
+                details,
+            ),
+            strict=True,
+        )
+    )
+
+
+def test_values_round_trip_as_the_orm_stores_them(runtime: Runtime) -> None:
+    details = {"æøå": ["Søren", 1, None, True], "nested": {"x": 1.5}}
+    with runtime.sessions() as session, session.begin():
+        WRITE_AUDIT.execute(session.connection(), audit("SOR-2026-0001", details))
+        INSERT_IDEMPOTENCY_KEY.execute(
+            session.connection(),
+            {
+                "key": "k1",
+                "case_reference": "SOR-2026-0001",
+                "result": {"event": "pause"},
+                "created_at": datetime(2026, 3, 2, 8, 0, tzinfo=UTC),
+            },
+        )
+    with runtime.sessions() as session:
+        entry = session.scalars(select(AuditEntry)).one()
+        # An aware time is stored as UTC and read back aware, through the ORM too.
+        assert entry.at == datetime(2026, 3, 2, 8, 30, tzinfo=UTC)
+        assert entry.at.tzinfo is not None
+        assert entry.details == details
+        rows = READ_KEY.rows(session.connection(), {"b_key": "k1"})
+        assert rows == [({"event": "pause"}, datetime(2026, 3, 2, 8, 0, tzinfo=UTC))]
+        assert READ_KEY.rows(session.connection(), {"b_key": "missing"}) == []
+
+
+def test_a_driver_error_is_sqlalchemys_with_parameters_hidden(runtime: Runtime) -> None:
+    row = {
+        "key": "k1",
+        "case_reference": "SOR-2026-0001",
+        "result": {"note": SECRET},  # (PostgreSQL's own message names the duplicate key)
+        "created_at": datetime(2026, 3, 2, tzinfo=UTC),
+    }
+    with runtime.sessions() as session, session.begin():
+        INSERT_IDEMPOTENCY_KEY.execute(session.connection(), row)
+    with runtime.sessions() as session, session.begin():
+        with pytest.raises(exc.IntegrityError) as raised:
+            INSERT_IDEMPOTENCY_KEY.execute(session.connection(), row)
+        session.rollback()
+    assert SECRET not in str(raised.value)
+    assert "INSERT INTO idempotency_keys" in str(raised.value)
+
+
+def test_a_failing_pipelined_block_raises_and_leaves_nothing(runtime: Runtime) -> None:
+    row = {
+        "key": "k-dup",
+        "case_reference": "SOR-2026-0001",
+        "result": {},
+        "created_at": datetime(2026, 3, 2, tzinfo=UTC),
+    }
+    with runtime.sessions() as session, session.begin():
+        INSERT_IDEMPOTENCY_KEY.execute(session.connection(), row)
+
+    def block() -> None:
+        with runtime.sessions() as session, session.begin():
+            connection = session.connection()
+            with pipelined(connection):
+                WRITE_AUDIT.execute(connection, audit("SOR-2026-0002", {}))
+                INSERT_IDEMPOTENCY_KEY.execute(connection, row)  # the duplicate
+                WRITE_AUDIT.execute(connection, audit("SOR-2026-0003", {}))
+
+    with pytest.raises(exc.IntegrityError):
+        block()
+    with runtime.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(AuditEntry)) == 0
+        assert session.scalar(select(func.count()).select_from(IdempotencyKey)) == 1
+
+
+def test_an_in_list_is_refused_when_the_statement_is_compiled(runtime: Runtime) -> None:
+    statement = DriverStatement(
+        select(CaseTimer.id).where(CaseTimer.state.in_(("running", "fired")))
+    )
+    with runtime.sessions() as session, pytest.raises(ValueError, match="IN list"):
+        statement.rows(session.connection(), {})
