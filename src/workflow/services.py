@@ -347,7 +347,6 @@ class CaseService:
                 inputs=stored_inputs,
                 now=now,
             )
-            history = written.history
             write_audit(
                 session,
                 at=now,
@@ -356,17 +355,17 @@ class CaseService:
                 object_type="case",
                 object_id=case.reference,
                 purpose=purpose,
-                details={"event": decision.event, "seq": history.seq},
+                details={"event": decision.event, "seq": written.seq},
             )
             result = StepResult(
                 reference=case.reference,
                 event=decision.event,
                 from_stage=decision.from_stage,
                 to_stage=decision.to_stage,
-                seq=history.seq,
-                notifications=sum(1 for e in history.effects if e["type"] == "Notify"),
+                seq=written.seq,
+                notifications=sum(1 for e in written.effects if e["type"] == "Notify"),
                 municipality=definition.municipality.code,
-                effects=list(history.effects),
+                effects=list(written.effects),
             )
             if idempotency_key:
                 INSERT_IDEMPOTENCY_KEY.execute(

@@ -95,13 +95,18 @@ class DriverStatement:
             return values
         return tuple(values[name] for name in compiled.order)
 
+    def prepare(self, dialect: Dialect, params: Mapping[str, Any]) -> tuple[str, Any]:
+        """The SQL and the driver's parameters, as :meth:`execute` sends them."""
+        compiled = self._for(dialect)
+        return compiled.sql, self._params(compiled, params)
+
     def execute(self, connection: Connection, params: Mapping[str, Any]) -> Any:
         """Run once; returns the driver's cursor (``rowcount``; rows via :meth:`rows`)."""
-        compiled = self._for(connection.dialect)
+        sql, driver_params = self.prepare(connection.dialect, params)
         raw = connection.connection.dbapi_connection
         cursor = raw.cursor()  # type: ignore[union-attr]
-        with translated(connection, compiled.sql):
-            cursor.execute(compiled.sql, self._params(compiled, params))
+        with translated(connection, sql):
+            cursor.execute(sql, driver_params)
         return cursor
 
     def executemany(self, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:

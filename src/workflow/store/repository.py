@@ -30,7 +30,6 @@ from workflow.engine import (
 from workflow.store.loading import StoredCase
 from workflow.store.statements import (
     CANCEL_TIMER,
-    HISTORY_COLUMNS,
     INSERT_HISTORY,
     INSERT_OUTBOX,
     INSERT_TASK,
@@ -41,7 +40,6 @@ from workflow.store.statements import (
 )
 from workflow.store.tables import (
     CoordinatorAssignment,
-    HistoryEvent,
     Meeting,
     Plan,
     PlanGoal,
@@ -81,7 +79,8 @@ class StaleCaseError(Exception):
 class WrittenStep:
     """A decision's writes, sent; :meth:`confirm` once they have been answered."""
 
-    history: HistoryEvent
+    seq: int  # the step's number in the case's history
+    effects: list[dict[str, Any]]  # as stored in the history event
     update: Any  # the driver cursor of the case row's UPDATE (None when opening)
     reference: str
 
@@ -115,19 +114,7 @@ def write_decision(
     new = decision.case
     closed = definition.stages_by_id[new.stage].kind is StageKind.FINAL
     seq = case.last_seq if opening else case.last_seq + 1  # opened: inserted at step 1
-    history = HistoryEvent(
-        case_id=case.id,
-        seq=seq,
-        event=decision.event,
-        transition=decision.transition,
-        from_stage=decision.from_stage,
-        to_stage=decision.to_stage,
-        inputs=inputs,
-        effects=[_effect_record(e) for e in decision.effects],
-        actor_role=actor_role,
-        actor_id=actor_id,
-        at=now,
-    )
+    effects = [_effect_record(e) for e in decision.effects]
     update = None
     if not opening:
         update = UPDATE_CASE.execute(
@@ -146,16 +133,31 @@ def write_decision(
                 "b_seq": seq,
             },
         )
-    INSERT_HISTORY.execute(connection, {c: getattr(history, c) for c in HISTORY_COLUMNS})
-    _apply_effects(connection, definition, case, history, decision, live_timers, now)
-    return WrittenStep(history, update, case.reference)
+    INSERT_HISTORY.execute(
+        connection,
+        {
+            "case_id": case.id,
+            "seq": seq,
+            "event": decision.event,
+            "transition": decision.transition,
+            "from_stage": decision.from_stage,
+            "to_stage": decision.to_stage,
+            "inputs": inputs,
+            "effects": effects,
+            "actor_role": actor_role,
+            "actor_id": actor_id,
+            "at": now,
+        },
+    )
+    _apply_effects(connection, definition, case, seq, decision, live_timers, now)
+    return WrittenStep(seq, effects, update, case.reference)
 
 
 def _apply_effects(
     connection: Connection,
     definition: Definition,
     case: StoredCase,
-    history: HistoryEvent,
+    seq: int,
     decision: Decision,
     live_timers: Mapping[str, str],
     now: datetime,
@@ -170,7 +172,7 @@ def _apply_effects(
             outbox.append(
                 {
                     "b_case": case.id,
-                    "b_seq": history.seq,
+                    "b_seq": seq,
                     "case_id": case.id,
                     "kind": "notify",
                     "recipient": asdict(effect.recipient),
@@ -183,7 +185,7 @@ def _apply_effects(
                         "stage": decision.to_stage,
                         "phase": stage.phase.value if stage.phase else None,
                     },
-                    "dedupe_key": dedupe_key(case.reference, history.seq, index, effect.recipient),
+                    "dedupe_key": dedupe_key(case.reference, seq, index, effect.recipient),
                     "attempts": 0,
                     "state": "pending",
                     "last_error": None,
