@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from workflow.engine import Actor, Rejection, fire_timer
@@ -70,8 +70,10 @@ class TimerSweep:
                 try:
                     with session.begin_nested():
                         result = self._fire_in(session, case_id, timer, moment)
-                except StaleCaseError:
-                    continue  # a caseworker changed the case: the next sweep sees it
+                except (StaleCaseError, IntegrityError):
+                    # A caseworker changed the case meanwhile (PostgreSQL: the step's
+                    # history number was taken): the next sweep sees it.
+                    continue
                 except (WorkflowError, LookupError, ValueError, TypeError) as exc:
                     # One broken timer must not stop the others; it stays due and visible.
                     # Logged by type only: the exception's text could hold case data.

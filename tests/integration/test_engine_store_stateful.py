@@ -70,7 +70,6 @@ from workflow.service_types import (
 )
 from workflow.settings import Settings
 from workflow.simulation import Script, ScriptStep, simulate
-from workflow.store.loading import load_case
 from workflow.store.repository import dedupe_key
 from workflow.store.tables import (
     AuditEntry,
@@ -299,8 +298,11 @@ def stored(runtime: Runtime, reference: str) -> dict[str, Any]:
     with runtime.sessions() as session:
         case = session.scalars(select(Case).where(Case.reference == reference)).one()
         cid = case.id
-        loaded, _ = load_case(session.connection(), reference)
-        assert loaded is not None
+        running = session.execute(
+            select(CaseTimer.timer, CaseTimer.due_at, CaseTimer.firings).where(
+                CaseTimer.case_id == cid, CaseTimer.state == "running"
+            )
+        ).all()
         history = session.scalars(
             select(HistoryEvent).where(HistoryEvent.case_id == cid).order_by(HistoryEvent.seq)
         ).all()
@@ -312,7 +314,17 @@ def stored(runtime: Runtime, reference: str) -> dict[str, Any]:
             select(Plan).where(Plan.case_id == cid).order_by(Plan.version)
         ).all()
         return {
-            "state": loaded.state(),
+            "state": CaseState(  # read independently of the step path's own loader
+                reference=case.reference,
+                stage=case.stage,
+                opened_at=case.opened_at,
+                previous_stage=case.previous_stage,
+                data=dict(case.data),
+                milestones=frozenset(case.milestones),
+                timers={t.timer: t.due_at for t in running},
+                timer_firings={t.timer: t.firings for t in running if t.firings},
+                counts=dict(case.counts),
+            ),
             "row": {
                 "version": case.version,
                 "last_seq": case.last_seq,

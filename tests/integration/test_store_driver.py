@@ -116,3 +116,36 @@ def test_an_in_list_is_refused_when_the_statement_is_compiled(runtime: Runtime) 
     )
     with runtime.sessions() as session, pytest.raises(ValueError, match="IN list"):
         statement.rows(session.connection(), {})
+
+
+def test_a_fired_row_beside_the_running_row_of_a_timer_does_not_hide_it(
+    runtime: Runtime,
+) -> None:
+    """Stores written by early versions may hold both for one timer: the running one counts."""
+    from workflow.engine import Actor
+    from workflow.services import YoungPersonDetails
+    from workflow.store.loading import load_case
+
+    opened = runtime.service.refer(
+        "soroe",
+        YoungPersonDetails("Test Person", "0101101234", datetime(2010, 1, 1).date()),
+        Actor("caseworker", "cw"),
+        {"source": "school", "caseworker": "cw"},
+    )
+    with runtime.sessions() as session, session.begin():
+        running = session.scalars(select(CaseTimer)).one()
+        for due in (running.due_at - timedelta(days=1), running.due_at + timedelta(days=1)):
+            session.add(
+                CaseTimer(
+                    case_id=running.case_id,
+                    timer=running.timer,
+                    due_at=due,
+                    state="fired",
+                    firings=1,
+                )
+            )
+    with runtime.sessions() as session:
+        loaded, _ = load_case(session.connection(), opened.reference)
+    assert loaded is not None
+    assert loaded.state().timers == {running.timer: running.due_at}
+    assert loaded.live_timers() == {running.timer: "running"}

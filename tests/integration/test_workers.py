@@ -7,15 +7,19 @@ the database lets one writer through and the other backs off.
 from __future__ import annotations
 
 import threading
+from datetime import date
+from pathlib import Path
+from typing import Any
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, insert, select, update
 
-from tests.integration.conftest import Clock
-from tests.support.services import SmtpSink
+from tests.integration.conftest import Clock, settings_for
+from tests.support.services import SmtpSink, create_database
 from workflow.engine import Actor
-from workflow.runtime import Runtime
+from workflow.runtime import Runtime, build_runtime
 from workflow.services import Referral, YoungPersonDetails
-from workflow.store.tables import HistoryEvent, OutboxRow
+from workflow.store.tables import Case, HistoryEvent, OutboxRow
 
 CASES = 60
 
@@ -31,8 +35,6 @@ def _sweep(runtime: Runtime) -> None:
 def test_two_concurrent_sweeps_never_fire_or_send_twice(
     runtime: Runtime, smtp: SmtpSink, clock: Clock
 ) -> None:
-    from datetime import date
-
     actor = Actor("caseworker", "cw")
     requests = [
         Referral(
@@ -68,3 +70,68 @@ def test_two_concurrent_sweeps_never_fire_or_send_twice(
     ids = [mail["Message-ID"] for _, mail in smtp.messages()]
     assert len(ids) == CASES * 3
     assert len(set(ids)) == len(ids)  # no notification was sent twice
+
+
+def test_a_case_changed_while_the_sweep_fires_it_is_left_for_the_next_sweep(
+    pg_server: str, smtp: SmtpSink, clock: Clock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL (read committed): a step commits between the sweep's read and write.
+
+    The sweep's write then finds the case's next history number taken; that timer is
+    skipped (it stays due) and the rest of the chunk fires. (SQLite serialises writers:
+    a step cannot commit inside the sweep's transaction there.)
+    """
+    import workflow.sweeping as sweeping
+
+    runtime = build_runtime(
+        settings_for(create_database(pg_server), smtp, tmp_path / "var"), clock=clock
+    )
+    try:
+        actor = Actor("caseworker", "cw")
+        requests = [
+            Referral(
+                "soroe",
+                YoungPersonDetails(f"Person {i}", f"{i:010d}", date(2010, 1, 1)),
+                actor,
+                {"source": "school", "caseworker": "cw"},
+            )
+            for i in range(3)
+        ]
+        references = [r.reference for r in runtime.service.refer_many(requests)]  # type: ignore[union-attr]
+        changed = references[0]
+        clock.advance(days=10)
+        loaded_by_sweep = sweeping.load_case_by_id
+
+        def load_then_change(connection: Any, case_id: int) -> Any:
+            loaded = loaded_by_sweep(connection, case_id)
+            if loaded is not None and loaded.case.reference == changed:
+                with runtime.engine.begin() as other:  # a step by someone else, committed
+                    other.execute(
+                        update(Case)
+                        .where(Case.id == case_id)
+                        .values(version=Case.version + 1, last_seq=Case.last_seq + 1)
+                    )
+                    other.execute(
+                        insert(HistoryEvent).values(
+                            case_id=case_id,
+                            seq=loaded.case.last_seq + 1,
+                            event="note",
+                            transition="note",
+                            from_stage="referred",
+                            to_stage="referred",
+                            inputs={},
+                            effects=[],
+                            actor_role="caseworker",
+                            actor_id="cw",
+                            at=clock(),
+                        )
+                    )
+            return loaded
+
+        monkeypatch.setattr(sweeping, "load_case_by_id", load_then_change)
+        fired = runtime.service.fire_due_timers()
+        assert sorted(r.reference for r in fired) == references[1:]
+        monkeypatch.setattr(sweeping, "load_case_by_id", loaded_by_sweep)
+        assert [r.reference for r in runtime.service.fire_due_timers()] == [changed]
+    finally:
+        runtime.engine.dispose()

@@ -90,7 +90,8 @@ def make_engine(url: str) -> Engine:
         return engine
     # No pre-ping (a round trip per transaction): a connection the server closed is
     # found on checkout without one (see the module's docstring); a connection lost
-    # mid-request fails that request, and SQLAlchemy then invalidates the whole pool.
+    # mid-request fails that request and is discarded (SQLAlchemy, or for a step's own
+    # statements workflow.store.driver), and the next checkouts probe theirs.
     engine = create_engine(
         url, pool_size=10, max_overflow=20, pool_recycle=300, hide_parameters=True
     )

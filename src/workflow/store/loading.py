@@ -8,10 +8,11 @@ timer moves its row or inserts one). One LEFT JOIN on the driver's cursor gives 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, and_, bindparam, select
+from sqlalchemy import Connection, and_, bindparam, or_, select
 
 from workflow.engine import CaseState
 from workflow.store.driver import DriverStatement
@@ -100,7 +101,12 @@ class LoadedCase:
 
 
 _CASE_COLUMNS = tuple(Case.__table__.c)
-_TIMER_JOIN = and_(CaseTimer.case_id == Case.id, CaseTimer.state != "cancelled")  # running or fired
+# CaseRow is built from a row by position: its fields must be the table's columns, in order.
+if tuple(c.key for c in _CASE_COLUMNS) != tuple(f.name for f in dataclass_fields(CaseRow)):
+    raise RuntimeError("CaseRow's fields differ from the cases table's columns")
+_TIMER_JOIN = and_(
+    CaseTimer.case_id == Case.id, or_(CaseTimer.state == "running", CaseTimer.state == "fired")
+)
 _LOAD = select(
     *_CASE_COLUMNS, CaseTimer.timer, CaseTimer.state, CaseTimer.due_at, CaseTimer.firings
 )
@@ -112,6 +118,9 @@ LOAD_BY_ID = DriverStatement(
 )
 
 
+_FIRED = LiveTimer("fired", datetime.min, 0)
+
+
 def _loaded(rows: list[tuple[Any, ...]]) -> LoadedCase | None:
     if not rows:
         return None
@@ -119,7 +128,9 @@ def _loaded(rows: list[tuple[Any, ...]]) -> LoadedCase | None:
     loaded = LoadedCase(CaseRow(*rows[0][:width]))
     for row in rows:
         timer, state, due_at, firings = row[width:]
-        if timer is not None:
+        # A store written by an early version may hold a fired row beside the running
+        # row of the same timer: the running one is the timer.
+        if timer is not None and loaded.timers.get(timer, _FIRED).state != "running":
             loaded.timers[timer] = LiveTimer(state, due_at, firings or 0)
     return loaded
 

@@ -9,7 +9,7 @@ Bind names start with ``b_``: update() reserves column names for its SET clause.
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 
 from workflow.store.driver import DriverStatement
 from workflow.store.tables import (
@@ -127,6 +127,6 @@ MARK_TIMER_FIRED = DriverStatement(
 )
 MOVE_TIMER = DriverStatement(
     update(CaseTimer)
-    .where(*_TIMER_ROW, CaseTimer.state != "cancelled")  # running or fired
+    .where(*_TIMER_ROW, or_(CaseTimer.state == "running", CaseTimer.state == "fired"))
     .values(due_at=bindparam("b_due_at"), state="running")
 )
