@@ -21,9 +21,9 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -37,8 +37,9 @@ from workflow.notify.channels import (
 from workflow.notify.message import Address, OutgoingMessage, compose
 from workflow.settings import Settings
 from workflow.store.database import store_unreachable
+from workflow.store.driver import DriverStatement
 from workflow.store.standing import consented_departments
-from workflow.store.tables import Case, HistoryEvent, OutboxRow
+from workflow.store.tables import UTC_TIME, Case, HistoryEvent, OutboxRow
 
 LEASE = timedelta(minutes=5)
 SEND_TIMEOUT = 10.0  # seconds a channel may take for one message
@@ -88,6 +89,24 @@ def default_channels(settings: Settings) -> dict[str, Channel]:
         # Relative folders in definitions (var/digital-post) live beside the home folder.
         "file": FileChannel(settings.smtp_sender, settings.home.resolve().parent),
     }
+
+
+#: Recording a sent row's outcome: only a row this worker still holds ('sending', at the
+#: attempt it claimed); a retry's time replaces the lease, other outcomes keep it.
+FINISH_ROW = DriverStatement(
+    update(OutboxRow)
+    .where(
+        OutboxRow.id == bindparam("b_id"),
+        OutboxRow.state == "sending",
+        OutboxRow.attempts == bindparam("b_attempts"),
+    )
+    .values(
+        state=bindparam("b_state"),
+        last_error=bindparam("b_error"),
+        sent_at=bindparam("b_sent_at", type_=UTC_TIME),
+        available_at=func.coalesce(bindparam("b_retry_at", type_=UTC_TIME), OutboxRow.available_at),
+    )
+)
 
 
 class Deliverer:
@@ -312,22 +331,19 @@ class Deliverer:
         now = self.clock()
         if status == "retry" and attempts >= self.settings.delivery_attempts:
             status = "dead"
-        values: dict[str, Any] = {"last_error": error}
-        if status == "sent":
-            values.update(state="sent", sent_at=now)
-        elif status == "dead":
-            values.update(state="dead")
-        else:
-            backoff = min(timedelta(seconds=2**attempts), MAX_BACKOFF)
-            values.update(state="pending", available_at=now + backoff)
+        retry_at = None
+        if status == "retry":
+            retry_at = now + min(timedelta(seconds=2**attempts), MAX_BACKOFF)
         with self.sessions() as session, session.begin():
-            session.execute(
-                update(OutboxRow)
-                .where(
-                    OutboxRow.id == row_id,
-                    OutboxRow.state == "sending",
-                    OutboxRow.attempts == attempts,
-                )
-                .values(**values)
+            FINISH_ROW.execute(
+                session.connection(),
+                {
+                    "b_id": row_id,
+                    "b_attempts": attempts,
+                    "b_state": {"sent": "sent", "dead": "dead"}.get(status, "pending"),
+                    "b_error": error,
+                    "b_sent_at": now if status == "sent" else None,
+                    "b_retry_at": retry_at,
+                },
             )
         return DeliveryOutcome(row_id, status, error)

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from html import escape
 from typing import Any
+
+from jinja2 import Template
 
 from workflow.definitions import Definition
 from workflow.definitions.models import InputType
@@ -20,6 +23,12 @@ from workflow.notify.ics import invitation
 
 _html_env = BoundedSandbox(autoescape=True)
 _html_env.filters["when"] = when
+
+
+@lru_cache(maxsize=2048)
+def _html_template(source: str) -> Template:
+    """A body compiled once for HTML (autoescaped); compiling costs more than rendering."""
+    return _html_env.from_string(source)
 
 
 @dataclass(frozen=True)
@@ -132,7 +141,7 @@ def compose(
     )
     subject = render(text_in(template.subject, lang), context).strip()
     text = render(text_in(template.body, lang), context)
-    body_html = _html_env.from_string(text_in(template.body, lang)).render(**context)
+    body_html = _html_template(text_in(template.body, lang)).render(**context)
     html = (
         f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
         f"<title>{escape(subject)}</title></head><body>"
