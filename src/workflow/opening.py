@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from workflow.definitions.models import REFER_EVENT
 from workflow.engine import Rejection, open_case
 from workflow.errors import WorkflowError
+from workflow.idempotency import first_result
 from workflow.service_types import Referral, RejectedError, StepResult, age_on
 from workflow.store.repository import caseworker_of, next_reference
 from workflow.store.statements import CASE_COLUMNS, INSERT_CASE, INSERT_YOUNG_PERSON
@@ -36,7 +37,7 @@ def open_case_in(
         return exc
     assert definition.municipality is not None
     try:
-        repeated = service.first_result(session, request.idempotency_key, None, REFER_EVENT)
+        repeated = first_result(session, request.idempotency_key, None, REFER_EVENT)
     except WorkflowError as exc:
         return exc
     if repeated:

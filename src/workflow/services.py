@@ -32,11 +32,11 @@ from workflow.engine import (
     decide,
 )
 from workflow.errors import WorkflowError
+from workflow.idempotency import first_result, repeated_result, stored_result
 from workflow.opening import open_case_in
 from workflow.service_types import (
     CaseNotFoundError,
     ConflictError,
-    IdempotencyKeyReusedError,
     PurposeRequiredError,
     Referral,
     RejectedError,
@@ -54,7 +54,6 @@ from workflow.store.reading import CaseView, read_case, read_cpr
 from workflow.store.repository import StaleCaseError, record_step_data, write_decision
 from workflow.store.statements import (
     CASE_BY_REFERENCE,
-    IDEMPOTENT_RESULT,
     INSERT_IDEMPOTENCY_KEY,
 )
 from workflow.store.tables import (
@@ -201,7 +200,7 @@ class CaseService:
             authorise(session, case, actor, Action.TRIGGER, purpose)
             # After the access check: a key must not tell a stranger what it was used for.
             if first:
-                return self.repeated_result(first, idempotency_key or "", reference, event)
+                return repeated_result(first, idempotency_key or "", reference, event)
             if first_read and case.version != first_read[0]:
                 raise StaleCaseError(reference)
             first_read[:] = [case.version]
@@ -225,8 +224,7 @@ class CaseService:
     def repeated(self, key: str, reference: str, event: str) -> bool:
         """Whether this idempotency key already took ``event`` on the case."""
         with self.sessions() as session:
-            found = IDEMPOTENT_RESULT.rows(session.connection(), {"b_key": key})
-        result = found[0][0] if found else None
+            result = stored_result(session.connection(), key)
         if not result:
             return False
         return bool((result.get("reference"), result.get("event")) == (reference, event))
@@ -235,7 +233,7 @@ class CaseService:
         if not key:
             return None
         with self.sessions() as session:
-            return self.first_result(session, key, reference, event)
+            return first_result(session, key, reference, event)
 
     def view(
         self, reference: str, actor: Actor, purpose: str | None = None, *, channel: str = ""
@@ -380,31 +378,6 @@ class CaseService:
         written.confirm()
         record_step_data(session, definition, case.id, decision, stored_inputs, actor.id, now)
         return result
-
-    @staticmethod
-    def first_result(
-        session: Session, key: str | None, reference: str | None, event: str
-    ) -> StepResult | None:
-        """The first result of a key — if the key was given for this same request."""
-        if not key:
-            return None
-        found = IDEMPOTENT_RESULT.rows(session.connection(), {"b_key": key})
-        result = found[0][0] if found else None
-        if not result:
-            return None
-        return CaseService.repeated_result(result, key, reference, event)
-
-    @staticmethod
-    def repeated_result(
-        result: dict[str, Any], key: str, reference: str | None, event: str
-    ) -> StepResult:
-        """A key's stored first result, if the key was given for this same request."""
-        if result.get("event") != event or (reference and result.get("reference") != reference):
-            raise IdempotencyKeyReusedError(
-                f"the idempotency key '{key}' was already used for {result.get('event')} on "
-                f"{result.get('reference')}; use a new key for a new request"
-            )
-        return StepResult(**result, repeated=True)
 
     @staticmethod
     def case(session: Session, reference: str) -> Case:

@@ -24,6 +24,19 @@ from workflow.store.tables import Case, HistoryEvent, OutboxRow
 CASES = 60
 
 
+def referrals(count: int) -> list[Referral]:
+    """Sorø referrals with the caseworker ``cw``, each due a decision in 5 business days."""
+    return [
+        Referral(
+            "soroe",
+            YoungPersonDetails(f"Person {i}", f"{i:010d}", date(2010, 1, 1)),
+            Actor("caseworker", "cw"),
+            {"source": "school", "caseworker": "cw"},
+        )
+        for i in range(count)
+    ]
+
+
 def _sweep(runtime: Runtime) -> None:
     runtime.service.fire_due_timers(limit=10_000, chunk=7)
     while rows := runtime.deliverer.due_rows(1000):
@@ -35,17 +48,7 @@ def _sweep(runtime: Runtime) -> None:
 def test_two_concurrent_sweeps_never_fire_or_send_twice(
     runtime: Runtime, smtp: SmtpSink, clock: Clock
 ) -> None:
-    actor = Actor("caseworker", "cw")
-    requests = [
-        Referral(
-            "soroe",
-            YoungPersonDetails(f"Person {i}", f"{i:010d}", date(2010, 1, 1)),
-            actor,
-            {"source": "school", "caseworker": "cw"},
-        )
-        for i in range(CASES)
-    ]
-    runtime.service.refer_many(requests)
+    runtime.service.refer_many(referrals(CASES))
     clock.advance(days=10)  # every case's referral deadline (5 business days) has passed
 
     workers = [threading.Thread(target=_sweep, args=(runtime,)) for _ in range(2)]
@@ -87,17 +90,7 @@ def test_a_case_changed_while_the_sweep_fires_it_is_left_for_the_next_sweep(
         settings_for(create_database(pg_server), smtp, tmp_path / "var"), clock=clock
     )
     try:
-        actor = Actor("caseworker", "cw")
-        requests = [
-            Referral(
-                "soroe",
-                YoungPersonDetails(f"Person {i}", f"{i:010d}", date(2010, 1, 1)),
-                actor,
-                {"source": "school", "caseworker": "cw"},
-            )
-            for i in range(3)
-        ]
-        references = [r.reference for r in runtime.service.refer_many(requests)]  # type: ignore[union-attr]
+        references = [r.reference for r in runtime.service.refer_many(referrals(3))]  # type: ignore[union-attr]
         changed = references[0]
         clock.advance(days=10)
         loaded_by_sweep = sweeping.load_case_by_id

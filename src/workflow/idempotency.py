@@ -1,0 +1,44 @@
+"""Idempotency keys: a repeated request gets the first result, a reused key an error.
+
+A caller (a double click, a retried API call, a re-run intake file) sends a key with a
+step or referral; the step's transaction stores its result under the key, and the same
+request again returns that result instead of taking the step twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.orm import Session
+
+from workflow.service_types import IdempotencyKeyReusedError, StepResult
+from workflow.store.statements import IDEMPOTENT_RESULT
+
+
+def stored_result(connection: Connection, key: str) -> dict[str, Any] | None:
+    """The result stored under ``key``, if any."""
+    found = IDEMPOTENT_RESULT.rows(connection, {"b_key": key})
+    return found[0][0] if found and found[0][0] else None
+
+
+def first_result(
+    session: Session, key: str | None, reference: str | None, event: str
+) -> StepResult | None:
+    """The first result of a key — if the key was given for this same request."""
+    if not key:
+        return None
+    result = stored_result(session.connection(), key)
+    return repeated_result(result, key, reference, event) if result else None
+
+
+def repeated_result(
+    result: dict[str, Any], key: str, reference: str | None, event: str
+) -> StepResult:
+    """A key's stored first result, if the key was given for this same request."""
+    if result.get("event") != event or (reference and result.get("reference") != reference):
+        raise IdempotencyKeyReusedError(
+            f"the idempotency key '{key}' was already used for {result.get('event')} on "
+            f"{result.get('reference')}; use a new key for a new request"
+        )
+    return StepResult(**result, repeated=True)
