@@ -3,7 +3,8 @@
 No I/O, no clock, no Prefect or database: adapters carry out the effects it returns.
 """
 
-from workflow.engine.decide import decide, due_timers, fire_timer, open_case, recipients
+from workflow.engine.decide import decide, open_case, recipients
+from workflow.engine.firing import due_timers, fire_timer
 from workflow.engine.model import (
     Actor,
     CancelTimer,

@@ -1,0 +1,109 @@
+"""Timers firing: a due timer raises its event (as 'system') or sends its escalation.
+
+Pure, like the decider it calls: the caller passes ``now``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import datetime
+
+from workflow.definitions.models import SYSTEM_ROLE, Definition
+from workflow.engine import timing
+from workflow.engine.decide import decide, recipients
+from workflow.engine.model import (
+    Actor,
+    CancelTimer,
+    CaseState,
+    Decision,
+    Effect,
+    Event,
+    Notify,
+    Rejection,
+    RejectionReason,
+    StartTimer,
+    TimerFired,
+)
+
+
+def due_timers(case: CaseState, now: datetime) -> list[tuple[str, datetime]]:
+    """The case's timers that are due at ``now``, earliest first."""
+    return sorted(
+        ((t, due) for t, due in case.timers.items() if due <= now),
+        key=lambda item: (item[1], item[0]),
+    )
+
+
+def fire_timer(
+    definition: Definition, case: CaseState, timer_id: str, now: datetime
+) -> Decision | Rejection:
+    """A due timer fires: it raises its event (as 'system') or sends its escalation.
+
+    The timer is consumed (or rescheduled, if it repeats) even when its event is
+    refused, so a timer can never fire forever; the refusal is kept in the effect.
+    """
+    due = case.timers.get(timer_id)
+    if due is None:
+        return Rejection(RejectionReason.TIMER_NOT_RUNNING, {"timer": timer_id})
+    if due > now:
+        return Rejection(RejectionReason.TIMER_NOT_DUE, {"timer": timer_id, "due": due.isoformat()})
+    timer = definition.timers_by_id[timer_id]
+    timers = dict(case.timers)
+    firings = dict(case.timer_firings)
+    firings[timer_id] = firings.get(timer_id, 0) + 1
+    following = timing.next_due(definition, timer, due, now)
+    if timer.repeat and timer.repeat.max_count and firings[timer_id] >= timer.repeat.max_count:
+        following = None
+    reschedule: list[Effect] = []
+    if following is None:
+        del timers[timer_id]
+    else:
+        timers[timer_id] = following
+        reschedule.append(StartTimer(timer_id, following))
+    ticked = replace(case, timers=timers, timer_firings=firings)
+
+    if timer.fires.event is not None:
+        event = Event(timer.fires.event, Actor(SYSTEM_ROLE, f"timer:{timer_id}"))
+        result = decide(definition, ticked, event, now)
+        if isinstance(result, Decision):
+            fired = TimerFired(timer_id, due, timer.fires.event)
+            # The step may itself have restarted or cancelled the timer (re-entering its
+            # stage); then that is its state, and the reschedule is not repeated.
+            touched = any(
+                isinstance(e, StartTimer | CancelTimer) and e.timer == timer_id
+                for e in result.effects
+            )
+            still = timer_id in result.case.timers and not touched
+            # This firing counts even if the step cancelled or restarted the timer.
+            counted = {**result.case.timer_firings, timer_id: firings[timer_id]}
+            return replace(
+                result,
+                case=replace(result.case, timer_firings=counted),
+                effects=(fired, *result.effects, *(reschedule if still else [])),
+            )
+        fired = TimerFired(timer_id, due, timer.fires.event, rejected=result.reason.value)
+        return Decision(
+            ticked,
+            timer.fires.event,
+            f"timer:{timer_id}",
+            case.stage,
+            case.stage,
+            (fired, *reschedule),
+        )
+    assert timer.fires.notify is not None
+    notices: Iterable[Effect] = (
+        Notify(r, timer.fires.notify.template, {}, timer_id)
+        for r in recipients(definition, case, timer.fires.notify.to)
+    )
+    return Decision(
+        ticked,
+        f"timer:{timer_id}",
+        f"timer:{timer_id}",
+        case.stage,
+        case.stage,
+        (TimerFired(timer_id, due), *notices, *reschedule),
+    )
+
+
+__all__ = ["due_timers", "fire_timer"]
