@@ -19,14 +19,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from bench.municipalities import Municipality
 from workflow.consents import ConsentRequest
 from workflow.definitions import Definition
 from workflow.engine import Actor
-from workflow.engine.timing import add_duration
 from workflow.orchestration.demo import DemoClock as Clock
+from workflow.orchestration.demo import step_moments
 from workflow.runtime import Runtime
 from workflow.services import YoungPersonDetails
 from workflow.simulation import Script, ScriptGrant, ScriptStep, load_script
@@ -81,22 +80,6 @@ def _step(event: str, actor: str, after: str, inputs: dict[str, Any] | None = No
     )
 
 
-def _moments(definition: Definition, start: datetime, steps: list[ScriptStep]) -> list[datetime]:
-    """When each step happens (as workflow.orchestration.demo.play_script times them)."""
-    zone = ZoneInfo(definition.calendar.timezone)
-    moment = start if start.tzinfo else start.replace(tzinfo=zone)
-    moments = []
-    for step in steps:
-        if step.at is not None:
-            moment = step.at if step.at.tzinfo else step.at.replace(tzinfo=zone)
-        elif step.after is not None or step.wait is not None:
-            amount = step.after or step.wait
-            assert amount is not None
-            moment = add_duration(definition, moment, amount)
-        moments.append(moment)
-    return moments
-
-
 def _staff(script: Script) -> dict[str, str]:
     staff: dict[str, str] = {g.person: "leader" for g in script.grants}
     for step in script.steps:
@@ -130,7 +113,7 @@ def archetypes(
                 kind,
                 label,
                 chosen,
-                _moments(definition, script.start, chosen),
+                step_moments(definition, script.start, chosen),
                 following,
                 staff,
                 list(script.grants),

@@ -32,7 +32,7 @@ from workflow.engine import (
     decide,
 )
 from workflow.errors import WorkflowError
-from workflow.idempotency import first_result, repeated_result, stored_result
+from workflow.idempotency import first_result, stored_result
 from workflow.opening import open_case_in
 from workflow.service_types import (
     CaseNotFoundError,
@@ -193,14 +193,15 @@ class CaseService:
     ) -> StepResult:
         now = self.clock()
         with self.transaction() as session:
-            loaded, first = load_case(session.connection(), reference, idempotency_key)
+            loaded = load_case(session.connection(), reference)
             if loaded is None:
                 raise CaseNotFoundError(f"no case {reference}")
             case = loaded.case
             authorise(session, case, actor, Action.TRIGGER, purpose)
             # After the access check: a key must not tell a stranger what it was used for.
-            if first:
-                return repeated_result(first, idempotency_key or "", reference, event)
+            repeated = first_result(session, idempotency_key, reference, event)
+            if repeated:
+                return repeated
             if first_read and case.version != first_read[0]:
                 raise StaleCaseError(reference)
             first_read[:] = [case.version]

@@ -145,7 +145,7 @@ def test_a_fired_row_beside_the_running_row_of_a_timer_does_not_hide_it(
                 )
             )
     with runtime.sessions() as session:
-        loaded, _ = load_case(session.connection(), opened.reference)
+        loaded = load_case(session.connection(), opened.reference)
     assert loaded is not None
     assert loaded.state().timers == {running.timer: running.due_at}
     assert loaded.live_timers() == {running.timer: "running"}

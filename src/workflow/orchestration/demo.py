@@ -10,19 +10,20 @@ personal-data scan checks that none of it reaches Prefect.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from workflow.consents import ConsentRequest
+from workflow.definitions import Definition
 from workflow.engine import Actor
 from workflow.engine.timing import add_duration
 from workflow.orchestration.flows import run_step, sweep
 from workflow.runtime import Runtime
 from workflow.services import StepResult, YoungPersonDetails
-from workflow.simulation import Script, load_script
+from workflow.simulation import Script, ScriptStep, load_script
 
 #: Invented young people, one per municipality (names and CPR numbers are fake).
 DEMO_PEOPLE = {
@@ -55,6 +56,25 @@ class PlayedCase:
     steps: list[StepResult]
 
 
+def step_moments(
+    definition: Definition, start: datetime, steps: Sequence[ScriptStep]
+) -> list[datetime]:
+    """When each step of a script happens: at its ``at``, or ``after``/``wait`` past the
+    step before (business days as the definition counts them), or with the step before."""
+    zone = ZoneInfo(definition.calendar.timezone)
+    moment = start if start.tzinfo else start.replace(tzinfo=zone)
+    moments = []
+    for step in steps:
+        if step.at is not None:
+            moment = step.at if step.at.tzinfo else step.at.replace(tzinfo=zone)
+        elif step.after is not None or step.wait is not None:
+            amount = step.after or step.wait
+            assert amount is not None
+            moment = add_duration(definition, moment, amount)
+        moments.append(moment)
+    return moments
+
+
 def play_script(
     runtime: Runtime,
     clock: DemoClock,
@@ -66,17 +86,11 @@ def play_script(
 ) -> PlayedCase:
     """Run a script's steps through the service layer (steps expected to be refused skipped)."""
     definition = runtime.catalog.by_id(script.definition)
-    zone = ZoneInfo(definition.calendar.timezone)
-    moment = script.start if script.start.tzinfo else script.start.replace(tzinfo=zone)
     played = PlayedCase(script.definition, "", [])
     _record_grants(runtime, script)
-    for step in script.steps:
-        if step.at is not None:
-            moment = step.at if step.at.tzinfo else step.at.replace(tzinfo=zone)
-        elif step.after is not None or step.wait is not None:
-            amount = step.after or step.wait
-            assert amount is not None
-            moment = add_duration(definition, moment, amount)
+    for step, moment in zip(
+        script.steps, step_moments(definition, script.start, script.steps), strict=True
+    ):
         clock.now = moment
         time_passes(moment)
         if step.event is None or step.expect_rejection is not None:

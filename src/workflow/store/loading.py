@@ -16,7 +16,6 @@ from sqlalchemy import Connection, and_, bindparam, or_, select
 
 from workflow.engine import CaseState
 from workflow.store.driver import DriverStatement
-from workflow.store.statements import IDEMPOTENT_RESULT
 from workflow.store.tables import Case, CaseTimer
 
 
@@ -135,18 +134,14 @@ def _loaded(rows: list[tuple[Any, ...]]) -> LoadedCase | None:
     return loaded
 
 
-def load_case(
-    connection: Connection, reference: str, key: str | None = None
-) -> tuple[LoadedCase | None, dict[str, Any] | None]:
-    """The case with this reference and its live timers (None if there is none), and
-    the first result stored under the idempotency ``key`` (None if none or no key).
+def load_case(connection: Connection, reference: str) -> LoadedCase | None:
+    """The case with this reference and its live timers (None if there is none).
 
-    Not pipelined: for one or two reads, psycopg's pipeline mode costs more Python
-    than the round trip it saves (measured: 630 µs against 490 µs for a step's read).
+    Not pipelined with the step's other reads: for one or two reads, psycopg's pipeline
+    mode costs more Python than the round trip it saves (measured: 630 µs against
+    490 µs for a step's read).
     """
-    loaded = _loaded(LOAD_BY_REFERENCE.rows(connection, {"b_reference": reference}))
-    found = IDEMPOTENT_RESULT.rows(connection, {"b_key": key}) if key else []
-    return loaded, (found[0][0] if found else None)
+    return _loaded(LOAD_BY_REFERENCE.rows(connection, {"b_reference": reference}))
 
 
 def load_case_by_id(connection: Connection, case_id: int) -> LoadedCase | None:
