@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from workflow.definitions import load_definition
-from workflow.simulation import load_script, simulate
+from workflow.engine.simulation import load_script, simulate
 
 
 def _best(func: Any, repeat: int = 5) -> float:

@@ -42,7 +42,7 @@ from bench.national_exemplars import Clock
 from bench.national_floors import Raw
 from bench.national_report import Run, markdown
 from bench.national_store import build
-from workflow.notify.message import Address, OutgoingMessage
+from workflow.delivery.message import Address, OutgoingMessage
 from workflow.runtime import Runtime, build_runtime, use_runtime
 from workflow.settings import Settings
 

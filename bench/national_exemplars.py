@@ -21,14 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from bench.municipalities import Municipality
-from workflow.consents import ConsentRequest
+from workflow.cases.model import YoungPersonDetails
 from workflow.definitions import Definition
 from workflow.engine import Actor
+from workflow.engine.simulation import Script, ScriptGrant, ScriptStep, load_script
 from workflow.orchestration.demo import DemoClock as Clock
 from workflow.orchestration.demo import step_moments
+from workflow.privacy.consents import ConsentRequest
 from workflow.runtime import Runtime
-from workflow.services import YoungPersonDetails
-from workflow.simulation import Script, ScriptGrant, ScriptStep, load_script
 
 #: How the active cases of a municipality spread over the stages they wait in.
 ACTIVE_STAGES = {

@@ -39,13 +39,13 @@ from tests.support.services import create_database, free_port, smtp_sink
 from bench.national_exemplars import Clock
 from bench.national_scenarios import Figures, meeting_triggers
 from bench.national_store import NationalStore
+from workflow.cases.model import RejectedError, StepResult
 from workflow.orchestration.workpool import (
     FINAL_STATES,
     RunSummary,
     run_summaries,
 )
 from workflow.runtime import Runtime
-from workflow.services import RejectedError, StepResult
 from workflow.store.tables import Case, HistoryEvent, OutboxRow
 
 POOL = "kui-bench"
@@ -183,7 +183,7 @@ def workers_scenario(
     limit: int,
     rng: random.Random,
 ) -> None:
-    from workflow.notify.channels import file_name, message_id
+    from workflow.delivery.channels import file_name, message_id
     from workflow.orchestration.server import local_server
     from workflow.orchestration.workpool import (
         deploy_to_pool,

@@ -27,10 +27,10 @@ from bench import national_floors as floors
 from bench.national_clone import Copier, Copy, RawStore, plans
 from bench.national_exemplars import MEETING_EVENTS, Clock
 from bench.national_store import ActiveCase, NationalStore, shares
+from workflow.cases.model import RejectedError
+from workflow.delivery.outbox import default_channels
 from workflow.engine import Actor
-from workflow.outbox import default_channels
 from workflow.runtime import Runtime
-from workflow.services import RejectedError
 
 
 @dataclass

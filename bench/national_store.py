@@ -155,7 +155,7 @@ def build(
                     staff=staff,
                     person=(
                         f"Bench Person {serial}",
-                        runtime.service.cpr.encrypt(f"{serial % 10**10:010d}"),
+                        runtime.uow.cpr.encrypt(f"{serial % 10**10:010d}"),
                     ),
                 )
                 case_id = copier.add(archetype.rows, archetype.reference, copy)

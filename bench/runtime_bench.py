@@ -33,10 +33,10 @@ from typing import Any
 from sqlalchemy import select, text, update
 from tests.support.services import create_database, free_port, postgres_server
 
-from workflow.consents import ConsentRequest
+from workflow.cases.model import Referral, YoungPersonDetails
 from workflow.engine import Actor
+from workflow.privacy.consents import ConsentRequest
 from workflow.runtime import Runtime, build_runtime, use_runtime
-from workflow.services import Referral, YoungPersonDetails
 from workflow.settings import Settings
 from workflow.store.loading import LOAD_BY_REFERENCE
 from workflow.store.statements import (

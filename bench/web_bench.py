@@ -53,10 +53,10 @@ from typing import Any
 from sqlalchemy import event, func, select
 from starlette.testclient import TestClient
 
-from workflow.consents import ConsentRequest
+from workflow.cases.model import Referral, YoungPersonDetails
 from workflow.engine import Actor
+from workflow.privacy.consents import ConsentRequest
 from workflow.runtime import Runtime, build_runtime, use_runtime
-from workflow.services import Referral, YoungPersonDetails
 from workflow.settings import Settings
 from workflow.store.tables import AuditEntry, Case, CoordinatorAssignment, TeamMembership
 from workflow.web.app import create_app

@@ -66,3 +66,41 @@ def did_you_mean(name: str, known: Iterable[str], *, list_known: bool = True) ->
         return None
     shown = ", ".join(candidates[:12]) + (", ..." if len(candidates) > 12 else "")
     return f"known: {shown}"
+
+
+# Refusals of the service layer (cases, privacy): each says what and how to go on.
+
+
+class CaseNotFoundError(WorkflowError):
+    """No case with that reference (or the user may not know it exists)."""
+
+
+class ConflictError(WorkflowError):
+    """Someone else changed the case at the same moment; reload and try again."""
+
+
+class NotAllowedError(WorkflowError):
+    """The person may see the case, but not do this with it."""
+
+
+class PurposeRequiredError(WorkflowError):
+    """Opening a case through a legal basis needs a stated purpose (kept in the audit log)."""
+
+    def __init__(self, reference: str, basis: str) -> None:
+        super().__init__(
+            f"you see {reference} through a legal basis ({basis}), not as one of its team: "
+            "state the purpose of opening it"
+        )
+        self.reference, self.basis = reference, basis
+
+
+class InvalidRequestError(WorkflowError):
+    """Input the service refuses, field by field; nothing was changed."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(str(p) for p in problems))
+
+
+class IdempotencyKeyReusedError(WorkflowError):
+    """An idempotency key came back with a different request."""

@@ -1,26 +1,32 @@
-"""The composition root: the store, definitions, service and outbox of one process."""
+"""The composition root: the store, definitions, services and outbox of one process.
+
+The only module that builds services: it makes one unit of work and hands it to each.
+Entrypoints (web, CLI, flows) ask it for what they need.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from workflow.accounts import AccountService
-from workflow.audit import AuditService
-from workflow.catalog import DefinitionCatalog
-from workflow.consents import ConsentService
-from workflow.cpr import CprCipher, key_ring
-from workflow.grants import GrantService
-from workflow.outbox import Channel, Deliverer
-from workflow.retention import RetentionService
-from workflow.services import CaseService
+from workflow.cases.caseload import CaseloadService
+from workflow.cases.service import CaseService
+from workflow.cases.upgrades import UpgradeService
+from workflow.delivery.outbox import Channel, Deliverer
+from workflow.privacy.accounts import AccountService
+from workflow.privacy.audit import AuditService
+from workflow.privacy.consents import ConsentService
+from workflow.privacy.cpr import CprCipher, key_ring
+from workflow.privacy.grants import GrantService
+from workflow.privacy.retention import RetentionService
 from workflow.settings import Settings, get_settings
+from workflow.store.catalog import DefinitionCatalog
 from workflow.store.database import make_engine, migrate, session_factory
-from workflow.upgrades import UpgradeService
+from workflow.store.unit_of_work import UnitOfWork, utc_now
 
 
 @dataclass
@@ -31,7 +37,11 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker[Session]
     catalog: DefinitionCatalog
+    #: CPR numbers at rest (the unit of work encrypts with it; rotation needs it whole).
+    cipher: CprCipher
+    uow: UnitOfWork
     service: CaseService
+    caseload: CaseloadService
     deliverer: Deliverer
     accounts: AccountService
     consents: ConsentService
@@ -44,7 +54,7 @@ class Runtime:
 def build_runtime(
     settings: Settings,
     *,
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    clock: Callable[[], datetime] = utc_now,
     channels: dict[str, Channel] | None = None,
 ) -> Runtime:
     """Connect to the store (migrating it), load the definitions, wire the services."""
@@ -52,20 +62,24 @@ def build_runtime(
     migrate(engine)
     sessions = session_factory(engine)
     catalog = DefinitionCatalog(settings.definitions_dir)
-    service = CaseService(sessions, catalog, clock, cpr=CprCipher(key_ring(settings)))
+    cipher = CprCipher(key_ring(settings))
+    uow = UnitOfWork(sessions, catalog, cipher, clock)
     return Runtime(
         settings=settings,
         engine=engine,
         sessions=sessions,
         catalog=catalog,
-        service=service,
-        deliverer=Deliverer(sessions, catalog, settings, channels, clock),
+        cipher=cipher,
+        uow=uow,
+        service=CaseService(uow),
+        caseload=CaseloadService(uow),
+        deliverer=Deliverer(uow, settings, channels),
         accounts=AccountService(sessions, clock),
-        consents=ConsentService(service),
-        grants=GrantService(service),
-        audit=AuditService(service, settings.audit_retention_days),
-        retention=RetentionService(service),
-        upgrades=UpgradeService(service),
+        consents=ConsentService(uow),
+        grants=GrantService(uow),
+        audit=AuditService(uow, settings.audit_retention_days),
+        retention=RetentionService(uow),
+        upgrades=UpgradeService(uow),
     )
 
 

@@ -80,7 +80,7 @@ class Settings(BaseSettings):
     def _split_cpr_keys(cls, value: object) -> object:
         """Accept a JSON list or a comma-separated string; blanks are dropped.
 
-        Never raises: the keys are checked by :mod:`workflow.cpr`, whose error names the
+        Never raises: the keys are checked by :mod:`workflow.privacy.cpr`, whose error names the
         setting and never echoes a key (pydantic's errors would print the secret).
         """
         if isinstance(value, str):

@@ -11,8 +11,8 @@ import os
 import sys
 
 from tests.integration.scripted import PERSON
-from workflow.consents import ConsentRequest
 from workflow.engine import Actor
+from workflow.privacy.consents import ConsentRequest
 from workflow.runtime import get_runtime
 
 

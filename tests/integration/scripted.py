@@ -6,10 +6,10 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
+from workflow.cases.model import StepResult, YoungPersonDetails
+from workflow.engine.simulation import Script
 from workflow.orchestration.demo import play_script
 from workflow.runtime import Runtime
-from workflow.services import StepResult, YoungPersonDetails
-from workflow.simulation import Script
 
 #: The seeded young person: their name and CPR number must never reach Prefect or mail.
 PERSON = YoungPersonDetails("Freja Testesen", "0101101234", date(2010, 1, 1))

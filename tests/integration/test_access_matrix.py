@@ -1,7 +1,7 @@
 """The access rule as a matrix, through the JSON API: people x consent states x actions.
 
 Every cell of :data:`EXPECTED` is one request by one person on one case; the table is
-written out by hand from the rule (see workflow.access), never computed from it, so a
+written out by hand from the rule (see workflow.engine.access), never computed from it, so a
 wrong rule — or a store query that disagrees with it — fails here.
 
 One case is built per consent state (once for the module), each in the follow-up stage
@@ -35,10 +35,11 @@ from tests.support.case_api import (
     step,
 )
 from tests.support.services import create_database
-from workflow.consents import ConsentRequest
+from workflow.cases.model import RejectedError
 from workflow.engine import Actor
+from workflow.errors import CaseNotFoundError
+from workflow.privacy.consents import ConsentRequest
 from workflow.runtime import Runtime, build_runtime
-from workflow.service_types import CaseNotFoundError, RejectedError
 from workflow.settings import Settings
 from workflow.web.app import create_app
 

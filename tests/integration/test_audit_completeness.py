@@ -31,7 +31,7 @@ from tests.support.case_api import (
     bearer,
     create_staff,
 )
-from workflow.audit import CASE_OBJECTS
+from workflow.privacy.audit import CASE_OBJECTS
 from workflow.runtime import Runtime
 from workflow.store.tables import AuditEntry
 from workflow.web.app import create_app

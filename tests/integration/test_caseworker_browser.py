@@ -17,8 +17,8 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.integration.conftest import Clock
 from tests.support.browser import FLAGS, ensure_chromium
+from workflow.cases.model import StepResult
 from workflow.runtime import Runtime
-from workflow.services import StepResult
 from workflow.web.app import create_app
 from workflow.web.server import serve_in_thread
 

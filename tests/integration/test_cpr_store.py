@@ -8,11 +8,11 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from tests.integration.scripted import PERSON
+from workflow.cases.model import YoungPersonDetails
 from workflow.cli.main import app
-from workflow.cpr import CprCipher, key_ring
 from workflow.engine import Actor
+from workflow.privacy.cpr import CprCipher, key_ring
 from workflow.runtime import Runtime, build_runtime, use_runtime
-from workflow.services import YoungPersonDetails
 
 CW = Actor("caseworker", "cw-mette")
 INPUTS = {"source": "school", "caseworker": "cw"}
@@ -31,8 +31,8 @@ def test_a_referral_stores_the_cpr_number_encrypted(runtime: Runtime) -> None:
     assert PERSON.cpr not in stored
     assert PERSON.cpr[:6] not in stored
     assert PERSON.cpr[6:] not in stored
-    assert runtime.service.cpr.decrypt(stored) == PERSON.cpr
-    assert runtime.service.cpr.mask(stored) == "010110-xxxx"
+    assert runtime.uow.cpr.decrypt(stored) == PERSON.cpr
+    assert runtime.uow.cpr.mask(stored) == "010110-xxxx"
     # The runtime's key ring is its own settings' (here: the key file in its home).
     assert CprCipher(key_ring(runtime.settings)).decrypt(stored) == PERSON.cpr
     assert (runtime.settings.home / "cpr.keys").exists()
@@ -50,7 +50,7 @@ def test_rotate_re_encrypts_every_row_under_the_new_first_key(runtime: Runtime) 
     new_key = CprCipher.generate_key()
     rotated = build_runtime(
         runtime.settings.model_copy(update={"cpr_keys": [new_key, *old_keys]}),
-        clock=runtime.service.clock,
+        clock=runtime.uow.clock,
     )
     use_runtime(rotated)  # what `workflow cpr rotate` runs with after the restart
     try:
@@ -85,7 +85,7 @@ def test_rotate_without_the_old_key_stops_with_a_clear_error(runtime: Runtime) -
     before = stored_cprs(runtime)
     lost = build_runtime(
         runtime.settings.model_copy(update={"cpr_keys": [CprCipher.generate_key()]}),
-        clock=runtime.service.clock,
+        clock=runtime.uow.clock,
     )
     use_runtime(lost)
     try:

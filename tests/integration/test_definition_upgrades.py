@@ -21,13 +21,13 @@ from tests.integration.conftest import Clock, settings_for
 from tests.integration.scripted import play
 from tests.support.services import SmtpSink
 from tests.support.upgrades import copy_v1, ship_v2
+from workflow.cases.upgrades import MIGRATED_EVENT
 from workflow.cli.main import app
 from workflow.engine import Actor
-from workflow.migration_plan import MigrationRefusedError
+from workflow.engine.migration_plan import MigrationRefusedError
+from workflow.engine.simulation import load_script
 from workflow.runtime import Runtime, build_runtime, use_runtime
-from workflow.simulation import load_script
 from workflow.store.tables import AuditEntry, Case, CaseTimer, DefinitionVersion, HistoryEvent
-from workflow.upgrades import MIGRATED_EVENT
 from workflow.web.app import create_app
 from workflow.web.identity import TrustedHeader
 

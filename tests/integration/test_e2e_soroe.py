@@ -23,12 +23,12 @@ from prefect.client.schemas.filters import (
 from tests.integration.conftest import Clock
 from tests.integration.scripted import PERSON, play
 from tests.support.services import SmtpSink, run_async
+from workflow.cases.model import StepResult
+from workflow.delivery.message import addresses_of
 from workflow.engine import Notify
-from workflow.notify.message import addresses_of
+from workflow.engine.simulation import load_script, simulate
 from workflow.orchestration.flows import run_step, sweep
 from workflow.runtime import Runtime
-from workflow.services import StepResult
-from workflow.simulation import load_script, simulate
 
 
 def _expected_mail(runtime: Runtime) -> Counter[str]:

@@ -42,7 +42,9 @@ from hypothesis.stateful import (
 from sqlalchemy import func, select, update
 
 from tests.integration.conftest import Clock
+from workflow.cases.model import RejectedError, StepResult, YoungPersonDetails, storable_inputs
 from workflow.definitions import Definition
+from workflow.definitions.calendar import age_on
 from workflow.definitions.models import REFER_EVENT, Input, InputType, StageKind
 from workflow.engine import (
     Actor,
@@ -60,16 +62,9 @@ from workflow.engine import (
     open_case,
 )
 from workflow.engine.inputs import GOAL_STATUSES, NETWORK_KINDS, REVIEW_STATUSES
+from workflow.engine.simulation import Script, ScriptStep, simulate
 from workflow.runtime import Runtime, build_runtime
-from workflow.service_types import (
-    RejectedError,
-    StepResult,
-    YoungPersonDetails,
-    age_on,
-    storable_inputs,
-)
 from workflow.settings import Settings
-from workflow.simulation import Script, ScriptStep, simulate
 from workflow.store.repository import dedupe_key
 from workflow.store.tables import (
     AuditEntry,

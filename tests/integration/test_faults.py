@@ -64,10 +64,10 @@ from tests.support.services import (
     run_async,
     wait_until,
 )
-from workflow.consents import ConsentRequest
+from workflow.cases.model import StepResult
 from workflow.orchestration.flows import run_step, sweep
+from workflow.privacy.consents import ConsentRequest
 from workflow.runtime import Runtime, build_runtime, use_runtime
-from workflow.services import StepResult
 from workflow.store.tables import OutboxRow
 from workflow.web.app import create_app
 
@@ -284,7 +284,7 @@ def test_postgresql_restarted_mid_run_loses_no_step_and_sends_nothing_twice(
     is still going on when the 11th message is to be recorded. Meanwhile a coordinator
     takes a step through the API: refused clearly, then retried with its key."""
     runtime = restarting_runtime
-    with LogSignal("workflow.outbox", "the store is unreachable") as waiting_for_store:
+    with LogSignal("workflow.delivery.outbox", "the store is unreachable") as waiting_for_store:
         references = open_cases(runtime, range(1, 5))
         create_staff(runtime, ["lise"])
         client = TestClient(create_app(runtime), raise_server_exceptions=False)

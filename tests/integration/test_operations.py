@@ -19,8 +19,8 @@ from prefect.client.orchestration import get_client
 
 from tests.integration.conftest import Clock
 from tests.support.services import SmtpSink, free_port, run_async
-from workflow.notify.channels import WebhookChannel
-from workflow.notify.message import Address, OutgoingMessage
+from workflow.delivery.channels import WebhookChannel
+from workflow.delivery.message import Address, OutgoingMessage
 from workflow.orchestration.demo import DEMO_PEOPLE, DemoClock, run_demo
 from workflow.orchestration.flows import intake, stage_intake_file
 from workflow.runtime import Runtime, build_runtime, use_runtime
@@ -51,7 +51,7 @@ def test_demo_runs_every_municipality_and_no_personal_data_reaches_prefect_or_ma
     artifacts), every application log record, every mail and every letter."""
     caplog.set_level(logging.DEBUG)  # every logger of the application, Prefect's included
     runtime = sqlite_runtime  # the e2e test covers PostgreSQL
-    clock = DemoClock(runtime.service.clock())
+    clock = DemoClock(runtime.uow.clock())
     demo_runtime = build_runtime(runtime.settings, clock=clock)
     use_runtime(demo_runtime)
     played = run_demo(demo_runtime, clock, Path("definitions/examples"), report=lambda _: None)

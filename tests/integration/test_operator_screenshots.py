@@ -23,10 +23,10 @@ from tests.integration.conftest import Clock
 from tests.integration.scripted import PERSON, play
 from tests.support.browser import FLAGS, ensure_chromium
 from tests.support.services import SmtpSink, run_async
+from workflow.cases.model import StepResult
+from workflow.engine.simulation import load_script
 from workflow.orchestration.flows import publish_caseload, run_step
 from workflow.runtime import Runtime
-from workflow.services import StepResult
-from workflow.simulation import load_script
 
 IMAGES = Path("docs/images")
 

@@ -9,10 +9,11 @@ from sqlalchemy import func, select
 
 from tests.integration.conftest import Clock
 from tests.integration.scripted import play
+from workflow.cases.model import YoungPersonDetails
 from workflow.engine import Actor
+from workflow.engine.simulation import load_script
+from workflow.errors import InvalidRequestError
 from workflow.runtime import Runtime
-from workflow.service_types import InvalidRequestError, YoungPersonDetails
-from workflow.simulation import load_script
 from workflow.store.tables import AuditEntry, Case, HistoryEvent, OutboxRow, YoungPerson
 
 ADULT = YoungPersonDetails("Voksen Testesen", "0101051234", date(2005, 1, 1))  # 21 at referral

@@ -122,8 +122,8 @@ def test_a_fired_row_beside_the_running_row_of_a_timer_does_not_hide_it(
     runtime: Runtime,
 ) -> None:
     """Stores written by early versions may hold both for one timer: the running one counts."""
+    from workflow.cases.model import YoungPersonDetails
     from workflow.engine import Actor
-    from workflow.services import YoungPersonDetails
     from workflow.store.loading import load_case
 
     opened = runtime.service.refer(

@@ -10,11 +10,12 @@ from sqlalchemy import func, select
 
 from tests.integration.conftest import Clock
 from tests.integration.scripted import PERSON, play
+from workflow.cases.model import RejectedError
 from workflow.definitions import Definition
 from workflow.engine import Actor, Notify
+from workflow.engine.simulation import load_script, simulate
+from workflow.errors import ConflictError
 from workflow.runtime import Runtime
-from workflow.services import ConflictError, RejectedError
-from workflow.simulation import load_script, simulate
 from workflow.store.tables import (
     AuditEntry,
     Case,
@@ -87,7 +88,7 @@ def test_whole_soroe_lifecycle_is_stored_as_the_engine_decided(
         # Personal data stays in its own table.
         stored = session.scalars(select(YoungPerson)).one().cpr
         assert PERSON.cpr not in stored  # encrypted at rest
-        assert runtime.service.cpr.decrypt(stored) == PERSON.cpr
+        assert runtime.uow.cpr.decrypt(stored) == PERSON.cpr
         assert PERSON.name not in str(case.data)
         assert PERSON.cpr not in str(case.data)
 
@@ -184,7 +185,7 @@ def test_two_concurrent_triggers_one_succeeds_one_conflicts(runtime: Runtime) ->
 
 
 def test_unknown_case_and_refusal_change_nothing(runtime: Runtime) -> None:
-    from workflow.services import CaseNotFoundError
+    from workflow.errors import CaseNotFoundError
 
     with pytest.raises(CaseNotFoundError):
         runtime.service.trigger("SOR-2026-9999", "withdraw", {}, CW)
@@ -219,7 +220,7 @@ def test_referral_outside_the_target_ages_is_refused_with_nothing_stored(
 ) -> None:
     from datetime import date
 
-    from workflow.services import YoungPersonDetails
+    from workflow.cases.model import YoungPersonDetails
 
     too_old = YoungPersonDetails("Ældre Person", "0101901234", date(1990, 1, 1))
     with pytest.raises(RejectedError):
@@ -229,7 +230,7 @@ def test_referral_outside_the_target_ages_is_refused_with_nothing_stored(
 
 
 def test_an_idempotency_key_belongs_to_one_request(runtime: Runtime) -> None:
-    from workflow.service_types import IdempotencyKeyReusedError
+    from workflow.errors import IdempotencyKeyReusedError
 
     first = runtime.service.refer(
         "soroe", PERSON, CW, {"source": "school", "caseworker": "cw-mette"}
@@ -305,7 +306,7 @@ def test_a_rolled_back_registration_is_not_remembered(runtime: Runtime) -> None:
 def test_age_and_reference_year_follow_danish_time(runtime: Runtime, clock: Clock) -> None:
     from datetime import UTC, date, datetime
 
-    from workflow.service_types import YoungPersonDetails
+    from workflow.cases.model import YoungPersonDetails
 
     clock.now = datetime(2026, 12, 31, 23, 30, tzinfo=UTC)  # 00:30 on 1 January in Denmark
     born = YoungPersonDetails("Nytår Barn", "0101111234", date(2011, 1, 1))
@@ -318,7 +319,7 @@ def test_age_and_reference_year_follow_danish_time(runtime: Runtime, clock: Cloc
 
 
 def test_nobody_and_strangers_are_told_the_case_does_not_exist(runtime: Runtime) -> None:
-    from workflow.services import CaseNotFoundError
+    from workflow.errors import CaseNotFoundError
 
     opened = runtime.service.refer(
         "soroe", PERSON, CW, {"source": "school", "caseworker": "cw-mette"}

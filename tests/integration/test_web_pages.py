@@ -11,10 +11,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.integration.conftest import Clock
-from workflow.consents import ConsentRequest
+from workflow.cases.model import YoungPersonDetails
 from workflow.engine import Actor
+from workflow.privacy.consents import ConsentRequest
 from workflow.runtime import Runtime
-from workflow.services import YoungPersonDetails
 from workflow.store.tables import AuditEntry
 from workflow.web.app import create_app
 from workflow.web.identity import TrustedHeader

@@ -16,9 +16,9 @@ from sqlalchemy import func, insert, select, update
 
 from tests.integration.conftest import Clock, settings_for
 from tests.support.services import SmtpSink, create_database
+from workflow.cases.model import Referral, YoungPersonDetails
 from workflow.engine import Actor
 from workflow.runtime import Runtime, build_runtime
-from workflow.services import Referral, YoungPersonDetails
 from workflow.store.tables import Case, HistoryEvent, OutboxRow
 
 CASES = 60
@@ -84,7 +84,7 @@ def test_a_case_changed_while_the_sweep_fires_it_is_left_for_the_next_sweep(
     skipped (it stays due) and the rest of the chunk fires. (SQLite serialises writers:
     a step cannot commit inside the sweep's transaction there.)
     """
-    import workflow.sweeping as sweeping
+    import workflow.cases.timers as sweeping
 
     runtime = build_runtime(
         settings_for(create_database(pg_server), smtp, tmp_path / "var"), clock=clock

@@ -23,14 +23,14 @@ from tests.support.case_api import (
 from tests.support.services import (
     SmtpSink,
 )
-from workflow.consents import ConsentRequest
-from workflow.notify.channels import (
+from workflow.cases.model import StepResult, YoungPersonDetails
+from workflow.delivery.channels import (
     file_name,
     message_id,
 )
-from workflow.notify.message import addresses_of
+from workflow.delivery.message import addresses_of
+from workflow.privacy.consents import ConsentRequest
 from workflow.runtime import Runtime
-from workflow.services import StepResult, YoungPersonDetails
 from workflow.store.tables import Case, HistoryEvent, OutboxRow
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from workflow.calendar import WorkingCalendar, danish_public_holidays, easter_sunday
+from workflow.definitions.calendar import WorkingCalendar, danish_public_holidays, easter_sunday
 
 
 @pytest.mark.parametrize(

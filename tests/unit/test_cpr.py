@@ -11,8 +11,8 @@ from cryptography.fernet import Fernet
 from typer.testing import CliRunner
 
 from workflow.cli.main import app
-from workflow.cpr import CprCipher, CprKeyError, default_key_ring, key_ring, masked_cpr
 from workflow.errors import WorkflowError
+from workflow.privacy.cpr import CprCipher, CprKeyError, default_key_ring, key_ring, masked_cpr
 from workflow.settings import Settings, get_settings
 
 CPR = "010203-1234"

@@ -30,7 +30,7 @@ from workflow.engine import (
     fire_timer,
     open_case,
 )
-from workflow.simulation import Script, ScriptStep, simulate
+from workflow.engine.simulation import Script, ScriptStep, simulate
 
 DEFINITIONS = {name: load_definition(f"definitions/{name}.yaml") for name in ("soroe", "base")}
 START = at("2026-03-02 09:00")

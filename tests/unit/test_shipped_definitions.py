@@ -14,7 +14,7 @@ import pytest
 
 from workflow.definitions import Definition, load_definition
 from workflow.engine import CancelTimer, Notify, StartTimer, TimerFired
-from workflow.simulation import Script, Timeline, format_timeline, load_script, simulate
+from workflow.engine.simulation import Script, Timeline, format_timeline, load_script, simulate
 
 MUNICIPALITIES = [
     "silkeborg",

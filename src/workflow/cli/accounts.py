@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from workflow.accounts import AccountError
+from workflow.privacy.accounts import AccountError
 
 app = typer.Typer(help="Staff accounts for the web app.", no_args_is_help=True)
 

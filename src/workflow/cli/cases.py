@@ -96,7 +96,7 @@ def _carry_out(result: Any) -> None:
 
 
 def _fail(exc: WorkflowError) -> None:
-    from workflow.services import RejectedError
+    from workflow.cases.model import RejectedError
 
     if isinstance(exc, RejectedError):
         typer.echo(f"Refused: {exc.rejection.text('da')}", err=True)
@@ -190,8 +190,8 @@ def refer(
         typer.echo(f"{answer['reference']}: opened in {answer['to_stage']}")
         return
 
+    from workflow.cases.model import YoungPersonDetails
     from workflow.runtime import get_runtime
-    from workflow.services import YoungPersonDetails
 
     try:
         result = get_runtime().service.refer(

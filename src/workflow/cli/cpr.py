@@ -12,7 +12,7 @@ app = typer.Typer(help="Keys that encrypt CPR numbers in the store.", no_args_is
 @app.command("new-key")
 def new_key() -> None:
     """Print a new key (on stdout; what to do with it on stderr)."""
-    from workflow.cpr import KEY_FILE, KEYS_SETTING, CprCipher
+    from workflow.privacy.cpr import KEY_FILE, KEYS_SETTING, CprCipher
 
     typer.echo(CprCipher.generate_key())
     typer.echo(
@@ -29,12 +29,12 @@ def rotate(
     batch: int = typer.Option(500, min=1, max=100_000, help="Rows per transaction."),
 ) -> None:
     """Re-encrypt every stored CPR number under the first key (plaintext is encrypted)."""
-    from workflow.cpr import rotate_store
+    from workflow.privacy.cpr import rotate_store
     from workflow.runtime import get_runtime
 
     try:
         runtime = get_runtime()
-        count = rotate_store(runtime.sessions, runtime.service.cpr, batch)
+        count = rotate_store(runtime.sessions, runtime.cipher, batch)
     except WorkflowError as exc:
         typer.echo(f"Error: {exc}", err=True)
         raise typer.Exit(1) from None

@@ -16,8 +16,8 @@ from workflow.cli.upgrades import definition_path
 from workflow.definitions import load_definition
 from workflow.definitions.graph import mermaid
 from workflow.definitions.reference import json_schema, reference_markdown
+from workflow.engine.simulation import format_timeline, load_script, simulate
 from workflow.errors import DefinitionError
-from workflow.simulation import format_timeline, load_script, simulate
 
 app = typer.Typer(
     name="workflow",

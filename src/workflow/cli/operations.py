@@ -105,7 +105,7 @@ def _demo_accounts() -> None:
         {"young_person_agrees": True, "consent": True},
         caseworker,
     )
-    from workflow.consents import ConsentRequest
+    from workflow.privacy.consents import ConsentRequest
 
     runtime.consents.give(  # the signed form: school, family counselling, youth guidance
         opened.reference,

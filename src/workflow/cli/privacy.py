@@ -67,7 +67,7 @@ def give(
     actor: str = ACTOR,
 ) -> None:
     """Record a consent from the signed consent form."""
-    from workflow.consents import ConsentRequest
+    from workflow.privacy.consents import ConsentRequest
 
     try:
         day = date.fromisoformat(given_on) if given_on else None

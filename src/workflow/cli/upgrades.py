@@ -103,7 +103,7 @@ def migrate(
     by: str = BY,
 ) -> None:
     """Move running cases to another version of their definition (logged per case)."""
-    from workflow.migration_plan import parse_mapping
+    from workflow.engine.migration_plan import parse_mapping
 
     plan = with_runtime(
         lambda rt: rt.upgrades.migrate(

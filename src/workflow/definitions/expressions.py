@@ -29,7 +29,7 @@ from typing import Any
 
 from jinja2 import TemplateSyntaxError, nodes
 
-from workflow.calendar import WEEKDAYS
+from workflow.definitions.calendar import WEEKDAYS
 from workflow.definitions.sandbox import BoundedSandbox
 
 CASE_ATTRIBUTES = frozenset(

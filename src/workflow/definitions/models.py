@@ -13,7 +13,7 @@ from functools import cached_property
 
 from pydantic import Field, StrictBool, StrictInt
 
-from workflow.calendar import WEEKDAYS, WorkingCalendar
+from workflow.definitions.calendar import WEEKDAYS, WorkingCalendar
 from workflow.definitions.parts import (
     EFFECT_KINDS,
     AgeRange,

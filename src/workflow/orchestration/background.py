@@ -12,8 +12,8 @@ import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+from workflow.cases.model import StepResult
 from workflow.orchestration.flows import run_step
-from workflow.services import StepResult
 
 _log = logging.getLogger(__name__)
 

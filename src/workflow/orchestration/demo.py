@@ -16,14 +16,14 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from workflow.consents import ConsentRequest
+from workflow.cases.model import StepResult, YoungPersonDetails
 from workflow.definitions import Definition
 from workflow.engine import Actor
+from workflow.engine.simulation import Script, ScriptStep, load_script
 from workflow.engine.timing import add_duration
 from workflow.orchestration.flows import run_step, sweep
+from workflow.privacy.consents import ConsentRequest
 from workflow.runtime import Runtime
-from workflow.services import StepResult, YoungPersonDetails
-from workflow.simulation import Script, ScriptStep, load_script
 
 #: Invented young people, one per municipality (names and CPR numbers are fake).
 DEMO_PEOPLE = {

@@ -24,11 +24,11 @@ from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 from prefect.runtime import task_run
 from sqlalchemy import func, select
 
+from workflow.cases.model import Referral, RejectedError, StepResult, YoungPersonDetails
+from workflow.delivery.channels import TransientDeliveryError
 from workflow.engine import Actor
 from workflow.errors import WorkflowError
-from workflow.notify.channels import TransientDeliveryError
 from workflow.runtime import get_runtime
-from workflow.services import Referral, RejectedError, StepResult, YoungPersonDetails
 from workflow.store.tables import Case, CaseTimer, OutboxRow
 
 DELIVERY_RETRY_DELAYS: list[float] = [1.0, 5.0, 15.0]

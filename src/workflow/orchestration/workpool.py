@@ -31,8 +31,8 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.types.entrypoint import EntrypointType
 from prefect.workers.process import ProcessWorker
 
+from workflow.cases.model import StepResult
 from workflow.orchestration.flows import case_step, intake, step_tags, sweep
-from workflow.services import StepResult
 
 POOL_TYPE = "process"
 #: The flows a pool serves, by deployment name.

@@ -1,16 +1,34 @@
-"""Writing to the audit log: who did what to which data, when and why."""
+"""Writing to the audit log: who did what to which data, when and why.
+
+The one writer of audit entries: case services, privacy services, the caseload and
+the accounts' login events all go through :func:`write_audit`, in the caller's
+transaction, so an entry commits or rolls back with the act it records.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from workflow.engine.model import Actor
 from workflow.store.statements import WRITE_AUDIT
 
-#: What an audit entry records.
-ACTIONS = ("read", "search", "change", "export", "delete")
+
+class AuditAction(StrEnum):
+    """What an audit entry records: a use of case data, or an event of a login."""
+
+    READ = "read"
+    SEARCH = "search"
+    CHANGE = "change"
+    EXPORT = "export"
+    DELETE = "delete"
+    LOGIN = "login"
+    LOGIN_FAILED = "login_failed"
+    LOGIN_LOCKED = "login_locked"
+    LOGOUT = "logout"
 
 
 def write_audit(
@@ -18,23 +36,27 @@ def write_audit(
     *,
     at: datetime,
     actor: str,
-    action: str,
+    action: AuditAction,
     object_type: str,
     object_id: str,
     purpose: str,
     details: dict[str, Any] | None = None,
 ) -> None:
     """Add one entry in the caller's transaction (it commits or rolls back with the act)."""
-    assert action in ACTIONS, action
     WRITE_AUDIT.execute(
         session.connection(),
         {
             "at": at,
             "actor": actor[:200],
-            "action": action,
+            "action": action.value,
             "object_type": object_type,
             "object_id": object_id[:64],
             "purpose": purpose[:200],
             "details": details or {},
         },
     )
+
+
+def actor_label(actor: Actor) -> str:
+    """How the audit log and the history name an actor: ``role:staff-id``."""
+    return f"{actor.role}:{actor.id or '-'}"

@@ -11,6 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflow.definitions import Definition
+from workflow.errors import CaseNotFoundError
+from workflow.store.statements import CASE_BY_REFERENCE
 from workflow.store.tables import (
     Case,
     CaseTask,
@@ -76,6 +78,14 @@ def _goal(goal: PlanGoal) -> dict[str, Any]:
         "deadline": goal.deadline,
         "status": goal.status,
     }
+
+
+def case_by_reference(session: Session, reference: str) -> Case:
+    """The case with this reference, or CaseNotFoundError."""
+    case = session.scalar(CASE_BY_REFERENCE, {"b_reference": reference})
+    if case is None:
+        raise CaseNotFoundError(f"no case {reference}")
+    return case
 
 
 def read_cpr(session: Session, case: Case) -> str | None:

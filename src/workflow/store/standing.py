@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, exists, literal, select, union_all
 from sqlalchemy.orm import Session
 
-from workflow.access import Action, LegalBasis, Standing
+from workflow.engine.access import Action, LegalBasis, Standing
 from workflow.store.loading import StoredCase
 from workflow.store.tables import (
     AccessGrant,

@@ -12,9 +12,9 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.responses import Response
 
-from workflow.accounts import LoginRefusedError, same_token
 from workflow.definitions import Definition
 from workflow.definitions.models import Input
+from workflow.privacy.accounts import LoginRefusedError, same_token
 from workflow.web.api_models import (
     IDENTIFIER,
     REFERENCE,

@@ -8,23 +8,21 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from workflow.caseload import CaseloadQuery
+from workflow.cases.caseload import CaseloadQuery
+from workflow.cases.model import RejectedError, StepResult, YoungPersonDetails
 from workflow.definitions import Definition
 from workflow.engine import acting_role
-from workflow.errors import WorkflowError
-from workflow.service_types import (
+from workflow.errors import (
     CaseNotFoundError,
     ConflictError,
     IdempotencyKeyReusedError,
     InvalidRequestError,
     NotAllowedError,
     PurposeRequiredError,
-    RejectedError,
-    StepResult,
-    YoungPersonDetails,
-    cpr_matches_birth_date,
+    WorkflowError,
 )
-from workflow.services import CaseView
+from workflow.privacy.cpr import cpr_matches_birth_date
+from workflow.store.reading import CaseView
 from workflow.web.api import (
     ApiProblemError,
     Caller,

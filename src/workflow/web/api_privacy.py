@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from workflow.consents import ConsentRequest
+from workflow.privacy.consents import ConsentRequest
 from workflow.web.api import Caller, CaseReference, responses
 from workflow.web.api_models import (
     PLAIN,

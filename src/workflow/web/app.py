@@ -19,15 +19,14 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from workflow.caseload import CaseloadService
-from workflow.runtime import Runtime
-from workflow.service_types import (
+from workflow.cases.model import StepResult
+from workflow.errors import (
     CaseNotFoundError,
     InvalidRequestError,
     NotAllowedError,
     PurposeRequiredError,
 )
-from workflow.services import StepResult
+from workflow.runtime import Runtime
 from workflow.store.database import store_unreachable
 from workflow.web import (
     api,
@@ -122,12 +121,13 @@ def create_app(
     context = WebContext(
         settings=settings,
         service=runtime.service,
-        caseload=CaseloadService(runtime.sessions, runtime.catalog, runtime.service.clock),
+        caseload=runtime.caseload,
         consents=runtime.consents,
         audit=runtime.audit,
         accounts=runtime.accounts,
         catalog=runtime.catalog,
         identity=identity,
+        clock=runtime.uow.clock,
         pages=Pages(),
         on_step=on_step or (lambda _result: None),
     )

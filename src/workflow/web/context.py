@@ -5,20 +5,23 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from starlette.requests import Request
 
-from workflow.accounts import AccountService, User
-from workflow.audit import AuditService
-from workflow.caseload import CaseloadService
-from workflow.catalog import DefinitionCatalog
-from workflow.consents import ConsentService
+from workflow.cases.caseload import CaseloadService
+from workflow.cases.model import StepResult
+from workflow.cases.service import CaseService
 from workflow.definitions import Definition
 from workflow.definitions.models import Transition
 from workflow.engine import next_steps
-from workflow.service_types import CaseNotFoundError
-from workflow.services import CaseService, CaseView, StepResult
+from workflow.errors import CaseNotFoundError
+from workflow.privacy.accounts import AccountService, User
+from workflow.privacy.audit import AuditService
+from workflow.privacy.consents import ConsentService
 from workflow.settings import Settings
+from workflow.store.catalog import DefinitionCatalog
+from workflow.store.reading import CaseView
 from workflow.web.i18n import local
 from workflow.web.identity import Identity
 from workflow.web.rendering import Pages
@@ -36,6 +39,8 @@ class WebContext:
     accounts: AccountService
     catalog: DefinitionCatalog
     identity: Identity
+    #: The store's clock (the demo runs on an accelerated one).
+    clock: Callable[[], datetime]
     pages: Pages
     #: Called with every committed step (e.g. to start its Prefect flow run).
     on_step: Callable[[StepResult], None]

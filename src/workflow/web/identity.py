@@ -18,7 +18,7 @@ from typing import Protocol
 
 from starlette.requests import Request
 
-from workflow.accounts import AccountService, User
+from workflow.privacy.accounts import AccountService, User
 
 SESSION_COOKIE = "kui_session"
 

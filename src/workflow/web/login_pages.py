@@ -7,7 +7,7 @@ import secrets
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
-from workflow.accounts import LoginRefusedError, same_token
+from workflow.privacy.accounts import LoginRefusedError, same_token
 from workflow.web.forms import FormData
 from workflow.web.i18n import word
 from workflow.web.identity import SESSION_COOKIE
@@ -68,7 +68,7 @@ async def login(request: Request) -> Response:
     response.set_cookie(
         SESSION_COOKIE,
         login.token,
-        max_age=int((login.expires_at - web(request).service.clock()).total_seconds()),
+        max_age=int((login.expires_at - web(request).clock()).total_seconds()),
         httponly=True,
         samesite="lax",
         secure=secure_cookies(request),

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
-from workflow.accounts import same_token
 from workflow.engine import Rejection
+from workflow.privacy.accounts import same_token
 from workflow.web.context import context_of as web
 from workflow.web.context import scoped_key
 from workflow.web.forms import FormData

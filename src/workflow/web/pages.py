@@ -9,15 +9,16 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
-from workflow.accounts import StaffMember
-from workflow.caseload import CaseloadQuery
+from workflow.cases.caseload import CaseloadQuery
+from workflow.cases.model import RejectedError
+from workflow.cases.upgrades import MIGRATED_EVENT
 from workflow.definitions import Definition
 from workflow.definitions.models import InputType, Transition
 from workflow.definitions.types import LocalizedText
 from workflow.engine import acting_role
-from workflow.service_types import ConflictError, RejectedError
-from workflow.services import CaseView
-from workflow.upgrades import MIGRATED_EVENT
+from workflow.errors import ConflictError
+from workflow.privacy.accounts import StaffMember
+from workflow.store.reading import CaseView
 from workflow.web.context import case_roles, choice_label, steps_for
 from workflow.web.forms import FormData, form_fields, read_form
 from workflow.web.i18n import word
@@ -35,7 +36,7 @@ from workflow.web.rendering import locale_of
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25
 REFERRAL_NAME = LocalizedText(da="Henvisning", en="Referral")
-#: The history event of a definition upgrade (workflow.upgrades), named on the timeline.
+#: The history event of a definition upgrade (workflow.cases.upgrades), named on the timeline.
 MIGRATED_NAME = LocalizedText(
     da="Flyttet til en ny version af forløbsbeskrivelsen",
     en="Moved to a new version of the process definition",
@@ -96,7 +97,7 @@ def case_page(request: Request, reference: str, saved: str = "", withdrawn: str 
     view, definition = _case(request, auth, reference, "case page")
     steps = steps_for(definition, view, auth.user)
     lang = locale_of(request, auth.user.locale)
-    now = web(request).service.clock()
+    now = web(request).clock()
     next_meeting = next((m for m in view.meetings if m["starts_at"] >= now), None)
     saved_step = next((t for t in definition.transitions if t.id == saved), None)
     return web(request).pages.render(

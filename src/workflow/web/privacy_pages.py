@@ -13,9 +13,8 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
-from workflow.consents import ConsentRequest
-from workflow.errors import Problem
-from workflow.service_types import InvalidRequestError
+from workflow.errors import InvalidRequestError, Problem
+from workflow.privacy.consents import ConsentRequest
 from workflow.web.i18n import WORDS, word
 from workflow.web.page_support import posted, signed_in, web
 from workflow.web.rendering import locale_of

@@ -10,10 +10,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
+from workflow.cases.model import RejectedError, YoungPersonDetails
 from workflow.definitions import Definition
 from workflow.engine import acting_role
 from workflow.errors import WorkflowError
-from workflow.service_types import RejectedError, YoungPersonDetails, cpr_matches_birth_date
+from workflow.privacy.cpr import cpr_matches_birth_date
 from workflow.web.forms import FormData, form_fields, read_form
 from workflow.web.i18n import word
 from workflow.web.page_support import form_key, posted, refusal, signed_in, web

@@ -1,6 +1,6 @@
 """Applying the access rule to a case in a transaction: an access, or the right refusal.
 
-The rule itself is :mod:`workflow.access` (pure); the person's standing comes from the
+The rule itself is :mod:`workflow.engine.access` (pure); the person's standing comes from the
 store. Every service that reads or changes a case calls :func:`authorise` first.
 """
 
@@ -10,9 +10,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from workflow.access import Access, Action, Standing, decide_access
 from workflow.engine import Actor
-from workflow.service_types import CaseNotFoundError, NotAllowedError, PurposeRequiredError
+from workflow.engine.access import Access, Action, Standing, decide_access
+from workflow.errors import CaseNotFoundError, NotAllowedError, PurposeRequiredError
 from workflow.store.loading import StoredCase
 from workflow.store.standing import standing_of
 

@@ -3,7 +3,7 @@
 Which stage each case lands in, which of its running timers the target keeps, and what
 strands a case: an unmapped stage (or stage to resume to), a mapping to a missing or
 final stage, an undelivered notification needing what the target lacks. The store side
-(selecting cases, writing the moves) is :mod:`workflow.upgrades`.
+(selecting cases, writing the moves) is :mod:`workflow.cases.upgrades`.
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ from typing import Any
 
 from workflow.definitions import Definition
 from workflow.definitions.vocabulary import StageKind
-from workflow.errors import Problem, WorkflowError, did_you_mean
-from workflow.service_types import InvalidRequestError
+from workflow.errors import InvalidRequestError, Problem, WorkflowError, did_you_mean
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,11 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from workflow.access import Action
-from workflow.errors import Problem, did_you_mean
-from workflow.service_types import InvalidRequestError
-from workflow.services import CaseService
-from workflow.store.audit import write_audit
+from workflow.engine.access import Action
+from workflow.errors import InvalidRequestError, Problem, did_you_mean
+from workflow.store.audit import AuditAction, write_audit
 from workflow.store.tables import AccessGrant
+from workflow.store.unit_of_work import UnitOfWork
 
 DEFAULT_ACTIONS = (Action.READ, Action.EXPORT)
 
@@ -54,8 +53,8 @@ def _grant(row: AccessGrant) -> Grant:
 class GrantService:
     """Grants and revokes legal bases (an operator's or a data protection lead's act)."""
 
-    def __init__(self, cases: CaseService) -> None:
-        self.cases = cases
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
 
     def grant(
         self,
@@ -86,8 +85,8 @@ class GrantService:
             problems.append(Problem(None, "person/basis", "give a staff id and a basis code"))
         if problems:
             raise InvalidRequestError(problems)
-        now = self.cases.clock()
-        with self.cases.transaction() as session:
+        now = self.uow.clock()
+        with self.uow.transaction() as session:
             row = AccessGrant(
                 person_id=person_id,
                 municipality_code=municipality_code,
@@ -104,7 +103,7 @@ class GrantService:
                 session,
                 at=now,
                 actor=granted_by,
-                action="change",
+                action=AuditAction.CHANGE,
                 object_type="access_grant",
                 object_id=str(row.id),
                 purpose="legal basis granted",
@@ -114,8 +113,8 @@ class GrantService:
 
     def revoke(self, grant_id: int, revoked_by: str) -> Grant:
         """End a grant from now on."""
-        now = self.cases.clock()
-        with self.cases.transaction() as session:
+        now = self.uow.clock()
+        with self.uow.transaction() as session:
             row = session.get(AccessGrant, grant_id)
             if row is None:
                 raise InvalidRequestError([Problem(None, "grant", f"no grant {grant_id}")])
@@ -125,7 +124,7 @@ class GrantService:
                     session,
                     at=now,
                     actor=revoked_by,
-                    action="change",
+                    action=AuditAction.CHANGE,
                     object_type="access_grant",
                     object_id=str(row.id),
                     purpose="legal basis revoked",
@@ -135,7 +134,7 @@ class GrantService:
 
     def list(self, municipality_code: str | None = None) -> list[Grant]:
         """Every grant (revoked ones too), oldest first."""
-        with self.cases.sessions() as session:
+        with self.uow.reading() as session:
             query = select(AccessGrant).order_by(AccessGrant.id)
             if municipality_code:
                 query = query.where(AccessGrant.municipality_code == municipality_code)

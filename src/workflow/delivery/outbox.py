@@ -20,26 +20,26 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from workflow.catalog import DefinitionCatalog
-from workflow.notify.channels import (
+from workflow.delivery.channels import (
     FileChannel,
     SmtpChannel,
     TransientDeliveryError,
     WebhookChannel,
 )
-from workflow.notify.message import Address, OutgoingMessage, compose
+from workflow.delivery.message import Address, OutgoingMessage, compose
 from workflow.settings import Settings
 from workflow.store.database import store_unreachable
 from workflow.store.driver import DriverStatement
 from workflow.store.standing import consented_departments
 from workflow.store.tables import UTC_TIME, Case, HistoryEvent, OutboxRow
+from workflow.store.unit_of_work import UnitOfWork
 
 LEASE = timedelta(minutes=5)
 SEND_TIMEOUT = 10.0  # seconds a channel may take for one message
@@ -63,7 +63,7 @@ class Channel(Protocol):
 class DeliveryOutcome:
     """What happened to one row: sent, retry (later), dead (given up), withheld or skipped.
 
-    Withheld: no consent covers the department it was for (see workflow.consents).
+    Withheld: no consent covers the department it was for (see workflow.privacy.consents).
     """
 
     row_id: int
@@ -114,15 +114,13 @@ class Deliverer:
 
     def __init__(
         self,
-        sessions: sessionmaker[Session],
-        catalog: DefinitionCatalog,
+        uow: UnitOfWork,
         settings: Settings,
         channels: dict[str, Channel] | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self.sessions, self.catalog, self.settings = sessions, catalog, settings
+        self.sessions, self.catalog, self.clock = uow.sessions, uow.catalog, uow.clock
+        self.settings = settings
         self.channels = channels or default_channels(settings)
-        self.clock = clock
 
     def due_rows(self, limit: int, now: datetime | None = None) -> list[int]:
         """Rows waiting (or whose sender died holding them), oldest first."""

@@ -15,14 +15,13 @@ from typing import Any
 
 from sqlalchemy import delete, func, select
 
-from workflow.access import Action
-from workflow.authorisation import access_details, authorise
 from workflow.engine import Actor
-from workflow.service_types import actor_label
-from workflow.services import CaseService
-from workflow.store.audit import write_audit
-from workflow.store.reading import read_case
+from workflow.engine.access import Action
+from workflow.privacy.authorisation import access_details, authorise
+from workflow.store.audit import AuditAction, actor_label, write_audit
+from workflow.store.reading import case_by_reference, read_case
 from workflow.store.tables import AuditEntry
+from workflow.store.unit_of_work import UnitOfWork
 
 #: Audit entries about one case (object_id is the case reference).
 CASE_OBJECTS = ("case", "cpr", "consent", "case_export", "access_log")
@@ -51,8 +50,8 @@ class PruneResult:
 class AuditService:
     """Exports a case and its access log; prunes the log after its retention period."""
 
-    def __init__(self, cases: CaseService, retention_days: int) -> None:
-        self.cases = cases
+    def __init__(self, uow: UnitOfWork, retention_days: int) -> None:
+        self.uow = uow
         self.retention_days = retention_days
 
     def export(self, reference: str, actor: Actor, purpose: str | None) -> dict[str, Any]:
@@ -60,17 +59,17 @@ class AuditService:
 
         Through a legal basis the purpose must be stated (PurposeRequiredError).
         """
-        now = self.cases.clock()
-        with self.cases.transaction() as session:
-            case = self.cases.case(session, reference)
+        now = self.uow.clock()
+        with self.uow.transaction() as session:
+            case = case_by_reference(session, reference)
             access = authorise(session, case, actor, Action.EXPORT, purpose)
-            definition = self.cases.catalog.pinned(session, case.definition_version_id)
-            view = read_case(session, case, definition, self.cases.cpr.mask)
+            definition = self.uow.catalog.pinned(session, case.definition_version_id)
+            view = read_case(session, case, definition, self.uow.cpr.mask)
             write_audit(
                 session,
                 at=now,
                 actor=actor_label(actor),
-                action="export",
+                action=AuditAction.EXPORT,
                 object_type="case_export",
                 object_id=reference,
                 purpose=purpose or "export",
@@ -83,9 +82,9 @@ class AuditService:
 
         Given to the citizen on request; the export itself is logged too.
         """
-        now = self.cases.clock()
-        with self.cases.transaction() as session:
-            case = self.cases.case(session, reference)
+        now = self.uow.clock()
+        with self.uow.transaction() as session:
+            case = case_by_reference(session, reference)
             access = authorise(session, case, actor, Action.EXPORT, purpose)
             rows = session.scalars(
                 select(AuditEntry)
@@ -106,7 +105,7 @@ class AuditService:
                 session,
                 at=now,
                 actor=actor_label(actor),
-                action="export",
+                action=AuditAction.EXPORT,
                 object_type="access_log",
                 object_id=reference,
                 purpose=purpose or "access log for the citizen",
@@ -116,9 +115,9 @@ class AuditService:
 
     def prune(self, actor: str, *, dry_run: bool = True) -> PruneResult:
         """Remove entries older than the retention period; the removal is itself logged."""
-        now = self.cases.clock()
+        now = self.uow.clock()
         cutoff = now - timedelta(days=self.retention_days)
-        with self.cases.transaction() as session:
+        with self.uow.transaction() as session:
             older = AuditEntry.at < cutoff
             count = session.scalar(select(func.count()).select_from(AuditEntry).where(older)) or 0
             if not dry_run and count:
@@ -127,7 +126,7 @@ class AuditService:
                     session,
                     at=now,
                     actor=actor,
-                    action="delete",
+                    action=AuditAction.DELETE,
                     object_type="audit_log",
                     object_id=f"before {cutoff.date().isoformat()}",
                     purpose="log retention",

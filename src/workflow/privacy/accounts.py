@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from workflow.engine import Actor
 from workflow.errors import WorkflowError
-from workflow.store.statements import INSERT_AUDIT
+from workflow.store.audit import AuditAction, write_audit
 from workflow.store.tables import Account, WebSession
 
 MIN_PASSWORD = 12
@@ -205,14 +205,14 @@ class AccountService:
         account = self._account(session, username)
         if account is None or not account.active or account.password_hash is None:
             self._verify(_DUMMY_HASH, password)
-            self._audit(session, f"unknown:{username[:40]}", "login_failed", now)
+            self._audit(session, f"unknown:{username[:40]}", AuditAction.LOGIN_FAILED, now)
             return LoginRefusedError("wrong username or password")
         if account.locked_until is not None and account.locked_until > now:
-            self._audit(session, account.person_id, "login_locked", now)
+            self._audit(session, account.person_id, AuditAction.LOGIN_LOCKED, now)
             return LoginRefusedError("the account is locked", account.locked_until)
         if not self._verify(account.password_hash, password):
             account.failed_logins += 1
-            self._audit(session, account.person_id, "login_failed", now)
+            self._audit(session, account.person_id, AuditAction.LOGIN_FAILED, now)
             if account.failed_logins < self.max_failures:
                 return LoginRefusedError("wrong username or password")
             account.locked_until = now + self.lockout
@@ -222,19 +222,8 @@ class AccountService:
         account.locked_until = None
         if _HASHER.check_needs_rehash(account.password_hash):
             account.password_hash = _HASHER.hash(password)
-        self._audit(session, account.person_id, "login", now, {"kind": kind})
+        self._audit(session, account.person_id, AuditAction.LOGIN, now, {"kind": kind})
         return self._start(session, account, kind, now)
-
-    def start_session(self, username: str, kind: str = "browser") -> Login:
-        """A session for a user an identity provider has already authenticated."""
-        now = self.clock()
-        with self.sessions() as session, session.begin():
-            account = self._account(session, username)
-            if account is None or not account.active:
-                raise LoginRefusedError("no active account for this identity")
-            login = self._start(session, account, kind, now)
-            self._audit(session, account.person_id, "login", now, {"kind": kind, "sso": True})
-            return login
 
     def _start(self, session: Session, account: Account, kind: str, now: datetime) -> Login:
         token = secrets.token_urlsafe(32)
@@ -281,7 +270,7 @@ class AccountService:
             if row is not None:
                 account = session.get(Account, row.account_id)
                 session.delete(row)
-                self._audit(session, account.person_id if account else "-", "logout", now)
+                self._audit(session, account.person_id if account else "-", AuditAction.LOGOUT, now)
             session.execute(delete(WebSession).where(WebSession.expires_at <= now))
 
     def user(self, username: str) -> User | None:
@@ -315,21 +304,19 @@ class AccountService:
     def _audit(
         session: Session,
         who: str,
-        action: str,
+        action: AuditAction,
         now: datetime,
         details: dict[str, Any] | None = None,
     ) -> None:
-        session.connection().execute(
-            INSERT_AUDIT,
-            {
-                "at": now,
-                "actor": f"user:{who}",
-                "action": action,
-                "object_type": "account",
-                "object_id": who[:64],
-                "purpose": "login",
-                "details": details or {},
-            },
+        write_audit(
+            session,
+            at=now,
+            actor=f"user:{who}",
+            action=action,
+            object_type="account",
+            object_id=who,
+            purpose="login",
+            details=details,
         )
 
 

@@ -1,6 +1,6 @@
 """Opening a case by referral: the young person, the case row and its first step.
 
-Called by :class:`workflow.services.CaseService` inside its transaction, one referral
+Called by :class:`workflow.cases.service.CaseService` inside its transaction, one referral
 at a time (refer) or many (bulk intake). Refusals and repeated keys are returned, not
 raised, so one bad row never spoils a batch.
 """
@@ -9,30 +9,29 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from workflow.cases.idempotency import first_result
+from workflow.cases.model import Referral, RejectedError, StepResult
+from workflow.cases.recording import Step, record_step
+from workflow.definitions.calendar import age_on
 from workflow.definitions.models import REFER_EVENT
 from workflow.engine import Rejection, open_case
 from workflow.errors import WorkflowError
-from workflow.idempotency import first_result
-from workflow.service_types import Referral, RejectedError, StepResult, age_on
 from workflow.store.repository import caseworker_of, next_reference
 from workflow.store.statements import CASE_COLUMNS, INSERT_CASE, INSERT_YOUNG_PERSON
 from workflow.store.tables import Case
-
-if TYPE_CHECKING:
-    from workflow.services import CaseService
+from workflow.store.unit_of_work import UnitOfWork
 
 
 def open_case_in(
-    service: CaseService, session: Session, request: Referral, now: datetime
+    uow: UnitOfWork, session: Session, request: Referral, now: datetime
 ) -> StepResult | WorkflowError:
     """Open one case in the caller's transaction (or say why not)."""
     try:
-        definition = service.catalog.by_id(request.definition_id)
+        definition = uow.catalog.by_id(request.definition_id)
     except WorkflowError as exc:
         return exc
     assert definition.municipality is not None
@@ -56,7 +55,7 @@ def open_case_in(
         INSERT_YOUNG_PERSON,
         {
             "name": person.name,
-            "cpr": service.cpr.encrypt(person.cpr),
+            "cpr": uow.cpr.encrypt(person.cpr),
             "birth_date": person.birth_date,
         },
     ).scalar_one()
@@ -65,7 +64,7 @@ def open_case_in(
         reference=reference,
         municipality_code=definition.municipality.code,
         kle=definition.municipality.kle,
-        definition_version_id=service.catalog.register(session, definition),
+        definition_version_id=uow.catalog.register(session, definition),
         stage=new.stage,
         previous_stage=None,
         data=dict(new.data),
@@ -81,16 +80,15 @@ def open_case_in(
     case.id = connection.execute(
         INSERT_CASE, {c: getattr(case, c) for c in CASE_COLUMNS}
     ).scalar_one()
-    return service.record(
-        session,
-        definition,
-        case,
-        decision,
-        request.actor,
-        given,
-        now,
-        request.idempotency_key,
-        request.purpose,
-        live_timers={},
+    step = Step(
+        definition=definition,
+        case=case,
+        decision=decision,
+        actor=request.actor,
+        inputs=given,
+        at=now,
+        purpose=request.purpose,
+        idempotency_key=request.idempotency_key,
         opening=True,
     )
+    return record_step(session, step)

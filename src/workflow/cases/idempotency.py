@@ -12,7 +12,8 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from workflow.service_types import IdempotencyKeyReusedError, StepResult
+from workflow.cases.model import StepResult
+from workflow.errors import IdempotencyKeyReusedError
 from workflow.store.statements import IDEMPOTENT_RESULT
 
 

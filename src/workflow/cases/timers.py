@@ -10,30 +10,30 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from workflow.cases.model import StepResult
+from workflow.cases.recording import Step, record_step
 from workflow.engine import Actor, Rejection, fire_timer
 from workflow.errors import WorkflowError
-from workflow.service_types import StepResult
+from workflow.store.busy import is_busy
 from workflow.store.loading import load_case_by_id
 from workflow.store.repository import StaleCaseError
 from workflow.store.tables import CaseTimer
-
-if TYPE_CHECKING:
-    from workflow.services import CaseService
+from workflow.store.unit_of_work import UnitOfWork
 
 _log = logging.getLogger(__name__)
 
 
 class TimerSweep:
-    """Fires a case service's due timers."""
+    """Fires the due timers of a store."""
 
-    def __init__(self, service: CaseService) -> None:
-        self.service = service
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
 
     def fire_due(self, moment: datetime, limit: int, chunk: int) -> list[StepResult]:
         """Fire the due timers: a transaction per chunk, a savepoint per timer.
@@ -47,7 +47,7 @@ class TimerSweep:
             try:
                 claimed, fired_now = self._fire_chunk(moment, chunk)
             except OperationalError as exc:
-                if "locked" not in str(exc).lower():
+                if not is_busy(exc):
                     raise
                 break  # SQLite: another sweep is writing these rows; it will finish them
             results += fired_now
@@ -58,7 +58,7 @@ class TimerSweep:
     def _fire_chunk(self, moment: datetime, chunk: int) -> tuple[list[Any], list[StepResult]]:
         """Claim and fire one chunk of due timers in one transaction."""
         results: list[StepResult] = []
-        with self.service.transaction() as session:
+        with self.uow.transaction() as session:
             claimed = session.execute(
                 select(CaseTimer.case_id, CaseTimer.timer)
                 .where(CaseTimer.state == "running", CaseTimer.due_at <= moment)
@@ -94,20 +94,18 @@ class TimerSweep:
         loaded = load_case_by_id(session.connection(), case_id)
         assert loaded is not None
         case = loaded.case
-        definition = self.service.catalog.pinned(session, case.definition_version_id)
+        definition = self.uow.catalog.pinned(session, case.definition_version_id)
         decision = fire_timer(definition, loaded.state(), timer, now)
         if isinstance(decision, Rejection):
             return None
-        system = Actor("system", f"timer:{timer}")
-        return self.service.record(
-            session,
-            definition,
-            case,
-            decision,
-            system,
-            {},
-            now,
-            None,
-            f"timer {timer}",
+        step = Step(
+            definition=definition,
+            case=case,
+            decision=decision,
+            actor=Actor("system", f"timer:{timer}"),
+            inputs={},
+            at=now,
+            purpose=f"timer {timer}",
             live_timers=loaded.live_timers(),
         )
+        return record_step(session, step)

@@ -12,11 +12,11 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from workflow.catalog import UnknownDefinitionError
 from workflow.definitions import Definition
 from workflow.errors import did_you_mean
-from workflow.services import CaseService
+from workflow.store.catalog import UnknownDefinitionError
 from workflow.store.tables import Case, DefinitionVersion
+from workflow.store.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -35,12 +35,12 @@ class StoredVersion:
 class DefinitionVersions:
     """Stored and current versions of the definitions, with their open cases."""
 
-    def __init__(self, cases: CaseService) -> None:
-        self.cases = cases
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
 
     def versions(self, definition_id: str | None = None) -> list[StoredVersion]:
         """Every stored version (of one definition), with its open cases."""
-        current = {d.content_hash for d in self.cases.catalog.current.values()}
+        current = {d.content_hash for d in self.uow.catalog.current.values()}
         open_cases = (
             select(Case.definition_version_id, func.count().label("n"))
             .where(Case.closed_at.is_(None))
@@ -54,7 +54,7 @@ class DefinitionVersions:
         )
         if definition_id is not None:
             query = query.where(DefinitionVersion.definition_id == definition_id)
-        with self.cases.sessions() as session:
+        with self.uow.reading() as session:
             found = [
                 StoredVersion(
                     row.definition_id,
@@ -69,21 +69,21 @@ class DefinitionVersions:
         stored = {v.content_hash for v in found}
         found += [
             StoredVersion(d.id, d.version, d.content_hash, None, 0, True)
-            for d in self.cases.catalog.current.values()
+            for d in self.uow.catalog.current.values()
             if d.content_hash not in stored and not d.abstract and definition_id in (None, d.id)
         ]
         return sorted(found, key=lambda v: (v.definition_id, v.version, v.registered_at is None))
 
     def stored(self, definition_id: str, version: int) -> Definition:
         """A version of a definition: the current file if it has that number, else the store's."""
-        with self.cases.sessions() as session:
-            return self.cases.catalog.pinned(
+        with self.uow.reading() as session:
+            return self.uow.catalog.pinned(
                 session, self.version_id(session, definition_id, version)
             )
 
     def version_id(self, session: Session, definition_id: str, version: int) -> int:
         """The stored id of a version (the current file is stored if it has that number)."""
-        catalog = self.cases.catalog
+        catalog = self.uow.catalog
         current = catalog.current.get(definition_id)
         if current is not None and current.version == version:
             return catalog.register(session, current)

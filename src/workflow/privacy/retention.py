@@ -17,10 +17,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from workflow.errors import Problem
-from workflow.service_types import InvalidRequestError, age_on
-from workflow.services import CaseService
-from workflow.store.audit import write_audit
+from workflow.definitions.calendar import age_on
+from workflow.errors import InvalidRequestError, Problem
+from workflow.store.audit import AuditAction, write_audit
 from workflow.store.tables import (
     Case,
     CaseTask,
@@ -37,6 +36,7 @@ from workflow.store.tables import (
     TeamMembership,
     YoungPerson,
 )
+from workflow.store.unit_of_work import UnitOfWork
 
 MAY_DELETE = "may_delete"
 
@@ -62,17 +62,17 @@ def _add_years(day: date, years: int) -> date:
 class RetentionService:
     """Reports on and deletes closed cases by their definitions' retention rules."""
 
-    def __init__(self, cases: CaseService) -> None:
-        self.cases = cases
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
 
     def _verdict(self, session: Session, case: Case, born: date | None) -> RetentionItem:
-        definition = self.cases.catalog.pinned(session, case.definition_version_id)
+        definition = self.uow.catalog.pinned(session, case.definition_version_id)
         rule = definition.privacy.retention
         assert case.closed_at is not None
         zone = ZoneInfo(definition.calendar.timezone)
         opened = case.opened_at.astimezone(zone).date()
         closed = case.closed_at.astimezone(zone).date()
-        today = self.cases.clock().astimezone(zone).date()
+        today = self.uow.clock().astimezone(zone).date()
         deletable_from = None
         if rule.keep_minors and (born is None or age_on(born, opened) < 18):
             verdict = "keep_minor"
@@ -96,14 +96,14 @@ class RetentionService:
 
     def report(self, actor: str) -> list[RetentionItem]:
         """The dry run: every closed case and what may happen to it (nothing is deleted)."""
-        now = self.cases.clock()
-        with self.cases.transaction() as session:
+        now = self.uow.clock()
+        with self.uow.transaction() as session:
             items = self._closed(session, None)
             write_audit(
                 session,
                 at=now,
                 actor=actor,
-                action="read",
+                action=AuditAction.READ,
                 object_type="retention_report",
                 object_id="closed cases",
                 purpose="retention dry run",
@@ -125,8 +125,8 @@ class RetentionService:
                 ]
             )
         references = list(dict.fromkeys(references))  # each case once
-        now = self.cases.clock()
-        with self.cases.transaction() as session:
+        now = self.uow.clock()
+        with self.uow.transaction() as session:
             items = {i.reference: i for i in self._closed(session, references)}
             problems = [
                 Problem(None, ref, "no closed case with this reference")
@@ -150,7 +150,7 @@ class RetentionService:
                     session,
                     at=now,
                     actor=actor,
-                    action="delete",
+                    action=AuditAction.DELETE,
                     object_type="case",
                     object_id=reference,
                     purpose="retention",

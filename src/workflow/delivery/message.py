@@ -19,7 +19,7 @@ from workflow.definitions.models import InputType
 from workflow.definitions.sandbox import BoundedSandbox
 from workflow.definitions.templates import notification_context, render, when
 from workflow.definitions.types import text_in
-from workflow.notify.ics import invitation
+from workflow.delivery.ics import invitation
 
 _html_env = BoundedSandbox(autoescape=True)
 _html_env.filters["when"] = when

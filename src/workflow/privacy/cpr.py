@@ -22,6 +22,7 @@ import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
@@ -290,3 +291,8 @@ def rotate_store(
                     rotated += 1
             after = rows[-1][0]
     return RotationCount(rotated=rotated, encrypted=encrypted, current=current)
+
+
+def cpr_matches_birth_date(cpr: str, birth_date: date) -> bool:
+    """Whether a CPR number's first six digits are the birth date (DDMMYY)."""
+    return cpr.replace("-", "")[:6] == birth_date.strftime("%d%m%y")

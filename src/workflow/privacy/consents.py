@@ -21,20 +21,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from workflow.access import Action, Via
-from workflow.authorisation import authorise
 from workflow.definitions import Definition
+from workflow.definitions.calendar import age_on
 from workflow.engine import Actor
-from workflow.errors import Problem, did_you_mean
-from workflow.service_types import (
-    InvalidRequestError,
-    NotAllowedError,
-    actor_label,
-    age_on,
-)
-from workflow.services import CaseService
-from workflow.store.audit import write_audit
+from workflow.engine.access import Action, Via
+from workflow.errors import InvalidRequestError, NotAllowedError, Problem, did_you_mean
+from workflow.privacy.authorisation import authorise
+from workflow.store.audit import AuditAction, actor_label, write_audit
+from workflow.store.reading import case_by_reference
 from workflow.store.tables import Case, Consent, ConsentDepartment, YoungPerson
+from workflow.store.unit_of_work import UnitOfWork
 
 YOUNG_PERSON, GUARDIAN = "young_person", "guardian"
 
@@ -99,12 +95,12 @@ def check_request(
 class ConsentService:
     """Records and withdraws consents; the service layer's access rule reads them."""
 
-    def __init__(self, cases: CaseService) -> None:
-        self.cases = cases
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
 
     def _case_of_responsible(self, session: Session, reference: str, actor: Actor) -> Case:
         """The case, if ``actor`` is its caseworker or coordinator (who record consents)."""
-        case = self.cases.case(session, reference)
+        case = case_by_reference(session, reference)
         access = authorise(session, case, actor, Action.TRIGGER)
         if access.via not in (Via.CASEWORKER, Via.COORDINATOR):
             raise NotAllowedError(
@@ -116,10 +112,10 @@ class ConsentService:
         self, reference: str, actor: Actor, request: ConsentRequest, purpose: str = "samtykke"
     ) -> int:
         """Record a consent; returns its id. Raises InvalidRequestError field by field."""
-        now = self.cases.clock()
-        with self.cases.transaction() as session:
+        now = self.uow.clock()
+        with self.uow.transaction() as session:
             case = self._case_of_responsible(session, reference, actor)
-            definition = self.cases.catalog.pinned(session, case.definition_version_id)
+            definition = self.uow.catalog.pinned(session, case.definition_version_id)
             today = now.astimezone(ZoneInfo(definition.calendar.timezone)).date()
             given_on = request.given_on or today
             born = session.scalar(
@@ -154,7 +150,7 @@ class ConsentService:
                 session,
                 at=now,
                 actor=actor_label(actor),
-                action="change",
+                action=AuditAction.CHANGE,
                 object_type="consent",
                 object_id=reference,
                 purpose=purpose,
@@ -175,8 +171,8 @@ class ConsentService:
         purpose: str = "samtykke trukket tilbage",
     ) -> list[str]:
         """Withdraw consent for these departments (None: all); returns those withdrawn."""
-        now = self.cases.clock()
-        with self.cases.transaction() as session:
+        now = self.uow.clock()
+        with self.uow.transaction() as session:
             case = self._case_of_responsible(session, reference, actor)
             active = session.scalars(
                 select(ConsentDepartment).where(
@@ -208,7 +204,7 @@ class ConsentService:
                 session,
                 at=now,
                 actor=actor_label(actor),
-                action="change",
+                action=AuditAction.CHANGE,
                 object_type="consent",
                 object_id=reference,
                 purpose=purpose,

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 
-from sqlalchemy.orm import Session, sessionmaker
-
-from workflow.catalog import DefinitionCatalog
 from workflow.definitions import Definition
+from workflow.store.audit import AuditAction, write_audit
 from workflow.store.caseload import CaseloadQuery, CaseloadRow, caseload
-from workflow.store.statements import INSERT_AUDIT
+from workflow.store.unit_of_work import UnitOfWork
 
 __all__ = ["CaseloadPage", "CaseloadQuery", "CaseloadRow", "CaseloadService"]
 
@@ -29,35 +25,27 @@ class CaseloadPage:
 class CaseloadService:
     """Searches over the cases a person takes part in."""
 
-    def __init__(
-        self,
-        sessions: sessionmaker[Session],
-        catalog: DefinitionCatalog,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self.sessions = sessions
-        self.catalog = catalog
-        self.clock = clock
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
 
     def search(self, actor: str, query: CaseloadQuery, purpose: str = "caseload") -> CaseloadPage:
         """The matching cases; the search and its criteria go to the audit log."""
-        now = self.clock()
-        with self.sessions() as session, session.begin():
+        now = self.uow.clock()
+        with self.uow.transaction() as session:
             rows, total = caseload(session, query, now)
             definitions = {
-                v: self.catalog.pinned(session, v) for v in {r.definition_version_id for r in rows}
+                v: self.uow.catalog.pinned(session, v)
+                for v in {r.definition_version_id for r in rows}
             }
             criteria = {k: v for k, v in asdict(query).items() if v not in (None, False, "")}
-            session.connection().execute(
-                INSERT_AUDIT,
-                {
-                    "at": now,
-                    "actor": actor,
-                    "action": "search",
-                    "object_type": "caseload",
-                    "object_id": query.person[:64],
-                    "purpose": purpose,
-                    "details": {"criteria": criteria, "results": total},
-                },
+            write_audit(
+                session,
+                at=now,
+                actor=actor,
+                action=AuditAction.SEARCH,
+                object_type="caseload",
+                object_id=query.person,
+                purpose=purpose,
+                details={"criteria": criteria, "results": total},
             )
         return CaseloadPage(query, rows, total, definitions)

@@ -111,3 +111,8 @@ class WorkingCalendar:
                 return current
             current += timedelta(days=1)
         raise ValueError("no meeting day within two years; check the calendar's meeting weekdays")
+
+
+def age_on(birth_date: date, day: date) -> int:
+    """Age in whole years on a day."""
+    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))

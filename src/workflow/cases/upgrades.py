@@ -1,6 +1,6 @@
 """Moving running cases to a newer version of their definition: planned, refused or done.
 
-A case stays on the definition version it started on (see :mod:`workflow.catalog`); a
+A case stays on the definition version it started on (see :mod:`workflow.store.catalog`); a
 municipality that ships version 2 moves its running cases explicitly:
 
 * every open case of the definition that is not on the target is planned: its stage and
@@ -26,9 +26,8 @@ from typing import Any
 from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
-from workflow.definition_versions import DefinitionVersions
-from workflow.errors import Problem, WorkflowError
-from workflow.migration_plan import (
+from workflow.cases.definition_versions import DefinitionVersions
+from workflow.engine.migration_plan import (
     CaseMove,
     CaseSnapshot,
     MigrationPlan,
@@ -36,10 +35,10 @@ from workflow.migration_plan import (
     mapping_problems,
     plan_case,
 )
-from workflow.service_types import InvalidRequestError
-from workflow.services import CaseService
-from workflow.store.audit import write_audit
+from workflow.errors import InvalidRequestError, Problem, WorkflowError
+from workflow.store.audit import AuditAction, write_audit
 from workflow.store.tables import Case, CaseTimer, DefinitionVersion, HistoryEvent, OutboxRow
+from workflow.store.unit_of_work import UnitOfWork
 
 MIGRATED_EVENT = "definition_migrated"
 RUNNING = select(CaseTimer.case_id, CaseTimer.timer).where(CaseTimer.state == "running")
@@ -51,9 +50,9 @@ UNDELIVERED = select(OutboxRow.case_id, OutboxRow.template, OutboxRow.recipient)
 class UpgradeService:
     """Lists definition versions in the store and migrates running cases between them."""
 
-    def __init__(self, cases: CaseService) -> None:
-        self.cases = cases
-        self.versions = DefinitionVersions(cases)
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+        self.versions = DefinitionVersions(uow)
 
     # --- migration -----------------------------------------------------------------
 
@@ -86,9 +85,9 @@ class UpgradeService:
         references: list[str] | None,
         dry_run: bool,
     ) -> MigrationPlan:
-        catalog = self.cases.catalog
-        now = self.cases.clock()
-        with self.cases.transaction() as session:
+        catalog = self.uow.catalog
+        now = self.uow.clock()
+        with self.uow.transaction() as session:
             target_id = self.versions.version_id(session, definition_id, to_version)
             target = catalog.pinned(session, target_id)
             cases = self._candidates(session, definition_id, target_id, references)
@@ -121,7 +120,7 @@ class UpgradeService:
                 session,
                 at=now,
                 actor=actor,
-                action="read" if dry_run else "change",
+                action=AuditAction.READ if dry_run else AuditAction.CHANGE,
                 object_type="definition",
                 object_id=definition_id,
                 purpose="definition migration (dry run)" if dry_run else "definition migration",
@@ -136,7 +135,7 @@ class UpgradeService:
                         session,
                         at=now,
                         actor=actor,
-                        action="change",
+                        action=AuditAction.CHANGE,
                         object_type="case",
                         object_id=move.reference,
                         purpose="definition migration",

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-from workflow.notify.message import Address, OutgoingMessage
+from workflow.delivery.message import Address, OutgoingMessage
 
 
 class TransientDeliveryError(Exception):

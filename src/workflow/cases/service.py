@@ -1,0 +1,236 @@
+"""The case service: every action on a case goes through here (CLI, web, flows alike).
+
+One call is one transaction of the unit of work: the engine decides, and the new stage,
+the history event, the audit entry, the outbox rows and the timers are committed
+together or not at all. A concurrent change of the same case gives
+:class:`~workflow.errors.ConflictError`; a repeated idempotency key returns the first
+result without deciding again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from workflow.cases.idempotency import first_result, stored_result
+from workflow.cases.model import Referral, RejectedError, StepResult, YoungPersonDetails
+from workflow.cases.opening import open_case_in
+from workflow.cases.recording import Step, record_step
+from workflow.cases.timers import TimerSweep
+from workflow.definitions import Definition
+from workflow.engine import Actor, Event, Rejection, decide
+from workflow.engine.access import Action
+from workflow.errors import CaseNotFoundError, ConflictError, PurposeRequiredError, WorkflowError
+from workflow.privacy.authorisation import access_details, authorise
+from workflow.store.audit import AuditAction, actor_label, write_audit
+from workflow.store.busy import BUSY_ATTEMPTS, pause_when_busy, retry_when_busy
+from workflow.store.loading import load_case
+from workflow.store.reading import CaseView, case_by_reference, read_case, read_cpr
+from workflow.store.repository import StaleCaseError
+from workflow.store.unit_of_work import UnitOfWork
+
+DEFAULT_PURPOSE = "sagsbehandling"
+
+
+class CaseService:
+    """Refer, trigger, view and fire timers; one transaction per call."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+
+    def refer(
+        self,
+        definition_id: str,
+        person: YoungPersonDetails,
+        actor: Actor,
+        inputs: dict[str, Any],
+        *,
+        idempotency_key: str | None = None,
+        purpose: str = "referral",
+    ) -> StepResult:
+        """Open a case: the young person's age is computed from the birth date."""
+        request = Referral(definition_id, person, actor, inputs, idempotency_key, purpose)
+        for attempt in range(BUSY_ATTEMPTS):
+            try:
+                with self.uow.transaction() as session:
+                    outcome = open_case_in(self.uow, session, request, self.uow.clock())
+            except IntegrityError:
+                continue  # another referral took the same reference or key; try again
+            except OperationalError as exc:
+                pause_when_busy(exc, attempt)  # SQLite: another writer was first
+                continue
+            if isinstance(outcome, WorkflowError):
+                raise outcome
+            return outcome
+        raise ConflictError("the case store is busy; try again in a moment")
+
+    def refer_many(self, requests: list[Referral]) -> list[StepResult | WorkflowError]:
+        """Open many cases in one transaction (bulk intake); refusals are returned, not raised.
+
+        Refusals and repeated keys write nothing, so one bad row never spoils the batch.
+        """
+        now = self.uow.clock()
+        with self.uow.transaction() as session:
+            return [open_case_in(self.uow, session, request, now) for request in requests]
+
+    def trigger(
+        self,
+        reference: str,
+        event: str,
+        inputs: dict[str, Any],
+        actor: Actor,
+        *,
+        idempotency_key: str | None = None,
+        purpose: str | None = None,
+    ) -> StepResult:
+        """Take a step on a case. Raises RejectedError, ConflictError or CaseNotFoundError.
+
+        A conflict means the case changed between reading and writing it. SQLite may
+        refuse a write because *another* case was written meanwhile ("database is
+        locked"): that is retried, and is a conflict only if this case itself changed.
+        """
+        conflict = ConflictError(
+            f"case {reference} was changed by someone else at the same time; "
+            "reload it and try again"
+        )
+        request = _Trigger(reference, event, inputs, actor, idempotency_key, purpose or event)
+        for attempt in range(BUSY_ATTEMPTS):
+            try:
+                return self._trigger_once(request)
+            except OperationalError as exc:
+                pause_when_busy(exc, attempt)
+            except (StaleCaseError, IntegrityError):
+                repeated = self._repeated_now(idempotency_key, reference, event)
+                if repeated:
+                    return repeated  # a double click: the first request won
+                raise conflict from None
+        raise conflict
+
+    def _trigger_once(self, request: _Trigger) -> StepResult:
+        now = self.uow.clock()
+        with self.uow.transaction() as session:
+            loaded = load_case(session.connection(), request.reference)
+            if loaded is None:
+                raise CaseNotFoundError(f"no case {request.reference}")
+            case = loaded.case
+            authorise(session, case, request.actor, Action.TRIGGER, request.purpose)
+            # After the access check: a key must not tell a stranger what it was used for.
+            repeated = first_result(
+                session, request.idempotency_key, request.reference, request.event
+            )
+            if repeated:
+                return repeated
+            if request.first_read is not None and case.version != request.first_read:
+                raise StaleCaseError(request.reference)
+            request.first_read = case.version
+            definition = self.uow.catalog.pinned(session, case.definition_version_id)
+            event = Event(request.event, request.actor, request.inputs)
+            decision = decide(definition, loaded.state(), event, now)
+            if isinstance(decision, Rejection):
+                raise RejectedError(decision)
+            step = Step(
+                definition=definition,
+                case=case,
+                decision=decision,
+                actor=request.actor,
+                inputs=dict(request.inputs),
+                at=now,
+                purpose=request.purpose,
+                idempotency_key=request.idempotency_key,
+                live_timers=loaded.live_timers(),
+            )
+            return record_step(session, step)
+
+    def repeated(self, key: str, reference: str, event: str) -> bool:
+        """Whether this idempotency key already took ``event`` on the case."""
+        with self.uow.reading() as session:
+            result = stored_result(session.connection(), key)
+        if not result:
+            return False
+        return bool((result.get("reference"), result.get("event")) == (reference, event))
+
+    def _repeated_now(self, key: str | None, reference: str, event: str) -> StepResult | None:
+        if not key:
+            return None
+        with self.uow.reading() as session:
+            return first_result(session, key, reference, event)
+
+    def view(
+        self, reference: str, actor: Actor, purpose: str | None = None, *, channel: str = ""
+    ) -> CaseView:
+        """Read a case, if the access rule lets ``actor`` see it (logged with its purpose).
+
+        ``purpose`` is what the person states; the case's own people may leave it out,
+        someone who sees the case through a legal basis must give it (PurposeRequiredError).
+        ``channel`` says where the read came from (a page, an API call), for the log.
+        """
+        return retry_when_busy(lambda: self._view_once(reference, actor, purpose, channel))
+
+    def _view_once(
+        self, reference: str, actor: Actor, purpose: str | None, channel: str
+    ) -> CaseView:
+        now = self.uow.clock()
+        with self.uow.transaction() as session:
+            case = case_by_reference(session, reference)
+            access = authorise(session, case, actor, Action.READ, purpose)
+            definition = self.uow.catalog.pinned(session, case.definition_version_id)
+            write_audit(
+                session,
+                at=now,
+                actor=actor_label(actor),
+                action=AuditAction.READ,
+                object_type="case",
+                object_id=reference,
+                purpose=purpose or DEFAULT_PURPOSE,
+                details=access_details(access) | ({"channel": channel} if channel else {}),
+            )
+            return read_case(session, case, definition, self.uow.cpr.mask)
+
+    def reveal_cpr(self, reference: str, actor: Actor, purpose: str) -> str:
+        """The young person's whole CPR number: one explicit, logged reveal with a purpose."""
+        if not purpose.strip():
+            raise PurposeRequiredError(reference, "reveal")
+        now = self.uow.clock()
+        with self.uow.transaction() as session:
+            case = case_by_reference(session, reference)
+            access = authorise(session, case, actor, Action.READ, purpose)
+            cpr = read_cpr(session, case)
+            write_audit(
+                session,
+                at=now,
+                actor=actor_label(actor),
+                action=AuditAction.READ,
+                object_type="cpr",
+                object_id=reference,
+                purpose=purpose,
+                details=access_details(access) | {"field": "cpr"},
+            )
+            return self.uow.cpr.decrypt(cpr) if cpr else ""
+
+    def definition(self, version_id: int) -> Definition:
+        """The definition version a case is pinned to (see CaseView.definition_version_id)."""
+        with self.uow.reading() as session:
+            return self.uow.catalog.pinned(session, version_id)
+
+    def fire_due_timers(
+        self, now: datetime | None = None, limit: int = 100_000, chunk: int = 200
+    ) -> list[StepResult]:
+        """Fire the due timers (see :class:`workflow.cases.timers.TimerSweep`)."""
+        return TimerSweep(self.uow).fire_due(now or self.uow.clock(), limit, chunk)
+
+
+@dataclass
+class _Trigger:
+    """One trigger request, and the case version its first attempt read."""
+
+    reference: str
+    event: str
+    inputs: dict[str, Any]
+    actor: Actor
+    idempotency_key: str | None
+    purpose: str
+    #: The case version the first attempt read; a later attempt must see the same.
+    first_read: int | None = None

@@ -1,1 +1,0 @@
-"""Notifications: rendering what a department is told, and delivering it (SMTP, webhook, file)."""

@@ -1,0 +1,73 @@
+"""The unit of work: what every service of the case store is given.
+
+cosmicpython's pattern in SQLAlchemy 2 style: one object owns the session factory, the
+clock, the definitions catalogue and the CPR cipher, and hands out transactions that
+commit when the block ends and roll back when it raises. Services receive a unit of work
+instead of each other, so no service module imports another that imports it back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Protocol
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from workflow.store.catalog import DefinitionCatalog
+
+
+class Cipher(Protocol):
+    """Encrypts CPR numbers for the store (implemented by ``workflow.privacy.cpr``)."""
+
+    def encrypt(self, cpr: str) -> str:
+        """The stored form of a CPR number."""
+
+    def decrypt(self, stored: str) -> str:
+        """The CPR number a stored value holds."""
+
+    def mask(self, stored: str) -> str:
+        """The stored value shown without its last four digits."""
+
+
+def utc_now() -> datetime:
+    """The wall clock, in UTC (the default clock)."""
+    return datetime.now(UTC)
+
+
+class UnitOfWork:
+    """Session factory, clock, definitions catalogue and CPR cipher of one process."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        catalog: DefinitionCatalog,
+        cipher: Cipher,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.sessions = sessions
+        self.catalog = catalog
+        #: Encrypts CPR numbers for the store.
+        self.cpr = cipher
+        self.clock = clock
+
+    @property
+    def engine(self) -> Engine:
+        """The store's database engine."""
+        bind = self.sessions.kw["bind"]
+        assert isinstance(bind, Engine)
+        return bind
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One transaction: committed when the block ends, rolled back if it raises."""
+        with self.sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session for reading; nothing it does is committed."""
+        with self.sessions() as session:
+            yield session
