@@ -59,8 +59,8 @@ from workflow.privacy.consents import ConsentRequest
 from workflow.runtime import Runtime, build_runtime, use_runtime
 from workflow.settings import Settings
 from workflow.store.tables import AuditEntry, Case, CoordinatorAssignment, TeamMembership
+from workflow.texts import text
 from workflow.web.app import create_app
-from workflow.web.i18n import word
 from workflow.web.identity import SESSION_COOKIE
 
 TARGET_MS = 100.0
@@ -323,7 +323,7 @@ def _rows(html: str) -> list[str]:
 
 
 def _count_line(shown: int, total: int) -> str:
-    return word("count_cases", "da", shown=shown, total=total)
+    return text("count_cases", "da", shown=shown, total=total)
 
 
 def pages(load: Caseload, newest: list[str]) -> list[Page]:

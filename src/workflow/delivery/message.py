@@ -20,6 +20,7 @@ from workflow.definitions.sandbox import BoundedSandbox
 from workflow.definitions.templates import notification_context, render, when
 from workflow.definitions.types import text_in
 from workflow.delivery.ics import invitation
+from workflow.texts import text
 
 _html_env = BoundedSandbox(autoescape=True)
 _html_env.filters["when"] = when
@@ -184,14 +185,12 @@ def _invitation(
         if name in meeting_inputs and shared[name]:
             start = datetime.fromisoformat(str(shared[name]))
             place = shared.get("meeting_room") or shared.get("meeting_place")
-            title = "Samarbejdsmøde" if lang == "da" else "Collaboration meeting"
+            title = text("collaboration_meeting", lang)
             return invitation(
                 uid=f"{reference}-{name}-{start:%Y%m%dT%H%M}@workflow",
                 start=start,
                 end=start + timedelta(hours=1),
-                summary=f"{title} – sag {reference}"
-                if lang == "da"
-                else f"{title} – case {reference}",
+                summary=text("meeting_summary", lang, title=title, reference=reference),
                 location=str(place) if place else None,
                 sequence=0,
                 description=f"{reference}",

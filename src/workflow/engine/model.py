@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from workflow.engine.messages import message
+from workflow.texts import text
 
 
 @dataclass(frozen=True)
@@ -151,7 +151,7 @@ class FieldError:
 
     def text(self, locale: str = "da") -> str:
         """The error in the user's language."""
-        return message(self.code, self.params, locale)
+        return text(self.code, locale, **self.params)
 
 
 @dataclass(frozen=True)
@@ -167,7 +167,7 @@ class Rejection:
         """The reason in the user's language."""
         if self.custom_message:
             return self.custom_message.get(locale) or self.custom_message["da"]
-        return message(self.reason.value, self.params, locale)
+        return text(self.reason.value, locale, **self.params)
 
     def __str__(self) -> str:
         details = "; ".join(f"{e.name}: {e.text('en')}" for e in self.field_errors)

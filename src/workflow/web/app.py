@@ -28,6 +28,7 @@ from workflow.errors import (
 )
 from workflow.runtime import Runtime
 from workflow.store.database import store_unreachable
+from workflow.texts import text
 from workflow.web import (
     api,
     api_cases,
@@ -40,7 +41,6 @@ from workflow.web import (
 )
 from workflow.web.api_models import ApiError, FieldProblem
 from workflow.web.context import WebContext
-from workflow.web.i18n import word
 from workflow.web.identity import Identity, LocalSessions, TrustedHeader
 from workflow.web.rendering import Pages, locale_of
 
@@ -170,25 +170,25 @@ def create_app(
 
     @app.exception_handler(page_support.PageNotFoundError)
     def page_not_found(request: Request, exc: page_support.PageNotFoundError) -> Response:
-        return _message(request, 404, word("error", locale_of(request)), exc.message)
+        return _message(request, 404, text("error", locale_of(request)), exc.message)
 
     @app.exception_handler(page_support.CsrfError)
     def csrf_failed(request: Request, exc: page_support.CsrfError) -> Response:
         return _message(
-            request, 403, word("error", locale_of(request)), word("forbidden", locale_of(request))
+            request, 403, text("error", locale_of(request)), text("forbidden", locale_of(request))
         )
 
     @app.exception_handler(CaseNotFoundError)
     def case_not_found(request: Request, exc: CaseNotFoundError) -> Response:
         if _is_api(request):
             return _api_error(404, ApiError(error="not_found", message=str(exc)))
-        return _message(request, 404, word("error", locale_of(request)), str(exc))
+        return _message(request, 404, text("error", locale_of(request)), str(exc))
 
     @app.exception_handler(NotAllowedError)
     def not_allowed(request: Request, exc: NotAllowedError) -> Response:
         if _is_api(request):
             return _api_error(403, ApiError(error="forbidden", message=str(exc)))
-        return _message(request, 403, word("error", locale_of(request)), str(exc))
+        return _message(request, 403, text("error", locale_of(request)), str(exc))
 
     @app.exception_handler(PurposeRequiredError)
     def purpose_required(request: Request, exc: PurposeRequiredError) -> Response:
@@ -210,8 +210,8 @@ def create_app(
         if _is_api(request):
             body = ApiError(error="invalid", message="the request is not valid", fields=fields)
             return _api_error(422, body)
-        text = "; ".join(f.message for f in fields)
-        return _message(request, 400, word("error", locale_of(request)), text)
+        shown = "; ".join(f.message for f in fields)
+        return _message(request, 400, text("error", locale_of(request)), shown)
 
     @app.exception_handler(RequestValidationError)
     def invalid_request(request: Request, exc: RequestValidationError) -> Response:
@@ -225,8 +225,8 @@ def create_app(
         if _is_api(request):
             body = ApiError(error="invalid", message="the request is not valid", fields=fields)
             return _api_error(422, body)
-        text = "; ".join(f"{f.field}: {f.message}" for f in fields)
-        return _message(request, 400, word("error", locale_of(request)), text)
+        shown = "; ".join(f"{f.field}: {f.message}" for f in fields)
+        return _message(request, 400, text("error", locale_of(request)), shown)
 
     @app.exception_handler(StarletteHTTPException)
     def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -237,26 +237,27 @@ def create_app(
             if exc.status_code == 405:
                 response.headers["Allow"] = _allowed_methods(request)
             return response
-        text = word("not_found", locale_of(request)) if exc.status_code == 404 else str(exc.detail)
-        return _message(request, exc.status_code, word("error", locale_of(request)), text)
+        lang = locale_of(request)
+        shown = text("not_found", lang) if exc.status_code == 404 else str(exc.detail)
+        return _message(request, exc.status_code, text("error", lang), shown)
 
     @app.exception_handler(Exception)
     def unexpected(request: Request, exc: Exception) -> Response:
         # Logged by type and path only: the exception text could hold case data.
         _log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path)
         if store_unreachable(exc):  # the database restarts or is down: try again soon
-            message = word("store_unavailable", locale_of(request))
+            message = text("store_unavailable", locale_of(request))
             answer: Response
             if _is_api(request):
                 answer = _api_error(503, ApiError(error="store_unavailable", message=message))
             else:
-                answer = _message(request, 503, word("error", locale_of(request)), message)
+                answer = _message(request, 503, text("error", locale_of(request)), message)
             answer.headers["Retry-After"] = "5"
             return answer
-        message = word("server_error", locale_of(request))
+        message = text("server_error", locale_of(request))
         if _is_api(request):
             return _api_error(500, ApiError(error="server_error", message=message))
-        return _message(request, 500, word("error", locale_of(request)), message)
+        return _message(request, 500, text("error", locale_of(request)), message)
 
     return app
 

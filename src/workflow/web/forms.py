@@ -13,7 +13,8 @@ from typing import Any
 
 from workflow.definitions.models import Definition, Input, InputType
 from workflow.engine.inputs import NETWORK_KINDS, REVIEW_STATUSES
-from workflow.web.i18n import local, word
+from workflow.texts import text
+from workflow.web.i18n import local
 
 #: Form fields per row of each list input type.
 ROW_FIELDS: dict[InputType, tuple[str, ...]] = {
@@ -77,8 +78,8 @@ def form_fields(definition: Definition, inputs: Sequence[Input], locale: str) ->
         column_choices = {
             "department": departments,
             "theme": themes,
-            "kind": [(k, word(f"kind_{k}", locale)) for k in NETWORK_KINDS],
-            "status": [(s, word(f"status_{s}", locale)) for s in REVIEW_STATUSES],
+            "kind": [(k, text(f"kind_{k}", locale)) for k in NETWORK_KINDS],
+            "status": [(s, text(f"status_{s}", locale)) for s in REVIEW_STATUSES],
         }
         fields.append(
             FormField(

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from workflow.privacy.accounts import LoginRefusedError, same_token
+from workflow.texts import text
 from workflow.web.forms import FormData
-from workflow.web.i18n import word
 from workflow.web.identity import SESSION_COOKIE
 from workflow.web.page_support import posted, safe_next, secure_cookies, signed_in, web
 from workflow.web.rendering import DEFAULT_ZONE, locale_of
@@ -54,15 +54,15 @@ async def login(request: Request) -> Response:
     target = safe_next(form.get("next"))
     lang = locale_of(request)
     if not same_token(form.get("csrf_token"), request.cookies.get(LOGIN_CSRF_COOKIE, "")):
-        return _login_form(request, target, word("login_expired", lang), 400)
+        return _login_form(request, target, text("login_expired", lang), 400)
     try:
         login = web(request).accounts.login(form.get("username"), form.get("password"))
     except LoginRefusedError as refused:
         if refused.locked_until is not None:
             until = refused.locked_until.astimezone(DEFAULT_ZONE)
-            message = word("login_locked", lang, time=until.strftime("%H:%M"))
+            message = text("login_locked", lang, time=until.strftime("%H:%M"))
         else:
-            message = word("login_failed", lang)
+            message = text("login_failed", lang)
         return _login_form(request, target, message, 401)
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(

@@ -6,10 +6,10 @@ from starlette.requests import Request
 
 from workflow.engine import Rejection
 from workflow.privacy.accounts import same_token
+from workflow.texts import text
 from workflow.web.context import context_of as web
 from workflow.web.context import scoped_key
 from workflow.web.forms import FormData
-from workflow.web.i18n import word
 from workflow.web.identity import Authenticated
 
 __all__ = [
@@ -80,5 +80,5 @@ def form_key(auth: Authenticated, form: FormData) -> str | None:
 def refusal(rejection: Rejection, lang: str) -> tuple[str, dict[str, str]]:
     """The message above a refused form, and the errors beside its fields."""
     errors = {e.name: e.text(lang) for e in rejection.field_errors}
-    message = word("errors_heading", lang) if errors else rejection.text(lang)
+    message = text("errors_heading", lang) if errors else rejection.text(lang)
     return message, errors

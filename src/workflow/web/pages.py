@@ -19,9 +19,9 @@ from workflow.engine import acting_role
 from workflow.errors import ConflictError
 from workflow.privacy.accounts import StaffMember
 from workflow.store.reading import CaseView
+from workflow.texts import TEXTS, text
 from workflow.web.context import case_roles, choice_label, steps_for
 from workflow.web.forms import FormData, form_fields, read_form
-from workflow.web.i18n import word
 from workflow.web.identity import Authenticated
 from workflow.web.page_support import (
     PageNotFoundError,
@@ -35,12 +35,9 @@ from workflow.web.rendering import locale_of
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25
-REFERRAL_NAME = LocalizedText(da="Henvisning", en="Referral")
+REFERRAL_NAME = LocalizedText(**TEXTS["referral"])
 #: The history event of a definition upgrade (workflow.cases.upgrades), named on the timeline.
-MIGRATED_NAME = LocalizedText(
-    da="Flyttet til en ny version af forløbsbeskrivelsen",
-    en="Moved to a new version of the process definition",
-)
+MIGRATED_NAME = LocalizedText(**TEXTS["definition_migrated"])
 
 
 @router.get("/")
@@ -87,7 +84,7 @@ def _case(
     found = web(request).visible_case(auth.user, reference, channel, purpose)
     if found is None:
         lang = locale_of(request, auth.user.locale)
-        raise PageNotFoundError(word("case_not_found", lang, reference=reference[:32]))
+        raise PageNotFoundError(text("case_not_found", lang, reference=reference[:32]))
     return found
 
 
@@ -124,9 +121,9 @@ def case_page(request: Request, reference: str, saved: str = "", withdrawn: str 
 
 def _consent_notice(saved: str, withdrawn: str, lang: str) -> str:
     if saved == "consent":
-        return word("consent_saved", lang)
+        return text("consent_saved", lang)
     if withdrawn:
-        return word("consent_withdrawn_notice", lang, departments=withdrawn[:200])
+        return text("consent_withdrawn_notice", lang, departments=withdrawn[:200])
     return ""
 
 
@@ -154,7 +151,7 @@ def _step(
     for transition in steps_for(definition, view, auth.user):
         if transition.id == step:
             return transition
-    raise PageNotFoundError(word("step_not_available", locale_of(request)))
+    raise PageNotFoundError(text("step_not_available", locale_of(request)))
 
 
 def _step_form(
@@ -238,7 +235,7 @@ async def take_step(request: Request, reference: str, step: str) -> Response:
         message, errors = refusal(refused.rejection, lang)
         return again(status_code=422, message=message, errors=errors)
     except ConflictError:
-        return again(status_code=409, message=word("conflict", lang))
+        return again(status_code=409, message=text("conflict", lang))
     if not result.repeated:
         web(request).on_step(result)
     return RedirectResponse(f"/cases/{reference}?saved={transition.id}", status_code=303)

@@ -15,7 +15,7 @@ from starlette.responses import RedirectResponse, Response
 
 from workflow.errors import InvalidRequestError, Problem
 from workflow.privacy.consents import ConsentRequest
-from workflow.web.i18n import WORDS, word
+from workflow.texts import TEXTS, text
 from workflow.web.page_support import posted, signed_in, web
 from workflow.web.rendering import locale_of
 
@@ -47,9 +47,9 @@ async def give_consent(request: Request, reference: str) -> Response:
         web(request).consents.give(reference, auth.user.actor(), consent)
     except InvalidRequestError as refused:
         lang = locale_of(request, auth.user.locale)
-        text = " ".join(_problem_text(problem, lang) for problem in refused.problems)
+        shown = " ".join(_problem_text(problem, lang) for problem in refused.problems)
         return web(request).pages.render(
-            request, "message.html", 400, heading=word("consent_refused", lang), message=text
+            request, "message.html", 400, heading=text("consent_refused", lang), message=shown
         )
     return RedirectResponse(f"/cases/{quote(reference)}?saved=consent", status_code=303)
 
@@ -57,7 +57,7 @@ async def give_consent(request: Request, reference: str) -> Response:
 def _problem_text(problem: Problem, lang: str) -> str:
     """A consent refusal in the page's language (the service words it in English)."""
     key = f"consent_problem_{problem.path}"
-    return word(key, lang) if key in WORDS else str(problem)
+    return text(key, lang) if key in TEXTS else str(problem)
 
 
 @router.post("/cases/{reference}/consents/withdraw")

@@ -15,8 +15,8 @@ from workflow.definitions import Definition
 from workflow.engine import acting_role
 from workflow.errors import WorkflowError
 from workflow.privacy.cpr import cpr_matches_birth_date
+from workflow.texts import text
 from workflow.web.forms import FormData, form_fields, read_form
-from workflow.web.i18n import word
 from workflow.web.page_support import form_key, posted, refusal, signed_in, web
 from workflow.web.rendering import locale_of
 
@@ -84,7 +84,7 @@ async def refer(request: Request) -> Response:
     inputs = read_form(_referral_inputs(definition), form, [])
     role = acting_role(definition.referral.roles, auth.user.roles)
     if role is None:
-        message = word("step_not_available", lang)
+        message = text("step_not_available", lang)
         return _refer_form(request, definition, form, status_code=403, message=message)
     if person is None:
         return _refer_form(
@@ -92,7 +92,7 @@ async def refer(request: Request) -> Response:
             definition,
             form,
             status_code=422,
-            message=word("errors_heading", lang),
+            message=text("errors_heading", lang),
             errors=errors,
         )
     try:
@@ -125,24 +125,20 @@ def _young_person(form: FormData, lang: str) -> tuple[YoungPersonDetails | None,
     cpr = form.get("person_cpr").strip()
     born = form.get("person_birth_date").strip()
     errors: dict[str, str] = {}
-    required = "skal udfyldes" if lang == "da" else "is required"
+    required = text("required", lang)
     if not name:
         errors["person_name"] = required
     elif len(name) > 200:
-        errors["person_name"] = "højst 200 tegn" if lang == "da" else "at most 200 characters"
+        errors["person_name"] = text("at_most_characters", lang, max=200)
     if not CPR.match(cpr):
-        errors["person_cpr"] = word("cpr_help", lang)
+        errors["person_cpr"] = text("cpr_help", lang)
     birth: date | None = None
     try:
         birth = date.fromisoformat(born)
     except ValueError:
-        errors["person_birth_date"] = required if not born else "ÅÅÅÅ-MM-DD"
+        errors["person_birth_date"] = required if not born else text("date_format", lang)
     if birth is not None and CPR.match(cpr) and not cpr_matches_birth_date(cpr, birth):
-        errors["person_cpr"] = (
-            "de første 6 cifre skal være fødselsdatoen (DDMMÅÅ)"
-            if lang == "da"
-            else "the first 6 digits must be the birth date (DDMMYY)"
-        )
+        errors["person_cpr"] = text("cpr_not_birth_date", lang)
     if errors or birth is None:
         return None, errors
     return YoungPersonDetails(name, cpr, birth), {}

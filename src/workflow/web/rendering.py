@@ -11,7 +11,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from workflow.web.i18n import LANGUAGES, local, word
+from workflow.texts import LANGUAGES, text
+from workflow.web.i18n import local
 
 TEMPLATES = Path(__file__).parent / "templates"
 LANG_COOKIE = "kui_lang"
@@ -62,7 +63,7 @@ def make_environment() -> Environment:
     )
     environment.filters["when"] = _when
     environment.filters["local"] = local
-    environment.globals["word"] = word
+    environment.globals["word"] = text
     return environment
 
 
@@ -79,7 +80,7 @@ class Pages:
         lang = locale_of(request, auth.user.locale if auth else None)
         page = self.environment.get_template(name).render(
             lang=lang,
-            t=lambda key, **params: word(key, lang, **params),
+            t=lambda key, **params: text(key, lang, **params),
             auth=auth,
             user=auth.user if auth else None,
             csrf_token=auth.csrf_token if auth else "",

@@ -1,0 +1,365 @@
+"""The user-facing words, in Danish (the default) and English: one catalogue for everything.
+
+The web app's pages, the engine's refusals and field errors, and the words around a
+definition's own texts in mails and calendar invitations are all looked up here by key.
+A definition's own texts (stage names, labels, templates) come from the definition.
+Every key has both languages (a test checks it); a missing language falls back to Danish.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: The languages user-facing text is written in; Danish is the default.
+LANGUAGES = ("da", "en")
+DEFAULT_LANGUAGE = "da"
+
+TEXTS: dict[str, dict[str, str]] = {
+    # The web app
+    "app_name": {"da": "Ungeindsats – sager", "en": "Youth services – cases"},
+    "skip": {"da": "Gå til indhold", "en": "Skip to content"},
+    "login": {"da": "Log ind", "en": "Log in"},
+    "logout": {"da": "Log ud", "en": "Log out"},
+    "username": {"da": "Brugernavn", "en": "Username"},
+    "password": {"da": "Adgangskode", "en": "Password"},
+    "login_failed": {
+        "da": "Forkert brugernavn eller adgangskode.",
+        "en": "Wrong username or password.",
+    },
+    "login_locked": {
+        "da": "For mange forkerte forsøg. Kontoen er låst til kl. {time}.",
+        "en": "Too many failed attempts. The account is locked until {time}.",
+    },
+    "login_expired": {
+        "da": "Formularen var for gammel. Prøv igen.",
+        "en": "The form had expired. Please try again.",
+    },
+    "language": {"da": "Sprog", "en": "Language"},
+    "caseload": {"da": "Mine sager", "en": "My cases"},
+    "refer": {"da": "Ny henvisning", "en": "New referral"},
+    "search_reference": {"da": "Søg på sagsnummer", "en": "Search by case reference"},
+    "stage": {"da": "Fase", "en": "Stage"},
+    "all_stages": {"da": "Alle faser", "en": "All stages"},
+    "overdue_only": {"da": "Kun sager med overskredne frister", "en": "Only overdue cases"},
+    "filter": {"da": "Vis", "en": "Show"},
+    "reference": {"da": "Sagsnummer", "en": "Case reference"},
+    "my_part": {"da": "Min rolle", "en": "My part"},
+    "opened": {"da": "Oprettet", "en": "Opened"},
+    "next_deadline": {"da": "Næste frist", "en": "Next deadline"},
+    "overdue": {"da": "Overskredet", "en": "Overdue"},
+    "no_cases": {"da": "Ingen sager matcher.", "en": "No cases match."},
+    "count_cases": {"da": "{shown} af {total} sager", "en": "{shown} of {total} cases"},
+    "previous_page": {"da": "Forrige", "en": "Previous"},
+    "next_page": {"da": "Næste", "en": "Next"},
+    "relation_coordinator": {"da": "Tovholder/koordinator", "en": "Coordinator"},
+    "relation_caseworker": {"da": "Sagsbehandler", "en": "Caseworker"},
+    "relation_team_member": {"da": "Teammedlem", "en": "Team member"},
+    "young_person": {"da": "Den unge", "en": "The young person"},
+    "name": {"da": "Navn", "en": "Name"},
+    "cpr": {"da": "CPR-nummer", "en": "CPR number"},
+    "birth_date": {"da": "Fødselsdato", "en": "Birth date"},
+    "current_stage": {"da": "Nuværende fase", "en": "Current stage"},
+    "next_steps": {"da": "Næste skridt", "en": "Next steps"},
+    "no_next_steps": {
+        "da": "Der er ingen skridt, du kan tage i denne fase.",
+        "en": "There are no steps you can take in this stage.",
+    },
+    "meeting_mode": {"da": "Mødetilstand (storskærm)", "en": "Meeting mode (big screen)"},
+    "team": {"da": "Den unges team", "en": "The young person's team"},
+    "chosen_by_young_person": {"da": "Valgt af den unge", "en": "Chosen by the young person"},
+    "coordinator": {"da": "Tovholder/koordinator", "en": "Coordinator"},
+    "caseworker": {"da": "Sagsbehandler", "en": "Caseworker"},
+    "agenda": {"da": "Den unges dagsorden", "en": "The young person's agenda"},
+    "plan": {"da": "Planen", "en": "The plan"},
+    "plan_version": {
+        "da": "Version {version}, skrevet på mødet {date}",
+        "en": "Version {version}, written at the meeting on {date}",
+    },
+    "plan_version_plain": {"da": "Version {version}", "en": "Version {version}"},
+    "no_plan": {"da": "Der er ikke skrevet en plan endnu.", "en": "No plan has been written yet."},
+    "goal": {"da": "Mål", "en": "Goal"},
+    "who": {"da": "Hvem", "en": "Who"},
+    "department": {"da": "Afdeling", "en": "Department"},
+    "theme": {"da": "Tema", "en": "Theme"},
+    "deadline": {"da": "Frist", "en": "Deadline"},
+    "status": {"da": "Status", "en": "Status"},
+    "status_open": {"da": "I gang", "en": "Open"},
+    "status_met": {"da": "Nået", "en": "Met"},
+    "status_partly": {"da": "Delvist nået", "en": "Partly met"},
+    "status_not_met": {"da": "Ikke nået", "en": "Not met"},
+    "meetings": {"da": "Møder", "en": "Meetings"},
+    "next_meeting": {"da": "Næste møde", "en": "Next meeting"},
+    "no_meeting": {"da": "Intet møde er aftalt.", "en": "No meeting is booked."},
+    "participants": {"da": "Deltagere", "en": "Participants"},
+    "timers": {"da": "Frister", "en": "Deadlines"},
+    "no_timers": {"da": "Ingen frister kører.", "en": "No deadlines are running."},
+    "tasks": {"da": "Åbne opgaver", "en": "Open tasks"},
+    "networks": {"da": "Netværk og fællesskaber", "en": "Networks and communities"},
+    "timeline": {"da": "Forløb", "en": "Timeline"},
+    "by": {"da": "af", "en": "by"},
+    "step_saved": {"da": "Skridtet er gemt: {step}.", "en": "The step is saved: {step}."},
+    "case_opened": {"da": "Sagen {reference} er oprettet.", "en": "Case {reference} is opened."},
+    "save": {"da": "Gem", "en": "Save"},
+    "cancel": {"da": "Annullér", "en": "Cancel"},
+    "back_to_case": {"da": "Tilbage til sagen", "en": "Back to the case"},
+    "errors_heading": {
+        "da": "Skridtet er ikke gemt. Ret dette:",
+        "en": "The step is not saved. Please fix this:",
+    },
+    "required_mark": {"da": "skal udfyldes", "en": "required"},
+    "add_row": {"da": "Tilføj en række mere", "en": "Add another row"},
+    "add_goal": {"da": "Tilføj et mål", "en": "Add a goal"},
+    "goal_placeholder": {"da": "Jeg skal ...", "en": "I will ..."},
+    "person": {"da": "Person", "en": "Person"},
+    "role": {"da": "Rolle", "en": "Role"},
+    "network_name": {"da": "Netværk/fællesskab", "en": "Network or community"},
+    "network_kind": {"da": "Slags", "en": "Kind"},
+    "choose": {"da": "Vælg ...", "en": "Choose ..."},
+    "yes": {"da": "Ja", "en": "Yes"},
+    "no": {"da": "Nej", "en": "No"},
+    "review_previous": {
+        "da": "Hvordan gik det med målene fra sidste periode?",
+        "en": "How did the goals of the last period go?",
+    },
+    "write_plan": {
+        "da": "Den unge fortæller – tovholderen skriver",
+        "en": "The young person tells – the coordinator writes",
+    },
+    "definition": {"da": "Forløb", "en": "Process"},
+    "choose_definition": {"da": "Vælg kommunens forløb", "en": "Choose the process"},
+    "young_person_details": {
+        "da": "Oplysninger om den unge (vises kun for de medarbejdere, der har sagen)",
+        "en": "About the young person (shown only to the staff on the case)",
+    },
+    "cpr_help": {"da": "10 cifre, fx 010203-1234", "en": "10 digits, e.g. 010203-1234"},
+    "not_found": {"da": "Siden findes ikke.", "en": "The page does not exist."},
+    "purpose_heading": {"da": "Formål med opslaget", "en": "Purpose of looking"},
+    "purpose_text": {
+        "da": "Du ser {reference} med hjemmel i {basis}, ikke som en del af den unges team. "
+        "Skriv, hvorfor du åbner sagen. Formålet gemmes i loggen.",
+        "en": "You see {reference} through a legal basis ({basis}), not as one of the young "
+        "person's team. State why you open the case; the purpose is kept in the log.",
+    },
+    "purpose_label": {"da": "Formål", "en": "Purpose"},
+    "purpose_submit": {"da": "Åbn sagen", "en": "Open the case"},
+    "consents": {"da": "Samtykke", "en": "Consent"},
+    "no_consent": {
+        "da": "Der er ikke registreret samtykke. Sagen deles ikke med teamets afdelinger.",
+        "en": "No consent is recorded. The case is not shared with the team's departments.",
+    },
+    "consent_given": {
+        "da": "Givet {date} af {who} (alder {age})",
+        "en": "Given {date} by {who} (age {age})",
+    },
+    "consent_by_young_person": {"da": "den unge", "en": "the young person"},
+    "consent_by_guardian": {"da": "forældremyndighedsindehaver", "en": "the custodial parent"},
+    "consent_departments": {"da": "Afdelinger", "en": "Departments"},
+    "consent_categories": {"da": "Oplysninger", "en": "Data"},
+    "consent_withdrawn": {"da": "trukket tilbage {date}", "en": "withdrawn {date}"},
+    "consent_withdraw": {"da": "Træk tilbage", "en": "Withdraw"},
+    "consent_withdraw_all": {
+        "da": "Træk hele samtykket tilbage",
+        "en": "Withdraw the whole consent",
+    },
+    "consent_record": {"da": "Registrér samtykke", "en": "Record consent"},
+    "consent_date": {"da": "Dato for samtykket", "en": "Date of the consent"},
+    "consent_guardian": {
+        "da": "Forældremyndighedsindehaveren har også givet samtykke",
+        "en": "The custodial parent has consented too",
+    },
+    "consent_refused": {"da": "Samtykket er ikke gemt", "en": "The consent is not saved"},
+    "consent_problem_guardian": {
+        "da": "Den unge er under myndighedsalderen i dette forløb: "
+        "forældremyndighedsindehaveren skal også give samtykke.",
+        "en": "The young person is below the age of consent in this process: the custodial "
+        "parent must consent too.",
+    },
+    "consent_problem_departments": {
+        "da": "Vælg mindst én afdeling, som samtykket gælder.",
+        "en": "Choose at least one department the consent covers.",
+    },
+    "consent_problem_given_on": {
+        "da": "Datoen for samtykket kan ikke ligge i fremtiden.",
+        "en": "The consent's date cannot be in the future.",
+    },
+    "consent_saved": {"da": "Samtykket er gemt.", "en": "The consent is saved."},
+    "consent_withdrawn_notice": {
+        "da": "Samtykket er trukket tilbage for: {departments}.",
+        "en": "Consent is withdrawn for: {departments}.",
+    },
+    "cpr_reveal": {"da": "Vis hele CPR-nummeret", "en": "Show the whole CPR number"},
+    "cpr_reveal_purpose": {"da": "Formål (logges)", "en": "Purpose (logged)"},
+    "cpr_revealed": {
+        "da": "CPR-nummer for {reference}. Visningen er logget.",
+        "en": "CPR number of {reference}. This view is logged.",
+    },
+    "privacy_links": {"da": "Indsigt", "en": "Access"},
+    "export_case": {"da": "Eksportér sagen (JSON)", "en": "Export the case (JSON)"},
+    "access_log": {"da": "Log over opslag (til borgeren)", "en": "Access log (for the citizen)"},
+    "access_log_text": {
+        "da": "Hvornår og hvorfor oplysningerne i {reference} er brugt. Medarbejdernes navne er "
+        "udeladt.",
+        "en": "When and why the data of {reference} was used. Staff names are left out.",
+    },
+    "log_read": {"da": "Læst", "en": "Read"},
+    "log_change": {"da": "Ændret", "en": "Changed"},
+    "log_export": {"da": "Udleveret", "en": "Exported"},
+    "log_delete": {"da": "Slettet", "en": "Deleted"},
+    "log_search": {"da": "Søgning", "en": "Search"},
+    "log_what_case": {"da": "sagen", "en": "the case"},
+    "log_what_cpr": {"da": "CPR-nummer", "en": "CPR number"},
+    "log_what_consent": {"da": "samtykke", "en": "consent"},
+    "log_what_case_export": {"da": "hele sagen", "en": "the whole case"},
+    "log_what_access_log": {"da": "denne log", "en": "this log"},
+    "when_col": {"da": "Tidspunkt", "en": "When"},
+    "action_col": {"da": "Handling", "en": "Action"},
+    "role_col": {"da": "Rolle", "en": "Role"},
+    "purpose_col": {"da": "Formål", "en": "Purpose"},
+    "case_not_found": {
+        "da": "Der er ingen sag {reference}, som du har adgang til.",
+        "en": "There is no case {reference} you have access to.",
+    },
+    "step_not_available": {
+        "da": "Skridtet kan ikke tages i sagens nuværende fase med din rolle.",
+        "en": "This step cannot be taken in the case's current stage with your role.",
+    },
+    "conflict": {
+        "da": "Sagen blev ændret af en anden samtidig. Genindlæs sagen og prøv igen.",
+        "en": "Someone else changed the case at the same time. Reload it and try again.",
+    },
+    "store_unavailable": {
+        "da": "Sagssystemets database svarer ikke lige nu. Intet er gemt halvt; prøv igen om lidt.",
+        "en": "The case store is not answering right now. Nothing was half-saved; try again soon.",
+    },
+    "server_error": {
+        "da": "Noget gik galt hos os. Intet er gemt halvt; prøv igen.",
+        "en": "Something went wrong on our side. Nothing was half-saved; try again.",
+    },
+    "forbidden": {
+        "da": "Formularen kunne ikke bekræftes. Genindlæs siden og prøv igen.",
+        "en": "The form could not be verified. Reload the page and try again.",
+    },
+    "error": {"da": "Fejl", "en": "Error"},
+    "kind_leisure": {"da": "Fritid", "en": "Leisure"},
+    "kind_education": {"da": "Uddannelse", "en": "Education"},
+    "kind_work": {"da": "Arbejde", "en": "Work"},
+    "kind_mentor": {"da": "Mentor", "en": "Mentor"},
+    "kind_family": {"da": "Familie", "en": "Family"},
+    "kind_volunteer": {"da": "Frivilligt fællesskab", "en": "Volunteering"},
+    "kind_other": {"da": "Andet", "en": "Other"},
+    "milestones": {"da": "Milepæle", "en": "Milestones"},
+    "last_review": {
+        "da": "Sidste evaluering af den forrige plan",
+        "en": "Last review of the previous plan",
+    },
+    # The engine: refusals
+    "case_closed": {
+        "da": "Sagen er afsluttet ({stage}) og tager ikke imod flere hændelser.",
+        "en": "The case is closed ({stage}) and accepts no more events.",
+    },
+    "unknown_event": {
+        "da": "Processen kender ikke hændelsen '{event}'.",
+        "en": "The process has no event '{event}'.",
+    },
+    "wrong_stage": {
+        "da": "'{event}' kan ikke ske i fasen '{stage}'; det kan ske i: {allowed}.",
+        "en": "'{event}' cannot happen in stage '{stage}'; it can in: {allowed}.",
+    },
+    "role_not_allowed": {
+        "da": "Rollen '{role}' må ikke udføre '{event}'; det må: {allowed}.",
+        "en": "The role '{role}' may not trigger '{event}'; these may: {allowed}.",
+    },
+    "invalid_input": {
+        "da": "Nogle felter mangler eller er udfyldt forkert: {fields}.",
+        "en": "Some fields are missing or wrong: {fields}.",
+    },
+    "guard_false": {
+        "da": "Betingelsen for '{event}' er ikke opfyldt.",
+        "en": "The condition for '{event}' is not met.",
+    },
+    "guard_error": {
+        "da": "Betingelsen for '{event}' kunne ikke afgøres: {detail}.",
+        "en": "The condition for '{event}' could not be evaluated: {detail}.",
+    },
+    "timer_not_running": {
+        "da": "Fristen '{timer}' kører ikke på sagen.",
+        "en": "The timer '{timer}' is not running on this case.",
+    },
+    "timer_not_due": {
+        "da": "Fristen '{timer}' udløber først {due}.",
+        "en": "The timer '{timer}' is not due until {due}.",
+    },
+    # The engine: field errors
+    "required": {"da": "skal udfyldes", "en": "is required"},
+    "unknown_field": {"da": "kendes ikke i dette trin", "en": "is not an input of this step"},
+    "not_text": {"da": "skal være tekst", "en": "must be text"},
+    "too_long": {"da": "må højst være {max} tegn", "en": "must be at most {max} characters"},
+    "bad_character": {
+        "da": "indeholder et tegn, der ikke kan bruges ({char})",
+        "en": "contains a character that cannot be used ({char})",
+    },
+    "not_integer": {"da": "skal være et helt tal", "en": "must be a whole number"},
+    "not_number": {"da": "skal være et tal", "en": "must be a number"},
+    "too_small": {"da": "skal være mindst {min}", "en": "must be at least {min}"},
+    "too_large": {"da": "må højst være {max}", "en": "must be at most {max}"},
+    "not_boolean": {"da": "skal være ja eller nej", "en": "must be yes or no"},
+    "not_date": {"da": "skal være en dato (ÅÅÅÅ-MM-DD)", "en": "must be a date (YYYY-MM-DD)"},
+    "not_datetime": {
+        "da": "skal være dato og klokkeslæt (ÅÅÅÅ-MM-DDTTT:MM)",
+        "en": "must be a date and time (YYYY-MM-DDTHH:MM)",
+    },
+    "not_a_choice": {
+        "da": "'{value}' er ikke et af valgene: {choices}",
+        "en": "'{value}' is not one of: {choices}",
+    },
+    "not_a_list": {"da": "skal være en liste", "en": "must be a list"},
+    "too_few": {"da": "skal have mindst {min}", "en": "needs at least {min}"},
+    "too_many": {"da": "må højst have {max}", "en": "may have at most {max}"},
+    "duplicate": {"da": "'{value}' står der to gange", "en": "'{value}' is given twice"},
+    "item_field_required": {
+        "da": "punkt {item}: '{field}' skal udfyldes",
+        "en": "item {item}: '{field}' is required",
+    },
+    "item_not_a_map": {
+        "da": "punkt {item} er ikke udfyldt rigtigt",
+        "en": "item {item} is not filled in correctly",
+    },
+    "goal_not_first_person": {
+        "da": "mål {item} er ikke skrevet i jeg-form; skriv det, som den unge siger det: 'Jeg "
+        "skal ...'",
+        "en": "goal {item} is not in first person; write it as the young person says it: 'I "
+        "will ...'",
+    },
+    # Pages, mails and invitations: words around the definitions' own texts
+    "referral": {"da": "Henvisning", "en": "Referral"},
+    "definition_migrated": {
+        "da": "Flyttet til en ny version af forløbsbeskrivelsen",
+        "en": "Moved to a new version of the process definition",
+    },
+    "at_most_characters": {"da": "højst {max} tegn", "en": "at most {max} characters"},
+    "date_format": {"da": "ÅÅÅÅ-MM-DD", "en": "YYYY-MM-DD"},
+    "cpr_not_birth_date": {
+        "da": "de første 6 cifre skal være fødselsdatoen (DDMMÅÅ)",
+        "en": "the first 6 digits must be the birth date (DDMMYY)",
+    },
+    "collaboration_meeting": {"da": "Samarbejdsmøde", "en": "Collaboration meeting"},
+    "meeting_summary": {"da": "{title} – sag {reference}", "en": "{title} – case {reference}"},
+}
+
+
+def text(key: str, locale: str = DEFAULT_LANGUAGE, **params: Any) -> str:
+    """The text of ``key`` in ``locale`` (Danish when missing) with its parameters filled in.
+
+    An unknown key is shown as itself, and a text whose parameters are missing is shown
+    unfilled, so a wrong key never breaks a page or a refusal.
+    """
+    texts = TEXTS.get(key)
+    if texts is None:
+        return key
+    template = texts.get(locale) or texts[DEFAULT_LANGUAGE]
+    if not params:
+        return template
+    try:
+        return template.format(**params)
+    except (KeyError, IndexError):
+        return template
