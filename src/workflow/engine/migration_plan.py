@@ -45,7 +45,6 @@ class CaseMove:
     to_stage: str
     from_previous: str | None
     to_previous: str | None
-    timers_kept: tuple[str, ...]
     timers_cancelled: tuple[str, ...]
 
 
@@ -178,7 +177,6 @@ def plan_case(
             )
     if to_stage is None or problems:
         return None, problems
-    kept = tuple(t for t in timers if t in target.timers_by_id)
     cancelled = tuple(t for t in timers if t not in target.timers_by_id)
     return (
         CaseMove(
@@ -188,7 +186,6 @@ def plan_case(
             to_stage,
             case.previous_stage,
             to_previous,
-            kept,
             cancelled,
         ),
         [],
