@@ -39,12 +39,8 @@ from tests.support.services import create_database, free_port, smtp_sink
 from bench.national_exemplars import Clock
 from bench.national_scenarios import Figures, meeting_triggers
 from bench.national_store import NationalStore
+from bench.prefect_pool import FINAL_STATES, RunSummary, run_summaries
 from workflow.cases.model import RejectedError, StepResult
-from workflow.orchestration.workpool import (
-    FINAL_STATES,
-    RunSummary,
-    run_summaries,
-)
 from workflow.runtime import Runtime
 from workflow.store.tables import Case, HistoryEvent, OutboxRow
 
@@ -72,7 +68,7 @@ def _worker_env(runtime: Runtime, api: str, home: Path, smtp_port: int) -> dict[
 @contextmanager
 def workers(count: int, env: dict[str, str], limit: int, log_dir: Path) -> Any:
     """``count`` process workers, each in its own process group (stopped by its id)."""
-    from workflow.orchestration.workpool import worker_command, workers_online
+    from bench.prefect_pool import worker_command, workers_online
 
     started: list[subprocess.Popen[bytes]] = []
     logs = []
@@ -183,14 +179,10 @@ def workers_scenario(
     limit: int,
     rng: random.Random,
 ) -> None:
+    from bench.prefect_pool import submit_step, submit_sweep, using_api
     from workflow.delivery.channels import file_name, message_id
     from workflow.orchestration.server import local_server
-    from workflow.orchestration.workpool import (
-        deploy_to_pool,
-        submit_step,
-        submit_sweep,
-        using_api,
-    )
+    from workflow.orchestration.workpool import deploy_to_pool
 
     home = tmp / "prefect"
     prefect_db = create_database(pg_server).replace("postgresql+psycopg", "postgresql+asyncpg")
