@@ -125,7 +125,7 @@ class AccountService:
         self.lockout = lockout
         self.ttl = {"browser": browser_ttl, "api": api_ttl}
 
-    def create(
+    def create(  # noqa: PLR0913 - an account's fields, keyword-only
         self,
         username: str,
         password: str | None,

@@ -14,28 +14,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, Delete, Table, delete, select
 from sqlalchemy.orm import Session
 
 from workflow.definitions.calendar import age_on
 from workflow.errors import InvalidRequestError, Problem
 from workflow.store.audit import AuditAction, write_audit
-from workflow.store.tables import (
-    Case,
-    CaseTask,
-    CaseTimer,
-    Consent,
-    ConsentDepartment,
-    CoordinatorAssignment,
-    HistoryEvent,
-    IdempotencyKey,
-    Meeting,
-    OutboxRow,
-    Plan,
-    PlanGoal,
-    TeamMembership,
-    YoungPerson,
-)
+from workflow.store.tables import Base, Case, IdempotencyKey, YoungPerson
 from workflow.store.unit_of_work import UnitOfWork
 
 MAY_DELETE = "may_delete"
@@ -162,25 +147,33 @@ class RetentionService:
     def _delete_case(session: Session, reference: str) -> None:
         case = session.scalar(select(Case).where(Case.reference == reference))
         assert case is not None
-        cid = case.id
-        plans = select(Plan.id).where(Plan.case_id == cid).scalar_subquery()
-        for statement in (
-            delete(OutboxRow).where(OutboxRow.case_id == cid),
-            delete(IdempotencyKey).where(IdempotencyKey.case_reference == reference),
-            delete(HistoryEvent).where(HistoryEvent.case_id == cid),
-            delete(CaseTask).where(CaseTask.case_id == cid),
-            delete(CaseTimer).where(CaseTimer.case_id == cid),
-            delete(PlanGoal).where(PlanGoal.plan_id.in_(plans)),
-            delete(Plan).where(Plan.case_id == cid),
-            delete(Meeting).where(Meeting.case_id == cid),
-            delete(TeamMembership).where(TeamMembership.case_id == cid),
-            delete(CoordinatorAssignment).where(CoordinatorAssignment.case_id == cid),
-            delete(ConsentDepartment).where(ConsentDepartment.case_id == cid),
-            delete(Consent).where(Consent.case_id == cid),
-        ):
+        for statement in case_rows(case.id, reference):
             session.execute(statement)
         person = case.young_person_id
         session.delete(case)
         session.flush()
         if person is not None:
             session.execute(delete(YoungPerson).where(YoungPerson.id == person))
+
+
+def case_rows(case_id: int, reference: str) -> list[Delete]:
+    """Deleting every row that belongs to a case, children before parents, from the tables.
+
+    Derived from the foreign keys, so a table added later is removed with its case: rows
+    that refer to the case, rows that refer to those (a plan's goals), and the case's
+    idempotency keys (kept by reference). The case row and the young person follow.
+    """
+    cases = Case.__table__
+    owned: dict[Table, ColumnElement[bool]] = {}
+    for table in Base.metadata.sorted_tables:  # parents before children
+        for fk in table.foreign_keys:
+            if fk.column.table is cases:
+                owned[table] = fk.parent == case_id
+    for table in Base.metadata.sorted_tables:
+        for fk in table.foreign_keys:
+            parent = fk.column.table
+            if table not in owned and parent in owned and parent is not table:
+                owned[table] = fk.parent.in_(select(fk.column).where(owned[parent]))
+    statements = [delete(t).where(w) for t, w in reversed(owned.items())]
+    keys = delete(IdempotencyKey).where(IdempotencyKey.case_reference == reference)
+    return [keys, *statements]

@@ -90,7 +90,7 @@ class WrittenStep:
             raise StaleCaseError(self.reference)
 
 
-def write_decision(
+def write_decision(  # noqa: PLR0913 - a step's parts, keyword-only; one caller
     connection: Connection,
     definition: Definition,
     case: StoredCase,
