@@ -13,7 +13,8 @@ from functools import lru_cache
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
-#: Named extra closing days a definition may list, as (month, day).
+#: Named extra closing days a definition may list, as (month, day); the one list of
+#: these names (the definition models' ``ClosedDay`` is built from it).
 NAMED_CLOSED_DAYS: dict[str, tuple[int, int]] = {
     "christmas_eve": (12, 24),
     "new_years_eve": (12, 31),

@@ -7,7 +7,7 @@ Small pydantic models; :mod:`workflow.definitions.models` assembles them into a
 from __future__ import annotations
 
 from datetime import date, time
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import (
     BeforeValidator,
@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from workflow.definitions.calendar import NAMED_CLOSED_DAYS
 from workflow.definitions.types import DurationField, Identifier, StrictModel, Text
 from workflow.definitions.vocabulary import InputType, Phase, StageKind
 
@@ -31,7 +32,11 @@ def _clock_time(value: object) -> object:
 ClockTime = Annotated[time, BeforeValidator(_clock_time)]
 
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday"]
-ClosedDay = Literal["christmas_eve", "new_years_eve", "constitution_day"]
+if TYPE_CHECKING:
+    ClosedDay = str
+else:
+    #: A named closing day: the names the working calendar knows the dates of.
+    ClosedDay = Literal[tuple(NAMED_CLOSED_DAYS)]
 
 
 class Municipality(StrictModel):
@@ -134,8 +139,8 @@ class Calendar(StrictModel):
     )
     closed_days: list[ClosedDay | date] = Field(
         default_factory=list,
-        description="Further days the municipality is closed: christmas_eve, new_years_eve, "
-        "constitution_day, or a date (YYYY-MM-DD).",
+        description=f"Further days the municipality is closed: {', '.join(NAMED_CLOSED_DAYS)}, "
+        "or a date (YYYY-MM-DD).",
     )
     meeting_weekdays: list[Weekday] = Field(
         default_factory=list,

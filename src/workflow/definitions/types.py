@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import typing
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -63,22 +64,19 @@ def text_variants(text: str | LocalizedText) -> dict[str, str]:
 
 
 DurationUnit = Literal["minutes", "hours", "days", "weeks", "months", "business_days"]
+#: Every unit, in the order an author is told them.
+DURATION_UNITS: tuple[DurationUnit, ...] = typing.get_args(DurationUnit)
 _DURATION = re.compile(r"^\s*(\d+)\s+([a-z_]+)\s*$")
+#: Each unit written as an author may write it: singular or plural ('1 day', '2 days').
 _UNIT_ALIASES: dict[str, DurationUnit] = {
-    "minute": "minutes",
-    "minutes": "minutes",
-    "hour": "hours",
-    "hours": "hours",
-    "day": "days",
-    "days": "days",
-    "week": "weeks",
-    "weeks": "weeks",
-    "month": "months",
-    "months": "months",
-    "business_day": "business_days",
-    "business_days": "business_days",
+    written: unit for unit in DURATION_UNITS for written in (unit.removesuffix("s"), unit)
 }
-DURATION_PATTERN = r"^\s*\d+\s+(minutes?|hours?|days?|weeks?|months?|business_days?)\s*$"
+DURATION_PATTERN = (
+    r"^\s*\d+\s+("
+    + "|".join(f"{re.escape(unit.removesuffix('s'))}s?" for unit in DURATION_UNITS)
+    + r")\s*$"
+)
+_UNITS_IN_WORDS = f"{', '.join(DURATION_UNITS[:-1])} or {DURATION_UNITS[-1]}"
 
 
 @dataclass(frozen=True)
@@ -103,8 +101,8 @@ def parse_duration(value: Any) -> Duration:
     match = _DURATION.match(value)
     if not match or match.group(2) not in _UNIT_ALIASES:
         raise ValueError(
-            f"'{value}' is not a duration; write a whole number and a unit: minutes, hours, "
-            "days, weeks, months or business_days (e.g. '14 business_days')"
+            f"'{value}' is not a duration; write a whole number and a unit: {_UNITS_IN_WORDS} "
+            "(e.g. '14 business_days')"
         )
     unit = _UNIT_ALIASES[match.group(2)]
     amount = int(match.group(1)[:12])
@@ -116,7 +114,7 @@ def parse_duration(value: Any) -> Duration:
 
 
 #: The longest duration of each unit (about ten years): a case never lives longer.
-MAX_DURATION: dict[str, int] = {
+MAX_DURATION: dict[DurationUnit, int] = {
     "minutes": 5_256_000,
     "hours": 87_600,
     "days": 3_660,
