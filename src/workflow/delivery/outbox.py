@@ -41,8 +41,11 @@ from workflow.store.standing import consented_departments
 from workflow.store.tables import UTC_TIME, Case, HistoryEvent, OutboxRow
 from workflow.store.unit_of_work import UnitOfWork
 
+#: The shortest lease a claim holds its rows by.
 LEASE = timedelta(minutes=5)
-SEND_TIMEOUT = 10.0  # seconds a channel may take for one message
+#: A claim's lease is this many times the longest its sends may take: room for rendering,
+#: recording each outcome, and an SMTP send that waits out the timeout on several replies.
+LEASE_MARGIN = 2
 MAX_BACKOFF = timedelta(minutes=15)
 #: Seconds a sender waits for an unreachable store to record what it sent (well within
 #: LEASE: no other worker takes the row meanwhile). Longer outages: re-sent after the lease.
@@ -153,11 +156,22 @@ class Deliverer:
         send = deliver or (lambda ids: dict(Counter(o.status for o in self.deliver_many(ids))))
         delivered: Counter[str] = Counter()
         while rows := self.due_rows(self.settings.sweep_batch, now):
+            this_round: Counter[str] = Counter()
             for start in range(0, len(rows), chunk):
-                delivered.update(send(rows[start : start + chunk]))
-            if delivered.get("skipped", 0) >= len(rows):
+                this_round.update(send(rows[start : start + chunk]))
+            delivered.update(this_round)
+            if this_round["skipped"] >= len(rows):
                 break  # everything left is held by another worker
         return delivered
+
+    def lease(self, sends: int) -> timedelta:
+        """How long a claim holds its rows: longer than ``sends`` sends may take.
+
+        Each send may take the channels' whole timeout (``delivery_timeout``, up to five
+        minutes), one after another: a lease shorter than the batch would let another
+        worker take, and send again, the rows this one has not reached yet.
+        """
+        return max(LEASE, timedelta(seconds=LEASE_MARGIN * self.settings.delivery_timeout * sends))
 
     def rows_of_step(self, reference: str, seq: int) -> list[int]:
         """The pending rows a step (history event) produced."""
@@ -217,11 +231,11 @@ class Deliverer:
         """Mark the rows still to be sent as 'sending' (with a lease) and render them.
 
         Committed before anything is sent: a row claimed here is not claimed by another
-        worker until its lease runs out. Rows that cannot be rendered are given up.
+        worker until its lease runs out, which covers every send of the batch at the
+        channels' timeout (:meth:`lease`). Rows that cannot be rendered are given up.
         """
         messages: list[tuple[int, int, OutgoingMessage]] = []
-        # The lease must outlast sending the whole batch (each send may take a timeout).
-        lease = max(LEASE, timedelta(seconds=SEND_TIMEOUT * 2 * len(row_ids)))
+        lease = self.lease(len(row_ids))  # a send per row; more addresses: extended below
         consents: dict[int, frozenset[str]] = {}
         with self.sessions() as session, session.begin():
             waiting = or_(
@@ -270,6 +284,14 @@ class Deliverer:
                     outcomes[row.id] = DeliveryOutcome(row.id, "dead", row.last_error)
                     continue
                 messages.append((row.id, attempts, message))
+            sends = sum(len(message.addresses) for _, _, message in messages)
+            if sends > len(row_ids):  # some rows go to several addresses: hold them longer
+                session.execute(
+                    update(OutboxRow)
+                    .where(OutboxRow.id.in_([row_id for row_id, _, _ in messages]))
+                    .values(available_at=now + self.lease(sends))
+                    .execution_options(synchronize_session=False)
+                )
         return messages
 
     @staticmethod
