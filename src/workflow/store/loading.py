@@ -7,20 +7,20 @@ timer moves its row or inserts one). One LEFT JOIN on the driver's cursor gives 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from dataclasses import fields as dataclass_fields
+from collections.abc import Callable
+from dataclasses import dataclass, field, make_dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar, cast
 
 from sqlalchemy import Connection, and_, bindparam, or_, select
 
 from workflow.engine import CaseState
 from workflow.store.driver import DriverStatement
-from workflow.store.tables import Case, CaseTimer
+from workflow.store.tables import Base, Case, CaseTimer
 
 
 class StoredCase(Protocol):
-    """What the step path reads of a case: the ORM ``Case`` and :class:`CaseRow` both."""
+    """What the step path reads of a case: the ORM ``Case`` and a ``CaseRow`` both."""
 
     @property
     def id(self) -> int: ...
@@ -40,26 +40,24 @@ class StoredCase(Protocol):
     def closed_at(self) -> datetime | None: ...
 
 
-@dataclass(slots=True)
-class CaseRow:
-    """A case row as the step path loaded it (the same columns as :class:`Case`)."""
+_Model = TypeVar("_Model", bound=Base)
 
-    id: int
-    reference: str
-    municipality_code: str
-    kle: str | None
-    definition_version_id: int
-    stage: str
-    previous_stage: str | None
-    data: dict[str, Any]
-    milestones: list[Any]
-    counts: dict[str, Any]
-    young_person_id: int | None
-    caseworker: str | None
-    opened_at: datetime
-    closed_at: datetime | None
-    version: int
-    last_seq: int
+
+def _record_of(model: type[_Model]) -> Callable[..., _Model]:
+    """A light record class with ``model``'s table columns as fields, in the table's order.
+
+    Made from a row by position, without the ORM's bookkeeping (building an ORM object
+    costs several times more). Typed as the model, whose column attributes it has, with
+    the same types: it is a copy to read, never an object to add to a session.
+    """
+    columns = [column.key for column in model.__table__.columns]
+    record = make_dataclass(f"{model.__name__}Row", columns, slots=True)
+    record.__module__ = __name__
+    return cast(Callable[..., _Model], record)
+
+
+#: A case row as the step path loads it: the cases table's columns (see _record_of).
+CaseRow = _record_of(Case)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +73,7 @@ class LiveTimer:
 class LoadedCase:
     """A case and its live timers, as one step reads them."""
 
-    case: CaseRow
+    case: Case  # a CaseRow
     timers: dict[str, LiveTimer] = field(default_factory=dict)
 
     def state(self) -> CaseState:
@@ -99,10 +97,7 @@ class LoadedCase:
         return {name: t.state for name, t in self.timers.items()}
 
 
-_CASE_COLUMNS = tuple(Case.__table__.c)
-# CaseRow is built from a row by position: its fields must be the table's columns, in order.
-if tuple(c.key for c in _CASE_COLUMNS) != tuple(f.name for f in dataclass_fields(CaseRow)):
-    raise RuntimeError("CaseRow's fields differ from the cases table's columns")
+_CASE_COLUMNS = tuple(Case.__table__.c)  # in CaseRow's order
 _TIMER_JOIN = and_(
     CaseTimer.case_id == Case.id, or_(CaseTimer.state == "running", CaseTimer.state == "fired")
 )

@@ -9,11 +9,12 @@ Bind names start with ``b_``: update() reserves column names for its SET clause.
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import Table, bindparam, insert, or_, select, update
 
 from workflow.store.driver import DriverStatement
 from workflow.store.tables import (
     AuditEntry,
+    Base,
     Case,
     CaseTask,
     CaseTimer,
@@ -23,21 +24,26 @@ from workflow.store.tables import (
     YoungPerson,
 )
 
+
+def insert_columns(model: type[Base], *, set_in_statement: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The columns an INSERT into ``model``'s table binds by name, in the table's order.
+
+    Every column but the one the database numbers itself (the autoincrement id) and those
+    the statement sets itself; computed once, when the statement is built. A column added
+    to the table is then bound too, and a caller that does not give it fails at once.
+    """
+    table = model.__table__
+    assert isinstance(table, Table)
+    return tuple(
+        column.key
+        for column in table.columns
+        if column is not table.autoincrement_column and column.key not in set_in_statement
+    )
+
+
 CASE_BY_REFERENCE = select(Case).where(Case.reference == bindparam("b_reference"))
 
-HISTORY_COLUMNS = (
-    "case_id",
-    "seq",
-    "event",
-    "transition",
-    "from_stage",
-    "to_stage",
-    "inputs",
-    "effects",
-    "actor_role",
-    "actor_id",
-    "at",
-)
+HISTORY_COLUMNS = insert_columns(HistoryEvent)
 
 UPDATE_CASE = DriverStatement(
     update(Case)
@@ -57,44 +63,14 @@ UPDATE_CASE = DriverStatement(
 
 INSERT_HISTORY = DriverStatement(insert(HistoryEvent), HISTORY_COLUMNS)
 INSERT_YOUNG_PERSON = insert(YoungPerson).returning(YoungPerson.id)
-CASE_COLUMNS = (
-    "reference",
-    "municipality_code",
-    "kle",
-    "definition_version_id",
-    "stage",
-    "previous_stage",
-    "data",
-    "milestones",
-    "counts",
-    "young_person_id",
-    "caseworker",
-    "opened_at",
-    "closed_at",
-    "version",
-    "last_seq",
-)
+CASE_COLUMNS = insert_columns(Case)
 INSERT_CASE = insert(Case).returning(Case.id)
-INSERT_IDEMPOTENCY_KEY = DriverStatement(
-    insert(IdempotencyKey), ("key", "case_reference", "result", "created_at")
-)
+INSERT_IDEMPOTENCY_KEY = DriverStatement(insert(IdempotencyKey), insert_columns(IdempotencyKey))
 IDEMPOTENT_RESULT = DriverStatement(
     select(IdempotencyKey.result).where(IdempotencyKey.key == bindparam("b_key"))
 )
-OUTBOX_COLUMNS = (
-    "case_id",
-    "kind",
-    "recipient",
-    "template",
-    "payload",
-    "dedupe_key",
-    "attempts",
-    "state",
-    "last_error",
-    "available_at",
-    "created_at",
-    "sent_at",
-)
+#: history_id is set by the statement (below), from the step's history event.
+OUTBOX_COLUMNS = insert_columns(OutboxRow, set_in_statement=("history_id",))
 #: The step's history event is found by case and step number: the writes of a step go
 #: to the database in one block, without waiting for the event's id.
 INSERT_OUTBOX = DriverStatement(
@@ -105,16 +81,11 @@ INSERT_OUTBOX = DriverStatement(
     ),
     OUTBOX_COLUMNS,
 )
-INSERT_TASK = DriverStatement(
-    insert(CaseTask),
-    ("case_id", "assignee_kind", "assignee_id", "person", "title", "due_at", "state", "created_at"),
-)
-AUDIT_COLUMNS = ("at", "actor", "action", "object_type", "object_id", "purpose", "details")
+INSERT_TASK = DriverStatement(insert(CaseTask), insert_columns(CaseTask))
+AUDIT_COLUMNS = insert_columns(AuditEntry)
 INSERT_AUDIT = insert(AuditEntry)
 WRITE_AUDIT = DriverStatement(INSERT_AUDIT, AUDIT_COLUMNS)
-INSERT_TIMER = DriverStatement(
-    insert(CaseTimer), ("case_id", "timer", "due_at", "state", "firings")
-)
+INSERT_TIMER = DriverStatement(insert(CaseTimer), insert_columns(CaseTimer))
 
 _TIMER_ROW = (CaseTimer.case_id == bindparam("b_case"), CaseTimer.timer == bindparam("b_timer"))
 CANCEL_TIMER = DriverStatement(
