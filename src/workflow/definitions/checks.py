@@ -6,7 +6,7 @@ path into file:line:column. All checks run, so an author sees every problem at o
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from workflow.definitions import expressions, graph
@@ -15,12 +15,19 @@ from workflow.definitions.models import (
     PREVIOUS_STAGE,
     SHAREABLE_INPUT_TYPES,
     SYSTEM_ROLE,
+    CancelTimerEffect,
+    CreateTaskEffect,
     Definition,
     Effect,
     Input,
     InputType,
+    MilestoneEffect,
+    NotifyEffect,
     Recipients,
     StageKind,
+    StartTimerEffect,
+    StepSpec,
+    Transition,
 )
 
 Path = tuple[str | int, ...]
@@ -101,58 +108,66 @@ def _check_referral_and_transitions(d: Definition) -> Iterator[Finding]:
         params=frozenset(d.parameters),
         milestones=frozenset(m.id for m in d.milestones),
     )
-    ref = d.referral
-    yield from _check_roles(("referral", "roles"), ref.roles, roles)
-    yield from _check_inputs(d, ("referral", "inputs"), ref.inputs)
-    scope = expressions.ExpressionScope(inputs=frozenset(i.name for i in ref.inputs), **base_scope)
-    yield from _check_expressions(("referral",), ref.guard, ref.set, scope)
-    yield from _check_effects(d, ("referral", "effects"), ref.effects)
-    yield from _check_effect_conditions(("referral", "effects"), ref.effects, scope)
 
-    stage_ids = d.stages_by_id
+    def step(here: Path, spec: StepSpec) -> Iterator[Finding]:
+        """What every step spec must get right: roles, inputs, expressions, effects."""
+        yield from _check_roles(here + ("roles",), spec.roles, roles)
+        yield from _check_inputs(d, here + ("inputs",), spec.inputs)
+        scope = expressions.ExpressionScope(
+            inputs=frozenset(i.name for i in spec.inputs), **base_scope
+        )
+        yield from _check_expressions(here, spec.guard, spec.set, scope)
+        yield from _check_effects(d, here + ("effects",), spec.effects)
+        yield from _check_effect_conditions(here + ("effects",), spec.effects, scope)
+
+    yield from step(("referral",), d.referral)
     for i, t in enumerate(d.transitions):
         here: Path = ("transitions", i)
         if t.event_name == "refer":
             yield here + ("event",), "'refer' is reserved: it opens a case (see 'referral')", None
-        sources = (
-            []
-            if t.from_ == ANY_ACTIVE
-            else ([t.from_] if isinstance(t.from_, str) else list(t.from_))
-        )
-        for j, source in enumerate(sources):
-            path = here + (("from", j) if isinstance(t.from_, list) else ("from",))
-            if source not in stage_ids:
-                yield _unknown(path, "stage", source, stage_ids)
-            elif stage_ids[source].kind is StageKind.FINAL:
-                yield (
-                    path,
-                    f"stage '{source}' is final: a final stage accepts no event",
-                    "make the stage active, or leave it out of 'from'",
-                )
-        for j, excluded in enumerate(t.not_from):
-            if excluded not in stage_ids:
-                yield _unknown(here + ("not_from", j), "stage", excluded, stage_ids)
-        if t.not_from and t.from_ != ANY_ACTIVE:
-            yield here + ("not_from",), "'not_from' only applies with from: '*'", None
-        if t.to not in (None, PREVIOUS_STAGE) and t.to not in stage_ids:
-            yield _unknown(here + ("to",), "stage", str(t.to), stage_ids)
-        yield from _check_roles(here + ("roles",), t.roles, roles)
-        yield from _check_inputs(d, here + ("inputs",), t.inputs)
-        scope = expressions.ExpressionScope(
-            inputs=frozenset(i.name for i in t.inputs), **base_scope
-        )
-        yield from _check_expressions(here, t.guard, t.set, scope)
-        yield from _check_effects(d, here + ("effects",), t.effects)
-        yield from _check_effect_conditions(here + ("effects",), t.effects, scope)
+        yield from _check_route(d, here, t)
+        yield from step(here, t)
 
 
-def _check_roles(path: Path, given: list[str], roles: set[str]) -> Iterator[Finding]:
+def _step_specs(d: Definition) -> list[tuple[Path, StepSpec]]:
+    """Every step spec of a definition, where it is: the referral, then each transition."""
+    return [(("referral",), d.referral)] + [
+        (("transitions", i), t) for i, t in enumerate(d.transitions)
+    ]
+
+
+def _check_route(d: Definition, here: Path, t: Transition) -> Iterator[Finding]:
+    """The stages a transition leaves (and not) and enters."""
+    stage_ids = d.stages_by_id
+    sources = (
+        [] if t.from_ == ANY_ACTIVE else ([t.from_] if isinstance(t.from_, str) else list(t.from_))
+    )
+    for j, source in enumerate(sources):
+        path = here + (("from", j) if isinstance(t.from_, list) else ("from",))
+        if source not in stage_ids:
+            yield _unknown(path, "stage", source, stage_ids)
+        elif stage_ids[source].kind is StageKind.FINAL:
+            yield (
+                path,
+                f"stage '{source}' is final: a final stage accepts no event",
+                "make the stage active, or leave it out of 'from'",
+            )
+    for j, excluded in enumerate(t.not_from):
+        if excluded not in stage_ids:
+            yield _unknown(here + ("not_from", j), "stage", excluded, stage_ids)
+    if t.not_from and t.from_ != ANY_ACTIVE:
+        yield here + ("not_from",), "'not_from' only applies with from: '*'", None
+    if t.to not in (None, PREVIOUS_STAGE) and t.to not in stage_ids:
+        yield _unknown(here + ("to",), "stage", str(t.to), stage_ids)
+
+
+def _check_roles(path: Path, given: Sequence[str], roles: set[str]) -> Iterator[Finding]:
     for j, role in enumerate(given):
         if role not in roles:
             yield _unknown(path + (j,), "role", role, roles)
 
 
-def _check_inputs(d: Definition, path: Path, inputs: list[Input]) -> Iterator[Finding]:
+def _check_inputs(d: Definition, path: Path, inputs: Sequence[Input]) -> Iterator[Finding]:
     seen: set[str] = set()
     for j, item in enumerate(inputs):
         here = path + (j,)
@@ -183,7 +198,7 @@ def _check_inputs(d: Definition, path: Path, inputs: list[Input]) -> Iterator[Fi
 def _check_expressions(
     path: Path,
     guard: str | None,
-    assignments: dict[str, str],
+    assignments: Mapping[str, str],
     scope: expressions.ExpressionScope,
     when: str | None = None,
 ) -> Iterator[Finding]:
@@ -203,7 +218,7 @@ def _check_expressions(
 
 
 def _check_effect_conditions(
-    path: Path, effects: list[Effect], scope: expressions.ExpressionScope
+    path: Path, effects: Sequence[Effect], scope: expressions.ExpressionScope
 ) -> Iterator[Finding]:
     for j, effect in enumerate(effects):
         if effect.when is not None:
@@ -216,27 +231,30 @@ def _unknown_hint(path: Path, problem: expressions.NameProblem) -> Finding:
     return path, f"expression: {problem.message}", did_you_mean(problem.name, problem.known)
 
 
-def _check_effects(d: Definition, path: Path, effects: list[Effect]) -> Iterator[Finding]:
+def _check_effects(d: Definition, path: Path, effects: Sequence[Effect]) -> Iterator[Finding]:
     milestones = {m.id for m in d.milestones}
     for j, effect in enumerate(effects):
-        here = path + (j,)
-        if effect.notify:
-            yield from _check_recipients(d, here + ("notify", "to"), effect.notify.to)
-            if effect.notify.template not in d.templates_by_id:
+        yield from _check_effect(d, path + (j,), effect, milestones)
+
+
+def _check_effect(
+    d: Definition, here: Path, effect: Effect, milestones: set[str]
+) -> Iterator[Finding]:
+    match effect:
+        case NotifyEffect(notify=notify):
+            yield from _check_recipients(d, here + ("notify", "to"), notify.to)
+            if notify.template not in d.templates_by_id:
                 yield _unknown(
-                    here + ("notify", "template"),
-                    "template",
-                    effect.notify.template,
-                    d.templates_by_id,
+                    here + ("notify", "template"), "template", notify.template, d.templates_by_id
                 )
-        if effect.create_task:
-            yield from _check_recipients(d, here + ("create_task", "for"), effect.create_task.for_)
-        for kind in ("start_timer", "cancel_timer"):
-            timer = getattr(effect, kind)
-            if timer is not None and timer not in d.timers_by_id:
-                yield _unknown(here + (kind,), "timer", timer, d.timers_by_id)
-        if effect.milestone is not None and effect.milestone not in milestones:
-            yield _unknown(here + ("milestone",), "milestone", effect.milestone, milestones)
+        case CreateTaskEffect(create_task=task):
+            yield from _check_recipients(d, here + ("create_task", "for"), task.for_)
+        case StartTimerEffect(start_timer=timer) if timer not in d.timers_by_id:
+            yield _unknown(here + ("start_timer",), "timer", timer, d.timers_by_id)
+        case CancelTimerEffect(cancel_timer=timer) if timer not in d.timers_by_id:
+            yield _unknown(here + ("cancel_timer",), "timer", timer, d.timers_by_id)
+        case MilestoneEffect(milestone=milestone) if milestone not in milestones:
+            yield _unknown(here + ("milestone",), "milestone", milestone, milestones)
 
 
 def _check_recipients(d: Definition, path: Path, to: Recipients) -> Iterator[Finding]:
@@ -271,12 +289,8 @@ def _check_timers(d: Definition) -> Iterator[Finding]:
 
 def _check_team_field(d: Definition) -> Iterator[Finding]:
     """`team: true` recipients read the case's `team`, which only a team input may set."""
-    specs = [("referral", d.referral.inputs, d.referral.set)] + [
-        (t.id, t.inputs, t.set) for t in d.transitions
-    ]
-    for index, (_name, inputs, assignments) in enumerate(specs):
-        where: Path = ("referral",) if index == 0 else ("transitions", index - 1)
-        for j, item in enumerate(inputs):
+    for where, spec in _step_specs(d):
+        for j, item in enumerate(spec.inputs):
             if item.name == "team" and item.type is not InputType.TEAM:
                 yield (
                     where + ("inputs", j, "type"),
@@ -284,7 +298,7 @@ def _check_team_field(d: Definition) -> Iterator[Finding]:
                     f"team), not {item.type}",
                     "rename the input",
                 )
-        if "team" in assignments:
+        if "team" in spec.set:
             yield (
                 where + ("set", "team"),
                 "'team' cannot be computed: it is the team the young person chose",

@@ -6,8 +6,9 @@ Small pydantic models; :mod:`workflow.definitions.models` assembles them into a
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date, time
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, Protocol
 
 from pydantic import (
     BeforeValidator,
@@ -19,7 +20,14 @@ from pydantic import (
 )
 
 from workflow.definitions.calendar import NAMED_CLOSED_DAYS
-from workflow.definitions.types import DurationField, Identifier, StrictModel, Text
+from workflow.definitions.effects import Alignment, Effect, Notify
+from workflow.definitions.types import (
+    DurationField,
+    Identifier,
+    LocalizedText,
+    StrictModel,
+    Text,
+)
 from workflow.definitions.vocabulary import InputType, Phase, StageKind
 
 
@@ -153,70 +161,6 @@ class Calendar(StrictModel):
     )
 
 
-class Recipients(StrictModel):
-    """Who is told or given a task. The team is the one the young person chose."""
-
-    roles: list[Identifier] = Field(
-        default_factory=list, description="Roles on the case, e.g. coordinator, caseworker."
-    )
-    departments: list[Identifier] = Field(
-        default_factory=list, description="Departments, reached through their channels."
-    )
-    team: StrictBool = Field(
-        default=False,
-        description="Every member of the young person's team, one each (known at run time).",
-    )
-
-    @model_validator(mode="after")
-    def _someone(self) -> Recipients:
-        if not (self.roles or self.departments or self.team):
-            raise ValueError("name at least one recipient: roles, departments or team: true")
-        return self
-
-
-class Notify(StrictModel):
-    """Tell recipients something, with a named template."""
-
-    to: Recipients
-    template: Identifier = Field(description="Id of a template in `templates`.")
-
-
-Alignment = Literal["none", "business_day", "meeting_day"]
-EFFECT_KINDS = ("notify", "start_timer", "cancel_timer", "create_task", "milestone")
-
-
-class CreateTask(StrictModel):
-    """Give each recipient a task."""
-
-    for_: Recipients = Field(alias="for", description="Who gets the task (one each).")
-    title: Text = Field(description="What must be done.")
-    due: DurationField | None = Field(default=None, description="Due this long after the step.")
-    align: Alignment = Field(default="none", description="Move the due date to a working day.")
-
-
-class Effect(StrictModel):
-    """One effect of a transition or timer: exactly one of its fields is given."""
-
-    notify: Notify | None = Field(default=None, description="Send notifications.")
-    start_timer: Identifier | None = Field(default=None, description="Start (or restart) a timer.")
-    cancel_timer: Identifier | None = Field(default=None, description="Cancel a running timer.")
-    create_task: CreateTask | None = Field(default=None, description="Create tasks.")
-    milestone: Identifier | None = Field(default=None, description="Record a milestone.")
-    when: str | None = Field(
-        default=None, description="Expression; the effect happens only when it is true."
-    )
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> Effect:
-        given = [name for name in EFFECT_KINDS if getattr(self, name) is not None]
-        if len(given) != 1:
-            raise ValueError(
-                "an effect has exactly one of notify, start_timer, cancel_timer, create_task, "
-                f"milestone; this one has {(len(given) and ', '.join(given)) or 'none'}"
-            )
-        return self
-
-
 class Repeat(StrictModel):
     """Recurrence of a timer: give `every` or `times_per_year`."""
 
@@ -305,6 +249,39 @@ class Input(StrictModel):
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"min ({self.min:g}) is greater than max ({self.max:g})")
         return self
+
+
+class StepSpec(Protocol):
+    """What a step asks and does: a transition, or the referral that opens a case.
+
+    Who may take it, what they give, the guard that must hold (and what a refused person
+    is told), the case data it computes and its effects. :class:`Transition` and
+    :class:`Referral` are both step specs; the decider and the checks take either alike.
+    """
+
+    @property
+    def roles(self) -> Sequence[str]:
+        """Roles allowed to take the step."""
+
+    @property
+    def inputs(self) -> Sequence[Input]:
+        """What the person taking it gives."""
+
+    @property
+    def guard(self) -> str | None:
+        """Expression that must be true for the step to be taken."""
+
+    @property
+    def guard_message(self) -> str | LocalizedText | None:
+        """What the person is told when the guard is false."""
+
+    @property
+    def set(self) -> Mapping[str, str]:
+        """Case data computed by expressions, in order."""
+
+    @property
+    def effects(self) -> Sequence[Effect]:
+        """What the step does besides moving the case."""
 
 
 class Transition(StrictModel):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from workflow.definitions.models import Definition
+from workflow.definitions.types import DURATION_PATTERN, DURATION_UNITS
 
 SCHEMA_ID = "https://schemas.workflow.invalid/definition.schema.json"
 
@@ -46,7 +47,7 @@ def _type(prop: dict[str, Any]) -> str:
     if prop.get("format") in ("date", "date-time", "time"):
         return f"{prop['format']}"
     if "pattern" in prop and kind == "string":
-        return "duration" if "business_days" in prop["pattern"] else "string"
+        return "duration" if prop["pattern"] == DURATION_PATTERN else "string"
     return str(kind or "any")
 
 
@@ -74,6 +75,11 @@ def _section(name: str, schema: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _units() -> str:
+    quoted = [f"`{unit}`" for unit in DURATION_UNITS]
+    return f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+
+
 def reference_markdown() -> str:
     """The language reference, one section per model, generated from the schema."""
     schema = json_schema()
@@ -85,8 +91,8 @@ def reference_markdown() -> str:
         "",
         "How to write a definition is in [definitions.md](definitions.md); this page lists "
         "every field. Texts (`Text`) are Danish, or a map `{da: ..., en: ...}`. Durations are "
-        "a whole number and a unit: `minutes`, `hours`, `days`, `weeks`, `months` or "
-        "`business_days` (Danish public holidays and the calendar's closed days excluded).",
+        f"a whole number and a unit: {_units()} (Danish public holidays and the calendar's "
+        "closed days excluded).",
         "",
         "## Definition (top level)",
         "",

@@ -13,7 +13,14 @@ from typing import Any
 from jinja2 import TemplateError
 
 from workflow.definitions.checks import Finding, Path
-from workflow.definitions.models import Definition, Effect, Input, InputType, Notify
+from workflow.definitions.models import (
+    Definition,
+    Effect,
+    Input,
+    InputType,
+    Notify,
+    NotifyEffect,
+)
 from workflow.definitions.templates import compile_template, notification_context, render
 from workflow.definitions.types import text_in, text_variants
 
@@ -131,7 +138,7 @@ def _usages(d: Definition) -> Iterator[tuple[Path, Notify, dict[str, Any]]]:
         path: Path, effects: list[Effect], event: dict[str, Any], shared: dict[str, Any]
     ) -> Iterator[tuple[Path, Notify, dict[str, Any]]]:
         for j, effect in enumerate(effects):
-            if effect.notify is not None:
+            if isinstance(effect, NotifyEffect):
                 context = notification_context(
                     case=case, recipient=_RECIPIENT, event=event, shared=shared, link="https://"
                 )

@@ -165,19 +165,29 @@ def _field_names(model: type[BaseModel], loc: tuple[str | int, ...]) -> list[str
     """The field names (aliases) a model expects at ``loc`` — for did-you-mean."""
     current: Any = model
     for step in loc:
-        current = _unwrap(current, want_list=isinstance(step, int))
         if isinstance(step, int):
+            current = _unwrap(current, want_list=True)
             continue
-        if not (isinstance(current, type) and issubclass(current, BaseModel)):
-            return []
-        field = next((f for n, f in current.model_fields.items() if (f.alias or n) == step), None)
+        field = _fields(current).get(step)
         if field is None:
             return []
         current = field.annotation
-    current = _unwrap(current, want_list=False)
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return [f.alias or n for n, f in current.model_fields.items()]
-    return []
+    return list(_fields(current))
+
+
+def _fields(annotation: Any) -> dict[str, Any]:
+    """The fields by name (alias) of the model at ``annotation``; of every model of a union
+    (an effect is a union of one model per kind)."""
+    bare = annotation
+    while typing.get_origin(bare) is typing.Annotated:
+        bare = typing.get_args(bare)[0]
+    union = typing.get_origin(bare) in (Union, types.UnionType)
+    fields: dict[str, Any] = {}
+    for option in typing.get_args(bare) if union else (bare,):
+        found = _unwrap(option, want_list=False)
+        if isinstance(found, type) and issubclass(found, BaseModel):
+            fields |= {f.alias or n: f for n, f in found.model_fields.items()}
+    return fields
 
 
 def _unwrap(annotation: Any, *, want_list: bool) -> Any:

@@ -1,15 +1,17 @@
 """The pure lifecycle engine: ``decide(definition, case, event, now)``.
 
-What lives here: the decider (``decide``), timers firing (``firing``) and their timing
-(``timing``), validating a step's inputs (``inputs``), the next steps a role can take
-(``steps``), the access rule (``access``), planning a migration of running cases
-(``migration_plan``) and the in-memory simulator (``simulation``).
+What lives here: the decider (``decide``), what a definition's effects produce
+(``effects``), timers firing (``firing``) and their timing (``timing``), validating a
+step's inputs (``inputs``), the next steps a role can take (``steps``), the access rule
+(``access``), planning a migration of running cases (``migration_plan``) and the
+in-memory simulator (``simulation``).
 
 No I/O, no clock, no Prefect or database: adapters carry out the effects it returns.
 May import: ``definitions``, ``errors``, ``texts`` and the standard library only.
 """
 
-from workflow.engine.decide import decide, open_case, recipients
+from workflow.engine.decide import decide, open_case
+from workflow.engine.effects import recipients
 from workflow.engine.firing import due_timers, fire_timer
 from workflow.engine.model import (
     Actor,

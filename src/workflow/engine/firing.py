@@ -11,7 +11,8 @@ from datetime import datetime
 
 from workflow.definitions.models import SYSTEM_ROLE, Definition
 from workflow.engine import timing
-from workflow.engine.decide import decide, recipients
+from workflow.engine.decide import decide
+from workflow.engine.effects import recipients
 from workflow.engine.model import (
     Actor,
     CancelTimer,
@@ -70,10 +71,7 @@ def fire_timer(
             fired = TimerFired(timer_id, due, timer.fires.event)
             # The step may itself have restarted or cancelled the timer (re-entering its
             # stage); then that is its state, and the reschedule is not repeated.
-            touched = any(
-                isinstance(e, StartTimer | CancelTimer) and e.timer == timer_id
-                for e in result.effects
-            )
+            touched = any(_touches(e, timer_id) for e in result.effects)
             still = timer_id in result.case.timers and not touched
             # This firing counts even if the step cancelled or restarted the timer.
             counted = {**result.case.timer_firings, timer_id: firings[timer_id]}
@@ -104,6 +102,15 @@ def fire_timer(
         case.stage,
         (TimerFired(timer_id, due), *notices, *reschedule),
     )
+
+
+def _touches(effect: Effect, timer_id: str) -> bool:
+    """Whether an effect starts or cancels the timer."""
+    match effect:
+        case StartTimer(timer=timer) | CancelTimer(timer=timer):
+            return timer == timer_id
+        case _:
+            return False
 
 
 __all__ = ["due_timers", "fire_timer"]

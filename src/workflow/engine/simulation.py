@@ -169,7 +169,8 @@ def simulate(definition: Definition, script: Script) -> Timeline:
             target = add_duration(definition, clock, amount)
         else:
             target = clock
-        _advance(definition, timeline, target)
+        timeline.case, fired = _advance(definition, timeline.case, target)
+        timeline.entries.extend(fired)
         clock = max(clock, target)
         if step.event is None:
             continue
@@ -192,20 +193,26 @@ def simulate(definition: Definition, script: Script) -> Timeline:
             continue
         else:
             result = decide(definition, timeline.case, event, clock)
-        _record(timeline, clock, step, result)
+        timeline.entries.append(_entry(clock, step, result))
+        if isinstance(result, Decision):
+            timeline.case = result.case
     return timeline
 
 
-def _advance(definition: Definition, timeline: Timeline, target: datetime) -> None:
-    while timeline.case is not None:
-        due = due_timers(timeline.case, target)
+def _advance(
+    definition: Definition, case: CaseState | None, target: datetime
+) -> tuple[CaseState | None, list[Entry]]:
+    """The case after its timers due by ``target`` fired in order, and an entry for each."""
+    entries: list[Entry] = []
+    while case is not None:
+        due = due_timers(case, target)
         if not due:
-            return
+            break
         timer_id, due_at = due[0]
-        result = fire_timer(definition, timeline.case, timer_id, due_at)
+        result = fire_timer(definition, case, timer_id, due_at)
         assert isinstance(result, Decision), result
-        timeline.case = result.case
-        timeline.entries.append(
+        case = result.case
+        entries.append(
             Entry(
                 due_at,
                 "timer",
@@ -216,11 +223,11 @@ def _advance(definition: Definition, timeline: Timeline, target: datetime) -> No
                 result.effects,
             )
         )
+    return case, entries
 
 
-def _record(
-    timeline: Timeline, at: datetime, step: ScriptStep, result: Decision | Rejection
-) -> None:
+def _entry(at: datetime, step: ScriptStep, result: Decision | Rejection) -> Entry:
+    """The timeline's entry for a scripted event, with any expectation it did not meet."""
     assert step.event is not None
     if isinstance(result, Rejection):
         problem = None
@@ -231,36 +238,30 @@ def _record(
                 f"{step.event}: expected rejection '{step.expect_rejection}', "
                 f"got '{result.reason.value}'"
             )
-        timeline.entries.append(
-            Entry(
-                at,
-                "rejected",
-                step.event,
-                step.actor,
-                None,
-                None,
-                rejection=result,
-                problem=problem,
-            )
+        return Entry(
+            at,
+            "rejected",
+            step.event,
+            step.actor,
+            None,
+            None,
+            rejection=result,
+            problem=problem,
         )
-        return
     problem = None
     if step.expect_rejection is not None:
         problem = f"{step.event}: expected rejection '{step.expect_rejection}', but accepted"
     elif step.expect_stage is not None and step.expect_stage != result.to_stage:
         problem = f"{step.event}: expected stage '{step.expect_stage}', got '{result.to_stage}'"
-    timeline.case = result.case
-    timeline.entries.append(
-        Entry(
-            at,
-            "event",
-            step.event,
-            step.actor,
-            result.from_stage,
-            result.to_stage,
-            result.effects,
-            problem=problem,
-        )
+    return Entry(
+        at,
+        "event",
+        step.event,
+        step.actor,
+        result.from_stage,
+        result.to_stage,
+        result.effects,
+        problem=problem,
     )
 
 
