@@ -1,9 +1,17 @@
 """The web app: server-rendered pages for staff, and ``/api`` as a mounted JSON sub-app.
 
-What lives here: the application and its wiring (``app``, ``context``), identity and
-sessions (``identity``), pages (``pages``, ``referral_pages``, ``privacy_pages``,
-``login_pages``), forms, rendering and the app's words (``i18n`` looks words up in
-``workflow.texts``), and the API (``api*``).
+What lives here: the application (``app``: the pages, with the API mounted at ``/api``;
+``api``: the API sub-app), what handlers receive (``dependencies``: the services, the
+caller and checked form posts as FastAPI dependencies, over the shared ``context``),
+how errors are answered (``error_answers``: one table, rendered as a page or as JSON),
+identity and sessions (``identity``), pages (``pages``, ``referral_pages``,
+``privacy_pages``, ``login_pages``, sharing ``page_support``), forms, rendering and
+the app's words (``i18n`` looks words up in ``workflow.texts``), and the API's routes
+(``api_account``, ``api_cases``, ``api_privacy``, sharing ``api_support`` and
+``api_models``).
+
+Handlers that reach the store or hash a password are plain ``def`` functions, which
+FastAPI runs in its threadpool: the event loop only reads requests and writes answers.
 
 May import: ``runtime`` and everything below it. Never ``orchestration`` or ``cli``:
 the app only commits; steps are carried out by whoever the runtime was given.

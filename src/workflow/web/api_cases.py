@@ -2,35 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
 from workflow.cases.caseload import CaseloadQuery
-from workflow.cases.model import RejectedError, StepResult, YoungPersonDetails
+from workflow.cases.model import StepResult, YoungPersonDetails
 from workflow.definitions import Definition
 from workflow.engine import acting_role
-from workflow.errors import (
-    CaseNotFoundError,
-    ConflictError,
-    IdempotencyKeyReusedError,
-    InvalidRequestError,
-    NotAllowedError,
-    PurposeRequiredError,
-    WorkflowError,
-)
 from workflow.privacy.cpr import cpr_matches_birth_date
 from workflow.store.reading import CaseView
-from workflow.web.api import (
-    ApiProblemError,
-    Caller,
-    CaseReference,
-    EventName,
-    inputs_info,
-    responses,
-)
 from workflow.web.api_models import (
     CaseDetail,
     Caseload,
@@ -44,12 +25,20 @@ from workflow.web.api_models import (
     TriggerRequest,
     YoungPersonOut,
 )
-from workflow.web.context import case_roles, scoped_key, steps_for
-from workflow.web.context import context_of as web
+from workflow.web.api_support import (
+    ApiProblemError,
+    Caller,
+    CaseReference,
+    EventName,
+    inputs_info,
+    responses,
+)
+from workflow.web.context import WebContext, case_roles, scoped_key, steps_for
+from workflow.web.dependencies import Caseloads, Cases, Web
 from workflow.web.i18n import local
 from workflow.web.identity import Authenticated
 
-router = APIRouter(prefix="/api/v1", tags=["cases"])
+router = APIRouter(prefix="/v1", tags=["cases"])
 
 
 def _step_response(result: StepResult) -> StepResponse:
@@ -64,21 +53,6 @@ def _step_response(result: StepResult) -> StepResponse:
     )
 
 
-def _key_reused() -> ApiProblemError:
-    message = "this idempotency_key was already used for another request; use a new key"
-    return ApiProblemError(
-        409, "conflict", message, [FieldProblem(field="body.idempotency_key", message=message)]
-    )
-
-
-def _rejected(error: RejectedError, lang: str) -> ApiProblemError:
-    fields = [
-        FieldProblem(field=f"inputs.{e.name}", message=e.text(lang))
-        for e in error.rejection.field_errors
-    ]
-    return ApiProblemError(422, "rejected", error.rejection.text(lang), fields)
-
-
 @router.get(
     "/cases",
     response_model=Caseload,
@@ -86,13 +60,13 @@ def _rejected(error: RejectedError, lang: str) -> ApiProblemError:
     summary="My caseload (as coordinator, caseworker or team member)",
 )
 def list_cases(
-    request: Request, auth: Caller, params: Annotated[CaseloadParams, Query()]
+    caseloads: Caseloads, auth: Caller, params: Annotated[CaseloadParams, Query()]
 ) -> Caseload:
     limit, offset = params.limit, params.offset
     query = CaseloadQuery(
         auth.user.person_id, params.stage, params.overdue, params.q, limit, offset
     )
-    page = web(request).caseload.search(auth.user.audit_name, query, purpose="api caseload")
+    page = caseloads.search(auth.user.audit_name, query, purpose="api caseload")
     cases = []
     for row in page.rows:
         stage_def = page.definitions[row.definition_version_id].stages_by_id.get(row.stage)
@@ -113,37 +87,18 @@ def list_cases(
 
 
 def _case(
-    request: Request, auth: Authenticated, reference: str, channel: str, purpose: str | None = None
+    web: WebContext, auth: Authenticated, reference: str, channel: str, purpose: str | None = None
 ) -> tuple[CaseView, Definition]:
-    try:
-        found = web(request).visible_case(auth.user, reference, channel, purpose)
-    except ConflictError as error:  # the store stayed busy
-        raise ApiProblemError(409, "conflict", str(error)) from None
+    # A store that stayed busy (ConflictError) is answered 409 by the API's error answers.
+    found = web.visible_case(auth.user, reference, channel, purpose)
     if found is None:
         raise ApiProblemError(404, "not_found", f"no case {reference} you have access to")
     return found
 
 
-@contextmanager
-def _step_errors(lang: str) -> Iterator[None]:
-    """The service's refusals of a referral or step, as API errors."""
-    try:
-        yield
-    except CaseNotFoundError as error:
-        raise ApiProblemError(404, "not_found", str(error)) from None
-    except RejectedError as error:
-        raise _rejected(error, lang) from None
-    except IdempotencyKeyReusedError:
-        raise _key_reused() from None
-    except (NotAllowedError, PurposeRequiredError, InvalidRequestError):
-        raise  # the app's handlers answer these (403, 403, 422)
-    except WorkflowError as error:
-        raise ApiProblemError(409, "conflict", str(error)) from None
-
-
-def _carried_out(request: Request, result: StepResult) -> StepResponse:
+def _carried_out(web: WebContext, result: StepResult) -> StepResponse:
     if not result.repeated:
-        web(request).on_step(result)
+        web.on_step(result)
     return _step_response(result)
 
 
@@ -155,11 +110,11 @@ def _carried_out(request: Request, result: StepResult) -> StepResponse:
 )
 def get_case(
     reference: CaseReference,
-    request: Request,
+    web: Web,
     auth: Caller,
     params: Annotated[CaseParams, Query()],
 ) -> CaseDetail:
-    view, definition = _case(request, auth, reference, "api", params.purpose)
+    view, definition = _case(web, auth, reference, "api", params.purpose)
     lang = auth.user.locale
     stage = definition.stages_by_id.get(view.stage)
     person = view.young_person
@@ -204,11 +159,10 @@ def get_case(
     responses=responses(401, 403, 404, 409, 422),
     summary="Refer a young person: open a case",
 )
-def refer(body: ReferRequest, request: Request, auth: Caller) -> Any:
-    context = web(request)
-    definition = next(
-        (d for d in context.definitions_for(auth.user) if d.id == body.definition), None
-    )
+def refer(body: ReferRequest, web: Web, cases: Cases, auth: Caller) -> Any:
+    # The service's refusals (unknown case, rejected inputs, a reused key, a conflict)
+    # are answered by the API's error answers.
+    definition = next((d for d in web.definitions_for(auth.user) if d.id == body.definition), None)
     if definition is None:
         raise ApiProblemError(404, "not_found", f"no process '{body.definition}' you can refer to")
     role = acting_role(definition.referral.roles, auth.user.roles)
@@ -224,15 +178,14 @@ def refer(body: ReferRequest, request: Request, auth: Caller) -> Any:
             "the CPR number does not match the birth date",
             [FieldProblem(field="young_person.cpr", message="first 6 digits: DDMMYY of birth")],
         )
-    with _step_errors(auth.user.locale):
-        result = context.service.refer(
-            definition.id,
-            YoungPersonDetails(person.name, person.cpr, person.birth_date),
-            auth.user.actor(role),
-            body.inputs,
-            idempotency_key=scoped_key("api", auth.user, body.idempotency_key),
-        )
-    return _carried_out(request, result)
+    result = cases.refer(
+        definition.id,
+        YoungPersonDetails(person.name, person.cpr, person.birth_date),
+        auth.user.actor(role),
+        body.inputs,
+        idempotency_key=scoped_key("api", auth.user, body.idempotency_key),
+    )
+    return _carried_out(web, result)
 
 
 @router.post(
@@ -245,24 +198,23 @@ def trigger(
     reference: CaseReference,
     event: EventName,
     body: TriggerRequest,
-    request: Request,
+    web: Web,
+    cases: Cases,
     auth: Caller,
 ) -> StepResponse:
-    context = web(request)
     # The step is the purpose of the read before it (a legal basis needs one).
-    view, definition = _case(request, auth, reference, f"api:{event}", purpose=event)
+    view, definition = _case(web, auth, reference, f"api:{event}", purpose=event)
     if event not in definition.transitions_by_event:
         raise ApiProblemError(404, "not_found", f"the process has no step '{event}'")
     roles = case_roles(auth.user, view)
     candidates = [t for t in steps_for(definition, view, auth.user) if t.event_name == event]
     role = acting_role(candidates[0].roles, roles) if candidates else roles[0]
-    with _step_errors(auth.user.locale):
-        result = context.service.trigger(
-            reference,
-            event,
-            body.inputs,
-            auth.user.actor(role or roles[0]),
-            idempotency_key=scoped_key("api", auth.user, body.idempotency_key),
-            purpose=event,
-        )
-    return _carried_out(request, result)
+    result = cases.trigger(
+        reference,
+        event,
+        body.inputs,
+        auth.user.actor(role or roles[0]),
+        idempotency_key=scoped_key("api", auth.user, body.idempotency_key),
+        purpose=event,
+    )
+    return _carried_out(web, result)

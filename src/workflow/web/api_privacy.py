@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
 from workflow.privacy.consents import ConsentRequest
-from workflow.web.api import Caller, CaseReference, responses
 from workflow.web.api_models import (
     PLAIN,
     AccessLogEntryOut,
@@ -20,9 +19,10 @@ from workflow.web.api_models import (
     WithdrawIn,
     WithdrawOut,
 )
-from workflow.web.context import context_of as web
+from workflow.web.api_support import Caller, CaseReference, responses
+from workflow.web.dependencies import Audit, Cases, Consents
 
-router = APIRouter(prefix="/api/v1", tags=["privacy"])
+router = APIRouter(prefix="/v1", tags=["privacy"])
 Purpose = Annotated[
     str | None,
     Query(min_length=1, max_length=200, pattern=PLAIN, description="Why (kept in the log)."),
@@ -36,9 +36,11 @@ Purpose = Annotated[
     responses=responses(401, 403, 404),
     summary="Record the young person's consent (caseworker or coordinator)",
 )
-def give_consent(reference: CaseReference, body: ConsentIn, request: Request, auth: Caller) -> Any:
+def give_consent(
+    reference: CaseReference, body: ConsentIn, consents: Consents, auth: Caller
+) -> Any:
     consent = ConsentRequest(body.departments, body.categories, body.given_on, body.guardian)
-    ident = web(request).consents.give(reference, auth.user.actor(), consent)
+    ident = consents.give(reference, auth.user.actor(), consent)
     return ConsentOut(id=ident)
 
 
@@ -49,9 +51,9 @@ def give_consent(reference: CaseReference, body: ConsentIn, request: Request, au
     summary="Withdraw consent for some departments, or all",
 )
 def withdraw_consent(
-    reference: CaseReference, body: WithdrawIn, request: Request, auth: Caller
+    reference: CaseReference, body: WithdrawIn, consents: Consents, auth: Caller
 ) -> WithdrawOut:
-    withdrawn = web(request).consents.withdraw(reference, auth.user.actor(), body.departments)
+    withdrawn = consents.withdraw(reference, auth.user.actor(), body.departments)
     return WithdrawOut(withdrawn=withdrawn)
 
 
@@ -61,10 +63,8 @@ def withdraw_consent(
     responses=responses(401, 403, 404),
     summary="Reveal the whole CPR number (one logged reveal, with a purpose)",
 )
-def reveal_cpr(
-    reference: CaseReference, body: RevealIn, request: Request, auth: Caller
-) -> RevealOut:
-    cpr = web(request).service.reveal_cpr(reference, auth.user.actor(), body.purpose)
+def reveal_cpr(reference: CaseReference, body: RevealIn, cases: Cases, auth: Caller) -> RevealOut:
+    cpr = cases.reveal_cpr(reference, auth.user.actor(), body.purpose)
     return RevealOut(cpr=cpr)
 
 
@@ -74,9 +74,9 @@ def reveal_cpr(
     summary="Export the whole case as JSON (CPR masked; logged as an export)",
 )
 def export_case(
-    reference: CaseReference, request: Request, auth: Caller, purpose: Purpose = None
+    reference: CaseReference, audit: Audit, auth: Caller, purpose: Purpose = None
 ) -> dict[str, Any]:
-    return web(request).audit.export(reference, auth.user.actor(), purpose)
+    return audit.export(reference, auth.user.actor(), purpose)
 
 
 @router.get(
@@ -86,9 +86,9 @@ def export_case(
     summary="The citizen's access log: when and why the case was used, without staff names",
 )
 def access_log(
-    reference: CaseReference, request: Request, auth: Caller, purpose: Purpose = None
+    reference: CaseReference, audit: Audit, auth: Caller, purpose: Purpose = None
 ) -> AccessLogOut:
-    entries = web(request).audit.access_log(reference, auth.user.actor(), purpose)
+    entries = audit.access_log(reference, auth.user.actor(), purpose)
     return AccessLogOut(
         reference=reference, entries=[AccessLogEntryOut(**asdict(e)) for e in entries]
     )

@@ -1,4 +1,7 @@
-"""What the web app's routes share: the services, the identity layer, and case helpers."""
+"""What the web app's routes share: the services, the identity layer, and case helpers.
+
+Handlers receive the context through a dependency (``workflow.web.dependencies.Web``).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +9,6 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-
-from starlette.requests import Request
 
 from workflow.cases.caseload import CaseloadService
 from workflow.cases.model import StepResult
@@ -72,12 +73,6 @@ class WebContext:
         except CaseNotFoundError:
             return None
         return view, self.definition_of(view)
-
-
-def context_of(request: Request) -> WebContext:
-    """The app's shared context (set by create_app)."""
-    context: WebContext = request.app.state.web
-    return context
 
 
 def scoped_key(channel: str, user: User, key: str | None) -> str | None:

@@ -1,29 +1,17 @@
-"""What every page route shares: the logged-in user, checked form posts, refusals."""
+"""What every page route shares: the pages' refusals, safe redirects, form keys and refusals.
+
+The logged-in user and checked form posts are dependencies (``workflow.web.dependencies``);
+how each refusal is answered is in ``workflow.web.error_answers``.
+"""
 
 from __future__ import annotations
 
-from starlette.requests import Request
-
 from workflow.engine import Rejection
-from workflow.privacy.accounts import same_token
+from workflow.settings import Settings
 from workflow.texts import text
-from workflow.web.context import context_of as web
 from workflow.web.context import scoped_key
 from workflow.web.forms import FormData
 from workflow.web.identity import Authenticated
-
-__all__ = [
-    "CsrfError",
-    "LoginRequiredError",
-    "PageNotFoundError",
-    "form_key",
-    "posted",
-    "refusal",
-    "safe_next",
-    "secure_cookies",
-    "signed_in",
-    "web",
-]
 
 
 class LoginRequiredError(Exception):
@@ -42,34 +30,16 @@ class CsrfError(Exception):
     """A form post without the session's CSRF token."""
 
 
-def signed_in(request: Request) -> Authenticated:
-    """The logged-in user of a page request, else a redirect to the login page."""
-    auth: Authenticated | None = request.state.auth
-    if auth is None:
-        raise LoginRequiredError
-    return auth
-
-
-async def posted(request: Request, auth: Authenticated) -> FormData:
-    """A posted form whose CSRF token matches the session's."""
-    raw = await request.form()
-    form = FormData([(k, v) for k, v in raw.multi_items() if isinstance(v, str)])
-    if auth.needs_csrf and not same_token(form.get("csrf_token"), auth.csrf_token):
-        raise CsrfError
-    return form
-
-
 def safe_next(target: str | None) -> str:
+    """Where to go after logging in: a path on this site, never another site."""
     if target and target.startswith("/") and not target.startswith("//"):
         return target
     return "/"
 
 
-def secure_cookies(request: Request) -> bool:
-    return web(request).settings.base_url.startswith("https://")
-
-
-# --- log in and out ---------------------------------------------------------------
+def secure_cookies(settings: Settings) -> bool:
+    """Whether cookies are marked Secure (the site is served over https)."""
+    return settings.base_url.startswith("https://")
 
 
 def form_key(auth: Authenticated, form: FormData) -> str | None:

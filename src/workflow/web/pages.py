@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from functools import partial
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -20,17 +20,11 @@ from workflow.errors import ConflictError
 from workflow.privacy.accounts import StaffMember
 from workflow.store.reading import CaseView
 from workflow.texts import TEXTS, text
-from workflow.web.context import case_roles, choice_label, steps_for
+from workflow.web.context import WebContext, case_roles, choice_label, steps_for
+from workflow.web.dependencies import Accounts, Caseloads, Cases, PostedForm, SignedIn, Web
 from workflow.web.forms import FormData, form_fields, read_form
 from workflow.web.identity import Authenticated
-from workflow.web.page_support import (
-    PageNotFoundError,
-    form_key,
-    posted,
-    refusal,
-    signed_in,
-    web,
-)
+from workflow.web.page_support import PageNotFoundError, form_key, refusal
 from workflow.web.rendering import locale_of
 
 router = APIRouter(include_in_schema=False)
@@ -42,9 +36,15 @@ MIGRATED_NAME = LocalizedText(**TEXTS["definition_migrated"])
 
 @router.get("/")
 def caseload_page(
-    request: Request, stage: str = "", overdue: str = "", q: str = "", page: int = 1
+    request: Request,
+    web: Web,
+    caseloads: Caseloads,
+    auth: SignedIn,
+    stage: str = "",
+    overdue: str = "",
+    q: str = "",
+    page: int = 1,
 ) -> Response:
-    auth = signed_in(request)
     page = max(1, min(page, 10_000))
     query = CaseloadQuery(
         person=auth.user.person_id,
@@ -54,12 +54,12 @@ def caseload_page(
         limit=PAGE_SIZE,
         offset=(page - 1) * PAGE_SIZE,
     )
-    result = web(request).caseload.search(auth.user.audit_name, query)
+    result = caseloads.search(auth.user.audit_name, query)
     stages: dict[str, Any] = {}
-    for definition in web(request).definitions_for(auth.user):
+    for definition in web.definitions_for(auth.user):
         for s in definition.stages:
             stages.setdefault(s.id, s.name)
-    return web(request).pages.render(
+    return web.pages.render(
         request,
         "caseload.html",
         result=result,
@@ -74,14 +74,14 @@ def caseload_page(
 
 
 def _case(
-    request: Request, auth: Authenticated, reference: str, channel: str
+    request: Request, web: WebContext, auth: Authenticated, reference: str, channel: str
 ) -> tuple[CaseView, Definition]:
     """The case and its definition, or the "no such case" page.
 
     A purpose stated on the purpose page (``?purpose=``) goes with the read.
     """
     purpose = request.query_params.get("purpose", "")[:200] or None
-    found = web(request).visible_case(auth.user, reference, channel, purpose)
+    found = web.visible_case(auth.user, reference, channel, purpose)
     if found is None:
         lang = locale_of(request, auth.user.locale)
         raise PageNotFoundError(text("case_not_found", lang, reference=reference[:32]))
@@ -89,15 +89,22 @@ def _case(
 
 
 @router.get("/cases/{reference}")
-def case_page(request: Request, reference: str, saved: str = "", withdrawn: str = "") -> Response:
-    auth = signed_in(request)
-    view, definition = _case(request, auth, reference, "case page")
+def case_page(
+    request: Request,
+    web: Web,
+    accounts: Accounts,
+    auth: SignedIn,
+    reference: str,
+    saved: str = "",
+    withdrawn: str = "",
+) -> Response:
+    view, definition = _case(request, web, auth, reference, "case page")
     steps = steps_for(definition, view, auth.user)
     lang = locale_of(request, auth.user.locale)
-    now = web(request).clock()
+    now = web.clock()
     next_meeting = next((m for m in view.meetings if m["starts_at"] >= now), None)
     saved_step = next((t for t in definition.transitions if t.id == saved), None)
-    return web(request).pages.render(
+    return web.pages.render(
         request,
         "case.html",
         view=view,
@@ -112,7 +119,7 @@ def case_page(request: Request, reference: str, saved: str = "", withdrawn: str 
         transition_names={"refer": REFERRAL_NAME, MIGRATED_EVENT: MIGRATED_NAME}
         | {t.id: t.name for t in definition.transitions},
         place=choice_label(definition, next_meeting["place"], lang) if next_meeting else "",
-        people=web(request).accounts.names(_people_of(view)),
+        people=accounts.names(_people_of(view)),
         manages_consent=auth.user.person_id in (view.caseworker, view.coordinator),
         team_departments={m["department"] for m in view.team},
         consent_notice=_consent_notice(saved, withdrawn, lang),
@@ -135,10 +142,10 @@ def _people_of(view: CaseView) -> set[str]:
     return people
 
 
-def _staff(request: Request, definition: Definition) -> list[StaffMember]:
+def _staff(web: WebContext, definition: Definition) -> list[StaffMember]:
     """The municipality's staff accounts (names for staff ids, choices for teams)."""
     code = definition.municipality.code if definition.municipality else None
-    return web(request).accounts.staff(code)
+    return web.accounts.staff(code)
 
 
 def _writes_plan(transition: Transition) -> bool:
@@ -154,28 +161,39 @@ def _step(
     raise PageNotFoundError(text("step_not_available", locale_of(request)))
 
 
-def _step_form(
+@dataclass(frozen=True)
+class StepForm:
+    """A step's form on a case: the case, the step, what was filled in, and how it is shown."""
+
+    view: CaseView
+    definition: Definition
+    transition: Transition
+    form: FormData
+    #: Meeting mode: the plan is written together, on a big screen.
+    meeting: bool
+
+
+def _step_page(
     request: Request,
-    view: CaseView,
-    definition: Definition,
-    transition: Transition,
-    form: FormData,
+    web: WebContext,
+    shown: StepForm,
     *,
-    meeting: bool,
     status_code: int = 200,
     message: str | None = None,
     errors: dict[str, str] | None = None,
 ) -> Response:
+    """The step's form, blank or again with the message and field errors of a refusal."""
     lang = locale_of(request, request.state.auth.user.locale)
-    staff = _staff(request, definition)
-    return web(request).pages.render(
+    definition, form = shown.definition, shown.form
+    staff = _staff(web, definition)
+    return web.pages.render(
         request,
-        "meeting.html" if meeting else "step.html",
+        "meeting.html" if shown.meeting else "step.html",
         status_code,
-        view=view,
+        view=shown.view,
         d=definition,
-        step=transition,
-        fields=form_fields(definition, transition.inputs, lang),
+        step=shown.transition,
+        fields=form_fields(definition, shown.transition.inputs, lang),
         form=form,
         message=message,
         errors=errors or {},
@@ -183,7 +201,7 @@ def _step_form(
         staff=staff,
         people={s.person_id: s.display_name for s in staff},
         stage_names={s.id: s.name for s in definition.stages},
-        rows=_row_counts(transition, form, meeting),
+        rows=_row_counts(shown.transition, form, shown.meeting),
     )
 
 
@@ -197,33 +215,40 @@ def _row_counts(transition: Transition, form: FormData, meeting: bool) -> dict[s
 
 
 @router.get("/cases/{reference}/steps/{step}")
-def step_page(request: Request, reference: str, step: str, mode: str = "") -> Response:
-    auth = signed_in(request)
-    view, definition = _case(request, auth, reference, f"form:{step[:64]}")
+def step_page(
+    request: Request, web: Web, auth: SignedIn, reference: str, step: str, mode: str = ""
+) -> Response:
+    view, definition = _case(request, web, auth, reference, f"form:{step[:64]}")
     transition = _step(request, auth, view, definition, step)
-    blank = FormData([])
-    return _step_form(request, view, definition, transition, blank, meeting=mode == "meeting")
+    shown = StepForm(view, definition, transition, FormData([]), meeting=mode == "meeting")
+    return _step_page(request, web, shown)
 
 
 @router.post("/cases/{reference}/steps/{step}")
-async def take_step(request: Request, reference: str, step: str) -> Response:
-    auth = signed_in(request)
-    form = await posted(request, auth)
-    view, definition = _case(request, auth, reference, f"form:{step[:64]}")
+def take_step(
+    request: Request,
+    web: Web,
+    cases: Cases,
+    auth: SignedIn,
+    form: PostedForm,
+    reference: str,
+    step: str,
+) -> Response:
+    """Take a step from its form (a plain ``def``: the store is written off the event loop)."""
+    view, definition = _case(request, web, auth, reference, f"form:{step[:64]}")
     key = form_key(auth, form)
     declared = {t.id: t.event_name for t in definition.transitions}
-    if key and web(request).service.repeated(key, reference, declared.get(step, step)):
+    if key and cases.repeated(key, reference, declared.get(step, step)):
         # A form sent twice (double click, resend): the first one took the step.
         return RedirectResponse(f"/cases/{reference}?saved={step}", status_code=303)
     transition = _step(request, auth, view, definition, step)
-    meeting = form.get("mode") == "meeting"
-    again = partial(_step_form, request, view, definition, transition, form, meeting=meeting)
+    shown = StepForm(view, definition, transition, form, meeting=form.get("mode") == "meeting")
     inputs = read_form(transition.inputs, form, [g["number"] for g in view.plan])
     role = acting_role(transition.roles, case_roles(auth.user, view))
     assert role is not None  # _step offers only steps one of the user's roles may take
     lang = locale_of(request, auth.user.locale)
     try:
-        result = web(request).service.trigger(
+        result = cases.trigger(
             reference,
             transition.event_name,
             inputs,
@@ -233,9 +258,9 @@ async def take_step(request: Request, reference: str, step: str) -> Response:
         )
     except RejectedError as refused:
         message, errors = refusal(refused.rejection, lang)
-        return again(status_code=422, message=message, errors=errors)
+        return _step_page(request, web, shown, status_code=422, message=message, errors=errors)
     except ConflictError:
-        return again(status_code=409, message=text("conflict", lang))
+        return _step_page(request, web, shown, status_code=409, message=text("conflict", lang))
     if not result.repeated:
-        web(request).on_step(result)
+        web.on_step(result)
     return RedirectResponse(f"/cases/{reference}?saved={transition.id}", status_code=303)

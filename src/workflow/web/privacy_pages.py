@@ -1,7 +1,8 @@
 """The case's privacy pages: consent, the logged CPR reveal, export and the access log.
 
 Every route goes through the service layer, which applies the access rule and writes
-the audit log; these handlers only read forms and render.
+the audit log; these handlers only read forms and render. They are plain ``def``
+handlers: the services' store transactions run in FastAPI's threadpool.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from workflow.errors import InvalidRequestError, Problem
 from workflow.privacy.consents import ConsentRequest
 from workflow.texts import TEXTS, text
-from workflow.web.page_support import posted, signed_in, web
+from workflow.web.dependencies import Audit, Cases, Consents, PostedForm, SignedIn, Web
 from workflow.web.rendering import locale_of
 
 router = APIRouter(include_in_schema=False)
@@ -34,9 +35,14 @@ def _day(text: str | None) -> date | None:
 
 
 @router.post("/cases/{reference}/consents")
-async def give_consent(request: Request, reference: str) -> Response:
-    auth = signed_in(request)
-    form = await posted(request, auth)
+def give_consent(
+    request: Request,
+    web: Web,
+    consents: Consents,
+    auth: SignedIn,
+    form: PostedForm,
+    reference: str,
+) -> Response:
     consent = ConsentRequest(
         departments=form.getlist("departments"),
         categories=form.getlist("categories"),
@@ -44,11 +50,11 @@ async def give_consent(request: Request, reference: str) -> Response:
         guardian=form.get("guardian") == "1",
     )
     try:
-        web(request).consents.give(reference, auth.user.actor(), consent)
+        consents.give(reference, auth.user.actor(), consent)
     except InvalidRequestError as refused:
         lang = locale_of(request, auth.user.locale)
         shown = " ".join(_problem_text(problem, lang) for problem in refused.problems)
-        return web(request).pages.render(
+        return web.pages.render(
             request, "message.html", 400, heading=text("consent_refused", lang), message=shown
         )
     return RedirectResponse(f"/cases/{quote(reference)}?saved=consent", status_code=303)
@@ -61,28 +67,27 @@ def _problem_text(problem: Problem, lang: str) -> str:
 
 
 @router.post("/cases/{reference}/consents/withdraw")
-async def withdraw_consent(request: Request, reference: str) -> Response:
-    auth = signed_in(request)
-    form = await posted(request, auth)
+def withdraw_consent(
+    consents: Consents, auth: SignedIn, form: PostedForm, reference: str
+) -> Response:
     chosen = form.getlist("department") or None
-    withdrawn = web(request).consents.withdraw(reference, auth.user.actor(), chosen)
+    withdrawn = consents.withdraw(reference, auth.user.actor(), chosen)
     target = f"/cases/{quote(reference)}?withdrawn={quote(', '.join(withdrawn))}"
     return RedirectResponse(target, status_code=303)
 
 
 @router.post("/cases/{reference}/cpr")
-async def reveal_cpr(request: Request, reference: str) -> Response:
-    auth = signed_in(request)
-    form = await posted(request, auth)
+def reveal_cpr(
+    request: Request, web: Web, cases: Cases, auth: SignedIn, form: PostedForm, reference: str
+) -> Response:
     purpose = (form.get("purpose") or "").strip()[:200]
-    cpr = web(request).service.reveal_cpr(reference, auth.user.actor(), purpose)
-    return web(request).pages.render(request, "cpr.html", reference=reference, cpr=cpr)
+    cpr = cases.reveal_cpr(reference, auth.user.actor(), purpose)
+    return web.pages.render(request, "cpr.html", reference=reference, cpr=cpr)
 
 
 @router.get("/cases/{reference}/export")
-def export_case(request: Request, reference: str, purpose: str = "") -> Response:
-    auth = signed_in(request)
-    data = web(request).audit.export(reference, auth.user.actor(), purpose[:200] or None)
+def export_case(audit: Audit, auth: SignedIn, reference: str, purpose: str = "") -> Response:
+    data = audit.export(reference, auth.user.actor(), purpose[:200] or None)
     body = json.dumps(data, default=str, ensure_ascii=False, indent=2)
     return Response(
         body,
@@ -92,9 +97,8 @@ def export_case(request: Request, reference: str, purpose: str = "") -> Response
 
 
 @router.get("/cases/{reference}/access-log")
-def access_log(request: Request, reference: str, purpose: str = "") -> Response:
-    auth = signed_in(request)
-    entries = web(request).audit.access_log(reference, auth.user.actor(), purpose[:200] or None)
-    return web(request).pages.render(
-        request, "access_log.html", reference=reference, entries=entries
-    )
+def access_log(
+    request: Request, web: Web, audit: Audit, auth: SignedIn, reference: str, purpose: str = ""
+) -> Response:
+    entries = audit.access_log(reference, auth.user.actor(), purpose[:200] or None)
+    return web.pages.render(request, "access_log.html", reference=reference, entries=entries)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import date
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -14,10 +15,14 @@ from workflow.cases.model import RejectedError, YoungPersonDetails
 from workflow.definitions import Definition
 from workflow.engine import acting_role
 from workflow.errors import WorkflowError
+from workflow.privacy.accounts import User
 from workflow.privacy.cpr import cpr_matches_birth_date
 from workflow.texts import text
+from workflow.web.context import WebContext
+from workflow.web.dependencies import Cases, PostedForm, SignedIn, Web
 from workflow.web.forms import FormData, form_fields, read_form
-from workflow.web.page_support import form_key, posted, refusal, signed_in, web
+from workflow.web.identity import Authenticated
+from workflow.web.page_support import form_key, refusal
 from workflow.web.rendering import locale_of
 
 router = APIRouter(include_in_schema=False)
@@ -34,6 +39,8 @@ def _referral_inputs(definition: Definition) -> list[Any]:
 
 def _refer_form(
     request: Request,
+    web: WebContext,
+    auth: Authenticated,
     definition: Definition | None,
     form: FormData,
     *,
@@ -41,62 +48,53 @@ def _refer_form(
     message: str | None = None,
     errors: dict[str, str] | None = None,
 ) -> Response:
-    auth = signed_in(request)
     lang = locale_of(request, auth.user.locale)
-    return web(request).pages.render(
+    return web.pages.render(
         request,
         "refer.html",
         status_code,
-        definitions=web(request).definitions_for(auth.user),
+        definitions=web.definitions_for(auth.user),
         d=definition,
         fields=form_fields(definition, _referral_inputs(definition), lang) if definition else [],
         form=form,
         message=message,
         errors=errors or {},
         idempotency_key=form.get("idempotency_key") or uuid.uuid4().hex,
-        staff=web(request).accounts.staff(auth.user.municipality_code),
+        staff=web.accounts.staff(auth.user.municipality_code),
         rows={},
     )
 
 
-def _definition(request: Request, wanted: str) -> Definition | None:
-    choices = web(request).definitions_for(signed_in(request).user)
+def _definition(web: WebContext, user: User, wanted: str) -> Definition | None:
+    choices = web.definitions_for(user)
     if len(choices) == 1 and not wanted:
         return choices[0]
     return next((d for d in choices if d.id == wanted), None)
 
 
 @router.get("/refer")
-def refer_page(request: Request, definition: str = "") -> Response:
-    signed_in(request)
-    return _refer_form(request, _definition(request, definition), FormData([]))
+def refer_page(request: Request, web: Web, auth: SignedIn, definition: str = "") -> Response:
+    chosen = _definition(web, auth.user, definition)
+    return _refer_form(request, web, auth, chosen, FormData([]))
 
 
 @router.post("/refer")
-async def refer(request: Request) -> Response:
-    auth = signed_in(request)
-    form = await posted(request, auth)
-    definition = _definition(request, form.get("definition"))
+def refer(request: Request, web: Web, cases: Cases, auth: SignedIn, form: PostedForm) -> Response:
+    """Open a case (a plain ``def``: the store is written off the event loop)."""
+    definition = _definition(web, auth.user, form.get("definition"))
     lang = locale_of(request, auth.user.locale)
+    answer = partial(_refer_form, request, web, auth, definition, form)
     if definition is None:
-        return _refer_form(request, None, form, status_code=422)
+        return answer(status_code=422)
     person, errors = _young_person(form, lang)
     inputs = read_form(_referral_inputs(definition), form, [])
     role = acting_role(definition.referral.roles, auth.user.roles)
     if role is None:
-        message = text("step_not_available", lang)
-        return _refer_form(request, definition, form, status_code=403, message=message)
+        return answer(status_code=403, message=text("step_not_available", lang))
     if person is None:
-        return _refer_form(
-            request,
-            definition,
-            form,
-            status_code=422,
-            message=text("errors_heading", lang),
-            errors=errors,
-        )
+        return answer(status_code=422, message=text("errors_heading", lang), errors=errors)
     try:
-        result = web(request).service.refer(
+        result = cases.refer(
             definition.id,
             person,
             auth.user.actor(role),
@@ -105,18 +103,11 @@ async def refer(request: Request) -> Response:
         )
     except RejectedError as refused:
         message, field_errors = refusal(refused.rejection, lang)
-        return _refer_form(
-            request,
-            definition,
-            form,
-            status_code=422,
-            message=message,
-            errors=field_errors,
-        )
+        return answer(status_code=422, message=message, errors=field_errors)
     except WorkflowError as error:
-        return _refer_form(request, definition, form, status_code=409, message=str(error))
+        return answer(status_code=409, message=str(error))
     if not result.repeated:
-        web(request).on_step(result)
+        web.on_step(result)
     return RedirectResponse(f"/cases/{result.reference}?saved=refer", status_code=303)
 
 

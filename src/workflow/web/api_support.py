@@ -1,0 +1,90 @@
+"""What the JSON API's routes share: the caller, path parameters, documented answers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Annotated, Any
+
+from fastapi import Depends, Path, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from workflow.definitions import Definition
+from workflow.definitions.models import Input
+from workflow.privacy.accounts import same_token
+from workflow.web.api_models import IDENTIFIER, REFERENCE, ApiError, FieldProblem, InputInfo
+from workflow.web.dependencies import Auth
+from workflow.web.i18n import local
+from workflow.web.identity import Authenticated
+
+
+class ApiProblemError(Exception):
+    """An API error answer, as the route words it (status, code, message, fields)."""
+
+    def __init__(
+        self, status: int, error: str, message: str, fields: Iterable[FieldProblem] = ()
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = ApiError(error=error, message=message, fields=list(fields))
+
+
+def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The error answers an operation documents (400 and 422 always)."""
+    meaning = {
+        400: "The request is malformed",
+        401: "Not logged in (no valid token or session)",
+        403: "Not allowed: a session cookie without the X-CSRF-Token header, an action "
+        "your access to the case does not cover, or a legal-basis read without a purpose",
+        404: "No such case, process or step, or not one you have access to",
+        409: "A conflict: someone changed the case at the same time, the store is busy, "
+        "or the idempotency key was used for another request",
+        422: "Invalid input, or the process refused the step (see fields)",
+    }
+    return {c: {"model": ApiError, "description": meaning[c]} for c in sorted({*codes, 400, 422})}
+
+
+#: Declares the bearer token in the OpenAPI schema; the identity layer reads it.
+BEARER = HTTPBearer(auto_error=False, description="A token from POST /api/v1/tokens.")
+
+
+async def api_user(
+    request: Request,
+    auth: Auth,
+    _token: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
+) -> Authenticated:
+    """The caller; changes through a session cookie must carry the CSRF header."""
+    if auth is None:
+        raise ApiProblemError(401, "not_authenticated", "log in: POST /api/v1/tokens, then Bearer")
+    if (
+        request.method not in ("GET", "HEAD")
+        and auth.needs_csrf
+        and not same_token(request.headers.get("x-csrf-token"), auth.csrf_token)
+    ):
+        raise ApiProblemError(403, "csrf", "send the session's CSRF token in X-CSRF-Token")
+    return auth
+
+
+Caller = Annotated[Authenticated, Depends(api_user)]
+CaseReference = Annotated[str, Path(max_length=40, pattern=REFERENCE, examples=["SOR-2026-0001"])]
+EventName = Annotated[str, Path(max_length=64, pattern=IDENTIFIER, examples=["accept_referral"])]
+
+
+def inputs_info(definition: Definition, inputs: list[Input], lang: str) -> list[InputInfo]:
+    """A step's inputs as the API describes them (with the choices a value may take)."""
+    info = []
+    for item in inputs:
+        choices = [c.value for c in item.choices]
+        if item.type.value in ("department", "departments"):
+            choices = list(definition.departments_by_id)
+        elif item.type.value in ("theme", "themes"):
+            choices = [t.id for t in definition.themes]
+        info.append(
+            InputInfo(
+                name=item.name,
+                type=item.type.value,
+                label=local(item.label, lang),
+                required=item.required,
+                choices=choices,
+            )
+        )
+    return info

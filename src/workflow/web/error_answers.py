@@ -1,0 +1,262 @@
+"""How the web app answers an error: one table, rendered as a page or as the API's JSON.
+
+``ERROR_ANSWERS`` maps each kind of error to its answer — status, the API's error code,
+the words (from ``workflow.texts`` where a person reads them) and how a page answers
+(a message, the purpose form, or a redirect to the login page). An error is looked up
+by its class and then its base classes, so every ``WorkflowError`` has an answer and
+anything else is a server error (503 when the store cannot be reached).
+
+The page app renders the answers as pages (``page_answer``), the ``/api`` sub-app as
+JSON (``json_answer``); ``answer_errors`` installs a rendering on an app. Handlers are
+plain ``def`` functions: Starlette runs them in its threadpool, so rendering a page
+never holds the event loop.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Match, Mount
+
+from workflow.cases.model import RejectedError
+from workflow.errors import (
+    CaseNotFoundError,
+    ConflictError,
+    IdempotencyKeyReusedError,
+    InvalidRequestError,
+    NotAllowedError,
+    PurposeRequiredError,
+    WorkflowError,
+)
+from workflow.privacy.accounts import LoginRefusedError
+from workflow.store.database import store_unreachable
+from workflow.texts import text
+from workflow.web.api_models import ApiError, FieldProblem
+from workflow.web.api_support import ApiProblemError
+from workflow.web.context import WebContext
+from workflow.web.page_support import CsrfError, LoginRequiredError, PageNotFoundError
+from workflow.web.rendering import locale_of
+
+_log = logging.getLogger(__name__)
+
+
+class Reply(Enum):
+    """How a page answers an error (the API always answers with an ``ApiError``)."""
+
+    MESSAGE = "message"  # the message page, with the error's words
+    PURPOSE = "purpose"  # the form that asks why a case is opened through a legal basis
+    LOGIN = "login"  # a redirect to the login page, and back afterwards
+
+
+@dataclass(frozen=True)
+class ErrorAnswer:
+    """One error's answer, before it is rendered as a page or as JSON."""
+
+    #: The API's status (and the page's, unless ``page_status`` says otherwise).
+    status: int
+    #: The API's stable error code.
+    code: str
+    #: The API's words (and the page's, unless ``shown`` says otherwise).
+    message: str
+    fields: Sequence[FieldProblem] = ()
+    page_status: int | None = None
+    #: The page's words, where a person should read other words than a program.
+    shown: str | None = None
+    reply: Reply = Reply.MESSAGE
+    #: What the page's template needs besides the words (e.g. the case reference).
+    details: Mapping[str, Any] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
+    #: Not a refusal but a failure: logged (by type and path only).
+    unexpected: bool = False
+
+
+def _request_invalid(error: RequestValidationError, lang: str) -> ErrorAnswer:
+    fields = [
+        FieldProblem(
+            field=".".join(str(part) for part in problem.get("loc", ())),
+            message=str(problem.get("msg", "invalid")),
+        )
+        for problem in error.errors()
+    ]
+    shown = "; ".join(f"{f.field}: {f.message}" for f in fields)
+    return ErrorAnswer(422, "invalid", "the request is not valid", fields, 400, shown)
+
+
+def _input_invalid(error: InvalidRequestError, lang: str) -> ErrorAnswer:
+    fields = [FieldProblem(field=p.path, message=str(p)) for p in error.problems]
+    shown = "; ".join(f.message for f in fields)
+    return ErrorAnswer(422, "invalid", "the request is not valid", fields, 400, shown)
+
+
+def _rejected(error: RejectedError, lang: str) -> ErrorAnswer:
+    fields = [
+        FieldProblem(field=f"inputs.{e.name}", message=e.text(lang))
+        for e in error.rejection.field_errors
+    ]
+    return ErrorAnswer(422, "rejected", error.rejection.text(lang), fields)
+
+
+def _key_reused(error: IdempotencyKeyReusedError, lang: str) -> ErrorAnswer:
+    message = "this idempotency_key was already used for another request; use a new key"
+    field = FieldProblem(field="body.idempotency_key", message=message)
+    return ErrorAnswer(409, "conflict", message, [field])
+
+
+def _http(error: HTTPException, lang: str) -> ErrorAnswer:
+    missing = error.status_code == 404
+    return ErrorAnswer(
+        error.status_code,
+        "not_found" if missing else "invalid",
+        str(error.detail),
+        shown=text("not_found", lang) if missing else None,
+        headers=error.headers or {},
+    )
+
+
+def _unexpected(error: Exception, lang: str) -> ErrorAnswer:
+    if store_unreachable(error):  # the database restarts or is down: try again soon
+        message = text("store_unavailable", lang)
+        retry = {"Retry-After": "5"}
+        return ErrorAnswer(503, "store_unavailable", message, headers=retry, unexpected=True)
+    return ErrorAnswer(500, "server_error", text("server_error", lang), unexpected=True)
+
+
+#: Each kind of error and its answer, from the error and the reader's language.
+ERROR_ANSWERS: dict[type[Exception], Callable[[Any, str], ErrorAnswer]] = {
+    # What a route words itself.
+    ApiProblemError: lambda e, lang: ErrorAnswer(
+        e.status, e.body.error, e.body.message, e.body.fields
+    ),
+    PageNotFoundError: lambda e, lang: ErrorAnswer(404, "not_found", e.message),
+    LoginRequiredError: lambda e, lang: ErrorAnswer(
+        401, "not_authenticated", "log in first", page_status=303, reply=Reply.LOGIN
+    ),
+    CsrfError: lambda e, lang: ErrorAnswer(
+        403, "csrf", "send the session's CSRF token", shown=text("forbidden", lang)
+    ),
+    # The service layer's refusals.
+    CaseNotFoundError: lambda e, lang: ErrorAnswer(404, "not_found", str(e)),
+    NotAllowedError: lambda e, lang: ErrorAnswer(403, "forbidden", str(e)),
+    PurposeRequiredError: lambda e, lang: ErrorAnswer(
+        403,
+        "purpose_required",
+        f"{e}: give ?purpose= (kept in the audit log)",
+        reply=Reply.PURPOSE,
+        details={"reference": e.reference, "basis": e.basis},
+    ),
+    InvalidRequestError: _input_invalid,
+    RejectedError: _rejected,
+    IdempotencyKeyReusedError: _key_reused,
+    ConflictError: lambda e, lang: ErrorAnswer(
+        409, "conflict", str(e), shown=text("conflict", lang)
+    ),
+    LoginRefusedError: lambda e, lang: ErrorAnswer(
+        401, "locked" if e.locked_until else "not_authenticated", str(e)
+    ),
+    WorkflowError: lambda e, lang: ErrorAnswer(409, "conflict", str(e)),
+    # The framework's.
+    RequestValidationError: _request_invalid,
+    HTTPException: _http,
+    # Anything else is ours to fix, or the store's to come back.
+    Exception: _unexpected,
+}
+
+
+def explain(error: Exception, lang: str) -> ErrorAnswer:
+    """The answer to an error: its class's row, else its nearest base class's."""
+    for kind in type(error).__mro__:
+        answer = ERROR_ANSWERS.get(kind)
+        if answer is not None:
+            return answer(error, lang)
+    raise error  # not an Exception: nothing answers it
+
+
+def _language(request: Request) -> str:
+    auth = getattr(request.state, "auth", None)
+    return locale_of(request, auth.user.locale if auth else None)
+
+
+def _log_once(request: Request, error: Exception) -> None:
+    # The page app sees an error again after the API sub-app answered it (Starlette
+    # re-raises unexpected errors for the server to see): log it once.
+    if getattr(request.state, "logged_error", None) is error:
+        return
+    request.state.logged_error = error
+    # By type and path only: the exception text could hold case data.
+    _log.error("unexpected %s on %s %s", type(error).__name__, request.method, request.url.path)
+
+
+#: The methods a route may answer (what an Allow header can name).
+METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method the path supports (Starlette names only the first route's).
+
+    Asked of the routes themselves, method by method: included routers are routes of
+    their own in FastAPI, so their routes' methods are not to be read from outside.
+    """
+    # A mount (static files, the API) answers every method its own way.
+    routes = [r for r in request.app.router.routes if not isinstance(r, Mount)]
+    return ", ".join(
+        method
+        for method in METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    )
+
+
+def page_answer(request: Request, error: Exception, answer: ErrorAnswer) -> Response:
+    """An error answered as a page: the message page, the purpose form, or the login page."""
+    if answer.reply is Reply.LOGIN:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
+    context: WebContext = request.app.state.web
+    status = answer.page_status or answer.status
+    if answer.reply is Reply.PURPOSE:
+        page = context.pages.render(
+            request, "purpose.html", status, target=request.url.path, **answer.details
+        )
+    else:
+        heading = text("error", _language(request))
+        words = answer.shown if answer.shown is not None else answer.message
+        page = context.pages.render(request, "message.html", status, heading=heading, message=words)
+    page.headers.update(answer.headers)
+    return page
+
+
+def json_answer(request: Request, error: Exception, answer: ErrorAnswer) -> Response:
+    """An error answered as the API's JSON ``ApiError``."""
+    body = ApiError(error=answer.code, message=answer.message, fields=list(answer.fields))
+    response = JSONResponse(body.model_dump(), status_code=answer.status)
+    response.headers.update(answer.headers)
+    return response
+
+
+Rendering = Callable[[Request, Exception, ErrorAnswer], Response]
+
+
+def answer_errors(app: FastAPI, render: Rendering) -> None:
+    """Answer every error in ``ERROR_ANSWERS`` on ``app``, rendered by ``render``."""
+
+    def handle(request: Request, error: Exception) -> Response:
+        answer = explain(error, _language(request))
+        if answer.unexpected:
+            _log_once(request, error)
+        if answer.status == 405:  # Starlette's names only the first matching route's
+            answer = replace(answer, headers={**answer.headers, "Allow": allowed_methods(request)})
+        return render(request, error, answer)
+
+    for kind in ERROR_ANSWERS:
+        app.add_exception_handler(kind, handle)
