@@ -186,14 +186,16 @@ def _language(request: Request) -> str:
     return locale_of(request, auth.user.locale if auth else None)
 
 
-def _log_once(request: Request, error: Exception) -> None:
-    # The page app sees an error again after the API sub-app answered it (Starlette
-    # re-raises unexpected errors for the server to see): log it once.
-    if getattr(request.state, "logged_error", None) is error:
-        return
-    request.state.logged_error = error
-    # By type and path only: the exception text could hold case data.
-    _log.error("unexpected %s on %s %s", type(error).__name__, request.method, request.url.path)
+def _seen_before(request: Request, error: Exception) -> bool:
+    """Whether this unexpected error was answered already (and notes that it now is).
+
+    Starlette re-raises an unexpected error after answering it, for the server to see:
+    one the API sub-app answered comes to the page app's handler too, too late to send.
+    """
+    if getattr(request.state, "answered_error", None) is error:
+        return True
+    request.state.answered_error = error
+    return False
 
 
 #: The methods a route may answer (what an Allow header can name).
@@ -253,7 +255,11 @@ def answer_errors(app: FastAPI, render: Rendering) -> None:
     def handle(request: Request, error: Exception) -> Response:
         answer = explain(error, _language(request))
         if answer.unexpected:
-            _log_once(request, error)
+            if _seen_before(request, error):
+                return Response(status_code=answer.status)  # not sent: answered already
+            # By type and path only: the exception text could hold case data.
+            path = request.url.path
+            _log.error("unexpected %s on %s %s", type(error).__name__, request.method, path)
         if answer.status == 405:  # Starlette's names only the first matching route's
             answer = replace(answer, headers={**answer.headers, "Allow": allowed_methods(request)})
         return render(request, error, answer)
