@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import CheckConstraint, Engine, inspect, text
+from sqlalchemy.exc import IntegrityError
 
+from workflow.engine.vocabulary import RecipientKind
 from workflow.store.database import make_engine, migrate
+from workflow.store.states import OutboxState, TaskState, TimerState
 from workflow.store.tables import Base
 
 
@@ -65,3 +71,174 @@ def test_a_store_with_cases_upgrades_and_keeps_them(tmp_path: Path) -> None:
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert differences == []
     engine.dispose()
+
+
+def _checks(engine: Engine) -> dict[str, set[str]]:
+    """Each CHECK constraint of the store, by name, with the words its condition lists."""
+    inspector = inspect(engine)
+    return {
+        check["name"]: set(re.findall(r"'([^']*)'", check["sqltext"]))
+        for table in inspector.get_table_names()
+        for check in inspector.get_check_constraints(table)
+    }
+
+
+def _declared_checks() -> dict[str, set[str]]:
+    return {
+        str(constraint.name): set(re.findall(r"'([^']*)'", str(constraint.sqltext)))
+        for table in Base.metadata.sorted_tables
+        for constraint in table.constraints
+        if isinstance(constraint, CheckConstraint)
+    }
+
+
+def test_the_migrated_store_checks_the_states_the_tables_declare(store_url: str) -> None:
+    """Alembic's comparison above does not look at CHECK constraints: compared here, on
+    both databases, with the enums the code uses."""
+    engine = make_engine(store_url)
+    migrate(engine)
+    try:
+        assert (
+            _checks(engine)
+            == _declared_checks()
+            == {
+                "ck_timers_state": set(TimerState),
+                "ck_outbox_state": set(OutboxState),
+                "ck_tasks_state": set(TaskState),
+                "ck_tasks_assignee_kind": set(RecipientKind),
+            }
+        )
+    finally:
+        engine.dispose()
+
+
+#: Rows of every state and kind, as a store before revision 0006 holds them.
+_CASE_ROWS = [
+    "INSERT INTO definition_versions (id, definition_id, version, content_hash, body,"
+    " registered_at) VALUES (1, 'soroe', 1, 'h', '{}', '2026-01-01')",
+    "INSERT INTO cases (id, reference, municipality_code, definition_version_id, stage, data,"
+    " milestones, counts, opened_at, version, last_seq) VALUES (1, 'SOR-2026-0001', '340', 1,"
+    " 'referred', '{}', '[]', '{}', '2026-01-01', 1, 1)",
+]
+
+
+def _timer(state: str) -> str:
+    return (
+        "INSERT INTO timers (case_id, timer, due_at, state, firings)"
+        f" VALUES (1, 't-{state}', '2026-01-01', '{state}', 0)"
+    )
+
+
+def _outbox(state: str) -> str:
+    return (
+        "INSERT INTO outbox (case_id, kind, recipient, template, payload, dedupe_key,"
+        f" attempts, state, available_at, created_at) VALUES (1, 'notify', '{{}}', 't', '{{}}',"
+        f" 'k-{state}', 0, '{state}', '2026-01-01', '2026-01-01')"
+    )
+
+
+def _task(kind: str, state: str) -> str:
+    return (
+        "INSERT INTO tasks (case_id, assignee_kind, assignee_id, title, state, created_at)"
+        f" VALUES (1, '{kind}', 'x', 'a task', '{state}', '2026-01-01')"
+    )
+
+
+def _at_revision(engine: Engine, revision: str, statements: list[str]) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from workflow.store.database import MIGRATIONS
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+        for statement in statements:
+            connection.execute(text(statement))
+
+
+def test_a_store_with_every_state_upgrades_and_then_refuses_other_words(store_url: str) -> None:
+    """Rows written before the constraints (every word each column held) stay as they are;
+    afterwards an unknown word is refused."""
+    engine = make_engine(store_url)
+    timers, outbox = ["running", "fired", "cancelled"], ["pending", "sending", "sent", "dead"]
+    outbox.append("withheld")
+    tasks = [("role", "open"), ("department", "done"), ("team_member", "cancelled")]
+    try:
+        _at_revision(
+            engine,
+            "0005",
+            _CASE_ROWS
+            + [_timer(s) for s in timers]
+            + [_outbox(s) for s in outbox]
+            + [_task(k, s) for k, s in tasks],
+        )
+        migrate(engine)
+        with engine.connect() as connection:
+            assert (
+                connection.execute(text("SELECT state FROM timers ORDER BY id")).scalars().all()
+                == timers
+            )
+            assert (
+                connection.execute(text("SELECT state FROM outbox ORDER BY id")).scalars().all()
+                == outbox
+            )
+            assert (
+                connection.execute(text("SELECT assignee_kind, state FROM tasks ORDER BY id")).all()
+                == tasks
+            )
+        assert set(_checks(engine)) == set(_declared_checks())
+        for refused in (
+            _timer("paused"),
+            _outbox("lost"),
+            _task("person", "open"),
+            _task("role", "later"),
+        ):
+            with pytest.raises(IntegrityError), engine.begin() as connection:
+                connection.execute(text(refused))
+    finally:
+        engine.dispose()
+
+
+def test_a_row_with_an_unknown_state_stops_the_upgrade_and_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'odd.db'}")
+    try:
+        _at_revision(engine, "0005", [*_CASE_ROWS, _timer("paused")])
+        with pytest.raises(IntegrityError):
+            migrate(engine)
+        with engine.connect() as connection:
+            assert (
+                connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+                == "0005"
+            )
+            assert connection.execute(text("SELECT state FROM timers")).scalar() == "paused"
+        assert _checks(engine) == {}
+    finally:
+        engine.dispose()
+
+
+def test_downgrading_drops_the_checks_and_keeps_the_rows(tmp_path: Path) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from workflow.store.database import MIGRATIONS
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'down.db'}")
+    try:
+        _at_revision(engine, "0006", [*_CASE_ROWS, _timer("running"), _task("role", "open")])
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with engine.begin() as connection:
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")  # as migrate() does
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0005")
+        assert _checks(engine) == {}
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM timers")).scalar() == 1
+            assert connection.execute(text("SELECT count(*) FROM tasks")).scalar() == 1
+    finally:
+        engine.dispose()

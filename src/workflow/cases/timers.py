@@ -23,6 +23,7 @@ from workflow.errors import WorkflowError
 from workflow.store.busy import is_busy
 from workflow.store.loading import load_case_by_id
 from workflow.store.repository import StaleCaseError
+from workflow.store.states import TimerState
 from workflow.store.tables import CaseTimer
 from workflow.store.unit_of_work import UnitOfWork
 
@@ -61,7 +62,7 @@ class TimerSweep:
         with self.uow.transaction() as session:
             claimed = session.execute(
                 select(CaseTimer.case_id, CaseTimer.timer)
-                .where(CaseTimer.state == "running", CaseTimer.due_at <= moment)
+                .where(CaseTimer.state == TimerState.RUNNING, CaseTimer.due_at <= moment)
                 .order_by(CaseTimer.due_at, CaseTimer.id)
                 .limit(chunk)
                 .with_for_update(skip_locked=True)

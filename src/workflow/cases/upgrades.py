@@ -37,13 +37,14 @@ from workflow.engine.migration_plan import (
 )
 from workflow.errors import InvalidRequestError, Problem, WorkflowError
 from workflow.store.audit import AuditAction, write_audit
+from workflow.store.states import OutboxState, TimerState
 from workflow.store.tables import Case, CaseTimer, DefinitionVersion, HistoryEvent, OutboxRow
 from workflow.store.unit_of_work import UnitOfWork
 
 MIGRATED_EVENT = "definition_migrated"
-RUNNING = select(CaseTimer.case_id, CaseTimer.timer).where(CaseTimer.state == "running")
+RUNNING = select(CaseTimer.case_id, CaseTimer.timer).where(CaseTimer.state == TimerState.RUNNING)
 UNDELIVERED = select(OutboxRow.case_id, OutboxRow.template, OutboxRow.recipient).where(
-    OutboxRow.state.in_(("pending", "sending"))
+    OutboxRow.state.in_((OutboxState.PENDING, OutboxState.SENDING))
 )
 
 
@@ -226,10 +227,10 @@ class UpgradeService:
                 update(CaseTimer)
                 .where(
                     CaseTimer.case_id == case.id,
-                    CaseTimer.state == "running",
+                    CaseTimer.state == TimerState.RUNNING,
                     CaseTimer.timer.in_(move.timers_cancelled),
                 )
-                .values(state="cancelled")
+                .values(state=TimerState.CANCELLED)
                 .execution_options(synchronize_session=False)
             )
         session.add(

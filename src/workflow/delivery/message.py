@@ -20,6 +20,7 @@ from workflow.definitions.sandbox import BoundedSandbox
 from workflow.definitions.templates import notification_context, render, when
 from workflow.definitions.types import text_in
 from workflow.delivery.ics import invitation
+from workflow.engine.vocabulary import DEPARTMENT_KINDS
 from workflow.texts import text
 
 _html_env = BoundedSandbox(autoescape=True)
@@ -70,7 +71,7 @@ class UndeliverableError(Exception):
 
 
 def _recipient_name(definition: Definition, recipient: dict[str, Any], locale: str) -> str:
-    if recipient["kind"] in ("department", "team_member"):
+    if recipient["kind"] in DEPARTMENT_KINDS:
         department = definition.departments_by_id.get(recipient["id"])
         if department is not None:
             return text_in(department.name, locale)
@@ -86,7 +87,7 @@ def addresses_of(definition: Definition, recipient: dict[str, Any]) -> tuple[Add
     if "@" in person:
         return (Address("email", person),)
     channels = []
-    if recipient["kind"] in ("department", "team_member"):
+    if recipient["kind"] in DEPARTMENT_KINDS:
         department = definition.departments_by_id.get(recipient["id"])
         channels = list(department.channels) if department else []
     else:

@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Protocol
 
 from sqlalchemy import bindparam, func, or_, select, update
@@ -34,10 +35,12 @@ from workflow.delivery.channels import (
     WebhookChannel,
 )
 from workflow.delivery.message import Address, OutgoingMessage, compose
+from workflow.engine.vocabulary import DEPARTMENT_KINDS
 from workflow.settings import Settings
 from workflow.store.database import store_unreachable
 from workflow.store.driver import DriverStatement
 from workflow.store.standing import consented_departments
+from workflow.store.states import OutboxState
 from workflow.store.tables import UTC_TIME, Case, HistoryEvent, OutboxRow
 from workflow.store.unit_of_work import UnitOfWork
 
@@ -50,8 +53,6 @@ MAX_BACKOFF = timedelta(minutes=15)
 #: Seconds a sender waits for an unreachable store to record what it sent (well within
 #: LEASE: no other worker takes the row meanwhile). Longer outages: re-sent after the lease.
 STORE_WAIT = 60.0
-#: Recipients that are departments: sharing with them needs the young person's consent.
-DEPARTMENT_KINDS = ("department", "team_member")
 _log = logging.getLogger(__name__)
 
 
@@ -62,15 +63,35 @@ class Channel(Protocol):
         """Send, or raise TransientDeliveryError (retry) or another error (give up)."""
 
 
+class DeliveryStatus(StrEnum):
+    """What happened to one row when a worker took it."""
+
+    SENT = "sent"
+    #: A transient failure: the row waits (pending) and is tried again after a backoff.
+    RETRY = "retry"
+    #: Given up: a business failure (no address, a template that cannot render), or too
+    #: many attempts.
+    DEAD = "dead"
+    #: Not sent: no consent covers the department it was for (workflow.privacy.consents).
+    WITHHELD = "withheld"
+    #: Not taken: another worker holds the row, or it is no longer due.
+    SKIPPED = "skipped"
+
+
+#: The state an outcome leaves its row in (a retry waits as pending).
+_STORED = {
+    DeliveryStatus.SENT: OutboxState.SENT,
+    DeliveryStatus.DEAD: OutboxState.DEAD,
+    DeliveryStatus.RETRY: OutboxState.PENDING,
+}
+
+
 @dataclass(frozen=True)
 class DeliveryOutcome:
-    """What happened to one row: sent, retry (later), dead (given up), withheld or skipped.
-
-    Withheld: no consent covers the department it was for (see workflow.privacy.consents).
-    """
+    """What happened to one row (see :class:`DeliveryStatus`), and why if it failed."""
 
     row_id: int
-    status: str
+    status: DeliveryStatus
     error: str | None = None
 
 
@@ -100,7 +121,7 @@ FINISH_ROW = DriverStatement(
     update(OutboxRow)
     .where(
         OutboxRow.id == bindparam("b_id"),
-        OutboxRow.state == "sending",
+        OutboxRow.state == OutboxState.SENDING,
         OutboxRow.attempts == bindparam("b_attempts"),
     )
     .values(
@@ -133,7 +154,7 @@ class Deliverer:
                 session.scalars(
                     select(OutboxRow.id)
                     .where(
-                        OutboxRow.state.in_(("pending", "sending")),
+                        OutboxRow.state.in_((OutboxState.PENDING, OutboxState.SENDING)),
                         OutboxRow.available_at <= moment,
                     )
                     .order_by(OutboxRow.available_at, OutboxRow.id)
@@ -151,16 +172,17 @@ class Deliverer:
 
         ``deliver`` carries out one chunk (the sweep flow passes a Prefect task); by
         default the chunk is delivered here. Stops when every row left is held by
-        another worker.
+        another worker. Counts by status word (plain strings, as they are printed).
         """
         send = deliver or (lambda ids: dict(Counter(o.status for o in self.deliver_many(ids))))
         delivered: Counter[str] = Counter()
         while rows := self.due_rows(self.settings.sweep_batch, now):
             this_round: Counter[str] = Counter()
             for start in range(0, len(rows), chunk):
-                this_round.update(send(rows[start : start + chunk]))
+                counts = send(rows[start : start + chunk])
+                this_round.update({str(status): n for status, n in counts.items()})
             delivered.update(this_round)
-            if this_round["skipped"] >= len(rows):
+            if this_round[DeliveryStatus.SKIPPED] >= len(rows):
                 break  # everything left is held by another worker
         return delivered
 
@@ -184,7 +206,7 @@ class Deliverer:
                     .where(
                         Case.reference == reference,
                         HistoryEvent.seq == seq,
-                        OutboxRow.state == "pending",
+                        OutboxRow.state == OutboxState.PENDING,
                     )
                     .order_by(OutboxRow.id)
                 )
@@ -206,20 +228,23 @@ class Deliverer:
                 raise
             messages = []  # SQLite: another worker claimed these rows first
         for row_id, attempts, message in messages:
-            result: tuple[int, str, str | None, int]
+            result: tuple[int, DeliveryStatus, str | None, int]
             try:
                 for address in message.addresses:
                     self.channels[address.kind].send(message, address)
             except TransientDeliveryError as exc:
-                result = (row_id, "retry", str(exc), attempts)
+                result = (row_id, DeliveryStatus.RETRY, str(exc), attempts)
             except Exception as exc:
-                result = (row_id, "dead", f"{type(exc).__name__}: {exc}", attempts)
+                result = (row_id, DeliveryStatus.DEAD, f"{type(exc).__name__}: {exc}", attempts)
             else:
-                result = (row_id, "sent", None, attempts)
+                result = (row_id, DeliveryStatus.SENT, None, attempts)
             # Recorded before the next send: a process that dies now has only this
             # message's outcome unrecorded (at most one message is sent twice).
             outcomes[row_id] = self._record(*result)
-        return [outcomes.get(row_id) or DeliveryOutcome(row_id, "skipped") for row_id in row_ids]
+        return [
+            outcomes.get(row_id) or DeliveryOutcome(row_id, DeliveryStatus.SKIPPED)
+            for row_id in row_ids
+        ]
 
     def _claim(
         self,
@@ -239,8 +264,8 @@ class Deliverer:
         consents: dict[int, frozenset[str]] = {}
         with self.sessions() as session, session.begin():
             waiting = or_(
-                OutboxRow.state == "pending",
-                (OutboxRow.state == "sending") & (OutboxRow.available_at <= now),
+                OutboxRow.state == OutboxState.PENDING,
+                (OutboxRow.state == OutboxState.SENDING) & (OutboxRow.available_at <= now),
             )
             if not ignore_backoff:
                 waiting = waiting & (OutboxRow.available_at <= now)
@@ -257,7 +282,9 @@ class Deliverer:
                     update(OutboxRow)
                     .where(OutboxRow.id == row.id, waiting)
                     .values(
-                        state="sending", attempts=OutboxRow.attempts + 1, available_at=now + lease
+                        state=OutboxState.SENDING,
+                        attempts=OutboxRow.attempts + 1,
+                        available_at=now + lease,
                     )
                     .execution_options(synchronize_session=False)
                 )
@@ -266,8 +293,8 @@ class Deliverer:
                 attempts = row.attempts + 1
                 withheld = self._without_consent(session, row, consents)
                 if withheld:  # consent withdrawn (or never given): the row is not sent
-                    row.state, row.last_error = "withheld", withheld
-                    outcomes[row.id] = DeliveryOutcome(row.id, "withheld", withheld)
+                    row.state, row.last_error = OutboxState.WITHHELD, withheld
+                    outcomes[row.id] = DeliveryOutcome(row.id, DeliveryStatus.WITHHELD, withheld)
                     continue
                 try:
                     message = compose(
@@ -280,8 +307,8 @@ class Deliverer:
                         base_url=self.settings.base_url,
                     )
                 except Exception as exc:  # a template or address problem: not retried
-                    row.state, row.last_error = "dead", f"{type(exc).__name__}: {exc}"
-                    outcomes[row.id] = DeliveryOutcome(row.id, "dead", row.last_error)
+                    row.state, row.last_error = OutboxState.DEAD, f"{type(exc).__name__}: {exc}"
+                    outcomes[row.id] = DeliveryOutcome(row.id, DeliveryStatus.DEAD, row.last_error)
                     continue
                 messages.append((row.id, attempts, message))
             sends = sum(len(message.addresses) for _, _, message in messages)
@@ -314,7 +341,7 @@ class Deliverer:
         return f"no consent covers department {department}: withheld"
 
     def _record(
-        self, row_id: int, status: str, error: str | None, attempts: int
+        self, row_id: int, status: DeliveryStatus, error: str | None, attempts: int
     ) -> DeliveryOutcome:
         """Record what happened to a row; an unreachable store is waited for (STORE_WAIT).
 
@@ -341,7 +368,7 @@ class Deliverer:
                 delay = min(delay * 2, 2.0)
 
     def _finish(
-        self, row_id: int, status: str, error: str | None, attempts: int
+        self, row_id: int, status: DeliveryStatus, error: str | None, attempts: int
     ) -> DeliveryOutcome:
         """Record what happened to one sent row, in its own transaction.
 
@@ -349,10 +376,10 @@ class Deliverer:
         count it claimed it at): a row whose lease ran out belongs to another worker.
         """
         now = self.clock()
-        if status == "retry" and attempts >= self.settings.delivery_attempts:
-            status = "dead"
+        if status is DeliveryStatus.RETRY and attempts >= self.settings.delivery_attempts:
+            status = DeliveryStatus.DEAD
         retry_at = None
-        if status == "retry":
+        if status is DeliveryStatus.RETRY:
             retry_at = now + min(timedelta(seconds=2**attempts), MAX_BACKOFF)
         with self.sessions() as session, session.begin():
             FINISH_ROW.execute(
@@ -360,9 +387,9 @@ class Deliverer:
                 {
                     "b_id": row_id,
                     "b_attempts": attempts,
-                    "b_state": {"sent": "sent", "dead": "dead"}.get(status, "pending"),
+                    "b_state": _STORED[status],
                     "b_error": error,
-                    "b_sent_at": now if status == "sent" else None,
+                    "b_sent_at": now if status is DeliveryStatus.SENT else None,
                     "b_retry_at": retry_at,
                 },
             )

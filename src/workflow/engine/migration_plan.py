@@ -15,6 +15,7 @@ from typing import Any
 
 from workflow.definitions import Definition
 from workflow.definitions.vocabulary import StageKind
+from workflow.engine.vocabulary import RecipientKind
 from workflow.errors import InvalidRequestError, Problem, WorkflowError, did_you_mean
 
 
@@ -161,7 +162,7 @@ def plan_case(
             f"template '{template}'"
             if template not in target.templates_by_id
             else f"department '{recipient.get('id')}'"
-            if recipient.get("kind") == "department"
+            if recipient.get("kind") == RecipientKind.DEPARTMENT
             and recipient.get("id") not in target.departments_by_id
             else None
         )

@@ -26,9 +26,11 @@ from sqlalchemy import func, select
 
 from workflow.cases.model import Referral, RejectedError, StepResult, YoungPersonDetails
 from workflow.delivery.channels import TransientDeliveryError
+from workflow.delivery.outbox import DeliveryStatus
 from workflow.engine import Actor
 from workflow.errors import WorkflowError
 from workflow.runtime import get_runtime
+from workflow.store.states import OutboxState, TimerState
 from workflow.store.tables import Case, CaseTimer, OutboxRow
 
 DELIVERY_RETRY_DELAYS: list[float] = [1.0, 5.0, 15.0]
@@ -63,11 +65,11 @@ def deliver_notification(row_id: int) -> str:
     """Deliver one outbox row; infrastructure failures are retried, business ones are not."""
     retrying = (task_run.run_count or 1) > 1
     outcome = get_runtime().deliverer.deliver(row_id, ignore_backoff=retrying)
-    if outcome.status == "retry":
+    if outcome.status is DeliveryStatus.RETRY:
         raise TransientDeliveryError(f"outbox row {row_id}: delivery will be retried")
-    if outcome.status == "dead":
+    if outcome.status is DeliveryStatus.DEAD:
         get_run_logger().warning("outbox row %s given up: %s", row_id, outcome.error)
-    return outcome.status
+    return outcome.status.value
 
 
 @task(task_run_name="deliver-batch-{first}")
@@ -130,7 +132,7 @@ async def publish_caseload(now: datetime | None = None) -> None:
             session.execute(
                 select(Case.municipality_code, func.count())
                 .join(CaseTimer)
-                .where(CaseTimer.state == "running", CaseTimer.due_at < moment)
+                .where(CaseTimer.state == TimerState.RUNNING, CaseTimer.due_at < moment)
                 .group_by(Case.municipality_code)
             ).all()
         )
@@ -138,7 +140,7 @@ async def publish_caseload(now: datetime | None = None) -> None:
             session.execute(
                 select(Case.municipality_code, func.count())
                 .join(OutboxRow)
-                .where(OutboxRow.state == "dead")
+                .where(OutboxRow.state == OutboxState.DEAD)
                 .group_by(Case.municipality_code)
             ).all()
         )

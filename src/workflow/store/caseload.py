@@ -10,6 +10,7 @@ from sqlalchemy import Exists, Select, exists, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from workflow.store.standing import consented
+from workflow.store.states import TimerState
 from workflow.store.tables import Case, CaseTimer, CoordinatorAssignment, TeamMembership
 
 MAX_PAGE = 200
@@ -66,7 +67,7 @@ def relations_of(session: Session, person: str) -> dict[int, set[str]]:
 
 def _overdue(now: datetime) -> Exists:
     return exists().where(
-        CaseTimer.case_id == Case.id, CaseTimer.state == "running", CaseTimer.due_at <= now
+        CaseTimer.case_id == Case.id, CaseTimer.state == TimerState.RUNNING, CaseTimer.due_at <= now
     )
 
 
@@ -80,7 +81,7 @@ def caseload(
     overdue = _overdue(now)
     next_due = (
         select(func.min(CaseTimer.due_at))
-        .where(CaseTimer.case_id == Case.id, CaseTimer.state == "running")
+        .where(CaseTimer.case_id == Case.id, CaseTimer.state == TimerState.RUNNING)
         .scalar_subquery()
     )
     base: Select[Any] = select(Case).where(Case.id.in_(list(relations)))

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, and_, bindparam, or_, select
 
 from workflow.engine import CaseState
 from workflow.store.driver import DriverStatement
+from workflow.store.states import TimerState
 from workflow.store.tables import Base, Case, CaseTimer
 
 
@@ -64,7 +65,7 @@ CaseRow = _record_of(Case)
 class LiveTimer:
     """A timer row that is running, or has fired and may be started again."""
 
-    state: str  # running | fired
+    state: TimerState  # running or fired
     due_at: datetime
     firings: int
 
@@ -79,7 +80,7 @@ class LoadedCase:
     def state(self) -> CaseState:
         """The engine's view of the case (its running timers only)."""
         case = self.case
-        running = {name: t for name, t in self.timers.items() if t.state == "running"}
+        running = {n: t for n, t in self.timers.items() if t.state is TimerState.RUNNING}
         return CaseState(
             reference=case.reference,
             stage=case.stage,
@@ -93,13 +94,14 @@ class LoadedCase:
         )
 
     def live_timers(self) -> dict[str, str]:
-        """Timer name -> state, for :func:`workflow.store.repository.apply_decision`."""
+        """Timer name -> state, for :func:`workflow.store.repository.write_decision`."""
         return {name: t.state for name, t in self.timers.items()}
 
 
 _CASE_COLUMNS = tuple(Case.__table__.c)  # in CaseRow's order
 _TIMER_JOIN = and_(
-    CaseTimer.case_id == Case.id, or_(CaseTimer.state == "running", CaseTimer.state == "fired")
+    CaseTimer.case_id == Case.id,
+    or_(CaseTimer.state == TimerState.RUNNING, CaseTimer.state == TimerState.FIRED),
 )
 _LOAD = select(
     *_CASE_COLUMNS, CaseTimer.timer, CaseTimer.state, CaseTimer.due_at, CaseTimer.firings
@@ -112,7 +114,7 @@ LOAD_BY_ID = DriverStatement(
 )
 
 
-_FIRED = LiveTimer("fired", datetime.min, 0)
+_FIRED = LiveTimer(TimerState.FIRED, datetime.min, 0)
 
 
 def _loaded(rows: list[tuple[Any, ...]]) -> LoadedCase | None:
@@ -124,8 +126,8 @@ def _loaded(rows: list[tuple[Any, ...]]) -> LoadedCase | None:
         timer, state, due_at, firings = row[width:]
         # A store written by an early version may hold a fired row beside the running
         # row of the same timer: the running one is the timer.
-        if timer is not None and loaded.timers.get(timer, _FIRED).state != "running":
-            loaded.timers[timer] = LiveTimer(state, due_at, firings or 0)
+        if timer is not None and loaded.timers.get(timer, _FIRED).state is not TimerState.RUNNING:
+            loaded.timers[timer] = LiveTimer(TimerState(state), due_at, firings or 0)
     return loaded
 
 

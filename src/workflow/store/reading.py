@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from workflow.definitions import Definition
 from workflow.errors import CaseNotFoundError
 from workflow.store.statements import CASE_BY_REFERENCE
+from workflow.store.states import TaskState, TimerState
 from workflow.store.tables import (
     Case,
     CaseTask,
@@ -156,14 +157,14 @@ def read_case(
     ).all()
     tasks = session.scalars(
         select(CaseTask)
-        .where(CaseTask.case_id == case.id, CaseTask.state == "open")
+        .where(CaseTask.case_id == case.id, CaseTask.state == TaskState.OPEN)
         .order_by(CaseTask.due_at)
     ).all()
     person = session.get(YoungPerson, case.young_person_id) if case.young_person_id else None
     consents = read_consents(session, case.id)
     timers = session.scalars(
         select(CaseTimer)
-        .where(CaseTimer.case_id == case.id, CaseTimer.state == "running")
+        .where(CaseTimer.case_id == case.id, CaseTimer.state == TimerState.RUNNING)
         .order_by(CaseTimer.due_at)
     ).all()
     return CaseView(

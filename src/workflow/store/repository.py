@@ -38,6 +38,7 @@ from workflow.store.statements import (
     MOVE_TIMER,
     UPDATE_CASE,
 )
+from workflow.store.states import OutboxState, TaskState, TimerState
 from workflow.store.tables import (
     CoordinatorAssignment,
     Meeting,
@@ -187,7 +188,7 @@ def _apply_effects(
                     },
                     "dedupe_key": dedupe_key(case.reference, seq, index, effect.recipient),
                     "attempts": 0,
-                    "state": "pending",
+                    "state": OutboxState.PENDING,
                     "last_error": None,
                     "available_at": now,
                     "created_at": now,
@@ -198,12 +199,12 @@ def _apply_effects(
             _start_timer(connection, case.id, effect.timer, effect.due_at, live)
         elif isinstance(effect, CancelTimer):
             CANCEL_TIMER.execute(connection, {"b_case": case.id, "b_timer": effect.timer})
-            if live.get(effect.timer) == "running":
+            if live.get(effect.timer) == TimerState.RUNNING:
                 del live[effect.timer]
         elif isinstance(effect, TimerFired):
             MARK_TIMER_FIRED.execute(connection, {"b_case": case.id, "b_timer": effect.timer})
-            if live.get(effect.timer) == "running":
-                live[effect.timer] = "fired"
+            if live.get(effect.timer) == TimerState.RUNNING:
+                live[effect.timer] = TimerState.FIRED
         elif isinstance(effect, CreateTask):
             tasks.append(
                 {
@@ -213,7 +214,7 @@ def _apply_effects(
                     "person": effect.assignee.person,
                     "title": effect.title,
                     "due_at": effect.due_at,
-                    "state": "open",
+                    "state": TaskState.OPEN,
                     "created_at": now,
                 }
             )
@@ -240,11 +241,11 @@ def _start_timer(
                 "case_id": case_id,
                 "timer": timer,
                 "due_at": due_at,
-                "state": "running",
+                "state": TimerState.RUNNING,
                 "firings": 0,
             },
         )
-    live[timer] = "running"
+    live[timer] = TimerState.RUNNING
 
 
 def record_step_data(

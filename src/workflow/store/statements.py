@@ -12,6 +12,7 @@ from __future__ import annotations
 from sqlalchemy import Table, bindparam, insert, or_, select, update
 
 from workflow.store.driver import DriverStatement
+from workflow.store.states import TimerState
 from workflow.store.tables import (
     AuditEntry,
     Base,
@@ -88,16 +89,17 @@ WRITE_AUDIT = DriverStatement(INSERT_AUDIT, AUDIT_COLUMNS)
 INSERT_TIMER = DriverStatement(insert(CaseTimer), insert_columns(CaseTimer))
 
 _TIMER_ROW = (CaseTimer.case_id == bindparam("b_case"), CaseTimer.timer == bindparam("b_timer"))
+_RUNNING = CaseTimer.state == TimerState.RUNNING
 CANCEL_TIMER = DriverStatement(
-    update(CaseTimer).where(*_TIMER_ROW, CaseTimer.state == "running").values(state="cancelled")
+    update(CaseTimer).where(*_TIMER_ROW, _RUNNING).values(state=TimerState.CANCELLED)
 )
 MARK_TIMER_FIRED = DriverStatement(
     update(CaseTimer)
-    .where(*_TIMER_ROW, CaseTimer.state == "running")
-    .values(state="fired", firings=CaseTimer.firings + 1)
+    .where(*_TIMER_ROW, _RUNNING)
+    .values(state=TimerState.FIRED, firings=CaseTimer.firings + 1)
 )
 MOVE_TIMER = DriverStatement(
     update(CaseTimer)
-    .where(*_TIMER_ROW, or_(CaseTimer.state == "running", CaseTimer.state == "fired"))
-    .values(due_at=bindparam("b_due_at"), state="running")
+    .where(*_TIMER_ROW, or_(_RUNNING, CaseTimer.state == TimerState.FIRED))
+    .values(due_at=bindparam("b_due_at"), state=TimerState.RUNNING)
 )

@@ -7,11 +7,13 @@ Personal data about the young person (name, CPR number, birth date) lives only i
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     ForeignKey,
@@ -26,12 +28,25 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from workflow.engine.vocabulary import RecipientKind
+from workflow.store.states import OutboxState, TaskState, TimerState
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+def one_of(column: str, words: type[StrEnum]) -> CheckConstraint:
+    """A CHECK that ``column`` holds one of the enum's words (named ``ck_<table>_<column>``).
+
+    The enum is the one code compares with, so the table and the code name the same words.
+    """
+    listed = ", ".join(f"'{word.value}'" for word in words)
+    return CheckConstraint(f"{column} IN ({listed})", name=column)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -189,14 +204,15 @@ class CaseTask(Base):
     """A task given to a person or department by a step of the case."""
 
     __tablename__ = "tasks"
+    __table_args__ = (one_of("assignee_kind", RecipientKind), one_of("state", TaskState))
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
-    assignee_kind: Mapped[str] = mapped_column(String(16))
+    assignee_kind: Mapped[str] = mapped_column(String(16))  # a RecipientKind
     assignee_id: Mapped[str] = mapped_column(String(64))
     person: Mapped[str | None] = mapped_column(String(200))
     title: Mapped[str] = mapped_column(Text)
     due_at: Mapped[datetime | None]
-    state: Mapped[str] = mapped_column(String(16), default="open")
+    state: Mapped[str] = mapped_column(String(16), default=TaskState.OPEN.value)
     created_at: Mapped[datetime]
 
 
@@ -227,12 +243,13 @@ class CaseTimer(Base):
         Index("ix_timers_due", "state", "due_at"),
         # A case's running timers (caseloads, case pages); also serves lookups by case.
         Index("ix_timers_case_state_due", "case_id", "state", "due_at"),
+        one_of("state", TimerState),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
     timer: Mapped[str] = mapped_column(String(64))
     due_at: Mapped[datetime]
-    state: Mapped[str] = mapped_column(String(16))  # running | fired | cancelled
+    state: Mapped[str] = mapped_column(String(16))  # a TimerState
     firings: Mapped[int] = mapped_column(Integer, default=0)
 
 
@@ -240,17 +257,20 @@ class OutboxRow(Base):
     """An effect to carry out after commit: delivered at least once, deduplicated by key."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_pending", "state", "available_at"),)
+    __table_args__ = (
+        Index("ix_outbox_pending", "state", "available_at"),
+        one_of("state", OutboxState),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     history_id: Mapped[int | None] = mapped_column(ForeignKey("history_events.id"))
     kind: Mapped[str] = mapped_column(String(16))  # notify
-    recipient: Mapped[dict[str, Any]]
+    recipient: Mapped[dict[str, Any]]  # kind (a RecipientKind), id, person
     template: Mapped[str] = mapped_column(String(64))
     payload: Mapped[dict[str, Any]]
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    state: Mapped[str] = mapped_column(String(16))  # pending | sent | dead
+    state: Mapped[str] = mapped_column(String(16))  # an OutboxState
     last_error: Mapped[str | None] = mapped_column(Text)
     available_at: Mapped[datetime]
     created_at: Mapped[datetime]

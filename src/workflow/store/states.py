@@ -1,0 +1,42 @@
+"""The states a stored row moves through: timers, outbox rows, tasks.
+
+Each is a ``StrEnum`` whose values are the words stored in the row's ``state`` column;
+the tables refuse any other word with a CHECK constraint built from the same enum
+(``workflow.store.tables``), and code compares and writes with the members. A word is
+never renamed: rows hold it. Adding one needs a migration that widens the constraint.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class TimerState(StrEnum):
+    """A case's timer: running until it fires or is cancelled; a fired one may start again."""
+
+    RUNNING = "running"
+    FIRED = "fired"
+    CANCELLED = "cancelled"
+
+
+class OutboxState(StrEnum):
+    """An outbox row on its way to the recipient.
+
+    Pending (waiting, or to be retried at ``available_at``) -> sending (claimed by a
+    worker until its lease runs out) -> sent, dead (given up) or withheld (no consent
+    covers the department).
+    """
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    DEAD = "dead"
+    WITHHELD = "withheld"
+
+
+class TaskState(StrEnum):
+    """A task given by a step: open until done or cancelled."""
+
+    OPEN = "open"
+    DONE = "done"
+    CANCELLED = "cancelled"
