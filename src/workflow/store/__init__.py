@@ -1,6 +1,7 @@
 """The case store: tables, migrations, the driver path, and the unit of work.
 
-What lives here: SQLAlchemy tables (``tables``) and Alembic migrations (``migrations``),
+What lives here: SQLAlchemy tables (``tables``), the states their rows move through
+(``states``, checked by the database) and Alembic migrations (``migrations``),
 connecting (``database``), prepared statements run on the driver (``driver``,
 ``statements``), loading, reading and writing a case (``loading``, ``reading``,
 ``repository``), a person's standing on a case (``standing``), caseload queries
