@@ -179,7 +179,7 @@ def value_for(
     kind = item.type
     if kind is InputType.TEXT:
         return texts
-    if kind is InputType.PERSON:
+    if kind in (InputType.PERSON, InputType.COORDINATOR):
         return people
     if kind is InputType.INTEGER:
         low = int(item.min) if item.min is not None else -1000
@@ -194,9 +194,9 @@ def value_for(
         return st.sampled_from([True, True, True, "ja", False, "nej"])
     if kind is InputType.DATE:
         return st.dates(date(2026, 1, 1), date(2028, 12, 31)).map(date.isoformat)
-    if kind is InputType.DATETIME:
+    if kind in (InputType.DATETIME, InputType.MEETING):
         return meeting_times(definition, now)
-    if kind is InputType.CHOICE:
+    if kind in (InputType.CHOICE, InputType.MEETING_PLACE):
         return st.sampled_from(choices)
     if kind is InputType.MULTICHOICE:
         return _bounded_list(item, st.sampled_from(choices), unique=True)
@@ -507,10 +507,14 @@ class EngineAndStore(RuleBasedStateMachine):
             found = [t for t in self.d.transitions if t.id == decision.transition]
             declared = list(found[0].inputs) if found else []
         data = decision.case.data
-        place = next((str(data[k]) for k in ("meeting_room", "meeting_place") if data.get(k)), None)
+        steps = [self.d.referral, *self.d.transitions]
+        places = sorted(
+            {i.name for s in steps for i in s.inputs if i.type is InputType.MEETING_PLACE}
+        )
+        place = next((str(data[k]) for k in places if data.get(k)), None)
         for item in declared:
             value = data.get(item.name)
-            meeting = item.type is InputType.DATETIME and item.name.endswith("meeting_at")
+            meeting = item.type is InputType.MEETING
             if meeting and item.name in inputs and value:
                 starts = datetime.fromisoformat(str(value))
                 self.meetings.append((item.name.removesuffix("_at"), starts, place))

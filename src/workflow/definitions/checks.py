@@ -34,7 +34,7 @@ Path = tuple[str | int, ...]
 #: A problem before it is located: path, message, hint.
 Finding = tuple[Path, str, str | None]
 
-CHOICE_TYPES = frozenset({InputType.CHOICE, InputType.MULTICHOICE})
+CHOICE_TYPES = frozenset({InputType.CHOICE, InputType.MULTICHOICE, InputType.MEETING_PLACE})
 
 
 def _unknown(path: Path, what: str, name: str, known: Iterable[str]) -> Finding:

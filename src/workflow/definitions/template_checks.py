@@ -38,6 +38,8 @@ def sample_value(item: Input, definition: Definition) -> Any:
         InputType.BOOLEAN: True,
         InputType.DATE: "2026-03-03",
         InputType.DATETIME: "2026-03-03T09:00:00+01:00",
+        InputType.MEETING: "2026-03-03T09:00:00+01:00",
+        InputType.MEETING_PLACE: first_choice,
         InputType.CHOICE: first_choice,
         InputType.MULTICHOICE: [first_choice],
         InputType.DEPARTMENT: first_dept,
@@ -45,6 +47,7 @@ def sample_value(item: Input, definition: Definition) -> Any:
         InputType.THEME: first_theme,
         InputType.THEMES: [first_theme],
         InputType.PERSON: "medarbejder-1",
+        InputType.COORDINATOR: "medarbejder-1",
         InputType.TEAM: [member],
         InputType.GOALS: [
             {

@@ -50,10 +50,16 @@ class InputType(StrEnum):
     THEME = "theme"
     THEMES = "themes"
     PERSON = "person"
+    #: The coordinator the young person chose (a staff id): recorded as the case's coordinator.
+    COORDINATOR = "coordinator"
     TEAM = "team"
     GOALS = "goals"
     GOAL_REVIEWS = "goal_reviews"
     NETWORKS = "networks"
+    #: A date and time that books a meeting of the case (recorded, and sent as an invitation).
+    MEETING = "meeting"
+    #: Where the step's meeting is held: one of the input's ``choices`` (e.g. rooms).
+    MEETING_PLACE = "meeting_place"
 
 
 #: Input types whose values may be shared with departments in notifications: they carry
@@ -62,6 +68,8 @@ SHAREABLE_INPUT_TYPES = frozenset(
     {
         InputType.DATE,
         InputType.DATETIME,
+        InputType.MEETING,
+        InputType.MEETING_PLACE,
         InputType.CHOICE,
         InputType.MULTICHOICE,
         InputType.DEPARTMENT,

@@ -176,16 +176,13 @@ def _invitation(
 ) -> str | None:
     """An iCalendar invitation when the step shares a meeting time."""
     shared = payload.get("shared") or {}
-    meeting_inputs = {
-        i.name
-        for t in definition.transitions
-        for i in t.inputs
-        if i.type is InputType.DATETIME and i.name.endswith("meeting_at")
-    }
+    declared = [i for t in definition.transitions for i in t.inputs]
+    meeting_inputs = {i.name for i in declared if i.type is InputType.MEETING}
+    places = sorted({i.name for i in declared if i.type is InputType.MEETING_PLACE})
     for name in sorted(shared):
         if name in meeting_inputs and shared[name]:
             start = datetime.fromisoformat(str(shared[name]))
-            place = shared.get("meeting_room") or shared.get("meeting_place")
+            place = next((shared[p] for p in places if shared.get(p)), None)
             title = text("collaboration_meeting", lang)
             return invitation(
                 uid=f"{reference}-{name}-{start:%Y%m%dT%H%M}@workflow",

@@ -282,7 +282,7 @@ def record_step_data(
                         since=now,
                     )
                 )
-        elif item.name == "coordinator" and isinstance(value, str):
+        elif item.type is InputType.COORDINATOR and isinstance(value, str):
             session.execute(
                 update(CoordinatorAssignment)
                 .where(
@@ -295,13 +295,13 @@ def record_step_data(
                     case_id=case_id, person=value, chosen_by_young_person=True, since=now
                 )
             )
-        elif item.type is InputType.DATETIME and item.name.endswith("meeting_at") and value:
+        elif item.type is InputType.MEETING and value:
             team = values.get("team") or []
             meeting = Meeting(
                 case_id=case_id,
                 kind=item.name.removesuffix("_at"),
                 starts_at=datetime.fromisoformat(str(value)),
-                place=_place(values),
+                place=_place(definition, values),
                 participants=[m["person"] for m in team],
                 attendance=[],
             )
@@ -331,11 +331,11 @@ def _review_plan(session: Session, case_id: int, reviews: Sequence[dict[str, Any
         )
 
 
-def _place(values: Any) -> str | None:
-    for key in ("meeting_room", "meeting_place"):
-        if values.get(key):
-            return str(values[key])
-    return None
+def _place(definition: Definition, values: Mapping[str, Any]) -> str | None:
+    """Where the case's meetings are held: the case's value of a meeting-place input."""
+    inputs = [*definition.referral.inputs, *(i for t in definition.transitions for i in t.inputs)]
+    places = sorted({i.name for i in inputs if i.type is InputType.MEETING_PLACE})
+    return next((str(values[name]) for name in places if values.get(name)), None)
 
 
 def _add_plan(

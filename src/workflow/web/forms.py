@@ -30,6 +30,8 @@ _WIDGETS = {
     InputType.BOOLEAN: "checkbox",
     InputType.DATE: "date",
     InputType.DATETIME: "datetime",
+    InputType.MEETING: "datetime",
+    InputType.MEETING_PLACE: "select",
     InputType.CHOICE: "select",
     InputType.DEPARTMENT: "select",
     InputType.THEME: "select",
@@ -37,6 +39,7 @@ _WIDGETS = {
     InputType.DEPARTMENTS: "checkboxes",
     InputType.THEMES: "checkboxes",
     InputType.PERSON: "person",
+    InputType.COORDINATOR: "person",
     InputType.TEAM: "rows",
     InputType.GOALS: "rows",
     InputType.NETWORKS: "rows",
@@ -69,7 +72,7 @@ def form_fields(definition: Definition, inputs: Sequence[Input], locale: str) ->
     fields = []
     for item in inputs:
         choices: list[tuple[str, str]] = []
-        if item.type in (InputType.CHOICE, InputType.MULTICHOICE):
+        if item.type in (InputType.CHOICE, InputType.MULTICHOICE, InputType.MEETING_PLACE):
             choices = [(c.value, local(c.label, locale)) for c in item.choices]
         elif item.type in (InputType.DEPARTMENT, InputType.DEPARTMENTS):
             choices = departments
