@@ -37,6 +37,7 @@ from workflow.delivery.channels import (
 from workflow.delivery.message import Address, OutgoingMessage, compose
 from workflow.engine.vocabulary import DEPARTMENT_KINDS
 from workflow.settings import Settings
+from workflow.store.busy import is_busy
 from workflow.store.database import store_unreachable
 from workflow.store.driver import DriverStatement
 from workflow.store.standing import consented_departments
@@ -224,7 +225,7 @@ class Deliverer:
         try:
             messages = self._claim(row_ids, self.clock(), ignore_backoff, outcomes)
         except OperationalError as exc:
-            if "locked" not in str(exc).lower():
+            if not is_busy(exc):
                 raise
             messages = []  # SQLite: another worker claimed these rows first
         for row_id, attempts, message in messages:

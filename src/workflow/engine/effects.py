@@ -35,6 +35,7 @@ from workflow.engine.model import (
     RecordMilestone,
     StartTimer,
 )
+from workflow.engine.vocabulary import RecipientKind
 
 
 def effects_of(
@@ -79,14 +80,18 @@ def recipients(definition: Definition, case: CaseState, to: Recipients) -> list[
     found: list[Recipient] = []
     for role in to.roles:
         holder = case.data.get(role)
-        found.append(Recipient("role", role, holder if isinstance(holder, str) else None))
-    found.extend(Recipient("department", dept) for dept in to.departments)
+        found.append(
+            Recipient(RecipientKind.ROLE, role, holder if isinstance(holder, str) else None)
+        )
+    found.extend(Recipient(RecipientKind.DEPARTMENT, dept) for dept in to.departments)
     if to.team:
         team = case.data.get("team")
         for member in team if isinstance(team, list) else []:
             if isinstance(member, dict) and member.get("department") and member.get("person"):
                 found.append(
-                    Recipient("team_member", str(member["department"]), str(member["person"]))
+                    Recipient(
+                        RecipientKind.TEAM_MEMBER, str(member["department"]), str(member["person"])
+                    )
                 )
     return list(dict.fromkeys(found))
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from workflow.engine.vocabulary import RecipientKind
 from workflow.texts import text
 
 
@@ -53,7 +54,7 @@ class Event:
 class Recipient:
     """Who an effect is for: a department, a role on the case, or one team member."""
 
-    kind: str  # "department" | "role" | "team_member"
+    kind: RecipientKind
     id: str  # department id or role id
     person: str | None = None
 
