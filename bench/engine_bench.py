@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from workflow.definitions import load_definition
+from workflow.definitions.loader import load_definition
 from workflow.engine.simulation import load_script, simulate
 
 

@@ -22,8 +22,8 @@ from typing import Any
 
 from bench.municipalities import Municipality
 from workflow.cases.model import YoungPersonDetails
-from workflow.definitions import Definition
-from workflow.engine import Actor
+from workflow.definitions.models import Definition
+from workflow.engine.model import Actor
 from workflow.engine.simulation import Script, ScriptGrant, ScriptStep, load_script
 from workflow.orchestration.demo import DemoClock as Clock
 from workflow.orchestration.demo import step_moments

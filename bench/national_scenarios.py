@@ -29,7 +29,7 @@ from bench.national_exemplars import MEETING_EVENTS, Clock
 from bench.national_store import ActiveCase, NationalStore, shares
 from workflow.cases.model import RejectedError
 from workflow.delivery.outbox import default_channels
-from workflow.engine import Actor
+from workflow.engine.model import Actor
 from workflow.runtime import Runtime
 
 

@@ -34,7 +34,7 @@ from sqlalchemy import select, text, update
 from tests.support.services import create_database, free_port, postgres_server
 
 from workflow.cases.model import Referral, YoungPersonDetails
-from workflow.engine import Actor
+from workflow.engine.model import Actor
 from workflow.privacy.consents import ConsentRequest
 from workflow.runtime import Runtime, build_runtime, use_runtime
 from workflow.settings import Settings

@@ -54,7 +54,7 @@ from sqlalchemy import event, func, select
 from starlette.testclient import TestClient
 
 from workflow.cases.model import Referral, YoungPersonDetails
-from workflow.engine import Actor
+from workflow.engine.model import Actor
 from workflow.privacy.consents import ConsentRequest
 from workflow.runtime import Runtime, build_runtime, use_runtime
 from workflow.settings import Settings

@@ -11,7 +11,7 @@ import os
 import sys
 
 from tests.integration.scripted import PERSON
-from workflow.engine import Actor
+from workflow.engine.model import Actor
 from workflow.privacy.consents import ConsentRequest
 from workflow.runtime import get_runtime
 

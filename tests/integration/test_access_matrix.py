@@ -36,7 +36,7 @@ from tests.support.case_api import (
 )
 from tests.support.services import create_database
 from workflow.cases.model import RejectedError
-from workflow.engine import Actor
+from workflow.engine.model import Actor
 from workflow.errors import CaseNotFoundError
 from workflow.privacy.consents import ConsentRequest
 from workflow.runtime import Runtime, build_runtime

@@ -24,7 +24,7 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.schemas import BaseSchema
 
 from tests.integration.scripted import PERSON
-from workflow.engine import Actor
+from workflow.engine.model import Actor
 from workflow.runtime import Runtime
 from workflow.web.app import create_app
 

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from tests.integration.scripted import PERSON
 from workflow.cases.model import YoungPersonDetails
 from workflow.cli.main import app
-from workflow.engine import Actor
+from workflow.engine.model import Actor
 from workflow.privacy.cpr import CprCipher, key_ring
 from workflow.runtime import Runtime, build_runtime, use_runtime
 

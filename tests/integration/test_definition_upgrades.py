@@ -23,8 +23,8 @@ from tests.support.services import SmtpSink
 from tests.support.upgrades import copy_v1, ship_v2
 from workflow.cases.upgrades import MIGRATED_EVENT
 from workflow.cli.main import app
-from workflow.engine import Actor
 from workflow.engine.migration_plan import MigrationRefusedError
+from workflow.engine.model import Actor
 from workflow.engine.simulation import load_script
 from workflow.runtime import Runtime, build_runtime, use_runtime
 from workflow.store.tables import AuditEntry, Case, CaseTimer, DefinitionVersion, HistoryEvent

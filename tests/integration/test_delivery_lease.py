@@ -25,7 +25,7 @@ from tests.support.services import SmtpSink
 from workflow.cases.model import Referral, YoungPersonDetails
 from workflow.delivery.message import Address, OutgoingMessage
 from workflow.delivery.outbox import Channel, Deliverer
-from workflow.engine import Actor
+from workflow.engine.model import Actor
 from workflow.runtime import Runtime, build_runtime
 from workflow.settings import Settings
 from workflow.store.tables import OutboxRow

@@ -25,7 +25,7 @@ from tests.integration.scripted import PERSON, play
 from tests.support.services import SmtpSink, run_async
 from workflow.cases.model import StepResult
 from workflow.delivery.message import addresses_of
-from workflow.engine import Notify
+from workflow.engine.model import Notify
 from workflow.engine.simulation import load_script, simulate
 from workflow.orchestration.flows import run_step, sweep
 from workflow.runtime import Runtime

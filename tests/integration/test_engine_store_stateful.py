@@ -43,10 +43,14 @@ from sqlalchemy import func, select, update
 
 from tests.integration.conftest import Clock
 from workflow.cases.model import RejectedError, StepResult, YoungPersonDetails, storable_inputs
-from workflow.definitions import Definition
 from workflow.definitions.calendar import age_on
-from workflow.definitions.models import REFER_EVENT, Input, InputType, StageKind
-from workflow.engine import (
+from workflow.definitions.models import Definition
+from workflow.definitions.parts import Input
+from workflow.definitions.vocabulary import REFER_EVENT, InputType, StageKind
+from workflow.engine.decide import decide, open_case
+from workflow.engine.firing import due_timers, fire_timer
+from workflow.engine.inputs import GOAL_STATUSES, NETWORK_KINDS, REVIEW_STATUSES
+from workflow.engine.model import (
     Actor,
     CaseState,
     CreateTask,
@@ -55,14 +59,9 @@ from workflow.engine import (
     Event,
     Notify,
     Rejection,
-    decide,
-    due_timers,
-    fire_timer,
-    next_steps,
-    open_case,
 )
-from workflow.engine.inputs import GOAL_STATUSES, NETWORK_KINDS, REVIEW_STATUSES
 from workflow.engine.simulation import Script, ScriptStep, simulate
+from workflow.engine.steps import next_steps
 from workflow.runtime import Runtime, build_runtime
 from workflow.settings import Settings
 from workflow.store.repository import dedupe_key

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from tests.integration.conftest import Clock
 from tests.integration.scripted import play
 from workflow.cases.model import YoungPersonDetails
-from workflow.engine import Actor
+from workflow.engine.model import Actor
 from workflow.engine.simulation import load_script
 from workflow.errors import InvalidRequestError
 from workflow.runtime import Runtime

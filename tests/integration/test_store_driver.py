@@ -123,7 +123,7 @@ def test_a_fired_row_beside_the_running_row_of_a_timer_does_not_hide_it(
 ) -> None:
     """Stores written by early versions may hold both for one timer: the running one counts."""
     from workflow.cases.model import YoungPersonDetails
-    from workflow.engine import Actor
+    from workflow.engine.model import Actor
     from workflow.store.loading import load_case
 
     opened = runtime.service.refer(

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from tests.integration.conftest import Clock
 from tests.integration.scripted import PERSON, play
 from workflow.cases.model import RejectedError
-from workflow.definitions import Definition
-from workflow.engine import Actor, Notify
+from workflow.definitions.models import Definition
+from workflow.engine.model import Actor, Notify
 from workflow.engine.simulation import load_script, simulate
 from workflow.errors import ConflictError
 from workflow.runtime import Runtime

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from tests.integration.conftest import Clock
 from workflow.cases.model import YoungPersonDetails
-from workflow.engine import Actor
+from workflow.engine.model import Actor
 from workflow.privacy.consents import ConsentRequest
 from workflow.runtime import Runtime
 from workflow.store.tables import AuditEntry

@@ -17,7 +17,7 @@ from sqlalchemy import func, insert, select, update
 from tests.integration.conftest import Clock, settings_for
 from tests.support.services import SmtpSink, create_database
 from workflow.cases.model import Referral, YoungPersonDetails
-from workflow.engine import Actor
+from workflow.engine.model import Actor
 from workflow.runtime import Runtime, build_runtime
 from workflow.store.tables import Case, HistoryEvent, OutboxRow
 

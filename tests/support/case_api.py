@@ -12,7 +12,7 @@ import httpx
 from fastapi.testclient import TestClient
 
 from tests.integration.scripted import PERSON
-from workflow.engine import Actor
+from workflow.engine.model import Actor
 from workflow.runtime import Runtime
 
 PASSWORD = "korrekt-hest-batteri-stald"

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from workflow.definitions import load_definition
+from workflow.definitions.loader import load_definition
 
 SHIPPED = Path("definitions")
 RENAMED = {"handover": "network_handover"}

@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from workflow.definitions import Definition, load_definition
+from workflow.definitions.loader import load_definition
+from workflow.definitions.models import Definition
 
 CPH = ZoneInfo("Europe/Copenhagen")
 

@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from tests.support.upgrades import copy_v1, ship_v2
 from workflow.cli.main import app
-from workflow.definitions import load_definition
 from workflow.definitions.diff import Change, diff_definitions
+from workflow.definitions.loader import load_definition
 
 
 def test_a_renamed_and_an_added_stage_are_named_with_the_mapping_to_give(tmp_path: Path) -> None:

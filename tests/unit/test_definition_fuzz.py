@@ -41,7 +41,8 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from workflow.cli.main import app
-from workflow.definitions import Definition, load_definition
+from workflow.definitions.loader import load_definition
+from workflow.definitions.models import Definition
 from workflow.definitions.yamlsource import parse_yaml
 from workflow.errors import DefinitionError, Problem
 

@@ -7,8 +7,9 @@ import shutil
 from pathlib import Path
 
 from tests.unit.conftest import at
-from workflow.definitions import load_definition
-from workflow.engine import Actor, Decision, open_case
+from workflow.definitions.loader import load_definition
+from workflow.engine.decide import open_case
+from workflow.engine.model import Actor, Decision
 
 
 def _tutorial_yaml() -> str:

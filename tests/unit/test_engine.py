@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 
 from tests.unit.conftest import at
-from workflow.definitions import Definition
-from workflow.engine import (
+from workflow.definitions.models import Definition
+from workflow.engine.decide import decide, open_case
+from workflow.engine.firing import fire_timer
+from workflow.engine.model import (
     Actor,
     CancelTimer,
     CaseState,
@@ -24,9 +26,6 @@ from workflow.engine import (
     RejectionReason,
     StartTimer,
     TimerFired,
-    decide,
-    fire_timer,
-    open_case,
 )
 
 CW = Actor("caseworker", "cw-mette")

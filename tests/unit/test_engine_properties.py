@@ -14,22 +14,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.unit.conftest import at
-from workflow.definitions import Definition, load_definition
 from workflow.definitions.graph import edges
-from workflow.definitions.models import PREVIOUS_STAGE, StageKind
+from workflow.definitions.loader import load_definition
+from workflow.definitions.models import Definition
 from workflow.definitions.template_checks import sample_value
-from workflow.engine import (
-    Actor,
-    CaseState,
-    Decision,
-    Event,
-    Rejection,
-    RejectionReason,
-    decide,
-    due_timers,
-    fire_timer,
-    open_case,
-)
+from workflow.definitions.vocabulary import PREVIOUS_STAGE, StageKind
+from workflow.engine.decide import decide, open_case
+from workflow.engine.firing import due_timers, fire_timer
+from workflow.engine.model import Actor, CaseState, Decision, Event, Rejection, RejectionReason
 from workflow.engine.simulation import Script, ScriptStep, simulate
 
 DEFINITIONS = {name: load_definition(f"definitions/{name}.yaml") for name in ("soroe", "base")}

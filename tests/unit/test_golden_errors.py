@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from workflow.definitions import load_definition
+from workflow.definitions.loader import load_definition
 from workflow.errors import DefinitionError
 
 GOLDEN = Path("tests/golden/definitions")

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from workflow.definitions import Definition, load_definition
-from workflow.engine import CancelTimer, Notify, StartTimer, TimerFired
+from workflow.definitions.loader import load_definition
+from workflow.definitions.models import Definition
+from workflow.engine.model import CancelTimer, Notify, StartTimer, TimerFired
 from workflow.engine.simulation import Script, Timeline, format_timeline, load_script, simulate
 
 MUNICIPALITIES = [

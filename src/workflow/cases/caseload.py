@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from workflow.definitions import Definition
+from workflow.definitions.models import Definition
 from workflow.store.audit import AuditAction, write_audit
 from workflow.store.caseload import CaseloadQuery, CaseloadRow, caseload
 from workflow.store.unit_of_work import UnitOfWork
 
-__all__ = ["CaseloadPage", "CaseloadQuery", "CaseloadRow", "CaseloadService"]
+__all__ = ["CaseloadPage", "CaseloadService"]
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from workflow.definitions import Definition
+from workflow.definitions.models import Definition
 from workflow.errors import did_you_mean
 from workflow.store.catalog import UnknownDefinitionError
 from workflow.store.tables import Case, DefinitionVersion

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from workflow.engine import Actor, Rejection
+from workflow.engine.model import Actor, Rejection
 from workflow.errors import WorkflowError
 
 

@@ -17,8 +17,9 @@ from workflow.cases.idempotency import first_result
 from workflow.cases.model import Referral, RejectedError, StepResult
 from workflow.cases.recording import Step, record_step
 from workflow.definitions.calendar import age_on
-from workflow.definitions.models import REFER_EVENT
-from workflow.engine import Rejection, open_case
+from workflow.definitions.vocabulary import REFER_EVENT
+from workflow.engine.decide import open_case
+from workflow.engine.model import Rejection
 from workflow.errors import WorkflowError
 from workflow.store.repository import caseworker_of, next_reference
 from workflow.store.statements import CASE_COLUMNS, INSERT_CASE, INSERT_YOUNG_PERSON

@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from workflow.cases.model import StepResult, storable_inputs
-from workflow.definitions import Definition
-from workflow.engine import Actor, Decision
+from workflow.definitions.models import Definition
+from workflow.engine.model import Actor, Decision
 from workflow.store.audit import AuditAction, actor_label, write_audit
 from workflow.store.driver import pipelined
 from workflow.store.loading import StoredCase

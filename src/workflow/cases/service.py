@@ -20,9 +20,10 @@ from workflow.cases.model import Referral, RejectedError, StepResult, YoungPerso
 from workflow.cases.opening import open_case_in
 from workflow.cases.recording import Step, record_step
 from workflow.cases.timers import TimerSweep
-from workflow.definitions import Definition
-from workflow.engine import Actor, Event, Rejection, decide
+from workflow.definitions.models import Definition
 from workflow.engine.access import Action
+from workflow.engine.decide import decide
+from workflow.engine.model import Actor, Event, Rejection
 from workflow.errors import CaseNotFoundError, ConflictError, PurposeRequiredError, WorkflowError
 from workflow.privacy.authorisation import access_details, authorise
 from workflow.store.audit import AuditAction, actor_label, write_audit

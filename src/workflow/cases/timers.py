@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 
 from workflow.cases.model import StepResult
 from workflow.cases.recording import Step, record_step
-from workflow.engine import Actor, Rejection, fire_timer
+from workflow.engine.firing import fire_timer
+from workflow.engine.model import Actor, Rejection
 from workflow.errors import WorkflowError
 from workflow.store.busy import is_busy
 from workflow.store.loading import load_case_by_id

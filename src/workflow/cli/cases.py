@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import typer
 
 from workflow.cli.remote import Remote, RemoteError
-from workflow.engine import Actor
+from workflow.engine.model import Actor
 from workflow.errors import WorkflowError
 
 app = typer.Typer(help="Refer, trigger and show cases.", no_args_is_help=True)

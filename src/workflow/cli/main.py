@@ -13,8 +13,8 @@ import typer
 
 from workflow.cli import accounts, cases, cpr, operations, privacy, upgrades
 from workflow.cli.upgrades import definition_path
-from workflow.definitions import load_definition
 from workflow.definitions.graph import mermaid
+from workflow.definitions.loader import load_definition
 from workflow.definitions.reference import json_schema, reference_markdown
 from workflow.engine.simulation import format_timeline, load_script, simulate
 from workflow.errors import DefinitionError

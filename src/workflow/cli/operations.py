@@ -92,7 +92,7 @@ def _demo_accounts() -> None:
             municipality_code="340",
         )
     # An open case to take on from the web app (the demo's other cases are closed).
-    from workflow.engine import Actor
+    from workflow.engine.model import Actor
     from workflow.orchestration.demo import DEMO_PEOPLE
 
     caseworker = Actor("caseworker", "cw-mette")

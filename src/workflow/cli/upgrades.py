@@ -17,8 +17,9 @@ from pathlib import Path
 import typer
 
 from workflow.cli.privacy import BY, with_runtime
-from workflow.definitions import Definition, load_definition
 from workflow.definitions.diff import diff_definitions
+from workflow.definitions.loader import load_definition
+from workflow.definitions.models import Definition
 from workflow.errors import DefinitionError
 
 definitions_app = typer.Typer(

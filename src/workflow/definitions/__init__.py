@@ -9,8 +9,3 @@ from a definition: the JSON Schema and reference, a diagram, a diff.
 Pure: no I/O beyond reading definition files, no clock, no Prefect or database.
 May import: ``errors``, ``texts`` and the standard library (plus pydantic, PyYAML, Jinja2).
 """
-
-from workflow.definitions.loader import load_definition, load_directory
-from workflow.definitions.models import Definition
-
-__all__ = ["Definition", "load_definition", "load_directory"]

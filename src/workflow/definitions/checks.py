@@ -10,24 +10,24 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from workflow.definitions import expressions, graph
-from workflow.definitions.models import (
+from workflow.definitions.effects import (
+    CancelTimerEffect,
+    CreateTaskEffect,
+    Effect,
+    MilestoneEffect,
+    NotifyEffect,
+    Recipients,
+    StartTimerEffect,
+)
+from workflow.definitions.models import Definition
+from workflow.definitions.parts import Input, StepSpec, Transition
+from workflow.definitions.vocabulary import (
     ANY_ACTIVE,
     PREVIOUS_STAGE,
     SHAREABLE_INPUT_TYPES,
     SYSTEM_ROLE,
-    CancelTimerEffect,
-    CreateTaskEffect,
-    Definition,
-    Effect,
-    Input,
     InputType,
-    MilestoneEffect,
-    NotifyEffect,
-    Recipients,
     StageKind,
-    StartTimerEffect,
-    StepSpec,
-    Transition,
 )
 
 Path = tuple[str | int, ...]

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-from workflow.definitions.models import PREVIOUS_STAGE, Definition, StageKind
+from workflow.definitions.models import Definition
 from workflow.definitions.types import text_in
+from workflow.definitions.vocabulary import PREVIOUS_STAGE, StageKind
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ from pydantic import ValidationError
 
 from workflow.definitions.checks import Finding, check_definition
 from workflow.definitions.merge import ID_LISTS, duplicate_ids, merge
-from workflow.definitions.models import Definition, Removals
+from workflow.definitions.models import Definition
+from workflow.definitions.parts import Removals
 from workflow.definitions.template_checks import check_templates
 from workflow.definitions.types import IDENTIFIER_PATTERN, StrictModel
 from workflow.definitions.validation_errors import problems_from_validation

@@ -13,16 +13,12 @@ from typing import Any
 from jinja2 import TemplateError
 
 from workflow.definitions.checks import Finding, Path
-from workflow.definitions.models import (
-    Definition,
-    Effect,
-    Input,
-    InputType,
-    Notify,
-    NotifyEffect,
-)
+from workflow.definitions.effects import Effect, Notify, NotifyEffect
+from workflow.definitions.models import Definition
+from workflow.definitions.parts import Input
 from workflow.definitions.templates import compile_template, notification_context, render
 from workflow.definitions.types import text_in, text_variants
+from workflow.definitions.vocabulary import InputType
 
 
 def sample_value(item: Input, definition: Definition) -> Any:

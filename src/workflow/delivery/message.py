@@ -14,11 +14,11 @@ from typing import Any
 
 from jinja2 import Template
 
-from workflow.definitions import Definition
-from workflow.definitions.models import InputType
+from workflow.definitions.models import Definition
 from workflow.definitions.sandbox import BoundedSandbox
 from workflow.definitions.templates import notification_context, render, when
 from workflow.definitions.types import text_in
+from workflow.definitions.vocabulary import InputType
 from workflow.delivery.ics import invitation
 from workflow.engine.vocabulary import DEPARTMENT_KINDS
 from workflow.texts import text

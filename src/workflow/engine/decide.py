@@ -21,17 +21,11 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from workflow.definitions import expressions
-from workflow.definitions.models import (
-    PREVIOUS_STAGE,
-    REFER_EVENT,
-    SYSTEM_ROLE,
-    Definition,
-    StageKind,
-    StepSpec,
-    Transition,
-)
-from workflow.definitions.models import Effect as EffectSpec
+from workflow.definitions.effects import Effect as EffectSpec
+from workflow.definitions.models import Definition
+from workflow.definitions.parts import StepSpec, Transition
 from workflow.definitions.types import text_variants
+from workflow.definitions.vocabulary import PREVIOUS_STAGE, REFER_EVENT, SYSTEM_ROLE, StageKind
 from workflow.engine import timing
 from workflow.engine.effects import effects_of
 from workflow.engine.inputs import validate_inputs

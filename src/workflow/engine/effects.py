@@ -13,16 +13,16 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, assert_never
 
-from workflow.definitions.models import (
+from workflow.definitions.effects import (
     CancelTimerEffect,
     CreateTaskEffect,
-    Definition,
     MilestoneEffect,
     NotifyEffect,
     Recipients,
     StartTimerEffect,
 )
-from workflow.definitions.models import Effect as EffectSpec
+from workflow.definitions.effects import Effect as EffectSpec
+from workflow.definitions.models import Definition
 from workflow.definitions.types import text_in
 from workflow.engine import timing
 from workflow.engine.model import (

@@ -9,7 +9,8 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 
-from workflow.definitions.models import SYSTEM_ROLE, Definition
+from workflow.definitions.models import Definition
+from workflow.definitions.vocabulary import SYSTEM_ROLE
 from workflow.engine import timing
 from workflow.engine.decide import decide
 from workflow.engine.effects import recipients

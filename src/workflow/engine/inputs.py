@@ -13,7 +13,9 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from workflow.definitions.models import Definition, Input, InputType
+from workflow.definitions.models import Definition
+from workflow.definitions.parts import Input
+from workflow.definitions.vocabulary import InputType
 from workflow.engine.model import FieldError
 
 MAX_TEXT = 5000

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from workflow.definitions import Definition
+from workflow.definitions.models import Definition
 from workflow.definitions.vocabulary import StageKind
 from workflow.engine.vocabulary import RecipientKind
 from workflow.errors import InvalidRequestError, Problem, WorkflowError, did_you_mean

@@ -15,11 +15,14 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field, ValidationError, model_validator
 
-from workflow.definitions.models import REFER_EVENT, Definition
+from workflow.definitions.models import Definition
 from workflow.definitions.types import DurationField, Identifier, StrictModel
 from workflow.definitions.validation_errors import problems_from_validation
+from workflow.definitions.vocabulary import REFER_EVENT
 from workflow.definitions.yamlsource import YamlMap, read_yaml_file
-from workflow.engine import (
+from workflow.engine.decide import decide, open_case
+from workflow.engine.firing import due_timers, fire_timer
+from workflow.engine.model import (
     Actor,
     CancelTimer,
     CaseState,
@@ -32,10 +35,6 @@ from workflow.engine import (
     Rejection,
     StartTimer,
     TimerFired,
-    decide,
-    due_timers,
-    fire_timer,
-    open_case,
 )
 from workflow.errors import DefinitionError, Problem
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from workflow.definitions.models import Definition, StageKind, Transition
+from workflow.definitions.models import Definition
+from workflow.definitions.parts import Transition
+from workflow.definitions.vocabulary import StageKind
 
 
 def next_steps(definition: Definition, stage: str, roles: Sequence[str]) -> list[Transition]:

@@ -6,7 +6,9 @@ import calendar as _stdcal
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from workflow.definitions.models import Alignment, Definition, Repeat, Timer
+from workflow.definitions.effects import Alignment
+from workflow.definitions.models import Definition
+from workflow.definitions.parts import Repeat, Timer
 from workflow.definitions.types import Duration
 
 

@@ -17,8 +17,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from workflow.cases.model import StepResult, YoungPersonDetails
-from workflow.definitions import Definition
-from workflow.engine import Actor
+from workflow.definitions.models import Definition
+from workflow.engine.model import Actor
 from workflow.engine.simulation import Script, ScriptStep, load_script
 from workflow.engine.timing import add_duration
 from workflow.orchestration.flows import run_step, sweep

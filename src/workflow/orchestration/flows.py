@@ -27,7 +27,7 @@ from sqlalchemy import func, select
 from workflow.cases.model import Referral, RejectedError, StepResult, YoungPersonDetails
 from workflow.delivery.channels import TransientDeliveryError
 from workflow.delivery.outbox import DeliveryStatus
-from workflow.engine import Actor
+from workflow.engine.model import Actor
 from workflow.errors import WorkflowError
 from workflow.runtime import get_runtime
 from workflow.store.states import OutboxState, TimerState

@@ -23,7 +23,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from workflow.engine import Actor
+from workflow.engine.model import Actor
 from workflow.errors import WorkflowError
 from workflow.store.audit import AuditAction, write_audit
 from workflow.store.tables import Account, WebSession

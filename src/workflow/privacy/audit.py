@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy import delete, func, select
 
-from workflow.engine import Actor
 from workflow.engine.access import Action
+from workflow.engine.model import Actor
 from workflow.privacy.authorisation import access_details, authorise
 from workflow.store.audit import AuditAction, actor_label, write_audit
 from workflow.store.reading import case_by_reference, read_case

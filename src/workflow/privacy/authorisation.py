@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from workflow.engine import Actor
 from workflow.engine.access import Access, Action, Standing, decide_access
+from workflow.engine.model import Actor
 from workflow.errors import CaseNotFoundError, NotAllowedError, PurposeRequiredError
 from workflow.store.loading import StoredCase
 from workflow.store.standing import standing_of

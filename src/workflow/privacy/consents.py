@@ -21,10 +21,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from workflow.definitions import Definition
 from workflow.definitions.calendar import age_on
-from workflow.engine import Actor
+from workflow.definitions.models import Definition
 from workflow.engine.access import Action, Via
+from workflow.engine.model import Actor
 from workflow.errors import InvalidRequestError, NotAllowedError, Problem, did_you_mean
 from workflow.privacy.authorisation import authorise
 from workflow.store.audit import AuditAction, actor_label, write_audit

@@ -13,7 +13,8 @@ from pathlib import Path
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from workflow.definitions import Definition, load_directory
+from workflow.definitions.loader import load_directory
+from workflow.definitions.models import Definition
 from workflow.errors import WorkflowError
 from workflow.store.tables import DefinitionVersion
 

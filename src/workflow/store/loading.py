@@ -14,7 +14,7 @@ from typing import Any, Protocol, TypeVar, cast
 
 from sqlalchemy import Connection, and_, bindparam, or_, select
 
-from workflow.engine import CaseState
+from workflow.engine.model import CaseState
 from workflow.store.driver import DriverStatement
 from workflow.store.states import TimerState
 from workflow.store.tables import Base, Case, CaseTimer

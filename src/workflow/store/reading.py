@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflow.definitions import Definition
+from workflow.definitions.models import Definition
 from workflow.errors import CaseNotFoundError
 from workflow.store.statements import CASE_BY_REFERENCE
 from workflow.store.states import TaskState, TimerState

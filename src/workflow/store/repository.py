@@ -17,16 +17,9 @@ from typing import Any
 from sqlalchemy import Connection, func, select, update
 from sqlalchemy.orm import Session
 
-from workflow.definitions import Definition
-from workflow.definitions.models import InputType, StageKind
-from workflow.engine import (
-    CancelTimer,
-    CreateTask,
-    Decision,
-    Notify,
-    StartTimer,
-    TimerFired,
-)
+from workflow.definitions.models import Definition
+from workflow.definitions.vocabulary import InputType, StageKind
+from workflow.engine.model import CancelTimer, CreateTask, Decision, Notify, StartTimer, TimerFired
 from workflow.store.loading import StoredCase
 from workflow.store.statements import (
     CANCEL_TIMER,

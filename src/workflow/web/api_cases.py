@@ -6,11 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from workflow.cases.caseload import CaseloadQuery
 from workflow.cases.model import StepResult, YoungPersonDetails
-from workflow.definitions import Definition
-from workflow.engine import acting_role
+from workflow.definitions.models import Definition
+from workflow.engine.steps import acting_role
 from workflow.privacy.cpr import cpr_matches_birth_date
+from workflow.store.caseload import CaseloadQuery
 from workflow.store.reading import CaseView
 from workflow.web.api_models import (
     CaseDetail,

@@ -8,8 +8,8 @@ from typing import Annotated, Any
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from workflow.definitions import Definition
-from workflow.definitions.models import Input
+from workflow.definitions.models import Definition
+from workflow.definitions.parts import Input
 from workflow.privacy.accounts import same_token
 from workflow.web.api_models import IDENTIFIER, REFERENCE, ApiError, FieldProblem, InputInfo
 from workflow.web.dependencies import Auth

@@ -13,9 +13,9 @@ from datetime import datetime
 from workflow.cases.caseload import CaseloadService
 from workflow.cases.model import StepResult
 from workflow.cases.service import CaseService
-from workflow.definitions import Definition
-from workflow.definitions.models import Transition
-from workflow.engine import next_steps
+from workflow.definitions.models import Definition
+from workflow.definitions.parts import Transition
+from workflow.engine.steps import next_steps
 from workflow.errors import CaseNotFoundError
 from workflow.privacy.accounts import AccountService, User
 from workflow.privacy.audit import AuditService

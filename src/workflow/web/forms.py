@@ -11,7 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from workflow.definitions.models import Definition, Input, InputType
+from workflow.definitions.models import Definition
+from workflow.definitions.parts import Input
+from workflow.definitions.vocabulary import InputType
 from workflow.engine.inputs import NETWORK_KINDS, REVIEW_STATUSES
 from workflow.texts import text
 from workflow.web.i18n import local

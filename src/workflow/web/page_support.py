@@ -6,7 +6,7 @@ how each refusal is answered is in ``workflow.web.error_answers``.
 
 from __future__ import annotations
 
-from workflow.engine import Rejection
+from workflow.engine.model import Rejection
 from workflow.settings import Settings
 from workflow.texts import text
 from workflow.web.context import scoped_key

@@ -9,15 +9,16 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
-from workflow.cases.caseload import CaseloadQuery
 from workflow.cases.model import RejectedError
 from workflow.cases.upgrades import MIGRATED_EVENT
-from workflow.definitions import Definition
-from workflow.definitions.models import InputType, Transition
+from workflow.definitions.models import Definition
+from workflow.definitions.parts import Transition
 from workflow.definitions.types import LocalizedText
-from workflow.engine import acting_role
+from workflow.definitions.vocabulary import InputType
+from workflow.engine.steps import acting_role
 from workflow.errors import ConflictError
 from workflow.privacy.accounts import StaffMember
+from workflow.store.caseload import CaseloadQuery
 from workflow.store.reading import CaseView
 from workflow.texts import TEXTS, text
 from workflow.web.context import WebContext, case_roles, choice_label, steps_for

@@ -12,8 +12,8 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from workflow.cases.model import RejectedError, YoungPersonDetails
-from workflow.definitions import Definition
-from workflow.engine import acting_role
+from workflow.definitions.models import Definition
+from workflow.engine.steps import acting_role
 from workflow.errors import WorkflowError
 from workflow.privacy.accounts import User
 from workflow.privacy.cpr import cpr_matches_birth_date
