@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import CheckConstraint, Engine, inspect, text
+from sqlalchemy import CheckConstraint, Engine, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
+from tests.integration.conftest import Clock, settings_for
+from tests.support.services import SmtpSink
+from workflow.definitions.loader import load_definition
 from workflow.engine.vocabulary import RecipientKind
+from workflow.runtime import build_runtime
 from workflow.store.database import make_engine, migrate
 from workflow.store.states import OutboxState, TaskState, TimerState
 from workflow.store.tables import Base
@@ -242,3 +247,55 @@ def test_downgrading_drops_the_checks_and_keeps_the_rows(tmp_path: Path) -> None
             assert connection.execute(text("SELECT count(*) FROM tasks")).scalar() == 1
     finally:
         engine.dispose()
+
+
+def test_running_cases_pinned_to_a_definition_stored_before_input_types_keep_recording(
+    store_url: str, smtp: SmtpSink, clock: Clock, tmp_path: Path
+) -> None:
+    """A definition stored before the coordinator/meeting/meeting_place types (a person
+    input called coordinator, datetimes called *meeting_at, a choice of meeting_room) is
+    given those types by 0007, so its cases still record coordinator and meetings."""
+    from sqlalchemy import insert
+    from sqlalchemy.orm import Session
+
+    from tests.integration.scripted import play
+    from workflow.engine.simulation import load_script
+    from workflow.store.tables import CoordinatorAssignment, DefinitionVersion, Meeting
+
+    settings = settings_for(store_url, smtp, tmp_path / "var")
+    current = load_definition(settings.definitions_dir / "soroe.yaml")
+    body = current.model_dump(mode="json", by_alias=True, exclude_none=True)
+    old_types = {"coordinator": "person", "meeting": "datetime", "meeting_place": "choice"}
+    stored = json.loads(json.dumps(body))
+    for step in [stored["referral"], *stored["transitions"]]:
+        for item in step.get("inputs") or []:
+            item["type"] = old_types.get(item["type"], item["type"])
+    assert stored != body
+    engine = make_engine(store_url)
+    _at_revision(engine, "0006", [])
+    with engine.begin() as connection:
+        connection.execute(
+            insert(DefinitionVersion).values(
+                definition_id="soroe",
+                version=current.version,
+                content_hash=current.content_hash,
+                body=stored,
+                registered_at=clock(),
+            )
+        )
+    migrate(engine)
+    with Session(engine) as session:
+        assert session.scalars(select(DefinitionVersion.body)).one() == body
+    engine.dispose()
+
+    runtime = build_runtime(settings, clock=clock)
+    try:
+        play(runtime, clock, load_script("definitions/examples/soroe.yaml"))
+        with runtime.sessions() as session:
+            assert session.scalars(select(DefinitionVersion.id)).all() == [1]
+            assert session.scalars(select(CoordinatorAssignment.person)).all() == ["tovholder-lise"]
+            meetings = session.execute(select(Meeting.kind, Meeting.place)).all()
+            assert {kind for kind, _ in meetings} == {"first_meeting", "next_meeting"}
+            assert {place for _, place in meetings} == {"raadhuset_storskaerm"}
+    finally:
+        runtime.engine.dispose()

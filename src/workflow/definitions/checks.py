@@ -55,6 +55,7 @@ def check_definition(definition: Definition, *, with_graph: bool = True) -> list
     findings += _check_referral_and_transitions(definition)
     findings += _check_timers(definition)
     findings += _check_team_field(definition)
+    findings += _check_meaning_inputs(definition)
     if with_graph and not any(_about_stage_graph(path) for path, _, _ in findings):
         findings += _check_graph(definition)
     return findings
@@ -304,6 +305,39 @@ def _check_team_field(d: Definition) -> Iterator[Finding]:
                 "'team' cannot be computed: it is the team the young person chose",
                 "give it with an input of type 'team'",
             )
+
+
+def _check_meaning_inputs(d: Definition) -> Iterator[Finding]:
+    """Inputs whose meaning the store records say so by their type, never by their name.
+
+    The coordinator role's holder is the case data ``coordinator`` (as the caseworker's is
+    ``caseworker``), so a coordinator input must have that name, and an input of that
+    name must be the coordinator. Names that once booked a meeting or named its room by
+    themselves (before the ``meeting`` and ``meeting_place`` types) are refused with the
+    type to use, so a definition written for that rule never silently stops booking.
+    """
+    for where, spec in _step_specs(d):
+        for j, item in enumerate(spec.inputs):
+            here = where + ("inputs", j)
+            if (item.name == "coordinator") != (item.type is InputType.COORDINATOR):
+                yield (
+                    here + ("type" if item.name == "coordinator" else "name",),
+                    "the coordinator the young person chose is an input named 'coordinator' "
+                    f"of type 'coordinator' (this one is '{item.name}' of type {item.type})",
+                    "use `name: coordinator` with `type: coordinator`",
+                )
+            if item.type is InputType.DATETIME and item.name.endswith("meeting_at"):
+                yield (
+                    here + ("type",),
+                    f"'{item.name}' is a datetime: it books no meeting and sends no invitation",
+                    "use `type: meeting` for a meeting's time, or another name for a plain time",
+                )
+            if item.type is InputType.CHOICE and item.name in ("meeting_room", "meeting_place"):
+                yield (
+                    here + ("type",),
+                    f"'{item.name}' is a plain choice: the meetings' place is not recorded",
+                    "use `type: meeting_place` for where meetings are held",
+                )
 
 
 def _check_graph(d: Definition) -> Iterator[Finding]:
