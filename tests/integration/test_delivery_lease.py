@@ -223,3 +223,57 @@ def test_drain_stops_when_a_whole_round_was_skipped() -> None:
     delivered = deliverer.drain(chunk=2, deliver=deliver)
     assert delivered == {"sent": 2, "skipped": 3}
     assert deliverer.rounds == [[3, 4, 5], [9]]  # not asked again
+
+
+class SlowChannel:
+    """A channel each of whose sends takes the whole delivery timeout on the test's clock,
+    calling ``before[n]`` (if any) before its n-th send."""
+
+    def __init__(self, clock: Clock, seconds: float) -> None:
+        self.clock, self.seconds = clock, seconds
+        self.before: dict[int, Any] = {}
+        self.sent: list[str] = []
+
+    def send(self, message: OutgoingMessage, address: Address) -> None:
+        if len(self.sent) in self.before:
+            self.before[len(self.sent)]()
+        self.clock.advance(seconds=self.seconds)
+        self.sent.append(message.dedupe_key)
+
+
+def test_a_long_batch_holds_a_window_of_rows_and_renews_their_lease_as_it_goes(
+    sqlite_url: str, smtp: SmtpSink, clock: Clock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At a 300 s timeout a batch of 30 rows may take 2.5 hours: the claim holds the rows
+    for ten sends (a dead worker's rows come back within that, not hours later), and the
+    worker renews the lease of the rows it has not sent yet as it goes, so a second worker
+    draining 25 sends in takes nothing."""
+    monkeypatch.setenv("WORKFLOW_DELIVERY_TIMEOUT", "300")
+    batch = 30
+    slow, quick = SlowChannel(clock, 300), QuickChannel()
+    runtime = build_runtime(
+        settings_for(sqlite_url, smtp, tmp_path / "var"), clock=clock, channels=_every_kind(slow)
+    )
+    try:
+        second = Deliverer(runtime.uow, runtime.settings, _every_kind(quick))
+        runtime.service.refer_many(_referrals(batch))
+        rows = runtime.deliverer.due_rows(100)
+        assert len(rows) == batch
+        claimed_at = clock()
+        first_lease: list[Any] = []
+        slow.before = {0: lambda: first_lease.extend(_leases(runtime)), 25: second.drain}
+        outcomes = runtime.deliverer.deliver_many(rows)
+        assert [o.status for o in outcomes] == ["sent"] * batch
+        assert len(first_lease) == batch
+        assert max(first_lease) == claimed_at + timedelta(seconds=2 * 300 * 10)
+        assert quick.sent == []  # the second worker took nothing
+        assert len(slow.sent) == len(set(slow.sent)) == batch
+    finally:
+        runtime.engine.dispose()
+
+
+def _leases(runtime: Runtime) -> list[Any]:
+    with runtime.sessions() as session:
+        return list(
+            session.scalars(select(OutboxRow.available_at).where(OutboxRow.state == "sending"))
+        )

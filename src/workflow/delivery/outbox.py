@@ -50,6 +50,10 @@ LEASE = timedelta(minutes=5)
 #: A claim's lease is this many times the longest its sends may take: room for rendering,
 #: recording each outcome, and an SMTP send that waits out the timeout on several replies.
 LEASE_MARGIN = 2
+#: A claim holds its rows for this many sends at a time and renews the lease of the rows
+#: it has not sent yet as it goes: a worker that dies leaves them to the others after at
+#: most this many sends' timeouts, not the whole batch's (hours at a 300 s timeout).
+LEASE_WINDOW = 10
 MAX_BACKOFF = timedelta(minutes=15)
 #: Seconds a sender waits for an unreachable store to record what it sent (well within
 #: LEASE: no other worker takes the row meanwhile). Longer outages: re-sent after the lease.
@@ -196,6 +200,10 @@ class Deliverer:
         """
         return max(LEASE, timedelta(seconds=LEASE_MARGIN * self.settings.delivery_timeout * sends))
 
+    def _held_for(self, sends: int) -> timedelta:
+        """The lease a claim takes or renews: ``sends`` sends, at most a window of them."""
+        return self.lease(min(sends, LEASE_WINDOW))
+
     def rows_of_step(self, reference: str, seq: int) -> list[int]:
         """The pending rows a step (history event) produced."""
         with self.sessions() as session:
@@ -222,13 +230,16 @@ class Deliverer:
     ) -> list[DeliveryOutcome]:
         """Deliver rows: claimed together in one transaction, each outcome recorded once sent."""
         outcomes: dict[int, DeliveryOutcome] = {}
+        claimed_at = self.clock()
         try:
-            messages = self._claim(row_ids, self.clock(), ignore_backoff, outcomes)
+            messages = self._claim(row_ids, claimed_at, ignore_backoff, outcomes)
         except OperationalError as exc:
             if not is_busy(exc):
                 raise
             messages = []  # SQLite: another worker claimed these rows first
-        for row_id, attempts, message in messages:
+        held_until = claimed_at + self._held_for(_sends(messages))
+        for position, (row_id, attempts, message) in enumerate(messages):
+            held_until = self._keep_holding(messages[position:], held_until)
             result: tuple[int, DeliveryStatus, str | None, int]
             try:
                 for address in message.addresses:
@@ -247,6 +258,27 @@ class Deliverer:
             for row_id in row_ids
         ]
 
+    def _keep_holding(
+        self, unsent: list[tuple[int, int, OutgoingMessage]], held_until: datetime
+    ) -> datetime:
+        """Renew the lease of the rows not sent yet if the next send could outlast it."""
+        now = self.clock()
+        next_send = timedelta(seconds=LEASE_MARGIN * self.settings.delivery_timeout)
+        if now + next_send * len(unsent[0][2].addresses) <= held_until:
+            return held_until
+        renewed = now + self._held_for(_sends(unsent))
+        with self.sessions() as session, session.begin():
+            session.execute(
+                update(OutboxRow)
+                .where(
+                    OutboxRow.id.in_([row_id for row_id, _, _ in unsent]),
+                    OutboxRow.state == OutboxState.SENDING,
+                )
+                .values(available_at=renewed)
+                .execution_options(synchronize_session=False)
+            )
+        return renewed
+
     def _claim(
         self,
         row_ids: list[int],
@@ -261,7 +293,7 @@ class Deliverer:
         channels' timeout (:meth:`lease`). Rows that cannot be rendered are given up.
         """
         messages: list[tuple[int, int, OutgoingMessage]] = []
-        lease = self.lease(len(row_ids))  # a send per row; more addresses: extended below
+        lease = self._held_for(len(row_ids))  # a send per row; more addresses: extended below
         consents: dict[int, frozenset[str]] = {}
         with self.sessions() as session, session.begin():
             waiting = or_(
@@ -312,12 +344,12 @@ class Deliverer:
                     outcomes[row.id] = DeliveryOutcome(row.id, DeliveryStatus.DEAD, row.last_error)
                     continue
                 messages.append((row.id, attempts, message))
-            sends = sum(len(message.addresses) for _, _, message in messages)
-            if sends > len(row_ids):  # some rows go to several addresses: hold them longer
+            sends = _sends(messages)
+            if self._held_for(sends) > lease:  # rows with several addresses: hold them longer
                 session.execute(
                     update(OutboxRow)
                     .where(OutboxRow.id.in_([row_id for row_id, _, _ in messages]))
-                    .values(available_at=now + self.lease(sends))
+                    .values(available_at=now + self._held_for(sends))
                     .execution_options(synchronize_session=False)
                 )
         return messages
@@ -395,3 +427,8 @@ class Deliverer:
                 },
             )
         return DeliveryOutcome(row_id, status, error)
+
+
+def _sends(messages: list[tuple[int, int, OutgoingMessage]]) -> int:
+    """How many sends the messages take: one per address."""
+    return sum(len(message.addresses) for _, _, message in messages)
