@@ -74,7 +74,7 @@ def build_runtime(
         service=CaseService(uow),
         caseload=CaseloadService(uow),
         deliverer=Deliverer(uow, settings, channels),
-        accounts=AccountService(sessions, clock),
+        accounts=AccountService(uow),
         consents=ConsentService(uow),
         grants=GrantService(uow),
         audit=AuditService(uow, settings.audit_retention_days),

@@ -17,11 +17,11 @@ from workflow.cases.idempotency import first_result
 from workflow.cases.model import Referral, RejectedError, StepResult
 from workflow.cases.recording import Step, record_step
 from workflow.definitions.calendar import age_on
-from workflow.definitions.vocabulary import REFER_EVENT
+from workflow.definitions.vocabulary import CASEWORKER_ROLE, REFER_EVENT
 from workflow.engine.decide import open_case
 from workflow.engine.model import Rejection
 from workflow.errors import WorkflowError
-from workflow.store.repository import caseworker_of, next_reference
+from workflow.store.repository import next_reference
 from workflow.store.statements import CASE_COLUMNS, INSERT_CASE, INSERT_YOUNG_PERSON
 from workflow.store.tables import Case
 from workflow.store.unit_of_work import UnitOfWork
@@ -72,7 +72,7 @@ def open_case_in(
         milestones=sorted(new.milestones),
         counts=dict(new.counts),
         young_person_id=young_id,
-        caseworker=caseworker_of(new.data),
+        caseworker=new.holder(CASEWORKER_ROLE),
         opened_at=now,
         closed_at=None,
         version=1,

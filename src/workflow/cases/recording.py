@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from workflow.cases.model import StepResult, storable_inputs
 from workflow.definitions.models import Definition
-from workflow.engine.model import Actor, Decision
+from workflow.engine.model import Actor, Decision, Notify
 from workflow.store.audit import AuditAction, actor_label, write_audit
 from workflow.store.driver import pipelined
 from workflow.store.loading import StoredCase
@@ -76,7 +76,7 @@ def record_step(session: Session, step: Step) -> StepResult:
             from_stage=decision.from_stage,
             to_stage=decision.to_stage,
             seq=written.seq,
-            notifications=sum(1 for e in written.effects if e["type"] == "Notify"),
+            notifications=sum(1 for e in written.effects if e["type"] == Notify.__name__),
             municipality=definition.municipality.code,
             effects=list(written.effects),
         )

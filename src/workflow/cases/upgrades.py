@@ -35,6 +35,7 @@ from workflow.engine.migration_plan import (
     mapping_problems,
     plan_case,
 )
+from workflow.engine.model import CancelTimer
 from workflow.errors import InvalidRequestError, Problem, WorkflowError
 from workflow.store.audit import AuditAction, write_audit
 from workflow.store.states import OutboxState, TimerState
@@ -248,7 +249,7 @@ class UpgradeService:
                     "to_hash": plan.to_hash,
                     "previous_stage": [move.from_previous, move.to_previous],
                 },
-                effects=[{"type": "CancelTimer", "timer": t} for t in move.timers_cancelled],
+                effects=[{"type": CancelTimer.__name__, "timer": t} for t in move.timers_cancelled],
                 actor_role="operator",
                 actor_id=actor.removeprefix("operator:"),
                 at=now,

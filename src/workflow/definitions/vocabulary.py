@@ -10,6 +10,8 @@ PREVIOUS_STAGE = "@previous"
 ANY_ACTIVE = "*"
 #: The role the engine acts as when a timer fires an event.
 SYSTEM_ROLE = "system"
+#: The role of the caseworker of record (the case data ``caseworker`` names who holds it).
+CASEWORKER_ROLE = "caseworker"
 #: The event name that opens a case through the ``referral`` block.
 REFER_EVENT = "refer"
 

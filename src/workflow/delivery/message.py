@@ -20,7 +20,7 @@ from workflow.definitions.templates import notification_context, render, when
 from workflow.definitions.types import text_in
 from workflow.definitions.vocabulary import InputType
 from workflow.delivery.ics import invitation
-from workflow.engine.vocabulary import DEPARTMENT_KINDS
+from workflow.engine.vocabulary import DEPARTMENT_KINDS, RecipientKind
 from workflow.texts import text
 
 _html_env = BoundedSandbox(autoescape=True)
@@ -156,8 +156,8 @@ def compose(
     if not addresses:
         raise UndeliverableError(
             f"no address for {recipient['kind']} '{recipient['id']}': give the "
-            f"{'department' if recipient['kind'] != 'role' else 'role'} a channel in the "
-            "definition"
+            f"{'role' if recipient['kind'] == RecipientKind.ROLE else 'department'} a channel "
+            "in the definition"
         )
     return OutgoingMessage(
         dedupe_key=dedupe_key,

@@ -40,6 +40,20 @@ class CaseState:
     timer_firings: Mapping[str, int] = field(default_factory=dict)
     counts: Mapping[str, int] = field(default_factory=dict)
 
+    def holder(self, role: str) -> str | None:
+        """The staff id holding a role on the case, if the case names one.
+
+        The engine's convention: a role's holder is the case data under the role's id
+        (``caseworker``, ``coordinator``), given by an input of that name.
+        """
+        value = self.data.get(role)
+        return str(value) if value else None
+
+    def team_members(self) -> list[dict[str, Any]]:
+        """The young person's team as the case holds it (the ``team`` input's items)."""
+        team = self.data.get("team")
+        return [m for m in team if isinstance(m, dict)] if isinstance(team, list) else []
+
 
 @dataclass(frozen=True)
 class Event:

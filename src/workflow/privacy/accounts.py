@@ -12,21 +12,22 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from workflow.engine.model import Actor
 from workflow.errors import WorkflowError
 from workflow.store.audit import AuditAction, write_audit
 from workflow.store.tables import Account, WebSession
+from workflow.store.unit_of_work import UnitOfWork
 
 MIN_PASSWORD = 12
 LOCALES = ("da", "en")
@@ -111,16 +112,14 @@ class AccountService:
 
     def __init__(
         self,
-        sessions: sessionmaker[Session],
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        uow: UnitOfWork,
         *,
         max_failures: int = 5,
         lockout: timedelta = timedelta(minutes=15),
         browser_ttl: timedelta = timedelta(hours=8),
         api_ttl: timedelta = timedelta(days=30),
     ) -> None:
-        self.sessions = sessions
-        self.clock = clock
+        self.sessions, self.clock = uow.sessions, uow.clock
         self.max_failures = max_failures
         self.lockout = lockout
         self.ttl = {"browser": browser_ttl, "api": api_ttl}

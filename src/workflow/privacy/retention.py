@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from workflow.definitions.calendar import age_on
 from workflow.errors import InvalidRequestError, Problem
 from workflow.store.audit import AuditAction, write_audit
+from workflow.store.reading import case_by_reference
 from workflow.store.tables import Base, Case, IdempotencyKey, YoungPerson
 from workflow.store.unit_of_work import UnitOfWork
 
@@ -145,8 +146,7 @@ class RetentionService:
 
     @staticmethod
     def _delete_case(session: Session, reference: str) -> None:
-        case = session.scalar(select(Case).where(Case.reference == reference))
-        assert case is not None
+        case = case_by_reference(session, reference)
         for statement in case_rows(case.id, reference):
             session.execute(statement)
         person = case.young_person_id

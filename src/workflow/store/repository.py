@@ -18,7 +18,7 @@ from sqlalchemy import Connection, func, select, update
 from sqlalchemy.orm import Session
 
 from workflow.definitions.models import Definition
-from workflow.definitions.vocabulary import InputType, StageKind
+from workflow.definitions.vocabulary import CASEWORKER_ROLE, InputType, StageKind
 from workflow.engine.model import CancelTimer, CreateTask, Decision, Notify, StartTimer, TimerFired
 from workflow.store.loading import StoredCase
 from workflow.store.statements import (
@@ -52,12 +52,6 @@ def dedupe_key(reference: str, seq: int, index: int, recipient: object) -> str:
         return key
     digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
     return f"{key[: DEDUPE_KEY_LENGTH - 65]}#{digest}"
-
-
-def caseworker_of(data: Any) -> str | None:
-    """The responsible caseworker's staff id, if the case data names one."""
-    value = data.get("caseworker")
-    return str(value) if value else None
 
 
 def _effect_record(effect: object) -> dict[str, Any]:
@@ -123,7 +117,7 @@ def write_decision(  # noqa: PLR0913 - a step's parts, keyword-only; one caller
                 "b_milestones": sorted(new.milestones),
                 "b_counts": dict(new.counts),
                 "b_closed_at": case.closed_at or (now if closed else None),
-                "b_caseworker": caseworker_of(new.data),
+                "b_caseworker": new.holder(CASEWORKER_ROLE),
                 "b_seq": seq,
             },
         )
@@ -289,7 +283,7 @@ def record_step_data(
                 )
             )
         elif item.type is InputType.MEETING and value:
-            team = values.get("team") or []
+            team = decision.case.team_members()
             meeting = Meeting(
                 case_id=case_id,
                 kind=item.name.removesuffix("_at"),

@@ -1,8 +1,10 @@
 """The unit of work: what every service of the case store is given.
 
-cosmicpython's pattern in SQLAlchemy 2 style: one object owns the session factory, the
-clock, the definitions catalogue and the CPR cipher, and hands out transactions that
-commit when the block ends and roll back when it raises. Services receive a unit of work
+cosmicpython's pattern in SQLAlchemy 2 style, kept small: one object owns the session
+factory, the clock, the definitions catalogue and the CPR cipher, and hands out
+transactions that commit when the block ends and roll back when it raises (SQLAlchemy's
+``session.begin()``, so there is no separate ``commit()`` to forget). The statements and
+loaders of ``workflow.store`` play the repositories' part. Services receive a unit of work
 instead of each other, so no service module imports another that imports it back.
 """
 

@@ -10,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from workflow.definitions.models import Definition
 from workflow.definitions.parts import Input
+from workflow.definitions.vocabulary import InputType
 from workflow.privacy.accounts import same_token
 from workflow.web.api_models import IDENTIFIER, REFERENCE, ApiError, FieldProblem, InputInfo
 from workflow.web.dependencies import Auth
@@ -74,9 +75,9 @@ def inputs_info(definition: Definition, inputs: list[Input], lang: str) -> list[
     info = []
     for item in inputs:
         choices = [c.value for c in item.choices]
-        if item.type.value in ("department", "departments"):
+        if item.type in (InputType.DEPARTMENT, InputType.DEPARTMENTS):
             choices = list(definition.departments_by_id)
-        elif item.type.value in ("theme", "themes"):
+        elif item.type in (InputType.THEME, InputType.THEMES):
             choices = [t.id for t in definition.themes]
         info.append(
             InputInfo(
