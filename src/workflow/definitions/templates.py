@@ -24,41 +24,28 @@ from typing import Any
 from jinja2 import Template
 
 from workflow.definitions.sandbox import BoundedSandbox
-
-_MONTHS_DA = [
-    "januar",
-    "februar",
-    "marts",
-    "april",
-    "maj",
-    "juni",
-    "juli",
-    "august",
-    "september",
-    "oktober",
-    "november",
-    "december",
-]
-_DAYS_DA = ["mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag"]
+from workflow.texts import text
 
 
 def when(value: Any, locale: str = "da") -> str:
-    """A date or date-time (or its ISO text) written for people."""
+    """A date or date-time (or its ISO text) written for people, in Danish or English."""
+    lang = "da" if locale == "da" else "en"
     if isinstance(value, str):
         try:
             value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
         except ValueError:
             return str(value)
     if isinstance(value, datetime):
-        day = when(value.date(), locale)
-        return f"{day} kl. {value:%H.%M}" if locale == "da" else f"{day} at {value:%H:%M}"
+        return text("date_at_time", lang, day=when(value.date(), lang), time=value)
     if isinstance(value, date):
-        if locale == "da":
-            return (
-                f"{_DAYS_DA[value.weekday()]} den {value.day}. {_MONTHS_DA[value.month - 1]} "
-                f"{value.year}"
-            )
-        return f"{value:%A %-d %B %Y}"
+        return text(
+            "date_written",
+            lang,
+            weekday=text(f"weekday_{value.weekday()}", lang),
+            day=value.day,
+            month=text(f"month_{value.month}", lang),
+            year=value.year,
+        )
     return str(value)
 
 
