@@ -31,8 +31,8 @@ from tests.support.case_api import (
     bearer,
     create_staff,
 )
-from workflow.privacy.audit import CASE_OBJECTS
 from workflow.runtime import Runtime
+from workflow.store.audit import CASE_OBJECTS
 from workflow.store.tables import AuditEntry
 from workflow.web.app import create_app
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from workflow.definitions.models import Definition
-from workflow.store.audit import AuditAction, write_audit
+from workflow.store.audit import AuditAction, AuditObject, write_audit
 from workflow.store.caseload import CaseloadQuery, CaseloadRow, caseload
 from workflow.store.unit_of_work import UnitOfWork
 
@@ -43,7 +43,7 @@ class CaseloadService:
                 at=now,
                 actor=actor,
                 action=AuditAction.SEARCH,
-                object_type="caseload",
+                object_type=AuditObject.CASELOAD,
                 object_id=query.person,
                 purpose=purpose,
                 details={"criteria": criteria, "results": total},

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from workflow.cases.model import StepResult, storable_inputs
 from workflow.definitions.models import Definition
 from workflow.engine.model import Actor, Decision, Notify
-from workflow.store.audit import AuditAction, actor_label, write_audit
+from workflow.store.audit import AuditAction, AuditObject, actor_label, write_audit
 from workflow.store.driver import pipelined
 from workflow.store.loading import StoredCase
 from workflow.store.repository import record_step_data, write_decision
@@ -65,7 +65,7 @@ def record_step(session: Session, step: Step) -> StepResult:
             at=now,
             actor=actor_label(step.actor),
             action=AuditAction.CHANGE,
-            object_type="case",
+            object_type=AuditObject.CASE,
             object_id=case.reference,
             purpose=step.purpose,
             details={"event": decision.event, "seq": written.seq},

@@ -26,7 +26,7 @@ from workflow.engine.decide import decide
 from workflow.engine.model import Actor, Event, Rejection
 from workflow.errors import CaseNotFoundError, ConflictError, PurposeRequiredError, WorkflowError
 from workflow.privacy.authorisation import access_details, authorise
-from workflow.store.audit import AuditAction, actor_label, write_audit
+from workflow.store.audit import AuditAction, AuditObject, actor_label, write_audit
 from workflow.store.busy import BUSY_ATTEMPTS, pause_when_busy, retry_when_busy
 from workflow.store.loading import load_case
 from workflow.store.reading import CaseView, case_by_reference, read_case, read_cpr
@@ -183,7 +183,7 @@ class CaseService:
                 at=now,
                 actor=actor_label(actor),
                 action=AuditAction.READ,
-                object_type="case",
+                object_type=AuditObject.CASE,
                 object_id=reference,
                 purpose=purpose or DEFAULT_PURPOSE,
                 details=access_details(access) | ({"channel": channel} if channel else {}),
@@ -204,7 +204,7 @@ class CaseService:
                 at=now,
                 actor=actor_label(actor),
                 action=AuditAction.READ,
-                object_type="cpr",
+                object_type=AuditObject.CPR,
                 object_id=reference,
                 purpose=purpose,
                 details=access_details(access) | {"field": "cpr"},

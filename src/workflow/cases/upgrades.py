@@ -37,7 +37,7 @@ from workflow.engine.migration_plan import (
 )
 from workflow.engine.model import CancelTimer
 from workflow.errors import InvalidRequestError, Problem, WorkflowError
-from workflow.store.audit import AuditAction, write_audit
+from workflow.store.audit import AuditAction, AuditObject, write_audit
 from workflow.store.states import OutboxState, TimerState
 from workflow.store.tables import Case, CaseTimer, DefinitionVersion, HistoryEvent, OutboxRow
 from workflow.store.unit_of_work import UnitOfWork
@@ -123,7 +123,7 @@ class UpgradeService:
                 at=now,
                 actor=actor,
                 action=AuditAction.READ if dry_run else AuditAction.CHANGE,
-                object_type="definition",
+                object_type=AuditObject.DEFINITION,
                 object_id=definition_id,
                 purpose="definition migration (dry run)" if dry_run else "definition migration",
                 details={"to_version": target.version, "cases": len(plan.moves), "map": mapping},
@@ -138,7 +138,7 @@ class UpgradeService:
                         at=now,
                         actor=actor,
                         action=AuditAction.CHANGE,
-                        object_type="case",
+                        object_type=AuditObject.CASE,
                         object_id=move.reference,
                         purpose="definition migration",
                         details={

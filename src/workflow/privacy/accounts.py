@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from workflow.engine.model import Actor
 from workflow.errors import WorkflowError
-from workflow.store.audit import AuditAction, write_audit
+from workflow.store.audit import AuditAction, AuditObject, write_audit
 from workflow.store.tables import Account, WebSession
 from workflow.store.unit_of_work import UnitOfWork
 
@@ -312,7 +312,7 @@ class AccountService:
             at=now,
             actor=f"user:{who}",
             action=action,
-            object_type="account",
+            object_type=AuditObject.ACCOUNT,
             object_id=who,
             purpose="login",
             details=details,

@@ -18,13 +18,10 @@ from sqlalchemy import delete, func, select
 from workflow.engine.access import Action
 from workflow.engine.model import Actor
 from workflow.privacy.authorisation import access_details, authorise
-from workflow.store.audit import AuditAction, actor_label, write_audit
+from workflow.store.audit import CASE_OBJECTS, AuditAction, AuditObject, actor_label, write_audit
 from workflow.store.reading import case_by_reference, read_case
 from workflow.store.tables import AuditEntry
 from workflow.store.unit_of_work import UnitOfWork
-
-#: Audit entries about one case (object_id is the case reference).
-CASE_OBJECTS = ("case", "cpr", "consent", "case_export", "access_log")
 
 
 @dataclass(frozen=True)
@@ -70,7 +67,7 @@ class AuditService:
                 at=now,
                 actor=actor_label(actor),
                 action=AuditAction.EXPORT,
-                object_type="case_export",
+                object_type=AuditObject.CASE_EXPORT,
                 object_id=reference,
                 purpose=purpose or "export",
                 details=access_details(access),
@@ -88,7 +85,10 @@ class AuditService:
             access = authorise(session, case, actor, Action.EXPORT, purpose)
             rows = session.scalars(
                 select(AuditEntry)
-                .where(AuditEntry.object_id == reference, AuditEntry.object_type.in_(CASE_OBJECTS))
+                .where(
+                    AuditEntry.object_id == reference,
+                    AuditEntry.object_type.in_(sorted(CASE_OBJECTS)),
+                )
                 .order_by(AuditEntry.at, AuditEntry.id)
             ).all()
             entries = [
@@ -106,7 +106,7 @@ class AuditService:
                 at=now,
                 actor=actor_label(actor),
                 action=AuditAction.EXPORT,
-                object_type="access_log",
+                object_type=AuditObject.ACCESS_LOG,
                 object_id=reference,
                 purpose=purpose or "access log for the citizen",
                 details=access_details(access) | {"entries": len(entries)},
@@ -127,7 +127,7 @@ class AuditService:
                     at=now,
                     actor=actor,
                     action=AuditAction.DELETE,
-                    object_type="audit_log",
+                    object_type=AuditObject.AUDIT_LOG,
                     object_id=f"before {cutoff.date().isoformat()}",
                     purpose="log retention",
                     details={"entries": count, "retention_days": self.retention_days},

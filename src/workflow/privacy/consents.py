@@ -27,7 +27,7 @@ from workflow.engine.access import Action, Via
 from workflow.engine.model import Actor
 from workflow.errors import InvalidRequestError, NotAllowedError, Problem, did_you_mean
 from workflow.privacy.authorisation import authorise
-from workflow.store.audit import AuditAction, actor_label, write_audit
+from workflow.store.audit import AuditAction, AuditObject, actor_label, write_audit
 from workflow.store.reading import case_by_reference
 from workflow.store.tables import Case, Consent, ConsentDepartment, YoungPerson
 from workflow.store.unit_of_work import UnitOfWork
@@ -151,7 +151,7 @@ class ConsentService:
                 at=now,
                 actor=actor_label(actor),
                 action=AuditAction.CHANGE,
-                object_type="consent",
+                object_type=AuditObject.CONSENT,
                 object_id=reference,
                 purpose=purpose,
                 details={
@@ -205,7 +205,7 @@ class ConsentService:
                 at=now,
                 actor=actor_label(actor),
                 action=AuditAction.CHANGE,
-                object_type="consent",
+                object_type=AuditObject.CONSENT,
                 object_id=reference,
                 purpose=purpose,
                 details={"withdrawn": withdrawn},

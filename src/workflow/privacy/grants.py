@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from workflow.engine.access import Action
 from workflow.errors import InvalidRequestError, Problem, did_you_mean
-from workflow.store.audit import AuditAction, write_audit
+from workflow.store.audit import AuditAction, AuditObject, write_audit
 from workflow.store.tables import AccessGrant
 from workflow.store.unit_of_work import UnitOfWork
 
@@ -104,7 +104,7 @@ class GrantService:
                 at=now,
                 actor=granted_by,
                 action=AuditAction.CHANGE,
-                object_type="access_grant",
+                object_type=AuditObject.ACCESS_GRANT,
                 object_id=str(row.id),
                 purpose="legal basis granted",
                 details={"person": person_id, "basis": basis, "actions": row.actions},
@@ -125,7 +125,7 @@ class GrantService:
                     at=now,
                     actor=revoked_by,
                     action=AuditAction.CHANGE,
-                    object_type="access_grant",
+                    object_type=AuditObject.ACCESS_GRANT,
                     object_id=str(row.id),
                     purpose="legal basis revoked",
                     details={"person": row.person_id},

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from workflow.definitions.calendar import age_on
 from workflow.errors import InvalidRequestError, Problem
-from workflow.store.audit import AuditAction, write_audit
+from workflow.store.audit import AuditAction, AuditObject, write_audit
 from workflow.store.reading import case_by_reference
 from workflow.store.tables import Base, Case, IdempotencyKey, YoungPerson
 from workflow.store.unit_of_work import UnitOfWork
@@ -90,7 +90,7 @@ class RetentionService:
                 at=now,
                 actor=actor,
                 action=AuditAction.READ,
-                object_type="retention_report",
+                object_type=AuditObject.RETENTION_REPORT,
                 object_id="closed cases",
                 purpose="retention dry run",
                 details={"cases": len(items)},
@@ -137,7 +137,7 @@ class RetentionService:
                     at=now,
                     actor=actor,
                     action=AuditAction.DELETE,
-                    object_type="case",
+                    object_type=AuditObject.CASE,
                     object_id=reference,
                     purpose="retention",
                     details={"authorisation": authorisation[:100]},

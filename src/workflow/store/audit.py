@@ -31,13 +31,42 @@ class AuditAction(StrEnum):
     LOGOUT = "logout"
 
 
+class AuditObject(StrEnum):
+    """What an audit entry is about (its ``object_id`` names which one)."""
+
+    CASE = "case"
+    CPR = "cpr"
+    CONSENT = "consent"
+    CASE_EXPORT = "case_export"
+    ACCESS_LOG = "access_log"
+    CASELOAD = "caseload"
+    ACCOUNT = "account"
+    ACCESS_GRANT = "access_grant"
+    AUDIT_LOG = "audit_log"
+    DEFINITION = "definition"
+    RETENTION_REPORT = "retention_report"
+
+
+#: Objects whose entries are about one case (``object_id`` is the case reference): the
+#: citizen's access log shows every use of these. A new object type about a case goes here.
+CASE_OBJECTS = frozenset(
+    {
+        AuditObject.CASE,
+        AuditObject.CPR,
+        AuditObject.CONSENT,
+        AuditObject.CASE_EXPORT,
+        AuditObject.ACCESS_LOG,
+    }
+)
+
+
 def write_audit(
     session: Session,
     *,
     at: datetime,
     actor: str,
     action: AuditAction,
-    object_type: str,
+    object_type: AuditObject,
     object_id: str,
     purpose: str,
     details: dict[str, Any] | None = None,
@@ -49,7 +78,7 @@ def write_audit(
             "at": at,
             "actor": actor[:200],
             "action": action.value,
-            "object_type": object_type,
+            "object_type": object_type.value,
             "object_id": object_id[:64],
             "purpose": purpose[:200],
             "details": details or {},
