@@ -5,8 +5,9 @@ What lives here: the application (``app``: the pages, with the API mounted at ``
 caller and checked form posts as FastAPI dependencies, over the shared ``context``),
 how errors are answered (``error_answers``: one table, rendered as a page or as JSON),
 identity and sessions (``identity``), pages (``pages``, ``referral_pages``,
-``privacy_pages``, ``login_pages``, sharing ``page_support``), forms, rendering and
-the app's words (``i18n`` looks words up in ``workflow.texts``), and the API's routes
+``privacy_pages``, ``login_pages``, sharing ``page_support``), forms and rendering
+(the app's words are in ``workflow.texts``; ``definition_texts`` picks a definition's
+text in the reader's language), and the API's routes
 (``api_account``, ``api_cases``, ``api_privacy``, sharing ``api_support`` and
 ``api_models``).
 

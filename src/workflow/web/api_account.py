@@ -7,8 +7,8 @@ from starlette.responses import Response
 
 from workflow.web.api_models import DefinitionInfo, Me, TokenRequest, TokenResponse
 from workflow.web.api_support import Caller, inputs_info, responses
+from workflow.web.definition_texts import local
 from workflow.web.dependencies import Accounts, Web
-from workflow.web.i18n import local
 from workflow.web.identity import bearer_token
 
 router = APIRouter(prefix="/v1", tags=["account"])

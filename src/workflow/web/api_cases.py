@@ -34,8 +34,8 @@ from workflow.web.api_support import (
     responses,
 )
 from workflow.web.context import WebContext, case_roles, scoped_key, steps_for
+from workflow.web.definition_texts import local
 from workflow.web.dependencies import Caseloads, Cases, Web
-from workflow.web.i18n import local
 from workflow.web.identity import Authenticated
 
 router = APIRouter(prefix="/v1", tags=["cases"])

@@ -13,8 +13,8 @@ from workflow.definitions.parts import Input
 from workflow.definitions.vocabulary import InputType
 from workflow.privacy.accounts import same_token
 from workflow.web.api_models import IDENTIFIER, REFERENCE, ApiError, FieldProblem, InputInfo
+from workflow.web.definition_texts import local
 from workflow.web.dependencies import Auth
-from workflow.web.i18n import local
 from workflow.web.identity import Authenticated
 
 

@@ -23,7 +23,7 @@ from workflow.privacy.consents import ConsentService
 from workflow.settings import Settings
 from workflow.store.catalog import DefinitionCatalog
 from workflow.store.reading import CaseView
-from workflow.web.i18n import local
+from workflow.web.definition_texts import local
 from workflow.web.identity import Identity
 from workflow.web.rendering import Pages
 

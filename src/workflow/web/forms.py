@@ -16,7 +16,7 @@ from workflow.definitions.parts import Input
 from workflow.definitions.vocabulary import InputType
 from workflow.engine.inputs import NETWORK_KINDS, REVIEW_STATUSES
 from workflow.texts import text
-from workflow.web.i18n import local
+from workflow.web.definition_texts import local
 
 #: Form fields per row of each list input type.
 ROW_FIELDS: dict[InputType, tuple[str, ...]] = {

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from workflow.texts import LANGUAGES, text
-from workflow.web.i18n import local
+from workflow.web.definition_texts import local
 
 TEMPLATES = Path(__file__).parent / "templates"
 LANG_COOKIE = "kui_lang"
