@@ -506,10 +506,7 @@ class EngineAndStore(RuleBasedStateMachine):
             found = [t for t in self.d.transitions if t.id == decision.transition]
             declared = list(found[0].inputs) if found else []
         data = decision.case.data
-        steps = [self.d.referral, *self.d.transitions]
-        places = sorted(
-            {i.name for s in steps for i in s.inputs if i.type is InputType.MEETING_PLACE}
-        )
+        places = self.d.input_names_by_type.get(InputType.MEETING_PLACE, [])
         place = next((str(data[k]) for k in places if data.get(k)), None)
         for item in declared:
             value = data.get(item.name)

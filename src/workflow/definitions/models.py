@@ -33,6 +33,7 @@ from workflow.definitions.privacy import DataCategory, Privacy
 from workflow.definitions.types import Identifier, Locale, StrictModel, Text
 from workflow.definitions.vocabulary import (
     ANY_ACTIVE,
+    InputType,
     StageKind,
 )
 
@@ -131,6 +132,15 @@ class Definition(StrictModel):
     def timer_events(self) -> frozenset[str]:
         """Events that timers raise (the system role may trigger them)."""
         return frozenset(t.fires.event for t in self.timers if t.fires.event)
+
+    @cached_property
+    def input_names_by_type(self) -> dict[InputType, list[str]]:
+        """The names of the inputs of each type (referral and transitions), sorted."""
+        names: dict[InputType, set[str]] = {}
+        inputs = [*self.referral.inputs, *(i for t in self.transitions for i in t.inputs)]
+        for item in inputs:
+            names.setdefault(item.type, set()).add(item.name)
+        return {kind: sorted(found) for kind, found in names.items()}
 
     @cached_property
     def case_fields(self) -> frozenset[str]:

@@ -176,9 +176,8 @@ def _invitation(
 ) -> str | None:
     """An iCalendar invitation when the step shares a meeting time."""
     shared = payload.get("shared") or {}
-    declared = [i for t in definition.transitions for i in t.inputs]
-    meeting_inputs = {i.name for i in declared if i.type is InputType.MEETING}
-    places = sorted({i.name for i in declared if i.type is InputType.MEETING_PLACE})
+    meeting_inputs = definition.input_names_by_type.get(InputType.MEETING, [])
+    places = definition.input_names_by_type.get(InputType.MEETING_PLACE, [])
     for name in sorted(shared):
         if name in meeting_inputs and shared[name]:
             start = datetime.fromisoformat(str(shared[name]))

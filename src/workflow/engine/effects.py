@@ -85,9 +85,8 @@ def recipients(definition: Definition, case: CaseState, to: Recipients) -> list[
         )
     found.extend(Recipient(RecipientKind.DEPARTMENT, dept) for dept in to.departments)
     if to.team:
-        team = case.data.get("team")
-        for member in team if isinstance(team, list) else []:
-            if isinstance(member, dict) and member.get("department") and member.get("person"):
+        for member in case.team_members():
+            if member.get("department") and member.get("person"):
                 found.append(
                     Recipient(
                         RecipientKind.TEAM_MEMBER, str(member["department"]), str(member["person"])

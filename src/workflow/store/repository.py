@@ -320,8 +320,7 @@ def _review_plan(session: Session, case_id: int, reviews: Sequence[dict[str, Any
 
 def _place(definition: Definition, values: Mapping[str, Any]) -> str | None:
     """Where the case's meetings are held: the case's value of a meeting-place input."""
-    inputs = [*definition.referral.inputs, *(i for t in definition.transitions for i in t.inputs)]
-    places = sorted({i.name for i in inputs if i.type is InputType.MEETING_PLACE})
+    places = definition.input_names_by_type.get(InputType.MEETING_PLACE, [])
     return next((str(values[name]) for name in places if values.get(name)), None)
 
 
