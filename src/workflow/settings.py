@@ -38,6 +38,19 @@ class Settings(BaseSettings):
     webhook_secret: str = Field(
         default="dev-secret-change-me", min_length=8, description="HMAC key for webhooks."
     )
+    sms_webhook_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://\S+$",
+        description="SMS gateway webhook (signed with `webhook_secret`); none: SMS written to "
+        "files in var/sms (`home`/sms).",
+    )
+    sms_sender: str = Field(
+        default="Ungeindsats",
+        min_length=1,
+        max_length=11,
+        pattern=r"^[A-Za-z0-9]+$",
+        description="The SMS sender id: at most 11 letters or digits (an alphanumeric sender).",
+    )
     delivery_timeout: float = Field(
         default=10.0,
         gt=0,

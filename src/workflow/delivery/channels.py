@@ -1,7 +1,8 @@
-"""Channels that carry a message out: SMTP mail, signed webhooks, and files for development.
+"""Channels that carry a message out: SMTP mail, signed webhooks, SMS, and files for development.
 
 Each channel is idempotent towards its receiver by the message's dedupe key: it is the
-mail's Message-ID, the webhook's Idempotency-Key header, and the file's name.
+mail's Message-ID, the webhook's and the SMS gateway's Idempotency-Key header, and the
+file's name.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import smtplib
 from email import policy
 from email.headerregistry import BaseHeader, HeaderRegistry
@@ -18,7 +20,10 @@ from pathlib import Path
 
 import httpx
 
-from workflow.delivery.message import Address, OutgoingMessage
+from workflow.delivery.message import Address, OutgoingMessage, UndeliverableError
+
+#: The header a webhook or SMS gateway finds the body's HMAC-SHA256 signature in.
+SIGNATURE_HEADER = "X-Workflow-Signature"
 
 
 class TransientDeliveryError(Exception):
@@ -31,9 +36,35 @@ def message_id(dedupe_key: str) -> str:
     return f"<{digest}@workflow.invalid>"
 
 
-def file_name(dedupe_key: str) -> str:
+def file_name(dedupe_key: str, suffix: str = ".eml") -> str:
     """The file a message is written to: named by its dedupe key (a rewrite overwrites)."""
-    return hashlib.sha256(dedupe_key.encode("utf-8")).hexdigest()[:24] + ".eml"
+    return hashlib.sha256(dedupe_key.encode("utf-8")).hexdigest()[:24] + suffix
+
+
+def signature(secret: bytes, body: bytes) -> str:
+    """The signature header value for a body: its HMAC-SHA256 under the shared secret."""
+    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+
+
+def post_signed(
+    what: str, url: str, body: bytes, dedupe_key: str, secret: bytes, timeout: float
+) -> httpx.Response:
+    """POST a signed JSON body; timeouts, connection errors, 5xx and 429 are transient.
+
+    Other answers are returned: what a 4xx means is the caller's to say.
+    """
+    headers = {
+        "Content-Type": "application/json",
+        SIGNATURE_HEADER: signature(secret, body),
+        "Idempotency-Key": dedupe_key,
+    }
+    try:
+        response = httpx.post(url, content=body, headers=headers, timeout=timeout)
+    except httpx.HTTPError as exc:
+        raise TransientDeliveryError(f"{what} {url}: {exc}") from exc
+    if response.status_code >= 500 or response.status_code == 429:
+        raise TransientDeliveryError(f"{what} {url}: {response.status_code}")
+    return response
 
 
 class _CachedHeaders(HeaderRegistry):
@@ -109,25 +140,14 @@ class WebhookChannel:
 
     def signature(self, body: bytes) -> str:
         """The signature header value for a body."""
-        return "sha256=" + hmac.new(self.secret, body, hashlib.sha256).hexdigest()
+        return signature(self.secret, body)
 
     def send(self, message: OutgoingMessage, address: Address) -> None:
-        """POST; timeouts, connection errors and 5xx answers are transient."""
+        """POST; timeouts, connection errors, 5xx and 429 answers are transient."""
         body = json.dumps(message.webhook_body(), ensure_ascii=False).encode("utf-8")
-        headers = {
-            "Content-Type": "application/json",
-            "X-Workflow-Signature": self.signature(body),
-            "Idempotency-Key": message.dedupe_key,
-        }
-        try:
-            response = httpx.post(
-                address.address, content=body, headers=headers, timeout=self.timeout
-            )
-        except httpx.HTTPError as exc:
-            raise TransientDeliveryError(f"webhook {address.address}: {exc}") from exc
-        if response.status_code >= 500 or response.status_code == 429:
-            raise TransientDeliveryError(f"webhook {address.address}: {response.status_code}")
-        response.raise_for_status()
+        post_signed(
+            "webhook", address.address, body, message.dedupe_key, self.secret, self.timeout
+        ).raise_for_status()
 
 
 class FileChannel:
@@ -144,3 +164,109 @@ class FileChannel:
         folder.mkdir(parents=True, exist_ok=True)
         mail = build_email(message, self.sender, str(address.address))
         (folder / file_name(message.dedupe_key)).write_bytes(bytes(mail))
+
+
+#: Two concatenated GSM-7 segments (153 characters each).
+SMS_MAX_LENGTH = 306
+#: What a cut text ends with.
+SMS_ELLIPSIS = "…"
+#: What stands in an SMS where a CPR number was.
+CPR_MASK = "[skjult]"
+#: A Danish number: 8 digits (the first 2-9), optionally after +45 or 0045.
+_DANISH_NUMBER = re.compile(r"(?:\+45|0045)?([2-9]\d{7})")
+#: A 10-digit run shaped like a CPR number: DDMMYY, an optional dash or space, NNNN.
+_CPR = re.compile(r"(?<!\d)(?:0[1-9]|[12]\d|3[01])(?:0[1-9]|1[0-2])\d{2}[- ]?\d{4}(?!\d)")
+_URL = re.compile(r"https?://\S+")
+
+
+def phone_number(raw: str) -> str:
+    """A Danish phone number in E.164 (+45 and 8 digits); raises UndeliverableError if not one.
+
+    The error does not echo the number: it is stored with the outbox row.
+    """
+    match = _DANISH_NUMBER.fullmatch("".join(raw.split()))
+    if match is None:
+        raise UndeliverableError("not a phone number")
+    return "+45" + match.group(1)
+
+
+def mask_cpr(text: str) -> str:
+    """The text with every run shaped like a CPR number replaced by :data:`CPR_MASK`."""
+    return _CPR.sub(CPR_MASK, text)
+
+
+def sms_text(message: OutgoingMessage) -> str:
+    """What an SMS says: the subject and the text's first line, CPR-masked, at most 306 chars.
+
+    Links are left out: the case page they lead to is for staff, not for citizens.
+    """
+    lines = (" ".join(_URL.sub("", line).split()) for line in message.text.splitlines())
+    first = next((line for line in lines if line), "")
+    subject = " ".join(_URL.sub("", message.subject).split())
+    parts = [subject] if first in ("", subject) else [subject, first]
+    return _shortened(mask_cpr("\n".join(part for part in parts if part)))
+
+
+def _shortened(text: str, limit: int = SMS_MAX_LENGTH) -> str:
+    """The text itself if it fits, else cut on a word boundary and ended with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit - len(SMS_ELLIPSIS) + 1]
+    cut = max(head.rfind(" "), head.rfind("\n"))
+    # One word longer than the whole message: cut inside it.
+    kept = head[:cut] if cut > 0 else head[:-1]
+    return kept.rstrip(" \n,;:.-–") + SMS_ELLIPSIS
+
+
+class SmsChannel:
+    """A short message to a phone through a municipality's SMS gateway (a signed webhook).
+
+    Without a gateway ``url`` each SMS is written as a JSON file under ``root``, named by
+    its dedupe key, so development works without one.
+    """
+
+    def __init__(
+        self,
+        url: str | None,
+        secret: str,
+        sender: str = "Ungeindsats",
+        timeout: float = 10.0,
+        root: Path | None = None,
+    ) -> None:
+        if url is None and root is None:
+            raise ValueError("an SMS channel needs a gateway url or a folder (root) to write to")
+        self.url, self.secret, self.sender = url, secret.encode("utf-8"), sender
+        self.timeout, self.root = timeout, root
+
+    def body(self, message: OutgoingMessage, address: Address) -> dict[str, str]:
+        """What the gateway receives; raises UndeliverableError for an invalid number."""
+        return {
+            "to": phone_number(address.address),
+            "from": self.sender,
+            "text": sms_text(message),
+            "reference": message.reference,
+            "dedupe_key": message.dedupe_key,
+        }
+
+    def send(self, message: OutgoingMessage, address: Address) -> None:
+        """POST to the gateway, or write the file without one.
+
+        Timeouts, connection errors, 408, 429 and 5xx are transient; other 4xx answers (and
+        an invalid number) are undeliverable.
+        """
+        body = json.dumps(self.body(message, address), ensure_ascii=False).encode("utf-8")
+        if self.url is None:
+            assert self.root is not None  # the constructor demands one of the two
+            self.root.mkdir(parents=True, exist_ok=True)
+            (self.root / file_name(message.dedupe_key, ".json")).write_bytes(body)
+            return
+        response = post_signed(
+            "SMS gateway", self.url, body, message.dedupe_key, self.secret, self.timeout
+        )
+        status = response.status_code
+        if status == 408:
+            raise TransientDeliveryError(f"SMS gateway {self.url}: {status}")
+        if 400 <= status < 500:
+            # The gateway's answer is not quoted: it may repeat the number or the text.
+            raise UndeliverableError(f"SMS gateway {self.url}: refused with {status}")
+        response.raise_for_status()

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from workflow.delivery.channels import (
     FileChannel,
+    SmsChannel,
     SmtpChannel,
     TransientDeliveryError,
     WebhookChannel,
@@ -101,7 +102,10 @@ class DeliveryOutcome:
 
 
 def default_channels(settings: Settings) -> dict[str, Channel]:
-    """SMTP when a server is configured, else mail is written to files in ``var/mail``."""
+    """SMTP when a server is configured, else mail is written to files in ``var/mail``.
+
+    SMS likewise: through the gateway when one is configured, else to files in ``var/sms``.
+    """
     email: Channel = (
         SmtpChannel(
             settings.smtp_host,
@@ -117,6 +121,13 @@ def default_channels(settings: Settings) -> dict[str, Channel]:
         "webhook": WebhookChannel(settings.webhook_secret, timeout=settings.delivery_timeout),
         # Relative folders in definitions (var/digital-post) live beside the home folder.
         "file": FileChannel(settings.smtp_sender, settings.home.resolve().parent),
+        "sms": SmsChannel(
+            settings.sms_webhook_url,
+            settings.webhook_secret,
+            settings.sms_sender,
+            timeout=settings.delivery_timeout,
+            root=settings.home / "sms",
+        ),
     }
 
 
