@@ -80,6 +80,33 @@ class Settings(BaseSettings):
     trusted_proxies: list[str] = Field(
         default=["127.0.0.1"], description="Addresses whose identity header is trusted."
     )
+    citizen_oidc_issuer: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=500,
+        pattern=r"^https?://",
+        description="OIDC issuer for the young person's and guardian's login (NemLog-in); "
+        "none: citizens cannot log in.",
+    )
+    citizen_oidc_client_id: str = Field(
+        default="kui-borger",
+        min_length=1,
+        max_length=200,
+        description="Our client ID at the citizens' OIDC provider.",
+    )
+    citizen_oidc_client_secret: str = Field(
+        default="dev-secret-change-me",
+        min_length=8,
+        max_length=500,
+        repr=False,  # secrets stay out of logged settings
+        description="Our client secret at the citizens' OIDC provider; set the registered one.",
+    )
+    citizen_cpr_claim: str = Field(
+        default="https://data.gov.dk/model/core/eid/cprNumber",
+        min_length=1,
+        max_length=200,
+        description="The ID token claim holding the CPR number (NemLog-in's name by default).",
+    )
     # NoDecode: the raw variable reaches the validator, so a plain comma-separated list works.
     cpr_keys: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
