@@ -20,7 +20,7 @@ from workflow.delivery.outbox import Channel, Deliverer
 from workflow.privacy.accounts import AccountService
 from workflow.privacy.audit import AuditService
 from workflow.privacy.consents import ConsentService
-from workflow.privacy.cpr import CprCipher, key_ring
+from workflow.privacy.cpr import CprCipher, fill_cpr_keys, key_ring
 from workflow.privacy.grants import GrantService
 from workflow.privacy.retention import RetentionService
 from workflow.settings import Settings, get_settings
@@ -63,6 +63,7 @@ def build_runtime(
     sessions = session_factory(engine)
     catalog = DefinitionCatalog(settings.definitions_dir)
     cipher = CprCipher(key_ring(settings))
+    fill_cpr_keys(sessions, cipher)  # rows stored before citizen login (migration 0008)
     uow = UnitOfWork(sessions, catalog, cipher, clock)
     return Runtime(
         settings=settings,

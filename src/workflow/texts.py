@@ -289,6 +289,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "Fristen '{timer}' udløber først {due}.",
         "en": "The timer '{timer}' is not due until {due}.",
     },
+    "separation_of_duties": {
+        "da": "'{event}' skal tages af en anden end den, der tog: {steps}.",
+        "en": "'{event}' must be taken by someone other than who took: {steps}.",
+    },
     # The engine: field errors
     "required": {"da": "skal udfyldes", "en": "is required"},
     "unknown_field": {"da": "kendes ikke i dette trin", "en": "is not an input of this step"},

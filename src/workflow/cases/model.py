@@ -19,12 +19,27 @@ class RejectedError(WorkflowError):
 
 
 @dataclass(frozen=True)
+class GuardianDetails:
+    """A custodial parent of a minor: who they are and how to reach them."""
+
+    name: str
+    cpr: str
+    email: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
 class YoungPersonDetails:
-    """Personal data given at referral; stored only in the young person's own table."""
+    """Personal data given at referral; stored only in the young person's own table
+    (and the guardians' table)."""
 
     name: str
     cpr: str
     birth_date: date
+    #: The young person's own channels: invitations, their plan and reminders go here.
+    email: str | None = None
+    phone: str | None = None
+    guardians: tuple[GuardianDetails, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,12 @@ from workflow.engine.decide import open_case
 from workflow.engine.model import Rejection
 from workflow.errors import WorkflowError
 from workflow.store.repository import next_reference
-from workflow.store.statements import CASE_COLUMNS, INSERT_CASE, INSERT_YOUNG_PERSON
+from workflow.store.statements import (
+    CASE_COLUMNS,
+    INSERT_CASE,
+    INSERT_GUARDIAN,
+    INSERT_YOUNG_PERSON,
+)
 from workflow.store.tables import Case
 from workflow.store.unit_of_work import UnitOfWork
 
@@ -57,7 +62,10 @@ def open_case_in(
         {
             "name": person.name,
             "cpr": uow.cpr.encrypt(person.cpr),
+            "cpr_key": uow.cpr.lookup_key(person.cpr),
             "birth_date": person.birth_date,
+            "email": person.email,
+            "phone": person.phone,
         },
     ).scalar_one()
     # The case is inserted in its opened state (version 1, step 1) in one statement.
@@ -81,6 +89,20 @@ def open_case_in(
     case.id = connection.execute(
         INSERT_CASE, {c: getattr(case, c) for c in CASE_COLUMNS}
     ).scalar_one()
+    for guardian in person.guardians:
+        connection.execute(
+            INSERT_GUARDIAN,
+            {
+                "case_id": case.id,
+                "name": guardian.name,
+                "cpr": uow.cpr.encrypt(guardian.cpr),
+                "cpr_key": uow.cpr.lookup_key(guardian.cpr),
+                "email": guardian.email,
+                "phone": guardian.phone,
+                "since": now,
+                "until": None,
+            },
+        )
     step = Step(
         definition=definition,
         case=case,

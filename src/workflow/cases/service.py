@@ -9,7 +9,7 @@ result without deciding again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -24,11 +24,17 @@ from workflow.definitions.models import Definition
 from workflow.engine.access import Action
 from workflow.engine.decide import decide
 from workflow.engine.model import Actor, Event, Rejection
-from workflow.errors import CaseNotFoundError, ConflictError, PurposeRequiredError, WorkflowError
-from workflow.privacy.authorisation import access_details, authorise
+from workflow.errors import (
+    CaseNotFoundError,
+    ConflictError,
+    NotAllowedError,
+    PurposeRequiredError,
+    WorkflowError,
+)
+from workflow.privacy.authorisation import access_details, authorise, authorise_step
 from workflow.store.audit import AuditAction, AuditObject, actor_label, write_audit
 from workflow.store.busy import BUSY_ATTEMPTS, pause_when_busy, retry_when_busy
-from workflow.store.loading import load_case
+from workflow.store.loading import load_case, step_actors
 from workflow.store.reading import CaseView, case_by_reference, read_case, read_cpr
 from workflow.store.repository import StaleCaseError
 from workflow.store.unit_of_work import UnitOfWork
@@ -98,6 +104,38 @@ class CaseService:
             "reload it and try again"
         )
         request = _Trigger(reference, event, inputs, actor, idempotency_key, purpose or event)
+        try:
+            return self._trigger_with_retries(request, conflict)
+        except (CaseNotFoundError, NotAllowedError, PurposeRequiredError, RejectedError) as exc:
+            self._audit_refusal(request, exc)
+            raise
+
+    def _audit_refusal(self, request: _Trigger, refusal: WorkflowError) -> None:
+        """Every refused step is kept in the audit log (in its own transaction: the step's
+        own rolled back), with who tried what and why it was refused."""
+        reason = (
+            refusal.rejection.reason.value
+            if isinstance(refusal, RejectedError)
+            else type(refusal).__name__
+        )
+        with self.uow.transaction() as session:
+            write_audit(
+                session,
+                at=self.uow.clock(),
+                actor=actor_label(request.actor),
+                action=AuditAction.REFUSED,
+                object_type=AuditObject.CASE,
+                object_id=request.reference[:64],
+                purpose=request.purpose,
+                details={"event": request.event, "role": request.actor.role, "reason": reason},
+            )
+
+    def _trigger_with_retries(self, request: _Trigger, conflict: ConflictError) -> StepResult:
+        reference, event, idempotency_key = (
+            request.reference,
+            request.event,
+            request.idempotency_key,
+        )
         for attempt in range(BUSY_ATTEMPTS):
             try:
                 return self._trigger_once(request)
@@ -117,7 +155,7 @@ class CaseService:
             if loaded is None:
                 raise CaseNotFoundError(f"no case {request.reference}")
             case = loaded.case
-            authorise(session, case, request.actor, Action.TRIGGER, request.purpose)
+            authorise_step(session, case, request.actor, request.purpose, now.date())
             # After the access check: a key must not tell a stranger what it was used for.
             repeated = first_result(
                 session, request.idempotency_key, request.reference, request.event
@@ -129,7 +167,10 @@ class CaseService:
             request.first_read = case.version
             definition = self.uow.catalog.pinned(session, case.definition_version_id)
             event = Event(request.event, request.actor, request.inputs)
-            decision = decide(definition, loaded.state(), event, now)
+            state = loaded.state()
+            if definition.separates_duties:
+                state = replace(state, step_actors=step_actors(session.connection(), case.id))
+            decision = decide(definition, state, event, now)
             if isinstance(decision, Rejection):
                 raise RejectedError(decision)
             step = Step(

@@ -24,8 +24,10 @@ from workflow.definitions.parts import Input, StepSpec, Transition
 from workflow.definitions.vocabulary import (
     ANY_ACTIVE,
     PREVIOUS_STAGE,
+    REFER_EVENT,
     SHAREABLE_INPUT_TYPES,
     SYSTEM_ROLE,
+    CaseRole,
     InputType,
     StageKind,
 )
@@ -160,12 +162,26 @@ def _check_route(d: Definition, here: Path, t: Transition) -> Iterator[Finding]:
         yield here + ("not_from",), "'not_from' only applies with from: '*'", None
     if t.to not in (None, PREVIOUS_STAGE) and t.to not in stage_ids:
         yield _unknown(here + ("to",), "stage", str(t.to), stage_ids)
+    steps = {REFER_EVENT} | {other.id for other in d.transitions}
+    for j, earlier in enumerate(t.not_by):
+        if earlier not in steps:
+            yield _unknown(here + ("not_by", j), "step", earlier, steps)
 
 
 def _check_roles(path: Path, given: Sequence[str], roles: set[str]) -> Iterator[Finding]:
     for j, role in enumerate(given):
         if role not in roles:
             yield _unknown(path + (j,), "role", role, roles)
+        elif role not in _HELD_ROLES:
+            yield (
+                path + (j,),
+                f"no one can act as '{role}': a step's roles are what people are on the "
+                f"case ({', '.join(CaseRole)})",
+                None,
+            )
+
+
+_HELD_ROLES = frozenset(CaseRole) | {SYSTEM_ROLE}
 
 
 def _check_inputs(d: Definition, path: Path, inputs: Sequence[Input]) -> Iterator[Finding]:

@@ -91,6 +91,11 @@ class Definition(StrictModel):
     )
 
     @cached_property
+    def separates_duties(self) -> bool:
+        """Whether a transition has ``not_by`` (a step then needs who took earlier steps)."""
+        return any(t.not_by for t in self.transitions)
+
+    @cached_property
     def stages_by_id(self) -> dict[str, Stage]:
         """Stages by id."""
         return {s.id: s for s in self.stages}

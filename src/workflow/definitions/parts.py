@@ -78,7 +78,7 @@ class AgeRange(StrictModel):
 class Channel(StrictModel):
     """How a department is reached."""
 
-    kind: Literal["email", "webhook", "file"] = Field(description="Channel kind.")
+    kind: Literal["email", "webhook", "file", "sms"] = Field(description="Channel kind.")
     address: str = Field(min_length=1, description="Mail address, webhook URL or file folder.")
 
 
@@ -305,7 +305,17 @@ class Transition(StrictModel):
         description="The stage it enters; '@previous' returns to the stage before the current "
         "one (resume); absent keeps the stage (no exit or entry).",
     )
-    roles: list[Identifier] = Field(min_length=1, description="Roles allowed to trigger it.")
+    roles: list[Identifier] = Field(
+        min_length=1,
+        description="Roles allowed to trigger it: what the person is on this case (the "
+        "caseworker of record, the coordinator the young person chose, a team member, the "
+        "young person, a guardian of a minor, a leader through a legal basis).",
+    )
+    not_by: list[Identifier] = Field(
+        default_factory=list,
+        description="Separation of duties: steps (transition ids, or 'refer' for the "
+        "referral) whose actors may not take this one, e.g. [refer] on closing.",
+    )
     guard: str | None = Field(
         default=None,
         description="Expression that must be true, e.g. \"'plan_agreed' in case.milestones\".",

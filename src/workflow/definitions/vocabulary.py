@@ -12,6 +12,24 @@ ANY_ACTIVE = "*"
 SYSTEM_ROLE = "system"
 #: The role of the caseworker of record (the case data ``caseworker`` names who holds it).
 CASEWORKER_ROLE = "caseworker"
+
+
+class CaseRole(StrEnum):
+    """The roles steps name: each is held through one standing on the case.
+
+    The caseworker *of record*, the coordinator the young person chose, a team member whose
+    department the consent covers, the young person, a guardian of a minor, and a leader
+    through a recorded legal basis (see workflow.engine.access).
+    """
+
+    CASEWORKER = "caseworker"
+    COORDINATOR = "coordinator"
+    TEAM_MEMBER = "team_member"
+    YOUNG_PERSON = "young_person"
+    GUARDIAN = "guardian"
+    LEADER = "leader"
+
+
 #: The event name that opens a case through the ``referral`` block.
 REFER_EVENT = "refer"
 

@@ -169,7 +169,7 @@ class FileChannel:
 #: Two concatenated GSM-7 segments (153 characters each).
 SMS_MAX_LENGTH = 306
 #: What a cut text ends with.
-SMS_ELLIPSIS = "…"
+SMS_ELLIPSIS = "..."  # in the GSM 7-bit alphabet: 306 characters stay 2 segments
 #: What stands in an SMS where a CPR number was.
 CPR_MASK = "[skjult]"
 #: A Danish number: 8 digits (the first 2-9), optionally after +45 or 0045.

@@ -37,7 +37,7 @@ def _html_template(source: str) -> Template:
 class Address:
     """Where a message goes: a channel kind and its address."""
 
-    kind: str  # email | webhook | file
+    kind: str  # email | webhook | file | sms
     address: str
 
 
@@ -96,7 +96,7 @@ def addresses_of(definition: Definition, recipient: dict[str, Any]) -> tuple[Add
     return tuple(Address(c.kind, c.address) for c in channels)
 
 
-def compose(
+def compose(  # noqa: PLR0913 - one message's parts, keyword-only
     definition: Definition,
     *,
     reference: str,
@@ -106,8 +106,14 @@ def compose(
     payload: dict[str, Any],
     base_url: str,
     locale: str | None = None,
+    own: tuple[Address, ...] | None = None,
 ) -> OutgoingMessage:
-    """Render a notification for one recipient; raises UndeliverableError when it cannot go."""
+    """Render a notification for one recipient; raises UndeliverableError when it cannot go.
+
+    ``own`` are a citizen recipient's own channels (the young person, a guardian): their
+    link is their own page, and without own channels the role's channels (Digital Post)
+    are used.
+    """
     lang = locale or definition.locale
     template = definition.templates_by_id[template_id]
     stage = definition.stages_by_id.get(str(payload.get("stage")))
@@ -139,7 +145,8 @@ def compose(
         event=event,
         shared=payload.get("shared") or {},
         timer=timer,
-        link=f"{base_url.rstrip('/')}/cases/{reference}",
+        link=f"{base_url.rstrip('/')}/"
+        + (f"ung/cases/{reference}" if own is not None else f"cases/{reference}"),
     )
     subject = render(text_in(template.subject, lang), context).strip()
     text = render(text_in(template.body, lang), context)
@@ -152,7 +159,7 @@ def compose(
         )
         + "</body></html>"
     )
-    addresses = addresses_of(definition, recipient)
+    addresses = own or addresses_of(definition, recipient)
     if not addresses:
         raise UndeliverableError(
             f"no address for {recipient['kind']} '{recipient['id']}': give the "

@@ -22,12 +22,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
+from workflow.definitions.vocabulary import CaseRole
 from workflow.delivery.channels import (
     FileChannel,
     SmsChannel,
@@ -36,9 +37,10 @@ from workflow.delivery.channels import (
     WebhookChannel,
 )
 from workflow.delivery.message import Address, OutgoingMessage, compose
-from workflow.engine.vocabulary import DEPARTMENT_KINDS
+from workflow.engine.vocabulary import DEPARTMENT_KINDS, RecipientKind
 from workflow.settings import Settings
 from workflow.store.busy import is_busy
+from workflow.store.citizens import citizen_contacts
 from workflow.store.database import store_unreachable
 from workflow.store.driver import DriverStatement
 from workflow.store.standing import consented_departments
@@ -340,15 +342,17 @@ class Deliverer:
                     row.state, row.last_error = OutboxState.WITHHELD, withheld
                     outcomes[row.id] = DeliveryOutcome(row.id, DeliveryStatus.WITHHELD, withheld)
                     continue
+                recipient = dict(row.recipient)
                 try:
                     message = compose(
                         self.catalog.pinned(session, version_id),
                         reference=reference,
                         dedupe_key=row.dedupe_key,
                         template_id=row.template,
-                        recipient=dict(row.recipient),
+                        recipient=recipient,
                         payload=dict(row.payload),
                         base_url=self.settings.base_url,
+                        own=_own_addresses(session, row.case_id, recipient),
                     )
                 except Exception as exc:  # a template or address problem: not retried
                     row.state, row.last_error = OutboxState.DEAD, f"{type(exc).__name__}: {exc}"
@@ -438,6 +442,19 @@ class Deliverer:
                 },
             )
         return DeliveryOutcome(row_id, status, error)
+
+
+#: Roles whose messages go to the person's own channels (the young person, guardians).
+CITIZEN_ROLES = frozenset({CaseRole.YOUNG_PERSON, CaseRole.GUARDIAN})
+
+
+def _own_addresses(
+    session: Session, case_id: int, recipient: dict[str, Any]
+) -> tuple[Address, ...] | None:
+    """The young person's or guardians' own channels (None: not a citizen recipient)."""
+    if recipient.get("kind") != RecipientKind.ROLE or recipient.get("id") not in CITIZEN_ROLES:
+        return None
+    return tuple(Address(k, a) for k, a in citizen_contacts(session, case_id, recipient["id"]))
 
 
 def _sends(messages: list[tuple[int, int, OutgoingMessage]]) -> int:

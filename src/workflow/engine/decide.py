@@ -5,7 +5,8 @@ decision holds the case's new state and the effects, as data, for adapters to ca
 out. Stage timers are cancelled on leaving a stage and started on entering one;
 entering a final stage cancels every timer.
 
-Taking a step is a sequence of named steps (:data:`_STEPS`): validate the inputs, check
+Taking a step is a sequence of named steps (:data:`_STEPS`): check the separation of
+duties (``not_by``), validate the inputs, check
 the guard, assign computed data, leave the stage, carry out the effects, enter the new
 stage, count the event. Each returns a new draft of the outcome or a
 :class:`~workflow.engine.model.Rejection`, and :func:`_take` stops at the first
@@ -195,6 +196,21 @@ def _validate_inputs(attempt: _Attempt, draft: _Draft) -> _Draft | Rejection:
     return draft._replace(values=values, context=_context(attempt, values))
 
 
+def _check_duties(attempt: _Attempt, draft: _Draft) -> _Draft | Rejection:
+    """Separation of duties: whoever took one of the ``not_by`` steps may not take this one."""
+    not_by = getattr(attempt.spec, "not_by", ())
+    who = attempt.event.actor.id
+    if not not_by or who is None:
+        return draft
+    taken = [step for step in not_by if who in attempt.case.step_actors.get(step, ())]
+    if not taken:
+        return draft
+    return Rejection(
+        RejectionReason.SEPARATION_OF_DUTIES,
+        {"event": attempt.event_name, "steps": ", ".join(taken)},
+    )
+
+
 def _check_guard(attempt: _Attempt, draft: _Draft) -> _Draft | Rejection:
     spec = attempt.spec
     if spec.guard is None:
@@ -280,6 +296,7 @@ def _count(attempt: _Attempt, draft: _Draft) -> _Draft | Rejection:
 
 
 _STEPS: tuple[Callable[[_Attempt, _Draft], _Draft | Rejection], ...] = (
+    _check_duties,
     _validate_inputs,
     _check_guard,
     _assign,
@@ -315,8 +332,13 @@ def _decision(attempt: _Attempt, draft: _Draft) -> Decision:
     # A cancelled timer's count ends with it; one that ended by firing keeps its count
     # until it is cancelled (started again, it goes on counting) — as the store keeps it.
     firings = {k: v for k, v in case.timer_firings.items() if k not in cancelled}
+    actor = attempt.event.actor.id
+    actors = case.step_actors
+    if actor is not None and actor not in actors.get(attempt.step_id, ()):
+        actors = {**actors, attempt.step_id: actors.get(attempt.step_id, frozenset()) | {actor}}
     new_case = replace(
         case,
+        step_actors=actors,
         stage=new_stage,
         previous_stage=previous,
         data=draft.data,

@@ -39,6 +39,9 @@ class CaseState:
     #: a timer that ended by firing keeps its count, and goes on counting if started again.
     timer_firings: Mapping[str, int] = field(default_factory=dict)
     counts: Mapping[str, int] = field(default_factory=dict)
+    #: Who took each step (transition id, or 'refer'): the actor ids, for ``not_by``.
+    #: The store fills it only for definitions that use ``not_by``.
+    step_actors: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     def holder(self, role: str) -> str | None:
         """The staff id holding a role on the case, if the case names one.
@@ -154,6 +157,7 @@ class RejectionReason(StrEnum):
     GUARD_ERROR = "guard_error"
     TIMER_NOT_RUNNING = "timer_not_running"
     TIMER_NOT_DUE = "timer_not_due"
+    SEPARATION_OF_DUTIES = "separation_of_duties"
 
 
 @dataclass(frozen=True)

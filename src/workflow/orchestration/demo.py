@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo
 
 from workflow.cases.model import StepResult, YoungPersonDetails
 from workflow.definitions.models import Definition
+from workflow.definitions.vocabulary import CaseRole
+from workflow.engine.access import young_person_actor
 from workflow.engine.model import Actor
 from workflow.engine.simulation import Script, ScriptStep, load_script
 from workflow.engine.timing import add_duration
@@ -96,6 +98,8 @@ def play_script(
         if step.event is None or step.expect_rejection is not None:
             continue
         role, _, ident = step.actor.partition(":")
+        if role == CaseRole.YOUNG_PERSON and not ident and played.reference:
+            ident = young_person_actor(played.reference)  # the case's own young person
         actor = Actor(role, ident or None)
         if step.event == "refer":
             result = runtime.service.refer(script.definition, person, actor, dict(step.inputs))

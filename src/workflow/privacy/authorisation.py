@@ -1,16 +1,27 @@
 """Applying the access rule to a case in a transaction: an access, or the right refusal.
 
 The rule itself is :mod:`workflow.engine.access` (pure); the person's standing comes from the
-store. Every service that reads or changes a case calls :func:`authorise` first.
+store. Every service that reads or changes a case calls :func:`authorise` first; a step is
+authorised by :func:`authorise_step`, which also checks that the role the actor claims is one
+their standing on *this* case gives them.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from workflow.engine.access import Access, Action, Standing, decide_access
+from workflow.definitions.vocabulary import SYSTEM_ROLE, CaseRole
+from workflow.engine.access import (
+    Access,
+    Action,
+    Standing,
+    Via,
+    decide_access,
+    roles_held,
+)
 from workflow.engine.model import Actor
 from workflow.errors import CaseNotFoundError, NotAllowedError, PurposeRequiredError
 from workflow.store.loading import StoredCase
@@ -18,9 +29,24 @@ from workflow.store.standing import standing_of
 
 ACTION_WORDS = {Action.READ: "read", Action.TRIGGER: "take steps on", Action.EXPORT: "export"}
 
+#: How a refusal names a role the actor does not hold on the case.
+ROLE_WORDS = {
+    CaseRole.CASEWORKER: "its caseworker",
+    CaseRole.COORDINATOR: "its coordinator",
+    CaseRole.TEAM_MEMBER: "on its team",
+    CaseRole.YOUNG_PERSON: "its young person",
+    CaseRole.GUARDIAN: "a guardian of its young person",
+    CaseRole.LEADER: "a leader with a legal basis for it",
+}
+
 
 def authorise(
-    session: Session, case: StoredCase, actor: Actor, action: Action, purpose: str | None = None
+    session: Session,
+    case: StoredCase,
+    actor: Actor,
+    action: Action,
+    purpose: str | None = None,
+    today: date | None = None,
 ) -> Access:
     """The access rule for ``actor`` on ``case``, or a refusal.
 
@@ -31,8 +57,64 @@ def authorise(
     caseworker = actor.id is not None and case.caseworker == actor.id
     access = decide_access(Standing(caseworker=caseworker), action)
     if access is None:
-        standing = standing_of(session, case, actor.id)
-        access = decide_access(standing, action)
+        access = _decide(case, standing_of(session, case, actor.id, today), action)
+    return _with_purpose(case, access, purpose)
+
+
+def authorise_step(
+    session: Session,
+    case: StoredCase,
+    actor: Actor,
+    purpose: str | None = None,
+    today: date | None = None,
+) -> Access:
+    """May ``actor`` take a step on ``case`` in the role they claim?
+
+    The role must be one their standing on this case gives them (the caseworker *of
+    record*, the coordinator the young person chose, ...): an account's roles never let
+    anyone act on a case. Refused as :func:`authorise` refuses, or with a message that
+    says what the person is on the case and which role they claimed.
+    """
+    if actor.role == SYSTEM_ROLE:
+        raise NotAllowedError(
+            f"'{SYSTEM_ROLE}' is the engine's own role (timers act in it); "
+            "act in your own role on the case"
+        )
+    if actor.role == CaseRole.CASEWORKER and actor.id and case.caseworker == actor.id:
+        return Access(Via.CASEWORKER)  # the caseworker of record: known from the case row
+    standing = standing_of(session, case, actor.id, today)
+    if actor.role not in roles_held(standing):
+        if decide_access(standing, Action.READ) is None:
+            raise CaseNotFoundError(f"no case {case.reference}")
+        raise NotAllowedError(role_refusal(actor, case.reference, standing))
+    return _with_purpose(case, _decide(case, standing, Action.TRIGGER), purpose)
+
+
+def role_refusal(actor: Actor, reference: str, standing: Standing) -> str:
+    """Why ``actor`` may not act in the role they claim: what they are on the case instead."""
+    what: list[str] = []
+    if standing.caseworker:
+        what.append(f"the caseworker of {reference}")
+    if standing.coordinator:
+        what.append(f"the coordinator of {reference}")
+    departments = sorted(standing.team_departments & standing.consented_departments)
+    if departments:
+        what.append(f"on the team of {reference} as {', '.join(departments)}")
+    if standing.young_person:
+        what.append(f"the young person of {reference}")
+    if standing.guardian:
+        what.append(f"a guardian on {reference}")
+    if standing.legal_bases:
+        what.append(f"a reader of {reference} through a legal basis")
+    claimed = ROLE_WORDS.get(CaseRole(actor.role)) if actor.role in set(CaseRole) else None
+    return (
+        f"{actor.id or 'this person'} is {' and '.join(what)}, "
+        f"not {claimed or f'a {actor.role}'}: act in a role you hold on the case"
+    )
+
+
+def _decide(case: StoredCase, standing: Standing, action: Action) -> Access:
+    access = decide_access(standing, action)
     if access is None:
         if action is not Action.READ and decide_access(standing, Action.READ):
             raise NotAllowedError(
@@ -40,6 +122,10 @@ def authorise(
                 "ask its caseworker or coordinator"
             )
         raise CaseNotFoundError(f"no case {case.reference}")
+    return access
+
+
+def _with_purpose(case: StoredCase, access: Access, purpose: str | None) -> Access:
     if access.needs_purpose and not (purpose or "").strip():
         raise PurposeRequiredError(case.reference, access.basis or access.via.value)
     return access

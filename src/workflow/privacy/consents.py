@@ -92,17 +92,25 @@ def check_request(
     return problems
 
 
+_GUARDIAN = frozenset({Via.GUARDIAN})
+_CITIZENS = frozenset({Via.YOUNG_PERSON, Via.GUARDIAN})
+
+
 class ConsentService:
     """Records and withdraws consents; the service layer's access rule reads them."""
 
     def __init__(self, uow: UnitOfWork) -> None:
         self.uow = uow
 
-    def _case_of_responsible(self, session: Session, reference: str, actor: Actor) -> Case:
-        """The case, if ``actor`` is its caseworker or coordinator (who record consents)."""
+    def _case_of_responsible(
+        self, session: Session, reference: str, actor: Actor, also: frozenset[Via] = frozenset()
+    ) -> Case:
+        """The case, if ``actor`` is its caseworker or coordinator (who record consents), or
+        stands on it through one of ``also`` (the young person and guardian withdraw; a
+        guardian gives the parental consent)."""
         case = case_by_reference(session, reference)
-        access = authorise(session, case, actor, Action.TRIGGER)
-        if access.via not in (Via.CASEWORKER, Via.COORDINATOR):
+        access = authorise(session, case, actor, Action.TRIGGER, today=self.uow.clock().date())
+        if access.via not in {Via.CASEWORKER, Via.COORDINATOR} | also:
             raise NotAllowedError(
                 f"only the caseworker or the coordinator of {case.reference} records its consents"
             )
@@ -114,7 +122,7 @@ class ConsentService:
         """Record a consent; returns its id. Raises InvalidRequestError field by field."""
         now = self.uow.clock()
         with self.uow.transaction() as session:
-            case = self._case_of_responsible(session, reference, actor)
+            case = self._case_of_responsible(session, reference, actor, _GUARDIAN)
             definition = self.uow.catalog.pinned(session, case.definition_version_id)
             today = now.astimezone(ZoneInfo(definition.calendar.timezone)).date()
             given_on = request.given_on or today
@@ -173,7 +181,7 @@ class ConsentService:
         """Withdraw consent for these departments (None: all); returns those withdrawn."""
         now = self.uow.clock()
         with self.uow.transaction() as session:
-            case = self._case_of_responsible(session, reference, actor)
+            case = self._case_of_responsible(session, reference, actor, _CITIZENS)
             active = session.scalars(
                 select(ConsentDepartment).where(
                     ConsentDepartment.case_id == case.id, ConsentDepartment.withdrawn_at.is_(None)

@@ -17,6 +17,8 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import hashlib
+import hmac
 import os
 import re
 import secrets
@@ -32,7 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from workflow.errors import WorkflowError
 from workflow.settings import Settings, get_settings
-from workflow.store.tables import YoungPerson
+from workflow.store.tables import Guardian, YoungPerson
 
 #: The setting that holds the key ring (named in errors and hints).
 KEYS_SETTING = "WORKFLOW_CPR_KEYS"
@@ -99,6 +101,10 @@ class CprCipher:
         ]
         self._primary = fernets[0]
         self._ring = MultiFernet(fernets)
+        # One lookup key per Fernet key, derived so the two uses never share a key.
+        self._lookups = [
+            hashlib.sha256(b"cpr-lookup\0" + key.strip().encode("ascii")).digest() for key in keys
+        ]
 
     @staticmethod
     def generate_key() -> str:
@@ -145,6 +151,20 @@ class CprCipher:
         if not self.is_encrypted(stored):
             return masked_cpr(stored)
         return masked_cpr(self.decrypt(stored))
+
+    def lookup_key(self, cpr: str) -> str:
+        """The keyed hash of a CPR number under the newest key (stored as ``cpr_key``).
+
+        A login's CPR claim is matched with it, so no CPR number is ever indexed or
+        compared in plain text; without the key ring the hash reveals nothing.
+        """
+        return self.lookup_keys(cpr)[0]
+
+    def lookup_keys(self, cpr: str) -> list[str]:
+        """The keyed hashes of a CPR number under every key, newest first (a key rotation
+        in progress still finds rows hashed under an older key)."""
+        digits = "".join(ch for ch in cpr if ch.isdigit()).encode("ascii")
+        return [hmac.new(key, digits, hashlib.sha256).hexdigest() for key in self._lookups]
 
     def is_current(self, stored: str) -> bool:
         """Whether a stored value is a token under the first key (nothing to rotate)."""
@@ -252,38 +272,59 @@ def rotate_store(
 ) -> RotationCount:
     """Re-encrypt every stored CPR number under the cipher's first key.
 
-    Walks ``young_persons`` by id, one transaction per ``batch`` rows, so an interrupted
-    run keeps what it did and a new run carries on. Values already under the first key
-    are left alone; plaintext left from before encryption is encrypted. A row changed
-    meanwhile (the update compares the old value) is left to the change. A value no key
-    reads stops the run with :class:`CprKeyError`; batches before it stay committed.
+    Walks ``young_persons`` and then ``guardians`` by id, one transaction per ``batch``
+    rows, so an interrupted run keeps what it did and a new run carries on. Values already
+    under the first key are left alone; plaintext left from before encryption is
+    encrypted; each row's ``cpr_key`` (the login's lookup hash) is made under the first
+    key too. A row changed meanwhile (the update compares the old value) is left to the
+    change. A value no key reads stops the run with :class:`CprKeyError`; batches before
+    it stay committed.
     """
-    rotated = encrypted = current = 0
+    count = RotationCount()
+    for model in (YoungPerson, Guardian):
+        count = _rotate_table(sessions, cipher, model, batch, count)
+    return count
+
+
+def _rotate_table(
+    sessions: sessionmaker[Session],
+    cipher: CprCipher,
+    model: type[YoungPerson] | type[Guardian],
+    batch: int,
+    count: RotationCount,
+) -> RotationCount:
+    rotated, encrypted, current = count.rotated, count.encrypted, count.current
     after = 0
     while True:
         with sessions.begin() as session:
             rows = session.execute(
-                select(YoungPerson.id, YoungPerson.cpr)
-                .where(YoungPerson.id > after)
-                .order_by(YoungPerson.id)
+                select(model.id, model.cpr, model.cpr_key)
+                .where(model.id > after)
+                .order_by(model.id)
                 .limit(batch)
             ).all()
             if not rows:
                 break
             connection = session.connection()
-            for row_id, stored in rows:
-                if cipher.is_current(stored):
-                    current += 1
-                    continue
-                plaintext = not cipher.is_encrypted(stored)
+            for row_id, stored, lookup in rows:
                 try:
+                    plain = cipher.decrypt(stored) if cipher.is_encrypted(stored) else stored
+                    key = cipher.lookup_key(plain)
+                    if cipher.is_current(stored):
+                        current += 1
+                        if lookup != key:
+                            connection.execute(
+                                update(model).where(model.id == row_id).values(cpr_key=key)
+                            )
+                        continue
+                    plaintext = not cipher.is_encrypted(stored)
                     new = cipher.rotate(stored)
                 except CprKeyError as exc:
-                    raise CprKeyError(f"young_persons row {row_id}: {exc}") from None
+                    raise CprKeyError(f"{model.__tablename__} row {row_id}: {exc}") from None
                 changed = connection.execute(
-                    update(YoungPerson)
-                    .where(YoungPerson.id == row_id, YoungPerson.cpr == stored)
-                    .values(cpr=new)
+                    update(model)
+                    .where(model.id == row_id, model.cpr == stored)
+                    .values(cpr=new, cpr_key=key)
                 ).rowcount
                 if changed and plaintext:
                     encrypted += 1
@@ -291,6 +332,32 @@ def rotate_store(
                     rotated += 1
             after = rows[-1][0]
     return RotationCount(rotated=rotated, encrypted=encrypted, current=current)
+
+
+def fill_cpr_keys(sessions: sessionmaker[Session], cipher: CprCipher, batch: int = 500) -> int:
+    """Give young persons stored before citizen login (migration 0008) their ``cpr_key``.
+
+    One indexed query when there is nothing to do, so every start may call it.
+    """
+    filled = 0
+    while True:
+        with sessions.begin() as session:
+            rows = session.execute(
+                select(YoungPerson.id, YoungPerson.cpr)
+                .where(YoungPerson.cpr_key.is_(None))
+                .order_by(YoungPerson.id)
+                .limit(batch)
+            ).all()
+            for row_id, stored in rows:
+                plain = cipher.decrypt(stored) if cipher.is_encrypted(stored) else stored
+                session.execute(
+                    update(YoungPerson)
+                    .where(YoungPerson.id == row_id)
+                    .values(cpr_key=cipher.lookup_key(plain))
+                )
+            filled += len(rows)
+            if len(rows) < batch:
+                return filled
 
 
 def cpr_matches_birth_date(cpr: str, birth_date: date) -> bool:

@@ -25,6 +25,8 @@ class AuditAction(StrEnum):
     CHANGE = "change"
     EXPORT = "export"
     DELETE = "delete"
+    #: A step or read that was refused (no standing, a role not held, a rule of the model).
+    REFUSED = "refused"
     LOGIN = "login"
     LOGIN_FAILED = "login_failed"
     LOGIN_LOCKED = "login_locked"
@@ -41,6 +43,7 @@ class AuditObject(StrEnum):
     ACCESS_LOG = "access_log"
     CASELOAD = "caseload"
     ACCOUNT = "account"
+    CITIZEN_LOGIN = "citizen_login"
     ACCESS_GRANT = "access_grant"
     AUDIT_LOG = "audit_log"
     DEFINITION = "definition"

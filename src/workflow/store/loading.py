@@ -17,7 +17,7 @@ from sqlalchemy import Connection, and_, bindparam, or_, select
 from workflow.engine.model import CaseState
 from workflow.store.driver import DriverStatement
 from workflow.store.states import TimerState
-from workflow.store.tables import Base, Case, CaseTimer
+from workflow.store.tables import Base, Case, CaseTimer, HistoryEvent
 
 
 class StoredCase(Protocol):
@@ -33,6 +33,8 @@ class StoredCase(Protocol):
     def definition_version_id(self) -> int: ...
     @property
     def caseworker(self) -> str | None: ...
+    @property
+    def young_person_id(self) -> int | None: ...
     @property
     def version(self) -> int: ...
     @property
@@ -144,3 +146,18 @@ def load_case(connection: Connection, reference: str) -> LoadedCase | None:
 def load_case_by_id(connection: Connection, case_id: int) -> LoadedCase | None:
     """The case with this id and its live timers (None if there is none)."""
     return _loaded(LOAD_BY_ID.rows(connection, {"b_case": case_id}))
+
+
+def step_actors(connection: Connection, case_id: int) -> dict[str, frozenset[str]]:
+    """Who took each step of a case (transition id -> actor ids), from its history.
+
+    Loaded only for definitions with ``not_by`` (separation of duties).
+    """
+    found: dict[str, set[str]] = {}
+    for transition, actor in connection.execute(
+        select(HistoryEvent.transition, HistoryEvent.actor_id)
+        .where(HistoryEvent.case_id == case_id, HistoryEvent.actor_id.is_not(None))
+        .distinct()
+    ):
+        found.setdefault(transition, set()).add(str(actor))
+    return {step: frozenset(actors) for step, actors in found.items()}

@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sqlalchemy import ColumnElement, exists, literal, select, union_all
 from sqlalchemy.orm import Session
 
-from workflow.engine.access import Action, LegalBasis, Standing
+from workflow.definitions.calendar import age_on
+from workflow.engine.access import (
+    YOUNG_PERSON_ACTOR,
+    Action,
+    LegalBasis,
+    Standing,
+    guardian_id_of,
+    young_person_actor,
+)
 from workflow.store.loading import StoredCase
 from workflow.store.tables import (
     AccessGrant,
     ConsentDepartment,
     CoordinatorAssignment,
+    Guardian,
     TeamMembership,
+    YoungPerson,
 )
+
+#: Custody of a guardian ends when the young person turns 18.
+ADULT_AGE = 18
 
 COORDINATOR_MARK = "@coordinator"
 
@@ -55,10 +69,41 @@ def legal_bases(session: Session, person: str, municipality_code: str) -> tuple[
     )
 
 
-def standing_of(session: Session, case: StoredCase, person: str | None) -> Standing:
+def citizen_standing(
+    session: Session, case: StoredCase, person: str, today: date
+) -> Standing | None:
+    """The standing of a citizen actor (the young person, a guardian), or None for staff.
+
+    A guardian stands on the case only while the young person is under 18 (custody ends
+    at majority) and the guardian's record is current.
+    """
+    if person.startswith(YOUNG_PERSON_ACTOR):
+        yours = person == young_person_actor(case.reference) and case.young_person_id is not None
+        return Standing(young_person=yours)
+    guardian = guardian_id_of(person)
+    if guardian is None:
+        return None
+    born = session.scalar(
+        select(YoungPerson.birth_date)
+        .join(Guardian, Guardian.case_id == case.id)
+        .where(
+            YoungPerson.id == case.young_person_id,
+            Guardian.id == guardian,
+            Guardian.until.is_(None),
+        )
+    )
+    return Standing(guardian=born is not None and age_on(born, today) < ADULT_AGE)
+
+
+def standing_of(
+    session: Session, case: StoredCase, person: str | None, today: date | None = None
+) -> Standing:
     """What the access rule needs to know of ``person`` on ``case`` (nobody: no standing)."""
     if not person:
         return Standing()
+    citizen = citizen_standing(session, case, person, today or date.today())
+    if citizen is not None:
+        return citizen
     # One round trip for both relations: the team departments, and a marker row when the
     # person is the coordinator (no department id starts with "@").
     found = set(

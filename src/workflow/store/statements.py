@@ -19,6 +19,7 @@ from workflow.store.tables import (
     Case,
     CaseTask,
     CaseTimer,
+    Guardian,
     HistoryEvent,
     IdempotencyKey,
     OutboxRow,
@@ -64,6 +65,7 @@ UPDATE_CASE = DriverStatement(
 
 INSERT_HISTORY = DriverStatement(insert(HistoryEvent), HISTORY_COLUMNS)
 INSERT_YOUNG_PERSON = insert(YoungPerson).returning(YoungPerson.id)
+INSERT_GUARDIAN = insert(Guardian)
 CASE_COLUMNS = insert_columns(Case)
 INSERT_CASE = insert(Case).returning(Case.id)
 INSERT_IDEMPOTENCY_KEY = DriverStatement(insert(IdempotencyKey), insert_columns(IdempotencyKey))

@@ -99,13 +99,35 @@ class ReferenceCounter(Base):
 
 
 class YoungPerson(Base):
-    """The young person: the only table with their name, CPR number and birth date."""
+    """The young person: with :class:`Guardian`, the only tables with names, CPR numbers,
+    birth dates and a citizen's own contact details."""
 
     __tablename__ = "young_persons"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     cpr: Mapped[str] = mapped_column(String(255))
     birth_date: Mapped[date] = mapped_column(Date)
+    #: A keyed hash of the CPR number (HMAC under the CPR key ring) that a login's CPR
+    #: claim is matched with; never the CPR number itself.
+    cpr_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    #: The young person's own channels (their invitations, plan and reminders).
+    email: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(32))
+
+
+class Guardian(Base):
+    """A custodial parent of a young person under 18, on one case (until ``until``)."""
+
+    __tablename__ = "guardians"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    cpr: Mapped[str] = mapped_column(String(255))  # a Fernet token, as young_persons.cpr
+    cpr_key: Mapped[str] = mapped_column(String(64), index=True)
+    email: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    since: Mapped[datetime]
+    until: Mapped[datetime | None]
 
 
 class Case(Base):
@@ -330,6 +352,22 @@ class WebSession(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     kind: Mapped[str] = mapped_column(String(8))  # browser | api
     csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+class CitizenSession(Base):
+    """A young person's or guardian's login (OIDC); only a hash of the token is stored.
+
+    The citizen is known by the keyed hash of their CPR claim: their cases are the ones
+    whose young person or active guardian has that key.
+    """
+
+    __tablename__ = "citizen_sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    cpr_key: Mapped[str] = mapped_column(String(64), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    locale: Mapped[str] = mapped_column(String(8), default="da")
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
 

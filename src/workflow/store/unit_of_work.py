@@ -33,6 +33,12 @@ class Cipher(Protocol):
     def mask(self, stored: str) -> str:
         """The stored value shown without its last four digits."""
 
+    def lookup_key(self, cpr: str) -> str:
+        """The keyed hash a login's CPR claim is matched with (under the newest key)."""
+
+    def lookup_keys(self, cpr: str) -> list[str]:
+        """The keyed hashes of a CPR number under every key of the ring, newest first."""
+
 
 def utc_now() -> datetime:
     """The wall clock, in UTC (the default clock)."""

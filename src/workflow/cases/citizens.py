@@ -1,0 +1,159 @@
+"""What the young person and their guardian do on their own page, through the services.
+
+A citizen acts on a case only as what they are on it: its young person, or a guardian of a
+minor. Their steps go through the case service like everyone's (the same standing check,
+the same audit); a case that is not theirs is answered exactly as a missing case, and the
+attempt is audited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from workflow.cases.model import GuardianDetails, StepResult, YoungPersonDetails
+from workflow.cases.service import CaseService
+from workflow.definitions.models import Definition
+from workflow.definitions.parts import Transition
+from workflow.definitions.vocabulary import CaseRole
+from workflow.engine.access import guardian_actor, young_person_actor
+from workflow.engine.model import Actor
+from workflow.engine.steps import next_steps
+from workflow.errors import CaseNotFoundError, NotAllowedError
+from workflow.privacy.audit import AccessLogEntry, AuditService
+from workflow.privacy.citizen_sessions import Citizen, CitizenSessions
+from workflow.privacy.consents import ConsentRequest, ConsentService
+from workflow.store.audit import AuditAction, AuditObject, write_audit
+from workflow.store.citizens import CitizenCase, citizen_details
+from workflow.store.reading import CaseView
+from workflow.store.unit_of_work import UnitOfWork
+
+#: What the audit log says a citizen's own reads are for.
+OWN_CASE = "den unges egen side"
+
+
+@dataclass(frozen=True)
+class CitizenPage:
+    """One case as its young person or guardian sees it, and the steps they may take."""
+
+    membership: CitizenCase
+    view: CaseView
+    definition: Definition
+    steps: list[Transition]
+
+    @property
+    def is_guardian(self) -> bool:
+        """Whether the reader is a guardian (who does not see the young person's own words)."""
+        return self.membership.role is CaseRole.GUARDIAN
+
+
+class CitizenService:
+    """The citizen's page: read, take their own steps, consent, access log, come back."""
+
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        cases: CaseService,
+        consents: ConsentService,
+        audit: AuditService,
+        logins: CitizenSessions,
+    ) -> None:
+        self.uow = uow
+        self.cases = cases
+        self.consents = consents
+        self.audit = audit
+        self.logins = logins
+
+    def membership(self, citizen: Citizen, reference: str) -> CitizenCase:
+        """The citizen's place on the case, or CaseNotFoundError (audited) if not theirs."""
+        for case in self.logins.cases(citizen):
+            if case.reference == reference:
+                return case
+        with self.uow.transaction() as session:
+            write_audit(
+                session,
+                at=self.uow.clock(),
+                actor=citizen.audit_name,
+                action=AuditAction.REFUSED,
+                object_type=AuditObject.CASE,
+                object_id=reference[:64],
+                purpose=OWN_CASE,
+                details={"reason": "not the citizen's case"},
+            )
+        raise CaseNotFoundError(f"no case {reference}")
+
+    @staticmethod
+    def actor(membership: CitizenCase) -> Actor:
+        """The citizen acting on this case: as its young person, or as a guardian."""
+        if membership.role is CaseRole.GUARDIAN and membership.guardian_id is not None:
+            return Actor(CaseRole.GUARDIAN, guardian_actor(membership.guardian_id))
+        return Actor(CaseRole.YOUNG_PERSON, young_person_actor(membership.reference))
+
+    def page(self, citizen: Citizen, reference: str) -> CitizenPage:
+        """The case, read as the citizen (logged like every read)."""
+        membership = self.membership(citizen, reference)
+        view = self.cases.view(reference, self.actor(membership), OWN_CASE, channel="citizen")
+        definition = self.cases.definition(view.definition_version_id)
+        steps = next_steps(definition, view.stage, [membership.role.value])
+        return CitizenPage(membership, view, definition, steps)
+
+    def take_step(
+        self,
+        citizen: Citizen,
+        reference: str,
+        event: str,
+        inputs: dict[str, Any],
+        idempotency_key: str | None = None,
+    ) -> StepResult:
+        """One of the citizen's own steps (the service checks their standing again)."""
+        membership = self.membership(citizen, reference)
+        return self.cases.trigger(
+            reference, event, inputs, self.actor(membership), idempotency_key=idempotency_key
+        )
+
+    def withdraw_consent(self, citizen: Citizen, reference: str, department: str) -> list[str]:
+        """Stop sharing the case with one department."""
+        membership = self.membership(citizen, reference)
+        return self.consents.withdraw(reference, self.actor(membership), [department])
+
+    def give_parental_consent(self, citizen: Citizen, reference: str) -> int:
+        """A guardian consents to what the young person's current consent covers."""
+        membership = self.membership(citizen, reference)
+        if membership.role is not CaseRole.GUARDIAN:
+            raise NotAllowedError("only a guardian gives the parental consent")
+        page = self.page(citizen, reference)
+        current = next((c for c in page.view.consents if not c.get("withdrawn_at")), None)
+        if current is None:
+            raise NotAllowedError("there is no consent of the young person to add yours to")
+        departments = [d["department"] for d in current["departments"] if not d["withdrawn_at"]]
+        request = ConsentRequest(departments, list(current["categories"]), guardian=True)
+        return self.consents.give(reference, self.actor(membership), request, "forældresamtykke")
+
+    def access_log(self, citizen: Citizen, reference: str) -> list[AccessLogEntry]:
+        """Who has used the case and why, in roles (no staff names; C-579/21)."""
+        membership = self.membership(citizen, reference)
+        return self.audit.access_log(reference, self.actor(membership), OWN_CASE)
+
+    def come_back(self, citizen: Citizen, reference: str) -> StepResult:
+        """After a closed course: the young person refers themself again (same municipality,
+        same caseworker), and a new case starts from referral."""
+        membership = self.membership(citizen, reference)
+        if membership.role is not CaseRole.YOUNG_PERSON:
+            raise NotAllowedError("the young person asks to come back themself")
+        page = self.page(citizen, reference)
+        with self.uow.reading() as session:
+            person, guardians = citizen_details(session, reference)
+        details = YoungPersonDetails(
+            name=person["name"],
+            cpr=self.uow.cpr.decrypt(person["cpr"]),
+            birth_date=person["birth_date"],
+            email=person["email"],
+            phone=person["phone"],
+            guardians=tuple(
+                GuardianDetails(g["name"], self.uow.cpr.decrypt(g["cpr"]), g["email"], g["phone"])
+                for g in guardians
+            ),
+        )
+        inputs = {"source": "young_person", "caseworker": page.view.caseworker}
+        actor = Actor(CaseRole.YOUNG_PERSON, young_person_actor(reference))
+        return self.cases.refer(page.definition.id, details, actor, inputs, purpose="come back")

@@ -1,0 +1,96 @@
+"""The young person and their guardians as the store knows them: contacts and their cases.
+
+Citizens are found by the keyed hash of their CPR number (``cpr_key``), never by the
+number itself; their own channels (e-mail, phone) are read only to deliver to them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workflow.definitions.vocabulary import CaseRole
+from workflow.store.tables import Case, Guardian, YoungPerson
+
+
+@dataclass(frozen=True)
+class CitizenCase:
+    """A case a citizen takes part in, and as whom."""
+
+    reference: str
+    role: CaseRole  # young_person or guardian
+    guardian_id: int | None = None
+
+
+def citizen_contacts(session: Session, case_id: int, role: str) -> list[tuple[str, str]]:
+    """The (channel kind, address) pairs of the young person or the current guardians."""
+    if role == CaseRole.YOUNG_PERSON:
+        rows = session.execute(
+            select(YoungPerson.email, YoungPerson.phone)
+            .join(Case, Case.young_person_id == YoungPerson.id)
+            .where(Case.id == case_id)
+        ).all()
+    elif role == CaseRole.GUARDIAN:
+        rows = session.execute(
+            select(Guardian.email, Guardian.phone)
+            .where(Guardian.case_id == case_id, Guardian.until.is_(None))
+            .order_by(Guardian.id)
+        ).all()
+    else:
+        return []
+    found: list[tuple[str, str]] = []
+    for email, phone in rows:
+        if email:
+            found.append(("email", email))
+        if phone:
+            found.append(("sms", phone))
+    return found
+
+
+def cases_of_citizen(session: Session, keys: Sequence[str]) -> list[CitizenCase]:
+    """The cases whose young person, or a current guardian, has one of these CPR keys.
+
+    Newest case first; a person who is both (a young parent) sees both kinds.
+    """
+    if not keys:
+        return []
+    own = session.execute(
+        select(Case.reference, Case.opened_at)
+        .join(YoungPerson, YoungPerson.id == Case.young_person_id)
+        .where(YoungPerson.cpr_key.in_(keys))
+    ).all()
+    guarded = session.execute(
+        select(Case.reference, Case.opened_at, Guardian.id)
+        .join(Guardian, Guardian.case_id == Case.id)
+        .where(Guardian.cpr_key.in_(keys), Guardian.until.is_(None))
+    ).all()
+    found = [(at, CitizenCase(ref, CaseRole.YOUNG_PERSON)) for ref, at in own] + [
+        (at, CitizenCase(ref, CaseRole.GUARDIAN, gid)) for ref, at, gid in guarded
+    ]
+    return [case for _, case in sorted(found, key=lambda item: item[0], reverse=True)]
+
+
+def citizen_details(
+    session: Session, reference: str
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The young person's and current guardians' stored details (CPR still encrypted)."""
+    person = session.execute(
+        select(YoungPerson)
+        .join(Case, Case.young_person_id == YoungPerson.id)
+        .where(Case.reference == reference)
+    ).scalar_one()
+    guardians = session.scalars(
+        select(Guardian)
+        .join(Case, Case.id == Guardian.case_id)
+        .where(Case.reference == reference, Guardian.until.is_(None))
+        .order_by(Guardian.id)
+    ).all()
+    fields = ("name", "cpr", "email", "phone")
+    return (
+        {f: getattr(person, f) for f in (*fields, "birth_date")},
+        [{f: getattr(g, f) for f in fields} for g in guardians],
+    )
