@@ -14,11 +14,13 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from workflow.cases.caseload import CaseloadService
+from workflow.cases.citizens import CitizenService
 from workflow.cases.service import CaseService
 from workflow.cases.upgrades import UpgradeService
 from workflow.delivery.outbox import Channel, Deliverer
 from workflow.privacy.accounts import AccountService
 from workflow.privacy.audit import AuditService
+from workflow.privacy.citizen_sessions import CitizenSessions
 from workflow.privacy.consents import ConsentService
 from workflow.privacy.cpr import CprCipher, fill_cpr_keys, key_ring
 from workflow.privacy.grants import GrantService
@@ -49,6 +51,9 @@ class Runtime:
     audit: AuditService
     retention: RetentionService
     upgrades: UpgradeService
+    #: The young person's and guardian's logins, and what they do on their own page.
+    citizen_logins: CitizenSessions
+    citizens: CitizenService
 
 
 def build_runtime(
@@ -65,6 +70,10 @@ def build_runtime(
     cipher = CprCipher(key_ring(settings))
     fill_cpr_keys(sessions, cipher)  # rows stored before citizen login (migration 0008)
     uow = UnitOfWork(sessions, catalog, cipher, clock)
+    service = CaseService(uow)
+    consents = ConsentService(uow)
+    audit = AuditService(uow, settings.audit_retention_days)
+    citizen_logins = CitizenSessions(uow)
     return Runtime(
         settings=settings,
         engine=engine,
@@ -72,15 +81,17 @@ def build_runtime(
         catalog=catalog,
         cipher=cipher,
         uow=uow,
-        service=CaseService(uow),
+        service=service,
         caseload=CaseloadService(uow),
         deliverer=Deliverer(uow, settings, channels),
         accounts=AccountService(uow),
-        consents=ConsentService(uow),
+        consents=consents,
         grants=GrantService(uow),
-        audit=AuditService(uow, settings.audit_retention_days),
+        audit=audit,
         retention=RetentionService(uow),
         upgrades=UpgradeService(uow),
+        citizen_logins=citizen_logins,
+        citizens=CitizenService(uow, service, consents, audit, citizen_logins),
     )
 
 

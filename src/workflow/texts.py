@@ -252,6 +252,303 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "Sidste evaluering af den forrige plan",
         "en": "Last review of the previous plan",
     },
+    # The young person's and guardian's own pages
+    "ung_app": {
+        "da": "Mit forløb",
+        "en": "My course",
+    },
+    "ung_missing_heading": {
+        "da": "Siden findes ikke",
+        "en": "Page not found",
+    },
+    "ung_missing": {
+        "da": "Vi kan ikke finde et forløb her, som du er med i. Har du fået et link, så log ind og prøv igen, eller kontakt din kommune.",
+        "en": "We cannot find a course here that you take part in. If you got a link, log in and try again, or contact your municipality.",
+    },
+    "ung_expired": {
+        "da": "Siden var for gammel. Gå tilbage, opdatér siden og prøv igen.",
+        "en": "The page was too old. Go back, reload the page and try again.",
+    },
+    "ung_no_login": {
+        "da": "Login med MitID er ikke sat op her endnu. Kontakt din kommune.",
+        "en": "Login with MitID is not set up here yet. Contact your municipality.",
+    },
+    "ung_login_failed_heading": {
+        "da": "Vi kunne ikke logge dig ind",
+        "en": "We could not log you in",
+    },
+    "ung_login_failed": {
+        "da": "Login blev ikke gennemført, eller det var for gammelt. Prøv at logge ind igen.",
+        "en": "The login was not completed, or it was too old. Please log in again.",
+    },
+    "ung_come_back_failed": {
+        "da": "Vi kunne ikke starte et nyt forløb her. Ring eller skriv til din sagsbehandler, så hjælper de dig.",
+        "en": "We could not start a new course here. Call or write to your caseworker, and they will help you.",
+    },
+    "ung_who_user": {
+        "da": "En medarbejder",
+        "en": "A member of staff",
+    },
+    "ung_who_caseworker": {
+        "da": "Din sagsbehandler",
+        "en": "Your caseworker",
+    },
+    "ung_who_coordinator": {
+        "da": "Din koordinator",
+        "en": "Your coordinator",
+    },
+    "ung_who_team_member": {
+        "da": "En fra dit team",
+        "en": "Someone on your team",
+    },
+    "ung_who_leader": {
+        "da": "En leder (tilsyn)",
+        "en": "A manager (oversight)",
+    },
+    "ung_who_young_person": {
+        "da": "Du selv",
+        "en": "You",
+    },
+    "ung_who_guardian": {
+        "da": "Din forælder/værge",
+        "en": "Your parent/guardian",
+    },
+    "ung_who_system": {
+        "da": "Systemet (en frist)",
+        "en": "The system (a deadline)",
+    },
+    "ung_who_citizen": {
+        "da": "Du selv",
+        "en": "You",
+    },
+    "ung_who_other": {
+        "da": "En anden",
+        "en": "Someone else",
+    },
+    "ung_did_read": {
+        "da": "læste dit forløb",
+        "en": "read your course",
+    },
+    "ung_did_change": {
+        "da": "skrev i dit forløb",
+        "en": "wrote in your course",
+    },
+    "ung_did_export": {
+        "da": "hentede en kopi af dit forløb",
+        "en": "took a copy of your course",
+    },
+    "ung_did_refused": {
+        "da": "prøvede at gøre noget i dit forløb og fik nej",
+        "en": "tried to do something in your course and was refused",
+    },
+    "ung_did_search": {
+        "da": "søgte dit forløb frem",
+        "en": "searched for your course",
+    },
+    "ung_did_delete": {
+        "da": "slettede data i dit forløb",
+        "en": "deleted data in your course",
+    },
+    "ung_back_home": {
+        "da": "Til forsiden",
+        "en": "To the front page",
+    },
+    "ung_welcome": {
+        "da": "Velkommen til dit forløb",
+        "en": "Welcome to your course",
+    },
+    "ung_intro": {
+        "da": "Her kan du se din plan, dit team og dit næste møde – og selv sige, hvad du vil tale om.",
+        "en": "Here you can see your plan, your team and your next meeting – and say yourself what you want to talk about.",
+    },
+    "ung_login_mitid": {
+        "da": "Log ind med MitID",
+        "en": "Log in with MitID",
+    },
+    "ung_login_help": {
+        "da": "Er du under 18, kan din forælder også logge ind og følge med.",
+        "en": "If you are under 18, your parent can also log in and follow along.",
+    },
+    "ung_my_cases": {
+        "da": "Mine forløb",
+        "en": "My courses",
+    },
+    "ung_as_guardian": {
+        "da": "som forælder",
+        "en": "as parent",
+    },
+    "ung_my_course": {
+        "da": "Mit forløb",
+        "en": "My course",
+    },
+    "ung_their_course": {
+        "da": "Den unges forløb",
+        "en": "The young person's course",
+    },
+    "ung_notice_saved": {
+        "da": "Tak! Det er gemt, og din koordinator får besked.",
+        "en": "Thank you! It is saved, and your coordinator is told.",
+    },
+    "ung_notice_consent_given": {
+        "da": "Dit samtykke som forælder er gemt.",
+        "en": "Your consent as parent is saved.",
+    },
+    "ung_notice_consent_withdrawn": {
+        "da": "Samtykket er trukket tilbage. Afdelingen får ikke længere oplysninger om forløbet.",
+        "en": "The consent is withdrawn. The department no longer gets information about the course.",
+    },
+    "ung_notice_come_back": {
+        "da": "Din kommune har fået besked om, at du gerne vil have hjælp igen.",
+        "en": "Your municipality has been told that you would like help again.",
+    },
+    "ung_next_meeting": {
+        "da": "Mit næste møde",
+        "en": "My next meeting",
+    },
+    "ung_place": {
+        "da": "Sted",
+        "en": "Place",
+    },
+    "ung_add_calendar": {
+        "da": "Sæt i min kalender",
+        "en": "Add to my calendar",
+    },
+    "ung_no_meeting": {
+        "da": "Der er ikke aftalt et møde endnu.",
+        "en": "No meeting has been booked yet.",
+    },
+    "ung_you_can": {
+        "da": "Det kan du gøre nu",
+        "en": "What you can do now",
+    },
+    "ung_the_plan": {
+        "da": "Den unges plan",
+        "en": "The young person's plan",
+    },
+    "ung_my_plan": {
+        "da": "Min plan",
+        "en": "My plan",
+    },
+    "ung_status_open": {
+        "da": "I gang",
+        "en": "Under way",
+    },
+    "ung_status_met": {
+        "da": "Nået",
+        "en": "Achieved",
+    },
+    "ung_status_partly": {
+        "da": "Delvist nået",
+        "en": "Partly achieved",
+    },
+    "ung_status_not_met": {
+        "da": "Ikke nået endnu",
+        "en": "Not achieved yet",
+    },
+    "ung_helped_by": {
+        "da": "hjælp fra",
+        "en": "help from",
+    },
+    "ung_no_plan": {
+        "da": "Planen skrives sammen med dig på det første møde.",
+        "en": "The plan is written together with you at the first meeting.",
+    },
+    "ung_my_words": {
+        "da": "Det har jeg skrevet",
+        "en": "What I have written",
+    },
+    "ung_my_topics": {
+        "da": "Det vil jeg tale om",
+        "en": "What I want to talk about",
+    },
+    "ung_my_feedback": {
+        "da": "Min feedback",
+        "en": "My feedback",
+    },
+    "ung_the_team": {
+        "da": "Den unges team",
+        "en": "The young person's team",
+    },
+    "ung_my_team": {
+        "da": "Mit team",
+        "en": "My team",
+    },
+    "ung_coordinator": {
+        "da": "Min koordinator",
+        "en": "My coordinator",
+    },
+    "ung_caseworker": {
+        "da": "Min sagsbehandler",
+        "en": "My caseworker",
+    },
+    "ung_reach": {
+        "da": "Du kan altid ringe eller skrive til din koordinator – kontaktoplysningerne står i dine breve fra kommunen.",
+        "en": "You can always call or write to your coordinator – the contact details are in your letters from the municipality.",
+    },
+    "ung_consent": {
+        "da": "Mit samtykke",
+        "en": "My consent",
+    },
+    "ung_consent_intro": {
+        "da": "Du har sagt ja til, at disse afdelinger må dele oplysninger om dit forløb. Du kan altid trække et ja tilbage.",
+        "en": "You have said yes to these departments sharing information about your course. You can always take a yes back.",
+    },
+    "ung_withdraw_consent": {
+        "da": "Træk tilbage",
+        "en": "Withdraw",
+    },
+    "ung_no_consent": {
+        "da": "Ingen afdelinger deler oplysninger om dit forløb lige nu.",
+        "en": "No departments share information about your course right now.",
+    },
+    "ung_parent_consent_missing": {
+        "da": "Dit samtykke som forælder mangler, før disse afdelinger må dele oplysninger",
+        "en": "Your consent as parent is needed before these departments may share information",
+    },
+    "ung_give_parent_consent": {
+        "da": "Giv mit samtykke som forælder",
+        "en": "Give my consent as parent",
+    },
+    "ung_who_read": {
+        "da": "Hvem har læst mit forløb – og hvorfor",
+        "en": "Who has read my course – and why",
+    },
+    "ung_see_log": {
+        "da": "Se hvem og hvorfor",
+        "en": "See who and why",
+    },
+    "ung_come_back_heading": {
+        "da": "Vil du have hjælp igen?",
+        "en": "Would you like help again?",
+    },
+    "ung_come_back_intro": {
+        "da": "Dit forløb er slut, men du kan altid komme tilbage. Så får din kommune besked og kontakter dig.",
+        "en": "Your course has ended, but you can always come back. Your municipality is then told and contacts you.",
+    },
+    "ung_come_back": {
+        "da": "Jeg vil gerne have hjælp igen",
+        "en": "I would like help again",
+    },
+    "ung_back": {
+        "da": "Tilbage",
+        "en": "Back",
+    },
+    "ung_optional": {
+        "da": "frivilligt",
+        "en": "optional",
+    },
+    "ung_send": {
+        "da": "Send",
+        "en": "Send",
+    },
+    "ung_log_intro": {
+        "da": "Her står, hver gang nogen har brugt oplysningerne i dit forløb, og hvorfor. Du ser deres rolle, ikke deres navn.",
+        "en": "Every time someone used the information in your course, and why. You see their role, not their name.",
+    },
+    "ung_why": {
+        "da": "Hvorfor",
+        "en": "Why",
+    },
     # The engine: refusals
     "case_closed": {
         "da": "Sagen er afsluttet ({stage}) og tager ikke imod flere hændelser.",

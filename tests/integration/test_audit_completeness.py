@@ -51,7 +51,7 @@ def _kind(entry: AuditEntry) -> Kind:
     details: dict[str, Any] = entry.details or {}
     if (entry.action, entry.object_type) == ("read", "case"):
         return ("read", "case", details.get("channel"))
-    if (entry.action, entry.object_type) == ("change", "case"):
+    if (entry.action, entry.object_type) in {("change", "case"), ("refused", "case")}:
         return ("change", "case", details.get("event"))
     return (entry.action, entry.object_type, None)
 
@@ -85,7 +85,8 @@ class Driver:
 
     def step(self, who: dict[str, str], event: str, inputs: dict[str, Any]) -> int:
         """A step: the API reads the case (one 'read', channel api:<event>), then changes
-        it (one 'change') — or, refused by the engine, changes nothing."""
+        it (one 'change') — or, refused by the engine, changes nothing and the refusal is
+        logged (one 'refused')."""
         answer = self.client.post(
             f"/api/v1/cases/{self.reference}/events/{event}", json={"inputs": inputs}, headers=who
         )
@@ -94,6 +95,7 @@ class Driver:
             self.done["change", "case", event] += 1
         else:
             assert (answer.status_code, answer.json()["error"]) == (422, "rejected"), answer.text
+            self.done["refused", "case", event] += 1
         status: int = answer.status_code
         return status
 

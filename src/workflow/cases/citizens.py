@@ -32,6 +32,17 @@ from workflow.store.unit_of_work import UnitOfWork
 OWN_CASE = "den unges egen side"
 
 
+def departments_without_consent(view: CaseView) -> list[str]:
+    """The team's departments that no active consent covers (a guardian may give it)."""
+    covered = {
+        d["department"]
+        for given in view.consents
+        for d in given["departments"]
+        if not d.get("withdrawn_at")
+    }
+    return sorted({m["department"] for m in view.team} - covered)
+
+
 @dataclass(frozen=True)
 class CitizenPage:
     """One case as its young person or guardian sees it, and the steps they may take."""
@@ -117,16 +128,17 @@ class CitizenService:
         return self.consents.withdraw(reference, self.actor(membership), [department])
 
     def give_parental_consent(self, citizen: Citizen, reference: str) -> int:
-        """A guardian consents to what the young person's current consent covers."""
+        """A guardian consents, with the young person, to sharing with the team's
+        departments that no active consent covers yet (under 18 both must consent)."""
         membership = self.membership(citizen, reference)
         if membership.role is not CaseRole.GUARDIAN:
             raise NotAllowedError("only a guardian gives the parental consent")
         page = self.page(citizen, reference)
-        current = next((c for c in page.view.consents if not c.get("withdrawn_at")), None)
-        if current is None:
-            raise NotAllowedError("there is no consent of the young person to add yours to")
-        departments = [d["department"] for d in current["departments"] if not d["withdrawn_at"]]
-        request = ConsentRequest(departments, list(current["categories"]), guardian=True)
+        missing = departments_without_consent(page.view)
+        if not missing:
+            raise NotAllowedError("every department of the team is covered by a consent")
+        categories = sorted({c for given in page.view.consents for c in given["categories"]})
+        request = ConsentRequest(missing, categories, guardian=True)
         return self.consents.give(reference, self.actor(membership), request, "forældresamtykke")
 
     def access_log(self, citizen: Citizen, reference: str) -> list[AccessLogEntry]:

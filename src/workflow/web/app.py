@@ -17,6 +17,9 @@ from workflow.cases.model import StepResult
 from workflow.runtime import Runtime
 from workflow.web import login_pages, pages, privacy_pages, referral_pages
 from workflow.web.api import API_ROOT, create_api
+from workflow.web.citizen_oidc import OidcClient
+from workflow.web.citizen_pages import ROOT as CITIZEN_ROOT
+from workflow.web.citizen_pages import CitizenContext, create_citizen_app
 from workflow.web.context import WebContext
 from workflow.web.dependencies import authenticated
 from workflow.web.error_answers import answer_errors, page_answer
@@ -73,6 +76,25 @@ def _identity(runtime: Runtime) -> Identity:
     return LocalSessions(runtime.accounts)
 
 
+def _citizen_context(runtime: Runtime, pages: Pages) -> CitizenContext:
+    """The citizen pages' services; their login is the settings' OIDC provider, if any."""
+    settings = runtime.settings
+    oidc = (
+        OidcClient(
+            settings.citizen_oidc_issuer,
+            settings.citizen_oidc_client_id,
+            settings.citizen_oidc_client_secret,
+            f"{settings.base_url.rstrip('/')}{CITIZEN_ROOT}/callback",
+            cpr_claim=settings.citizen_cpr_claim,
+        )
+        if settings.citizen_oidc_issuer
+        else None
+    )
+    return CitizenContext(
+        settings, runtime.citizens, runtime.citizen_logins, runtime.accounts, pages, oidc
+    )
+
+
 def healthz() -> dict[str, str]:
     """Whether the web process answers (for a load balancer)."""
     return {"status": "ok"}
@@ -113,6 +135,7 @@ def create_app(
     app.include_router(privacy_pages.router)
     app.add_api_route("/healthz", healthz, include_in_schema=False)
     app.mount(API_ROOT, create_api(context))
+    app.mount(CITIZEN_ROOT, create_citizen_app(_citizen_context(runtime, context.pages)))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(SecurityHeaders)
     answer_errors(app, page_answer)

@@ -1,0 +1,474 @@
+"""The young person's and guardian's own pages, at ``/ung``: a separate app with its own
+login (OpenID Connect: MitID through NemLog-in) and its own session cookie.
+
+Mobile first and in plain Danish (English with ``?lang=en``): my plan, my team and my
+coordinator, my next meeting (with a calendar file), my steps before and after a meeting,
+my consent per department, who has read my case and why, withdraw or come back. Every read
+and step goes through the same services as the staff app; a case that is not the
+citizen's is answered like a missing one.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from fastapi import FastAPI, Request
+from starlette.responses import RedirectResponse, Response
+
+from workflow.cases.citizens import CitizenPage, CitizenService, departments_without_consent
+from workflow.cases.model import RejectedError
+from workflow.delivery.ics import invitation
+from workflow.errors import CaseNotFoundError, NotAllowedError, WorkflowError
+from workflow.privacy.accounts import AccountService, same_token
+from workflow.privacy.citizen_sessions import Citizen, CitizenLoginRefusedError, CitizenSessions
+from workflow.settings import Settings
+from workflow.texts import text
+from workflow.web.citizen_oidc import CitizenLoginError, OidcClient, check_state
+from workflow.web.definition_texts import local
+from workflow.web.forms import FormData, form_fields, read_form
+from workflow.web.page_support import refusal, secure_cookies
+from workflow.web.rendering import Pages, locale_of
+
+CITIZEN_COOKIE = "kui_ung"
+LOGIN_COOKIE = "kui_ung_login"
+ROOT = "/ung"
+#: How long a started login may take at the provider.
+LOGIN_WINDOW = 600
+#: How long a meeting lasts in its calendar file.
+MEETING_LENGTH = timedelta(hours=1)
+
+
+@dataclass
+class CitizenContext:
+    """What the citizen pages need, built once by :func:`create_citizen_app`."""
+
+    settings: Settings
+    citizens: CitizenService
+    logins: CitizenSessions
+    accounts: AccountService
+    pages: Pages
+    oidc: OidcClient | None
+
+
+def _sign(secret: str, payload: dict[str, Any]) -> str:
+    body = base64.urlsafe_b64encode(json.dumps(payload).encode()).decode()
+    mac = hmac.new(secret.encode(), body.encode(), hashlib.sha256).hexdigest()
+    return f"{body}.{mac}"
+
+
+def _unsign(secret: str, value: str | None) -> dict[str, Any] | None:
+    body, _, mac = (value or "").partition(".")
+    expected = hmac.new(secret.encode(), body.encode(), hashlib.sha256).hexdigest()
+    if not body or not hmac.compare_digest(mac, expected):
+        return None
+    try:
+        payload: dict[str, Any] = json.loads(base64.urlsafe_b64decode(body))
+    except ValueError:
+        return None
+    return payload if payload.get("at", 0) + LOGIN_WINDOW >= time.time() else None
+
+
+class _Render:
+    """Renders a citizen page with the language and the citizen's CSRF token."""
+
+    def __init__(self, context: CitizenContext, request: Request, citizen: Citizen | None):
+        self.context, self.request, self.citizen = context, request, citizen
+        self.lang = locale_of(request, citizen.locale if citizen else None)
+
+    def __call__(self, template: str, status: int = 200, **values: Any) -> Response:
+        values.setdefault("heading", "")
+        return self.context.pages.render(
+            self.request,
+            template,
+            status,
+            citizen=self.citizen,
+            csrf=self.citizen.csrf_token if self.citizen else "",
+            **values,
+        )
+
+    def message(self, heading: str, message: str, status: int) -> Response:
+        return self("citizen/message.html", status, heading=heading, message=message)
+
+    def missing(self) -> Response:
+        """The one answer for a case that does not exist or is not the citizen's."""
+        return self.message(
+            text("ung_missing_heading", self.lang), text("ung_missing", self.lang), 404
+        )
+
+
+def create_citizen_app(context: CitizenContext) -> FastAPI:  # noqa: C901 - the routes of one app
+    """The citizen app, to be mounted at :data:`ROOT`."""
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    secure = secure_cookies(context.settings)
+
+    def who(request: Request) -> Citizen | None:
+        return context.logins.citizen(request.cookies.get(CITIZEN_COOKIE))
+
+    async def form_of(request: Request) -> FormData:
+        raw = await request.form()
+        return FormData([(k, v) for k, v in raw.multi_items() if isinstance(v, str)])
+
+    def checked(request: Request, form: FormData) -> tuple[Citizen, _Render] | Response:
+        citizen = who(request)
+        render = _Render(context, request, citizen)
+        if citizen is None:
+            return RedirectResponse(f"{ROOT}/", status_code=303)
+        if not same_token(form.get("csrf_token"), citizen.csrf_token):
+            return render.message(text("error", render.lang), text("ung_expired", render.lang), 400)
+        return citizen, render
+
+    @app.get("/")
+    def home(request: Request) -> Response:
+        citizen = who(request)
+        render = _Render(context, request, citizen)
+        if citizen is None:
+            return render("citizen/login.html", can_login=context.oidc is not None)
+        cases = context.logins.cases(citizen)
+        if len(cases) == 1:
+            return RedirectResponse(f"{ROOT}/cases/{cases[0].reference}", status_code=303)
+        return render("citizen/cases.html", cases=cases)
+
+    @app.get("/login")
+    def login(request: Request) -> Response:
+        render = _Render(context, request, None)
+        if context.oidc is None:
+            return render.message(
+                text("error", render.lang), text("ung_no_login", render.lang), 503
+            )
+        start = context.oidc.start()
+        response = RedirectResponse(start.url, status_code=303)
+        state = {"s": start.state, "n": start.nonce, "v": start.code_verifier, "at": time.time()}
+        response.set_cookie(
+            LOGIN_COOKIE,
+            _sign(context.settings.secret_key, state),
+            max_age=LOGIN_WINDOW,
+            httponly=True,
+            samesite="lax",
+            secure=secure,
+            path=ROOT,
+        )
+        return response
+
+    @app.get("/callback")
+    def callback(request: Request, code: str = "", state: str = "") -> Response:
+        render = _Render(context, request, None)
+        started = _unsign(context.settings.secret_key, request.cookies.get(LOGIN_COOKIE))
+        failed = render.message(
+            text("ung_login_failed_heading", render.lang),
+            text("ung_login_failed", render.lang),
+            401,
+        )
+        failed.delete_cookie(LOGIN_COOKIE, path=ROOT)
+        if context.oidc is None or started is None or not code:
+            context.logins.refused("no login in progress")
+            return failed
+        try:
+            check_state(expected=started["s"], received=state)
+            claims = context.oidc.finish(code=code, code_verifier=started["v"], nonce=started["n"])
+        except CitizenLoginError as exc:
+            context.logins.refused(exc.reason)
+            return failed
+        try:
+            login = context.logins.login(claims.cpr, claims.subject, render.lang)
+        except CitizenLoginRefusedError:
+            return render.missing()
+        response = RedirectResponse(f"{ROOT}/", status_code=303)
+        response.delete_cookie(LOGIN_COOKIE, path=ROOT)
+        response.set_cookie(
+            CITIZEN_COOKIE,
+            login.token,
+            max_age=int(context.logins.ttl.total_seconds()),
+            httponly=True,
+            samesite="lax",
+            secure=secure,
+            path=ROOT,
+        )
+        return response
+
+    @app.post("/logout")
+    async def logout(request: Request) -> Response:
+        form = await form_of(request)
+        found = checked(request, form)
+        if isinstance(found, Response):
+            return found
+        context.logins.logout(request.cookies.get(CITIZEN_COOKIE, ""))
+        response = RedirectResponse(f"{ROOT}/", status_code=303)
+        response.delete_cookie(CITIZEN_COOKIE, path=ROOT)
+        return response
+
+    def case_page(request: Request, citizen: Citizen, reference: str, notice: str = "") -> Response:
+        render = _Render(context, request, citizen)
+        try:
+            page = context.citizens.page(citizen, reference)
+        except CaseNotFoundError:
+            return render.missing()
+        return render(
+            "citizen/case.html", **_case_values(context, page, render.lang), notice=notice
+        )
+
+    @app.get("/cases/{reference}")
+    def show_case(request: Request, reference: str, notice: str = "") -> Response:
+        citizen = who(request)
+        if citizen is None:
+            return RedirectResponse(f"{ROOT}/", status_code=303)
+        return case_page(request, citizen, reference, notice if notice in _NOTICES else "")
+
+    @app.get("/cases/{reference}/steps/{event}")
+    def step_form(request: Request, reference: str, event: str) -> Response:
+        citizen = who(request)
+        if citizen is None:
+            return RedirectResponse(f"{ROOT}/", status_code=303)
+        return _step_page(context, request, citizen, reference, event)
+
+    @app.post("/cases/{reference}/steps/{event}")
+    async def take_step(request: Request, reference: str, event: str) -> Response:
+        form = await form_of(request)
+        found = checked(request, form)
+        if isinstance(found, Response):
+            return found
+        citizen, render = found
+        try:
+            page = context.citizens.page(citizen, reference)
+        except CaseNotFoundError:
+            return render.missing()
+        step = next((t for t in page.steps if t.event_name == event), None)
+        if step is None:
+            return render.missing()
+        inputs = read_form(step.inputs, form, [])
+        try:
+            context.citizens.take_step(citizen, reference, event, inputs, form.get("key") or None)
+        except RejectedError as exc:
+            message, errors = refusal(exc.rejection, render.lang)
+            return _step_page(context, request, citizen, reference, event, message, errors, form)
+        except NotAllowedError as exc:
+            return render.message(text("error", render.lang), str(exc), 403)
+        except CaseNotFoundError:
+            return render.missing()
+        return RedirectResponse(f"{ROOT}/cases/{reference}?notice=saved", status_code=303)
+
+    @app.post("/cases/{reference}/consent")
+    async def consent(request: Request, reference: str) -> Response:
+        form = await form_of(request)
+        found = checked(request, form)
+        if isinstance(found, Response):
+            return found
+        citizen, render = found
+        try:
+            if form.get("give") == "guardian":
+                context.citizens.give_parental_consent(citizen, reference)
+                notice = "consent_given"
+            else:
+                context.citizens.withdraw_consent(citizen, reference, form.get("department"))
+                notice = "consent_withdrawn"
+        except CaseNotFoundError:
+            return render.missing()
+        except WorkflowError as exc:
+            return render.message(text("error", render.lang), str(exc), 400)
+        return RedirectResponse(f"{ROOT}/cases/{reference}?notice={notice}", status_code=303)
+
+    @app.post("/cases/{reference}/come-back")
+    async def come_back(request: Request, reference: str) -> Response:
+        form = await form_of(request)
+        found = checked(request, form)
+        if isinstance(found, Response):
+            return found
+        citizen, render = found
+        try:
+            result = context.citizens.come_back(citizen, reference)
+        except CaseNotFoundError:
+            return render.missing()
+        except WorkflowError:
+            return render.message(
+                text("error", render.lang), text("ung_come_back_failed", render.lang), 400
+            )
+        return RedirectResponse(
+            f"{ROOT}/cases/{result.reference}?notice=come_back", status_code=303
+        )
+
+    @app.get("/cases/{reference}/log")
+    def access_log(request: Request, reference: str) -> Response:
+        citizen = who(request)
+        if citizen is None:
+            return RedirectResponse(f"{ROOT}/", status_code=303)
+        render = _Render(context, request, citizen)
+        try:
+            entries = context.citizens.access_log(citizen, reference)
+        except CaseNotFoundError:
+            return render.missing()
+        rows = [
+            {
+                "at": e.at,
+                "who": text(f"ung_who_{e.role}", render.lang)
+                if e.role in _ROLE_WORDS
+                else text("ung_who_other", render.lang),
+                "did": text(f"ung_did_{e.action}", render.lang)
+                if e.action in _ACTION_WORDS
+                else e.action,
+                "why": e.purpose,
+            }
+            for e in reversed(entries)
+        ]
+        return render("citizen/log.html", reference=reference, rows=rows)
+
+    @app.get("/cases/{reference}/meeting.ics")
+    def meeting_file(request: Request, reference: str) -> Response:
+        citizen = who(request)
+        render = _Render(context, request, citizen)
+        if citizen is None:
+            return RedirectResponse(f"{ROOT}/", status_code=303)
+        try:
+            page = context.citizens.page(citizen, reference)
+        except CaseNotFoundError:
+            return render.missing()
+        meeting = _next_meeting(page, context)
+        if meeting is None:
+            return render.missing()
+        body = invitation(
+            uid=f"{reference}-{meeting['id']}@workflow",
+            start=meeting["starts_at"],
+            end=meeting["starts_at"] + MEETING_LENGTH,
+            summary=text(
+                "meeting_summary",
+                render.lang,
+                title=text("collaboration_meeting", render.lang),
+                reference=reference,
+            ),
+            location=meeting["place"],
+            sequence=0,
+            description=reference,
+        )
+        return Response(
+            body,
+            media_type="text/calendar; charset=utf-8",
+            headers={"content-disposition": f'attachment; filename="{reference}.ics"'},
+        )
+
+    return app
+
+
+_NOTICES = frozenset({"saved", "consent_given", "consent_withdrawn", "come_back"})
+_ROLE_WORDS = frozenset(
+    {
+        "user",
+        "caseworker",
+        "coordinator",
+        "team_member",
+        "leader",
+        "young_person",
+        "guardian",
+        "system",
+        "citizen",
+    }
+)
+_ACTION_WORDS = frozenset({"read", "change", "export", "refused", "search", "delete"})
+
+
+def _next_meeting(page: CitizenPage, context: CitizenContext) -> dict[str, Any] | None:
+    now = context.citizens.uow.clock()
+    upcoming = [m for m in page.view.meetings if m["starts_at"] >= now]
+    return min(upcoming, key=lambda m: m["starts_at"]) if upcoming else None
+
+
+def _case_values(context: CitizenContext, page: CitizenPage, lang: str) -> dict[str, Any]:
+    """What the case page shows, in plain words (names of staff, never of other citizens)."""
+    definition, view = page.definition, page.view
+    people = {m["person"] for m in view.team} | {view.coordinator, view.caseworker}
+    names = context.accounts.names(p for p in people if p)
+    departments = {d.id: local(d.name, lang) for d in definition.departments}
+    themes = {t.id: local(t.name, lang) for t in definition.themes}
+    stage = definition.stages_by_id.get(view.stage)
+    helpers: dict[str, str] = {}
+    for member in view.team:
+        helpers.setdefault(member["department"], names.get(member["person"], member["person"]))
+    plan = [
+        {
+            "text": goal.get("text", ""),
+            "status": goal.get("status") or "open",
+            "department": departments.get(goal.get("department") or "", ""),
+            "helper": helpers.get(goal.get("department") or "", ""),
+            "theme": themes.get(goal.get("theme") or "", ""),
+        }
+        for goal in view.plan
+    ]
+    team = [
+        {
+            "name": names.get(m["person"], m["person"]),
+            "department": departments.get(m["department"], m["department"]),
+        }
+        for m in view.team
+    ]
+    meeting = _next_meeting(page, context)
+    consent = next((c for c in view.consents if not c.get("withdrawn_at")), None)
+    shared = [
+        {"id": d["department"], "name": departments.get(d["department"], d["department"])}
+        for d in (consent or {}).get("departments", [])
+        if not d.get("withdrawn_at")
+    ]
+    own_words = (
+        None
+        if page.is_guardian
+        else {
+            "topics": [themes.get(t, t) for t in view.data.get("my_topics") or []],
+            "wishes": view.data.get("my_wishes") or "",
+            "feedback": view.data.get("feedback_words") or "",
+        }
+    )
+    return {
+        "reference": view.reference,
+        "municipality": local(definition.title, lang),
+        "stage": local(stage.name, lang) if stage else view.stage,
+        "closed": view.closed_at is not None,
+        "plan": plan,
+        "team": team,
+        "coordinator": names.get(view.coordinator or "", view.coordinator or ""),
+        "caseworker": names.get(view.caseworker or "", view.caseworker or ""),
+        "meeting": meeting,
+        "steps": [
+            {"event": t.event_name, "name": local(t.name, lang), "danger": t.to in {"withdrawn"}}
+            for t in page.steps
+        ],
+        "shared": shared,
+        "guardian": page.is_guardian,
+        "needs_parent": [departments.get(d, d) for d in departments_without_consent(view)],
+        "own_words": own_words,
+    }
+
+
+def _step_page(
+    context: CitizenContext,
+    request: Request,
+    citizen: Citizen,
+    reference: str,
+    event: str,
+    message: str = "",
+    errors: dict[str, str] | None = None,
+    form: FormData | None = None,
+) -> Response:
+    render = _Render(context, request, citizen)
+    try:
+        page = context.citizens.page(citizen, reference)
+    except CaseNotFoundError:
+        return render.missing()
+    step = next((t for t in page.steps if t.event_name == event), None)
+    if step is None:
+        return render.missing()
+    fields = form_fields(page.definition, step.inputs, render.lang)
+    given = {f.name: (form.getlist(f.name) if form else []) for f in fields}
+    return render(
+        "citizen/step.html",
+        422 if message else 200,
+        reference=reference,
+        event=event,
+        step_name=local(step.name, render.lang),
+        fields=fields,
+        given=given,
+        message=message,
+        errors=errors or {},
+    )

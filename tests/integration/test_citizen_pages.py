@@ -1,0 +1,341 @@
+"""The young person's and guardian's own pages, logged in through a real OIDC provider.
+
+The provider is npm's oidc-provider on 127.0.0.1 (tests/support/oidc.py); the app is the
+real one (TestClient). Logins walk the provider's pages and bring the code back to
+``/ung/callback``. Bad logins and other people's cases answer like a missing case, and
+every attempt is audited.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from tests.integration.conftest import Clock
+from tests.support.case_api import ACCEPT, CASEWORKER, COORDINATOR, FIRST_MEETING, PRE_MEETING
+from tests.support.oidc import CLIENT_ID, CLIENT_SECRET, log_in
+from tests.support.services import free_port
+from workflow.cases.model import GuardianDetails, YoungPersonDetails
+from workflow.privacy.consents import ConsentRequest
+from workflow.runtime import Runtime, build_runtime, use_runtime
+from workflow.settings import Settings
+from workflow.store.tables import AuditEntry, Case
+from workflow.web.app import create_app
+from workflow.web.dev_oidc import PROVIDER_FOLDER, ensure_installed, running_provider
+
+APP = "http://testserver"
+CALLBACK = f"{APP}/ung/callback"
+PEOPLE = {
+    "emma": {"name": "Emma Ung", "cpr": "0101101234"},  # 16 in 2026: a minor
+    "mor": {"name": "Mette Mor", "cpr": "0202801234"},  # Emma's mother
+    "jonas": {"name": "Jonas Andersen", "cpr": "0303051234"},  # another young person
+    "ukendt": {"name": "Ingen Sag", "cpr": "0404041234"},  # no case here
+    "uden-cpr": {"name": "Uden CPR"},  # a token without a CPR claim
+}
+EMMA = YoungPersonDetails(
+    "Emma Ung",
+    "010110-1234",
+    date(2010, 1, 1),
+    email="emma@example.org",
+    guardians=(GuardianDetails("Mette Mor", "020280-1234", email="mor@example.org"),),
+)
+JONAS = YoungPersonDetails("Jonas Andersen", "030305-1234", date(2005, 3, 3))
+
+
+@pytest.fixture(scope="module")
+def provider() -> Iterator[str]:
+    ensure_installed(PROVIDER_FOLDER)
+    with running_provider(
+        port=free_port(),
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        redirect_uris=[CALLBACK],
+        accounts=PEOPLE,
+    ) as info:
+        yield info.issuer
+
+
+@pytest.fixture
+def citizen_runtime(provider: str, clock: Clock, tmp_path: Path) -> Iterator[Runtime]:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'workflow.db'}",
+        home=tmp_path / "var",
+        base_url=APP,
+        citizen_oidc_issuer=provider,
+        citizen_oidc_client_id=CLIENT_ID,
+        citizen_oidc_client_secret=CLIENT_SECRET,
+    )
+    rt = build_runtime(settings, clock=clock)
+    use_runtime(rt)
+    yield rt
+    use_runtime(None)
+    rt.engine.dispose()
+
+
+def _case(
+    runtime: Runtime, person: YoungPersonDetails, *, meeting: bool = True, consent: bool = True
+) -> str:
+    """A Sorø case at the first meeting (team, coordinator; a consent for skole and uu,
+    recorded with the parent's, as staff record it when the parent signed on paper)."""
+    ref = runtime.service.refer(
+        "soroe", person, CASEWORKER, {"source": "school", "caseworker": "cw-mette"}
+    ).reference
+    runtime.service.trigger(ref, "accept_referral", ACCEPT, CASEWORKER)
+    if consent:
+        request = ConsentRequest(["skole", "uu"], ["education"], guardian=True)
+        runtime.consents.give(ref, CASEWORKER, request)
+    if meeting:
+        runtime.service.trigger(ref, "hold_pre_meeting", PRE_MEETING, CASEWORKER)
+    return ref
+
+
+def _login(client: TestClient, who: str) -> TestClient:
+    start = client.get("/ung/login", follow_redirects=False)
+    assert start.status_code == 303
+    back = log_in(start.headers["location"], who, redirect_uri=CALLBACK)
+    answer = client.get("/ung/callback", params=back, follow_redirects=False)
+    client.last = answer  # type: ignore[attr-defined]
+    return client
+
+
+def _csrf(page: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found, page[:500]
+    return found.group(1)
+
+
+def _audit(runtime: Runtime, action: str) -> list[AuditEntry]:
+    with runtime.sessions() as session:
+        return list(session.scalars(select(AuditEntry).where(AuditEntry.action == action)))
+
+
+def test_the_young_person_logs_in_sees_their_course_and_prepares(
+    citizen_runtime: Runtime,
+) -> None:
+    ref = _case(citizen_runtime, EMMA)
+    client = _login(TestClient(create_app(citizen_runtime)), "emma")
+    assert client.last.status_code == 303  # type: ignore[attr-defined]
+    page = client.get("/ung/", follow_redirects=True)
+    assert page.status_code == 200
+    assert str(page.url).endswith(f"/ung/cases/{ref}")
+    body = page.text
+    assert "Mit forløb" in body
+    assert "Mit næste møde" in body
+    assert "Sæt i min kalender" in body
+    assert "Skole (skoleleder/lærer)" in body  # a consented department, with withdraw
+    # The young person's own step before the meeting, with a theme and their own words.
+    form = client.get(f"/ung/cases/{ref}/steps/young_person_prepared")
+    assert form.status_code == 200
+    assert 'name="my_topics"' in form.text
+    sent = client.post(
+        f"/ung/cases/{ref}/steps/young_person_prepared",
+        data={
+            "csrf_token": _csrf(form.text),
+            "my_topics": ["uddannelse", "bolig"],
+            "my_wishes": "Jeg vil gerne tale om at flytte hjemmefra",
+        },
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303, sent.text
+    view = citizen_runtime.service.view(ref, COORDINATOR)
+    assert view.data["my_topics"] == ["uddannelse", "bolig"]
+    assert view.history[-1]["actor"] == f"young_person:young-person/{ref}"
+    ics = client.get(f"/ung/cases/{ref}/meeting.ics")
+    assert ics.status_code == 200
+    assert "BEGIN:VEVENT" in ics.text
+    # The calendar file's meeting is the booked first meeting.
+    assert "20260317T" in ics.text
+
+
+def test_the_guardian_sees_the_course_without_the_young_persons_own_words(
+    citizen_runtime: Runtime,
+) -> None:
+    ref = _case(citizen_runtime, EMMA, consent=False)
+    young = _login(TestClient(create_app(citizen_runtime)), "emma")
+    form = young.get(f"/ung/cases/{ref}/steps/young_person_prepared")
+    young.post(
+        f"/ung/cases/{ref}/steps/young_person_prepared",
+        data={"csrf_token": _csrf(form.text), "my_topics": ["bolig"], "my_wishes": "HEMMELIGT"},
+    )
+    parent = _login(TestClient(create_app(citizen_runtime)), "mor")
+    page = parent.get("/ung/", follow_redirects=True)
+    assert page.status_code == 200
+    assert "Den unges forløb" in page.text
+    assert "HEMMELIGT" not in page.text
+    assert "Giv mit samtykke som forælder" in page.text
+    given = parent.post(
+        f"/ung/cases/{ref}/consent",
+        data={"csrf_token": _csrf(page.text), "give": "guardian"},
+        follow_redirects=False,
+    )
+    assert given.status_code == 303
+    consents = citizen_runtime.service.view(ref, CASEWORKER).consents
+    assert consents[0]["given_by"] == ["young_person", "guardian"]
+    assert consents[0]["recorded_by"].startswith("guardian:guardian/")
+    assert sorted(d["department"] for d in consents[0]["departments"]) == ["skole", "uu"]
+    # The guardian has no young person's steps.
+    assert parent.get(f"/ung/cases/{ref}/steps/young_person_prepared").status_code == 404
+
+
+def test_withdrawing_a_departments_consent_and_the_access_log(citizen_runtime: Runtime) -> None:
+    ref = _case(citizen_runtime, EMMA)
+    client = _login(TestClient(create_app(citizen_runtime)), "emma")
+    page = client.get(f"/ung/cases/{ref}")
+    answer = client.post(
+        f"/ung/cases/{ref}/consent",
+        data={"csrf_token": _csrf(page.text), "department": "skole"},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303
+    view = citizen_runtime.service.view(ref, CASEWORKER)
+    withdrawn = {d["department"]: d["withdrawn_at"] for d in view.consents[0]["departments"]}
+    assert withdrawn["skole"] is not None
+    assert withdrawn["uu"] is None
+    log = client.get(f"/ung/cases/{ref}/log")
+    assert log.status_code == 200
+    assert "Din sagsbehandler" in log.text
+    assert "cw-mette" not in log.text
+
+
+def test_the_first_meeting_invitation_reaches_the_young_person_and_guardian(
+    citizen_runtime: Runtime,
+) -> None:
+    ref = _case(citizen_runtime, EMMA)
+    citizen_runtime.deliverer.drain()
+    mail = sorted((citizen_runtime.settings.home / "mail").rglob("*.eml"))
+    texts = [m.read_text(encoding="utf-8") for m in mail]
+    mine = [t for t in texts if "emma@example.org" in t]
+    parents = [t for t in texts if "mor@example.org" in t]
+    assert mine
+    assert parents
+    parsed = email.message_from_string(mine[0], policy=email.policy.default)
+    calendars = [p for p in parsed.walk() if p.get_content_type() == "text/calendar"]
+    assert "BEGIN:VEVENT" in calendars[0].get_content()
+    assert f"/ung/cases/{ref}" in mine[0]
+    assert "0101101234" not in "".join(texts)
+    assert "010110-1234" not in "".join(texts)
+
+
+@pytest.mark.parametrize(
+    "login", ["ukendt", "uden-cpr"], ids=["CPR matching no case", "no CPR claim"]
+)
+def test_a_login_that_matches_no_case_is_answered_like_a_missing_case(
+    citizen_runtime: Runtime, login: str
+) -> None:
+    _case(citizen_runtime, EMMA)
+    client = _login(TestClient(create_app(citizen_runtime)), login)
+    answer = client.last  # type: ignore[attr-defined]
+    missing = TestClient(create_app(citizen_runtime)).get(
+        "/ung/cases/SOR-2026-9999", follow_redirects=False
+    )
+    assert answer.status_code == 404
+    assert "kui_ung=" not in answer.headers.get("set-cookie", "")
+    assert "Siden findes ikke" in answer.text
+    assert _audit(citizen_runtime, "login_failed")
+    assert missing.status_code == 303  # not logged in: to the login page
+
+
+def test_a_tampered_or_replayed_callback_is_refused_and_audited(citizen_runtime: Runtime) -> None:
+    _case(citizen_runtime, EMMA)
+    client = TestClient(create_app(citizen_runtime))
+    start = client.get("/ung/login", follow_redirects=False)
+    back = log_in(start.headers["location"], "emma", redirect_uri=CALLBACK)
+    wrong_state = client.get("/ung/callback", params=back | {"state": "forged"})
+    assert wrong_state.status_code == 401
+    assert "Vi kunne ikke logge dig ind" in wrong_state.text
+    # The code was not spent on a forged state; a fresh client without the login cookie:
+    stranger = TestClient(create_app(citizen_runtime)).get("/ung/callback", params=back)
+    assert stranger.status_code == 401
+    tampered = TestClient(create_app(citizen_runtime))
+    tampered.cookies.set("kui_ung_login", "e30.deadbeef", path="/ung")
+    assert tampered.get("/ung/callback", params=back).status_code == 401
+    reasons = {e.details["reason"] for e in _audit(citizen_runtime, "login_failed")}
+    assert {"state", "no login in progress"} <= reasons
+
+
+def test_an_expired_id_token_is_refused(
+    citizen_runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _case(citizen_runtime, EMMA)
+    client = TestClient(create_app(citizen_runtime))
+    start = client.get("/ung/login", follow_redirects=False)
+    back = log_in(start.headers["location"], "emma", redirect_uri=CALLBACK)
+    import workflow.web.citizen_oidc as citizen_oidc
+
+    class Later:
+        """The OIDC client's clock, two hours on: the token's 600 s are long gone."""
+
+        @staticmethod
+        def time() -> float:
+            return real_time() + 7200
+
+    real_time = citizen_oidc.time.time
+    monkeypatch.setattr(citizen_oidc, "time", Later)
+    answer = client.get("/ung/callback", params=back)
+    assert answer.status_code == 401
+    assert "expired" in {e.details["reason"] for e in _audit(citizen_runtime, "login_failed")}
+
+
+def test_a_young_person_opening_anothers_case_sees_a_missing_case(
+    citizen_runtime: Runtime,
+) -> None:
+    emmas = _case(citizen_runtime, EMMA)
+    _case(citizen_runtime, JONAS)
+    jonas = _login(TestClient(create_app(citizen_runtime)), "jonas")
+    other = jonas.get(f"/ung/cases/{emmas}")
+    missing = jonas.get("/ung/cases/SOR-2026-9999")
+    assert other.status_code == missing.status_code == 404
+    assert other.text.replace(emmas, "X") == missing.text.replace("SOR-2026-9999", "X")
+    assert "Emma" not in other.text
+    refused = [e for e in _audit(citizen_runtime, "refused") if e.object_id == emmas]
+    assert refused
+    assert refused[0].actor.startswith("citizen:")
+    with citizen_runtime.sessions() as session:
+        assert session.scalar(select(Case.stage).where(Case.reference == emmas))
+
+
+def test_a_roskilde_case_goes_through_the_young_persons_steps(citizen_runtime: Runtime) -> None:
+    """Before the pre-meeting, feedback after each meeting: Roskilde's model, by the young
+    person on their own page, and the coordinator of record holding the meetings."""
+    rt = citizen_runtime
+    ref = rt.service.refer(
+        "roskilde", EMMA, CASEWORKER, {"source": "school", "caseworker": "cw-mette"}
+    ).reference
+    rt.service.trigger(ref, "accept_referral", ACCEPT, CASEWORKER)
+    client = _login(TestClient(create_app(rt)), "emma")
+
+    def do(event: str, data: dict[str, object]) -> None:
+        form = client.get(f"/ung/cases/{ref}/steps/{event}")
+        assert form.status_code == 200, (event, form.text[:300])
+        sent = client.post(
+            f"/ung/cases/{ref}/steps/{event}",
+            data={"csrf_token": _csrf(form.text), **data},
+            follow_redirects=False,
+        )
+        assert sent.status_code == 303, (event, sent.text[:2000])
+
+    prepared = {"my_topics": ["uddannelse"], "my_wishes": "Skole", "presenter": "myself"}
+    do("young_person_prepared", prepared)
+    pre_meeting = {k: v for k, v in PRE_MEETING.items() if k != "meeting_room"}
+    rt.service.trigger(ref, "hold_pre_meeting", pre_meeting, CASEWORKER)
+    do("young_person_feedback", {"felt_heard": "ja", "decided_myself": "ja"})
+    do("young_person_prepared", prepared)
+    lise = COORDINATOR
+    rt.service.trigger(
+        ref, "hold_first_meeting", FIRST_MEETING | {"young_person_decided": True}, lise
+    )
+    do("young_person_feedback", {"felt_heard": "delvist", "decided_myself": "ja"})
+    assert rt.service.view(ref, lise).stage == "follow_up"
+    page = client.get(f"/ung/cases/{ref}")
+    assert "Jeg skal møde op i skole 3 dage om ugen" in page.text
+    parsed = parse_qs(urlsplit(str(page.url)).query)
+    assert parsed == {}
