@@ -549,6 +549,54 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "Hvorfor",
         "en": "Why",
     },
+    "ung_next_meeting_g": {
+        "da": "Det næste møde",
+        "en": "The next meeting",
+    },
+    "ung_consent_g": {
+        "da": "Samtykke til deling",
+        "en": "Consent to sharing",
+    },
+    "ung_coordinator_g": {
+        "da": "Koordinator",
+        "en": "Coordinator",
+    },
+    "ung_caseworker_g": {
+        "da": "Sagsbehandler",
+        "en": "Caseworker",
+    },
+    "ung_reach_g": {
+        "da": "Du kan ringe eller skrive til koordinatoren – kontaktoplysningerne står i brevene fra kommunen.",
+        "en": "You can call or write to the coordinator – the contact details are in the letters from the municipality.",
+    },
+    "ung_consent_intro_g": {
+        "da": "Disse afdelinger må dele oplysninger om den unges forløb. Du kan trække et samtykke tilbage.",
+        "en": "These departments may share information about the young person's course. You can withdraw a consent.",
+    },
+    "ung_no_consent_g": {
+        "da": "Ingen afdelinger deler oplysninger om den unges forløb lige nu.",
+        "en": "No departments share information about the young person's course right now.",
+    },
+    "ung_who_read_g": {
+        "da": "Hvem har læst forløbet – og hvorfor",
+        "en": "Who has read the course – and why",
+    },
+    "ung_no_meeting_g": {
+        "da": "Der er ikke aftalt et møde endnu.",
+        "en": "No meeting has been booked yet.",
+    },
+    "ung_no_plan_g": {
+        "da": "Planen skrives sammen med den unge på det første møde.",
+        "en": "The plan is written together with the young person at the first meeting.",
+    },
+    "ung_step_withdraw": {
+        "da": "Jeg vil stoppe forløbet",
+        "en": "I want to end the course",
+    },
+    "ung_purpose_referral": {
+        "da": "Henvisning",
+        "en": "Referral",
+    },
     # The engine: refusals
     "case_closed": {
         "da": "Sagen er afsluttet ({stage}) og tager ikke imod flere hændelser.",

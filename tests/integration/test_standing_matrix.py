@@ -21,7 +21,8 @@ that every attempt is in the audit log. At the follow-up, everyone also claims e
 The named tests below the matrix are the issue's reproductions (a teacher on the team
 writing the plan as coordinator, or closing the case as caseworker) and the rules around
 them: the guardian of an adult, separation of duties on closing, the engine's own role.
-The last tests are defects this module found, marked strict xfail until they are fixed.
+The last tests are defects this module found (guardian's age on the Danish day, reads by
+the runtime's clock, the engine's role claimed by a stranger), kept so they stay fixed.
 """
 
 from __future__ import annotations
@@ -683,15 +684,9 @@ def test_nobody_acts_in_the_engines_own_role(runtime: Runtime) -> None:
     assert refusals_of(runtime, reference) == 4
 
 
-# --- defects found by this module (strict xfail: remove the mark when fixed) -------------
+# --- defects this module found (each failed before its fix) ------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="authorise_step is given now.date() of the UTC clock, not the day in the "
-    "definition's timezone: on the 18th birthday before 01:00 (02:00 in summer) Danish "
-    "time the guardian still stands on the case",
-)
 def test_a_guardian_loses_standing_at_midnight_danish_time(world: World, runtime: Runtime) -> None:
     minor = YoungPersonDetails("Ung Testesen", "0101101234", SIXTEEN, guardians=(GUARDIAN,))
     opened = runtime.service.refer(
@@ -702,12 +697,6 @@ def test_a_guardian_loses_standing_at_midnight_danish_time(world: World, runtime
     assert attempt(runtime, opened.reference, "withdraw", guardian, PROBE)[0] == "N"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="CaseService.view (also reveal_cpr and the audit export) calls authorise without "
-    "today=, so standing_of falls back to date.today() of the host instead of the runtime's "
-    "clock: reads and steps disagree on whether a guardian's young person is a minor",
-)
 def test_a_guardians_reads_follow_the_runtime_clock_like_their_steps(
     world: World, runtime: Runtime
 ) -> None:
@@ -723,12 +712,6 @@ def test_a_guardians_reads_follow_the_runtime_clock_like_their_steps(
     assert runtime.service.view(opened.reference, guardian).reference == opened.reference
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="authorise_step refuses the 'system' role before it looks at the person's "
-    "standing: a stranger claiming it is told NotAllowedError on a case that exists and "
-    "CaseNotFoundError on one that does not, so the answer tells them the case exists",
-)
 def test_a_stranger_claiming_the_engines_role_learns_nothing(runtime: Runtime) -> None:
     reference = at_first_meeting(runtime)
     stranger = Actor("system", "cw-anden")

@@ -33,14 +33,13 @@ OWN_CASE = "den unges egen side"
 
 
 def departments_without_consent(view: CaseView) -> list[str]:
-    """The team's departments that no active consent covers (a guardian may give it)."""
-    covered = {
-        d["department"]
-        for given in view.consents
-        for d in given["departments"]
-        if not d.get("withdrawn_at")
-    }
-    return sorted({m["department"] for m in view.team} - covered)
+    """The team's departments no consent has covered yet (a guardian may give it).
+
+    A department whose consent was withdrawn is not among them: the young person took
+    that yes back, and a parent's consent does not give it again.
+    """
+    named = {d["department"] for given in view.consents for d in given["departments"]}
+    return sorted({m["department"] for m in view.team} - named)
 
 
 @dataclass(frozen=True)

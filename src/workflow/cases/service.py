@@ -155,7 +155,7 @@ class CaseService:
             if loaded is None:
                 raise CaseNotFoundError(f"no case {request.reference}")
             case = loaded.case
-            authorise_step(session, case, request.actor, request.purpose, now.date())
+            authorise_step(session, case, request.actor, request.purpose, self.uow.today())
             # After the access check: a key must not tell a stranger what it was used for.
             repeated = first_result(
                 session, request.idempotency_key, request.reference, request.event
@@ -217,7 +217,7 @@ class CaseService:
         now = self.uow.clock()
         with self.uow.transaction() as session:
             case = case_by_reference(session, reference)
-            access = authorise(session, case, actor, Action.READ, purpose)
+            access = authorise(session, case, actor, Action.READ, purpose, self.uow.today())
             definition = self.uow.catalog.pinned(session, case.definition_version_id)
             write_audit(
                 session,
@@ -238,7 +238,7 @@ class CaseService:
         now = self.uow.clock()
         with self.uow.transaction() as session:
             case = case_by_reference(session, reference)
-            access = authorise(session, case, actor, Action.READ, purpose)
+            access = authorise(session, case, actor, Action.READ, purpose, self.uow.today())
             cpr = read_cpr(session, case)
             write_audit(
                 session,

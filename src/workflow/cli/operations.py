@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import os
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import typer
 
 from workflow.settings import get_settings
+
+if TYPE_CHECKING:
+    from workflow.web.citizen_oidc import OidcClient
 
 
 def _prefect_home() -> Path:
@@ -46,14 +51,16 @@ def up(
     """Start a local Prefect server, the web app, and serve the flows (sweep on a schedule)."""
     from workflow.orchestration.server import local_server
 
-    with local_server(_prefect_home(), port) as api_url:
+    with local_server(_prefect_home(), port) as api_url, contextlib.ExitStack() as stack:
         _use_server(api_url)
         ui = api_url.removesuffix("/api")
         typer.echo(f"Prefect UI: {ui}  (flow runs are named and tagged by case reference)")
         if with_demo:
             _play_demo()
             _demo_accounts()
-        web = _start_web(web_port)
+        web_port = web_port or get_settings().web_port
+        citizen_login = _citizen_login(stack, web_port) if with_demo else None
+        web = _start_web(web_port, citizen_login)
         from workflow.orchestration.deployments import serve_all
 
         typer.echo(f"Serving case-step, sweep (every {sweep_every} s) and intake. Ctrl-C stops.")
@@ -62,6 +69,12 @@ def up(
         if with_demo:
             logins = ", ".join(f"{a[0]} ({a[3][0]})" for a in DEMO_ACCOUNTS)
             typer.echo(f"Demo login: {logins}; password {DEMO_PASSWORD}")
+        if citizen_login is not None:
+            names = " or ".join(f"'{login}'" for login in DEMO_CITIZENS)
+            typer.echo(
+                f"Young person's page: {web}/ung/  (log in as {names} at the local "
+                "development OIDC provider; any password)"
+            )
         serve_all(sweep_every)
 
 
@@ -92,12 +105,20 @@ def _demo_accounts() -> None:
             municipality_code="340",
         )
     # An open case to take on from the web app (the demo's other cases are closed).
+    from dataclasses import replace
+
+    from workflow.cases.model import GuardianDetails
     from workflow.engine.model import Actor
     from workflow.orchestration.demo import DEMO_PEOPLE
 
     caseworker = Actor("caseworker", "cw-mette")
+    freja = replace(  # her own channel, and her mother (both log in at /ung)
+        DEMO_PEOPLE["soroe"],
+        email="freja@example.org",
+        guardians=(GuardianDetails("Hanne Testesen", "0505801234", email="hanne@example.org"),),
+    )
     opened = runtime.service.refer(
-        "soroe", DEMO_PEOPLE["soroe"], caseworker, {"source": "school", "caseworker": "cw-mette"}
+        "soroe", freja, caseworker, {"source": "school", "caseworker": "cw-mette"}
     )
     runtime.service.trigger(
         opened.reference,
@@ -119,7 +140,43 @@ def _demo_accounts() -> None:
     typer.echo(f"Demo case {opened.reference} waits for its pre-meeting in the web app.")
 
 
-def _start_web(port: int) -> str:
+#: The demo's citizens at the development OIDC provider: the Sorø young person of the
+#: open demo case, and her mother (development only; the provider is never production).
+DEMO_CITIZENS = {
+    "freja": {"name": "Freja Testesen", "cpr": "0101101234"},
+    "mor": {"name": "Hanne Testesen", "cpr": "0505801234"},
+}
+DEMO_CLIENT_SECRET = "demo-borger-hemmelighed"  # noqa: S105 (the local dev provider only)
+
+
+def _citizen_login(stack: contextlib.ExitStack, web_port: int) -> OidcClient | None:
+    """The demo's citizen login: npm's oidc-provider on 127.0.0.1, a development stand-in
+    for NemLog-in (skipped, with a note, where Node.js is missing)."""
+    from workflow.web.citizen_oidc import OidcClient
+    from workflow.web.dev_oidc import DevProviderError, ensure_installed, running_provider
+    from workflow.web.server import free_local_port
+
+    if get_settings().citizen_oidc_issuer:
+        return None  # a real provider is configured: the web app uses it
+    callback = f"http://127.0.0.1:{web_port}/ung/callback"
+    try:
+        ensure_installed()
+        provider = stack.enter_context(
+            running_provider(
+                port=free_local_port(),
+                client_id="kui-borger",
+                client_secret=DEMO_CLIENT_SECRET,
+                redirect_uris=[callback],
+                accounts=DEMO_CITIZENS,
+            )
+        )
+    except DevProviderError as exc:
+        typer.echo(f"Young person's login is not available: {exc}")
+        return None
+    return OidcClient(provider.issuer, "kui-borger", DEMO_CLIENT_SECRET, callback)
+
+
+def _start_web(port: int, citizen_login: OidcClient | None = None) -> str:
     """Serve the web app in this process; its steps run as flows in the background."""
     from workflow.orchestration.background import BackgroundSteps
     from workflow.runtime import get_runtime
@@ -127,7 +184,7 @@ def _start_web(port: int) -> str:
     from workflow.web.server import serve_in_thread
 
     port = port or get_settings().web_port
-    app = create_app(get_runtime(), on_step=BackgroundSteps().submit)
+    app = create_app(get_runtime(), on_step=BackgroundSteps().submit, citizen_login=citizen_login)
     serve_in_thread(app, "127.0.0.1", port)
     return f"http://127.0.0.1:{port}"
 

@@ -59,7 +59,7 @@ class AuditService:
         now = self.uow.clock()
         with self.uow.transaction() as session:
             case = case_by_reference(session, reference)
-            access = authorise(session, case, actor, Action.EXPORT, purpose)
+            access = authorise(session, case, actor, Action.EXPORT, purpose, self.uow.today())
             definition = self.uow.catalog.pinned(session, case.definition_version_id)
             view = read_case(session, case, definition, self.uow.cpr.mask)
             write_audit(
@@ -82,7 +82,7 @@ class AuditService:
         now = self.uow.clock()
         with self.uow.transaction() as session:
             case = case_by_reference(session, reference)
-            access = authorise(session, case, actor, Action.EXPORT, purpose)
+            access = authorise(session, case, actor, Action.EXPORT, purpose, self.uow.today())
             rows = session.scalars(
                 select(AuditEntry)
                 .where(

@@ -75,17 +75,17 @@ def authorise_step(
     anyone act on a case. Refused as :func:`authorise` refuses, or with a message that
     says what the person is on the case and which role they claimed.
     """
-    if actor.role == SYSTEM_ROLE:
-        raise NotAllowedError(
-            f"'{SYSTEM_ROLE}' is the engine's own role (timers act in it); "
-            "act in your own role on the case"
-        )
     if actor.role == CaseRole.CASEWORKER and actor.id and case.caseworker == actor.id:
         return Access(Via.CASEWORKER)  # the caseworker of record: known from the case row
     standing = standing_of(session, case, actor.id, today)
     if actor.role not in roles_held(standing):
         if decide_access(standing, Action.READ) is None:
             raise CaseNotFoundError(f"no case {case.reference}")
+        if actor.role == SYSTEM_ROLE:
+            raise NotAllowedError(
+                f"'{SYSTEM_ROLE}' is the engine's own role (timers act in it); "
+                "act in your own role on the case"
+            )
         raise NotAllowedError(role_refusal(actor, case.reference, standing))
     return _with_purpose(case, _decide(case, standing, Action.TRIGGER), purpose)
 

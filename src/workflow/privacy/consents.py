@@ -109,7 +109,7 @@ class ConsentService:
         stands on it through one of ``also`` (the young person and guardian withdraw; a
         guardian gives the parental consent)."""
         case = case_by_reference(session, reference)
-        access = authorise(session, case, actor, Action.TRIGGER, today=self.uow.clock().date())
+        access = authorise(session, case, actor, Action.TRIGGER, today=self.uow.today())
         if access.via not in {Via.CASEWORKER, Via.COORDINATOR} | also:
             raise NotAllowedError(
                 f"only the caseworker or the coordinator of {case.reference} records its consents"

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -40,6 +41,10 @@ class Cipher(Protocol):
         """The keyed hashes of a CPR number under every key of the ring, newest first."""
 
 
+#: The zone the law's days are counted in (every municipality here is Danish).
+DANISH_TIME = ZoneInfo("Europe/Copenhagen")
+
+
 def utc_now() -> datetime:
     """The wall clock, in UTC (the default clock)."""
     return datetime.now(UTC)
@@ -60,6 +65,11 @@ class UnitOfWork:
         #: Encrypts CPR numbers for the store.
         self.cpr = cipher
         self.clock = clock
+
+    def today(self) -> date:
+        """Today's date in Denmark by the clock: the day ages (a guardian's custody ends
+        at 18) are counted on, whatever the server's zone."""
+        return self.clock().astimezone(DANISH_TIME).date()
 
     @property
     def engine(self) -> Engine:

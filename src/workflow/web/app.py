@@ -76,10 +76,10 @@ def _identity(runtime: Runtime) -> Identity:
     return LocalSessions(runtime.accounts)
 
 
-def _citizen_context(runtime: Runtime, pages: Pages) -> CitizenContext:
-    """The citizen pages' services; their login is the settings' OIDC provider, if any."""
+def _citizen_context(runtime: Runtime, pages: Pages, oidc: OidcClient | None) -> CitizenContext:
+    """The citizen pages' services; their login is ``oidc``, else the settings' provider."""
     settings = runtime.settings
-    oidc = (
+    oidc = oidc or (
         OidcClient(
             settings.citizen_oidc_issuer,
             settings.citizen_oidc_client_id,
@@ -105,11 +105,13 @@ def create_app(
     *,
     identity: Identity | None = None,
     on_step: Callable[[StepResult], None] | None = None,
+    citizen_login: OidcClient | None = None,
 ) -> FastAPI:
     """The web app over a runtime's services: the pages, with the JSON API mounted at /api.
 
     ``identity`` defaults to the settings' choice (local accounts, or a trusted header
-    from a SAML/OIDC proxy); ``on_step`` is called with every committed step.
+    from a SAML/OIDC proxy); ``on_step`` is called with every committed step;
+    ``citizen_login`` is the young person's OIDC login (default: the settings' provider).
     """
     context = WebContext(
         settings=runtime.settings,
@@ -135,7 +137,8 @@ def create_app(
     app.include_router(privacy_pages.router)
     app.add_api_route("/healthz", healthz, include_in_schema=False)
     app.mount(API_ROOT, create_api(context))
-    app.mount(CITIZEN_ROOT, create_citizen_app(_citizen_context(runtime, context.pages)))
+    citizens = _citizen_context(runtime, context.pages, citizen_login)
+    app.mount(CITIZEN_ROOT, create_citizen_app(citizens))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(SecurityHeaders)
     answer_errors(app, page_answer)

@@ -24,6 +24,8 @@ from starlette.responses import RedirectResponse, Response
 
 from workflow.cases.citizens import CitizenPage, CitizenService, departments_without_consent
 from workflow.cases.model import RejectedError
+from workflow.definitions.parts import Transition
+from workflow.definitions.vocabulary import REFER_EVENT
 from workflow.delivery.ics import invitation
 from workflow.errors import CaseNotFoundError, NotAllowedError, WorkflowError
 from workflow.privacy.accounts import AccountService, same_token
@@ -31,6 +33,7 @@ from workflow.privacy.citizen_sessions import Citizen, CitizenLoginRefusedError,
 from workflow.settings import Settings
 from workflow.texts import text
 from workflow.web.citizen_oidc import CitizenLoginError, OidcClient, check_state
+from workflow.web.context import choice_label
 from workflow.web.definition_texts import local
 from workflow.web.forms import FormData, form_fields, read_form
 from workflow.web.page_support import refusal, secure_cookies
@@ -300,8 +303,12 @@ def create_citizen_app(context: CitizenContext) -> FastAPI:  # noqa: C901 - the 
         render = _Render(context, request, citizen)
         try:
             entries = context.citizens.access_log(citizen, reference)
+            definition = context.citizens.page(citizen, reference).definition
         except CaseNotFoundError:
             return render.missing()
+        # A step's purpose is its id: the citizen reads the step's name instead.
+        steps = {t.id: local(t.name, render.lang) for t in definition.transitions}
+        steps[REFER_EVENT] = text("ung_purpose_referral", render.lang)
         rows = [
             {
                 "at": e.at,
@@ -311,7 +318,7 @@ def create_citizen_app(context: CitizenContext) -> FastAPI:  # noqa: C901 - the 
                 "did": text(f"ung_did_{e.action}", render.lang)
                 if e.action in _ACTION_WORDS
                 else e.action,
-                "why": e.purpose,
+                "why": steps.get(e.purpose, e.purpose),
             }
             for e in reversed(entries)
         ]
@@ -340,7 +347,7 @@ def create_citizen_app(context: CitizenContext) -> FastAPI:  # noqa: C901 - the 
                 title=text("collaboration_meeting", render.lang),
                 reference=reference,
             ),
-            location=meeting["place"],
+            location=choice_label(page.definition, meeting["place"], render.lang) or None,
             sequence=0,
             description=reference,
         )
@@ -368,6 +375,11 @@ _ROLE_WORDS = frozenset(
     }
 )
 _ACTION_WORDS = frozenset({"read", "change", "export", "refused", "search", "delete"})
+
+
+def _step_name(step: Transition, lang: str) -> str:
+    """A step's name as the citizen reads it (ending the course in their own words)."""
+    return text("ung_step_withdraw", lang) if step.to == "withdrawn" else local(step.name, lang)
 
 
 def _next_meeting(page: CitizenPage, context: CitizenContext) -> dict[str, Any] | None:
@@ -405,12 +417,18 @@ def _case_values(context: CitizenContext, page: CitizenPage, lang: str) -> dict[
         for m in view.team
     ]
     meeting = _next_meeting(page, context)
-    consent = next((c for c in view.consents if not c.get("withdrawn_at")), None)
-    shared = [
-        {"id": d["department"], "name": departments.get(d["department"], d["department"])}
-        for d in (consent or {}).get("departments", [])
-        if not d.get("withdrawn_at")
-    ]
+    if meeting is not None:
+        meeting = meeting | {"place": choice_label(definition, meeting["place"], lang)}
+    active = sorted(
+        {
+            d["department"]
+            for given in view.consents
+            if not given.get("withdrawn_at")
+            for d in given["departments"]
+            if not d.get("withdrawn_at")
+        }
+    )
+    shared = [{"id": d, "name": departments.get(d, d)} for d in active]
     own_words = (
         None
         if page.is_guardian
@@ -431,7 +449,7 @@ def _case_values(context: CitizenContext, page: CitizenPage, lang: str) -> dict[
         "caseworker": names.get(view.caseworker or "", view.caseworker or ""),
         "meeting": meeting,
         "steps": [
-            {"event": t.event_name, "name": local(t.name, lang), "danger": t.to in {"withdrawn"}}
+            {"event": t.event_name, "name": _step_name(t, lang), "danger": t.to == "withdrawn"}
             for t in page.steps
         ],
         "shared": shared,

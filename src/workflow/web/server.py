@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 
@@ -22,3 +23,11 @@ def serve_in_thread(app: FastAPI, host: str, port: int, timeout: float = 20.0) -
             raise RuntimeError(f"the web app did not start on {host}:{port} (is the port taken?)")
         time.sleep(0.05)
     return server
+
+
+def free_local_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on now (for a helper server)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
