@@ -252,6 +252,54 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "Sidste evaluering af den forrige plan",
         "en": "Last review of the previous plan",
     },
+    "act_as": {
+        "da": "Handl som",
+        "en": "Act as",
+    },
+    "role_caseworker": {
+        "da": "Sagsbehandler",
+        "en": "Caseworker",
+    },
+    "role_coordinator": {
+        "da": "Koordinator",
+        "en": "Coordinator",
+    },
+    "role_team_member": {
+        "da": "Teammedlem",
+        "en": "Team member",
+    },
+    "role_young_person": {
+        "da": "Den unge",
+        "en": "Young person",
+    },
+    "role_guardian": {
+        "da": "Forælder/værge",
+        "en": "Parent/guardian",
+    },
+    "role_leader": {
+        "da": "Leder (tilsyn)",
+        "en": "Manager (oversight)",
+    },
+    "caseload_by_standing": {
+        "da": "Mine sager efter rolle",
+        "en": "My cases by role",
+    },
+    "standing_all": {
+        "da": "Alle mine sager",
+        "en": "All my cases",
+    },
+    "standing_caseworker": {
+        "da": "Som sagsbehandler",
+        "en": "As caseworker",
+    },
+    "standing_coordinator": {
+        "da": "Som koordinator",
+        "en": "As coordinator",
+    },
+    "standing_team_member": {
+        "da": "I teamet",
+        "en": "On the team",
+    },
     # The young person's and guardian's own pages
     "ung_app": {
         "da": "Mit forløb",
@@ -640,6 +688,10 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     # The engine: field errors
     "required": {"da": "skal udfyldes", "en": "is required"},
+    "not_qualified": {
+        "da": "kan ikke vælges: kontoen har ikke rollen {role}",
+        "en": "cannot be chosen: the account does not have the role {role}",
+    },
     "unknown_field": {"da": "kendes ikke i dette trin", "en": "is not an input of this step"},
     "not_text": {"da": "skal være tekst", "en": "must be text"},
     "too_long": {"da": "må højst være {max} tegn", "en": "must be at most {max} characters"},

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
 
 from workflow.cases.idempotency import first_result, stored_result
 from workflow.cases.model import Referral, RejectedError, StepResult, YoungPersonDetails
@@ -21,9 +22,10 @@ from workflow.cases.opening import open_case_in
 from workflow.cases.recording import Step, record_step
 from workflow.cases.timers import TimerSweep
 from workflow.definitions.models import Definition
-from workflow.engine.access import Action
+from workflow.definitions.vocabulary import CaseRole, InputType
+from workflow.engine.access import Action, roles_held
 from workflow.engine.decide import decide
-from workflow.engine.model import Actor, Event, Rejection
+from workflow.engine.model import Actor, Event, FieldError, Rejection, RejectionReason
 from workflow.errors import (
     CaseNotFoundError,
     ConflictError,
@@ -37,6 +39,7 @@ from workflow.store.busy import BUSY_ATTEMPTS, pause_when_busy, retry_when_busy
 from workflow.store.loading import load_case, step_actors
 from workflow.store.reading import CaseView, case_by_reference, read_case, read_cpr
 from workflow.store.repository import StaleCaseError
+from workflow.store.standing import may_be_given, standing_of
 from workflow.store.unit_of_work import UnitOfWork
 
 DEFAULT_PURPOSE = "sagsbehandling"
@@ -166,6 +169,7 @@ class CaseService:
                 raise StaleCaseError(request.reference)
             request.first_read = case.version
             definition = self.uow.catalog.pinned(session, case.definition_version_id)
+            _check_qualifications(session, definition, request.inputs)
             event = Event(request.event, request.actor, request.inputs)
             state = loaded.state()
             if definition.separates_duties:
@@ -252,6 +256,14 @@ class CaseService:
             )
             return self.uow.cpr.decrypt(cpr) if cpr else ""
 
+    def roles_held(self, reference: str, person: str | None) -> tuple[str, ...]:
+        """The roles ``person`` may act in on the case, most specific first (from their
+        standing on it; nothing is read of the case's data, so nothing is logged)."""
+        with self.uow.reading() as session:
+            case = case_by_reference(session, reference)
+            standing = standing_of(session, case, person, self.uow.today())
+            return tuple(role.value for role in roles_held(standing))
+
     def definition(self, version_id: int) -> Definition:
         """The definition version a case is pinned to (see CaseView.definition_version_id)."""
         with self.uow.reading() as session:
@@ -262,6 +274,19 @@ class CaseService:
     ) -> list[StepResult]:
         """Fire the due timers (see :class:`workflow.cases.timers.TimerSweep`)."""
         return TimerSweep(self.uow).fire_due(now or self.uow.clock(), limit, chunk)
+
+
+def _check_qualifications(session: Session, definition: Definition, inputs: dict[str, Any]) -> None:
+    """Account roles say which standings a person may be given: the coordinator the young
+    person chooses must be staff with the coordinator qualification (a person without an
+    account here is left to the municipality's own check)."""
+    for name in definition.input_names_by_type.get(InputType.COORDINATOR, []):
+        chosen = inputs.get(name)
+        if isinstance(chosen, str) and may_be_given(session, chosen, CaseRole.COORDINATOR) is False:
+            problem = FieldError(name, "not_qualified", {"role": CaseRole.COORDINATOR.value})
+            raise RejectedError(
+                Rejection(RejectionReason.INVALID_INPUT, {"fields": name}, (problem,))
+            )
 
 
 @dataclass

@@ -21,6 +21,9 @@ class CaseloadQuery:
     """What a caseload page asks for."""
 
     person: str
+    #: Only the cases where the person has this standing: caseworker, coordinator or
+    #: team_member ("mine as caseworker", "as coordinator", "on the team").
+    relation: str | None = None
     stage: str | None = None
     overdue: bool = False
     search: str | None = None
@@ -76,6 +79,8 @@ def caseload(
 ) -> tuple[list[CaseloadRow], int]:
     """A page of the person's cases (newest first) and how many match in all."""
     relations = relations_of(session, query.person)
+    if query.relation:
+        relations = {c: r for c, r in relations.items() if query.relation in r}
     if not relations:
         return [], 0
     overdue = _overdue(now)

@@ -20,6 +20,7 @@ from workflow.engine.access import (
 from workflow.store.loading import StoredCase
 from workflow.store.tables import (
     AccessGrant,
+    Account,
     ConsentDepartment,
     CoordinatorAssignment,
     Guardian,
@@ -31,6 +32,13 @@ from workflow.store.tables import (
 ADULT_AGE = 18
 
 COORDINATOR_MARK = "@coordinator"
+
+
+def may_be_given(session: Session, person: str, role: str) -> bool | None:
+    """Whether the person's account lets them be given a standing (e.g. chosen as a
+    coordinator needs the coordinator role); None when the person has no account here."""
+    roles = session.scalar(select(Account.roles).where(Account.person_id == person))
+    return None if roles is None else role in roles
 
 
 def consented(case_id: Any, department: Any) -> ColumnElement[bool]:

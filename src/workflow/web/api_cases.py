@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from workflow.cases.model import StepResult, YoungPersonDetails
 from workflow.definitions.models import Definition
+from workflow.engine.model import Actor
 from workflow.engine.steps import acting_role
 from workflow.privacy.cpr import cpr_matches_birth_date
 from workflow.store.caseload import CaseloadQuery
@@ -33,7 +34,7 @@ from workflow.web.api_support import (
     inputs_info,
     responses,
 )
-from workflow.web.context import WebContext, case_roles, scoped_key, steps_for
+from workflow.web.context import WebContext, acting_as, case_roles, scoped_key, steps_for
 from workflow.web.definition_texts import local
 from workflow.web.dependencies import Caseloads, Cases, Web
 from workflow.web.identity import Authenticated
@@ -64,7 +65,13 @@ def list_cases(
 ) -> Caseload:
     limit, offset = params.limit, params.offset
     query = CaseloadQuery(
-        auth.user.person_id, params.stage, params.overdue, params.q, limit, offset
+        person=auth.user.person_id,
+        relation=params.standing,
+        stage=params.stage,
+        overdue=params.overdue,
+        search=params.q,
+        limit=limit,
+        offset=offset,
     )
     page = caseloads.search(auth.user.audit_name, query, purpose="api caseload")
     cases = []
@@ -147,7 +154,7 @@ def get_case(
                 name=local(t.name, lang),
                 inputs=inputs_info(definition, list(t.inputs), lang),
             )
-            for t in steps_for(definition, view, auth.user)
+            for t in steps_for(web, definition, view, auth.user)
         ],
     )
 
@@ -206,14 +213,17 @@ def trigger(
     view, definition = _case(web, auth, reference, f"api:{event}", purpose=event)
     if event not in definition.transitions_by_event:
         raise ApiProblemError(404, "not_found", f"the process has no step '{event}'")
-    roles = case_roles(auth.user, view)
-    candidates = [t for t in steps_for(definition, view, auth.user) if t.event_name == event]
-    role = acting_role(candidates[0].roles, roles) if candidates else roles[0]
+    roles = case_roles(web, auth.user, view)
+    candidates = [t for t in definition.transitions_by_event[event] if set(t.roles) & set(roles)]
+    allowed = candidates[0].roles if candidates else []
+    # The role asked for ("act as"), else the first one the step allows; a role the caller
+    # does not hold on the case is refused by the service with what they are instead.
+    role = body.act_as or acting_as(allowed, roles, None) or (roles[0] if roles else "-")
     result = cases.trigger(
         reference,
         event,
         body.inputs,
-        auth.user.actor(role or roles[0]),
+        Actor(role, auth.user.person_id),
         idempotency_key=scoped_key("api", auth.user, body.idempotency_key),
         purpose=event,
     )

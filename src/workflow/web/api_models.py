@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -79,6 +79,11 @@ class CaseloadParams(ApiModel):
     stage: str | None = Field(None, max_length=64, pattern=r"^[a-z0-9_]*$")
     overdue: bool = False
     q: str | None = Field(None, max_length=32, pattern=PLAIN, description="Part of a reference")
+    standing: Literal["caseworker", "coordinator", "team_member"] | None = Field(
+        None,
+        description="Only the cases where the caller is the caseworker, the coordinator "
+        "or on the team",
+    )
     limit: int = Field(50, ge=1, le=200)
     offset: int = Field(0, ge=0, le=1_000_000)
 
@@ -204,6 +209,12 @@ class ReferRequest(ApiModel):
         return value
 
 
+#: The roles a person can hold on a case (their standing on it).
+CaseRoleName = Literal[
+    "caseworker", "coordinator", "team_member", "young_person", "guardian", "leader"
+]
+
+
 class TriggerRequest(ApiModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -224,6 +235,12 @@ class TriggerRequest(ApiModel):
         max_length=100,
         pattern=PLAIN,
         description="Send the same key again (e.g. after a timeout) to get the first result.",
+    )
+    act_as: CaseRoleName | None = Field(
+        default=None,
+        description="The role to act in, when the caller has two on the case (e.g. caseworker "
+        "and coordinator); default: the first one the step allows. A role the caller does not "
+        "hold on this case is refused (403) with what they are on it instead.",
     )
 
     @field_validator("inputs")

@@ -6,7 +6,7 @@ Handlers receive the context through a dependency (``workflow.web.dependencies.W
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,7 +15,7 @@ from workflow.cases.model import StepResult
 from workflow.cases.service import CaseService
 from workflow.definitions.models import Definition
 from workflow.definitions.parts import Transition
-from workflow.engine.steps import next_steps
+from workflow.engine.steps import acting_role, next_steps
 from workflow.errors import CaseNotFoundError
 from workflow.privacy.accounts import AccountService, User
 from workflow.privacy.audit import AuditService
@@ -94,23 +94,26 @@ def choice_label(definition: Definition, value: str | None, lang: str) -> str:
     return value
 
 
-def case_roles(user: User, view: CaseView) -> list[str]:
-    """The roles a user acts in on a case, most specific first.
+def case_roles(web: WebContext, user: User, view: CaseView) -> list[str]:
+    """The roles a user may act in on this case, most specific first.
 
-    Being the case's coordinator, its caseworker or on its team gives those roles;
-    the account's own roles come after.
+    They come from the user's standing on the case (its caseworker of record, the
+    coordinator the young person chose, a consented team member, a legal basis), never
+    from the account's roles.
     """
-    roles: list[str] = []
-    if view.coordinator == user.person_id:
-        roles.append("coordinator")
-    if view.caseworker == user.person_id:
-        roles.append("caseworker")
-    roles.extend(user.roles)
-    if any(m["person"] == user.person_id for m in view.team):
-        roles.append("team_member")
-    return list(dict.fromkeys(roles))
+    return list(web.service.roles_held(view.reference, user.person_id))
 
 
-def steps_for(definition: Definition, view: CaseView, user: User) -> list[Transition]:
-    """The steps this user may take on the case now."""
-    return next_steps(definition, view.stage, case_roles(user, view))
+def steps_for(
+    web: WebContext, definition: Definition, view: CaseView, user: User
+) -> list[Transition]:
+    """The steps this user may take on the case now, in one of their roles on it."""
+    return next_steps(definition, view.stage, case_roles(web, user, view))
+
+
+def acting_as(allowed: Sequence[str], held: Sequence[str], chosen: str | None) -> str | None:
+    """The role a user acts in for a step: the one they chose ("act as"), if they hold it
+    and the step allows it; else the first of their roles on the case the step allows."""
+    if chosen and chosen in held and chosen in allowed:
+        return chosen
+    return acting_role(allowed, held)

@@ -15,13 +15,13 @@ from workflow.definitions.models import Definition
 from workflow.definitions.parts import Transition
 from workflow.definitions.types import LocalizedText
 from workflow.definitions.vocabulary import InputType
-from workflow.engine.steps import acting_role
+from workflow.engine.steps import next_steps
 from workflow.errors import ConflictError
 from workflow.privacy.accounts import StaffMember
 from workflow.store.caseload import CaseloadQuery
 from workflow.store.reading import CaseView
 from workflow.texts import TEXTS, text
-from workflow.web.context import WebContext, case_roles, choice_label, steps_for
+from workflow.web.context import WebContext, acting_as, case_roles, choice_label, steps_for
 from workflow.web.dependencies import Accounts, Caseloads, Cases, PostedForm, SignedIn, Web
 from workflow.web.forms import FormData, form_fields, read_form
 from workflow.web.identity import Authenticated
@@ -35,8 +35,12 @@ REFERRAL_NAME = LocalizedText(**TEXTS["referral"])
 MIGRATED_NAME = LocalizedText(**TEXTS["definition_migrated"])
 
 
+#: The caseload's views by standing: all, mine as caseworker, as coordinator, on the team.
+STANDINGS = ("caseworker", "coordinator", "team_member")
+
+
 @router.get("/")
-def caseload_page(
+def caseload_page(  # noqa: PLR0913 - the page's query parameters
     request: Request,
     web: Web,
     caseloads: Caseloads,
@@ -45,10 +49,13 @@ def caseload_page(
     overdue: str = "",
     q: str = "",
     page: int = 1,
+    standing: str = "",
 ) -> Response:
     page = max(1, min(page, 10_000))
+    standing = standing if standing in STANDINGS else ""
     query = CaseloadQuery(
         person=auth.user.person_id,
+        relation=standing or None,
         stage=stage[:64] or None,
         overdue=overdue == "1",
         search=q[:32] or None,
@@ -65,7 +72,8 @@ def caseload_page(
         "caseload.html",
         result=result,
         stages=stages,
-        filters={"stage": stage, "overdue": overdue == "1", "q": q},
+        filters={"stage": stage, "overdue": overdue == "1", "q": q, "standing": standing},
+        standings=STANDINGS,
         page=page,
         pages=max(1, -(-result.total // PAGE_SIZE)),
     )
@@ -100,7 +108,8 @@ def case_page(
     withdrawn: str = "",
 ) -> Response:
     view, definition = _case(request, web, auth, reference, "case page")
-    steps = steps_for(definition, view, auth.user)
+    roles = case_roles(web, auth.user, view)
+    steps = next_steps(definition, view.stage, roles)
     lang = locale_of(request, auth.user.locale)
     now = web.clock()
     next_meeting = next((m for m in view.meetings if m["starts_at"] >= now), None)
@@ -112,7 +121,7 @@ def case_page(
         d=definition,
         steps=steps,
         meeting_steps={t.id for t in steps if _writes_plan(t)},
-        roles=case_roles(auth.user, view),
+        roles=roles,
         saved=saved_step,
         request_saved=saved,
         next_meeting=next_meeting,
@@ -154,9 +163,14 @@ def _writes_plan(transition: Transition) -> bool:
 
 
 def _step(
-    request: Request, auth: Authenticated, view: CaseView, definition: Definition, step: str
+    request: Request,
+    web: WebContext,
+    auth: Authenticated,
+    view: CaseView,
+    definition: Definition,
+    step: str,
 ) -> Transition:
-    for transition in steps_for(definition, view, auth.user):
+    for transition in steps_for(web, definition, view, auth.user):
         if transition.id == step:
             return transition
     raise PageNotFoundError(text("step_not_available", locale_of(request)))
@@ -203,6 +217,11 @@ def _step_page(
         people={s.person_id: s.display_name for s in staff},
         stage_names={s.id: s.name for s in definition.stages},
         rows=_row_counts(shown.transition, form, shown.meeting),
+        act_as=[
+            role
+            for role in case_roles(web, request.state.auth.user, shown.view)
+            if role in shown.transition.roles
+        ],
     )
 
 
@@ -220,7 +239,7 @@ def step_page(
     request: Request, web: Web, auth: SignedIn, reference: str, step: str, mode: str = ""
 ) -> Response:
     view, definition = _case(request, web, auth, reference, f"form:{step[:64]}")
-    transition = _step(request, auth, view, definition, step)
+    transition = _step(request, web, auth, view, definition, step)
     shown = StepForm(view, definition, transition, FormData([]), meeting=mode == "meeting")
     return _step_page(request, web, shown)
 
@@ -242,10 +261,10 @@ def take_step(
     if key and cases.repeated(key, reference, declared.get(step, step)):
         # A form sent twice (double click, resend): the first one took the step.
         return RedirectResponse(f"/cases/{reference}?saved={step}", status_code=303)
-    transition = _step(request, auth, view, definition, step)
+    transition = _step(request, web, auth, view, definition, step)
     shown = StepForm(view, definition, transition, form, meeting=form.get("mode") == "meeting")
     inputs = read_form(transition.inputs, form, [g["number"] for g in view.plan])
-    role = acting_role(transition.roles, case_roles(auth.user, view))
+    role = acting_as(transition.roles, case_roles(web, auth.user, view), form.get("act_as"))
     assert role is not None  # _step offers only steps one of the user's roles may take
     lang = locale_of(request, auth.user.locale)
     try:
