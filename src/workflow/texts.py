@@ -300,6 +300,30 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "I teamet",
         "en": "On the team",
     },
+    "own_email": {
+        "da": "Egen e-mail (til invitationer og planen)",
+        "en": "Own e-mail (for invitations and the plan)",
+    },
+    "own_phone": {
+        "da": "Eget mobilnummer (SMS)",
+        "en": "Own mobile number (SMS)",
+    },
+    "guardian_details": {
+        "da": "Forælder/værge (når den unge er under 18)",
+        "en": "Parent/guardian (when the young person is under 18)",
+    },
+    "guardian_details_help": {
+        "da": "Forælderen kan logge ind med MitID og følge forløbet og give samtykke.",
+        "en": "The parent can log in with MitID, follow the course and give consent.",
+    },
+    "email_format": {
+        "da": "skal være en e-mailadresse, fx navn@eksempel.dk",
+        "en": "must be an e-mail address, e.g. name@example.dk",
+    },
+    "phone_format": {
+        "da": "skal være et dansk mobilnummer med 8 cifre",
+        "en": "must be a Danish mobile number of 8 digits",
+    },
     # The young person's and guardian's own pages
     "ung_app": {
         "da": "Mit forløb",
@@ -576,6 +600,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "ung_come_back": {
         "da": "Jeg vil gerne have hjælp igen",
         "en": "I would like help again",
+    },
+    "ung_write": {
+        "da": "Skriv",
+        "en": "Write",
     },
     "ung_back": {
         "da": "Tilbage",

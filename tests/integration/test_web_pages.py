@@ -11,8 +11,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.integration.conftest import Clock
-from workflow.cases.model import YoungPersonDetails
+from workflow.cases.model import RejectedError, YoungPersonDetails
 from workflow.engine.model import Actor
+from workflow.errors import NotAllowedError
 from workflow.privacy.consents import ConsentRequest
 from workflow.runtime import Runtime
 from workflow.store.tables import AuditEntry
@@ -342,3 +343,130 @@ def test_a_manager_opens_a_case_through_a_legal_basis_only_with_a_purpose(
     assert read.purpose == "Tilsyn med frister"
     assert read.details["via"] == "legal_basis"
     assert read.details["basis"] == "oversight: Barnets Lov § 6"
+
+
+def _pre_meeting(runtime: Runtime, reference: str, coordinator: str) -> None:
+    runtime.service.trigger(
+        reference,
+        "hold_pre_meeting",
+        {
+            "team": [{"department": "skole", "person": "laerer-anna"}],
+            "coordinator": coordinator,
+            "agenda": ["uddannelse"],
+            "first_meeting_at": "2026-03-17T09:00",
+            "meeting_room": "raadhuset_storskaerm",
+        },
+        Actor("caseworker", "cw-mette"),
+    )
+
+
+def test_an_account_role_gives_no_steps_on_a_case_the_person_is_not_on(
+    client: TestClient, runtime: Runtime
+) -> None:
+    """A team member whose account also says 'caseworker' is offered only a team member's
+    steps on this case, and cannot close it by claiming to be its caseworker."""
+    runtime.accounts.create(
+        "uffe",
+        PASSWORD,
+        display_name="Uffe UU",
+        person_id="laerer-anna-2",
+        roles=["caseworker", "team_member"],
+        municipality_code="340",
+    )
+    reference = _refer(runtime)
+    runtime.service.trigger(
+        reference,
+        "hold_pre_meeting",
+        {
+            "team": [{"department": "skole", "person": "laerer-anna-2"}],
+            "coordinator": "tovholder-lise",
+            "agenda": ["uddannelse"],
+            "first_meeting_at": "2026-03-17T09:00",
+            "meeting_room": "raadhuset_storskaerm",
+        },
+        Actor("caseworker", "cw-mette"),
+    )
+    _log_in(client, "uffe")
+    page = client.get(f"/cases/{reference}").text
+    assert f"/cases/{reference}/steps/age_out" not in page
+    assert client.get(f"/cases/{reference}/steps/age_out").status_code == 404
+    with pytest.raises(NotAllowedError, match=r"on the team of .* as skole, not its caseworker"):
+        runtime.service.trigger(reference, "age_out", {}, Actor("caseworker", "laerer-anna-2"))
+
+
+def test_a_person_with_two_standings_chooses_which_to_act_as(
+    client: TestClient, runtime: Runtime
+) -> None:
+    """The caseworker who is also the chosen coordinator picks the role of a step both
+    roles may take; the history names the chosen one."""
+    runtime.accounts.create(
+        "mette2",
+        PASSWORD,
+        display_name="Mette Begge",
+        person_id="cw-begge",
+        roles=["caseworker", "coordinator"],
+        municipality_code="340",
+    )
+    result = runtime.service.refer(
+        "soroe",
+        PERSON,
+        Actor("caseworker", "cw-begge"),
+        {"source": "school", "caseworker": "cw-begge"},
+    )
+    reference = result.reference
+    runtime.service.trigger(
+        reference,
+        "accept_referral",
+        {"young_person_agrees": True, "consent": True},
+        Actor("caseworker", "cw-begge"),
+    )
+    runtime.service.trigger(
+        reference,
+        "hold_pre_meeting",
+        {
+            "team": [{"department": "skole", "person": "laerer-anna"}],
+            "coordinator": "cw-begge",
+            "agenda": ["uddannelse"],
+            "first_meeting_at": "2026-03-17T09:00",
+            "meeting_room": "raadhuset_storskaerm",
+        },
+        Actor("caseworker", "cw-begge"),
+    )
+    _log_in(client, "mette2")
+    form = client.get(f"/cases/{reference}/steps/pause")
+    assert form.status_code == 200
+    assert 'name="act_as"' in form.text
+    assert ">Koordinator<" in form.text
+    assert ">Sagsbehandler<" in form.text
+    sent = client.post(
+        f"/cases/{reference}/steps/pause",
+        data={"csrf_token": _csrf(form.text), "act_as": "coordinator", "pause_reason": "other"},
+    )
+    assert sent.status_code == 303, sent.text
+    history = runtime.service.view(reference, Actor("caseworker", "cw-begge")).history
+    assert history[-1]["actor"] == "coordinator:cw-begge"
+    # The caseload by standing: the case is hers as caseworker and as coordinator.
+    assert reference in client.get("/?standing=coordinator").text
+    assert reference in client.get("/?standing=caseworker").text
+    assert reference not in client.get("/?standing=team_member").text
+
+
+def test_the_caseload_shows_cases_by_standing(client: TestClient, runtime: Runtime) -> None:
+    mine = _refer(runtime)
+    _pre_meeting(runtime, mine, "tovholder-lise")
+    _log_in(client, "lise")
+    as_coordinator = client.get("/?standing=coordinator").text
+    assert mine in as_coordinator
+    assert 'aria-current="page">Som koordinator' in as_coordinator
+    assert mine not in client.get("/?standing=caseworker").text
+
+
+def test_only_staff_with_the_coordinator_role_can_be_chosen_as_coordinator(
+    runtime: Runtime,
+) -> None:
+    reference = _refer(runtime)
+    with pytest.raises(RejectedError) as refused:
+        _pre_meeting(runtime, reference, "laerer-anna")  # a team member's account
+    errors = {e.name: e.code for e in refused.value.rejection.field_errors}
+    assert errors == {"coordinator": "not_qualified"}
+    assert runtime.service.view(reference, Actor("caseworker", "cw-mette")).stage == "pre_meeting"

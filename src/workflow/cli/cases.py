@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 
+from workflow.cases.model import GuardianDetails
 from workflow.cli.remote import Remote, RemoteError
 from workflow.engine.model import Actor
 from workflow.errors import WorkflowError
@@ -163,12 +164,30 @@ def _print_case(case: dict[str, Any], zone: ZoneInfo) -> None:
         )
 
 
+def _guardian(text: str) -> GuardianDetails:
+    """A ``--guardian 'name;cpr[;email[;phone]]'`` option."""
+    parts = [part.strip() for part in text.split(";")]
+    if len(parts) < 2 or not parts[0] or len(parts) > 4:
+        raise typer.BadParameter(
+            f"'{text}': write 'name;cpr' or 'name;cpr;email;phone'", param_hint="--guardian"
+        )
+    parts += [""] * (4 - len(parts))
+    return GuardianDetails(parts[0], parts[1], parts[2] or None, parts[3] or None)
+
+
 @app.command()
 def refer(
     definition: str = typer.Argument(..., help="Definition id, e.g. soroe."),
     name: str = typer.Option(..., help="The young person's name (stored only in the case store)."),
     cpr: str = typer.Option(..., help="CPR number (stored only in the case store)."),
     birth_date: str = typer.Option(..., help="Birth date, YYYY-MM-DD."),
+    email: str | None = typer.Option(None, help="The young person's own e-mail."),
+    phone: str | None = typer.Option(None, help="The young person's own mobile (SMS)."),
+    guardian: list[str] = typer.Option(
+        [],
+        "--guardian",
+        help="A custodial parent of a minor: 'name;cpr[;email[;phone]]' (repeatable).",
+    ),
     actor: str = typer.Option("caseworker", help="role or role:staff-id (local store only)."),
     inputs: list[str] = typer.Option([], "--input", help="key=value (repeatable)."),
     idempotency_key: str | None = typer.Option(None, help="Repeat-safe key."),
@@ -179,8 +198,16 @@ def refer(
         born = date.fromisoformat(birth_date)
     except ValueError:
         raise typer.BadParameter("write YYYY-MM-DD", param_hint="--birth-date") from None
+    guardians = [_guardian(text) for text in guardian]
     if remote:
-        person = {"name": name, "cpr": cpr, "birth_date": born.isoformat()}
+        person = {
+            "name": name,
+            "cpr": cpr,
+            "birth_date": born.isoformat(),
+            "email": email,
+            "phone": phone,
+            "guardians": [vars(g) for g in guardians],
+        }
         try:
             answer = _remote(remote).refer(
                 definition, person, parse_inputs(inputs), idempotency_key
@@ -196,7 +223,7 @@ def refer(
     try:
         result = get_runtime().service.refer(
             definition,
-            YoungPersonDetails(name, cpr, born),
+            YoungPersonDetails(name, cpr, born, email, phone, tuple(guardians)),
             parse_actor(actor),
             parse_inputs(inputs),
             idempotency_key=idempotency_key,

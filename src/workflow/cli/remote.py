@@ -68,7 +68,7 @@ class Remote:
     def refer(
         self,
         definition: str,
-        person: dict[str, str],
+        person: dict[str, Any],
         inputs: dict[str, Any],
         idempotency_key: str | None,
     ) -> dict[str, Any]:

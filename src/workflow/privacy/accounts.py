@@ -299,6 +299,18 @@ class AccountService:
         with self.sessions() as session:
             return {person: name for person, name in session.execute(query)}
 
+    def emails(self, person_ids: Iterable[str]) -> dict[str, str]:
+        """The work e-mail addresses of those staff ids whose account has one (how the
+        young person reaches their coordinator and team)."""
+        wanted = {p for p in person_ids if p}
+        if not wanted:
+            return {}
+        query = select(Account.person_id, Account.email).where(
+            Account.person_id.in_(wanted), Account.email.is_not(None), Account.active.is_(True)
+        )
+        with self.sessions() as session:
+            return {person: email for person, email in session.execute(query) if email}
+
     @staticmethod
     def _audit(
         session: Session,

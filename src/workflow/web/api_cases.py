@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from workflow.cases.model import StepResult, YoungPersonDetails
+from workflow.cases.model import GuardianDetails, StepResult, YoungPersonDetails
 from workflow.definitions.models import Definition
 from workflow.engine.model import Actor
 from workflow.engine.steps import acting_role
@@ -187,7 +187,14 @@ def refer(body: ReferRequest, web: Web, cases: Cases, auth: Caller) -> Any:
         )
     result = cases.refer(
         definition.id,
-        YoungPersonDetails(person.name, person.cpr, person.birth_date),
+        YoungPersonDetails(
+            person.name,
+            person.cpr,
+            person.birth_date,
+            person.email,
+            person.phone,
+            tuple(GuardianDetails(g.name, g.cpr, g.email, g.phone) for g in person.guardians),
+        ),
         auth.user.actor(role),
         body.inputs,
         idempotency_key=scoped_key("api", auth.user, body.idempotency_key),

@@ -171,10 +171,30 @@ class CaseDetail(ApiModel):
     next_steps: list[StepInfo]
 
 
+EMAIL = r"^[^@\s/]{1,64}@[^@\s/]{1,190}\.[^@\s/]{2,}$"
+PHONE = r"^(\+45|0045)? ?(\d ?){8}$"
+
+
+class GuardianIn(ApiModel):
+    name: str = Field(min_length=1, max_length=200, pattern=PLAIN)
+    cpr: str = Field(pattern=r"^\d{6}-?\d{4}$", description="10 digits, e.g. 010203-1234")
+    email: str | None = Field(None, max_length=200, pattern=EMAIL, description="Own e-mail.")
+    phone: str | None = Field(None, max_length=32, pattern=PHONE, description="Danish mobile.")
+
+
 class YoungPersonIn(ApiModel):
     name: str = Field(min_length=1, max_length=200, pattern=PLAIN)
     cpr: str = Field(pattern=r"^\d{6}-?\d{4}$", description="10 digits, e.g. 010203-1234")
     birth_date: date
+    email: str | None = Field(
+        None, max_length=200, pattern=EMAIL, description="Own e-mail: invitations and the plan."
+    )
+    phone: str | None = Field(
+        None, max_length=32, pattern=PHONE, description="Danish mobile (SMS)."
+    )
+    guardians: list[GuardianIn] = Field(
+        default_factory=list, max_length=2, description="Custodial parents of a minor."
+    )
 
 
 class ReferRequest(ApiModel):

@@ -393,6 +393,7 @@ def _case_values(context: CitizenContext, page: CitizenPage, lang: str) -> dict[
     definition, view = page.definition, page.view
     people = {m["person"] for m in view.team} | {view.coordinator, view.caseworker}
     names = context.accounts.names(p for p in people if p)
+    emails = context.accounts.emails(p for p in people if p)
     departments = {d.id: local(d.name, lang) for d in definition.departments}
     themes = {t.id: local(t.name, lang) for t in definition.themes}
     stage = definition.stages_by_id.get(view.stage)
@@ -413,6 +414,7 @@ def _case_values(context: CitizenContext, page: CitizenPage, lang: str) -> dict[
         {
             "name": names.get(m["person"], m["person"]),
             "department": departments.get(m["department"], m["department"]),
+            "email": emails.get(m["person"]),
         }
         for m in view.team
     ]
@@ -446,6 +448,7 @@ def _case_values(context: CitizenContext, page: CitizenPage, lang: str) -> dict[
         "plan": plan,
         "team": team,
         "coordinator": names.get(view.coordinator or "", view.coordinator or ""),
+        "coordinator_email": emails.get(view.coordinator or ""),
         "caseworker": names.get(view.caseworker or "", view.caseworker or ""),
         "meeting": meeting,
         "steps": [

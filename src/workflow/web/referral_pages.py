@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
-from workflow.cases.model import RejectedError, YoungPersonDetails
+from workflow.cases.model import GuardianDetails, RejectedError, YoungPersonDetails
 from workflow.definitions.models import Definition
 from workflow.engine.steps import acting_role
 from workflow.errors import WorkflowError
@@ -27,6 +27,8 @@ from workflow.web.rendering import locale_of
 
 router = APIRouter(include_in_schema=False)
 CPR = re.compile(r"^\d{6}-?\d{4}$")
+EMAIL = re.compile(r"[^@\s/]{1,64}@[^@\s/]{1,190}\.[^@\s/]{2,}")
+PHONE = re.compile(r"(\+45|0045)? ?(\d ?){8}")
 
 
 #: Inputs the service fills in itself (the age is computed from the birth date).
@@ -130,6 +132,37 @@ def _young_person(form: FormData, lang: str) -> tuple[YoungPersonDetails | None,
         errors["person_birth_date"] = required if not born else text("date_format", lang)
     if birth is not None and CPR.match(cpr) and not cpr_matches_birth_date(cpr, birth):
         errors["person_cpr"] = text("cpr_not_birth_date", lang)
+    email, phone = form.get("person_email").strip(), form.get("person_phone").strip()
+    guardian = _guardian(form, lang, errors)
+    for field_name, value in (("person_email", email), ("person_phone", phone)):
+        _check_contact(field_name, value, lang, errors)
     if errors or birth is None:
         return None, errors
-    return YoungPersonDetails(name, cpr, birth), {}
+    guardians = (guardian,) if guardian else ()
+    return YoungPersonDetails(name, cpr, birth, email or None, phone or None, guardians), {}
+
+
+def _check_contact(field_name: str, value: str, lang: str, errors: dict[str, str]) -> None:
+    """An e-mail address or phone number, if given, must look like one."""
+    if not value:
+        return
+    if field_name.endswith("email") and not EMAIL.fullmatch(value):
+        errors[field_name] = text("email_format", lang)
+    if field_name.endswith("phone") and not PHONE.fullmatch(value):
+        errors[field_name] = text("phone_format", lang)
+
+
+def _guardian(form: FormData, lang: str, errors: dict[str, str]) -> GuardianDetails | None:
+    """The guardian of a minor, when the form names one (name and CPR number together)."""
+    name = form.get("guardian_name").strip()
+    cpr = form.get("guardian_cpr").strip()
+    email, phone = form.get("guardian_email").strip(), form.get("guardian_phone").strip()
+    if not (name or cpr or email or phone):
+        return None
+    if not name:
+        errors["guardian_name"] = text("required", lang)
+    if not CPR.match(cpr):
+        errors["guardian_cpr"] = text("cpr_help", lang)
+    _check_contact("guardian_email", email, lang, errors)
+    _check_contact("guardian_phone", phone, lang, errors)
+    return GuardianDetails(name, cpr, email or None, phone or None)
