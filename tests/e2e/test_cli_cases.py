@@ -132,3 +132,60 @@ def test_a_step_is_saved_even_when_prefect_is_unreachable(tmp_path: Path) -> Non
     assert len(list(mail.rglob("*.eml"))) == 1
     again = run(home, "sweep", "--no-prefect", extra_env=env_dead)
     assert again.stdout.strip() == "{'timers_fired': 0, 'delivered': {}}"
+
+
+def test_the_role_claimed_with_actor_must_be_held_on_the_case(tmp_path: Path) -> None:
+    """The issue's reproduction with the CLI: a Sorø case with caseworker cw-mette,
+    coordinator tovholder-lise and team member laerer-anna (skole, with consent). The
+    teacher cannot write the plan as coordinator, nor close the case as its caseworker."""
+    home = tmp_path / "var"
+    mette = ["--actor", "caseworker:cw-mette"]
+    opened = run(home, *REFER, *mette, "--input", "caseworker=cw-mette")
+    reference = opened.stdout.split(":")[0]
+    steps = [
+        ["accept_referral", "--input", "young_person_agrees=true", "--input", "consent=true"],
+        [
+            "hold_pre_meeting",
+            "--input",
+            'team=[{"department": "skole", "person": "laerer-anna"}]',
+            "--input",
+            "coordinator=tovholder-lise",
+            "--input",
+            'agenda=["uddannelse"]',
+            "--input",
+            "first_meeting_at=2026-12-08T09:00",
+            "--input",
+            "meeting_room=raadhuset_storskaerm",
+        ],
+    ]
+    for step in steps:
+        done = run(home, "case", "trigger", reference, *step, *mette)
+        assert done.returncode == 0, done.stderr
+    consent = run(home, "consent", "give", reference, "--department", "skole", "--guardian", *mette)
+    assert consent.returncode == 0, consent.stderr
+    plan = 'plan=[{"text": "Jeg skal møde op i skole", "theme": "uddannelse"}]'
+    as_coordinator = run(
+        home,
+        "case",
+        "trigger",
+        reference,
+        "hold_first_meeting",
+        "--input",
+        plan,
+        "--input",
+        "next_meeting_at=2026-12-15T09:00",
+        "--actor",
+        "coordinator:laerer-anna",
+    )
+    assert as_coordinator.returncode == 1
+    assert f"laerer-anna is on the team of {reference} as skole, not its coordinator" in (
+        as_coordinator.stderr
+    )
+    as_caseworker = run(
+        home, "case", "trigger", reference, "age_out", "--actor", "caseworker:laerer-anna"
+    )
+    assert as_caseworker.returncode == 1
+    assert "not its caseworker" in as_caseworker.stderr
+    assert "Traceback" not in as_caseworker.stderr + as_coordinator.stderr
+    shown = run(home, "case", "show", reference, *mette)
+    assert "stage: awaiting_first_meeting" in shown.stdout.splitlines()[0]
