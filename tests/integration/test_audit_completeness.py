@@ -52,7 +52,7 @@ def _kind(entry: AuditEntry) -> Kind:
     if (entry.action, entry.object_type) == ("read", "case"):
         return ("read", "case", details.get("channel"))
     if (entry.action, entry.object_type) in {("change", "case"), ("refused", "case")}:
-        return ("change", "case", details.get("event"))
+        return (entry.action, "case", details.get("event"))
     return (entry.action, entry.object_type, None)
 
 
@@ -190,7 +190,14 @@ def test_every_read_change_search_and_export_is_logged_exactly_once(
     for (action, _, _), count in api.done.items():
         done_by_action[action] += count
     assert by_action == done_by_action
-    assert done_by_action == {"login": 4, "read": 13, "change": 8, "search": 2, "export": 2}
+    assert done_by_action == {
+        "login": 4,
+        "read": 13,
+        "change": 8,
+        "refused": 2,
+        "search": 2,
+        "export": 2,
+    }
 
     # Every entry says who, when, about what and why.
     staff = {person for person, _, _ in STAFF.values()}
@@ -227,7 +234,7 @@ def test_every_read_change_search_and_export_is_logged_exactly_once(
     case_entries = [
         e for e in entries if e.object_type in CASE_OBJECTS and e.object_type != "access_log"
     ]
-    assert len(case_entries) == 13 + 8 + 1  # the reads, the changes and the export
+    assert len(case_entries) == 13 + 8 + 2 + 1  # the reads, changes, refusals and export
     shown = log.json()
     assert shown["reference"] == reference
     assert [

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -47,6 +47,7 @@ from workflow.definitions.calendar import age_on
 from workflow.definitions.models import Definition
 from workflow.definitions.parts import Input
 from workflow.definitions.vocabulary import REFER_EVENT, InputType, StageKind
+from workflow.engine.access import young_person_actor
 from workflow.engine.decide import decide, open_case
 from workflow.engine.firing import due_timers, fire_timer
 from workflow.engine.inputs import GOAL_STATUSES, NETWORK_KINDS, REVIEW_STATUSES
@@ -62,6 +63,7 @@ from workflow.engine.model import (
 )
 from workflow.engine.simulation import Script, ScriptStep, simulate
 from workflow.engine.steps import next_steps
+from workflow.errors import CaseNotFoundError, NotAllowedError
 from workflow.runtime import Runtime, build_runtime
 from workflow.settings import Settings
 from workflow.store.repository import dedupe_key
@@ -287,6 +289,15 @@ def _poison(value: Any, nasty: str) -> Any:
 # --- what the store holds -----------------------------------------------------------------
 
 
+def _step_actors(history: Sequence[HistoryEvent]) -> dict[str, frozenset[str]]:
+    """Who took each step, as the history keeps it (what ``not_by`` is checked against)."""
+    found: dict[str, set[str]] = {}
+    for event in history:
+        if event.actor_id is not None:
+            found.setdefault(event.transition, set()).add(event.actor_id)
+    return {step: frozenset(actors) for step, actors in found.items()}
+
+
 def stored(runtime: Runtime, reference: str) -> dict[str, Any]:
     """Everything the store holds about one case, in plain comparable values."""
     with runtime.sessions() as session:
@@ -318,6 +329,7 @@ def stored(runtime: Runtime, reference: str) -> dict[str, Any]:
                 timers={t.timer: t.due_at for t in running},
                 timer_firings={t.timer: t.firings for t in running if t.firings},
                 counts=dict(case.counts),
+                step_actors=_step_actors(history),
             ),
             "row": {
                 "version": case.version,
@@ -628,15 +640,40 @@ class EngineAndStore(RuleBasedStateMachine):
         )
         self.trigger(event, role, given)
 
-    def trigger(self, event: str, role: str, given: dict[str, Any]) -> None:
-        """The step through the service layer, and through the engine."""
+    def holder(self, role: str) -> str | None:
+        """Who holds ``role`` on the case now, as the store's standing sees it (None: no
+        one here; this machine records no consent, so no team member stands on it)."""
         assert self.model is not None
         assert self.reference is not None
-        actor = Actor(role, STAFF)
+        if role in ("caseworker", "coordinator"):
+            return self.model.holder(role)
+        if role == "young_person":
+            return young_person_actor(self.reference)
+        return None
+
+    def trigger(self, event: str, role: str, given: dict[str, Any]) -> None:
+        """The step through the service layer, and through the engine.
+
+        The service first checks that the actor holds the role on the case: a role no one
+        holds is refused before the engine is asked, and nothing is written.
+        """
+        assert self.model is not None
+        assert self.reference is not None
+        reference = self.reference
+        holder = self.holder(role)
+        if holder is None:
+            before = self.snapshot or stored(self.runtime, reference)
+            actor = Actor(role, STAFF)
+            with pytest.raises((NotAllowedError, CaseNotFoundError)):
+                self.runtime.service.trigger(reference, event, given, actor)
+            after = stored(self.runtime, reference)
+            assert after == before, "a step refused for its role changed the store"
+            self.snapshot = after
+            return
+        actor = Actor(role, holder)
         expected = decide(self.d, self.model, Event(event, actor, given), self.now())
         before = self.snapshot or stored(self.runtime, self.reference)
         self.snapshot = None
-        reference = self.reference
         result = outcome(lambda: self.runtime.service.trigger(reference, event, given, actor))
         if isinstance(result, Rejection):
             assert result == expected, "the store and the engine refuse differently"
@@ -653,7 +690,7 @@ class EngineAndStore(RuleBasedStateMachine):
             self.record(expected, given, actor)
         if self.script is not None:
             self.script.append(
-                ScriptStep(at=self.now(), event=event, actor=f"{role}:{STAFF}", inputs=given)
+                ScriptStep(at=self.now(), event=event, actor=f"{role}:{holder}", inputs=given)
             )
 
     @precondition(lambda self: self.reference is not None)

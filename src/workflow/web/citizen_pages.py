@@ -181,7 +181,9 @@ def create_citizen_app(context: CitizenContext) -> FastAPI:  # noqa: C901 - the 
         try:
             login = context.logins.login(claims.cpr, claims.subject, render.lang)
         except CitizenLoginRefusedError:
-            return render.missing()
+            unknown = render.missing()  # no case of this person: as for a missing case
+            unknown.delete_cookie(LOGIN_COOKIE, path=ROOT)
+            return unknown
         response = RedirectResponse(f"{ROOT}/", status_code=303)
         response.delete_cookie(LOGIN_COOKIE, path=ROOT)
         response.set_cookie(
