@@ -290,10 +290,11 @@ def _poison(value: Any, nasty: str) -> Any:
 
 
 def _step_actors(history: Sequence[HistoryEvent]) -> dict[str, frozenset[str]]:
-    """Who took each step, as the history keeps it (what ``not_by`` is checked against)."""
+    """Who took each step, as the history keeps it (what ``not_by`` is checked against);
+    a timer's own entries (``timer:<id>``) are no step."""
     found: dict[str, set[str]] = {}
     for event in history:
-        if event.actor_id is not None:
+        if event.actor_id is not None and not event.transition.startswith("timer:"):
             found.setdefault(event.transition, set()).add(event.actor_id)
     return {step: frozenset(actors) for step, actors in found.items()}
 

@@ -111,11 +111,12 @@ def test_a_process_killed_after_commit_loses_nothing_and_the_sweep_sends_once(
     clock.now = datetime.now(UTC)  # the crashed process ran on the real clock
     assert history(runtime) == {"SOR-2026-0001": STEPS}  # every committed step is there
     pending = outbox(runtime)
-    # referral to the caseworker, two team members, the coordinator, the guardian (minor)
-    assert Counter(r.state for r in pending) == Counter(pending=5)
+    # referral to the caseworker, two team members, the coordinator, the young person and
+    # the guardian (a minor; both without their own channels: Digital Post)
+    assert Counter(r.state for r in pending) == Counter(pending=6)
 
     summary = run_async(sweep())
-    assert summary["delivered"] == {"sent": 5}
+    assert summary["delivered"] == {"sent": 6}
     assert sorted(to for to, _ in smtp.messages()) == [
         "sagsbehandling@kommune.example",
         "skole@soroe.example",
@@ -177,8 +178,9 @@ def test_a_worker_killed_mid_delivery_resends_only_the_message_in_flight(
     expected = {ref: ["refer", timer] for ref in stale} | dict.fromkeys(accepted, STEPS)
     assert history(runtime) == expected
     rows = outbox(runtime)
-    # 2 x (referral + deadline to caseworker and leader) + 4 x 4 mails, 4 letters
-    assert Counter(r.channel for r in rows) == Counter(email=22, file=4)
+    # 2 x (referral + deadline to caseworker and leader) + 4 x 4 mails, 4 x 2 letters (the
+    # young person and the guardian, by Digital Post)
+    assert Counter(r.channel for r in rows) == Counter(email=22, file=8)
     got = {mid for _, mid in receptions(smtp)}
     assert len(got) == 9
     for row in rows:  # recorded as sent exactly when it went out before the kill
@@ -220,7 +222,7 @@ def test_smtp_down_for_a_while_then_back_sends_each_mail_once(
     smtp.release(5, crash=True)  # the server dies before it answers
     smtp.stop()
     first = sweeping.join(60)
-    assert first["delivered"] == {"sent": 4 + 4, "retry": 12}  # 4 mails and 4 letters
+    assert first["delivered"] == {"sent": 4 + 8, "retry": 12}  # 4 mails and 8 letters
     waiting = [r for r in outbox(runtime) if r.state == "pending"]
     assert len(waiting) == 12
     assert "Connection unexpectedly closed" in str(waiting[0].last_error)
@@ -329,13 +331,15 @@ def test_postgresql_restarted_mid_run_loses_no_step_and_sends_nothing_twice(
         )
         assert sweeping.running(), sweeping.failure  # it waits; it did not give up
         pg_cluster.start()
-        assert sweeping.join(60)["delivered"] == {"sent": 4 * 5 + 2}  # plan-0 told the team too
+        # 4 pre-meetings x (2 team members, coordinator, caseworker's referral, the young
+        # person, the guardian); plan-0 told the team and the young person and guardian too
+        assert sweeping.join(60)["delivered"] == {"sent": 4 * 6 + 2 + 2}
 
         after = plan(1)  # the same request again, with its key
         assert after.status_code == 200, after.text
         again = plan(1)
         assert again.json() == {**after.json(), "repeated": True}
-        assert run_async(sweep())["delivered"] == {"sent": 2}
+        assert run_async(sweep())["delivered"] == {"sent": 2 + 2}
         rows = assert_delivered_once(runtime, smtp, tmp_path / "var" / "digital-post")
         assert {r.attempts for r in rows} == {1}  # nothing was sent twice
         first_meeting = [*STEPS, "hold_first_meeting"]
@@ -476,7 +480,7 @@ def test_a_webhook_receiver_that_times_out_gets_each_notification_once_by_key(
         outcomes = Counter[str]()
         for step in steps:  # each step's own flow run, one task per notification
             outcomes.update(run_async(run_step(step)))
-        assert outcomes == {"sent": 14, "dead": 1}
+        assert outcomes == {"sent": 17, "dead": 1}  # 3 cases x 6 notifications
 
         rows = {r.key: r for r in outbox(runtime)}
         hooks = {key: r for key, r in rows.items() if r.channel == "webhook"}

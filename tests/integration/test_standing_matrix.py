@@ -677,9 +677,11 @@ def test_nobody_acts_in_the_engines_own_role(runtime: Runtime) -> None:
     case — even for a timer's own event, which the engine lets the system role take."""
     reference = at_first_meeting(runtime)
     before = case_row(runtime, reference)
-    for person in ("cw-mette", "tovholder-lise", ANNA, None):
+    for person in ("cw-mette", "tovholder-lise", ANNA):
         with pytest.raises(NotAllowedError, match="'system' is the engine's own role"):
             runtime.service.trigger(reference, "first_meeting_missed", {}, Actor("system", person))
+    with pytest.raises(CaseNotFoundError):  # nobody in particular: as for a missing case
+        runtime.service.trigger(reference, "first_meeting_missed", {}, Actor("system", None))
     assert case_row(runtime, reference) == before
     assert refusals_of(runtime, reference) == 4
 

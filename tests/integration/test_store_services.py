@@ -198,7 +198,16 @@ def test_unknown_case_and_refusal_change_nothing(runtime: Runtime) -> None:
             opened.reference, "accept_referral", {"young_person_agrees": False, "consent": True}, CW
         )
     after = (count(runtime, HistoryEvent), count(runtime, OutboxRow), count(runtime, AuditEntry))
-    assert before == after
+    # Nothing of the case changes; the refusal itself is kept in the audit log.
+    assert after == (before[0], before[1], before[2] + 1)
+    with runtime.sessions() as session:
+        refused = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "refused").order_by(AuditEntry.id)
+        ).all()
+    assert [(e.object_id, e.details["reason"]) for e in refused] == [
+        ("SOR-2026-9999", "CaseNotFoundError"),
+        (opened.reference, "guard_false"),
+    ]
 
 
 def test_case_keeps_the_definition_it_started_on(runtime: Runtime) -> None:

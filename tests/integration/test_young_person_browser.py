@@ -272,9 +272,9 @@ def test_the_young_person_and_guardian_follow_a_soroe_course(site: Site, browser
     expect(parent.get_by_role("heading", name="Det har jeg skrevet")).to_have_count(0)
     # Of the steps only ending the course, which a guardian may do too; none of Emma's own.
     expect(_section(parent, "Det kan du gøre nu").get_by_role("link")).to_have_text(
-        ["Den unge stopper forløbet"]
+        ["Jeg vil stoppe forløbet"]
     )
-    expect(_section(parent, "Mit samtykke")).to_contain_text(
+    expect(_section(parent, "Samtykke til deling")).to_contain_text(
         "Dit samtykke som forælder mangler, før disse afdelinger må dele oplysninger: "
         "Skole (skoleleder/lærer), UU Sorø"
     )

@@ -25,6 +25,8 @@ def test_a_renamed_and_an_added_stage_are_named_with_the_mapping_to_give(tmp_pat
         Change("changed", "transitions", "start_handover", ("to",)),
         Change("changed", "transitions", "resume_follow_up", ("from",)),
         Change("changed", "transitions", "close_case", ("from",)),
+        Change("changed", "transitions", "young_person_feedback", ("from",)),
+        Change("changed", "transitions", "ask_to_come_back", ("from",)),
         Change("added", "transitions", "start_aftercare"),
     )
     assert diff.removed_stages == ("handover",)

@@ -364,7 +364,8 @@ def test_one_notification_per_chosen_team_member_and_guardian_only_for_minors(
         (Recipient("team_member", "skole", "laerer-anna"), "first_meeting_invitation"),
         (Recipient("team_member", "uu", "vejleder-sara"), "first_meeting_invitation"),
         (Recipient("role", "coordinator", "tovholder-lise"), "coordinator_chosen"),
-        (Recipient("role", "guardian"), "first_meeting_invitation"),
+        (Recipient("role", "young_person"), "my_first_meeting"),
+        (Recipient("role", "guardian"), "my_first_meeting"),
     ]
     shared = next(e for e in decision.effects if isinstance(e, Notify)).shared
     assert shared == {
@@ -406,7 +407,7 @@ def test_no_guardian_notification_for_an_adult(soroe: Definition) -> None:
         for e in decision.effects
         if isinstance(e, Notify) and e.recipient.kind == "role"
     ]
-    assert roles == ["coordinator"]
+    assert roles == ["coordinator", "young_person"]  # the young person is invited too
 
 
 def test_first_meeting_records_milestone_tasks_and_stage_timers(soroe: Definition) -> None:

@@ -113,4 +113,4 @@ def test_a_long_text_is_cut_to_two_segments_on_a_word_boundary(words: list[str])
 
 def test_one_endless_word_is_cut_inside() -> None:
     text = sms_text(message("z" * 1000, ""))
-    assert text == "z" * (SMS_MAX_LENGTH - 1) + SMS_ELLIPSIS
+    assert text == "z" * (SMS_MAX_LENGTH - len(SMS_ELLIPSIS)) + SMS_ELLIPSIS

@@ -151,12 +151,18 @@ def load_case_by_id(connection: Connection, case_id: int) -> LoadedCase | None:
 def step_actors(connection: Connection, case_id: int) -> dict[str, frozenset[str]]:
     """Who took each step of a case (transition id -> actor ids), from its history.
 
-    Loaded only for definitions with ``not_by`` (separation of duties).
+    Loaded only for definitions with ``not_by`` (separation of duties). A timer's own
+    entries (``timer:<id>``: a reminder, or an event the case refused) are no step anyone
+    took, as the engine counts them.
     """
     found: dict[str, set[str]] = {}
     for transition, actor in connection.execute(
         select(HistoryEvent.transition, HistoryEvent.actor_id)
-        .where(HistoryEvent.case_id == case_id, HistoryEvent.actor_id.is_not(None))
+        .where(
+            HistoryEvent.case_id == case_id,
+            HistoryEvent.actor_id.is_not(None),
+            HistoryEvent.transition.not_like("timer:%"),
+        )
         .distinct()
     ):
         found.setdefault(transition, set()).add(str(actor))
