@@ -310,7 +310,7 @@ def create_citizen_app(context: CitizenContext) -> FastAPI:  # noqa: C901 - the 
             return render.missing()
         # A step's purpose is its id: the citizen reads the step's name instead.
         steps = {t.id: local(t.name, render.lang) for t in definition.transitions}
-        steps[REFER_EVENT] = text("ung_purpose_referral", render.lang)
+        steps[REFER_EVENT] = steps["referral"] = text("ung_purpose_referral", render.lang)
         rows = [
             {
                 "at": e.at,
