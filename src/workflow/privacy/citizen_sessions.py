@@ -85,7 +85,7 @@ class CitizenSessions:
                     now,
                     {"reason": "no CPR claim" if not keys else "no case"},
                 )
-                failed: CitizenLogin | None = None
+                started: CitizenLogin | None = None
             else:
                 token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
                 session.add(
@@ -106,10 +106,11 @@ class CitizenSessions:
                     now,
                     {"cases": [c.reference for c in cases]},
                 )
-                failed = CitizenLogin(token, citizen, cases, now + self.ttl)
-        if failed is None:
+                started = CitizenLogin(token, citizen, cases, now + self.ttl)
+        # Refused after the transaction, so the failed attempt's audit entry is kept.
+        if started is None:
             raise CitizenLoginRefusedError("no case of yours is known here")
-        return failed
+        return started
 
     def refused(self, reason: str, subject: str | None = None) -> None:
         """Audit a login that failed before a CPR claim was read (bad or expired token)."""
