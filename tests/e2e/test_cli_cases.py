@@ -137,32 +137,37 @@ def test_a_step_is_saved_even_when_prefect_is_unreachable(tmp_path: Path) -> Non
 def test_the_role_claimed_with_actor_must_be_held_on_the_case(tmp_path: Path) -> None:
     """The issue's reproduction with the CLI: a Sorø case with caseworker cw-mette,
     coordinator tovholder-lise and team member laerer-anna (skole, with consent). The
-    teacher cannot write the plan as coordinator, nor close the case as its caseworker."""
+    teacher cannot write the plan as coordinator, nor close the case as its caseworker.
+
+    The case is set up in this process on the CLI's own store (the same home folder);
+    only the two refused commands run as the caseworker would type them."""
+    from datetime import date
+
+    from workflow.cases.model import YoungPersonDetails
+    from workflow.engine.model import Actor
+    from workflow.privacy.consents import ConsentRequest
+    from workflow.runtime import build_runtime
+    from workflow.settings import Settings
+
     home = tmp_path / "var"
-    mette = ["--actor", "caseworker:cw-mette"]
-    opened = run(home, *REFER, *mette, "--input", "caseworker=cw-mette")
-    reference = opened.stdout.split(":")[0]
-    steps = [
-        ["accept_referral", "--input", "young_person_agrees=true", "--input", "consent=true"],
-        [
-            "hold_pre_meeting",
-            "--input",
-            'team=[{"department": "skole", "person": "laerer-anna"}]',
-            "--input",
-            "coordinator=tovholder-lise",
-            "--input",
-            'agenda=["uddannelse"]',
-            "--input",
-            "first_meeting_at=2026-12-08T09:00",
-            "--input",
-            "meeting_room=raadhuset_storskaerm",
-        ],
-    ]
-    for step in steps:
-        done = run(home, "case", "trigger", reference, *step, *mette)
-        assert done.returncode == 0, done.stderr
-    consent = run(home, "consent", "give", reference, "--department", "skole", "--guardian", *mette)
-    assert consent.returncode == 0, consent.stderr
+    runtime = build_runtime(Settings(home=home))
+    mette = Actor("caseworker", "cw-mette")
+    person = YoungPersonDetails("Test Person", "0101101234", date(2010, 1, 1))
+    inputs = {"source": "school", "caseworker": "cw-mette"}
+    reference = runtime.service.refer("soroe", person, mette, inputs).reference
+    accept = {"young_person_agrees": True, "consent": True}
+    runtime.service.trigger(reference, "accept_referral", accept, mette)
+    runtime.consents.give(reference, mette, ConsentRequest(["skole"], [], guardian=True))
+    pre_meeting = {
+        "team": [{"department": "skole", "person": "laerer-anna"}],
+        "coordinator": "tovholder-lise",
+        "agenda": ["uddannelse"],
+        "first_meeting_at": "2026-12-08T09:00",
+        "meeting_room": "raadhuset_storskaerm",
+    }
+    runtime.service.trigger(reference, "hold_pre_meeting", pre_meeting, mette)
+    runtime.engine.dispose()
+
     plan = 'plan=[{"text": "Jeg skal møde op i skole", "theme": "uddannelse"}]'
     as_coordinator = run(
         home,
@@ -187,5 +192,5 @@ def test_the_role_claimed_with_actor_must_be_held_on_the_case(tmp_path: Path) ->
     assert as_caseworker.returncode == 1
     assert "not its caseworker" in as_caseworker.stderr
     assert "Traceback" not in as_caseworker.stderr + as_coordinator.stderr
-    shown = run(home, "case", "show", reference, *mette)
+    shown = run(home, "case", "show", reference, "--actor", "caseworker:cw-mette")
     assert "stage: awaiting_first_meeting" in shown.stdout.splitlines()[0]
