@@ -99,17 +99,30 @@ def build_email(message: OutgoingMessage, sender: str, to: str) -> EmailMessage:
     mail["Date"] = formatdate(localtime=False)
     mail["Message-ID"] = message_id(message.dedupe_key)
     mail["X-Workflow-Case"] = message.reference
-    mail.set_content(message.text)
-    mail.add_alternative(message.html, subtype="html")
+    # Both parts say charset="utf-8" whatever they hold; the transfer encoding is the
+    # library's choice: 7bit for ASCII, 8bit for Danish letters on short lines (the
+    # policy's cte_type), quoted-printable or base64 for long lines.
+    mail.set_content(message.text, charset="utf-8")
+    mail.add_alternative(message.html, subtype="html", charset="utf-8")
     if message.ics:
+        method = _calendar_method(message.ics)
         mail.add_attachment(
             message.ics.encode("utf-8"),
             maintype="text",
             subtype="calendar",
-            filename="invitation.ics",
-            params={"method": "REQUEST"},
+            filename="cancel.ics" if method == "CANCEL" else "invitation.ics",
+            params={"method": method, "charset": "utf-8"},
         )
     return mail
+
+
+def _calendar_method(ics: str) -> str:
+    """The iTIP method a calendar object carries: CANCEL if it has that line, else REQUEST.
+
+    The part's Content-Type repeats it (RFC 6047), for mail clients that read only that.
+    A whole line is matched, so a description that quotes the words changes nothing.
+    """
+    return "CANCEL" if "METHOD:CANCEL" in ics.upper().splitlines() else "REQUEST"
 
 
 class SmtpChannel:
