@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from workflow.cases.caseload import CaseloadService
 from workflow.cases.citizens import CitizenService
 from workflow.cases.service import CaseService
+from workflow.cases.tasks import TaskService
 from workflow.cases.upgrades import UpgradeService
 from workflow.delivery.outbox import Channel, Deliverer
 from workflow.privacy.accounts import AccountService
@@ -54,6 +55,8 @@ class Runtime:
     #: The young person's and guardian's logins, and what they do on their own page.
     citizen_logins: CitizenSessions
     citizens: CitizenService
+    #: Tasks: done, added by hand, each person's worklist, reminders.
+    tasks: TaskService
 
 
 def build_runtime(
@@ -92,6 +95,7 @@ def build_runtime(
         upgrades=UpgradeService(uow),
         citizen_logins=citizen_logins,
         citizens=CitizenService(uow, service, consents, audit, citizen_logins),
+        tasks=TaskService(uow, service.raise_event),
     )
 
 

@@ -19,6 +19,7 @@ from workflow.engine.model import (
     CreateTask,
     Decision,
     Event,
+    MeetingChanged,
     Notify,
     Recipient,
     RecordMilestone,
@@ -422,7 +423,12 @@ def test_first_meeting_records_milestone_tasks_and_stage_timers(soroe: Definitio
             next_meeting_at="2026-04-28T09:00",
         )
     )
-    assert decision.effects[0] == CancelTimer("first_meeting_missed")
+    # The first meeting is held, the next one booked, before the stage is left.
+    held, booked = decision.effects[0], decision.effects[1]
+    assert isinstance(held, MeetingChanged) and isinstance(booked, MeetingChanged)
+    assert (held.action, held.meeting.kind, held.meeting.state) == ("hold", "first_meeting", "held")
+    assert (booked.action, booked.meeting.kind, booked.meeting.key) == ("book", "follow_up", 2)
+    assert decision.effects[2] == CancelTimer("first_meeting_missed")
     assert RecordMilestone("plan_agreed") in decision.effects
     tasks = [e for e in decision.effects if isinstance(e, CreateTask)]
     assert [t.assignee.person for t in tasks] == ["laerer-anna", "vejleder-sara"]
@@ -497,7 +503,11 @@ def test_follow_up_loop_reenters_and_restarts_stage_timer(soroe: Definition) -> 
             next_meeting_at="2026-06-11T09:00",
         )
     )
-    assert decision.effects[0] == CancelTimer("follow_up_due")
+    held, booked = decision.effects[0], decision.effects[1]
+    assert isinstance(held, MeetingChanged) and isinstance(booked, MeetingChanged)
+    assert (held.action, held.meeting.key) == ("hold", 2)
+    assert (booked.action, booked.meeting.key, booked.meeting.state) == ("book", 3, "booked")
+    assert decision.effects[2] == CancelTimer("follow_up_due")
     # 6 weeks after Thursday 11:00 is past that day's 09:00 meeting: Tuesday 16 June.
     assert decision.effects[-1] == StartTimer("follow_up_due", at("2026-06-16 09:00"))
     assert decision.case.counts["hold_follow_up"] == 1

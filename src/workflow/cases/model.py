@@ -67,6 +67,8 @@ class StepResult:
     municipality: str
     repeated: bool = False
     effects: list[dict[str, Any]] = field(default_factory=list)
+    #: Events the system raises on the case right after this step (e.g. a no-show).
+    raises: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-compatible form (kept for idempotent replies)."""

@@ -79,6 +79,7 @@ def record_step(session: Session, step: Step) -> StepResult:
             notifications=sum(1 for e in written.effects if e["type"] == Notify.__name__),
             municipality=definition.municipality.code,
             effects=list(written.effects),
+            raises=list(decision.raises),
         )
         if step.idempotency_key:
             INSERT_IDEMPOTENCY_KEY.execute(

@@ -22,7 +22,7 @@ from workflow.cases.opening import open_case_in
 from workflow.cases.recording import Step, record_step
 from workflow.cases.timers import TimerSweep
 from workflow.definitions.models import Definition
-from workflow.definitions.vocabulary import CaseRole, InputType
+from workflow.definitions.vocabulary import SYSTEM_ROLE, CaseRole, InputType
 from workflow.engine.access import Action, roles_held
 from workflow.engine.decide import decide
 from workflow.engine.model import Actor, Event, FieldError, Rejection, RejectionReason
@@ -108,10 +108,26 @@ class CaseService:
         )
         request = _Trigger(reference, event, inputs, actor, idempotency_key, purpose or event)
         try:
-            return self._trigger_with_retries(request, conflict)
+            result = self._trigger_with_retries(request, conflict)
         except (CaseNotFoundError, NotAllowedError, PurposeRequiredError, RejectedError) as exc:
             self._audit_refusal(request, exc)
             raise
+        if not result.repeated:
+            for raised in result.raises:
+                self.raise_event(reference, raised, Actor(SYSTEM_ROLE, f"{event}:{raised}"))
+        return result
+
+    def raise_event(self, reference: str, event: str, actor: Actor) -> StepResult | None:
+        """Raise an event on a case as the system (tasks done, a no-show): taken if the
+        case's definition takes it where the case now is, else nothing happens (recorded
+        in the audit log as refused, like any refused step)."""
+        conflict = ConflictError(f"case {reference} changed while {event} was raised")
+        request = _Trigger(reference, event, {}, actor, None, event, system=True)
+        try:
+            return self._trigger_with_retries(request, conflict)
+        except (RejectedError, ConflictError) as exc:
+            self._audit_refusal(request, exc)
+            return None
 
     def _audit_refusal(self, request: _Trigger, refusal: WorkflowError) -> None:
         """Every refused step is kept in the audit log (in its own transaction: the step's
@@ -158,7 +174,8 @@ class CaseService:
             if loaded is None:
                 raise CaseNotFoundError(f"no case {request.reference}")
             case = loaded.case
-            authorise_step(session, case, request.actor, request.purpose, self.uow.today())
+            if not request.system:  # the engine's own events: raised by it, not asked for
+                authorise_step(session, case, request.actor, request.purpose, self.uow.today())
             # After the access check: a key must not tell a stranger what it was used for.
             repeated = first_result(
                 session, request.idempotency_key, request.reference, request.event
@@ -301,3 +318,5 @@ class _Trigger:
     purpose: str
     #: The case version the first attempt read; a later attempt must see the same.
     first_read: int | None = None
+    #: Raised by the engine itself (tasks done, a no-show), not asked for by a person.
+    system: bool = False

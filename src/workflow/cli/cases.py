@@ -96,13 +96,23 @@ def _carry_out(result: Any) -> None:
     typer.echo(f"  effects carried out by flow run {result.reference}-step-{result.seq}: {outcome}")
 
 
+def fail(exc: WorkflowError) -> None:
+    """Print a refusal (with its fields) and exit 1."""
+    _fail(exc)
+
+
 def _fail(exc: WorkflowError) -> None:
     from workflow.cases.model import RejectedError
+    from workflow.errors import InvalidRequestError
 
     if isinstance(exc, RejectedError):
         typer.echo(f"Refused: {exc.rejection.text('da')}", err=True)
         for error in exc.rejection.field_errors:
             typer.echo(f"  {error.name}: {error.text('da')}", err=True)
+    elif isinstance(exc, InvalidRequestError):
+        typer.echo("Refused:", err=True)
+        for problem in exc.problems:
+            typer.echo(f"  {problem}", err=True)
     else:
         typer.echo(f"Error: {exc}", err=True)
     raise typer.Exit(1)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import typer
 
-from workflow.cli import accounts, cases, cpr, operations, privacy, upgrades
+from workflow.cli import accounts, cases, cpr, operations, privacy, tasks, upgrades
 from workflow.cli.upgrades import definition_path
 from workflow.definitions.graph import mermaid
 from workflow.definitions.loader import load_definition
@@ -111,6 +111,7 @@ def simulate_command(
 
 
 app.add_typer(cases.app, name="case")
+app.add_typer(tasks.app, name="task", no_args_is_help=True)
 app.add_typer(upgrades.cases_app, name="cases")
 app.add_typer(upgrades.definitions_app, name="definitions")
 app.add_typer(accounts.app, name="account")

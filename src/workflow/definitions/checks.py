@@ -6,10 +6,11 @@ path into file:line:column. All checks run, so an author sees every problem at o
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from workflow.definitions import expressions, graph
+from workflow.definitions.casework_checks import check_casework
 from workflow.definitions.effects import (
     CancelTimerEffect,
     CreateTaskEffect,
@@ -19,8 +20,10 @@ from workflow.definitions.effects import (
     Recipients,
     StartTimerEffect,
 )
+from workflow.definitions.findings import Finding as Finding  # re-exported for the loader
+from workflow.definitions.findings import Path, unknown
 from workflow.definitions.models import Definition
-from workflow.definitions.parts import Input, StepSpec, Transition
+from workflow.definitions.parts import Department, Input, Role, StepSpec, Transition
 from workflow.definitions.vocabulary import (
     ANY_ACTIVE,
     PREVIOUS_STAGE,
@@ -32,17 +35,10 @@ from workflow.definitions.vocabulary import (
     StageKind,
 )
 
-Path = tuple[str | int, ...]
-#: A problem before it is located: path, message, hint.
-Finding = tuple[Path, str, str | None]
-
 CHOICE_TYPES = frozenset({InputType.CHOICE, InputType.MULTICHOICE, InputType.MEETING_PLACE})
 
 
-def _unknown(path: Path, what: str, name: str, known: Iterable[str]) -> Finding:
-    from workflow.errors import did_you_mean
-
-    return path, f"unknown {what} '{name}'", did_you_mean(name, known)
+_unknown = unknown
 
 
 def check_definition(definition: Definition, *, with_graph: bool = True) -> list[Finding]:
@@ -58,6 +54,8 @@ def check_definition(definition: Definition, *, with_graph: bool = True) -> list
     findings += _check_timers(definition)
     findings += _check_team_field(definition)
     findings += _check_meaning_inputs(definition)
+    findings += _check_placeholder_addresses(definition)
+    findings += check_casework(definition)
     if with_graph and not any(_about_stage_graph(path) for path, _, _ in findings):
         findings += _check_graph(definition)
     return findings
@@ -191,7 +189,8 @@ def _check_inputs(d: Definition, path: Path, inputs: Sequence[Input]) -> Iterato
         if item.name in seen:
             yield here + ("name",), f"input '{item.name}' is given twice", None
         seen.add(item.name)
-        if item.type in CHOICE_TYPES and not item.choices:
+        rooms = item.type is InputType.MEETING_PLACE and d.meeting_rules.rooms
+        if item.type in CHOICE_TYPES and not item.choices and not rooms:
             yield here + ("choices",), f"a {item.type} input needs 'choices'", None
         if item.choices and item.type not in CHOICE_TYPES:
             yield (
@@ -264,7 +263,7 @@ def _check_effect(
                 yield _unknown(
                     here + ("notify", "template"), "template", notify.template, d.templates_by_id
                 )
-        case CreateTaskEffect(create_task=task):
+        case CreateTaskEffect(create_task=task) if task.for_ is not None:
             yield from _check_recipients(d, here + ("create_task", "for"), task.for_)
         case StartTimerEffect(start_timer=timer) if timer not in d.timers_by_id:
             yield _unknown(here + ("start_timer",), "timer", timer, d.timers_by_id)
@@ -354,6 +353,39 @@ def _check_meaning_inputs(d: Definition) -> Iterator[Finding]:
                     f"'{item.name}' is a plain choice: the meetings' place is not recorded",
                     "use `type: meeting_place` for where meetings are held",
                 )
+
+
+#: The mail domain of the national base's placeholder channels (``base.yaml``).
+PLACEHOLDER_DOMAIN = "@kommune.example"
+
+
+def _check_placeholder_addresses(d: Definition) -> Iterator[Finding]:
+    """A definition that opens cases sends no mail to the national base's placeholders.
+
+    The base gives its roles and departments channels like
+    ``ungekoordinatorer@kommune.example``; a municipality that does not override such an
+    item inherits the placeholder, and its notifications would go nowhere real. The
+    finding points at the address wherever it was written (for an inherited item, in the
+    base's file), so the message names the definition being checked and the hint the file
+    to write the override in (a definition extends one in the same folder).
+    """
+    if d.abstract:
+        return
+    owner = d.municipality.name if d.municipality is not None else "the municipality"
+    lists: tuple[tuple[str, str, Sequence[Role | Department]], ...] = (
+        ("roles", "role", d.roles),
+        ("departments", "department", d.departments),
+    )
+    for key, kind, items in lists:
+        for i, item in enumerate(items):
+            for j, channel in enumerate(item.channels):
+                if channel.address.strip().lower().endswith(PLACEHOLDER_DOMAIN):
+                    yield (
+                        (key, i, "channels", j, "address"),
+                        f"'{channel.address}' is the national base's placeholder; give "
+                        f"{owner}'s own address",
+                        f"override the {kind} in {d.id}.yaml",
+                    )
 
 
 def _check_graph(d: Definition) -> Iterator[Finding]:

@@ -56,13 +56,93 @@ class Notify(StrictModel):
     template: Identifier = Field(description="Id of a template in `templates`.")
 
 
+TaskLife = Literal["stage", "case"]
+
+
+class TaskReminder(StrictModel):
+    """A reminder of an open task: before, at or after its due time; or an escalation."""
+
+    before: DurationField | None = Field(default=None, description="This long before due.")
+    at: Literal["due"] | None = Field(default=None, description="`due`: when it falls due.")
+    after: DurationField | None = Field(
+        default=None, description="This long after due (an overdue reminder or escalation)."
+    )
+    to: Recipients | None = Field(
+        default=None,
+        description="Whom to tell instead of the assignee (escalation, e.g. the leader).",
+    )
+    template: Identifier = Field(
+        default="task_reminder", description="Id of the template the reminder is sent with."
+    )
+
+    @model_validator(mode="after")
+    def _one_moment(self) -> TaskReminder:
+        given = [k for k in ("before", "at", "after") if getattr(self, k) is not None]
+        if len(given) != 1:
+            has = ", ".join(given) or "none"
+            raise ValueError(f"give exactly one of before, at or after; this reminder has {has}")
+        return self
+
+
+class WhenDone(StrictModel):
+    """What the case does when enough of a step's tasks are done: it raises an event."""
+
+    need: Literal["all", "any"] | Annotated[int, Field(ge=1, le=100)] = Field(
+        default="all", description="all, any, or a number: at least this many done."
+    )
+    raises: Identifier = Field(description="The event raised (as role 'system').")
+
+
+#: Who a task is for, one task each: the team's members, its departments, or the items
+#: of an input (of type departments or team).
+ForEach = Annotated[
+    str,
+    Field(
+        pattern=r"^(team|team_departments|inputs\.[a-z][a-z0-9_]*)$",
+        description="One task per member of the team (`team`), per department on the team "
+        "(`team_departments`), or per item of an input (`inputs.<name>`: departments or team).",
+    ),
+]
+
+
 class CreateTask(StrictModel):
     """Give each recipient a task."""
 
-    for_: Recipients = Field(alias="for", description="Who gets the task (one each).")
+    id: Identifier | None = Field(
+        default=None, description="Names the tasks of this effect (for `when_done`, reminders)."
+    )
+    for_: Recipients | None = Field(
+        default=None, alias="for", description="Who gets the task (one each)."
+    )
+    for_each: ForEach | None = None
     title: Text = Field(description="What must be done.")
+    details: Identifier | None = Field(
+        default=None, description="An input of the step whose text goes with the task."
+    )
     due: DurationField | None = Field(default=None, description="Due this long after the step.")
     align: Alignment = Field(default="none", description="Move the due date to a working day.")
+    until: TaskLife | Identifier | None = Field(
+        default=None,
+        description="How long an open task lives: `stage` (default: until the case leaves the "
+        "stage it was given in), `case` (until the case ends), or a stage id (until the case "
+        "enters it); it is then cancelled with its reminders.",
+    )
+    reminders: list[TaskReminder] = Field(
+        default_factory=list, description="Reminders and escalations while it is open."
+    )
+    when_done: WhenDone | None = Field(
+        default=None, description="Raise an event when all, any or N of these tasks are done."
+    )
+
+    @model_validator(mode="after")
+    def _someone(self) -> CreateTask:
+        if (self.for_ is None) == (self.for_each is None):
+            raise ValueError("give exactly one of for and for_each")
+        if self.reminders and self.due is None:
+            raise ValueError("a task with reminders needs a due time (due:)")
+        if self.when_done is not None and self.id is None:
+            raise ValueError("when_done needs the tasks named: give the effect an id")
+        return self
 
 
 #: The condition any effect may carry.

@@ -14,6 +14,14 @@ from functools import cached_property
 from pydantic import Field, StrictBool, StrictInt
 
 from workflow.definitions.calendar import WEEKDAYS, WorkingCalendar
+from workflow.definitions.casework import (
+    Conferences,
+    DisplayField,
+    MeetingKind,
+    MeetingRules,
+    Meetings,
+    Pool,
+)
 from workflow.definitions.parts import (
     AgeRange,
     Calendar,
@@ -86,6 +94,18 @@ class Definition(StrictModel):
         default_factory=Privacy,
         description="Consent scopes, the guardian's consent for minors, and retention.",
     )
+    meetings: Meetings | None = Field(
+        default=None, description="Kinds of meeting and the rules every booking keeps."
+    )
+    conferences: Conferences | None = Field(
+        default=None, description="A recurring case-conference session (e.g. every 14 days)."
+    )
+    pool: Pool | None = Field(
+        default=None, description="A pooled budget departments pay into and grants draw from."
+    )
+    display: list[DisplayField] = Field(
+        default_factory=list, description="Case data the case page shows (e.g. a budget)."
+    )
     remove: Removals | None = Field(
         default=None, description="Remove items of the extended definition by id."
     )
@@ -94,6 +114,30 @@ class Definition(StrictModel):
     def separates_duties(self) -> bool:
         """Whether a transition has ``not_by`` (a step then needs who took earlier steps)."""
         return any(t.not_by for t in self.transitions)
+
+    @cached_property
+    def meeting_rules(self) -> MeetingRules:
+        """The rules every booking keeps (none declared: the defaults)."""
+        return self.meetings.rules if self.meetings else MeetingRules()
+
+    @cached_property
+    def meeting_kinds_by_id(self) -> dict[str, MeetingKind]:
+        """Meeting kinds by id."""
+        return {k.id: k for k in self.meetings.kinds} if self.meetings else {}
+
+    @cached_property
+    def raised_events(self) -> frozenset[str]:
+        """Events the system raises: timers' events and tasks' ``when_done`` events."""
+        raised = set(self.timer_events)
+        steps: list[Referral | Transition] = [self.referral, *self.transitions]
+        for step in steps:
+            for effect in step.effects:
+                task = getattr(effect, "create_task", None)
+                if task is not None and task.when_done is not None:
+                    raised.add(task.when_done.raises)
+        if "young_person_no_show" in self.transitions_by_event:
+            raised.add("young_person_no_show")
+        return frozenset(raised)
 
     @cached_property
     def stages_by_id(self) -> dict[str, Stage]:

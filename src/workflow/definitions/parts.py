@@ -240,6 +240,11 @@ class Input(StrictModel):
         description="May be shown to departments in notifications (only for types that carry "
         "no free text: dates, times, choices, departments, themes, numbers, yes/no).",
     )
+    kind: Identifier | None = Field(
+        default=None,
+        description="For meeting inputs: the kind of meeting it books (one of "
+        "`meetings.kinds`); absent: the input's name without `_at`.",
+    )
 
     @model_validator(mode="after")
     def _bounds(self) -> Input:
@@ -249,6 +254,23 @@ class Input(StrictModel):
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"min ({self.min:g}) is greater than max ({self.max:g})")
         return self
+
+
+MeetingAction = Literal["move", "cancel", "hold"]
+
+
+class MeetingStep(StrictModel):
+    """What a transition does to a booked meeting."""
+
+    action: MeetingAction = Field(
+        description="move: to the time given in the step's `meeting` input; cancel; hold: "
+        "record it as held (with attendance, if the step asks for it)."
+    )
+    kind: Identifier | None = Field(
+        default=None,
+        description="The kind of meeting it acts on when the step has no `booked_meeting` "
+        "input: the earliest booked meeting of this kind.",
+    )
 
 
 class StepSpec(Protocol):
@@ -328,6 +350,9 @@ class Transition(StrictModel):
         default_factory=dict, description="Case data computed by expressions, in order."
     )
     effects: list[Effect] = Field(default_factory=list)
+    meeting: MeetingStep | None = Field(
+        default=None, description="What the step does to a booked meeting: move, cancel, hold."
+    )
 
     @property
     def event_name(self) -> str:

@@ -12,8 +12,8 @@ from typing import Any
 
 from jinja2 import TemplateError
 
-from workflow.definitions.checks import Finding, Path
-from workflow.definitions.effects import Effect, Notify, NotifyEffect
+from workflow.definitions.effects import CreateTaskEffect, Effect, Notify, NotifyEffect, Recipients
+from workflow.definitions.findings import Finding, Path
 from workflow.definitions.models import Definition
 from workflow.definitions.parts import Input
 from workflow.definitions.templates import compile_template, notification_context, render
@@ -25,7 +25,8 @@ def sample_value(item: Input, definition: Definition) -> Any:
     """A plausible value of an input, for checking templates and generating tests."""
     first_dept = definition.departments[0].id if definition.departments else "afdeling"
     first_theme = definition.themes[0].id if definition.themes else "tema"
-    first_choice = item.choices[0].value if item.choices else "valg"
+    rooms = definition.meeting_rules.rooms
+    first_choice = item.choices[0].value if item.choices else rooms[0].value if rooms else "valg"
     member = {"department": first_dept, "person": "medarbejder-1", "role": "team_member"}
     samples: dict[InputType, Any] = {
         InputType.TEXT: "tekst",
@@ -56,6 +57,8 @@ def sample_value(item: Input, definition: Definition) -> Any:
         ],
         InputType.GOAL_REVIEWS: [{"goal": 1, "status": "met"}],
         InputType.NETWORKS: [{"name": "Klub", "kind": "leisure"}],
+        InputType.BOOKED_MEETING: 1,
+        InputType.ATTENDANCE: {"absent": [], "no_show": []},
     }
     return samples[item.type]
 
@@ -127,6 +130,21 @@ def _context_hint(context: dict[str, Any]) -> str:
     return f"available: {names}"
 
 
+#: What templates see of a meeting (the step's booked, moved, cancelled or held one).
+_SAMPLE_MEETING = {
+    "key": 1,
+    "kind": "follow_up",
+    "name": "Opfølgningsmøde",
+    "starts": "2026-03-03T09:00:00+01:00",
+    "ends": "2026-03-03T10:00:00+01:00",
+    "place": "Rådhuset",
+    "state": "moved",
+    "sequence": 1,
+}
+#: What a task's reminder sees of the task.
+_SAMPLE_TASK = {"title": "Aftal formøde", "due": "2026-03-03T09:00:00+01:00", "details": ""}
+
+
 def _usages(d: Definition) -> Iterator[tuple[Path, Notify, dict[str, Any]]]:
     case = _sample_case(d)
 
@@ -139,9 +157,22 @@ def _usages(d: Definition) -> Iterator[tuple[Path, Notify, dict[str, Any]]]:
         for j, effect in enumerate(effects):
             if isinstance(effect, NotifyEffect):
                 context = notification_context(
-                    case=case, recipient=_RECIPIENT, event=event, shared=shared, link="https://"
+                    case=case,
+                    recipient=_RECIPIENT,
+                    event=event,
+                    shared=shared,
+                    link="https://",
+                    meeting=_SAMPLE_MEETING,
                 )
                 yield path + (j, "notify"), effect.notify, context
+            elif isinstance(effect, CreateTaskEffect):
+                for k, reminder in enumerate(effect.create_task.reminders):
+                    context = notification_context(
+                        case=case, recipient=_RECIPIENT, link="https://", task=_SAMPLE_TASK
+                    )
+                    to = reminder.to or Recipients(roles=["caseworker"])
+                    notice = Notify(to=to, template=reminder.template)
+                    yield path + (j, "create_task", "reminders", k), notice, context
 
     yield from in_effects(
         ("referral", "effects"),

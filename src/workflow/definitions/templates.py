@@ -72,12 +72,22 @@ def notification_context(
     shared: Mapping[str, Any] | None = None,
     timer: Mapping[str, Any] | None = None,
     link: str = "",
+    meeting: Mapping[str, Any] | None = None,
+    task: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The variables a notification template gets (absent ones are left out on purpose)."""
+    """The variables a notification template gets (absent ones are left out on purpose).
+
+    A step's notification gets ``meeting`` — the meeting the step booked, moved,
+    cancelled or held (kind, name, starts, ends, place, state), or none; a task's
+    reminder gets ``task`` (title, due, details) instead of an event.
+    """
     context: dict[str, Any] = {"case": case, "recipient": recipient, "link": link}
     if event is not None:
         context["event"] = event
         context["shared"] = dict(shared or {})
+        context["meeting"] = dict(meeting) if meeting else None
     if timer is not None:
         context["timer"] = timer
+    if task is not None:
+        context["task"] = dict(task)
     return context

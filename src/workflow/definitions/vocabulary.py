@@ -80,6 +80,10 @@ class InputType(StrEnum):
     MEETING = "meeting"
     #: Where the step's meeting is held: one of the input's ``choices`` (e.g. rooms).
     MEETING_PLACE = "meeting_place"
+    #: One of the case's booked meetings (the one a move, cancel or hold acts on).
+    BOOKED_MEETING = "booked_meeting"
+    #: Who came to the meeting held: the participants absent (sent word) and not showing up.
+    ATTENDANCE = "attendance"
 
 
 #: Input types whose values may be shared with departments in notifications: they carry

@@ -7,7 +7,7 @@ the meeting time and a link — never the young person's name, CPR number or not
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from html import escape
 from typing import Any
@@ -19,7 +19,7 @@ from workflow.definitions.sandbox import BoundedSandbox
 from workflow.definitions.templates import notification_context, render, when
 from workflow.definitions.types import text_in
 from workflow.definitions.vocabulary import InputType
-from workflow.delivery.ics import invitation
+from workflow.delivery.ics import CalendarMeeting, CalendarPerson, invitation, meeting_calendar
 from workflow.engine.vocabulary import DEPARTMENT_KINDS, RecipientKind
 from workflow.texts import text
 
@@ -139,12 +139,18 @@ def compose(  # noqa: PLR0913 - one message's parts, keyword-only
             "due": payload.get("timer_due") or "",
         }
     event = None if timer else {"id": payload.get("event"), "name": payload.get("event")}
+    meeting = meeting_context(definition, payload.get("meeting"), lang)
+    task = payload.get("task")
+    if task is not None:
+        event = None
     context = notification_context(
         case=case,
         recipient=who,
         event=event,
         shared=payload.get("shared") or {},
         timer=timer,
+        meeting=meeting,
+        task=task,
         link=f"{base_url.rstrip('/')}/"
         + (f"ung/cases/{reference}" if own is not None else f"cases/{reference}"),
     )
@@ -174,8 +180,117 @@ def compose(  # noqa: PLR0913 - one message's parts, keyword-only
         html=html,
         recipient=who,
         addresses=addresses,
-        ics=_invitation(definition, reference, dedupe_key, payload, lang),
+        ics=_calendar_part(definition, reference, payload, lang, addresses, datetime.now(UTC))
+        if payload.get("meeting")
+        else _invitation(definition, reference, dedupe_key, payload, lang),
     )
+
+
+def meeting_context(
+    definition: Definition, meeting: dict[str, Any] | None, lang: str
+) -> dict[str, Any] | None:
+    """What a template sees of the step's meeting: its kind's name, times, place, state."""
+    if not meeting:
+        return None
+    return {
+        "key": meeting["key"],
+        "kind": meeting["kind"],
+        "name": meeting_name(definition, str(meeting["kind"]), lang),
+        "starts": meeting["starts_at"],
+        "ends": meeting["ends_at"],
+        "place": meeting.get("place") or "",
+        "state": meeting["state"],
+        "sequence": meeting.get("sequence", 0),
+    }
+
+
+def meeting_name(definition: Definition, kind: str, lang: str) -> str:
+    """A kind of meeting's name (the definition's ``meetings.kinds``), else a general one."""
+    found = definition.meeting_kinds_by_id.get(kind)
+    return text_in(found.name, lang) if found else text("collaboration_meeting", lang)
+
+
+def meeting_uid(reference: str, key: int) -> str:
+    """The calendar UID of a case's meeting: the same through every move and the cancel."""
+    return f"{reference}-m{key}@kui.workflow"
+
+
+def _calendar_part(
+    definition: Definition,
+    reference: str,
+    payload: dict[str, Any],
+    lang: str,
+    recipient: tuple[Address, ...],
+    stamp: datetime,
+) -> str:
+    """The meeting's invitation (or cancellation) for one recipient: one stable UID, the
+    SEQUENCE of its changes, the coordinator organising, the team's staff and the recipient
+    attending (a citizen's own address goes only to themselves)."""
+    meeting = payload["meeting"]
+    place = meeting.get("place")
+    organizer, attendees = _people(definition, meeting)
+    attendees += [CalendarPerson(a.address) for a in recipient if a.kind == "email"]
+    unique = list({a.address: a for a in attendees}.values())
+    name = meeting_name(definition, str(meeting["kind"]), lang)
+    calendar = meeting_calendar(
+        CalendarMeeting(
+            uid=meeting_uid(reference, int(meeting["key"])),
+            sequence=int(meeting.get("sequence") or 0),
+            starts_at=datetime.fromisoformat(str(meeting["starts_at"])),
+            ends_at=datetime.fromisoformat(str(meeting["ends_at"])),
+            summary=text("meeting_summary", lang, title=name, reference=reference),
+            description=reference,
+            location=_place_label(definition, str(place), lang) if place else None,
+            cancelled=meeting.get("state") == "cancelled",
+        ),
+        organizer or (unique[0] if unique else CalendarPerson("kui@kui.workflow")),
+        unique,
+        stamp=stamp,
+        timezone=definition.calendar.timezone,
+    )
+    return calendar.decode("utf-8")
+
+
+def _place_label(definition: Definition, place: str, lang: str) -> str:
+    """A room's label: the meeting rules' rooms, else a meeting-place input's choices."""
+    rooms = {r.value: r.label for r in definition.meeting_rules.rooms}
+    inputs = [*definition.referral.inputs, *(i for t in definition.transitions for i in t.inputs)]
+    for item in inputs:
+        if item.type is InputType.MEETING_PLACE:
+            rooms.update({c.value: c.label for c in item.choices})
+    label = rooms.get(place)
+    return text_in(label, lang) if label else place
+
+
+def _people(
+    definition: Definition, meeting: dict[str, Any]
+) -> tuple[CalendarPerson | None, list[CalendarPerson]]:
+    """The organiser (the coordinator) and the staff attending, by their mail addresses."""
+    organizer: CalendarPerson | None = None
+    attendees: list[CalendarPerson] = []
+    for person in meeting.get("participants") or []:
+        role = person.get("role")
+        if role == "coordinator":
+            found = addresses_of(
+                definition,
+                {"kind": RecipientKind.ROLE, "id": "coordinator", "person": person["id"]},
+            )
+        elif role == "team_member" and person.get("department"):
+            found = addresses_of(
+                definition,
+                {
+                    "kind": RecipientKind.TEAM_MEMBER,
+                    "id": person["department"],
+                    "person": person["id"],
+                },
+            )
+        else:
+            continue
+        mails = [CalendarPerson(a.address) for a in found if a.kind == "email"]
+        if role == "coordinator" and mails:
+            organizer = mails[0]
+        attendees.extend(mails)
+    return organizer, attendees
 
 
 def _invitation(

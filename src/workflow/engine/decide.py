@@ -7,7 +7,8 @@ entering a final stage cancels every timer.
 
 Taking a step is a sequence of named steps (:data:`_STEPS`): check the separation of
 duties (``not_by``), validate the inputs, check
-the guard, assign computed data, leave the stage, carry out the effects, enter the new
+the guard, assign computed data, book/move/cancel/hold meetings (under the meeting rules),
+leave the stage (its timers and open tasks end), carry out the effects, enter the new
 stage, count the event. Each returns a new draft of the outcome or a
 :class:`~workflow.engine.model.Rejection`, and :func:`_take` stops at the first
 rejection; nothing is changed in place.
@@ -28,15 +29,18 @@ from workflow.definitions.parts import StepSpec, Transition
 from workflow.definitions.types import text_variants
 from workflow.definitions.vocabulary import PREVIOUS_STAGE, REFER_EVENT, SYSTEM_ROLE, StageKind
 from workflow.engine import timing
-from workflow.engine.effects import effects_of
+from workflow.engine.effects import StepFacts, effects_of
 from workflow.engine.inputs import validate_inputs
+from workflow.engine.meetings import apply_meetings
 from workflow.engine.model import (
     Actor,
+    CancelTasks,
     CancelTimer,
     CaseState,
     Decision,
     Effect,
     Event,
+    MeetingRecord,
     RecordMilestone,
     Rejection,
     RejectionReason,
@@ -94,6 +98,10 @@ class _Draft(NamedTuple):
     #: What expressions see; its case data is the data before this step.
     context: Mapping[str, Any] = _NOTHING
     effects: tuple[Effect, ...] = ()
+    #: The meeting the step booked, moved, cancelled or held (its notifications carry it).
+    meeting: MeetingRecord | None = None
+    #: Events the system raises on the case after the step.
+    raises: tuple[str, ...] = ()
 
 
 def open_case(
@@ -162,7 +170,7 @@ def decide(
 def _may_trigger(definition: Definition, transition: Transition, actor: Actor) -> bool:
     if actor.role in transition.roles:
         return True
-    return actor.role == SYSTEM_ROLE and transition.event_name in definition.timer_events
+    return actor.role == SYSTEM_ROLE and transition.event_name in definition.raised_events
 
 
 def _transition_attempt(
@@ -240,15 +248,36 @@ def _assign(attempt: _Attempt, draft: _Draft) -> _Draft | Rejection:
     return draft._replace(data=data)
 
 
+def _meetings(attempt: _Attempt, draft: _Draft) -> _Draft | Rejection:
+    """Book, move, cancel or hold the case's meetings, under the definition's rules."""
+    outcome = apply_meetings(
+        attempt.definition, attempt.case, attempt.spec, draft.values, draft.data, attempt.now
+    )
+    if isinstance(outcome, Rejection):
+        return outcome
+    if not outcome.changes:
+        return draft
+    return draft._replace(
+        data=outcome.data,
+        effects=(*draft.effects, *outcome.changes),
+        meeting=outcome.changed,
+        raises=(*draft.raises, *outcome.raises),
+    )
+
+
 def _leave_stage(attempt: _Attempt, draft: _Draft) -> _Draft | Rejection:
-    """Moving on cancels the running timers of the stage left."""
+    """Moving on cancels the running timers of the stage left, and its open tasks."""
     if attempt.target is None or attempt.opening:
         return draft
     stage = attempt.definition.stages_by_id[attempt.case.stage]
     leaving = [t for t in dict.fromkeys(stage.timers) if t in draft.timers]
+    tasks: tuple[Effect, ...] = ()
+    if attempt.target != attempt.case.stage:
+        final = attempt.definition.stages_by_id[attempt.target].kind is StageKind.FINAL
+        tasks = (CancelTasks(left=attempt.case.stage, entered=attempt.target, everything=final),)
     return draft._replace(
         timers={t: due for t, due in draft.timers.items() if t not in leaving},
-        effects=(*draft.effects, *(CancelTimer(t) for t in leaving)),
+        effects=(*draft.effects, *(CancelTimer(t) for t in leaving), *tasks),
     )
 
 
@@ -257,6 +286,7 @@ def _carry_out_effects(attempt: _Attempt, draft: _Draft) -> _Draft | Rejection:
     context = _with_data(draft.context, draft.data)
     case = replace(attempt.case, data=draft.data)
     shared = {i.name: draft.values.get(i.name) for i in attempt.spec.inputs if i.share}
+    facts = StepFacts(draft.values, attempt.target or attempt.case.stage, draft.meeting)
     timers, effects = draft.timers, draft.effects
     for spec in attempt.spec.effects:
         applies = _applies(spec, context, attempt.event_name)
@@ -264,7 +294,7 @@ def _carry_out_effects(attempt: _Attempt, draft: _Draft) -> _Draft | Rejection:
             return applies
         if applies:
             produced, timers = effects_of(
-                attempt.definition, spec, case, shared, timers, attempt.now
+                attempt.definition, spec, case, shared, timers, attempt.now, facts
             )
             effects = (*effects, *produced)
     return draft._replace(timers=timers, effects=effects)
@@ -300,6 +330,7 @@ _STEPS: tuple[Callable[[_Attempt, _Draft], _Draft | Rejection], ...] = (
     _validate_inputs,
     _check_guard,
     _assign,
+    _meetings,
     _leave_stage,
     _carry_out_effects,
     _enter_stage,
@@ -349,7 +380,13 @@ def _decision(attempt: _Attempt, draft: _Draft) -> Decision:
     )
     from_stage = None if attempt.opening else case.stage
     return Decision(
-        new_case, attempt.event_name, attempt.step_id, from_stage, new_stage, draft.effects
+        new_case,
+        attempt.event_name,
+        attempt.step_id,
+        from_stage,
+        new_stage,
+        draft.effects,
+        draft.raises,
     )
 
 

@@ -10,6 +10,7 @@ Pure: the caller passes ``now``.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, assert_never
 
@@ -21,6 +22,7 @@ from workflow.definitions.effects import (
     Recipients,
     StartTimerEffect,
 )
+from workflow.definitions.effects import CreateTask as CreateTaskSpec
 from workflow.definitions.effects import Effect as EffectSpec
 from workflow.definitions.models import Definition
 from workflow.definitions.types import text_in
@@ -30,12 +32,24 @@ from workflow.engine.model import (
     CaseState,
     CreateTask,
     Effect,
+    MeetingRecord,
     Notify,
     Recipient,
     RecordMilestone,
     StartTimer,
+    TaskReminderDue,
 )
 from workflow.engine.vocabulary import RecipientKind
+
+
+@dataclass(frozen=True)
+class StepFacts:
+    """What an effect may draw on besides the case: the step's inputs, the stage the case
+    is in after it, and the meeting it booked, moved, cancelled or held."""
+
+    values: Mapping[str, Any] = field(default_factory=dict)
+    stage: str = ""
+    meeting: MeetingRecord | None = None
 
 
 def effects_of(
@@ -45,16 +59,19 @@ def effects_of(
     shared: Mapping[str, Any],
     timers: Mapping[str, datetime],
     now: datetime,
+    facts: StepFacts | None = None,
 ) -> tuple[tuple[Effect, ...], Mapping[str, datetime]]:
     """What one effect of the definition produces, and the running timers after it.
 
     ``shared`` is the step's inputs departments may see; ``timers`` the case's running
     timers before the effect (not changed: the timers after it are returned).
     """
+    facts = facts or StepFacts(stage=case.stage)
     match spec:
         case NotifyEffect(notify=notify):
             notices = (
-                Notify(r, notify.template, shared) for r in recipients(definition, case, notify.to)
+                Notify(r, notify.template, shared, None, facts.meeting)
+                for r in recipients(definition, case, notify.to)
             )
             return tuple(notices), timers
         case StartTimerEffect(start_timer=timer_id):
@@ -65,14 +82,83 @@ def effects_of(
                 return (), timers
             return (CancelTimer(timer_id),), {t: d for t, d in timers.items() if t != timer_id}
         case CreateTaskEffect(create_task=task):
-            due_at = timing.due_at(definition, now, task.due, task.align) if task.due else None
-            title = text_in(task.title, definition.locale)
-            tasks = (CreateTask(r, title, due_at) for r in recipients(definition, case, task.for_))
-            return tuple(tasks), timers
+            return tuple(_tasks(definition, task, case, facts, now)), timers
         case MilestoneEffect(milestone=milestone):
             return (RecordMilestone(milestone),), timers
         case _:
             assert_never(spec)
+
+
+def _tasks(
+    definition: Definition, task: CreateTaskSpec, case: CaseState, facts: StepFacts, now: datetime
+) -> list[CreateTask]:
+    """One task per assignee; a role's task goes to the role's holder on the case."""
+    due_at = timing.due_at(definition, now, task.due, task.align) if task.due else None
+    title = text_in(task.title, definition.locale)
+    details = facts.values.get(task.details) if task.details else None
+    reminders = tuple(_reminders(definition, case, task, due_at)) if due_at else ()
+    if task.for_ is not None:
+        assignees = recipients(definition, case, task.for_)
+    else:
+        assignees = _each(case, task.for_each or "", facts.values)
+    need = task.when_done.need if task.when_done else None
+    return [
+        CreateTask(
+            assignee,
+            title,
+            due_at,
+            key=task.id,
+            details=str(details) if details else None,
+            until=task.until or "stage",
+            stage=facts.stage,
+            reminders=reminders,
+            need=need,
+            raises=task.when_done.raises if task.when_done else None,
+        )
+        for assignee in assignees
+    ]
+
+
+def _each(case: CaseState, for_each: str, values: Mapping[str, Any]) -> list[Recipient]:
+    """The assignees of ``for_each``: team members, the team's departments, an input's items."""
+    if for_each == "team":
+        return recipients_of_team(case.team_members())
+    if for_each == "team_departments":
+        departments = dict.fromkeys(str(m["department"]) for m in case.team_members())
+        return [Recipient(RecipientKind.DEPARTMENT, d) for d in departments]
+    name = for_each.removeprefix("inputs.")
+    items = values.get(name) or case.data.get(name) or []
+    if items and isinstance(items[0], Mapping):
+        return recipients_of_team(items)
+    return [Recipient(RecipientKind.DEPARTMENT, str(d)) for d in dict.fromkeys(items)]
+
+
+def recipients_of_team(team: Any) -> list[Recipient]:
+    """One recipient per team member (department and person)."""
+    found = [
+        Recipient(RecipientKind.TEAM_MEMBER, str(m["department"]), str(m["person"]))
+        for m in team
+        if isinstance(m, Mapping) and m.get("department") and m.get("person")
+    ]
+    return list(dict.fromkeys(found))
+
+
+def _reminders(
+    definition: Definition, case: CaseState, task: CreateTaskSpec, due_at: datetime
+) -> list[TaskReminderDue]:
+    found = []
+    for reminder in task.reminders:
+        if reminder.before is not None:
+            at = timing.add_duration(
+                definition, due_at, replace(reminder.before, amount=-reminder.before.amount)
+            )
+        elif reminder.after is not None:
+            at = timing.add_duration(definition, due_at, reminder.after)
+        else:
+            at = due_at
+        to = tuple(recipients(definition, case, reminder.to)) if reminder.to else ()
+        found.append(TaskReminderDue(at, reminder.template, to))
+    return found
 
 
 def recipients(definition: Definition, case: CaseState, to: Recipients) -> list[Recipient]:
@@ -85,14 +171,8 @@ def recipients(definition: Definition, case: CaseState, to: Recipients) -> list[
         )
     found.extend(Recipient(RecipientKind.DEPARTMENT, dept) for dept in to.departments)
     if to.team:
-        for member in case.team_members():
-            if member.get("department") and member.get("person"):
-                found.append(
-                    Recipient(
-                        RecipientKind.TEAM_MEMBER, str(member["department"]), str(member["person"])
-                    )
-                )
+        found.extend(recipients_of_team(case.team_members()))
     return list(dict.fromkeys(found))
 
 
-__all__ = ["effects_of", "recipients"]
+__all__ = ["StepFacts", "effects_of", "recipients", "recipients_of_team"]

@@ -296,6 +296,43 @@ def _networks(d: Definition, item: Input, raw: Any) -> list[dict[str, Any]]:
     ]
 
 
+def _booked_meeting(d: Definition, item: Input, raw: Any) -> int:
+    return _integer(d, Input(name=item.name, type=InputType.INTEGER, label="", min=1), raw)
+
+
+ATTENDANCE_KEYS = ("absent", "no_show")
+
+
+def _attendance(d: Definition, item: Input, raw: Any) -> dict[str, list[str]]:
+    """Who did not come: ``{"absent": [...], "no_show": [...]}``; everyone else was there."""
+    if not isinstance(raw, Mapping):
+        raise _InvalidError("item_not_a_map", item=1)
+    unknown = [k for k in raw if k not in ATTENDANCE_KEYS]
+    if unknown:
+        raise _InvalidError("not_a_choice", value=unknown[0], choices=", ".join(ATTENDANCE_KEYS))
+    found: dict[str, list[str]] = {}
+    seen: set[str] = set()
+    for key in ATTENDANCE_KEYS:
+        people = raw.get(key) or []
+        if isinstance(people, str):
+            people = [people]
+        if not isinstance(people, list | tuple):
+            raise _InvalidError("not_a_list")
+        found[key] = []
+        for person in people:
+            name = _person(d, item, person)
+            if name in seen:
+                raise _InvalidError("duplicate", value=name)
+            seen.add(name)
+            found[key].append(name)
+    return found
+
+
+def _places(d: Definition, item: Input) -> list[str]:
+    """A meeting place input offers its own choices, else the meeting rules' rooms."""
+    return [c.value for c in item.choices] or [r.value for r in d.meeting_rules.rooms]
+
+
 _CONVERTERS: dict[InputType, Callable[[Definition, Input, Any], Any]] = {
     InputType.TEXT: _text,
     InputType.INTEGER: _integer,
@@ -305,7 +342,7 @@ _CONVERTERS: dict[InputType, Callable[[Definition, Input, Any], Any]] = {
     InputType.DATETIME: _datetime,
     InputType.MEETING: _datetime,
     InputType.CHOICE: _single(_choices),
-    InputType.MEETING_PLACE: _single(_choices),
+    InputType.MEETING_PLACE: _single(_places),
     InputType.MULTICHOICE: _many(_choices),
     InputType.DEPARTMENT: _single(_departments),
     InputType.DEPARTMENTS: _many(_departments),
@@ -317,4 +354,6 @@ _CONVERTERS: dict[InputType, Callable[[Definition, Input, Any], Any]] = {
     InputType.GOALS: _goals,
     InputType.GOAL_REVIEWS: _goal_reviews,
     InputType.NETWORKS: _networks,
+    InputType.BOOKED_MEETING: _booked_meeting,
+    InputType.ATTENDANCE: _attendance,
 }

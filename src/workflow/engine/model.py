@@ -52,6 +52,13 @@ class CaseState:
         value = self.data.get(role)
         return str(value) if value else None
 
+    def meetings(self) -> list[MeetingRecord]:
+        """The case's meetings (booked, moved, cancelled, held), oldest first."""
+        found = self.data.get("meetings")
+        if not isinstance(found, list):
+            return []
+        return [MeetingRecord.from_data(m) for m in found if isinstance(m, Mapping)]
+
     def team_members(self) -> list[dict[str, Any]]:
         """The young person's team as the case holds it (the ``team`` input's items)."""
         team = self.data.get("team")
@@ -80,13 +87,70 @@ class Recipient:
 
 
 @dataclass(frozen=True)
+class MeetingRecord:
+    """A meeting of the case as a step leaves it (``key`` numbers a case's meetings 1, 2...).
+
+    ``sequence`` rises with every move and the cancellation, so calendar clients apply
+    the invitations in order; ``state``: booked, moved, cancelled or held.
+    """
+
+    key: int
+    kind: str
+    starts_at: datetime
+    ends_at: datetime
+    place: str | None
+    state: str
+    sequence: int
+    participants: tuple[Mapping[str, Any], ...] = ()
+    attendance: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def as_data(self) -> dict[str, Any]:
+        """The meeting as case data holds it (JSON values)."""
+        return {
+            "key": self.key,
+            "kind": self.kind,
+            "starts_at": self.starts_at.isoformat(),
+            "ends_at": self.ends_at.isoformat(),
+            "place": self.place,
+            "state": self.state,
+            "sequence": self.sequence,
+            "participants": [dict(p) for p in self.participants],
+            "attendance": {k: list(v) for k, v in self.attendance.items()},
+        }
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> MeetingRecord:
+        """A meeting from case data."""
+        return cls(
+            key=int(data["key"]),
+            kind=str(data["kind"]),
+            starts_at=datetime.fromisoformat(str(data["starts_at"])),
+            ends_at=datetime.fromisoformat(str(data["ends_at"])),
+            place=data.get("place"),
+            state=str(data["state"]),
+            sequence=int(data.get("sequence") or 0),
+            participants=tuple(data.get("participants") or ()),
+            attendance={k: tuple(v) for k, v in (data.get("attendance") or {}).items()},
+        )
+
+
+@dataclass(frozen=True)
 class Notify:
-    """Tell a recipient something with a template."""
+    """Tell a recipient something with a template (and the meeting the step changed)."""
 
     recipient: Recipient
     template: str
     shared: Mapping[str, Any] = field(default_factory=dict)
     timer: str | None = None
+    meeting: MeetingRecord | None = None
+
+
+@dataclass(frozen=True)
+class MeetingChanged:
+    """A meeting of the case was booked, moved, cancelled or held."""
+
+    action: str  # book | move | cancel | hold
+    meeting: MeetingRecord
 
 
 @dataclass(frozen=True)
@@ -105,12 +169,41 @@ class CancelTimer:
 
 
 @dataclass(frozen=True)
+class TaskReminderDue:
+    """A reminder of a task: when, with which template, to whom (none: the assignee)."""
+
+    at: datetime
+    template: str
+    to: tuple[Recipient, ...] = ()
+
+
+@dataclass(frozen=True)
 class CreateTask:
-    """A person gets a task."""
+    """A person (or a department on the team) gets a task."""
 
     assignee: Recipient
     title: str
     due_at: datetime | None
+    #: The effect's id (tasks given together are counted together for ``when_done``).
+    key: str | None = None
+    details: str | None = None
+    #: 'stage' (lives until the stage ``stage`` is left), 'case', or a stage id.
+    until: str = "stage"
+    stage: str = ""
+    reminders: tuple[TaskReminderDue, ...] = ()
+    #: all | any | a number; and the event raised when it is met.
+    need: str | int | None = None
+    raises: str | None = None
+
+
+@dataclass(frozen=True)
+class CancelTasks:
+    """Open tasks end with their stage or their case: those of the stage left (``until:
+    stage``), those waiting for the stage entered (``until: <stage>``), or all of them."""
+
+    left: str | None = None
+    entered: str | None = None
+    everything: bool = False
 
 
 @dataclass(frozen=True)
@@ -130,7 +223,16 @@ class TimerFired:
     rejected: str | None = None
 
 
-Effect = Notify | StartTimer | CancelTimer | CreateTask | RecordMilestone | TimerFired
+Effect = (
+    Notify
+    | StartTimer
+    | CancelTimer
+    | CreateTask
+    | CancelTasks
+    | MeetingChanged
+    | RecordMilestone
+    | TimerFired
+)
 
 
 @dataclass(frozen=True)
@@ -143,6 +245,8 @@ class Decision:
     from_stage: str | None
     to_stage: str
     effects: tuple[Effect, ...]
+    #: Events the system raises on the case right after this step (e.g. a no-show).
+    raises: tuple[str, ...] = ()
 
 
 class RejectionReason(StrEnum):
@@ -158,6 +262,8 @@ class RejectionReason(StrEnum):
     TIMER_NOT_RUNNING = "timer_not_running"
     TIMER_NOT_DUE = "timer_not_due"
     SEPARATION_OF_DUTIES = "separation_of_duties"
+    NO_MEETING = "no_meeting"
+    MEETING_NOT_YET = "meeting_not_yet"
 
 
 @dataclass(frozen=True)

@@ -24,12 +24,14 @@ from workflow.engine.decide import decide, open_case
 from workflow.engine.firing import due_timers, fire_timer
 from workflow.engine.model import (
     Actor,
+    CancelTasks,
     CancelTimer,
     CaseState,
     CreateTask,
     Decision,
     Effect,
     Event,
+    MeetingChanged,
     Notify,
     RecordMilestone,
     Rejection,
@@ -275,6 +277,15 @@ def describe_effect(effect: Effect) -> str:
             return f"cancel timer {t}"
         case CreateTask(assignee=r, title=title, due_at=due):
             return f"task for {r}: {title}" + (f" (due {due:%Y-%m-%d})" if due else "")
+        case CancelTasks(left=left, everything=everything):
+            if everything:
+                return "cancel every open task"
+            return f"cancel open tasks of stage {left}"
+        case MeetingChanged(action=action, meeting=m):
+            return (
+                f"{action} meeting {m.key} ({m.kind}) {m.starts_at:%Y-%m-%d %H:%M} "
+                f"[{m.state}, seq {m.sequence}]"
+            )
         case RecordMilestone(milestone=m):
             return f"milestone {m}"
         case TimerFired(timer=t, event=ev, rejected=rej):

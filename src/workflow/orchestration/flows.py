@@ -107,16 +107,24 @@ def fire_due_timers(now_iso: str | None = None) -> list[dict[str, Any]]:
     return [{"case": r.reference, "event": r.event, "stage": r.to_stage} for r in results]
 
 
+@task(task_run_name="queue-task-reminders")
+def queue_task_reminders(now_iso: str | None = None) -> int:
+    """Put the due reminders of open tasks in the outbox (counts only)."""
+    return get_runtime().tasks.send_due_reminders(_moment(now_iso))
+
+
 @flow(name="sweep", flow_run_name="sweep")
 async def sweep(now_iso: str | None = None) -> dict[str, Any]:
-    """Fire due timers, deliver what is left in the outbox, refresh the caseload artifacts."""
+    """Fire due timers, queue task reminders, deliver what is left in the outbox, refresh
+    the caseload artifacts."""
     fired = fire_due_timers(now_iso)
+    reminders = queue_task_reminders(now_iso)
     moment = _moment(now_iso)
     delivered = get_runtime().deliverer.drain(
         moment, DELIVERY_CHUNK, lambda chunk: deliver_batch(chunk, chunk[0])
     )
     await publish_caseload(moment)
-    return {"timers_fired": len(fired), "delivered": dict(delivered)}
+    return {"timers_fired": len(fired), "reminders": reminders, "delivered": dict(delivered)}
 
 
 async def publish_caseload(now: datetime | None = None) -> None:

@@ -42,6 +42,10 @@ class AuditObject(StrEnum):
     CASE_EXPORT = "case_export"
     ACCESS_LOG = "access_log"
     CASELOAD = "caseload"
+    TASK = "task"
+    WORKLIST = "worklist"
+    CONFERENCE = "conference"
+    POOL = "pool"
     ACCOUNT = "account"
     CITIZEN_LOGIN = "citizen_login"
     ACCESS_GRANT = "access_grant"
@@ -58,6 +62,7 @@ CASE_OBJECTS = frozenset(
         AuditObject.CPR,
         AuditObject.CONSENT,
         AuditObject.CASE_EXPORT,
+        AuditObject.TASK,
         AuditObject.ACCESS_LOG,
     }
 )

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import case as case_when
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -78,6 +79,27 @@ def _goal(goal: PlanGoal) -> dict[str, Any]:
         "owner": goal.owner,
         "deadline": goal.deadline,
         "status": goal.status,
+    }
+
+
+def _meeting(m: Meeting) -> dict[str, Any]:
+    """A meeting as the case view shows it; ``participants`` are the invited people's ids
+    (rows from before meetings had a lifecycle list the ids themselves)."""
+    invited = [
+        p if isinstance(p, dict) else {"id": p, "role": "team_member"} for p in m.participants or []
+    ]
+    return {
+        "id": m.id,
+        "key": m.key,
+        "kind": m.kind,
+        "starts_at": m.starts_at,
+        "ends_at": m.ends_at,
+        "place": m.place,
+        "state": m.state,
+        "sequence": m.sequence,
+        "participants": [str(p["id"]) for p in invited],
+        "invited": invited,
+        "attendance": m.attendance if isinstance(m.attendance, dict) else {},
     }
 
 
@@ -157,8 +179,8 @@ def read_case(
     ).all()
     tasks = session.scalars(
         select(CaseTask)
-        .where(CaseTask.case_id == case.id, CaseTask.state == TaskState.OPEN)
-        .order_by(CaseTask.due_at)
+        .where(CaseTask.case_id == case.id)
+        .order_by(case_when((CaseTask.state == TaskState.OPEN, 0), else_=1), CaseTask.due_at)
     ).all()
     person = session.get(YoungPerson, case.young_person_id) if case.young_person_id else None
     consents = read_consents(session, case.id)
@@ -204,24 +226,25 @@ def read_case(
         }
         if person
         else {},
-        meetings=[
-            {
-                "id": m.id,
-                "kind": m.kind,
-                "starts_at": m.starts_at,
-                "place": m.place,
-                "participants": list(m.participants),
-            }
-            for m in meetings
-        ],
+        meetings=[_meeting(m) for m in meetings],
         tasks=[
-            {"title": t.title, "assignee": t.person or t.assignee_id, "due_at": t.due_at}
+            {
+                "id": t.id,
+                "title": t.title,
+                "details": t.details,
+                "assignee": t.person or t.assignee_id,
+                "due_at": t.due_at,
+                "state": t.state,
+                "closed_at": t.closed_at,
+                "closed_by": t.closed_by,
+                "note": t.note,
+            }
             for t in tasks
         ],
         consents=consents,
         plan_meeting=next(
             (
-                {"starts_at": m.starts_at, "participants": list(m.participants)}
+                {"starts_at": m.starts_at, "participants": _meeting(m)["participants"]}
                 for m in meetings
                 if plan is not None and m.id == plan.meeting_id
             ),

@@ -18,9 +18,20 @@ from sqlalchemy import Connection, func, select, update
 from sqlalchemy.orm import Session
 
 from workflow.definitions.models import Definition
+from workflow.definitions.parts import Stage
 from workflow.definitions.vocabulary import CASEWORKER_ROLE, InputType, StageKind
-from workflow.engine.model import CancelTimer, CreateTask, Decision, Notify, StartTimer, TimerFired
+from workflow.engine.model import (
+    CancelTasks,
+    CancelTimer,
+    CreateTask,
+    Decision,
+    MeetingChanged,
+    Notify,
+    StartTimer,
+    TimerFired,
+)
 from workflow.store.loading import StoredCase
+from workflow.store.meetings import write_meeting_changes
 from workflow.store.statements import (
     CANCEL_TIMER,
     INSERT_HISTORY,
@@ -31,7 +42,7 @@ from workflow.store.statements import (
     MOVE_TIMER,
     UPDATE_CASE,
 )
-from workflow.store.states import OutboxState, TaskState, TimerState
+from workflow.store.states import OutboxState, TimerState
 from workflow.store.tables import (
     CoordinatorAssignment,
     Meeting,
@@ -40,6 +51,7 @@ from workflow.store.tables import (
     ReferenceCounter,
     TeamMembership,
 )
+from workflow.store.tasks import cancel_tasks, task_row
 
 #: The outbox column's width; a longer key (a very long staff id) is shortened by hash.
 DEDUPE_KEY_LENGTH = 200
@@ -55,8 +67,22 @@ def dedupe_key(reference: str, seq: int, index: int, recipient: object) -> str:
 
 
 def _effect_record(effect: object) -> dict[str, Any]:
+    """An effect as the history event keeps it (JSON values; a notification names its
+    meeting by key, the meeting's own change carries it whole)."""
     record = {"type": type(effect).__name__, **asdict(effect)}  # type: ignore[call-overload]
-    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in record.items()}
+    if isinstance(effect, Notify):
+        record["meeting"] = effect.meeting.key if effect.meeting else None
+    return {k: _jsonable(v) for k, v in record.items()}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
 
 
 class StaleCaseError(Exception):
@@ -155,60 +181,80 @@ def _apply_effects(
     live = dict(live_timers)  # kept as the statements below leave the timer rows
     outbox: list[dict[str, Any]] = []
     tasks: list[dict[str, Any]] = []
+    meetings: list[MeetingChanged] = []
     for index, effect in enumerate(decision.effects):
         if isinstance(effect, Notify):
-            outbox.append(
-                {
-                    "b_case": case.id,
-                    "b_seq": seq,
-                    "case_id": case.id,
-                    "kind": "notify",
-                    "recipient": asdict(effect.recipient),
-                    "template": effect.template,
-                    "payload": {
-                        "shared": dict(effect.shared),
-                        "timer": effect.timer,
-                        "timer_due": fired.get(effect.timer or ""),
-                        "event": decision.event,
-                        "stage": decision.to_stage,
-                        "phase": stage.phase.value if stage.phase else None,
-                    },
-                    "dedupe_key": dedupe_key(case.reference, seq, index, effect.recipient),
-                    "attempts": 0,
-                    "state": OutboxState.PENDING,
-                    "last_error": None,
-                    "available_at": now,
-                    "created_at": now,
-                    "sent_at": None,
-                }
-            )
-        elif isinstance(effect, StartTimer):
-            _start_timer(connection, case.id, effect.timer, effect.due_at, live)
-        elif isinstance(effect, CancelTimer):
-            CANCEL_TIMER.execute(connection, {"b_case": case.id, "b_timer": effect.timer})
-            if live.get(effect.timer) == TimerState.RUNNING:
-                del live[effect.timer]
-        elif isinstance(effect, TimerFired):
-            MARK_TIMER_FIRED.execute(connection, {"b_case": case.id, "b_timer": effect.timer})
-            if live.get(effect.timer) == TimerState.RUNNING:
-                live[effect.timer] = TimerState.FIRED
+            outbox.append(_outbox_row(case, seq, index, effect, decision, stage, fired, now))
+        elif isinstance(effect, StartTimer | CancelTimer | TimerFired):
+            _timer_effect(connection, case.id, effect, live)
         elif isinstance(effect, CreateTask):
-            tasks.append(
-                {
-                    "case_id": case.id,
-                    "assignee_kind": effect.assignee.kind,
-                    "assignee_id": effect.assignee.id,
-                    "person": effect.assignee.person,
-                    "title": effect.title,
-                    "due_at": effect.due_at,
-                    "state": TaskState.OPEN,
-                    "created_at": now,
-                }
-            )
+            tasks.append(task_row(case.id, seq, effect, now))
+        elif isinstance(effect, CancelTasks):
+            cancel_tasks(connection, case.id, effect, now)
+        elif isinstance(effect, MeetingChanged):
+            meetings.append(effect)
     if outbox:
         INSERT_OUTBOX.executemany(connection, outbox)
     if tasks:
         INSERT_TASK.executemany(connection, tasks)
+    if meetings:
+        write_meeting_changes(connection, case.id, meetings, now)
+
+
+def _timer_effect(
+    connection: Connection,
+    case_id: int,
+    effect: StartTimer | CancelTimer | TimerFired,
+    live: dict[str, str],
+) -> None:
+    """Start, cancel or mark fired a timer row; ``live`` follows the rows."""
+    if isinstance(effect, StartTimer):
+        _start_timer(connection, case_id, effect.timer, effect.due_at, live)
+    elif isinstance(effect, CancelTimer):
+        CANCEL_TIMER.execute(connection, {"b_case": case_id, "b_timer": effect.timer})
+        if live.get(effect.timer) == TimerState.RUNNING:
+            del live[effect.timer]
+    else:
+        MARK_TIMER_FIRED.execute(connection, {"b_case": case_id, "b_timer": effect.timer})
+        if live.get(effect.timer) == TimerState.RUNNING:
+            live[effect.timer] = TimerState.FIRED
+
+
+def _outbox_row(
+    case: StoredCase,
+    seq: int,
+    index: int,
+    effect: Notify,
+    decision: Decision,
+    stage: Stage,
+    fired: Mapping[str, str],
+    now: datetime,
+) -> dict[str, Any]:
+    """The outbox row of one notification of the step."""
+    return {
+        "b_case": case.id,
+        "b_seq": seq,
+        "case_id": case.id,
+        "kind": "notify",
+        "recipient": asdict(effect.recipient),
+        "template": effect.template,
+        "payload": {
+            "shared": dict(effect.shared),
+            "timer": effect.timer,
+            "timer_due": fired.get(effect.timer or ""),
+            "event": decision.event,
+            "stage": decision.to_stage,
+            "phase": stage.phase.value if stage.phase else None,
+            "meeting": effect.meeting.as_data() if effect.meeting else None,
+        },
+        "dedupe_key": dedupe_key(case.reference, seq, index, effect.recipient),
+        "attempts": 0,
+        "state": OutboxState.PENDING,
+        "last_error": None,
+        "available_at": now,
+        "created_at": now,
+        "sent_at": None,
+    }
 
 
 def _start_timer(
@@ -247,7 +293,6 @@ def record_step_data(
     """Keep the young person's choices and the plan as first-class records."""
     declared = _declared_inputs(definition, decision.transition)
     values = decision.case.data
-    meeting_id: int | None = None
     for item in declared:
         if item.name not in inputs:
             continue
@@ -282,19 +327,6 @@ def record_step_data(
                     case_id=case_id, person=value, chosen_by_young_person=True, since=now
                 )
             )
-        elif item.type is InputType.MEETING and value:
-            team = decision.case.team_members()
-            meeting = Meeting(
-                case_id=case_id,
-                kind=item.name.removesuffix("_at"),
-                starts_at=datetime.fromisoformat(str(value)),
-                place=_place(definition, values),
-                participants=[m["person"] for m in team],
-                attendance=[],
-            )
-            session.add(meeting)
-            session.flush()
-            meeting_id = meeting_id or meeting.id
     for item in declared:  # reviews mark the current plan's goals, before a new plan
         if item.type is InputType.GOAL_REVIEWS and item.name in inputs:
             _review_plan(session, case_id, values.get(item.name) or [])

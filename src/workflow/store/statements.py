@@ -9,10 +9,12 @@ Bind names start with ``b_``: update() reserves column names for its SET clause.
 
 from __future__ import annotations
 
-from sqlalchemy import Table, bindparam, insert, or_, select, update
+from typing import Any
+
+from sqlalchemy import Table, and_, bindparam, insert, null, or_, select, update
 
 from workflow.store.driver import DriverStatement
-from workflow.store.states import TimerState
+from workflow.store.states import TaskState, TimerState
 from workflow.store.tables import (
     AuditEntry,
     Base,
@@ -22,6 +24,7 @@ from workflow.store.tables import (
     Guardian,
     HistoryEvent,
     IdempotencyKey,
+    Meeting,
     OutboxRow,
     YoungPerson,
 )
@@ -85,6 +88,43 @@ INSERT_OUTBOX = DriverStatement(
     OUTBOX_COLUMNS,
 )
 INSERT_TASK = DriverStatement(insert(CaseTask), insert_columns(CaseTask))
+INSERT_MEETING = DriverStatement(insert(Meeting), insert_columns(Meeting))
+#: A meeting moved, cancelled or held (found by the case's key for it).
+UPDATE_MEETING = DriverStatement(
+    update(Meeting)
+    .where(Meeting.case_id == bindparam("b_case"), Meeting.key == bindparam("b_key"))
+    .values(
+        starts_at=bindparam("b_starts_at"),
+        ends_at=bindparam("b_ends_at"),
+        place=bindparam("b_place"),
+        state=bindparam("b_state"),
+        sequence=bindparam("b_sequence"),
+        attendance=bindparam("b_attendance"),
+        changed_at=bindparam("b_changed_at"),
+    )
+)
+_CANCELLED_TASK: dict[str, Any] = {
+    "state": TaskState.CANCELLED.value,
+    "closed_at": bindparam("b_now"),
+    "closed_by": "system",
+    "next_reminder_at": null(),
+}
+_OPEN_TASK = (CaseTask.case_id == bindparam("b_case"), CaseTask.state == TaskState.OPEN.value)
+#: Every open task of a case ends (the case closed).
+CANCEL_ALL_TASKS = DriverStatement(update(CaseTask).where(*_OPEN_TASK).values(**_CANCELLED_TASK))
+#: The open tasks of the stage left (``until: stage``) and those waiting for the stage
+#: entered (``until: <stage>``) end.
+CANCEL_STAGE_TASKS = DriverStatement(
+    update(CaseTask)
+    .where(
+        *_OPEN_TASK,
+        or_(
+            and_(CaseTask.until == "stage", CaseTask.stage == bindparam("b_left")),
+            CaseTask.until == bindparam("b_entered"),
+        ),
+    )
+    .values(**_CANCELLED_TASK)
+)
 AUDIT_COLUMNS = insert_columns(AuditEntry)
 INSERT_AUDIT = insert(AuditEntry)
 WRITE_AUDIT = DriverStatement(INSERT_AUDIT, AUDIT_COLUMNS)

@@ -40,3 +40,12 @@ class TaskState(StrEnum):
     OPEN = "open"
     DONE = "done"
     CANCELLED = "cancelled"
+
+
+class MeetingState(StrEnum):
+    """A meeting of a case: booked, moved (any number of times), then held or cancelled."""
+
+    BOOKED = "booked"
+    MOVED = "moved"
+    CANCELLED = "cancelled"
+    HELD = "held"

@@ -29,7 +29,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from workflow.engine.vocabulary import RecipientKind
-from workflow.store.states import OutboxState, TaskState, TimerState
+from workflow.store.states import MeetingState, OutboxState, TaskState, TimerState
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -182,16 +182,28 @@ class CoordinatorAssignment(Base):
 
 
 class Meeting(Base):
-    """A meeting of the team: when, where, who was invited and who came."""
+    """A meeting of the team: when, where, who was invited and who came.
+
+    ``key`` numbers a case's meetings (1, 2, ...; the calendar UID is made from it);
+    ``sequence`` rises with every move and the cancellation; ``state`` is booked, moved,
+    cancelled or held (a MeetingState).
+    """
 
     __tablename__ = "meetings"
+    __table_args__ = (one_of("state", MeetingState),)
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    key: Mapped[int | None] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(64))
     starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime | None]
     place: Mapped[str | None] = mapped_column(String(200))
     participants: Mapped[list[Any]]
-    attendance: Mapped[list[Any]]
+    #: Who did not come: {"absent": [...], "no_show": [...]} (everyone else was there).
+    attendance: Mapped[Any] = mapped_column(JSON, nullable=False)
+    state: Mapped[str] = mapped_column(String(16), default=MeetingState.BOOKED.value)
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    changed_at: Mapped[datetime | None]
 
 
 class Plan(Base):
@@ -236,6 +248,23 @@ class CaseTask(Base):
     due_at: Mapped[datetime | None]
     state: Mapped[str] = mapped_column(String(16), default=TaskState.OPEN.value)
     created_at: Mapped[datetime]
+    #: The effect's id; with ``created_seq`` it groups the tasks given together (when_done).
+    key: Mapped[str | None] = mapped_column(String(64))
+    created_seq: Mapped[int | None] = mapped_column(Integer)
+    created_by: Mapped[str | None] = mapped_column(String(200))
+    details: Mapped[str | None] = mapped_column(Text)
+    #: 'stage' (until ``stage`` is left), 'case', or the stage whose entry ends it.
+    until: Mapped[str] = mapped_column(String(64), default="stage")
+    stage: Mapped[str | None] = mapped_column(String(64))
+    #: when_done: all | any | a number, and the event it raises.
+    need: Mapped[str | None] = mapped_column(String(16))
+    raises: Mapped[str | None] = mapped_column(String(64))
+    #: Reminders: [{"at": iso, "template": id, "to": [recipient...], "sent": bool}].
+    reminders: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    next_reminder_at: Mapped[datetime | None] = mapped_column(index=True)
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 class HistoryEvent(Base):
@@ -427,3 +456,49 @@ class AccessGrant(Base):
     granted_by: Mapped[str] = mapped_column(String(200))
     granted_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+
+
+class ConferenceSession(Base):
+    """A case-conference session of a municipality (e.g. Horsens, every 14 days)."""
+
+    __tablename__ = "conference_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality_code: Mapped[str] = mapped_column(String(3), index=True)
+    definition_id: Mapped[str] = mapped_column(String(64))
+    starts_at: Mapped[datetime]
+    #: planned | held
+    state: Mapped[str] = mapped_column(String(16), default="planned")
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+
+
+class ConferenceItem(Base):
+    """A case on a conference session's agenda, and the next action recorded for it."""
+
+    __tablename__ = "conference_items"
+    __table_args__ = (UniqueConstraint("session_id", "case_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("conference_sessions.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    position: Mapped[int]
+    put_forward_by: Mapped[str] = mapped_column(String(200))
+    #: 'caseworker' (put forward) or 'rule' (selected by the definition's rule).
+    reason: Mapped[str] = mapped_column(String(16), default="caseworker")
+    recorded_at: Mapped[datetime | None]
+    recorded_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class PoolEntry(Base):
+    """A line of a municipality's pooled budget: a department paying in, or a grant."""
+
+    __tablename__ = "pool_entries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality_code: Mapped[str] = mapped_column(String(3), index=True)
+    #: deposit | grant
+    kind: Mapped[str] = mapped_column(String(16))
+    department: Mapped[str | None] = mapped_column(String(64))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    #: Whole kroner; a grant is negative.
+    amount: Mapped[int] = mapped_column(Integer)
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime]

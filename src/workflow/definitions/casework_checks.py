@@ -1,0 +1,165 @@
+"""Load-time checks of the work around a case: meetings, tasks, conferences, pools, display.
+
+Each returns problems with a path into the definition, as :mod:`checks` does (it runs
+these with its own).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from workflow.definitions.effects import CreateTask, CreateTaskEffect, Recipients
+from workflow.definitions.findings import Finding, Path, unknown
+from workflow.definitions.models import Definition
+from workflow.definitions.parts import Input
+from workflow.definitions.vocabulary import InputType
+
+#: Case data names the engine keeps itself (no input or computed value may take them).
+RESERVED_FIELDS = frozenset({"meetings"})
+_TASK_LIVES = frozenset({"stage", "case"})
+_ACTED_INPUTS = frozenset({InputType.BOOKED_MEETING, InputType.ATTENDANCE})
+_EACH_INPUT_TYPES = frozenset({InputType.DEPARTMENTS, InputType.TEAM})
+_AMOUNT_TYPES = frozenset({InputType.INTEGER, InputType.DECIMAL})
+
+
+def check_casework(d: Definition) -> list[Finding]:
+    """Every problem of the definition's meetings, tasks, conferences, pool and display."""
+    findings: list[Finding] = []
+    steps: list[tuple[Path, list[Input], object]] = [(("referral",), list(d.referral.inputs), None)]
+    steps += [(("transitions", i), list(t.inputs), t.meeting) for i, t in enumerate(d.transitions)]
+    for here, inputs, meeting in steps:
+        findings += _check_meeting_inputs(d, here, inputs, meeting)
+    findings += _check_reserved(d)
+    findings += _check_tasks(d)
+    findings += _check_conferences_pool_display(d)
+    return findings
+
+
+_unknown = unknown
+
+
+def check_recipients(d: Definition, path: Path, to: Recipients) -> Iterator[Finding]:
+    """Every role and department a recipients spec names exists."""
+    roles = {r.id for r in d.roles}
+    for j, role in enumerate(to.roles):
+        if role not in roles:
+            yield unknown(path + ("roles", j), "role", role, roles)
+    for j, dept in enumerate(to.departments):
+        if dept not in d.departments_by_id:
+            yield unknown(path + ("departments", j), "department", dept, d.departments_by_id)
+
+
+def _check_meeting_inputs(
+    d: Definition, here: Path, inputs: list[Input], meeting: object
+) -> Iterator[Finding]:
+    kinds = d.meeting_kinds_by_id
+    for j, item in enumerate(inputs):
+        path = here + ("inputs", j)
+        if item.kind is not None and item.type is not InputType.MEETING:
+            yield path + ("kind",), f"'kind' only applies to meeting inputs, not {item.type}", None
+        elif item.kind is not None and kinds and item.kind not in kinds:
+            yield _unknown(path + ("kind",), "meeting kind", item.kind, kinds)
+        if item.type in _ACTED_INPUTS and meeting is None:
+            yield (
+                path + ("type",),
+                f"a {item.type} input belongs to a step that moves, cancels or holds a meeting",
+                "give the transition `meeting: {action: move|cancel|hold}`",
+            )
+    action = getattr(meeting, "action", None)
+    kind = getattr(meeting, "kind", None)
+    if kind is not None and kinds and kind not in kinds:
+        yield _unknown(here + ("meeting", "kind"), "meeting kind", kind, kinds)
+    if action == "move" and not any(i.type is InputType.MEETING for i in inputs):
+        yield (
+            here + ("meeting", "action"),
+            "a step that moves a meeting asks for the new time",
+            "add an input of `type: meeting` (e.g. moved_to)",
+        )
+
+
+def _check_reserved(d: Definition) -> Iterator[Finding]:
+    for i, t in enumerate(d.transitions):
+        for j, item in enumerate(t.inputs):
+            if item.name in RESERVED_FIELDS:
+                yield (
+                    ("transitions", i, "inputs", j, "name"),
+                    f"'{item.name}' is kept by the engine (the case's meetings)",
+                    "give the input another name",
+                )
+        for name in t.set:
+            if name in RESERVED_FIELDS:
+                yield ("transitions", i, "set"), f"'{name}' is kept by the engine", None
+
+
+def _check_tasks(d: Definition) -> Iterator[Finding]:
+    steps: list[tuple[Path, list[Input], list[object]]] = [
+        (("referral",), list(d.referral.inputs), list(d.referral.effects))
+    ]
+    steps += [
+        (("transitions", i), list(t.inputs), list(t.effects)) for i, t in enumerate(d.transitions)
+    ]
+    for here, inputs, effects in steps:
+        for j, effect in enumerate(effects):
+            if isinstance(effect, CreateTaskEffect):
+                path = here + ("effects", j, "create_task")
+                yield from _check_task(d, path, inputs, effect.create_task)
+
+
+def _check_task(
+    d: Definition, path: Path, inputs: list[Input], task: CreateTask
+) -> Iterator[Finding]:
+    by_name = {i.name: i for i in inputs}
+    if task.for_each and task.for_each.startswith("inputs."):
+        name = task.for_each.removeprefix("inputs.")
+        found = by_name.get(name)
+        if found is None:
+            yield _unknown(path + ("for_each",), "input of this step", name, by_name)
+        elif found.type not in _EACH_INPUT_TYPES:
+            yield (
+                path + ("for_each",),
+                f"'{name}' is a {found.type} input; one task each needs departments or a team",
+                None,
+            )
+    if task.details is not None and task.details not in by_name:
+        yield _unknown(path + ("details",), "input of this step", task.details, by_name)
+    if (
+        task.until is not None
+        and task.until not in _TASK_LIVES
+        and task.until not in d.stages_by_id
+    ):
+        known = [*_TASK_LIVES, *d.stages_by_id]
+        yield _unknown(path + ("until",), "stage", task.until, known)
+    for k, reminder in enumerate(task.reminders):
+        here = path + ("reminders", k)
+        if reminder.template not in d.templates_by_id:
+            yield _unknown(here + ("template",), "template", reminder.template, d.templates_by_id)
+        if reminder.to is not None:
+            yield from check_recipients(d, here + ("to",), reminder.to)
+    if task.when_done is not None and task.when_done.raises not in d.transitions_by_event:
+        yield _unknown(
+            path + ("when_done", "raises"), "event", task.when_done.raises, d.transitions_by_event
+        )
+
+
+def _check_conferences_pool_display(d: Definition) -> Iterator[Finding]:
+    transitions = {t.id: t for t in d.transitions}
+    if d.conferences is not None and d.conferences.records not in transitions:
+        yield _unknown(("conferences", "records"), "transition", d.conferences.records, transitions)
+    if d.pool is not None:
+        grants = transitions.get(d.pool.grants)
+        if grants is None:
+            yield _unknown(("pool", "grants"), "transition", d.pool.grants, transitions)
+        else:
+            amount = next((i for i in grants.inputs if i.name == d.pool.amount), None)
+            if amount is None:
+                names = [i.name for i in grants.inputs]
+                yield _unknown(("pool", "amount"), f"input of {grants.id}", d.pool.amount, names)
+            elif amount.type not in _AMOUNT_TYPES:
+                yield ("pool", "amount"), f"'{amount.name}' is not a number input", None
+    fields = d.case_fields
+    for i, shown in enumerate(d.display):
+        if shown.field not in fields:
+            yield _unknown(("display", i, "field"), "case data", shown.field, fields)
+
+
+__all__ = ["RESERVED_FIELDS", "check_casework"]

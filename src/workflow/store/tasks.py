@@ -1,0 +1,74 @@
+"""A case's tasks as rows: given by steps (or by hand), done or cancelled, reminded.
+
+A task is open until its assignee marks it done, or until it ends with its stage or its
+case (cancelled, with its reminders). Its reminders live on the row: the sweep sends
+those that fall due while it is open (``next_reminder_at`` is the sweep's index).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from workflow.engine.model import CancelTasks, CreateTask
+from workflow.store.statements import CANCEL_ALL_TASKS, CANCEL_STAGE_TASKS
+from workflow.store.states import TaskState
+
+#: Who closes a task the case itself ends (its stage left, the case closed).
+SYSTEM_CLOSER = "system"
+
+
+def task_row(
+    case_id: int, seq: int, task: CreateTask, now: datetime, created_by: str | None = None
+) -> dict[str, Any]:
+    """The row of a task the engine gave (every column, for the step's INSERT)."""
+    reminders = [
+        {
+            "at": r.at.isoformat(),
+            "template": r.template,
+            "to": [asdict(t) for t in r.to],
+            "sent": False,
+        }
+        for r in sorted(task.reminders, key=lambda r: r.at)
+    ]
+    return {
+        "case_id": case_id,
+        "assignee_kind": task.assignee.kind,
+        "assignee_id": task.assignee.id,
+        "person": task.assignee.person,
+        "title": task.title,
+        "due_at": task.due_at,
+        "state": TaskState.OPEN,
+        "created_at": now,
+        "key": task.key,
+        "created_seq": seq,
+        "created_by": created_by,
+        "details": task.details,
+        "until": task.until,
+        "stage": task.stage,
+        "need": str(task.need) if task.need is not None else None,
+        "raises": task.raises,
+        "reminders": reminders,
+        "next_reminder_at": min((r.at for r in task.reminders), default=None),
+        "closed_at": None,
+        "closed_by": None,
+        "note": None,
+    }
+
+
+def cancel_tasks(connection: Connection, case_id: int, cancel: CancelTasks, now: datetime) -> None:
+    """End the open tasks a stage change ends: all (a final stage), or those of the stage
+    left (``until: stage``) and those that wait for the stage entered."""
+    if cancel.everything:
+        CANCEL_ALL_TASKS.execute(connection, {"b_case": case_id, "b_now": now})
+    else:
+        CANCEL_STAGE_TASKS.execute(
+            connection,
+            {"b_case": case_id, "b_now": now, "b_left": cancel.left, "b_entered": cancel.entered},
+        )
+
+
+__all__ = ["SYSTEM_CLOSER", "cancel_tasks", "task_row"]

@@ -1,0 +1,227 @@
+"""The workflow patterns of the work in a case, through the real store (SQLite, PostgreSQL).
+
+- multiple instances with a join: one task per chosen team member, and the case waits
+  until all are done (``when_done: {need: all}`` raises the event that moves it on);
+- parallel split and synchronisation: every department on the team confirms, reminders
+  go only to those that have not, and the coordinator hears when all have;
+- cancelling: when the young person withdraws, every open task and its reminders end.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from tests.integration.conftest import Clock, settings_for
+from tests.integration.scripted import PERSON
+from tests.support.case_api import ACCEPT, CASEWORKER, COORDINATOR, PRE_MEETING, REFERRAL_INPUTS
+from tests.support.services import SmtpSink
+from workflow.engine.model import Actor
+from workflow.errors import InvalidRequestError, NotAllowedError
+from workflow.privacy.consents import ConsentRequest
+from workflow.runtime import Runtime, build_runtime, use_runtime
+from workflow.store.states import OutboxState, TaskState
+from workflow.store.tables import Case, CaseTask, HistoryEvent, OutboxRow
+
+ANNA = Actor("team_member", "laerer-anna")
+SARA = Actor("team_member", "vejleder-sara")
+
+#: A definition that gives each chosen team member a task when the plan is agreed, and
+#: moves to the handover only when every one of them is done.
+PATTERNS = """
+id: patterns
+extends: base
+version: 1
+title: Mønstre
+municipality: {name: Testkøbing Kommune, code: "999", case_prefix: TST}
+remove: {departments: [jobcenter, born_familie, sundhed, social, ssp, psykiatri]}
+roles:
+  - {id: coordinator, name: Koordinator, channels: [{kind: email, address: koord@testkobing.example}]}
+  - {id: caseworker, name: Sagsbehandler, channels: [{kind: email, address: sag@testkobing.example}]}
+  - {id: leader, name: Leder, channels: [{kind: email, address: leder@testkobing.example}]}
+departments:
+  - {id: skole, name: Skole, channels: [{kind: email, address: skole@testkobing.example}]}
+  - {id: uu, name: UU, channels: [{kind: email, address: uu@testkobing.example}]}
+transitions:
+  - id: share_the_work
+    name: Fordel opgaverne
+    from: follow_up
+    roles: [coordinator]
+    effects:
+      - create_task:
+          id: member_task
+          for_each: team
+          title: Gør din del af planen
+          due: 5 business_days
+          when_done: {need: all, raises: all_members_done}
+  - id: all_members_done
+    name: Alle er færdige
+    from: follow_up
+    to: handover
+    roles: [coordinator]
+"""
+
+
+@pytest.fixture
+def patterns(
+    store_url: str, smtp: SmtpSink, clock: Clock, tmp_path: Path
+) -> Iterator[Runtime]:
+    definitions = tmp_path / "definitions"
+    definitions.mkdir()
+    shutil.copy("definitions/base.yaml", definitions / "base.yaml")
+    (definitions / "patterns.yaml").write_text(PATTERNS, encoding="utf-8")
+    settings = settings_for(store_url, smtp, tmp_path / "var").model_copy(
+        update={"definitions_dir": definitions}
+    )
+    rt = build_runtime(settings, clock=clock)
+    use_runtime(rt)
+    yield rt
+    use_runtime(None)
+    rt.engine.dispose()
+
+
+#: The base's pre-meeting (no meeting room: the base has none).
+BASE_PRE_MEETING = {k: v for k, v in PRE_MEETING.items() if k != "meeting_room"}
+
+
+def _at_pre_meeting(runtime: Runtime, definition: str) -> str:
+    inputs = REFERRAL_INPUTS | {"age": 16}
+    reference = runtime.service.refer(definition, PERSON, CASEWORKER, inputs).reference
+    runtime.service.trigger(reference, "accept_referral", ACCEPT, CASEWORKER)
+    runtime.consents.give(
+        reference, CASEWORKER, ConsentRequest(["skole", "uu"], ["education"], guardian=True)
+    )
+    return reference
+
+
+def _tasks(runtime: Runtime, reference: str, key: str) -> list[CaseTask]:
+    with runtime.sessions() as session:
+        return list(
+            session.scalars(
+                select(CaseTask)
+                .join(Case, Case.id == CaseTask.case_id)
+                .where(Case.reference == reference, CaseTask.key == key)
+                .order_by(CaseTask.id)
+            )
+        )
+
+
+def _events(runtime: Runtime, reference: str) -> list[str]:
+    with runtime.sessions() as session:
+        return list(
+            session.scalars(
+                select(HistoryEvent.event)
+                .join(Case, Case.id == HistoryEvent.case_id)
+                .where(Case.reference == reference)
+                .order_by(HistoryEvent.seq)
+            )
+        )
+
+
+def test_one_task_per_team_member_and_the_case_waits_for_all(
+    patterns: Runtime, clock: Clock
+) -> None:
+    runtime = patterns
+    reference = _at_pre_meeting(runtime, "patterns")
+    runtime.service.trigger(reference, "hold_pre_meeting", BASE_PRE_MEETING, CASEWORKER)
+    clock.now = clock.now.replace(month=3, day=17, hour=8) + timedelta(hours=1)
+    first = {
+        "plan": [{"text": "Jeg skal i skole", "theme": "uddannelse"}],
+        "next_meeting_at": "2026-04-28T09:00:00",
+    }
+    runtime.service.trigger(reference, "hold_first_meeting", first, COORDINATOR)
+    runtime.service.trigger(reference, "share_the_work", {}, COORDINATOR)
+    tasks = _tasks(runtime, reference, "member_task")
+    assert sorted(t.person or "" for t in tasks) == ["laerer-anna", "vejleder-sara"]
+
+    by_person = {t.person: t.id for t in tasks}
+    runtime.tasks.complete(by_person["laerer-anna"], ANNA, "Talt med skolen")
+    with runtime.sessions() as session:
+        assert session.scalar(select(Case.stage).where(Case.reference == reference)) == (
+            "follow_up"  # one of two done: the case still waits
+        )
+    runtime.tasks.complete(by_person["vejleder-sara"], SARA)
+    with runtime.sessions() as session:
+        assert session.scalar(select(Case.stage).where(Case.reference == reference)) == "handover"
+    assert _events(runtime, reference)[-1] == "all_members_done"
+    done = _tasks(runtime, reference, "member_task")
+    assert {(t.state, t.closed_by) for t in done} == {
+        (TaskState.DONE, "laerer-anna"),
+        (TaskState.DONE, "vejleder-sara"),
+    }
+
+
+def test_every_department_confirms_and_only_those_that_have_not_are_reminded(
+    patterns: Runtime, clock: Clock
+) -> None:
+    runtime = patterns
+    reference = _at_pre_meeting(runtime, "patterns")
+    runtime.service.trigger(reference, "hold_pre_meeting", BASE_PRE_MEETING, CASEWORKER)
+    confirmations = _tasks(runtime, reference, "confirm_participation")
+    assert sorted(t.assignee_id for t in confirmations) == ["skole", "uu"]
+    skole = next(t for t in confirmations if t.assignee_id == "skole")
+    uu = next(t for t in confirmations if t.assignee_id == "uu")
+
+    runtime.tasks.complete(skole.id, ANNA)  # a team member for the department confirms
+    with pytest.raises(NotAllowedError):  # the school's teacher cannot confirm for UU
+        runtime.tasks.complete(uu.id, ANNA)
+    with pytest.raises(InvalidRequestError) as twice:
+        runtime.tasks.complete(skole.id, ANNA)
+    assert "already done" in str(twice.value)
+
+    clock.advance(days=5)  # past the due time (3 business days)
+    assert runtime.tasks.send_due_reminders(clock.now) == 1
+    with runtime.sessions() as session:
+        reminders = session.scalars(
+            select(OutboxRow).where(OutboxRow.template == "task_reminder")
+        ).all()
+    assert [r.recipient["id"] for r in reminders] == ["uu"]  # not the school: it confirmed
+    assert runtime.tasks.send_due_reminders(clock.now) == 0  # sent once
+
+    runtime.tasks.complete(uu.id, SARA)
+    assert "team_confirmed" in _events(runtime, reference)
+    with runtime.sessions() as session:
+        told = session.scalars(
+            select(OutboxRow.recipient).where(OutboxRow.template == "team_confirmed")
+        ).all()
+    assert [r["id"] for r in told] == ["coordinator"]
+
+
+def test_withdrawing_cancels_every_open_task_and_its_reminders(
+    patterns: Runtime, clock: Clock
+) -> None:
+    runtime = patterns
+    reference = _at_pre_meeting(runtime, "patterns")
+    runtime.service.trigger(reference, "hold_pre_meeting", BASE_PRE_MEETING, CASEWORKER)
+    clock.now = clock.now.replace(month=3, day=17, hour=9)
+    first = {"plan": [{"text": "Jeg skal i skole", "theme": "uddannelse"}],
+             "next_meeting_at": "2026-04-28T09:00:00"}
+    runtime.service.trigger(reference, "hold_first_meeting", first, COORDINATOR)
+    with runtime.sessions() as session:
+        stored = session.scalar(select(Case).where(Case.reference == reference))
+        assert stored is not None
+        before = session.scalars(
+            select(CaseTask).where(CaseTask.case_id == stored.id, CaseTask.state == "open")
+        ).all()
+    assert before and any(t.next_reminder_at is not None for t in before)
+
+    runtime.service.trigger(reference, "withdraw", {}, CASEWORKER)
+    with runtime.sessions() as session:
+        after = session.scalars(select(CaseTask).where(CaseTask.case_id == stored.id)).all()
+    assert {t.state for t in after} == {TaskState.CANCELLED}
+    assert all(t.next_reminder_at is None and t.closed_by == "system" for t in after)
+    clock.advance(days=60)
+    assert runtime.tasks.send_due_reminders(clock.now) == 0
+    with runtime.sessions() as session:
+        pending = session.scalars(
+            select(OutboxRow).where(
+                OutboxRow.template.in_(("task_reminder", "task_overdue")),
+                OutboxRow.state == OutboxState.PENDING,
+            )
+        ).all()
+    assert pending == []
