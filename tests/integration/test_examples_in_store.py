@@ -19,7 +19,7 @@ from workflow.definitions.vocabulary import CaseRole, StageKind
 from workflow.engine.access import young_person_actor
 from workflow.engine.model import Actor
 from workflow.engine.simulation import load_script
-from workflow.orchestration.demo import step_moments
+from workflow.orchestration.demo import aged_for, record_grants, step_moments
 from workflow.privacy.consents import ConsentRequest
 from workflow.runtime import Runtime
 from workflow.store.states import TaskState
@@ -32,6 +32,7 @@ EXAMPLES = sorted(Path("definitions/examples").glob("*.yaml"))
 def test_the_example_plays_through_the_store(runtime: Runtime, clock: Clock, example: Path) -> None:
     script = load_script(example)
     definition = runtime.catalog.by_id(script.definition)
+    record_grants(runtime, script)  # the legal bases the script's leaders act through
     reference = ""
     refused = 0
     for step, moment in zip(
@@ -46,8 +47,9 @@ def test_the_example_plays_through_the_store(runtime: Runtime, clock: Clock, exa
             ident = young_person_actor(reference)
         actor = Actor(role, ident or None)
         if step.event == "refer":
+            person = aged_for(PERSON, script)  # as old as the script says
             reference = runtime.service.refer(
-                script.definition, PERSON, actor, dict(step.inputs)
+                script.definition, person, actor, dict(step.inputs)
             ).reference
         elif step.expect_rejection is not None:
             before = _history_length(runtime, reference)
@@ -82,9 +84,12 @@ def test_the_example_plays_through_the_store(runtime: Runtime, clock: Clock, exa
 
 def _history_length(runtime: Runtime, reference: str) -> int:
     with runtime.sessions() as session:
-        return session.scalar(
-            select(func.count())
-            .select_from(HistoryEvent)
-            .join(Case, Case.id == HistoryEvent.case_id)
-            .where(Case.reference == reference)
-        ) or 0
+        return (
+            session.scalar(
+                select(func.count())
+                .select_from(HistoryEvent)
+                .join(Case, Case.id == HistoryEvent.case_id)
+                .where(Case.reference == reference)
+            )
+            or 0
+        )

@@ -68,9 +68,7 @@ transitions:
 
 
 @pytest.fixture
-def patterns(
-    store_url: str, smtp: SmtpSink, clock: Clock, tmp_path: Path
-) -> Iterator[Runtime]:
+def patterns(store_url: str, smtp: SmtpSink, clock: Clock, tmp_path: Path) -> Iterator[Runtime]:
     definitions = tmp_path / "definitions"
     definitions.mkdir()
     shutil.copy("definitions/base.yaml", definitions / "base.yaml")
@@ -199,8 +197,10 @@ def test_withdrawing_cancels_every_open_task_and_its_reminders(
     reference = _at_pre_meeting(runtime, "patterns")
     runtime.service.trigger(reference, "hold_pre_meeting", BASE_PRE_MEETING, CASEWORKER)
     clock.now = clock.now.replace(month=3, day=17, hour=9)
-    first = {"plan": [{"text": "Jeg skal i skole", "theme": "uddannelse"}],
-             "next_meeting_at": "2026-04-28T09:00:00"}
+    first = {
+        "plan": [{"text": "Jeg skal i skole", "theme": "uddannelse"}],
+        "next_meeting_at": "2026-04-28T09:00:00",
+    }
     runtime.service.trigger(reference, "hold_first_meeting", first, COORDINATOR)
     with runtime.sessions() as session:
         stored = session.scalar(select(Case).where(Case.reference == reference))

@@ -89,7 +89,7 @@ def play_script(
     """Run a script's steps through the service layer (steps expected to be refused skipped)."""
     definition = runtime.catalog.by_id(script.definition)
     played = PlayedCase(script.definition, "", [])
-    _record_grants(runtime, script)
+    record_grants(runtime, script)
     for step, moment in zip(
         script.steps, step_moments(definition, script.start, script.steps), strict=True
     ):
@@ -118,7 +118,7 @@ def play_script(
     return played
 
 
-def _record_grants(runtime: Runtime, script: Script) -> None:
+def record_grants(runtime: Runtime, script: Script) -> None:
     """The legal bases a script needs, recorded once (the demo may run again)."""
     definition = runtime.catalog.by_id(script.definition)
     assert definition.municipality is not None
@@ -131,7 +131,7 @@ def _record_grants(runtime: Runtime, script: Script) -> None:
             )
 
 
-def _aged_for(person: YoungPersonDetails, script: Script) -> YoungPersonDetails:
+def aged_for(person: YoungPersonDetails, script: Script) -> YoungPersonDetails:
     """The invented person, born so their age at referral is the age the script gives."""
     refer = next((s for s in script.steps if s.event == "refer"), None)
     age = refer.inputs.get("age") if refer else None
@@ -158,7 +158,7 @@ def run_demo(
     played = []
     for name, invented in DEMO_PEOPLE.items():
         script = load_script(examples / f"{name}.yaml")
-        person = _aged_for(invented, script)
+        person = aged_for(invented, script)
         case = play_script(
             runtime, clock, script, person, carry_out=carry_out, time_passes=time_passes
         )
