@@ -142,14 +142,14 @@ def test_rows_to_several_addresses_are_held_for_every_send(
     sends, so the batch may take three times as long, and the lease covers that too."""
     definitions = tmp_path / "definitions"
     shutil.copytree(Path(__file__).parents[2] / "definitions", definitions)
-    base = definitions / "base.yaml"
-    mail = "channels: [{kind: email, address: sagsbehandling@kommune.example}]"
+    soroe = definitions / "soroe.yaml"
+    mail = "channels: [{kind: email, address: sagsbehandling@soroe.example}]"
     three = mail[:-1] + (
-        ", {kind: webhook, address: 'https://sager.kommune.example/hook'}"
+        ", {kind: webhook, address: 'https://sager.soroe.example/hook'}"
         ", {kind: file, address: var/sager}]"
     )
-    assert base.read_text(encoding="utf-8").count(mail) == 1
-    base.write_text(base.read_text(encoding="utf-8").replace(mail, three), encoding="utf-8")
+    assert soroe.read_text(encoding="utf-8").count(mail) == 1
+    soroe.write_text(soroe.read_text(encoding="utf-8").replace(mail, three), encoding="utf-8")
     settings = _slow_settings(sqlite_url, smtp, tmp_path / "var", monkeypatch)
     held = HeldChannel()
     runtime = build_runtime(

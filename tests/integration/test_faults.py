@@ -118,7 +118,7 @@ def test_a_process_killed_after_commit_loses_nothing_and_the_sweep_sends_once(
     summary = run_async(sweep())
     assert summary["delivered"] == {"sent": 6}
     assert sorted(to for to, _ in smtp.messages()) == [
-        "sagsbehandling@kommune.example",
+        "sagsbehandling@soroe.example",
         "skole@soroe.example",
         "tovholdere@soroe.example",
         "uu@soroe.example",

@@ -38,7 +38,7 @@ def test_error_message_is_exactly_the_golden_one(name: str) -> None:
 
 
 def test_every_golden_case_has_an_expected_file() -> None:
-    helpers = {"parent", "child_ok", "extends_cycle_other"}
+    helpers = {"parent", "child_ok", "extends_cycle_other", "placeholder_parent"}
     inputs = {p.stem for p in GOLDEN.glob("*.yaml")} - helpers
     assert inputs == set(CASES)
     assert len(CASES) >= 30
@@ -50,6 +50,8 @@ def test_golden_helpers_are_valid_definitions() -> None:
     assert child.departments[0].name == "Skolen i byen"  # replaced by id
     assert [s.id for s in child.stages] == ["referred", "follow_up", "closed", "paused"]
     load_definition("tests/golden/minimal.yaml")
+    # An abstract definition may keep placeholder addresses: it opens no cases.
+    assert load_definition(GOLDEN / "placeholder_parent.yaml").abstract
 
 
 def test_all_errors_are_reported_at_once() -> None:

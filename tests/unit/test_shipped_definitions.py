@@ -12,9 +12,22 @@ from pathlib import Path
 
 import pytest
 
+from tests.unit.conftest import at
+from workflow.definitions.checks import PLACEHOLDER_DOMAIN
 from workflow.definitions.loader import load_definition
 from workflow.definitions.models import Definition
-from workflow.engine.model import CancelTimer, Notify, StartTimer, TimerFired
+from workflow.engine.decide import decide, open_case
+from workflow.engine.model import (
+    Actor,
+    CancelTimer,
+    Decision,
+    Event,
+    Notify,
+    Rejection,
+    RejectionReason,
+    StartTimer,
+    TimerFired,
+)
 from workflow.engine.simulation import Script, Timeline, format_timeline, load_script, simulate
 
 MUNICIPALITIES = [
@@ -50,6 +63,82 @@ def test_definition_extends_base_and_names_its_municipality(name: str) -> None:
     assert definition.municipality is not None
     assert definition.locale == "da"
     assert not definition.abstract
+
+
+@pytest.mark.parametrize("name", MUNICIPALITIES)
+def test_every_channel_is_the_municipalitys_own(name: str) -> None:
+    """No role or department, written or inherited, keeps the base's placeholder address."""
+    definition = load_definition(f"definitions/{name}.yaml")
+    addresses = [
+        channel.address
+        for item in [*definition.roles, *definition.departments]
+        for channel in item.channels
+        if channel.kind in ("email", "sms")
+    ]
+    assert addresses
+    assert not [a for a in addresses if a.lower().endswith(PLACEHOLDER_DOMAIN)]
+    domain = f"@{'kk' if name == 'koebenhavn' else name}.example"
+    assert all(a.endswith(domain) for a in addresses), addresses
+
+
+def test_silkeborg_works_with_exactly_its_five_departments() -> None:
+    silkeborg = load_definition("definitions/silkeborg.yaml")
+    assert [d.id for d in silkeborg.departments] == [
+        "jobcenter",
+        "born_familie",
+        "skole",
+        "sundhed",
+        "social",
+    ]
+
+
+def test_silkeborg_refuses_a_team_member_of_a_removed_department() -> None:
+    silkeborg = load_definition("definitions/silkeborg.yaml")
+    caseworker = Actor("caseworker", "cw-jonas")
+    opened = open_case(
+        silkeborg,
+        "SIL-2026-0001",
+        caseworker,
+        {"source": "school", "age": 19, "caseworker": "cw-jonas"},
+        at("2026-03-02 09:00"),
+    )
+    assert isinstance(opened, Decision), str(opened)
+    started = decide(
+        silkeborg,
+        opened.case,
+        Event("accept_referral", caseworker, {"young_person_agrees": True, "consent": True}),
+        at("2026-03-03 09:00"),
+    )
+    assert isinstance(started, Decision), str(started)
+    inputs = {
+        "team": [
+            {"department": "skole", "person": "laerer-mads"},
+            {"department": "uu", "person": "vejleder-karen"},
+        ],
+        "coordinator": "koordinator-peter",
+        "coordinator_chosen_with_young_person": True,
+        "agenda": ["uddannelse"],
+        "first_meeting_at": "2026-03-18T09:00",
+    }
+    refused = decide(
+        silkeborg,
+        started.case,
+        Event("hold_pre_meeting", caseworker, inputs),
+        at("2026-03-05 10:00"),
+    )
+    assert isinstance(refused, Rejection), f"expected a refusal, got {refused}"
+    assert refused.reason is RejectionReason.INVALID_INPUT
+    assert [(e.name, e.code) for e in refused.field_errors] == [("team", "not_a_choice")]
+    assert "'uu'" in refused.field_errors[0].text("en")
+    # The same team without the UU member is accepted.
+    inputs["team"] = inputs["team"][:1]
+    accepted = decide(
+        silkeborg,
+        started.case,
+        Event("hold_pre_meeting", caseworker, inputs),
+        at("2026-03-05 10:00"),
+    )
+    assert isinstance(accepted, Decision), str(accepted)
 
 
 @pytest.mark.parametrize("name", MUNICIPALITIES)
