@@ -9,18 +9,22 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import shutil
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from icalendar import Calendar
 from sqlalchemy import select
 
 from tests.integration.conftest import Clock, settings_for
 from tests.integration.scripted import PERSON
 from tests.support.case_api import ACCEPT, CASEWORKER, COORDINATOR, PRE_MEETING, REFERRAL_INPUTS
 from tests.support.services import SmtpSink
+from workflow.cases.model import RejectedError
 from workflow.engine.model import Actor
 from workflow.errors import InvalidRequestError, NotAllowedError
 from workflow.privacy.consents import ConsentRequest
@@ -226,3 +230,96 @@ def test_withdrawing_cancels_every_open_task_and_its_reminders(
             )
         ).all()
     assert pending == []
+
+
+def test_a_meeting_booked_moved_twice_and_cancelled_gives_four_mails_in_order(
+    patterns: Runtime, clock: Clock, smtp: SmtpSink
+) -> None:
+    runtime = patterns
+    reference = _at_pre_meeting(runtime, "patterns")
+    runtime.service.trigger(reference, "hold_pre_meeting", BASE_PRE_MEETING, CASEWORKER)
+    for moved_to in ("2026-03-19T10:00:00", "2026-03-24T13:30:00"):
+        runtime.service.trigger(reference, "move_meeting", {"moved_to": moved_to}, COORDINATOR)
+    runtime.service.trigger(reference, "cancel_meeting", {}, COORDINATOR)
+    runtime.deliverer.drain(clock.now)
+
+    to_school = [
+        email.message_from_bytes(raw, policy=email.policy.default)
+        for rcpt, raw in smtp.received
+        if rcpt == ["skole@testkobing.example"]
+    ]
+    calendars = [_calendar_of(mail) for mail in to_school]
+    assert [c is not None for c in calendars] == [True] * 4
+    parsed = [Calendar.from_ical(c[1]) for c in calendars if c]
+    events = [next(iter(cal.walk("VEVENT"))) for cal in parsed]
+    assert [str(cal["METHOD"]) for cal in parsed] == ["REQUEST", "REQUEST", "REQUEST", "CANCEL"]
+    assert [int(e["SEQUENCE"]) for e in events] == [0, 1, 2, 3]
+    assert {str(e["UID"]) for e in events} == {f"{reference}-m1@kui.workflow"}
+    assert [e.decoded("DTSTART").strftime("%m-%d %H:%M") for e in events] == [
+        "03-17 09:00",
+        "03-19 10:00",
+        "03-24 13:30",
+        "03-24 13:30",
+    ]
+    for event in events:
+        assert event["DTSTART"].params["TZID"] == "Europe/Copenhagen"
+        assert str(event["ORGANIZER"]) == "mailto:k@tst.example"  # the coordinators' address
+        attendees = {str(a) for a in event["ATTENDEE"]}
+        assert {"mailto:skole@testkobing.example", "mailto:uu@testkobing.example"} <= attendees
+        assert "Første samarbejdsmøde" in str(event["SUMMARY"])
+        minutes = (event.decoded("DTEND") - event.decoded("DTSTART")).total_seconds() / 60
+        assert minutes == 90  # the kind's length
+    assert str(events[-1]["STATUS"]) == "CANCELLED"
+    methods = [c[0] for c in calendars if c]
+    assert methods == ["REQUEST", "REQUEST", "REQUEST", "CANCEL"]
+    for mail in to_school:
+        text = mail.get_body(("plain",))
+        assert text is not None
+        assert text.get_content_charset() == "utf-8"
+
+
+def _calendar_of(mail: email.message.EmailMessage) -> tuple[str, bytes] | None:
+    """The calendar part's method (from its content type) and its bytes."""
+    for part in mail.walk():
+        if part.get_content_type() == "text/calendar":
+            payload = part.get_payload(decode=True)
+            assert isinstance(payload, bytes)
+            assert part.get_content_charset() == "utf-8"
+            return str(part.get_param("method")), payload
+    return None
+
+
+def test_the_meeting_rules_refuse_beside_the_field_and_change_nothing(
+    patterns: Runtime, clock: Clock
+) -> None:
+    runtime = patterns
+    reference = _at_pre_meeting(runtime, "patterns")
+    early = BASE_PRE_MEETING | {"first_meeting_at": "2026-03-17T07:00:00"}
+    with pytest.raises(RejectedError) as refused:
+        runtime.service.trigger(reference, "hold_pre_meeting", early, CASEWORKER)
+    assert [(e.name, e.code) for e in refused.value.rejection.field_errors] == [
+        ("first_meeting_at", "meeting_too_early")
+    ]
+    sunday = BASE_PRE_MEETING | {"first_meeting_at": "2026-03-22T10:00:00"}
+    with pytest.raises(RejectedError) as refused:
+        runtime.service.trigger(reference, "hold_pre_meeting", sunday, CASEWORKER)
+    assert refused.value.rejection.field_errors[0].code == "meeting_closed_day"
+    assert _events(runtime, reference) == ["refer", "accept_referral"]  # nothing changed
+
+    runtime.service.trigger(reference, "hold_pre_meeting", BASE_PRE_MEETING, CASEWORKER)
+    first = {
+        "plan": [{"text": "Jeg skal i skole", "theme": "uddannelse"}],
+        "next_meeting_at": "2026-04-28T09:00:00",
+    }
+    with pytest.raises(RejectedError) as too_soon:  # twelve days before it takes place
+        runtime.service.trigger(reference, "hold_first_meeting", first, COORDINATOR)
+    assert too_soon.value.rejection.reason.value == "meeting_not_yet"
+    clock.now = clock.now.replace(month=3, day=17, hour=9)
+    runtime.service.trigger(reference, "hold_first_meeting", first, COORDINATOR)
+    with pytest.raises(RejectedError) as held:  # the first meeting is held: it cannot move
+        runtime.service.trigger(
+            reference, "move_meeting", {"meeting": 1, "moved_to": "2026-04-30T09:00"}, COORDINATOR
+        )
+    assert [(e.name, e.code) for e in held.value.rejection.field_errors] == [
+        ("meeting", "meeting_not_open")
+    ]
