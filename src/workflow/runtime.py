@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from workflow.cases.caseload import CaseloadService
 from workflow.cases.citizens import CitizenService
+from workflow.cases.conferences import ConferenceService
+from workflow.cases.pool import PoolService
 from workflow.cases.service import CaseService
 from workflow.cases.tasks import TaskService
 from workflow.cases.upgrades import UpgradeService
@@ -57,6 +59,9 @@ class Runtime:
     citizens: CitizenService
     #: Tasks: done, added by hand, each person's worklist, reminders.
     tasks: TaskService
+    #: Case-conference sessions (e.g. Horsens) and a municipality's pooled budget.
+    conferences: ConferenceService
+    pool: PoolService
 
 
 def build_runtime(
@@ -96,6 +101,8 @@ def build_runtime(
         citizen_logins=citizen_logins,
         citizens=CitizenService(uow, service, consents, audit, citizen_logins),
         tasks=TaskService(uow, service.raise_event),
+        conferences=ConferenceService(uow, service),
+        pool=PoolService(uow),
     )
 
 

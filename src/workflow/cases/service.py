@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from workflow.cases.idempotency import first_result, stored_result
 from workflow.cases.model import Referral, RejectedError, StepResult, YoungPersonDetails
 from workflow.cases.opening import open_case_in
+from workflow.cases.pool import draw_for_step
 from workflow.cases.recording import Step, record_step
 from workflow.cases.timers import TimerSweep
 from workflow.definitions.models import Definition
@@ -194,6 +195,9 @@ class CaseService:
             decision = decide(definition, state, event, now)
             if isinstance(decision, Rejection):
                 raise RejectedError(decision)
+            draw_for_step(
+                session, definition, case, decision.transition, request.inputs, request.actor, now
+            )
             step = Step(
                 definition=definition,
                 case=case,
