@@ -19,7 +19,7 @@ from workflow.definitions.vocabulary import CaseRole, StageKind
 from workflow.engine.access import young_person_actor
 from workflow.engine.model import Actor
 from workflow.engine.simulation import load_script
-from workflow.orchestration.demo import aged_for, record_grants, step_moments
+from workflow.orchestration.demo import aged_for, pay_into_pool, record_grants, step_moments
 from workflow.privacy.consents import ConsentRequest
 from workflow.runtime import Runtime
 from workflow.store.states import TaskState
@@ -33,6 +33,7 @@ def test_the_example_plays_through_the_store(runtime: Runtime, clock: Clock, exa
     script = load_script(example)
     definition = runtime.catalog.by_id(script.definition)
     record_grants(runtime, script)  # the legal bases the script's leaders act through
+    pay_into_pool(runtime, script)  # the departments' payments into a pool
     reference = ""
     refused = 0
     for step, moment in zip(

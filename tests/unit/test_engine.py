@@ -316,14 +316,55 @@ def test_soroe_meetings_only_on_fixed_meeting_days(soroe: Definition) -> None:
             meeting_room="raadhuset_storskaerm",
         )
     )  # a Monday
-    assert rejection.reason is RejectionReason.GUARD_FALSE
-    assert rejection.text() == "Møder holdes kun på de faste mødedage (tirsdag og torsdag)."
+    assert rejection.reason is RejectionReason.INVALID_INPUT
+    assert [(e.name, e.code) for e in rejection.field_errors] == [
+        ("first_meeting_at", "meeting_weekday")
+    ]
+    assert rejection.field_errors[0].params == {"days": "tuesday, thursday"}
+
+
+def test_soroe_rules_hold_at_every_meeting_not_only_the_first(soroe: Definition) -> None:
+    case = in_follow_up(soroe)
+    review = [{"goal": 1, "status": "met"}]
+    wednesday = step(
+        soroe,
+        case,
+        "hold_follow_up",
+        COORD,
+        at("2026-04-28 11:00"),
+        reviews=review,
+        plan=PLAN,
+        next_meeting_at="2026-06-10T09:00",  # a Wednesday
+    )
+    assert [(e.name, e.code) for e in refused(wednesday).field_errors] == [
+        ("next_meeting_at", "meeting_weekday")
+    ]
+    not_chosen = step(
+        soroe,
+        case,
+        "hold_follow_up",
+        COORD,
+        at("2026-04-28 11:00"),
+        reviews=review,
+        plan=[{"text": "Jeg skal finde en bolig", "theme": "bolig"}],  # not the young person's
+        next_meeting_at="2026-06-11T09:00",
+    )
+    assert [(e.name, e.code) for e in refused(not_chosen).field_errors] == [
+        ("plan", "theme_not_own")
+    ]
+    moved = step(
+        soroe, case, "move_meeting", COORD, at("2026-04-20 11:00"), moved_to="2026-04-29T09:00"
+    )
+    assert [(e.name, e.code) for e in refused(moved).field_errors] == [
+        ("moved_to", "meeting_weekday")
+    ]
 
 
 def test_soroe_plan_may_only_cover_the_young_persons_themes(soroe: Definition) -> None:
     plan = [{"text": "Jeg skal finde en bolig", "theme": "bolig"}]  # not on the agenda
     rejection = refused(first_meeting(soroe, COORD, plan))
-    assert rejection.reason is RejectionReason.GUARD_FALSE
+    assert rejection.reason is RejectionReason.INVALID_INPUT
+    assert rejection.field_errors[0].code == "theme_not_own"
 
 
 def test_only_the_tovholder_writes_the_plan(soroe: Definition) -> None:

@@ -83,6 +83,14 @@ class ScriptGrant(StrictModel):
     actions: list[Identifier] = Field(default_factory=lambda: ["read", "export"])
 
 
+class ScriptDeposit(StrictModel):
+    """A department's payment into the municipality's pool before the case starts
+    (played through the service layer; the engine's simulation ignores it)."""
+
+    department: Identifier
+    amount: int = Field(ge=1, le=10_000_000, description="Whole kroner.")
+
+
 class Script(StrictModel):
     """A scripted case: which definition, which case reference, when it starts, its steps."""
 
@@ -91,6 +99,9 @@ class Script(StrictModel):
     start: datetime
     grants: list[ScriptGrant] = Field(
         default_factory=list, description="Legal bases recorded before the case starts."
+    )
+    pool: list[ScriptDeposit] = Field(
+        default_factory=list, description="Payments into the pool before the case starts."
     )
     steps: list[ScriptStep] = Field(min_length=1)
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from workflow.cases.model import StepResult, YoungPersonDetails
+from workflow.cases.pool import balance as pool_balance
 from workflow.definitions.models import Definition
 from workflow.definitions.vocabulary import CaseRole
 from workflow.engine.access import young_person_actor
@@ -26,6 +27,7 @@ from workflow.engine.timing import add_duration
 from workflow.orchestration.flows import run_step, sweep
 from workflow.privacy.consents import ConsentRequest
 from workflow.runtime import Runtime
+from workflow.store.tables import PoolEntry
 
 #: Invented young people, one per municipality (names and CPR numbers are fake).
 DEMO_PEOPLE = {
@@ -90,6 +92,7 @@ def play_script(
     definition = runtime.catalog.by_id(script.definition)
     played = PlayedCase(script.definition, "", [])
     record_grants(runtime, script)
+    pay_into_pool(runtime, script)
     for step, moment in zip(
         script.steps, step_moments(definition, script.start, script.steps), strict=True
     ):
@@ -116,6 +119,29 @@ def play_script(
             )
         carry_out(result)
     return played
+
+
+def pay_into_pool(runtime: Runtime, script: Script) -> None:
+    """The departments' payments a script's pool needs, made once (an empty pool only)."""
+    definition = runtime.catalog.by_id(script.definition)
+    if not script.pool or definition.municipality is None:
+        return
+    code = definition.municipality.code
+    with runtime.sessions() as session, session.begin():
+        if pool_balance(session, code) > 0:
+            return
+        for deposit in script.pool:
+            session.add(
+                PoolEntry(
+                    municipality_code=code,
+                    kind="deposit",
+                    department=deposit.department,
+                    case_id=None,
+                    amount=deposit.amount,
+                    recorded_by="demo",
+                    at=runtime.uow.clock(),
+                )
+            )
 
 
 def record_grants(runtime: Runtime, script: Script) -> None:
