@@ -466,7 +466,8 @@ def test_first_meeting_records_milestone_tasks_and_stage_timers(soroe: Definitio
     )
     # The first meeting is held, the next one booked, before the stage is left.
     held, booked = decision.effects[0], decision.effects[1]
-    assert isinstance(held, MeetingChanged) and isinstance(booked, MeetingChanged)
+    assert isinstance(held, MeetingChanged)
+    assert isinstance(booked, MeetingChanged)
     assert (held.action, held.meeting.kind, held.meeting.state) == ("hold", "first_meeting", "held")
     assert (booked.action, booked.meeting.kind, booked.meeting.key) == ("book", "follow_up", 2)
     assert decision.effects[2] == CancelTimer("first_meeting_missed")
@@ -545,7 +546,8 @@ def test_follow_up_loop_reenters_and_restarts_stage_timer(soroe: Definition) -> 
         )
     )
     held, booked = decision.effects[0], decision.effects[1]
-    assert isinstance(held, MeetingChanged) and isinstance(booked, MeetingChanged)
+    assert isinstance(held, MeetingChanged)
+    assert isinstance(booked, MeetingChanged)
     assert (held.action, held.meeting.key) == ("hold", 2)
     assert (booked.action, booked.meeting.key, booked.meeting.state) == ("book", 3, "booked")
     assert decision.effects[2] == CancelTimer("follow_up_due")
