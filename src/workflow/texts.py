@@ -89,11 +89,131 @@ TEXTS: dict[str, dict[str, str]] = {
     "status_not_met": {"da": "Ikke nået", "en": "Not met"},
     "meetings": {"da": "Møder", "en": "Meetings"},
     "next_meeting": {"da": "Næste møde", "en": "Next meeting"},
-    "no_meeting": {"da": "Intet møde er aftalt.", "en": "No meeting is booked."},
+    "no_meeting_booked": {"da": "Intet møde er aftalt.", "en": "No meeting is booked."},
     "participants": {"da": "Deltagere", "en": "Participants"},
     "timers": {"da": "Frister", "en": "Deadlines"},
     "no_timers": {"da": "Ingen frister kører.", "en": "No deadlines are running."},
     "tasks": {"da": "Åbne opgaver", "en": "Open tasks"},
+    # Tasks: "Mine opgaver" and a case's tasks
+    "my_tasks": {"da": "Mine opgaver", "en": "My tasks"},
+    "tasks_open_tab": {"da": "Åbne", "en": "Open"},
+    "tasks_done_tab": {"da": "Løste", "en": "Done"},
+    "tasks_by_state": {"da": "Opgaver efter status", "en": "Tasks by state"},
+    "tasks_done_heading": {"da": "Løste og lukkede opgaver", "en": "Done and closed tasks"},
+    "task": {"da": "Opgave", "en": "Task"},
+    "task_case": {"da": "Sag", "en": "Case"},
+    "task_assignee": {"da": "Hvem", "en": "Who"},
+    "task_due": {"da": "Frist", "en": "Due"},
+    "task_closed": {"da": "Løst", "en": "Done"},
+    "task_filter_case": {"da": "Sag (sagsnummer)", "en": "Case (reference)"},
+    "all_cases": {"da": "Alle sager", "en": "All cases"},
+    "count_tasks": {"da": "Opgaver i alt: {count}", "en": "Tasks in all: {count}"},
+    "no_open_tasks": {"da": "Du har ingen åbne opgaver.", "en": "You have no open tasks."},
+    "no_done_tasks": {
+        "da": "Du har ingen løste opgaver endnu.",
+        "en": "You have no done tasks yet.",
+    },
+    "case_tasks": {"da": "Opgaver", "en": "Tasks"},
+    "no_case_tasks": {"da": "Sagen har ingen åbne opgaver.", "en": "The case has no open tasks."},
+    "task_mark_done": {"da": "Markér som løst", "en": "Mark as done"},
+    "task_note": {"da": "Note (valgfri)", "en": "Note (optional)"},
+    "task_done_notice": {
+        "da": "Opgaven er markeret som løst: {title}.",
+        "en": "The task is marked as done: {title}.",
+    },
+    "task_state_open": {"da": "Åben", "en": "Open"},
+    "task_state_done": {"da": "Løst", "en": "Done"},
+    "task_state_cancelled": {"da": "Lukket", "en": "Closed"},
+    "task_done_by": {"da": "Løst af {who} {when}", "en": "Done by {who} {when}"},
+    "task_cancelled_when": {
+        "da": "Lukket af systemet {when}, da sagen gik videre",
+        "en": "Closed by the system {when} as the case moved on",
+    },
+    "task_whole_department": {
+        "da": "{department} (afdelingen)",
+        "en": "{department} (the department)",
+    },
+    "task_not_done": {
+        "da": "Opgaven er ikke markeret som løst – intet er ændret.",
+        "en": "The task is not marked as done – nothing has changed.",
+    },
+    "task_already_done": {
+        "da": "Opgaven er allerede markeret som løst.",
+        "en": "The task is already marked as done.",
+    },
+    "task_already_cancelled": {
+        "da": "Opgaven er lukket, fordi sagen er gået videre.",
+        "en": "The task is closed because the case has moved on.",
+    },
+    "task_not_found": {
+        "da": "Opgaven findes ikke på din liste.",
+        "en": "The task is not on your list.",
+    },
+    "task_not_yours": {
+        "da": "Opgaven er ikke din: kun den, der har fået opgaven, kan markere den som løst.",
+        "en": "The task is not yours: only the person it was given to can mark it as done.",
+    },
+    "task_note_too_long": {
+        "da": "Noten må højst være {max} tegn.",
+        "en": "The note may be at most {max} characters.",
+    },
+    "task_note_bad_character": {
+        "da": "Noten indeholder et tegn, der ikke kan bruges.",
+        "en": "The note contains a character that cannot be used.",
+    },
+    "task_add": {"da": "Tilføj opgave", "en": "Add a task"},
+    "task_add_assignee": {"da": "Hvem skal løse den?", "en": "Who should do it?"},
+    "task_add_title": {"da": "Hvad skal gøres?", "en": "What must be done?"},
+    "task_add_due": {"da": "Frist (valgfri)", "en": "Due (optional)"},
+    "task_added_notice": {
+        "da": "Opgaven er tilføjet: {title}.",
+        "en": "The task is added: {title}.",
+    },
+    "task_add_refused": {
+        "da": "Opgaven er ikke tilføjet. Ret dette:",
+        "en": "The task is not added. Please fix this:",
+    },
+    "task_problem_assignee": {
+        "da": "vælg en person med en rolle på sagen: sagsbehandleren, koordinatoren eller et teammedlem",
+        "en": "choose someone with a part on the case: its caseworker, coordinator or a team member",
+    },
+    "task_problem_title": {
+        "da": "skriv, hvad der skal gøres (højst 500 tegn)",
+        "en": "say what must be done (at most 500 characters)",
+    },
+    "task_problem_reference": {
+        "da": "sagen er afsluttet; der kan ikke tilføjes opgaver",
+        "en": "the case is closed; no tasks can be added",
+    },
+    "task_add_not_allowed": {
+        "da": "Du kan ikke tilføje opgaver på denne sag.",
+        "en": "You cannot add tasks on this case.",
+    },
+    "system_closer": {"da": "systemet", "en": "the system"},
+    # A case's meetings
+    "meeting_kind": {"da": "Møde", "en": "Meeting"},
+    "meeting_when": {"da": "Tidspunkt", "en": "When"},
+    "meeting_place": {"da": "Sted", "en": "Place"},
+    "meeting_state": {"da": "Status", "en": "State"},
+    "meeting_state_booked": {"da": "Booket", "en": "Booked"},
+    "meeting_state_moved": {"da": "Flyttet", "en": "Moved"},
+    "meeting_state_cancelled": {"da": "Aflyst", "en": "Cancelled"},
+    "meeting_state_held": {"da": "Holdt", "en": "Held"},
+    "no_meetings": {"da": "Sagen har ingen møder endnu.", "en": "The case has no meetings yet."},
+    "attendance_present": {"da": "Til stede", "en": "Present"},
+    "attendance_absent": {"da": "Afbud", "en": "Sent apologies"},
+    "attendance_no_show": {"da": "Udeblevet", "en": "Did not show up"},
+    "attendance_of": {"da": "Fremmøde til {meeting}", "en": "Attendance at {meeting}"},
+    "attendance_no_meeting": {
+        "da": "Der er ikke booket et møde at registrere fremmøde for.",
+        "en": "No booked meeting to record attendance for.",
+    },
+    "no_booked_meetings": {
+        "da": "Sagen har ingen bookede møder.",
+        "en": "The case has no booked meetings.",
+    },
+    "participant_guardian": {"da": "Forælder/værge", "en": "Parent/guardian"},
+    "participant_young_person": {"da": "{name} (den unge)", "en": "{name} (the young person)"},
     "networks": {"da": "Netværk og fællesskaber", "en": "Networks and communities"},
     "timeline": {"da": "Forløb", "en": "Timeline"},
     "by": {"da": "af", "en": "by"},
@@ -758,6 +878,48 @@ TEXTS: dict[str, dict[str, str]] = {
         "skal ...'",
         "en": "goal {item} is not in first person; write it as the young person says it: 'I "
         "will ...'",
+    },
+    # The engine: a case's meetings (refusals and field errors)
+    "no_meeting": {
+        "da": "Der er ikke booket noget møde ({kind}), som skridtet kan ændre.",
+        "en": "There is no booked meeting ({kind}) for this step to change.",
+    },
+    "meeting_not_yet": {
+        "da": "Mødet begynder {starts}; det kan først registreres som holdt fra {from}.",
+        "en": "The meeting starts {starts}; it can be recorded as held from {from}.",
+    },
+    "meeting_weekday": {
+        "da": "mødet skal ligge på en af de faste mødedage ({days})",
+        "en": "the meeting must be on one of the fixed meeting days ({days})",
+    },
+    "and": {"da": "og", "en": "and"},
+    "meeting_closed_day": {
+        "da": "{day} er ikke en arbejdsdag (weekend eller helligdag)",
+        "en": "{day} is not a business day (a weekend or public holiday)",
+    },
+    "meeting_too_early": {
+        "da": "mødet kan tidligst begynde kl. {time}",
+        "en": "the meeting cannot start before {time}",
+    },
+    "meeting_too_late": {
+        "da": "mødet kan senest begynde kl. {time}",
+        "en": "the meeting cannot start after {time}",
+    },
+    "theme_not_own": {
+        "da": "mål {item} handler ikke om et af den unges egne temaer ({themes})",
+        "en": "goal {item} is not about one of the young person's own themes ({themes})",
+    },
+    "meeting_not_open": {
+        "da": "mødet kan ikke ændres, det er {state}",
+        "en": "the meeting cannot be changed: it is {state}",
+    },
+    "no_such_meeting": {
+        "da": "sagen har intet møde nr. {value}",
+        "en": "the case has no meeting number {value}",
+    },
+    "not_a_participant": {
+        "da": "'{value}' er ikke inviteret til mødet",
+        "en": "'{value}' is not invited to the meeting",
     },
     # Pages, mails and invitations: words around the definitions' own texts
     # Dates and times written for people (mails, invitations)

@@ -44,7 +44,13 @@ from workflow.texts import text
 from workflow.web.api_models import ApiError, FieldProblem
 from workflow.web.api_support import ApiProblemError
 from workflow.web.context import WebContext
-from workflow.web.page_support import CsrfError, LoginRequiredError, PageNotFoundError
+from workflow.web.page_support import (
+    CsrfError,
+    LoginRequiredError,
+    PageNotFoundError,
+    field_error_text,
+    rejection_text,
+)
 from workflow.web.rendering import locale_of
 
 _log = logging.getLogger(__name__)
@@ -100,10 +106,10 @@ def _input_invalid(error: InvalidRequestError, lang: str) -> ErrorAnswer:
 
 def _rejected(error: RejectedError, lang: str) -> ErrorAnswer:
     fields = [
-        FieldProblem(field=f"inputs.{e.name}", message=e.text(lang))
+        FieldProblem(field=f"inputs.{e.name}", message=field_error_text(e, lang))
         for e in error.rejection.field_errors
     ]
-    return ErrorAnswer(422, "rejected", error.rejection.text(lang), fields)
+    return ErrorAnswer(422, "rejected", rejection_text(error.rejection, lang), fields)
 
 
 def _key_reused(error: IdempotencyKeyReusedError, lang: str) -> ErrorAnswer:

@@ -6,12 +6,21 @@ how each refusal is answered is in ``workflow.web.error_answers``.
 
 from __future__ import annotations
 
-from workflow.engine.model import Rejection
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+from workflow.definitions.calendar import WEEKDAYS
+from workflow.definitions.models import Definition
+from workflow.engine.model import FieldError, Rejection
 from workflow.settings import Settings
 from workflow.texts import text
 from workflow.web.context import scoped_key
+from workflow.web.definition_texts import local
 from workflow.web.forms import FormData
 from workflow.web.identity import Authenticated
+from workflow.web.meetings import kind_name
+from workflow.web.rendering import when
 
 
 class LoginRequiredError(Exception):
@@ -47,8 +56,74 @@ def form_key(auth: Authenticated, form: FormData) -> str | None:
     return scoped_key("web", auth.user, form.get("idempotency_key"))
 
 
-def refusal(rejection: Rejection, lang: str) -> tuple[str, dict[str, str]]:
-    """The message above a refused form, and the errors beside its fields."""
-    errors = {e.name: e.text(lang) for e in rejection.field_errors}
-    message = text("errors_heading", lang) if errors else rejection.text(lang)
+def refusal(
+    rejection: Rejection, lang: str, definition: Definition | None = None
+) -> tuple[str, dict[str, str]]:
+    """The message above a refused form, and the errors beside its fields.
+
+    Several errors on one field are shown together; the meeting rules' words (weekdays,
+    a meeting's state and kind, dates) are put in the page's language.
+    """
+    errors: dict[str, str] = {}
+    for error in rejection.field_errors:
+        shown = field_error_text(error, lang, definition)
+        errors[error.name] = f"{errors[error.name]}; {shown}" if error.name in errors else shown
+    message = (
+        text("errors_heading", lang) if errors else rejection_text(rejection, lang, definition)
+    )
     return message, errors
+
+
+def field_error_text(error: FieldError, lang: str, definition: Definition | None = None) -> str:
+    """A field error in the reader's language, its parameters in words too."""
+    return text(error.code, lang, **localised(error.params, lang, definition))
+
+
+def rejection_text(rejection: Rejection, lang: str, definition: Definition | None = None) -> str:
+    """Why a step was refused, in the reader's language."""
+    if rejection.custom_message:
+        return rejection.text(lang)
+    return text(rejection.reason.value, lang, **localised(rejection.params, lang, definition))
+
+
+def _listed(items: list[str], lang: str) -> str:
+    """'a, b og c' (Danish) or 'a, b and c'."""
+    if len(items) < 2:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} {text('and', lang)} {items[-1]}"
+
+
+def _moment(value: str) -> str:
+    """An engine's 'YYYY-MM-DD[ HH:MM]' as the pages write dates and times."""
+    try:
+        if len(value) > 10:
+            return when(datetime.fromisoformat(value))
+        return when(date.fromisoformat(value))
+    except ValueError:
+        return value
+
+
+def localised(
+    params: Mapping[str, Any], lang: str, definition: Definition | None
+) -> dict[str, Any]:
+    """A refusal's parameters in words: weekday names, a meeting's state and kind, theme
+    names and dates as people write them (an engine names them by id)."""
+    found = dict(params)
+    if isinstance(found.get("days"), str):
+        days = [
+            text(f"weekday_{WEEKDAYS.index(d)}", lang) if d in WEEKDAYS else d
+            for d in found["days"].split(", ")
+        ]
+        found["days"] = _listed(days, lang)
+    if isinstance(found.get("state"), str):
+        found["state"] = text(f"meeting_state_{found['state']}", lang).lower()
+    for key in ("day", "starts", "from"):
+        if isinstance(found.get(key), str):
+            found[key] = _moment(found[key])
+    if definition is not None:
+        if isinstance(found.get("kind"), str):
+            found["kind"] = kind_name(definition, found["kind"], lang).lower()
+        if isinstance(found.get("themes"), str):
+            names = {t.id: local(t.name, lang) for t in definition.themes}
+            found["themes"] = ", ".join(names.get(t, t) for t in found["themes"].split(", "))
+    return found

@@ -31,7 +31,7 @@ def locale_of(request: Request, preferred: str | None = None) -> str:
     return "da"
 
 
-def _when(value: Any, style: str = "datetime", zone: ZoneInfo = DEFAULT_ZONE) -> str:
+def when(value: Any, style: str = "datetime", zone: ZoneInfo = DEFAULT_ZONE) -> str:
     """A date or time as Danes write it (dd.mm.yyyy kl. HH:MM), in local time."""
     if value is None or value == "":
         return ""
@@ -61,7 +61,7 @@ def make_environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    environment.filters["when"] = _when
+    environment.filters["when"] = when
     environment.filters["local"] = local
     environment.globals["word"] = text
     return environment
