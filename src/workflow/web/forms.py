@@ -3,11 +3,14 @@
 Each input type has one widget. List inputs (team, goals, networks) are rows of fields
 named ``<input>.<row>.<field>``; rows left empty are ignored, so a form can offer a few
 blank rows without JavaScript. Goal reviews are one choice per goal of the current plan.
+A booked meeting is a choice of the case's booked (or moved) meetings; attendance is one
+choice per participant invited to the meeting being held (present, sent apologies, did
+not show up), its rows ``<input>.<row>.id`` and ``<input>.<row>.status``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +20,7 @@ from workflow.definitions.vocabulary import InputType
 from workflow.engine.inputs import NETWORK_KINDS, REVIEW_STATUSES
 from workflow.texts import text
 from workflow.web.definition_texts import local
+from workflow.web.meetings import meeting_label, open_meetings
 
 #: Form fields per row of each list input type.
 ROW_FIELDS: dict[InputType, tuple[str, ...]] = {
@@ -25,6 +29,8 @@ ROW_FIELDS: dict[InputType, tuple[str, ...]] = {
     InputType.NETWORKS: ("name", "kind"),
 }
 MAX_ROWS = 30
+#: What a participant's attendance can be; present is everyone not named.
+ATTENDANCE = ("present", "absent", "no_show")
 _WIDGETS = {
     InputType.TEXT: "textarea",
     InputType.INTEGER: "number",
@@ -46,6 +52,8 @@ _WIDGETS = {
     InputType.GOALS: "rows",
     InputType.NETWORKS: "rows",
     InputType.GOAL_REVIEWS: "reviews",
+    InputType.BOOKED_MEETING: "select",
+    InputType.ATTENDANCE: "attendance",
 }
 
 
@@ -65,27 +73,67 @@ class FormField:
     min: float | None = None
     max: float | None = None
     first_person: bool = False
+    #: The value chosen when the form is blank (e.g. the next booked meeting).
+    default: str = ""
+    #: Attendance: each invited participant's id and name.
+    participants: list[tuple[str, str]] = field(default_factory=list)
+    #: Attendance: the meeting it is recorded for, in words ("" when none is booked).
+    meeting: str = ""
 
 
-def form_fields(definition: Definition, inputs: Sequence[Input], locale: str) -> list[FormField]:
-    """The fields of a step's form, labelled in ``locale``."""
+@dataclass(frozen=True)
+class FormCase:
+    """What a step's form shows of its case: the meetings, and who was invited to the
+    meeting the step records as held (ids and names)."""
+
+    meetings: Sequence[Mapping[str, Any]] = ()
+    held: Mapping[str, Any] | None = None
+    participants: Mapping[str, str] = field(default_factory=dict)
+
+
+def _choices(
+    definition: Definition, item: Input, locale: str, case: FormCase
+) -> list[tuple[str, str]]:
+    """What a select or a set of checkboxes offers."""
+    if item.type in (InputType.CHOICE, InputType.MULTICHOICE):
+        return [(c.value, local(c.label, locale)) for c in item.choices]
+    if item.type is InputType.MEETING_PLACE:  # its own choices, else the rules' rooms
+        return [(c.value, local(c.label, locale)) for c in item.choices] or [
+            (r.value, local(r.label, locale)) for r in definition.meeting_rules.rooms
+        ]
+    if item.type in (InputType.DEPARTMENT, InputType.DEPARTMENTS):
+        return [(d.id, local(d.name, locale)) for d in definition.departments]
+    if item.type in (InputType.THEME, InputType.THEMES):
+        return [(t.id, local(t.name, locale)) for t in definition.themes]
+    if item.type is InputType.BOOKED_MEETING:
+        return [
+            (str(m["key"]), meeting_label(definition, m, locale))
+            for m in open_meetings(case.meetings)
+        ]
+    return []
+
+
+def form_fields(
+    definition: Definition,
+    inputs: Sequence[Input],
+    locale: str,
+    case: FormCase | None = None,
+) -> list[FormField]:
+    """The fields of a step's form, labelled in ``locale`` (``case``: the case's meetings)."""
+    case = case or FormCase()
     departments = [(d.id, local(d.name, locale)) for d in definition.departments]
     themes = [(t.id, local(t.name, locale)) for t in definition.themes]
+    column_choices = {
+        "department": departments,
+        "theme": themes,
+        "kind": [(k, text(f"kind_{k}", locale)) for k in NETWORK_KINDS],
+        "status": [(s, text(f"status_{s}", locale)) for s in REVIEW_STATUSES],
+        "attendance": [(a, text(f"attendance_{a}", locale)) for a in ATTENDANCE],
+    }
     fields = []
     for item in inputs:
-        choices: list[tuple[str, str]] = []
-        if item.type in (InputType.CHOICE, InputType.MULTICHOICE, InputType.MEETING_PLACE):
-            choices = [(c.value, local(c.label, locale)) for c in item.choices]
-        elif item.type in (InputType.DEPARTMENT, InputType.DEPARTMENTS):
-            choices = departments
-        elif item.type in (InputType.THEME, InputType.THEMES):
-            choices = themes
-        column_choices = {
-            "department": departments,
-            "theme": themes,
-            "kind": [(k, text(f"kind_{k}", locale)) for k in NETWORK_KINDS],
-            "status": [(s, text(f"status_{s}", locale)) for s in REVIEW_STATUSES],
-        }
+        choices = _choices(definition, item, locale, case)
+        attendance = item.type is InputType.ATTENDANCE and case.held is not None
         fields.append(
             FormField(
                 name=item.name,
@@ -100,6 +148,12 @@ def form_fields(definition: Definition, inputs: Sequence[Input], locale: str) ->
                 min=item.min,
                 max=item.max,
                 first_person=item.first_person,
+                # A booked meeting left blank is the earliest one: shown chosen.
+                default=choices[0][0] if item.type is InputType.BOOKED_MEETING and choices else "",
+                participants=list(case.participants.items()) if attendance else [],
+                meeting=meeting_label(definition, case.held, locale)
+                if attendance and case.held is not None
+                else "",
             )
         )
     return fields
@@ -150,10 +204,26 @@ def read_form(inputs: Sequence[Input], form: FormData, plan_goals: Sequence[int]
                 for number in plan_goals
                 if form.get(f"{name}.{number}.status")
             ]
+        elif item.type is InputType.ATTENDANCE:
+            values[name] = _attendance(name, form)
         else:
             text = form.get(name).strip()
             values[name] = text or None
     return values
+
+
+def _attendance(name: str, form: FormData) -> dict[str, list[str]] | None:
+    """Who did not come, from one choice per participant (None: the form asked no one)."""
+    rows = form.rows(name)
+    if rows == 0:
+        return None
+    found: dict[str, list[str]] = {"absent": [], "no_show": []}
+    for index in range(rows):
+        who = form.get(f"{name}.{index}.id").strip()
+        status = form.get(f"{name}.{index}.status")
+        if who and status in found:
+            found[status].append(who)
+    return found
 
 
 def _rows(name: str, columns: Sequence[str], form: FormData) -> list[dict[str, Any]]:
