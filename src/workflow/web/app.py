@@ -15,7 +15,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from workflow.cases.model import StepResult
 from workflow.runtime import Runtime
-from workflow.web import login_pages, pages, privacy_pages, referral_pages
+from workflow.web import (
+    conference_pages,
+    login_pages,
+    pages,
+    pool_pages,
+    privacy_pages,
+    referral_pages,
+    task_pages,
+)
 from workflow.web.api import API_ROOT, create_api
 from workflow.web.citizen_oidc import OidcClient
 from workflow.web.citizen_pages import ROOT as CITIZEN_ROOT
@@ -122,9 +130,12 @@ def create_app(
         accounts=runtime.accounts,
         catalog=runtime.catalog,
         identity=identity or _identity(runtime),
+        tasks=runtime.tasks,
         clock=runtime.uow.clock,
         pages=Pages(),
         on_step=on_step or (lambda _result: None),
+        conferences=runtime.conferences,
+        pool=runtime.pool,
     )
     # The pages have no schema of their own: the API's is at /api/openapi.json.
     app = FastAPI(
@@ -135,6 +146,9 @@ def create_app(
     app.include_router(pages.router)
     app.include_router(referral_pages.router)
     app.include_router(privacy_pages.router)
+    app.include_router(task_pages.router)
+    app.include_router(conference_pages.router)
+    app.include_router(pool_pages.router)
     app.add_api_route("/healthz", healthz, include_in_schema=False)
     app.mount(API_ROOT, create_api(context))
     citizens = _citizen_context(runtime, context.pages, citizen_login)

@@ -27,6 +27,7 @@ from workflow.cases.model import RejectedError
 from workflow.definitions.parts import Transition
 from workflow.definitions.vocabulary import REFER_EVENT
 from workflow.delivery.ics import invitation
+from workflow.delivery.message import meeting_uid
 from workflow.errors import CaseNotFoundError, NotAllowedError, WorkflowError
 from workflow.privacy.accounts import AccountService, same_token
 from workflow.privacy.citizen_sessions import Citizen, CitizenLoginRefusedError, CitizenSessions
@@ -36,6 +37,7 @@ from workflow.web.citizen_oidc import CitizenLoginError, OidcClient, check_state
 from workflow.web.context import choice_label
 from workflow.web.definition_texts import local
 from workflow.web.forms import FormData, form_fields, read_form
+from workflow.web.meetings import next_meeting
 from workflow.web.page_support import refusal, secure_cookies
 from workflow.web.rendering import Pages, locale_of
 
@@ -339,18 +341,23 @@ def create_citizen_app(context: CitizenContext) -> FastAPI:  # noqa: C901 - the 
         meeting = _next_meeting(page, context)
         if meeting is None:
             return render.missing()
+        # The meeting's own UID and sequence: the same event as its mailed invitation,
+        # so a calendar that has one updates it rather than adding another.
+        key = meeting.get("key")
         body = invitation(
-            uid=f"{reference}-{meeting['id']}@workflow",
+            uid=meeting_uid(reference, int(key))
+            if key
+            else f"{reference}-{meeting['id']}@workflow",
             start=meeting["starts_at"],
-            end=meeting["starts_at"] + MEETING_LENGTH,
+            end=meeting.get("ends_at") or meeting["starts_at"] + MEETING_LENGTH,
             summary=text(
                 "meeting_summary",
                 render.lang,
-                title=text("collaboration_meeting", render.lang),
+                title=_meeting_title(page, meeting, render.lang),
                 reference=reference,
             ),
             location=choice_label(page.definition, meeting["place"], render.lang) or None,
-            sequence=0,
+            sequence=int(meeting.get("sequence") or 0),
             description=reference,
         )
         return Response(
@@ -385,9 +392,15 @@ def _step_name(step: Transition, lang: str) -> str:
 
 
 def _next_meeting(page: CitizenPage, context: CitizenContext) -> dict[str, Any] | None:
-    now = context.citizens.uow.clock()
-    upcoming = [m for m in page.view.meetings if m["starts_at"] >= now]
-    return min(upcoming, key=lambda m: m["starts_at"]) if upcoming else None
+    """The next booked (or moved) meeting that has not ended; never a cancelled or held one."""
+    found = next_meeting(page.view.meetings, context.citizens.uow.clock())
+    return dict(found) if found is not None else None
+
+
+def _meeting_title(page: CitizenPage, meeting: dict[str, Any], lang: str) -> str:
+    """What the meeting is called: its kind's name, else a collaboration meeting."""
+    kind = page.definition.meeting_kinds_by_id.get(meeting.get("kind") or "")
+    return local(kind.name, lang) if kind else text("collaboration_meeting", lang)
 
 
 def _case_values(context: CitizenContext, page: CitizenPage, lang: str) -> dict[str, Any]:

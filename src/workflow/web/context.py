@@ -11,10 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from workflow.cases.caseload import CaseloadService
+from workflow.cases.conferences import ConferenceService
 from workflow.cases.model import StepResult
+from workflow.cases.pool import PoolService
 from workflow.cases.service import CaseService
+from workflow.cases.tasks import TaskService
 from workflow.definitions.models import Definition
 from workflow.definitions.parts import Transition
+from workflow.engine.model import Actor
 from workflow.engine.steps import acting_role, next_steps
 from workflow.errors import CaseNotFoundError
 from workflow.privacy.accounts import AccountService, User
@@ -40,11 +44,17 @@ class WebContext:
     accounts: AccountService
     catalog: DefinitionCatalog
     identity: Identity
+    #: Tasks: each person's worklist, a case's tasks, done and added by hand.
+    tasks: TaskService
     #: The store's clock (the demo runs on an accelerated one).
     clock: Callable[[], datetime]
     pages: Pages
     #: Called with every committed step (e.g. to start its Prefect flow run).
     on_step: Callable[[StepResult], None]
+    #: Case-conference sessions (e.g. Horsens): plan, put forward, agenda, record.
+    conferences: ConferenceService
+    #: A municipality's pooled budget (e.g. Ballerup): ledger and deposits.
+    pool: PoolService
 
     def definitions_for(self, user: User) -> list[Definition]:
         """The definitions a user can refer to: their municipality's (or all)."""
@@ -82,6 +92,12 @@ def scoped_key(channel: str, user: User, key: str | None) -> str | None:
     return f"{channel}:" + hashlib.sha256(f"{user.person_id}\0{key}".encode()).hexdigest()
 
 
+def person_actor(user: User, role: str | None = None) -> Actor:
+    """The user acting where only who matters (tasks are done by their assignee): in a
+    role they hold on the case where known, else their account's first."""
+    return Actor(role or (user.roles[0] if user.roles else "staff"), user.person_id)
+
+
 def choice_label(definition: Definition, value: str | None, lang: str) -> str:
     """The label of a choice value given in any step (e.g. a meeting room), else the value."""
     if not value:
@@ -91,6 +107,9 @@ def choice_label(definition: Definition, value: str | None, lang: str) -> str:
             for choice in item.choices:
                 if choice.value == value:
                     return local(choice.label, lang)
+    for room in definition.meeting_rules.rooms:  # the meeting rules' rooms
+        if room.value == value:
+            return local(room.label, lang)
     return value
 
 

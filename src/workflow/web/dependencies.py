@@ -19,6 +19,7 @@ from starlette.requests import Request
 
 from workflow.cases.caseload import CaseloadService
 from workflow.cases.service import CaseService
+from workflow.cases.tasks import TaskService
 from workflow.privacy.accounts import AccountService, same_token
 from workflow.privacy.audit import AuditService
 from workflow.privacy.consents import ConsentService
@@ -62,7 +63,13 @@ async def audit_service(web: Web) -> AuditService:
     return web.audit
 
 
+async def task_service(web: Web) -> TaskService:
+    """Tasks: worklists, a case's tasks, done and added by hand."""
+    return web.tasks
+
+
 Cases = Annotated[CaseService, Depends(case_service)]
+Tasks = Annotated[TaskService, Depends(task_service)]
 Caseloads = Annotated[CaseloadService, Depends(caseload_service)]
 Accounts = Annotated[AccountService, Depends(account_service)]
 Consents = Annotated[ConsentService, Depends(consent_service)]

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -14,7 +15,7 @@ from workflow.cases.upgrades import MIGRATED_EVENT
 from workflow.definitions.models import Definition
 from workflow.definitions.parts import Transition
 from workflow.definitions.types import LocalizedText
-from workflow.definitions.vocabulary import InputType
+from workflow.definitions.vocabulary import InputType, StageKind
 from workflow.engine.steps import next_steps
 from workflow.errors import ConflictError
 from workflow.privacy.accounts import StaffMember
@@ -22,11 +23,20 @@ from workflow.store.caseload import CaseloadQuery
 from workflow.store.reading import CaseView
 from workflow.texts import TEXTS, text
 from workflow.web.context import WebContext, acting_as, case_roles, choice_label, steps_for
-from workflow.web.dependencies import Accounts, Caseloads, Cases, PostedForm, SignedIn, Web
-from workflow.web.forms import FormData, form_fields, read_form
+from workflow.web.definition_texts import local
+from workflow.web.dependencies import Caseloads, Cases, PostedForm, SignedIn, Web
+from workflow.web.forms import FormCase, FormData, form_fields, read_form
 from workflow.web.identity import Authenticated
+from workflow.web.meetings import (
+    held_meeting,
+    kind_name,
+    next_meeting,
+    participant_names,
+    staff_ids,
+)
 from workflow.web.page_support import PageNotFoundError, form_key, refusal
 from workflow.web.rendering import locale_of
+from workflow.web.task_views import people_of_tasks, task_rows
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25
@@ -82,7 +92,7 @@ def caseload_page(  # noqa: PLR0913 - the page's query parameters
 # --- a case ----------------------------------------------------------------------
 
 
-def _case(
+def case_or_missing(
     request: Request, web: WebContext, auth: Authenticated, reference: str, channel: str
 ) -> tuple[CaseView, Definition]:
     """The case and its definition, or the "no such case" page.
@@ -101,39 +111,123 @@ def _case(
 def case_page(
     request: Request,
     web: Web,
-    accounts: Accounts,
     auth: SignedIn,
     reference: str,
     saved: str = "",
     withdrawn: str = "",
+    task_added: str = "",
 ) -> Response:
-    view, definition = _case(request, web, auth, reference, "case page")
+    view, definition = case_or_missing(request, web, auth, reference, "case page")
+    shown = CaseShown(saved=saved, withdrawn=withdrawn, task_added=task_added)
+    return render_case(request, web, auth, view, definition, shown)
+
+
+@dataclass(frozen=True)
+class CaseShown:
+    """What the case page shows besides the case: notices, and the "add a task" form as
+    sent back after a refusal (its values, the errors beside its fields, the message)."""
+
+    saved: str = ""
+    withdrawn: str = ""
+    task_added: str = ""
+    task_form: Mapping[str, str] = field(default_factory=dict)
+    task_errors: Mapping[str, str] = field(default_factory=dict)
+    task_message: str = ""
+
+
+def render_case(
+    request: Request,
+    web: WebContext,
+    auth: Authenticated,
+    view: CaseView,
+    definition: Definition,
+    shown: CaseShown,
+    status_code: int = 200,
+) -> Response:
+    """The case page (after a refused task form too, with its errors)."""
     roles = case_roles(web, auth.user, view)
     steps = next_steps(definition, view.stage, roles)
     lang = locale_of(request, auth.user.locale)
     now = web.clock()
-    next_meeting = next((m for m in view.meetings if m["starts_at"] >= now), None)
-    saved_step = next((t for t in definition.transitions if t.id == saved), None)
+    upcoming = next_meeting(view.meetings, now)
+    saved_step = next((t for t in definition.transitions if t.id == shown.saved), None)
+    people = web.accounts.names(_people_of(view))
+    departments = {d.id: local(d.name, lang) for d in definition.departments}
+    stages = {s.id: s.name for s in definition.stages}
+    young_person = str(view.young_person.get("name") or "")
     return web.pages.render(
         request,
         "case.html",
+        status_code,
         view=view,
         d=definition,
         steps=steps,
         meeting_steps={t.id for t in steps if _writes_plan(t)},
         roles=roles,
         saved=saved_step,
-        request_saved=saved,
-        next_meeting=next_meeting,
-        stage_names={s.id: s.name for s in definition.stages},
+        request_saved=shown.saved,
+        next_meeting=upcoming,
+        meetings=sorted(view.meetings, key=lambda m: m["starts_at"]),
+        attendees={
+            m["id"]: participant_names(m, people, young_person, lang) for m in view.meetings
+        },
+        stage_names=stages,
         transition_names={"refer": REFERRAL_NAME, MIGRATED_EVENT: MIGRATED_NAME}
         | {t.id: t.name for t in definition.transitions},
-        place=choice_label(definition, next_meeting["place"], lang) if next_meeting else "",
-        people=accounts.names(_people_of(view)),
+        place=choice_label(definition, upcoming["place"], lang) if upcoming else "",
+        places={m["id"]: choice_label(definition, m["place"], lang) for m in view.meetings},
+        kinds={m["id"]: kind_name(definition, m["kind"], lang) for m in view.meetings},
+        people=people,
         manages_consent=auth.user.person_id in (view.caseworker, view.coordinator),
         team_departments={m["department"] for m in view.team},
-        consent_notice=_consent_notice(saved, withdrawn, lang),
+        consent_notice=_consent_notice(shown.saved, shown.withdrawn, lang),
+        tasks=task_rows(
+            view.tasks,
+            names=people,
+            departments=departments,
+            stages={},
+            lang=lang,
+            now=now,
+            mine=_my_tasks(view, auth.user.person_id),
+        ),
+        task_notice=_task_notice(view, shown.task_added, lang),
+        may_add_task=bool(roles) and not _closed(definition, view),
+        assignees=_assignees(view, people, departments, lang),
+        task_form=shown.task_form,
+        task_errors=shown.task_errors,
+        task_message=shown.task_message,
     )
+
+
+def _task_notice(view: CaseView, added: str, lang: str) -> str:
+    task = next((t for t in view.tasks if str(t["id"]) == added), None)
+    return text("task_added_notice", lang, title=task["title"]) if task else ""
+
+
+def _my_tasks(view: CaseView, person: str) -> list[int]:
+    """The tasks on the case the person may mark done: their own, and their department's."""
+    mine = {m["department"] for m in view.team if m["person"] == person}
+    return [t["id"] for t in view.tasks if t["assignee"] == person or t["assignee"] in mine]
+
+
+def _assignees(
+    view: CaseView, people: Mapping[str, str], departments: Mapping[str, str], lang: str
+) -> list[tuple[str, str]]:
+    """Who a task can be given to: the people with a standing on the case, in words."""
+    found: dict[str, str] = {}
+    for person, role in ((view.caseworker, "caseworker"), (view.coordinator, "coordinator")):
+        if person:
+            found.setdefault(person, f"{people.get(person, person)} – {text('role_' + role, lang)}")
+    for member in view.team:
+        person = member["person"]
+        department = departments.get(member["department"], member["department"])
+        found.setdefault(person, f"{people.get(person, person)} – {department}")
+    return list(found.items())
+
+
+def _closed(definition: Definition, view: CaseView) -> bool:
+    stage = definition.stages_by_id.get(view.stage)
+    return stage is not None and stage.kind is StageKind.FINAL
 
 
 def _consent_notice(saved: str, withdrawn: str, lang: str) -> str:
@@ -145,11 +239,9 @@ def _consent_notice(saved: str, withdrawn: str, lang: str) -> str:
 
 
 def _people_of(view: CaseView) -> set[str]:
-    """The staff ids a case page names."""
+    """The staff ids a case page names (the team, meetings' participants, tasks)."""
     people = {m["person"] for m in view.team} | {view.coordinator or "", view.caseworker or ""}
-    for meeting in view.meetings:
-        people.update(meeting["participants"])
-    return people
+    return people | staff_ids(view.meetings) | people_of_tasks(view.tasks)
 
 
 def _staff(web: WebContext, definition: Definition) -> list[StaffMember]:
@@ -199,16 +291,24 @@ def _step_page(
 ) -> Response:
     """The step's form, blank or again with the message and field errors of a refusal."""
     lang = locale_of(request, request.state.auth.user.locale)
-    definition, form = shown.definition, shown.form
+    definition, form, view = shown.definition, shown.form, shown.view
     staff = _staff(web, definition)
+    held = held_meeting(shown.transition, view.meetings)
+    names = web.accounts.names(staff_ids([held])) if held else {}
+    young_person = str(view.young_person.get("name") or "")
+    case = FormCase(
+        meetings=view.meetings,
+        held=held,
+        participants=participant_names(held, names, young_person, lang) if held else {},
+    )
     return web.pages.render(
         request,
         "meeting.html" if shown.meeting else "step.html",
         status_code,
-        view=shown.view,
+        view=view,
         d=definition,
         step=shown.transition,
-        fields=form_fields(definition, shown.transition.inputs, lang),
+        fields=form_fields(definition, shown.transition.inputs, lang, case),
         form=form,
         message=message,
         errors=errors or {},
@@ -238,7 +338,7 @@ def _row_counts(transition: Transition, form: FormData, meeting: bool) -> dict[s
 def step_page(
     request: Request, web: Web, auth: SignedIn, reference: str, step: str, mode: str = ""
 ) -> Response:
-    view, definition = _case(request, web, auth, reference, f"form:{step[:64]}")
+    view, definition = case_or_missing(request, web, auth, reference, f"form:{step[:64]}")
     transition = _step(request, web, auth, view, definition, step)
     shown = StepForm(view, definition, transition, FormData([]), meeting=mode == "meeting")
     return _step_page(request, web, shown)
@@ -255,7 +355,7 @@ def take_step(
     step: str,
 ) -> Response:
     """Take a step from its form (a plain ``def``: the store is written off the event loop)."""
-    view, definition = _case(request, web, auth, reference, f"form:{step[:64]}")
+    view, definition = case_or_missing(request, web, auth, reference, f"form:{step[:64]}")
     key = form_key(auth, form)
     declared = {t.id: t.event_name for t in definition.transitions}
     if key and cases.repeated(key, reference, declared.get(step, step)):
@@ -277,7 +377,7 @@ def take_step(
             purpose=transition.id,
         )
     except RejectedError as refused:
-        message, errors = refusal(refused.rejection, lang)
+        message, errors = refusal(refused.rejection, lang, definition)
         return _step_page(request, web, shown, status_code=422, message=message, errors=errors)
     except ConflictError:
         return _step_page(request, web, shown, status_code=409, message=text("conflict", lang))
