@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
 
-from workflow.web import api_account, api_cases, api_privacy
+from workflow.web import api_account, api_cases, api_privacy, api_tasks
 from workflow.web.context import WebContext
 from workflow.web.dependencies import authenticated
 from workflow.web.error_answers import answer_errors, json_answer
@@ -66,5 +66,6 @@ def create_api(context: WebContext) -> FastAPI:
     api.include_router(api_account.router)
     api.include_router(api_cases.router)
     api.include_router(api_privacy.router)
+    api.include_router(api_tasks.router)
     answer_errors(api, json_answer)
     return api

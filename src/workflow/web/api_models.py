@@ -359,3 +359,85 @@ class AccessLogEntryOut(ApiModel):
 class AccessLogOut(ApiModel):
     reference: str
     entries: list[AccessLogEntryOut]
+
+
+# --- tasks: my worklist, a case's tasks, done and added by hand ------------------------
+
+#: A note may hold line breaks and tabs, but no other control character.
+NOTE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*$"
+
+
+class TaskParams(ApiModel):
+    """The worklist's query parameters (an unknown one is an error, not ignored)."""
+
+    reference: str | None = Field(
+        None, max_length=40, pattern=REFERENCE, description="Only this case's tasks."
+    )
+    stage: str | None = Field(
+        None, max_length=64, pattern=r"^[a-z0-9_]*$", description="Only cases in this stage."
+    )
+    done: bool = Field(False, description="The done and closed tasks instead of the open ones.")
+
+
+class TaskOut(ApiModel):
+    id: int
+    reference: str
+    stage: str = Field(description="The case's stage now.")
+    title: str
+    details: str | None
+    assignee: str = Field(
+        description="The staff id it is given to, or the department id of a task for a "
+        "whole department on the team."
+    )
+    assignee_name: str | None = Field(
+        description="The assignee's display name (a staff member with an account)."
+    )
+    department: str | None
+    due_at: datetime | None
+    state: Literal["open", "done", "cancelled"] = Field(
+        description="cancelled: ended by the case (its stage left, or the case closed)."
+    )
+    closed_at: datetime | None
+    closed_by: str | None = Field(description="Who marked it done; 'system' when the case did.")
+    note: str | None
+    overdue: bool
+
+
+class TaskList(ApiModel):
+    tasks: list[TaskOut]
+
+
+class TaskDoneIn(ApiModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"note": "Talked to the school."}]})
+
+    note: str | None = Field(
+        None, max_length=5000, pattern=NOTE, description="What was done (kept with the task)."
+    )
+
+
+class TaskIn(ApiModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"assignee": "cw-mette", "title": "Call the school", "due": "2026-03-20"}]
+        }
+    )
+
+    assignee: str = Field(
+        min_length=1,
+        max_length=200,
+        pattern=PLAIN,
+        description="A staff id with a standing on the case: its caseworker, its coordinator "
+        "or a member of its team.",
+    )
+    title: str = Field(min_length=1, max_length=500, pattern=PLAIN, description="What to do.")
+    due: date | None = Field(
+        None, description="The day it is due, YYYY-MM-DD (due at 16:00 local time)."
+    )
+
+    @field_validator("due", mode="before")
+    @classmethod
+    def _written_date(cls, value: Any) -> Any:
+        # A number is not a day (pydantic would read it as seconds since 1970).
+        if value is not None and not isinstance(value, str | date):
+            raise ValueError("a day is written YYYY-MM-DD")
+        return value
