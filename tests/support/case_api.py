@@ -31,17 +31,19 @@ PRE_MEETING = {
     ],
     "coordinator": "tovholder-lise",
     "agenda": ["uddannelse", "fritid"],
-    "first_meeting_at": "2026-03-17T09:00:00",  # a Tuesday: a Sorø meeting day
+    # A Tuesday (a Sorø meeting day) before the tests' clock (2 March), so the meeting
+    # can be recorded as held at once: a meeting is never held before it starts.
+    "first_meeting_at": "2026-02-24T09:00:00",
     "meeting_room": "raadhuset_storskaerm",
 }
 FIRST_MEETING = {
     "plan": [{"text": "Jeg skal møde op i skole 3 dage om ugen", "theme": "uddannelse"}],
-    "next_meeting_at": "2026-04-28T09:00:00",
+    "next_meeting_at": "2026-02-26T09:00:00",  # a Thursday, held in the follow-up
 }
 FOLLOW_UP = {
     "reviews": [{"goal": 1, "status": "met"}],
     "plan": [{"text": "Jeg skal møde op i skole 4 dage om ugen", "theme": "uddannelse"}],
-    "next_meeting_at": "2026-06-09T09:00:00",
+    "next_meeting_at": "2026-02-26T13:00:00",
 }
 HANDOVER = {"networks": [{"name": "Sorø Fodboldklub", "kind": "leisure"}]}
 CLOSE = {"outcome": "education"}
