@@ -93,8 +93,9 @@ def _case(
     if consent:
         request = ConsentRequest(["skole", "uu"], ["education"], guardian=True)
         runtime.consents.give(ref, CASEWORKER, request)
-    if meeting:
-        runtime.service.trigger(ref, "hold_pre_meeting", PRE_MEETING, CASEWORKER)
+    if meeting:  # the first meeting is still to come: the young person's page shows it
+        upcoming = PRE_MEETING | {"first_meeting_at": "2026-03-17T09:00:00"}
+        runtime.service.trigger(ref, "hold_pre_meeting", upcoming, CASEWORKER)
     return ref
 
 

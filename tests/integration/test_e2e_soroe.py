@@ -99,8 +99,9 @@ def test_soroe_case_runs_through_store_prefect_and_smtp(
     calendar = [p for p in invitations[0].walk() if p.get_content_type() == "text/calendar"]
     assert len(calendar) == 1
     ics = calendar[0].get_payload(decode=True).decode()
-    assert "DTSTART:20260317T080000Z" in ics  # 09:00 in Copenhagen
-    assert "LOCATION:raadhuset_storskaerm" in ics
+    assert "DTSTART;TZID=Europe/Copenhagen:20260317T090000" in ics  # local wall clock
+    assert "LOCATION:Rådhuset\\, lokale med storskærm" in ics  # the room's label
+    assert f"UID:{reference}-m1@kui.workflow" in ics
     assert "METHOD:REQUEST" in ics
     for _, mail in smtp.messages():
         body = mail.as_string()

@@ -56,7 +56,7 @@ from workflow.engine.access import guardian_actor, young_person_actor
 from workflow.engine.model import Actor, RejectionReason
 from workflow.engine.simulation import ScriptStep, load_script
 from workflow.errors import CaseNotFoundError, NotAllowedError
-from workflow.orchestration.demo import step_moments
+from workflow.orchestration.demo import pay_into_pool, step_moments
 from workflow.privacy.consents import ConsentRequest
 from workflow.runtime import Runtime, build_runtime
 from workflow.settings import Settings
@@ -286,6 +286,7 @@ class _Walk:
             LEADER_STEPS, self.code, "inspection", LAW, "operator:dpo", ("read", "trigger")
         )
         grants.grant(LEADER_READS, self.code, "oversight", LAW, "operator:dpo", ("read", "export"))
+        pay_into_pool(self.runtime, script)  # Ballerup's grants draw from the pooled budget
 
         moments = step_moments(self.definition, script.start, script.steps)
         steps = [

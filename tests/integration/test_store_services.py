@@ -12,7 +12,7 @@ from tests.integration.conftest import Clock
 from tests.integration.scripted import PERSON, play
 from workflow.cases.model import RejectedError
 from workflow.definitions.models import Definition
-from workflow.engine.model import Actor, Notify
+from workflow.engine.model import Actor, CreateTask, Notify
 from workflow.engine.simulation import load_script, simulate
 from workflow.errors import ConflictError
 from workflow.runtime import Runtime
@@ -80,10 +80,12 @@ def test_whole_soroe_lifecycle_is_stored_as_the_engine_decided(
             select(PlanGoal).where(PlanGoal.plan_id == plans[0].id).order_by(PlanGoal.number)
         ).all()
         assert goals[0].text == "Jeg skal møde op i skole 3 dage om ugen"
-        assert {m.kind for m in session.scalars(select(Meeting))} == {
-            "first_meeting",
-            "next_meeting",
-        }
+        meetings = session.scalars(select(Meeting).order_by(Meeting.key)).all()
+        assert [(m.key, m.kind, m.state) for m in meetings] == [
+            (1, "first_meeting", "held"),
+            (2, "follow_up", "held"),
+            (3, "follow_up", "cancelled"),  # the case closed before it was held
+        ]
         assert session.scalars(select(CaseTimer).where(CaseTimer.state == "running")).all() == []
         # Personal data stays in its own table.
         stored = session.scalars(select(YoungPerson)).one().cpr
@@ -94,7 +96,10 @@ def test_whole_soroe_lifecycle_is_stored_as_the_engine_decided(
 
     notifications = sum(isinstance(e, Notify) for entry in expected.entries for e in entry.effects)
     assert count(runtime, OutboxRow) == notifications
-    assert count(runtime, CaseTask) == 4
+    given = sum(isinstance(e, CreateTask) for entry in expected.entries for e in entry.effects)
+    assert given == 7  # pre-meeting, a confirmation per department, a plan task per member
+    assert count(runtime, CaseTask) == given
+    assert count(runtime, CaseTask, CaseTask.state == "open") == 0  # closed: none left open
     # One audit entry per change of the case, and one for the consent recorded.
     changes = AuditEntry.action == "change"
     assert count(runtime, AuditEntry, changes, AuditEntry.object_type == "case") == len(

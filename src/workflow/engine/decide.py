@@ -31,7 +31,7 @@ from workflow.definitions.vocabulary import PREVIOUS_STAGE, REFER_EVENT, SYSTEM_
 from workflow.engine import timing
 from workflow.engine.effects import StepFacts, effects_of
 from workflow.engine.inputs import validate_inputs
-from workflow.engine.meetings import apply_meetings
+from workflow.engine.meetings import apply_meetings, cancel_open_meetings
 from workflow.engine.model import (
     Actor,
     CancelTasks,
@@ -272,10 +272,18 @@ def _leave_stage(attempt: _Attempt, draft: _Draft) -> _Draft | Rejection:
     stage = attempt.definition.stages_by_id[attempt.case.stage]
     leaving = [t for t in dict.fromkeys(stage.timers) if t in draft.timers]
     tasks: tuple[Effect, ...] = ()
+    data, meeting = draft.data, draft.meeting
     if attempt.target != attempt.case.stage:
         final = attempt.definition.stages_by_id[attempt.target].kind is StageKind.FINAL
         tasks = (CancelTasks(left=attempt.case.stage, entered=attempt.target, everything=final),)
+        if final:  # the case ends: its booked meetings are cancelled (the mails carry it)
+            ended = cancel_open_meetings(data)
+            if ended.changes:
+                data, meeting = ended.data, ended.changed
+                tasks = (*tasks, *ended.changes)
     return draft._replace(
+        data=data,
+        meeting=meeting,
         timers={t: due for t, due in draft.timers.items() if t not in leaving},
         effects=(*draft.effects, *(CancelTimer(t) for t in leaving), *tasks),
     )

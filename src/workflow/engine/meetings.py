@@ -208,6 +208,22 @@ def _book(
     return booked, superseded, step.rule_errors(item)
 
 
+def cancel_open_meetings(data: Mapping[str, Any]) -> MeetingOutcome:
+    """Every meeting still booked is cancelled (the case has ended)."""
+    found = data.get(MEETINGS_KEY)
+    meetings = [MeetingRecord.from_data(m) for m in found] if isinstance(found, list) else []
+    changes = tuple(
+        MeetingChanged("cancel", replace(m, state="cancelled", sequence=m.sequence + 1))
+        for m in meetings
+        if m.state in OPEN_STATES
+    )
+    if not changes:
+        return MeetingOutcome(data)
+    by_key = {m.key: m for m in meetings} | {c.meeting.key: c.meeting for c in changes}
+    stored = [by_key[k].as_data() for k in sorted(by_key)]
+    return MeetingOutcome({**data, MEETINGS_KEY: stored}, changes)
+
+
 def next_meeting(case: CaseState, now: datetime) -> MeetingRecord | None:
     """The case's next booked meeting (not cancelled, not held, not past)."""
     upcoming = [m for m in case.meetings() if m.state in OPEN_STATES and m.ends_at >= now]
@@ -330,6 +346,7 @@ __all__ = [
     "MEETINGS_KEY",
     "MeetingOutcome",
     "apply_meetings",
+    "cancel_open_meetings",
     "meeting_kind",
     "next_meeting",
     "participants",
