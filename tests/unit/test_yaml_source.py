@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
+from workflow.definitions import loader, yamlsource
+from workflow.definitions.loader import load_definition
 from workflow.definitions.yamlsource import YamlMap, YamlSeq, locate, parse_yaml
 
 
@@ -55,3 +61,91 @@ def test_empty_file_is_a_problem() -> None:
     value, problems = parse_yaml("", "f.yaml")
     assert value is None
     assert str(problems[0]) == "f.yaml:1:1: the file is empty"
+
+
+def _located(value: object) -> object:
+    """A value with every location it holds, to compare two readings exactly."""
+    if isinstance(value, YamlMap):
+        return (
+            str(value.loc),
+            [
+                (k, str(value.key_locs[k]), str(value.value_locs[k]), _located(v))
+                for k, v in value.items()
+            ],
+        )
+    if isinstance(value, YamlSeq):
+        return (
+            str(value.loc),
+            [(str(at), _located(v)) for at, v in zip(value.item_locs, value, strict=True)],
+        )
+    return (type(value).__name__, value)
+
+
+def _read_both(text: str) -> tuple[object, object]:
+    """What PyYAML's own composer and the libyaml path make of ``text``."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(yamlsource, "_fast_loader", lambda: None)
+        value, problems = parse_yaml(text, "f.yaml")
+        python = (_located(value), [str(p) for p in problems])
+    value, problems = parse_yaml(text, "f.yaml")
+    return python, (_located(value), [str(p) for p in problems])
+
+
+needs_libyaml = pytest.mark.skipif(
+    yamlsource._fast_loader() is None, reason="PyYAML is installed without libyaml"
+)
+
+
+@needs_libyaml
+@pytest.mark.parametrize("path", sorted(Path("definitions").glob("**/*.yaml")), ids=str)
+def test_libyaml_reads_the_shipped_files_as_pyyaml_does(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert yamlsource._compose_fast(text) is not None  # the fast path is taken
+    python, fast = _read_both(text)
+    assert fast == python
+
+
+@needs_libyaml
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: {min: 15, max: }\n",  # libyaml places the empty value one column later
+        "a: [b: ]\n",
+        "a: {x?y: 1}\n",  # PyYAML refuses a '?' in an unquoted text in a flow collection
+        "a: [closed?]\n",
+        "a: {phase: !x, b: 1}\n",  # ... and a flow indicator in a tag
+        "a: |#\n  text\n",  # ... and a comment right after a block scalar's header
+        "a:\tb\n",  # ... and tabs where libyaml allows them
+        "a: 1\n\ufeffb: 2\n",
+        "a: '\\x'\n",
+        'a: "\\ud800"\n',
+        "- " * 70 + "x\n",  # deeper than the builder allows
+        "a: " + "[" * 500 + "]" * 500 + "\n",  # deeper than PyYAML can read
+        "a: &x [*x]\n",
+        "a: 1\n---\nb: 2\n",
+        "a: *nowhere\n",
+        "a: &x 1\nb: &x 2\n",
+    ],
+)
+def test_where_libyaml_differs_pyyaml_decides(text: str) -> None:
+    python, fast = _read_both(text)
+    assert fast == python
+
+
+@needs_libyaml
+def test_nesting_deeper_than_libyaml_reads_is_left_to_pyyaml() -> None:
+    deep = "[" * 1001 + "]" * 1001  # libyaml refuses it rather than overflow the stack
+    assert yamlsource._compose_fast("[" * 999 + "]" * 999) is None  # too deep to build
+    assert yamlsource._compose_fast(deep) is None
+
+
+def test_a_changed_file_is_read_anew_and_problems_are_not_shared(tmp_path: Path) -> None:
+    path = tmp_path / "minimal.yaml"
+    minimal = Path("tests/golden/minimal.yaml").read_text(encoding="utf-8")
+    path.write_text(minimal.replace("version: 1", "version: 1\nversion: 2"), encoding="utf-8")
+    first = [str(p) for p in loader._load(path)[1]]
+    assert len(first) == 1
+    assert "duplicate key 'version'" in first[0]
+    assert [str(p) for p in loader._load(path)[1]] == first  # nothing piles up
+    path.write_text(minimal.replace("version: 1", "version: 3"), encoding="utf-8")
+    assert load_definition(path).version == 3

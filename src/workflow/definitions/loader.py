@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from workflow.definitions.parts import Removals
 from workflow.definitions.template_checks import check_templates
 from workflow.definitions.types import IDENTIFIER_PATTERN, StrictModel
 from workflow.definitions.validation_errors import problems_from_validation
-from workflow.definitions.yamlsource import YamlMap, locate, read_yaml_file
+from workflow.definitions.yamlsource import YamlMap, locate, parse_yaml_bytes, read_source
 from workflow.errors import DefinitionError, Location, Problem
 
 IDENTIFIER = re.compile(IDENTIFIER_PATTERN)
@@ -35,10 +36,31 @@ def _display(path: Path) -> str:
         return str(path)
 
 
+def _read(path: Path, shown: str) -> tuple[Any, list[Problem]]:
+    """A file's located YAML, parsed once for as long as its content stays the same.
+
+    Loading a folder reads the definition every municipality extends once per file that
+    extends it, and every new runtime loads the folder again; the cache is keyed on the
+    file's exact bytes (and the name problems give it), so a changed file is read anew.
+    The values are shared between loads: nothing in loading may change them in place.
+    """
+    data, problems = read_source(path, shown)
+    if data is None:
+        return None, problems
+    value, found = _parsed(data, shown)
+    return value, list(found)
+
+
+@lru_cache(maxsize=64)
+def _parsed(data: bytes, shown: str) -> tuple[Any, tuple[Problem, ...]]:
+    value, problems = parse_yaml_bytes(data, shown)
+    return value, tuple(problems)
+
+
 def load_raw(path: Path, _chain: tuple[Path, ...] = ()) -> tuple[YamlMap | None, list[Problem]]:
     """The located YAML of a definition with everything it extends merged in."""
     shown = _display(path)
-    raw, problems = read_yaml_file(path, shown)
+    raw, problems = _read(path, shown)
     if raw is None:
         return None, problems
     if not isinstance(raw, YamlMap):

@@ -6,12 +6,18 @@ We compose YAML with PyYAML and build the values ourselves, so that:
 * plain scalars follow the YAML 1.2 core schema: ``on``, ``off``, ``yes`` and
   ``no`` are text, not booleans (YAML 1.1 surprises authors with them);
 * a key written twice in one mapping is an error, never a silent overwrite.
+
+Composing uses libyaml (PyYAML's C extension) when it is installed: it reads the
+definitions about ten times faster than PyYAML's own Python code and yields the same
+nodes. Whenever it refuses a file, the file is read again the Python way, so every
+error message, line and column is exactly PyYAML's own.
 """
 
 from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -144,7 +150,7 @@ class _Builder:
                 Problem(self.loc(node), "", "invalid character in text", "save the file as UTF-8")
             )
             return ""
-        if node.style is None:  # plain, unquoted
+        if not node.style:  # plain, unquoted (PyYAML says None, libyaml '')
             return resolve_plain_scalar(node.value)
         return node.value
 
@@ -195,8 +201,10 @@ def parse_yaml(text: str, file: str) -> tuple[Any, list[Problem]]:
     ]
     if hidden:
         return None, hidden
+    node = _compose_fast(text)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        if node is None:
+            node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         loc = positions.at(mark.index) if mark else Location(file, 1, 1)
@@ -233,6 +241,94 @@ def parse_yaml(text: str, file: str) -> tuple[Any, list[Problem]]:
     return value, builder.problems
 
 
+#: The deepest nesting libyaml must refuse for its composer to be used: the composer
+#: recurses in C, one stack frame pair (some 400 bytes) per level, so a file nested
+#: many thousand levels deep would overflow the stack instead of raising an error.
+_LIBYAML_NESTING_LIMIT = 1000
+
+
+@cache
+def _fast_loader() -> type[yaml.SafeLoader] | None:
+    """libyaml's safe loader, if it is installed and limits nesting as it should."""
+    loader: type[yaml.SafeLoader] | None = getattr(yaml, "CSafeLoader", None)
+    if loader is None:
+        return None
+    try:
+        for _token in yaml.scan("[" * (_LIBYAML_NESTING_LIMIT + 1), Loader=loader):
+            pass
+    except yaml.YAMLError as exc:
+        return loader if "maximum nesting depth" in str(exc) else None
+    return None
+
+
+def _compose_fast(text: str) -> yaml.Node | None:
+    """The document's node composed by libyaml; None to compose it the Python way.
+
+    libyaml yields the same nodes, positions included (its marks count characters as
+    Python does), except that a plain scalar's style is '' where PyYAML says None.
+    Anything it refuses, or an empty document, is left to PyYAML, whose messages and
+    positions the problems report. So is anything newer libyaml reads differently
+    from PyYAML (see :func:`_read_alike`).
+    """
+    loader = _fast_loader()
+    if loader is None or "\t" in text or "\ufeff" in text:
+        return None  # libyaml allows tabs and byte order marks in more places
+    try:
+        node: yaml.Node | None = yaml.compose(text, Loader=loader)
+    except Exception:  # PyYAML reads it again and reports the problem
+        return None
+    return node if node is not None and _read_alike(node, text) else None
+
+
+#: The tags PyYAML's safe resolver gives values without an explicit tag.
+_RESOLVED_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}"
+    for name in ("map", "seq", "str", "null", "bool", "int", "float", "timestamp", "merge")
+)
+
+
+#: A block scalar's header as PyYAML reads it: indicators, then a space or the line's end.
+_BLOCK_HEADER = re.compile(r"[|>][-+0-9]*(?:[ \n]|\Z)")
+
+
+def _read_alike(root: yaml.Node, text: str) -> bool:
+    """Whether PyYAML would compose the same nodes from the text libyaml composed these from.
+
+    libyaml (since 0.2.5) reads a few things PyYAML refuses or places differently: a
+    ``?`` inside an unquoted text in a flow collection (``{a?b: 1}``), a flow indicator
+    in a tag (``!x,``), a comment right after a block scalar's header (``|#``), and the
+    empty value in a flow mapping (``{a: }``), which it places one column later. Files
+    holding any of them are read the Python way; so are values nested more than
+    ``MAX_DEPTH`` deep, which PyYAML may be unable to read at all (its composer
+    recurses in Python), so that they are reported as they always were.
+    """
+    seen: set[tuple[int, bool, int]] = set()  # an alias repeats a node: look at it once
+    stack: list[tuple[yaml.Node, bool, int]] = [(root, False, 1)]
+    while stack:
+        node, in_flow, depth = stack.pop()
+        if depth > MAX_DEPTH or node.tag not in _RESOLVED_TAGS:
+            return False
+        if (id(node), in_flow, depth) in seen:
+            continue
+        seen.add((id(node), in_flow, depth))
+        if isinstance(node, yaml.ScalarNode):
+            if not node.style and (not node.value or (in_flow and "?" in node.value)):
+                return False
+            if node.style in ("|", ">") and not _BLOCK_HEADER.match(text, node.start_mark.index):
+                return False
+        elif isinstance(node, yaml.SequenceNode):
+            flow = in_flow or bool(node.flow_style)
+            stack.extend((item, flow, depth + 1) for item in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            flow = in_flow or bool(node.flow_style)
+            for key, value in node.value:
+                stack.append((key, flow, depth + 1))
+                stack.append((value, flow, depth + 1))
+        else:
+            return False
+    return True
+
+
 def _codepoint(character: str) -> str:
     return f"U+{ord(character):04X}" if len(character) == 1 else repr(character)
 
@@ -240,12 +336,24 @@ def _codepoint(character: str) -> str:
 def read_yaml_file(path: Path, display: str | None = None) -> tuple[Any, list[Problem]]:
     """Read and parse a YAML file; unreadable files become a located problem."""
     shown = display or str(path)
+    data, problems = read_source(path, shown)
+    if data is None:
+        return None, problems
+    return parse_yaml_bytes(data, shown)
+
+
+def read_source(path: Path, shown: str) -> tuple[bytes | None, list[Problem]]:
+    """The bytes of a file, or the problem that it cannot be read (named ``shown``)."""
     try:
-        data = path.read_bytes()
+        return path.read_bytes(), []
     except FileNotFoundError:
         return None, [Problem(None, "", f"{shown}: file not found")]
     except OSError as exc:
         return None, [Problem(None, "", f"{shown}: cannot read the file: {exc.strerror or exc}")]
+
+
+def parse_yaml_bytes(data: bytes, shown: str) -> tuple[Any, list[Problem]]:
+    """Parse a file's bytes (UTF-8, any line ends, an optional byte order mark)."""
     try:
         text = _universal_newlines(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
