@@ -30,7 +30,7 @@ from workflow.errors import InvalidRequestError, NotAllowedError
 from workflow.privacy.consents import ConsentRequest
 from workflow.runtime import Runtime, build_runtime, use_runtime
 from workflow.store.states import OutboxState, TaskState
-from workflow.store.tables import Case, CaseTask, HistoryEvent, OutboxRow
+from workflow.store.tables import Case, CaseTask, HistoryEvent, Meeting, OutboxRow
 
 ANNA = Actor("team_member", "laerer-anna")
 SARA = Actor("team_member", "vejleder-sara")
@@ -323,3 +323,50 @@ def test_the_meeting_rules_refuse_beside_the_field_and_change_nothing(
     assert [(e.name, e.code) for e in held.value.rejection.field_errors] == [
         ("meeting", "meeting_not_open")
     ]
+
+
+def test_a_no_show_of_the_young_person_gives_horsens_caseworker_a_call_within_two_days(
+    runtime: Runtime, clock: Clock
+) -> None:
+    inputs = {"source": "school", "caseworker": "cw-mette", "age": 17}
+    reference = runtime.service.refer("horsens", PERSON, CASEWORKER, inputs).reference
+    runtime.service.trigger(reference, "accept_referral", ACCEPT, CASEWORKER)
+    runtime.consents.give(
+        reference, CASEWORKER, ConsentRequest(["skole", "uu"], ["education"], guardian=True)
+    )
+    runtime.service.trigger(reference, "hold_pre_meeting", BASE_PRE_MEETING, CASEWORKER)
+    held = {
+        "plan": [{"text": "Jeg skal i skole", "theme": "uddannelse"}],
+        "next_meeting_at": "2026-03-25T09:00:00",
+        "attendance": {"no_show": [f"young-person/{reference}"], "absent": ["vejleder-sara"]},
+    }
+    result = runtime.service.trigger(reference, "hold_first_meeting", held, COORDINATOR)
+    assert result.raises == ["young_person_no_show"]
+    assert _events(runtime, reference)[-2:] == ["hold_first_meeting", "young_person_no_show"]
+    calls = _tasks(runtime, reference, "call_after_no_show")
+    assert [(t.assignee_id, t.person, t.state) for t in calls] == [
+        ("caseworker", "cw-mette", TaskState.OPEN)
+    ]
+    assert calls[0].due_at is not None
+    assert (calls[0].due_at - clock.now).days <= 4  # two working days (a weekend between)
+    with runtime.sessions() as session:
+        first = session.scalars(
+            select(Meeting).join(Case).where(Case.reference == reference, Meeting.key == 1)
+        ).one()
+    assert first.state == "held"
+    assert first.attendance == {
+        "no_show": [f"young-person/{reference}"],
+        "absent": ["vejleder-sara"],
+    }
+    clock.now = clock.now.replace(day=25, hour=10)  # the follow-up meeting has begun
+    stranger = held | {"attendance": {"no_show": ["nobody-here"]}}
+    with pytest.raises(RejectedError) as refused:  # only the meeting's participants
+        runtime.service.trigger(
+            reference,
+            "hold_follow_up",
+            stranger | {"reviews": [{"goal": 1, "status": "met"}]},
+            COORDINATOR,
+        )
+    assert [(e.name, e.code) for e in refused.value.rejection.field_errors] == [
+        ("attendance", "not_a_participant")
+    ], str(refused.value.rejection)
