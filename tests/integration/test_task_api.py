@@ -257,3 +257,36 @@ def test_the_task_endpoints_are_in_the_openapi_schema(client: TestClient) -> Non
     done = paths["/api/v1/tasks/{task_id}/done"]["post"]
     assert {"403", "404", "409", "422"} <= set(done["responses"])
     assert {"TaskOut", "TaskList", "TaskIn", "TaskDoneIn"} <= set(schema["components"]["schemas"])
+
+
+def test_a_step_that_names_a_booked_meeting_offers_the_cases_booked_meetings(
+    client: TestClient, runtime: Runtime, reference: str
+) -> None:
+    lise = login(client, "lise")
+    case = client.get(f"/api/v1/cases/{reference}", headers=lise).json()
+    move = next(s for s in case["next_steps"] if s["id"] == "move_meeting")
+    meeting = next(i for i in move["inputs"] if i["name"] == "meeting")
+    assert (meeting["type"], meeting["choices"]) == ("booked_meeting", ["1"])
+    moved = client.post(
+        f"/api/v1/cases/{reference}/events/move_meeting",
+        json={"inputs": {"meeting": 1, "moved_to": "2026-03-19T10:00"}},
+        headers=lise,
+    )
+    assert moved.status_code == 200, moved.text
+    cancel = client.post(
+        f"/api/v1/cases/{reference}/events/cancel_meeting", json={"inputs": {}}, headers=lise
+    )
+    assert cancel.status_code == 200, cancel.text
+    case = client.get(f"/api/v1/cases/{reference}", headers=lise).json()
+    move = next(s for s in case["next_steps"] if s["id"] == "move_meeting")
+    assert next(i for i in move["inputs"] if i["name"] == "meeting")["choices"] == []
+    # Moving a cancelled meeting is refused beside the field, in the reader's words.
+    refused = client.post(
+        f"/api/v1/cases/{reference}/events/move_meeting",
+        json={"inputs": {"meeting": 1, "moved_to": "2026-03-19T10:00"}},
+        headers=lise,
+    )
+    assert refused.status_code == 422
+    assert refused.json()["fields"] == [
+        {"field": "inputs.meeting", "message": "mødet kan ikke ændres, det er aflyst"}
+    ]

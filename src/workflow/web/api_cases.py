@@ -152,7 +152,7 @@ def get_case(
                 id=t.id,
                 event=t.event_name,
                 name=local(t.name, lang),
-                inputs=inputs_info(definition, list(t.inputs), lang),
+                inputs=inputs_info(definition, list(t.inputs), lang, view.meetings),
             )
             for t in steps_for(web, definition, view, auth.user)
         ],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request
@@ -16,6 +16,7 @@ from workflow.web.api_models import IDENTIFIER, REFERENCE, ApiError, FieldProble
 from workflow.web.definition_texts import local
 from workflow.web.dependencies import Auth
 from workflow.web.identity import Authenticated
+from workflow.web.meetings import open_meetings
 
 
 class ApiProblemError(Exception):
@@ -70,8 +71,14 @@ CaseReference = Annotated[str, Path(max_length=40, pattern=REFERENCE, examples=[
 EventName = Annotated[str, Path(max_length=64, pattern=IDENTIFIER, examples=["accept_referral"])]
 
 
-def inputs_info(definition: Definition, inputs: list[Input], lang: str) -> list[InputInfo]:
-    """A step's inputs as the API describes them (with the choices a value may take)."""
+def inputs_info(
+    definition: Definition,
+    inputs: list[Input],
+    lang: str,
+    meetings: Sequence[Mapping[str, Any]] = (),
+) -> list[InputInfo]:
+    """A step's inputs as the API describes them (with the choices a value may take; a
+    booked meeting's are the keys of the case's booked and moved ``meetings``)."""
     info = []
     for item in inputs:
         choices = [c.value for c in item.choices]
@@ -79,6 +86,10 @@ def inputs_info(definition: Definition, inputs: list[Input], lang: str) -> list[
             choices = list(definition.departments_by_id)
         elif item.type in (InputType.THEME, InputType.THEMES):
             choices = [t.id for t in definition.themes]
+        elif item.type is InputType.MEETING_PLACE and not choices:
+            choices = [r.value for r in definition.meeting_rules.rooms]
+        elif item.type is InputType.BOOKED_MEETING:
+            choices = [str(m["key"]) for m in open_meetings(meetings)]
         info.append(
             InputInfo(
                 name=item.name,
