@@ -19,6 +19,9 @@ from workflow.texts import text
 from workflow.web.definition_texts import local
 from workflow.web.rendering import when
 
+#: The case roles a task can be given to without a person named (the role's holder).
+ROLES = ("caseworker", "coordinator", "leader")
+
 
 @dataclass(frozen=True)
 class TaskRow:
@@ -94,11 +97,14 @@ def task_rows(
 def _assignee(
     assignee: str, names: Mapping[str, str], departments: Mapping[str, str], lang: str
 ) -> str:
-    """A person by name; a department's task as the department; else the id as given."""
+    """A person by name; a department's task as the department; a role no one was named
+    for as the role; else the id as given (a person without an account)."""
     if assignee in names:
         return names[assignee]
     if assignee in departments:
         return text("task_whole_department", lang, department=departments[assignee])
+    if assignee in ROLES:
+        return text(f"role_{assignee}", lang)
     return assignee
 
 
