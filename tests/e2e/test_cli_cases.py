@@ -7,7 +7,12 @@ import os
 import re
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from workflow.runtime import Runtime
 
 WORKFLOW = str(Path(sys.executable).with_name("workflow"))
 
@@ -36,6 +41,24 @@ REFER = [
     "--input",
     "source=school",
 ]
+
+
+def runtime_on(home: Path) -> Runtime:
+    """The CLI's own store (the same home folder), opened in this process to set a case up."""
+    from workflow.runtime import build_runtime
+    from workflow.settings import Settings
+
+    return build_runtime(Settings(home=home))
+
+
+def refer_here(runtime: Runtime, caseworker: str = "cw-mette") -> str:
+    """The case ``workflow case refer`` with REFER's details opens, opened in this process."""
+    from workflow.cases.model import YoungPersonDetails
+    from workflow.engine.model import Actor
+
+    person = YoungPersonDetails("Test Person", "0101101234", date(2010, 1, 1))
+    inputs = {"source": "school", "caseworker": caseworker}
+    return runtime.service.refer("soroe", person, Actor("caseworker", caseworker), inputs).reference
 
 
 def test_refer_trigger_show_and_refusals(tmp_path: Path) -> None:
@@ -131,7 +154,7 @@ def test_a_step_is_saved_even_when_prefect_is_unreachable(tmp_path: Path) -> Non
     assert "'sent': 1" in swept.stdout
     assert len(list(mail.rglob("*.eml"))) == 1
     again = run(home, "sweep", "--no-prefect", extra_env=env_dead)
-    assert again.stdout.strip() == "{'timers_fired': 0, 'delivered': {}}"
+    assert again.stdout.strip() == "{'timers_fired': 0, 'reminders': 0, 'delivered': {}}"
 
 
 def test_the_role_claimed_with_actor_must_be_held_on_the_case(tmp_path: Path) -> None:
@@ -139,22 +162,16 @@ def test_the_role_claimed_with_actor_must_be_held_on_the_case(tmp_path: Path) ->
     coordinator tovholder-lise and team member laerer-anna (skole, with consent). The
     teacher cannot write the plan as coordinator, nor close the case as its caseworker.
 
-    The case is set up in this process on the CLI's own store (the same home folder);
-    only the two refused commands run as the caseworker would type them."""
-    from datetime import date
-
-    from workflow.cases.model import YoungPersonDetails
+    The case is set up, and its stage read afterwards, in this process on the CLI's own
+    store (the same home folder); only the two refused commands run as the caseworker
+    would type them."""
     from workflow.engine.model import Actor
     from workflow.privacy.consents import ConsentRequest
-    from workflow.runtime import build_runtime
-    from workflow.settings import Settings
 
     home = tmp_path / "var"
-    runtime = build_runtime(Settings(home=home))
+    runtime = runtime_on(home)
     mette = Actor("caseworker", "cw-mette")
-    person = YoungPersonDetails("Test Person", "0101101234", date(2010, 1, 1))
-    inputs = {"source": "school", "caseworker": "cw-mette"}
-    reference = runtime.service.refer("soroe", person, mette, inputs).reference
+    reference = refer_here(runtime)
     accept = {"young_person_agrees": True, "consent": True}
     runtime.service.trigger(reference, "accept_referral", accept, mette)
     runtime.consents.give(reference, mette, ConsentRequest(["skole"], [], guardian=True))
@@ -192,5 +209,5 @@ def test_the_role_claimed_with_actor_must_be_held_on_the_case(tmp_path: Path) ->
     assert as_caseworker.returncode == 1
     assert "not its caseworker" in as_caseworker.stderr
     assert "Traceback" not in as_caseworker.stderr + as_coordinator.stderr
-    shown = run(home, "case", "show", reference, "--actor", "caseworker:cw-mette")
-    assert "stage: awaiting_first_meeting" in shown.stdout.splitlines()[0]
+    assert runtime.service.view(reference, mette, None).stage == "awaiting_first_meeting"
+    runtime.engine.dispose()

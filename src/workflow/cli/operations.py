@@ -249,8 +249,10 @@ def sweep_command(
         if moment is not None and moment.tzinfo is None:  # Danish local time, like the flow
             moment = moment.replace(tzinfo=ZoneInfo("Europe/Copenhagen"))
         fired = runtime.service.fire_due_timers(moment)
+        reminders = runtime.tasks.send_due_reminders(moment)
         delivered = runtime.deliverer.drain(moment)
-        typer.echo(str({"timers_fired": len(fired), "delivered": dict(delivered)}))
+        swept = {"timers_fired": len(fired), "reminders": reminders, "delivered": dict(delivered)}
+        typer.echo(str(swept))
         return
     if not os.environ.get("PREFECT_API_URL"):
         typer.echo(
