@@ -168,7 +168,10 @@ def test_a_soroe_case_from_referral_to_closed_in_the_browser(
     page.get_by_label("Første samarbejdsmøde (fast mødedag)").fill("2026-03-18T09:00")  # Wed
     page.get_by_label("Mødelokale med storskærm").select_option("raadhuset_storskaerm")
     page.get_by_role("button", name="Gem").click()
-    expect(page.get_by_role("alert")).to_contain_text("faste mødedage (tirsdag og torsdag)")
+    expect(page.get_by_role("alert")).to_contain_text("Nogle felter mangler")
+    expect(page.locator("#error-first_meeting_at")).to_contain_text(
+        "faste mødedage (tirsdag og torsdag)"
+    )
     assert page.locator("[name='team.1.person']").input_value() == "raadgiver-bo"  # kept
     _shot(page, "web-step-refused.png")
     page.get_by_label("Første samarbejdsmøde (fast mødedag)").fill("2026-03-17T09:00")  # Tue
@@ -224,7 +227,9 @@ def test_a_soroe_case_from_referral_to_closed_in_the_browser(
     for number, status in ((1, "Nået"), (2, "Delvist nået"), (3, "Ikke nået")):
         page.get_by_label(f"Mål {number}: {status}").check()
     page.locator("[name='plan.0.text']").fill("Jeg skal møde op i skole 4 dage om ugen")
+    page.locator("[name='plan.0.theme']").select_option("uddannelse")  # the young person's own
     page.locator("[name='plan.1.text']").fill("Jeg går til fodbold hver onsdag")
+    page.locator("[name='plan.1.theme']").select_option("fritid")
     page.get_by_label("Næste opfølgningsmøde").fill("2026-06-09T09:00")
     _shot(page, "web-follow-up.png")
     page.get_by_role("button", name="Gem").click()

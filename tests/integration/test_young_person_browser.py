@@ -43,6 +43,9 @@ from workflow.web.app import create_app
 from workflow.web.dev_oidc import PROVIDER_FOLDER, ensure_installed, running_provider
 from workflow.web.server import serve_in_thread
 
+#: The first meeting still to come (the young person's page shows it as their next).
+UPCOMING = PRE_MEETING | {"first_meeting_at": "2026-03-17T09:00:00"}
+
 IMAGES = Path("docs/images")
 AXE_FOLDER = PROVIDER_FOLDER.parent / "axe"
 AXE = AXE_FOLDER / "node_modules" / "axe-core" / "axe.min.js"
@@ -200,7 +203,7 @@ def test_the_young_person_and_guardian_follow_a_soroe_course(site: Site, browser
         "soroe", EMMA, CASEWORKER, {"source": "school", "caseworker": "cw-mette"}
     ).reference
     rt.service.trigger(ref, "accept_referral", ACCEPT, CASEWORKER)
-    rt.service.trigger(ref, "hold_pre_meeting", PRE_MEETING, CASEWORKER)
+    rt.service.trigger(ref, "hold_pre_meeting", UPCOMING, CASEWORKER)
 
     # The day before the first meeting Emma logs in with MitID and sees her course.
     clock.now = datetime(2026, 3, 16, 15, 0, tzinfo=UTC)
@@ -380,7 +383,7 @@ def test_a_roskilde_case_through_the_young_persons_steps_in_the_browser(
     _axe(page, "step form with an error")
     page.get_by_role("link", name="Tilbage").click()
     prepare("Uddannelse", "Jeg vil vælge mit team selv")
-    pre_meeting = {k: v for k, v in PRE_MEETING.items() if k != "meeting_room"}
+    pre_meeting = {k: v for k, v in UPCOMING.items() if k != "meeting_room"}
     rt.service.trigger(ref, "hold_pre_meeting", pre_meeting, CASEWORKER)
     page.reload()
     expect(page.locator("p.small strong")).to_have_text("Første samarbejdsmøde indkaldt")

@@ -116,12 +116,15 @@ class TaskService:
             )
             return items
 
-    def case_tasks(self, reference: str, actor: Actor) -> list[TaskItem]:
-        """Every task of a case (open first), for someone who may read the case."""
+    def case_tasks(
+        self, reference: str, actor: Actor, purpose: str | None = None
+    ) -> list[TaskItem]:
+        """Every task of a case (open first), for someone who may read the case (through a
+        legal basis: with a stated purpose)."""
         now = self.uow.clock()
         with self.uow.reading() as session:
             stored = case_by_reference(session, reference)
-            authorise(session, stored, actor, Action.READ, None, self.uow.today())
+            authorise(session, stored, actor, Action.READ, purpose, self.uow.today())
             rows = session.scalars(
                 select(CaseTask)
                 .where(CaseTask.case_id == stored.id)
@@ -143,6 +146,10 @@ class TaskService:
                 stored = session.get(Case, task.case_id)
                 assert stored is not None
                 if not _may_complete(session, task, stored, actor, self.uow.today()):
+                    standing = standing_of(session, stored, actor.id, self.uow.today())
+                    if not (standing.caseworker or standing.coordinator or standing.on_team):
+                        # Not on the case: nothing is told of it (as for a task that is not there).
+                        raise _problem("task", f"there is no task {task_id}", "see your task list")
                     owner = task.person or task.assignee_id
                     raise NotAllowedError(
                         f"task {task_id} of {stored.reference} is {owner}'s, not yours: only "
