@@ -964,6 +964,205 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "collaboration_meeting": {"da": "Samarbejdsmøde", "en": "Collaboration meeting"},
     "meeting_summary": {"da": "{title} – sag {reference}", "en": "{title} – case {reference}"},
+    # The pooled budget: a grant the pool cannot cover (a field error beside the amount)
+    "pool_exceeded": {
+        "da": "puljen har kun {balance} kr. tilbage og kan ikke dække {amount} kr.",
+        "en": "the pool has only DKK {balance} left and cannot cover DKK {amount}",
+    },
+    # Case conferences: the sessions and the big-screen agenda
+    "conferences_nav": {"da": "Sagskonferencer", "en": "Case conferences"},
+    "conference_none": {
+        "da": "Din kommune holder ikke tværfaglige sagskonferencer her.",
+        "en": "Your municipality does not hold case conferences here.",
+    },
+    "conference_not_found": {
+        "da": "Sagskonferencen findes ikke.",
+        "en": "There is no such case conference.",
+    },
+    "conference_when": {
+        "da": "{weekday} {day} kl. {time}",
+        "en": "{weekday} {day} at {time}",
+    },
+    "conference_rhythm": {
+        "da": "Hver {every}. dag om {weekday}en kl. {time}: {min}–{max} sager, "
+        "{minutes} minutter pr. sag.",
+        "en": "Every {every} days on {weekday}s at {time}: {min}–{max} cases, "
+        "{minutes} minutes each.",
+    },
+    "conference_plan_next": {
+        "da": "Planlæg næste sagskonference",
+        "en": "Plan the next case conference",
+    },
+    "conference_planned_notice": {
+        "da": "Den næste sagskonference er planlagt.",
+        "en": "The next case conference is planned.",
+    },
+    "conference_sessions": {"da": "Sagskonferencer", "en": "Case conferences"},
+    "conference_no_sessions": {
+        "da": "Der er ikke planlagt nogen sagskonferencer endnu.",
+        "en": "No case conferences are planned yet.",
+    },
+    "conference_state_planned": {"da": "Planlagt", "en": "Planned"},
+    "conference_state_held": {"da": "Holdt", "en": "Held"},
+    "conference_count": {
+        "da": "{cases} af højst {max} sager",
+        "en": "{cases} of at most {max} cases",
+    },
+    "conference_needs": {"da": "(mindst {min} sager)", "en": "(at least {min} cases)"},
+    "conference_open_screen": {
+        "da": "Åbn dagsordenen på storskærm",
+        "en": "Open the agenda on the big screen",
+    },
+    "conference_put_forward_label": {
+        "da": "Sæt en sag på dagsordenen (sagsnummer)",
+        "en": "Put a case on the agenda (case reference)",
+    },
+    "conference_put_forward": {"da": "Sæt på dagsordenen", "en": "Put on the agenda"},
+    "conference_put_forward_help": {
+        "da": "Du kan sætte de åbne sager på, som du er sagsbehandler eller tovholder på.",
+        "en": "You can put forward the open cases you are the caseworker or coordinator of.",
+    },
+    "conference_added_notice": {
+        "da": "Sag {reference} er sat på dagsordenen.",
+        "en": "Case {reference} is on the agenda.",
+    },
+    "conference_reference_missing": {
+        "da": "Skriv sagsnummeret, fx HOR-2026-0001.",
+        "en": "Write the case reference, e.g. HOR-2026-0001.",
+    },
+    "conference_full": {
+        "da": "Dagsordenen har allerede {cases} sager (højst {max}, {minutes} minutter pr. "
+        "sag). Sæt sagen på den næste sagskonference.",
+        "en": "The agenda has {cases} cases already (at most {max}, {minutes} minutes "
+        "each). Put the case forward for the next case conference.",
+    },
+    "conference_already_on": {
+        "da": "Sag {reference} står allerede på dagsordenen.",
+        "en": "Case {reference} is already on the agenda.",
+    },
+    "conference_case_closed": {
+        "da": "Sag {reference} er afsluttet; kun åbne sager kan komme på.",
+        "en": "Case {reference} is closed; only open cases can be put forward.",
+    },
+    "conference_other_municipality": {
+        "da": "Sag {reference} hører ikke til kommunens sagskonference.",
+        "en": "Case {reference} is not a case of this municipality's conference.",
+    },
+    "conference_case_not_found": {
+        "da": "Der er ingen sag {reference}, som du kan se.",
+        "en": "There is no case {reference} that you can see.",
+    },
+    "conference_not_your_case": {
+        "da": "Du kan ikke sætte sag {reference} på: kun sagens egne folk kan det.",
+        "en": "You cannot put case {reference} forward: only the case's own people can.",
+    },
+    "conference_back": {"da": "Alle sagskonferencer", "en": "All case conferences"},
+    "conference_progress": {
+        "da": "{done} af {total} sager er behandlet",
+        "en": "{done} of {total} cases are done",
+    },
+    "conference_empty": {
+        "da": "Der er ingen sager på dagsordenen endnu (der skal helst være mindst {min}).",
+        "en": "There are no cases on the agenda yet (there should be at least {min}).",
+    },
+    "conference_agenda": {"da": "Dagsorden", "en": "Agenda"},
+    "conference_item_done": {"da": "Behandlet", "en": "Done"},
+    "conference_item_waiting": {"da": "Venter", "en": "Waiting"},
+    "conference_case_of": {"da": "Sag {position} af {total}", "en": "Case {position} of {total}"},
+    "conference_slot": {"da": "Tidspunkt", "en": "Time"},
+    "conference_put_forward_by": {"da": "Sat på af {who}", "en": "Put forward by {who}"},
+    "conference_next_action": {"da": "Næste konkrete skridt", "en": "Next concrete step"},
+    "conference_last_time": {
+        "da": "Fra sidste sagskonference",
+        "en": "From the last case conference",
+    },
+    "conference_record": {"da": "Gem og gå til næste sag", "en": "Save and go to the next case"},
+    "conference_recorded_notice": {
+        "da": "Sag {reference} er behandlet. Næste skridt er nu sagsbehandlerens opgave.",
+        "en": "Case {reference} is done. The next step is now the caseworker's task.",
+    },
+    "conference_task_given": {
+        "da": "Næste skridt står som opgave under sagsbehandlerens »Mine opgaver«.",
+        "en": "The next step is a task under the caseworker's “My tasks”.",
+    },
+    "conference_next_case": {"da": "Næste sag: {reference}", "en": "Next case: {reference}"},
+    "conference_all_done": {
+        "da": "Alle sager er behandlet",
+        "en": "Every case is done",
+    },
+    "conference_all_done_help": {
+        "da": "Hver sagsbehandler har fået sit næste konkrete skridt som opgave.",
+        "en": "Every caseworker has their next concrete step as a task.",
+    },
+    "conference_case_not_on_agenda": {
+        "da": "Sag {reference} står ikke på denne sagskonferences dagsorden.",
+        "en": "Case {reference} is not on this case conference's agenda.",
+    },
+    "conference_record_not_allowed": {
+        "da": "Du kan ikke registrere sagskonferencen for sag {reference}: du har ingen rolle "
+        "på sagen, der må det. Intet er gemt.",
+        "en": "You cannot record the case conference for case {reference}: you have no role "
+        "on the case that may. Nothing is saved.",
+    },
+    # The pooled budget's page
+    "pool_nav": {"da": "Puljen", "en": "The pool"},
+    "pool_none": {
+        "da": "Din kommune har ingen fælles pulje her.",
+        "en": "Your municipality has no pooled budget here.",
+    },
+    "pool_not_allowed": {
+        "da": "Puljen føres af kommunens programleder (en lederkonto i kommunen).",
+        "en": "The pool is kept by the municipality's programme manager (a leader account).",
+    },
+    "pool_intro": {
+        "da": "Afdelingerne indbetaler; bevillinger på sagerne trækkes herfra.",
+        "en": "The departments pay in; grants on the cases are drawn from it.",
+    },
+    "pool_balance": {"da": "Saldo", "en": "Balance"},
+    "pool_deposited": {"da": "Indbetalt i alt", "en": "Paid in"},
+    "pool_granted": {"da": "Bevilget i alt", "en": "Granted"},
+    "pool_as_of": {"da": "Opgjort", "en": "As of"},
+    "pool_ledger": {"da": "Posteringer", "en": "Ledger"},
+    "pool_no_entries": {
+        "da": "Der er ingen posteringer endnu.",
+        "en": "There are no entries yet.",
+    },
+    "pool_date": {"da": "Dato", "en": "Date"},
+    "pool_entry": {"da": "Postering", "en": "Entry"},
+    "pool_from_or_to": {"da": "Afdeling eller sag", "en": "Department or case"},
+    "pool_amount": {"da": "Beløb", "en": "Amount"},
+    "pool_balance_after": {"da": "Saldo efter", "en": "Balance after"},
+    "pool_recorded_by": {"da": "Bogført af", "en": "Recorded by"},
+    "pool_kind_deposit": {"da": "Indbetaling", "en": "Deposit"},
+    "pool_kind_grant": {"da": "Bevilling", "en": "Grant"},
+    "pool_deposit": {"da": "Indbetaling fra en afdeling", "en": "A department pays in"},
+    "pool_deposit_refused": {
+        "da": "Indbetalingen er ikke bogført – ret feltet nedenfor.",
+        "en": "The deposit is not recorded – correct the field below.",
+    },
+    "pool_department": {"da": "Afdeling", "en": "Department"},
+    "pool_department_help": {
+        "da": "Den afdeling, der betaler ind af sit budget.",
+        "en": "The department that pays in from its budget.",
+    },
+    "pool_amount_kroner": {"da": "Beløb i kroner", "en": "Amount in DKK"},
+    "pool_amount_help": {
+        "da": "Hele kroner, fx 25000 eller 25.000.",
+        "en": "Whole kroner, e.g. 25000.",
+    },
+    "pool_deposit_button": {"da": "Bogfør indbetalingen", "en": "Record the deposit"},
+    "pool_deposited_notice": {
+        "da": "Indbetalingen er bogført: {amount} fra {department}.",
+        "en": "The deposit is recorded: {amount} from {department}.",
+    },
+    "pool_problem_department": {
+        "da": "Vælg en af kommunens afdelinger.",
+        "en": "Choose one of the municipality's departments.",
+    },
+    "pool_problem_amount": {
+        "da": "Skriv et helt antal kroner fra 1 til {max} kr.",
+        "en": "Write a whole number of kroner from 1 to DKK {max}.",
+    },
 }
 
 
