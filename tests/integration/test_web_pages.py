@@ -470,3 +470,19 @@ def test_only_staff_with_the_coordinator_role_can_be_chosen_as_coordinator(
     errors = {e.name: e.code for e in refused.value.rejection.field_errors}
     assert errors == {"coordinator": "not_qualified"}
     assert runtime.service.view(reference, Actor("caseworker", "cw-mette")).stage == "pre_meeting"
+
+
+def test_the_case_page_shows_what_the_definition_displays(
+    client: TestClient, runtime: Runtime
+) -> None:
+    """Copenhagen's young person's budget: what is spent and what remains (display:)."""
+    mette = Actor("caseworker", "cw-mette")
+    inputs = {"source": "school", "caseworker": "cw-mette", "age": 16}
+    reference = runtime.service.refer("koebenhavn", PERSON, mette, inputs).reference
+    runtime.service.trigger(
+        reference, "accept_referral", {"young_person_agrees": True, "consent": True}, mette
+    )
+    assert _log_in(client, "mette") == "ok"
+    page = client.get(f"/cases/{reference}").text
+    shown = re.findall(r"<dt>([^<]+)</dt><dd data-testid=\"displayed\">([^<]+)</dd>", page)
+    assert shown == [("Tilbage af dit budget", "10.000 kr."), ("Brugt af budgettet", "0 kr.")]

@@ -180,10 +180,16 @@ def compose(  # noqa: PLR0913 - one message's parts, keyword-only
         html=html,
         recipient=who,
         addresses=addresses,
-        ics=_calendar_part(definition, reference, payload, lang, addresses, datetime.now(UTC))
+        ics=_calendar_part(definition, reference, payload, lang, addresses, _stamp(payload))
         if payload.get("meeting")
         else _invitation(definition, reference, dedupe_key, payload, lang),
     )
+
+
+def _stamp(payload: dict[str, Any]) -> datetime:
+    """When the step was taken: the invitation's DTSTAMP, the same in every copy sent."""
+    at = payload.get("at")
+    return datetime.fromisoformat(str(at)) if at else datetime.now(UTC)
 
 
 def meeting_context(

@@ -246,6 +246,7 @@ def _outbox_row(
             "stage": decision.to_stage,
             "phase": stage.phase.value if stage.phase else None,
             "meeting": effect.meeting.as_data() if effect.meeting else None,
+            "at": now.isoformat(),
         },
         "dedupe_key": dedupe_key(case.reference, seq, index, effect.recipient),
         "attempts": 0,

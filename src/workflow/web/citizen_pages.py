@@ -34,7 +34,7 @@ from workflow.privacy.citizen_sessions import Citizen, CitizenLoginRefusedError,
 from workflow.settings import Settings
 from workflow.texts import text
 from workflow.web.citizen_oidc import CitizenLoginError, OidcClient, check_state
-from workflow.web.context import choice_label
+from workflow.web.context import choice_label, displayed
 from workflow.web.definition_texts import local
 from workflow.web.forms import FormData, form_fields, read_form
 from workflow.web.meetings import next_meeting
@@ -466,6 +466,7 @@ def _case_values(context: CitizenContext, page: CitizenPage, lang: str) -> dict[
         "coordinator_email": emails.get(view.coordinator or ""),
         "caseworker": names.get(view.caseworker or "", view.caseworker or ""),
         "meeting": meeting,
+        "displayed": displayed(definition, view.data, lang, young_person=True),
         "steps": [
             {"event": t.event_name, "name": _step_name(t, lang), "danger": t.to == "withdrawn"}
             for t in page.steps

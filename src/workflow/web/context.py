@@ -6,9 +6,10 @@ Handlers receive the context through a dependency (``workflow.web.dependencies.W
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from workflow.cases.caseload import CaseloadService
 from workflow.cases.conferences import ConferenceService
@@ -136,3 +137,28 @@ def acting_as(allowed: Sequence[str], held: Sequence[str], chosen: str | None) -
     if chosen and chosen in held and chosen in allowed:
         return chosen
     return acting_role(allowed, held)
+
+
+def displayed(
+    definition: Definition, data: Mapping[str, Any], lang: str, *, young_person: bool = False
+) -> list[tuple[str, str]]:
+    """The case data the definition's ``display:`` shows, as (label, value in words);
+    ``young_person``: only what is shown on the young person's own page too."""
+    shown = []
+    for item in definition.display:
+        if young_person and not item.young_person:
+            continue
+        value = data.get(item.field)
+        if value is None or value == "":
+            continue
+        shown.append((local(item.label, lang), _written(value, item.format, lang)))
+    return shown
+
+
+def _written(value: Any, form: str, lang: str) -> str:
+    if form == "money" and isinstance(value, int | float):
+        amount = f"{value:,.0f}"
+        return (amount.replace(",", ".") + " kr.") if lang == "da" else f"DKK {amount}"
+    if form == "number" and isinstance(value, int | float):
+        return f"{value:,}".replace(",", ".") if lang == "da" else f"{value:,}"
+    return str(value)

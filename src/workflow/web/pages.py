@@ -22,7 +22,14 @@ from workflow.privacy.accounts import StaffMember
 from workflow.store.caseload import CaseloadQuery
 from workflow.store.reading import CaseView
 from workflow.texts import TEXTS, text
-from workflow.web.context import WebContext, acting_as, case_roles, choice_label, steps_for
+from workflow.web.context import (
+    WebContext,
+    acting_as,
+    case_roles,
+    choice_label,
+    displayed,
+    steps_for,
+)
 from workflow.web.definition_texts import local
 from workflow.web.dependencies import Caseloads, Cases, PostedForm, SignedIn, Web
 from workflow.web.forms import FormCase, FormData, form_fields, read_form
@@ -196,6 +203,7 @@ def render_case(
         task_form=shown.task_form,
         task_errors=shown.task_errors,
         task_message=shown.task_message,
+        displayed=displayed(definition, view.data, lang),
     )
 
 
