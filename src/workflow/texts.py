@@ -1163,6 +1163,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "Skriv et helt antal kroner fra 1 til {max} kr.",
         "en": "Write a whole number of kroner from 1 to DKK {max}.",
     },
+    "ung_my_course_facts": {"da": "Mit forløb i tal", "en": "My course in figures"},
 }
 
 
