@@ -45,6 +45,8 @@ from workflow.web.server import serve_in_thread
 
 #: The first meeting still to come (the young person's page shows it as their next).
 UPCOMING = PRE_MEETING | {"first_meeting_at": "2026-03-17T09:00:00"}
+#: The first meeting held, the next one still to come.
+HELD = FIRST_MEETING | {"next_meeting_at": "2026-04-28T09:00:00"}
 
 IMAGES = Path("docs/images")
 AXE_FOLDER = PROVIDER_FOLDER.parent / "axe"
@@ -244,7 +246,7 @@ def test_the_young_person_and_guardian_follow_a_soroe_course(site: Site, browser
 
     # The first meeting is held; the coordinator of record writes the plan.
     clock.now = datetime(2026, 3, 17, 10, 0, tzinfo=UTC)
-    rt.service.trigger(ref, "hold_first_meeting", FIRST_MEETING, COORDINATOR)
+    rt.service.trigger(ref, "hold_first_meeting", HELD, COORDINATOR)
 
     # After it, Emma (a new login: a day's session is long gone) gives her feedback.
     page = _log_in(browser, site, "emma")
@@ -399,7 +401,7 @@ def test_a_roskilde_case_through_the_young_persons_steps_in_the_browser(
     clock.now = datetime(2026, 3, 17, 10, 0, tzinfo=UTC)
     assert rt.service.view(ref, COORDINATOR).coordinator == COORDINATOR.id
     rt.service.trigger(
-        ref, "hold_first_meeting", FIRST_MEETING | {"young_person_decided": True}, COORDINATOR
+        ref, "hold_first_meeting", HELD | {"young_person_decided": True}, COORDINATOR
     )
     page = _log_in(browser, site, "jonas")
     expect(page.locator("p.small strong")).to_have_text("Opfølgning")

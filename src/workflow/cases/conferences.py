@@ -101,10 +101,13 @@ class ConferenceService:
                         ConferenceSession.municipality_code == municipality
                     )
                 )
-                day = (last.astimezone(zone).date() + timedelta(days=1)) if last else now.date()
+                local_now = now.astimezone(zone)
+                day = last.astimezone(zone).date() + timedelta(days=1) if last else local_now.date()
                 if last is not None and spec.every.unit == "days":
                     day = last.astimezone(zone).date() + timedelta(days=spec.every.amount)
-                while WEEKDAYS[day.weekday()] != spec.weekday:
+                while WEEKDAYS[day.weekday()] != spec.weekday or (
+                    datetime.combine(day, spec.starts, tzinfo=zone) <= local_now
+                ):
                     day += timedelta(days=1)
                 starts_at = datetime.combine(day, spec.starts, tzinfo=zone)
             elif WEEKDAYS[starts_at.astimezone(zone).weekday()] != spec.weekday:
@@ -239,17 +242,27 @@ class ConferenceService:
         with self.uow.reading() as session:
             meeting = self._session(session, session_id)
             stored = case_by_reference(session, reference)
-            on_agenda = session.scalar(
-                select(ConferenceItem.id).where(
+            found = session.execute(
+                select(ConferenceItem.id, ConferenceItem.recorded_at).where(
                     ConferenceItem.session_id == session_id, ConferenceItem.case_id == stored.id
                 )
-            )
+            ).first()
+            on_agenda, recorded = (found[0], found[1]) if found else (None, None)
         if on_agenda is None:
             raise _refused("reference", f"{reference} is not on this session's agenda")
+        if recorded is not None:
+            raise _refused("reference", f"{reference} is already recorded at this session")
         spec = self._definition_of(meeting.municipality_code).conferences
         assert spec is not None
+        # One record per case and session, even from two posts at once: the second gets
+        # the first's result (and no second task).
         result = self.cases.trigger(
-            reference, spec.records, inputs, actor, purpose="sagskonference"
+            reference,
+            spec.records,
+            inputs,
+            actor,
+            purpose="sagskonference",
+            idempotency_key=f"conference:{session_id}:{reference}",
         )
         with self.uow.transaction() as session:
             item = session.get(ConferenceItem, on_agenda)

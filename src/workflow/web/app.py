@@ -137,6 +137,14 @@ def create_app(
         conferences=runtime.conferences,
         pool=runtime.pool,
     )
+    # The navigation offers the conference and pool pages where the definition has them.
+    municipalities = [d for d in runtime.catalog.current.values() if d.municipality]
+    context.pages.environment.globals["conference_codes"] = frozenset(
+        d.municipality.code for d in municipalities if d.municipality and d.conferences
+    )
+    context.pages.environment.globals["pool_codes"] = frozenset(
+        d.municipality.code for d in municipalities if d.municipality and d.pool
+    )
     # The pages have no schema of their own: the API's is at /api/openapi.json.
     app = FastAPI(
         dependencies=[Depends(authenticated)], docs_url=None, redoc_url=None, openapi_url=None
