@@ -137,11 +137,12 @@ def test_marking_a_task_done_once_and_the_refusals(
     anna, lise, bo = login(client, "anna"), login(client, "lise"), login(client, "bo")
     before = stored(runtime)
 
-    # Someone else's task: refused without telling whose it is or which case.
-    for headers in (lise, bo):
+    # Someone else's task: refused without telling whose it is or which case (on the case:
+    # forbidden; not on it: as for a task that is not there).
+    for headers, status in ((lise, 403), (bo, 404)):
         refused = client.post(f"/api/v1/tasks/{task.id}/done", json={}, headers=headers)
-        assert refused.status_code == 403
-        assert refused.json()["error"] == "forbidden"
+        assert refused.status_code == status
+        assert refused.json()["error"] == ("forbidden" if status == 403 else "not_found")
         assert reference not in refused.json()["message"]
         assert "laerer-anna" not in refused.json()["message"]
     bad_note = client.post(f"/api/v1/tasks/{task.id}/done", json={"note": "a\u0007b"}, headers=anna)
