@@ -58,6 +58,7 @@ from workflow.engine.model import (
     Decision,
     Effect,
     Event,
+    MeetingChanged,
     Notify,
     Rejection,
 )
@@ -66,7 +67,7 @@ from workflow.engine.steps import next_steps
 from workflow.errors import CaseNotFoundError, NotAllowedError
 from workflow.runtime import Runtime, build_runtime
 from workflow.settings import Settings
-from workflow.store.repository import dedupe_key
+from workflow.store.repository import dedupe_key, effect_record
 from workflow.store.tables import (
     AuditEntry,
     Case,
@@ -241,6 +242,15 @@ def value_for(
     if kind is InputType.NETWORKS:
         network = st.fixed_dictionaries({"name": texts, "kind": st.sampled_from(NETWORK_KINDS)})
         return _bounded_list(item, network)
+    if kind is InputType.BOOKED_MEETING:  # one of the case's meetings, or one it never had
+        return st.integers(1, len(data.get("meetings") or []) + 1)
+    if kind is InputType.ATTENDANCE:
+        invited = [
+            p["id"] for m in data.get("meetings") or [] for p in m.get("participants") or []
+        ] or ["nobody"]
+        return st.fixed_dictionaries(
+            {}, optional={"absent": st.lists(st.sampled_from(invited), max_size=1)}
+        )
     raise AssertionError(kind)  # pragma: no cover
 
 
@@ -475,7 +485,7 @@ class EngineAndStore(RuleBasedStateMachine):
         assert self.reference is not None
         seq = len(self.history) + 1
         now = self.now()
-        effects = [{"type": type(e).__name__, **asdict(e)} for e in decision.effects]
+        effects = [effect_record(e) for e in decision.effects]
         self.effects.append(decision.effects)
         self.history.append(
             {
@@ -521,12 +531,15 @@ class EngineAndStore(RuleBasedStateMachine):
         data = decision.case.data
         places = self.d.input_names_by_type.get(InputType.MEETING_PLACE, [])
         place = next((str(data[k]) for k in places if data.get(k)), None)
-        for item in declared:
-            value = data.get(item.name)
-            meeting = item.type is InputType.MEETING
-            if meeting and item.name in inputs and value:
-                starts = datetime.fromisoformat(str(value))
-                self.meetings.append((item.name.removesuffix("_at"), starts, place))
+        del place  # a meeting's place is the one its record carries
+        for effect in decision.effects:  # booked: a new row; moved, cancelled, held: the same
+            if isinstance(effect, MeetingChanged):
+                met = effect.meeting
+                row = (met.kind, met.starts_at, met.place)
+                if effect.action == "book":
+                    self.meetings.append(row)
+                else:
+                    self.meetings[met.key - 1] = row
         for item in declared:
             if item.type is InputType.GOAL_REVIEWS and item.name in inputs and self.plans:
                 statuses = {r["goal"]: r["status"] for r in data.get(item.name) or []}

@@ -303,11 +303,22 @@ def _check_qualifications(session: Session, definition: Definition, inputs: dict
     account here is left to the municipality's own check)."""
     for name in definition.input_names_by_type.get(InputType.COORDINATOR, []):
         chosen = inputs.get(name)
-        if isinstance(chosen, str) and may_be_given(session, chosen, CaseRole.COORDINATOR) is False:
+        if not isinstance(chosen, str) or not _storable(chosen):
+            continue  # not a person id at all: the engine refuses it beside its field
+        if may_be_given(session, chosen, CaseRole.COORDINATOR) is False:
             problem = FieldError(name, "not_qualified", {"role": CaseRole.COORDINATOR.value})
             raise RejectedError(
                 Rejection(RejectionReason.INVALID_INPUT, {"fields": name}, (problem,))
             )
+
+
+def _storable(text: str) -> bool:
+    """Text a database can be asked about (no lone surrogates, no NUL)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in text and len(text) <= 200
 
 
 @dataclass

@@ -66,7 +66,7 @@ def dedupe_key(reference: str, seq: int, index: int, recipient: object) -> str:
     return f"{key[: DEDUPE_KEY_LENGTH - 65]}#{digest}"
 
 
-def _effect_record(effect: object) -> dict[str, Any]:
+def effect_record(effect: object) -> dict[str, Any]:
     """An effect as the history event keeps it (JSON values; a notification names its
     meeting by key, the meeting's own change carries it whole)."""
     record = {"type": type(effect).__name__, **asdict(effect)}  # type: ignore[call-overload]
@@ -128,7 +128,7 @@ def write_decision(  # noqa: PLR0913 - a step's parts, keyword-only; one caller
     new = decision.case
     closed = definition.stages_by_id[new.stage].kind is StageKind.FINAL
     seq = case.last_seq if opening else case.last_seq + 1  # opened: inserted at step 1
-    effects = [_effect_record(e) for e in decision.effects]
+    effects = [effect_record(e) for e in decision.effects]
     update = None
     if not opening:
         update = UPDATE_CASE.execute(
