@@ -177,7 +177,8 @@ def value_for(
     departments = sorted(definition.departments_by_id)
     themes = [t.id for t in definition.themes]
     chosen = [t for t in data.get("agenda") or [] if isinstance(t, str)] or themes
-    choices = [c.value for c in item.choices]
+    # A meeting place without its own choices offers the meeting rules' rooms.
+    choices = [c.value for c in item.choices] or [r.value for r in definition.meeting_rules.rooms]
     kind = item.type
     if kind is InputType.TEXT:
         return texts
