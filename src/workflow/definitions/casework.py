@@ -101,7 +101,12 @@ class Conferences(StrictModel):
     every: DurationField = Field(description="How often a session is held, e.g. '14 days'.")
     weekday: Weekday = Field(description="The weekday sessions are held on.")
     starts: ClockTime = Field(default=time(9, 0), description="When a session starts.")
-    min_cases: StrictInt = Field(default=1, ge=1, le=50, description="Fewest cases on an agenda.")
+    min_cases: StrictInt = Field(
+        default=1,
+        ge=1,
+        le=50,
+        description="Fewest cases a session is planned for (shown with its agenda).",
+    )
     max_cases: StrictInt = Field(default=12, ge=1, le=50, description="Most cases on an agenda.")
     minutes_per_case: StrictInt = Field(
         default=60, ge=5, le=240, description="Time set aside for each case."
@@ -109,11 +114,6 @@ class Conferences(StrictModel):
     records: Identifier = Field(
         description="The transition each case's outcome is recorded with at the session; its "
         "inputs are asked on the big-screen page."
-    )
-    select: str | None = Field(
-        default=None,
-        description="Expression: cases it is true for are proposed for the next session "
-        "(e.g. three follow-ups without a goal met).",
     )
 
     @model_validator(mode="after")
