@@ -922,11 +922,14 @@ def test_timer_firings_after_restarts_are_counted_as_the_engine_counts_them(
         assert machine.model.stage == "pre_meeting"
         machine.store_equals_engine()  # pre_meeting_due runs again, counting on from 1
         assert machine.model.timer_firings == {"pre_meeting_due": 1, "first_meeting_missed": 1}
+        first_meeting = _tuesday_after(clock.now)
         machine.trigger(
-            "hold_pre_meeting",
-            "caseworker",
-            pre_meeting | {"first_meeting_at": _tuesday_after(clock.now)},
+            "hold_pre_meeting", "caseworker", pre_meeting | {"first_meeting_at": first_meeting}
         )
+        machine.store_equals_engine()
+        # The meeting is held once it has begun (never before).
+        begun = datetime.fromisoformat(first_meeting).replace(tzinfo=ZoneInfo("Europe/Copenhagen"))
+        machine.time_passes(minutes=int((begun - clock.now).total_seconds() // 60) + 60, late=False)
         machine.store_equals_engine()
         plan = [{"text": "Jeg skal møde op i skole", "department": "skole", "theme": "uddannelse"}]
         machine.trigger(
