@@ -19,6 +19,7 @@ from prefect.client.schemas.filters import (
     FlowRunFilterStartTime,
     FlowRunFilterTags,
 )
+from sqlalchemy import select
 
 from tests.integration.conftest import Clock
 from tests.integration.scripted import PERSON, play
@@ -29,6 +30,9 @@ from workflow.engine.model import Notify
 from workflow.engine.simulation import load_script, simulate
 from workflow.orchestration.flows import run_step, sweep
 from workflow.runtime import Runtime
+from workflow.store.tables import OutboxRow
+
+REMINDER_TEMPLATES = ("task_reminder", "task_overdue")
 
 
 def _expected_mail(runtime: Runtime) -> Counter[str]:
@@ -46,6 +50,15 @@ def _expected_mail(runtime: Runtime) -> Counter[str]:
                 expected.update(
                     a.address for a in addresses_of(definition, recipient) if a.kind == "email"
                 )
+    # And the reminders of the tasks still open when they fell due (queued by the sweep):
+    # the confirmations and plan tasks nobody marked done in this script.
+    with runtime.sessions() as session:
+        reminders = session.scalars(
+            select(OutboxRow.recipient).where(OutboxRow.template.in_(REMINDER_TEMPLATES))
+        ).all()
+    assert reminders, "the script leaves tasks open past their reminders"
+    for recipient in reminders:
+        expected.update(a.address for a in addresses_of(definition, recipient) if a.kind == "email")
     return expected
 
 
@@ -88,7 +101,9 @@ def test_soroe_case_runs_through_store_prefect_and_smtp(
     # Each department and role got exactly the mails the definition says.
     received = Counter(to for to, _ in smtp.messages())
     assert received == _expected_mail(runtime)
-    assert received["skole@soroe.example"] == 5  # invitation, plan, follow-up, handover, closed
+    # invitation, plan, follow-up, handover, closed; and two reminders: to confirm the
+    # first meeting, and two days before the plan task is due
+    assert received["skole@soroe.example"] == 7
 
     invitations = [
         m
