@@ -88,7 +88,9 @@ def patterns(store_url: str, smtp: SmtpSink, clock: Clock, tmp_path: Path) -> It
 
 
 #: The base's pre-meeting (no meeting room: the base has none).
-BASE_PRE_MEETING = {k: v for k, v in PRE_MEETING.items() if k != "meeting_room"}
+BASE_PRE_MEETING = {k: v for k, v in PRE_MEETING.items() if k != "meeting_room"} | {
+    "first_meeting_at": "2026-03-17T09:00:00"  # still to come (the tests' clock: 2 March)
+}
 
 
 def _at_pre_meeting(runtime: Runtime, definition: str) -> str:
@@ -340,6 +342,7 @@ def test_a_no_show_of_the_young_person_gives_horsens_caseworker_a_call_within_tw
         "next_meeting_at": "2026-03-25T09:00:00",
         "attendance": {"no_show": [f"young-person/{reference}"], "absent": ["vejleder-sara"]},
     }
+    clock.now = clock.now.replace(day=17, hour=9)  # the first meeting has begun
     result = runtime.service.trigger(reference, "hold_first_meeting", held, COORDINATOR)
     assert result.raises == ["young_person_no_show"]
     assert _events(runtime, reference)[-2:] == ["hold_first_meeting", "young_person_no_show"]
