@@ -25,12 +25,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from tests.integration.conftest import Clock
+from tests.support.pages import log_in, page_client
 from workflow.cases.model import YoungPersonDetails
 from workflow.engine.model import Actor
 from workflow.privacy.consents import ConsentRequest
 from workflow.runtime import Runtime
 from workflow.store.tables import AuditEntry, CaseTask, ConferenceItem, HistoryEvent, PoolEntry
-from workflow.web.app import create_app
 
 PASSWORD = "korrekt-hest-batteri"
 HORSENS, BALLERUP = "615", "151"
@@ -137,28 +137,8 @@ def runtime(sqlite_runtime: Runtime) -> Runtime:
 
 @pytest.fixture
 def client(runtime: Runtime) -> Iterator[TestClient]:
-    with TestClient(
-        create_app(runtime), base_url="https://testserver", follow_redirects=False
-    ) as test_client:
+    with page_client(runtime) as test_client:
         yield test_client
-
-
-def _csrf(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found, "the page has no CSRF token"
-    return found.group(1)
-
-
-def _log_in(client: TestClient, username: str) -> str:
-    """Log in through the form; returns a CSRF token for the session's forms."""
-    client.cookies.clear()
-    token = _csrf(client.get("/login").text)
-    answer = client.post(
-        "/login",
-        data={"username": username, "password": PASSWORD, "csrf_token": token, "next": "/"},
-    )
-    assert answer.status_code == 303, answer.text
-    return _csrf(client.get("/").text)
 
 
 def _main(html: str) -> str:
@@ -199,7 +179,7 @@ def test_the_sessions_page_plans_sessions_on_the_conference_day(
     client: TestClient, runtime: Runtime
 ) -> None:
     create_staff(runtime, "hanne")
-    token = _log_in(client, "hanne")
+    token = log_in(client, "hanne", PASSWORD)
     page = client.get("/conferences")
     assert page.status_code == 200
     text = _words(_main(page.text))
@@ -236,12 +216,12 @@ def test_only_staff_of_a_municipality_with_conferences_get_the_pages(
     create_staff(runtime, "hanne", "mette")
     session = _plan(runtime)
     assert client.get("/conferences").headers["location"] == "/login?next=/conferences"
-    _log_in(client, "mette")  # Sorø holds no case conferences
+    log_in(client, "mette", PASSWORD)  # Sorø holds no case conferences
     for path in ("/conferences", f"/conferences/{session}"):
         answer = client.get(path)
         assert answer.status_code == 404, path
         assert "Din kommune holder ikke tværfaglige sagskonferencer her." in answer.text
-    _log_in(client, "hanne")
+    log_in(client, "hanne", PASSWORD)
     assert client.get("/conferences/999").status_code == 404
 
 
@@ -251,7 +231,7 @@ def test_the_thirteenth_case_is_refused_beside_the_field_and_nothing_is_stored(
     create_staff(runtime, "hanne")
     references = [referred_horsens_case(runtime, n, "cw-hanne") for n in range(13)]
     session = _plan(runtime)
-    token = _log_in(client, "hanne")
+    token = log_in(client, "hanne", PASSWORD)
     for reference in references[:12]:
         added = client.post(
             f"/conferences/{session}/cases",
@@ -295,7 +275,7 @@ def test_putting_forward_an_unknown_case_someone_elses_or_one_twice_is_refused(
     create_staff(runtime, "hanne", "nadia")
     mine = referred_horsens_case(runtime, 1, "cw-hanne")
     session = _plan(runtime)
-    token = _log_in(client, "nadia")  # not on Hanne's case
+    token = log_in(client, "nadia", PASSWORD)  # not on Hanne's case
     before = _stored(runtime)
     cases = f"/conferences/{session}/cases"
     for reference, status, words in (
@@ -308,7 +288,7 @@ def test_putting_forward_an_unknown_case_someone_elses_or_one_twice_is_refused(
         assert words in answer.text
     assert _stored(runtime) == before
 
-    token = _log_in(client, "hanne")
+    token = log_in(client, "hanne", PASSWORD)
     assert client.post(cases, data={"csrf_token": token, "reference": mine}).status_code == 303
     twice = client.post(cases, data={"csrf_token": token, "reference": mine})
     assert twice.status_code == 400
@@ -350,7 +330,7 @@ def test_the_big_screen_shows_the_cases_in_order_with_slots_and_no_personal_data
     create_staff(runtime, "hanne", "sofie")
     references = follow_up_cases(runtime, clock, ["cw-hanne", "cw-nadia"])
     session = _session_with(runtime, clock, references, ["cw-hanne", "cw-nadia"])
-    _log_in(client, "sofie")
+    log_in(client, "sofie", PASSWORD)
     page = client.get(f"/conferences/{session}")
     assert page.status_code == 200
     assert '<html lang="da" class="big-screen conference-screen">' in page.text
@@ -396,7 +376,7 @@ def test_a_record_is_refused_beside_its_fields_and_nothing_is_recorded(
     create_staff(runtime, "hanne", "sofie")
     (reference,) = follow_up_cases(runtime, clock, ["cw-hanne"])
     session = _session_with(runtime, clock, [reference], ["cw-hanne"])
-    token = _log_in(client, "sofie")
+    token = log_in(client, "sofie", PASSWORD)
     before = _stored(runtime)
     refused = client.post(
         f"/conferences/{session}/cases/{reference}",
@@ -426,7 +406,7 @@ def test_someone_with_no_role_on_the_case_cannot_record_it(
     create_staff(runtime, "hanne", "nadia")
     (reference,) = follow_up_cases(runtime, clock, ["cw-hanne"])
     session = _session_with(runtime, clock, [reference], ["cw-hanne"])
-    token = _log_in(client, "nadia")  # Horsens staff, but nothing on this case
+    token = log_in(client, "nadia", PASSWORD)  # Horsens staff, but nothing on this case
     assert client.get(f"/conferences/{session}").status_code == 200
     before = _stored(runtime)
     inputs = {**RECORD, "next_action": "Ring til tømreren"}
@@ -446,7 +426,7 @@ def test_each_recorded_case_is_done_and_its_next_action_is_the_caseworkers_task(
     references = follow_up_cases(runtime, clock, caseworkers)
     session = _session_with(runtime, clock, references, caseworkers)
     clock.now = datetime(2026, 3, 18, 8, 5, tzinfo=UTC)  # the session has begun
-    token = _log_in(client, "sofie")
+    token = log_in(client, "sofie", PASSWORD)
     actions = ["Ring til tømrerfirmaet om en snuse-praktik", "Følg den unge til UU-vejlederen"]
     for reference, action in zip(references, actions, strict=True):
         recorded = client.post(
@@ -497,7 +477,7 @@ def test_the_programme_manager_books_deposits_and_reads_the_ledger(
     client: TestClient, runtime: Runtime, clock: Clock
 ) -> None:
     create_staff(runtime, "birgit")
-    token = _log_in(client, "birgit")
+    token = log_in(client, "birgit", PASSWORD)
     page = client.get("/pool")
     assert page.status_code == 200
     text = _words(_main(page.text))
@@ -529,7 +509,7 @@ def test_a_wrong_deposit_is_refused_beside_its_field_and_nothing_is_booked(
     client: TestClient, runtime: Runtime
 ) -> None:
     create_staff(runtime, "birgit")
-    token = _log_in(client, "birgit")
+    token = log_in(client, "birgit", PASSWORD)
     before = _stored(runtime)
     for department, amount, field, words in (
         ("social", "mange penge", "amount", "Skriv et helt antal kroner fra 1 til 10.000.000 kr."),
@@ -553,7 +533,7 @@ def test_only_the_programme_manager_gets_the_pool(client: TestClient, runtime: R
     create_staff(runtime, "birgit", "jesper", "henrik")
     runtime.pool.deposit(BALLERUP, "social", 40_000, Actor("leader", "programleder-birgit"))
     before = _stored(runtime)
-    token = _log_in(client, "jesper")  # a caseworker of Ballerup
+    token = log_in(client, "jesper", PASSWORD)  # a caseworker of Ballerup
     refused = client.get("/pool")
     assert refused.status_code == 403
     assert "Puljen føres af kommunens programleder" in refused.text
@@ -561,7 +541,7 @@ def test_only_the_programme_manager_gets_the_pool(client: TestClient, runtime: R
     deposit = {"csrf_token": token, "department": "social", "amount": "1000"}
     assert client.post("/pool/deposits", data=deposit).status_code == 403
     assert _stored(runtime) == before
-    _log_in(client, "henrik")  # a leader of Horsens, which has no pool
+    log_in(client, "henrik", PASSWORD)  # a leader of Horsens, which has no pool
     missing = client.get("/pool")
     assert missing.status_code == 404
     assert "Din kommune har ingen fælles pulje her." in missing.text
@@ -615,7 +595,7 @@ def test_a_grant_beyond_the_pool_is_refused_beside_its_amount_and_the_ledger_is_
     before = _stored(runtime)
     grant = {"grant_amount": "12000", "grant_solution": "bolig", "grant_departments": "social"}
 
-    token = _log_in(client, "line")  # the coordinator: the team grants up to 15,000 kr.
+    token = log_in(client, "line", PASSWORD)  # the coordinator: the team grants up to 15,000 kr.
     step = f"/cases/{reference}/steps/grant_from_pool"
     assert client.get(step).status_code == 200
     refused = client.post(step, data={"csrf_token": token, **grant})
@@ -645,7 +625,7 @@ def test_a_grant_beyond_the_pool_is_refused_beside_its_amount_and_the_ledger_is_
     # A grant the pool covers is drawn, and the ledger shows it by case reference.
     granted = client.post(step, data={"csrf_token": token, **grant, "grant_amount": "4000"})
     assert granted.status_code == 303
-    _log_in(client, "birgit")
+    log_in(client, "birgit", PASSWORD)
     rows = re.findall(r'<tr class="(?:deposit|grant)">.*?</tr>', client.get("/pool").text, re.S)
     assert _words(rows[-1]).startswith("19.03.2026 10:30 Bevilling")
     assert f"{reference} −4.000 kr. 6.000 kr. Line Kontaktperson" in _words(rows[-1])

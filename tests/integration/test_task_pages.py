@@ -19,12 +19,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.integration.conftest import Clock
+from tests.support.pages import csrf, log_in, page_client
 from workflow.cases.model import YoungPersonDetails
 from workflow.engine.model import Actor
 from workflow.privacy.consents import ConsentRequest
 from workflow.runtime import Runtime
 from workflow.store.tables import CaseTask
-from workflow.web.app import create_app
 from workflow.web.meetings import next_meeting
 
 PASSWORD = "korrekt-hest-batteri"
@@ -56,26 +56,8 @@ def runtime(sqlite_runtime: Runtime) -> Runtime:
 
 @pytest.fixture
 def client(runtime: Runtime) -> Iterator[TestClient]:
-    with TestClient(
-        create_app(runtime), base_url="https://testserver", follow_redirects=False
-    ) as test_client:
+    with page_client(runtime) as test_client:
         yield test_client
-
-
-def _csrf(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found, "the page has no CSRF token"
-    return found.group(1)
-
-
-def _log_in(client: TestClient, username: str) -> None:
-    client.cookies.clear()
-    token = _csrf(client.get("/login").text)
-    answer = client.post(
-        "/login",
-        data={"username": username, "password": PASSWORD, "csrf_token": token, "next": "/"},
-    )
-    assert answer.status_code == 303, answer.text
 
 
 def _soroe_case(runtime: Runtime, name: str = "Sofie Sidetest", cpr: str = "0202101234") -> str:
@@ -173,7 +155,7 @@ def test_my_tasks_lists_my_open_tasks_overdue_first_with_case_stage_and_due(
     )
     tasks.add(first, CASEWORKER, assignee="tovholder-lise", title="Book lokalet")  # not Anna's
 
-    _log_in(client, "anna")
+    log_in(client, "anna", PASSWORD)
     caseload = client.get("/").text
     assert '<a href="/tasks" >Mine opgaver</a>' in caseload  # the navigation links to it
     page = client.get("/tasks")
@@ -211,11 +193,11 @@ def test_marking_my_task_done_moves_it_to_done_with_the_note(
     task = runtime.tasks.add(
         reference, CASEWORKER, assignee="laerer-anna", title="Send skemaet", due=date(2026, 3, 6)
     )
-    _log_in(client, "anna")
+    log_in(client, "anna", PASSWORD)
     page = client.get("/tasks").text
     clock.advance(hours=2)
     done = client.post(
-        f"/tasks/{task.id}/done", data={"csrf_token": _csrf(page), "note": "Sendt til Lise"}
+        f"/tasks/{task.id}/done", data={"csrf_token": csrf(page), "note": "Sendt til Lise"}
     )
     assert done.status_code == 303
     after = client.get(done.headers["location"]).text
@@ -242,8 +224,8 @@ def test_marking_a_task_done_twice_is_refused_and_changes_nothing(
 ) -> None:
     reference = _soroe_case(runtime)
     task = runtime.tasks.add(reference, CASEWORKER, assignee="laerer-anna", title="Send skemaet")
-    _log_in(client, "anna")
-    token = _csrf(client.get("/tasks").text)
+    log_in(client, "anna", PASSWORD)
+    token = csrf(client.get("/tasks").text)
     assert client.post(f"/tasks/{task.id}/done", data={"csrf_token": token}).status_code == 303
     first = _task(runtime, task.id)
 
@@ -271,16 +253,16 @@ def test_marking_someone_elses_task_done_is_refused_and_changes_nothing(
         ("lise", 403, "Opgaven er ikke din"),
         ("bo", 404, "Opgaven findes ikke på din liste."),
     ):
-        _log_in(client, who)
-        token = _csrf(client.get("/tasks").text)
+        log_in(client, who, PASSWORD)
+        token = csrf(client.get("/tasks").text)
         refused = client.post(f"/tasks/{task.id}/done", data={"csrf_token": token})
         assert refused.status_code == status, who
         assert said in refused.text
         assert reference not in refused.text  # nothing about the case is told
         stored = _task(runtime, task.id)
         assert (stored.state, stored.closed_at, stored.closed_by) == ("open", None, None)
-    _log_in(client, "anna")
-    token = _csrf(client.get("/tasks").text)
+    log_in(client, "anna", PASSWORD)
+    token = csrf(client.get("/tasks").text)
     missing = client.post("/tasks/99999/done", data={"csrf_token": token})
     assert missing.status_code == 404
     assert "Opgaven findes ikke på din liste." in missing.text
@@ -291,8 +273,8 @@ def test_a_refused_note_is_shown_beside_the_task_and_kept(
 ) -> None:
     reference = _soroe_case(runtime)
     task = runtime.tasks.add(reference, CASEWORKER, assignee="laerer-anna", title="Send skemaet")
-    _log_in(client, "anna")
-    token = _csrf(client.get("/tasks").text)
+    log_in(client, "anna", PASSWORD)
+    token = csrf(client.get("/tasks").text)
     note = "x" * 5001
     refused = client.post(f"/tasks/{task.id}/done", data={"csrf_token": token, "note": note})
     assert refused.status_code == 400
@@ -311,7 +293,7 @@ def test_marking_done_without_the_csrf_token_changes_nothing(
 ) -> None:
     reference = _soroe_case(runtime)
     task = runtime.tasks.add(reference, CASEWORKER, assignee="laerer-anna", title="Send skemaet")
-    _log_in(client, "anna")
+    log_in(client, "anna", PASSWORD)
     answer = client.post(f"/tasks/{task.id}/done", data={"note": "x"})
     assert answer.status_code == 403
     assert _task(runtime, task.id).state == "open"
@@ -345,16 +327,16 @@ def test_a_department_task_is_on_the_worklist_of_its_team_member(
         },
         hanne,
     )
-    _log_in(client, "anna")
+    log_in(client, "anna", PASSWORD)
     page = client.get("/tasks").text
     _row(_rows(page, "my-tasks"), "Bekræft deltagelse med mandat i første samarbejdsmøde")
     task_id = int(_find(r'action="/tasks/(\d+)/done"', page, 1))
-    done = client.post(f"/tasks/{task_id}/done", data={"csrf_token": _csrf(page)})
+    done = client.post(f"/tasks/{task_id}/done", data={"csrf_token": csrf(page)})
     assert done.status_code == 303
     history = runtime.service.view(reference, hanne, "test").history
     assert history[-1]["event"] == "team_confirmed"
 
-    _log_in(client, "hanne")
+    log_in(client, "hanne", PASSWORD)
     case_page = client.get(f"/cases/{reference}").text
     closed = next(r for r in _rows(case_page, "closed-tasks") if r.startswith("Bekræft"))
     # A department's task is the department's, by name; closed by the one who did it.
@@ -375,7 +357,7 @@ def test_the_case_page_names_who_has_each_task_and_who_closed_it(
     done_task = runtime.tasks.add(reference, CASEWORKER, assignee="tovholder-lise", title="Book")
     runtime.tasks.complete(done_task.id, COORDINATOR, "Lokale 2")
 
-    _log_in(client, "mette")
+    log_in(client, "mette", PASSWORD)
     page = client.get(f"/cases/{reference}").text
     row = _row(_rows(page, "open-tasks"), "Send skemaet")
     assert row == "Send skemaet Anna Lærer 01.03.2026 Overskredet Åben"
@@ -391,7 +373,7 @@ def test_the_case_page_names_who_has_each_task_and_who_closed_it(
     for staff_id in ("laerer-anna", "tovholder-lise", "cw-mette"):
         assert f">{staff_id}" not in tasks_html  # never a bare staff id as text
     # Anna's own task links to her list, where she marks it done.
-    _log_in(client, "anna")
+    log_in(client, "anna", PASSWORD)
     mine = client.get(f"/cases/{reference}").text
     assert f'href="/tasks?reference={reference}">Markér som løst</a>' in mine
     assert open_task.id
@@ -399,7 +381,7 @@ def test_the_case_page_names_who_has_each_task_and_who_closed_it(
 
 def test_adding_a_task_on_the_case_page(client: TestClient, runtime: Runtime) -> None:
     reference = _soroe_case(runtime)
-    _log_in(client, "lise")
+    log_in(client, "lise", PASSWORD)
     page = client.get(f"/cases/{reference}").text
     form = _find(r'data-testid="add-task".*?</form>', page)
     assert re.findall(r'<option value="([^"]+)"', form) == [
@@ -411,7 +393,7 @@ def test_adding_a_task_on_the_case_page(client: TestClient, runtime: Runtime) ->
     added = client.post(
         f"/cases/{reference}/tasks",
         data={
-            "csrf_token": _csrf(page),
+            "csrf_token": csrf(page),
             "assignee": "laerer-anna",
             "title": "Tal med klasselæreren",
             "due": "2026-03-13",
@@ -433,8 +415,8 @@ def test_a_refused_task_is_shown_beside_the_form_and_nothing_is_stored(
     reference = _soroe_case(runtime)
     with runtime.sessions() as session:
         before = session.scalars(select(CaseTask.title).order_by(CaseTask.id)).all()
-    _log_in(client, "lise")
-    token = _csrf(client.get(f"/cases/{reference}").text)
+    log_in(client, "lise", PASSWORD)
+    token = csrf(client.get(f"/cases/{reference}").text)
 
     def add(**fields: str) -> str:
         answer = client.post(f"/cases/{reference}/tasks", data={"csrf_token": token, **fields})
@@ -466,7 +448,7 @@ def test_moving_the_meeting_through_its_form_changes_the_next_meeting(
     client: TestClient, runtime: Runtime, clock: Clock
 ) -> None:
     reference = _soroe_case(runtime)
-    _log_in(client, "lise")
+    log_in(client, "lise", PASSWORD)
     form = client.get(f"/cases/{reference}/steps/move_meeting").text
     select_html = _find(r'<select id="meeting".*?</select>', form)
     assert '<option value="1" selected>Første samarbejdsmøde – 17.03.2026 09:00</option>' in (
@@ -477,7 +459,7 @@ def test_moving_the_meeting_through_its_form_changes_the_next_meeting(
     # A Saturday before opening: refused beside the field, in Danish; nothing changes.
     refused = client.post(
         f"/cases/{reference}/steps/move_meeting",
-        data={"csrf_token": _csrf(form), "meeting": "1", "moved_to": "2026-03-21T07:00"},
+        data={"csrf_token": csrf(form), "meeting": "1", "moved_to": "2026-03-21T07:00"},
     )
     assert refused.status_code == 422
     assert re.search(
@@ -492,7 +474,7 @@ def test_moving_the_meeting_through_its_form_changes_the_next_meeting(
 
     moved = client.post(
         f"/cases/{reference}/steps/move_meeting",
-        data={"csrf_token": _csrf(form), "meeting": "1", "moved_to": "2026-03-19T10:00"},
+        data={"csrf_token": csrf(form), "meeting": "1", "moved_to": "2026-03-19T10:00"},
     )
     assert moved.status_code == 303
     page = client.get(moved.headers["location"]).text
@@ -507,7 +489,7 @@ def test_moving_the_meeting_through_its_form_changes_the_next_meeting(
     cancel = client.get(f"/cases/{reference}/steps/cancel_meeting").text
     cancelled = client.post(
         f"/cases/{reference}/steps/cancel_meeting",
-        data={"csrf_token": _csrf(cancel), "meeting": ""},  # blank: the earliest booked
+        data={"csrf_token": csrf(cancel), "meeting": ""},  # blank: the earliest booked
     )
     assert cancelled.status_code == 303
     page = client.get(f"/cases/{reference}").text
@@ -545,7 +527,7 @@ def test_a_held_meeting_is_never_the_next_one_and_its_form_asks_who_came(
         hanne,
     )
     clock.now = datetime(2026, 3, 18, 8, 15, tzinfo=UTC)  # during the meeting
-    _log_in(client, "lise")
+    log_in(client, "lise", PASSWORD)
     form = client.get(f"/cases/{reference}/steps/hold_first_meeting").text
     table = _find(r'data-testid="attendance".*?</table>', form)
     names = re.findall(r'<label for="attendance\.\d\.status">([^<]+)</label>', table)
@@ -555,7 +537,7 @@ def test_a_held_meeting_is_never_the_next_one_and_its_form_asks_who_came(
     assert ">Udeblevet</option>" in table
     ids = re.findall(r'name="(attendance\.\d)\.id" value="([^"]+)"', table)
     fields = {
-        "csrf_token": _csrf(form),
+        "csrf_token": csrf(form),
         "plan.0.text": "Jeg vil gå i skole tre dage om ugen",
         "plan.0.department": "skole",
         "plan.0.theme": "uddannelse",

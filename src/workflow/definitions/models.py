@@ -38,7 +38,7 @@ from workflow.definitions.parts import (
     Transition,
 )
 from workflow.definitions.privacy import DataCategory, Privacy
-from workflow.definitions.types import Identifier, Locale, StrictModel, Text
+from workflow.definitions.types import Identifier, Locale, StrictModel, Text, text_in
 from workflow.definitions.vocabulary import (
     ANY_ACTIVE,
     InputType,
@@ -124,6 +124,22 @@ class Definition(StrictModel):
     def meeting_kinds_by_id(self) -> dict[str, MeetingKind]:
         """Meeting kinds by id."""
         return {k.id: k for k in self.meetings.kinds} if self.meetings else {}
+
+    @cached_property
+    def choice_labels(self) -> dict[str, Text]:
+        """Every choice value's label: the steps' choices first, then the meeting rooms."""
+        labels: dict[str, Text] = {}
+        for item in (*self.referral.inputs, *(i for t in self.transitions for i in t.inputs)):
+            for choice in item.choices:
+                labels.setdefault(choice.value, choice.label)
+        for room in self.meeting_rules.rooms:
+            labels.setdefault(room.value, room.label)
+        return labels
+
+    def choice_label(self, value: str, locale: str) -> str:
+        """The label of a choice value given in any step (e.g. a meeting room), else the value."""
+        label = self.choice_labels.get(value)
+        return text_in(label, locale) if label is not None else value
 
     @cached_property
     def raised_events(self) -> frozenset[str]:

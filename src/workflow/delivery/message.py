@@ -246,7 +246,7 @@ def _calendar_part(
             ends_at=datetime.fromisoformat(str(meeting["ends_at"])),
             summary=text("meeting_summary", lang, title=name, reference=reference),
             description=reference,
-            location=_place_label(definition, str(place), lang) if place else None,
+            location=definition.choice_label(str(place), lang) if place else None,
             cancelled=meeting.get("state") == "cancelled",
         ),
         organizer or (unique[0] if unique else CalendarPerson("kui@kui.workflow")),
@@ -255,17 +255,6 @@ def _calendar_part(
         timezone=definition.calendar.timezone,
     )
     return calendar.decode("utf-8")
-
-
-def _place_label(definition: Definition, place: str, lang: str) -> str:
-    """A room's label: the meeting rules' rooms, else a meeting-place input's choices."""
-    rooms = {r.value: r.label for r in definition.meeting_rules.rooms}
-    inputs = [*definition.referral.inputs, *(i for t in definition.transitions for i in t.inputs)]
-    for item in inputs:
-        if item.type is InputType.MEETING_PLACE:
-            rooms.update({c.value: c.label for c in item.choices})
-    label = rooms.get(place)
-    return text_in(label, lang) if label else place
 
 
 def _people(

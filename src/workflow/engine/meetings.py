@@ -25,6 +25,7 @@ from workflow.definitions.models import Definition
 from workflow.definitions.parts import Input, MeetingStep, StepSpec
 from workflow.definitions.vocabulary import InputType
 from workflow.engine import timing
+from workflow.engine.access import young_person_actor
 from workflow.engine.model import (
     CaseState,
     FieldError,
@@ -179,7 +180,7 @@ def _hold(step: _Step, target: MeetingRecord) -> _Acted | Rejection:
         if who not in known
     ]
     held = replace(target, state="held", attendance=attendance)
-    no_show = young_person_id(step.case.reference) in attendance.get("no_show", ())
+    no_show = young_person_actor(step.case.reference) in attendance.get("no_show", ())
     raises = (NO_SHOW_EVENT,) if no_show and NO_SHOW_EVENT in definition.raised_events else ()
     return MeetingChanged("hold", held), errors, raises
 
@@ -224,20 +225,9 @@ def cancel_open_meetings(data: Mapping[str, Any]) -> MeetingOutcome:
     return MeetingOutcome({**data, MEETINGS_KEY: stored}, changes)
 
 
-def next_meeting(case: CaseState, now: datetime) -> MeetingRecord | None:
-    """The case's next booked meeting (not cancelled, not held, not past)."""
-    upcoming = [m for m in case.meetings() if m.state in OPEN_STATES and m.ends_at >= now]
-    return min(upcoming, key=lambda m: m.starts_at, default=None)
-
-
-def young_person_id(reference: str) -> str:
-    """The participant id of the case's young person (as their actor id)."""
-    return f"young-person/{reference}"
-
-
 def participants(reference: str, data: Mapping[str, Any]) -> tuple[Mapping[str, Any], ...]:
     """Who is invited: the young person, a guardian of a minor, the coordinator, the team."""
-    found: list[Mapping[str, Any]] = [{"id": young_person_id(reference), "role": "young_person"}]
+    found: list[Mapping[str, Any]] = [{"id": young_person_actor(reference), "role": "young_person"}]
     if data.get("minor"):
         found.append({"id": "guardian", "role": "guardian"})
     coordinator = data.get("coordinator")
@@ -348,7 +338,5 @@ __all__ = [
     "apply_meetings",
     "cancel_open_meetings",
     "meeting_kind",
-    "next_meeting",
     "participants",
-    "young_person_id",
 ]

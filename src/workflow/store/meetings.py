@@ -1,23 +1,20 @@
-"""A case's meetings as rows: written from the engine's meeting changes, read for pages.
+"""A case's meetings as rows, written from the engine's meeting changes.
 
 The engine keeps the case's meetings in its data (``workflow.engine.meetings``); each
 booking, move, cancellation and holding is also written here, so a meeting is a thing of
 the case with its state, attendance and invitation sequence, found without reading case
-data (the case page's next meeting, the big-screen agenda, statistics).
+data (the case view reads them: ``workflow.store.reading``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from workflow.engine.model import MeetingChanged
 from workflow.store.statements import INSERT_MEETING, UPDATE_MEETING
-from workflow.store.states import MeetingState
-from workflow.store.tables import Meeting
 
 
 def write_meeting_changes(
@@ -61,31 +58,4 @@ def write_meeting_changes(
         )
 
 
-def case_meetings(connection: Connection, case_id: int) -> list[dict[str, Any]]:
-    """The case's meetings, in the order of their start."""
-    rows = connection.execute(
-        select(Meeting).where(Meeting.case_id == case_id).order_by(Meeting.starts_at, Meeting.id)
-    ).scalars()
-    return [
-        {
-            "id": row.id,
-            "key": row.key,
-            "kind": row.kind,
-            "starts_at": row.starts_at,
-            "ends_at": row.ends_at,
-            "place": row.place,
-            "participants": [
-                p if isinstance(p, dict) else {"id": p, "role": "team_member"}
-                for p in row.participants or []
-            ],
-            "attendance": row.attendance if isinstance(row.attendance, dict) else {},
-            "state": row.state,
-            "sequence": row.sequence,
-        }
-        for row in rows
-    ]
-
-
-OPEN_MEETING_STATES = (MeetingState.BOOKED.value, MeetingState.MOVED.value)
-
-__all__ = ["OPEN_MEETING_STATES", "case_meetings", "write_meeting_changes"]
+__all__ = ["write_meeting_changes"]

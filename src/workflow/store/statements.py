@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Table, and_, bindparam, insert, null, or_, select, update
 
 from workflow.store.driver import DriverStatement
-from workflow.store.states import TaskState, TimerState
+from workflow.store.states import SYSTEM_CLOSER, TaskState, TimerState
 from workflow.store.tables import (
     AuditEntry,
     Base,
@@ -106,7 +106,7 @@ UPDATE_MEETING = DriverStatement(
 _CANCELLED_TASK: dict[str, Any] = {
     "state": TaskState.CANCELLED.value,
     "closed_at": bindparam("b_now"),
-    "closed_by": "system",
+    "closed_by": SYSTEM_CLOSER,
     "next_reminder_at": null(),
 }
 _OPEN_TASK = (CaseTask.case_id == bindparam("b_case"), CaseTask.state == TaskState.OPEN.value)

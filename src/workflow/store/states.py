@@ -34,6 +34,10 @@ class OutboxState(StrEnum):
     WITHHELD = "withheld"
 
 
+#: Who closed a task that ended with its stage or its case (``tasks.closed_by``).
+SYSTEM_CLOSER = "system"
+
+
 class TaskState(StrEnum):
     """A task given by a step: open until done or cancelled."""
 

@@ -17,9 +17,6 @@ from workflow.engine.model import CancelTasks, CreateTask
 from workflow.store.statements import CANCEL_ALL_TASKS, CANCEL_STAGE_TASKS
 from workflow.store.states import TaskState
 
-#: Who closes a task the case itself ends (its stage left, the case closed).
-SYSTEM_CLOSER = "system"
-
 
 def task_row(
     case_id: int, seq: int, task: CreateTask, now: datetime, created_by: str | None = None
@@ -71,4 +68,4 @@ def cancel_tasks(connection: Connection, case_id: int, cancel: CancelTasks, now:
         )
 
 
-__all__ = ["SYSTEM_CLOSER", "cancel_tasks", "task_row"]
+__all__ = ["cancel_tasks", "task_row"]

@@ -101,17 +101,7 @@ def person_actor(user: User, role: str | None = None) -> Actor:
 
 def choice_label(definition: Definition, value: str | None, lang: str) -> str:
     """The label of a choice value given in any step (e.g. a meeting room), else the value."""
-    if not value:
-        return ""
-    for transition in definition.transitions:
-        for item in transition.inputs:
-            for choice in item.choices:
-                if choice.value == value:
-                    return local(choice.label, lang)
-    for room in definition.meeting_rules.rooms:  # the meeting rules' rooms
-        if room.value == value:
-            return local(room.label, lang)
-    return value
+    return definition.choice_label(value, lang) if value else ""
 
 
 def case_roles(web: WebContext, user: User, view: CaseView) -> list[str]:

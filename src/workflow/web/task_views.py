@@ -14,7 +14,7 @@ from typing import Any
 
 from workflow.cases.tasks import TaskItem
 from workflow.definitions.models import Definition
-from workflow.store.tasks import SYSTEM_CLOSER
+from workflow.store.states import SYSTEM_CLOSER
 from workflow.texts import text
 from workflow.web.definition_texts import local
 from workflow.web.rendering import when
