@@ -19,6 +19,7 @@ from workflow.definitions.checks import Finding, check_definition
 from workflow.definitions.merge import ID_LISTS, duplicate_ids, merge
 from workflow.definitions.models import Definition
 from workflow.definitions.parts import Removals
+from workflow.definitions.sourcemap import SourceMap
 from workflow.definitions.template_checks import check_templates
 from workflow.definitions.types import IDENTIFIER_PATTERN, StrictModel
 from workflow.definitions.validation_errors import problems_from_validation
@@ -197,6 +198,7 @@ def _load_checked(path: Path) -> tuple[Definition | None, list[Problem]]:
         graph_intact = not ({"stages[]", "transitions[]", "timers[]"} & ignored)
         problems += _located(raw, _checks(partial, with_graph=graph_intact), ignore=ignored)
         return None, problems
+    definition._source = SourceMap(raw)
     return definition, problems + _located(raw, _checks(definition))
 
 

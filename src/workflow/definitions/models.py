@@ -11,7 +11,7 @@ import hashlib
 from datetime import date
 from functools import cached_property
 
-from pydantic import Field, StrictBool, StrictInt
+from pydantic import Field, PrivateAttr, StrictBool, StrictInt
 
 from workflow.definitions.calendar import WEEKDAYS, WorkingCalendar
 from workflow.definitions.casework import (
@@ -38,12 +38,14 @@ from workflow.definitions.parts import (
     Transition,
 )
 from workflow.definitions.privacy import DataCategory, Privacy
+from workflow.definitions.sourcemap import SourceMap, SourcePath
 from workflow.definitions.types import Identifier, Locale, StrictModel, Text, text_in
 from workflow.definitions.vocabulary import (
     ANY_ACTIVE,
     InputType,
     StageKind,
 )
+from workflow.errors import Location
 
 __all__ = ["Definition", "ParameterValue"]
 
@@ -109,6 +111,17 @@ class Definition(StrictModel):
     remove: Removals | None = Field(
         default=None, description="Remove items of the extended definition by id."
     )
+    #: Where each part was written (set by the loader; empty for a stored version).
+    _source: SourceMap = PrivateAttr(default_factory=SourceMap)
+
+    def locate(self, path: SourcePath) -> Location | None:
+        """Where a part was written, e.g. ``locate(("transitions", 3, "guard"))``.
+
+        The path uses the keys as written in YAML (``from``, not ``from_``) and indexes
+        into the resolved lists; a part that is not written (a default) is located at
+        the nearest part that encloses it. None for a definition with no file (stored).
+        """
+        return self._source.locate(path)
 
     @cached_property
     def separates_duties(self) -> bool:
