@@ -16,9 +16,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from workflow.definitions.checks import Finding, check_definition
-from workflow.definitions.merge import ID_LISTS, duplicate_ids, merge
+from workflow.definitions.merge import duplicate_ids, merge
 from workflow.definitions.models import Definition
 from workflow.definitions.parts import Removals
+from workflow.definitions.pruning import prune
 from workflow.definitions.sourcemap import SourceMap
 from workflow.definitions.template_checks import check_templates
 from workflow.definitions.types import IDENTIFIER_PATTERN, StrictModel
@@ -186,18 +187,17 @@ def _load_checked(path: Path) -> tuple[Definition | None, list[Problem]]:
     except ValidationError as exc:
         problems += problems_from_validation(exc, raw, Definition)
         # Check the rest too, so the author sees every problem at once: leave out the
-        # items that failed, and ignore what their absence alone would cause.
-        pruned = _prune(plain, exc)
+        # parts that failed, and what only follows from their absence.
+        pruned = prune(plain, exc)
         if pruned is None:
             return None, problems
         try:
-            partial = Definition.model_validate(pruned[0])
+            partial = Definition.model_validate(pruned.plain)
         except ValidationError:
             return None, problems
-        ignored = frozenset(pruned[1])
-        graph_intact = not ({"stages[]", "transitions[]", "timers[]"} & ignored)
-        problems += _located(raw, _checks(partial, with_graph=graph_intact), ignore=ignored)
-        return None, problems
+        findings = _checks(partial, with_graph=pruned.graph_intact)
+        kept = [(pruned.original(f[0]), *f[1:]) for f in findings if not pruned.follows(f)]
+        return None, problems + _located(raw, kept)
     definition._source = SourceMap(raw)
     return definition, problems + _located(raw, _checks(definition))
 
@@ -206,53 +206,15 @@ def _checks(definition: Definition, *, with_graph: bool = True) -> list[Finding]
     return check_definition(definition, with_graph=with_graph) + check_templates(definition)
 
 
-def _located(
-    raw: YamlMap, findings: list[Finding], ignore: frozenset[str] = frozenset()
-) -> list[Problem]:
+def _located(raw: YamlMap, findings: list[Finding]) -> list[Problem]:
     problems = []
     for where, message, hint in findings:
         named = re.findall(r"'([^']+)'", message)
-        if (named and named[0] in ignore) or (where and where[0] in ignore):
-            continue
-        if len(where) == 1 and f"{where[0]}[]" in ignore:
-            continue  # a whole-list check of a list that lost items
         if message.startswith("unknown ") and named and named[0] in raw.removed:
             hint = f"'{named[0]}' is removed at {raw.removed[named[0]]}"
         location, shown = locate(raw, where)
         problems.append(Problem(location, shown, message, hint))
     return problems
-
-
-def _prune(plain: dict[str, Any], error: ValidationError) -> tuple[dict[str, Any], set[str]] | None:
-    """The definition without the parts that failed validation, and the names left out."""
-    drop: dict[str, set[int]] = {}
-    ignored: set[str] = set()
-    pruned = dict(plain)
-    for detail in error.errors():
-        loc = detail["loc"]
-        key = loc[0] if loc else None
-        if key in ID_LISTS and len(loc) > 1 and isinstance(loc[1], int):
-            drop.setdefault(str(key), set()).add(loc[1])
-            ignored.add(f"{key}[]")
-            item = plain[str(key)][loc[1]]
-            if isinstance(item, dict) and isinstance(item.get("id"), str):
-                ignored.add(item["id"])
-        elif isinstance(key, str) and key in Definition.model_fields:
-            field = Definition.model_fields[key]
-            if field.is_required():
-                if key != "version":
-                    return None
-                pruned["version"] = 1
-            else:
-                pruned.pop(key, None)
-            ignored.add(key)
-            if key == "municipality":
-                ignored.add("id")  # 'needs a municipality' would only repeat the error
-        else:
-            return None
-    for key, indexes in drop.items():
-        pruned[key] = [item for i, item in enumerate(plain[key]) if i not in indexes]
-    return pruned, ignored
 
 
 def _plain(value: Any) -> Any:
