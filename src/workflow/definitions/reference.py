@@ -91,8 +91,10 @@ def reference_markdown() -> str:
         "",
         "How to write a definition is in [definitions.md](definitions.md); this page lists "
         "every field. Texts (`Text`) are Danish, or a map `{da: ..., en: ...}`. Durations are "
-        f"a whole number and a unit: {_units()} (Danish public holidays and the calendar's "
-        "closed days excluded).",
+        f"a whole number and a unit: {_units()} (business days exclude Danish public holidays "
+        "and the calendar's closed days). The unit is plural, as listed; an amount of 1 may "
+        "also take the singular (`1 day`, `1 business_day`), no other amount (`3 month` is "
+        "refused).",
         "",
         "## Definition (top level)",
         "",

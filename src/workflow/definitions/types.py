@@ -16,6 +16,7 @@ from pydantic import (
     StringConstraints,
     WithJsonSchema,
 )
+from pydantic_core import PydanticCustomError
 
 IDENTIFIER_PATTERN = r"^[a-z][a-z0-9_]*$"
 
@@ -67,15 +68,14 @@ DurationUnit = Literal["minutes", "hours", "days", "weeks", "months", "business_
 #: Every unit, in the order an author is told them.
 DURATION_UNITS: tuple[DurationUnit, ...] = typing.get_args(DurationUnit)
 _DURATION = re.compile(r"^\s*(\d+)\s+([a-z_]+)\s*$")
-#: Each unit written as an author may write it: singular or plural ('1 day', '2 days').
+#: Each unit written as an author may write it: plural ('2 days'), or singular for one ('1 day').
 _UNIT_ALIASES: dict[str, DurationUnit] = {
     written: unit for unit in DURATION_UNITS for written in (unit.removesuffix("s"), unit)
 }
-DURATION_PATTERN = (
-    r"^\s*\d+\s+("
-    + "|".join(f"{re.escape(unit.removesuffix('s'))}s?" for unit in DURATION_UNITS)
-    + r")\s*$"
-)
+_SINGULAR = "|".join(re.escape(unit.removesuffix("s")) for unit in DURATION_UNITS)
+_PLURAL = "|".join(re.escape(unit) for unit in DURATION_UNITS)
+#: The pattern of a duration in the JSON Schema: any amount with the plural, 1 with the singular.
+DURATION_PATTERN = rf"^\s*(\d+\s+({_PLURAL})|0*1\s+({_SINGULAR}))\s*$"
 _UNITS_IN_WORDS = f"{', '.join(DURATION_UNITS[:-1])} or {DURATION_UNITS[-1]}"
 
 
@@ -106,6 +106,12 @@ def parse_duration(value: Any) -> Duration:
         )
     unit = _UNIT_ALIASES[match.group(2)]
     amount = int(match.group(1)[:12])
+    if match.group(2) != unit and amount != 1:
+        raise PydanticCustomError(
+            "duration_singular",
+            "'{value}' is not a duration: the unit is plural for any amount but 1",
+            {"value": value, "hint": f"write '{amount} {unit}'"},
+        )
     if amount > MAX_DURATION[unit]:
         raise ValueError(
             f"'{value}' is longer than any case lasts; at most {MAX_DURATION[unit]} {unit}"
@@ -133,7 +139,8 @@ DurationField = Annotated[
             "type": "string",
             "pattern": DURATION_PATTERN,
             "description": "A whole number and a unit, e.g. '14 days', '2 weeks', "
-            "'3 months', '10 business_days' (Danish public holidays excluded).",
+            "'3 months', '10 business_days' (Danish public holidays excluded); "
+            "the singular only for one: '1 day'.",
         }
     ),
 ]

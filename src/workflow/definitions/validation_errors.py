@@ -93,6 +93,9 @@ def _problem(
     kind = first["type"]
     location, shown = locate(root, loc)
     value = first.get("input")
+    hint = first.get("ctx", {}).get("hint")
+    if isinstance(hint, str):  # our own errors (PydanticCustomError) may carry a hint
+        return Problem(location, shown, str(first["msg"]), hint)
     if kind == "missing":
         return Problem(location, shown, f"missing required field '{loc[-1]}'")
     if kind == "extra_forbidden":
