@@ -89,13 +89,20 @@ def problems_from_validation(
 def _problem(
     loc: tuple[str | int, ...], details: list[ErrorDetails], root: Any, model: type[BaseModel]
 ) -> Problem:
+    hint = details[0].get("ctx", {}).get("hint")
+    if isinstance(hint, str):  # our own errors (PydanticCustomError) may carry a hint
+        location, shown = locate(root, loc)
+        return Problem(location, shown, str(details[0]["msg"]), hint)
+    return _problem_of_kind(loc, details, root, model)
+
+
+def _problem_of_kind(
+    loc: tuple[str | int, ...], details: list[ErrorDetails], root: Any, model: type[BaseModel]
+) -> Problem:
     first = details[0]
     kind = first["type"]
     location, shown = locate(root, loc)
     value = first.get("input")
-    hint = first.get("ctx", {}).get("hint")
-    if isinstance(hint, str):  # our own errors (PydanticCustomError) may carry a hint
-        return Problem(location, shown, str(first["msg"]), hint)
     if kind == "missing":
         return Problem(location, shown, f"missing required field '{loc[-1]}'")
     if kind == "extra_forbidden":
