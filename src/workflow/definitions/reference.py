@@ -1,30 +1,18 @@
-"""The JSON Schema of the definition format, and the Markdown reference generated from it.
+"""The Markdown reference of the definition language, generated from its JSON Schema.
 
 Both are generated from the pydantic models, committed, and checked for drift by
-tests (``schema/definition.schema.json``, ``docs/definition-reference.md``).
+tests (``schema/definition.schema.json``, ``docs/definition-reference.md``); the
+schema itself is made in :mod:`workflow.definitions.schema`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from workflow.definitions.models import Definition
+from workflow.definitions.schema import CLOCK_TIME_PATTERN, OVERRIDE_SUFFIX, json_schema
 from workflow.definitions.types import DURATION_PATTERN, DURATION_UNITS
 
-SCHEMA_ID = "https://schemas.workflow.invalid/definition.schema.json"
-
-
-def json_schema() -> dict[str, Any]:
-    """JSON Schema for definition files (a file that extends another may omit most fields)."""
-    schema = Definition.model_json_schema(by_alias=True, mode="validation")
-    schema["required"] = ["id", "version"]
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": SCHEMA_ID,
-        **schema,
-        "description": "A KUI process definition: the national base or a municipality's own. "
-        "A file with 'extends' may leave out what it inherits.",
-    }
+__all__ = ["json_schema", "reference_markdown"]
 
 
 def _type(prop: dict[str, Any]) -> str:
@@ -47,11 +35,15 @@ def _type(prop: dict[str, Any]) -> str:
     if prop.get("format") in ("date", "date-time", "time"):
         return f"{prop['format']}"
     if "pattern" in prop and kind == "string":
-        return "duration" if prop["pattern"] == DURATION_PATTERN else "string"
+        named = {DURATION_PATTERN: "duration", CLOCK_TIME_PATTERN: "time"}
+        return named.get(prop["pattern"], "string")
     return str(kind or "any")
 
 
-def _section(name: str, schema: dict[str, Any]) -> list[str]:
+def _section(
+    name: str, schema: dict[str, Any], unless_extends: frozenset[str] = frozenset()
+) -> list[str]:
+    """A part's table; ``unless_extends``: fields required only of a file without ``extends``."""
     lines = [f"### {name}", ""]
     if schema.get("description"):
         lines += [" ".join(schema["description"].split()), ""]
@@ -64,13 +56,12 @@ def _section(name: str, schema: dict[str, Any]) -> list[str]:
         "| --- | --- | --- | --- | --- |",
     ]
     for field, prop in schema.get("properties", {}).items():
+        needed = "yes" if field in required else ""
+        needed = "unless `extends`" if field in unless_extends else needed
         default = prop.get("default")
         shown = "" if default in (None, [], {}) else f"`{default}`".replace("|", "\\|")
         description = " ".join(str(prop.get("description", "")).split()).replace("|", "\\|")
-        lines.append(
-            f"| `{field}` | {_type(prop)} | {'yes' if field in required else ''} "
-            f"| {shown} | {description} |"
-        )
+        lines.append(f"| `{field}` | {_type(prop)} | {needed} | {shown} | {description} |")
     lines.append("")
     return lines
 
@@ -96,12 +87,21 @@ def reference_markdown() -> str:
         "also take the singular (`1 day`, `1 business_day`), no other amount (`3 month` is "
         "refused).",
         "",
+        "A file with `extends` may leave out every field it inherits; in `municipality`, "
+        "`target_ages`, `parameters`, `calendar`, `referral` and `privacy` it may give some "
+        "fields only, each replacing the extended definition's. Items of lists with ids "
+        "(stages, transitions...) replace the extended item whole, so they are complete.",
+        "",
         "## Definition (top level)",
         "",
     ]
     top = {k: v for k, v in schema.items() if k not in ("$defs", "$schema", "$id")}
-    lines += _section("Definition", top)[2:]
+    complete = schema.get("else", {})
+    top["properties"] = top["properties"] | complete.get("properties", {})
+    unless_extends = frozenset(complete.get("required", [])) - set(schema["required"])
+    lines += _section("Definition", top, unless_extends)[2:]
     lines += ["## Parts", ""]
     for name, part in sorted(schema.get("$defs", {}).items()):
-        lines += _section(name, part)
+        if not name.endswith(OVERRIDE_SUFFIX):  # the part as written in a file with extends
+            lines += _section(name, part)
     return "\n".join(lines).rstrip() + "\n"
