@@ -18,12 +18,22 @@ from workflow.definitions.effects import (
     MilestoneEffect,
     NotifyEffect,
     Recipients,
+    RevokeMilestoneEffect,
     StartTimerEffect,
 )
 from workflow.definitions.findings import Finding as Finding  # re-exported for the loader
 from workflow.definitions.findings import Path, unknown
 from workflow.definitions.models import Definition
-from workflow.definitions.parts import Department, Input, Role, StepSpec, Transition
+from workflow.definitions.parts import (
+    Department,
+    Guard,
+    Input,
+    Role,
+    StepSpec,
+    Transition,
+    guard_rules,
+)
+from workflow.definitions.timer_checks import check_timers
 from workflow.definitions.vocabulary import (
     ANY_ACTIVE,
     PREVIOUS_STAGE,
@@ -56,6 +66,7 @@ def check_definition(definition: Definition, *, with_graph: bool = True) -> list
     findings += _check_meaning_inputs(definition)
     findings += _check_placeholder_addresses(definition)
     findings += check_casework(definition)
+    findings += check_timers(definition)
     if with_graph and not any(_about_stage_graph(path) for path, _, _ in findings):
         findings += _check_graph(definition)
     return findings
@@ -118,6 +129,7 @@ def _check_referral_and_transitions(d: Definition) -> Iterator[Finding]:
             inputs=frozenset(i.name for i in spec.inputs), **base_scope
         )
         yield from _check_expressions(here, spec.guard, spec.set, scope)
+        yield from _check_rule_fields(here, spec)
         yield from _check_effects(d, here + ("effects",), spec.effects)
         yield from _check_effect_conditions(here + ("effects",), spec.effects, scope)
 
@@ -213,7 +225,7 @@ def _check_inputs(d: Definition, path: Path, inputs: Sequence[Input]) -> Iterato
 
 def _check_expressions(
     path: Path,
-    guard: str | None,
+    guard: Guard | None,
     assignments: Mapping[str, str],
     scope: expressions.ExpressionScope,
     when: str | None = None,
@@ -221,8 +233,7 @@ def _check_expressions(
     sources: list[tuple[Path, str]] = []
     if when is not None:
         sources.append((path + ("when",), when))
-    if guard is not None:
-        sources.append((path + ("guard",), guard))
+    sources.extend((path + ("guard", *below), source) for below, source in guard_rules(guard))
     sources.extend((path + ("set", name), source) for name, source in assignments.items())
     for where, source in sources:
         error = expressions.syntax_error(source)
@@ -231,6 +242,16 @@ def _check_expressions(
             continue
         for problem in expressions.name_problems(source, scope):
             yield _unknown_hint(where, problem)
+
+
+def _check_rule_fields(here: Path, spec: StepSpec) -> Iterator[Finding]:
+    """A rule's ``field`` names an input of its step (the message is shown beside it)."""
+    if not isinstance(spec.guard, list):
+        return
+    names = [i.name for i in spec.inputs]
+    for index, rule in enumerate(spec.guard):
+        if rule.field is not None and rule.field not in names:
+            yield unknown(here + ("guard", index, "field"), "input of this step", rule.field, names)
 
 
 def _check_effect_conditions(
@@ -271,6 +292,8 @@ def _check_effect(
             yield _unknown(here + ("cancel_timer",), "timer", timer, d.timers_by_id)
         case MilestoneEffect(milestone=milestone) if milestone not in milestones:
             yield _unknown(here + ("milestone",), "milestone", milestone, milestones)
+        case RevokeMilestoneEffect(revoke_milestone=milestone) if milestone not in milestones:
+            yield _unknown(here + ("revoke_milestone",), "milestone", milestone, milestones)
 
 
 def _check_recipients(d: Definition, path: Path, to: Recipients) -> Iterator[Finding]:
@@ -287,8 +310,8 @@ def _check_timers(d: Definition) -> Iterator[Finding]:
     events = set(d.transitions_by_event)
     for i, timer in enumerate(d.timers):
         here: Path = ("timers", i)
-        if timer.after is None and timer.align == "none":
-            yield here, "a timer needs 'after', 'align' or both", "e.g. after: 14 days"
+        if timer.after is None and timer.at is None and timer.align == "none":
+            yield here, "a timer needs 'after', 'at' or 'align'", "e.g. after: 14 days"
         if timer.fires.event is not None and timer.fires.event not in events:
             yield _unknown(here + ("fires", "event"), "event", timer.fires.event, events)
         if timer.fires.notify is not None:

@@ -1,7 +1,8 @@
 """What a step (or a timer) does besides moving the case: its effects, a tagged union.
 
 An author writes an effect as a map with one key naming its kind (``notify:``,
-``start_timer:``, ``cancel_timer:``, ``create_task:`` or ``milestone:``) and, optionally,
+``start_timer:``, ``cancel_timer:``, ``create_task:``, ``milestone:`` or
+``revoke_milestone:``) and, optionally,
 ``when:``. Each kind is its own small model; :data:`Effect` is their union, tagged by the
 key that is given, and everything that lists the kinds (:data:`EFFECT_KINDS`, the error
 for a map with none or several) is derived from that union. Code that acts on effects
@@ -189,6 +190,13 @@ class MilestoneEffect(StrictModel):
     when: When = None
 
 
+class RevokeMilestoneEffect(StrictModel):
+    """Withdraw a milestone: `revoke_milestone: <milestone id>` (e.g. consent withdrawn)."""
+
+    revoke_milestone: Identifier = Field(description="Withdraw a milestone the case reached.")
+    when: When = None
+
+
 def _parse_effect(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
     """The model of the one kind an effect names; a malformed effect's errors as written."""
     if isinstance(value, EFFECT_MODELS):
@@ -206,7 +214,12 @@ def _parse_effect(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
 
 #: One effect of a step or timer: the model of the kind its one key names.
 Effect = Annotated[
-    NotifyEffect | StartTimerEffect | CancelTimerEffect | CreateTaskEffect | MilestoneEffect,
+    NotifyEffect
+    | StartTimerEffect
+    | CancelTimerEffect
+    | CreateTaskEffect
+    | MilestoneEffect
+    | RevokeMilestoneEffect,
     WrapValidator(_parse_effect),
 ]
 

@@ -7,12 +7,18 @@ An expression sees these names:
   ``team`` (the young person's chosen team) and ``opened_at``;
 * ``inputs`` — the values given with the event; ``actor`` — ``role`` and ``id`` of who
   triggers it (``system`` for timers);
+* ``person`` — facts about the young person derived from the stored birth date (never
+  the date itself): ``age``, ``minor``, ``turns_16_on``, ``turns_18_on``, ``turns_25_on``
+  and ``turns_on(n)``, ``age_on(date)``;
+* ``consent`` — ``given``, ``departments``, ``categories``, ``guardian``;
 * ``params`` — the definition's parameters; ``target_ages`` — ``min`` and ``max``;
   ``meeting_weekdays`` — the calendar's fixed meeting weekdays;
-* ``now`` and ``today`` — the decision time (ISO text), given by the caller, not a clock;
+* ``now`` (a time) and ``today`` (a date) — the decision time, given by the caller, not a
+  clock; dates and times compare with ``<``, ``==``;
 * helper functions: ``departments_of(items)`` and ``themes_of(items)`` (the sets of
   ``department`` / ``theme`` values of a list of team members or goals), ``count(items)``,
-  ``all_in(items, allowed)`` and ``weekday(iso)`` ('monday' ... 'sunday').
+  ``all_in(items, allowed)``, ``weekday(d)`` ('monday' ... 'sunday') and the date
+  functions of :mod:`workflow.definitions.dates` (on the definition's calendar).
 
 At load time every name, every ``inputs.<name>``, ``case.data.<name>``,
 ``case.counts.<event>``, ``params.<name>`` and every milestone tested with
@@ -30,6 +36,7 @@ from typing import Any
 from jinja2 import TemplateSyntaxError, nodes
 
 from workflow.definitions.calendar import WEEKDAYS
+from workflow.definitions.dates import DATE_FUNCTIONS, as_moment
 from workflow.definitions.sandbox import BoundedSandbox
 
 CASE_ATTRIBUTES = frozenset(
@@ -66,12 +73,10 @@ def all_in(items: Iterable[Any] | None, allowed: Iterable[Any] | None) -> bool:
     return all(item in permitted for item in items or ())
 
 
-def weekday(moment: str | None) -> str | None:
-    """The English weekday name ('tuesday') of an ISO date or date-time."""
-    if not moment:
-        return None
-    day = datetime.fromisoformat(moment) if "T" in moment else date.fromisoformat(moment)
-    return WEEKDAYS[day.weekday()]
+def weekday(moment: date | datetime | str | None) -> str | None:
+    """The English weekday name ('tuesday') of a date, a time or ISO text."""
+    day = as_moment(moment) if moment != "" else None
+    return None if day is None else WEEKDAYS[day.weekday()]
 
 
 HELPERS: dict[str, Callable[..., Any]] = {
@@ -82,8 +87,24 @@ HELPERS: dict[str, Callable[..., Any]] = {
     "weekday": weekday,
 }
 EXPRESSION_NAMES = frozenset(
-    {"case", "inputs", "actor", "params", "target_ages", "meeting_weekdays", "now", "today"}
+    {
+        "case",
+        "inputs",
+        "actor",
+        "person",
+        "consent",
+        "params",
+        "target_ages",
+        "meeting_weekdays",
+        "now",
+        "today",
+    }
 )
+#: What ``person`` offers (derived from the birth date, which itself is never offered).
+PERSON_ATTRIBUTES = frozenset(
+    {"age", "minor", "turns_16_on", "turns_18_on", "turns_25_on", "turns_on", "age_on"}
+)
+CONSENT_ATTRIBUTES = frozenset({"given", "departments", "categories", "guardian"})
 
 # Immutable: an expression can read the case but never change it (no list.clear() etc.).
 _env = BoundedSandbox()
@@ -99,6 +120,14 @@ def evaluate_bool(source: str, context: Mapping[str, Any]) -> bool:
     try:
         return bool(compile_expression(source)(**context))
     except Exception as exc:  # author-written code: every failure is reported
+        raise ExpressionError(_describe(exc)) from exc
+
+
+def evaluate_raw(source: str, context: Mapping[str, Any]) -> Any:
+    """An expression's value as it is (a date stays a date), for the engine's own use."""
+    try:
+        return compile_expression(source)(**context)
+    except Exception as exc:
         raise ExpressionError(_describe(exc)) from exc
 
 
@@ -121,6 +150,8 @@ def _json_value(value: Any, depth: int = 0) -> Any:
         raise ExpressionError("the computed value is nested too deeply")
     if value is None or isinstance(value, bool | int | str):
         return value
+    if isinstance(value, date):  # a date or a time is kept as ISO text
+        return value.isoformat()
     if isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
             raise ExpressionError("the computed value is not a finite number")
@@ -181,7 +212,7 @@ def name_problems(source: str, scope: ExpressionScope) -> list[NameProblem]:
     except Exception:  # syntax_error() reports it
         return []
     problems: list[NameProblem] = []
-    allowed = EXPRESSION_NAMES | frozenset(HELPERS)
+    allowed = EXPRESSION_NAMES | frozenset(HELPERS) | DATE_FUNCTIONS
     for name in tree.find_all(nodes.Name):
         if name.ctx == "load" and name.name not in allowed:
             problems.append(NameProblem(f"unknown name '{name.name}'", name.name, allowed))
@@ -190,6 +221,42 @@ def name_problems(source: str, scope: ExpressionScope) -> list[NameProblem]:
     for compare in tree.find_all(nodes.Compare):
         problems.extend(_milestone_problem(compare, scope))
     return problems
+
+
+def unset_names(source: str, context: Mapping[str, Any]) -> list[str]:
+    """The attribute paths an expression reads (``case.data.x``, ``inputs.y``) that are
+    none in ``context``: what to name when it fails on an unset value."""
+    try:
+        tree = _env.parse("{{ (" + source + ") }}")
+    except Exception:
+        return []
+    unset: list[str] = []
+    for attr in tree.find_all(nodes.Getattr):
+        path = _path(attr)
+        if path is None or len(path) < 2 or path[0] not in context:
+            continue
+        value: Any = context[path[0]]
+        for step in path[1:]:
+            value = value.get(step) if isinstance(value, Mapping) else getattr(value, step, None)
+            if value is None:
+                break
+        dotted = ".".join(path)
+        if (
+            value is None
+            and dotted not in unset
+            and not any(dotted.startswith(u + ".") for u in unset)
+        ):
+            unset.append(dotted)
+    return unset
+
+
+def uses_name(source: str, name: str) -> bool:
+    """Whether an expression reads a top-level name (e.g. ``consent``)."""
+    try:
+        tree = _env.parse("{{ (" + source + ") }}")
+    except Exception:
+        return False
+    return any(n.name == name and n.ctx == "load" for n in tree.find_all(nodes.Name))
 
 
 def _path(node: nodes.Node) -> tuple[str, ...] | None:
@@ -212,6 +279,8 @@ def _attribute_problem(attr: nodes.Getattr, scope: ExpressionScope) -> list[Name
         ("params",): (scope.params, "the definition has no parameter"),
         ("target_ages",): (frozenset({"min", "max"}), "target_ages has no"),
         ("actor",): (frozenset({"role", "id"}), "actor has no"),
+        ("person",): (PERSON_ATTRIBUTES, "person has no"),
+        ("consent",): (CONSENT_ATTRIBUTES, "consent has no"),
     }
     if owner in checks:
         known, what = checks[owner]

@@ -8,8 +8,11 @@ carries a description written for definition authors.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import date
 from functools import cached_property
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, PrivateAttr, StrictBool, StrictInt
 
@@ -22,6 +25,8 @@ from workflow.definitions.casework import (
     Meetings,
     Pool,
 )
+from workflow.definitions.dates import date_functions
+from workflow.definitions.expressions import uses_name
 from workflow.definitions.parts import (
     AgeRange,
     Calendar,
@@ -36,12 +41,14 @@ from workflow.definitions.parts import (
     Theme,
     Timer,
     Transition,
+    guard_rules,
 )
 from workflow.definitions.privacy import DataCategory, Privacy
 from workflow.definitions.sourcemap import SourceMap, SourcePath
-from workflow.definitions.types import Identifier, Locale, StrictModel, Text, text_in
+from workflow.definitions.types import Duration, Identifier, Locale, StrictModel, Text, text_in
 from workflow.definitions.vocabulary import (
     ANY_ACTIVE,
+    SYSTEM_EVENTS,
     InputType,
     StageKind,
 )
@@ -164,8 +171,9 @@ class Definition(StrictModel):
                 task = getattr(effect, "create_task", None)
                 if task is not None and task.when_done is not None:
                     raised.add(task.when_done.raises)
-        if "young_person_no_show" in self.transitions_by_event:
-            raised.add("young_person_no_show")
+        for event in SYSTEM_EVENTS:
+            if event in self.transitions_by_event:
+                raised.add(event)
         return frozenset(raised)
 
     @cached_property
@@ -227,6 +235,49 @@ class Definition(StrictModel):
         for transition in self.transitions:
             names |= {i.name for i in transition.inputs} | set(transition.set)
         return frozenset(names)
+
+    @cached_property
+    def moment_fields(self) -> frozenset[str]:
+        """Case data expressions see as dates or times: date, datetime and meeting inputs,
+        and computed values (a computed value that is ISO text is a date)."""
+        moments = (InputType.DATE, InputType.DATETIME, InputType.MEETING)
+        names = {n for kind in moments for n in self.input_names_by_type.get(kind, [])}
+        names |= set(self.referral.set)
+        for transition in self.transitions:
+            names |= set(transition.set)
+        return frozenset(names)
+
+    @cached_property
+    def date_functions(self) -> dict[str, Callable[..., Any]]:
+        """The date functions expressions call, on this definition's calendar."""
+        return date_functions(self.working_calendar, ZoneInfo(self.calendar.timezone))
+
+    @cached_property
+    def case_timers(self) -> tuple[Timer, ...]:
+        """Timers that run while the case is open (``while_open``), whatever its stage."""
+        return tuple(t for t in self.timers if t.while_open)
+
+    @cached_property
+    def expiring_milestones(self) -> dict[str, Duration]:
+        """Milestones that lapse, and after how long."""
+        return {m.id: m.expires_after for m in self.milestones if m.expires_after is not None}
+
+    @cached_property
+    def reads_consent(self) -> bool:
+        """Whether an expression reads ``consent`` (the store loads it only then)."""
+        return any(uses_name(source, "consent") for source in self.expression_sources)
+
+    @cached_property
+    def expression_sources(self) -> tuple[str, ...]:
+        """Every expression of the definition (guards, rules, computed values, conditions,
+        timer anchors)."""
+        found: list[str] = [t.at for t in self.timers if t.at]
+        steps: list[Referral | Transition] = [self.referral, *self.transitions]
+        for step in steps:
+            found += [source for _, source in guard_rules(step.guard)]
+            found += list(step.set.values())
+            found += [e.when for e in step.effects if e.when]
+        return tuple(found)
 
     @cached_property
     def working_calendar(self) -> WorkingCalendar:

@@ -114,10 +114,20 @@ class Theme(StrictModel):
 
 
 class Milestone(StrictModel):
-    """A named fact about a case (e.g. 'plan agreed') that later guards can test."""
+    """A named fact about a case (e.g. 'plan agreed') that later guards can test.
+
+    A milestone holds until a step revokes it (`revoke_milestone:`) or, with
+    `expires_after`, until that long after it was (last) reached: a lapsed plan no longer
+    reads as agreed.
+    """
 
     id: Identifier
     name: Text
+    expires_after: DurationField | None = Field(
+        default=None,
+        description="The milestone lapses this long after it was reached (reaching it again "
+        "starts the period again), e.g. '6 months' for a plan that must be renewed.",
+    )
 
 
 class Stage(StrictModel):
@@ -134,6 +144,13 @@ class Stage(StrictModel):
     timers: list[Identifier] = Field(
         default_factory=list,
         description="Timers started when a case enters this stage and cancelled when it leaves.",
+    )
+    # Optional fields default to None, not False: a definition's content hash (its
+    # resolved form without the unset fields) stays what it was before they existed.
+    pause: StrictBool | None = Field(
+        default=None,
+        description="A pause of the course: the timers of the stage left keep their remaining "
+        "time (`on_pause: suspend`) and go on from it when the case returns to that stage.",
     )
     description: Text | None = None
 
@@ -194,21 +211,64 @@ class TimerFires(StrictModel):
         return self
 
 
+OnPause = Literal["suspend", "continue"]
+
+
 class Timer(StrictModel):
-    """A deadline or reminder, fired by the engine when its time comes."""
+    """A deadline or reminder, fired by the engine when its time comes.
+
+    It falls due `after` a while from when it starts, or — with `at` — on a date or time
+    the case gives (a birthday, a booked meeting), moved by `before`/`after`; an anchored
+    timer follows its anchor when the data it reads changes.
+    """
 
     id: Identifier
     name: Text
+    at: str | None = Field(
+        default=None,
+        description="Expression giving the date or time it falls due, e.g. "
+        "`person.turns_18_on` or `case.data.next_meeting_at`; a date falls due at "
+        "calendar.office_opens. Recomputed after every step; none (not set yet) keeps the "
+        "timer from running, and a time already past when it is first computed is skipped.",
+    )
+    before: DurationField | None = Field(
+        default=None, description="With `at`: fall due this long before the anchor."
+    )
     after: DurationField | None = Field(
-        default=None, description="How long after it starts the timer falls due."
+        default=None,
+        description="How long after it starts the timer falls due; with `at`: this long "
+        "after the anchor.",
+    )
+    while_open: StrictBool | None = Field(
+        default=None,
+        description="Runs from the referral until the case closes, whatever its stage "
+        "(instead of being listed in a stage's `timers`), e.g. a birthday.",
+    )
+    on_pause: OnPause | None = Field(
+        default=None,
+        description="When the case enters a `pause: true` stage: `suspend` (the default) keeps "
+        "the time left and goes on from it when the case returns; `continue` lets it run on.",
     )
     align: Alignment = Field(
         default="none",
         description="Move the due time to the next business day, or to the next fixed meeting "
         "day (calendar.meeting_weekdays) at calendar.meeting_time.",
     )
-    repeat: Repeat | None = Field(default=None, description="Fire again at an interval.")
+    repeat: Repeat | None = Field(
+        default=None,
+        description="Fire again at an interval, counted from the first due time (a monthly "
+        "timer from 31 January falls due 28 February, 31 March...; a day moved by `align` "
+        "does not move the ones after it).",
+    )
     fires: TimerFires
+
+    @model_validator(mode="after")
+    def _anchor(self) -> Timer:
+        if self.before is not None and self.at is None:
+            raise ValueError("`before` needs `at` (the date or time it is before)")
+        if self.before is not None and self.after is not None:
+            raise ValueError("give `before` or `after`, not both")
+        return self
 
 
 class Choice(StrictModel):
@@ -273,6 +333,32 @@ class MeetingStep(StrictModel):
     )
 
 
+class Rule(StrictModel):
+    """One rule of a guard: an expression that must hold, and what the person is told when
+    it does not, beside the input it concerns."""
+
+    rule: str = Field(description="Expression that must be true, e.g. `count(inputs.plan) >= 1`.")
+    message: Text = Field(description="What the person is told when the rule does not hold.")
+    field: Identifier | None = Field(
+        default=None,
+        description="The input the rule concerns: the message is shown beside it.",
+    )
+
+
+#: A guard: one expression (with `guard_message`), or a list of rules with their own messages.
+Guard = str | list[Rule]
+
+
+def guard_rules(guard: Guard | None) -> list[tuple[tuple[str | int, ...], str]]:
+    """A guard's expressions, each with its path below the guard (``()`` for a single
+    expression, ``(2, 'rule')`` for the third rule)."""
+    if guard is None:
+        return []
+    if isinstance(guard, str):
+        return [((), guard)]
+    return [((index, "rule"), rule.rule) for index, rule in enumerate(guard)]
+
+
 class StepSpec(Protocol):
     """What a step asks and does: a transition, or the referral that opens a case.
 
@@ -290,8 +376,8 @@ class StepSpec(Protocol):
         """What the person taking it gives."""
 
     @property
-    def guard(self) -> str | None:
-        """Expression that must be true for the step to be taken."""
+    def guard(self) -> Guard | None:
+        """Expression (or rules) that must be true for the step to be taken."""
 
     @property
     def guard_message(self) -> str | LocalizedText | None:
@@ -338,12 +424,14 @@ class Transition(StrictModel):
         description="Separation of duties: steps (transition ids, or 'refer' for the "
         "referral) whose actors may not take this one, e.g. [refer] on closing.",
     )
-    guard: str | None = Field(
+    guard: Guard | None = Field(
         default=None,
-        description="Expression that must be true, e.g. \"'plan_agreed' in case.milestones\".",
+        description="Expression that must be true, e.g. \"'plan_agreed' in case.milestones\"; "
+        "or a list of rules, each with its own message and the input it concerns: a refusal "
+        "names every rule that failed.",
     )
     guard_message: Text | None = Field(
-        default=None, description="What the user is told when the guard is false."
+        default=None, description="What the user is told when the guard (one expression) is false."
     )
     inputs: list[Input] = Field(default_factory=list, description="What the person must give.")
     set: dict[Identifier, str] = Field(
@@ -365,7 +453,7 @@ class Referral(StrictModel):
 
     roles: list[Identifier] = Field(min_length=1, description="Roles allowed to refer.")
     inputs: list[Input] = Field(default_factory=list)
-    guard: str | None = None
+    guard: Guard | None = None
     guard_message: Text | None = None
     set: dict[Identifier, str] = Field(default_factory=dict)
     effects: list[Effect] = Field(default_factory=list)

@@ -33,6 +33,10 @@ class CaseRole(StrEnum):
 #: The event name that opens a case through the ``referral`` block.
 REFER_EVENT = "refer"
 
+#: Events the system raises on a case when a definition handles them: the young person
+#: did not come to a meeting; a consent was recorded; a consent was withdrawn.
+SYSTEM_EVENTS = ("young_person_no_show", "consent_given", "consent_withdrawn")
+
 
 class Phase(StrEnum):
     """The phases of the collaboration model every stage belongs to."""

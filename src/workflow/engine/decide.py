@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -28,7 +28,8 @@ from workflow.definitions.models import Definition
 from workflow.definitions.parts import StepSpec, Transition
 from workflow.definitions.types import text_variants
 from workflow.definitions.vocabulary import PREVIOUS_STAGE, REFER_EVENT, SYSTEM_ROLE, StageKind
-from workflow.engine import timing
+from workflow.engine import timers as running_timers
+from workflow.engine.context import expression_context, with_data
 from workflow.engine.effects import StepFacts, effects_of
 from workflow.engine.inputs import validate_inputs
 from workflow.engine.meetings import apply_meetings, cancel_open_meetings
@@ -40,27 +41,16 @@ from workflow.engine.model import (
     Decision,
     Effect,
     Event,
+    FieldError,
     MeetingRecord,
     RecordMilestone,
     Rejection,
     RejectionReason,
+    RevokeMilestone,
     StartTimer,
+    Timing,
 )
-
-
-class _Counts(dict[str, int]):
-    """Event counts where an event that never happened counts 0."""
-
-    def __missing__(self, key: str) -> int:
-        return 0
-
-
-class _Data(dict[str, Any]):
-    """Case data where a known field that was never given reads as none."""
-
-    def __missing__(self, key: str) -> None:
-        return None
-
+from workflow.engine.timing import add_duration
 
 _NOTHING: Mapping[str, Any] = MappingProxyType({})
 
@@ -93,6 +83,7 @@ class _Draft(NamedTuple):
     data: Mapping[str, Any]
     timers: Mapping[str, datetime]
     counts: Mapping[str, int]
+    timing: Timing
     #: The validated inputs (none until they are validated).
     values: Mapping[str, Any] = _NOTHING
     #: What expressions see; its case data is the data before this step.
@@ -110,15 +101,18 @@ def open_case(
     actor: Actor,
     inputs: Mapping[str, Any],
     now: datetime,
+    born: date | None = None,
 ) -> Decision | Rejection:
-    """Open a case by referral: validate the referral, enter the start stage."""
+    """Open a case by referral: validate the referral, enter the start stage.
+
+    ``born``: the young person's birth date (the engine derives ``person.*`` from it)."""
     referral = definition.referral
     if actor.role not in referral.roles:
         return Rejection(
             RejectionReason.ROLE_NOT_ALLOWED,
             {"event": REFER_EVENT, "role": actor.role, "allowed": ", ".join(referral.roles)},
         )
-    blank = CaseState(reference=reference, stage="", opened_at=now)
+    blank = CaseState(reference=reference, stage="", opened_at=now, born=born)
     attempt = _Attempt(
         definition,
         blank,
@@ -220,30 +214,85 @@ def _check_duties(attempt: _Attempt, draft: _Draft) -> _Draft | Rejection:
 
 
 def _check_guard(attempt: _Attempt, draft: _Draft) -> _Draft | Rejection:
-    spec = attempt.spec
-    if spec.guard is None:
+    """The guard must hold; a guard of rules names every rule that failed, beside its field."""
+    guard = attempt.spec.guard
+    if guard is None:
         return draft
+    if isinstance(guard, str):
+        passed = _evaluate_guard(attempt, (), guard, draft.context)
+        if isinstance(passed, Rejection):
+            return passed
+        if passed:
+            return draft
+        message = attempt.spec.guard_message
+        custom = text_variants(message) if message else None
+        return Rejection(RejectionReason.GUARD_FALSE, {"event": attempt.event_name}, (), custom)
+    failed: list[dict[str, str]] = []
+    fields: list[FieldError] = []
+    for index, rule in enumerate(guard):
+        passed = _evaluate_guard(attempt, (index, "rule"), rule.rule, draft.context)
+        if isinstance(passed, Rejection):
+            return passed
+        if not passed:
+            words = text_variants(rule.message)
+            failed.append(words)
+            if rule.field is not None:
+                fields.append(FieldError(rule.field, "guard_false", {}, words))
+    if not failed:
+        return draft
+    combined = {lang: " ".join(w.get(lang) or w["da"] for w in failed) for lang in ("da", "en")}
+    return Rejection(
+        RejectionReason.GUARD_FALSE,
+        {"event": attempt.event_name, "rules": len(failed)},
+        tuple(fields),
+        combined,
+    )
+
+
+def _evaluate_guard(
+    attempt: _Attempt, below: tuple[str | int, ...], source: str, context: Mapping[str, Any]
+) -> bool | Rejection:
+    """A guard's (or a rule's) truth; a failure names where it is written and what was unset."""
     try:
-        passed = expressions.evaluate_bool(spec.guard, draft.context)
+        return expressions.evaluate_bool(source, context)
     except expressions.ExpressionError as exc:
-        return Rejection(RejectionReason.GUARD_ERROR, {"event": attempt.event_name, "detail": exc})
-    if passed:
-        return draft
-    custom = text_variants(spec.guard_message) if spec.guard_message else None
-    return Rejection(RejectionReason.GUARD_FALSE, {"event": attempt.event_name}, (), custom)
+        return _expression_failure(attempt, ("guard", *below), source, context, str(exc))
+
+
+def _expression_failure(
+    attempt: _Attempt,
+    part: tuple[str | int, ...],
+    source: str,
+    context: Mapping[str, Any],
+    detail: str,
+) -> Rejection:
+    """GUARD_ERROR for an expression that failed: where it is written (file:line:column),
+    what went wrong and which values it read were not set."""
+    definition = attempt.definition
+    if attempt.opening:
+        path: tuple[str | int, ...] = ("referral", *part)
+    else:
+        index = definition.transitions.index(attempt.spec)  # type: ignore[arg-type]
+        path = ("transitions", index, *part)
+    where = definition.locate(path)
+    unset = expressions.unset_names(source, context)
+    text = f"{'.'.join(str(p) for p in part)}: {detail}"
+    if unset:
+        text += f" (not set: {', '.join(unset)})"
+    if where is not None:
+        text = f"{where}: {text}"
+    return Rejection(RejectionReason.GUARD_ERROR, {"event": attempt.event_name, "detail": text})
 
 
 def _assign(attempt: _Attempt, draft: _Draft) -> _Draft | Rejection:
     """The case data: what it was, the inputs given, then each computed value in order."""
     data = {**draft.data, **{k: v for k, v in draft.values.items() if v is not None}}
     for name, source in attempt.spec.set.items():
+        context = _with_data(attempt, draft.context, data)
         try:
-            value = expressions.evaluate_value(source, _with_data(draft.context, data))
+            value = expressions.evaluate_value(source, context)
         except expressions.ExpressionError as exc:
-            return Rejection(
-                RejectionReason.GUARD_ERROR,
-                {"event": attempt.event_name, "detail": f"set {name}: {exc}"},
-            )
+            return _expression_failure(attempt, ("set", name), source, context, str(exc))
         data = {**data, name: value}
     return draft._replace(data=data)
 
@@ -269,12 +318,21 @@ def _leave_stage(attempt: _Attempt, draft: _Draft) -> _Draft | Rejection:
     """Moving on cancels the running timers of the stage left, and its open tasks."""
     if attempt.target is None or attempt.opening:
         return draft
-    stage = attempt.definition.stages_by_id[attempt.case.stage]
+    definition = attempt.definition
+    stage = definition.stages_by_id[attempt.case.stage]
+    entering = definition.stages_by_id[attempt.target]
     leaving = [t for t in dict.fromkeys(stage.timers) if t in draft.timers]
+    running = running_timers.leave(
+        definition,
+        running_timers.Running(draft.timers, draft.timing),
+        leaving,
+        attempt.now,
+        pause=bool(entering.pause) and entering.id != stage.id,
+    )
     tasks: tuple[Effect, ...] = ()
     data, meeting = draft.data, draft.meeting
     if attempt.target != attempt.case.stage:
-        final = attempt.definition.stages_by_id[attempt.target].kind is StageKind.FINAL
+        final = entering.kind is StageKind.FINAL
         tasks = (CancelTasks(left=attempt.case.stage, entered=attempt.target, everything=final),)
         if final:  # the case ends: its booked meetings are cancelled (the mails carry it)
             ended = cancel_open_meetings(data)
@@ -284,28 +342,52 @@ def _leave_stage(attempt: _Attempt, draft: _Draft) -> _Draft | Rejection:
     return draft._replace(
         data=data,
         meeting=meeting,
-        timers={t: due for t, due in draft.timers.items() if t not in leaving},
-        effects=(*draft.effects, *(CancelTimer(t) for t in leaving), *tasks),
+        timers=running.timers,
+        timing=running.timing,
+        effects=(*draft.effects, *running.effects, *tasks),
     )
 
 
 def _carry_out_effects(attempt: _Attempt, draft: _Draft) -> _Draft | Rejection:
     """The step's own effects, each whose condition holds, on the case data as assigned."""
-    context = _with_data(draft.context, draft.data)
+    context = _with_data(attempt, draft.context, draft.data)
     case = replace(attempt.case, data=draft.data)
     shared = {i.name: draft.values.get(i.name) for i in attempt.spec.inputs if i.share}
-    facts = StepFacts(draft.values, attempt.target or attempt.case.stage, draft.meeting)
-    timers, effects = draft.timers, draft.effects
-    for spec in attempt.spec.effects:
-        applies = _applies(spec, context, attempt.event_name)
+    facts = StepFacts(draft.values, attempt.target or attempt.case.stage, draft.meeting, context)
+    timers, effects, timing = draft.timers, draft.effects, draft.timing
+    for index, spec in enumerate(attempt.spec.effects):
+        applies = _applies(attempt, index, spec, context)
         if isinstance(applies, Rejection):
             return applies
         if applies:
-            produced, timers = effects_of(
-                attempt.definition, spec, case, shared, timers, attempt.now, facts
-            )
+            try:
+                produced, timers = effects_of(
+                    attempt.definition, spec, case, shared, timers, attempt.now, facts
+                )
+            except running_timers.AnchorError as exc:
+                return _anchor_failure(attempt, exc)
+            for effect in produced:
+                if isinstance(effect, StartTimer):
+                    timing = _anchored(timing, effect)
             effects = (*effects, *produced)
-    return draft._replace(timers=timers, effects=effects)
+    return draft._replace(timers=timers, effects=effects, timing=timing)
+
+
+def _anchored(timing: Timing, started: StartTimer) -> Timing:
+    """The timing with a started timer's anchor kept (or forgotten)."""
+    anchors = {k: v for k, v in timing.anchors.items() if k != started.timer}
+    if started.anchor is not None:
+        anchors[started.timer] = started.anchor
+    return replace(timing, anchors=anchors)
+
+
+def _anchor_failure(attempt: _Attempt, exc: running_timers.AnchorError) -> Rejection:
+    """GUARD_ERROR for a timer whose ``at`` failed, located where the timer is written."""
+    definition = attempt.definition
+    index = [t.id for t in definition.timers].index(exc.timer)
+    where = definition.locate(("timers", index, "at"))
+    detail = f"{where}: {exc}" if where is not None else str(exc)
+    return Rejection(RejectionReason.GUARD_ERROR, {"event": attempt.event_name, "detail": detail})
 
 
 def _enter_stage(attempt: _Attempt, draft: _Draft) -> _Draft | Rejection:
@@ -314,16 +396,47 @@ def _enter_stage(attempt: _Attempt, draft: _Draft) -> _Draft | Rejection:
         return draft
     definition = attempt.definition
     stage = definition.stages_by_id[attempt.target]
+    running = running_timers.Running(draft.timers, draft.timing)
     if stage.kind is StageKind.FINAL:
-        ending = (CancelTimer(t) for t in sorted(draft.timers))
-        return draft._replace(timers={}, effects=(*draft.effects, *ending))
-    started = [
-        StartTimer(t, timing.timer_due(definition, definition.timers_by_id[t], attempt.now))
-        for t in stage.timers
-    ]
+        for timer in sorted(draft.timers):
+            running = running.cancelled(timer)
+        return draft._replace(
+            timers={}, timing=Timing(), effects=(*draft.effects, *running.effects)
+        )
+    context = _with_data(attempt, draft.context, draft.data)
+    try:
+        running = running_timers.enter(
+            definition, running, stage.timers, attempt.now, context, pause=bool(stage.pause)
+        )
+    except running_timers.AnchorError as exc:
+        return _anchor_failure(attempt, exc)
     return draft._replace(
-        timers={**draft.timers, **{s.timer: s.due_at for s in started}},
-        effects=(*draft.effects, *started),
+        timers=running.timers, timing=running.timing, effects=(*draft.effects, *running.effects)
+    )
+
+
+def _follow_anchors(attempt: _Attempt, draft: _Draft) -> _Draft | Rejection:
+    """Anchored timers follow the case data as the step leaves it; timers of the whole
+    case (``while_open``) start once their anchor is set."""
+    definition = attempt.definition
+    stage = definition.stages_by_id[attempt.target or attempt.case.stage]
+    if stage.kind is StageKind.FINAL:
+        return draft
+    has_anchors = definition.case_timers or any(
+        definition.timers_by_id[t].at for t in (*stage.timers, *draft.timers)
+    )
+    if not has_anchors:
+        return draft
+    context = _with_data(attempt, draft.context, draft.data)
+    running = running_timers.Running(draft.timers, draft.timing)
+    try:
+        running = running_timers.follow_anchors(
+            definition, running, stage.timers, attempt.case.timer_firings, attempt.now, context
+        )
+    except running_timers.AnchorError as exc:
+        return _anchor_failure(attempt, exc)
+    return draft._replace(
+        timers=running.timers, timing=running.timing, effects=(*draft.effects, *running.effects)
     )
 
 
@@ -342,6 +455,7 @@ _STEPS: tuple[Callable[[_Attempt, _Draft], _Draft | Rejection], ...] = (
     _leave_stage,
     _carry_out_effects,
     _enter_stage,
+    _follow_anchors,
     _count,
 )
 
@@ -349,7 +463,14 @@ _STEPS: tuple[Callable[[_Attempt, _Draft], _Draft | Rejection], ...] = (
 def _take(attempt: _Attempt) -> Decision | Rejection:
     """Run the named steps in order; the first rejection refuses the step (the one place)."""
     case = attempt.case
-    draft = _Draft(data=case.data, timers=case.timers, counts=case.counts)
+    live = live_milestones(attempt.definition, case, attempt.now)
+    lapsed: tuple[Effect, ...] = ()
+    if live != case.milestones:
+        lapsed = tuple(RevokeMilestone(m, expired=True) for m in sorted(case.milestones - live))
+        attempt = replace(attempt, case=replace(case, milestones=live))
+    draft = _Draft(
+        data=case.data, timers=case.timers, counts=case.counts, timing=case.timing, effects=lapsed
+    )
     for step in _STEPS:
         result = step(attempt, draft)
         if isinstance(result, Rejection):
@@ -367,7 +488,7 @@ def _decision(attempt: _Attempt, draft: _Draft) -> Decision:
         previous = case.stage
     else:
         previous = case.previous_stage
-    reached, cancelled = _milestones_and_cancellations(draft.effects)
+    reached, revoked, cancelled = _milestones_and_cancellations(draft.effects)
     # A cancelled timer's count ends with it; one that ended by firing keeps its count
     # until it is cancelled (started again, it goes on counting) — as the store keeps it.
     firings = {k: v for k, v in case.timer_firings.items() if k not in cancelled}
@@ -381,8 +502,9 @@ def _decision(attempt: _Attempt, draft: _Draft) -> Decision:
         stage=new_stage,
         previous_stage=previous,
         data=draft.data,
-        milestones=case.milestones | reached,
+        milestones=(case.milestones - revoked) | reached,
         timers=draft.timers,
+        timing=_reached(draft.timing, reached, revoked, attempt.now),
         timer_firings=firings,
         counts=draft.counts,
     )
@@ -400,56 +522,74 @@ def _decision(attempt: _Attempt, draft: _Draft) -> Decision:
 
 def _milestones_and_cancellations(
     effects: tuple[Effect, ...],
-) -> tuple[frozenset[str], frozenset[str]]:
-    """The milestones the effects record, and the timers they cancel."""
+) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """The milestones the effects record and revoke, and the timers they cancel (a
+    milestone revoked and then recorded again in one step holds)."""
     reached: set[str] = set()
+    revoked: set[str] = set()
     cancelled: set[str] = set()
     for effect in effects:
         match effect:
             case RecordMilestone(milestone=milestone):
                 reached.add(milestone)
+                revoked.discard(milestone)
+            case RevokeMilestone(milestone=milestone):
+                revoked.add(milestone)
+                reached.discard(milestone)
             case CancelTimer(timer=timer):
                 cancelled.add(timer)
-    return frozenset(reached), frozenset(cancelled)
+    return frozenset(reached), frozenset(revoked), frozenset(cancelled)
+
+
+def _reached(
+    timing: Timing, reached: frozenset[str], revoked: frozenset[str], now: datetime
+) -> Timing:
+    """The timing with when each milestone was reached (for ``expires_after``)."""
+    if not reached and not (revoked & timing.reached.keys()):
+        return timing
+    kept = {m: at for m, at in timing.reached.items() if m not in revoked}
+    return replace(timing, reached={**kept, **dict.fromkeys(reached, now)})
+
+
+def live_milestones(definition: Definition, case: CaseState, now: datetime) -> frozenset[str]:
+    """The case's milestones that still hold at ``now`` (those with ``expires_after``
+    lapse that long after they were reached)."""
+    expiring = definition.expiring_milestones
+    if not expiring or not case.milestones & expiring.keys():
+        return case.milestones
+    lapsed = set()
+    for milestone in case.milestones & expiring.keys():
+        reached = case.timing.reached.get(milestone)
+        if reached is not None and add_duration(definition, reached, expiring[milestone]) <= now:
+            lapsed.add(milestone)
+    return case.milestones - lapsed
 
 
 def _context(attempt: _Attempt, inputs: Mapping[str, Any]) -> dict[str, Any]:
-    """What guards, computed values and conditions see."""
-    definition, case = attempt.definition, attempt.case
-    return {
-        "case": {
-            "reference": case.reference,
-            "stage": case.stage,
-            "previous_stage": case.previous_stage,
-            "data": _Data(case.data),
-            "milestones": sorted(case.milestones),
-            "counts": _Counts(case.counts),
-            "team": list(case.data.get("team") or []),
-            "opened_at": case.opened_at.isoformat(),
-        },
-        "inputs": dict(inputs),
-        "actor": {"role": attempt.event.actor.role, "id": attempt.event.actor.id},
-        "params": dict(definition.parameters),
-        "target_ages": {"min": definition.target_ages.min, "max": definition.target_ages.max},
-        "meeting_weekdays": list(definition.calendar.meeting_weekdays),
-        "now": attempt.now.isoformat(),
-        "today": attempt.now.date().isoformat(),
-    }
+    """What guards, computed values and conditions see (the case data before the step)."""
+    return expression_context(
+        attempt.definition, attempt.case, inputs, attempt.event.actor, attempt.now
+    )
 
 
-def _with_data(context: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
-    """The context with the case data as it is now (the rest as before the step)."""
-    return {**context, "case": {**context["case"], "data": _Data(data)}}
+def _with_data(
+    attempt: _Attempt, context: Mapping[str, Any], data: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The context with the case data as it is now, and what follows from it (``case.team``)."""
+    return with_data(attempt.definition, context, attempt.case, data)
 
 
-def _applies(spec: EffectSpec, context: Mapping[str, Any], event: str) -> bool | Rejection:
+def _applies(
+    attempt: _Attempt, index: int, spec: EffectSpec, context: Mapping[str, Any]
+) -> bool | Rejection:
     """Whether an effect's condition holds (an effect without one always applies)."""
     if spec.when is None:
         return True
     try:
         return expressions.evaluate_bool(spec.when, context)
     except expressions.ExpressionError as exc:
-        return Rejection(RejectionReason.GUARD_ERROR, {"event": event, "detail": f"when: {exc}"})
+        part = ("effects", index, "when")
+        return _expression_failure(attempt, part, spec.when, context, str(exc))
 
 
 __all__ = ["decide", "open_case"]

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, assert_never
+from zoneinfo import ZoneInfo
 
 from workflow.definitions.effects import (
     CancelTimerEffect,
@@ -20,13 +21,16 @@ from workflow.definitions.effects import (
     MilestoneEffect,
     NotifyEffect,
     Recipients,
+    RevokeMilestoneEffect,
     StartTimerEffect,
 )
 from workflow.definitions.effects import CreateTask as CreateTaskSpec
 from workflow.definitions.effects import Effect as EffectSpec
 from workflow.definitions.models import Definition
 from workflow.definitions.types import text_in
+from workflow.definitions.vocabulary import CaseRole
 from workflow.engine import timing
+from workflow.engine.context import is_minor
 from workflow.engine.model import (
     CancelTimer,
     CaseState,
@@ -36,9 +40,10 @@ from workflow.engine.model import (
     Notify,
     Recipient,
     RecordMilestone,
-    StartTimer,
+    RevokeMilestone,
     TaskReminderDue,
 )
+from workflow.engine.timers import start
 from workflow.engine.vocabulary import RecipientKind
 
 
@@ -50,6 +55,8 @@ class StepFacts:
     values: Mapping[str, Any] = field(default_factory=dict)
     stage: str = ""
     meeting: MeetingRecord | None = None
+    #: What expressions see after the step's data is assigned (for anchored timers).
+    context: Mapping[str, Any] = field(default_factory=dict)
 
 
 def effects_of(
@@ -71,12 +78,14 @@ def effects_of(
         case NotifyEffect(notify=notify):
             notices = (
                 Notify(r, notify.template, shared, None, facts.meeting)
-                for r in recipients(definition, case, notify.to)
+                for r in recipients(definition, case, notify.to, now)
             )
             return tuple(notices), timers
         case StartTimerEffect(start_timer=timer_id):
-            due = timing.timer_due(definition, definition.timers_by_id[timer_id], now)
-            return (StartTimer(timer_id, due),), {**timers, timer_id: due}
+            started = start(definition, definition.timers_by_id[timer_id], now, facts.context)
+            if started is None:  # anchored to a date that is not set: it does not run
+                return (), timers
+            return (started,), {**timers, timer_id: started.due_at}
         case CancelTimerEffect(cancel_timer=timer_id):
             if timer_id not in timers:
                 return (), timers
@@ -85,6 +94,10 @@ def effects_of(
             return tuple(_tasks(definition, task, case, facts, now)), timers
         case MilestoneEffect(milestone=milestone):
             return (RecordMilestone(milestone),), timers
+        case RevokeMilestoneEffect(revoke_milestone=milestone):
+            if milestone not in case.milestones:
+                return (), timers
+            return (RevokeMilestone(milestone),), timers
         case _:
             assert_never(spec)
 
@@ -98,7 +111,7 @@ def _tasks(
     details = facts.values.get(task.details) if task.details else None
     reminders = tuple(_reminders(definition, case, task, due_at)) if due_at else ()
     if task.for_ is not None:
-        assignees = recipients(definition, case, task.for_)
+        assignees = recipients(definition, case, task.for_, now)
     else:
         assignees = _each(case, task.for_each or "", facts.values)
     need = task.when_done.need if task.when_done else None
@@ -161,10 +174,20 @@ def _reminders(
     return found
 
 
-def recipients(definition: Definition, case: CaseState, to: Recipients) -> list[Recipient]:
-    """The people and departments a recipients spec names on this case, without repeats."""
+def recipients(
+    definition: Definition, case: CaseState, to: Recipients, now: datetime | None = None
+) -> list[Recipient]:
+    """The people and departments a recipients spec names on this case, without repeats.
+
+    A guardian is told only while the young person is a minor (on ``now``'s date): custody
+    ends at 18, and so do the guardian's notifications."""
     found: list[Recipient] = []
+    adult = now is not None and not is_minor(
+        case.born, now.astimezone(ZoneInfo(definition.calendar.timezone)).date(), case.data
+    )
     for role in to.roles:
+        if role == CaseRole.GUARDIAN and adult:
+            continue
         holder = case.data.get(role)
         found.append(
             Recipient(RecipientKind.ROLE, role, holder if isinstance(holder, str) else None)

@@ -54,16 +54,29 @@ def fire_timer(
     timers = dict(case.timers)
     firings = dict(case.timer_firings)
     firings[timer_id] = firings.get(timer_id, 0) + 1
-    following = timing.next_due(definition, timer, due, now)
+    anchors = dict(case.timing.anchors)
+    following = timing.next_due(
+        definition, timer, due, now, anchors.get(timer_id), firings[timer_id]
+    )
     if timer.repeat and timer.repeat.max_count and firings[timer_id] >= timer.repeat.max_count:
         following = None
     reschedule: list[Effect] = []
     if following is None:
         del timers[timer_id]
+        anchors.pop(timer_id, None)
     else:
-        timers[timer_id] = following
-        reschedule.append(StartTimer(timer_id, following))
-    ticked = replace(case, timers=timers, timer_firings=firings)
+        timers[timer_id], anchor = following
+        if anchor is None:
+            anchors.pop(timer_id, None)
+        else:
+            anchors[timer_id] = anchor
+        reschedule.append(StartTimer(timer_id, timers[timer_id], anchor))
+    ticked = replace(
+        case,
+        timers=timers,
+        timer_firings=firings,
+        timing=replace(case.timing, anchors=anchors),
+    )
 
     if timer.fires.event is not None:
         event = Event(timer.fires.event, Actor(SYSTEM_ROLE, f"timer:{timer_id}"))
@@ -81,10 +94,12 @@ def fire_timer(
                 case=replace(result.case, timer_firings=counted),
                 effects=(fired, *result.effects, *(reschedule if still else [])),
             )
+        # Refused: no step happened. The record is the timer's own (``timer:<id>``, as
+        # for an escalation), holding the refusal; the event is named only inside it.
         fired = TimerFired(timer_id, due, timer.fires.event, rejected=result.reason.value)
         return Decision(
             ticked,
-            timer.fires.event,
+            f"timer:{timer_id}",
             f"timer:{timer_id}",
             case.stage,
             case.stage,
@@ -93,7 +108,7 @@ def fire_timer(
     assert timer.fires.notify is not None
     notices: Iterable[Effect] = (
         Notify(r, timer.fires.notify.template, {}, timer_id)
-        for r in recipients(definition, case, timer.fires.notify.to)
+        for r in recipients(definition, case, timer.fires.notify.to, now)
     )
     return Decision(
         ticked,

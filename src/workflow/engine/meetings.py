@@ -26,6 +26,7 @@ from workflow.definitions.parts import Input, MeetingStep, StepSpec
 from workflow.definitions.vocabulary import InputType
 from workflow.engine import timing
 from workflow.engine.access import young_person_actor
+from workflow.engine.context import is_minor
 from workflow.engine.model import (
     CaseState,
     FieldError,
@@ -119,6 +120,11 @@ class _Step:
     def start(self, item: Input) -> datetime:
         return datetime.fromisoformat(str(self.values[item.name]))
 
+    def minor(self) -> bool:
+        """Whether the young person is a minor today (a guardian is invited only then)."""
+        today = self.now.astimezone(ZoneInfo(self.definition.calendar.timezone)).date()
+        return is_minor(self.case.born, today, self.data)
+
     def rule_errors(self, item: Input) -> list[FieldError]:
         return [FieldError(item.name, c, p) for c, p in _rules(self.definition, self.start(item))]
 
@@ -204,7 +210,7 @@ def _book(
         place=_place(step),
         state="booked",
         sequence=0,
-        participants=participants(step.case.reference, step.data),
+        participants=participants(step.case.reference, step.data, step.minor()),
     )
     return booked, superseded, step.rule_errors(item)
 
@@ -225,10 +231,12 @@ def cancel_open_meetings(data: Mapping[str, Any]) -> MeetingOutcome:
     return MeetingOutcome({**data, MEETINGS_KEY: stored}, changes)
 
 
-def participants(reference: str, data: Mapping[str, Any]) -> tuple[Mapping[str, Any], ...]:
+def participants(
+    reference: str, data: Mapping[str, Any], minor: bool
+) -> tuple[Mapping[str, Any], ...]:
     """Who is invited: the young person, a guardian of a minor, the coordinator, the team."""
     found: list[Mapping[str, Any]] = [{"id": young_person_actor(reference), "role": "young_person"}]
-    if data.get("minor"):
+    if minor:
         found.append({"id": "guardian", "role": "guardian"})
     coordinator = data.get("coordinator")
     if isinstance(coordinator, str) and coordinator:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -42,6 +42,14 @@ class CaseState:
     #: Who took each step (transition id, or 'refer'): the actor ids, for ``not_by``.
     #: The store fills it only for definitions that use ``not_by``.
     step_actors: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    #: The young person's birth date: the engine derives ``person.age``, ``person.minor``
+    #: and the birthdays from it; it never reaches expressions, templates or effects.
+    born: date | None = None
+    #: The consent as it stands (given, departments, categories, guardian); None when the
+    #: caller did not load it (the definition's expressions do not read ``consent``).
+    consent: Mapping[str, Any] | None = None
+    #: The timing the engine keeps between steps (see :class:`Timing`).
+    timing: Timing = field(default_factory=lambda: Timing())
 
     def holder(self, role: str) -> str | None:
         """The staff id holding a role on the case, if the case names one.
@@ -63,6 +71,54 @@ class CaseState:
         """The young person's team as the case holds it (the ``team`` input's items)."""
         team = self.data.get("team")
         return [m for m in team if isinstance(m, dict)] if isinstance(team, list) else []
+
+
+@dataclass(frozen=True)
+class Suspended:
+    """A timer set aside while the case is paused: how long it had left, and since when."""
+
+    remaining_seconds: float
+    since: datetime
+
+
+@dataclass(frozen=True)
+class Timing:
+    """What the engine remembers about time between steps, besides the running timers.
+
+    ``anchors``: a repeating timer's first due time before alignment (its n-th firing is
+    the anchor plus n intervals, so it never drifts); ``suspended``: timers set aside by a
+    pause; ``reached``: when each milestone was last reached (for ``expires_after``).
+    Kept by the store as JSON (:meth:`as_data`, :meth:`from_data`).
+    """
+
+    anchors: Mapping[str, datetime] = field(default_factory=dict)
+    suspended: Mapping[str, Suspended] = field(default_factory=dict)
+    reached: Mapping[str, datetime] = field(default_factory=dict)
+
+    def as_data(self) -> dict[str, Any]:
+        """As JSON values."""
+        return {
+            "anchors": {k: v.isoformat() for k, v in self.anchors.items()},
+            "suspended": {
+                k: {"remaining": v.remaining_seconds, "since": v.since.isoformat()}
+                for k, v in self.suspended.items()
+            },
+            "reached": {k: v.isoformat() for k, v in self.reached.items()},
+        }
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any] | None) -> Timing:
+        """From JSON values (none: nothing remembered)."""
+        if not data:
+            return cls()
+        return cls(
+            anchors={k: datetime.fromisoformat(v) for k, v in (data.get("anchors") or {}).items()},
+            suspended={
+                k: Suspended(float(v["remaining"]), datetime.fromisoformat(v["since"]))
+                for k, v in (data.get("suspended") or {}).items()
+            },
+            reached={k: datetime.fromisoformat(v) for k, v in (data.get("reached") or {}).items()},
+        )
 
 
 @dataclass(frozen=True)
@@ -155,10 +211,13 @@ class MeetingChanged:
 
 @dataclass(frozen=True)
 class StartTimer:
-    """A timer starts (or restarts) and falls due at ``due_at``."""
+    """A timer starts (or restarts) and falls due at ``due_at``; a repeating timer's
+    ``anchor`` is its first due time before alignment (its later due times count from it)."""
 
     timer: str
     due_at: datetime
+    #: Not part of its identity: two starts are the same when the timer and due time are.
+    anchor: datetime | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -214,6 +273,14 @@ class RecordMilestone:
 
 
 @dataclass(frozen=True)
+class RevokeMilestone:
+    """A milestone no longer holds: revoked by a step, or lapsed (``expired``)."""
+
+    milestone: str
+    expired: bool = False
+
+
+@dataclass(frozen=True)
 class TimerFired:
     """A timer fell due; what it raised, and whether that was accepted."""
 
@@ -231,6 +298,7 @@ Effect = (
     | CancelTasks
     | MeetingChanged
     | RecordMilestone
+    | RevokeMilestone
     | TimerFired
 )
 
@@ -273,9 +341,13 @@ class FieldError:
     name: str
     code: str
     params: Mapping[str, Any] = field(default_factory=dict)
+    #: The definition's own words (a guard rule's message), by language.
+    custom_message: Mapping[str, str] | None = None
 
     def text(self, locale: str = "da") -> str:
         """The error in the user's language."""
+        if self.custom_message:
+            return self.custom_message.get(locale) or self.custom_message["da"]
         return text(self.code, locale, **self.params)
 
 

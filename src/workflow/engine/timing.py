@@ -1,11 +1,19 @@
-"""When timers and tasks fall due: durations on the municipality's working calendar."""
+"""When timers and tasks fall due: durations on the municipality's working calendar.
+
+A timer falls due a duration after it starts, or — anchored with ``at`` — on a date or
+time the case gives, moved by ``before``/``after``; then ``align`` moves it to a
+business day or a meeting day. A repeating timer's n-th due time is counted from its
+first (unaligned) due time, its *anchor*: monthly from 31 January gives 28 February,
+31 March, 30 April, and a firing moved off a closing day does not move the next ones.
+"""
 
 from __future__ import annotations
 
-import calendar as _stdcal
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from workflow.definitions.dates import add_months_to, as_datetime, as_moment
 from workflow.definitions.effects import Alignment
 from workflow.definitions.models import Definition
 from workflow.definitions.parts import Repeat, Timer
@@ -14,12 +22,6 @@ from workflow.definitions.types import Duration
 
 def _at(day: date, clock: time, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, clock, tzinfo=zone)
-
-
-def _add_months(day: date, months: int) -> date:
-    month0 = day.month - 1 + months
-    year, month = day.year + month0 // 12, month0 % 12 + 1
-    return date(year, month, min(day.day, _stdcal.monthrange(year, month)[1]))
 
 
 def add_duration(definition: Definition, start: datetime, duration: Duration) -> datetime:
@@ -38,7 +40,7 @@ def add_duration(definition: Definition, start: datetime, duration: Duration) ->
         case "weeks":
             return _at(local.date() + timedelta(weeks=amount), clock, zone)
         case "months":
-            return _at(_add_months(local.date(), amount), clock, zone)
+            return _at(add_months_to(local.date(), amount), clock, zone)
         case "business_days":
             cal = definition.working_calendar
             return _at(cal.add_business_days(local.date(), amount), clock, zone)
@@ -69,8 +71,64 @@ def due_at(
 
 
 def timer_due(definition: Definition, timer: Timer, start: datetime) -> datetime:
-    """When a timer started at ``start`` first falls due."""
+    """When a timer (not anchored) started at ``start`` first falls due."""
     return due_at(definition, start, timer.after, timer.align)
+
+
+def timer_anchor(definition: Definition, timer: Timer, start: datetime) -> datetime:
+    """The unaligned first due time of a timer (not anchored) started at ``start``."""
+    return add_duration(definition, start, timer.after) if timer.after else start
+
+
+def anchored_due(
+    definition: Definition, timer: Timer, value: Any
+) -> tuple[datetime, datetime] | None:
+    """An anchored timer's (due time, unaligned anchor), from the value its ``at`` gave
+    (a date, a time or ISO text; None: not set, so the timer does not run)."""
+    zone = ZoneInfo(definition.calendar.timezone)
+    moment = as_moment(value, zone)
+    if moment is None:
+        return None
+    anchor = as_datetime(moment, zone, definition.calendar.office_opens)
+    if timer.before is not None:
+        anchor = subtract_duration(definition, anchor, timer.before)
+    elif timer.after is not None:
+        anchor = add_duration(definition, anchor, timer.after)
+    return align(definition, anchor, timer.align), anchor
+
+
+def subtract_duration(definition: Definition, end: datetime, duration: Duration) -> datetime:
+    """``end`` minus a duration (as :func:`add_duration`, backwards)."""
+    zone = ZoneInfo(definition.calendar.timezone)
+    local = end.astimezone(zone)
+    clock = local.time().replace(tzinfo=None)
+    amount = duration.amount
+    match duration.unit:
+        case "minutes":
+            return (end.astimezone(UTC) - timedelta(minutes=amount)).astimezone(zone)
+        case "hours":
+            return (end.astimezone(UTC) - timedelta(hours=amount)).astimezone(zone)
+        case "days":
+            return _at(local.date() - timedelta(days=amount), clock, zone)
+        case "weeks":
+            return _at(local.date() - timedelta(weeks=amount), clock, zone)
+        case "months":
+            return _at(add_months_to(local.date(), -amount), clock, zone)
+        case "business_days":
+            day = local.date()
+            remaining = amount
+            cal = definition.working_calendar
+            while remaining:
+                day -= timedelta(days=1)
+                if cal.is_business_day(day):
+                    remaining -= 1
+            return _at(day, clock, zone)
+    raise ValueError(f"unknown unit {duration.unit}")  # pragma: no cover - Literal exhausts
+
+
+def _nth(definition: Definition, anchor: datetime, interval: Duration, n: int) -> datetime:
+    """The anchor plus ``n`` intervals (months from the anchor's own day, never drifting)."""
+    return add_duration(definition, anchor, Duration(interval.amount * n, interval.unit))
 
 
 def repeat_interval(repeat: Repeat) -> Duration:
@@ -82,16 +140,26 @@ def repeat_interval(repeat: Repeat) -> Duration:
 
 
 def next_due(
-    definition: Definition, timer: Timer, previous_due: datetime, now: datetime
-) -> datetime | None:
-    """The next due time of a recurring timer after it fired, or None when it is done."""
+    definition: Definition,
+    timer: Timer,
+    previous_due: datetime,
+    now: datetime,
+    anchor: datetime | None = None,
+    fired: int = 1,
+) -> tuple[datetime, datetime | None] | None:
+    """The next due time of a recurring timer after its ``fired``-th firing, and its anchor.
+
+    None when it is done. Counted from the ``anchor`` (its first unaligned due time); a
+    timer started before anchors were kept counts from the due time it just had, and an
+    anchor of None comes back when a long downtime made it count from now."""
     if timer.repeat is None:
         return None
     interval = repeat_interval(timer.repeat)
-    due = previous_due
-    for _ in range(1_000):  # catch up after downtime without firing a storm
-        due = due_at(definition, due, interval, timer.align)
-        if due > now:
-            return due
-    # Long downtime: count the next interval from now instead of from the missed ones.
-    return due_at(definition, now, interval, timer.align)
+    if anchor is None:
+        anchor, fired = previous_due, 1
+    for n in range(fired, fired + 1_000):  # catch up after downtime without a storm
+        due = align(definition, _nth(definition, anchor, interval, n), timer.align)
+        if due > now and due > previous_due:
+            return due, anchor
+    # Long downtime: count from now instead of from the missed ones.
+    return align(definition, add_duration(definition, now, interval), timer.align), None

@@ -1,0 +1,152 @@
+"""What expressions see: the case, the step's inputs, the person and the time, as values.
+
+One place builds it for every expression the engine evaluates — guards and rules,
+computed values, effect conditions and timer anchors — so they all see the same names
+(see :mod:`workflow.definitions.expressions`). Dates and times arrive as values (a
+``date`` input as a :class:`~datetime.date`, ``now`` as a zone-aware time) with the date
+functions bound to the definition's calendar. The young person's birth date is turned
+into facts here (``person.age``, ``person.turns_18_on``...) and goes no further.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from workflow.definitions.calendar import age_on
+from workflow.definitions.dates import as_moment, is_iso
+from workflow.definitions.models import Definition
+from workflow.engine.model import Actor, CaseState
+
+#: The age a person is a minor below.
+MAJORITY = 18
+
+
+class Counts(dict[str, int]):
+    """Event counts where an event that never happened counts 0."""
+
+    def __missing__(self, key: str) -> int:
+        return 0
+
+
+class Data(dict[str, Any]):
+    """Case data where a known field that was never given reads as none."""
+
+    def __missing__(self, key: str) -> None:
+        return None
+
+
+def birthday(born: date, age: int) -> date:
+    """The day a person born on ``born`` turns ``age`` (29 February: 1 March, as in Danish
+    practice for a leap-day birthday in a common year)."""
+    try:
+        return born.replace(year=born.year + age)
+    except ValueError:  # 29 February in a common year
+        return date(born.year + age, 3, 1)
+
+
+def person_facts(born: date | None, today: date) -> dict[str, Any]:
+    """The young person's facts on ``today``; every fact is none when the birth date is
+    unknown (e.g. erased)."""
+    if born is None:
+        none: dict[str, Any] = dict.fromkeys(
+            ("age", "minor", "turns_16_on", "turns_18_on", "turns_25_on")
+        )
+        return none | {"turns_on": lambda age: None, "age_on": lambda day: None}
+
+    def turns_on(age: object) -> date:
+        if isinstance(age, bool) or not isinstance(age, int) or not 0 <= age <= 120:
+            raise TypeError(f"turns_on needs an age in whole years, got {age!r:.20}")
+        return birthday(born, age)
+
+    def age_at(day: object) -> int | None:
+        moment = as_moment(day)
+        if moment is None:
+            return None
+        return age_on(born, moment.date() if isinstance(moment, datetime) else moment)
+
+    age = age_on(born, today)
+    return {
+        "age": age,
+        "minor": age < MAJORITY,
+        "turns_16_on": birthday(born, 16),
+        "turns_18_on": birthday(born, MAJORITY),
+        "turns_25_on": birthday(born, 25),
+        "turns_on": turns_on,
+        "age_on": age_at,
+    }
+
+
+def is_minor(born: date | None, today: date, data: Mapping[str, Any]) -> bool:
+    """Whether the young person is a minor on ``today`` (a case without a known birth date
+    keeps what its referral recorded)."""
+    if born is not None:
+        return age_on(born, today) < MAJORITY
+    return bool(data.get("minor"))
+
+
+def consent_facts(consent: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The consent as expressions see it (none recorded: not given)."""
+    consent = consent or {}
+    return {
+        "given": bool(consent.get("given")),
+        "departments": sorted(consent.get("departments") or []),
+        "categories": sorted(consent.get("categories") or []),
+        "guardian": bool(consent.get("guardian")),
+    }
+
+
+def _moments(values: Mapping[str, Any], names: frozenset[str], zone: ZoneInfo) -> dict[str, Any]:
+    """The values with ISO text of the named fields read as dates and times."""
+    return {k: as_moment(v, zone) if k in names and is_iso(v) else v for k, v in values.items()}
+
+
+def case_view(definition: Definition, case: CaseState, data: Mapping[str, Any]) -> dict[str, Any]:
+    """``case`` as expressions see it, with ``data`` as the case data (the team from it)."""
+    zone = ZoneInfo(definition.calendar.timezone)
+    team = data.get("team")
+    return {
+        "reference": case.reference,
+        "stage": case.stage,
+        "previous_stage": case.previous_stage,
+        "data": Data(_moments(data, definition.moment_fields, zone)),
+        "milestones": sorted(case.milestones),
+        "counts": Counts(case.counts),
+        "team": list(team) if isinstance(team, list) else [],
+        "opened_at": case.opened_at.astimezone(zone),
+    }
+
+
+def expression_context(
+    definition: Definition,
+    case: CaseState,
+    inputs: Mapping[str, Any],
+    actor: Actor,
+    now: datetime,
+) -> dict[str, Any]:
+    """What guards, rules, computed values, conditions and anchors see."""
+    zone = ZoneInfo(definition.calendar.timezone)
+    local = now.astimezone(zone)
+    return {
+        **definition.date_functions,
+        "case": case_view(definition, case, case.data),
+        "inputs": _moments(inputs, definition.moment_fields, zone),
+        "actor": {"role": actor.role, "id": actor.id},
+        "person": person_facts(case.born, local.date()),
+        "consent": consent_facts(case.consent),
+        "params": dict(definition.parameters),
+        "target_ages": {"min": definition.target_ages.min, "max": definition.target_ages.max},
+        "meeting_weekdays": list(definition.calendar.meeting_weekdays),
+        "now": local,
+        "today": local.date(),
+    }
+
+
+def with_data(
+    definition: Definition, context: Mapping[str, Any], case: CaseState, data: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The context with the case data as it is now — and everything derived from it, such
+    as ``case.team`` — the rest as before the step."""
+    return {**context, "case": case_view(definition, case, data)}
