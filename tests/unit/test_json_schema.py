@@ -201,3 +201,19 @@ def test_times_of_day_are_written_as_the_loader_reads_them(time: str, valid: boo
     whole = _read(Path("tests/golden/minimal.yaml"))
     whole["calendar"] = {"meeting_time": time}
     assert (_errors(whole) == []) is valid
+
+
+@pytest.mark.parametrize(
+    ("extends", "valid"),
+    [
+        ("base", True),
+        ("../base.yaml", True),
+        ("shared/base.yml", True),
+        ("../other/base", False),
+        ("/etc/base.yaml", False),
+        ("Base", False),
+    ],
+)
+def test_extends_is_an_id_or_a_relative_path(extends: str, valid: bool) -> None:
+    child = {"id": "child", "version": 1, "extends": extends}
+    assert (_errors(child) == []) is valid

@@ -36,13 +36,20 @@ def _fail(error: DefinitionError) -> None:
     raise typer.Exit(1)
 
 
+def _definitions_dir() -> Path:
+    """Where ``extends: <id>`` is looked up when the id is not beside the file."""
+    from workflow.settings import get_settings
+
+    return get_settings().definitions_dir
+
+
 @app.command()
 def validate(paths: list[Path] = typer.Argument(..., help="Definition files.")) -> None:
     """Check definitions; print every problem with file:line:column."""
     failed = False
     for path in paths:
         try:
-            definition = load_definition(path)
+            definition = load_definition(path, definitions_dir=_definitions_dir())
         except DefinitionError as exc:
             failed = True
             for problem in exc.problems:
@@ -83,7 +90,7 @@ def graph(
 ) -> None:
     """Draw a definition's stages as a Mermaid state diagram."""
     try:
-        loaded = load_definition(definition_path(definition))
+        loaded = load_definition(definition_path(definition), definitions_dir=_definitions_dir())
     except DefinitionError as exc:
         _fail(exc)
         return
@@ -97,7 +104,7 @@ def simulate_command(
 ) -> None:
     """Run a scripted case through a definition on a fake clock; print the timeline."""
     try:
-        loaded = load_definition(definition_path(definition))
+        loaded = load_definition(definition_path(definition), definitions_dir=_definitions_dir())
         parsed = load_script(script)
     except DefinitionError as exc:
         _fail(exc)

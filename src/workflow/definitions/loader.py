@@ -7,6 +7,7 @@ raises :class:`DefinitionError` holding every problem found, each located as
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import replace
 from functools import lru_cache
@@ -16,18 +17,17 @@ from typing import Any
 from pydantic import ValidationError
 
 from workflow.definitions.checks import Finding, check_definition
+from workflow.definitions.extends import extended_file
 from workflow.definitions.merge import duplicate_ids, merge
 from workflow.definitions.models import Definition
 from workflow.definitions.parts import Removals
 from workflow.definitions.pruning import prune
 from workflow.definitions.sourcemap import SourceMap
 from workflow.definitions.template_checks import check_templates
-from workflow.definitions.types import IDENTIFIER_PATTERN, StrictModel
+from workflow.definitions.types import StrictModel
 from workflow.definitions.validation_errors import problems_from_validation
 from workflow.definitions.yamlsource import YamlMap, locate, parse_yaml_bytes, read_source
 from workflow.errors import DefinitionError, Location, Problem
-
-IDENTIFIER = re.compile(IDENTIFIER_PATTERN)
 
 
 def _display(path: Path) -> str:
@@ -35,7 +35,7 @@ def _display(path: Path) -> str:
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
-        return str(path)
+        return os.path.normpath(path)  # 'kommune/../shared/base.yaml' as 'shared/base.yaml'
 
 
 def _read(path: Path, shown: str) -> tuple[Any, list[Problem]]:
@@ -59,8 +59,14 @@ def _parsed(data: bytes, shown: str) -> tuple[Any, tuple[Problem, ...]]:
     return value, tuple(problems)
 
 
-def load_raw(path: Path, _chain: tuple[Path, ...] = ()) -> tuple[YamlMap | None, list[Problem]]:
-    """The located YAML of a definition with everything it extends merged in."""
+def load_raw(
+    path: Path, _chain: tuple[Path, ...] = (), *, definitions_dir: Path | None = None
+) -> tuple[YamlMap | None, list[Problem]]:
+    """The located YAML of a definition with everything it extends merged in.
+
+    ``definitions_dir``: where ``extends: <id>`` is looked up when the id is not beside
+    the file (see :mod:`workflow.definitions.extends`).
+    """
     shown = _display(path)
     raw, problems = _read(path, shown)
     if raw is None:
@@ -79,45 +85,29 @@ def load_raw(path: Path, _chain: tuple[Path, ...] = ()) -> tuple[YamlMap | None,
                 f"name the file '{ident}.yaml' or change the id",
             )
         )
-    parent_id = raw.get("extends")
-    if "extends" in raw and not (
-        isinstance(parent_id, str) and len(parent_id) <= 64 and IDENTIFIER.match(parent_id)
-    ):
-        return None, [
-            *problems,
-            Problem(
-                raw.value_locs["extends"],
-                "extends",
-                f"'{parent_id}' is not the id of a definition",
-                "write the id of a definition in the same folder, e.g. 'base'",
-            ),
-        ]
-    if not isinstance(parent_id, str):
+    if "extends" not in raw:
         return raw, problems
-    problems += _check_removals(raw)
-    parent_path = path.parent / f"{parent_id}.yaml"
     loc = raw.value_locs["extends"]
+    parent_path, not_found = extended_file(raw["extends"], loc, path, definitions_dir, _display)
+    if parent_path is None:
+        return None, [*problems, *([not_found] if not_found else [])]
+    problems += _check_removals(raw)
     if parent_path.resolve() in [p.resolve() for p in (*_chain, path)]:
         cycle = " -> ".join(p.stem for p in (*_chain, path, parent_path))
         return None, [
             *problems,
             Problem(loc, "extends", f"definitions extend in a circle: {cycle}"),
         ]
-    if not parent_path.exists():
-        return None, [
-            *problems,
-            Problem(
-                loc,
-                "extends",
-                f"cannot find the extended definition '{parent_id}'",
-                f"expected the file {_display(parent_path)}",
-            ),
-        ]
-    parent, parent_problems = load_raw(parent_path, (*_chain, path))
+    parent, parent_problems = load_raw(
+        parent_path, (*_chain, path), definitions_dir=definitions_dir
+    )
     problems += parent_problems
     if parent is None:
         return None, problems
     merged, merge_problems = merge(parent, raw)
+    # The resolved definition names what it extends by id, however the file wrote it.
+    parent_id = parent.get("id")
+    merged["extends"] = parent_id if isinstance(parent_id, str) else parent_path.stem
     return merged, problems + merge_problems
 
 
@@ -136,17 +126,25 @@ def _check_removals(raw: YamlMap) -> list[Problem]:
     return []
 
 
-def load_definition(path: str | Path) -> Definition:
-    """Load, resolve and check a definition; raise DefinitionError with every problem."""
-    definition, problems = _load(Path(path))
+def load_definition(path: str | Path, *, definitions_dir: str | Path | None = None) -> Definition:
+    """Load, resolve and check a definition; raise DefinitionError with every problem.
+
+    ``definitions_dir``: where ``extends: <id>`` is looked up when the id is not beside
+    the file (the installation's definitions folder).
+    """
+    definition, problems = _load(Path(path), _folder(definitions_dir))
     if problems or definition is None:
         raise DefinitionError(problems)
     return definition
 
 
-def _load(path: Path) -> tuple[Definition | None, list[Problem]]:
+def _folder(directory: str | Path | None) -> Path | None:
+    return Path(directory) if directory is not None else None
+
+
+def _load(path: Path, definitions_dir: Path | None) -> tuple[Definition | None, list[Problem]]:
     try:
-        definition, problems = _load_checked(path)
+        definition, problems = _load_checked(path, definitions_dir)
     except Exception as exc:  # a last resort: report, never a traceback
         definition, problems = (
             None,
@@ -177,8 +175,10 @@ def _escaped(problem: Problem) -> Problem:
     return replace(problem, path=shown(problem.path), message=shown(problem.message), hint=hint)
 
 
-def _load_checked(path: Path) -> tuple[Definition | None, list[Problem]]:
-    raw, problems = load_raw(path)
+def _load_checked(
+    path: Path, definitions_dir: Path | None
+) -> tuple[Definition | None, list[Problem]]:
+    raw, problems = load_raw(path, definitions_dir=definitions_dir)
     if raw is None:
         return None, problems
     plain = _plain(raw)
@@ -231,7 +231,7 @@ def load_directory(directory: str | Path) -> dict[str, Definition]:
     result: dict[str, Definition] = {}
     problems: list[Problem] = []
     for file in sorted(Path(directory).glob("*.yaml")):
-        definition, found = _load(file)
+        definition, found = _load(file, Path(directory))
         problems += found
         if definition is not None and not found and not definition.abstract:
             result[definition.id] = definition

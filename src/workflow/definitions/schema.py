@@ -9,6 +9,7 @@ resolved definition the models describe:
   each one given replaces the extended definition's. Items of the id lists replace the
   extended item whole, so they stay complete. A file without ``extends`` gives every
   required field;
+* ``extends`` is the id of a definition, or a path to its file relative to this one;
 * a time of day is written as ``09:00`` (JSON Schema's ``time`` format would want
   seconds and a time zone).
 
@@ -31,6 +32,9 @@ OVERRIDE_SUFFIX = "Override"
 CLOCK_TIME_PATTERN = (
     r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]+)?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?$"
 )
+#: ``extends``: an id (found beside the file, then in the definitions folder), or a path
+#: relative to the file, to a YAML file.
+EXTENDS_PATTERN = r"^([a-z][a-z0-9_]{0,63}|[^/\\].*\.ya?ml)$"
 
 
 def json_schema() -> dict[str, Any]:
@@ -45,6 +49,16 @@ def json_schema() -> dict[str, Any]:
         if partial is not None:
             whole[key] = prop
             schema["properties"][key] = partial
+    schema["properties"]["extends"] = {
+        "anyOf": [
+            {"type": "string", "pattern": EXTENDS_PATTERN, "maxLength": 255},
+            {"type": "null"},
+        ],
+        "default": None,
+        "description": "The definition this one extends: its id (looked up beside this file, "
+        "then in the definitions folder), or a path relative to this file (e.g. "
+        "'../base.yaml').",
+    }
     schema["required"] = ["id", "version"]
     # Without 'extends' the file is the whole definition: every part is complete.
     schema["if"] = {"required": ["extends"], "properties": {"extends": {"type": "string"}}}
