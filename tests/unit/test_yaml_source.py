@@ -9,6 +9,7 @@ import pytest
 from workflow.definitions import loader, yamlsource
 from workflow.definitions.loader import load_definition
 from workflow.definitions.yamlsource import YamlMap, YamlSeq, locate, parse_yaml
+from workflow.errors import DefinitionError
 
 
 def test_yaml_1_1_booleans_are_text() -> None:
@@ -149,3 +150,80 @@ def test_a_changed_file_is_read_anew_and_problems_are_not_shared(tmp_path: Path)
     assert [str(p) for p in loader._load(path)[1]] == first  # nothing piles up
     path.write_text(minimal.replace("version: 1", "version: 3"), encoding="utf-8")
     assert load_definition(path).version == 3
+
+
+def test_merge_keys_lay_a_map_under_another_and_written_keys_win() -> None:
+    text = (
+        "defaults: &defaults {kind: active, phase: follow_up}\n"  # line 1
+        "stage:\n"
+        "  <<: *defaults\n"
+        "  id: follow_up\n"
+        "  kind: waiting\n"  # line 5: overrides the merged kind
+    )
+    value, problems = parse_yaml(text, "f.yaml")
+    assert problems == []
+    assert value["stage"] == {"id": "follow_up", "kind": "waiting", "phase": "follow_up"}
+    stage = value["stage"]
+    assert "<<" not in stage
+    assert (stage.value_locs["kind"].line, stage.value_locs["phase"].line) == (5, 1)
+    assert locate(value, ("stage", "phase"))[0] == stage.value_locs["phase"]
+
+
+def test_a_list_of_merged_maps_the_first_wins_and_written_before_or_after_alike() -> None:
+    text = "a: &a {x: 1, y: 1}\nb: &b {y: 2, z: 2}\nc:\n  w: 0\n  <<: [*a, *b]\n  x: 9\n"
+    value, problems = parse_yaml(text, "f.yaml")
+    assert problems == []
+    assert value["c"] == {"w": 0, "x": 9, "y": 1, "z": 2}
+
+
+def test_a_quoted_double_less_than_is_an_ordinary_key() -> None:
+    value, problems = parse_yaml("a: &a {x: 1}\nb: {'<<': *a}\n", "f.yaml")
+    assert problems == []
+    assert value["b"] == {"<<": {"x": 1}}
+
+
+NOT_MAPS = "a merge key (<<) takes a map, or a list of maps"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a: &a 1\nb:\n  <<: *a\n", "f.yaml:3:3: a merge key (<<) takes a map, or a list of maps"),
+        (
+            "a: &a {x: 1}\nb:\n  <<: [*a, 1]\n",
+            "f.yaml:3:3: a merge key (<<) takes a map, or a list of maps",
+        ),
+        ("a: &a {x: 1}\nb:\n  <<: *a\n  <<: *a\n", "f.yaml:4:3: duplicate key '<<'"),
+        ("a: &a {x: 1}\nb:\n  <<: *a\n  y: 1\n  y: 2\n", "f.yaml:5:3: duplicate key 'y'"),
+    ],
+)
+def test_wrong_merge_keys_and_duplicates_beside_them_are_located(text: str, message: str) -> None:
+    _value, problems = parse_yaml(text, "f.yaml")
+    assert [f"{p.location}: {p.message}" for p in problems] == [message]
+
+
+def test_a_definition_may_share_parts_with_merge_keys(tmp_path: Path) -> None:
+    minimal = Path("tests/golden/minimal.yaml").read_text(encoding="utf-8")
+    shared = minimal.replace(
+        "  - {id: follow_up, name: Opfølgning, kind: active, phase: follow_up, timers: [reminder]}",
+        "  - &active {id: follow_up, name: Opfølgning, kind: active, phase: follow_up,"
+        " timers: [reminder]}\n"
+        "  - {<<: *active, id: follow_up_2, name: Opfølgning 2, timers: []}",
+    )
+    path = tmp_path / "minimal.yaml"
+    path.write_text(shared, encoding="utf-8")
+    with pytest.raises(DefinitionError) as refused:  # the copy is unreachable: said at the copy
+        load_definition(path)
+    [problem] = [str(p) for p in refused.value.problems]
+    assert "stages[follow_up_2]: stage 'follow_up_2' cannot be reached" in problem
+    copy = "  - {<<: *active, id: follow_up_2, name: Opfølgning 2, timers: []}"
+    assert problem.startswith(f"{path}:{shared.splitlines().index(copy) + 1}:5:")
+
+
+@needs_libyaml
+@pytest.mark.parametrize(
+    "text", ["a: &a {x: 1}\nb:\n  <<: *a\n  y: 2\n", "a: &a {x: 1}\nb: {<<: [*a], x: 2}\n"]
+)
+def test_libyaml_reads_merge_keys_as_pyyaml_does(text: str) -> None:
+    python, fast = _read_both(text)
+    assert fast == python

@@ -90,7 +90,9 @@ def reference_markdown() -> str:
         "A file with `extends` may leave out every field it inherits; in `municipality`, "
         "`target_ages`, `parameters`, `calendar`, `referral` and `privacy` it may give some "
         "fields only, each replacing the extended definition's. Items of lists with ids "
-        "(stages, transitions...) replace the extended item whole, so they are complete.",
+        "(stages, transitions...) replace the extended item whole, so they are complete. "
+        "Within a file, YAML anchors, aliases and merge keys share parts: "
+        "`{<<: *defaults, id: other}` takes the keys of `&defaults` and overrides `id`.",
         "",
         "## Definition (top level)",
         "",

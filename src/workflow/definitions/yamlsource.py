@@ -5,7 +5,10 @@ We compose YAML with PyYAML and build the values ourselves, so that:
 * every mapping and sequence knows the file:line:column of each of its entries;
 * plain scalars follow the YAML 1.2 core schema: ``on``, ``off``, ``yes`` and
   ``no`` are text, not booleans (YAML 1.1 surprises authors with them);
-* a key written twice in one mapping is an error, never a silent overwrite.
+* a key written twice in one mapping is an error, never a silent overwrite;
+* merge keys (``<<: *defaults``) lay the keys of other maps under a map, as YAML
+  specifies: keys written in the map override merged ones, and each merged value keeps
+  the location it was written at (where the anchor's map is).
 
 Composing uses libyaml (PyYAML's C extension) when it is installed: it reads the
 definitions about ten times faster than PyYAML's own Python code and yields the same
@@ -37,6 +40,9 @@ _SPECIAL_FLOAT = {".inf": float("inf"), "+.inf": float("inf"), "-.inf": float("-
 YAML11_BOOLEAN_WORDS = frozenset(
     w for base in ("yes", "no", "on", "off", "y", "n") for w in (base, base.title(), base.upper())
 )
+
+#: The tag of a plain ``<<`` key: a merge key (``<<: *defaults``).
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 class YamlMap(dict[str, Any]):
@@ -156,6 +162,8 @@ class _Builder:
 
     def _mapping(self, node: yaml.MappingNode) -> YamlMap:
         result = YamlMap(self.loc(node))
+        merged: list[YamlMap] = []
+        merge_at: Location | None = None
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
                 self.problems.append(
@@ -163,21 +171,58 @@ class _Builder:
                 )
                 continue
             key = key_node.value
+            if key_node.tag == _MERGE_TAG:
+                if merge_at is None:
+                    merge_at = self.loc(key_node)
+                    merged += self._merged(value_node, merge_at)
+                else:
+                    self.problems.append(self._duplicate(key_node, merge_at, merging=True))
+                continue
             if key in result:
-                first = result.key_locs[key]
-                self.problems.append(
-                    Problem(
-                        self.loc(key_node),
-                        "",
-                        f"duplicate key '{key}'",
-                        f"first given at line {first.line}; keep one of them",
-                    )
-                )
+                self.problems.append(self._duplicate(key_node, result.key_locs[key]))
                 continue
             result[key] = self.build(value_node)
             result.key_locs[key] = self.loc(key_node)
             result.value_locs[key] = self.loc(value_node)
+        # Keys written in the map override merged ones; of the maps merged, the first wins.
+        for source in merged:
+            for key, value in source.items():
+                if key not in result:
+                    result[key] = value
+                    result.key_locs[key] = source.key_locs[key]
+                    result.value_locs[key] = source.value_locs[key]
         return result
+
+    def _duplicate(self, key: yaml.ScalarNode, first: Location, merging: bool = False) -> Problem:
+        hint = (
+            "merge several maps with one list: <<: [*first, *second]"
+            if merging
+            else f"first given at line {first.line}; keep one of them"
+        )
+        return Problem(self.loc(key), "", f"duplicate key '{key.value}'", hint)
+
+    def _merged(self, node: yaml.Node, key_at: Location) -> list[YamlMap]:
+        """The maps a merge key (``<<: *defaults`` or ``<<: [*a, *b]``) lays under its map.
+
+        A wrong value is reported at the key: an alias's node is the anchored one, which
+        may be far away.
+        """
+        items = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        maps: list[YamlMap] = []
+        for item in items:
+            value = self.build(item) if isinstance(item, yaml.MappingNode) else None
+            if isinstance(value, YamlMap):
+                maps.append(value)
+            else:
+                self.problems.append(
+                    Problem(
+                        key_at,
+                        "",
+                        "a merge key (<<) takes a map, or a list of maps",
+                        "e.g. <<: *defaults, where '&defaults' names a map",
+                    )
+                )
+        return maps
 
 
 #: Characters YAML 1.1 (PyYAML) reads as line breaks, YAML 1.2 and editors do not: text
