@@ -142,7 +142,9 @@ def _folder(directory: str | Path | None) -> Path | None:
     return Path(directory) if directory is not None else None
 
 
-def _load(path: Path, definitions_dir: Path | None) -> tuple[Definition | None, list[Problem]]:
+def _load(
+    path: Path, definitions_dir: Path | None = None
+) -> tuple[Definition | None, list[Problem]]:
     try:
         definition, problems = _load_checked(path, definitions_dir)
     except Exception as exc:  # a last resort: report, never a traceback
