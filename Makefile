@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml constraints.txt
 
 ## run: start the local Prefect server, play the demo cases, serve the flows (Ctrl-C stops)
 run: $(STAMP)
-	$(BIN)/workflow validate definitions/*.yaml
+	$(BIN)/workflow validate --store definitions/*.yaml
 	$(BIN)/workflow up --demo
 
 ## simulate: simulate every shipped definition with its sample script (no database, no Prefect)

@@ -21,6 +21,7 @@ from workflow.cases.service import CaseService
 from workflow.cases.tasks import TaskService
 from workflow.cases.upgrades import UpgradeService
 from workflow.delivery.outbox import Channel, Deliverer
+from workflow.errors import DefinitionError
 from workflow.privacy.accounts import AccountService
 from workflow.privacy.audit import AuditService
 from workflow.privacy.citizen_sessions import CitizenSessions
@@ -70,11 +71,20 @@ def build_runtime(
     clock: Callable[[], datetime] = utc_now,
     channels: dict[str, Channel] | None = None,
 ) -> Runtime:
-    """Connect to the store (migrating it), load the definitions, wire the services."""
+    """Connect to the store (migrating it), load the definitions, wire the services.
+
+    Raises :class:`DefinitionError` when a definition cannot be loaded, or was changed
+    without raising its version against the versions the store holds.
+    """
     engine = make_engine(settings.store_url)
     migrate(engine)
     sessions = session_factory(engine)
     catalog = DefinitionCatalog(settings.definitions_dir)
+    with sessions() as session:
+        changed = catalog.check_store(session)
+    if changed:  # a definition edited without raising its version: nothing is started
+        engine.dispose()
+        raise DefinitionError(changed)
     cipher = CprCipher(key_ring(settings))
     fill_cpr_keys(sessions, cipher)  # rows stored before citizen login (migration 0008)
     uow = UnitOfWork(sessions, catalog, cipher, clock)

@@ -15,9 +15,10 @@ from workflow.cli import accounts, cases, cpr, operations, privacy, tasks, upgra
 from workflow.cli.upgrades import definition_path
 from workflow.definitions.graph import mermaid
 from workflow.definitions.loader import load_definition
+from workflow.definitions.models import Definition
 from workflow.definitions.reference import json_schema, reference_markdown
 from workflow.engine.simulation import format_timeline, load_script, simulate
-from workflow.errors import DefinitionError
+from workflow.errors import DefinitionError, Problem
 
 app = typer.Typer(
     name="workflow",
@@ -44,16 +45,31 @@ def _definitions_dir() -> Path:
 
 
 @app.command()
-def validate(paths: list[Path] = typer.Argument(..., help="Definition files.")) -> None:
+def validate(
+    paths: list[Path] = typer.Argument(..., help="Definition files."),
+    store: bool = typer.Option(
+        False,
+        "--store",
+        help="Also check each version against the versions the store holds (the store of "
+        "WORKFLOW_DATABASE_URL, else WORKFLOW_HOME's): a changed definition needs a new one.",
+    ),
+) -> None:
     """Check definitions; print every problem with file:line:column."""
     failed = False
+    loaded: list[tuple[Path, Definition]] = []
     for path in paths:
         try:
-            definition = load_definition(path, definitions_dir=_definitions_dir())
+            loaded.append((path, load_definition(path, definitions_dir=_definitions_dir())))
         except DefinitionError as exc:
             failed = True
             for problem in exc.problems:
                 typer.echo(str(problem), err=True)
+    refused = _against_store([d for _, d in loaded]) if store else {}
+    for path, definition in loaded:
+        for problem in refused.get(definition.id, []):
+            typer.echo(str(problem), err=True)
+        if definition.id in refused:
+            failed = True
             continue
         typer.echo(
             f"{path}: ok ({definition.id} v{definition.version}, "
@@ -61,6 +77,27 @@ def validate(paths: list[Path] = typer.Argument(..., help="Definition files.")) 
         )
     if failed:
         raise typer.Exit(1)
+
+
+def _against_store(definitions: list[Definition]) -> dict[str, list[Problem]]:
+    """The problems of each definition's version against the store's (read, not migrated)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from workflow.settings import get_settings
+    from workflow.store.database import make_engine
+    from workflow.store.version_check import check_versions_in
+
+    url = get_settings().store_url
+    if url.startswith("sqlite") and not Path(url.split("///", 1)[-1]).is_file():
+        return {}  # no store yet: every version is new
+    engine = make_engine(url)
+    try:
+        return check_versions_in(engine, definitions)
+    except SQLAlchemyError as exc:
+        typer.echo(f"Error: cannot read the store ({type(exc).__name__})", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
 
 
 @app.command()

@@ -13,9 +13,11 @@ from zoneinfo import ZoneInfo
 
 import typer
 
+from workflow.errors import DefinitionError
 from workflow.settings import get_settings
 
 if TYPE_CHECKING:
+    from workflow.runtime import Runtime
     from workflow.web.citizen_oidc import OidcClient
 
 
@@ -29,6 +31,24 @@ def _use_server(api_url: str) -> None:
 
     os.environ.update(prefect_env(_prefect_home()))
     os.environ["PREFECT_API_URL"] = api_url
+
+
+def _definitions_fit_the_store() -> Runtime:
+    """The process's runtime; or every problem of the definitions, and exit 1, nothing started.
+
+    Building the runtime loads the definitions and checks each against the versions the
+    store holds: one edited without raising its version is refused here, before a server
+    starts, rather than failing a step later.
+    """
+    from workflow.runtime import get_runtime
+
+    try:
+        return get_runtime()
+    except DefinitionError as exc:
+        for problem in exc.problems:
+            typer.echo(str(problem), err=True)
+        typer.echo("Nothing was started.", err=True)
+        raise typer.Exit(1) from None
 
 
 def register(app: typer.Typer) -> None:
@@ -50,6 +70,8 @@ def up(
 ) -> None:
     """Start a local Prefect server, the web app, and serve the flows (sweep on a schedule)."""
     from workflow.orchestration.server import local_server
+
+    _definitions_fit_the_store()
 
     with local_server(_prefect_home(), port) as api_url, contextlib.ExitStack() as stack:
         _use_server(api_url)
@@ -193,6 +215,8 @@ def demo(port: int = typer.Option(4200, help="Port of the Prefect server.")) -> 
     """One case per municipality through its whole lifecycle (accelerated clock)."""
     from workflow.orchestration.server import local_server
 
+    _definitions_fit_the_store()
+
     with local_server(_prefect_home(), port) as api_url:
         _use_server(api_url)
         _play_demo()
@@ -242,9 +266,7 @@ def sweep_command(
 ) -> None:
     """Fire due timers and deliver what is waiting in the outbox, once."""
     if no_prefect:
-        from workflow.runtime import get_runtime
-
-        runtime = get_runtime()
+        runtime = _definitions_fit_the_store()
         moment = datetime.fromisoformat(now) if now else None
         if moment is not None and moment.tzinfo is None:  # Danish local time, like the flow
             moment = moment.replace(tzinfo=ZoneInfo("Europe/Copenhagen"))

@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 
 from workflow.definitions.loader import load_directory
 from workflow.definitions.models import Definition
-from workflow.errors import WorkflowError
+from workflow.errors import DefinitionError, Problem, WorkflowError
 from workflow.store.tables import DefinitionVersion
+from workflow.store.version_check import check_versions, stored_versions, version_problems
 
 
 class UnknownDefinitionError(WorkflowError):
@@ -44,6 +45,9 @@ class DefinitionCatalog:
     def register(self, session: Session, definition: Definition) -> int:
         """The stored id of this exact definition (stored the first time it is used).
 
+        A definition the store holds another content of under the same version (or a
+        higher version) is refused with a :class:`DefinitionError`: raise its version.
+
         An id is remembered across transactions only once its transaction has committed,
         so a rollback can never leave the catalog pointing at a row that does not exist.
         """
@@ -59,6 +63,10 @@ class DefinitionCatalog:
             )
         )
         if row is None:
+            stored = stored_versions(session, [definition.id]).get(definition.id, [])
+            refused = version_problems(definition, stored)
+            if refused:
+                raise DefinitionError(refused)
             row = DefinitionVersion(
                 definition_id=definition.id,
                 version=definition.version,
@@ -85,10 +93,19 @@ class DefinitionCatalog:
         return row.id
 
     def pinned(self, session: Session, version_id: int) -> Definition:
-        """The definition a case was pinned to."""
+        """The definition a case was pinned to (the current file's, if it is that one)."""
         if version_id not in self._pinned:
             row = session.get(DefinitionVersion, version_id)
             if row is None:
                 raise UnknownDefinitionError(f"no stored definition version {version_id}")
-            self._pinned[version_id] = Definition.model_validate(row.body)
+            stored = Definition.model_validate(row.body)
+            current = self.current.get(stored.id)
+            same = current is not None and current.content_hash == stored.content_hash
+            # The current one knows where its parts are written (run-time errors say so).
+            self._pinned[version_id] = current if current is not None and same else stored
         return self._pinned[version_id]
+
+    def check_store(self, session: Session) -> list[Problem]:
+        """Definitions changed without raising their version (see :mod:`.version_check`)."""
+        found = check_versions(session, self.current.values())
+        return [problem for problems in found.values() for problem in problems]
