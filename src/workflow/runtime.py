@@ -89,7 +89,7 @@ def build_runtime(
     fill_cpr_keys(sessions, cipher)  # rows stored before citizen login (migration 0008)
     uow = UnitOfWork(sessions, catalog, cipher, clock)
     service = CaseService(uow)
-    consents = ConsentService(uow)
+    consents = ConsentService(uow, service.raise_event)
     audit = AuditService(uow, settings.audit_retention_days)
     citizen_logins = CitizenSessions(uow)
     return Runtime(

@@ -217,6 +217,11 @@ TEXTS: dict[str, dict[str, str]] = {
     "networks": {"da": "Netværk og fællesskaber", "en": "Networks and communities"},
     "timeline": {"da": "Forløb", "en": "Timeline"},
     "by": {"da": "af", "en": "by"},
+    "timer_event_refused": {
+        "da": "En frist udløb, men skridtet blev afvist",
+        "en": "A deadline fell due, but the step was refused",
+    },
+    "nothing_changed": {"da": "intet blev ændret", "en": "nothing changed"},
     "step_saved": {"da": "Skridtet er gemt: {step}.", "en": "The step is saved: {step}."},
     "case_opened": {"da": "Sagen {reference} er oprettet.", "en": "Case {reference} is opened."},
     "save": {"da": "Gem", "en": "Save"},

@@ -61,6 +61,7 @@ from workflow.engine.model import (
     MeetingChanged,
     Notify,
     Rejection,
+    Timing,
 )
 from workflow.engine.simulation import Script, ScriptStep, simulate
 from workflow.engine.steps import next_steps
@@ -341,6 +342,10 @@ def stored(runtime: Runtime, reference: str) -> dict[str, Any]:
                 timers={t.timer: t.due_at for t in running},
                 timer_firings={t.timer: t.firings for t in running if t.firings},
                 counts=dict(case.counts),
+                born=session.scalar(
+                    select(YoungPerson.birth_date).where(YoungPerson.id == case.young_person_id)
+                ),
+                timing=Timing.from_data(case.timing),
                 step_actors=_step_actors(history),
             ),
             "row": {
@@ -601,7 +606,7 @@ class EngineAndStore(RuleBasedStateMachine):
         inputs = {"source": source, "caseworker": STAFF}
         actor = Actor(role, STAFF)
         given = inputs | {"age": age_on(born, today)}
-        expected = open_case(self.d, "(new)", actor, given, self.now())
+        expected = open_case(self.d, "(new)", actor, given, self.now(), born=born)
         before = store_totals(self.runtime)
         result = outcome(lambda: self.runtime.service.refer(self.d.id, person, actor, inputs))
         if isinstance(result, Rejection):
@@ -611,7 +616,7 @@ class EngineAndStore(RuleBasedStateMachine):
         assert isinstance(expected, Decision), f"the store accepted, the engine refused: {expected}"
         self.reference = result.reference
         self.start = self.now()
-        opened = open_case(self.d, self.reference, actor, given, self.now())
+        opened = open_case(self.d, self.reference, actor, given, self.now(), born=born)
         assert isinstance(opened, Decision)
         assert replace(expected, case=replace(expected.case, reference=self.reference)) == opened
         self.record(opened, given, actor)

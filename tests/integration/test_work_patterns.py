@@ -43,7 +43,7 @@ extends: base
 version: 1
 title: Mønstre
 municipality: {name: Testkøbing Kommune, code: "999", case_prefix: TST}
-remove: {departments: [jobcenter, born_familie, sundhed, social, ssp, psykiatri]}
+remove: {departments: [jobcenter, born_familie, sundhed, ssp, psykiatri]}
 roles:
   - {id: coordinator, name: Koordinator, channels: [{kind: email, address: k@tst.example}]}
   - {id: caseworker, name: Sagsbehandler, channels: [{kind: email, address: s@tst.example}]}
@@ -51,6 +51,7 @@ roles:
 departments:
   - {id: skole, name: Skole, channels: [{kind: email, address: skole@testkobing.example}]}
   - {id: uu, name: UU, channels: [{kind: email, address: uu@testkobing.example}]}
+  - {id: social, name: Voksen, channels: [{kind: email, address: voksen@testkobing.example}]}
 transitions:
   - id: share_the_work
     name: Fordel opgaverne

@@ -49,7 +49,9 @@ def open_case_in(
         return repeated
     local_day = now.astimezone(ZoneInfo(definition.calendar.timezone)).date()
     given = dict(request.inputs) | {"age": age_on(request.person.birth_date, local_day)}
-    decision = open_case(definition, "(new)", request.actor, given, now)
+    decision = open_case(
+        definition, "(new)", request.actor, given, now, born=request.person.birth_date
+    )
     if isinstance(decision, Rejection):
         return RejectedError(decision)
     reference = next_reference(session, definition.municipality.case_prefix, local_day.year)
@@ -85,6 +87,7 @@ def open_case_in(
         closed_at=None,
         version=1,
         last_seq=1,
+        timing=new.timing.as_data(),
     )
     case.id = connection.execute(
         INSERT_CASE, {c: getattr(case, c) for c in CASE_COLUMNS}

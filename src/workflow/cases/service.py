@@ -37,7 +37,7 @@ from workflow.errors import (
 from workflow.privacy.authorisation import access_details, authorise, authorise_step
 from workflow.store.audit import AuditAction, AuditObject, actor_label, write_audit
 from workflow.store.busy import BUSY_ATTEMPTS, pause_when_busy, retry_when_busy
-from workflow.store.loading import load_case, step_actors
+from workflow.store.loading import consent_state, load_case, step_actors
 from workflow.store.reading import CaseView, case_by_reference, read_case, read_cpr
 from workflow.store.repository import StaleCaseError
 from workflow.store.standing import may_be_given, standing_of
@@ -189,7 +189,10 @@ class CaseService:
             definition = self.uow.catalog.pinned(session, case.definition_version_id)
             _check_qualifications(session, definition, request.inputs)
             event = Event(request.event, request.actor, request.inputs)
-            state = loaded.state()
+            consent = None
+            if definition.reads_consent:
+                consent = consent_state(session.connection(), case.id)
+            state = loaded.state(consent)
             if definition.separates_duties:
                 state = replace(state, step_actors=step_actors(session.connection(), case.id))
             decision = decide(definition, state, event, now)

@@ -22,7 +22,7 @@ from workflow.engine.firing import fire_timer
 from workflow.engine.model import Actor, Rejection
 from workflow.errors import WorkflowError
 from workflow.store.busy import is_busy
-from workflow.store.loading import load_case_by_id
+from workflow.store.loading import consent_state, load_case_by_id
 from workflow.store.repository import StaleCaseError
 from workflow.store.states import TimerState
 from workflow.store.tables import CaseTimer
@@ -97,7 +97,8 @@ class TimerSweep:
         assert loaded is not None
         case = loaded.case
         definition = self.uow.catalog.pinned(session, case.definition_version_id)
-        decision = fire_timer(definition, loaded.state(), timer, now)
+        consent = consent_state(session.connection(), case_id) if definition.reads_consent else None
+        decision = fire_timer(definition, loaded.state(consent), timer, now)
         if isinstance(decision, Rejection):
             return None
         step = Step(

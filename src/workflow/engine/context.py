@@ -47,14 +47,21 @@ def birthday(born: date, age: int) -> date:
         return date(born.year + age, 3, 1)
 
 
-def person_facts(born: date | None, today: date) -> dict[str, Any]:
-    """The young person's facts on ``today``; every fact is none when the birth date is
-    unknown (e.g. erased)."""
+def person_facts(born: date | None, today: date, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The young person's facts on ``today``. Without a birth date (a case stored before
+    the engine had it, or one whose person was erased) the age and minority recorded at
+    referral stand, and the birthdays are none."""
     if born is None:
-        none: dict[str, Any] = dict.fromkeys(
-            ("age", "minor", "turns_16_on", "turns_18_on", "turns_25_on")
-        )
-        return none | {"turns_on": lambda age: None, "age_on": lambda day: None}
+        recorded = data.get("age")
+        return {
+            "age": recorded if isinstance(recorded, int) else None,
+            "minor": bool(data["minor"]) if data.get("minor") is not None else None,
+            "turns_16_on": None,
+            "turns_18_on": None,
+            "turns_25_on": None,
+            "turns_on": lambda age: None,
+            "age_on": lambda day: None,
+        }
 
     def turns_on(age: object) -> date:
         if isinstance(age, bool) or not isinstance(age, int) or not 0 <= age <= 120:
@@ -134,7 +141,7 @@ def expression_context(
         "case": case_view(definition, case, case.data),
         "inputs": _moments(inputs, definition.moment_fields, zone),
         "actor": {"role": actor.role, "id": actor.id},
-        "person": person_facts(case.born, local.date()),
+        "person": person_facts(case.born, local.date(), case.data),
         "consent": consent_facts(case.consent),
         "params": dict(definition.parameters),
         "target_ages": {"min": definition.target_ages.min, "max": definition.target_ages.max},

@@ -369,16 +369,20 @@ def _carry_out_effects(attempt: _Attempt, draft: _Draft) -> _Draft | Rejection:
             for effect in produced:
                 if isinstance(effect, StartTimer):
                     timing = _anchored(timing, effect)
+                elif isinstance(effect, CancelTimer):  # ended: its anchor does not restart it
+                    anchors = {k: v for k, v in timing.anchors.items() if k != effect.timer}
+                    timing = replace(timing, anchors=anchors, ended=timing.ended | {effect.timer})
             effects = (*effects, *produced)
     return draft._replace(timers=timers, effects=effects, timing=timing)
 
 
 def _anchored(timing: Timing, started: StartTimer) -> Timing:
-    """The timing with a started timer's anchor kept (or forgotten)."""
+    """The timing with a started timer's anchor kept (or forgotten); started again by a
+    step, it runs its course anew."""
     anchors = {k: v for k, v in timing.anchors.items() if k != started.timer}
     if started.anchor is not None:
         anchors[started.timer] = started.anchor
-    return replace(timing, anchors=anchors)
+    return replace(timing, anchors=anchors, ended=timing.ended - {started.timer})
 
 
 def _anchor_failure(attempt: _Attempt, exc: running_timers.AnchorError) -> Rejection:
@@ -431,7 +435,7 @@ def _follow_anchors(attempt: _Attempt, draft: _Draft) -> _Draft | Rejection:
     running = running_timers.Running(draft.timers, draft.timing)
     try:
         running = running_timers.follow_anchors(
-            definition, running, stage.timers, attempt.case.timer_firings, attempt.now, context
+            definition, running, stage.timers, attempt.now, context
         )
     except running_timers.AnchorError as exc:
         return _anchor_failure(attempt, exc)

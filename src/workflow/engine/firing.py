@@ -61,9 +61,11 @@ def fire_timer(
     if timer.repeat and timer.repeat.max_count and firings[timer_id] >= timer.repeat.max_count:
         following = None
     reschedule: list[Effect] = []
+    ended = case.timing.ended
     if following is None:
         del timers[timer_id]
         anchors.pop(timer_id, None)
+        ended = ended | {timer_id}
     else:
         timers[timer_id], anchor = following
         if anchor is None:
@@ -75,7 +77,7 @@ def fire_timer(
         case,
         timers=timers,
         timer_firings=firings,
-        timing=replace(case.timing, anchors=anchors),
+        timing=replace(case.timing, anchors=anchors, ended=ended),
     )
 
     if timer.fires.event is not None:

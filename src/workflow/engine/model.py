@@ -87,13 +87,17 @@ class Timing:
 
     ``anchors``: a repeating timer's first due time before alignment (its n-th firing is
     the anchor plus n intervals, so it never drifts); ``suspended``: timers set aside by a
-    pause; ``reached``: when each milestone was last reached (for ``expires_after``).
+    pause; ``reached``: when each milestone was last reached (for ``expires_after``);
+    ``ended``: anchored or case-wide timers that fired or were cancelled.
     Kept by the store as JSON (:meth:`as_data`, :meth:`from_data`).
     """
 
     anchors: Mapping[str, datetime] = field(default_factory=dict)
     suspended: Mapping[str, Suspended] = field(default_factory=dict)
     reached: Mapping[str, datetime] = field(default_factory=dict)
+    #: Anchored and case-wide timers that have run their course (fired or cancelled):
+    #: their anchor does not start them again (a stage's own start again with the stage).
+    ended: frozenset[str] = frozenset()
 
     def as_data(self) -> dict[str, Any]:
         """As JSON values."""
@@ -104,6 +108,7 @@ class Timing:
                 for k, v in self.suspended.items()
             },
             "reached": {k: v.isoformat() for k, v in self.reached.items()},
+            "ended": sorted(self.ended),
         }
 
     @classmethod
@@ -118,6 +123,7 @@ class Timing:
                 for k, v in (data.get("suspended") or {}).items()
             },
             reached={k: datetime.fromisoformat(v) for k, v in (data.get("reached") or {}).items()},
+            ended=frozenset(data.get("ended") or ()),
         )
 
 

@@ -71,7 +71,7 @@ class Running:
         anchors = {k: v for k, v in self.timing.anchors.items() if k != timer}
         return Running(
             {t: d for t, d in self.timers.items() if t != timer},
-            replace(self.timing, anchors=anchors),
+            replace(self.timing, anchors=anchors, ended=self.timing.ended | {timer}),
             (*self.effects, CancelTimer(timer)),
         )
 
@@ -105,11 +105,16 @@ def enter(
     """Enter a stage: start its timers — a timer set aside by a pause goes on with the
     time it had left, one that ran on through the pause keeps its due time. Entering a
     stage that is no pause forgets what was set aside."""
+    if running.timing.ended & set(stage_timers):  # the stage's own timers begin anew
+        ended = running.timing.ended - set(stage_timers)
+        running = replace(running, timing=replace(running.timing, ended=ended))
     for timer_id in dict.fromkeys(stage_timers):
         timer = definition.timers_by_id[timer_id]
         held = running.timing.suspended.get(timer_id)
         if held is not None:
-            due = now + timedelta(seconds=held.remaining_seconds)
+            due = timing.align(
+                definition, now + timedelta(seconds=held.remaining_seconds), timer.align
+            )
             anchor = running.timing.anchors.get(timer_id)
             if timer.repeat is not None:
                 old = running.timing.anchors.get(timer_id)
@@ -130,7 +135,6 @@ def follow_anchors(
     definition: Definition,
     running: Running,
     stage_timers: list[str],
-    fired: Mapping[str, int],
     now: datetime,
     context: Mapping[str, Any],
 ) -> Running:
@@ -149,7 +153,7 @@ def follow_anchors(
         elif started.due_at != running.timers[timer_id] and not timer.repeat:
             running = running.started(started)
     for timer in candidates:
-        if timer.id in running.timers or fired.get(timer.id):
+        if timer.id in running.timers or timer.id in running.timing.ended:
             continue
         if timer.at is None and not timer.while_open:
             continue  # a stage's timer after a while starts only on entering the stage

@@ -13,7 +13,7 @@ person's behalf); every change goes to the audit log.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from zoneinfo import ZoneInfo
@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from workflow.definitions.calendar import age_on
 from workflow.definitions.models import Definition
+from workflow.definitions.vocabulary import SYSTEM_ROLE
 from workflow.engine.access import Action, Via
 from workflow.engine.model import Actor
 from workflow.errors import InvalidRequestError, NotAllowedError, Problem, did_you_mean
@@ -33,6 +34,10 @@ from workflow.store.tables import Case, Consent, ConsentDepartment, YoungPerson
 from workflow.store.unit_of_work import UnitOfWork
 
 YOUNG_PERSON, GUARDIAN = "young_person", "guardian"
+CONSENT_GIVEN, CONSENT_WITHDRAWN = "consent_given", "consent_withdrawn"
+
+#: How the consent service raises an event on a case (the case service's raise_event).
+RaiseEvent = Callable[[str, str, Actor], object]
 
 
 @dataclass(frozen=True)
@@ -99,8 +104,15 @@ _CITIZENS = frozenset({Via.YOUNG_PERSON, Via.GUARDIAN})
 class ConsentService:
     """Records and withdraws consents; the service layer's access rule reads them."""
 
-    def __init__(self, uow: UnitOfWork) -> None:
+    def __init__(self, uow: UnitOfWork, raise_event: RaiseEvent | None = None) -> None:
         self.uow = uow
+        #: Raises ``consent_given`` / ``consent_withdrawn`` on the case as the system,
+        #: after the consent is committed, when the case's definition takes the event.
+        self.raise_event = raise_event
+
+    def _tell_case(self, reference: str, definition: Definition, event: str) -> None:
+        if self.raise_event is not None and event in definition.transitions_by_event:
+            self.raise_event(reference, event, Actor(SYSTEM_ROLE, "consent"))
 
     def _case_of_responsible(
         self, session: Session, reference: str, actor: Actor, also: frozenset[Via] = frozenset()
@@ -169,7 +181,9 @@ class ConsentService:
                     "given_by": given_by,
                 },
             )
-            return consent.id
+            recorded = consent.id
+        self._tell_case(reference, definition, CONSENT_GIVEN)
+        return recorded
 
     def withdraw(
         self,
@@ -218,4 +232,7 @@ class ConsentService:
                 purpose=purpose,
                 details={"withdrawn": withdrawn},
             )
-            return withdrawn
+            definition = self.uow.catalog.pinned(session, case.definition_version_id)
+        if withdrawn:
+            self._tell_case(reference, definition, CONSENT_WITHDRAWN)
+        return withdrawn

@@ -7,17 +7,25 @@ timer moves its row or inserts one). One LEFT JOIN on the driver's cursor gives 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, make_dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol, TypeVar, cast
 
 from sqlalchemy import Connection, and_, bindparam, or_, select
 
-from workflow.engine.model import CaseState
+from workflow.engine.model import CaseState, Timing
 from workflow.store.driver import DriverStatement
 from workflow.store.states import TimerState
-from workflow.store.tables import Base, Case, CaseTimer, HistoryEvent
+from workflow.store.tables import (
+    Base,
+    Case,
+    CaseTimer,
+    Consent,
+    ConsentDepartment,
+    HistoryEvent,
+    YoungPerson,
+)
 
 
 class StoredCase(Protocol):
@@ -78,9 +86,13 @@ class LoadedCase:
 
     case: Case  # a CaseRow
     timers: dict[str, LiveTimer] = field(default_factory=dict)
+    #: The young person's birth date (the engine derives ``person.*`` from it).
+    born: date | None = None
 
-    def state(self) -> CaseState:
-        """The engine's view of the case (its running timers only)."""
+    def state(self, consent: Mapping[str, Any] | None = None) -> CaseState:
+        """The engine's view of the case: its running timers, and how often each timer
+        that is running or has fired has fired (a timer that ended by firing is not
+        started again by its anchor). ``consent``: as :func:`consent_state` reads it."""
         case = self.case
         running = {n: t for n, t in self.timers.items() if t.state is TimerState.RUNNING}
         return CaseState(
@@ -91,8 +103,11 @@ class LoadedCase:
             data=dict(case.data),
             milestones=frozenset(case.milestones),
             timers={name: t.due_at for name, t in running.items()},
-            timer_firings={name: t.firings for name, t in running.items() if t.firings},
+            timer_firings={name: t.firings for name, t in self.timers.items() if t.firings},
             counts=dict(case.counts),
+            born=self.born,
+            consent=consent,
+            timing=Timing.from_data(case.timing),
         )
 
     def live_timers(self) -> dict[str, str]:
@@ -105,15 +120,20 @@ _TIMER_JOIN = and_(
     CaseTimer.case_id == Case.id,
     or_(CaseTimer.state == TimerState.RUNNING, CaseTimer.state == TimerState.FIRED),
 )
-_LOAD = select(
-    *_CASE_COLUMNS, CaseTimer.timer, CaseTimer.state, CaseTimer.due_at, CaseTimer.firings
+_LOAD = (
+    select(
+        *_CASE_COLUMNS,
+        YoungPerson.birth_date,
+        CaseTimer.timer,
+        CaseTimer.state,
+        CaseTimer.due_at,
+        CaseTimer.firings,
+    )
+    .outerjoin(YoungPerson, YoungPerson.id == Case.young_person_id)
+    .outerjoin(CaseTimer, _TIMER_JOIN)
 )
-LOAD_BY_REFERENCE = DriverStatement(
-    _LOAD.outerjoin(CaseTimer, _TIMER_JOIN).where(Case.reference == bindparam("b_reference"))
-)
-LOAD_BY_ID = DriverStatement(
-    _LOAD.outerjoin(CaseTimer, _TIMER_JOIN).where(Case.id == bindparam("b_case"))
-)
+LOAD_BY_REFERENCE = DriverStatement(_LOAD.where(Case.reference == bindparam("b_reference")))
+LOAD_BY_ID = DriverStatement(_LOAD.where(Case.id == bindparam("b_case")))
 
 
 _FIRED = LiveTimer(TimerState.FIRED, datetime.min, 0)
@@ -123,9 +143,9 @@ def _loaded(rows: list[tuple[Any, ...]]) -> LoadedCase | None:
     if not rows:
         return None
     width = len(_CASE_COLUMNS)
-    loaded = LoadedCase(CaseRow(*rows[0][:width]))
+    loaded = LoadedCase(CaseRow(*rows[0][:width]), born=rows[0][width])
     for row in rows:
-        timer, state, due_at, firings = row[width:]
+        timer, state, due_at, firings = row[width + 1 :]
         # A store written by an early version may hold a fired row beside the running
         # row of the same timer: the running one is the timer.
         if timer is not None and loaded.timers.get(timer, _FIRED).state is not TimerState.RUNNING:
@@ -146,6 +166,36 @@ def load_case(connection: Connection, reference: str) -> LoadedCase | None:
 def load_case_by_id(connection: Connection, case_id: int) -> LoadedCase | None:
     """The case with this id and its live timers (None if there is none)."""
     return _loaded(LOAD_BY_ID.rows(connection, {"b_case": case_id}))
+
+
+def consent_state(connection: Connection, case_id: int) -> dict[str, Any]:
+    """The case's consent as expressions see it: whether one is in force, the departments
+    and data categories it covers now, and whether a custodial parent consented too."""
+    departments = sorted(
+        {
+            str(d)
+            for (d,) in connection.execute(
+                select(ConsentDepartment.department).where(
+                    ConsentDepartment.case_id == case_id, ConsentDepartment.withdrawn_at.is_(None)
+                )
+            )
+        }
+    )
+    categories: set[str] = set()
+    guardian = False
+    for given_by, covered in connection.execute(
+        select(Consent.given_by, Consent.categories).where(
+            Consent.case_id == case_id, Consent.withdrawn_at.is_(None)
+        )
+    ):
+        categories |= {str(c) for c in covered or []}
+        guardian = guardian or "guardian" in (given_by or [])
+    return {
+        "given": bool(departments),
+        "departments": departments,
+        "categories": sorted(categories),
+        "guardian": guardian,
+    }
 
 
 def step_actors(connection: Connection, case_id: int) -> dict[str, frozenset[str]]:

@@ -148,6 +148,19 @@ def read_consents(session: Session, case_id: int) -> list[dict[str, Any]]:
     ]
 
 
+def _refused_event(effects: list[Any] | None) -> dict[str, str] | None:
+    """The event a timer raised that the case refused (event and reason), if the history
+    entry is such a refusal: no step happened, and the timeline says so."""
+    for effect in effects or []:
+        if (
+            isinstance(effect, dict)
+            and effect.get("type") == "TimerFired"
+            and effect.get("rejected")
+        ):
+            return {"event": str(effect.get("event")), "reason": str(effect["rejected"])}
+    return None
+
+
 def read_case(
     session: Session, case: Case, definition: Definition, mask_cpr: Callable[[str], str]
 ) -> CaseView:
@@ -206,6 +219,7 @@ def read_case(
                 "actor": f"{h.actor_role}:{h.actor_id or '-'}",
                 "effects": h.effects,
                 "inputs": h.inputs,
+                "refused": _refused_event(h.effects),
             }
             for h in history
         ],

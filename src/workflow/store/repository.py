@@ -142,6 +142,7 @@ def write_decision(  # noqa: PLR0913 - a step's parts, keyword-only; one caller
                 "b_data": dict(new.data),
                 "b_milestones": sorted(new.milestones),
                 "b_counts": dict(new.counts),
+                "b_timing": new.timing.as_data(),
                 "b_closed_at": case.closed_at or (now if closed else None),
                 "b_caseworker": new.holder(CASEWORKER_ROLE),
                 "b_seq": seq,

@@ -59,6 +59,7 @@ UPDATE_CASE = DriverStatement(
         data=bindparam("b_data"),
         milestones=bindparam("b_milestones"),
         counts=bindparam("b_counts"),
+        timing=bindparam("b_timing"),
         closed_at=bindparam("b_closed_at"),
         caseworker=bindparam("b_caseworker"),
         version=bindparam("b_new_version"),

@@ -153,6 +153,9 @@ class Case(Base):
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     #: Sequence number of the case's last history event.
     last_seq: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    #: What the engine remembers about time between steps (engine.model.Timing as JSON:
+    #: repeating timers' anchors, timers suspended by a pause, when milestones were reached).
+    timing: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class TeamMembership(Base):
