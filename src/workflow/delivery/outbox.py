@@ -37,6 +37,7 @@ from workflow.delivery.channels import (
     WebhookChannel,
 )
 from workflow.delivery.message import Address, OutgoingMessage, compose
+from workflow.engine.consent import withheld_reason
 from workflow.engine.vocabulary import DEPARTMENT_KINDS, RecipientKind
 from workflow.settings import Settings
 from workflow.store.busy import is_busy
@@ -383,10 +384,9 @@ class Deliverer:
             return None
         if row.case_id not in consents:
             consents[row.case_id] = consented_departments(session, row.case_id)
-        department = str(recipient.get("id"))
-        if department in consents[row.case_id]:
-            return None
-        return f"no consent covers department {department}: withheld"
+        kind, department = str(recipient.get("kind")), str(recipient.get("id"))
+        why = withheld_reason(kind, department, consents[row.case_id])
+        return None if why is None else f"{why}: withheld"
 
     def _record(
         self, row_id: int, status: DeliveryStatus, error: str | None, attempts: int
