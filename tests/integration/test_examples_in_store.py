@@ -15,12 +15,16 @@ from sqlalchemy import func, select
 from tests.integration.conftest import Clock
 from tests.integration.scripted import PERSON
 from workflow.cases.model import RejectedError
-from workflow.definitions.vocabulary import CaseRole, StageKind
-from workflow.engine.access import young_person_actor
-from workflow.engine.model import Actor
+from workflow.definitions.vocabulary import StageKind
 from workflow.engine.simulation import load_script
-from workflow.orchestration.demo import aged_for, pay_into_pool, record_grants, step_moments
-from workflow.privacy.consents import ConsentRequest
+from workflow.orchestration.demo import (
+    aged_for,
+    pay_into_pool,
+    record_consent,
+    record_grants,
+    script_actor,
+    step_moments,
+)
 from workflow.runtime import Runtime
 from workflow.store.states import TaskState
 from workflow.store.tables import Case, CaseTask, HistoryEvent
@@ -42,11 +46,9 @@ def test_the_example_plays_through_the_store(runtime: Runtime, clock: Clock, exa
         clock.now = moment
         runtime.service.fire_due_timers(moment)
         if step.event is None:
+            record_consent(runtime, reference, step)
             continue
-        role, _, ident = step.actor.partition(":")
-        if role == CaseRole.YOUNG_PERSON and not ident and reference:
-            ident = young_person_actor(reference)
-        actor = Actor(role, ident or None)
+        actor = script_actor(step, reference)
         if step.event == "refer":
             person = aged_for(PERSON, script)  # as old as the script says
             reference = runtime.service.refer(
@@ -63,13 +65,7 @@ def test_the_example_plays_through_the_store(runtime: Runtime, clock: Clock, exa
             result = runtime.service.trigger(reference, step.event, dict(step.inputs), actor)
             if step.expect_stage is not None:
                 assert result.to_stage == step.expect_stage, step.event
-        if step.consent is not None:
-            given = step.consent
-            runtime.consents.give(
-                reference,
-                actor,
-                ConsentRequest(given.departments, given.categories, guardian=given.guardian),
-            )
+        record_consent(runtime, reference, step)  # as the simulator: right after the step
     assert refused == sum(1 for s in script.steps if s.expect_rejection is not None)
     with runtime.sessions() as session:
         stored = session.scalar(select(Case).where(Case.reference == reference))

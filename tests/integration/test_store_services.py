@@ -57,7 +57,7 @@ def test_whole_soroe_lifecycle_is_stored_as_the_engine_decided(
         ).all()
         assert [(h.event, h.from_stage, h.to_stage) for h in history] == [
             (e.event if e.kind == "event" else f"timer:{e.event}", e.from_stage, e.to_stage)
-            for e in expected.entries
+            for e in expected.records()
         ]
         assert [h.seq for h in history] == list(range(1, len(history) + 1))
         # The young person's choices are records of their own.
@@ -103,7 +103,7 @@ def test_whole_soroe_lifecycle_is_stored_as_the_engine_decided(
     # One audit entry per change of the case, and one for the consent recorded.
     changes = AuditEntry.action == "change"
     assert count(runtime, AuditEntry, changes, AuditEntry.object_type == "case") == len(
-        expected.entries
+        expected.records()
     )
     assert count(runtime, AuditEntry, changes, AuditEntry.object_type == "consent") == 1
 

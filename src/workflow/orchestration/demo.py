@@ -22,7 +22,7 @@ from workflow.definitions.models import Definition
 from workflow.definitions.vocabulary import CaseRole
 from workflow.engine.access import young_person_actor
 from workflow.engine.model import Actor
-from workflow.engine.simulation import Script, ScriptStep, load_script
+from workflow.engine.simulation import Script, ScriptStep, load_script, script_birth_date
 from workflow.engine.timing import add_duration
 from workflow.orchestration.flows import run_step, sweep
 from workflow.privacy.consents import ConsentRequest
@@ -98,27 +98,46 @@ def play_script(
     ):
         clock.now = moment
         time_passes(moment)
-        if step.event is None or step.expect_rejection is not None:
-            continue
-        role, _, ident = step.actor.partition(":")
-        if role == CaseRole.YOUNG_PERSON and not ident and played.reference:
-            ident = young_person_actor(played.reference)  # the case's own young person
-        actor = Actor(role, ident or None)
-        if step.event == "refer":
-            result = runtime.service.refer(script.definition, person, actor, dict(step.inputs))
-            played.reference = result.reference
-        else:
-            result = runtime.service.trigger(played.reference, step.event, dict(step.inputs), actor)
-        played.steps.append(result)
-        if step.consent is not None:
-            given = step.consent
-            runtime.consents.give(
-                played.reference,
-                actor,
-                ConsentRequest(given.departments, given.categories, guardian=given.guardian),
-            )
-        carry_out(result)
+        result = None
+        if step.event is not None and step.expect_rejection is None:
+            actor = script_actor(step, played.reference)
+            if step.event == "refer":
+                result = runtime.service.refer(script.definition, person, actor, dict(step.inputs))
+                played.reference = result.reference
+            else:
+                result = runtime.service.trigger(
+                    played.reference, step.event, dict(step.inputs), actor
+                )
+            played.steps.append(result)
+        record_consent(runtime, played.reference, step)
+        if result is not None:
+            carry_out(result)
     return played
+
+
+def script_actor(step: ScriptStep, reference: str) -> Actor:
+    """Who takes a script's step: ``role`` or ``role:id``; the young person without an id
+    is the case's own young person."""
+    role, _, ident = step.actor.partition(":")
+    if role == CaseRole.YOUNG_PERSON and not ident and reference:
+        ident = young_person_actor(reference)  # the case's own young person
+    return Actor(role, ident or None)
+
+
+def record_consent(runtime: Runtime, reference: str, step: ScriptStep) -> None:
+    """The consent a script's step records or withdraws right after it (as the simulator
+    does), by the step's actor."""
+    actor = script_actor(step, reference)
+    if step.consent is not None:
+        given = step.consent
+        runtime.consents.give(
+            reference,
+            actor,
+            ConsentRequest(given.departments, given.categories, guardian=given.guardian),
+        )
+    if step.withdraw_consent is not None:
+        which = step.withdraw_consent
+        runtime.consents.withdraw(reference, actor, None if which == "all" else list(which))
 
 
 def pay_into_pool(runtime: Runtime, script: Script) -> None:
@@ -158,16 +177,10 @@ def record_grants(runtime: Runtime, script: Script) -> None:
 
 
 def aged_for(person: YoungPersonDetails, script: Script) -> YoungPersonDetails:
-    """The invented person, born so their age at referral is the age the script gives."""
-    refer = next((s for s in script.steps if s.event == "refer"), None)
-    age = refer.inputs.get("age") if refer else None
-    if not isinstance(age, int):
-        return person
-    start = script.start.date()
-    born = date(start.year - age, person.birth_date.month, person.birth_date.day)
-    if born > date(start.year - age, start.month, start.day):  # birthday not yet this year
-        born = date(born.year - 1, born.month, born.day)
-    return replace(person, birth_date=born)
+    """The invented person, born when the script says (its ``young_person``, or derived
+    from the age at referral): the birth date the simulator gives the case too."""
+    born = script_birth_date(script)
+    return person if born is None else replace(person, birth_date=born)
 
 
 def run_demo(
