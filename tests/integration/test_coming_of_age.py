@@ -206,3 +206,38 @@ def _outbox(
         ).all()
     found = [(r.recipient["kind"], r.recipient["id"], r.template) for r in rows]
     return [f for f in found if role is None or f[1] == role]
+
+
+def test_consent_given_and_withdrawn_are_events_the_definition_reacts_to(
+    coming_of_age: Runtime, clock: Clock
+) -> None:
+    rt = coming_of_age
+    clock.now = at("2027-03-02 09:00")  # 16: her own consent is enough
+    person = YoungPersonDetails("Freja Testesen", "1009101234", BORN)
+    inputs = {"source": "school", "caseworker": "cw-mette"}
+    reference = rt.service.refer("coming_of_age", person, CW, inputs).reference
+    rt.service.trigger(
+        reference, "accept_referral", {"young_person_agrees": True, "consent": True}, CW
+    )
+    rt.consents.give(reference, CW, ConsentRequest(["skole", "born_familie"]))
+    rt.consents.withdraw(reference, CW, ["skole"])  # still in force for born_familie
+    with rt.sessions() as session:
+        milestones = session.scalar(select(Case.milestones).where(Case.reference == reference))
+    assert "consent_given" in milestones
+    rt.consents.withdraw(reference, CW)  # all of it
+    history = _history(rt, reference)
+    assert [h.event for h in history][-3:] == [
+        "consent_given",
+        "consent_withdrawn",
+        "consent_withdrawn",
+    ]
+    assert all(h.actor_id == "consent" for h in history[-3:])
+    with rt.sessions() as session:
+        milestones = session.scalar(select(Case.milestones).where(Case.reference == reference))
+    assert "consent_given" not in milestones  # withdrawn: it no longer reads as given
+    told = _outbox(rt, reference, since=clock.now)
+    assert ("role", "coordinator", "consent_withdrawn") in told or (
+        "role",
+        "caseworker",
+        "consent_withdrawn",
+    ) in told

@@ -190,7 +190,7 @@ class CaseService:
             _check_qualifications(session, definition, request.inputs)
             event = Event(request.event, request.actor, request.inputs)
             consent = None
-            if definition.reads_consent:
+            if request.event in definition.events_reading_consent:
                 consent = consent_state(session.connection(), case.id)
             state = loaded.state(consent)
             if definition.separates_duties:

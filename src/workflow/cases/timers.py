@@ -97,7 +97,10 @@ class TimerSweep:
         assert loaded is not None
         case = loaded.case
         definition = self.uow.catalog.pinned(session, case.definition_version_id)
-        consent = consent_state(session.connection(), case_id) if definition.reads_consent else None
+        spec = definition.timers_by_id.get(timer)
+        event = spec.fires.event if spec is not None else None
+        reads = event is not None and event in definition.events_reading_consent
+        consent = consent_state(session.connection(), case_id) if reads else None
         decision = fire_timer(definition, loaded.state(consent), timer, now)
         if isinstance(decision, Rejection):
             return None

@@ -48,6 +48,7 @@ from workflow.definitions.sourcemap import SourceMap, SourcePath
 from workflow.definitions.types import Duration, Identifier, Locale, StrictModel, Text, text_in
 from workflow.definitions.vocabulary import (
     ANY_ACTIVE,
+    REFER_EVENT,
     SYSTEM_EVENTS,
     InputType,
     StageKind,
@@ -263,9 +264,18 @@ class Definition(StrictModel):
         return {m.id: m.expires_after for m in self.milestones if m.expires_after is not None}
 
     @cached_property
-    def reads_consent(self) -> bool:
-        """Whether an expression reads ``consent`` (the store loads it only then)."""
-        return any(uses_name(source, "consent") for source in self.expression_sources)
+    def events_reading_consent(self) -> frozenset[str]:
+        """The events whose steps read ``consent`` (the store loads it only for them; for
+        every event when a timer's anchor reads it)."""
+        if any(t.at and uses_name(t.at, "consent") for t in self.timers):
+            return frozenset(self.transitions_by_event) | {REFER_EVENT}
+        steps: list[tuple[str, Referral | Transition]] = [(REFER_EVENT, self.referral)]
+        steps += [(t.event_name, t) for t in self.transitions]
+        return frozenset(
+            event
+            for event, step in steps
+            if any(uses_name(source, "consent") for source in _step_expressions(step))
+        )
 
     @cached_property
     def expression_sources(self) -> tuple[str, ...]:
@@ -274,9 +284,7 @@ class Definition(StrictModel):
         found: list[str] = [t.at for t in self.timers if t.at]
         steps: list[Referral | Transition] = [self.referral, *self.transitions]
         for step in steps:
-            found += [source for _, source in guard_rules(step.guard)]
-            found += list(step.set.values())
-            found += [e.when for e in step.effects if e.when]
+            found += _step_expressions(step)
         return tuple(found)
 
     @cached_property
@@ -307,3 +315,11 @@ class Definition(StrictModel):
         if isinstance(transition.from_, str):
             return [transition.from_]
         return list(transition.from_)
+
+
+def _step_expressions(step: Referral | Transition) -> list[str]:
+    """A step's expressions: its guard (or rules), computed values and effect conditions."""
+    found = [source for _, source in guard_rules(step.guard)]
+    found += list(step.set.values())
+    found += [e.when for e in step.effects if e.when]
+    return found
