@@ -257,7 +257,7 @@ class CaseService:
                 purpose=purpose or DEFAULT_PURPOSE,
                 details=access_details(access) | ({"channel": channel} if channel else {}),
             )
-            return read_case(session, case, definition, self.uow.cpr.mask)
+            return read_case(session, case, definition, self.uow.cpr.mask, now)
 
     def reveal_cpr(self, reference: str, actor: Actor, purpose: str) -> str:
         """The young person's whole CPR number: one explicit, logged reveal with a purpose."""

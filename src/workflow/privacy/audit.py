@@ -61,7 +61,7 @@ class AuditService:
             case = case_by_reference(session, reference)
             access = authorise(session, case, actor, Action.EXPORT, purpose, self.uow.today())
             definition = self.uow.catalog.pinned(session, case.definition_version_id)
-            view = read_case(session, case, definition, self.uow.cpr.mask)
+            view = read_case(session, case, definition, self.uow.cpr.mask, now)
             write_audit(
                 session,
                 at=now,

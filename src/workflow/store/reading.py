@@ -12,6 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflow.definitions.models import Definition
+from workflow.engine.decide import live_milestones
+from workflow.engine.model import CaseState, Timing
 from workflow.errors import CaseNotFoundError
 from workflow.store.statements import CASE_BY_REFERENCE
 from workflow.store.states import TaskState, TimerState
@@ -148,6 +150,21 @@ def read_consents(session: Session, case_id: int) -> list[dict[str, Any]]:
     ]
 
 
+def _holding(definition: Definition, case: Case, now: datetime | None) -> list[str]:
+    """The case's milestones that hold at ``now`` (one that lapsed is not shown as held)."""
+    if now is None or not definition.expiring_milestones:
+        return list(case.milestones)
+    state = CaseState(
+        case.reference,
+        case.stage,
+        case.opened_at,
+        milestones=frozenset(case.milestones),
+        timing=Timing.from_data(case.timing),
+    )
+    held = live_milestones(definition, state, now)
+    return [m for m in case.milestones if m in held]
+
+
 def _refused_event(effects: list[Any] | None) -> dict[str, str] | None:
     """The event a timer raised that the case refused (event and reason), if the history
     entry is such a refusal: no step happened, and the timeline says so."""
@@ -162,7 +179,11 @@ def _refused_event(effects: list[Any] | None) -> dict[str, str] | None:
 
 
 def read_case(
-    session: Session, case: Case, definition: Definition, mask_cpr: Callable[[str], str]
+    session: Session,
+    case: Case,
+    definition: Definition,
+    mask_cpr: Callable[[str], str],
+    now: datetime | None = None,
 ) -> CaseView:
     """Everything a caseworker's view of a case shows (the caller logs the read).
 
@@ -229,7 +250,7 @@ def read_case(
         plan_version=plan.version if plan else None,
         reviewed=[_goal(g) for g in reviewed],
         timers=[{"timer": t.timer, "due_at": t.due_at} for t in timers],
-        milestones=list(case.milestones),
+        milestones=_holding(definition, case, now),
         caseworker=case.caseworker,
         definition_version_id=case.definition_version_id,
         data=dict(case.data),
