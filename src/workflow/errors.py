@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 
 @dataclass(frozen=True, order=True)
@@ -22,6 +23,10 @@ class Location:
         return f"{self.file}:{self.line}:{self.column}"
 
 
+#: How bad a problem is: an error refuses the input; a warning is said, and the input is used.
+Severity = Literal["error", "warning"]
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with user input, located and explained."""
@@ -30,12 +35,19 @@ class Problem:
     path: str
     message: str
     hint: str | None = None
+    severity: Severity = "error"
 
     def __str__(self) -> str:
         where = f"{self.location}: " if self.location else ""
+        level = "warning: " if self.is_warning else ""
         path = f"{self.path}: " if self.path else ""
         hint = f" ({self.hint})" if self.hint else ""
-        return f"{where}{path}{self.message}{hint}"
+        return f"{where}{level}{path}{self.message}{hint}"
+
+    @property
+    def is_warning(self) -> bool:
+        """Whether it is only a warning (the input is still used)."""
+        return self.severity == "warning"
 
     def sort_key(self) -> tuple[str, int, int, str]:
         loc = self.location

@@ -14,7 +14,7 @@ import typer
 from workflow.cli import accounts, cases, cpr, operations, privacy, tasks, upgrades
 from workflow.cli.upgrades import definition_path
 from workflow.definitions.graph import mermaid
-from workflow.definitions.loader import load_definition
+from workflow.definitions.loader import check_file, load_definition
 from workflow.definitions.models import Definition
 from workflow.definitions.reference import json_schema, reference_markdown
 from workflow.engine.simulation import format_timeline, load_script, simulate
@@ -54,16 +54,23 @@ def validate(
         "WORKFLOW_DATABASE_URL, else WORKFLOW_HOME's): a changed definition needs a new one.",
     ),
 ) -> None:
-    """Check definitions; print every problem with file:line:column."""
+    """Check definitions; print every problem with file:line:column.
+
+    Exits 1 if any definition has an error; warnings (a guard that compares a value that
+    may be unset...) are printed as ``warning:`` lines and do not fail.
+    """
     failed = False
     loaded: list[tuple[Path, Definition]] = []
+    warned = 0
     for path in paths:
-        try:
-            loaded.append((path, load_definition(path, definitions_dir=_definitions_dir())))
-        except DefinitionError as exc:
+        definition, problems = check_file(path, definitions_dir=_definitions_dir())
+        for problem in problems:  # errors and warnings (a warning alone does not fail)
+            typer.echo(str(problem), err=True)
+        warned += sum(1 for p in problems if p.is_warning)
+        if definition is None:
             failed = True
-            for problem in exc.problems:
-                typer.echo(str(problem), err=True)
+        else:
+            loaded.append((path, definition))
     refused = _against_store([d for _, d in loaded]) if store else {}
     for path, definition in loaded:
         for problem in refused.get(definition.id, []):
@@ -75,6 +82,8 @@ def validate(
             f"{path}: ok ({definition.id} v{definition.version}, "
             f"{len(definition.stages)} stages, {len(definition.transitions)} transitions)"
         )
+    if warned:
+        typer.echo(f"{warned} warning{'s' if warned != 1 else ''}.", err=True)
     if failed:
         raise typer.Exit(1)
 

@@ -25,9 +25,10 @@ from workflow.definitions.pruning import prune
 from workflow.definitions.sourcemap import SourceMap
 from workflow.definitions.template_checks import check_templates
 from workflow.definitions.types import StrictModel
+from workflow.definitions.unset_values import unset_value_warnings
 from workflow.definitions.validation_errors import problems_from_validation
 from workflow.definitions.yamlsource import YamlMap, locate, parse_yaml_bytes, read_source
-from workflow.errors import DefinitionError, Location, Problem
+from workflow.errors import DefinitionError, Location, Problem, Severity
 
 
 def _display(path: Path) -> str:
@@ -132,10 +133,26 @@ def load_definition(path: str | Path, *, definitions_dir: str | Path | None = No
     ``definitions_dir``: where ``extends: <id>`` is looked up when the id is not beside
     the file (the installation's definitions folder).
     """
-    definition, problems = _load(Path(path), _folder(definitions_dir))
-    if problems or definition is None:
-        raise DefinitionError(problems)
+    definition, problems = check_file(path, definitions_dir=definitions_dir)
+    errors = [p for p in problems if not p.is_warning]
+    if errors or definition is None:
+        raise DefinitionError(errors)
     return definition
+
+
+def check_file(
+    path: str | Path, *, definitions_dir: str | Path | None = None
+) -> tuple[Definition | None, list[Problem]]:
+    """A definition (None if it has errors) and every problem found: errors and warnings.
+
+    A warning (``Problem.is_warning``) does not stop the definition from being used:
+    e.g. a guard that compares a value that may be unset (see
+    :mod:`workflow.definitions.unset_values`).
+    """
+    definition, problems = _load(Path(path), _folder(definitions_dir))
+    if any(not p.is_warning for p in problems):
+        definition = None
+    return definition, sorted(problems, key=Problem.sort_key)
 
 
 def _folder(directory: str | Path | None) -> Path | None:
@@ -201,21 +218,26 @@ def _load_checked(
         kept = [(pruned.original(f[0]), *f[1:]) for f in findings if not pruned.follows(f)]
         return None, problems + _located(raw, kept)
     definition._source = SourceMap(raw)
-    return definition, problems + _located(raw, _checks(definition))
+    problems += _located(raw, _checks(definition))
+    if problems:  # warnings only of a definition that is right otherwise
+        return definition, problems
+    return definition, _located(raw, unset_value_warnings(definition), severity="warning")
 
 
 def _checks(definition: Definition, *, with_graph: bool = True) -> list[Finding]:
     return check_definition(definition, with_graph=with_graph) + check_templates(definition)
 
 
-def _located(raw: YamlMap, findings: list[Finding]) -> list[Problem]:
+def _located(
+    raw: YamlMap, findings: list[Finding], *, severity: Severity = "error"
+) -> list[Problem]:
     problems = []
     for where, message, hint in findings:
         named = re.findall(r"'([^']+)'", message)
         if message.startswith("unknown ") and named and named[0] in raw.removed:
             hint = f"'{named[0]}' is removed at {raw.removed[named[0]]}"
         location, shown = locate(raw, where)
-        problems.append(Problem(location, shown, message, hint))
+        problems.append(Problem(location, shown, message, hint, severity))
     return problems
 
 
@@ -234,8 +256,9 @@ def load_directory(directory: str | Path) -> dict[str, Definition]:
     problems: list[Problem] = []
     for file in sorted(Path(directory).glob("*.yaml")):
         definition, found = _load(file, Path(directory))
-        problems += found
-        if definition is not None and not found and not definition.abstract:
+        errors = [p for p in found if not p.is_warning]  # warnings: validate says them
+        problems += errors
+        if definition is not None and not errors and not definition.abstract:
             result[definition.id] = definition
     if problems:
         raise DefinitionError(problems)
