@@ -1,9 +1,9 @@
 """The JSON Schema editors use accepts every valid definition and refuses the wrong shapes.
 
-Every shipped definition and every valid golden definition is checked against the
-committed schema with ``jsonschema`` (formats asserted, as strict editors do); every
-golden definition whose error is one of shape (a wrong type, value, missing or unknown
-field) is refused by it. Errors only ``workflow validate`` can find (references,
+Every shipped definition, every valid golden definition and the tests' own definitions
+(``tests/definitions/``) are checked against the committed schema with ``jsonschema``
+(formats asserted, as strict editors do); every golden definition whose error is one of
+shape (a wrong type, value, missing or unknown field) is refused by it. Errors only ``workflow validate`` can find (references,
 the stage graph, cross-field rules, YAML itself) are listed apart, so that a new golden
 case has to be put in one list or the other.
 """
@@ -138,10 +138,11 @@ def test_every_shipped_definition_is_accepted(path: Path) -> None:
 
 @pytest.mark.parametrize(
     "path",
-    [GOLDEN / f"{name}.yaml" for name in _golden("valid")] + [Path("tests/golden/minimal.yaml")],
+    [GOLDEN / f"{name}.yaml" for name in _golden("valid")]
+    + [Path("tests/golden/minimal.yaml"), *sorted(Path("tests/definitions").glob("*.yaml"))],
     ids=str,
 )
-def test_every_valid_golden_definition_is_accepted(path: Path) -> None:
+def test_every_valid_golden_and_test_definition_is_accepted(path: Path) -> None:
     assert _errors(_read(path)) == []
 
 
