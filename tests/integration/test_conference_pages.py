@@ -629,3 +629,48 @@ def test_a_grant_beyond_the_pool_is_refused_beside_its_amount_and_the_ledger_is_
     rows = re.findall(r'<tr class="(?:deposit|grant)">.*?</tr>', client.get("/pool").text, re.S)
     assert _words(rows[-1]).startswith("19.03.2026 10:30 Bevilling")
     assert f"{reference} −4.000 kr. 6.000 kr. Line Kontaktperson" in _words(rows[-1])
+
+
+def test_each_failed_rule_of_a_guard_is_shown_beside_its_own_field(
+    client: TestClient, runtime: Runtime
+) -> None:
+    """Ballerup's pre-meeting guard is two rules: a team across two sectors, the nine
+    principles; the page (and the API) say which failed, beside the field it concerns."""
+    create_staff(runtime, "jesper")
+    caseworker = Actor("caseworker", "cw-jesper")
+    reference = runtime.service.refer(
+        "ballerup", young_person(31), caseworker, {"source": "health", "caseworker": "cw-jesper"}
+    ).reference
+    accept = {"young_person_agrees": True, "consent": True}
+    runtime.service.trigger(reference, "accept_referral", accept, caseworker)
+    token = log_in(client, "jesper", PASSWORD)
+    step = f"/cases/{reference}/steps/hold_pre_meeting"
+    form = {
+        "csrf_token": token,
+        "dreams": "At bo i min egen lejlighed",
+        # Two people, one sector: enough people, too few sectors.
+        "team.0.department": "social",
+        "team.0.person": "socialraadgiver-hanne",
+        "team.1.department": "social",
+        "team.1.person": "bostoette-kim",
+        "coordinator": "kontaktperson-line",
+        "agenda": "bolig",
+        "first_meeting_at": "2026-03-19T09:00",
+    }
+    assert client.get(step).status_code == 200
+    refused = client.post(step, data=form)
+    assert refused.status_code == 422
+    assert (
+        '<p class="field-error" id="error-team">Teamet skal gå på tværs af mindst to '
+        "sektorer.</p>"
+    ) in refused.text
+    assert (
+        '<p class="field-error" id="error-nine_principles_agreed">Teamet skal arbejde efter de '
+        "ni principper.</p>"
+    ) in refused.text
+    # One rule holds (the principles agreed): only the other is named.
+    form["nine_principles_agreed"] = "true"
+    again = client.post(step, data=form)
+    assert again.status_code == 422
+    assert 'id="error-team"' in again.text
+    assert 'id="error-nine_principles_agreed"' not in again.text

@@ -228,6 +228,7 @@ def _check_guard(attempt: _Attempt, draft: _Draft) -> _Draft | Rejection:
         custom = text_variants(message) if message else None
         return Rejection(RejectionReason.GUARD_FALSE, {"event": attempt.event_name}, (), custom)
     failed: list[dict[str, str]] = []
+    unplaced: list[dict[str, str]] = []
     fields: list[FieldError] = []
     for index, rule in enumerate(guard):
         passed = _evaluate_guard(attempt, (index, "rule"), rule.rule, draft.context)
@@ -238,15 +239,19 @@ def _check_guard(attempt: _Attempt, draft: _Draft) -> _Draft | Rejection:
             failed.append(words)
             if rule.field is not None:
                 fields.append(FieldError(rule.field, "guard_false", {}, words))
+            else:
+                unplaced.append(words)
     if not failed:
         return draft
-    combined = {lang: " ".join(w.get(lang) or w["da"] for w in failed) for lang in ("da", "en")}
-    return Rejection(
-        RejectionReason.GUARD_FALSE,
-        {"event": attempt.event_name, "rules": len(failed)},
-        tuple(fields),
-        combined,
-    )
+    params: dict[str, Any] = {"event": attempt.event_name, "rules": len(failed)}
+    if unplaced:  # shown above the form; the others beside their fields
+        params["unplaced"] = _joined(unplaced)
+    return Rejection(RejectionReason.GUARD_FALSE, params, tuple(fields), _joined(failed))
+
+
+def _joined(messages: list[dict[str, str]]) -> dict[str, str]:
+    """Several rules' messages as one text per language (Danish where one has no English)."""
+    return {lang: " ".join(m.get(lang) or m["da"] for m in messages) for lang in ("da", "en")}
 
 
 def _evaluate_guard(

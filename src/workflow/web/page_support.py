@@ -71,11 +71,17 @@ def refusal(
     message = (
         text("errors_heading", lang) if errors else rejection_text(rejection, lang, definition)
     )
+    unplaced = rejection.params.get("unplaced")  # rules of a guard that name no field
+    if errors and isinstance(unplaced, dict) and unplaced:
+        message = unplaced.get(lang) or unplaced["da"]
     return message, errors
 
 
 def field_error_text(error: FieldError, lang: str, definition: Definition | None = None) -> str:
-    """A field error in the reader's language, its parameters in words too."""
+    """A field error in the reader's language, its parameters in words too (a guard
+    rule's own message as the definition words it)."""
+    if error.custom_message:
+        return error.custom_message.get(lang) or error.custom_message["da"]
     return text(error.code, lang, **localised(error.params, lang, definition))
 
 
