@@ -63,7 +63,7 @@ from workflow.engine.model import (
     Rejection,
     Timing,
 )
-from workflow.engine.simulation import Script, ScriptStep, simulate
+from workflow.engine.simulation import Script, ScriptStep, ScriptYoungPerson, simulate
 from workflow.engine.steps import next_steps
 from workflow.errors import CaseNotFoundError, NotAllowedError
 from workflow.runtime import Runtime, build_runtime
@@ -799,7 +799,11 @@ class EngineAndStore(RuleBasedStateMachine):
         assert self.script is not None
         assert self.reference is not None
         script = Script(
-            definition=self.d.id, case=self.reference, start=self.start, steps=self.script
+            definition=self.d.id,
+            case=self.reference,
+            start=self.start,
+            young_person=ScriptYoungPerson(born=self.model.born),
+            steps=self.script,
         )
         timeline = simulate(self.d, script)
         assert timeline.case == self.model
