@@ -522,3 +522,49 @@ transitions:
     assert "unset.yaml:" in detail  # file:line:column of the guard
     assert "guard:" in detail
     assert "not set: case.data.review_on" in detail
+
+
+def test_a_reminder_anchored_to_the_next_meeting_follows_a_move(tmp_path: Path) -> None:
+    d = made(
+        tmp_path,
+        "meetingbound",
+        """
+timers:
+  - id: meeting_soon
+    name: Snart møde
+    at: case.next_meeting_at
+    before: 2 business_days
+    while_open: true
+    fires: {notify: {to: {roles: [coordinator]}, template: pause_review}}
+""",
+    )
+    case = opened(d, date(2010, 9, 10), at("2026-03-02 09:00"))
+    pre = accepted(
+        step(
+            d,
+            case,
+            "accept_referral",
+            at("2026-03-02 10:00"),
+            young_person_agrees=True,
+            consent=True,
+        )
+    ).case
+    booked = accepted(
+        step(
+            d,
+            pre,
+            "hold_pre_meeting",
+            at("2026-03-05 10:00"),
+            team=[{"department": "skole", "person": "laerer-anna"}],
+            coordinator="tovholder-lise",
+            agenda=["uddannelse"],
+            first_meeting_at="2026-03-17T09:00",
+        )
+    ).case
+    assert booked.timers["meeting_soon"] == at("2026-03-13 09:00")  # Friday before Tuesday
+    moved = accepted(
+        step(d, booked, "move_meeting", at("2026-03-06 10:00"), moved_to="2026-03-24T10:00")
+    )
+    assert moved.case.timers["meeting_soon"] == at("2026-03-20 10:00")
+    cancelled = accepted(step(d, moved.case, "cancel_meeting", at("2026-03-07 10:00")))
+    assert "meeting_soon" not in cancelled.case.timers  # nothing booked: nothing to remind of

@@ -4,7 +4,8 @@ An expression sees these names:
 
 * ``case`` — ``reference``, ``stage``, ``previous_stage``, ``data`` (inputs given so far
   and computed values), ``milestones``, ``counts`` (how often each event happened),
-  ``team`` (the young person's chosen team) and ``opened_at``;
+  ``team`` (the young person's chosen team), ``opened_at``, ``meetings`` (kind, state,
+  starts_at, place; oldest first) and ``next_meeting_at`` (the first meeting still booked);
 * ``inputs`` — the values given with the event; ``actor`` — ``role`` and ``id`` of who
   triggers it (``system`` for timers);
 * ``person`` — facts about the young person derived from the stored birth date (never
@@ -40,7 +41,18 @@ from workflow.definitions.dates import DATE_FUNCTIONS, as_moment
 from workflow.definitions.sandbox import BoundedSandbox
 
 CASE_ATTRIBUTES = frozenset(
-    {"reference", "stage", "previous_stage", "data", "milestones", "counts", "team", "opened_at"}
+    {
+        "reference",
+        "stage",
+        "previous_stage",
+        "data",
+        "milestones",
+        "counts",
+        "team",
+        "opened_at",
+        "meetings",
+        "next_meeting_at",
+    }
 )
 
 

@@ -110,10 +110,30 @@ def _moments(values: Mapping[str, Any], names: frozenset[str], zone: ZoneInfo) -
     return {k: as_moment(v, zone) if k in names and is_iso(v) else v for k, v in values.items()}
 
 
+def _meetings(data: Mapping[str, Any], zone: ZoneInfo) -> list[dict[str, Any]]:
+    """The case's meetings as expressions see them, oldest first (times as values)."""
+    found = data.get("meetings")
+    meetings = []
+    for meeting in found if isinstance(found, list) else []:
+        if isinstance(meeting, Mapping) and is_iso(meeting.get("starts_at")):
+            meetings.append(
+                {
+                    "kind": meeting.get("kind"),
+                    "state": meeting.get("state"),
+                    "starts_at": as_moment(meeting["starts_at"], zone),
+                    "place": meeting.get("place"),
+                }
+            )
+    return sorted(meetings, key=lambda m: m["starts_at"])
+
+
 def case_view(definition: Definition, case: CaseState, data: Mapping[str, Any]) -> dict[str, Any]:
-    """``case`` as expressions see it, with ``data`` as the case data (the team from it)."""
+    """``case`` as expressions see it, with ``data`` as the case data (the team and the
+    meetings from it)."""
     zone = ZoneInfo(definition.calendar.timezone)
     team = data.get("team")
+    meetings = _meetings(data, zone)
+    still = [m["starts_at"] for m in meetings if m["state"] in ("booked", "moved")]
     return {
         "reference": case.reference,
         "stage": case.stage,
@@ -123,6 +143,8 @@ def case_view(definition: Definition, case: CaseState, data: Mapping[str, Any]) 
         "counts": Counts(case.counts),
         "team": list(team) if isinstance(team, list) else [],
         "opened_at": case.opened_at.astimezone(zone),
+        "meetings": meetings,
+        "next_meeting_at": still[0] if still else None,
     }
 
 
