@@ -222,6 +222,15 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "A deadline fell due, but the step was refused",
     },
     "nothing_changed": {"da": "intet blev ændret", "en": "nothing changed"},
+    "timer_refused_wrong_stage": {
+        "da": "ikke muligt i sagens nuværende trin",
+        "en": "not possible in the case's current stage",
+    },
+    "timer_refused_guard_false": {
+        "da": "betingelsen var ikke opfyldt",
+        "en": "its condition did not hold",
+    },
+    "timer_refused_case_closed": {"da": "sagen er afsluttet", "en": "the case is closed"},
     "step_saved": {"da": "Skridtet er gemt: {step}.", "en": "The step is saved: {step}."},
     "case_opened": {"da": "Sagen {reference} er oprettet.", "en": "Case {reference} is opened."},
     "save": {"da": "Gem", "en": "Save"},
