@@ -390,7 +390,7 @@ def _check_placeholder_addresses(d: Definition) -> Iterator[Finding]:
     item inherits the placeholder, and its notifications would go nowhere real. The
     finding points at the address wherever it was written (for an inherited item, in the
     base's file), so the message names the definition being checked and the hint the file
-    to write the override in (a definition extends one in the same folder).
+    to write the override in.
     """
     if d.abstract:
         return

@@ -65,7 +65,9 @@ class Definition(StrictModel):
 
     id: Identifier = Field(description="The definition's id; a file is named `<id>.yaml`.")
     extends: Identifier | None = Field(
-        default=None, description="Id of the definition this one extends (usually 'base')."
+        default=None,
+        description="The definition this one extends (usually 'base'): an id, looked up beside "
+        "the file and then in the definitions folder, or a relative path to a .yaml file.",
     )
     abstract: StrictBool = Field(
         default=False, description="A base others extend; it opens no cases itself."
