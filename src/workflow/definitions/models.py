@@ -280,6 +280,25 @@ class Definition(StrictModel):
         )
 
     @cached_property
+    def fixed_anchors(self) -> frozenset[str]:
+        """Anchored timers whose anchor no step can move: it reads only the young person's
+        facts, the parameters and the ages (e.g. a birthday), not the case or the time."""
+        moving = ("case", "now", "today", "consent")
+        return frozenset(
+            t.id
+            for t in self.timers
+            if t.at is not None and not any(uses_name(t.at, name) for name in moving)
+        )
+
+    @cached_property
+    def reads_meetings(self) -> bool:
+        """Whether an expression reads ``case.meetings`` or ``case.next_meeting_at``."""
+        return any(
+            "meetings" in source or "next_meeting_at" in source
+            for source in self.expression_sources
+        )
+
+    @cached_property
     def expression_sources(self) -> tuple[str, ...]:
         """Every expression of the definition (guards, rules, computed values, conditions,
         timer anchors)."""

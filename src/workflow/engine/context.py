@@ -132,7 +132,9 @@ def case_view(definition: Definition, case: CaseState, data: Mapping[str, Any]) 
     meetings from it)."""
     zone = ZoneInfo(definition.calendar.timezone)
     team = data.get("team")
-    meetings = _meetings(data, zone)
+    # Read into values only for a definition whose expressions look at them (a step
+    # builds this view several times; most definitions never ask).
+    meetings = _meetings(data, zone) if definition.reads_meetings else []
     still = [m["starts_at"] for m in meetings if m["state"] in ("booked", "moved")]
     return {
         "reference": case.reference,

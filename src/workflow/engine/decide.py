@@ -17,7 +17,7 @@ rejection; nothing is changed in place.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any, NamedTuple
@@ -71,6 +71,11 @@ class _Attempt:
     #: The stage the step enters ('@previous' resolved); None when it keeps the stage.
     target: str | None
     opening: bool = False
+    #: The contexts built for the case data as the step goes (by the data's identity):
+    #: each is built once, however many expressions read it.
+    views: dict[int, tuple[Mapping[str, Any], dict[str, Any]]] = field(
+        default_factory=dict, compare=False, hash=False
+    )
 
 
 class _Draft(NamedTuple):
@@ -585,7 +590,12 @@ def _with_data(
     attempt: _Attempt, context: Mapping[str, Any], data: Mapping[str, Any]
 ) -> dict[str, Any]:
     """The context with the case data as it is now, and what follows from it (``case.team``)."""
-    return with_data(attempt.definition, context, attempt.case, data)
+    seen = attempt.views.get(id(data))
+    if seen is not None and seen[0] is data:
+        return seen[1]
+    built = with_data(attempt.definition, context, attempt.case, data)
+    attempt.views[id(data)] = (data, built)
+    return built
 
 
 def _applies(

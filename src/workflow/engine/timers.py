@@ -143,10 +143,11 @@ def follow_anchors(
     that has not run yet starts once its anchor is set and still to come."""
     candidates = [definition.timers_by_id[t] for t in dict.fromkeys(stage_timers)]
     candidates += list(definition.case_timers)
+    fixed = definition.fixed_anchors
     for timer_id in list(running.timers):
         timer = definition.timers_by_id[timer_id]
-        if timer.at is None:
-            continue
+        if timer.at is None or timer_id in fixed:
+            continue  # not anchored, or anchored to what no step changes (a birthday)
         started = start(definition, timer, now, context)
         if started is None:
             running = running.cancelled(timer_id)
@@ -160,4 +161,7 @@ def follow_anchors(
         started = start(definition, timer, now, context)
         if started is not None and started.due_at > now:
             running = running.started(started)
+        elif timer.id in fixed:  # its day has passed (18 already) and will not come again
+            ended = running.timing.ended | {timer.id}
+            running = replace(running, timing=replace(running.timing, ended=ended))
     return running
