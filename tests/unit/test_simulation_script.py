@@ -10,19 +10,22 @@ from typing import Any
 
 import pytest
 
+from workflow.definitions.loader import load_definition
 from workflow.definitions.models import Definition
+from workflow.engine.access import young_person_actor
 from workflow.engine.consent import (
     GivenConsent,
     consent_in_force,
     withdraw_from,
     withheld_reason,
 )
-from workflow.engine.model import Notify, RevokeMilestone, StartTimer
+from workflow.engine.model import CreateTask, Notify, RevokeMilestone, StartTimer
 from workflow.engine.simulation import (
     MAX_FIRINGS_AT_ONE_INSTANT,
     Script,
     derived_birth_date,
     format_timeline,
+    load_script,
     script_birth_date,
     simulate,
 )
@@ -416,3 +419,28 @@ def test_a_refused_timer_event_is_shown_refused_not_as_a_step() -> None:
     assert "fired" not in "\n".join(lines)
     assert not [e for e in timers[0].effects if isinstance(e, StartTimer)]
     assert not [e for e in timers[0].effects if isinstance(e, Notify)]
+
+
+def test_a_no_show_is_raised_as_the_system_right_after_the_meeting_is_held() -> None:
+    """As the case service raises a step's events: actor id '<event>:<raised>'."""
+    horsens = load_definition("definitions/horsens.yaml")
+    script = load_script("definitions/examples/horsens.yaml")
+    held = next(i for i, s in enumerate(script.steps) if s.event == "hold_first_meeting")
+    step = script.steps[held]
+    absent = {"absent": [], "no_show": [young_person_actor(script.case)]}
+    steps = [
+        *script.steps[:held],
+        step.model_copy(update={"inputs": {**step.inputs, "attendance": absent}}),
+    ]
+    timeline = simulate(horsens, script.model_copy(update={"steps": steps}))
+    assert timeline.problems == []
+    held_entry, raised = timeline.entries[-2:]
+    assert held_entry.event == "hold_first_meeting"
+    assert (raised.kind, raised.event, raised.actor) == (
+        "event",
+        "young_person_no_show",
+        "system:hold_first_meeting:young_person_no_show",
+    )
+    assert [t.title for t in raised.effects if isinstance(t, CreateTask)] == [
+        "Ring til den unge – udeblev fra mødet"
+    ]
