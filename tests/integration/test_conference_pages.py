@@ -661,8 +661,7 @@ def test_each_failed_rule_of_a_guard_is_shown_beside_its_own_field(
     refused = client.post(step, data=form)
     assert refused.status_code == 422
     assert (
-        '<p class="field-error" id="error-team">Teamet skal gå på tværs af mindst to '
-        "sektorer.</p>"
+        '<p class="field-error" id="error-team">Teamet skal gå på tværs af mindst to sektorer.</p>'
     ) in refused.text
     assert (
         '<p class="field-error" id="error-nine_principles_agreed">Teamet skal arbejde efter de '

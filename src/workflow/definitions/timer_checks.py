@@ -103,7 +103,7 @@ def _instant_loops(d: Definition) -> Iterator[Finding]:
             ("timers", index, "after"),
             f"timer '{timer_id}' falls due the moment its stage is entered and its event "
             f"enters a stage again at once, for ever: {route}",
-            "give it a delay (e.g. after: 1 day) or let its step keep the stage",
+            "give it a delay, e.g. after: 1 day, or let its step keep the stage",
         )
 
 
