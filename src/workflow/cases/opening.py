@@ -48,7 +48,9 @@ def open_case_in(
     if repeated:
         return repeated
     local_day = now.astimezone(ZoneInfo(definition.calendar.timezone)).date()
-    given = dict(request.inputs) | {"age": age_on(request.person.birth_date, local_day)}
+    given = dict(request.inputs)
+    if any(i.name == "age" for i in definition.referral.inputs):  # the form asks the age
+        given["age"] = age_on(request.person.birth_date, local_day)
     decision = open_case(
         definition, "(new)", request.actor, given, now, born=request.person.birth_date
     )

@@ -25,6 +25,7 @@ from workflow.definitions.calendar import age_on
 from workflow.definitions.models import Definition
 from workflow.definitions.vocabulary import SYSTEM_ROLE
 from workflow.engine.access import Action, Via
+from workflow.engine.consent import consent_problems
 from workflow.engine.model import Actor
 from workflow.errors import InvalidRequestError, NotAllowedError, Problem, did_you_mean
 from workflow.privacy.authorisation import authorise
@@ -62,16 +63,12 @@ def _unknown(path: str, what: str, values: Iterable[str], known: Iterable[str]) 
 def check_request(
     definition: Definition, request: ConsentRequest, age: int, today: date, opened: date
 ) -> list[Problem]:
-    """What is wrong with a consent for this definition (field by field)."""
-    problems = _unknown(
-        "departments", "department", request.departments, definition.departments_by_id
-    ) + _unknown(
-        "categories", "data category", request.categories, definition.data_categories_by_id
+    """What is wrong with a consent for this definition (field by field): the rules the
+    simulator applies too (:func:`workflow.engine.consent.consent_problems`), and the
+    dates only a recorded consent has."""
+    problems = consent_problems(
+        definition, request.departments, request.categories, request.guardian, age
     )
-    if not request.departments:
-        problems.append(
-            Problem(None, "departments", "name at least one department the consent covers")
-        )
     if request.given_on and request.given_on > today:
         problems.append(
             Problem(None, "given_on", "a consent cannot be given in the future", "use today")
@@ -82,16 +79,6 @@ def check_request(
                 None,
                 "given_on",
                 f"the case was opened on {opened}: record a consent given for this case",
-            )
-        )
-    under = definition.privacy.guardian_consent_under
-    if under is not None and age < under and not request.guardian:
-        problems.append(
-            Problem(
-                None,
-                "guardian",
-                f"the young person is {age}: under {under} a custodial parent must consent too",
-                "record the parent's consent, or wait until it is given",
             )
         )
     return problems
