@@ -568,3 +568,13 @@ timers:
     assert moved.case.timers["meeting_soon"] == at("2026-03-20 10:00")
     cancelled = accepted(step(d, moved.case, "cancel_meeting", at("2026-03-07 10:00")))
     assert "meeting_soon" not in cancelled.case.timers  # nothing booked: nothing to remind of
+
+
+def test_past_the_upper_age_the_case_ages_out_by_itself(base: Definition) -> None:
+    case = opened(base, date(2002, 5, 20), at("2026-03-02 09:00"))  # 23
+    assert "eighteenth_birthday" not in case.timers  # long past: nothing to wait for
+    due = case.timers["upper_age_reached"]
+    assert due == at("2027-05-20 08:00")  # the 25th birthday: past the base's 15-24
+    aged = accepted(fire_timer(base, case, "upper_age_reached", due))
+    assert (aged.event, aged.to_stage) == ("age_out", "aged_out")
+    assert aged.case.timers == {}
