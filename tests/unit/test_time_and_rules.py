@@ -578,3 +578,33 @@ def test_past_the_upper_age_the_case_ages_out_by_itself(base: Definition) -> Non
     aged = accepted(fire_timer(base, case, "upper_age_reached", due))
     assert (aged.event, aged.to_stage) == ("age_out", "aged_out")
     assert aged.case.timers == {}
+
+
+def test_a_pause_keeps_a_weekly_reminders_time_left_and_its_rhythm(tmp_path: Path) -> None:
+    d = made(
+        tmp_path,
+        "weeklypause",
+        """
+timers:
+  - id: weekly
+    name: Ugentlig
+    after: 7 days
+    repeat: {every: 1 week}
+    fires: {notify: {to: {roles: [caseworker]}, template: pause_review}}
+stages:
+  - {id: referred, name: Henvist, kind: start, phase: referral, timers: [weekly]}
+""",
+    )
+    case = opened(d, date(2008, 9, 10), at("2026-01-07 09:00"))  # a Wednesday
+    assert _firings(d, case, "weekly", 2) == [at("2026-01-14 09:00"), at("2026-01-21 09:00")]
+    case = accepted(fire_timer(d, case, "weekly", at("2026-01-14 09:00"))).case
+    paused = accepted(
+        decide(d, case, Event("pause", CW, {"pause_reason": "treatment"}), at("2026-01-19 09:00"))
+    ).case
+    assert "weekly" not in paused.timers  # set aside, two days left
+    resumed = accepted(decide(d, paused, Event("resume", CW), at("2026-02-02 09:00"))).case
+    assert _firings(d, resumed, "weekly", 3) == [
+        at("2026-02-04 09:00"),  # the two days it had left, not a new week
+        at("2026-02-11 09:00"),
+        at("2026-02-18 09:00"),
+    ]

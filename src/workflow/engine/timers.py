@@ -112,13 +112,11 @@ def enter(
         timer = definition.timers_by_id[timer_id]
         held = running.timing.suspended.get(timer_id)
         if held is not None:
-            due = timing.align(
-                definition, now + timedelta(seconds=held.remaining_seconds), timer.align
-            )
-            anchor = running.timing.anchors.get(timer_id)
-            if timer.repeat is not None:
-                old = running.timing.anchors.get(timer_id)
-                anchor = old + (now - held.since) if old is not None else None
+            # It goes on with the time it had left; a repeating one counts its later
+            # firings from this due time (its count began again when it was set aside).
+            resumed = now + timedelta(seconds=held.remaining_seconds)
+            due = timing.align(definition, resumed, timer.align)
+            anchor = resumed if timer.repeat is not None else None
             running = running.started(StartTimer(timer_id, due, anchor))
             continue
         if timer_id in running.timers and timer.on_pause == "continue":
