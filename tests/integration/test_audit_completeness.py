@@ -106,6 +106,7 @@ class Driver:
         )
         assert answer.status_code == 201, answer.text
         self.done["change", "consent", None] += 1
+        self.done["change", "case", "consent_given"] += 1  # the base takes the event
 
     def search(self, who: dict[str, str], **params: str) -> list[str]:
         answer = self.client.get("/api/v1/cases", headers=who, params=params)
@@ -193,7 +194,7 @@ def test_every_read_change_search_and_export_is_logged_exactly_once(
     assert done_by_action == {
         "login": 4,
         "read": 13,
-        "change": 8,
+        "change": 9,  # the consent, and the case taking consent_given
         "refused": 2,
         "search": 2,
         "export": 2,
@@ -209,6 +210,9 @@ def test_every_read_change_search_and_export_is_logged_exactly_once(
         if entry.object_type in CASE_OBJECTS:
             assert entry.object_id == reference, where
             role, _, person = entry.actor.partition(":")
+            if role == "system":  # the case took consent_given, raised by the consent
+                assert (person, entry.details["event"]) == ("consent", "consent_given"), where
+                continue
             assert role in ("caseworker", "coordinator", "team_member"), where
             assert person in staff, where
         else:  # a caseload search or a login names the person it is about
@@ -234,7 +238,7 @@ def test_every_read_change_search_and_export_is_logged_exactly_once(
     case_entries = [
         e for e in entries if e.object_type in CASE_OBJECTS and e.object_type != "access_log"
     ]
-    assert len(case_entries) == 13 + 8 + 2 + 1  # the reads, changes, refusals and export
+    assert len(case_entries) == 13 + 9 + 2 + 1  # the reads, changes, refusals and export
     shown = log.json()
     assert shown["reference"] == reference
     assert [
@@ -243,7 +247,8 @@ def test_every_read_change_search_and_export_is_logged_exactly_once(
     ] == [
         (e.at, e.action, e.object_type, e.actor.partition(":")[0], e.purpose) for e in case_entries
     ]
-    assert {e["role"] for e in shown["entries"]} == {"caseworker", "coordinator", "team_member"}
+    roles = {e["role"] for e in shown["entries"]}
+    assert roles == {"caseworker", "coordinator", "team_member", "system"}
     for entry in shown["entries"]:
         assert set(entry) == {"at", "action", "what", "role", "purpose"}
     text = log.text

@@ -430,11 +430,14 @@ def test_prefect_unavailable_steps_commit_at_once_and_are_carried_out_when_it_re
         assert run_async(sweep())["delivered"] == {"sent": 3}  # the sweep: the referrals
         assert run_async(sweep())["delivered"] == {}
     assert_delivered_once(runtime, smtp, tmp_path / "var" / "digital-post")
-    assert history(runtime) == {
-        references[0]: STEPS,
-        references[1]: STEPS[:2],
-        references[2]: STEPS[:2],
-    }
+    assert (
+        history(runtime)
+        == {
+            references[0]: STEPS,
+            references[1]: STEPS[:3],  # referred, accepted, consent recorded
+            references[2]: STEPS[:3],
+        }
+    )
     assert len(smtp.received) == 3 + 3  # the referrals, then the pre-meeting's three mails
 
 

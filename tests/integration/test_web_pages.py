@@ -307,7 +307,7 @@ def test_a_form_sent_twice_takes_its_step_once(client: TestClient, runtime: Runt
     again = client.post(f"/cases/{reference}/steps/pause", data=data)  # a double click
     assert first.status_code == again.status_code == 303
     history = runtime.service.view(reference, Actor("caseworker", "cw-mette"), "test").history
-    assert [h["event"] for h in history] == ["refer", "accept_referral", "pause"]
+    assert [h["event"] for h in history] == ["refer", "accept_referral", "consent_given", "pause"]
 
 
 def test_a_manager_opens_a_case_through_a_legal_basis_only_with_a_purpose(

@@ -307,7 +307,7 @@ def test_the_meeting_rules_refuse_beside_the_field_and_change_nothing(
     with pytest.raises(RejectedError) as refused:
         runtime.service.trigger(reference, "hold_pre_meeting", sunday, CASEWORKER)
     assert refused.value.rejection.field_errors[0].code == "meeting_closed_day"
-    assert _events(runtime, reference) == ["refer", "accept_referral"]  # nothing changed
+    assert _events(runtime, reference) == ["refer", "accept_referral", "consent_given"]  # same
 
     runtime.service.trigger(reference, "hold_pre_meeting", BASE_PRE_MEETING, CASEWORKER)
     first = {

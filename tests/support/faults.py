@@ -36,7 +36,8 @@ from workflow.store.tables import Case, HistoryEvent, OutboxRow
 ROOT = Path(__file__).resolve().parents[2]
 #: A case at the first meeting; its notifications: the referral notice to the caseworker,
 #: then school, youth guidance and coordinator by mail and the guardian's letter (file).
-STEPS = ["refer", "accept_referral", "hold_pre_meeting"]
+#: Recording the consent is a step of its own (the base takes the event consent_given).
+STEPS = ["refer", "accept_referral", "consent_given", "hold_pre_meeting"]
 
 
 # ---------------------------------------------------------------- load and bookkeeping
