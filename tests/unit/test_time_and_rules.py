@@ -608,3 +608,41 @@ stages:
         at("2026-02-11 09:00"),
         at("2026-02-18 09:00"),
     ]
+
+
+def test_the_15_year_olds_course_simulated_from_15_to_past_18() -> None:
+    """The issue's check, in the simulator (the store plays the same course in
+    tests/integration/test_coming_of_age.py): parental consent only before 16, the
+    transition meeting within 30 days of the 18th birthday, no guardian after 18, no
+    polling and no refusal in the history."""
+    from workflow.engine.simulation import load_script, simulate
+
+    d = load_definition("tests/definitions/coming_of_age.yaml", definitions_dir="definitions")
+    timeline = simulate(d, load_script("tests/definitions/examples/coming_of_age.yaml"))
+    assert timeline.problems == []
+    birthday = at("2028-09-10 08:00")
+    fired = [e for e in timeline.entries if e.kind == "timer"]
+    assert [(e.at, e.event) for e in fired if e.event == "eighteenth_birthday"] == [
+        (birthday, "eighteenth_birthday")
+    ]
+    refused_timers = [
+        e for e in fired for x in e.effects if isinstance(x, TimerFired) and x.rejected
+    ]
+    assert refused_timers == []
+    assert len(fired) < 15  # the follow-up reminder 3 a year, the birthday, the reminder
+
+    def guardian_told(entries: list[Any]) -> int:
+        return sum(
+            1
+            for e in entries
+            for x in e.effects
+            if isinstance(x, Notify) and x.recipient.id == "guardian"
+        )
+
+    assert guardian_told([e for e in timeline.entries if e.at < birthday]) > 0
+    assert guardian_told([e for e in timeline.entries if e.at >= birthday]) == 0
+    refusals = [e for e in timeline.entries if e.kind == "rejected"]
+    assert [(e.event, e.rejection.reason.value if e.rejection else None) for e in refusals] == [
+        ("accept_referral", "guard_false"),  # 15 and no parent: refused beside the field
+        ("book_transition_meeting", "guard_false"),  # 45 days after the birthday
+    ]
