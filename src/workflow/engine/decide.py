@@ -7,9 +7,11 @@ entering a final stage cancels every timer.
 
 Taking a step is a sequence of named steps (:data:`_STEPS`): check the separation of
 duties (``not_by``), validate the inputs, check
-the guard, assign computed data, book/move/cancel/hold meetings (under the meeting rules),
-leave the stage (its timers and open tasks end), carry out the effects, enter the new
-stage, count the event. Each returns a new draft of the outcome or a
+the guard (one expression, or rules each with its message), assign computed data,
+book/move/cancel/hold meetings (under the meeting rules), leave the stage (its timers and
+open tasks end, or a pause sets its timers aside), carry out the effects, enter the new
+stage, let anchored timers follow the data, count the event. Milestones that lapsed
+(``expires_after``) are gone before the first of them. Each returns a new draft of the outcome or a
 :class:`~workflow.engine.model.Rejection`, and :func:`_take` stops at the first
 rejection; nothing is changed in place.
 """
