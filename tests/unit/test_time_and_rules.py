@@ -646,3 +646,20 @@ def test_the_15_year_olds_course_simulated_from_15_to_past_18() -> None:
         ("accept_referral", "guard_false"),  # 15 and no parent: refused beside the field
         ("book_transition_meeting", "guard_false"),  # 45 days after the birthday
     ]
+
+
+def test_the_systems_own_steps_are_no_ones_button(base: Definition) -> None:
+    """turned_18 and the consent events are taken by the system only: a caseworker can
+    neither see nor take them (a 15-year-old cannot be made 18 by a click)."""
+    from workflow.engine.steps import next_steps
+
+    case = opened(base, date(2010, 9, 10), at("2026-03-02 09:00"))
+    for event in ("turned_18", "consent_given", "consent_withdrawn"):
+        assert refused(step(base, case, event, at("2026-03-02 10:00"))).reason is (
+            RejectionReason.ROLE_NOT_ALLOWED
+        )
+    offered = {t.id for t in next_steps(base, case.stage, ["caseworker", "coordinator"])}
+    assert not offered & {"turned_18", "consent_given", "consent_withdrawn"}
+    system = Actor("system", "timer:eighteenth_birthday")
+    taken = decide(base, case, Event("turned_18", system), at("2028-09-10 08:00"))
+    assert accepted(taken).event == "turned_18"
