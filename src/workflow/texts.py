@@ -218,8 +218,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "timeline": {"da": "Forløb", "en": "Timeline"},
     "by": {"da": "af", "en": "by"},
     "timer_event_refused": {
-        "da": "En frist udløb, men skridtet blev afvist",
-        "en": "A deadline fell due, but the step was refused",
+        "da": "Fristen «{timer}» udløb {due}, men skridtet blev afvist",
+        "en": "The deadline “{timer}” fell due {due}, but the step was refused",
     },
     "nothing_changed": {"da": "intet blev ændret", "en": "nothing changed"},
     "timer_refused_wrong_stage": {

@@ -120,6 +120,9 @@ def test_a_refused_timer_event_is_shown_as_refused(runtime: Runtime, clock: Cloc
         log_in(client, "mette", "correct horse battery")
         page = client.get(f"/cases/{reference}").text
     refused = page.split('data-testid="refused-timer"', 1)[1].split("</li>", 1)[0]
-    assert "En frist udløb, men skridtet blev afvist" in refused
+    # The deadline by its name and when it fell due; the step it would have taken.
+    assert "Fristen «Skub til formødet» udløb 05.03.2026 09:00, men skridtet blev afvist" in (
+        refused
+    )
     assert "Formødet er skubbet" in refused  # the event's name, as refused
     assert "(ikke muligt i sagens nuværende trin; intet blev ændret)" in refused

@@ -165,7 +165,7 @@ def _holding(definition: Definition, case: Case, now: datetime | None) -> list[s
     return [m for m in case.milestones if m in held]
 
 
-def _refused_event(effects: list[Any] | None) -> dict[str, str] | None:
+def _refused_event(effects: list[Any] | None) -> dict[str, Any] | None:
     """The event a timer raised that the case refused (event and reason), if the history
     entry is such a refusal: no step happened, and the timeline says so."""
     for effect in effects or []:
@@ -174,7 +174,12 @@ def _refused_event(effects: list[Any] | None) -> dict[str, str] | None:
             and effect.get("type") == "TimerFired"
             and effect.get("rejected")
         ):
-            return {"event": str(effect.get("event")), "reason": str(effect["rejected"])}
+            return {
+                "event": str(effect.get("event")),
+                "reason": str(effect["rejected"]),
+                "timer": str(effect.get("timer")),
+                "due": datetime.fromisoformat(str(effect["due_at"])),
+            }
     return None
 
 

@@ -180,7 +180,9 @@ def render_case(
         },
         stage_names=stages,
         transition_names={"refer": REFERRAL_NAME, MIGRATED_EVENT: MIGRATED_NAME}
-        | {t.id: t.name for t in definition.transitions},
+        | {t.id: t.name for t in definition.transitions}
+        | {f"timer:{t.id}": t.name for t in definition.timers},
+        timer_names={t.id: t.name for t in definition.timers},
         place=choice_label(definition, upcoming["place"], lang) if upcoming else "",
         places={m["id"]: choice_label(definition, m["place"], lang) for m in view.meetings},
         kinds={m["id"]: kind_name(definition, m["kind"], lang) for m in view.meetings},
