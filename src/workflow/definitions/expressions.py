@@ -229,6 +229,13 @@ def name_problems(source: str, scope: ExpressionScope) -> list[NameProblem]:
         if name.ctx == "load" and name.name not in allowed:
             problems.append(NameProblem(f"unknown name '{name.name}'", name.name, allowed))
     for attr in tree.find_all(nodes.Getattr):
+        if attr.attr.startswith("_"):  # the sandbox refuses them at run time: say so now
+            problems.append(
+                NameProblem(
+                    f"attributes starting with _ are not allowed ('{attr.attr}')", "", frozenset()
+                )
+            )
+            continue
         problems.extend(_attribute_problem(attr, scope))
     for compare in tree.find_all(nodes.Compare):
         problems.extend(_milestone_problem(compare, scope))
