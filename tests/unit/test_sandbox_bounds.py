@@ -79,3 +79,17 @@ def test_a_guard_reading_a_dunder_attribute_is_refused_at_load(tmp_path: Path) -
     with pytest.raises(DefinitionError) as error:
         load_definition(tmp_path / "minimal.yaml")
     assert "attributes starting with _ are not allowed ('__class__')" in str(error.value)
+
+
+def test_a_definition_file_over_the_size_cap_is_refused_before_it_is_read(
+    tmp_path: Path,
+) -> None:
+    huge = tmp_path / "huge.yaml"
+    huge.write_text("id: huge\nversion: 1\nitems:\n" + "  - 1\n" * 300_000, encoding="utf-8")
+    started = time.perf_counter()
+    with pytest.raises(DefinitionError) as error:
+        load_definition(huge)
+    assert time.perf_counter() - started < 1.0
+    [problem] = error.value.problems
+    size = huge.stat().st_size
+    assert str(problem).startswith(f"{huge}:1:1: the file is {size:,} bytes;")

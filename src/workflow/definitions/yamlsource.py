@@ -387,9 +387,25 @@ def read_yaml_file(path: Path, display: str | None = None) -> tuple[Any, list[Pr
     return parse_yaml_bytes(data, shown)
 
 
+#: The largest definition or script file read (the national base is about 40 kB): a
+#: larger one is refused before it is read, so a huge file cannot stall a load.
+MAX_FILE_BYTES = 1_000_000
+
+
 def read_source(path: Path, shown: str) -> tuple[bytes | None, list[Problem]]:
     """The bytes of a file, or the problem that it cannot be read (named ``shown``)."""
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return None, [
+                Problem(
+                    Location(shown, 1, 1),
+                    "",
+                    f"the file is {size:,} bytes; a definition or script is at most "
+                    f"{MAX_FILE_BYTES:,} bytes",
+                    "split it, or move repeated parts into the definition it extends",
+                )
+            ]
         return path.read_bytes(), []
     except FileNotFoundError:
         return None, [Problem(None, "", f"{shown}: file not found")]
