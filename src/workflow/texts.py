@@ -856,6 +856,10 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "unknown_field": {"da": "kendes ikke i dette trin", "en": "is not an input of this step"},
     "not_text": {"da": "skal være tekst", "en": "must be text"},
+    "not_a_person_id": {
+        "da": "skal være en medarbejders id eller en mailadresse (ingen mellemrum, / eller ..)",
+        "en": "must be a staff id or a mail address (no spaces, / or ..)",
+    },
     "too_long": {"da": "må højst være {max} tegn", "en": "must be at most {max} characters"},
     "bad_character": {
         "da": "indeholder et tegn, der ikke kan bruges ({char})",

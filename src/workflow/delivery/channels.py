@@ -170,10 +170,14 @@ class FileChannel:
         self.sender, self.root = sender, root
 
     def send(self, message: OutgoingMessage, address: Address) -> None:
-        """Write (or overwrite: idempotent) the message's file."""
+        """Write (or overwrite: idempotent) the message's file — inside ``root`` only: an
+        address that would lead out of it (``../``, an absolute path) is undeliverable."""
         folder = Path(address.address)
-        if self.root is not None and not folder.is_absolute():
-            folder = self.root / folder
+        if self.root is not None:
+            root = self.root.resolve()
+            folder = (root / folder).resolve()
+            if folder != root and root not in folder.parents:
+                raise UndeliverableError("the file channel's address leads outside its folder")
         folder.mkdir(parents=True, exist_ok=True)
         mail = build_email(message, self.sender, str(address.address))
         (folder / file_name(message.dedupe_key)).write_bytes(bytes(mail))

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from workflow.definitions.models import Definition
 from workflow.definitions.parts import Input
 from workflow.definitions.vocabulary import InputType
+from workflow.engine.access import YOUNG_PERSON_ACTOR
 from workflow.engine.model import FieldError
 
 MAX_TEXT = 5000
@@ -172,6 +173,8 @@ def _as_list(item: Input, raw: Any) -> list[Any]:
         raise _InvalidError("too_few", min=_num(item.min))
     if item.max is not None and len(raw) > item.max:
         raise _InvalidError("too_many", max=_num(item.max))
+    if len(raw) > MAX_LIST_ITEMS:  # whatever the definition says: one step, a bounded list
+        raise _InvalidError("too_many", max=MAX_LIST_ITEMS)
     return list(raw)
 
 
@@ -212,7 +215,31 @@ def _person(_d: Definition, _item: Input, raw: Any) -> str:
         raise _InvalidError("too_long", max=200)
     value = raw.strip()
     _printable(value, _BAD_IN_NAME)
+    if not PERSON_ID.match(value):  # an id, or a mail address: never a path or a list
+        raise _InvalidError("not_a_person_id")
     return value
+
+
+#: A person on a case: a staff id (``laerer-anna``) or an outside partner's mail address
+#: (``mentor@firma.dk``). Nothing else: a person id becomes a recipient, and a folder
+#: name or a path in it must never reach a delivery channel.
+PERSON_ID = re.compile(
+    r"^[A-Za-z0-9æøåÆØÅ](?:[A-Za-z0-9æøåÆØÅ._+-]*[A-Za-z0-9æøåÆØÅ])?"
+    r"(?:@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+)?$"
+)
+#: The most items any list input (a team, a plan, networks...) may hold in one step.
+MAX_LIST_ITEMS = 100
+
+
+def _participant(d: Definition, item: Input, raw: Any) -> str:
+    """Someone invited to a meeting: a person, the young person (by the case's reference)
+    or a guardian."""
+    if isinstance(raw, str) and (raw == "guardian" or _YOUNG_PERSON.match(raw)):
+        return raw
+    return _person(d, item, raw)
+
+
+_YOUNG_PERSON = re.compile("^" + re.escape(YOUNG_PERSON_ACTOR) + r"[A-Z]{2,5}-\d{4}-\d{1,8}$")
 
 
 def _records(item: Input, raw: Any, required: Sequence[str]) -> list[dict[str, Any]]:
@@ -320,7 +347,7 @@ def _attendance(d: Definition, item: Input, raw: Any) -> dict[str, list[str]]:
             raise _InvalidError("not_a_list")
         found[key] = []
         for person in people:
-            name = _person(d, item, person)
+            name = _participant(d, item, person)
             if name in seen:
                 raise _InvalidError("duplicate", value=name)
             seen.add(name)
