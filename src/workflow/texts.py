@@ -856,6 +856,10 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "unknown_field": {"da": "kendes ikke i dette trin", "en": "is not an input of this step"},
     "not_text": {"da": "skal være tekst", "en": "must be text"},
+    "date_out_of_range": {
+        "da": "skal ligge mellem år {first} og {last}",
+        "en": "must be between the years {first} and {last}",
+    },
     "not_a_person_id": {
         "da": "skal være en medarbejders id eller en mailadresse (ingen mellemrum, / eller ..)",
         "en": "must be a staff id or a mail address (no spaces, / or ..)",

@@ -90,3 +90,38 @@ def test_the_file_channel_writes_only_inside_its_folder(tmp_path: Path) -> None:
             channel.send(message, Address("email", outside))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["var"]
     assert not (tmp_path / "var" / "evil@x.dk").exists()
+
+
+def test_a_date_outside_a_lifetime_is_refused_beside_the_field(soroe: Definition) -> None:
+    """A meeting at 9999-12-31T23:30 was accepted; its mails went dead (OverflowError)
+    and the case page answered 500 from then on."""
+    case = _pre_meeting(soroe)
+    for when in ("9999-12-31T23:30", "0001-01-01T09:00", "1899-12-31T09:00"):
+        inputs = {
+            "team": [{"department": "skole", "person": "laerer-anna"}],
+            "coordinator": "tovholder-lise",
+            "agenda": ["uddannelse"],
+            "first_meeting_at": when,
+            "meeting_room": "raadhuset_storskaerm",
+        }
+        result = decide(soroe, case, Event("hold_pre_meeting", CW, inputs), at("2026-03-05 10:00"))
+        assert isinstance(result, Rejection), when
+        assert [(e.name, e.code) for e in result.field_errors] == [
+            ("first_meeting_at", "date_out_of_range")
+        ]
+        assert result.field_errors[0].text("da") == "skal ligge mellem år 1900 og 2200"
+
+
+def test_a_team_role_that_is_not_text_is_refused(soroe: Definition) -> None:
+    team = [{"department": "skole", "person": "laerer-anna", "role": ["x"]}]
+    result = _pre_meeting_with(soroe, team)
+    assert isinstance(result, Rejection)
+    assert [(e.name, e.code) for e in result.field_errors] == [("team", "not_text")]
+
+
+def test_a_form_row_number_is_ascii_digits_only() -> None:
+    """``team.².person`` answered 500 ("²".isdigit() is true, int("²") fails)."""
+    from workflow.web.forms import FormData
+
+    form = FormData([("team.².person", "x"), ("team.1.person", "laerer-anna")])
+    assert form.rows("team") == 2

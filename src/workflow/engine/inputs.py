@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from workflow.definitions.models import Definition
@@ -133,15 +133,30 @@ def _boolean(_d: Definition, _item: Input, raw: Any) -> bool:
     raise _InvalidError("not_boolean")
 
 
+_Day = TypeVar("_Day", date, datetime)
+
+
 def _date(_d: Definition, _item: Input, raw: Any) -> str:
     if isinstance(raw, datetime):
         raise _InvalidError("not_date")
     if isinstance(raw, date):
-        return raw.isoformat()
+        return _in_range(raw).isoformat()
     try:
-        return date.fromisoformat(str(raw).strip()).isoformat()
+        day = date.fromisoformat(str(raw).strip())
     except ValueError:
         raise _InvalidError("not_date") from None
+    return _in_range(day).isoformat()
+
+
+#: The years a date or time given in a step may fall in: a case's dates are within a
+#: young person's life (a year 1 or 9999 breaks calendars and mails downstream).
+FIRST_YEAR, LAST_YEAR = 1900, 2200
+
+
+def _in_range(day: _Day) -> _Day:
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise _InvalidError("date_out_of_range", first=FIRST_YEAR, last=LAST_YEAR)
+    return day
 
 
 def _datetime(d: Definition, _item: Input, raw: Any) -> str:
@@ -152,7 +167,7 @@ def _datetime(d: Definition, _item: Input, raw: Any) -> str:
             raise _InvalidError("not_datetime") from None
     if not isinstance(raw, datetime):
         raise _InvalidError("not_datetime")
-    moment: datetime = raw
+    moment: datetime = _in_range(raw)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(d.calendar.timezone))
     return moment.isoformat(timespec="minutes")
@@ -264,7 +279,10 @@ def _team(d: Definition, item: Input, raw: Any) -> list[dict[str, Any]]:
         if (department, person) in seen:
             raise _InvalidError("duplicate", value=person)
         seen.add((department, person))
-        role = str(entry.get("role") or "team_member")
+        given = entry.get("role") or "team_member"
+        if not isinstance(given, str):  # not a list shown as "['x']"
+            raise _InvalidError("not_text")
+        role = given.strip()
         if len(role) > 64:
             raise _InvalidError("too_long", max=64)
         _printable(role, _BAD_IN_NAME)

@@ -184,7 +184,7 @@ def conferences_page(
 ) -> Response:
     lang = locale_of(request, auth.user.locale)
     notice = ""
-    if planned.isdigit():
+    if planned.isascii() and planned.isdigit():
         notice = text("conference_planned_notice", lang)
     elif _REFERENCE.fullmatch(added):
         notice = text("conference_added_notice", lang, reference=added)
@@ -327,7 +327,7 @@ def _current(rows: Sequence[AgendaRow], chosen: str, reference: str) -> AgendaRo
     """The case in focus: the one refused, else the one chosen, else the first not done."""
     if reference:
         return next((r for r in rows if r.reference == reference), None)
-    if chosen.isdigit():
+    if chosen.isascii() and chosen.isdigit() and len(chosen) < 6:
         found = next((r for r in rows if r.position == int(chosen)), None)
         if found is not None:
             return found

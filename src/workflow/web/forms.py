@@ -182,7 +182,7 @@ class FormData:
         numbers = [
             int(key[len(prefix) :].split(".", 1)[0])
             for key in self._values
-            if key.startswith(prefix) and key[len(prefix) :].split(".", 1)[0].isdigit()
+            if key.startswith(prefix) and _is_number(key[len(prefix) :].split(".", 1)[0])
         ]
         return min(max(numbers, default=-1) + 1, MAX_ROWS)
 
@@ -233,3 +233,8 @@ def _rows(name: str, columns: Sequence[str], form: FormData) -> list[dict[str, A
         if any(row.values()):
             rows.append({c: v for c, v in row.items() if v})
     return rows
+
+
+def _is_number(text: str) -> bool:
+    """A row number as a form writes it: ASCII digits only (``"²".isdigit()`` is true)."""
+    return text.isascii() and text.isdigit() and len(text) < 6

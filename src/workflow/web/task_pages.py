@@ -91,7 +91,7 @@ def tasks_page(  # noqa: PLR0913 - the page's query parameters
     filters = Filters.of(reference, stage, done)
     lang = locale_of(request, auth.user.locale)
     notice = ""
-    if task_done.isdigit():
+    if task_done.isascii() and task_done.isdigit() and len(task_done) < 19:
         title = _title(web, auth, case[:40], int(task_done))
         notice = text("task_done_notice", lang, title=title) if title else ""
     return _worklist(request, web, auth, filters, Shown(notice=notice))
