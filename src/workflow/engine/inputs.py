@@ -22,9 +22,12 @@ from workflow.engine.model import FieldError
 MAX_TEXT = 5000
 _INTEGER = re.compile(r"^[+-]?\d{1,18}$")
 #: Characters no value may hold: control characters (PostgreSQL cannot store NUL in text,
-#: and the others only garble pages, mails and terminals) and lone surrogates (not UTF-8).
-_BAD_IN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
-_BAD_IN_NAME = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")  # a name is one line
+#: and the others only garble pages, mails and terminals), lone surrogates (not UTF-8),
+#: line and paragraph separators and the bidi overrides that visibly reverse text on a
+#: page ("I gang" shown backwards).
+_INVISIBLE = "\u2028\u2029\u202a-\u202e\u2066-\u2069"
+_BAD_IN_TEXT = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff{_INVISIBLE}]")
+_BAD_IN_NAME = re.compile(f"[\x00-\x1f\x7f\ud800-\udfff{_INVISIBLE}]")  # a name is one line
 GOAL_STATUSES = ("open", "met", "partly", "not_met")
 REVIEW_STATUSES = ("met", "partly", "not_met")
 NETWORK_KINDS = ("leisure", "education", "work", "mentor", "family", "volunteer", "other")
@@ -314,9 +317,27 @@ def _goals(d: Definition, item: Input, raw: Any) -> list[dict[str, Any]]:
     return goals
 
 
+#: The young person speaking of themself: Danish (anywhere in the goal) and English.
+_FIRST_PERSON = frozenset({"jeg", "mig", "min", "mit", "mine", "my", "me", "myself", "i'm"})
+#: English "I" is first person only before an English verb (Danish "I skal..." is "you").
+_ENGLISH_AFTER_I = frozenset(
+    {"will", "want", "am", "can", "need", "have", "go", "do", "would", "should", "must",
+     "shall", "plan", "try", "wish", "like", "start", "get", "keep", "'ll", "'m"}
+)  # fmt: skip
+_WORD = re.compile(r"[\w']+")
+
+
 def _first_person(text: str) -> bool:
-    first = text.split(maxsplit=1)[0].strip(",.:;!").lower() if text.split() else ""
-    return first in ("jeg", "i", "mig", "min", "mit", "mine", "my", "me")
+    """Whether a goal is written by the young person about themself: a first-person word
+    anywhere ("Efter sommerferien vil jeg starte på HF"), not only first — and not a
+    Danish "I" (you, plural: "I skal sørge for at Freja møder op")."""
+    words = [w.lower() for w in _WORD.findall(text)]
+    if any(w in _FIRST_PERSON for w in words):
+        return True
+    return any(
+        w == "i" and (nxt in _ENGLISH_AFTER_I or nxt.startswith("'"))
+        for w, nxt in zip(words, [*words[1:], ""], strict=True)
+    )
 
 
 def _goal_reviews(d: Definition, item: Input, raw: Any) -> list[dict[str, Any]]:
