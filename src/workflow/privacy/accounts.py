@@ -32,6 +32,24 @@ from workflow.store.unit_of_work import UnitOfWork
 MIN_PASSWORD = 12
 LOCALES = ("da", "en")
 _HASHER = PasswordHasher()
+#: Passwords of 12 characters or more that are tried first (lower-cased; a digit run or
+#: a year at the end does not make them safe).
+_COMMON = frozenset(
+    {
+        "password", "passwordpassword", "qwertyuiopasdf", "qwertyuiop", "123456789012",
+        "abcdefghijkl", "iloveyouiloveyou", "adgangskode", "kodeordkodeord", "sommerfugl",
+        "velkommen", "hemmeligt", "danmark", "kobenhavn", "københavn", "letmein", "welcome",
+        "changeme", "administrator", "sommer", "vinter", "efterår", "forår", "trustno1",
+    }
+)  # fmt: skip
+
+
+def _guessable(password: str) -> bool:
+    """Whether a password is a common one, perhaps with digits or a year after it."""
+    core = password.lower().rstrip("0123456789!.?# ").strip()
+    return core in _COMMON or len(set(core)) <= 2 or core.isdigit()
+
+
 # Verified when the username is unknown, so a wrong username takes as long as a wrong password.
 _DUMMY_HASH = _HASHER.hash("no such account, no such password")
 
@@ -182,6 +200,13 @@ class AccountService:
     def _hash(password: str) -> str:
         if len(password) < MIN_PASSWORD:
             raise AccountError(f"password: use at least {MIN_PASSWORD} characters")
+        if len(password.strip()) < MIN_PASSWORD or len(set(password)) < 4:
+            raise AccountError(
+                "password: use at least 12 characters that are not spaces, and more than "
+                "a few different ones"
+            )
+        if _guessable(password):
+            raise AccountError("password: it is among the most common passwords; choose another")
         return _HASHER.hash(password)
 
     @staticmethod
