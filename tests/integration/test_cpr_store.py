@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import text
+import pytest
+from sqlalchemy import select, text
 from typer.testing import CliRunner
 
 from tests.integration.scripted import PERSON
@@ -100,3 +101,20 @@ def test_rotate_without_the_old_key_stops_with_a_clear_error(runtime: Runtime) -
     assert PERSON.cpr not in result.output
     assert PERSON.cpr[:6] not in result.output
     assert stored_cprs(runtime) == before
+
+
+def test_a_reveal_needs_a_purpose_of_three_characters_on_every_way_in(runtime: Runtime) -> None:
+    """The API asked for 3-200 characters, the web page for one (issue 17): the rule is
+    the service's now, so a two-letter purpose is refused alike — and not audited."""
+    from workflow.errors import PurposeRequiredError
+    from workflow.store.tables import AuditEntry
+
+    inputs = INPUTS | {"caseworker": "cw-mette"}  # the caseworker of record reveals
+    reference = runtime.service.refer("soroe", PERSON, CW, inputs).reference
+    for purpose in ("ok", "  x  ", ""):
+        with pytest.raises(PurposeRequiredError):
+            runtime.service.reveal_cpr(reference, CW, purpose)
+    with runtime.sessions() as session:
+        reveals = session.scalars(select(AuditEntry).where(AuditEntry.object_type == "cpr")).all()
+    assert reveals == []
+    assert runtime.service.reveal_cpr(reference, CW, "kontrol") == PERSON.cpr

@@ -44,6 +44,8 @@ from workflow.store.standing import may_be_given, standing_of
 from workflow.store.unit_of_work import UnitOfWork
 
 DEFAULT_PURPOSE = "sagsbehandling"
+#: The shortest purpose a reveal of the CPR number states (as the API's field asks).
+MIN_PURPOSE = 3
 
 
 class CaseService:
@@ -260,8 +262,9 @@ class CaseService:
             return read_case(session, case, definition, self.uow.cpr.mask, now)
 
     def reveal_cpr(self, reference: str, actor: Actor, purpose: str) -> str:
-        """The young person's whole CPR number: one explicit, logged reveal with a purpose."""
-        if not purpose.strip():
+        """The young person's whole CPR number: one explicit, logged reveal with a purpose
+        (at least three characters, on every way in: web, API and CLI alike)."""
+        if len(purpose.strip()) < MIN_PURPOSE:
             raise PurposeRequiredError(reference, "reveal")
         now = self.uow.clock()
         with self.uow.transaction() as session:
