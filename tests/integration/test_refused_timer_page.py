@@ -126,3 +126,26 @@ def test_a_refused_timer_event_is_shown_as_refused(runtime: Runtime, clock: Cloc
     )
     assert "Formødet er skubbet" in refused  # the event's name, as refused
     assert "(ikke muligt i sagens nuværende trin; intet blev ændret)" in refused
+
+
+def test_a_withdrawal_names_the_departments_not_their_ids(runtime: Runtime, clock: Clock) -> None:
+    """Issue 17: the notice after withdrawing consent said "born_familie"."""
+    clock.now = datetime(2026, 3, 2, 9, 0, tzinfo=ZONE)
+    caseworker = Actor("caseworker", "cw-mette")
+    person = YoungPersonDetails("Freja Testesen", "0101081234", date(2008, 1, 1))
+    reference = runtime.service.refer(
+        "nudging", person, caseworker, {"source": "school", "caseworker": "cw-mette"}
+    ).reference
+    runtime.accounts.create(
+        "mette",
+        "correct horse battery",
+        display_name="Mette Sagsbehandler",
+        person_id="cw-mette",
+        roles=["caseworker"],
+        municipality_code="999",
+    )
+    with page_client(runtime) as client:
+        log_in(client, "mette", "correct horse battery")
+        page = client.get(f"/cases/{reference}?withdrawn=born_familie,skole").text
+    assert "Samtykket er trukket tilbage for: Familie, Skole." in page
+    assert "born_familie" not in page.split("Samtykket er trukket tilbage for", 1)[1][:80]

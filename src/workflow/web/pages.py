@@ -14,7 +14,7 @@ from workflow.cases.model import RejectedError
 from workflow.cases.upgrades import MIGRATED_EVENT
 from workflow.definitions.models import Definition
 from workflow.definitions.parts import Transition
-from workflow.definitions.types import LocalizedText
+from workflow.definitions.types import LocalizedText, text_in
 from workflow.definitions.vocabulary import InputType, StageKind
 from workflow.engine.steps import next_steps
 from workflow.errors import ConflictError
@@ -189,7 +189,7 @@ def render_case(
         people=people,
         manages_consent=auth.user.person_id in (view.caseworker, view.coordinator),
         team_departments={m["department"] for m in view.team},
-        consent_notice=_consent_notice(shown.saved, shown.withdrawn, lang),
+        consent_notice=_consent_notice(shown.saved, shown.withdrawn, lang, definition),
         tasks=task_rows(
             view.tasks,
             names=people,
@@ -240,11 +240,18 @@ def _closed(definition: Definition, view: CaseView) -> bool:
     return stage is not None and stage.kind is StageKind.FINAL
 
 
-def _consent_notice(saved: str, withdrawn: str, lang: str) -> str:
+def _consent_notice(saved: str, withdrawn: str, lang: str, definition: Definition) -> str:
     if saved == "consent":
         return text("consent_saved", lang)
-    if withdrawn:
-        return text("consent_withdrawn_notice", lang, departments=withdrawn[:200])
+    if withdrawn:  # the departments by name, as the page names them (not their ids)
+        names = [
+            text_in(definition.departments_by_id[d].name, lang)
+            if d in definition.departments_by_id
+            else d
+            for d in (part.strip() for part in withdrawn[:200].split(","))
+            if d
+        ]
+        return text("consent_withdrawn_notice", lang, departments=", ".join(names))
     return ""
 
 
