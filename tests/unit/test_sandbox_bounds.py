@@ -93,3 +93,27 @@ def test_a_definition_file_over_the_size_cap_is_refused_before_it_is_read(
     [problem] = error.value.problems
     size = huge.stat().st_size
     assert str(problem).startswith(f"{huge}:1:1: the file is {size:,} bytes;")
+
+
+def test_a_template_cannot_loop_for_ever() -> None:
+    """Two nested range(100000) loops hung validate and every process loading the
+    catalogue; now range() and list repetition give at most 1000 items and loops nest at
+    most two deep, so a template makes at most a million turns."""
+    from jinja2 import TemplateSyntaxError
+
+    from workflow.definitions.templates import compile_template
+
+    started = time.perf_counter()
+    with pytest.raises(Exception, match=r"range\(\) gives at most 1000"):
+        render(
+            "{% for a in range(100000) %}{% for b in range(100000) %}x{% endfor %}{% endfor %}", {}
+        )
+    with pytest.raises(Exception, match="too large"):
+        render("{% for a in [0] * 100000 %}x{% endfor %}", {})
+    three = "{% for a in range(9) %}{% for b in range(9) %}{% for c in range(9) %}{% endfor %}"
+    with pytest.raises(TemplateSyntaxError, match="nested more than 2 deep"):
+        compile_template(three + "{% endfor %}{% endfor %}")
+    assert render(
+        "{% for a in range(3) %}{% for b in range(2) %}.{% endfor %}{% endfor %}", {}
+    ) == ("......")
+    assert time.perf_counter() - started < 2.0

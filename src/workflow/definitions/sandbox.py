@@ -23,8 +23,12 @@ from jinja2.filters import do_format, do_indent, do_replace
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-#: The largest string, list or width any operation may build.
+#: The largest string or width any operation may build.
 MAX_SIZE = 100_000
+#: The longest list a repetition (``[0] * n``) or ``range`` may give: with loops nested
+#: at most MAX_LOOP_DEPTH deep, a template makes at most a million turns.
+MAX_ITEMS = 1_000
+MAX_LOOP_DEPTH = 2
 #: The largest whole number (in bits, about 20,000 decimal digits) a product or power
 #: may give.
 MAX_BITS = 64_000
@@ -47,6 +51,7 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         self.filters["indent"] = _bounded_indent
         self.filters["format"] = _bounded_format
         self.filters["replace"] = _bounded_replace
+        self.globals["range"] = _bounded_range
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
         """Refuse `'x' * 10**10`, `2 ** 10**9`, `(9**999)**999` and `'%500000000d' % 1`."""
@@ -86,7 +91,8 @@ def _check_power(base: Any, exponent: Any) -> None:
 
 def _check_product(left: Any, right: Any) -> None:
     for seq, times in ((left, right), (right, left)):
-        if isinstance(seq, str | list | tuple) and _whole(times) and len(seq) * times > MAX_SIZE:
+        limit = MAX_SIZE if isinstance(seq, str) else MAX_ITEMS
+        if isinstance(seq, str | list | tuple) and _whole(times) and len(seq) * times > limit:
             raise SecurityError("the result would be too large")
     if _whole(left) and _whole(right) and left.bit_length() + right.bit_length() > MAX_BITS:
         raise SecurityError("the number would be too large")
@@ -140,6 +146,24 @@ def _check_replace(text: str, old: Any = "", new: Any = "", count: Any = -1) -> 
         times = min(times, count)
     if len(text) + times * max(len(new) - len(old), 0) > MAX_SIZE:
         raise SecurityError("the result would be too large")
+
+
+def _bounded_range(*args: int) -> range:
+    found = range(*args)
+    if len(found) > MAX_ITEMS:
+        raise SecurityError(f"range() gives at most {MAX_ITEMS} numbers here")
+    return found
+
+
+def loop_depth(node: Any, depth: int = 0) -> int:
+    """How deep a parsed template's ``{% for %}`` loops are nested."""
+    from jinja2 import nodes
+
+    deepest = depth
+    for child in node.iter_child_nodes():
+        inner = depth + 1 if isinstance(child, nodes.For) else depth
+        deepest = max(deepest, loop_depth(child, inner))
+    return deepest
 
 
 def _bounded_center(value: str, width: int = 80) -> str:

@@ -21,9 +21,9 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import Template
+from jinja2 import Template, TemplateSyntaxError
 
-from workflow.definitions.sandbox import BoundedSandbox
+from workflow.definitions.sandbox import MAX_LOOP_DEPTH, BoundedSandbox, loop_depth
 from workflow.texts import text
 
 
@@ -55,8 +55,12 @@ _env.filters["when"] = when
 
 @lru_cache(maxsize=2048)
 def compile_template(source: str) -> Template:
-    """Compile a template once; raises TemplateSyntaxError on bad syntax."""
-    return _env.from_string(source)
+    """Compile a template once; raises TemplateSyntaxError on bad syntax, and on loops
+    nested deeper than MAX_LOOP_DEPTH (a template must not be able to run for ever)."""
+    tree = _env.parse(source)
+    if loop_depth(tree) > MAX_LOOP_DEPTH:
+        raise TemplateSyntaxError(f"loops are nested more than {MAX_LOOP_DEPTH} deep", lineno=1)
+    return _env.from_string(tree)
 
 
 def render(source: str, context: Mapping[str, Any]) -> str:
