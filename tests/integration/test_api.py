@@ -217,6 +217,14 @@ def test_unknown_cases_other_municipalities_and_missing_tokens(client: TestClien
     }
     elsewhere = client.get(f"/api/v1/cases/{reference}", headers=login(client, "kbh"))
     assert elsewhere.status_code == 404
+    # A newline in the path slips past the API's mount (found by the schema fuzz): the
+    # answer is still the API's JSON, not a page.
+    odd = client.post(
+        f"/api/v1/cases/{reference}/events/a%0Ab", json={"inputs": {}}, headers=headers
+    )
+    assert odd.status_code == 404
+    assert odd.headers["content-type"].startswith("application/json")
+    assert odd.json()["error"] == "not_found"
     typo = client.get("/api/v1/cases", params={"stag": "referred"}, headers=headers)
     assert typo.status_code == 422
     assert [f["field"] for f in typo.json()["fields"]] == ["query.stag"]

@@ -30,7 +30,7 @@ from workflow.web.citizen_pages import ROOT as CITIZEN_ROOT
 from workflow.web.citizen_pages import CitizenContext, create_citizen_app
 from workflow.web.context import WebContext
 from workflow.web.dependencies import authenticated
-from workflow.web.error_answers import answer_errors, page_answer
+from workflow.web.error_answers import answer_errors, page_or_api_answer
 from workflow.web.identity import Identity, LocalSessions, TrustedHeader
 from workflow.web.rendering import Pages
 
@@ -163,5 +163,5 @@ def create_app(
     app.mount(CITIZEN_ROOT, create_citizen_app(citizens))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(SecurityHeaders)
-    answer_errors(app, page_answer)
+    answer_errors(app, page_or_api_answer)
     return app

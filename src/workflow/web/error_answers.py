@@ -244,6 +244,15 @@ def page_answer(request: Request, error: Exception, answer: ErrorAnswer) -> Resp
     return page
 
 
+def page_or_api_answer(request: Request, error: Exception, answer: ErrorAnswer) -> Response:
+    """The app's own answer: a page — or JSON for a path under ``/api/`` that the API's
+    mount did not take (Starlette's mount pattern stops at a newline in the path, so
+    ``/api/v1/cases/X/events/a%0Ab`` reaches the app)."""
+    if request.url.path.startswith("/api/"):
+        return json_answer(request, error, answer)
+    return page_answer(request, error, answer)
+
+
 def json_answer(request: Request, error: Exception, answer: ErrorAnswer) -> Response:
     """An error answered as the API's JSON ``ApiError``."""
     body = ApiError(error=answer.code, message=answer.message, fields=list(answer.fields))
