@@ -87,3 +87,26 @@ def test_text_that_hides_or_reverses_itself_is_refused(soroe: Definition, mark: 
     result = _plan(soroe, f"Jeg vil {mark}gnag I")
     assert isinstance(result, Rejection)
     assert [(e.name, e.code) for e in result.field_errors] == [("plan", "bad_character")]
+
+
+@pytest.mark.parametrize(
+    ("reviews", "code"),
+    [
+        ([{"goal": -1, "status": "met"}], "too_small"),
+        ([{"goal": 999, "status": "met"}], "too_large"),
+        ([{"goal": 1, "status": "met"}, {"goal": 1, "status": "partly"}], "duplicate"),
+    ],
+)
+def test_a_review_names_each_goal_once_by_its_number(
+    soroe: Definition, reviews: list[dict[str, object]], code: str
+) -> None:
+    """Issue 17: reviews of goal -1, 999 and the same goal twice were accepted."""
+    from workflow.definitions.parts import Input
+    from workflow.definitions.vocabulary import InputType
+    from workflow.engine.inputs import validate_inputs
+
+    item = Input(name="reviews", type=InputType.GOAL_REVIEWS, label="Evaluering")
+    _values, errors = validate_inputs(soroe, [item], {"reviews": reviews})
+    assert [(e.name, e.code) for e in errors] == [("reviews", code)]
+    _values, errors = validate_inputs(soroe, [item], {"reviews": [{"goal": 2, "status": "met"}]})
+    assert errors == []

@@ -340,18 +340,22 @@ def _first_person(text: str) -> bool:
     )
 
 
+_GOAL_NUMBER = Input(name="goal", type=InputType.INTEGER, label="mål", min=1, max=MAX_LIST_ITEMS)
+
+
 def _goal_reviews(d: Definition, item: Input, raw: Any) -> list[dict[str, Any]]:
+    """One review per goal of the plan, by its number (1, 2...; each goal once)."""
     reviews = []
+    seen: set[int] = set()
     for entry in _records(item, raw, ("goal", "status")):
         goal = entry["goal"]
         if isinstance(goal, bool) or not isinstance(goal, int | str):
             raise _InvalidError("not_integer")
-        reviews.append(
-            {
-                "goal": _integer(d, Input(name="goal", type=InputType.INTEGER, label="mål"), goal),
-                "status": _one_of(entry["status"], REVIEW_STATUSES),
-            }
-        )
+        number = _integer(d, _GOAL_NUMBER, goal)
+        if number in seen:
+            raise _InvalidError("duplicate", value=number)
+        seen.add(number)
+        reviews.append({"goal": number, "status": _one_of(entry["status"], REVIEW_STATUSES)})
     return reviews
 
 
