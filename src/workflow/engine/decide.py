@@ -35,6 +35,7 @@ from workflow.engine.context import expression_context, with_data
 from workflow.engine.effects import StepFacts, effects_of
 from workflow.engine.inputs import validate_inputs
 from workflow.engine.meetings import apply_meetings, cancel_open_meetings
+from workflow.engine.milestones import live_milestones, with_reached
 from workflow.engine.model import (
     Actor,
     CancelTasks,
@@ -52,7 +53,6 @@ from workflow.engine.model import (
     StartTimer,
     Timing,
 )
-from workflow.engine.timing import add_duration
 
 _NOTHING: Mapping[str, Any] = MappingProxyType({})
 
@@ -520,7 +520,7 @@ def _decision(attempt: _Attempt, draft: _Draft) -> Decision:
         data=draft.data,
         milestones=(case.milestones - revoked) | reached,
         timers=draft.timers,
-        timing=_reached(draft.timing, reached, revoked, attempt.now),
+        timing=with_reached(draft.timing, reached, revoked, attempt.now),
         timer_firings=firings,
         counts=draft.counts,
     )
@@ -555,30 +555,6 @@ def _milestones_and_cancellations(
             case CancelTimer(timer=timer):
                 cancelled.add(timer)
     return frozenset(reached), frozenset(revoked), frozenset(cancelled)
-
-
-def _reached(
-    timing: Timing, reached: frozenset[str], revoked: frozenset[str], now: datetime
-) -> Timing:
-    """The timing with when each milestone was reached (for ``expires_after``)."""
-    if not reached and not (revoked & timing.reached.keys()):
-        return timing
-    kept = {m: at for m, at in timing.reached.items() if m not in revoked}
-    return replace(timing, reached={**kept, **dict.fromkeys(reached, now)})
-
-
-def live_milestones(definition: Definition, case: CaseState, now: datetime) -> frozenset[str]:
-    """The case's milestones that still hold at ``now`` (those with ``expires_after``
-    lapse that long after they were reached)."""
-    expiring = definition.expiring_milestones
-    if not expiring or not case.milestones & expiring.keys():
-        return case.milestones
-    lapsed = set()
-    for milestone in case.milestones & expiring.keys():
-        reached = case.timing.reached.get(milestone)
-        if reached is not None and add_duration(definition, reached, expiring[milestone]) <= now:
-            lapsed.add(milestone)
-    return case.milestones - lapsed
 
 
 def _context(attempt: _Attempt, inputs: Mapping[str, Any]) -> dict[str, Any]:

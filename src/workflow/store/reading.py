@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflow.definitions.models import Definition
-from workflow.engine.decide import live_milestones
+from workflow.engine.milestones import live_milestones
 from workflow.engine.model import CaseState, Timing
 from workflow.errors import CaseNotFoundError
 from workflow.store.statements import CASE_BY_REFERENCE
