@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -74,6 +76,29 @@ def runtime(store_url: str, smtp: SmtpSink, clock: Clock, tmp_path: Path) -> Ite
     yield rt
     use_runtime(None)
     rt.engine.dispose()
+
+
+@contextmanager
+def runtime_of(
+    store_url: str, smtp: SmtpSink, clock: Clock, home: Path, definitions: dict[str, str]
+) -> Iterator[Runtime]:
+    """A runtime over a definitions folder of its own: the shipped base and these files
+    (name -> YAML text), e.g. a test's definition that extends the base."""
+    folder = home / "definitions"
+    folder.mkdir()
+    shutil.copy("definitions/base.yaml", folder)
+    for name, text in definitions.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    settings = settings_for(store_url, smtp, home / "var").model_copy(
+        update={"definitions_dir": folder}
+    )
+    rt = build_runtime(settings, clock=clock)
+    use_runtime(rt)
+    try:
+        yield rt
+    finally:
+        use_runtime(None)
+        rt.engine.dispose()
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ history holds no refused timer event.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -18,13 +17,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from tests.integration.conftest import Clock, settings_for
+from tests.integration.conftest import Clock, runtime_of
 from tests.support.services import SmtpSink
 from workflow.cases.model import GuardianDetails, RejectedError, YoungPersonDetails
 from workflow.engine.model import Actor
 from workflow.errors import InvalidRequestError
 from workflow.privacy.consents import ConsentRequest
-from workflow.runtime import Runtime, build_runtime, use_runtime
+from workflow.runtime import Runtime
 from workflow.store.tables import Case, HistoryEvent, Meeting, OutboxRow
 
 ZONE = ZoneInfo("Europe/Copenhagen")
@@ -50,18 +49,9 @@ def at(text: str) -> datetime:
 def coming_of_age(
     store_url: str, smtp: SmtpSink, clock: Clock, tmp_path: Path
 ) -> Iterator[Runtime]:
-    folder = tmp_path / "definitions"
-    folder.mkdir()
-    shutil.copy("definitions/base.yaml", folder)
-    shutil.copy(HERE / "coming_of_age.yaml", folder)
-    settings = settings_for(store_url, smtp, tmp_path / "var").model_copy(
-        update={"definitions_dir": folder}
-    )
-    rt = build_runtime(settings, clock=clock)
-    use_runtime(rt)
-    yield rt
-    use_runtime(None)
-    rt.engine.dispose()
+    text = (HERE / "coming_of_age.yaml").read_text(encoding="utf-8")
+    with runtime_of(store_url, smtp, clock, tmp_path, {"coming_of_age.yaml": text}) as rt:
+        yield rt
 
 
 def test_a_course_from_15_to_past_18(coming_of_age: Runtime, clock: Clock) -> None:

@@ -7,7 +7,6 @@ continue``); it falls due while the case is paused, where its event is not possi
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -16,12 +15,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from tests.integration.conftest import Clock, settings_for
+from tests.integration.conftest import Clock, runtime_of
 from tests.support.pages import log_in, page_client
 from tests.support.services import SmtpSink
 from workflow.cases.model import YoungPersonDetails
 from workflow.engine.model import Actor
-from workflow.runtime import Runtime, build_runtime, use_runtime
+from workflow.runtime import Runtime
 from workflow.store.tables import Case, HistoryEvent
 
 ZONE = ZoneInfo("Europe/Copenhagen")
@@ -66,31 +65,17 @@ transitions:
 
 @pytest.fixture
 def runtime(store_url: str, smtp: SmtpSink, clock: Clock, tmp_path: Path) -> Iterator[Runtime]:
-    folder = tmp_path / "definitions"
-    folder.mkdir()
-    shutil.copy("definitions/base.yaml", folder)
-    (folder / "nudging.yaml").write_text(NUDGING, encoding="utf-8")
-    settings = settings_for(store_url, smtp, tmp_path / "var").model_copy(
-        update={"definitions_dir": folder}
-    )
-    rt = build_runtime(settings, clock=clock)
-    use_runtime(rt)
-    yield rt
-    use_runtime(None)
-    rt.engine.dispose()
+    with runtime_of(store_url, smtp, clock, tmp_path, {"nudging.yaml": NUDGING}) as rt:
+        yield rt
 
 
 def test_a_refused_timer_event_is_shown_as_refused(runtime: Runtime, clock: Clock) -> None:
     clock.now = datetime(2026, 3, 2, 9, 0, tzinfo=ZONE)
-    caseworker = Actor("caseworker", "cw-mette")
-    person = YoungPersonDetails("Freja Testesen", "0101081234", date(2008, 1, 1))
-    reference = runtime.service.refer(
-        "nudging", person, caseworker, {"source": "school", "caseworker": "cw-mette"}
-    ).reference
+    reference = _referred(runtime)
     accept = {"young_person_agrees": True, "consent": True}
-    runtime.service.trigger(reference, "accept_referral", accept, caseworker)
+    runtime.service.trigger(reference, "accept_referral", accept, CASEWORKER)
     clock.now = datetime(2026, 3, 3, 9, 0, tzinfo=ZONE)
-    runtime.service.trigger(reference, "pause", {"pause_reason": "treatment"}, caseworker)
+    runtime.service.trigger(reference, "pause", {"pause_reason": "treatment"}, CASEWORKER)
     clock.now = datetime(2026, 3, 6, 9, 0, tzinfo=ZONE)  # the nudge fell due on 5 March
     runtime.service.fire_due_timers(clock.now)
 
@@ -108,17 +93,7 @@ def test_a_refused_timer_event_is_shown_as_refused(runtime: Runtime, clock: Cloc
     assert [e["rejected"] for e in last.effects if e["type"] == "TimerFired"] == ["wrong_stage"]
     assert stage == "paused"
 
-    runtime.accounts.create(
-        "mette",
-        "correct horse battery",
-        display_name="Mette Sagsbehandler",
-        person_id="cw-mette",
-        roles=["caseworker"],
-        municipality_code="999",
-    )
-    with page_client(runtime) as client:
-        log_in(client, "mette", "correct horse battery")
-        page = client.get(f"/cases/{reference}").text
+    page = _case_page(runtime, f"/cases/{reference}")
     refused = page.split('data-testid="refused-timer"', 1)[1].split("</li>", 1)[0]
     # The deadline by its name and when it fell due; the step it would have taken.
     assert "Fristen «Skub til formødet» udløb 05.03.2026 09:00, men skridtet blev afvist" in (
@@ -131,11 +106,24 @@ def test_a_refused_timer_event_is_shown_as_refused(runtime: Runtime, clock: Cloc
 def test_a_withdrawal_names_the_departments_not_their_ids(runtime: Runtime, clock: Clock) -> None:
     """Issue 17: the notice after withdrawing consent said "born_familie"."""
     clock.now = datetime(2026, 3, 2, 9, 0, tzinfo=ZONE)
-    caseworker = Actor("caseworker", "cw-mette")
+    reference = _referred(runtime)
+    page = _case_page(runtime, f"/cases/{reference}?withdrawn=born_familie,skole")
+    assert "Samtykket er trukket tilbage for: Familie, Skole." in page
+    assert "born_familie" not in page.split("Samtykket er trukket tilbage for", 1)[1][:80]
+
+
+CASEWORKER = Actor("caseworker", "cw-mette")
+
+
+def _referred(runtime: Runtime) -> str:
+    """A nudging case referred by (and to) Mette."""
     person = YoungPersonDetails("Freja Testesen", "0101081234", date(2008, 1, 1))
-    reference = runtime.service.refer(
-        "nudging", person, caseworker, {"source": "school", "caseworker": "cw-mette"}
-    ).reference
+    inputs = {"source": "school", "caseworker": "cw-mette"}
+    return runtime.service.refer("nudging", person, CASEWORKER, inputs).reference
+
+
+def _case_page(runtime: Runtime, path: str) -> str:
+    """A case page as Mette, the caseworker of record, sees it."""
     runtime.accounts.create(
         "mette",
         "correct horse battery",
@@ -146,6 +134,4 @@ def test_a_withdrawal_names_the_departments_not_their_ids(runtime: Runtime, cloc
     )
     with page_client(runtime) as client:
         log_in(client, "mette", "correct horse battery")
-        page = client.get(f"/cases/{reference}?withdrawn=born_familie,skole").text
-    assert "Samtykket er trukket tilbage for: Familie, Skole." in page
-    assert "born_familie" not in page.split("Samtykket er trukket tilbage for", 1)[1][:80]
+        return client.get(path).text
