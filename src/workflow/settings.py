@@ -1,7 +1,11 @@
 """One settings tree for the whole application: ``WORKFLOW_*`` environment variables.
 
 Every field is described and bounded. Defaults give the embedded set-up: a SQLite file
-and everything else under ``var/`` in the project.
+and everything else under ``var/`` in the project, in the ``development`` environment.
+In ``production`` the settings refuse the development secrets (see :func:`weak_secrets`).
+
+Secrets are ``SecretStr``: their repr, ``str`` and JSON dump are ``**********``, and a
+refused value is never echoed (``hide_input_in_errors``).
 """
 
 from __future__ import annotations
@@ -11,18 +15,43 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+#: The development default of every secret: refused in production.
+DEVELOPMENT_SECRET = "dev-secret-change-me"  # noqa: S105 (the known value that is refused)
+#: The shortest secret of our own choosing that production accepts.
+MIN_SECRET_LENGTH = 32
+#: How to make one (told when one is refused).
+MAKE_A_SECRET = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'  # noqa: S105
+
+
+class SettingsError(SystemExit):
+    """The settings are refused: the process stops with these lines, never a traceback.
+
+    A ``SystemExit``, so the CLI and ``python -m`` print the lines and exit 1; the lines
+    name the variables and never quote a value.
+    """
 
 
 class Settings(BaseSettings):
     """Runtime settings, read from ``WORKFLOW_*`` environment variables."""
 
-    model_config = SettingsConfigDict(env_prefix="WORKFLOW_", extra="ignore")
+    # Errors never quote the value: it may be a secret (or a CPR key).
+    model_config = SettingsConfigDict(
+        env_prefix="WORKFLOW_", extra="ignore", hide_input_in_errors=True
+    )
+
+    environment: Literal["development", "production"] = Field(
+        default="development",
+        description="'production' refuses to start with a development or short secret; "
+        "'development' (the default: `make run`, the demo, the tests) accepts them.",
+    )
 
     home: Path = Field(default=Path("var"), description="Folder for local state (SQLite, mail).")
     database_url: str | None = Field(
         default=None,
+        repr=False,  # may hold the database password
         description="SQLAlchemy URL of the case store; default: SQLite file in `home`. "
         "PostgreSQL: postgresql+psycopg://user:pw@host/db",
     )
@@ -31,12 +60,38 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8000", description="Where caseworkers open a case (links)."
     )
     smtp_host: str | None = Field(default=None, description="SMTP server; none: file channel.")
-    smtp_port: int = Field(default=25, ge=1, le=65535, description="SMTP port.")
+    smtp_port: int = Field(
+        default=25, ge=1, le=65535, description="SMTP port (587 for STARTTLS, 465 for TLS)."
+    )
+    smtp_security: Literal["none", "starttls", "tls"] = Field(
+        default="none",
+        description="How the SMTP connection is encrypted: 'starttls' (upgraded after "
+        "connecting, usually port 587), 'tls' (from the start, usually port 465) or 'none'. "
+        "The server's certificate is verified against the system's CAs (or `smtp_ca_file`).",
+    )
+    smtp_ca_file: Path | None = Field(
+        default=None,
+        description="A PEM file of CA certificates to verify the SMTP server by (a private "
+        "relay's own CA); none: the system's CAs.",
+    )
+    smtp_username: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=500,
+        description="Login at the SMTP server (needs `smtp_security` starttls or tls); "
+        "none: no login.",
+    )
+    smtp_password: SecretStr | None = Field(
+        default=None, max_length=500, description="The SMTP login's password."
+    )
     smtp_sender: str = Field(
         default="ungeindsats@kommune.example", description="From address of notifications."
     )
-    webhook_secret: str = Field(
-        default="dev-secret-change-me", min_length=8, description="HMAC key for webhooks."
+    webhook_secret: SecretStr = Field(
+        default=SecretStr(DEVELOPMENT_SECRET),
+        min_length=8,
+        description="HMAC key for webhooks and the SMS gateway; in production at least 32 "
+        "characters.",
     )
     sms_webhook_url: str | None = Field(
         default=None,
@@ -65,10 +120,11 @@ class Settings(BaseSettings):
     )
 
     web_port: int = Field(default=8000, ge=1, le=65535, description="Port of the web app.")
-    secret_key: str = Field(
-        default="dev-secret-change-me",
+    secret_key: SecretStr = Field(
+        default=SecretStr(DEVELOPMENT_SECRET),
         min_length=8,
-        description="Secret for CSRF tokens under single sign-on; set a long random value.",
+        description="Key that signs CSRF tokens under single sign-on and the citizens' login "
+        "state; in production a random value of at least 32 characters.",
     )
     identity: Literal["local", "header"] = Field(
         default="local",
@@ -94,11 +150,10 @@ class Settings(BaseSettings):
         max_length=200,
         description="Our client ID at the citizens' OIDC provider.",
     )
-    citizen_oidc_client_secret: str = Field(
-        default="dev-secret-change-me",
+    citizen_oidc_client_secret: SecretStr = Field(
+        default=SecretStr(DEVELOPMENT_SECRET),
         min_length=8,
         max_length=500,
-        repr=False,  # secrets stay out of logged settings
         description="Our client secret at the citizens' OIDC provider; set the registered one.",
     )
     citizen_cpr_claim: str = Field(
@@ -108,7 +163,7 @@ class Settings(BaseSettings):
         description="The ID token claim holding the CPR number (NemLog-in's name by default).",
     )
     # NoDecode: the raw variable reaches the validator, so a plain comma-separated list works.
-    cpr_keys: Annotated[list[str], NoDecode] = Field(
+    cpr_keys: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list,
         repr=False,  # secrets stay out of logged settings
         description="Keys that encrypt CPR numbers (Fernet); the first encrypts, all decrypt; "
@@ -140,6 +195,29 @@ class Settings(BaseSettings):
         description="Days the audit log is kept before `workflow audit prune` may remove it.",
     )
 
+    web_max_body: int = Field(
+        default=1_048_576,
+        ge=1024,
+        le=1_073_741_824,
+        description="The largest request body the web app and API accept, in bytes; a "
+        "larger one is refused with 413 before it is read.",
+    )
+
+    @model_validator(mode="after")
+    def _secrets_fit_the_environment(self) -> Settings:
+        """Production refuses development or short secrets; a login needs an encrypted link."""
+        problems = weak_secrets(self) if self.environment == "production" else []
+        if self.smtp_username and self.smtp_password is None:
+            problems.append("WORKFLOW_SMTP_USERNAME is set: set WORKFLOW_SMTP_PASSWORD too")
+        if self.smtp_username and self.smtp_security == "none":
+            problems.append(
+                "WORKFLOW_SMTP_USERNAME is set: set WORKFLOW_SMTP_SECURITY to starttls or tls "
+                "(the password would cross the network in clear)"
+            )
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
     @property
     def store_url(self) -> str:
         """The case store's URL (the SQLite default lives in ``home``)."""
@@ -151,7 +229,47 @@ class Settings(BaseSettings):
         return self.home / "mail"
 
 
+def weak_secrets(settings: Settings) -> list[str]:
+    """What production refuses: each line names a variable, never its value.
+
+    The secrets we choose ourselves (``secret_key``, ``webhook_secret``) must be at least
+    32 characters and not the development default; secrets another party issues (the
+    citizens' OIDC client secret) must not be the default where they are used.
+    """
+    problems = []
+    own = {"secret_key": settings.secret_key, "webhook_secret": settings.webhook_secret}
+    for name, secret in own.items():
+        value = secret.get_secret_value()
+        if value == DEVELOPMENT_SECRET or len(value) < MIN_SECRET_LENGTH:
+            problems.append(
+                f"WORKFLOW_{name.upper()} must be a random secret of at least "
+                f"{MIN_SECRET_LENGTH} characters in production (not the development default); "
+                f"make one with: {MAKE_A_SECRET}"
+            )
+    client_secret = settings.citizen_oidc_client_secret.get_secret_value()
+    if settings.citizen_oidc_issuer and client_secret == DEVELOPMENT_SECRET:
+        problems.append(
+            "WORKFLOW_CITIZEN_OIDC_CLIENT_SECRET is the development default: set the client "
+            "secret registered at the citizens' OIDC provider"
+        )
+    return problems
+
+
+def refusal_lines(error: ValidationError) -> list[str]:
+    """A refused settings tree as lines naming each variable (never a value)."""
+    lines = []
+    for problem in error.errors(include_input=False, include_url=False):
+        where = "_".join(str(part) for part in problem["loc"]).upper()
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        lines.append(f"WORKFLOW_{where}: {message}" if where else message)
+    return lines
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process's settings (read once)."""
-    return Settings()
+    """The process's settings (read once); refused settings stop the process with
+    :class:`SettingsError` (one line each, no traceback)."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise SettingsError("\n".join(refusal_lines(error))) from None

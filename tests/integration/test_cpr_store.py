@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import select, text
 from typer.testing import CliRunner
 
@@ -50,7 +51,9 @@ def test_rotate_re_encrypts_every_row_under_the_new_first_key(runtime: Runtime) 
     old_keys = key_ring(runtime.settings)
     new_key = CprCipher.generate_key()
     rotated = build_runtime(
-        runtime.settings.model_copy(update={"cpr_keys": [new_key, *old_keys]}),
+        runtime.settings.model_copy(
+            update={"cpr_keys": [SecretStr(key) for key in (new_key, *old_keys)]}
+        ),
         clock=runtime.uow.clock,
     )
     use_runtime(rotated)  # what `workflow cpr rotate` runs with after the restart
@@ -85,7 +88,7 @@ def test_rotate_without_the_old_key_stops_with_a_clear_error(runtime: Runtime) -
     runtime.service.refer("soroe", PERSON, CW, INPUTS)
     before = stored_cprs(runtime)
     lost = build_runtime(
-        runtime.settings.model_copy(update={"cpr_keys": [CprCipher.generate_key()]}),
+        runtime.settings.model_copy(update={"cpr_keys": [SecretStr(CprCipher.generate_key())]}),
         clock=runtime.uow.clock,
     )
     use_runtime(lost)

@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlalchemy import text, update
 
 from tests.integration.conftest import Clock, settings_for
@@ -469,7 +470,7 @@ def test_a_webhook_receiver_that_times_out_gets_each_notification_once_by_key(
         update={
             "definitions_dir": definitions,
             "delivery_attempts": 2,
-            "webhook_secret": secret,
+            "webhook_secret": SecretStr(secret),
             # Normal answers take ~50 ms; the stalled ones never come within the timeout.
             "delivery_timeout": 1.0,
         }

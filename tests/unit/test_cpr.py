@@ -102,10 +102,10 @@ def test_the_setting_takes_a_json_list_or_comma_separated_keys(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("WORKFLOW_CPR_KEYS", f" {KEY_B} , {KEY_A},")
-    assert Settings(home=tmp_path).cpr_keys == [KEY_B, KEY_A]
+    assert key_ring(Settings(home=tmp_path)) == [KEY_B, KEY_A]
     monkeypatch.setenv("WORKFLOW_CPR_KEYS", f'["{KEY_B}", "{KEY_A}"]')
     settings = Settings(home=tmp_path)
-    assert settings.cpr_keys == [KEY_B, KEY_A]
+    assert [key.get_secret_value() for key in settings.cpr_keys] == [KEY_B, KEY_A]
     assert key_ring(settings) == [KEY_B, KEY_A]
     assert KEY_A not in repr(settings)  # keys stay out of logged settings
     assert not (tmp_path / "cpr.keys").exists()  # the setting wins over the key file

@@ -12,13 +12,16 @@ import hmac
 import json
 import re
 import smtplib
+import ssl
 from email import policy
 from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
+from typing import Literal
 
 import httpx
+from pydantic import SecretStr
 
 from workflow.delivery.message import Address, OutgoingMessage, UndeliverableError
 
@@ -125,20 +128,73 @@ def _calendar_method(ics: str) -> str:
     return "CANCEL" if "METHOD:CANCEL" in ics.upper().splitlines() else "REQUEST"
 
 
-class SmtpChannel:
-    """Mail through an SMTP server."""
+#: How an SMTP connection is encrypted: not, upgraded after connecting, or from the start.
+SmtpSecurity = Literal["none", "starttls", "tls"]
 
-    def __init__(self, host: str, port: int, sender: str, timeout: float = 10.0) -> None:
+
+class SmtpChannel:
+    """Mail through an SMTP server: optionally encrypted (STARTTLS or TLS) and logged in.
+
+    The server's certificate is verified (the system's CAs, or ``ca_file`` for a private
+    relay's own CA). Errors name the server and the login, never the password.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        sender: str,
+        timeout: float = 10.0,
+        *,
+        security: SmtpSecurity = "none",
+        username: str | None = None,
+        password: SecretStr | None = None,
+        ca_file: Path | None = None,
+    ) -> None:
+        if username is not None and (password is None or security == "none"):
+            raise ValueError("an SMTP login needs a password and an encrypted connection")
         self.host, self.port, self.sender, self.timeout = host, port, sender, timeout
+        self.security, self.username, self.password = security, username, password
+        self.ca_file = ca_file
+
+    def _connect(self) -> smtplib.SMTP:
+        """A connection, encrypted and logged in as the settings say."""
+        context = None
+        if self.security != "none":
+            context = ssl.create_default_context(cafile=self.ca_file)
+        if self.security == "tls":
+            return smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
+        smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        try:
+            if self.security == "starttls":
+                smtp.starttls(context=context)
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
 
     def send(self, message: OutgoingMessage, address: Address) -> None:
-        """Send one mail; network trouble is transient."""
+        """Send one mail; network trouble, a refused login and a server without the
+        encryption or login asked for are transient (retried, then dead)."""
         mail = build_email(message, self.sender, address.address)
+        where = f"SMTP {self.host}:{self.port}"
         try:
-            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+            with self._connect() as smtp:
+                if self.username is not None and self.password is not None:
+                    smtp.login(self.username, self.password.get_secret_value())
                 smtp.send_message(mail)
+        except smtplib.SMTPAuthenticationError as exc:
+            raise TransientDeliveryError(
+                f"{where}: the login as {self.username!r} was refused ({exc.smtp_code}); "
+                "check WORKFLOW_SMTP_USERNAME and WORKFLOW_SMTP_PASSWORD"
+            ) from None
+        except smtplib.SMTPNotSupportedError as exc:
+            raise TransientDeliveryError(
+                f"{where}: the server does not offer what WORKFLOW_SMTP_SECURITY or the login "
+                f"asks for ({exc})"
+            ) from None
         except (OSError, smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError) as exc:
-            raise TransientDeliveryError(f"SMTP {self.host}:{self.port}: {exc}") from exc
+            raise TransientDeliveryError(f"{where}: {exc}") from exc
         except smtplib.SMTPResponseException as exc:
             if 400 <= exc.smtp_code < 500:
                 raise TransientDeliveryError(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}") from exc

@@ -115,18 +115,24 @@ def default_channels(settings: Settings) -> dict[str, Channel]:
             settings.smtp_port,
             settings.smtp_sender,
             timeout=settings.delivery_timeout,
+            security=settings.smtp_security,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+            ca_file=settings.smtp_ca_file,
         )
         if settings.smtp_host
         else FileChannel(settings.smtp_sender, settings.mail_dir)
     )
     return {
         "email": email,
-        "webhook": WebhookChannel(settings.webhook_secret, timeout=settings.delivery_timeout),
+        "webhook": WebhookChannel(
+            settings.webhook_secret.get_secret_value(), timeout=settings.delivery_timeout
+        ),
         # Relative folders in definitions (var/digital-post) live beside the home folder.
         "file": FileChannel(settings.smtp_sender, settings.home.resolve().parent),
         "sms": SmsChannel(
             settings.sms_webhook_url,
-            settings.webhook_secret,
+            settings.webhook_secret.get_secret_value(),
             settings.sms_sender,
             timeout=settings.delivery_timeout,
             root=settings.home / "sms",

@@ -196,7 +196,7 @@ def key_ring(settings: Settings) -> list[str]:
     first use. Every key is checked; a bad one is an error naming where it came from.
     """
     if settings.cpr_keys:
-        keys = list(settings.cpr_keys)
+        keys = [key.get_secret_value() for key in settings.cpr_keys]
         for number, key in enumerate(keys, start=1):
             _fernet(key, f"{KEYS_SETTING}: key {number} of {len(keys)}")
         return keys

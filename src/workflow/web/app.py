@@ -77,7 +77,7 @@ def _identity(runtime: Runtime) -> Identity:
     if settings.identity == "header":
         return TrustedHeader(
             runtime.accounts,
-            settings.secret_key,
+            settings.secret_key.get_secret_value(),
             settings.identity_header,
             settings.trusted_proxies,
         )
@@ -91,7 +91,7 @@ def _citizen_context(runtime: Runtime, pages: Pages, oidc: OidcClient | None) ->
         OidcClient(
             settings.citizen_oidc_issuer,
             settings.citizen_oidc_client_id,
-            settings.citizen_oidc_client_secret,
+            settings.citizen_oidc_client_secret.get_secret_value(),
             f"{settings.base_url.rstrip('/')}{CITIZEN_ROOT}/callback",
             cpr_claim=settings.citizen_cpr_claim,
         )

@@ -152,7 +152,7 @@ def create_citizen_app(context: CitizenContext) -> FastAPI:  # noqa: C901 - the 
         state = {"s": start.state, "n": start.nonce, "v": start.code_verifier, "at": time.time()}
         response.set_cookie(
             LOGIN_COOKIE,
-            _sign(context.settings.secret_key, state),
+            _sign(context.settings.secret_key.get_secret_value(), state),
             max_age=LOGIN_WINDOW,
             httponly=True,
             samesite="lax",
@@ -164,7 +164,9 @@ def create_citizen_app(context: CitizenContext) -> FastAPI:  # noqa: C901 - the 
     @app.get("/callback")
     def callback(request: Request, code: str = "", state: str = "") -> Response:
         render = _Render(context, request, None)
-        started = _unsign(context.settings.secret_key, request.cookies.get(LOGIN_COOKIE))
+        started = _unsign(
+            context.settings.secret_key.get_secret_value(), request.cookies.get(LOGIN_COOKIE)
+        )
         failed = render.message(
             text("ung_login_failed_heading", render.lang),
             text("ung_login_failed", render.lang),
