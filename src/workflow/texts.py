@@ -369,6 +369,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "Noget gik galt hos os. Intet er gemt halvt; prøv igen.",
         "en": "Something went wrong on our side. Nothing was half-saved; try again.",
     },
+    "body_too_large": {
+        "da": "Det sendte er for stort (højst {limit}). Intet er gemt.",
+        "en": "What was sent is too large (at most {limit}). Nothing was saved.",
+    },
     "forbidden": {
         "da": "Formularen kunne ikke bekræftes. Genindlæs siden og prøv igen.",
         "en": "The form could not be verified. Reload the page and try again.",

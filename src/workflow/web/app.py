@@ -30,9 +30,10 @@ from workflow.web.citizen_pages import ROOT as CITIZEN_ROOT
 from workflow.web.citizen_pages import CitizenContext, create_citizen_app
 from workflow.web.context import WebContext
 from workflow.web.dependencies import authenticated
-from workflow.web.error_answers import answer_errors, page_or_api_answer
-from workflow.web.identity import Identity, LocalSessions, TrustedHeader
+from workflow.web.error_answers import answer_before_routing, answer_errors, page_or_api_answer
+from workflow.web.identity import SESSION_COOKIE, Identity, LocalSessions, TrustedHeader
 from workflow.web.rendering import Pages
+from workflow.web.request_limits import RequestLimits
 
 STATIC = Path(__file__).parent / "static"
 
@@ -162,6 +163,16 @@ def create_app(
     citizens = _citizen_context(runtime, context.pages, citizen_login)
     app.mount(CITIZEN_ROOT, create_citizen_app(citizens))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    # Inside the security headers: its refusals carry them too.
+    settings = runtime.settings
+    app.add_middleware(
+        RequestLimits,
+        max_body=settings.web_max_body,
+        answer=answer_before_routing,
+        credential_headers=["authorization"]
+        + ([settings.identity_header] if settings.identity == "header" else []),
+        credential_cookies=[SESSION_COOKIE],
+    )
     app.add_middleware(SecurityHeaders)
     answer_errors(app, page_or_api_answer)
     return app

@@ -52,6 +52,7 @@ from workflow.web.page_support import (
     rejection_text,
 )
 from workflow.web.rendering import locale_of
+from workflow.web.request_limits import BodyTooLargeError
 
 _log = logging.getLogger(__name__)
 
@@ -129,6 +130,11 @@ def _http(error: HTTPException, lang: str) -> ErrorAnswer:
     )
 
 
+def _too_large(error: BodyTooLargeError, lang: str) -> ErrorAnswer:
+    shown = text("body_too_large", lang, limit=error.limit_text)
+    return ErrorAnswer(413, "too_large", str(error.detail), shown=shown)
+
+
 def _unexpected(error: Exception, lang: str) -> ErrorAnswer:
     if store_unreachable(error):  # the database restarts or is down: try again soon
         message = text("store_unavailable", lang)
@@ -170,7 +176,8 @@ ERROR_ANSWERS: dict[type[Exception], Callable[[Any, str], ErrorAnswer]] = {
         401, "locked" if e.locked_until else "not_authenticated", str(e)
     ),
     WorkflowError: lambda e, lang: ErrorAnswer(409, "conflict", str(e)),
-    # The framework's.
+    # The framework's, and the door's (a body over the limit).
+    BodyTooLargeError: _too_large,
     RequestValidationError: _request_invalid,
     HTTPException: _http,
     # Anything else is ours to fix, or the store's to come back.
@@ -251,6 +258,12 @@ def page_or_api_answer(request: Request, error: Exception, answer: ErrorAnswer) 
     if request.url.path.startswith("/api/"):
         return json_answer(request, error, answer)
     return page_answer(request, error, answer)
+
+
+def answer_before_routing(request: Request, error: Exception) -> Response:
+    """An error answered by a middleware, before any route (e.g. a body over the limit):
+    as the app answers it — a page, or JSON under ``/api/``."""
+    return page_or_api_answer(request, error, explain(error, _language(request)))
 
 
 def json_answer(request: Request, error: Exception, answer: ErrorAnswer) -> Response:
