@@ -51,6 +51,7 @@ from workflow.web.page_support import (
     field_error_text,
     rejection_text,
 )
+from workflow.web.private_logs import summary
 from workflow.web.rendering import locale_of
 from workflow.web.request_limits import BodyTooLargeError
 
@@ -285,9 +286,10 @@ def answer_errors(app: FastAPI, render: Rendering) -> None:
         if answer.unexpected:
             if _seen_before(request, error):
                 return Response(status_code=answer.status)  # not sent: answered already
-            # By type and path only: the exception text could hold case data.
+            # By type and code location only: the exception's text and the traceback's
+            # values could hold case data (workflow.web.private_logs).
             path = request.url.path
-            _log.error("unexpected %s on %s %s", type(error).__name__, request.method, path)
+            _log.error("unexpected %s on %s %s", summary(error), request.method, path)
         if answer.status == 405:  # Starlette's names only the first matching route's
             answer = replace(answer, headers={**answer.headers, "Allow": allowed_methods(request)})
         return render(request, error, answer)

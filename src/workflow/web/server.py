@@ -9,12 +9,20 @@ import time
 import uvicorn
 from fastapi import FastAPI
 
+from workflow.web.private_logs import LOG_CONFIG
+
 
 def serve_in_thread(app: FastAPI, host: str, port: int, timeout: float = 20.0) -> uvicorn.Server:
     """Start serving ``app`` on host:port; returns once it accepts connections."""
-    server = uvicorn.Server(
-        uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        log_config=LOG_CONFIG,  # tracebacks by type and code location only
     )
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="web", daemon=True)
     thread.start()
     deadline = time.monotonic() + timeout
