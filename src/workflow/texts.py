@@ -60,6 +60,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "birth_date": {"da": "Fødselsdato", "en": "Birth date"},
     "current_stage": {"da": "Nuværende fase", "en": "Current stage"},
     "next_steps": {"da": "Næste skridt", "en": "Next steps"},
+    "other_steps": {
+        "da": "Hvis forløbet stopper eller holder pause",
+        "en": "If the course ends or pauses",
+    },
     "no_next_steps": {
         "da": "Der er ingen skridt, du kan tage i denne fase.",
         "en": "There are no steps you can take in this stage.",
@@ -217,6 +221,16 @@ TEXTS: dict[str, dict[str, str]] = {
     "networks": {"da": "Netværk og fællesskaber", "en": "Networks and communities"},
     "timeline": {"da": "Forløb", "en": "Timeline"},
     "by": {"da": "af", "en": "by"},
+    # Who took a step, on the case page's timeline: a person by name and role, else the role.
+    "actor_named": {"da": "{name} ({role})", "en": "{name} ({role})"},
+    "actor_caseworker": {"da": "sagsbehandler", "en": "caseworker"},
+    "actor_coordinator": {"da": "koordinator", "en": "coordinator"},
+    "actor_team_member": {"da": "teammedlem", "en": "team member"},
+    "actor_leader": {"da": "leder", "en": "manager"},
+    "actor_young_person": {"da": "den unge", "en": "the young person"},
+    "actor_guardian": {"da": "forælder/værge", "en": "parent/guardian"},
+    "actor_system": {"da": "systemet", "en": "the system"},
+    "actor_staff": {"da": "medarbejder", "en": "member of staff"},
     "timer_event_refused": {
         "da": "Fristen «{timer}» udløb {due}, men skridtet blev afvist",
         "en": "The deadline “{timer}” fell due {due}, but the step was refused",

@@ -12,9 +12,10 @@ from typing import Any
 
 from workflow.definitions.calendar import WEEKDAYS
 from workflow.definitions.models import Definition
+from workflow.definitions.vocabulary import SYSTEM_ROLE
 from workflow.engine.model import FieldError, Rejection
 from workflow.settings import Settings
-from workflow.texts import text
+from workflow.texts import TEXTS, text
 from workflow.web.context import scoped_key
 from workflow.web.definition_texts import local
 from workflow.web.forms import FormData
@@ -37,6 +38,29 @@ class PageNotFoundError(Exception):
 
 class CsrfError(Exception):
     """A form post without the session's CSRF token."""
+
+
+#: The roles whose actor id is not a staff id (a case reference, a guardian's key, a timer).
+_UNNAMED_ROLES = frozenset({SYSTEM_ROLE, "young_person", "guardian"})
+
+
+def actor_person(label: str) -> str | None:
+    """The staff id in a history actor (``role:staff-id``), if it names a person."""
+    role, _, person = label.partition(":")
+    return None if role in _UNNAMED_ROLES or person in ("", "-") else person
+
+
+def actor_words(label: str, names: Mapping[str, str], lang: str) -> str:
+    """Who took a step, in words: "Mette Sagsbehandler (sagsbehandler)" for a member of
+    staff (the id when they have no account), the role alone for the young person, a
+    guardian and the system ("den unge", "systemet")."""
+    role = label.partition(":")[0]
+    key = f"actor_{role}"
+    role_words = text(key, lang) if key in TEXTS else role
+    person = actor_person(label)
+    if person is None:
+        return role_words
+    return text("actor_named", lang, name=names.get(person, person), role=role_words)
 
 
 def safe_next(target: str | None) -> str:

@@ -32,7 +32,7 @@ from workflow.web.context import (
 )
 from workflow.web.definition_texts import local
 from workflow.web.dependencies import Caseloads, Cases, PostedForm, SignedIn, Web
-from workflow.web.forms import FormCase, FormData, form_fields, read_form
+from workflow.web.forms import MAX_ROWS, ROW_FIELDS, FormCase, FormData, form_fields, read_form
 from workflow.web.identity import Authenticated
 from workflow.web.meetings import (
     held_meeting,
@@ -41,9 +41,15 @@ from workflow.web.meetings import (
     participant_names,
     staff_ids,
 )
-from workflow.web.page_support import PageNotFoundError, form_key, refusal
+from workflow.web.page_support import (
+    PageNotFoundError,
+    actor_person,
+    actor_words,
+    form_key,
+    refusal,
+)
 from workflow.web.rendering import locale_of
-from workflow.web.task_views import people_of_tasks, task_rows
+from workflow.web.task_views import people_of_tasks, task_rows, task_title, task_titles
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25
@@ -162,13 +168,16 @@ def render_case(
     departments = {d.id: local(d.name, lang) for d in definition.departments}
     stages = {s.id: s.name for s in definition.stages}
     young_person = str(view.young_person.get("name") or "")
+    titles = task_titles([definition], lang)
     return web.pages.render(
         request,
         "case.html",
         status_code,
         view=view,
         d=definition,
-        steps=steps,
+        steps=[t for t in steps if not exceptional(definition, t)],
+        other_steps=[t for t in steps if exceptional(definition, t)],
+        ending_steps={t.id for t in steps if _ends(definition, t)},
         meeting_steps={t.id for t in steps if _writes_plan(t)},
         roles=roles,
         saved=saved_step,
@@ -187,6 +196,7 @@ def render_case(
         places={m["id"]: choice_label(definition, m["place"], lang) for m in view.meetings},
         kinds={m["id"]: kind_name(definition, m["kind"], lang) for m in view.meetings},
         people=people,
+        actors={h["actor"]: actor_words(h["actor"], people, lang) for h in view.history},
         manages_consent=auth.user.person_id in (view.caseworker, view.coordinator),
         team_departments={m["department"] for m in view.team},
         consent_notice=_consent_notice(shown.saved, shown.withdrawn, lang, definition),
@@ -198,8 +208,9 @@ def render_case(
             lang=lang,
             now=now,
             mine=_my_tasks(view, auth.user.person_id),
+            titles=titles,
         ),
-        task_notice=_task_notice(view, shown.task_added, lang),
+        task_notice=_task_notice(view, shown.task_added, lang, titles),
         may_add_task=bool(roles) and not _closed(definition, view),
         assignees=_assignees(view, people, departments, lang),
         task_form=shown.task_form,
@@ -209,9 +220,43 @@ def render_case(
     )
 
 
-def _task_notice(view: CaseView, added: str, lang: str) -> str:
+def _task_notice(view: CaseView, added: str, lang: str, titles: Mapping[str, str]) -> str:
     task = next((t for t in view.tasks if str(t["id"]) == added), None)
-    return text("task_added_notice", lang, title=task["title"]) if task else ""
+    return text("task_added_notice", lang, title=task_title(task["title"], titles)) if task else ""
+
+
+def exceptional(definition: Definition, transition: Transition) -> bool:
+    """Whether a step is off the course's main path, shown apart after the main steps.
+
+    The definition language has no flag for it; it is derived from the stage graph. A step
+    is exceptional when it can be taken from every stage (``from: "*"``: ending the course
+    early, moving away, ageing out, pausing), or when it ends the course anywhere but at
+    its main end. The main end is the final stage (or stages) a step enters from a stage
+    that is not the start stage, naming the stages it is taken from (Sorø's "Afslut
+    forløbet" into ``closed``); so "Start ikke forløbet" (from the start stage into
+    ``declined``) is exceptional too, and "Start forløbet" is the main step beside it.
+    """
+    if transition.from_ == "*":
+        return True
+    return _ends(definition, transition) and transition.to not in _main_ends(definition)
+
+
+def _ends(definition: Definition, transition: Transition) -> bool:
+    """Whether the step enters a final stage (it ends the course)."""
+    stage = definition.stages_by_id.get(str(transition.to))
+    return stage is not None and stage.kind is StageKind.FINAL
+
+
+def _main_ends(definition: Definition) -> set[str]:
+    """The final stages the course ends in when it runs its course (see :func:`exceptional`)."""
+    ends: set[str] = set()
+    for transition in definition.transitions:
+        if transition.from_ == "*" or not _ends(definition, transition):
+            continue
+        sources = [definition.stages_by_id.get(s) for s in definition.source_stages(transition)]
+        if any(s is not None and s.kind is not StageKind.START for s in sources):
+            ends.add(str(transition.to))
+    return ends
 
 
 def _my_tasks(view: CaseView, person: str) -> list[int]:
@@ -256,8 +301,11 @@ def _consent_notice(saved: str, withdrawn: str, lang: str, definition: Definitio
 
 
 def _people_of(view: CaseView) -> set[str]:
-    """The staff ids a case page names (the team, meetings' participants, tasks)."""
+    """The staff ids a case page names (the team, meetings' participants, tasks, the plan's
+    goals, who took the steps)."""
     people = {m["person"] for m in view.team} | {view.coordinator or "", view.caseworker or ""}
+    people |= {str(g["owner"]) for g in view.plan if g.get("owner")}
+    people |= {p for h in view.history if (p := actor_person(str(h.get("actor") or "")))}
     return people | staff_ids(view.meetings) | people_of_tasks(view.tasks)
 
 
@@ -343,12 +391,19 @@ def _step_page(
 
 
 def _row_counts(transition: Transition, form: FormData, meeting: bool) -> dict[str, int]:
+    """How many rows each list input (team, goals, networks) shows: a few blank ones on a
+    blank form; after a refusal the rows the user had, and one blank row more only when
+    their last row is filled in (a refused form never grows by itself)."""
     blank = {InputType.TEAM: 6, InputType.GOALS: 5 if meeting else 3, InputType.NETWORKS: 3}
-    return {
-        i.name: max(form.rows(i.name) + 1, blank[i.type])
-        for i in transition.inputs
-        if i.type in blank
-    }
+    counts = {}
+    for item in transition.inputs:
+        if item.type not in blank:
+            continue
+        had = form.rows(item.name)
+        last = [form.get(f"{item.name}.{had - 1}.{c}").strip() for c in ROW_FIELDS[item.type]]
+        more = min(had + 1, MAX_ROWS) if any(last) else had
+        counts[item.name] = more if had else blank[item.type]
+    return counts
 
 
 @router.get("/cases/{reference}/steps/{step}")

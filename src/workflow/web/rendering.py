@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -29,6 +30,12 @@ def locale_of(request: Request, preferred: str | None = None) -> str:
         if candidate in LANGUAGES:
             return str(candidate)
     return "da"
+
+
+def language_link(request: Request, lang: str) -> str:
+    """The page itself in ``lang``: its path and query (``next``, filters) kept, ``lang`` set."""
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    return f"{request.url.path}?{urlencode([*kept, ('lang', lang)])}"
 
 
 def when(value: Any, style: str = "datetime", zone: ZoneInfo = DEFAULT_ZONE) -> str:
@@ -85,6 +92,7 @@ class Pages:
             user=auth.user if auth else None,
             csrf_token=auth.csrf_token if auth else "",
             path=request.url.path,
+            language_links={other: language_link(request, other) for other in LANGUAGES},
             **context,
         )
         response = HTMLResponse(page, status_code=status_code)

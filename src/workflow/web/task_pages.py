@@ -35,6 +35,8 @@ from workflow.web.task_views import (
     people_of_tasks,
     stage_names,
     task_rows,
+    task_title,
+    task_titles,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -92,18 +94,19 @@ def tasks_page(  # noqa: PLR0913 - the page's query parameters
     lang = locale_of(request, auth.user.locale)
     notice = ""
     if task_done.isascii() and task_done.isdigit() and len(task_done) < 19:
-        title = _title(web, auth, case[:40], int(task_done))
+        title = _title(web, auth, case[:40], int(task_done), lang)
         notice = text("task_done_notice", lang, title=title) if title else ""
     return _worklist(request, web, auth, filters, Shown(notice=notice))
 
 
-def _title(web: WebContext, auth: Authenticated, reference: str, task: int) -> str:
+def _title(web: WebContext, auth: Authenticated, reference: str, task: int, lang: str) -> str:
     """The title of a task just marked done (for the notice), if it can still be read."""
     try:
         found = web.tasks.case_tasks(reference, person_actor(auth.user))
     except WorkflowError:
         return ""
-    return next((t.title for t in found if t.id == task), "")
+    title = next((t.title for t in found if t.id == task), "")
+    return task_title(title, task_titles(web.definitions_for(auth.user), lang))
 
 
 def _worklist(
@@ -131,6 +134,7 @@ def _worklist(
         lang=lang,
         now=web.clock(),
         mine=[] if filters.done else [i.id for i in items],
+        titles=task_titles(definitions, lang),
     )
     refused = shown.refused
     return web.pages.render(

@@ -3,17 +3,24 @@
 A task is given to a person (a staff id), or to a department on the team (anyone of it
 may do it). The pages name the person by their account's display name and a department
 by its name; a task the case itself ended (its stage left) was closed by the system.
+
+A step's task is stored with its title in the definition's own language (Danish). The
+pages show it in the reader's language when the definition words the title in that
+language too (``title: {da: ..., en: ...}``, as the shipped definitions do); a title the
+definition gives in Danish only, and a task someone wrote by hand, is shown as written.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from workflow.cases.tasks import TaskItem
+from workflow.definitions.effects import CreateTask, CreateTaskEffect
 from workflow.definitions.models import Definition
+from workflow.definitions.types import text_in
 from workflow.store.states import SYSTEM_CLOSER
 from workflow.texts import text
 from workflow.web.definition_texts import local
@@ -66,9 +73,13 @@ def task_rows(
     lang: str,
     now: datetime,
     mine: Iterable[int] = (),
+    titles: Mapping[str, str] | None = None,
 ) -> list[TaskRow]:
-    """The tasks worded for a page (``mine``: the ids the reader may mark done)."""
+    """The tasks worded for a page (``mine``: the ids the reader may mark done;
+    ``titles``: the definitions' task titles in the page's language, see
+    :func:`task_titles`)."""
     yours = set(mine)
+    titles = titles or {}
     rows = []
     for task in tasks:
         fields = task_fields(task)
@@ -79,7 +90,7 @@ def task_rows(
                 id=int(fields["id"]),
                 reference=str(fields.get("reference") or ""),
                 stage=stages.get(str(fields.get("stage")), str(fields.get("stage") or "")),
-                title=str(fields.get("title") or ""),
+                title=task_title(str(fields.get("title") or ""), titles),
                 details=str(fields.get("details") or ""),
                 assignee=_assignee(str(fields.get("assignee") or ""), names, departments, lang),
                 due_at=due,
@@ -118,6 +129,31 @@ def _closed(fields: Mapping[str, Any], names: Mapping[str, str], lang: str) -> s
     return text("task_done_by", lang, who=who, when=when(moment))
 
 
+def task_title(title: str, titles: Mapping[str, str]) -> str:
+    """A task's title in the page's language, if its definition has it in that language."""
+    return titles.get(title, title)
+
+
+def task_titles(definitions: Iterable[Definition], lang: str) -> dict[str, str]:
+    """The definitions' task titles in ``lang``, by the title a task is stored with (the
+    definition's own language); the first definition to word a title wins."""
+    found: dict[str, str] = {}
+    for definition in definitions:
+        for task in _tasks_of(definition):
+            found.setdefault(text_in(task.title, definition.locale), text_in(task.title, lang))
+    return found
+
+
+def _tasks_of(definition: Definition) -> Iterator[CreateTask]:
+    """Every task a definition's referral and steps give."""
+    effects = [*definition.referral.effects]
+    for transition in definition.transitions:
+        effects.extend(transition.effects)
+    for effect in effects:
+        if isinstance(effect, CreateTaskEffect):
+            yield effect.create_task
+
+
 def department_names(definitions: Iterable[Definition], lang: str) -> dict[str, str]:
     """Department ids and names across the definitions (the first name of an id wins)."""
     found: dict[str, str] = {}
@@ -143,4 +179,6 @@ __all__ = [
     "stage_names",
     "task_fields",
     "task_rows",
+    "task_title",
+    "task_titles",
 ]
