@@ -10,10 +10,13 @@ and its OpenAPI schema at ``/api/openapi.json``, whose paths are the URLs client
 from __future__ import annotations
 
 import re
+from html import escape
 from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
 
 from workflow.web import api_account, api_cases, api_privacy, api_tasks
 from workflow.web.context import WebContext
@@ -37,6 +40,33 @@ def operation_id(route: APIRoute) -> str:
     return re.sub(r"\W", "_", f"{route.name}{API_ROOT}{route.path_format}") + f"_{method}"
 
 
+#: The API's title in its schema and documentation.
+TITLE = "Ungeindsats – case workflow API"
+
+#: ``/api/docs``: Swagger UI from the package's static files, started by a script file of
+#: ours — the app's Content-Security-Policy allows no CDN and no inline script.
+DOCS_PAGE = f"""<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>{escape(TITLE)}</title>
+  <link rel="icon" href="data:,">
+  <link rel="stylesheet" href="/static/swagger-ui/swagger-ui.css">
+</head>
+<body>
+  <div id="swagger-ui" data-openapi="{API_ROOT}/openapi.json"></div>
+  <script src="/static/swagger-ui/swagger-ui-bundle.js"></script>
+  <script src="/static/api-docs.js"></script>
+</body>
+</html>
+"""
+
+
+def api_docs(request: Request) -> HTMLResponse:
+    """The API's documentation page (Swagger UI)."""
+    return HTMLResponse(DOCS_PAGE)
+
+
 class MountedApi(FastAPI):
     """A FastAPI app whose schema names its paths as called, under the mount point."""
 
@@ -51,11 +81,11 @@ class MountedApi(FastAPI):
 def create_api(context: WebContext) -> FastAPI:
     """The API sub-app over the web app's shared context."""
     api = MountedApi(
-        title="Ungeindsats – case workflow API",
+        title=TITLE,
         version="1",
         description=DESCRIPTION,
         dependencies=[Depends(authenticated)],
-        docs_url="/docs",
+        docs_url=None,  # served by api_docs, from the package
         redoc_url=None,
         openapi_url="/openapi.json",
         # The paths already carry the mount point; a server entry would add it twice.
@@ -63,6 +93,7 @@ def create_api(context: WebContext) -> FastAPI:
         generate_unique_id_function=operation_id,
     )
     api.state.web = context
+    api.add_route("/docs", api_docs, include_in_schema=False)
     api.include_router(api_account.router)
     api.include_router(api_cases.router)
     api.include_router(api_privacy.router)
