@@ -26,9 +26,43 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "Forkert brugernavn eller adgangskode.",
         "en": "Wrong username or password.",
     },
-    "login_locked": {
-        "da": "For mange forkerte forsøg. Kontoen er låst til kl. {time}.",
-        "en": "Too many failed attempts. The account is locked until {time}.",
+    "login_throttled": {
+        "da": "For mange forkerte forsøg herfra eller med dette brugernavn. "
+        "Prøv igen om {minutes} min.",
+        "en": "Too many failed attempts from here or with this username. "
+        "Try again in {minutes} min.",
+    },
+    "change_password": {"da": "Skift adgangskode", "en": "Change password"},
+    "current_password": {"da": "Nuværende adgangskode", "en": "Current password"},
+    "new_password": {"da": "Ny adgangskode", "en": "New password"},
+    "repeat_password": {"da": "Gentag den nye adgangskode", "en": "Repeat the new password"},
+    "password_hint": {
+        "da": "Mindst 12 tegn, ikke kun mellemrum, og ikke en af de mest almindelige. "
+        "Når du skifter, logges dine andre sessioner og API-nøgler ud.",
+        "en": "At least 12 characters, not only spaces, and not one of the most common. "
+        "Changing it logs out your other sessions and API tokens.",
+    },
+    "password_rules": {
+        "da": "Ny adgangskode: vælg mindst 12 tegn, ikke kun mellemrum, med flere forskellige "
+        "tegn, og ikke en af de mest almindelige.",
+        "en": "New password: choose at least 12 characters, not only spaces, with several "
+        "different characters, and not one of the most common.",
+    },
+    "password_wrong": {
+        "da": "Nuværende adgangskode: den er ikke rigtig. Skriv den adgangskode, du loggede ind med.",
+        "en": "Current password: it is not right. Type the password you logged in with.",
+    },
+    "password_mismatch": {
+        "da": "Gentag den nye adgangskode: de to felter er ikke ens. Skriv den samme i begge.",
+        "en": "Repeat the new password: the two fields differ. Type the same in both.",
+    },
+    "password_sso": {
+        "da": "Din adgangskode hører til jeres fælles login (SSO). Skift den dér.",
+        "en": "Your password belongs to your organisation's single sign-on. Change it there.",
+    },
+    "password_changed": {
+        "da": "Adgangskoden er skiftet. {ended} andre sessioner og API-nøgler er logget ud.",
+        "en": "Your password is changed. {ended} other sessions and API tokens were logged out.",
     },
     "login_expired": {
         "da": "Formularen var for gammel. Prøv igen.",

@@ -77,8 +77,9 @@ def create_staff(runtime: Runtime, usernames: list[str] | None = None) -> None:
 
 
 def bearer(client: TestClient, username: str) -> dict[str, str]:
-    """An API token for the user, as the Authorization header."""
-    answer = client.post("/api/v1/tokens", json={"username": username, "password": PASSWORD})
+    """An API token for the user with every scope (CPR reveals too), as the header."""
+    body = {"username": username, "password": PASSWORD, "scopes": ["read", "act", "cpr"]}
+    answer = client.post("/api/v1/tokens", json=body)
     assert answer.status_code == 201, answer.text
     return {"Authorization": f"Bearer {answer.json()['token']}"}
 

@@ -7,6 +7,8 @@ import typer
 from workflow.privacy.accounts import AccountError
 
 app = typer.Typer(help="Staff accounts for the web app.", no_args_is_help=True)
+#: How the audit log names what an operator does here.
+OPERATOR = "operator:cli"
 
 
 @app.command("create")
@@ -47,13 +49,94 @@ def create(
 
 @app.command("password")
 def password(username: str = typer.Argument(..., help="Login name.")) -> None:
-    """Set a new password (also unlocks the account)."""
+    """Set a new password: every session and API token of the account ends."""
     from workflow.runtime import get_runtime
 
     new = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
     try:
-        get_runtime().accounts.set_password(username, new)
+        ended = get_runtime().accounts.set_password(username, new, by=OPERATOR)
     except AccountError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from None
-    typer.echo(f"password set for {username}")
+    typer.echo(f"password set for {username}; {ended} sessions and API tokens ended")
+
+
+@app.command("tokens")
+def tokens(username: str = typer.Argument(..., help="Login name.")) -> None:
+    """List the account's live sessions and API tokens (ids, never the tokens)."""
+    from workflow.runtime import get_runtime
+
+    try:
+        found = get_runtime().accounts.tokens(username)
+    except AccountError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
+    if not found:
+        typer.echo(f"{username} has no live sessions or API tokens")
+    for token in found:
+        name = f"  {token.name}" if token.name else ""
+        typer.echo(
+            f"{token.id}  {token.kind:<7}  {','.join(token.scopes):<12}  "
+            f"created {token.created_at:%Y-%m-%d %H:%M}  expires {token.expires_at:%Y-%m-%d %H:%M}"
+            f"{name}"
+        )
+
+
+@app.command("revoke-token")
+def revoke_token(
+    username: str = typer.Argument(..., help="Login name."),
+    token_id: str | None = typer.Argument(None, help="The id from `workflow account tokens`."),
+    every: bool = typer.Option(False, "--all", help="End every session and token instead."),
+) -> None:
+    """End one session or API token of an account (or --all of them)."""
+    from workflow.runtime import get_runtime
+
+    accounts = get_runtime().accounts
+    try:
+        if every:
+            ids = [t.id for t in accounts.tokens(username)]
+        elif token_id:
+            ids = [token_id]
+        else:
+            typer.echo(
+                "error: give a token id (see `workflow account tokens USER`) or --all", err=True
+            )
+            raise typer.Exit(2)
+        missing = [i for i in ids if not accounts.revoke(username, i, by=OPERATOR)]
+    except AccountError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
+    if missing:
+        typer.echo(
+            f"error: {username} has no live session or token '{missing[0]}' "
+            f"(see `workflow account tokens {username}`)",
+            err=True,
+        )
+        raise typer.Exit(1)
+    typer.echo(f"ended {len(ids)} of {username}'s sessions and API tokens")
+
+
+@app.command("deactivate")
+def deactivate(username: str = typer.Argument(..., help="Login name.")) -> None:
+    """Close an account: no login, every session and token ends (the cases keep its id)."""
+    from workflow.runtime import get_runtime
+
+    try:
+        ended = get_runtime().accounts.deactivate(username, by=OPERATOR)
+    except AccountError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"deactivated {username}; {ended} sessions and API tokens ended")
+
+
+@app.command("reactivate")
+def reactivate(username: str = typer.Argument(..., help="Login name.")) -> None:
+    """Open a deactivated account again (it logs in anew; old tokens stay ended)."""
+    from workflow.runtime import get_runtime
+
+    try:
+        get_runtime().accounts.reactivate(username, by=OPERATOR)
+    except AccountError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"reactivated {username}")

@@ -29,7 +29,10 @@ class AuditAction(StrEnum):
     REFUSED = "refused"
     LOGIN = "login"
     LOGIN_FAILED = "login_failed"
+    #: A login refused unheard: too many failures from its address or for its username.
     LOGIN_LOCKED = "login_locked"
+    #: Many failed logins for one username or from one address: an operator should look.
+    LOGIN_ALERT = "login_alert"
     LOGOUT = "logout"
 
 

@@ -370,19 +370,26 @@ class Account(Base):
     roles: Mapped[list[Any]]
     locale: Mapped[str] = mapped_column(String(8), default="da")
     password_hash: Mapped[str | None] = mapped_column(String(200))
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None]
+    #: False: deactivated (no login, no session, no token; kept for the case history).
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
 
 
 class WebSession(Base):
-    """A logged-in session or API token; only a hash of the token is stored."""
+    """A logged-in session or API token; only a hash of the token is stored.
+
+    ``public_id`` names it where it is listed and revoked (it is not the token, and the
+    token cannot be found from it); ``scopes`` say what an API token may do (``read``,
+    ``act``, ``cpr``; a browser session has all its account's rights).
+    """
 
     __tablename__ = "web_sessions"
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(16), unique=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     kind: Mapped[str] = mapped_column(String(8))  # browser | api
+    name: Mapped[str | None] = mapped_column(String(64))
+    scopes: Mapped[list[Any]]
     csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]

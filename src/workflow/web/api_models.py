@@ -48,20 +48,58 @@ class ApiError(ApiModel):
     """Every error the API gives: a stable code, a sentence, and per-field problems."""
 
     error: str = Field(
-        description="not_authenticated, csrf, not_found, conflict, rejected, invalid, locked"
+        description="not_authenticated, throttled, csrf, scope, not_found, conflict, rejected, "
+        "invalid"
     )
     message: str
     fields: list[FieldProblem] = Field(default_factory=list)
 
 
+#: What an API token may do: read cases, act on them, reveal CPR numbers.
+Scope = Literal["read", "act", "cpr"]
+
+
 class TokenRequest(ApiModel):
     username: str = Field(min_length=1, max_length=64, pattern=PLAIN)
     password: str = Field(min_length=1, max_length=1024)
+    scopes: list[Scope] = Field(
+        default=["read", "act"],
+        min_length=1,
+        max_length=3,
+        description="What the token may do: 'read' cases, 'act' on them (steps, referrals, "
+        "consents, tasks), reveal 'cpr' numbers. Default read and act; cpr only if asked.",
+    )
+    name: str | None = Field(
+        None, min_length=1, max_length=64, pattern=PLAIN, description="What the token is for."
+    )
 
 
 class TokenResponse(ApiModel):
     token: str = Field(description="Send as 'Authorization: Bearer <token>'.")
     expires_at: datetime
+    id: str = Field(description="The token's id in GET /api/v1/tokens (not the token).")
+    scopes: list[Scope]
+
+
+class TokenOut(ApiModel):
+    """A live session or API token of yours (never the token itself)."""
+
+    id: str
+    kind: Literal["browser", "api"]
+    name: str | None
+    scopes: list[Scope]
+    created_at: datetime
+    expires_at: datetime
+    current: bool = Field(description="Whether this request was made with it.")
+
+
+class PasswordChange(ApiModel):
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=1, max_length=1024)
+
+
+class PasswordChanged(ApiModel):
+    ended: int = Field(description="How many of your other sessions and tokens ended.")
 
 
 class Me(ApiModel):

@@ -19,7 +19,7 @@ from workflow.web.api_models import (
     WithdrawIn,
     WithdrawOut,
 )
-from workflow.web.api_support import Caller, CaseReference, responses
+from workflow.web.api_support import SCOPE_KEY, Caller, CaseReference, responses
 from workflow.web.dependencies import Audit, Cases, Consents
 
 router = APIRouter(prefix="/v1", tags=["privacy"])
@@ -62,6 +62,7 @@ def withdraw_consent(
     response_model=RevealOut,
     responses=responses(401, 403, 404),
     summary="Reveal the whole CPR number (one logged reveal, with a purpose)",
+    openapi_extra={SCOPE_KEY: "cpr"},
 )
 def reveal_cpr(reference: CaseReference, body: RevealIn, cases: Cases, auth: Caller) -> RevealOut:
     cpr = cases.reveal_cpr(reference, auth.user.actor(), body.purpose)

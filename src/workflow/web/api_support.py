@@ -35,9 +35,12 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     meaning = {
         400: "The request is malformed",
         401: "Not logged in (no valid token or session)",
-        403: "Not allowed: a session cookie without the X-CSRF-Token header, an action "
-        "your access to the case does not cover, or a legal-basis read without a purpose",
+        403: "Not allowed: a session cookie without the X-CSRF-Token header, a token "
+        "without the scope the operation needs, an action your access to the case does "
+        "not cover, or a legal-basis read without a purpose",
         404: "No such case, process or step, or not one you have access to",
+        429: "Too many failed logins from your address or for this username: wait (see "
+        "Retry-After) and try again",
         409: "A conflict: someone changed the case at the same time, the store is busy, "
         "or the idempotency key was used for another request",
         422: "Invalid input, or the process refused the step (see fields)",
@@ -63,11 +66,37 @@ async def api_user(
         and not same_token(request.headers.get("x-csrf-token"), auth.csrf_token)
     ):
         raise ApiProblemError(403, "csrf", "send the session's CSRF token in X-CSRF-Token")
+    needed = scope_needed(request)
+    if needed not in auth.scopes:
+        raise ApiProblemError(
+            403,
+            "scope",
+            f"this token may not do this: it needs the '{needed}' scope (it has "
+            f"{', '.join(sorted(auth.scopes)) or 'none'}); create a token with "
+            f'"scopes": [..., "{needed}"] at POST /api/v1/tokens',
+        )
     return auth
+
+
+#: The ``openapi_extra`` key by which a route names the token scope it needs.
+SCOPE_KEY = "x-scope"
+
+
+def scope_needed(request: Request) -> str:
+    """The scope a route needs: its own ``x-scope``, else ``read`` to read (GET, HEAD)
+    and ``act`` to change anything."""
+    route = request.scope.get("route")
+    extra = getattr(route, "openapi_extra", None) or {}
+    if SCOPE_KEY in extra:
+        return str(extra[SCOPE_KEY])
+    return "read" if request.method in ("GET", "HEAD") else "act"
 
 
 Caller = Annotated[Authenticated, Depends(api_user)]
 CaseReference = Annotated[str, Path(max_length=40, pattern=REFERENCE, examples=["SOR-2026-0001"])]
+TokenId = Annotated[
+    str, Path(max_length=16, pattern=r"^[0-9a-f]{1,16}$", examples=["9f2c41d07be3a815"])
+]
 EventName = Annotated[str, Path(max_length=64, pattern=IDENTIFIER, examples=["accept_referral"])]
 
 

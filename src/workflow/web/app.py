@@ -31,7 +31,14 @@ from workflow.web.citizen_pages import CitizenContext, create_citizen_app
 from workflow.web.context import WebContext
 from workflow.web.dependencies import authenticated
 from workflow.web.error_answers import answer_before_routing, answer_errors, page_or_api_answer
-from workflow.web.identity import SESSION_COOKIE, Identity, LocalSessions, TrustedHeader
+from workflow.web.identity import (
+    SESSION_COOKIE,
+    Identity,
+    IdentityCookies,
+    LocalSessions,
+    TrustedHeader,
+)
+from workflow.web.page_support import secure_cookies
 from workflow.web.rendering import Pages
 from workflow.web.request_limits import RequestLimits
 
@@ -81,8 +88,9 @@ def _identity(runtime: Runtime) -> Identity:
             settings.secret_key.get_secret_value(),
             settings.identity_header,
             settings.trusted_proxies,
+            secure=secure_cookies(settings),
         )
-    return LocalSessions(runtime.accounts)
+    return LocalSessions(runtime.accounts, settings.trusted_proxies)
 
 
 def _citizen_context(runtime: Runtime, pages: Pages, oidc: OidcClient | None) -> CitizenContext:
@@ -174,5 +182,6 @@ def create_app(
         credential_cookies=[SESSION_COOKIE],
     )
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(IdentityCookies)
     answer_errors(app, page_or_api_answer)
     return app

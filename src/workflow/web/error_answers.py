@@ -173,8 +173,10 @@ ERROR_ANSWERS: dict[type[Exception], Callable[[Any, str], ErrorAnswer]] = {
     ConflictError: lambda e, lang: ErrorAnswer(
         409, "conflict", str(e), shown=text("conflict", lang)
     ),
-    LoginRefusedError: lambda e, lang: ErrorAnswer(
-        401, "locked" if e.locked_until else "not_authenticated", str(e)
+    LoginRefusedError: lambda e, lang: (
+        ErrorAnswer(429, "throttled", str(e), headers={"Retry-After": str(e.retry_after)})
+        if e.retry_after
+        else ErrorAnswer(401, "not_authenticated", str(e))
     ),
     WorkflowError: lambda e, lang: ErrorAnswer(409, "conflict", str(e)),
     # The framework's, and the door's (a body over the limit).

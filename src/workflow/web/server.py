@@ -14,12 +14,17 @@ from workflow.web.private_logs import LOG_CONFIG
 
 def serve_in_thread(app: FastAPI, host: str, port: int, timeout: float = 20.0) -> uvicorn.Server:
     """Start serving ``app`` on host:port; returns once it accepts connections."""
+    # proxy_headers=False: request.client stays the TCP peer. uvicorn would otherwise
+    # replace it with X-Forwarded-For's (FORWARDED_ALLOW_IPS='*' trusts anyone), and the
+    # trusted-header login checks the peer; workflow.web.identity reads X-Forwarded-For
+    # itself, and only from the trusted proxies.
     config = uvicorn.Config(
         app,
         host=host,
         port=port,
         log_level="warning",
         access_log=False,
+        proxy_headers=False,
         log_config=LOG_CONFIG,  # tracebacks by type and code location only
     )
     server = uvicorn.Server(config)
