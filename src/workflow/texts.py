@@ -369,6 +369,115 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "Samtykket er trukket tilbage for: {departments}.",
         "en": "Consent is withdrawn for: {departments}.",
     },
+    # Consent on a step's form, and before a withdrawal (workflow.web.consent_forms)
+    "consent_scope_legend": {"da": "Samtykkets omfang", "en": "What the consent covers"},
+    "consent_scope_help": {
+        "da": "Samtykket registreres sammen med trinnet, som på kortet Samtykke. Vælg de "
+        "afdelinger og oplysninger, den unge har sagt ja til at dele. Kun de valgte "
+        "afdelinger kan se sagen og få besked.",
+        "en": "The consent is recorded with the step, as on the Consent card. Choose the "
+        "departments and data the young person agreed to share. Only the departments chosen "
+        "can see the case and are told about it.",
+    },
+    "consent_scope_refused": {
+        "da": "Samtykket kan ikke registreres, så intet er gemt. Ret det markerede.",
+        "en": "The consent cannot be recorded, so nothing is saved. Correct what is marked.",
+    },
+    "consent_failed_with_step": {
+        "da": "Trinnet er gemt, men samtykket blev ikke registreret. Registrér det under "
+        "Samtykke herunder.",
+        "en": "The step is saved, but the consent was not recorded. Record it under Consent below.",
+    },
+    "withheld_warning_heading": {
+        "da": "Ikke dækket af den unges samtykke",
+        "en": "Not covered by the young person's consent",
+    },
+    "withheld_warning_text": {
+        "da": "Samtykket dækker ikke afdelingen for disse personer. De får ikke trinnets "
+        "beskeder (f.eks. indkaldelsen) og kan ikke se sagen:",
+        "en": "The consent does not cover the department of these people. They are not sent "
+        "the step's notifications (such as the invitation) and cannot see the case:",
+    },
+    "withheld_warning_then": {
+        "da": "Beskederne holdes tilbage. Registreres samtykket senere, sendes de, hvis de "
+        "stadig er aktuelle (mødet ligger endnu foran). Intet er gemt endnu.",
+        "en": "The notifications are withheld. If consent is recorded later, they are sent "
+        "if they are still relevant (the meeting is still ahead). Nothing is saved yet.",
+    },
+    "withheld_confirm": {
+        "da": "Gem alligevel – jeg ved, at de ikke får besked nu",
+        "en": "Save anyway – I know they are not told now",
+    },
+    "withheld_no_person": {"da": "afdelingen", "en": "the department"},
+    "consent_withdraw_confirm_heading": {
+        "da": "Træk samtykket tilbage?",
+        "en": "Withdraw the consent?",
+    },
+    "consent_withdraw_confirm_departments": {
+        "da": "Samtykket trækkes tilbage for disse afdelinger:",
+        "en": "The consent is withdrawn for these departments:",
+    },
+    "consent_withdraw_confirm_categories": {
+        "da": "Oplysninger, samtykket til dem dækker:",
+        "en": "Data their consent covers:",
+    },
+    "consent_withdraw_confirm_effect": {
+        "da": "Fra nu af kan afdelingernes teammedlemmer ikke se sagen, og de får ingen "
+        "beskeder om den – heller ikke dem, der venter. Intet slettes: samtykket, sagens "
+        "historik og planen bliver stående. Deles sagen igen, skal et nyt samtykke registreres.",
+        "en": "From now on the departments' team members cannot see the case, and they are "
+        "sent no notifications about it – not even those waiting. Nothing is deleted: the "
+        "consent, the case history and the plan stay. Sharing again needs a new consent.",
+    },
+    "consent_withdraw_confirm_button": {
+        "da": "Ja, træk samtykket tilbage",
+        "en": "Yes, withdraw the consent",
+    },
+    "ung_withdraw_confirm_heading": {
+        "da": "Vil du trække samtykket tilbage?",
+        "en": "Do you want to withdraw the consent?",
+    },
+    "ung_withdraw_confirm_text": {
+        "da": "{department} kan så ikke længere se forløbet og får ikke besked om møderne. Det, "
+        "der allerede står i forløbet, bliver ikke slettet. Vil du give samtykke igen, så tal "
+        "med sagsbehandleren.",
+        "en": "{department} can then no longer see the course and is not told about the "
+        "meetings. What is already written in the course is not deleted. To give consent "
+        "again, talk to the caseworker.",
+    },
+    "ung_withdraw_confirm_button": {"da": "Ja, træk det tilbage", "en": "Yes, withdraw it"},
+    "ung_withdraw_cancel": {"da": "Nej, gå tilbage", "en": "No, go back"},
+    # The access log in words (workflow.web.privacy_pages.access_log_rows)
+    "log_what_task": {"da": "en opgave", "en": "a task"},
+    "log_times": {
+        "da": "{count} gange, til {until}",
+        "en": "{count} times, until {until}",
+    },
+    "log_collapsed_note": {
+        "da": "Gentagne opslag af den samme person i sagen inden for {minutes} minutter med det "
+        "samme formål vises som én linje med antallet. Hvert opslag er logget; kommunen kan "
+        "udlevere den fulde log.",
+        "en": "Repeated reads of the case by the same person within {minutes} minutes for the "
+        "same purpose are shown as one line with their number. Every read is logged; the "
+        "municipality can hand out the full log.",
+    },
+    "role_system": {"da": "Systemet (automatisk)", "en": "The system (automatic)"},
+    "role_user": {"da": "En medarbejder", "en": "A member of staff"},
+    "role_citizen": {"da": "Borgeren selv", "en": "The citizen"},
+    "role_other": {"da": "En anden", "en": "Someone else"},
+    "purpose_casework": {"da": "Sagsbehandling", "en": "Casework"},
+    "purpose_consent_given": {"da": "Samtykke registreret", "en": "Consent recorded"},
+    "purpose_consent_withdrawn": {
+        "da": "Samtykke trukket tilbage",
+        "en": "Consent withdrawn",
+    },
+    "purpose_export": {"da": "Udlevering af sagen", "en": "Handing out the case"},
+    "purpose_access_log": {
+        "da": "Log over opslag til borgeren",
+        "en": "Access log for the citizen",
+    },
+    "purpose_own_page": {"da": "Den unges egen side", "en": "The young person's page"},
+    "purpose_timer": {"da": "Frist: {name}", "en": "Deadline: {name}"},
     "cpr_reveal": {"da": "Vis hele CPR-nummeret", "en": "Show the whole CPR number"},
     "cpr_reveal_purpose": {"da": "Formål (logges)", "en": "Purpose (logged)"},
     "cpr_revealed": {

@@ -12,15 +12,24 @@
   ``departments``, ``categories``, ``guardian``), as the store keeps them: withdrawing a
   department ends it in every consent that covers it, and a consent with no department
   left is withdrawn as a whole (its categories and the parent's part go with it).
+* :func:`records_consent` — whether a step a person takes says the young person has
+  consented (it records the milestone ``consent_given``): its form asks the consent's
+  departments and data categories too, and a consent record is made with the step.
+* :func:`release_verdict` — whether a notification withheld for want of consent is still
+  worth sending when a consent covering its department is recorded later.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from workflow.definitions.effects import MilestoneEffect
 from workflow.definitions.models import Definition
+from workflow.definitions.parts import Transition
+from workflow.definitions.vocabulary import SYSTEM_ROLE
 from workflow.engine.vocabulary import DEPARTMENT_KINDS
 from workflow.errors import Problem, did_you_mean
 
@@ -28,6 +37,23 @@ from workflow.errors import Problem, did_you_mean
 #: parental one); and those that may withdraw it (the young person and a guardian too).
 GIVES_CONSENT = frozenset({"caseworker", "coordinator", "guardian"})
 WITHDRAWS_CONSENT = frozenset({"caseworker", "coordinator", "young_person", "guardian"})
+#: The milestone that says the young person has consented to sharing.
+CONSENT_MILESTONE = "consent_given"
+
+
+def records_consent(transition: Transition) -> bool:
+    """Whether taking this step says the young person has consented: a person's step (not
+    only the system's) that records the milestone ``consent_given`` unconditionally, such
+    as the base's "Start forløbet". Such a step records a consent of its own, with the
+    departments and data categories asked with it (a yes/no alone shares nothing)."""
+    if set(transition.roles) <= {SYSTEM_ROLE}:
+        return False
+    return any(
+        isinstance(effect, MilestoneEffect)
+        and effect.milestone == CONSENT_MILESTONE
+        and effect.when is None
+        for effect in transition.effects
+    )
 
 
 def withheld_reason(kind: str, department: str, consented: Collection[str]) -> str | None:
@@ -141,14 +167,67 @@ def consented_departments(consents: Iterable[GivenConsent]) -> frozenset[str]:
     return frozenset(d for c in consents for d in c.departments)
 
 
+@dataclass(frozen=True)
+class WithheldNotice:
+    """A withheld notification as the release rule needs it: the stage its step left the
+    case in, and the meeting it is about (as the row's payload holds it), if any."""
+
+    stage: str
+    meeting: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class CaseNow:
+    """The case as it stands when the consent is recorded: its stage, whether it is
+    closed, and its meetings by key (``state``, ``sequence``, ``starts_at``)."""
+
+    stage: str
+    closed: bool
+    meetings: Mapping[int, Mapping[str, Any]]
+    now: datetime
+
+
+def release_verdict(notice: WithheldNotice, case: CaseNow) -> str | None:
+    """None when a withheld notification is still relevant and is released for delivery
+    now that consent covers its department; else why it stays withheld.
+
+    Still relevant means: the case is not closed, and
+    * a notification about a meeting (an invitation, a move): the meeting is still booked
+      as the notification described it (not cancelled, held or moved since — a move sent
+      its own notice, released on its own) and has not started;
+    * any other notification: the case is still in the stage the step that wrote it
+      left it in (the news is still current).
+    """
+    if case.closed:
+        return "the case is closed"
+    if notice.meeting is not None:
+        key = notice.meeting.get("key")
+        current = case.meetings.get(int(key)) if isinstance(key, int) else None
+        if current is None or current.get("state") in ("cancelled", "held"):
+            return "the meeting it is about is cancelled or held"
+        if int(current.get("sequence") or 0) != int(notice.meeting.get("sequence") or 0):
+            return "the meeting it is about was moved since"
+        starts = current.get("starts_at")
+        if not isinstance(starts, datetime) or starts <= case.now:
+            return "the meeting it is about has started or passed"
+        return None
+    if notice.stage != case.stage:
+        return f"the case has moved on from stage {notice.stage}"
+    return None
+
+
 __all__ = [
     "GIVES_CONSENT",
     "WITHDRAWS_CONSENT",
+    "CaseNow",
     "GivenConsent",
+    "WithheldNotice",
     "consent_in_force",
     "consent_problems",
     "consented_departments",
     "guardian_needed",
+    "records_consent",
+    "release_verdict",
     "withdraw_from",
     "withheld_reason",
 ]

@@ -7,6 +7,11 @@ Withdrawing it — for some departments or all — stops sharing with them from 
 the access rule no longer lets their team members see the case, and notifications to them
 are withheld. Nothing is deleted: the record and the case notes stay (notatpligt).
 
+Recording a consent releases the notifications that were withheld for want of it and
+are still relevant (:func:`workflow.engine.consent.release_verdict`: the meeting they are
+about is still ahead as described, or the case is still where the step left it): they
+go out with the next delivery. The others stay withheld, with the reason added.
+
 Only the case's caseworker or coordinator records or withdraws a consent (on the young
 person's behalf); every change goes to the audit log.
 """
@@ -15,7 +20,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
@@ -23,15 +29,25 @@ from sqlalchemy.orm import Session
 
 from workflow.definitions.calendar import age_on
 from workflow.definitions.models import Definition
-from workflow.definitions.vocabulary import SYSTEM_ROLE
+from workflow.definitions.vocabulary import SYSTEM_ROLE, StageKind
 from workflow.engine.access import Action, Via
-from workflow.engine.consent import consent_problems
+from workflow.engine.consent import CaseNow, WithheldNotice, consent_problems, release_verdict
 from workflow.engine.model import Actor
+from workflow.engine.vocabulary import DEPARTMENT_KINDS
 from workflow.errors import InvalidRequestError, NotAllowedError, Problem, did_you_mean
 from workflow.privacy.authorisation import authorise
 from workflow.store.audit import AuditAction, AuditObject, actor_label, write_audit
 from workflow.store.reading import case_by_reference
-from workflow.store.tables import Case, Consent, ConsentDepartment, YoungPerson
+from workflow.store.states import OutboxState
+from workflow.store.tables import (
+    Case,
+    Consent,
+    ConsentDepartment,
+    HistoryEvent,
+    Meeting,
+    OutboxRow,
+    YoungPerson,
+)
 from workflow.store.unit_of_work import UnitOfWork
 
 YOUNG_PERSON, GUARDIAN = "young_person", "guardian"
@@ -115,25 +131,47 @@ class ConsentService:
             )
         return case
 
+    def _checked(
+        self, session: Session, case: Case, request: ConsentRequest, now: datetime
+    ) -> tuple[Definition, date, int]:
+        """The case's definition, the day the consent is given and the young person's age
+        that day; InvalidRequestError (field by field) when the consent is not valid."""
+        definition = self.uow.catalog.pinned(session, case.definition_version_id)
+        zone = ZoneInfo(definition.calendar.timezone)
+        today = now.astimezone(zone).date()
+        given_on = request.given_on or today
+        born = session.scalar(
+            select(YoungPerson.birth_date).where(YoungPerson.id == case.young_person_id)
+        )
+        age = age_on(born, given_on) if born else 0
+        opened = case.opened_at.astimezone(zone).date()
+        problems = check_request(definition, request, age, today, opened)
+        if problems:
+            raise InvalidRequestError(problems)
+        return definition, given_on, age
+
+    def check(self, reference: str, actor: Actor, request: ConsentRequest) -> list[Problem]:
+        """What is wrong with this consent for the case (nothing recorded, nothing logged):
+        a form that records a consent with a step asks this before the step is taken."""
+        with self.uow.reading() as session:
+            case = self._case_of_responsible(session, reference, actor, _GUARDIAN)
+            try:
+                self._checked(session, case, request, self.uow.clock())
+            except InvalidRequestError as refused:
+                return list(refused.problems)
+        return []
+
     def give(
         self, reference: str, actor: Actor, request: ConsentRequest, purpose: str = "samtykke"
     ) -> int:
-        """Record a consent; returns its id. Raises InvalidRequestError field by field."""
+        """Record a consent; returns its id. Raises InvalidRequestError field by field.
+
+        Notifications withheld for want of this consent that are still relevant are
+        released for delivery in the same transaction (the audit entry counts them)."""
         now = self.uow.clock()
         with self.uow.transaction() as session:
             case = self._case_of_responsible(session, reference, actor, _GUARDIAN)
-            definition = self.uow.catalog.pinned(session, case.definition_version_id)
-            today = now.astimezone(ZoneInfo(definition.calendar.timezone)).date()
-            given_on = request.given_on or today
-            born = session.scalar(
-                select(YoungPerson.birth_date).where(YoungPerson.id == case.young_person_id)
-            )
-            age = age_on(born, given_on) if born else 0
-            zone = ZoneInfo(definition.calendar.timezone)
-            opened = case.opened_at.astimezone(zone).date()
-            problems = check_request(definition, request, age, today, opened)
-            if problems:
-                raise InvalidRequestError(problems)
+            definition, given_on, age = self._checked(session, case, request, now)
             given_by = [YOUNG_PERSON] + ([GUARDIAN] if request.guardian else [])
             consent = Consent(
                 case_id=case.id,
@@ -153,6 +191,16 @@ class ConsentService:
                 ConsentDepartment(consent_id=consent.id, case_id=case.id, department=d)
                 for d in departments
             )
+            session.flush()
+            details: dict[str, Any] = {
+                "consent": consent.id,
+                "given": departments,
+                "categories": consent.categories,
+                "given_by": given_by,
+            }
+            released, kept = release_withheld(session, case, definition, now, given_on)
+            if released or kept:
+                details |= {"released": released, "still_withheld": kept}
             write_audit(
                 session,
                 at=now,
@@ -161,12 +209,7 @@ class ConsentService:
                 object_type=AuditObject.CONSENT,
                 object_id=reference,
                 purpose=purpose,
-                details={
-                    "consent": consent.id,
-                    "given": departments,
-                    "categories": consent.categories,
-                    "given_by": given_by,
-                },
+                details=details,
             )
             recorded = consent.id
         self._tell_case(reference, definition, CONSENT_GIVEN)
@@ -223,3 +266,61 @@ class ConsentService:
         if withdrawn:
             self._tell_case(reference, definition, CONSENT_WITHDRAWN)
         return withdrawn
+
+
+def release_withheld(
+    session: Session, case: Case, definition: Definition, now: datetime, given_on: date
+) -> tuple[int, int]:
+    """Release the case's withheld notifications to departments a consent now covers, if
+    they are still relevant (:func:`release_verdict`): back to pending, due now, so the
+    next delivery sends them (and checks the consent again as it does). The others stay
+    withheld with the reason added. Returns (released, kept withheld)."""
+    covered = {
+        department
+        for (department,) in session.execute(
+            select(ConsentDepartment.department).where(
+                ConsentDepartment.case_id == case.id, ConsentDepartment.withdrawn_at.is_(None)
+            )
+        )
+    }
+    rows = session.execute(
+        select(OutboxRow, HistoryEvent.to_stage)
+        .outerjoin(HistoryEvent, HistoryEvent.id == OutboxRow.history_id)
+        .where(OutboxRow.case_id == case.id, OutboxRow.state == OutboxState.WITHHELD)
+        .order_by(OutboxRow.id)
+    ).all()
+    waiting = [
+        (row, stage)
+        for row, stage in rows
+        if row.recipient.get("kind") in DEPARTMENT_KINDS and row.recipient.get("id") in covered
+    ]
+    if not waiting:
+        return 0, 0
+    meetings = {
+        m.key: {"state": m.state, "sequence": m.sequence, "starts_at": m.starts_at}
+        for m in session.scalars(select(Meeting).where(Meeting.case_id == case.id))
+        if m.key is not None
+    }
+    final = {s.id for s in definition.stages if s.kind is StageKind.FINAL}
+    now_case = CaseNow(
+        stage=case.stage,
+        closed=case.closed_at is not None or case.stage in final,
+        meetings=meetings,
+        now=now,
+    )
+    released = kept = 0
+    for row, stage in waiting:
+        payload = row.payload or {}
+        notice = WithheldNotice(
+            stage=str(stage or payload.get("stage") or ""), meeting=payload.get("meeting")
+        )
+        why = release_verdict(notice, now_case)
+        if why is None:
+            row.state, row.last_error = OutboxState.PENDING, None
+            row.attempts, row.available_at = 0, now
+            released += 1
+        else:
+            first = (row.last_error or "withheld").split("; ", 1)[0]
+            row.last_error = f"{first}; not released by the consent of {given_on}: {why}"
+            kept += 1
+    return released, kept

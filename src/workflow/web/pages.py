@@ -17,11 +17,20 @@ from workflow.definitions.parts import Transition
 from workflow.definitions.types import LocalizedText, text_in
 from workflow.definitions.vocabulary import InputType, StageKind
 from workflow.engine.steps import next_steps
-from workflow.errors import ConflictError
+from workflow.errors import ConflictError, InvalidRequestError, NotAllowedError
 from workflow.privacy.accounts import StaffMember
 from workflow.store.caseload import CaseloadQuery
 from workflow.store.reading import CaseView
 from workflow.texts import TEXTS, text
+from workflow.web.consent_forms import (
+    CONFIRM_WITHHELD,
+    covered_departments,
+    scope_errors,
+    scope_of,
+    scope_request,
+    team_people,
+    uncovered_team,
+)
 from workflow.web.context import (
     WebContext,
     acting_as,
@@ -31,7 +40,7 @@ from workflow.web.context import (
     steps_for,
 )
 from workflow.web.definition_texts import local
-from workflow.web.dependencies import Caseloads, Cases, PostedForm, SignedIn, Web
+from workflow.web.dependencies import Caseloads, Cases, Consents, PostedForm, SignedIn, Web
 from workflow.web.forms import MAX_ROWS, ROW_FIELDS, FormCase, FormData, form_fields, read_form
 from workflow.web.identity import Authenticated
 from workflow.web.meetings import (
@@ -288,6 +297,8 @@ def _closed(definition: Definition, view: CaseView) -> bool:
 def _consent_notice(saved: str, withdrawn: str, lang: str, definition: Definition) -> str:
     if saved == "consent":
         return text("consent_saved", lang)
+    if saved == "consent_failed":
+        return text("consent_failed_with_step", lang)
     if withdrawn:  # the departments by name, as the page names them (not their ids)
         names = [
             text_in(definition.departments_by_id[d].name, lang)
@@ -353,8 +364,10 @@ def _step_page(
     status_code: int = 200,
     message: str | None = None,
     errors: dict[str, str] | None = None,
+    withheld: list[str] | None = None,
 ) -> Response:
-    """The step's form, blank or again with the message and field errors of a refusal."""
+    """The step's form, blank or again with the message and field errors of a refusal
+    (``withheld``: the team persons no consent covers, to confirm before saving)."""
     lang = locale_of(request, request.state.auth.user.locale)
     definition, form, view = shown.definition, shown.form, shown.view
     staff = _staff(web, definition)
@@ -377,6 +390,8 @@ def _step_page(
         form=form,
         message=message,
         errors=errors or {},
+        scope=scope_of(definition, shown.transition, lang),
+        withheld=withheld or [],
         idempotency_key=form.get("idempotency_key") or uuid.uuid4().hex,
         staff=staff,
         people={s.person_id: s.display_name for s in staff},
@@ -421,12 +436,17 @@ def take_step(
     request: Request,
     web: Web,
     cases: Cases,
+    consents: Consents,
     auth: SignedIn,
     form: PostedForm,
     reference: str,
     step: str,
 ) -> Response:
-    """Take a step from its form (a plain ``def``: the store is written off the event loop)."""
+    """Take a step from its form (a plain ``def``: the store is written off the event loop).
+
+    A step that records the young person's consent has its consent checked first and
+    recorded once the step is taken; a team some of whom no consent covers is saved only
+    once the form's warning is confirmed (:mod:`workflow.web.consent_forms`)."""
     view, definition = case_or_missing(request, web, auth, reference, f"form:{step[:64]}")
     key = form_key(auth, form)
     declared = {t.id: t.event_name for t in definition.transitions}
@@ -439,20 +459,39 @@ def take_step(
     role = acting_as(transition.roles, case_roles(web, auth.user, view), form.get("act_as"))
     assert role is not None  # _step offers only steps one of the user's roles may take
     lang = locale_of(request, auth.user.locale)
+    actor = auth.user.actor(role)
+    consent = scope_request(transition, form)
+    if consent is not None and (problems := consents.check(reference, actor, consent)):
+        message = text("consent_scope_refused", lang)
+        errors = scope_errors(problems, lang)
+        return _step_page(request, web, shown, status_code=422, message=message, errors=errors)
+    covered = covered_departments(view) | set(consent.departments if consent else ())
+    names = web.accounts.names(team_people(transition, inputs))
+    withheld = uncovered_team(definition, transition, inputs, covered, names, lang)
+    if withheld and form.get(CONFIRM_WITHHELD) != "1":
+        return _step_page(request, web, shown, withheld=withheld)
     try:
         result = cases.trigger(
             reference,
             transition.event_name,
             inputs,
-            auth.user.actor(role),
+            actor,
             idempotency_key=key,
             purpose=transition.id,
         )
     except RejectedError as refused:
         message, errors = refusal(refused.rejection, lang, definition)
-        return _step_page(request, web, shown, status_code=422, message=message, errors=errors)
+        return _step_page(
+            request, web, shown, status_code=422, message=message, errors=errors, withheld=withheld
+        )
     except ConflictError:
         return _step_page(request, web, shown, status_code=409, message=text("conflict", lang))
     if not result.repeated:
         web.on_step(result)
-    return RedirectResponse(f"/cases/{reference}?saved={transition.id}", status_code=303)
+    saved = transition.id
+    if consent is not None and not result.repeated:
+        try:
+            consents.give(reference, actor, consent)
+        except (InvalidRequestError, NotAllowedError):  # changed since the check: say so
+            saved = "consent_failed"  # the step is saved; its consent is not
+    return RedirectResponse(f"/cases/{reference}?saved={saved}", status_code=303)

@@ -1,0 +1,272 @@
+"""The consent trap (issue 17): the consent given when the course starts is a consent record,
+withheld invitations go out when consent arrives later (if still relevant), and the form
+warns before saving a team person whose department no consent covers.
+
+Through the real app's pages and the real SMTP delivery; the Sorø definition, a
+16-year-old (so a custodial parent consents too).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from datetime import date, datetime
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from tests.integration.conftest import Clock
+from tests.support.pages import log_in, page_client
+from tests.support.services import SmtpSink
+from workflow.cases.model import YoungPersonDetails
+from workflow.engine.model import Actor
+from workflow.privacy.consents import ConsentRequest
+from workflow.runtime import Runtime
+from workflow.store.tables import AuditEntry, OutboxRow
+
+PASSWORD = "korrekt-hest-batteri-stald"
+CASEWORKER = Actor("caseworker", "cw-mette")
+PERSON = YoungPersonDetails("Sofie Samtykke", "0202104321", date(2010, 2, 2))
+SKOLE, UU = "skole@soroe.example", "uu@soroe.example"
+#: The pre-meeting's form: a teacher (skole) and a youth guidance counsellor (uu); the
+#: first meeting on a Tuesday two weeks after the tests' clock (2 March 2026).
+PRE_MEETING = {
+    "team.0.department": "skole",
+    "team.0.person": "laerer-anna",
+    "team.1.department": "uu",
+    "team.1.person": "vejleder-sara",
+    "coordinator": "tovholder-lise",
+    "agenda": ["uddannelse"],
+    "first_meeting_at": "2026-03-17T09:00",
+    "meeting_room": "raadhuset_storskaerm",
+}
+PRE_MEETING_INPUTS = {
+    "team": [
+        {"department": "skole", "person": "laerer-anna"},
+        {"department": "uu", "person": "vejleder-sara"},
+    ],
+    "coordinator": "tovholder-lise",
+    "agenda": ["uddannelse"],
+    "first_meeting_at": "2026-03-17T09:00:00",
+    "meeting_room": "raadhuset_storskaerm",
+}
+
+
+@pytest.fixture
+def runtime(sqlite_runtime: Runtime) -> Runtime:
+    for username, person, roles, name in (
+        ("mette", "cw-mette", ["caseworker"], "Mette Sagsbehandler"),
+        ("lise", "tovholder-lise", ["coordinator"], "Lise Tovholder"),
+        ("anna", "laerer-anna", ["team_member"], "Anna Lærer"),
+        ("sara", "vejleder-sara", ["team_member"], "Sara Vejleder"),
+    ):
+        sqlite_runtime.accounts.create(
+            username,
+            PASSWORD,
+            display_name=name,
+            person_id=person,
+            roles=roles,
+            municipality_code="340",
+        )
+    return sqlite_runtime
+
+
+@pytest.fixture
+def client(runtime: Runtime) -> Iterator[TestClient]:
+    with page_client(runtime) as test_client:
+        yield test_client
+
+
+def _referred(runtime: Runtime) -> str:
+    return runtime.service.refer(
+        "soroe", PERSON, CASEWORKER, {"source": "school", "caseworker": "cw-mette"}
+    ).reference
+
+
+def _accepted(runtime: Runtime, departments: list[str] | None = None) -> str:
+    """A case at the pre-meeting; with a consent for ``departments`` when given."""
+    reference = _referred(runtime)
+    runtime.service.trigger(
+        reference, "accept_referral", {"young_person_agrees": True, "consent": True}, CASEWORKER
+    )
+    if departments:
+        runtime.consents.give(
+            reference, CASEWORKER, ConsentRequest(departments, ["education"], guardian=True)
+        )
+    return reference
+
+
+def _team_rows(runtime: Runtime, reference: str) -> dict[str, tuple[str, str]]:
+    """{department: (state, last error)} of the case's rows to team members."""
+    with runtime.sessions() as session:
+        rows = session.scalars(select(OutboxRow).order_by(OutboxRow.id)).all()
+        return {
+            str(r.recipient["id"]): (r.state, r.last_error or "")
+            for r in rows
+            if r.recipient["kind"] == "team_member"
+        }
+
+
+def test_starting_the_course_records_a_consent_and_the_team_is_then_invited(
+    runtime: Runtime, client: TestClient, smtp: SmtpSink
+) -> None:
+    """Before: the ticked box recorded no consent, and the invitations were withheld."""
+    reference = _referred(runtime)
+    csrf = log_in(client, "mette", PASSWORD)
+    form = client.get(f"/cases/{reference}/steps/accept_referral").text
+    assert 'data-testid="consent-scope"' in form  # the form asks what the consent covers
+    assert 'name="consent_scope.departments" value="skole"' in form
+    assert 'name="consent_scope.categories" value="education"' in form
+    answer = client.post(
+        f"/cases/{reference}/steps/accept_referral",
+        data={
+            "csrf_token": csrf,
+            "young_person_agrees": "true",
+            "consent": "true",
+            "consent_scope.departments": ["skole", "uu"],
+            "consent_scope.categories": ["education", "family"],
+            "consent_scope.guardian": "1",
+        },
+    )
+    assert answer.status_code == 303, answer.text[:2000]
+    view = runtime.service.view(reference, CASEWORKER, "kontrol")
+    assert view.stage == "pre_meeting"
+    assert len(view.consents) == 1
+    consent = view.consents[0]
+    assert sorted(d["department"] for d in consent["departments"]) == ["skole", "uu"]
+    assert consent["categories"] == ["education", "family"]
+    assert consent["given_by"] == ["young_person", "guardian"]
+    assert consent["recorded_by"] == "caseworker:cw-mette"
+    assert "consent_given" in view.milestones
+    with runtime.sessions() as session:
+        audited = session.scalars(
+            select(AuditEntry).where(
+                AuditEntry.object_type == "consent", AuditEntry.object_id == reference
+            )
+        ).all()
+    assert [(a.actor, a.action, a.purpose, a.details["given"]) for a in audited] == [
+        ("caseworker:cw-mette", "change", "samtykke", ["skole", "uu"])
+    ]
+
+    # The pre-meeting names a team the consent covers: no warning, and the invitations go.
+    saved = client.post(
+        f"/cases/{reference}/steps/hold_pre_meeting", data=PRE_MEETING | {"csrf_token": csrf}
+    )
+    assert saved.status_code == 303, saved.text[:2000]
+    runtime.deliverer.drain()
+    assert _team_rows(runtime, reference) == {"skole": ("sent", ""), "uu": ("sent", "")}
+    told = Counter(to for to, _ in smtp.messages())
+    assert told[SKOLE] == 1
+    assert told[UU] == 1
+
+
+def test_a_start_without_the_consents_departments_saves_nothing(
+    runtime: Runtime, client: TestClient
+) -> None:
+    reference = _referred(runtime)
+    csrf = log_in(client, "mette", PASSWORD)
+    answer = client.post(
+        f"/cases/{reference}/steps/accept_referral",
+        data={"csrf_token": csrf, "young_person_agrees": "true", "consent": "true"},
+    )
+    assert answer.status_code == 422
+    assert "Samtykket kan ikke registreres, så intet er gemt." in answer.text
+    assert "Vælg mindst én afdeling, som samtykket gælder." in answer.text
+    # A 16-year-old: the parent's consent is asked for beside its box.
+    assert "forældremyndighedsindehaveren skal også give samtykke" in answer.text
+    view = runtime.service.view(reference, CASEWORKER, "kontrol")
+    assert (view.stage, view.consents) == ("referred", [])
+
+
+def test_a_withheld_invitation_is_sent_when_consent_is_recorded_before_the_meeting(
+    runtime: Runtime, smtp: SmtpSink
+) -> None:
+    """Before: a withheld row stayed withheld for good, even once consent was recorded."""
+    reference = _accepted(runtime)  # started, but no consent record yet
+    runtime.service.trigger(reference, "hold_pre_meeting", PRE_MEETING_INPUTS, CASEWORKER)
+    runtime.deliverer.drain()
+    withheld = "no consent covers department {}: withheld"
+    assert _team_rows(runtime, reference) == {
+        "skole": ("withheld", withheld.format("skole")),
+        "uu": ("withheld", withheld.format("uu")),
+    }
+
+    # Consent for the school only: its invitation is released and delivered; uu's is not.
+    runtime.consents.give(
+        reference, CASEWORKER, ConsentRequest(["skole"], ["education"], guardian=True)
+    )
+    assert _team_rows(runtime, reference)["skole"] == ("pending", "")
+    runtime.deliverer.drain()
+    assert _team_rows(runtime, reference) == {
+        "skole": ("sent", ""),
+        "uu": ("withheld", withheld.format("uu")),
+    }
+    assert [to for to, _ in smtp.messages()].count(SKOLE) == 1
+    assert UU not in [to for to, _ in smtp.messages()]
+    with runtime.sessions() as session:
+        given = session.scalars(select(AuditEntry).where(AuditEntry.object_type == "consent")).one()
+    assert (given.details["released"], given.details["still_withheld"]) == (1, 0)
+
+
+def test_a_withheld_invitation_to_a_meeting_that_has_passed_stays_withheld_with_why(
+    runtime: Runtime, clock: Clock, smtp: SmtpSink
+) -> None:
+    reference = _accepted(runtime)
+    runtime.service.trigger(reference, "hold_pre_meeting", PRE_MEETING_INPUTS, CASEWORKER)
+    runtime.deliverer.drain()
+    clock.now = datetime(2026, 3, 18, 9, 0, tzinfo=clock.now.tzinfo)  # the day after it
+    runtime.consents.give(
+        reference, CASEWORKER, ConsentRequest(["skole", "uu"], ["education"], guardian=True)
+    )
+    runtime.deliverer.drain()
+    reason = (
+        "no consent covers department {}: withheld; not released by the consent of "
+        "2026-03-18: the meeting it is about has started or passed"
+    )
+    assert _team_rows(runtime, reference) == {
+        "skole": ("withheld", reason.format("skole")),
+        "uu": ("withheld", reason.format("uu")),
+    }
+    assert not {SKOLE, UU} & {to for to, _ in smtp.messages()}
+
+
+def test_choosing_a_team_person_without_consent_warns_before_saving(
+    runtime: Runtime, client: TestClient
+) -> None:
+    """Before: the step was saved at once, and uu's invitation silently withheld."""
+    reference = _accepted(runtime, ["skole"])  # the school is covered, youth guidance not
+    csrf = log_in(client, "mette", PASSWORD)
+    first = client.post(
+        f"/cases/{reference}/steps/hold_pre_meeting", data=PRE_MEETING | {"csrf_token": csrf}
+    )
+    assert first.status_code == 200, first.text[:2000]
+    assert 'data-testid="withheld-warning"' in first.text
+    assert "Ikke dækket af den unges samtykke" in first.text
+    assert "Sara Vejleder (UU Sorø)" in first.text
+    warning = first.text.split('data-testid="withheld-warning"', 1)[1].split("</ul>", 1)[0]
+    assert "Anna Lærer" not in warning  # the school is covered
+    assert 'name="confirm_withheld"' in first.text
+    # Nothing is saved yet, and the form keeps what was filled in.
+    assert runtime.service.view(reference, CASEWORKER, "kontrol").stage == "pre_meeting"
+    assert 'value="vejleder-sara"' in first.text
+
+    confirmed = client.post(
+        f"/cases/{reference}/steps/hold_pre_meeting",
+        data=PRE_MEETING | {"csrf_token": csrf, "confirm_withheld": "1"},
+    )
+    assert confirmed.status_code == 303, confirmed.text[:2000]
+    assert runtime.service.view(reference, CASEWORKER, "kontrol").stage == "awaiting_first_meeting"
+
+
+def test_the_warning_speaks_english(runtime: Runtime, client: TestClient) -> None:
+    reference = _accepted(runtime, ["skole"])
+    csrf = log_in(client, "mette", PASSWORD)
+    client.get("/?lang=en")
+    answer = client.post(
+        f"/cases/{reference}/steps/hold_pre_meeting?lang=en",
+        data=PRE_MEETING | {"csrf_token": csrf},
+    )
+    assert answer.status_code == 200
+    assert "Not covered by the young person&#39;s consent" in answer.text
+    assert "Save anyway" in answer.text
