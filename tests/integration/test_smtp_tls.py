@@ -27,8 +27,10 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from pydantic import SecretStr
 
 from tests.integration.conftest import Clock
-from tests.support.faults import open_cases, outbox
+from tests.support.case_api import CASEWORKER, REFERRAL_INPUTS
+from tests.support.faults import outbox
 from tests.support.services import free_port
+from workflow.cases.model import YoungPersonDetails
 from workflow.runtime import Runtime, build_runtime, use_runtime
 from workflow.settings import Settings
 
@@ -181,6 +183,12 @@ def runtime_mailing_through(
         runtime.engine.dispose()
 
 
+def refer(runtime: Runtime) -> None:
+    """A referral: it mails the municipality's caseworkers (one e-mail row)."""
+    person = YoungPersonDetails("Ung Posttest", "0101104321", dt.date(2010, 1, 1))
+    runtime.service.refer("soroe", person, CASEWORKER, REFERRAL_INPUTS)
+
+
 def deliver_mail(runtime: Runtime) -> list[str]:
     """Deliver every due row once; the states of the e-mail rows."""
     runtime.deliverer.deliver_many(runtime.deliverer.due_rows(100))
@@ -203,7 +211,7 @@ def test_mail_goes_through_an_encrypted_relay_with_the_login(
             smtp_ca_file=certificates.ca_file,
         ) as runtime,
     ):
-        open_cases(runtime, range(1, 2))
+        refer(runtime)
         states = deliver_mail(runtime)
         assert states, "the case sent no mail"
         assert set(states) == {"sent"}
@@ -228,7 +236,7 @@ def test_a_wrong_password_is_a_clear_retried_failure_without_the_password(
             delivery_attempts=2,
         ) as runtime,
     ):
-        open_cases(runtime, range(1, 2))
+        refer(runtime)
         assert set(deliver_mail(runtime)) == {"pending"}  # retried
         assert relay.received == []
         assert relay.logins
@@ -256,7 +264,7 @@ def test_a_relay_whose_certificate_is_not_trusted_gets_nothing(
             relay, tmp_path, clock, smtp_security="starttls", smtp_password=PASSWORD
         ) as runtime,
     ):
-        open_cases(runtime, range(1, 2))
+        refer(runtime)
         assert set(deliver_mail(runtime)) == {"pending"}
         assert relay.logins == []
         assert relay.received == []
