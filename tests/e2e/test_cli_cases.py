@@ -139,7 +139,9 @@ def test_refer_trigger_show_and_refusals(tmp_path: Path) -> None:
 def test_a_step_is_saved_even_when_prefect_is_unreachable(tmp_path: Path) -> None:
     home = tmp_path / "var"
     env_dead = {"PREFECT_API_URL": "http://127.0.0.1:9/api"}  # nothing listens there
-    opened = run(home, *REFER, "--input", "caseworker=cw", extra_env=env_dead)
+    opened = run(
+        home, *REFER, "--actor", "caseworker:cw", "--input", "caseworker=cw", extra_env=env_dead
+    )
     assert opened.returncode == 0, opened.stderr
     assert "the step is saved" in opened.stdout
     assert "the next sweep delivers them" in opened.stdout

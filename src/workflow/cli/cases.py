@@ -26,6 +26,8 @@ from workflow.errors import WorkflowError
 
 app = typer.Typer(help="Refer, trigger and show cases.", no_args_is_help=True)
 AUTH_ENV = "WORKFLOW_API_TOKEN"
+#: Who acts on the local store, when --actor is not given: role:staff-id.
+ACTOR_ENV = "WORKFLOW_ACTOR"
 LOGIN_HINT = f"log in with `workflow login URL --username NAME` and set {AUTH_ENV}"
 
 
@@ -42,6 +44,20 @@ def remote_option() -> Any:
         envvar="WORKFLOW_REMOTE",
         help=f"Use this server's JSON API instead of the local store (token: {AUTH_ENV}).",
         metavar="URL",
+    )
+
+
+def actor_option(example: str = "caseworker:cw-mette") -> Any:
+    """The --actor option: who acts on the local store (the access rule must know), as
+    ``role:staff-id``; from WORKFLOW_ACTOR when not given. With --remote the server's
+    token says who acts."""
+    return typer.Option(
+        None,
+        "--actor",
+        envvar=ACTOR_ENV,
+        metavar="ROLE:STAFF-ID",
+        show_envvar=True,
+        help=f"Who acts, in a role they hold on the case, e.g. {example} (local store only).",
     )
 
 
@@ -65,8 +81,14 @@ def parse_actor(text: str) -> Actor:
     return Actor(role, ident or None)
 
 
-def known_actor(text: str) -> Actor:
+def known_actor(text: str | None) -> Actor:
     """`role:staff-id`: reading or changing a case needs to know who asks (the access rule)."""
+    if not text:
+        raise typer.BadParameter(
+            f"say who acts: --actor role:staff-id (e.g. caseworker:cw-mette), or set {ACTOR_ENV}; "
+            "the access rule lets only the case's own people see and change it",
+            param_hint="--actor",
+        )
     actor = parse_actor(text)
     if not actor.id:
         raise typer.BadParameter(
@@ -198,7 +220,7 @@ def refer(
         "--guardian",
         help="A custodial parent of a minor: 'name;cpr[;email[;phone]]' (repeatable).",
     ),
-    actor: str = typer.Option("caseworker", help="role or role:staff-id (local store only)."),
+    actor: str | None = actor_option(),
     inputs: list[str] = typer.Option([], "--input", help="key=value (repeatable)."),
     idempotency_key: str | None = typer.Option(None, help="Repeat-safe key."),
     remote: str | None = remote_option(),
@@ -234,7 +256,7 @@ def refer(
         result = get_runtime().service.refer(
             definition,
             YoungPersonDetails(name, cpr, born, email, phone, tuple(guardians)),
-            parse_actor(actor),
+            known_actor(actor),
             parse_inputs(inputs),
             idempotency_key=idempotency_key,
         )
@@ -250,7 +272,7 @@ def trigger(
     reference: str = typer.Argument(..., help="Case reference, e.g. SOR-2026-0042."),
     event: str = typer.Argument(..., help="The step, e.g. accept_referral."),
     inputs: list[str] = typer.Option([], "--input", help="key=value (repeatable)."),
-    actor: str = typer.Option("caseworker", help="role or role:staff-id (local store only)."),
+    actor: str | None = actor_option(),
     idempotency_key: str | None = typer.Option(None, help="Repeat-safe key."),
     remote: str | None = remote_option(),
 ) -> None:
@@ -288,7 +310,7 @@ def trigger(
 @app.command()
 def show(
     reference: str = typer.Argument(..., help="Case reference."),
-    actor: str = typer.Option("caseworker", help="role or role:staff-id (local store only)."),
+    actor: str | None = actor_option(),
     purpose: str = typer.Option(
         "", help="Why you look (kept in the audit log; needed through a legal basis)."
     ),

@@ -7,6 +7,7 @@ the command exits 1; never a traceback.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import typer
@@ -20,12 +21,21 @@ from workflow.definitions.reference import json_schema, reference_markdown
 from workflow.engine.simulation import format_timeline, load_script, simulate
 from workflow.errors import DefinitionError, Problem
 
+#: Prefect's telemetry off in every command (its first-run notice too, which Prefect prints
+#: in a terminal when it is imported unless DO_NOT_TRACK is set): as for the local server
+#: (workflow.orchestration.server.prefect_env).
+TELEMETRY_OFF = {"DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+os.environ.update(TELEMETRY_OFF)
+
 app = typer.Typer(
     name="workflow",
     help="Workflow engine for Danish municipal youth services.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help: flags as flags, each option's value and default on one line (the rich
+    # layout showed a "<bool>" type beside every flag).
+    rich_markup_mode=None,
 )
 
 

@@ -64,8 +64,10 @@ def up(
     port: int = typer.Option(4200, help="Port of the Prefect server (127.0.0.1)."),
     with_demo: bool = typer.Option(False, "--demo", help="Play the demo cases first."),
     sweep_every: int = typer.Option(60, help="Seconds between sweeps."),
-    web_port: int = typer.Option(
-        0, help="Port of the web app (127.0.0.1); default: WORKFLOW_WEB_PORT or 8000."
+    web_port: int | None = typer.Option(
+        None,
+        help="Port of the web app (127.0.0.1).",
+        show_default="WORKFLOW_WEB_PORT, else 8000",
     ),
 ) -> None:
     """Start a local Prefect server, the web app, and serve the flows (sweep on a schedule)."""

@@ -10,7 +10,7 @@ from datetime import date
 
 import typer
 
-from workflow.cli.cases import fail, known_actor
+from workflow.cli.cases import actor_option, fail, known_actor
 from workflow.errors import WorkflowError
 
 app = typer.Typer(help="Your tasks: list them, mark them done, add one to a case.")
@@ -18,7 +18,7 @@ app = typer.Typer(help="Your tasks: list them, mark them done, add one to a case
 
 @app.command("list")
 def list_tasks(
-    actor: str = typer.Option(..., help="role:staff-id — whose tasks (e.g. team_member:anna)."),
+    actor: str | None = actor_option("team_member:laerer-anna"),
     reference: str | None = typer.Option(None, "--case", help="Only this case's tasks."),
     stage: str | None = typer.Option(None, help="Only tasks of cases in this stage."),
     done: bool = typer.Option(False, "--done", help="The done (and cancelled) tasks instead."),
@@ -42,7 +42,7 @@ def list_tasks(
 @app.command("done")
 def done_task(
     task_id: int = typer.Argument(..., help="The task's number (see `workflow task list`)."),
-    actor: str = typer.Option(..., help="role:staff-id — you, the task's assignee."),
+    actor: str | None = actor_option("team_member:laerer-anna"),
     note: str | None = typer.Option(None, help="What was done (optional)."),
 ) -> None:
     """Mark one of your tasks done."""
@@ -62,7 +62,7 @@ def add_task(
     assignee: str = typer.Option(..., help="Staff id of a person on the case."),
     title: str = typer.Option(..., help="What must be done."),
     due: str | None = typer.Option(None, help="Due date, YYYY-MM-DD."),
-    actor: str = typer.Option(..., help="role:staff-id — you (on the case)."),
+    actor: str | None = actor_option(),
 ) -> None:
     """Give a person on the case a task."""
     from workflow.runtime import get_runtime
