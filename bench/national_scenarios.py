@@ -288,7 +288,8 @@ def intake(
             for _ in range(n):
                 serial += 1
                 born = f"{moment.year - 17}-0{1 + serial % 9}-{1 + serial % 28:02d}"
-                cpr = f"{born[8:10]}{born[5:7]}{born[2:4]}{serial % 10_000:04d}"
+                # a 7th digit of 4-9: born in 2000-2036 (the CPR number's century)
+                cpr = f"{born[8:10]}{born[5:7]}{born[2:4]}{4000 + serial % 6000:04d}"
                 writer.writerow(
                     [
                         m.definition,

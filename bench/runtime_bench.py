@@ -275,7 +275,14 @@ def intake(runtime: Runtime, count: int, tmp: Path) -> float:
         writer.writerow(["definition", "name", "cpr", "birth_date", "source", "caseworker"])
         for i in range(count):
             writer.writerow(
-                ["soroe", f"Intake Person {i}", f"{i:010d}", "2010-01-01", "school", "cw"]
+                [
+                    "soroe",
+                    f"Intake Person {i}",
+                    f"010110{4000 + i % 6000:04d}",
+                    "2010-01-01",
+                    "school",
+                    "cw",
+                ]
             )
     start = time.perf_counter()
     summary = intake_rows(path)

@@ -1009,6 +1009,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "'{event}' skal tages af en anden end den, der tog: {steps}.",
         "en": "'{event}' must be taken by someone other than who took: {steps}.",
     },
+    "too_many_recipients": {
+        "da": "Trinnet ville sende {count} beskeder; højst {max} pr. trin. Del holdet eller "
+        "beskederne op.",
+        "en": "The step would send {count} notifications; at most {max} per step. Split the "
+        "team or the notifications.",
+    },
     # The engine: field errors
     "required": {"da": "skal udfyldes", "en": "is required"},
     "not_qualified": {
@@ -1024,6 +1030,23 @@ TEXTS: dict[str, dict[str, str]] = {
     "not_a_person_id": {
         "da": "skal være en medarbejders id eller en mailadresse (ingen mellemrum, / eller ..)",
         "en": "must be a staff id or a mail address (no spaces, / or ..)",
+    },
+    # Staff ids checked against the account store (cases/staff.py), goals against the plan
+    "not_staff": {
+        "da": "'{value}' er ikke en medarbejder i kommunen (ingen aktiv konto med det id)",
+        "en": "'{value}' is not a member of the municipality's staff (no active account)",
+    },
+    "staff_elsewhere": {
+        "da": "'{value}' er medarbejder i en anden kommune og kan ikke sættes på sagen",
+        "en": "'{value}' is staff of another municipality and cannot be put on the case",
+    },
+    "not_a_staff_id": {
+        "da": "skal være en medarbejders id, ikke en mailadresse ('{value}')",
+        "en": "must be a staff id, not a mail address ('{value}')",
+    },
+    "goal_not_in_plan": {
+        "da": "planen har {goals} mål; der findes intet mål {goal}",
+        "en": "the plan has {goals} goals; there is no goal {goal}",
     },
     "too_long": {"da": "må højst være {max} tegn", "en": "must be at most {max} characters"},
     "bad_character": {
@@ -1144,6 +1167,49 @@ TEXTS: dict[str, dict[str, str]] = {
     "cpr_not_birth_date": {
         "da": "de første 6 cifre skal være fødselsdatoen (DDMMÅÅ)",
         "en": "the first 6 digits must be the birth date (DDMMYY)",
+    },
+    # `workflow intake`: a file with a refused row opens no case (cli/operations.py)
+    "intake_file_refused": {
+        "da": "Filen er afvist: {rows} række(r) kan ikke oprettes, og derfor er ingen af "
+        "filens forløb oprettet. Ret rækkerne herunder, og kør filen igen:",
+        "en": "The file is refused: {rows} row(s) cannot be opened, so none of the file's "
+        "cases was opened. Fix the rows below and run the file again:",
+    },
+    "intake_row": {"da": "række {row}", "en": "row {row}"},
+    "intake_unknown_definition": {
+        "da": "'{value}' er ikke et forløb her (se kolonnen definition)",
+        "en": "'{value}' is not a process here (see the definition column)",
+    },
+    "intake_key_reused": {
+        "da": "nøglen er brugt til en anden henvisning; giv rækken en ny nøgle",
+        "en": "the key was used for another referral; give the row a new key",
+    },
+    "intake_not_opened": {
+        "da": "kunne ikke oprettes ({error}); prøv igen om lidt",
+        "en": "could not be opened ({error}); try again in a moment",
+    },
+    # CPR numbers checked with python-stdnum (cases/opening.py: every way in)
+    "cpr_format": {
+        "da": "skal være et CPR-nummer: 10 cifre, fx 010110-4321",
+        "en": "must be a CPR number: 10 digits, e.g. 010110-4321",
+    },
+    "cpr_no_such_date": {
+        "da": "er ikke et gyldigt CPR-nummer: de første 6 cifre er ikke en dato, der findes",
+        "en": "is not a valid CPR number: the first 6 digits are not a date that exists",
+    },
+    "cpr_not_born_yet": {
+        "da": "er ikke et gyldigt CPR-nummer: fødselsdatoen ligger i fremtiden",
+        "en": "is not a valid CPR number: its birth date lies in the future",
+    },
+    "cpr_century": {
+        "da": "7. ciffer angiver et andet århundrede end fødselsdatoen "
+        "(fx er 010110-1234 født i 1910, 010110-4321 i 2010)",
+        "en": "the 7th digit gives another century than the birth date "
+        "(e.g. 010110-1234 is born in 1910, 010110-4321 in 2010)",
+    },
+    "birth_date_not_past": {
+        "da": "skal være en fødselsdato mellem år 1900 og i dag",
+        "en": "must be a birth date between the year 1900 and today",
     },
     "collaboration_meeting": {"da": "Samarbejdsmøde", "en": "Collaboration meeting"},
     "meeting_summary": {"da": "{title} – sag {reference}", "en": "{title} – case {reference}"},

@@ -35,7 +35,7 @@ REFER = [
     "--name",
     "Test Person",
     "--cpr",
-    "0101101234",
+    "0101104321",
     "--birth-date",
     "2010-01-01",
     "--input",
@@ -56,7 +56,7 @@ def refer_here(runtime: Runtime, caseworker: str = "cw-mette") -> str:
     from workflow.cases.model import YoungPersonDetails
     from workflow.engine.model import Actor
 
-    person = YoungPersonDetails("Test Person", "0101101234", date(2010, 1, 1))
+    person = YoungPersonDetails("Test Person", "0101104321", date(2010, 1, 1))
     inputs = {"source": "school", "caseworker": caseworker}
     return runtime.service.refer("soroe", person, Actor("caseworker", caseworker), inputs).reference
 

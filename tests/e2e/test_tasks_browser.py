@@ -130,8 +130,8 @@ def _shot(page: Page, name: str) -> None:
 def test_a_team_member_does_her_task_and_the_coordinator_moves_the_meeting(
     runtime: Runtime, url: str, browser: Browser, clock: Clock
 ) -> None:
-    reference = _case(runtime, "Freja Browsersen", "0202101234")
-    other = _case(runtime, "Oliver Andersen", "0303101234")
+    reference = _case(runtime, "Freja Browsersen", "0202104321")
+    other = _case(runtime, "Oliver Andersen", "0303104321")
     runtime.tasks.add(
         other,
         CASEWORKER,

@@ -12,7 +12,7 @@ from workflow.orchestration.demo import play_script
 from workflow.runtime import Runtime
 
 #: The seeded young person: their name and CPR number must never reach Prefect or mail.
-PERSON = YoungPersonDetails("Freja Testesen", "0101101234", date(2010, 1, 1))
+PERSON = YoungPersonDetails("Freja Testesen", "0101104321", date(2010, 1, 1))
 
 
 def play(

@@ -27,7 +27,7 @@ PASSWORD = "correct horse battery"
 GUARD = "Forløbet starter kun, når den unge vil, og samtykket er givet."
 REFERRAL = {
     "definition": "soroe",
-    "young_person": {"name": "Freja Testesen", "cpr": "010110-1234", "birth_date": "2010-01-01"},
+    "young_person": {"name": "Freja Testesen", "cpr": "010110-4321", "birth_date": "2010-01-01"},
     "inputs": {"source": "school", "caseworker": "cw-mette"},
 }
 
@@ -178,7 +178,7 @@ def test_refusals_of_a_referral(client: TestClient) -> None:
     assert [f["field"] for f in answer.json()["fields"]] == ["young_person.cpr"]
 
     too_young = REFERRAL | {
-        "young_person": {"name": "Lille", "cpr": "010120-1234", "birth_date": "2020-01-01"},
+        "young_person": {"name": "Lille", "cpr": "010120-4321", "birth_date": "2020-01-01"},
     }
     answer = client.post("/api/v1/cases", json=too_young, headers=headers)
     assert answer.status_code == 422
@@ -323,7 +323,7 @@ def test_the_cli_remote_mode_against_a_server(server: str, monkeypatch: pytest.M
             "--name",
             "Freja Testesen",
             "--cpr",
-            "0101101234",
+            "0101104321",
             "--birth-date",
             "2010-01-01",
             "--input",

@@ -106,7 +106,7 @@ def test_a_soroe_case_from_referral_to_closed_in_the_browser(
     expect(page.get_by_text("0 af 0 sager")).to_be_visible()
     page.get_by_role("link", name="Ny henvisning").click()
     page.locator("#person_name").fill("Freja Browsersen")
-    page.locator("#person_cpr").fill("010110-1234")
+    page.locator("#person_cpr").fill("010110-4321")
     page.get_by_label("Fødselsdato").fill("2010-01-01")
     page.get_by_label("Hvem henviser?").select_option("school")
     page.get_by_label("Ansvarlig sagsbehandler").fill("cw-mette")
@@ -116,7 +116,7 @@ def test_a_soroe_case_from_referral_to_closed_in_the_browser(
     assert reference.startswith("SOR-2026-")
     assert _stage(page) == "Henvist"
     expect(page.get_by_text("010110-xxxx")).to_be_visible()  # the CPR number is masked
-    expect(page.get_by_text("010110-1234")).to_have_count(0)
+    expect(page.get_by_text("010110-4321")).to_have_count(0)
 
     # Starting the course needs the young person's wish and consent: refused without.
     page.get_by_role("link", name="Start forløbet").click()
@@ -152,7 +152,7 @@ def test_a_soroe_case_from_referral_to_closed_in_the_browser(
     # The whole CPR number only on purpose, and logged.
     page.get_by_label("Formål (logges)").fill("Opslag i Ungedatabasen")
     page.get_by_role("button", name="Vis hele CPR-nummeret").click()
-    expect(page.get_by_test_id("cpr")).to_have_text("010110-1234")
+    expect(page.get_by_test_id("cpr")).to_have_text("010110-4321")
     page.go_back()
 
     # Pre-meeting: the young person's own choices of team, coordinator and agenda.

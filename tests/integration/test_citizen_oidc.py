@@ -27,7 +27,7 @@ from workflow.web.citizen_oidc import (
 )
 from workflow.web.dev_oidc import ProviderInfo
 
-ANNA_CPR = "0101051234"
+ANNA_CPR = "0101054321"
 PEOPLE = {
     "anna": {"name": "Anna Jensen", "cpr": ANNA_CPR},
     "mor-til-anna": {"name": "Birthe Jensen", "cpr": "1203754321"},

@@ -35,20 +35,20 @@ from workflow.web.dev_oidc import PROVIDER_FOLDER, ensure_installed, running_pro
 APP = "http://testserver"
 CALLBACK = f"{APP}/ung/callback"
 PEOPLE = {
-    "emma": {"name": "Emma Ung", "cpr": "0101101234"},  # 16 in 2026: a minor
+    "emma": {"name": "Emma Ung", "cpr": "0101104321"},  # 16 in 2026: a minor
     "mor": {"name": "Mette Mor", "cpr": "0202801234"},  # Emma's mother
-    "jonas": {"name": "Jonas Andersen", "cpr": "0303051234"},  # another young person
-    "ukendt": {"name": "Ingen Sag", "cpr": "0404041234"},  # no case here
+    "jonas": {"name": "Jonas Andersen", "cpr": "0303054321"},  # another young person
+    "ukendt": {"name": "Ingen Sag", "cpr": "0404044321"},  # no case here
     "uden-cpr": {"name": "Uden CPR"},  # a token without a CPR claim
 }
 EMMA = YoungPersonDetails(
     "Emma Ung",
-    "010110-1234",
+    "010110-4321",
     date(2010, 1, 1),
     email="emma@example.org",
     guardians=(GuardianDetails("Mette Mor", "020280-1234", email="mor@example.org"),),
 )
-JONAS = YoungPersonDetails("Jonas Andersen", "030305-1234", date(2005, 3, 3))
+JONAS = YoungPersonDetails("Jonas Andersen", "030305-4321", date(2005, 3, 3))
 
 
 @pytest.fixture(scope="module")
@@ -222,8 +222,8 @@ def test_the_first_meeting_invitation_reaches_the_young_person_and_guardian(
     calendars = [p for p in parsed.walk() if p.get_content_type() == "text/calendar"]
     assert "BEGIN:VEVENT" in calendars[0].get_content()
     assert f"/ung/cases/{ref}" in mine[0]
-    assert "0101101234" not in "".join(texts)
-    assert "010110-1234" not in "".join(texts)
+    assert "0101104321" not in "".join(texts)
+    assert "010110-4321" not in "".join(texts)
 
 
 @pytest.mark.parametrize(

@@ -67,7 +67,7 @@ def test_a_course_from_15_to_past_18(coming_of_age: Runtime, clock: Clock) -> No
     now("2026-03-02 09:00")
     person = YoungPersonDetails(
         "Freja Testesen",
-        "1009101234",
+        "1009104321",
         BORN,
         guardians=(GuardianDetails("Mor Testesen", "0101801234", "mor@example.org"),),
     )
@@ -203,7 +203,7 @@ def test_consent_given_and_withdrawn_are_events_the_definition_reacts_to(
 ) -> None:
     rt = coming_of_age
     clock.now = at("2027-03-02 09:00")  # 16: her own consent is enough
-    person = YoungPersonDetails("Freja Testesen", "1009101234", BORN)
+    person = YoungPersonDetails("Freja Testesen", "1009104321", BORN)
     inputs = {"source": "school", "caseworker": "cw-mette"}
     reference = rt.service.refer("coming_of_age", person, CW, inputs).reference
     rt.service.trigger(

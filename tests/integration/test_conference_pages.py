@@ -73,9 +73,36 @@ def create_staff(runtime: Runtime, *usernames: str, staff: Mapping[str, Member] 
     test logs in as or plans a session as)."""
     for username in usernames:
         name, person, roles, municipality = staff[username]
+        if runtime.accounts.user(username) is not None:  # made without a password below
+            runtime.accounts.set_password(username, PASSWORD)
+            continue
         runtime.accounts.create(
             username,
             PASSWORD,
+            display_name=name,
+            person_id=person,
+            roles=roles,
+            municipality_code=municipality,
+        )
+
+
+#: Staff named on the cases who never log in (staff ids are checked against accounts).
+TEAM_STAFF: dict[str, Member] = {
+    "maja": ("Maja Vejleder", "vejleder-maja", ["team_member"], HORSENS),
+    "omar": ("Omar Mentor", "mentor-omar", ["team_member"], HORSENS),
+    "hanne-b": ("Hanne Socialrådgiver", "socialraadgiver-hanne", ["team_member"], BALLERUP),
+    "per": ("Per Misbrugskonsulent", "misbrugskonsulent-per", ["team_member"], BALLERUP),
+    "kim": ("Kim Boligstøtte", "bostoette-kim", ["team_member"], BALLERUP),
+}
+
+
+def staff_accounts(runtime: Runtime) -> None:
+    """Every member of staff the cases name, as accounts without a password (no hash
+    to compute); :func:`create_staff` gives those a test logs in as their password."""
+    for username, (name, person, roles, municipality) in (STAFF | TEAM_STAFF).items():
+        runtime.accounts.create(
+            username,
+            None,
             display_name=name,
             person_id=person,
             roles=roles,
@@ -132,6 +159,7 @@ def follow_up_cases(runtime: Runtime, clock: Clock, caseworkers: list[str]) -> l
 
 @pytest.fixture
 def runtime(sqlite_runtime: Runtime) -> Runtime:
+    staff_accounts(sqlite_runtime)
     return sqlite_runtime
 
 

@@ -18,7 +18,7 @@ from workflow.runtime import Runtime, build_runtime, use_runtime
 
 CW = Actor("caseworker", "cw-mette")
 INPUTS = {"source": "school", "caseworker": "cw"}
-SECOND = YoungPersonDetails("Anton Prøvesen", "0202091239", date(2009, 2, 2))
+SECOND = YoungPersonDetails("Anton Prøvesen", "0202094239", date(2009, 2, 2))
 LEGACY_CPR = "030303-4321"  # stored in plaintext before encryption
 
 

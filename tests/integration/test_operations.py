@@ -101,7 +101,7 @@ def test_intake_opens_cases_from_csv_in_chunks(
         {
             "definition": "soroe",
             "name": f"Ung Nummer{i}",
-            "cpr": f"01011{i:05d}",
+            "cpr": f"010110{4000 + i:04d}",  # 7th digit 4: born in 2010
             "birth_date": "2010-01-01",
             "source": "school",
             "caseworker": "cw",
@@ -109,21 +109,23 @@ def test_intake_opens_cases_from_csv_in_chunks(
         }
         for i in range(25)
     ]
-    rows.append({**rows[0], "key": "bad-date", "birth_date": "2010-13-01"})
-    rows.append({**rows[0], "key": "too-old", "birth_date": "1980-01-01"})
-    rows.append({**rows[0], "key": "nowhere", "definition": "atlantis"})
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    bad = [
+        {**rows[0], "key": "bad-date", "birth_date": "2010-13-01"},
+        {**rows[0], "key": "too-old", "cpr": "0101801234", "birth_date": "1980-01-01"},
+        {**rows[0], "key": "nowhere", "definition": "atlantis"},
+    ]
+    refused_path = tmp_path / "med-fejl.csv"
+    for target, written in ((path, rows), (refused_path, rows + bad)):
+        with target.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(written)
+    # A bad date, an age outside the input's bounds, an unknown municipality definition:
+    # the file is refused as a whole (its refused rows are listed), and no case is opened.
+    refused = run_async(intake(stage_intake_file(refused_path)))
+    assert refused == {"refused": 3, "not opened": 25}
     summary = run_async(intake(stage_intake_file(path)))
-    # a bad date, an age outside the input's bounds, an unknown municipality definition
-    assert summary == {
-        "opened": 25,
-        "ValueError": 1,
-        "invalid_input": 1,
-        "UnknownDefinitionError": 1,
-    }
+    assert summary == {"opened": 25}
     again = run_async(intake(stage_intake_file(path)))  # the same file: no case twice
     assert again["already opened"] == 25
     assert "opened" not in again

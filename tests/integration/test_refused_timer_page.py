@@ -117,7 +117,7 @@ CASEWORKER = Actor("caseworker", "cw-mette")
 
 def _referred(runtime: Runtime) -> str:
     """A nudging case referred by (and to) Mette."""
-    person = YoungPersonDetails("Freja Testesen", "0101081234", date(2008, 1, 1))
+    person = YoungPersonDetails("Freja Testesen", "0101084321", date(2008, 1, 1))
     inputs = {"source": "school", "caseworker": "cw-mette"}
     return runtime.service.refer("nudging", person, CASEWORKER, inputs).reference
 

@@ -16,10 +16,10 @@ from workflow.errors import InvalidRequestError
 from workflow.runtime import Runtime
 from workflow.store.tables import AuditEntry, Case, HistoryEvent, OutboxRow, YoungPerson
 
-ADULT = YoungPersonDetails("Voksen Testesen", "0101051234", date(2005, 1, 1))  # 21 at referral
-OTHER = YoungPersonDetails("Åben Testesen", "0101041234", date(2004, 1, 1))
+ADULT = YoungPersonDetails("Voksen Testesen", "0101054321", date(2005, 1, 1))  # 21 at referral
+OTHER = YoungPersonDetails("Åben Testesen", "0101044321", date(2004, 1, 1))
 CW = Actor("caseworker", "cw-mette")
-CHILD = YoungPersonDetails("Barn Testesen", "0101101234", date(2010, 1, 1))  # 16 at referral
+CHILD = YoungPersonDetails("Barn Testesen", "0101104321", date(2010, 1, 1))  # 16 at referral
 
 
 def _count(runtime: Runtime, table: type, *where: object) -> int:

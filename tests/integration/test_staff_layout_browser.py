@@ -112,14 +112,14 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     service = runtime.service
     starting = service.refer(
         "soroe",
-        YoungPersonDetails("Freja Andersen", "0101101234", date(2010, 1, 1)),
+        YoungPersonDetails("Freja Andersen", "0101104321", date(2010, 1, 1)),
         CASEWORKER,
         referral,
     ).reference
     service.trigger(starting, "accept_referral", ACCEPT, CASEWORKER)
     following = service.refer(
         "soroe",
-        YoungPersonDetails("Oliver Jensen", "0202101234", date(2010, 2, 2)),
+        YoungPersonDetails("Oliver Jensen", "0202104321", date(2010, 2, 2)),
         CASEWORKER,
         referral,
     ).reference

@@ -340,7 +340,7 @@ class _Walk:
 
     def _refer(self, step: ScriptStep) -> None:
         person = YoungPersonDetails(
-            f"Ung {self.name.title()}", "0101101234", SIXTEEN, guardians=(GUARDIAN,)
+            f"Ung {self.name.title()}", "0101104321", SIXTEEN, guardians=(GUARDIAN,)
         )
         result = self.runtime.service.refer(
             self.name, person, self._actor(step.actor), dict(step.inputs)
@@ -612,7 +612,7 @@ def test_a_refused_step_is_in_the_audit_log(runtime: Runtime) -> None:
 
 def test_a_guardian_of_an_adult_has_no_standing(runtime: Runtime) -> None:
     adult = YoungPersonDetails(
-        "Voksen Testesen", "0101081234", date(2008, 1, 1), guardians=(GUARDIAN,)
+        "Voksen Testesen", "0101084321", date(2008, 1, 1), guardians=(GUARDIAN,)
     )
     opened = runtime.service.refer(
         "soroe", adult, CASEWORKER, {"source": "school", "caseworker": "cw-mette"}
@@ -633,7 +633,7 @@ def test_a_guardian_of_an_adult_has_no_standing(runtime: Runtime) -> None:
 def test_a_guardian_stands_on_the_case_until_the_young_person_turns_18(
     world: World, runtime: Runtime
 ) -> None:
-    minor = YoungPersonDetails("Ung Testesen", "0101101234", SIXTEEN, guardians=(GUARDIAN,))
+    minor = YoungPersonDetails("Ung Testesen", "0101104321", SIXTEEN, guardians=(GUARDIAN,))
     opened = runtime.service.refer(
         "soroe", minor, CASEWORKER, {"source": "school", "caseworker": "cw-mette"}
     )
@@ -691,7 +691,7 @@ def test_nobody_acts_in_the_engines_own_role(runtime: Runtime) -> None:
 
 
 def test_a_guardian_loses_standing_at_midnight_danish_time(world: World, runtime: Runtime) -> None:
-    minor = YoungPersonDetails("Ung Testesen", "0101101234", SIXTEEN, guardians=(GUARDIAN,))
+    minor = YoungPersonDetails("Ung Testesen", "0101104321", SIXTEEN, guardians=(GUARDIAN,))
     opened = runtime.service.refer(
         "soroe", minor, CASEWORKER, {"source": "school", "caseworker": "cw-mette"}
     )
@@ -705,7 +705,7 @@ def test_a_guardians_reads_follow_the_runtime_clock_like_their_steps(
 ) -> None:
     world.clock.now = datetime(2015, 6, 1, 10, 0, tzinfo=UTC)  # the young person is 15 then
     minor = YoungPersonDetails(
-        "Ung Testesen", "0101001234", date(2000, 1, 1), guardians=(GUARDIAN,)
+        "Ung Testesen", "0101004321", date(2000, 1, 1), guardians=(GUARDIAN,)
     )
     opened = runtime.service.refer(
         "soroe", minor, CASEWORKER, {"source": "school", "caseworker": "cw-mette"}

@@ -128,7 +128,7 @@ def test_a_fired_row_beside_the_running_row_of_a_timer_does_not_hide_it(
 
     opened = runtime.service.refer(
         "soroe",
-        YoungPersonDetails("Test Person", "0101101234", datetime(2010, 1, 1).date()),
+        YoungPersonDetails("Test Person", "0101104321", datetime(2010, 1, 1).date()),
         Actor("caseworker", "cw"),
         {"source": "school", "caseworker": "cw"},
     )

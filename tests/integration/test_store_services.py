@@ -323,7 +323,7 @@ def test_age_and_reference_year_follow_danish_time(runtime: Runtime, clock: Cloc
     from workflow.cases.model import YoungPersonDetails
 
     clock.now = datetime(2026, 12, 31, 23, 30, tzinfo=UTC)  # 00:30 on 1 January in Denmark
-    born = YoungPersonDetails("Nytår Barn", "0101111234", date(2011, 1, 1))
+    born = YoungPersonDetails("Nytår Barn", "0101114321", date(2011, 1, 1))
     opened = runtime.service.refer("soroe", born, CW, {"source": "school", "caseworker": "x"})
     assert opened.reference == "SOR-2027-0001"
     with runtime.sessions() as session:

@@ -58,7 +58,7 @@ def reference(runtime: Runtime) -> str:
     """A Sorø case with Anna (school) on the team and Lise as coordinator."""
     opened = runtime.service.refer(
         "soroe",
-        YoungPersonDetails("Freja Testesen", "0101101234", date(2010, 1, 1)),
+        YoungPersonDetails("Freja Testesen", "0101104321", date(2010, 1, 1)),
         CASEWORKER,
         {"source": "school", "caseworker": "cw-mette"},
     )

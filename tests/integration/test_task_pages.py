@@ -34,6 +34,9 @@ STAFF = {
     "anna": ("Anna Lærer", "laerer-anna", ["team_member"], "340"),
     "bo": ("Bo Jobcenter", "jc-bo", ["team_member"], "340"),
     "hanne": ("Hanne Horsens", "cw-hanne", ["caseworker"], "615"),
+    # Horsens's own teacher and coordinator (staff ids are checked per municipality).
+    "anna-h": ("Anna Lærer", "laerer-anna-h", ["team_member"], "615"),
+    "lise-h": ("Lise Tovholder", "tovholder-lise-h", ["coordinator"], "615"),
 }
 CASEWORKER = Actor("caseworker", "cw-mette")
 COORDINATOR = Actor("coordinator", "tovholder-lise")
@@ -60,7 +63,7 @@ def client(runtime: Runtime) -> Iterator[TestClient]:
         yield test_client
 
 
-def _soroe_case(runtime: Runtime, name: str = "Sofie Sidetest", cpr: str = "0202101234") -> str:
+def _soroe_case(runtime: Runtime, name: str = "Sofie Sidetest", cpr: str = "0202104321") -> str:
     """A Sorø case with its team (Anna from school), coordinator (Lise) and first meeting."""
     opened = runtime.service.refer(
         "soroe",
@@ -140,7 +143,7 @@ def test_my_tasks_lists_my_open_tasks_overdue_first_with_case_stage_and_due(
     client: TestClient, runtime: Runtime, clock: Clock
 ) -> None:
     first = _soroe_case(runtime)
-    second = _soroe_case(runtime, "Karl Andensen", "0303101234")
+    second = _soroe_case(runtime, "Karl Andensen", "0202104322")
     tasks = runtime.tasks
     later = tasks.add(
         first,
@@ -307,7 +310,7 @@ def test_a_department_task_is_on_the_worklist_of_its_team_member(
     hanne = Actor("caseworker", "cw-hanne")
     opened = runtime.service.refer(
         "horsens",
-        YoungPersonDetails("Sofie Horsensen", "0202101234", date(2010, 2, 2)),
+        YoungPersonDetails("Sofie Horsensen", "0202104321", date(2010, 2, 2)),
         hanne,
         {"source": "school", "caseworker": "cw-hanne", "age": 16},
     )
@@ -320,14 +323,14 @@ def test_a_department_task_is_on_the_worklist_of_its_team_member(
         reference,
         "hold_pre_meeting",
         {
-            "team": [{"department": "skole", "person": "laerer-anna"}],
-            "coordinator": "tovholder-lise",
+            "team": [{"department": "skole", "person": "laerer-anna-h"}],
+            "coordinator": "tovholder-lise-h",
             "agenda": ["uddannelse"],
             "first_meeting_at": "2026-03-18T09:00",
         },
         hanne,
     )
-    log_in(client, "anna", PASSWORD)
+    log_in(client, "anna-h", PASSWORD)
     page = client.get("/tasks").text
     _row(_rows(page, "my-tasks"), "Bekræft deltagelse med mandat i første samarbejdsmøde")
     task_id = int(_find(r'action="/tasks/(\d+)/done"', page, 1))
@@ -506,7 +509,7 @@ def test_a_held_meeting_is_never_the_next_one_and_its_form_asks_who_came(
     hanne = Actor("caseworker", "cw-hanne")
     opened = runtime.service.refer(
         "horsens",
-        YoungPersonDetails("Sofie Horsensen", "0202101234", date(2010, 2, 2)),
+        YoungPersonDetails("Sofie Horsensen", "0202104321", date(2010, 2, 2)),
         hanne,
         {"source": "school", "caseworker": "cw-hanne", "age": 16},
     )
@@ -519,15 +522,15 @@ def test_a_held_meeting_is_never_the_next_one_and_its_form_asks_who_came(
         reference,
         "hold_pre_meeting",
         {
-            "team": [{"department": "skole", "person": "laerer-anna"}],
-            "coordinator": "tovholder-lise",
+            "team": [{"department": "skole", "person": "laerer-anna-h"}],
+            "coordinator": "tovholder-lise-h",
             "agenda": ["uddannelse"],
             "first_meeting_at": "2026-03-18T09:00",
         },
         hanne,
     )
     clock.now = datetime(2026, 3, 18, 8, 15, tzinfo=UTC)  # during the meeting
-    log_in(client, "lise", PASSWORD)
+    log_in(client, "lise-h", PASSWORD)
     form = client.get(f"/cases/{reference}/steps/hold_first_meeting").text
     table = _find(r'data-testid="attendance".*?</table>', form)
     names = re.findall(r'<label for="attendance\.\d\.status">([^<]+)</label>', table)
@@ -557,7 +560,7 @@ def test_a_held_meeting_is_never_the_next_one_and_its_form_asks_who_came(
     assert held.status_code == 303, held.text
     view = runtime.service.view(reference, hanne, "test")
     first, follow_up = view.meetings
-    assert (first["state"], first["attendance"]) == ("held", {"absent": ["laerer-anna"]})
+    assert (first["state"], first["attendance"]) == ("held", {"absent": ["laerer-anna-h"]})
     page = client.get(f"/cases/{reference}").text
     next_html = _find(r'data-testid="next-meeting">(.*?)</p>', page, 1)
     assert "01.04.2026 09:00" in next_html  # the follow-up, not the meeting just held

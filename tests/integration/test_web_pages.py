@@ -21,7 +21,7 @@ from workflow.web.app import create_app
 from workflow.web.identity import TrustedHeader
 
 PASSWORD = "korrekt-hest-batteri"
-PERSON = YoungPersonDetails("Sofie Sidetest", "0202101234", date(2010, 2, 2))
+PERSON = YoungPersonDetails("Sofie Sidetest", "0202104321", date(2010, 2, 2))
 PRE_MEETING = {
     "team.0.department": "skole",
     "team.0.person": "laerer-anna",
@@ -214,6 +214,14 @@ def test_the_caseload_filters_by_stage_overdue_and_reference(
     second = runtime.service.refer(
         "soroe", PERSON, Actor("caseworker", "cw-mette"), {"source": "uu", "caseworker": "cw-mette"}
     ).reference
+    runtime.accounts.create(  # a colleague, who never logs in here
+        "bo",
+        None,
+        display_name="Bo",
+        person_id="cw-bo",
+        roles=["caseworker"],
+        municipality_code="340",
+    )
     runtime.service.refer(  # someone else's case
         "soroe", PERSON, Actor("caseworker", "cw-bo"), {"source": "uu", "caseworker": "cw-bo"}
     )
@@ -329,7 +337,7 @@ def test_a_manager_opens_a_case_through_a_legal_basis_only_with_a_purpose(
     opened = client.get(f"/cases/{reference}", params={"purpose": "Tilsyn med frister"})
     assert opened.status_code == 200
     assert "020210-xxxx" in opened.text  # the CPR number stays masked
-    assert "0202101234" not in opened.text
+    assert "0202104321" not in opened.text
     assert "Eksportér sagen" not in opened.text  # links for the case's own people
     with runtime.sessions() as session:
         read = session.scalars(
@@ -473,13 +481,21 @@ def test_the_case_page_shows_what_the_definition_displays(
     client: TestClient, runtime: Runtime
 ) -> None:
     """Copenhagen's young person's budget: what is spent and what remains (display:)."""
-    mette = Actor("caseworker", "cw-mette")
-    inputs = {"source": "school", "caseworker": "cw-mette", "age": 16}
-    reference = runtime.service.refer("koebenhavn", PERSON, mette, inputs).reference
-    runtime.service.trigger(
-        reference, "accept_referral", {"young_person_agrees": True, "consent": True}, mette
+    runtime.accounts.create(  # a Copenhagen case has a Copenhagen caseworker
+        "karl",
+        PASSWORD,
+        display_name="Karl",
+        person_id="cw-karl",
+        roles=["caseworker"],
+        municipality_code="101",
     )
-    assert _log_in(client, "mette") == "ok"
+    karl = Actor("caseworker", "cw-karl")
+    inputs = {"source": "school", "caseworker": "cw-karl", "age": 16}
+    reference = runtime.service.refer("koebenhavn", PERSON, karl, inputs).reference
+    runtime.service.trigger(
+        reference, "accept_referral", {"young_person_agrees": True, "consent": True}, karl
+    )
+    assert _log_in(client, "karl") == "ok"
     page = client.get(f"/cases/{reference}").text
     shown = re.findall(r"<dt>([^<]+)</dt><dd data-testid=\"displayed\">([^<]+)</dd>", page)
     assert shown == [("Tilbage af dit budget", "10.000 kr."), ("Brugt af budgettet", "0 kr.")]

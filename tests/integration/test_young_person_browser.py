@@ -53,18 +53,18 @@ AXE_FOLDER = PROVIDER_FOLDER.parent / "axe"
 AXE = AXE_FOLDER / "node_modules" / "axe-core" / "axe.min.js"
 PHONE: ViewportSize = {"width": 390, "height": 844}
 PEOPLE = {
-    "emma": {"name": "Emma Ung", "cpr": "0101101234"},  # 16 in 2026: a minor
+    "emma": {"name": "Emma Ung", "cpr": "0101104321"},  # 16 in 2026: a minor
     "mor": {"name": "Mette Mor", "cpr": "0202801234"},  # Emma's mother
-    "jonas": {"name": "Jonas Andersen", "cpr": "0303051234"},  # 21, in Roskilde
+    "jonas": {"name": "Jonas Andersen", "cpr": "0303054321"},  # 21, in Roskilde
 }
 EMMA = YoungPersonDetails(
     "Emma Ung",
-    "010110-1234",
+    "010110-4321",
     date(2010, 1, 1),
     email="emma@example.org",
     guardians=(GuardianDetails("Mette Mor", "020280-1234", email="mor@example.org"),),
 )
-JONAS = YoungPersonDetails("Jonas Andersen", "030305-1234", date(2005, 3, 3))
+JONAS = YoungPersonDetails("Jonas Andersen", "030305-4321", date(2005, 3, 3))
 #: person id -> (username, display name, roles); names the young person sees on the page.
 STAFF = {
     "cw-mette": ("mette", "Mette Sagsbehandler", ["caseworker"]),

@@ -18,9 +18,10 @@ from sqlalchemy.orm import Session
 
 from workflow.cases.idempotency import first_result, stored_result
 from workflow.cases.model import Referral, RejectedError, StepResult, YoungPersonDetails
-from workflow.cases.opening import open_case_in
+from workflow.cases.opening import check_referral, open_case_in, person_problems
 from workflow.cases.pool import draw_for_step
 from workflow.cases.recording import Step, record_step
+from workflow.cases.staff import input_facts
 from workflow.cases.timers import TimerSweep
 from workflow.definitions.models import Definition
 from workflow.definitions.vocabulary import SYSTEM_ROLE, CaseRole, InputType
@@ -34,13 +35,18 @@ from workflow.errors import (
     PurposeRequiredError,
     WorkflowError,
 )
-from workflow.privacy.authorisation import access_details, authorise, authorise_step
+from workflow.privacy.authorisation import (
+    access_details,
+    authorise,
+    authorise_step,
+    standing_on,
+)
 from workflow.store.audit import AuditAction, AuditObject, actor_label, write_audit
 from workflow.store.busy import BUSY_ATTEMPTS, pause_when_busy, retry_when_busy
 from workflow.store.loading import consent_state, load_case, step_actors
 from workflow.store.reading import CaseView, case_by_reference, read_case, read_cpr
 from workflow.store.repository import StaleCaseError
-from workflow.store.standing import may_be_given, standing_of
+from workflow.store.standing import may_be_given
 from workflow.store.unit_of_work import UnitOfWork
 
 DEFAULT_PURPOSE = "sagsbehandling"
@@ -79,6 +85,18 @@ class CaseService:
                 raise outcome
             return outcome
         raise ConflictError("the case store is busy; try again in a moment")
+
+    def person_problems(self, person: YoungPersonDetails) -> tuple[FieldError, ...]:
+        """What is wrong with a young person's details at referral (nothing: empty), as
+        :meth:`refer` checks them — for a form that shows its errors beside its fields."""
+        return person_problems(person, self.uow.today())
+
+    def check_many(self, requests: list[Referral]) -> list[WorkflowError | None]:
+        """Why each referral would be refused (None: it would be opened), writing nothing:
+        a bulk intake checks a whole file before it opens any case of it."""
+        now = self.uow.clock()
+        with self.uow.reading() as session:
+            return [check_referral(self.uow, session, request, now) for request in requests]
 
     def refer_many(self, requests: list[Referral]) -> list[StepResult | WorkflowError]:
         """Open many cases in one transaction (bulk intake); refusals are returned, not raised.
@@ -190,6 +208,11 @@ class CaseService:
             request.first_read = case.version
             definition = self.uow.catalog.pinned(session, case.definition_version_id)
             _check_qualifications(session, definition, request.inputs)
+            reviews = definition.input_names_by_type.get(InputType.GOAL_REVIEWS, [])
+            reviewed = any(name in request.inputs for name in reviews)
+            facts = input_facts(
+                session, case.municipality_code, request.inputs, case.id if reviewed else None
+            )
             event = Event(request.event, request.actor, request.inputs)
             consent = None
             if request.event in definition.events_reading_consent:
@@ -197,7 +220,7 @@ class CaseService:
             state = loaded.state(consent)
             if definition.separates_duties:
                 state = replace(state, step_actors=step_actors(session.connection(), case.id))
-            decision = decide(definition, state, event, now)
+            decision = decide(definition, state, event, now, facts)
             if isinstance(decision, Rejection):
                 raise RejectedError(decision)
             draw_for_step(
@@ -288,7 +311,7 @@ class CaseService:
         standing on it; nothing is read of the case's data, so nothing is logged)."""
         with self.uow.reading() as session:
             case = case_by_reference(session, reference)
-            standing = standing_of(session, case, person, self.uow.today())
+            standing = standing_on(session, case, person, self.uow.today())
             return tuple(role.value for role in roles_held(standing))
 
     def definition(self, version_id: int) -> Definition:

@@ -8,13 +8,14 @@ import csv
 import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import typer
 
 from workflow.errors import DefinitionError
 from workflow.settings import get_settings
+from workflow.texts import text
 
 if TYPE_CHECKING:
     from workflow.runtime import Runtime
@@ -108,6 +109,9 @@ DEMO_ACCOUNTS = (
     ("lise", "Lise Tovholder", "tovholder-lise", ["coordinator"]),
     ("anna", "Anna Lærer", "laerer-anna", ["team_member"]),
     ("leif", "Leif Leder", "leder-leif", ["leader"]),
+    # On the demo case's team: staff ids are checked against Sorø's accounts (issue 17).
+    ("bo", "Bo Rådgiver", "raadgiver-bo", ["team_member"]),
+    ("sara", "Sara Vejleder", "vejleder-sara", ["team_member"]),
 )
 DEMO_PASSWORD = "demo-kode-2026"  # noqa: S105 (printed for the demo; never a real account)
 
@@ -167,7 +171,7 @@ def _demo_accounts() -> None:
 #: The demo's citizens at the development OIDC provider: the Sorø young person of the
 #: open demo case, and her mother (development only; the provider is never production).
 DEMO_CITIZENS = {
-    "freja": {"name": "Freja Testesen", "cpr": "0101101234"},
+    "freja": {"name": "Freja Testesen", "cpr": "0101104321"},
     "mor": {"name": "Hanne Testesen", "cpr": "0505801234"},
 }
 DEMO_CLIENT_SECRET = "demo-borger-hemmelighed"  # noqa: S105 (the local dev provider only)
@@ -290,14 +294,31 @@ def sweep_command(
     typer.echo(str(asyncio.run(sweep(now))))
 
 
-def intake(csv_path: Path = typer.Argument(..., exists=True, dir_okay=False)) -> None:
-    """Open cases from a CSV of referrals (columns: definition, name, cpr, birth_date, ...)."""
+def intake(
+    csv_path: Path = typer.Argument(..., exists=True, dir_okay=False),
+    lang: str = typer.Option("da", "--lang", help="The report's language: da or en."),
+) -> None:
+    """Open cases from a CSV of referrals.
+
+    Columns: definition, name, cpr, birth_date (required), caseworker (the responsible
+    caseworker's staff id), source and key (optional; key makes a row repeat-safe across
+    files). Every row is checked as a referral on the web is (the CPR number and its birth
+    date, century and all, the name, a caseworker who is staff of the municipality).
+
+    If any row is refused, NO case of the file is opened: every refused row is listed
+    with its row number and why; fix them and run the same file again. Running a file
+    again never opens a case twice.
+    """
+    if lang not in ("da", "en"):
+        raise typer.BadParameter("write da or en", param_hint="--lang")
     with csv_path.open(encoding="utf-8", newline="") as handle:
         total = sum(1 for _ in csv.DictReader(handle))
     from workflow.orchestration import flows
 
+    refused: list[dict[str, Any]] = []
     with typer.progressbar(length=total, label="Referrals") as bar:
         flows.PROGRESS.append(bar.update)
+        flows.REFUSED.append(refused.extend)
         try:
             if os.environ.get("PREFECT_API_URL"):
                 summary = asyncio.run(flows.intake(flows.stage_intake_file(csv_path)))
@@ -305,4 +326,20 @@ def intake(csv_path: Path = typer.Argument(..., exists=True, dir_okay=False)) ->
                 summary = flows.intake_rows(csv_path)
         finally:
             flows.PROGRESS.clear()
+            flows.REFUSED.clear()
+    if refused:
+        typer.echo(text("intake_file_refused", lang, rows=len(refused)), err=True)
+        for row in refused:
+            for problem in row["problems"]:
+                typer.echo(_intake_problem(row["row"], problem, lang), err=True)
+        raise typer.Exit(1)
     typer.echo(", ".join(f"{status}: {count}" for status, count in sorted(summary.items())))
+
+
+def _intake_problem(row: int, problem: dict[str, Any], lang: str) -> str:
+    """One problem of a refused row, in words: ``række 3, cpr: ...``."""
+    message = text(problem["code"], lang, **problem.get("params", {}))
+    where = text("intake_row", lang, row=row)
+    return (
+        f"  {where}, {problem['field']}: {message}" if problem["field"] else f"  {where}: {message}"
+    )

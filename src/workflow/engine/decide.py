@@ -32,8 +32,8 @@ from workflow.definitions.types import text_variants
 from workflow.definitions.vocabulary import PREVIOUS_STAGE, REFER_EVENT, SYSTEM_ROLE, StageKind
 from workflow.engine import timers as running_timers
 from workflow.engine.context import expression_context, with_data
-from workflow.engine.effects import StepFacts, effects_of
-from workflow.engine.inputs import validate_inputs
+from workflow.engine.effects import StepFacts, effects_of, notifications_over_cap
+from workflow.engine.inputs import InputFacts, validate_inputs
 from workflow.engine.meetings import apply_meetings, cancel_open_meetings
 from workflow.engine.milestones import live_milestones, with_reached
 from workflow.engine.model import (
@@ -73,6 +73,8 @@ class _Attempt:
     #: The stage the step enters ('@previous' resolved); None when it keeps the stage.
     target: str | None
     opening: bool = False
+    #: What only the service knows to check the inputs against (staff, the plan's size).
+    facts: InputFacts | None = None
     #: The contexts built for the case data as the step goes (by the data's identity):
     #: each is built once, however many expressions read it.
     views: dict[int, tuple[Mapping[str, Any], dict[str, Any]]] = field(
@@ -109,10 +111,12 @@ def open_case(
     inputs: Mapping[str, Any],
     now: datetime,
     born: date | None = None,
+    facts: InputFacts | None = None,
 ) -> Decision | Rejection:
     """Open a case by referral: validate the referral, enter the start stage.
 
-    ``born``: the young person's birth date (the engine derives ``person.*`` from it)."""
+    ``born``: the young person's birth date (the engine derives ``person.*`` from it);
+    ``facts``: what the service knows to check the inputs against (see :func:`decide`)."""
     referral = definition.referral
     if actor.role not in referral.roles:
         return Rejection(
@@ -130,14 +134,22 @@ def open_case(
         event_name=REFER_EVENT,
         target=definition.start_stage.id,
         opening=True,
+        facts=facts,
     )
     return _take(attempt)
 
 
 def decide(
-    definition: Definition, case: CaseState, event: Event, now: datetime
+    definition: Definition,
+    case: CaseState,
+    event: Event,
+    now: datetime,
+    facts: InputFacts | None = None,
 ) -> Decision | Rejection:
-    """Decide what an event does to a case."""
+    """Decide what an event does to a case.
+
+    ``facts`` is what the service found in the store to check the inputs against (the
+    staff ids the step names, the size of the plan); None checks the inputs alone."""
     stage = definition.stages_by_id.get(case.stage)
     if stage is not None and stage.kind is StageKind.FINAL:
         return Rejection(RejectionReason.CASE_CLOSED, {"stage": case.stage})
@@ -160,7 +172,7 @@ def decide(
         )
     first_rejection: Rejection | None = None
     for transition in permitted:
-        result = _take(_transition_attempt(definition, case, transition, event, now))
+        result = _take(_transition_attempt(definition, case, transition, event, now, facts))
         if isinstance(result, Decision):
             return result
         first_rejection = first_rejection or result
@@ -175,7 +187,12 @@ def _may_trigger(definition: Definition, transition: Transition, actor: Actor) -
 
 
 def _transition_attempt(
-    definition: Definition, case: CaseState, transition: Transition, event: Event, now: datetime
+    definition: Definition,
+    case: CaseState,
+    transition: Transition,
+    event: Event,
+    now: datetime,
+    facts: InputFacts | None = None,
 ) -> _Attempt:
     target = case.previous_stage if transition.to == PREVIOUS_STAGE else transition.to
     return _Attempt(
@@ -187,6 +204,7 @@ def _transition_attempt(
         step_id=transition.id,
         event_name=transition.event_name,
         target=target,
+        facts=facts,
     )
 
 
@@ -195,7 +213,9 @@ def _transition_attempt(
 
 
 def _validate_inputs(attempt: _Attempt, draft: _Draft) -> _Draft | Rejection:
-    values, errors = validate_inputs(attempt.definition, attempt.spec.inputs, attempt.event.inputs)
+    values, errors = validate_inputs(
+        attempt.definition, attempt.spec.inputs, attempt.event.inputs, attempt.facts
+    )
     if errors:
         return Rejection(
             RejectionReason.INVALID_INPUT,
@@ -492,6 +512,9 @@ def _take(attempt: _Attempt) -> Decision | Rejection:
         if isinstance(result, Rejection):
             return result
         draft = result
+    too_many = notifications_over_cap(draft.effects)
+    if too_many is not None:
+        return too_many
     return _decision(attempt, draft)
 
 

@@ -40,6 +40,8 @@ from workflow.engine.model import (
     Notify,
     Recipient,
     RecordMilestone,
+    Rejection,
+    RejectionReason,
     RevokeMilestone,
     TaskReminderDue,
 )
@@ -100,6 +102,22 @@ def effects_of(
             return (RevokeMilestone(milestone),), timers
         case _:
             assert_never(spec)
+
+
+#: The most notifications one step may send (each is an outbox row and a message): a
+#: team holds at most 100 people, and a step notifying it twice or more is refused
+#: rather than cut short (a cut would leave someone out without anyone knowing).
+MAX_NOTIFICATIONS_PER_STEP = 150
+
+
+def notifications_over_cap(effects: tuple[Effect, ...]) -> Rejection | None:
+    """The refusal of a step whose effects send more than
+    :data:`MAX_NOTIFICATIONS_PER_STEP` notifications, or None."""
+    count = sum(1 for effect in effects if isinstance(effect, Notify))
+    if count <= MAX_NOTIFICATIONS_PER_STEP:
+        return None
+    params = {"count": count, "max": MAX_NOTIFICATIONS_PER_STEP}
+    return Rejection(RejectionReason.TOO_MANY_RECIPIENTS, params)
 
 
 def _tasks(
@@ -198,4 +216,11 @@ def recipients(
     return list(dict.fromkeys(found))
 
 
-__all__ = ["StepFacts", "effects_of", "recipients", "recipients_of_team"]
+__all__ = [
+    "MAX_NOTIFICATIONS_PER_STEP",
+    "StepFacts",
+    "effects_of",
+    "notifications_over_cap",
+    "recipients",
+    "recipients_of_team",
+]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -40,10 +41,51 @@ class _InvalidError(Exception):
         self.params = params
 
 
+@dataclass(frozen=True)
+class StaffDirectory:
+    """The staff ids a step names, as the service found them in the account store.
+
+    The engine reads no store: the service looks the step's person ids up and passes
+    what it found (:func:`workflow.cases.staff.staff_directory`).
+    """
+
+    #: Active accounts of the case's municipality (or of no municipality: national staff).
+    known: frozenset[str] = frozenset()
+    #: Active accounts of another municipality (never put on this municipality's cases).
+    elsewhere: frozenset[str] = frozenset()
+    #: Whether the municipality has accounts of its own to check against. An embedded
+    #: set-up driven from the CLI alone has none; once it has one, every staff id must be
+    #: known (an account of the municipality, or a national one of no municipality).
+    checked: bool = True
+
+    def problem(self, person: str) -> str | None:
+        """Why ``person`` cannot be named as staff on the case (a text key), or None."""
+        if person in self.elsewhere:
+            return "staff_elsewhere"
+        if self.checked and person not in self.known:
+            return "not_staff"
+        return None
+
+
+@dataclass(frozen=True)
+class InputFacts:
+    """What only the service knows when a step's inputs are checked (None: not checked)."""
+
+    #: The staff ids the step names, as the account store knows them.
+    staff: StaffDirectory | None = None
+    #: How many goals the case's current plan has (a review names one of them).
+    plan_goals: int | None = None
+
+
 def validate_inputs(
-    definition: Definition, declared: Sequence[Input], given: Mapping[str, Any]
+    definition: Definition,
+    declared: Sequence[Input],
+    given: Mapping[str, Any],
+    facts: InputFacts | None = None,
 ) -> tuple[dict[str, Any], list[FieldError]]:
-    """The normalised values of every declared input, and the errors found."""
+    """The normalised values of every declared input, and the errors found (with
+    ``facts``: also staff ids the account store does not know, reviews of goals the
+    plan does not have)."""
     errors: list[FieldError] = []
     values: dict[str, Any] = {}
     names = {item.name for item in declared}
@@ -65,8 +107,47 @@ def validate_inputs(
             continue
         if item.required and value in ("", []):
             errors.append(FieldError(item.name, "required"))
+        if facts is not None:
+            errors.extend(_against_facts(definition, item, value, facts))
         values[item.name] = value
     return values, errors
+
+
+def holds_a_standing(definition: Definition, item: Input) -> bool:
+    """Whether an input names the holder of a standing on the case (the coordinator, the
+    responsible caseworker...): staff only, never a mail address."""
+    return item.type is InputType.COORDINATOR or (
+        item.type is InputType.PERSON and item.name in {r.id for r in definition.roles}
+    )
+
+
+def _against_facts(
+    definition: Definition, item: Input, value: Any, facts: InputFacts
+) -> list[FieldError]:
+    """The errors only the service's facts show: unknown staff, goals not in the plan."""
+    found: list[FieldError] = []
+    staff = facts.staff
+    if staff is not None and isinstance(value, str) and item.type in _ONE_PERSON:
+        if "@" in value and holds_a_standing(definition, item):
+            found.append(FieldError(item.name, "not_a_staff_id", {"value": value}))
+        elif "@" not in value and (problem := staff.problem(value)):
+            found.append(FieldError(item.name, problem, {"value": value}))
+    elif staff is not None and item.type in (InputType.TEAM, InputType.GOALS):
+        key = "person" if item.type is InputType.TEAM else "owner"
+        for entry in value or []:
+            person = entry.get(key)
+            # A mail address is an outside participant: not staff, and never a standing.
+            if isinstance(person, str) and "@" not in person and (p := staff.problem(person)):
+                found.append(FieldError(item.name, p, {"value": person}))
+    elif facts.plan_goals is not None and item.type is InputType.GOAL_REVIEWS:
+        for review in value or []:
+            if review["goal"] > facts.plan_goals:
+                params = {"goal": review["goal"], "goals": facts.plan_goals}
+                found.append(FieldError(item.name, "goal_not_in_plan", params))
+    return found
+
+
+_ONE_PERSON = (InputType.PERSON, InputType.COORDINATOR)
 
 
 def _convert(d: Definition, item: Input, raw: Any) -> Any:
@@ -82,6 +163,21 @@ def _text(_d: Definition, _item: Input, raw: Any) -> str:
         raise _InvalidError("too_long", max=MAX_TEXT)
     _printable(value, _BAD_IN_TEXT)
     return value
+
+
+def name_problem(value: str, max_length: int = 200) -> FieldError | None:
+    """What is wrong with a person's name given at referral (field ``name``), or None: a
+    name is one line of printable text, not empty, at most ``max_length`` characters."""
+    text = value.strip() if isinstance(value, str) else ""
+    if not text:
+        return FieldError("name", "required")
+    if len(text) > max_length:
+        return FieldError("name", "too_long", {"max": max_length})
+    try:
+        _printable(text, _BAD_IN_NAME)
+    except _InvalidError as exc:
+        return FieldError("name", exc.code, exc.params)
+    return None
 
 
 def _printable(value: str, bad: re.Pattern[str]) -> None:

@@ -338,6 +338,7 @@ class RejectionReason(StrEnum):
     SEPARATION_OF_DUTIES = "separation_of_duties"
     NO_MEETING = "no_meeting"
     MEETING_NOT_YET = "meeting_not_yet"
+    TOO_MANY_RECIPIENTS = "too_many_recipients"
 
 
 @dataclass(frozen=True)

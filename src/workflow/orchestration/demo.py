@@ -31,13 +31,13 @@ from workflow.store.tables import PoolEntry
 
 #: Invented young people, one per municipality (names and CPR numbers are fake).
 DEMO_PEOPLE = {
-    "silkeborg": YoungPersonDetails("Mikkel Demoesen", "0302081235", date(2008, 2, 3)),
-    "soroe": YoungPersonDetails("Freja Testesen", "0101101234", date(2010, 1, 1)),
-    "skanderborg": YoungPersonDetails("Noah Prøvesen", "1505091237", date(2009, 5, 15)),
-    "horsens": YoungPersonDetails("Ida Eksempelsen", "2207071238", date(2007, 7, 22)),
-    "koebenhavn": YoungPersonDetails("Oliver Fiktivsen", "0911061239", date(2006, 11, 9)),
-    "ballerup": YoungPersonDetails("Alma Opdigtesen", "1204051240", date(2005, 4, 12)),
-    "roskilde": YoungPersonDetails("Lucas Pseudonymsen", "3008091241", date(2009, 8, 30)),
+    "silkeborg": YoungPersonDetails("Mikkel Demoesen", "0302084235", date(2008, 2, 3)),
+    "soroe": YoungPersonDetails("Freja Testesen", "0101104321", date(2010, 1, 1)),
+    "skanderborg": YoungPersonDetails("Noah Prøvesen", "1505094237", date(2009, 5, 15)),
+    "horsens": YoungPersonDetails("Ida Eksempelsen", "2207074238", date(2007, 7, 22)),
+    "koebenhavn": YoungPersonDetails("Oliver Fiktivsen", "0911064239", date(2006, 11, 9)),
+    "ballerup": YoungPersonDetails("Alma Opdigtesen", "1204054240", date(2005, 4, 12)),
+    "roskilde": YoungPersonDetails("Lucas Pseudonymsen", "3008094241", date(2009, 8, 30)),
 }
 
 
@@ -180,7 +180,11 @@ def aged_for(person: YoungPersonDetails, script: Script) -> YoungPersonDetails:
     """The invented person, born when the script says (its ``young_person``, or derived
     from the age at referral): the birth date the simulator gives the case too."""
     born = script_birth_date(script)
-    return person if born is None else replace(person, birth_date=born)
+    if born is None:
+        return person
+    # The CPR number follows the birth date (its serial's first digit, 4, gives the
+    # century for births 1937-2036), as the service checks it.
+    return replace(person, birth_date=born, cpr=f"{born:%d%m%y}{person.cpr[6:]}")
 
 
 def run_demo(

@@ -54,10 +54,10 @@ def authorise(
     read it but not do ``action`` is told so; a legal basis needs a purpose.
     """
     # The case's caseworker (most steps) is known from the case row: no query at all.
-    caseworker = actor.id is not None and case.caseworker == actor.id
+    caseworker = may_stand(actor.id) and case.caseworker == actor.id
     access = decide_access(Standing(caseworker=caseworker), action)
     if access is None:
-        access = _decide(case, standing_of(session, case, actor.id, today), action)
+        access = _decide(case, standing_on(session, case, actor.id, today), action)
     return _with_purpose(case, access, purpose)
 
 
@@ -75,9 +75,9 @@ def authorise_step(
     anyone act on a case. Refused as :func:`authorise` refuses, or with a message that
     says what the person is on the case and which role they claimed.
     """
-    if actor.role == CaseRole.CASEWORKER and actor.id and case.caseworker == actor.id:
+    if actor.role == CaseRole.CASEWORKER and may_stand(actor.id) and case.caseworker == actor.id:
         return Access(Via.CASEWORKER)  # the caseworker of record: known from the case row
-    standing = standing_of(session, case, actor.id, today)
+    standing = standing_on(session, case, actor.id, today)
     if actor.role not in roles_held(standing):
         if decide_access(standing, Action.READ) is None:
             raise CaseNotFoundError(f"no case {case.reference}")
@@ -88,6 +88,24 @@ def authorise_step(
             )
         raise NotAllowedError(role_refusal(actor, case.reference, standing))
     return _with_purpose(case, _decide(case, standing, Action.TRIGGER), purpose)
+
+
+def may_stand(person: str | None) -> bool:
+    """Whether ``person`` may have a standing on a case: an id, never a mail address.
+
+    A mail address on a team names an outside participant, who is told of meetings and
+    nothing more; were an account's id a mail address, naming it on a team would give it
+    a standing, so a mail address never stands on a case (issue 17)."""
+    return bool(person) and "@" not in (person or "")
+
+
+def standing_on(
+    session: Session, case: StoredCase, person: str | None, today: date | None = None
+) -> Standing:
+    """The standing of ``person`` on ``case`` for the access rule: none for a mail address."""
+    if not may_stand(person):
+        return Standing()
+    return standing_of(session, case, person, today)
 
 
 def role_refusal(actor: Actor, reference: str, standing: Standing) -> str:
@@ -134,3 +152,4 @@ def _with_purpose(case: StoredCase, access: Access, purpose: str | None) -> Acce
 def access_details(access: Access) -> dict[str, Any]:
     """How access was given, for the audit entry."""
     return {"via": access.via.value} | ({"basis": access.basis} if access.basis else {})
+

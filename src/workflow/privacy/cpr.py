@@ -31,6 +31,8 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
+from stdnum.dk import cpr as stdnum_cpr
+from stdnum.exceptions import ValidationError
 
 from workflow.errors import WorkflowError
 from workflow.settings import Settings, get_settings
@@ -360,6 +362,33 @@ def fill_cpr_keys(sessions: sessionmaker[Session], cipher: CprCipher, batch: int
                 return filled
 
 
+def cpr_problem(cpr: str, today: date) -> str | None:
+    """Why ``cpr`` is not a CPR number (a text key), or None when it is one.
+
+    Checked with ``python-stdnum``'s maintained ``stdnum.dk.cpr``: ten digits (a hyphen or
+    spaces allowed), a birth date that exists, in the century its 7th digit gives, and not
+    after ``today``. The modulus-11 check digit is *not* required: CPR numbers without it
+    have been issued since 2007 (the CPR office ran out of numbers that pass it).
+    """
+    try:
+        number = stdnum_cpr.compact(cpr)
+        if not number.isascii() or not number.isdigit() or len(number) != 10:
+            return "cpr_format"
+        born = stdnum_cpr.get_birth_date(number)
+    except (ValidationError, ValueError):
+        return "cpr_no_such_date"
+    return "cpr_not_born_yet" if born > today else None
+
+
+def cpr_birth_date(cpr: str) -> date | None:
+    """The birth date a CPR number gives (its date and century digit), or None."""
+    try:
+        return stdnum_cpr.get_birth_date(stdnum_cpr.compact(cpr))
+    except (ValidationError, ValueError, IndexError):
+        return None
+
+
 def cpr_matches_birth_date(cpr: str, birth_date: date) -> bool:
-    """Whether a CPR number's first six digits are the birth date (DDMMYY)."""
-    return cpr.replace("-", "")[:6] == birth_date.strftime("%d%m%y")
+    """Whether a CPR number gives this birth date: its first six digits (DDMMYY) *and* the
+    century its 7th digit says (``010110-1234`` is born in 1910, ``010110-4321`` in 2010)."""
+    return cpr_birth_date(cpr) == birth_date

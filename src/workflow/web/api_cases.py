@@ -10,7 +10,6 @@ from workflow.cases.model import GuardianDetails, StepResult, YoungPersonDetails
 from workflow.definitions.models import Definition
 from workflow.engine.model import Actor
 from workflow.engine.steps import acting_role
-from workflow.privacy.cpr import cpr_matches_birth_date
 from workflow.store.caseload import CaseloadQuery
 from workflow.store.reading import CaseView
 from workflow.web.api_models import (
@@ -19,7 +18,6 @@ from workflow.web.api_models import (
     CaseloadParams,
     CaseParams,
     CaseSummary,
-    FieldProblem,
     ReferRequest,
     StepInfo,
     StepResponse,
@@ -177,14 +175,8 @@ def refer(body: ReferRequest, web: Web, cases: Cases, auth: Caller) -> Any:
         raise ApiProblemError(
             422, "rejected", f"your roles may not refer; these may: {definition.referral.roles}"
         )
+    # The young person's details are checked by the service, as on every way in.
     person = body.young_person
-    if not cpr_matches_birth_date(person.cpr, person.birth_date):
-        raise ApiProblemError(
-            422,
-            "invalid",
-            "the CPR number does not match the birth date",
-            [FieldProblem(field="young_person.cpr", message="first 6 digits: DDMMYY of birth")],
-        )
     result = cases.refer(
         definition.id,
         YoungPersonDetails(

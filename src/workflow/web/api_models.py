@@ -243,7 +243,7 @@ class ReferRequest(ApiModel):
                     "definition": "soroe",
                     "young_person": {
                         "name": "Freja Testesen",
-                        "cpr": "010110-1234",
+                        "cpr": "010110-4321",
                         "birth_date": "2010-01-01",
                     },
                     "inputs": {"source": "school", "caseworker": "cw-mette"},

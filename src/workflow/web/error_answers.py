@@ -107,8 +107,12 @@ def _input_invalid(error: InvalidRequestError, lang: str) -> ErrorAnswer:
 
 
 def _rejected(error: RejectedError, lang: str) -> ErrorAnswer:
+    # A step's fields are its inputs; a referral's young person is named by its body path.
     fields = [
-        FieldProblem(field=f"inputs.{e.name}", message=field_error_text(e, lang))
+        FieldProblem(
+            field=e.name if e.name.startswith("young_person.") else f"inputs.{e.name}",
+            message=field_error_text(e, lang),
+        )
         for e in error.rejection.field_errors
     ]
     return ErrorAnswer(422, "rejected", rejection_text(error.rejection, lang), fields)

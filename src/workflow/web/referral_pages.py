@@ -12,21 +12,20 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from workflow.cases.model import GuardianDetails, RejectedError, YoungPersonDetails
+from workflow.cases.service import CaseService
 from workflow.definitions.models import Definition
 from workflow.engine.steps import acting_role
 from workflow.errors import WorkflowError
 from workflow.privacy.accounts import User
-from workflow.privacy.cpr import cpr_matches_birth_date
 from workflow.texts import text
 from workflow.web.context import WebContext
 from workflow.web.dependencies import Cases, PostedForm, SignedIn, Web
 from workflow.web.forms import FormData, form_fields, read_form
 from workflow.web.identity import Authenticated
-from workflow.web.page_support import form_key, refusal
+from workflow.web.page_support import field_error_text, form_key, refusal
 from workflow.web.rendering import locale_of
 
 router = APIRouter(include_in_schema=False)
-CPR = re.compile(r"^\d{6}-?\d{4}$")
 EMAIL = re.compile(r"[^@\s/]{1,64}@[^@\s/]{1,190}\.[^@\s/]{2,}")
 PHONE = re.compile(r"(\+45|0045)? ?(\d ?){8}")
 
@@ -88,7 +87,7 @@ def refer(request: Request, web: Web, cases: Cases, auth: SignedIn, form: Posted
     answer = partial(_refer_form, request, web, auth, definition, form)
     if definition is None:
         return answer(status_code=422)
-    person, errors = _young_person(form, lang)
+    person, errors = _young_person(form, lang, cases)
     inputs = read_form(_referral_inputs(definition), form, [])
     role = acting_role(definition.referral.roles, auth.user.roles)
     if role is None:
@@ -105,7 +104,8 @@ def refer(request: Request, web: Web, cases: Cases, auth: SignedIn, form: Posted
         )
     except RejectedError as refused:
         message, field_errors = refusal(refused.rejection, lang)
-        return answer(status_code=422, message=message, errors=field_errors)
+        shown = {FORM_FIELDS.get(name, name): error for name, error in field_errors.items()}
+        return answer(status_code=422, message=message, errors=shown)
     except WorkflowError as error:
         return answer(status_code=409, message=str(error))
     if not result.repeated:
@@ -113,33 +113,51 @@ def refer(request: Request, web: Web, cases: Cases, auth: SignedIn, form: Posted
     return RedirectResponse(f"/cases/{result.reference}?saved=refer", status_code=303)
 
 
-def _young_person(form: FormData, lang: str) -> tuple[YoungPersonDetails | None, dict[str, str]]:
+#: The form's fields of the service's names for the young person's details.
+FORM_FIELDS = {
+    "young_person.name": "person_name",
+    "young_person.cpr": "person_cpr",
+    "young_person.birth_date": "person_birth_date",
+    "young_person.guardians.1.name": "guardian_name",
+    "young_person.guardians.1.cpr": "guardian_cpr",
+}
+
+
+_BIRTH_DATE_CODES = frozenset({"birth_date_not_past", "cpr_century", "cpr_not_birth_date"})
+
+
+def _young_person(
+    form: FormData, lang: str, cases: CaseService
+) -> tuple[YoungPersonDetails | None, dict[str, str]]:
+    """The young person of the form, or the errors beside its fields: the form's own
+    (a date that is not one, contact details), and the service's rules for names and CPR
+    numbers (:meth:`CaseService.person_problems`, the same on every way in)."""
     name = form.get("person_name").strip()
     cpr = form.get("person_cpr").strip()
     born = form.get("person_birth_date").strip()
     errors: dict[str, str] = {}
-    required = text("required", lang)
-    if not name:
-        errors["person_name"] = required
-    elif len(name) > 200:
-        errors["person_name"] = text("at_most_characters", lang, max=200)
-    if not CPR.match(cpr):
-        errors["person_cpr"] = text("cpr_help", lang)
     birth: date | None = None
     try:
         birth = date.fromisoformat(born)
     except ValueError:
-        errors["person_birth_date"] = required if not born else text("date_format", lang)
-    if birth is not None and CPR.match(cpr) and not cpr_matches_birth_date(cpr, birth):
-        errors["person_cpr"] = text("cpr_not_birth_date", lang)
+        errors["person_birth_date"] = text("required" if not born else "date_format", lang)
     email, phone = form.get("person_email").strip(), form.get("person_phone").strip()
     guardian = _guardian(form, lang, errors)
     for field_name, value in (("person_email", email), ("person_phone", phone)):
         _check_contact(field_name, value, lang, errors)
+    guardians = (guardian,) if guardian else ()
+    person = YoungPersonDetails(
+        name, cpr, birth or date.min, email or None, phone or None, guardians
+    )
+    for problem in cases.person_problems(person):
+        if birth is None and problem.code in _BIRTH_DATE_CODES:
+            continue  # no birth date to compare with: its own error says so
+        errors.setdefault(
+            FORM_FIELDS.get(problem.name, problem.name), field_error_text(problem, lang)
+        )
     if errors or birth is None:
         return None, errors
-    guardians = (guardian,) if guardian else ()
-    return YoungPersonDetails(name, cpr, birth, email or None, phone or None, guardians), {}
+    return person, {}
 
 
 def _check_contact(field_name: str, value: str, lang: str, errors: dict[str, str]) -> None:
@@ -159,10 +177,6 @@ def _guardian(form: FormData, lang: str, errors: dict[str, str]) -> GuardianDeta
     email, phone = form.get("guardian_email").strip(), form.get("guardian_phone").strip()
     if not (name or cpr or email or phone):
         return None
-    if not name:
-        errors["guardian_name"] = text("required", lang)
-    if not CPR.match(cpr):
-        errors["guardian_cpr"] = text("cpr_help", lang)
     _check_contact("guardian_email", email, lang, errors)
     _check_contact("guardian_phone", phone, lang, errors)
     return GuardianDetails(name, cpr, email or None, phone or None)

@@ -1,0 +1,469 @@
+"""The same rules on every way in (issue 17): the web form, the API, `workflow case refer`
+and `workflow intake` open a case only for a young person the service accepts, and name
+only staff the account store knows for the case's municipality.
+
+Before: `workflow intake` opened cases with CPR 9999999999, a CPR that does not match the
+birth date and an empty name; `0101101234` passed for a birth date in 2010 (its 7th digit
+says 1910); a Ballerup caseworker could be put on a Sorø case, and `nobody-yet-9` was
+accepted as a team member; a review of goal 7 of a three-goal plan was accepted.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from tests.integration.conftest import Clock
+from tests.support.case_api import (
+    ACCEPT,
+    CASEWORKER,
+    COORDINATOR,
+    FIRST_MEETING,
+    FOLLOW_UP,
+    PRE_MEETING,
+    REFERRAL_INPUTS,
+)
+from workflow.cases.model import GuardianDetails, RejectedError, YoungPersonDetails
+from workflow.cli.main import app as cli
+from workflow.engine.model import Actor
+from workflow.errors import CaseNotFoundError
+from workflow.privacy.consents import ConsentRequest
+from workflow.runtime import Runtime
+from workflow.store.tables import Case
+from workflow.web.app import create_app
+
+PASSWORD = "correct horse battery"
+CW = Actor("caseworker", "cw-mette")
+INPUTS = {"source": "school", "caseworker": "cw-mette"}
+FREJA = YoungPersonDetails("Freja Testesen", "0101104321", date(2010, 1, 1))
+#: (CPR, birth date, the refusal's code): each refused on every way in.
+BAD_PEOPLE = [
+    ("9999999999", date(2010, 1, 1), "cpr_no_such_date"),
+    ("0101101234", date(2010, 1, 1), "cpr_century"),  # 7th digit 1: born in 1910
+    ("0101104321", date(2010, 1, 2), "cpr_not_birth_date"),
+    ("010110432", date(2010, 1, 1), "cpr_format"),
+]
+
+
+@pytest.fixture
+def staffed(sqlite_runtime: Runtime) -> Runtime:
+    """Sorø's staff, and a Ballerup caseworker."""
+    for username, person, roles, municipality in (
+        ("mette", "cw-mette", ["caseworker"], "340"),
+        ("lise", "tovholder-lise", ["coordinator"], "340"),
+        ("anna", "laerer-anna", ["team_member"], "340"),
+        ("bo", "cw-bo-ballerup", ["caseworker", "coordinator"], "151"),
+    ):
+        sqlite_runtime.accounts.create(
+            username,
+            PASSWORD,
+            display_name=username.title(),
+            person_id=person,
+            roles=roles,
+            municipality_code=municipality,
+        )
+    return sqlite_runtime
+
+
+@pytest.fixture
+def client(staffed: Runtime) -> Iterator[TestClient]:
+    with TestClient(create_app(staffed), base_url="https://testserver") as test_client:
+        yield test_client
+
+
+def _cases(runtime: Runtime) -> int:
+    with runtime.sessions() as session:
+        return int(session.scalar(select(func.count()).select_from(Case)) or 0)
+
+
+def _codes(error: RejectedError) -> dict[str, str]:
+    return {e.name: e.code for e in error.rejection.field_errors}
+
+
+# --- the service: the one validation ----------------------------------------------
+
+
+@pytest.mark.parametrize(("cpr", "born", "code"), BAD_PEOPLE)
+def test_the_service_refuses_a_cpr_that_is_not_one_or_not_the_birth_date(
+    staffed: Runtime, cpr: str, born: date, code: str
+) -> None:
+    person = YoungPersonDetails("Freja Testesen", cpr, born)
+    with pytest.raises(RejectedError) as refused:
+        staffed.service.refer("soroe", person, CW, INPUTS)
+    assert _codes(refused.value) == {"young_person.cpr": code}
+    assert _cases(staffed) == 0
+
+
+def test_the_check_digit_is_not_required_since_2007(staffed: Runtime) -> None:
+    # 0101104321 fails the old modulus-11 check; numbers like it are issued since 2007.
+    weights = (4, 3, 2, 7, 6, 5, 4, 3, 2, 1)
+    assert sum(w * int(d) for w, d in zip(weights, FREJA.cpr, strict=True)) % 11 != 0
+    assert staffed.service.refer("soroe", FREJA, CW, INPUTS).to_stage == "referred"
+
+
+@pytest.mark.parametrize(
+    ("name", "code"), [("", "required"), ("   ", "required"), ("Fr\x00eja", "bad_character")]
+)
+def test_the_service_refuses_an_empty_or_garbled_name(
+    staffed: Runtime, name: str, code: str
+) -> None:
+    person = YoungPersonDetails(name, FREJA.cpr, FREJA.birth_date)
+    with pytest.raises(RejectedError) as refused:
+        staffed.service.refer("soroe", person, CW, INPUTS)
+    assert _codes(refused.value) == {"young_person.name": code}
+
+
+def test_a_guardian_is_checked_too_and_every_error_is_told_at_once(staffed: Runtime) -> None:
+    person = YoungPersonDetails(
+        "",
+        "9999999999",
+        date(2030, 1, 1),
+        guardians=(GuardianDetails("Mor\u202eTestesen", "3202801234"),),
+    )
+    with pytest.raises(RejectedError) as refused:
+        staffed.service.refer("soroe", person, CW, INPUTS)
+    assert _codes(refused.value) == {
+        "young_person.name": "required",
+        "young_person.cpr": "cpr_no_such_date",
+        "young_person.birth_date": "birth_date_not_past",
+        "young_person.guardians.1.name": "bad_character",
+        "young_person.guardians.1.cpr": "cpr_no_such_date",
+    }
+    assert refused.value.rejection.field_errors[1].text("da") == (
+        "er ikke et gyldigt CPR-nummer: de første 6 cifre er ikke en dato, der findes"
+    )
+
+
+# --- the web form and the API ---------------------------------------------------------
+
+
+def _log_in(client: TestClient, username: str = "mette") -> str:
+    page = client.get("/login").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token
+    answer = client.post(
+        "/login",
+        data={"username": username, "password": PASSWORD, "csrf_token": token[1], "next": "/"},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303, answer.text
+    form = client.get("/refer?definition=soroe").text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    assert csrf
+    return csrf[1]
+
+
+def _refer_form(csrf: str, cpr: str, born: str, name: str = "Freja Testesen") -> dict[str, str]:
+    return {
+        "csrf_token": csrf,
+        "definition": "soroe",
+        "person_name": name,
+        "person_cpr": cpr,
+        "person_birth_date": born,
+        "source": "school",
+        "caseworker": "cw-mette",
+    }
+
+
+def test_the_web_form_refuses_the_century_and_an_unknown_caseworker(
+    client: TestClient, staffed: Runtime
+) -> None:
+    csrf = _log_in(client)
+    answer = client.post("/refer", data=_refer_form(csrf, "010110-1234", "2010-01-01"))
+    assert answer.status_code == 422
+    assert "7. ciffer angiver et andet århundrede end fødselsdatoen" in answer.text
+    answer = client.post("/refer", data=_refer_form(csrf, "9999999999", "2010-01-01"))
+    assert answer.status_code == 422
+    assert "er ikke et gyldigt CPR-nummer" in answer.text
+    unknown = _refer_form(csrf, "010110-4321", "2010-01-01") | {"caseworker": "nobody-yet-9"}
+    answer = client.post("/refer", data=unknown, follow_redirects=False)
+    assert answer.status_code == 422
+    assert "&#39;nobody-yet-9&#39; er ikke en medarbejder i kommunen" in answer.text
+    assert _cases(staffed) == 0
+    fine = client.post(
+        "/refer", data=_refer_form(csrf, "010110-4321", "2010-01-01"), follow_redirects=False
+    )
+    assert fine.status_code == 303, fine.text
+
+
+def _api_token(client: TestClient) -> dict[str, str]:
+    answer = client.post("/api/v1/tokens", json={"username": "mette", "password": PASSWORD})
+    assert answer.status_code == 201, answer.text
+    return {"Authorization": f"Bearer {answer.json()['token']}"}
+
+
+@pytest.mark.parametrize(("cpr", "born", "code"), BAD_PEOPLE[:3])
+def test_the_api_refuses_the_same_people_beside_the_field(
+    client: TestClient, cpr: str, born: date, code: str
+) -> None:
+    body = {
+        "definition": "soroe",
+        "young_person": {"name": "Freja", "cpr": cpr, "birth_date": born.isoformat()},
+        "inputs": INPUTS,
+    }
+    answer = client.post("/api/v1/cases", json=body, headers=_api_token(client))
+    assert answer.status_code == 422, answer.text
+    assert [f["field"] for f in answer.json()["fields"]] == ["young_person.cpr"]
+
+
+def test_the_api_refuses_another_municipalitys_caseworker(client: TestClient) -> None:
+    body = {
+        "definition": "soroe",
+        "young_person": {"name": "Freja", "cpr": "0101104321", "birth_date": "2010-01-01"},
+        "inputs": {"source": "school", "caseworker": "cw-bo-ballerup"},
+    }
+    answer = client.post("/api/v1/cases", json=body, headers=_api_token(client))
+    assert answer.status_code == 422, answer.text
+    [field] = answer.json()["fields"]
+    assert field["field"] == "inputs.caseworker"
+    assert (
+        "staff of another municipality" in field["message"] or "anden kommune" in (field["message"])
+    )
+
+
+# --- the command line: `workflow case refer` and `workflow intake` ---------------------
+
+
+def test_workflow_case_refer_refuses_the_century(staffed: Runtime) -> None:
+    result = CliRunner().invoke(
+        cli,
+        [
+            "case",
+            "refer",
+            "soroe",
+            "--name",
+            "Test Person",
+            "--cpr",
+            "0101101234",
+            "--birth-date",
+            "2010-01-01",
+            "--actor",
+            "caseworker:cw-mette",
+            "--input",
+            "source=school",
+            "--input",
+            "caseworker=cw-mette",
+        ],
+    )
+    assert result.exit_code == 1
+    assert "young_person.cpr: 7. ciffer angiver et andet århundrede" in result.output
+    assert _cases(staffed) == 0
+
+
+def _write(path: Path, rows: list[dict[str, Any]]) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+GOOD_ROW = {
+    "definition": "soroe",
+    "name": "Ung Nummer",
+    "cpr": "0101104321",
+    "birth_date": "2010-01-01",
+    "source": "school",
+    "caseworker": "cw-mette",
+}
+
+
+def test_intake_refuses_a_file_with_bad_rows_row_by_row_and_opens_none(
+    staffed: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    rows = [
+        GOOD_ROW,
+        GOOD_ROW | {"cpr": "9999999999"},  # row 3
+        GOOD_ROW | {"cpr": "0101101234"},  # row 4: 1910
+        GOOD_ROW | {"name": ""},  # row 5
+        GOOD_ROW | {"caseworker": "nobody-yet-9"},  # row 6
+        GOOD_ROW | {"caseworker": "cw-bo-ballerup"},  # row 7
+        GOOD_ROW | {"birth_date": "2010-13-01"},  # row 8
+        GOOD_ROW | {"definition": "atlantis"},  # row 9
+    ]
+    path = _write(tmp_path / "henvisninger.csv", rows)
+    result = CliRunner().invoke(cli, ["intake", str(path)])
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert (
+        "Filen er afvist: 7 række(r) kan ikke oprettes, og derfor er ingen af filens forløb "
+        "oprettet. Ret rækkerne herunder, og kør filen igen:"
+    ) in lines
+    for expected in (
+        "  række 3, cpr: er ikke et gyldigt CPR-nummer: de første 6 cifre er ikke en dato, der "
+        "findes",
+        "  række 4, cpr: 7. ciffer angiver et andet århundrede end fødselsdatoen (fx er "
+        "010110-1234 født i 1910, 010110-4321 i 2010)",
+        "  række 5, name: skal udfyldes",
+        "  række 6, caseworker: 'nobody-yet-9' er ikke en medarbejder i kommunen (ingen aktiv "
+        "konto med det id)",
+        "  række 7, caseworker: 'cw-bo-ballerup' er medarbejder i en anden kommune og kan ikke "
+        "sættes på sagen",
+        "  række 8, birth_date: skal være en dato (ÅÅÅÅ-MM-DD)",
+        "  række 9, definition: 'atlantis' er ikke et forløb her (se kolonnen definition)",
+    ):
+        assert expected in lines, "\n".join(lines)
+    assert "invalid_input" not in result.output  # words, not codes
+    assert _cases(staffed) == 0  # the whole file is refused: nothing half done
+
+    english = CliRunner().invoke(cli, ["intake", str(path), "--lang", "en"])
+    assert "  row 4, cpr: the 7th digit gives another century than the birth date" in (
+        english.output
+    )
+
+    fixed = _write(tmp_path / "rettet.csv", [GOOD_ROW, GOOD_ROW | {"cpr": "0101104322"}])
+    opened = CliRunner().invoke(cli, ["intake", str(fixed)])
+    assert opened.exit_code == 0, opened.output
+    assert opened.output.splitlines()[-1] == "opened: 2"
+    again = CliRunner().invoke(cli, ["intake", str(fixed)])
+    assert again.output.splitlines()[-1] == "already opened: 2"
+    assert _cases(staffed) == 2
+
+
+# --- staff ids against the account store ----------------------------------------------
+
+
+def _to_pre_meeting(runtime: Runtime) -> str:
+    reference = runtime.service.refer("soroe", FREJA, CW, INPUTS).reference
+    accept = {"young_person_agrees": True, "consent": True}
+    runtime.service.trigger(reference, "accept_referral", accept, CW)
+    return reference
+
+
+def _pre_meeting(team: list[dict[str, str]], coordinator: str = "tovholder-lise") -> dict[str, Any]:
+    return {
+        "team": team,
+        "coordinator": coordinator,
+        "agenda": ["uddannelse"],
+        "first_meeting_at": "2026-03-17T09:00",
+        "meeting_room": "raadhuset_storskaerm",
+    }
+
+
+@pytest.mark.parametrize(
+    ("team", "coordinator", "expected"),
+    [
+        (  # a Ballerup caseworker on a Sorø case's team
+            [{"department": "skole", "person": "cw-bo-ballerup"}],
+            "tovholder-lise",
+            {"team": "staff_elsewhere"},
+        ),
+        (  # nobody's id
+            [{"department": "skole", "person": "nobody-yet-9"}],
+            "tovholder-lise",
+            {"team": "not_staff"},
+        ),
+        (  # the coordinator from Ballerup
+            [{"department": "skole", "person": "laerer-anna"}],
+            "cw-bo-ballerup",
+            {"coordinator": "staff_elsewhere"},
+        ),
+        (  # a mail address is no staff id: never a coordinator
+            [{"department": "skole", "person": "laerer-anna"}],
+            "cw-mette@soroe.dk",
+            {"coordinator": "not_a_staff_id"},
+        ),
+    ],
+)
+def test_staff_ids_are_checked_against_the_municipalitys_accounts(
+    staffed: Runtime, team: list[dict[str, str]], coordinator: str, expected: dict[str, str]
+) -> None:
+    reference = _to_pre_meeting(staffed)
+    with pytest.raises(RejectedError) as refused:
+        staffed.service.trigger(reference, "hold_pre_meeting", _pre_meeting(team, coordinator), CW)
+    assert _codes(refused.value) == expected
+    assert staffed.service.view(reference, CW).stage == "pre_meeting"
+
+
+def test_a_referral_naming_another_municipalitys_caseworker_is_refused(
+    staffed: Runtime,
+) -> None:
+    for caseworker, code in (("cw-bo-ballerup", "staff_elsewhere"), ("nobody-yet-9", "not_staff")):
+        with pytest.raises(RejectedError) as refused:
+            staffed.service.refer(
+                "soroe", FREJA, CW, {"source": "school", "caseworker": caseworker}
+            )
+        assert _codes(refused.value) == {"caseworker": code}
+    with pytest.raises(RejectedError) as refused:
+        staffed.service.refer("soroe", FREJA, CW, {"source": "school", "caseworker": "x@y.dk"})
+    assert _codes(refused.value) == {"caseworker": "not_a_staff_id"}
+
+
+def test_a_mail_address_on_the_team_is_an_outside_participant_without_access(
+    staffed: Runtime,
+) -> None:
+    # An account whose id is a mail address: named on a team, it is mailed, never let in.
+    staffed.accounts.create(
+        "mentor",
+        PASSWORD,
+        display_name="Mentor",
+        person_id="mentor@firma.dk",
+        roles=["team_member"],
+        municipality_code="340",
+    )
+    reference = _to_pre_meeting(staffed)
+    team = [
+        {"department": "skole", "person": "laerer-anna"},
+        {"department": "uu", "person": "mentor@firma.dk"},
+    ]
+    staffed.service.trigger(reference, "hold_pre_meeting", _pre_meeting(team), CW)
+    staffed.consents.give(
+        reference, CW, ConsentRequest(["skole", "uu"], ["education"], guardian=True)
+    )
+    with pytest.raises(CaseNotFoundError):
+        staffed.service.view(reference, Actor("team_member", "mentor@firma.dk"))
+    with pytest.raises(CaseNotFoundError):
+        staffed.service.reveal_cpr(reference, Actor("team_member", "mentor@firma.dk"), "tjek")
+    assert staffed.service.roles_held(reference, "mentor@firma.dk") == ()
+
+
+def test_an_embedded_store_without_accounts_takes_ids_as_given(sqlite_runtime: Runtime) -> None:
+    # Driven from the CLI alone (no account at all): nothing to check staff ids against.
+    opened = sqlite_runtime.service.refer("soroe", FREJA, CW, INPUTS)
+    assert opened.to_stage == "referred"
+
+
+# --- goal reviews against the plan ----------------------------------------------------
+
+
+def test_a_review_of_a_goal_the_plan_does_not_have_is_refused(
+    staffed: Runtime, clock: Clock
+) -> None:
+    staffed.accounts.create(
+        "sara", None, display_name="Sara", person_id="vejleder-sara", roles=["team_member"],
+        municipality_code="340",
+    )  # fmt: skip
+    reference = staffed.service.refer("soroe", FREJA, CASEWORKER, REFERRAL_INPUTS).reference
+    staffed.service.trigger(reference, "accept_referral", ACCEPT, CASEWORKER)
+    staffed.service.trigger(reference, "hold_pre_meeting", PRE_MEETING, CASEWORKER)
+    clock.advance(hours=2)
+    three_goals = [
+        {"text": "Jeg skal møde op i skole 3 dage om ugen", "theme": "uddannelse"},
+        {"text": "Jeg vil have et fritidsjob", "theme": "fritid"},
+        {"text": "Jeg vil sove bedre", "theme": "fritid"},
+    ]
+    staffed.service.trigger(
+        reference, "hold_first_meeting", FIRST_MEETING | {"plan": three_goals}, COORDINATOR
+    )
+    seventh = FOLLOW_UP | {"reviews": [{"goal": 1, "status": "met"}, {"goal": 7, "status": "met"}]}
+    with pytest.raises(RejectedError) as refused:
+        staffed.service.trigger(reference, "hold_follow_up", seventh, COORDINATOR)
+    [error] = refused.value.rejection.field_errors
+    assert (error.name, error.code, dict(error.params)) == (
+        "reviews",
+        "goal_not_in_plan",
+        {"goal": 7, "goals": 3},
+    )
+    assert error.text("da") == "planen har 3 mål; der findes intet mål 7"
+    third = FOLLOW_UP | {"reviews": [{"goal": 3, "status": "partly"}]}
+    assert staffed.service.trigger(reference, "hold_follow_up", third, COORDINATOR).seq > 0
