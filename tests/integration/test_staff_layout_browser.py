@@ -27,6 +27,7 @@ from tests.support.browser import FLAGS, ensure_chromium
 from tests.support.case_api import ACCEPT, CASEWORKER, COORDINATOR
 from tests.support.services import free_port
 from workflow.cases.model import YoungPersonDetails
+from workflow.privacy.consents import ConsentRequest
 from workflow.runtime import Runtime, build_runtime, use_runtime
 from workflow.settings import Settings
 from workflow.web.app import create_app
@@ -117,6 +118,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         referral,
     ).reference
     service.trigger(starting, "accept_referral", ACCEPT, CASEWORKER)
+    # Consent for the school and youth guidance: the team chosen on the form is covered.
+    consent = ConsentRequest(["skole", "uu"], ["education"], guardian=True)
+    runtime.consents.give(starting, CASEWORKER, consent)
     following = service.refer(
         "soroe",
         YoungPersonDetails("Oliver Jensen", "0202104321", date(2010, 2, 2)),
