@@ -497,6 +497,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "log_export": {"da": "Udleveret", "en": "Exported"},
     "log_delete": {"da": "Slettet", "en": "Deleted"},
     "log_search": {"da": "Søgning", "en": "Search"},
+    # A refused attempt (no standing on the case): not a use of the data.
+    "log_refused": {"da": "Forsøg afvist", "en": "Attempt refused"},
     "log_what_case": {"da": "sagen", "en": "the case"},
     "log_what_cpr": {"da": "CPR-nummer", "en": "CPR number"},
     "log_what_consent": {"da": "samtykke", "en": "consent"},

@@ -38,13 +38,21 @@ from workflow.web.app import create_app
 
 REFERRAL = {
     "definition": "soroe",
-    "young_person": {"name": "Freja Testesen", "cpr": "010110-1234", "birth_date": "2010-01-01"},
+    "young_person": {"name": "Freja Testesen", "cpr": "010110-4321", "birth_date": "2010-01-01"},
     "inputs": REFERRAL_INPUTS,
 }
 #: How an entry is counted: (action, object type, what exactly) — the channel of a read
 #: (a case read through the API is "api"; the read before a step is "api:<event>"), the
 #: event of a change of the case; None for the rest.
 Kind = tuple[str, str, str | None]
+
+
+def _shown_purpose(entry: AuditEntry) -> str:
+    """The purpose the citizen reads: a refused attempt shows only the step it tried,
+    never the purpose someone without standing stated."""
+    if entry.action != "refused":
+        return entry.purpose
+    return str((entry.details or {}).get("event") or "")
 
 
 def _kind(entry: AuditEntry) -> Kind:
@@ -133,10 +141,11 @@ class Driver:
         return cpr
 
     def refused_read(self, who: dict[str, str]) -> None:
-        """Someone with no standing asks for the case: refused, and nothing of the case
-        was read, so nothing is logged (the refusal is not a read of the case's data)."""
+        """Someone with no standing asks for the case: refused, and the attempt is logged
+        as refused (issue 17), never as a read of the case's data."""
         answer = self.client.get(f"/api/v1/cases/{self.reference}", headers=who)
         assert answer.status_code == 404, answer.text
+        self.done["refused", "case", None] += 1
 
     def access_log(self, who: dict[str, str]) -> Any:
         answer = self.client.get(f"/api/v1/cases/{self.reference}/access-log", headers=who)
@@ -147,7 +156,7 @@ class Driver:
 
 @pytest.fixture
 def client(runtime: Runtime) -> Iterator[TestClient]:
-    create_staff(runtime, ["mette", "lise", "anna", "bo"])
+    create_staff(runtime, ["mette", "lise", "anna", "bo", "sara"])  # Sara: on the team
     with TestClient(create_app(runtime), base_url="https://testserver") as test_client:
         yield test_client
 
@@ -174,7 +183,7 @@ def test_every_read_change_search_and_export_is_logged_exactly_once(
     assert api.step(lise, "hold_follow_up", FOLLOW_UP) == 200
     assert api.step(lise, "start_handover", HANDOVER) == 200
     assert api.export(mette, "aktindsigt")["case"]["reference"] == reference
-    assert api.reveal_cpr(mette, "kontrol af CPR mod Digital Post") == "010110-1234"
+    assert api.reveal_cpr(mette, "kontrol af CPR mod Digital Post") == "010110-4321"
     assert api.search(mette, q=reference[-4:]) == [reference]
     clock.advance(hours=2)
     assert api.step(lise, "close_case", CLOSE) == 200
@@ -195,7 +204,7 @@ def test_every_read_change_search_and_export_is_logged_exactly_once(
         "login": 4,
         "read": 13,
         "change": 9,  # the consent, and the case taking consent_given
-        "refused": 2,
+        "refused": 3,  # two steps the engine refused, and a read without standing
         "search": 2,
         "export": 2,
     }
@@ -238,14 +247,15 @@ def test_every_read_change_search_and_export_is_logged_exactly_once(
     case_entries = [
         e for e in entries if e.object_type in CASE_OBJECTS and e.object_type != "access_log"
     ]
-    assert len(case_entries) == 13 + 9 + 2 + 1  # the reads, changes, refusals and export
+    assert len(case_entries) == 13 + 9 + 3 + 1  # the reads, changes, refusals and export
     shown = log.json()
     assert shown["reference"] == reference
     assert [
         (datetime.fromisoformat(e["at"]), e["action"], e["what"], e["role"], e["purpose"])
         for e in shown["entries"]
     ] == [
-        (e.at, e.action, e.object_type, e.actor.partition(":")[0], e.purpose) for e in case_entries
+        (e.at, e.action, e.object_type, e.actor.partition(":")[0], _shown_purpose(e))
+        for e in case_entries
     ]
     roles = {e["role"] for e in shown["entries"]}
     assert roles == {"caseworker", "coordinator", "team_member", "system"}

@@ -37,6 +37,7 @@ from workflow.errors import (
 )
 from workflow.privacy.authorisation import (
     access_details,
+    audited_refusal,
     authorise,
     authorise_step,
     standing_on,
@@ -268,7 +269,10 @@ class CaseService:
         self, reference: str, actor: Actor, purpose: str | None, channel: str
     ) -> CaseView:
         now = self.uow.clock()
-        with self.uow.transaction() as session:
+        with (
+            audited_refusal(self.uow, actor, AuditObject.CASE, reference, purpose),
+            self.uow.transaction() as session,
+        ):
             case = case_by_reference(session, reference)
             access = authorise(session, case, actor, Action.READ, purpose, self.uow.today())
             definition = self.uow.catalog.pinned(session, case.definition_version_id)
@@ -290,7 +294,10 @@ class CaseService:
         if len(purpose.strip()) < MIN_PURPOSE:
             raise PurposeRequiredError(reference, "reveal")
         now = self.uow.clock()
-        with self.uow.transaction() as session:
+        with (
+            audited_refusal(self.uow, actor, AuditObject.CPR, reference, purpose),
+            self.uow.transaction() as session,
+        ):
             case = case_by_reference(session, reference)
             access = authorise(session, case, actor, Action.READ, purpose, self.uow.today())
             cpr = read_cpr(session, case)

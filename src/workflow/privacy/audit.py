@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, select
 
 from workflow.engine.access import Action
 from workflow.engine.model import Actor
-from workflow.privacy.authorisation import access_details, authorise
+from workflow.privacy.authorisation import access_details, audited_refusal, authorise
 from workflow.store.audit import CASE_OBJECTS, AuditAction, AuditObject, actor_label, write_audit
 from workflow.store.reading import case_by_reference, read_case
 from workflow.store.tables import AuditEntry
@@ -57,7 +57,10 @@ class AuditService:
         Through a legal basis the purpose must be stated (PurposeRequiredError).
         """
         now = self.uow.clock()
-        with self.uow.transaction() as session:
+        with (
+            audited_refusal(self.uow, actor, AuditObject.CASE_EXPORT, reference, purpose),
+            self.uow.transaction() as session,
+        ):
             case = case_by_reference(session, reference)
             access = authorise(session, case, actor, Action.EXPORT, purpose, self.uow.today())
             definition = self.uow.catalog.pinned(session, case.definition_version_id)
@@ -80,7 +83,10 @@ class AuditService:
         Given to the citizen on request; the export itself is logged too.
         """
         now = self.uow.clock()
-        with self.uow.transaction() as session:
+        with (
+            audited_refusal(self.uow, actor, AuditObject.ACCESS_LOG, reference, purpose),
+            self.uow.transaction() as session,
+        ):
             case = case_by_reference(session, reference)
             access = authorise(session, case, actor, Action.EXPORT, purpose, self.uow.today())
             rows = session.scalars(
@@ -97,7 +103,7 @@ class AuditService:
                     action=row.action,
                     what=row.object_type,
                     role=row.actor.partition(":")[0],
-                    purpose=row.purpose,
+                    purpose=_shown_purpose(row),
                 )
                 for row in rows
             ]
@@ -133,3 +139,12 @@ class AuditService:
                     details={"entries": count, "retention_days": self.retention_days},
                 )
         return PruneResult(cutoff, count, dry_run)
+
+
+def _shown_purpose(row: AuditEntry) -> str:
+    """The purpose the citizen reads: a refused attempt shows only the step it tried (a
+    purpose stated by someone who was refused is their word, not a use of the data)."""
+    if row.action != AuditAction.REFUSED:
+        return row.purpose
+    event = row.details.get("event") if isinstance(row.details, dict) else None
+    return str(event) if event else ""

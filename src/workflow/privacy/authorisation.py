@@ -8,6 +8,8 @@ their standing on *this* case gives them.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
@@ -24,8 +26,10 @@ from workflow.engine.access import (
 )
 from workflow.engine.model import Actor
 from workflow.errors import CaseNotFoundError, NotAllowedError, PurposeRequiredError
+from workflow.store.audit import AuditAction, AuditObject, actor_label, write_audit
 from workflow.store.loading import StoredCase
 from workflow.store.standing import standing_of
+from workflow.store.unit_of_work import UnitOfWork
 
 ACTION_WORDS = {Action.READ: "read", Action.TRIGGER: "take steps on", Action.EXPORT: "export"}
 
@@ -153,3 +157,31 @@ def access_details(access: Access) -> dict[str, Any]:
     """How access was given, for the audit entry."""
     return {"via": access.via.value} | ({"basis": access.basis} if access.basis else {})
 
+
+@contextmanager
+def audited_refusal(
+    uow: UnitOfWork, actor: Actor, what: AuditObject, reference: str, purpose: str | None
+) -> Iterator[None]:
+    """Keep a refused attempt to use a case in the audit log: who tried what, and why it
+    was refused (no standing on the case, or an action their standing does not cover).
+
+    Written in a transaction of its own (the refused one rolls back). The purpose the
+    person stated is kept for the auditors; the citizen's access log shows the entry as
+    an attempt that was refused, never as a use of their data, and without that purpose
+    (:meth:`workflow.privacy.audit.AuditService.access_log`).
+    """
+    try:
+        yield
+    except (CaseNotFoundError, NotAllowedError) as refusal:
+        with uow.transaction() as session:
+            write_audit(
+                session,
+                at=uow.clock(),
+                actor=actor_label(actor),
+                action=AuditAction.REFUSED,
+                object_type=what,
+                object_id=reference[:64],
+                purpose=(purpose or "").strip()[:200] or "-",
+                details={"reason": type(refusal).__name__, "role": actor.role},
+            )
+        raise

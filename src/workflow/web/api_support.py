@@ -60,8 +60,11 @@ async def api_user(
     """The caller; changes through a session cookie must carry the CSRF header."""
     if auth is None:
         raise ApiProblemError(401, "not_authenticated", "log in: POST /api/v1/tokens, then Bearer")
+    # A read that states a purpose writes it into the log the citizen reads: through a
+    # browser session it needs the CSRF header too (a cross-site link cannot send one).
+    writes = request.method not in ("GET", "HEAD") or "purpose" in request.query_params
     if (
-        request.method not in ("GET", "HEAD")
+        writes
         and auth.needs_csrf
         and not same_token(request.headers.get("x-csrf-token"), auth.csrf_token)
     ):

@@ -167,7 +167,7 @@ ERROR_ANSWERS: dict[type[Exception], Callable[[Any, str], ErrorAnswer]] = {
     PurposeRequiredError: lambda e, lang: ErrorAnswer(
         403,
         "purpose_required",
-        f"{e}: give ?purpose= (kept in the audit log)",
+        f"{e}: state a purpose (kept in the audit log)",
         reply=Reply.PURPOSE,
         details={"reference": e.reference, "basis": e.basis},
     ),
@@ -239,6 +239,20 @@ def allowed_methods(request: Request) -> str:
     )
 
 
+#: The reads whose page posts its own purpose form (any other read posts to the case page).
+_PURPOSE_READS = ("/export", "/access-log")
+
+
+def purpose_target(path: str, reference: str) -> str:
+    """Where the purpose form posts: the read asked for where it takes a posted purpose
+    (the case page, an export, the access log), else the case page — never a step's form
+    (posting a purpose there would be taken as the step)."""
+    case_page = f"/cases/{quote(reference, safe='')}"
+    if path == case_page or (path.startswith(case_page) and path.endswith(_PURPOSE_READS)):
+        return path
+    return case_page
+
+
 def page_answer(request: Request, error: Exception, answer: ErrorAnswer) -> Response:
     """An error answered as a page: the message page, the purpose form, or the login page."""
     if answer.reply is Reply.LOGIN:
@@ -247,8 +261,9 @@ def page_answer(request: Request, error: Exception, answer: ErrorAnswer) -> Resp
     context: WebContext = request.app.state.web
     status = answer.page_status or answer.status
     if answer.reply is Reply.PURPOSE:
+        target = purpose_target(request.url.path, str(answer.details.get("reference", "")))
         page = context.pages.render(
-            request, "purpose.html", status, target=request.url.path, **answer.details
+            request, "purpose.html", status, target=target, **answer.details
         )
     else:
         heading = text("error", _language(request))

@@ -115,13 +115,19 @@ def caseload_page(  # noqa: PLR0913 - the page's query parameters
 
 
 def case_or_missing(
-    request: Request, web: WebContext, auth: Authenticated, reference: str, channel: str
+    request: Request,
+    web: WebContext,
+    auth: Authenticated,
+    reference: str,
+    channel: str,
+    purpose: str | None = None,
 ) -> tuple[CaseView, Definition]:
     """The case and its definition, or the "no such case" page.
 
-    A purpose stated on the purpose page (``?purpose=``) goes with the read.
+    A purpose goes with the read only as the purpose page posts it (:func:`case_page_read`,
+    with the form's CSRF token): a link or a cross-site navigation cannot write one into
+    the log the citizen reads.
     """
-    purpose = request.query_params.get("purpose", "")[:200] or None
     found = web.visible_case(auth.user, reference, channel, purpose)
     if found is None:
         lang = locale_of(request, auth.user.locale)
@@ -142,6 +148,16 @@ def case_page(
     view, definition = case_or_missing(request, web, auth, reference, "case page")
     shown = CaseShown(saved=saved, withdrawn=withdrawn, task_added=task_added)
     return render_case(request, web, auth, view, definition, shown)
+
+
+@router.post("/cases/{reference}")
+def case_page_read(
+    request: Request, web: Web, auth: SignedIn, form: PostedForm, reference: str
+) -> Response:
+    """The case page, read with the purpose its purpose page posts (a legal basis)."""
+    purpose = form.get("purpose").strip()[:200] or None
+    view, definition = case_or_missing(request, web, auth, reference, "case page", purpose)
+    return render_case(request, web, auth, view, definition, CaseShown())
 
 
 @dataclass(frozen=True)

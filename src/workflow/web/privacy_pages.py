@@ -86,8 +86,20 @@ def reveal_cpr(
 
 
 @router.get("/cases/{reference}/export")
-def export_case(audit: Audit, auth: SignedIn, reference: str, purpose: str = "") -> Response:
-    data = audit.export(reference, auth.user.actor(), purpose[:200] or None)
+def export_case(audit: Audit, auth: SignedIn, reference: str) -> Response:
+    return _export(audit, auth, reference, None)
+
+
+@router.post("/cases/{reference}/export")
+def export_case_with_purpose(
+    audit: Audit, auth: SignedIn, form: PostedForm, reference: str
+) -> Response:
+    """The export, with the purpose the purpose page posts (a legal basis needs one)."""
+    return _export(audit, auth, reference, form.get("purpose").strip()[:200] or None)
+
+
+def _export(audit: Audit, auth: SignedIn, reference: str, purpose: str | None) -> Response:
+    data = audit.export(reference, auth.user.actor(), purpose)
     body = json.dumps(data, default=str, ensure_ascii=False, indent=2)
     return Response(
         body,
@@ -96,9 +108,23 @@ def export_case(audit: Audit, auth: SignedIn, reference: str, purpose: str = "")
     )
 
 
+# A purpose is taken only from a posted form (with its CSRF token), never from a link: a
+# cross-site navigation must not write a purpose into the log the citizen reads.
+
+
 @router.get("/cases/{reference}/access-log")
 def access_log(
-    request: Request, web: Web, audit: Audit, auth: SignedIn, reference: str, purpose: str = ""
+    request: Request, web: Web, audit: Audit, auth: SignedIn, reference: str
 ) -> Response:
-    entries = audit.access_log(reference, auth.user.actor(), purpose[:200] or None)
+    entries = audit.access_log(reference, auth.user.actor(), None)
+    return web.pages.render(request, "access_log.html", reference=reference, entries=entries)
+
+
+@router.post("/cases/{reference}/access-log")
+def access_log_with_purpose(
+    request: Request, web: Web, audit: Audit, auth: SignedIn, form: PostedForm, reference: str
+) -> Response:
+    """The access log, with the purpose the purpose page posts (a legal basis needs one)."""
+    purpose = form.get("purpose").strip()[:200] or None
+    entries = audit.access_log(reference, auth.user.actor(), purpose)
     return web.pages.render(request, "access_log.html", reference=reference, entries=entries)
