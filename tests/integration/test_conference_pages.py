@@ -684,6 +684,9 @@ def test_each_failed_rule_of_a_guard_is_shown_beside_its_own_field(
         "coordinator": "kontaktperson-line",
         "agenda": "bolig",
         "first_meeting_at": "2026-03-19T09:00",
+        # No consent covers the team yet: saving anyway is confirmed (the guard's rules
+        # are what this test is about, not the consent warning before them).
+        "confirm_withheld": "1",
     }
     assert client.get(step).status_code == 200
     refused = client.post(step, data=form)
