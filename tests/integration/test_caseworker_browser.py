@@ -118,35 +118,28 @@ def test_a_soroe_case_from_referral_to_closed_in_the_browser(
     expect(page.get_by_text("010110-xxxx")).to_be_visible()  # the CPR number is masked
     expect(page.get_by_text("010110-4321")).to_have_count(0)
 
-    # Starting the course needs the young person's wish and consent: refused without.
+    # Starting the course needs the young person's wish and her consent — recorded as a
+    # consent, with what it covers (issue 17: a ticked box alone shared nothing).
     page.get_by_role("link", name="Start forløbet").click()
     page.get_by_label("Den unge vil gerne starte forløbet").check()
-    page.get_by_role("button", name="Gem").click()
-    expect(page.get_by_role("alert")).to_contain_text("samtykket er givet")
     page.get_by_label("Samtykke til deling mellem afdelinger er givet").check()
     page.get_by_role("button", name="Gem").click()
-    expect(page.get_by_role("status")).to_contain_text("Skridtet er gemt: Start forløbet")
+    expect(page.get_by_role("alert")).to_contain_text("Samtykket kan ikke registreres")
+    scope = page.get_by_test_id("consent-scope")
+    expect(scope).to_contain_text("Vælg mindst én afdeling")
+    expect(scope).to_contain_text("forældremyndighedsindehaveren skal også give samtykke")
+    for department in ("skole", "born_familie", "uu"):
+        scope.locator(f"input[name='consent_scope.departments'][value={department}]").check()
+    scope.locator("input[name='consent_scope.categories'][value=education]").check()
+    scope.get_by_label("Forældremyndighedsindehaveren har også givet samtykke").check()
+    page.get_by_role("button", name="Gem").click()
+    expect(page.get_by_role("status").first).to_contain_text("Skridtet er gemt: Start forløbet")
     assert _stage(page) == "Formøde"
 
-    # The signed consent form: which departments may share, and (she is 16) her parent too.
+    # The consent is on the Samtykke card: the departments, and (she is 16) her parent too.
     consents = page.get_by_test_id("consents")
-    expect(consents).to_contain_text("Der er ikke registreret samtykke")
-    consents.get_by_text("Registrér samtykke", exact=True).first.click()
-    form = page.get_by_test_id("consent-form")
-    for department in ("skole", "born_familie", "uu"):
-        form.locator(f"input[name=departments][value={department}]").check()
-    form.locator("input[name=categories][value=education]").check()
-    form.get_by_role("button", name="Registrér samtykke").click()
-    expect(page.get_by_role("alert")).to_contain_text("forældremyndighedsindehaver")
-    page.go_back()
-    consents.get_by_text("Registrér samtykke", exact=True).first.click()
-    for department in ("skole", "born_familie", "uu"):
-        form.locator(f"input[name=departments][value={department}]").check()
-    form.locator("input[name=categories][value=education]").check()
-    form.get_by_label("Forældremyndighedsindehaveren har også givet samtykke").check()
-    form.get_by_role("button", name="Registrér samtykke").click()
-    expect(page.get_by_role("status")).to_contain_text("Samtykket er gemt.")
     expect(consents).to_contain_text("den unge + forældremyndighedsindehaver (alder 16)")
+    expect(consents).to_contain_text("Skole, uddannelse og beskæftigelse")
     _shot(page, "web-consent.png")
 
     # The whole CPR number only on purpose, and logged.

@@ -191,9 +191,21 @@ def test_withdrawing_a_departments_consent_and_the_access_log(citizen_runtime: R
     ref = _case(citizen_runtime, EMMA)
     client = _login(TestClient(create_app(citizen_runtime)), "emma")
     page = client.get(f"/ung/cases/{ref}")
-    answer = client.post(
+    # Issue 17: withdrawing was one click. Now the first post asks, naming the department.
+    asked = client.post(
         f"/ung/cases/{ref}/consent",
         data={"csrf_token": _csrf(page.text), "department": "skole"},
+        follow_redirects=False,
+    )
+    assert asked.status_code == 200
+    assert "Vil du trække samtykket tilbage?" in asked.text
+    assert "Skole (skoleleder/lærer)" in asked.text
+    assert 'name="confirmed" value="1"' in asked.text
+    view = citizen_runtime.service.view(ref, CASEWORKER)
+    assert all(d["withdrawn_at"] is None for d in view.consents[0]["departments"])
+    answer = client.post(
+        f"/ung/cases/{ref}/consent",
+        data={"csrf_token": _csrf(page.text), "department": "skole", "confirmed": "1"},
         follow_redirects=False,
     )
     assert answer.status_code == 303
@@ -201,10 +213,16 @@ def test_withdrawing_a_departments_consent_and_the_access_log(citizen_runtime: R
     withdrawn = {d["department"]: d["withdrawn_at"] for d in view.consents[0]["departments"]}
     assert withdrawn["skole"] is not None
     assert withdrawn["uu"] is None
+    for _ in range(3):  # the young person looks at their page again and again
+        assert client.get(f"/ung/cases/{ref}").status_code == 200
     log = client.get(f"/ung/cases/{ref}/log")
     assert log.status_code == 200
     assert "Din sagsbehandler" in log.text
     assert "cw-mette" not in log.text
+    # Issue 17: steps and purposes by name, and one line for repeated reads (each logged).
+    assert "Start forløbet" in log.text
+    assert "accept_referral" not in log.text
+    assert re.search(r"\d+ gange, til", log.text)
 
 
 def test_the_first_meeting_invitation_reaches_the_young_person_and_guardian(

@@ -304,6 +304,10 @@ def test_the_young_person_and_guardian_follow_a_soroe_course(site: Site, browser
         ]
     )
     consent.get_by_role("button", name="Træk tilbage – Skole (skoleleder/lærer)").click()
+    # She is asked first, with the department by name (issue 17: it was one click).
+    expect(page.get_by_role("heading", name="Vil du trække samtykket tilbage?")).to_be_visible()
+    expect(page.get_by_test_id("withdraw-confirm")).to_contain_text("Skole (skoleleder/lærer)")
+    page.get_by_role("button", name="Ja, træk det tilbage").click()
     expect(page.get_by_role("status")).to_have_text(
         "Samtykket er trukket tilbage. Afdelingen får ikke længere oplysninger om forløbet."
     )

@@ -20,7 +20,7 @@ from workflow.engine.access import guardian_actor, young_person_actor
 from workflow.engine.model import Actor
 from workflow.engine.steps import next_steps
 from workflow.errors import CaseNotFoundError, NotAllowedError
-from workflow.privacy.audit import AccessLogEntry, AuditService
+from workflow.privacy.audit import AuditService, ShownAccessLog
 from workflow.privacy.citizen_sessions import Citizen, CitizenSessions
 from workflow.privacy.consents import ConsentRequest, ConsentService
 from workflow.store.audit import AuditAction, AuditObject, write_audit
@@ -140,10 +140,11 @@ class CitizenService:
         request = ConsentRequest(missing, categories, guardian=True)
         return self.consents.give(reference, self.actor(membership), request, "forældresamtykke")
 
-    def access_log(self, citizen: Citizen, reference: str) -> list[AccessLogEntry]:
-        """Who has used the case and why, in roles (no staff names; C-579/21)."""
+    def access_log(self, citizen: Citizen, reference: str) -> ShownAccessLog:
+        """Who has used the case and why, in roles (no staff names; C-579/21); repeated
+        reads by one person within ten minutes are one line with their number."""
         membership = self.membership(citizen, reference)
-        return self.audit.access_log(reference, self.actor(membership), OWN_CASE)
+        return self.audit.access_log_shown(reference, self.actor(membership), OWN_CASE)
 
     def come_back(self, citizen: Citizen, reference: str) -> StepResult:
         """After a closed course: the young person refers themself again (same municipality,

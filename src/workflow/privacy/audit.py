@@ -4,17 +4,21 @@ Every read, search, change, export and delete of case data is written where it h
 (the service layer, in the same transaction); this module answers from the log. A
 citizen may learn when and why their case was consulted (EU Court of Justice C-579/21),
 normally without staff names: :meth:`AuditService.access_log` gives dates, actions, the
-role that acted and the purpose — never who.
+role that acted and the purpose — never who. The citizen's pages show it through
+:meth:`AuditService.access_log_shown`, where repeated reads of the case by one person
+within ten minutes are one line with their number (every read stays in the log).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select
 
+from workflow.definitions.models import Definition
 from workflow.engine.access import Action
 from workflow.engine.model import Actor
 from workflow.privacy.authorisation import access_details, audited_refusal, authorise
@@ -33,6 +37,62 @@ class AccessLogEntry:
     what: str
     role: str
     purpose: str
+
+
+#: Reads of the case by the same person for the same purpose within this window are one
+#: line of the access log as it is shown to the citizen (each is still its own entry).
+READ_WINDOW = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class AccessLogLine:
+    """One line of the access log as the citizen's pages show it: one use of the data, or
+    ``count`` reads of the case by one person for one purpose from ``at`` to ``until``."""
+
+    at: datetime
+    action: str
+    what: str
+    role: str
+    purpose: str
+    count: int = 1
+    until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ShownAccessLog:
+    """The access log as shown: its lines, and the case's definition (to name its steps)."""
+
+    definition: Definition
+    lines: list[AccessLogLine]
+
+
+def collapse_reads(
+    rows: Sequence[AuditEntry], window: timedelta = READ_WINDOW
+) -> list[AccessLogLine]:
+    """The entries as lines, in order, with repeated reads folded: a read of the case by
+    the same person (``actor``, which is not shown) for the same purpose within ``window``
+    of that person's first read joins its line (counted, with the time of the last).
+    Every other entry — a change, an export, a CPR reveal, a refusal — is a line of its own.
+    """
+    lines: list[AccessLogLine] = []
+    open_reads: dict[tuple[str, str], int] = {}  # (actor, purpose) -> index of its line
+    for row in rows:
+        purpose = _shown_purpose(row)
+        line = AccessLogLine(
+            row.at, row.action, row.object_type, row.actor.partition(":")[0], purpose
+        )
+        if row.action != AuditAction.READ or row.object_type != AuditObject.CASE:
+            lines.append(line)
+            continue
+        key = (row.actor, row.purpose)
+        index = open_reads.get(key)
+        if index is not None and row.at - lines[index].at <= window:
+            first = lines[index]
+            lines[index] = replace(first, count=first.count + 1, until=row.at)
+            continue
+        open_reads[key] = len(lines)
+        lines.append(line)
+    return lines
 
 
 @dataclass(frozen=True)
@@ -118,6 +178,42 @@ class AuditService:
                 details=access_details(access) | {"entries": len(entries)},
             )
         return entries
+
+    def access_log_shown(
+        self, reference: str, actor: Actor, purpose: str | None, window: timedelta = READ_WINDOW
+    ) -> ShownAccessLog:
+        """The access log as the citizen's pages show it (:func:`collapse_reads`): repeated
+        reads by one person within ``window`` are one line with their number. The log
+        itself keeps every read; the complete list is :meth:`access_log` (the API, the
+        CLI). Producing it is logged as an export, as there."""
+        now = self.uow.clock()
+        with (
+            audited_refusal(self.uow, actor, AuditObject.ACCESS_LOG, reference, purpose),
+            self.uow.transaction() as session,
+        ):
+            case = case_by_reference(session, reference)
+            access = authorise(session, case, actor, Action.EXPORT, purpose, self.uow.today())
+            definition = self.uow.catalog.pinned(session, case.definition_version_id)
+            rows = session.scalars(
+                select(AuditEntry)
+                .where(
+                    AuditEntry.object_id == reference,
+                    AuditEntry.object_type.in_(sorted(CASE_OBJECTS)),
+                )
+                .order_by(AuditEntry.at, AuditEntry.id)
+            ).all()
+            lines = collapse_reads(rows, window)
+            write_audit(
+                session,
+                at=now,
+                actor=actor_label(actor),
+                action=AuditAction.EXPORT,
+                object_type=AuditObject.ACCESS_LOG,
+                object_id=reference,
+                purpose=purpose or "access log for the citizen",
+                details=access_details(access) | {"entries": len(rows), "lines": len(lines)},
+            )
+        return ShownAccessLog(definition, lines)
 
     def prune(self, actor: str, *, dry_run: bool = True) -> PruneResult:
         """Remove entries older than the retention period; the removal is itself logged."""

@@ -30,6 +30,7 @@ from workflow.delivery.ics import invitation
 from workflow.delivery.message import meeting_uid
 from workflow.errors import CaseNotFoundError, NotAllowedError, WorkflowError
 from workflow.privacy.accounts import AccountService, same_token
+from workflow.privacy.audit import READ_WINDOW
 from workflow.privacy.citizen_sessions import Citizen, CitizenLoginRefusedError, CitizenSessions
 from workflow.settings import Settings
 from workflow.texts import text
@@ -39,6 +40,7 @@ from workflow.web.definition_texts import local
 from workflow.web.forms import FormData, form_fields, read_form
 from workflow.web.meetings import next_meeting
 from workflow.web.page_support import refusal, secure_cookies
+from workflow.web.privacy_pages import purpose_words
 from workflow.web.rendering import Pages, locale_of
 
 CITIZEN_COOKIE = "kui_ung"
@@ -273,6 +275,8 @@ def create_citizen_app(context: CitizenContext) -> FastAPI:  # noqa: C901 - the 
             if form.get("give") == "guardian":
                 context.citizens.give_parental_consent(citizen, reference)
                 notice = "consent_given"
+            elif form.get("confirmed") != "1":  # a withdrawal is asked about first
+                return _confirm_withdrawal(context, render, citizen, reference, form)
             else:
                 context.citizens.withdraw_consent(citizen, reference, form.get("department"))
                 notice = "consent_withdrawn"
@@ -308,27 +312,28 @@ def create_citizen_app(context: CitizenContext) -> FastAPI:  # noqa: C901 - the 
             return RedirectResponse(f"{ROOT}/", status_code=303)
         render = _Render(context, request, citizen)
         try:
-            entries = context.citizens.access_log(citizen, reference)
-            definition = context.citizens.page(citizen, reference).definition
+            shown = context.citizens.access_log(citizen, reference)
         except CaseNotFoundError:
             return render.missing()
-        # A step's purpose is its id: the citizen reads the step's name instead.
-        steps = {t.id: local(t.name, render.lang) for t in definition.transitions}
-        steps[REFER_EVENT] = steps["referral"] = text("ung_purpose_referral", render.lang)
+        lang = render.lang
         rows = [
             {
                 "at": e.at,
-                "who": text(f"ung_who_{e.role}", render.lang)
+                "until": e.until,
+                "count": e.count,
+                "who": text(f"ung_who_{e.role}", lang)
                 if e.role in _ROLE_WORDS
-                else text("ung_who_other", render.lang),
-                "did": text(f"ung_did_{e.action}", render.lang)
-                if e.action in _ACTION_WORDS
-                else e.action,
-                "why": steps.get(e.purpose, e.purpose),
+                else text("ung_who_other", lang),
+                "did": text(f"ung_did_{e.action}", lang) if e.action in _ACTION_WORDS else e.action,
+                # A step's id, a deadline, the services' own purposes: in words.
+                "why": text("ung_purpose_referral", lang)
+                if e.purpose in (REFER_EVENT, "referral")
+                else purpose_words(shown.definition, e.purpose, lang),
             }
-            for e in reversed(entries)
+            for e in reversed(shown.lines)
         ]
-        return render("citizen/log.html", reference=reference, rows=rows)
+        minutes = int(READ_WINDOW.total_seconds() // 60)
+        return render("citizen/log.html", reference=reference, rows=rows, window=minutes)
 
     @app.get("/cases/{reference}/meeting.ics")
     def meeting_file(request: Request, reference: str) -> Response:
@@ -386,6 +391,24 @@ _ROLE_WORDS = frozenset(
     }
 )
 _ACTION_WORDS = frozenset({"read", "change", "export", "refused", "search", "delete"})
+
+
+def _confirm_withdrawal(
+    context: CitizenContext, render: _Render, citizen: Citizen, reference: str, form: FormData
+) -> Response:
+    """Before a withdrawal: which department, by name, and what withdrawing means."""
+    page = context.citizens.page(citizen, reference)
+    department = form.get("department")
+    known = page.definition.departments_by_id.get(department)
+    if known is None:
+        return render.missing()
+    return render(
+        "citizen/consent_withdraw.html",
+        heading=text("ung_withdraw_confirm_heading", render.lang),
+        reference=reference,
+        department=department,
+        department_name=local(known.name, render.lang),
+    )
 
 
 def _step_name(step: Transition, lang: str) -> str:

@@ -8,16 +8,26 @@ handlers: the services' store transactions run in FastAPI's threadpool.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
+from workflow.definitions.models import Definition
+from workflow.definitions.types import text_in
+from workflow.definitions.vocabulary import REFER_EVENT
 from workflow.errors import InvalidRequestError, Problem
+from workflow.privacy.audit import READ_WINDOW, AuditService, ShownAccessLog
 from workflow.privacy.consents import ConsentRequest
 from workflow.texts import TEXTS, text
+from workflow.web.context import WebContext
 from workflow.web.dependencies import Audit, Cases, Consents, PostedForm, SignedIn, Web
+from workflow.web.identity import Authenticated
+from workflow.web.page_support import PageNotFoundError
 from workflow.web.rendering import locale_of
 
 router = APIRouter(include_in_schema=False)
@@ -68,12 +78,77 @@ def _problem_text(problem: Problem, lang: str) -> str:
 
 @router.post("/cases/{reference}/consents/withdraw")
 def withdraw_consent(
-    consents: Consents, auth: SignedIn, form: PostedForm, reference: str
+    request: Request,
+    web: Web,
+    consents: Consents,
+    auth: SignedIn,
+    form: PostedForm,
+    reference: str,
 ) -> Response:
-    chosen = form.getlist("department") or None
+    """Withdraw consent for the departments posted (none: all) — in two steps: the first
+    post answers with what would be withdrawn, by name, and what it means; only the
+    confirmation (``confirmed=1``) withdraws."""
+    chosen = [d for d in form.getlist("department") if d][:100] or None
+    if form.get("confirmed") != "1":
+        return _confirm_withdrawal(request, web, auth, reference, chosen)
     withdrawn = consents.withdraw(reference, auth.user.actor(), chosen)
     target = f"/cases/{quote(reference)}?withdrawn={quote(', '.join(withdrawn))}"
     return RedirectResponse(target, status_code=303)
+
+
+def _confirm_withdrawal(
+    request: Request, web: WebContext, auth: Authenticated, reference: str, chosen: list[str] | None
+) -> Response:
+    """The page that asks before a withdrawal: the departments and the data categories
+    their consent covers, by name (the case is read for it, and the read is logged)."""
+    lang = locale_of(request, auth.user.locale)
+    found = web.visible_case(auth.user, reference, "consent withdrawal")
+    if found is None:
+        raise PageNotFoundError(text("case_not_found", lang, reference=reference[:32]))
+    view, definition = found
+    scope = withdrawal_scope(definition, view.consents, chosen, lang)
+    return web.pages.render(
+        request,
+        "consent_withdraw.html",
+        reference=reference,
+        departments=scope.departments,
+        categories=scope.categories,
+        chosen=[d for d, _ in scope.departments] if chosen else [],  # none: all of them
+    )
+
+
+@dataclass(frozen=True)
+class WithdrawalScope:
+    """What a withdrawal takes away, in words: the departments and their data categories."""
+
+    departments: list[tuple[str, str]]
+    categories: list[str]
+
+
+def withdrawal_scope(
+    definition: Definition,
+    consents: Sequence[Mapping[str, Any]],
+    chosen: Sequence[str] | None,
+    lang: str,
+) -> WithdrawalScope:
+    """The departments a consent in force covers among ``chosen`` (None: all of them), and
+    the data categories of the consents that cover them — by their names, not their ids."""
+    departments: dict[str, str] = {}
+    categories: dict[str, str] = {}
+    for consent in consents:
+        active = [
+            d["department"] for d in consent.get("departments", []) if d.get("withdrawn_at") is None
+        ]
+        hit = [d for d in active if chosen is None or d in chosen]
+        for department in hit:
+            known = definition.departments_by_id.get(department)
+            departments[department] = text_in(known.name, lang) if known else department
+        for category in consent.get("categories", []) if hit else []:
+            known_category = definition.data_categories_by_id.get(category)
+            categories[category] = (
+                text_in(known_category.name, lang) if known_category else category
+            )
+    return WithdrawalScope(list(departments.items()), list(categories.values()))
 
 
 @router.post("/cases/{reference}/cpr")
@@ -116,8 +191,7 @@ def _export(audit: Audit, auth: SignedIn, reference: str, purpose: str | None) -
 def access_log(
     request: Request, web: Web, audit: Audit, auth: SignedIn, reference: str
 ) -> Response:
-    entries = audit.access_log(reference, auth.user.actor(), None)
-    return web.pages.render(request, "access_log.html", reference=reference, entries=entries)
+    return _access_log_page(request, web, audit, auth, reference, None)
 
 
 @router.post("/cases/{reference}/access-log")
@@ -126,5 +200,73 @@ def access_log_with_purpose(
 ) -> Response:
     """The access log, with the purpose the purpose page posts (a legal basis needs one)."""
     purpose = form.get("purpose").strip()[:200] or None
-    entries = audit.access_log(reference, auth.user.actor(), purpose)
-    return web.pages.render(request, "access_log.html", reference=reference, entries=entries)
+    return _access_log_page(request, web, audit, auth, reference, purpose)
+
+
+def _access_log_page(
+    request: Request,
+    web: WebContext,
+    audit: AuditService,
+    auth: Authenticated,
+    reference: str,
+    purpose: str | None,
+) -> Response:
+    """The access log to hand to the citizen, in words; repeated reads by one person within
+    ten minutes are one line with their number (every read stays in the log itself)."""
+    shown = audit.access_log_shown(reference, auth.user.actor(), purpose)
+    lang = locale_of(request, auth.user.locale)
+    return web.pages.render(
+        request,
+        "access_log.html",
+        reference=reference,
+        rows=access_log_rows(shown, lang),
+        window=int(READ_WINDOW.total_seconds() // 60),
+    )
+
+
+#: Purposes the engine and the services write, by the text that names them.
+_PURPOSE_KEYS = {
+    "sagsbehandling": "purpose_casework",
+    "samtykke": "purpose_consent_given",
+    "samtykke trukket tilbage": "purpose_consent_withdrawn",
+    "export": "purpose_export",
+    "access log for the citizen": "purpose_access_log",
+    "den unges egen side": "purpose_own_page",
+}
+
+
+def purpose_words(definition: Definition, purpose: str, lang: str) -> str:
+    """A logged purpose in words: a step's id is the step's name, a timer's the deadline's
+    name, the services' own purposes their text; a purpose a person wrote is shown as is."""
+    steps = {t.id: t.name for t in definition.transitions} | {
+        t.event_name: t.name for t in definition.transitions
+    }
+    if purpose in steps:
+        return text_in(steps[purpose], lang)
+    if purpose in (REFER_EVENT, "referral"):
+        return text("referral", lang)
+    if purpose.startswith("timer "):
+        timer = next((t for t in definition.timers if t.id == purpose[6:]), None)
+        if timer is not None:
+            return text("purpose_timer", lang, name=text_in(timer.name, lang))
+    key = _PURPOSE_KEYS.get(purpose)
+    return text(key, lang) if key else purpose
+
+
+def access_log_rows(shown: ShownAccessLog, lang: str) -> list[dict[str, Any]]:
+    """The staff page's access log (to hand to the citizen) in words: the action and what
+    it concerned, the role by name, the purpose by :func:`purpose_words`."""
+    return [
+        {
+            "at": line.at,
+            "until": line.until,
+            "count": line.count,
+            "action": text(f"log_{line.action}", lang),
+            "what": text(f"log_what_{line.what}", lang),
+            "role": text(f"role_{line.role}", lang)
+            if f"role_{line.role}" in TEXTS
+            else text("role_other", lang),
+            "purpose": purpose_words(shown.definition, line.purpose, lang),
+        }
+        for line in shown.lines
+    ]

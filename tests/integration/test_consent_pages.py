@@ -1,0 +1,208 @@
+"""The case's privacy pages in words (issue 17): withdrawing consent asks first and names
+the departments and data categories; the access log for the citizen names roles, steps
+and purposes, and folds one person's repeated reads within ten minutes into one line
+(the audit log itself keeps every read)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from tests.integration.conftest import Clock
+from tests.support.pages import log_in, page_client
+from workflow.cases.model import YoungPersonDetails
+from workflow.engine.model import Actor
+from workflow.privacy.audit import collapse_reads
+from workflow.privacy.consents import ConsentRequest
+from workflow.runtime import Runtime
+from workflow.store.tables import AuditEntry
+
+PASSWORD = "korrekt-hest-batteri-stald"
+CASEWORKER = Actor("caseworker", "cw-mette")
+PERSON = YoungPersonDetails("Sofie Samtykke", "0202104321", date(2010, 2, 2))
+
+
+@pytest.fixture
+def runtime(sqlite_runtime: Runtime) -> Runtime:
+    sqlite_runtime.accounts.create(
+        "mette",
+        PASSWORD,
+        display_name="Mette Sagsbehandler",
+        person_id="cw-mette",
+        roles=["caseworker"],
+        municipality_code="340",
+    )
+    return sqlite_runtime
+
+
+@pytest.fixture
+def client(runtime: Runtime) -> Iterator[TestClient]:
+    with page_client(runtime) as test_client:
+        yield test_client
+
+
+def _case(runtime: Runtime) -> str:
+    """A Sorø case at the pre-meeting, consent for the school and youth guidance."""
+    reference = runtime.service.refer(
+        "soroe", PERSON, CASEWORKER, {"source": "school", "caseworker": "cw-mette"}
+    ).reference
+    runtime.service.trigger(
+        reference, "accept_referral", {"young_person_agrees": True, "consent": True}, CASEWORKER
+    )
+    runtime.consents.give(
+        reference,
+        CASEWORKER,
+        ConsentRequest(["skole", "uu"], ["education", "health"], guardian=True),
+    )
+    return reference
+
+
+def _active(runtime: Runtime, reference: str) -> list[str]:
+    view = runtime.service.view(reference, CASEWORKER, "kontrol")
+    return sorted(
+        d["department"]
+        for c in view.consents
+        for d in c["departments"]
+        if d["withdrawn_at"] is None
+    )
+
+
+def test_withdrawing_consent_asks_first_and_names_what_goes(
+    runtime: Runtime, client: TestClient
+) -> None:
+    """Before: one click withdrew, and the notice said "uu"."""
+    reference = _case(runtime)
+    csrf = log_in(client, "mette", PASSWORD)
+    page = client.get(f"/cases/{reference}").text
+    assert f'action="/cases/{reference}/consents/withdraw"' in page
+
+    asked = client.post(
+        f"/cases/{reference}/consents/withdraw", data={"csrf_token": csrf, "department": "uu"}
+    )
+    assert asked.status_code == 200
+    assert "Træk samtykket tilbage?" in asked.text
+    confirm = asked.text.split('data-testid="withdraw-confirm"', 1)[1]
+    assert "<li>UU Sorø</li>" in confirm
+    assert "Skole, uddannelse og beskæftigelse, Helbred, psykiatri og misbrug" in confirm
+    assert ">uu<" not in confirm
+    assert "Intet slettes" in confirm
+    assert 'name="confirmed" value="1"' in confirm
+    assert 'name="department" value="uu"' in confirm
+    assert _active(runtime, reference) == ["skole", "uu"]  # nothing withdrawn yet
+
+    done = client.post(
+        f"/cases/{reference}/consents/withdraw",
+        data={"csrf_token": csrf, "department": "uu", "confirmed": "1"},
+    )
+    assert done.status_code == 303
+    assert _active(runtime, reference) == ["skole"]
+    notice = client.get(done.headers["location"]).text
+    assert "Samtykket er trukket tilbage for: UU Sorø." in notice
+
+
+def test_withdrawing_all_lists_every_department_by_name(
+    runtime: Runtime, client: TestClient
+) -> None:
+    reference = _case(runtime)
+    csrf = log_in(client, "mette", PASSWORD)
+    asked = client.post(f"/cases/{reference}/consents/withdraw", data={"csrf_token": csrf})
+    assert asked.status_code == 200
+    confirm = asked.text.split('data-testid="withdraw-confirm"', 1)[1]
+    assert "<li>Skole (skoleleder/lærer)</li>" in confirm
+    assert "<li>UU Sorø</li>" in confirm
+    assert 'name="department"' not in confirm  # the whole consent
+    assert _active(runtime, reference) == ["skole", "uu"]
+    done = client.post(
+        f"/cases/{reference}/consents/withdraw", data={"csrf_token": csrf, "confirmed": "1"}
+    )
+    assert done.status_code == 303
+    assert _active(runtime, reference) == []
+
+
+def test_the_access_log_speaks_words_and_folds_repeated_reads(
+    runtime: Runtime, client: TestClient, clock: Clock
+) -> None:
+    """Before: "caseworker", "accept_referral", and a row for every page and form view."""
+    reference = _case(runtime)
+    log_in(client, "mette", PASSWORD)
+    for _ in range(4):  # the case page and a form, again and again, within ten minutes
+        assert client.get(f"/cases/{reference}").status_code == 200
+        assert client.get(f"/cases/{reference}/steps/hold_pre_meeting").status_code == 200
+        clock.advance(minutes=2)
+    clock.advance(minutes=15)  # later: a new line
+    assert client.get(f"/cases/{reference}").status_code == 200
+
+    answer = client.get(f"/cases/{reference}/access-log")
+    assert answer.status_code == 200
+    table = answer.text.split('data-testid="access-log"', 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td></tr>", table)
+    words = [(action, role, purpose) for _, action, role, purpose in rows]
+    assert ("Ændret (sagen)", "Sagsbehandler", "Start forløbet") in words
+    assert ("Ændret (samtykke)", "Sagsbehandler", "Samtykke registreret") in words
+    assert ("Ændret (sagen)", "Systemet (automatisk)", "Samtykke registreret") in words
+    reads = [(when, purpose) for when, action, _, purpose in rows if action == "Læst (sagen)"]
+    assert len(reads) == 2  # eight views in six minutes, then one
+    assert "8 gange, til" in reads[0][0]
+    assert reads[0][1] == reads[1][1] == "Sagsbehandling"
+    for code in ("caseworker", "accept_referral", "sagsbehandling", "consent_given", "cw-mette"):
+        assert code not in table
+    # The log itself keeps every read.
+    with runtime.sessions() as session:
+        logged = session.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.action == "read", AuditEntry.object_id == reference)
+        )
+    assert logged == 9
+
+
+def test_the_access_log_speaks_english(runtime: Runtime, client: TestClient) -> None:
+    reference = _case(runtime)
+    log_in(client, "mette", PASSWORD)
+    client.get(f"/cases/{reference}")
+    table = client.get(f"/cases/{reference}/access-log?lang=en").text
+    assert "Caseworker" in table
+    assert "Start the course" in table
+    assert "Casework" in table
+
+
+def test_reads_fold_only_for_the_same_person_and_purpose_within_the_window() -> None:
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+    def entry(
+        minute: int, actor: str, purpose: str = "sagsbehandling", action: str = "read"
+    ) -> AuditEntry:
+        return AuditEntry(
+            at=start + timedelta(minutes=minute),
+            actor=actor,
+            action=action,
+            object_type="case",
+            object_id="SOR-2026-0001",
+            purpose=purpose,
+            details={},
+        )
+
+    lines = collapse_reads(
+        [
+            entry(0, "caseworker:a"),
+            entry(1, "team_member:b"),  # another person: a line of their own
+            entry(2, "caseworker:a"),
+            entry(3, "caseworker:a", "aktindsigt"),  # another purpose
+            entry(4, "caseworker:a", "hold_pre_meeting", "change"),  # not a read
+            entry(9, "caseworker:a"),
+            entry(11, "caseworker:a"),  # eleven minutes after the first: a new line
+        ]
+    )
+    assert [(line.role, line.purpose, line.count) for line in lines] == [
+        ("caseworker", "sagsbehandling", 3),
+        ("team_member", "sagsbehandling", 1),
+        ("caseworker", "aktindsigt", 1),
+        ("caseworker", "hold_pre_meeting", 1),
+        ("caseworker", "sagsbehandling", 1),
+    ]
+    assert lines[0].until == start + timedelta(minutes=9)
