@@ -383,7 +383,9 @@ class Deliverer:
         """Why a row to a department must not be sent now (its consent is missing), or None.
 
         Checked when the row is sent, not when it was written: a consent withdrawn in
-        between stops the notification too.
+        between stops the notification too. A withheld row is not tried again here: a
+        consent recorded later releases it (back to pending) if it is still relevant
+        (:func:`workflow.privacy.consents.release_withheld`), and it is checked again then.
         """
         recipient = row.recipient
         if recipient.get("kind") not in DEPARTMENT_KINDS:
