@@ -11,18 +11,19 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from datetime import date, datetime
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from tests.integration.conftest import Clock
+from tests.integration.conftest import Clock, settings_for
 from tests.support.pages import log_in, page_client
 from tests.support.services import SmtpSink
 from workflow.cases.model import YoungPersonDetails
 from workflow.engine.model import Actor
 from workflow.privacy.consents import ConsentRequest
-from workflow.runtime import Runtime
+from workflow.runtime import Runtime, build_runtime
 from workflow.store.tables import AuditEntry, OutboxRow
 
 PASSWORD = "korrekt-hest-batteri-stald"
@@ -270,3 +271,24 @@ def test_the_warning_speaks_english(runtime: Runtime, client: TestClient) -> Non
     assert answer.status_code == 200
     assert "Not covered by the young person&#39;s consent" in answer.text
     assert "Save anyway" in answer.text
+
+
+@pytest.fixture
+def store(store_url: str, smtp: SmtpSink, clock: Clock, tmp_path: Path) -> Iterator[Runtime]:
+    """A runtime on SQLite and on PostgreSQL (the release is one of the store's updates)."""
+    built = build_runtime(settings_for(store_url, smtp, tmp_path / "var"), clock=clock)
+    yield built
+    built.engine.dispose()
+
+
+def test_the_release_on_both_stores(store: Runtime, smtp: SmtpSink) -> None:
+    reference = _accepted(store)
+    store.service.trigger(reference, "hold_pre_meeting", PRE_MEETING_INPUTS, CASEWORKER)
+    store.deliverer.drain()
+    assert {state for state, _ in _team_rows(store, reference).values()} == {"withheld"}
+    store.consents.give(
+        reference, CASEWORKER, ConsentRequest(["skole", "uu"], ["education"], guardian=True)
+    )
+    store.deliverer.drain()
+    assert _team_rows(store, reference) == {"skole": ("sent", ""), "uu": ("sent", "")}
+    assert {SKOLE, UU} <= {to for to, _ in smtp.messages()}
