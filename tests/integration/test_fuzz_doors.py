@@ -29,6 +29,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.integration.scripted import PERSON
 from tests.support.case_api import PASSWORD, create_staff, referred_case
 from tests.support.pages import log_in
 from workflow.runtime import Runtime
@@ -275,8 +276,17 @@ def _staff_forms(client: TestClient, reference: str) -> list[Form]:
     return list(forms.values())
 
 
-def _quoted(text: str) -> str:
-    return quote_plus(text.encode("utf-8", "surrogatepass"))
+def _post_form(client: TestClient, action: str, fields: dict[str, str]) -> Any:
+    """Post the fields as bytes, the way an attacker can: a lone surrogate becomes bytes
+    that are not UTF-8 at all."""
+
+    def quoted(text: str) -> str:
+        return quote_plus(text.encode("utf-8", "surrogatepass"))
+
+    body = "&".join(f"{quoted(name)}={quoted(value)}" for name, value in fields.items())
+    return client.post(
+        action, content=body, headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
 
 
 def test_every_staff_form_answers_hostile_input_cleanly(doors: Doors) -> None:
@@ -294,14 +304,7 @@ def test_every_staff_form_answers_hostile_input_cleanly(doors: Doors) -> None:
             if name != "csrf_token":
                 fields[name] = data.draw(texts)
         fields["csrf_token"] = csrf
-        # Sent as bytes, the way an attacker can: a lone surrogate becomes bytes that are
-        # not UTF-8 at all.
-        body = "&".join(f"{_quoted(name)}={_quoted(value)}" for name, value in fields.items())
-        answer = doors.client.post(
-            action,
-            content=body,
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
-        )
+        answer = _post_form(doors.client, action, fields)
         doors.answered("POST", action, answer.status_code)
 
     fuzz()
@@ -337,3 +340,35 @@ def test_the_inputs_that_broke_before_are_refused_cleanly(doors: Doors) -> None:
     answer = doors.client.post(pre_meeting, data=fields)
     assert answer.status_code in (400, 403, 422), answer.status_code
     doors.answered("POST", pre_meeting, answer.status_code)
+
+
+def test_every_citizen_form_answers_hostile_input_cleanly(doors: Doors) -> None:
+    """The young person's own pages (logged in as the OIDC callback would)."""
+    started = doors.runtime.citizen_logins.login(PERSON.cpr, "fuzz-subject")
+    doors.client.cookies.set("kui_ung", started.token)
+    pages = ["/ung/", f"/ung/cases/{doors.reference}"]
+    case_page = doors.client.get(pages[1]).text
+    pages += sorted(
+        set(re.findall(rf'href="(/ung/cases/{doors.reference}/steps/[^"?]+)"', case_page))
+    )
+    forms: dict[str, Form] = {}
+    for page in pages:
+        parser = _Forms()
+        parser.feed(doors.client.get(page).text)
+        forms.update({f.action: f for f in parser.forms if f.action and "logout" not in f.action})
+    assert len(forms) >= 2, sorted(forms)
+    csrf = started.citizen.csrf_token
+
+    @FUZZ
+    @given(data=st.data())
+    def fuzz(data: st.DataObject) -> None:
+        form = data.draw(st.sampled_from(list(forms.values())))
+        fields = dict(form.fields)
+        for name in data.draw(st.lists(st.sampled_from(sorted(fields) + HOSTILE_NAMES))):
+            if name != "csrf_token":
+                fields[name] = data.draw(texts)
+        fields["csrf_token"] = csrf
+        answer = _post_form(doors.client, form.action, fields)
+        doors.answered("POST", form.action, answer.status_code)
+
+    fuzz()
