@@ -134,7 +134,9 @@ class Settings(BaseSettings):
         default="X-Remote-User", description="The header a SAML/OIDC proxy names the user in."
     )
     trusted_proxies: list[str] = Field(
-        default=["127.0.0.1"], description="Addresses whose identity header is trusted."
+        default=["127.0.0.1"],
+        description="Addresses (the TCP peer) whose identity header and X-Forwarded-For are "
+        "trusted.",
     )
     citizen_oidc_issuer: str | None = Field(
         default=None,
