@@ -11,7 +11,7 @@ within ten minutes are one line with their number (every read stays in the log).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -142,42 +142,17 @@ class AuditService:
 
         Given to the citizen on request; the export itself is logged too.
         """
-        now = self.uow.clock()
-        with (
-            audited_refusal(self.uow, actor, AuditObject.ACCESS_LOG, reference, purpose),
-            self.uow.transaction() as session,
-        ):
-            case = case_by_reference(session, reference)
-            access = authorise(session, case, actor, Action.EXPORT, purpose, self.uow.today())
-            rows = session.scalars(
-                select(AuditEntry)
-                .where(
-                    AuditEntry.object_id == reference,
-                    AuditEntry.object_type.in_(sorted(CASE_OBJECTS)),
-                )
-                .order_by(AuditEntry.at, AuditEntry.id)
-            ).all()
-            entries = [
-                AccessLogEntry(
-                    at=row.at,
-                    action=row.action,
-                    what=row.object_type,
-                    role=row.actor.partition(":")[0],
-                    purpose=_shown_purpose(row),
-                )
-                for row in rows
-            ]
-            write_audit(
-                session,
-                at=now,
-                actor=actor_label(actor),
-                action=AuditAction.EXPORT,
-                object_type=AuditObject.ACCESS_LOG,
-                object_id=reference,
-                purpose=purpose or "access log for the citizen",
-                details=access_details(access) | {"entries": len(entries)},
+        _, rows = self._case_log(reference, actor, purpose, lambda rows: {})
+        return [
+            AccessLogEntry(
+                at=row.at,
+                action=row.action,
+                what=row.object_type,
+                role=row.actor.partition(":")[0],
+                purpose=_shown_purpose(row),
             )
-        return entries
+            for row in rows
+        ]
 
     def access_log_shown(
         self, reference: str, actor: Actor, purpose: str | None, window: timedelta = READ_WINDOW
@@ -186,6 +161,24 @@ class AuditService:
         reads by one person within ``window`` are one line with their number. The log
         itself keeps every read; the complete list is :meth:`access_log` (the API, the
         CLI). Producing it is logged as an export, as there."""
+        shown: list[AccessLogLine] = []
+
+        def folded(rows: Sequence[AuditEntry]) -> dict[str, Any]:
+            shown.extend(collapse_reads(rows, window))
+            return {"lines": len(shown)}
+
+        definition, _ = self._case_log(reference, actor, purpose, folded)
+        return ShownAccessLog(definition, shown)
+
+    def _case_log(
+        self,
+        reference: str,
+        actor: Actor,
+        purpose: str | None,
+        details: Callable[[Sequence[AuditEntry]], dict[str, Any]],
+    ) -> tuple[Definition, Sequence[AuditEntry]]:
+        """The case's own log entries, oldest first, for someone who may export the case;
+        handing them out is logged as an export of the access log (a refusal is audited)."""
         now = self.uow.clock()
         with (
             audited_refusal(self.uow, actor, AuditObject.ACCESS_LOG, reference, purpose),
@@ -202,7 +195,6 @@ class AuditService:
                 )
                 .order_by(AuditEntry.at, AuditEntry.id)
             ).all()
-            lines = collapse_reads(rows, window)
             write_audit(
                 session,
                 at=now,
@@ -211,9 +203,9 @@ class AuditService:
                 object_type=AuditObject.ACCESS_LOG,
                 object_id=reference,
                 purpose=purpose or "access log for the citizen",
-                details=access_details(access) | {"entries": len(rows), "lines": len(lines)},
+                details=access_details(access) | {"entries": len(rows)} | details(rows),
             )
-        return ShownAccessLog(definition, lines)
+        return definition, rows
 
     def prune(self, actor: str, *, dry_run: bool = True) -> PruneResult:
         """Remove entries older than the retention period; the removal is itself logged."""
