@@ -58,6 +58,9 @@ EXEMPT: dict[str, str] = {
     "their own PostgreSQL: tests/support/services.py)",
     r"^prefect server start\b": "a long-running server on a fixed port (the tests start their "
     "own: tests/integration/conftest.py, prefect_api)",
+    r"^workflow machinery SOR-|^workflow outbox retry (\d|--case SOR-)": "needs a case with "
+    "given-up deliveries in the store: tests/e2e/test_cli_outbox.py gives one up for real and "
+    "runs these commands on it (SQLite and PostgreSQL)",
     r"^workflow cases migrate soroe --to 2\b": "a transcript: the refusal needs cases in a "
     "stage that version 2 drops (tests/integration/test_definition_upgrades.py)",
 }

@@ -55,6 +55,11 @@ class AuditObject(StrEnum):
     AUDIT_LOG = "audit_log"
     DEFINITION = "definition"
     RETENTION_REPORT = "retention_report"
+    #: The operator's outbox commands (``object_id``: the case reference, ``*`` or
+    #: ``outbox:<id>``): codes only, so not a case object (workflow.cases.machinery).
+    OUTBOX = "outbox"
+    #: The operator's machinery view of a case (codes only, not a case object).
+    MACHINERY = "machinery"
 
 
 #: Objects whose entries are about one case (``object_id`` is the case reference): the
