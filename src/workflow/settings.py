@@ -99,6 +99,12 @@ class Settings(BaseSettings):
         description="SMS gateway webhook (signed with `webhook_secret`); none: SMS written to "
         "files in var/sms (`home`/sms).",
     )
+    operator_alert_url: SecretStr | None = Field(
+        default=None,
+        description="Where the operators are told of a notification given up: a Prefect "
+        "automation POSTs each dead delivery's codes here (created by `workflow up` and "
+        "`workflow deploy`); none: no automation, only the red run and the event.",
+    )
     sms_sender: str = Field(
         default="Ungeindsats",
         min_length=1,

@@ -85,10 +85,10 @@ def test_operator_finds_a_case_in_the_prefect_ui(
             f"{ui}/runs/flow-run/{run_id}",
             "prefect-flow-run.png",
             f"case:{reference}",
-            "deliver-",
+            "notify-caseworker-",
         )
         assert "municipality:340" in run_page
-        assert "deliver-" in run_page
+        assert "notify-caseworker-" in run_page
         table = _shot(
             page,
             f"{ui}/artifacts/artifact/{caseload_id}",

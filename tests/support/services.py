@@ -170,6 +170,8 @@ class SmtpSink:
     port: int
     received: list[tuple[list[str], bytes]] = field(default_factory=list)
     down: bool = False  # answer 421 (up, but refusing mail for now)
+    #: Addresses whose mail is refused for good (550, the reply quoting the address).
+    refusing: set[str] = field(default_factory=set)
     data_commands: int = 0  # every DATA that reached the server, accepted or not
     controller: Controller | None = None
     _holds: dict[int, _Hold] = field(default_factory=dict)
@@ -180,6 +182,9 @@ class SmtpSink:
         if hold is None:
             if self.down:
                 return "421 Service not available, try later"
+            for rcpt in envelope.rcpt_tos:
+                if rcpt in self.refusing:
+                    return f"550 5.1.1 <{rcpt}>: Recipient address rejected"
             self.received.append((list(envelope.rcpt_tos), bytes(envelope.content)))
             return "250 OK"
         if hold.accepted:

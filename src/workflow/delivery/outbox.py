@@ -16,6 +16,7 @@ A row for a department the young person's consent does not cover (now) is withhe
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -63,6 +64,8 @@ MAX_BACKOFF = timedelta(minutes=15)
 #: LEASE: no other worker takes the row meanwhile). Longer outages: re-sent after the lease.
 STORE_WAIT = 60.0
 _log = logging.getLogger(__name__)
+#: An exception's type name, as a business failure's recorded error begins with it.
+_ERROR_TYPE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 
 
 class Channel(Protocol):
@@ -102,6 +105,56 @@ class DeliveryOutcome:
     row_id: int
     status: DeliveryStatus
     error: str | None = None
+
+    @property
+    def error_type(self) -> str | None:
+        """The error's type only (its text may quote an address, e.g. an SMTP reply).
+
+        A business failure is recorded as ``"<type>: <text>"``; a transient one (retried,
+        or given up after the last attempt) as the transient error's text alone.
+        """
+        if self.error is None:
+            return None
+        prefix = self.error.split(":", 1)[0]
+        return prefix if _ERROR_TYPE.fullmatch(prefix) else TransientDeliveryError.__name__
+
+
+@dataclass(frozen=True)
+class Effect:
+    """One row of the outbox by its codes only: what it is, never whom it is about.
+
+    ``recipient`` is a department code or a role code (``recipient.person`` is never
+    read); ``meeting`` the meeting kind of an invitation, else None.
+    """
+
+    row_id: int
+    reference: str
+    municipality: str
+    recipient_kind: str
+    recipient: str
+    template: str
+    meeting: str | None
+
+    @property
+    def name(self) -> str:
+        """What the effect does: ``invite-<recipient>-<meeting kind>`` for an invitation,
+        else ``notify-<recipient>-<template>``."""
+        if self.meeting:
+            return f"invite-{self.recipient}-{self.meeting}"
+        return f"notify-{self.recipient}-{self.template}"
+
+
+def _effect(row: OutboxRow, reference: str, municipality: str) -> Effect:
+    meeting = (row.payload or {}).get("meeting")
+    return Effect(
+        row.id,
+        reference,
+        municipality,
+        str(row.recipient.get("kind", "")),
+        str(row.recipient.get("id", "")),
+        row.template,
+        str(meeting["kind"]) if isinstance(meeting, dict) and meeting.get("kind") else None,
+    )
 
 
 def default_channels(settings: Settings) -> dict[str, Channel]:
@@ -241,6 +294,68 @@ class Deliverer:
                 )
             )
 
+    def effects_of_step(self, reference: str, seq: int) -> list[Effect]:
+        """The pending rows a step produced, by their codes (the step flow names its
+        tasks by them)."""
+        with self.sessions() as session:
+            return [
+                _effect(row, ref, code)
+                for row, ref, code in session.execute(
+                    select(OutboxRow, Case.reference, Case.municipality_code)
+                    .join(HistoryEvent, OutboxRow.history_id == HistoryEvent.id)
+                    .join(Case, Case.id == OutboxRow.case_id)
+                    .where(
+                        Case.reference == reference,
+                        HistoryEvent.seq == seq,
+                        OutboxRow.state == OutboxState.PENDING,
+                    )
+                    .order_by(OutboxRow.id)
+                )
+            ]
+
+    def dead_unannounced(
+        self, limit: int = 500, row_ids: list[int] | None = None
+    ) -> list[tuple[Effect, int, str | None]]:
+        """Rows given up that nobody was told of yet (of ``row_ids``, else any): each with
+        its attempts and error type (never the error's text), oldest first."""
+        query = (
+            select(OutboxRow, Case.reference, Case.municipality_code)
+            .join(Case, Case.id == OutboxRow.case_id)
+            .where(OutboxRow.state == OutboxState.DEAD, OutboxRow.announced_at.is_(None))
+            .order_by(OutboxRow.id)
+            .limit(limit)
+        )
+        if row_ids is not None:
+            query = query.where(OutboxRow.id.in_(row_ids))
+        with self.sessions() as session:
+            rows = session.execute(query).all()
+            return [
+                (
+                    _effect(row, ref, code),
+                    row.attempts,
+                    DeliveryOutcome(row.id, DeliveryStatus.DEAD, row.last_error).error_type,
+                )
+                for row, ref, code in rows
+            ]
+
+    def mark_announced(self, row_ids: list[int]) -> int:
+        """Record that the operators were told of these dead rows (once per row): only a
+        row still dead and not announced is marked. Returns how many were marked."""
+        if not row_ids:
+            return 0
+        with self.sessions() as session, session.begin():
+            marked = session.execute(
+                update(OutboxRow)
+                .where(
+                    OutboxRow.id.in_(row_ids),
+                    OutboxRow.state == OutboxState.DEAD,
+                    OutboxRow.announced_at.is_(None),
+                )
+                .values(announced_at=self.clock())
+                .execution_options(synchronize_session=False)
+            )
+            return int(marked.rowcount)  # type: ignore[attr-defined]
+
     def deliver(self, row_id: int, *, ignore_backoff: bool = False) -> DeliveryOutcome:
         """Deliver one row if it is still to be delivered (a case step: a task per row)."""
         return self.deliver_many([row_id], ignore_backoff=ignore_backoff)[0]
@@ -338,6 +453,8 @@ class Deliverer:
                         state=OutboxState.SENDING,
                         attempts=OutboxRow.attempts + 1,
                         available_at=now + lease,
+                        # A row put back in line and given up again is announced again.
+                        announced_at=None,
                     )
                     .execution_options(synchronize_session=False)
                 )

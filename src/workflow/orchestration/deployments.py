@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, cast
 
 from prefect import serve
+from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 from prefect.deployments.runner import RunnerDeployment
 
+from workflow.orchestration.alerts import ensure_dead_delivery_automation
 from workflow.orchestration.flows import case_step, intake, sweep
+from workflow.settings import get_settings
+
+#: One sweep at a time: a sweep started while one still runs is cancelled (not queued, so
+#: an overrunning sweep does not pile sweeps up); rows and timers are claimed anyway.
+SWEEP_LIMIT = ConcurrencyLimitConfig(
+    limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW
+)
 
 
 def _deployment(flow: Any, **options: Any) -> RunnerDeployment:
@@ -15,15 +25,18 @@ def _deployment(flow: Any, **options: Any) -> RunnerDeployment:
     return cast(RunnerDeployment, flow.to_deployment(tags=["kui"], **options))
 
 
-def serve_all(sweep_every: int = 60) -> None:
-    """Serve case-step, sweep (on an interval) and intake until interrupted.
+def serve_all(sweep_every: int = 60, report: Callable[[str], object] = print) -> None:
+    """Serve case-step, sweep (on an interval, one at a time) and intake until
+    interrupted, after creating the automation that tells the operators of a failed
+    delivery (``report`` is told in one line whether there is one).
 
     Deployments stay active when the process stops (pause_on_shutdown=False), so a
     restart does not leave the schedule paused.
     """
+    report(ensure_dead_delivery_automation(get_settings()))
     serve(
         _deployment(case_step, name="case-step"),
-        _deployment(sweep, name="sweep", interval=sweep_every),
+        _deployment(sweep, name="sweep", interval=sweep_every, concurrency_limit=SWEEP_LIMIT),
         _deployment(intake, name="intake"),
         pause_on_shutdown=False,
     )

@@ -19,9 +19,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from prefect import flow, get_run_logger, tags, task
-from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
+from prefect import flow, tags, task
+from prefect.artifacts import acreate_table_artifact
+from prefect.client.schemas.objects import State
 from prefect.runtime import task_run
+from prefect.states import Completed, Failed
 from sqlalchemy import func, select
 
 from workflow.cases.model import Referral, RejectedError, StepResult, YoungPersonDetails
@@ -29,6 +31,7 @@ from workflow.delivery.channels import TransientDeliveryError
 from workflow.delivery.outbox import DeliveryStatus
 from workflow.engine.model import Actor
 from workflow.errors import IdempotencyKeyReusedError, WorkflowError
+from workflow.orchestration.alerts import announce_dead
 from workflow.runtime import get_runtime
 from workflow.store.catalog import UnknownDefinitionError
 from workflow.store.states import OutboxState, TimerState
@@ -37,6 +40,8 @@ from workflow.store.tables import Case, CaseTimer, OutboxRow
 DELIVERY_RETRY_DELAYS: list[float] = [1.0, 5.0, 15.0]
 INTAKE_CHUNK = 1000
 DELIVERY_CHUNK = 200
+#: The caseload artifact lists at most this many failed deliveries by reference.
+FAILED_LISTED = 50
 
 
 def _moment(now_iso: str | None) -> datetime | None:
@@ -57,20 +62,67 @@ def step_tags(result: StepResult) -> list[str]:
     ]
 
 
+def _transient_only(task: Any, task_run: Any, state: State[Any]) -> bool:
+    """Retry a delivery only after an infrastructure failure it raised; a state the task
+    returned (a dead or withheld row) is its outcome, not retried."""
+    return isinstance(state.data, TransientDeliveryError)
+
+
+#: How each outcome of a delivery task is told by its state's name.
+_NAMED = {"Withheld": DeliveryStatus.WITHHELD, "Skipped": DeliveryStatus.SKIPPED}
+_NAMED["Deferred"] = DeliveryStatus.RETRY
+
+
 @task(
     retries=len(DELIVERY_RETRY_DELAYS),
     retry_delay_seconds=DELIVERY_RETRY_DELAYS,
+    retry_condition_fn=_transient_only,
     task_run_name="deliver-{row_id}",
 )
-def deliver_notification(row_id: int) -> str:
-    """Deliver one outbox row; infrastructure failures are retried, business ones are not."""
-    retrying = (task_run.run_count or 1) > 1
-    outcome = get_runtime().deliverer.deliver(row_id, ignore_backoff=retrying)
+def deliver_effect(row_id: int) -> State[Any] | str:
+    """Deliver one outbox row (named by its codes where the step flow calls it).
+
+    Sent: Completed. Given up: Failed, its message the error's type and the row (never
+    the error's text: an SMTP reply can quote an address). Withheld (no consent):
+    Completed named "Withheld". An infrastructure failure is retried by Prefect; after
+    the last retry the row is left to the sweep (Completed named "Deferred").
+    """
+    run_count = task_run.run_count or 1
+    outcome = get_runtime().deliverer.deliver(row_id, ignore_backoff=run_count > 1)
     if outcome.status is DeliveryStatus.RETRY:
-        raise TransientDeliveryError(f"outbox row {row_id}: delivery will be retried")
+        if run_count <= len(DELIVERY_RETRY_DELAYS):
+            raise TransientDeliveryError(f"outbox row {row_id}: delivery will be retried")
+        return Completed(
+            name="Deferred",
+            message=f"not delivered yet ({outcome.error_type}); the sweep tries again: "
+            f"outbox {row_id}",
+            data=outcome.status.value,
+        )
     if outcome.status is DeliveryStatus.DEAD:
-        get_run_logger().warning("outbox row %s given up: %s", row_id, outcome.error)
+        return Failed(
+            message=f"given up ({outcome.error_type}): outbox {row_id}", data=outcome.status.value
+        )
+    if outcome.status is DeliveryStatus.WITHHELD:
+        return Completed(
+            name="Withheld",
+            message=f"withheld: no consent covers the recipient; outbox {row_id}",
+            data=outcome.status.value,
+        )
+    if outcome.status is DeliveryStatus.SKIPPED:
+        return Completed(
+            name="Skipped",
+            message=f"held by another worker or no longer due: outbox {row_id}",
+            data=outcome.status.value,
+        )
     return outcome.status.value
+
+
+def _status(state: State[Any]) -> str:
+    """The outcome a delivery task's final state stands for."""
+    if state.is_failed() or state.is_crashed():
+        given_up = (state.message or "").startswith("given up")
+        return DeliveryStatus.DEAD if given_up else "failed"
+    return _NAMED.get(state.name or "", DeliveryStatus.SENT)
 
 
 @task(task_run_name="deliver-batch-{first}")
@@ -81,24 +133,64 @@ def deliver_batch(row_ids: list[int], first: int) -> dict[str, int]:
 
 
 @flow(name="case-step", flow_run_name="{reference}-step-{seq}")
-async def case_step(reference: str, seq: int) -> dict[str, int]:
-    """Carry out the effects of one step of a case: one task per notification."""
-    rows = get_runtime().deliverer.rows_of_step(reference, seq)
-    statuses = Counter(deliver_notification(row_id) for row_id in rows)
-    lines = [f"# {reference}, step {seq}", "", "| outcome | notifications |", "| --- | --- |"]
-    lines += [f"| {status} | {count} |" for status, count in sorted(statuses.items())]
-    await acreate_markdown_artifact(
+async def case_step(reference: str, seq: int) -> State[Any]:
+    """Carry out the effects of one step of a case: one task per effect, named by what
+    it does (``notify-<department>-<template>``, ``invite-<department>-<meeting kind>``).
+
+    Every effect is tried even if one is given up; the run ends Failed if any was (each
+    dead row also emits a ``kui.delivery.dead`` event), Completed named "Withheld" if any
+    was withheld, else Completed. Returns the counts by outcome in either case.
+    """
+    deliverer = get_runtime().deliverer
+    effects = deliverer.effects_of_step(reference, seq)
+    outcomes = [
+        (
+            effect,
+            _status(
+                deliver_effect.with_options(task_run_name=effect.name)(
+                    effect.row_id, return_state=True
+                )
+            ),
+        )
+        for effect in effects
+    ]
+    announce_dead(deliverer, [e.row_id for e, status in outcomes if status == DeliveryStatus.DEAD])
+    await acreate_table_artifact(
         key=f"step-{reference.lower()}",
-        markdown="\n".join(lines),
-        description=f"Effects of step {seq} of {reference}",
+        table=[
+            {"effect": effect.name, "outcome": str(status), "outbox": effect.row_id}
+            for effect, status in outcomes
+        ],
+        description=f"Effects of step {seq} of {reference}: one row per effect",
     )
-    return dict(statuses)
+    counts = dict(Counter(str(status) for _, status in outcomes))
+    failed = [(e, s) for e, s in outcomes if s in (DeliveryStatus.DEAD, "failed")]
+    if failed:
+        which = ", ".join(f"{e.recipient}/{e.template} (outbox {e.row_id})" for e, _ in failed)
+        verb = "given up" if all(s == DeliveryStatus.DEAD for _, s in failed) else "not delivered"
+        return Failed(
+            message=f"{len(failed)} of {len(outcomes)} effects {verb}: {which}", data=counts
+        )
+    withheld = [e for e, s in outcomes if s == DeliveryStatus.WITHHELD]
+    if withheld:
+        which = ", ".join(f"{e.recipient}/{e.template}" for e in withheld)
+        return Completed(
+            name="Withheld",
+            message=f"{len(withheld)} of {len(outcomes)} effects withheld (no consent): {which}",
+            data=counts,
+        )
+    return Completed(data=counts)
 
 
 async def run_step(result: StepResult) -> dict[str, int]:
-    """Run the step flow for a step just committed, tagged with its codes."""
+    """Run the step flow for a step just committed, tagged with its codes; returns the
+    counts by outcome (a run that ended Failed included: the outbox keeps its rows)."""
     with tags(*step_tags(result)):
-        return await case_step(result.reference, result.seq)
+        state = await case_step(result.reference, result.seq, return_state=True)
+    counts = await state.aresult(raise_on_failure=False)
+    if not isinstance(counts, dict):  # the run itself failed: its effects wait in the outbox
+        raise RuntimeError(f"the flow run of {result.reference} step {result.seq} failed")
+    return counts
 
 
 @task(task_run_name="fire-due-timers")
@@ -121,11 +213,19 @@ async def sweep(now_iso: str | None = None) -> dict[str, Any]:
     fired = fire_due_timers(now_iso)
     reminders = queue_task_reminders(now_iso)
     moment = _moment(now_iso)
-    delivered = get_runtime().deliverer.drain(
+    deliverer = get_runtime().deliverer
+    delivered = deliverer.drain(
         moment, DELIVERY_CHUNK, lambda chunk: deliver_batch(chunk, chunk[0])
     )
+    # Rows given up here, and any a run without Prefect (or a failed one) left untold.
+    announced = announce_dead(deliverer)
     await publish_caseload(moment)
-    return {"timers_fired": len(fired), "reminders": reminders, "delivered": dict(delivered)}
+    return {
+        "timers_fired": len(fired),
+        "reminders": reminders,
+        "delivered": dict(delivered),
+        "announced": len(announced),
+    }
 
 
 async def publish_caseload(now: datetime | None = None) -> None:
@@ -145,20 +245,24 @@ async def publish_caseload(now: datetime | None = None) -> None:
                 .group_by(Case.municipality_code)
             ).all()
         )
-        dead = dict(
-            session.execute(
-                select(Case.municipality_code, func.count())
-                .join(OutboxRow)
-                .where(OutboxRow.state == OutboxState.DEAD)
-                .group_by(Case.municipality_code)
-            ).all()
-        )
+        dead: dict[str, list[str]] = {}
+        for code, reference, row_id in session.execute(
+            select(Case.municipality_code, Case.reference, OutboxRow.id)
+            .join(OutboxRow)
+            .where(OutboxRow.state == OutboxState.DEAD)
+            .order_by(OutboxRow.id)
+        ):
+            dead.setdefault(code, []).append(f"{reference} (outbox {row_id})")
     by_municipality: dict[str, list[dict[str, Any]]] = {}
     for code, stage, count in stages:
         by_municipality.setdefault(code, []).append({"stage": stage, "cases": count})
     for code, rows in sorted(by_municipality.items()):
         rows.append({"stage": "(overdue timers)", "cases": overdue.get(code, 0)})
-        rows.append({"stage": "(failed deliveries)", "cases": dead.get(code, 0)})
+        failed = dead.get(code, [])
+        listed = ", ".join(failed[:FAILED_LISTED])
+        if len(failed) > FAILED_LISTED:
+            listed += f" and {len(failed) - FAILED_LISTED} more"
+        rows.append({"stage": "(failed deliveries)", "cases": len(failed), "references": listed})
         await acreate_table_artifact(
             key=f"caseload-{code}",
             table=rows,

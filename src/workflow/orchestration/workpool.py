@@ -21,6 +21,7 @@ from prefect.exceptions import ObjectNotFound
 from prefect.types.entrypoint import EntrypointType
 from prefect.workers.process import ProcessWorker
 
+from workflow.orchestration.deployments import SWEEP_LIMIT
 from workflow.orchestration.flows import case_step, intake, sweep
 
 POOL_TYPE = "process"
@@ -56,7 +57,10 @@ def deploy_to_pool(pool: str, sweep_every: int | None = None) -> dict[str, UUID]
     ensure_pool(pool)
     ids = {}
     for name, flow in FLOWS.items():
-        schedule = {"interval": sweep_every} if name == "sweep" and sweep_every else {}
+        schedule: dict[str, Any] = {}
+        if name == "sweep":  # one sweep at a time (see deployments.SWEEP_LIMIT)
+            schedule = {"concurrency_limit": SWEEP_LIMIT}
+            schedule |= {"interval": sweep_every} if sweep_every else {}
         # to_deployment and apply are dual sync/async; called from sync code they return.
         deployment = cast(
             RunnerDeployment,

@@ -256,6 +256,7 @@ def _outbox_row(
         "available_at": now,
         "created_at": now,
         "sent_at": None,
+        "announced_at": None,
     }
 
 

@@ -329,6 +329,8 @@ class OutboxRow(Base):
     available_at: Mapped[datetime]
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    #: When the operators were told the row was given up (a Prefect event; once per row).
+    announced_at: Mapped[datetime | None]
 
 
 class IdempotencyKey(Base):
