@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+#: Ports of `make run` (127.0.0.1): e.g. `make run WEB_PORT=8001 PREFECT_PORT=4201`.
+WEB_PORT ?= $(or $(WORKFLOW_WEB_PORT),8000)
+PREFECT_PORT ?= 4200
 
 .PHONY: run simulate test lint unit docs schema bench clean
 
@@ -12,10 +15,11 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-## run: start the local Prefect server, play the demo cases, serve the flows (Ctrl-C stops)
+## run: start the local Prefect server and the web app, play the demo cases (once per
+## store), serve the flows (Ctrl-C stops); ports: make run WEB_PORT=8001 PREFECT_PORT=4201
 run: $(STAMP)
 	$(BIN)/workflow validate --store definitions/*.yaml
-	$(BIN)/workflow up --demo
+	$(BIN)/workflow up --demo --port $(PREFECT_PORT) --web-port $(WEB_PORT)
 
 ## simulate: simulate every shipped definition with its sample script (no database, no Prefect)
 simulate: $(STAMP)

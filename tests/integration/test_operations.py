@@ -22,7 +22,7 @@ from tests.integration.conftest import Clock
 from tests.support.services import SmtpSink, free_port, run_async
 from workflow.delivery.channels import WebhookChannel
 from workflow.delivery.message import Address, OutgoingMessage
-from workflow.orchestration.demo import DEMO_PEOPLE, DemoClock, run_demo
+from workflow.orchestration.demo import DEMO_PEOPLE, DemoClock, demo_played, run_demo
 from workflow.orchestration.flows import intake, stage_intake_file
 from workflow.runtime import Runtime, build_runtime, use_runtime
 
@@ -68,6 +68,7 @@ def test_demo_runs_every_municipality_and_no_personal_data_reaches_prefect_or_ma
     played = run_demo(demo_runtime, clock, Path("definitions/examples"), report=lambda _: None)
     assert sorted(case.definition for case in played) == sorted(DEMO_PEOPLE)
     assert {case.steps[-1].to_stage for case in played} == {"closed"}
+    assert demo_played(runtime)  # noted in the store: `workflow up --demo` plays it once
     keys = asyncio.run(_artifact_keys())
     codes = {"740", "340", "746", "615", "101", "151", "265"}
     assert {f"caseload-{code}" for code in codes} <= keys

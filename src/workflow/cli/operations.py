@@ -6,9 +6,10 @@ import asyncio
 import contextlib
 import csv
 import os
+import signal
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 from zoneinfo import ZoneInfo
 
 import typer
@@ -18,6 +19,8 @@ from workflow.settings import get_settings
 from workflow.texts import text
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from workflow.runtime import Runtime
     from workflow.web.citizen_oidc import OidcClient
 
@@ -63,7 +66,9 @@ def register(app: typer.Typer) -> None:
 
 def up(
     port: int = typer.Option(4200, help="Port of the Prefect server (127.0.0.1)."),
-    with_demo: bool = typer.Option(False, "--demo", help="Play the demo cases first."),
+    with_demo: bool = typer.Option(
+        False, "--demo", help="Play the demo cases (once per store) and create its logins."
+    ),
     sweep_every: int = typer.Option(60, help="Seconds between sweeps."),
     web_port: int | None = typer.Option(
         None,
@@ -71,25 +76,30 @@ def up(
         show_default="WORKFLOW_WEB_PORT, else 8000",
     ),
 ) -> None:
-    """Start a local Prefect server, the web app, and serve the flows (sweep on a schedule)."""
-    from workflow.orchestration.server import local_server
+    """Start a local Prefect server (or use PREFECT_API_URL's), the web app, and serve the
+    flows (sweep on a schedule).
+
+    A port that is taken, or another installation's Prefect server on the port, is refused
+    with one line (exit code 2) saying what to do.
+    """
+    from workflow.orchestration.server import port_free
 
     _definitions_fit_the_store()
+    web_port = web_port or get_settings().web_port
+    if not port_free(web_port):
+        _refuse(
+            "up",
+            f"port {web_port} (the web app) is taken by another program; choose another: "
+            f"workflow up --web-port {web_port + 1} (make run WEB_PORT={web_port + 1})",
+        )
 
-    with local_server(_prefect_home(), port) as api_url, contextlib.ExitStack() as stack:
-        _use_server(api_url)
+    with _prefect("up", port) as api_url, contextlib.ExitStack() as stack:
         ui = api_url.removesuffix("/api")
-        typer.echo(f"Prefect UI: {ui}  (flow runs are named and tagged by case reference)")
         if with_demo:
-            _play_demo()
             _demo_accounts()
-        web_port = web_port or get_settings().web_port
         citizen_login = _citizen_login(stack, web_port) if with_demo else None
         web = _start_web(web_port, citizen_login)
-        from workflow.orchestration.deployments import serve_all
-
-        typer.echo(f"Serving case-step, sweep (every {sweep_every} s) and intake. Ctrl-C stops.")
-        typer.echo(f"Prefect UI: {ui}")
+        typer.echo(f"Prefect UI: {ui}  (flow runs are named and tagged by case reference)")
         typer.echo(f"Web app:    {web}")
         if with_demo:
             logins = ", ".join(f"{a[0]} ({a[3][0]})" for a in DEMO_ACCOUNTS)
@@ -100,7 +110,61 @@ def up(
                 f"Young person's page: {web}/ung/  (log in as {names} at the local "
                 "development OIDC provider; any password)"
             )
+        if with_demo and _play_demo_once():
+            typer.echo(f"Demo played. Web app: {web}  Prefect UI: {ui}")
+        from workflow.orchestration.deployments import serve_all
+
+        typer.echo(f"Serving case-step, sweep (every {sweep_every} s) and intake. Ctrl-C stops.")
+        # Ctrl-C as SIGTERM: Prefect's runner shuts down on SIGTERM, whereas its asyncio
+        # loop swallows the interrupt and serves on; then the Prefect server is stopped.
+        signal.signal(signal.SIGINT, lambda *_: signal.raise_signal(signal.SIGTERM))
         serve_all(sweep_every)
+
+
+def _refuse(command: str, message: str) -> NoReturn:
+    """One line on stderr, exit code 2: a start-up refused, nothing left running."""
+    typer.echo(f"workflow {command}: {message}", err=True)
+    raise typer.Exit(2)
+
+
+@contextlib.contextmanager
+def _prefect(command: str, port: int) -> Iterator[str]:
+    """The Prefect server to use, said in one line: PREFECT_API_URL's if set, else this
+    installation's own on 127.0.0.1:port (started, or already running); anything else on
+    the port is refused."""
+    from workflow.orchestration.server import (
+        ForeignServerError,
+        PortTakenError,
+        PrefectServerError,
+        healthy,
+        local_server,
+    )
+
+    given = os.environ.get("PREFECT_API_URL")
+    if given:
+        if not healthy(given):
+            _refuse(
+                command,
+                f"the Prefect server at {given} (PREFECT_API_URL) does not answer; start it, "
+                "or unset PREFECT_API_URL to start this installation's own",
+            )
+        _use_server(given)
+        typer.echo(f"Prefect: using {given} (from PREFECT_API_URL)")
+        yield given
+        return
+    other = f"workflow {command} --port {port + 1}" + (
+        f" (make run PREFECT_PORT={port + 1})" if command == "up" else ""
+    )
+    try:
+        with local_server(_prefect_home(), port, report=typer.echo) as api_url:
+            _use_server(api_url)
+            yield api_url
+    except ForeignServerError as exc:
+        _refuse(command, f"{exc}; stop it, or use another port: {other}")
+    except PortTakenError as exc:
+        _refuse(command, f"{exc} (Prefect's port); choose another: {other}")
+    except PrefectServerError as exc:
+        _refuse(command, str(exc))
 
 
 #: Demo staff (Sorø): username, full name, staff id used in the demo script, roles.
@@ -205,7 +269,8 @@ def _citizen_login(stack: contextlib.ExitStack, web_port: int) -> OidcClient | N
 
 
 def _start_web(port: int, citizen_login: OidcClient | None = None) -> str:
-    """Serve the web app in this process; its steps run as flows in the background."""
+    """Serve the web app in this process (returns once it answers); its steps run as flows
+    in the background."""
     from workflow.orchestration.background import BackgroundSteps
     from workflow.runtime import get_runtime
     from workflow.web.app import create_app
@@ -213,36 +278,67 @@ def _start_web(port: int, citizen_login: OidcClient | None = None) -> str:
 
     port = port or get_settings().web_port
     app = create_app(get_runtime(), on_step=BackgroundSteps().submit, citizen_login=citizen_login)
-    serve_in_thread(app, "127.0.0.1", port)
+    try:
+        serve_in_thread(app, "127.0.0.1", port)
+    except RuntimeError:  # taken since the check at start-up
+        _refuse(
+            "up",
+            f"port {port} (the web app) is taken by another program; choose another: "
+            f"workflow up --web-port {port + 1} (make run WEB_PORT={port + 1})",
+        )
     return f"http://127.0.0.1:{port}"
 
 
-def demo(port: int = typer.Option(4200, help="Port of the Prefect server.")) -> None:
-    """One case per municipality through its whole lifecycle (accelerated clock)."""
-    from workflow.orchestration.server import local_server
-
+def demo(
+    port: int = typer.Option(4200, help="Port of the Prefect server."),
+    again: bool = typer.Option(False, "--again", help="Play it again in a store that has it."),
+) -> None:
+    """One case per municipality through its whole lifecycle (accelerated clock), once per
+    store (--again plays it again)."""
     _definitions_fit_the_store()
+    if not again and _demo_was_played():
+        return
 
-    with local_server(_prefect_home(), port) as api_url:
-        _use_server(api_url)
+    with _prefect("demo", port) as api_url:
         _play_demo()
         typer.echo(f"See the runs in the Prefect UI: {api_url.removesuffix('/api')}")
 
 
+def _demo_was_played() -> bool:
+    """Whether this store has the demo (then said in one line)."""
+    from workflow.orchestration.demo import demo_played
+    from workflow.runtime import get_runtime
+
+    if demo_played(get_runtime()):
+        typer.echo("Demo already played in this store (workflow demo --again plays it again).")
+        return True
+    return False
+
+
+def _play_demo_once() -> bool:
+    """Play the demo unless the store has it; whether it was played now."""
+    if _demo_was_played():
+        return False
+    _play_demo()
+    return True
+
+
 def _play_demo() -> None:
-    from workflow.orchestration.demo import DemoClock, run_demo
+    from workflow.orchestration.demo import DemoClock, prefect_console_quiet, run_demo
     from workflow.runtime import build_runtime, get_runtime, use_runtime
 
     settings = get_settings()
+    current = get_runtime()  # the web app's; back to it afterwards
     clock = DemoClock(datetime.now(UTC))
     runtime = build_runtime(settings, clock=clock)
     use_runtime(runtime)
+    typer.echo("Playing the demo: one case per municipality (a few minutes) ...")
     try:
-        run_demo(runtime, clock, settings.definitions_dir / "examples", typer.echo)
+        with prefect_console_quiet():  # a line per case here; every run in the Prefect UI
+            run_demo(runtime, clock, settings.definitions_dir / "examples", typer.echo)
     finally:
-        use_runtime(None)
+        use_runtime(current)
         runtime.engine.dispose()
-    get_runtime()  # back on the real clock
 
 
 def deploy(

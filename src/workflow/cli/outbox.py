@@ -156,7 +156,7 @@ def list_command(
 
 @app.command("retry")
 def retry_command(
-    ids: list[int] = typer.Argument(None, metavar="[ID]...", help="Outbox ids (from list)."),
+    ids: list[int] = typer.Argument(None, metavar="ID", help="Outbox ids (from list)."),
     case: str | None = typer.Option(
         None, "--case", metavar="REF", help="Every given-up row of this case."
     ),

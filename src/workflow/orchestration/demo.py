@@ -10,11 +10,15 @@ personal-data scan checks that none of it reaches Prefect.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+from prefect.logging.handlers import PrefectConsoleHandler
 
 from workflow.cases.model import StepResult, YoungPersonDetails
 from workflow.cases.pool import balance as pool_balance
@@ -27,7 +31,10 @@ from workflow.engine.timing import add_duration
 from workflow.orchestration.flows import run_step, sweep
 from workflow.privacy.consents import ConsentRequest
 from workflow.runtime import Runtime
-from workflow.store.tables import PoolEntry
+from workflow.store.tables import IdempotencyKey, PoolEntry
+
+#: The store's note that the demo was played (a row of idempotency_keys: no migration).
+DEMO_MARKER = "demo:played:v1"
 
 #: Invented young people, one per municipality (names and CPR numbers are fake).
 DEMO_PEOPLE = {
@@ -207,4 +214,47 @@ def run_demo(
         )
         report(f"{case.reference}: {len(case.steps)} steps, now {case.steps[-1].to_stage}")
         played.append(case)
+    mark_demo_played(runtime, played)
     return played
+
+
+def demo_played(runtime: Runtime) -> bool:
+    """Whether the demo was played in this store (`workflow up --demo` plays it once)."""
+    with runtime.sessions() as session:
+        return session.get(IdempotencyKey, DEMO_MARKER) is not None
+
+
+def mark_demo_played(runtime: Runtime, played: Sequence[PlayedCase]) -> None:
+    """Note in the store that the demo was played, with its cases' references."""
+    with runtime.sessions() as session, session.begin():
+        if session.get(IdempotencyKey, DEMO_MARKER) is None:
+            session.add(
+                IdempotencyKey(
+                    key=DEMO_MARKER,
+                    case_reference="",
+                    result={"cases": [case.reference for case in played]},
+                    created_at=runtime.uow.clock(),
+                )
+            )
+
+
+@contextmanager
+def prefect_console_quiet() -> Iterator[None]:
+    """Prefect's console lines at WARNING and above only (its runs' logs still reach the
+    Prefect server): the demo's hundreds of INFO lines would bury the addresses above."""
+    known = logging.root.manager.loggerDict.values()
+    loggers = [logging.root, *(each for each in known if isinstance(each, logging.Logger))]
+    handlers = {
+        handler
+        for logger in loggers
+        for handler in logger.handlers
+        if isinstance(handler, PrefectConsoleHandler)
+    }
+    levels = {handler: handler.level for handler in handlers}
+    for handler in handlers:
+        handler.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for handler, level in levels.items():
+            handler.setLevel(level)

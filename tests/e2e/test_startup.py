@@ -1,0 +1,168 @@
+"""`workflow up` and `workflow demo` as a newcomer starts them (issue 16).
+
+Real processes and a real Prefect server: this installation's own server is recognised by
+the home folder it reports (``GET /api/admin/settings``) and used; another installation's
+server on the port is refused, as is a port another program holds, with one line and exit
+code 2 saying what to do, never a traceback; PREFECT_API_URL's server is used and said so;
+a store that has the demo does not play it again.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.services import free_port, prefect_server
+from workflow.orchestration.demo import demo_played, mark_demo_played
+from workflow.orchestration.server import ForeignServerError, local_server
+from workflow.runtime import build_runtime
+from workflow.settings import Settings
+
+WORKFLOW = str(Path(sys.executable).with_name("workflow"))
+
+
+def _env(home: Path, **more: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "WORKFLOW_"))}
+    return env | {"WORKFLOW_HOME": str(home), "COLUMNS": "200"} | more
+
+
+def run(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [WORKFLOW, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=_env(home, **env),
+    )
+
+
+def _refused_in_one_line(done: subprocess.CompletedProcess[str], *says: str) -> None:
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    for said in says:
+        assert said in lines[0], lines[0]
+
+
+@pytest.fixture(scope="module")
+def foreign(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
+    """Another installation's Prefect server (its own home) on a free port."""
+    home = tmp_path_factory.mktemp("elsewhere") / "prefect"
+    with prefect_server(home) as url:
+        yield home, url
+
+
+@pytest.fixture
+def listening() -> Iterator[int]:
+    """A port another program (a plain socket) listens on."""
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        yield int(other.getsockname()[1])
+
+
+def _port(url: str) -> int:
+    return int(url.removesuffix("/api").rsplit(":", 1)[1])
+
+
+def test_a_server_is_ours_by_the_home_it_reports(foreign: tuple[Path, str]) -> None:
+    home, url = foreign
+    said: list[str] = []
+    with local_server(home, _port(url), report=said.append) as again:  # ours: used
+        assert again == url
+    assert said == [
+        f"Prefect: using its own server already running on 127.0.0.1:{_port(url)} (home {home})"
+    ]
+    with pytest.raises(ForeignServerError) as refused, local_server(home.parent / "x", _port(url)):
+        pass
+    assert refused.value.home == str(home.resolve())
+
+
+def test_up_refuses_another_installations_prefect_server(
+    foreign: tuple[Path, str], tmp_path: Path
+) -> None:
+    home, url = foreign
+    port = _port(url)
+    for command, make in (("up", f"make run PREFECT_PORT={port + 1}"), ("demo", "")):
+        done = run(tmp_path / "var", command, "--port", str(port))
+        _refused_in_one_line(
+            done,
+            f"workflow {command}: 127.0.0.1:{port} is another Prefect server",
+            f"(home {home.resolve()})",
+            f"workflow {command} --port {port + 1}",
+            make,
+        )
+    assert not (tmp_path / "var" / "prefect" / "server.log").exists()  # none of ours started
+
+
+def test_up_uses_the_server_prefect_api_url_names_and_says_so(
+    foreign: tuple[Path, str], tmp_path: Path
+) -> None:
+    _, url = foreign
+    web_port = free_port()
+    with subprocess.Popen(
+        [WORKFLOW, "up", "--web-port", str(web_port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=_env(tmp_path / "var", PREFECT_API_URL=url),
+    ) as process:
+        assert process.stdout is not None
+        lines = []
+        try:
+            for line in process.stdout:
+                lines.append(line.rstrip())
+                if line.startswith("Web app:") or len(lines) > 50:
+                    break
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    assert f"Prefect: using {url} (from PREFECT_API_URL)" in lines, lines
+    assert f"Web app:    http://127.0.0.1:{web_port}" in lines, lines
+    assert not (tmp_path / "var" / "prefect" / "server.log").exists()  # none of ours started
+
+
+def test_a_dead_prefect_api_url_is_one_line(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}/api"
+    done = run(tmp_path / "var", "up", PREFECT_API_URL=url)
+    _refused_in_one_line(done, f"the Prefect server at {url} (PREFECT_API_URL) does not answer")
+
+
+def test_a_taken_web_port_is_one_line_with_what_to_do(listening: int, tmp_path: Path) -> None:
+    done = run(tmp_path / "var", "up", "--port", str(free_port()), "--web-port", str(listening))
+    _refused_in_one_line(
+        done,
+        f"workflow up: port {listening} (the web app) is taken by another program",
+        f"make run WEB_PORT={listening + 1}",
+    )
+    assert not (tmp_path / "var" / "prefect" / "server.log").exists()  # checked first
+
+
+def test_a_taken_prefect_port_is_one_line_with_what_to_do(listening: int, tmp_path: Path) -> None:
+    done = run(tmp_path / "var", "up", "--port", str(listening), "--web-port", str(free_port()))
+    _refused_in_one_line(
+        done,
+        f"workflow up: port {listening} is taken by another program (Prefect's port)",
+        f"make run PREFECT_PORT={listening + 1}",
+    )
+
+
+def test_the_demo_is_played_once_per_store(tmp_path: Path) -> None:
+    home = tmp_path / "var"
+    runtime = build_runtime(Settings(home=home))
+    assert not demo_played(runtime)
+    mark_demo_played(runtime, [])
+    assert demo_played(runtime)
+    runtime.engine.dispose()
+    done = run(home, "demo", "--port", str(free_port()))
+    assert done.returncode == 0, done.stderr
+    assert "Demo already played in this store (workflow demo --again" in done.stdout
+    assert not (home / "prefect" / "server.log").exists()  # no server started for nothing

@@ -1,0 +1,35 @@
+"""The operator sees a delivery error's type, never its text (which may quote an address)."""
+
+from __future__ import annotations
+
+import pytest
+
+from workflow.store.outbox_admin import error_type
+
+
+@pytest.mark.parametrize(
+    ("state", "stored", "shown"),
+    [
+        # The texts workflow.delivery.channels and .outbox record, one of each kind.
+        ("dead", "SMTP 127.0.0.1:2525: (421, b'Service not available, try later')", "SMTP 421"),
+        ("pending", "SMTP 450: b'mailbox busy for anna@skole.example'", "SMTP 450"),
+        ("dead", "SMTP smtp.kommune.dk:465: [Errno 111] Connection refused", "SMTP"),
+        (
+            "dead",
+            "SMTP smtp.kommune.dk:587: the login as 'ungeindsats' was refused (535); check",
+            "SMTP 535",
+        ),
+        ("dead", "webhook https://skole.example/hook: 503", "HTTP 503"),
+        (
+            "dead",
+            "webhook https://skole.example/hook: ReadTimeout('timed out')",
+            "TransientDeliveryError",
+        ),
+        ("dead", "MissingAddress: no address for anna@skole.example", "MissingAddress"),
+        ("dead", "UndefinedError: 'young_person' is undefined", "UndefinedError"),
+        ("withheld", "no consent covers department uu: withheld", "no_consent"),
+        ("sent", None, None),
+    ],
+)
+def test_an_error_is_named_by_its_type(state: str, stored: str | None, shown: str | None) -> None:
+    assert error_type(state, stored) == shown
