@@ -12,6 +12,7 @@ commands.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -69,20 +70,41 @@ def _service() -> MachineryService:
 
 
 def _at_head(engine: Engine) -> bool:
-    """Whether the store's schema is the newest migration's (read, nothing changed)."""
-    from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
+    """Whether the store's schema is the newest migration's (read, nothing changed).
+
+    Without Alembic (0.3-0.6 s to import and read its scripts here): the heads are the
+    revisions no migration names as its ``down_revision``. Anything unexpected (another
+    layout of a migration file, no version table) answers False: the store is migrated,
+    which is always right, only slower.
+    """
+    from sqlalchemy import text
     from sqlalchemy.exc import SQLAlchemyError
 
     from workflow.store.database import MIGRATIONS
 
-    heads = set(ScriptDirectory(str(MIGRATIONS)).get_heads())
+    revisions: set[str] = set()
+    replaced: set[str] = set()
+    for script in (MIGRATIONS / "versions").glob("*.py"):
+        source = script.read_text(encoding="utf-8")
+        found = _REVISION.search(source)
+        if found is None:
+            return False
+        revisions.add(found.group(1))
+        down = _DOWN_REVISION.search(source)
+        if down is None:
+            return False
+        replaced.update(re.findall(r"[\"']([^\"']+)[\"']", down.group(1)))
+    heads = revisions - replaced
     try:
         with engine.connect() as connection:
-            current = set(MigrationContext.configure(connection).get_current_heads())
+            current = set(connection.scalars(text("SELECT version_num FROM alembic_version")))
     except SQLAlchemyError:
         return False
-    return current == heads
+    return bool(heads) and current == heads
+
+
+_REVISION = re.compile(r"^revision(?:: str)? = [\"']([^\"']+)[\"']", re.MULTILINE)
+_DOWN_REVISION = re.compile(r"^down_revision(?:: [^=]+)? = (.+)$", re.MULTILINE)
 
 
 def _call(call: Callable[[MachineryService], T]) -> T:
