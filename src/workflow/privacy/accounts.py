@@ -13,6 +13,7 @@ and leaves passwords empty.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import logging
@@ -65,8 +66,12 @@ def _guessable(password: str) -> bool:
     return core in _COMMON or len(set(core)) <= 2 or core.isdigit()
 
 
-# Verified when the username is unknown, so a wrong username takes as long as a wrong password.
-_DUMMY_HASH = _HASHER.hash("no such account, no such password")
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified when the username is unknown, so a wrong username takes as long as a wrong
+    password. Made at the first such login, not on import: hashing takes 0.2-0.7 s here,
+    which every CLI command paid at start-up."""
+    return _HASHER.hash("no such account, no such password")
 
 
 class AccountError(WorkflowError):
@@ -421,7 +426,7 @@ class AccountService:
     ) -> Account | LoginRefusedError:
         account = self._account(session, username)
         if account is None or not account.active or account.password_hash is None:
-            self._verify(_DUMMY_HASH, password)  # as long as a wrong password takes
+            self._verify(_dummy_hash(), password)  # as long as a wrong password takes
             who = account.person_id if account else _unknown(username)
             self._failed(session, username, address, who, now)
             return LoginRefusedError("wrong username or password")
