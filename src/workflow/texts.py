@@ -383,11 +383,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "Samtykket kan ikke registreres, så intet er gemt. Ret det markerede.",
         "en": "The consent cannot be recorded, so nothing is saved. Correct what is marked.",
     },
-    "consent_failed_with_step": {
-        "da": "Trinnet er gemt, men samtykket blev ikke registreret. Registrér det under "
-        "Samtykke herunder.",
-        "en": "The step is saved, but the consent was not recorded. Record it under Consent below.",
-    },
     "withheld_warning_heading": {
         "da": "Ikke dækket af den unges samtykke",
         "en": "Not covered by the young person's consent",

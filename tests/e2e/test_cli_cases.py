@@ -7,7 +7,7 @@ import os
 import re
 import subprocess
 import sys
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -83,6 +83,19 @@ def test_refer_trigger_show_and_refusals(tmp_path: Path) -> None:
         "--actor",
         "caseworker:cw-mette",
     ]
+    # The step records the young person's consent: refused without the consent's scope.
+    unscoped = run(home, *accept)
+    assert unscoped.returncode == 1
+    assert unscoped.stderr.splitlines()[:2] == [
+        "Refused:",
+        "  consent: step 'accept_referral' records the young person's consent (send the "
+        "consent's scope with the step: consent.departments (the departments the case may be "
+        "shared with, at least one), consent.categories (data categories) and "
+        "consent.guardian (true when a custodial parent consented too))",
+    ]
+    assert "--consent-department DEPARTMENT" in unscoped.stderr
+    accept += ["--consent-department", "skole", "--consent-category", "education"]
+    accept += ["--parent-consent"]
     first, repeat = run(home, *accept), run(home, *accept)
     assert first.stdout.splitlines()[0] == f"{reference}: referred -> pre_meeting"
     assert repeat.stdout.splitlines()[0] == (
@@ -213,3 +226,84 @@ def test_the_role_claimed_with_actor_must_be_held_on_the_case(tmp_path: Path) ->
     assert "Traceback" not in as_caseworker.stderr + as_coordinator.stderr
     assert runtime.service.view(reference, mette, None).stage == "awaiting_first_meeting"
     runtime.engine.dispose()
+
+
+def test_starting_the_course_records_its_consent_and_the_team_is_then_invited(
+    tmp_path: Path,
+) -> None:
+    """Issue 17, on the command line: ``case trigger accept_referral`` with the consent's
+    departments and categories records a consent with the step, so the pre-meeting's
+    invitations to the team go out at the next sweep (before: withheld for want of it)."""
+    from sqlalchemy import select
+
+    from workflow.engine.model import Actor
+    from workflow.store.tables import OutboxRow
+
+    home = tmp_path / "var"
+    runtime = runtime_on(home)
+    reference = refer_here(runtime)
+    runtime.engine.dispose()
+    started = run(
+        home,
+        "case",
+        "trigger",
+        reference,
+        "accept_referral",
+        "--input",
+        "young_person_agrees=true",
+        "--input",
+        "consent=true",
+        "--consent-department",
+        "skole",
+        "--consent-department",
+        "uu",
+        "--consent-category",
+        "education",
+        "--parent-consent",
+        "--actor",
+        "caseworker:cw-mette",
+    )
+    assert started.returncode == 0, started.stderr
+    assert started.stdout.splitlines()[0] == f"{reference}: referred -> pre_meeting"
+
+    today = date.today()
+    tuesday = today + timedelta(days=7 + (1 - today.weekday()) % 7)  # a Sorø meeting day
+    team = [
+        {"department": "skole", "person": "laerer-anna"},
+        {"department": "uu", "person": "vejleder-sara"},
+    ]
+    held = run(
+        home,
+        "case",
+        "trigger",
+        reference,
+        "hold_pre_meeting",
+        "--input",
+        f"team={json.dumps(team)}",
+        "--input",
+        "coordinator=tovholder-lise",
+        "--input",
+        'agenda=["uddannelse"]',
+        "--input",
+        f"first_meeting_at={tuesday.isoformat()}T09:00",
+        "--input",
+        "meeting_room=raadhuset_storskaerm",
+        "--actor",
+        "caseworker:cw-mette",
+    )
+    assert held.returncode == 0, held.stderr
+    swept = run(home, "sweep", "--no-prefect")
+    assert swept.returncode == 0, swept.stderr
+
+    runtime = runtime_on(home)
+    view = runtime.service.view(reference, Actor("caseworker", "cw-mette"), "kontrol")
+    assert [sorted(d["department"] for d in c["departments"]) for c in view.consents] == [
+        ["skole", "uu"]
+    ]
+    with runtime.sessions() as session:
+        rows = session.scalars(select(OutboxRow).where(OutboxRow.case_id.is_not(None))).all()
+        team_rows = {
+            str(r.recipient["id"]): r.state for r in rows if r.recipient["kind"] == "team_member"
+        }
+    runtime.engine.dispose()
+    assert team_rows == {"skole": "sent", "uu": "sent"}

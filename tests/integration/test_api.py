@@ -24,6 +24,8 @@ from workflow.runtime import Runtime
 from workflow.web.app import create_app
 
 PASSWORD = "correct horse battery"
+#: The consent the start step gives (a 16-year-old: a custodial parent consents too).
+SCOPE = {"departments": ["skole", "uu"], "categories": ["education"], "guardian": True}
 GUARD = "Forløbet starter kun, når den unge vil, og samtykket er givet."
 REFERRAL = {
     "definition": "soroe",
@@ -148,17 +150,39 @@ def test_refer_read_refuse_and_take_a_step(client: TestClient) -> None:
     assert client.get(f"/api/v1/cases/{reference}", headers=headers).json()["stage"] == "referred"
 
     agreed = {"young_person_agrees": True, "consent": True}
-    first = step(client, headers, reference, "accept_referral", inputs=agreed, idempotency_key="k1")
+    # The step records the young person's consent: without its scope it is refused.
+    unscoped = step(client, headers, reference, "accept_referral", inputs=agreed)
+    assert unscoped.status_code == 422
+    assert [f["field"] for f in unscoped.json()["fields"]] == ["consent"]
+    assert "consent.departments" in unscoped.json()["fields"][0]["message"]
+    first = step(
+        client,
+        headers,
+        reference,
+        "accept_referral",
+        inputs=agreed,
+        consent=SCOPE,
+        idempotency_key="k1",
+    )
     assert first.status_code == 200
     assert (first.json()["from_stage"], first.json()["to_stage"]) == ("referred", "pre_meeting")
     assert first.json()["repeated"] is False
-    again = step(client, headers, reference, "accept_referral", inputs=agreed, idempotency_key="k1")
+    assert isinstance(first.json()["consent"], int)
+    again = step(
+        client,
+        headers,
+        reference,
+        "accept_referral",
+        inputs=agreed,
+        consent=SCOPE,
+        idempotency_key="k1",
+    )
     assert again.status_code == 200
     assert again.json() == first.json() | {"repeated": True}
 
     after = client.get(f"/api/v1/cases/{reference}", headers=headers).json()
     assert after["stage"] == "pre_meeting"
-    assert [h["event"] for h in after["history"]] == ["refer", "accept_referral"]
+    assert [h["event"] for h in after["history"]] == ["refer", "accept_referral", "consent_given"]
 
     reused = step(client, headers, reference, "withdraw", inputs={}, idempotency_key="k1")
     assert reused.status_code == 409
@@ -373,6 +397,12 @@ def test_the_cli_remote_mode_against_a_server(server: str, monkeypatch: pytest.M
         "--idempotency-key",
         "cli-1",
     ]
+    # Without the consent's scope the server refuses the step, naming what to send.
+    unscoped = runner.invoke(cli, accept, env=env)
+    assert unscoped.exit_code == 1
+    assert "consent.departments" in unscoped.stderr
+    accept += ["--consent-department", "skole", "--consent-category", "education"]
+    accept += ["--parent-consent"]
     taken = runner.invoke(cli, accept, env=env)
     assert taken.exit_code == 0, taken.output
     assert taken.stdout == "SOR-2026-0001: referred -> pre_meeting\n"

@@ -121,7 +121,10 @@ def test_the_seeded_case_and_a_step_on_it_conform(api: Api, api_schema: BaseSche
 
     step = api_schema["/api/v1/cases/{reference}/events/{event}"]["POST"].Case(
         path_parameters={"reference": SEEDED, "event": "accept_referral"},
-        body={"inputs": {"young_person_agrees": True, "consent": True}},
+        body={
+            "inputs": {"young_person_agrees": True, "consent": True},
+            "consent": {"departments": ["skole"], "categories": ["education"], "guardian": True},
+        },
     )
     response = step.call_and_validate(headers=bearer(api.token))
     assert response.status_code == 200

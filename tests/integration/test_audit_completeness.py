@@ -28,6 +28,7 @@ from tests.support.case_api import (
     PRE_MEETING,
     REFERRAL_INPUTS,
     STAFF,
+    START_CONSENT,
     bearer,
     create_staff,
 )
@@ -91,16 +92,27 @@ class Driver:
         body: dict[str, Any] = answer.json()
         return body
 
-    def step(self, who: dict[str, str], event: str, inputs: dict[str, Any]) -> int:
+    def step(
+        self,
+        who: dict[str, str],
+        event: str,
+        inputs: dict[str, Any],
+        consent: dict[str, Any] | None = None,
+    ) -> int:
         """A step: the API reads the case (one 'read', channel api:<event>), then changes
         it (one 'change') — or, refused by the engine, changes nothing and the refusal is
-        logged (one 'refused')."""
+        logged (one 'refused'). A step that gives the young person's consent records it
+        too (one consent 'change', and the case hears of it: one 'change' more)."""
+        body = {"inputs": inputs} | ({"consent": consent} if consent else {})
         answer = self.client.post(
-            f"/api/v1/cases/{self.reference}/events/{event}", json={"inputs": inputs}, headers=who
+            f"/api/v1/cases/{self.reference}/events/{event}", json=body, headers=who
         )
         self.done["read", "case", f"api:{event}"] += 1
         if answer.status_code == 200:
             self.done["change", "case", event] += 1
+            if consent:
+                self.done["change", "consent", None] += 1
+                self.done["change", "case", "consent_given"] += 1
         else:
             assert (answer.status_code, answer.json()["error"]) == (422, "rejected"), answer.text
             self.done["refused", "case", event] += 1
@@ -170,8 +182,7 @@ def test_every_read_change_search_and_export_is_logged_exactly_once(
     reference = api.refer(mette)
     assert api.read(mette)["stage"] == "referred"
     assert api.step(mette, "accept_referral", ACCEPT | {"consent": False}) == 422
-    assert api.step(mette, "accept_referral", ACCEPT) == 200
-    api.consent(mette, ["skole", "uu"])
+    assert api.step(mette, "accept_referral", ACCEPT, START_CONSENT) == 200
     assert api.step(mette, "hold_pre_meeting", PRE_MEETING) == 200
     assert api.search(lise) == [reference]
     assert api.read(lise)["stage"] == "awaiting_first_meeting"

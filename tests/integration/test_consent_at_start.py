@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -292,3 +293,92 @@ def test_the_release_on_both_stores(store: Runtime, smtp: SmtpSink) -> None:
     store.deliverer.drain()
     assert _team_rows(store, reference) == {"skole": ("sent", ""), "uu": ("sent", "")}
     assert {SKOLE, UU} <= {to for to, _ in smtp.messages()}
+
+
+# --- the same rule through the JSON API (issue 17: one rule on every way in) -----------
+
+SCOPE = {"departments": ["skole", "uu"], "categories": ["education"], "guardian": True}
+
+
+def _api_headers(client: TestClient) -> dict[str, str]:
+    body = {"username": "mette", "password": PASSWORD, "scopes": ["read", "act"]}
+    answer = client.post("/api/v1/tokens", json=body)
+    assert answer.status_code == 201, answer.text
+    return {"Authorization": f"Bearer {answer.json()['token']}"}
+
+
+def _api_step(
+    client: TestClient, headers: dict[str, str], reference: str, event: str, body: dict[str, Any]
+) -> Any:
+    return client.post(f"/api/v1/cases/{reference}/events/{event}", json=body, headers=headers)
+
+
+def test_starting_the_course_through_the_api_records_its_consent_and_the_team_is_invited(
+    runtime: Runtime, client: TestClient, smtp: SmtpSink
+) -> None:
+    """Before: the API took the step with no consent record; the invitations were withheld."""
+    reference = _referred(runtime)
+    headers = _api_headers(client)
+    accept = {"inputs": {"young_person_agrees": True, "consent": True}, "consent": SCOPE}
+    answer = _api_step(client, headers, reference, "accept_referral", accept)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["to_stage"] == "pre_meeting"
+    view = runtime.service.view(reference, CASEWORKER, "kontrol")
+    assert [c["id"] for c in view.consents] == [answer.json()["consent"]]
+    consent = view.consents[0]
+    assert sorted(d["department"] for d in consent["departments"]) == ["skole", "uu"]
+    assert (consent["categories"], consent["given_by"]) == (
+        ["education"],
+        ["young_person", "guardian"],
+    )
+    assert "consent_given" in view.milestones
+
+    held = _api_step(client, headers, reference, "hold_pre_meeting", {"inputs": PRE_MEETING_INPUTS})
+    assert held.status_code == 200, held.text
+    runtime.deliverer.drain()
+    assert _team_rows(runtime, reference) == {"skole": ("sent", ""), "uu": ("sent", "")}
+    told = Counter(to for to, _ in smtp.messages())
+    assert (told[SKOLE], told[UU]) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("scope", "fields"),
+    [
+        (None, ["consent"]),  # no scope: refused, saying what to send
+        (SCOPE | {"departments": ["skole", "bibliotek"]}, ["consent.departments"]),
+        (SCOPE | {"categories": ["shoe_size"]}, ["consent.categories"]),
+        (SCOPE | {"guardian": False}, ["consent.guardian"]),  # a 16-year-old
+        ({"departments": [], "categories": []}, ["body.consent.departments"]),
+    ],
+)
+def test_a_start_through_the_api_with_a_bad_or_missing_consent_saves_nothing(
+    runtime: Runtime, client: TestClient, scope: dict[str, Any] | None, fields: list[str]
+) -> None:
+    reference = _referred(runtime)
+    headers = _api_headers(client)
+    body: dict[str, Any] = {"inputs": {"young_person_agrees": True, "consent": True}}
+    if scope is not None:
+        body["consent"] = scope
+    answer = _api_step(client, headers, reference, "accept_referral", body)
+    assert answer.status_code == 422, answer.text
+    assert [f["field"] for f in answer.json()["fields"]] == fields
+    view = runtime.service.view(reference, CASEWORKER, "kontrol")
+    assert (view.stage, view.consents, view.milestones) == ("referred", [], [])
+    with runtime.sessions() as session:
+        consent_audit = session.scalars(
+            select(AuditEntry).where(AuditEntry.object_type == "consent")
+        ).all()
+    assert consent_audit == []
+
+
+def test_a_consent_with_a_step_that_records_none_is_refused(
+    runtime: Runtime, client: TestClient
+) -> None:
+    reference = _accepted(runtime, ["skole"])
+    headers = _api_headers(client)
+    body = {"inputs": PRE_MEETING_INPUTS, "consent": SCOPE}
+    answer = _api_step(client, headers, reference, "hold_pre_meeting", body)
+    assert answer.status_code == 422, answer.text
+    assert [f["field"] for f in answer.json()["fields"]] == ["consent"]
+    assert "records no consent" in answer.json()["fields"][0]["message"]
+    assert runtime.service.view(reference, CASEWORKER, "kontrol").stage == "pre_meeting"

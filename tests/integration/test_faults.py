@@ -40,6 +40,7 @@ from tests.support.case_api import (
     FIRST_MEETING,
     PRE_MEETING,
     REFERRAL_INPUTS,
+    START_CONSENT,
     bearer,
     create_staff,
 )
@@ -67,7 +68,6 @@ from tests.support.services import (
 )
 from workflow.cases.model import StepResult
 from workflow.orchestration.flows import run_step, sweep
-from workflow.privacy.consents import ConsentRequest
 from workflow.runtime import Runtime, build_runtime, use_runtime
 from workflow.store.tables import OutboxRow
 from workflow.web.app import create_app
@@ -412,9 +412,9 @@ def test_prefect_unavailable_steps_commit_at_once_and_are_carried_out_when_it_re
 
         proxy.set_mode("hold")  # now it accepts connections and never answers
         for ref in references:
-            accepted = post(f"/api/v1/cases/{ref}/events/accept_referral", {"inputs": ACCEPT})
+            accept = {"inputs": ACCEPT, "consent": START_CONSENT}  # consent given with it
+            accepted = post(f"/api/v1/cases/{ref}/events/accept_referral", accept)
             assert accepted["to_stage"] == "pre_meeting"
-            runtime.consents.give(ref, CASEWORKER, ConsentRequest(["skole", "uu"], guardian=True))
         step = f"/api/v1/cases/{references[0]}/events/hold_pre_meeting"
         body = {"inputs": PRE_MEETING, "idempotency_key": "pre-1"}
         held = post(step, body)

@@ -23,6 +23,9 @@ CASEWORKER = Actor("caseworker", "cw-mette")
 COORDINATOR = Actor("coordinator", "tovholder-lise")
 REFERRAL_INPUTS = {"source": "school", "caseworker": "cw-mette"}
 ACCEPT = {"young_person_agrees": True, "consent": True}
+#: The consent the start step gives through the API (``consent`` beside the inputs): the
+#: seeded young person is a minor, so a custodial parent consents too.
+START_CONSENT = {"departments": ["skole", "uu"], "categories": ["education"], "guardian": True}
 #: The young person chooses a team member from the school and one from youth guidance.
 PRE_MEETING = {
     "team": [
@@ -90,12 +93,13 @@ def step(
     reference: str,
     event: str,
     inputs: dict[str, Any],
+    consent: dict[str, Any] | None = None,
     **params: str,
 ) -> httpx.Response:
-    """POST an event through the API."""
+    """POST an event through the API (with the consent a start step gives)."""
     answer: httpx.Response = client.post(
         f"/api/v1/cases/{reference}/events/{event}",
-        json={"inputs": inputs},
+        json={"inputs": inputs} | ({"consent": consent} if consent else {}),
         headers=headers,
         params=params,
     )

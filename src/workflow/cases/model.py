@@ -69,6 +69,8 @@ class StepResult:
     effects: list[dict[str, Any]] = field(default_factory=list)
     #: Events the system raises on the case right after this step (e.g. a no-show).
     raises: list[str] = field(default_factory=list)
+    #: The consent record the step gave (see :mod:`workflow.cases.consent_at_start`).
+    consent: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-compatible form (kept for idempotent replies)."""

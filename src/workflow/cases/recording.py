@@ -39,6 +39,8 @@ class Step:
     live_timers: Mapping[str, str] = field(default_factory=dict)
     #: The step that opened the case (its row was inserted in its opened state).
     opening: bool = False
+    #: The consent record the step gave (:mod:`workflow.cases.consent_at_start`).
+    consent: int | None = None
 
 
 def record_step(session: Session, step: Step) -> StepResult:
@@ -80,6 +82,7 @@ def record_step(session: Session, step: Step) -> StepResult:
             municipality=definition.municipality.code,
             effects=list(written.effects),
             raises=list(decision.raises),
+            consent=step.consent,
         )
         if step.idempotency_key:
             INSERT_IDEMPOTENCY_KEY.execute(

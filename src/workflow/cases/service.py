@@ -9,13 +9,14 @@ result without deciding again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from workflow.cases.consent_at_start import ConsentScopeError, StepConsent, consent_with_step
 from workflow.cases.idempotency import first_result, stored_result
 from workflow.cases.model import Referral, RejectedError, StepResult, YoungPersonDetails
 from workflow.cases.opening import check_referral, open_case_in, person_problems
@@ -42,6 +43,7 @@ from workflow.privacy.authorisation import (
     authorise_step,
     standing_on,
 )
+from workflow.privacy.consents import CONSENT_GIVEN, ConsentRequest
 from workflow.store.audit import AuditAction, AuditObject, actor_label, write_audit
 from workflow.store.busy import BUSY_ATTEMPTS, pause_when_busy, retry_when_busy
 from workflow.store.loading import consent_state, load_case, step_actors
@@ -117,8 +119,16 @@ class CaseService:
         *,
         idempotency_key: str | None = None,
         purpose: str | None = None,
+        consent: ConsentRequest | None = None,
+        consent_required: bool = False,
     ) -> StepResult:
         """Take a step on a case. Raises RejectedError, ConflictError or CaseNotFoundError.
+
+        ``consent`` is the consent a step that records ``consent_given`` gives: checked
+        and recorded in the step's transaction (ConsentScopeError, field by field, when
+        it is not valid; nothing is saved). People's ways in (web, API, CLI) pass
+        ``consent_required=True``: such a step without a consent scope is refused
+        (:mod:`workflow.cases.consent_at_start`).
 
         A conflict means the case changed between reading and writing it. SQLite may
         refuse a write because *another* case was written meanwhile ("database is
@@ -129,14 +139,24 @@ class CaseService:
             "reload it and try again"
         )
         request = _Trigger(reference, event, inputs, actor, idempotency_key, purpose or event)
+        request.consent = StepConsent(consent, consent_required)
         try:
             result = self._trigger_with_retries(request, conflict)
-        except (CaseNotFoundError, NotAllowedError, PurposeRequiredError, RejectedError) as exc:
+        except (
+            CaseNotFoundError,
+            NotAllowedError,
+            PurposeRequiredError,
+            RejectedError,
+            ConsentScopeError,
+        ) as exc:
             self._audit_refusal(request, exc)
             raise
         if not result.repeated:
             for raised in result.raises:
                 self.raise_event(reference, raised, Actor(SYSTEM_ROLE, f"{event}:{raised}"))
+            if result.consent is not None and request.tells_consent:
+                # As the consent service does: the case hears of the consent recorded.
+                self.raise_event(reference, CONSENT_GIVEN, Actor(SYSTEM_ROLE, "consent"))
         return result
 
     def raise_event(self, reference: str, event: str, actor: Actor) -> StepResult | None:
@@ -224,6 +244,15 @@ class CaseService:
             decision = decide(definition, state, event, now, facts)
             if isinstance(decision, Rejection):
                 raise RejectedError(decision)
+            recorded = consent_with_step(
+                self.uow,
+                session,
+                case,
+                definition,
+                (decision.transition, request.actor, now),
+                request.consent,
+            )
+            request.tells_consent = CONSENT_GIVEN in definition.transitions_by_event
             draw_for_step(
                 session, definition, case, decision.transition, request.inputs, request.actor, now
             )
@@ -237,6 +266,7 @@ class CaseService:
                 purpose=request.purpose,
                 idempotency_key=request.idempotency_key,
                 live_timers=loaded.live_timers(),
+                consent=recorded,
             )
             return record_step(session, step)
 
@@ -371,3 +401,7 @@ class _Trigger:
     first_read: int | None = None
     #: Raised by the engine itself (tasks done, a no-show), not asked for by a person.
     system: bool = False
+    #: The consent the step gives (see :mod:`workflow.cases.consent_at_start`).
+    consent: StepConsent = field(default_factory=StepConsent)
+    #: Whether the case's definition takes ``consent_given`` (raised once it is recorded).
+    tells_consent: bool = False

@@ -28,6 +28,11 @@ app = typer.Typer(help="Refer, trigger and show cases.", no_args_is_help=True)
 AUTH_ENV = "WORKFLOW_API_TOKEN"
 #: Who acts on the local store, when --actor is not given: role:staff-id.
 ACTOR_ENV = "WORKFLOW_ACTOR"
+#: How the command line gives the consent a step records (the API's ``consent``).
+CONSENT_OPTIONS = (
+    "on the command line: --consent-department DEPARTMENT (one or more), "
+    "--consent-category CATEGORY, --parent-consent"
+)
 LOGIN_HINT = f"log in with `workflow login URL --username NAME` and set {AUTH_ENV}"
 
 
@@ -73,6 +78,23 @@ def parse_inputs(pairs: list[str]) -> dict[str, Any]:
         except json.JSONDecodeError:
             inputs[key] = value
     return inputs
+
+
+def consent_scope(
+    departments: list[str], categories: list[str], parent_consent: bool
+) -> dict[str, Any] | None:
+    """The consent a step gives, as the API's ``consent`` (None: none given)."""
+    if not (departments or categories or parent_consent):
+        return None
+    return {"departments": departments, "categories": categories, "guardian": parent_consent}
+
+
+def _consent_request(scope: dict[str, Any] | None) -> Any:
+    from workflow.privacy.consents import ConsentRequest
+
+    if scope is None:
+        return None
+    return ConsentRequest(scope["departments"], scope["categories"], guardian=scope["guardian"])
 
 
 def parse_actor(text: str) -> Actor:
@@ -124,6 +146,7 @@ def fail(exc: WorkflowError) -> None:
 
 
 def _fail(exc: WorkflowError) -> None:
+    from workflow.cases.consent_at_start import ConsentScopeError
     from workflow.cases.model import RejectedError
     from workflow.errors import InvalidRequestError
 
@@ -135,6 +158,8 @@ def _fail(exc: WorkflowError) -> None:
         typer.echo("Refused:", err=True)
         for problem in exc.problems:
             typer.echo(f"  {problem}", err=True)
+        if isinstance(exc, ConsentScopeError):
+            typer.echo(f"  ({CONSENT_OPTIONS})", err=True)
     else:
         typer.echo(f"Error: {exc}", err=True)
     raise typer.Exit(1)
@@ -148,6 +173,8 @@ def _fail_remote(exc: RemoteError, *, logging_in: bool = False) -> NoReturn:
     typer.echo(f"{'Refused' if exc.code == 'rejected' else 'Error'}: {exc.message}", err=True)
     for problem in exc.problems:
         typer.echo(f"  {problem}", err=True)
+    if any(str(problem).startswith("consent") for problem in exc.problems):
+        typer.echo(f"  ({CONSENT_OPTIONS})", err=True)
     raise typer.Exit(1)
 
 
@@ -221,7 +248,9 @@ def refer(
         help="A custodial parent of a minor: 'name;cpr[;email[;phone]]' (repeatable).",
     ),
     actor: str | None = actor_option(),
-    inputs: list[str] = typer.Option([], "--input", help="key=value (repeatable)."),
+    inputs: list[str] = typer.Option(
+        [], "--input", metavar="NAME=VALUE", help="A step input, name=value (repeatable)."
+    ),
     idempotency_key: str | None = typer.Option(None, help="Repeat-safe key."),
     remote: str | None = remote_option(),
 ) -> None:
@@ -271,16 +300,39 @@ def refer(
 def trigger(
     reference: str = typer.Argument(..., help="Case reference, e.g. SOR-2026-0042."),
     event: str = typer.Argument(..., help="The step, e.g. accept_referral."),
-    inputs: list[str] = typer.Option([], "--input", help="key=value (repeatable)."),
+    inputs: list[str] = typer.Option(
+        [], "--input", metavar="NAME=VALUE", help="A step input, name=value (repeatable)."
+    ),
+    departments: list[str] = typer.Option(
+        [],
+        "--consent-department",
+        metavar="DEPARTMENT",
+        help="A department the young person's consent covers (repeatable): a step that "
+        "records the consent (accept_referral) needs at least one.",
+    ),
+    categories: list[str] = typer.Option(
+        [],
+        "--consent-category",
+        metavar="CATEGORY",
+        help="A data category the consent covers (repeatable).",
+    ),
+    parent_consent: bool = typer.Option(
+        False, "--parent-consent", help="A custodial parent consented too."
+    ),
     actor: str | None = actor_option(),
     idempotency_key: str | None = typer.Option(None, help="Repeat-safe key."),
     remote: str | None = remote_option(),
 ) -> None:
-    """Take the next step of a case."""
+    """Take the next step of a case.
+
+    A step that records the young person's consent (accept_referral) is given with the
+    consent's scope, recorded with the step: --consent-department (one or more),
+    --consent-category and --parent-consent."""
+    scope = consent_scope(departments, categories, parent_consent)
     if remote:
         try:
             answer = _remote(remote).trigger(
-                reference, event, parse_inputs(inputs), idempotency_key
+                reference, event, parse_inputs(inputs), idempotency_key, scope
             )
         except RemoteError as exc:
             _fail_remote(exc)
@@ -297,6 +349,8 @@ def trigger(
             parse_inputs(inputs),
             known_actor(actor),
             idempotency_key=idempotency_key,
+            consent=_consent_request(scope),
+            consent_required=True,
         )
     except WorkflowError as exc:
         _fail(exc)

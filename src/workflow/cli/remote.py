@@ -83,10 +83,18 @@ class Remote:
         return answer
 
     def trigger(
-        self, reference: str, event: str, inputs: dict[str, Any], idempotency_key: str | None
+        self,
+        reference: str,
+        event: str,
+        inputs: dict[str, Any],
+        idempotency_key: str | None,
+        consent: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Take a step; its result (from_stage, to_stage, repeated, ...)."""
-        body = {"inputs": inputs, "idempotency_key": idempotency_key}
+        """Take a step (with the consent it gives, if any); its result (from_stage,
+        to_stage, repeated, ...)."""
+        body: dict[str, Any] = {"inputs": inputs, "idempotency_key": idempotency_key}
+        if consent is not None:
+            body["consent"] = consent
         answer: dict[str, Any] = self._call(
             "POST", f"/cases/{_segment(reference)}/events/{_segment(event)}", json=body
         )

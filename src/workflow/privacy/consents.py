@@ -124,12 +124,18 @@ class ConsentService:
         stands on it through one of ``also`` (the young person and guardian withdraw; a
         guardian gives the parental consent)."""
         case = case_by_reference(session, reference)
+        self._responsible(session, case, actor, also)
+        return case
+
+    def _responsible(
+        self, session: Session, case: Case, actor: Actor, also: frozenset[Via] = frozenset()
+    ) -> None:
+        """NotAllowedError unless ``actor`` records consents on the case (see above)."""
         access = authorise(session, case, actor, Action.TRIGGER, today=self.uow.today())
         if access.via not in {Via.CASEWORKER, Via.COORDINATOR} | also:
             raise NotAllowedError(
                 f"only the caseworker or the coordinator of {case.reference} records its consents"
             )
-        return case
 
     def _checked(
         self, session: Session, case: Case, request: ConsentRequest, now: datetime
@@ -170,50 +176,67 @@ class ConsentService:
         released for delivery in the same transaction (the audit entry counts them)."""
         now = self.uow.clock()
         with self.uow.transaction() as session:
-            case = self._case_of_responsible(session, reference, actor, _GUARDIAN)
-            definition, given_on, age = self._checked(session, case, request, now)
-            given_by = [YOUNG_PERSON] + ([GUARDIAN] if request.guardian else [])
-            consent = Consent(
-                case_id=case.id,
-                given_by=given_by,
-                categories=sorted(set(request.categories)),
-                given_on=given_on,
-                age_at_consent=age,
-                recorded_by=actor_label(actor),
-                recorded_at=now,
-                withdrawn_at=None,
-                withdrawn_by=None,
-            )
-            session.add(consent)
-            session.flush()
-            departments = sorted(set(request.departments))
-            session.add_all(
-                ConsentDepartment(consent_id=consent.id, case_id=case.id, department=d)
-                for d in departments
-            )
-            session.flush()
-            details: dict[str, Any] = {
-                "consent": consent.id,
-                "given": departments,
-                "categories": consent.categories,
-                "given_by": given_by,
-            }
-            released, kept = release_withheld(session, case, definition, now, given_on)
-            if released or kept:
-                details |= {"released": released, "still_withheld": kept}
-            write_audit(
-                session,
-                at=now,
-                actor=actor_label(actor),
-                action=AuditAction.CHANGE,
-                object_type=AuditObject.CONSENT,
-                object_id=reference,
-                purpose=purpose,
-                details=details,
-            )
-            recorded = consent.id
+            case = case_by_reference(session, reference)
+            recorded, definition = self.give_in(session, case, actor, request, now, purpose)
         self._tell_case(reference, definition, CONSENT_GIVEN)
         return recorded
+
+    def give_in(
+        self,
+        session: Session,
+        case: Case,
+        actor: Actor,
+        request: ConsentRequest,
+        now: datetime,
+        purpose: str = "samtykke",
+    ) -> tuple[int, Definition]:
+        """Record a consent in the caller's transaction (the case service records the
+        consent a step gives with the step): checked, written, withheld notifications
+        released and audited as :meth:`give` does, but the case is not told (the caller
+        raises ``consent_given`` once its transaction is committed). Returns the consent's
+        id and the case's definition; InvalidRequestError field by field."""
+        self._responsible(session, case, actor, _GUARDIAN)
+        definition, given_on, age = self._checked(session, case, request, now)
+        given_by = [YOUNG_PERSON] + ([GUARDIAN] if request.guardian else [])
+        consent = Consent(
+            case_id=case.id,
+            given_by=given_by,
+            categories=sorted(set(request.categories)),
+            given_on=given_on,
+            age_at_consent=age,
+            recorded_by=actor_label(actor),
+            recorded_at=now,
+            withdrawn_at=None,
+            withdrawn_by=None,
+        )
+        session.add(consent)
+        session.flush()
+        departments = sorted(set(request.departments))
+        session.add_all(
+            ConsentDepartment(consent_id=consent.id, case_id=case.id, department=d)
+            for d in departments
+        )
+        session.flush()
+        details: dict[str, Any] = {
+            "consent": consent.id,
+            "given": departments,
+            "categories": consent.categories,
+            "given_by": given_by,
+        }
+        released, kept = release_withheld(session, case, definition, now, given_on)
+        if released or kept:
+            details |= {"released": released, "still_withheld": kept}
+        write_audit(
+            session,
+            at=now,
+            actor=actor_label(actor),
+            action=AuditAction.CHANGE,
+            object_type=AuditObject.CONSENT,
+            object_id=case.reference,
+            purpose=purpose,
+            details=details,
+        )
+        return consent.id, definition
 
     def withdraw(
         self,

@@ -10,6 +10,7 @@ from workflow.cases.model import GuardianDetails, StepResult, YoungPersonDetails
 from workflow.definitions.models import Definition
 from workflow.engine.model import Actor
 from workflow.engine.steps import acting_role
+from workflow.privacy.consents import ConsentRequest
 from workflow.store.caseload import CaseloadQuery
 from workflow.store.reading import CaseView
 from workflow.web.api_models import (
@@ -49,6 +50,7 @@ def _step_response(result: StepResult) -> StepResponse:
         seq=result.seq,
         notifications=result.notifications,
         repeated=result.repeated,
+        consent=result.consent,
     )
 
 
@@ -218,6 +220,12 @@ def trigger(
     # The role asked for ("act as"), else the first one the step allows; a role the caller
     # does not hold on the case is refused by the service with what they are instead.
     role = body.act_as or acting_as(allowed, roles, None) or (roles[0] if roles else "-")
+    scope = body.consent
+    consent = (
+        ConsentRequest(scope.departments, scope.categories, scope.given_on, scope.guardian)
+        if scope
+        else None
+    )
     result = cases.trigger(
         reference,
         event,
@@ -225,5 +233,7 @@ def trigger(
         Actor(role, auth.user.person_id),
         idempotency_key=scoped_key("api", auth.user, body.idempotency_key),
         purpose=event,
+        consent=consent,
+        consent_required=True,
     )
     return _carried_out(web, result)

@@ -279,6 +279,11 @@ class TriggerRequest(ApiModel):
             "examples": [
                 {
                     "inputs": {"young_person_agrees": True, "consent": True},
+                    "consent": {
+                        "departments": ["skole", "uu"],
+                        "categories": ["education"],
+                        "guardian": True,
+                    },
                     "idempotency_key": "accept-2026-0001",
                 }
             ]
@@ -300,6 +305,15 @@ class TriggerRequest(ApiModel):
         "and coordinator); default: the first one the step allows. A role the caller does not "
         "hold on this case is refused (403) with what they are on it instead.",
     )
+    consent: ConsentIn | None = Field(
+        default=None,
+        description="The consent a step that records the young person's consent gives (such "
+        "as accept_referral, 'Start the course'): the departments the case may be shared "
+        "with, the data categories, and whether a custodial parent consented too. Checked "
+        "before the step and recorded with it, in one transaction. Required by such a step "
+        "(422 at 'consent' without it; 422 at 'consent.departments' etc. when it is not "
+        "valid; nothing is saved); refused with a step that records no consent.",
+    )
 
     @field_validator("inputs")
     @classmethod
@@ -316,6 +330,9 @@ class StepResponse(ApiModel):
     seq: int
     notifications: int
     repeated: bool
+    consent: int | None = Field(
+        default=None, description="The consent record the step gave (see the request's consent)."
+    )
 
 
 class DefinitionInfo(ApiModel):

@@ -3,9 +3,9 @@
 * A step that says the young person has consented (``records_consent``: the base's
   "Start forløbet") asks on its form which departments and data categories the consent
   covers, and whether a custodial parent consented too. The consent is checked before
-  the step is taken and recorded through the consent service once it is (the same
-  record, rules and audit entry as the **Samtykke** card), so a ticked box is never a
-  consent that shares nothing.
+  the step is taken and recorded with it by the case service, in the step's transaction
+  (:mod:`workflow.cases.consent_at_start`: the same record, rules and audit entry as the
+  **Samtykke** card), so a ticked box is never a consent that shares nothing.
 * A step that names the young person's team warns, before it is saved, about every
   person whose department no consent covers: that person is not sent the step's
   notifications (they are withheld until a consent covers the department) and cannot
@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from workflow.cases.consent_at_start import CONSENT_FIELD
 from workflow.definitions.models import Definition
 from workflow.definitions.parts import Transition
 from workflow.definitions.types import text_in
@@ -68,9 +69,12 @@ def scope_errors(problems: Sequence[Problem], lang: str) -> dict[str, str]:
     """A refused consent's problems beside the form's consent fields, in ``lang``."""
     errors: dict[str, str] = {}
     for problem in problems:
-        key = f"consent_problem_{problem.path}"
+        # The case service locates a step's consent at consent.<field>; the form at
+        # consent_scope.<field>.
+        path = problem.path.removeprefix(f"{CONSENT_FIELD}.")
+        key = f"consent_problem_{path}"
         shown = text(key, lang) if key in TEXTS else str(problem)
-        name = f"{SCOPE}.{problem.path}"
+        name = f"{SCOPE}.{path}"
         errors[name] = f"{errors[name]} {shown}" if name in errors else shown
     return errors
 

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
+from workflow.cases.consent_at_start import ConsentScopeError
 from workflow.cases.model import RejectedError
 from workflow.cases.upgrades import MIGRATED_EVENT
 from workflow.definitions.models import Definition
@@ -17,7 +18,7 @@ from workflow.definitions.parts import Transition
 from workflow.definitions.types import LocalizedText, text_in
 from workflow.definitions.vocabulary import InputType, StageKind
 from workflow.engine.steps import next_steps
-from workflow.errors import ConflictError, InvalidRequestError, NotAllowedError
+from workflow.errors import ConflictError
 from workflow.privacy.accounts import StaffMember
 from workflow.store.caseload import CaseloadQuery
 from workflow.store.reading import CaseView
@@ -313,8 +314,6 @@ def _closed(definition: Definition, view: CaseView) -> bool:
 def _consent_notice(saved: str, withdrawn: str, lang: str, definition: Definition) -> str:
     if saved == "consent":
         return text("consent_saved", lang)
-    if saved == "consent_failed":
-        return text("consent_failed_with_step", lang)
     if withdrawn:  # the departments by name, as the page names them (not their ids)
         names = [
             text_in(definition.departments_by_id[d].name, lang)
@@ -461,8 +460,9 @@ def take_step(
     """Take a step from its form (a plain ``def``: the store is written off the event loop).
 
     A step that records the young person's consent has its consent checked first and
-    recorded once the step is taken; a team some of whom no consent covers is saved only
-    once the form's warning is confirmed (:mod:`workflow.web.consent_forms`)."""
+    recorded with the step, in its transaction (:mod:`workflow.cases.consent_at_start`);
+    a team some of whom no consent covers is saved only once the form's warning is
+    confirmed (:mod:`workflow.web.consent_forms`)."""
     view, definition = case_or_missing(request, web, auth, reference, f"form:{step[:64]}")
     key = form_key(auth, form)
     declared = {t.id: t.event_name for t in definition.transitions}
@@ -494,7 +494,13 @@ def take_step(
             actor,
             idempotency_key=key,
             purpose=transition.id,
+            consent=consent,
+            consent_required=True,
         )
+    except ConsentScopeError as refused:  # changed since the check: nothing is saved
+        message = text("consent_scope_refused", lang)
+        errors = scope_errors(refused.problems, lang)
+        return _step_page(request, web, shown, status_code=422, message=message, errors=errors)
     except RejectedError as refused:
         message, errors = refusal(refused.rejection, lang, definition)
         return _step_page(
@@ -504,10 +510,4 @@ def take_step(
         return _step_page(request, web, shown, status_code=409, message=text("conflict", lang))
     if not result.repeated:
         web.on_step(result)
-    saved = transition.id
-    if consent is not None and not result.repeated:
-        try:
-            consents.give(reference, actor, consent)
-        except (InvalidRequestError, NotAllowedError):  # changed since the check: say so
-            saved = "consent_failed"  # the step is saved; its consent is not
-    return RedirectResponse(f"/cases/{reference}?saved={saved}", status_code=303)
+    return RedirectResponse(f"/cases/{reference}?saved={transition.id}", status_code=303)
