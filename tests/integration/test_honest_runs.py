@@ -139,7 +139,7 @@ def test_a_dead_delivery_is_red_and_a_withheld_one_is_named(
     skole = tasks["invite-skole-follow_up"]
     assert skole.state.type.value == "FAILED"
     assert skole.run_count == 1  # given up: not retried by Prefect
-    assert skole.state.message == f"given up (TransientDeliveryError): outbox {dead_id}"
+    assert skole.state.message == f"given up (SMTP 550): outbox {dead_id}"
     assert (
         tasks["invite-uu-follow_up"].state.type.value,
         tasks["invite-uu-follow_up"].state.name,

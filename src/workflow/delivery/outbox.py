@@ -16,7 +16,6 @@ A row for a department the young person's consent does not cover (now) is withhe
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -45,6 +44,7 @@ from workflow.store.busy import is_busy
 from workflow.store.citizens import citizen_contacts
 from workflow.store.database import store_unreachable
 from workflow.store.driver import DriverStatement
+from workflow.store.outbox_admin import error_type
 from workflow.store.standing import consented_departments
 from workflow.store.states import OutboxState
 from workflow.store.tables import UTC_TIME, Case, HistoryEvent, OutboxRow
@@ -64,8 +64,6 @@ MAX_BACKOFF = timedelta(minutes=15)
 #: LEASE: no other worker takes the row meanwhile). Longer outages: re-sent after the lease.
 STORE_WAIT = 60.0
 _log = logging.getLogger(__name__)
-#: An exception's type name, as a business failure's recorded error begins with it.
-_ERROR_TYPE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 
 
 class Channel(Protocol):
@@ -108,15 +106,10 @@ class DeliveryOutcome:
 
     @property
     def error_type(self) -> str | None:
-        """The error's type only (its text may quote an address, e.g. an SMTP reply).
-
-        A business failure is recorded as ``"<type>: <text>"``; a transient one (retried,
-        or given up after the last attempt) as the transient error's text alone.
-        """
-        if self.error is None:
-            return None
-        prefix = self.error.split(":", 1)[0]
-        return prefix if _ERROR_TYPE.fullmatch(prefix) else TransientDeliveryError.__name__
+        """The error's type only, as the operator's commands show it (``SMTP 550``, ``HTTP
+        503``, an exception's type): its text may quote an address (an SMTP reply)."""
+        state = OutboxState.WITHHELD if self.status is DeliveryStatus.WITHHELD else OutboxState.DEAD
+        return error_type(state, self.error)
 
 
 @dataclass(frozen=True)
