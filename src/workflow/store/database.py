@@ -16,8 +16,6 @@ import select
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
@@ -107,6 +105,9 @@ def migrate(engine: Engine) -> None:
     refer to fails. As SQLite's documentation prescribes, foreign keys are switched off
     (outside the transaction) while migrating, and checked before they are switched on.
     """
+    from alembic import command  # here: a command that does not migrate never loads Alembic
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     sqlite = engine.dialect.name == "sqlite"
