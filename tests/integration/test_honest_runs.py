@@ -87,6 +87,20 @@ async def _run_and_tasks(name: str) -> tuple[Any, dict[str, Any]]:
     return run, {t.name: t for t in tasks}
 
 
+def _settled(name: str, tasks: int) -> tuple[Any, dict[str, Any]]:
+    """The run and its tasks once the server has all ``tasks`` in a final state (task
+    runs reach the server in the background, after the flow returns)."""
+    found: list[tuple[Any, dict[str, Any]]] = []
+
+    def ready() -> bool:
+        found[:] = [asyncio.run(_run_and_tasks(name))]
+        runs = found[0][1].values()
+        return len(runs) >= tasks and all(t.state and t.state.is_final() for t in runs)
+
+    wait_until(ready, f"the {tasks} tasks of {name}", 30)
+    return found[0]
+
+
 async def _artifact(key: str) -> Any:
     async with get_client() as client:
         found = await client.read_artifacts(
@@ -122,13 +136,18 @@ def test_a_dead_delivery_is_red_and_a_withheld_one_is_named(
     received = len(smtp.messages())
     counts = run_async(run_step(steps["hold_follow_up"]))
     assert counts == {"sent": 3, "dead": 1, "withheld": 1}
-    run, tasks = asyncio.run(_run_and_tasks(f"{reference}-step-{steps['hold_follow_up'].seq}"))
+    run, tasks = _settled(f"{reference}-step-{steps['hold_follow_up'].seq}", 7)
     assert run.state.type.value == "FAILED"
     with runtime.sessions() as session:
         dead_id, template = session.execute(
             select(OutboxRow.id, OutboxRow.template).where(OutboxRow.state == "dead")
         ).one()
     assert run.state.message == f"1 of 5 effects given up: skole/{template} (outbox {dead_id})"
+    timer_tasks = {n: t for n, t in tasks.items() if n.startswith("timer-")}
+    # The step restarted its follow-up timer: a task per timer effect, by the timer's code.
+    assert sorted(timer_tasks) == ["timer-cancel-follow_up_due", "timer-start-follow_up_due"]
+    assert {t.state.type.value for t in timer_tasks.values()} == {"COMPLETED"}
+    tasks = {n: t for n, t in tasks.items() if n not in timer_tasks}
     assert sorted(tasks) == [
         "invite-born_familie-follow_up",
         "invite-guardian-follow_up",
@@ -158,11 +177,11 @@ def test_a_dead_delivery_is_red_and_a_withheld_one_is_named(
     # The handover: nothing refused any more, youth guidance still withheld.
     smtp.refusing.clear()
     assert run_async(run_step(steps["start_handover"])) == {"sent": 2, "withheld": 1}
-    handover, handover_tasks = asyncio.run(
-        _run_and_tasks(f"{reference}-step-{steps['start_handover'].seq}")
-    )
+    handover, handover_tasks = _settled(f"{reference}-step-{steps['start_handover'].seq}", 5)
     assert (handover.state.type.value, handover.state.name) == ("COMPLETED", "Withheld")
     assert handover_tasks["notify-uu-handover_started"].state.name == "Withheld"
+    reminder = handover_tasks["timer-start-handover_reminder"].state.message
+    assert reminder.startswith("timer handover_reminder: running, due 20")
 
     # One row per effect in the step's artifact; the caseload lists the failed delivery.
     run_async(publish_caseload())
@@ -170,7 +189,8 @@ def test_a_dead_delivery_is_red_and_a_withheld_one_is_named(
     by_run = {a.flow_run_id: a for a in artifacts}
     rows = by_run[run.id].data
     rows = json.loads(rows) if isinstance(rows, str) else rows
-    assert sorted((r["effect"], r["outcome"]) for r in rows) == [
+    assert {r["effect"] for r in rows if r["outbox"] is None} == set(timer_tasks)
+    assert sorted((r["effect"], r["outcome"]) for r in rows if r["outbox"]) == [
         ("invite-born_familie-follow_up", "sent"),
         ("invite-guardian-follow_up", "sent"),
         ("invite-skole-follow_up", "dead"),

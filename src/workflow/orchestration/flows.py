@@ -35,7 +35,7 @@ from workflow.orchestration.alerts import announce_dead
 from workflow.runtime import get_runtime
 from workflow.store.catalog import UnknownDefinitionError
 from workflow.store.states import OutboxState, TimerState
-from workflow.store.tables import Case, CaseTimer, OutboxRow
+from workflow.store.tables import Case, CaseTimer, HistoryEvent, OutboxRow
 
 DELIVERY_RETRY_DELAYS: list[float] = [1.0, 5.0, 15.0]
 INTAKE_CHUNK = 1000
@@ -132,10 +132,48 @@ def deliver_batch(row_ids: list[int], first: int) -> dict[str, int]:
     return dict(Counter(outcome.status for outcome in deliverer.deliver_many(row_ids)))
 
 
+#: A step's timer effects by their type in the history event, and the task's verb.
+_TIMER_ACTIONS = {"StartTimer": "start", "CancelTimer": "cancel"}
+
+
+def _timer_effects(reference: str, seq: int) -> list[tuple[str, str]]:
+    """The timers a step started or cancelled: (action, timer code), as committed."""
+    with get_runtime().sessions() as session:
+        effects = session.scalar(
+            select(HistoryEvent.effects)
+            .join(Case, Case.id == HistoryEvent.case_id)
+            .where(Case.reference == reference, HistoryEvent.seq == seq)
+        )
+    return [
+        (_TIMER_ACTIONS[e["type"]], str(e["timer"]))
+        for e in effects or []
+        if isinstance(e, dict) and e.get("type") in _TIMER_ACTIONS
+    ]
+
+
+@task(task_run_name="timer-{action}-{timer}")
+def timer_effect(reference: str, timer: str, action: str) -> State[Any]:
+    """A timer the step started or cancelled, as the store holds it now: its state and
+    due time (the timer itself is kept by the store; the sweep fires it)."""
+    with get_runtime().sessions() as session:
+        found = session.execute(
+            select(CaseTimer.state, CaseTimer.due_at)
+            .join(Case, Case.id == CaseTimer.case_id)
+            .where(Case.reference == reference, CaseTimer.timer == timer)
+            .order_by(CaseTimer.id.desc())
+            .limit(1)
+        ).first()
+    if found is None:
+        return Completed(message=f"timer {timer}: not in the store", data="absent")
+    state, due = found
+    return Completed(message=f"timer {timer}: {state}, due {due.isoformat()}", data=str(state))
+
+
 @flow(name="case-step", flow_run_name="{reference}-step-{seq}")
 async def case_step(reference: str, seq: int) -> State[Any]:
     """Carry out the effects of one step of a case: one task per effect, named by what
-    it does (``notify-<department>-<template>``, ``invite-<department>-<meeting kind>``).
+    it does (``notify-<department>-<template>``, ``invite-<department>-<meeting kind>``),
+    and a task per timer it started or cancelled (``timer-start-<timer>``, as committed).
 
     Every effect is tried even if one is given up; the run ends Failed if any was (each
     dead row also emits a ``kui.delivery.dead`` event), Completed named "Withheld" if any
@@ -154,12 +192,20 @@ async def case_step(reference: str, seq: int) -> State[Any]:
         )
         for effect in effects
     ]
+    timers = [
+        (f"timer-{action}-{timer}", timer_effect(reference, timer, action, return_state=True))
+        for action, timer in _timer_effects(reference, seq)
+    ]
     announce_dead(deliverer, [e.row_id for e, status in outcomes if status == DeliveryStatus.DEAD])
     await acreate_table_artifact(
         key=f"step-{reference.lower()}",
         table=[
             {"effect": effect.name, "outcome": str(status), "outbox": effect.row_id}
             for effect, status in outcomes
+        ]
+        + [
+            {"effect": name, "outcome": str(state.message).split(": ", 1)[-1], "outbox": None}
+            for name, state in timers
         ],
         description=f"Effects of step {seq} of {reference}: one row per effect",
     )
