@@ -25,6 +25,7 @@ from prefect.client.schemas.filters import (
     TaskRunFilter,
     TaskRunFilterFlowRunId,
 )
+from prefect.client.schemas.sorting import ArtifactSort, FlowRunSort
 from prefect.events.filters import EventFilter, EventNameFilter
 from sqlalchemy import select
 
@@ -78,8 +79,11 @@ def _steps_up_to_handover(runtime: Runtime, clock: Clock) -> dict[str, StepResul
 
 async def _run_and_tasks(name: str) -> tuple[Any, dict[str, Any]]:
     async with get_client() as client:
+        # The newest of that name: other tests on this server play Sorø's case too.
         (run,) = await client.read_flow_runs(
-            flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=[name]))
+            flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=[name])),
+            sort=FlowRunSort.EXPECTED_START_TIME_DESC,
+            limit=1,
         )
         tasks = await client.read_task_runs(
             task_run_filter=TaskRunFilter(flow_run_id=TaskRunFilterFlowRunId(any_=[run.id]))
@@ -105,6 +109,7 @@ async def _artifact(key: str) -> Any:
     async with get_client() as client:
         found = await client.read_artifacts(
             artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
+            sort=ArtifactSort.CREATED_DESC,
             limit=10,
         )
     return found

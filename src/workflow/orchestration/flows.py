@@ -301,9 +301,12 @@ async def publish_caseload(now: datetime | None = None) -> None:
             dead.setdefault(code, []).append(f"{reference} (outbox {row_id})")
     by_municipality: dict[str, list[dict[str, Any]]] = {}
     for code, stage, count in stages:
-        by_municipality.setdefault(code, []).append({"stage": stage, "cases": count})
+        # Every row has every column: the UI takes a table's columns from its first row.
+        by_municipality.setdefault(code, []).append(
+            {"stage": stage, "cases": count, "references": ""}
+        )
     for code, rows in sorted(by_municipality.items()):
-        rows.append({"stage": "(overdue timers)", "cases": overdue.get(code, 0)})
+        rows.append({"stage": "(overdue timers)", "cases": overdue.get(code, 0), "references": ""})
         failed = dead.get(code, [])
         listed = ", ".join(failed[:FAILED_LISTED])
         if len(failed) > FAILED_LISTED:
