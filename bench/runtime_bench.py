@@ -69,7 +69,9 @@ def referrals(count: int, offset: int = 0) -> list[Referral]:
     return [
         Referral(
             "soroe",
-            YoungPersonDetails(f"Bench Person {i}", f"{i:010d}", date(2010, 1, 1)),
+            YoungPersonDetails(
+                f"Bench Person {i}", f"010110{4000 + i % 6000:04d}", date(2010, 1, 1)
+            ),
             actor,
             {"source": "school", "caseworker": "cw"},
             f"bench:{i}",

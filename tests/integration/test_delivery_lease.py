@@ -68,7 +68,7 @@ def _referrals(count: int) -> list[Referral]:
     return [
         Referral(
             "soroe",
-            YoungPersonDetails(f"Person {i}", f"{i:010d}", date(2010, 1, 1)),
+            YoungPersonDetails(f"Person {i}", f"010110{4000 + i:04d}", date(2010, 1, 1)),
             Actor("caseworker", "cw"),
             {"source": "school", "caseworker": "cw"},
         )

@@ -369,7 +369,7 @@ def test_prefect_unavailable_steps_commit_at_once_and_are_carried_out_when_it_re
     from workflow.orchestration.background import BackgroundSteps
 
     runtime = sqlite_runtime
-    create_staff(runtime, ["mette"])
+    create_staff(runtime, ["mette", "lise", "anna", "sara"])
     proxy = TcpProxy(urlsplit(str(PREFECT_API_URL.value())).port or 0)
     gave_up = LogSignal("workflow.orchestration.background", "did not complete")
     with gave_up, temporary_settings(updates={PREFECT_API_URL: proxy.url}):

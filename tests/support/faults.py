@@ -44,7 +44,9 @@ STEPS = ["refer", "accept_referral", "consent_given", "hold_pre_meeting"]
 
 
 def person(number: int) -> YoungPersonDetails:
-    return YoungPersonDetails(f"Ung Fejltest{number}", f"010110{number:04d}", date(2010, 1, 1))
+    return YoungPersonDetails(
+        f"Ung Fejltest{number}", f"010110{4000 + number % 6000:04d}", date(2010, 1, 1)
+    )
 
 
 def open_cases(
