@@ -33,6 +33,9 @@ STAFF = {
     "mette": ("Mette Sagsbehandler", "cw-mette", ["caseworker"]),
     "lise": ("Lise Tovholder", "tovholder-lise", ["coordinator"]),
     "anna": ("Anna Lærer", "laerer-anna", ["team_member"]),
+    # Team members the young person chooses (the service checks staff ids against accounts).
+    "bo": ("Bo Rådgiver", "raadgiver-bo", ["team_member"]),
+    "sara": ("Sara Vejleder", "vejleder-sara", ["team_member"]),
 }
 CASEWORKER = Actor("caseworker", "cw-mette")
 
@@ -131,7 +134,7 @@ def test_a_team_member_does_her_task_and_the_coordinator_moves_the_meeting(
     runtime: Runtime, url: str, browser: Browser, clock: Clock
 ) -> None:
     reference = _case(runtime, "Freja Browsersen", "0202104321")
-    other = _case(runtime, "Oliver Andersen", "0303104321")
+    other = _case(runtime, "Oliver Andersen", "0202104322")
     runtime.tasks.add(
         other,
         CASEWORKER,

@@ -28,6 +28,9 @@ STAFF = {
     "mette": ("Mette Sagsbehandler", "cw-mette", ["caseworker"]),
     "lise": ("Lise Tovholder", "tovholder-lise", ["coordinator"]),
     "anna": ("Anna Lærer", "laerer-anna", ["team_member"]),
+    # Team members the young person chooses (the service checks staff ids against accounts).
+    "bo": ("Bo Rådgiver", "raadgiver-bo", ["team_member"]),
+    "sara": ("Sara Vejleder", "vejleder-sara", ["team_member"]),
 }
 
 
@@ -169,7 +172,7 @@ def test_a_soroe_case_from_referral_to_closed_in_the_browser(
     page.get_by_role("button", name="Gem").click()
     expect(page.get_by_role("status")).to_contain_text("Formøde holdt")
     assert _stage(page) == "Første samarbejdsmøde indkaldt"
-    expect(page.get_by_test_id("team")).to_contain_text("raadgiver-bo")
+    expect(page.get_by_test_id("team")).to_contain_text("Bo Rådgiver")
     expect(page.get_by_test_id("team")).to_contain_text("Anna Lærer")  # a staff account
     expect(page.get_by_test_id("coordinator")).to_have_text("Lise Tovholder")
     expect(page.get_by_test_id("agenda")).to_have_text("Uddannelse, Fritid og fællesskaber")

@@ -30,6 +30,7 @@ from tests.integration.test_conference_pages import (
     ballerup_case_in_follow_up,
     create_staff,
     follow_up_cases,
+    staff_accounts,
 )
 from tests.support.browser import FLAGS, ensure_chromium
 from workflow.engine.model import Actor
@@ -102,6 +103,7 @@ def test_ten_cases_on_the_big_screen_each_leave_a_task_for_their_caseworker(
     site: str, browser: Browser, sqlite_runtime: Runtime, clock: Clock
 ) -> None:
     runtime, url = sqlite_runtime, site
+    staff_accounts(runtime)
     create_staff(runtime, *CASEWORKERS, "sofie", staff=ACCOUNTS)
     caseworkers = [person for _, person in CASEWORKERS.values()] * 2
     references = follow_up_cases(runtime, clock, caseworkers)
@@ -196,6 +198,7 @@ def test_the_programme_manager_keeps_the_pool_in_the_browser(
     site: str, browser: Browser, sqlite_runtime: Runtime, clock: Clock
 ) -> None:
     runtime, url = sqlite_runtime, site
+    staff_accounts(runtime)
     create_staff(runtime, "birgit", "line")
     manager = Actor("leader", "programleder-birgit")
     runtime.pool.deposit(BALLERUP, "social", 40_000, manager)

@@ -208,6 +208,16 @@ def test_running_soroe_cases_move_from_v1_to_v2_with_a_renamed_and_a_new_stage(
         roles=["coordinator"],
         municipality_code="340",
     )
+    # Sorø has accounts now, so the staff the example script names need theirs.
+    for person in ("cw-mette", "laerer-anna", "raadgiver-bo", "vejleder-sara"):
+        runtime.accounts.create(
+            person,
+            None,
+            display_name=person,
+            person_id=person,
+            roles=["team_member"],
+            municipality_code="340",
+        )
     identity = TrustedHeader(runtime.accounts, "s3cret-key!", trusted=("testclient",))
     with TestClient(create_app(runtime, identity=identity), base_url="https://testserver") as web:
         page = web.get(f"/cases/{moved}", headers={"X-Remote-User": "lise"})
