@@ -33,3 +33,9 @@ from workflow.store.outbox_admin import error_type
 )
 def test_an_error_is_named_by_its_type(state: str, stored: str | None, shown: str | None) -> None:
     assert error_type(state, stored) == shown
+
+
+def test_a_relays_final_answer_is_named_by_its_reply_code() -> None:
+    # smtplib raises SMTPDataError for a 550 after DATA: given up at once, named by code.
+    last_error = "SMTPDataError: (550, b'5.1.1 <skole@soroe.example>: Recipient address rejected')"
+    assert error_type("dead", last_error) == "SMTP 550"

@@ -193,12 +193,22 @@ class SmtpChannel:
                 f"{where}: the server does not offer what WORKFLOW_SMTP_SECURITY or the login "
                 f"asks for ({exc})"
             ) from None
-        except (OSError, smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError) as exc:
+        except smtplib.SMTPConnectError as exc:
             raise TransientDeliveryError(f"{where}: {exc}") from exc
         except smtplib.SMTPResponseException as exc:
+            # Before OSError, which every smtplib error is: a 5xx reply is final.
             if 400 <= exc.smtp_code < 500:
                 raise TransientDeliveryError(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}") from exc
             raise
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = [code for code, _ in exc.recipients.values()]
+            if codes and all(400 <= code < 500 for code in codes):
+                raise TransientDeliveryError(
+                    f"SMTP {codes[0]}: the recipient is refused for now"
+                ) from None
+            raise
+        except (OSError, smtplib.SMTPServerDisconnected) as exc:
+            raise TransientDeliveryError(f"{where}: {exc}") from exc
 
 
 class WebhookChannel:

@@ -48,7 +48,10 @@ def error_type(state: str, last_error: str | None) -> str | None:
         return "no_consent"
     typed = _TYPED.match(last_error)
     if typed:
-        return typed.group(1)
+        # A relay's final answer (smtplib's SMTPDataError, SMTPRecipientsRefused, …) is
+        # named by its reply code, as a passing one is.
+        code = _SMTP_CODE.search(last_error) if typed.group(1).startswith("SMTP") else None
+        return f"SMTP {code.group(1)}" if code else typed.group(1)
     smtp = _SMTP.match(last_error)
     if smtp:
         code = _SMTP_CODE.search(smtp.group(1))
