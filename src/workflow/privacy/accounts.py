@@ -13,7 +13,6 @@ and leaves passwords empty.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import hmac
 import logging
@@ -23,14 +22,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from workflow.engine.model import Actor
 from workflow.errors import WorkflowError
+from workflow.privacy import passwords
 from workflow.privacy.login_throttle import Alert, LoginThrottle, username_key
 from workflow.store.audit import AuditAction, AuditObject, write_audit
 from workflow.store.tables import Account, WebSession
@@ -38,7 +36,6 @@ from workflow.store.unit_of_work import UnitOfWork
 
 _log = logging.getLogger(__name__)
 
-MIN_PASSWORD = 12
 LOCALES = ("da", "en")
 #: What an API token may do: read cases, act on them (steps, referrals, consents, tasks),
 #: reveal CPR numbers. A browser session has all of them (the person is at the screen).
@@ -47,31 +44,6 @@ SCOPES = ("read", "act", "cpr")
 DEFAULT_SCOPES = ("read", "act")
 #: The address counted for a login whose client address is not known.
 NO_ADDRESS = "-"
-_HASHER = PasswordHasher()
-#: Passwords of 12 characters or more that are tried first (lower-cased; a digit run or
-#: a year at the end does not make them safe).
-_COMMON = frozenset(
-    {
-        "password", "passwordpassword", "qwertyuiopasdf", "qwertyuiop", "123456789012",
-        "abcdefghijkl", "iloveyouiloveyou", "adgangskode", "kodeordkodeord", "sommerfugl",
-        "velkommen", "hemmeligt", "danmark", "kobenhavn", "københavn", "letmein", "welcome",
-        "changeme", "administrator", "sommer", "vinter", "efterår", "forår", "trustno1",
-    }
-)  # fmt: skip
-
-
-def _guessable(password: str) -> bool:
-    """Whether a password is a common one, perhaps with digits or a year after it."""
-    core = password.lower().rstrip("0123456789!.?# ").strip()
-    return core in _COMMON or len(set(core)) <= 2 or core.isdigit()
-
-
-@functools.cache
-def _dummy_hash() -> str:
-    """Verified when the username is unknown, so a wrong username takes as long as a wrong
-    password. Made at the first such login, not on import: hashing takes 0.2-0.7 s here,
-    which every CLI command paid at start-up."""
-    return _HASHER.hash("no such account, no such password")
 
 
 class AccountError(WorkflowError):
@@ -270,7 +242,9 @@ class AccountService:
         now = self.clock()
         with self.sessions() as session, session.begin():
             account = self._existing(session, user.username)
-            if account.password_hash is None or not self._verify(account.password_hash, current):
+            if account.password_hash is None or not passwords.verify(
+                account.password_hash, current
+            ):
                 self._failed(session, user.username, address, account.person_id, now)
                 wrong = True
             else:
@@ -359,16 +333,9 @@ class AccountService:
 
     @staticmethod
     def _hash(password: str) -> str:
-        if len(password) < MIN_PASSWORD:
-            raise AccountError(f"password: use at least {MIN_PASSWORD} characters")
-        if len(password.strip()) < MIN_PASSWORD or len(set(password)) < 4:
-            raise AccountError(
-                "password: use at least 12 characters that are not spaces, and more than "
-                "a few different ones"
-            )
-        if _guessable(password):
-            raise AccountError("password: it is among the most common passwords; choose another")
-        return _HASHER.hash(password)
+        if (problem := passwords.problem(password)) is not None:
+            raise AccountError(problem)
+        return passwords.hashed(password)
 
     @staticmethod
     def _account(session: Session, username: str) -> Account | None:
@@ -426,16 +393,16 @@ class AccountService:
     ) -> Account | LoginRefusedError:
         account = self._account(session, username)
         if account is None or not account.active or account.password_hash is None:
-            self._verify(_dummy_hash(), password)  # as long as a wrong password takes
+            passwords.verify(passwords.dummy_hash(), password)  # as long as a wrong password takes
             who = account.person_id if account else _unknown(username)
             self._failed(session, username, address, who, now)
             return LoginRefusedError("wrong username or password")
-        if not self._verify(account.password_hash, password):
+        if not passwords.verify(account.password_hash, password):
             self._failed(session, username, address, account.person_id, now)
             return LoginRefusedError("wrong username or password")
         self.throttle.succeeded(username, address)
-        if _HASHER.check_needs_rehash(account.password_hash):
-            account.password_hash = _HASHER.hash(password)
+        if passwords.needs_rehash(account.password_hash):
+            account.password_hash = passwords.hashed(password)
         self._audit(session, account.person_id, AuditAction.LOGIN, now, {"kind": kind})
         return account
 
@@ -497,13 +464,6 @@ class AccountService:
             )
         )
         return Login(token, csrf, _user(account), expires, public_id, tuple(scopes))
-
-    @staticmethod
-    def _verify(stored: str, password: str) -> bool:
-        try:
-            return _HASHER.verify(stored, password)
-        except (VerificationError, InvalidHashError):
-            return False
 
     def session_user(self, token: str, kind: str) -> LiveSession | None:
         """The user, CSRF token and scopes of a live session, or None."""
