@@ -273,7 +273,7 @@ def intake(
     count: int,
     rng: random.Random,
 ) -> None:
-    from workflow.orchestration.flows import INTAKE_CHUNK, intake_rows
+    from workflow.orchestration.intake import INTAKE_CHUNK, intake_rows
 
     clock.now = moment
     floor_seconds = _intake_floor(raw, loader, store, count, INTAKE_CHUNK, rng)

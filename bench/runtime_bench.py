@@ -269,7 +269,7 @@ def pg_connect(url: str) -> Callable[[], Any]:
 
 
 def intake(runtime: Runtime, count: int, tmp: Path) -> float:
-    from workflow.orchestration.flows import intake_rows
+    from workflow.orchestration.intake import intake_rows
 
     path = tmp / "referrals.csv"
     with path.open("w", encoding="utf-8", newline="") as handle:

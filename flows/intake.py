@@ -1,5 +1,5 @@
 """Prefect entrypoint of the bulk intake flow (`prefect deploy flows/intake.py:intake`)."""
 
-from workflow.orchestration.flows import intake
+from workflow.orchestration.intake import intake
 
 __all__ = ["intake"]

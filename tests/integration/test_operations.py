@@ -23,7 +23,7 @@ from tests.support.services import SmtpSink, free_port, run_async
 from workflow.delivery.channels import WebhookChannel
 from workflow.delivery.message import Address, OutgoingMessage
 from workflow.orchestration.demo import DEMO_PEOPLE, DemoClock, demo_played, run_demo
-from workflow.orchestration.flows import intake, stage_intake_file
+from workflow.orchestration.intake import intake, stage_intake_file
 from workflow.runtime import Runtime, build_runtime, use_runtime
 
 

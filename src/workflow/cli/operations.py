@@ -412,20 +412,20 @@ def intake(
         raise typer.BadParameter("write da or en", param_hint="--lang")
     with csv_path.open(encoding="utf-8", newline="") as handle:
         total = sum(1 for _ in csv.DictReader(handle))
-    from workflow.orchestration import flows
+    from workflow.orchestration import intake as bulk
 
     refused: list[dict[str, Any]] = []
     with typer.progressbar(length=total, label="Referrals") as bar:
-        flows.PROGRESS.append(bar.update)
-        flows.REFUSED.append(refused.extend)
+        bulk.PROGRESS.append(bar.update)
+        bulk.REFUSED.append(refused.extend)
         try:
             if os.environ.get("PREFECT_API_URL"):
-                summary = asyncio.run(flows.intake(flows.stage_intake_file(csv_path)))
+                summary = asyncio.run(bulk.intake(bulk.stage_intake_file(csv_path)))
             else:
-                summary = flows.intake_rows(csv_path)
+                summary = bulk.intake_rows(csv_path)
         finally:
-            flows.PROGRESS.clear()
-            flows.REFUSED.clear()
+            bulk.PROGRESS.clear()
+            bulk.REFUSED.clear()
     if refused:
         typer.echo(text("intake_file_refused", lang, rows=len(refused)), err=True)
         for row in refused:

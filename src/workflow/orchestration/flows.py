@@ -1,4 +1,6 @@
-"""The Prefect flows: a short run per case step, the sweep, bulk intake.
+"""The Prefect flows of a case: a short run per case step, and the sweep.
+
+Bulk intake has its own module (``workflow.orchestration.intake``).
 
 The only place that imports Prefect. Parameters, run names, tags, logs and artifacts
 carry case references, codes and counts — never names, CPR numbers or notes.
@@ -8,14 +10,8 @@ itself is done by the service layer and the outbox, as tasks.
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import re
-import shutil
 from collections import Counter
-from collections.abc import Callable
-from datetime import UTC, date, datetime
-from pathlib import Path
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,19 +22,15 @@ from prefect.runtime import task_run
 from prefect.states import Completed, Failed
 from sqlalchemy import func, select
 
-from workflow.cases.model import Referral, RejectedError, StepResult, YoungPersonDetails
+from workflow.cases.model import StepResult
 from workflow.delivery.channels import TransientDeliveryError
 from workflow.delivery.outbox import DeliveryStatus
-from workflow.engine.model import Actor
-from workflow.errors import IdempotencyKeyReusedError, WorkflowError
 from workflow.orchestration.alerts import announce_dead
 from workflow.runtime import get_runtime
-from workflow.store.catalog import UnknownDefinitionError
 from workflow.store.states import OutboxState, TimerState
 from workflow.store.tables import Case, CaseTimer, HistoryEvent, OutboxRow
 
 DELIVERY_RETRY_DELAYS: list[float] = [1.0, 5.0, 15.0]
-INTAKE_CHUNK = 1000
 DELIVERY_CHUNK = 200
 #: The caseload artifact lists at most this many failed deliveries by reference.
 FAILED_LISTED = 50
@@ -317,197 +309,3 @@ async def publish_caseload(now: datetime | None = None) -> None:
             table=rows,
             description=f"Caseload of municipality {code}: cases per stage",
         )
-
-
-#: Callbacks told how many rows each intake chunk handled (the CLI's progress bar).
-PROGRESS: list[Callable[[int], object]] = []
-#: Callbacks given the refused rows of an intake (the CLI lists them, row by row).
-REFUSED: list[Callable[[list[dict[str, Any]]], object]] = []
-#: The columns a referral file must have (the others are optional: email, source, key...).
-INTAKE_COLUMNS = ("definition", "name", "cpr", "birth_date")
-#: How a refusal's field is named in an intake report: the file's column.
-_COLUMNS = {"young_person.name": "name", "young_person.cpr": "cpr"}
-_COLUMNS["young_person.birth_date"] = "birth_date"
-
-
-@task(task_run_name="intake-check-{first}")
-def check_chunk(rows: list[dict[str, str]], first: int, source: str) -> list[dict[str, Any]]:
-    """Check a chunk of CSV rows without opening a case (a task per chunk)."""
-    return check_rows(rows, first, source)
-
-
-@task(task_run_name="intake-rows-{first}")
-def intake_chunk(rows: list[dict[str, str]], first: int, source: str) -> list[dict[str, Any]]:
-    """Refer a chunk of CSV rows (a task: one per chunk, never one per case)."""
-    return refer_rows(rows, first, source)
-
-
-def _referrals(
-    rows: list[dict[str, str]], first: int, source: str
-) -> tuple[list[dict[str, Any]], list[tuple[int, Referral]]]:
-    """Each row's outcome so far (a malformed row is refused here), and the referrals of
-    the well-formed rows by their index."""
-    outcomes: list[dict[str, Any]] = []
-    requests: list[tuple[int, Referral]] = []
-    for offset, row in enumerate(rows):
-        number = first + offset
-        outcomes.append({"row": number, "case": "", "status": "", "problems": []})
-        missing = [c for c in INTAKE_COLUMNS if not (row.get(c) or "").strip()]
-        if missing:
-            outcomes[offset].update(
-                status="refused", problems=[_problem(c, "required") for c in missing]
-            )
-            continue
-        try:
-            born = date.fromisoformat(row["birth_date"].strip())
-        except ValueError:
-            outcomes[offset].update(status="refused", problems=[_problem("birth_date", "not_date")])
-            continue
-        caseworker = (row.get("caseworker") or "").strip() or None
-        inputs = {"source": (row.get("source") or "").strip() or "caseworker"}
-        if caseworker:
-            inputs["caseworker"] = caseworker
-        person = YoungPersonDetails(row["name"].strip(), row["cpr"].strip(), born)
-        key = f"intake:{(row.get('key') or '').strip() or f'{source}:{number}'}"
-        referral = Referral(
-            row["definition"].strip(),
-            person,
-            Actor("caseworker", caseworker),
-            inputs,
-            idempotency_key=key,
-            purpose="bulk intake",
-        )
-        requests.append((offset, referral))
-    return outcomes, requests
-
-
-def _problem(field: str, code: str, **params: Any) -> dict[str, Any]:
-    return {"field": field, "code": code, "params": params}
-
-
-def _refusal(error: WorkflowError, row: dict[str, str]) -> list[dict[str, Any]]:
-    """A refused row's problems as codes (the CLI words them; no personal data in them)."""
-    if isinstance(error, RejectedError):
-        found = [
-            _problem(_COLUMNS.get(e.name, e.name), e.code, **dict(e.params))
-            for e in error.rejection.field_errors
-        ]
-        reason = error.rejection.reason.value
-        return found or [_problem("", reason, **dict(error.rejection.params))]
-    if isinstance(error, UnknownDefinitionError):
-        return [_problem("definition", "intake_unknown_definition", value=row["definition"][:40])]
-    if isinstance(error, IdempotencyKeyReusedError):
-        return [_problem("key", "intake_key_reused")]
-    return [_problem("", "intake_not_opened", error=type(error).__name__)]
-
-
-def check_rows(rows: list[dict[str, str]], first: int, source: str = "csv") -> list[dict[str, Any]]:
-    """The refused rows of a chunk, with why (nothing is written)."""
-    outcomes, requests = _referrals(rows, first, source)
-    checked = get_runtime().service.check_many([request for _, request in requests])
-    for (offset, _), error in zip(requests, checked, strict=True):
-        if error is not None:
-            outcomes[offset].update(status="refused", problems=_refusal(error, rows[offset]))
-    return [o for o in outcomes if o["status"] == "refused"]
-
-
-def refer_rows(rows: list[dict[str, str]], first: int, source: str = "csv") -> list[dict[str, Any]]:
-    """Refer CSV rows in one transaction; per-row outcomes carry row numbers, not people.
-
-    A row's idempotency key is its `key` column, else the file name and row number, so
-    running the same file again opens no case twice.
-    """
-    outcomes, requests = _referrals(rows, first, source)
-    results = get_runtime().service.refer_many([request for _, request in requests])
-    for (offset, _), result in zip(requests, results, strict=True):
-        if isinstance(result, WorkflowError):
-            outcomes[offset].update(status="refused", problems=_refusal(result, rows[offset]))
-        else:
-            status = "already opened" if result.repeated else "opened"
-            outcomes[offset].update(case=result.reference, status=status)
-    for report in PROGRESS:
-        report(len(rows))
-    return outcomes
-
-
-def _refused_file(rows: list[dict[str, str]], refused: list[dict[str, Any]]) -> dict[str, int]:
-    """The summary of a file some of whose rows are refused: no case is opened of it."""
-    for report in REFUSED:
-        report(refused)
-    return {"refused": len(refused), "not opened": len(rows) - len(refused)}
-
-
-def intake_rows(source: Path) -> dict[str, int]:
-    """Intake without Prefect (no server configured): the same work, chunk by chunk.
-
-    Every row is checked first; if any is refused, no case is opened (the refused rows go
-    to :data:`REFUSED`). Rows are keyed by the file's content, like the flow's: the same
-    file twice opens nothing twice, and another file with the same name is another file.
-    """
-    batch = stage_intake_file(source)
-    rows = _read_csv(str(get_runtime().settings.home / "intake" / f"{batch}.csv"))
-    refused: list[dict[str, Any]] = []
-    for start in range(0, len(rows), INTAKE_CHUNK):
-        refused += check_rows(rows[start : start + INTAKE_CHUNK], start + 2, batch)
-    if refused:
-        return _refused_file(rows, refused)
-    outcomes: list[dict[str, Any]] = []
-    for start in range(0, len(rows), INTAKE_CHUNK):
-        outcomes += refer_rows(rows[start : start + INTAKE_CHUNK], start + 2, batch)
-    return dict(Counter(o["status"] for o in outcomes))
-
-
-def _read_csv(csv_path: str) -> list[dict[str, str]]:
-    with Path(csv_path).open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
-def stage_intake_file(source: Path) -> str:
-    """Copy a referral file into the store's intake folder; returns its batch id.
-
-    Prefect gets only the batch id: a file's name or path could say anything (even
-    whom it is about), and flow parameters carry codes only.
-    """
-    batch = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
-    folder = get_runtime().settings.home / "intake"
-    folder.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source, folder / f"{batch}.csv")
-    return batch
-
-
-@flow(name="intake", flow_run_name="intake-{batch}")
-async def intake(batch: str) -> dict[str, int]:
-    """Open cases from a staged CSV of referrals, in chunks (never one flow run per case).
-
-    Every row is checked first (a task per chunk); if any is refused, no case of the file
-    is opened, and the artifact lists the refused rows by number and code.
-    """
-    if not re.fullmatch(r"[0-9a-f]{16}", batch):
-        raise ValueError("batch must be the id stage_intake_file() returned")
-    rows = _read_csv(str(get_runtime().settings.home / "intake" / f"{batch}.csv"))
-    refused: list[dict[str, Any]] = []
-    for start in range(0, len(rows), INTAKE_CHUNK):
-        refused += check_chunk(rows[start : start + INTAKE_CHUNK], start + 2, batch)
-    outcomes: list[dict[str, Any]] = []
-    if refused:
-        summary = Counter(_refused_file(rows, refused))
-        problems = refused[:200]
-    else:
-        for start in range(0, len(rows), INTAKE_CHUNK):
-            chunk = rows[start : start + INTAKE_CHUNK]
-            outcomes += intake_chunk(chunk, start + 2, batch)  # +2: the header line
-        summary = Counter(o["status"] for o in outcomes)
-        problems = [o for o in outcomes if o["status"] != "opened"][:200]
-    codes = (
-        ", ".join(f"{p['field']}: {p['code']}" for p in o.get("problems", [])) for o in problems
-    )
-    await acreate_table_artifact(
-        key="intake",
-        table=[{"status": s, "rows": n} for s, n in sorted(summary.items())]
-        + [
-            {"status": f"row {p['row']}: {p['status']} ({why})", "rows": 1}
-            for p, why in zip(problems, codes, strict=True)
-        ],
-        description=f"Intake of batch {batch}: outcome per status",
-    )
-    return dict(summary)

@@ -22,7 +22,8 @@ from prefect.types.entrypoint import EntrypointType
 from prefect.workers.process import ProcessWorker
 
 from workflow.orchestration.deployments import SWEEP_LIMIT
-from workflow.orchestration.flows import case_step, intake, sweep
+from workflow.orchestration.flows import case_step, sweep
+from workflow.orchestration.intake import intake
 
 POOL_TYPE = "process"
 #: The flows a pool serves, by deployment name.
