@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from tests.support.services import free_port
+from workflow.privacy import passwords
 from workflow.runtime import Runtime
 from workflow.web.app import create_app
 from workflow.web.login_pages import LOGIN_CSRF_COOKIE
@@ -49,7 +50,9 @@ class HeldHashing:
 
 
 @pytest.fixture
-def site(sqlite_runtime: Runtime) -> Iterator[tuple[str, HeldHashing]]:
+def site(
+    sqlite_runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[str, HeldHashing]]:
     """The app under uvicorn on 127.0.0.1, with every password check held."""
     accounts = sqlite_runtime.accounts
     accounts.create(
@@ -61,8 +64,7 @@ def site(sqlite_runtime: Runtime) -> Iterator[tuple[str, HeldHashing]]:
         municipality_code="340",
     )
     hashing = HeldHashing()
-    # An instance attribute shadows the static method the service calls as self._verify.
-    accounts._verify = hashing.wrap(accounts._verify)  # type: ignore[method-assign]
+    monkeypatch.setattr(passwords, "verify", hashing.wrap(passwords.verify))
     port = free_port()
     server = serve_in_thread(create_app(sqlite_runtime), "127.0.0.1", port)
     yield f"http://127.0.0.1:{port}", hashing
