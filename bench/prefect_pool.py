@@ -23,7 +23,7 @@ from prefect.deployments import run_deployment
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from workflow.cases.model import StepResult
-from workflow.orchestration.flows import step_tags
+from workflow.orchestration.flows import result_labels
 from workflow.orchestration.workpool import POOL_TYPE
 
 #: Flow run states after which nothing more happens.
@@ -52,7 +52,7 @@ def submit_step(result: StepResult, *, attempt: int = 0) -> UUID:
             timeout=0,
             flow_run_name=f"{result.reference}-step-{result.seq}",
             idempotency_key=key,
-            tags=step_tags(result),
+            tags=result_labels(result),
             as_subflow=False,
         ),
     )

@@ -1,5 +1,5 @@
 """Prefect entrypoint of the sweep flow (`prefect deploy flows/sweep.py:sweep`)."""
 
-from workflow.orchestration.flows import sweep
+from workflow.orchestration.sweep import sweep
 
 __all__ = ["sweep"]

@@ -124,6 +124,21 @@ class Settings(BaseSettings):
     sweep_batch: int = Field(
         default=500, ge=1, le=100_000, description="Outbox rows or timers claimed per batch."
     )
+    sweep_runs_max: int = Field(
+        default=100,
+        ge=0,
+        le=10_000,
+        description="Steps a sweep carries out as runs of their own (timer-fired steps, then "
+        "steps with notifications left over), each findable by its case reference; the "
+        "rest are delivered in batches.",
+    )
+    handoff_grace: float = Field(
+        default=60.0,
+        ge=0,
+        le=3600,
+        description="Seconds the sweep leaves a step's fresh notifications to the worker it "
+        "was handed to, when workers are listening.",
+    )
 
     web_port: int = Field(default=8000, ge=1, le=65535, description="Port of the web app.")
     secret_key: SecretStr = Field(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,6 +20,7 @@ from tests.support.services import (
     postgres_server,
     prefect_server,
     smtp_sink,
+    wait_until,
 )
 from workflow.runtime import Runtime, build_runtime, use_runtime
 from workflow.settings import Settings
@@ -125,3 +129,45 @@ def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         temporary_settings(updates={PREFECT_API_URL: url, PREFECT_HOME: str(home / "client")}),
     ):
         yield home
+
+
+def process_env(runtime: Runtime, prefect_home: Path) -> dict[str, str]:
+    """The environment of a `workflow` process on the test's store, SMTP sink and Prefect
+    server (a worker, an operator's command)."""
+    from prefect.settings import PREFECT_API_URL
+
+    settings = runtime.settings
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "WORKFLOW_"))}
+    return env | {
+        "PREFECT_API_URL": str(PREFECT_API_URL.value()),
+        "PREFECT_HOME": str(prefect_home / "client"),
+        "WORKFLOW_DATABASE_URL": settings.store_url,
+        "WORKFLOW_HOME": str(settings.home),
+        "WORKFLOW_SMTP_HOST": settings.smtp_host or "",
+        "WORKFLOW_SMTP_PORT": str(settings.smtp_port),
+        "WORKFLOW_BASE_URL": settings.base_url,
+    }
+
+
+@pytest.fixture
+def task_worker(
+    sqlite_runtime: Runtime, prefect_api: Path, tmp_path: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`workflow worker` in a process of its own, on the test's store and SMTP sink;
+    yields once it listens."""
+    from workflow.orchestration.handoff import workers_listening
+
+    log = (tmp_path / "worker.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "workflow.cli.main", "worker", "--limit", "2"],
+        env=process_env(sqlite_runtime, prefect_api),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_until(workers_listening, "the worker to subscribe", 90)
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()

@@ -26,7 +26,7 @@ from tests.support.services import SmtpSink, run_async, wait_until
 from workflow.cases.model import Referral, StepResult
 from workflow.engine.model import Actor
 from workflow.orchestration.alerts import AUTOMATION, ensure_dead_delivery_automation
-from workflow.orchestration.flows import sweep
+from workflow.orchestration.sweep import run_sweep
 from workflow.orchestration.workpool import deploy_to_pool
 from workflow.runtime import Runtime, build_runtime, use_runtime
 from workflow.settings import Settings
@@ -106,9 +106,10 @@ def test_a_dead_delivery_reaches_the_operators_webhook(
         assert isinstance(opened, StepResult)
         reference = opened.reference
         smtp.refusing.add(CASEWORKERS)
-        summary = run_async(sweep())
+        summary = run_async(run_sweep())
         assert summary["delivered"] == {"dead": 1}
-        assert summary["announced"] == 1
+        # The referral's own run (the sweep's, no worker listening) gave it up and told.
+        assert (summary["step_runs"], summary["announced"]) == (1, 0)
         with runtime.sessions() as session:
             (row_id,) = session.scalars(select(OutboxRow.id).where(OutboxRow.state == "dead"))
 
@@ -125,7 +126,7 @@ def test_a_dead_delivery_reaches_the_operators_webhook(
         for private in (PERSON.name, PERSON.cpr, CASEWORKERS, "@"):
             assert private not in text
 
-        assert run_async(sweep())["announced"] == 0  # announced once
+        assert run_async(run_sweep())["announced"] == 0  # announced once
     finally:
         use_runtime(None)
         runtime.engine.dispose()

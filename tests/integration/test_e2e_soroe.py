@@ -28,9 +28,10 @@ from workflow.cases.model import StepResult
 from workflow.delivery.message import addresses_of
 from workflow.engine.model import Notify
 from workflow.engine.simulation import load_script, simulate
-from workflow.orchestration.flows import run_step, sweep
+from workflow.orchestration.flows import run_step
+from workflow.orchestration.sweep import run_sweep
 from workflow.runtime import Runtime
-from workflow.store.tables import OutboxRow
+from workflow.store.tables import Case, HistoryEvent, OutboxRow
 
 REMINDER_TEMPLATES = ("task_reminder", "task_overdue")
 
@@ -84,8 +85,11 @@ def test_soroe_case_runs_through_store_prefect_and_smtp(
         assert set(summary) <= {"sent"}, summary
         steps.append(result)
 
+    # The steps the system takes (the consent recorded) are carried out as runs too.
+    runtime.service.system_steps.append(lambda result: run_async(run_step(result, "system")))
+
     def time_passes(moment: datetime) -> list[StepResult]:
-        run_async(sweep(moment.isoformat()))
+        run_async(run_sweep(moment.isoformat()))
         return []
 
     play(
@@ -124,9 +128,29 @@ def test_soroe_case_runs_through_store_prefect_and_smtp(
         assert PERSON.cpr not in body
 
     # The operator finds every step of the case in Prefect by its reference.
-    runs = asyncio.run(_flow_runs(reference, started))
-    assert [name for name, _ in runs] == sorted(f"{reference}-step-{s.seq}" for s in steps)
-    assert all("municipality:340" in tags for _, tags in runs)
+    # Every step: the caseworkers' (run as they were taken) and those the sweep fired
+    # (deadlines, reminders), with no gap; the sweep's runs for what a step had left
+    # (a task reminder queued later) are named so.
+    runs = dict(asyncio.run(_flow_runs(reference, started)))
+    with runtime.sessions() as session:
+        seqs = list(
+            session.scalars(
+                select(HistoryEvent.seq)
+                .join(Case)
+                .where(Case.reference == reference)
+                .order_by(HistoryEvent.seq)
+            )
+        )
+    named = {f"{reference}-step-{seq}": seq for seq in seqs}
+    assert set(named) <= set(runs)
+    assert all(name.endswith("-sweep") for name in set(runs) - set(named)), sorted(runs)
+    fired = {seq for seq in seqs if seq not in {s.seq for s in steps}}
+    assert fired  # the script has deadlines that fire and steps the system takes
+    for name, seq in named.items():
+        assert f"step:{seq}" in runs[name]
+        assert "municipality:340" in runs[name]
+        triggers = {"trigger:timer", "trigger:system"} if seq in fired else {"trigger:caseworker"}
+        assert triggers & set(runs[name]), (name, runs[name])
 
     # Nothing that identifies the young person reached Prefect's database.
     time.sleep(2)  # let the API log handler flush

@@ -67,7 +67,8 @@ from tests.support.services import (
     wait_until,
 )
 from workflow.cases.model import StepResult
-from workflow.orchestration.flows import run_step, sweep
+from workflow.orchestration.flows import run_step
+from workflow.orchestration.sweep import run_sweep
 from workflow.runtime import Runtime, build_runtime, use_runtime
 from workflow.store.tables import OutboxRow
 from workflow.web.app import create_app
@@ -116,7 +117,7 @@ def test_a_process_killed_after_commit_loses_nothing_and_the_sweep_sends_once(
     # the guardian (a minor; both without their own channels: Digital Post)
     assert Counter(r.state for r in pending) == Counter(pending=6)
 
-    summary = run_async(sweep())
+    summary = run_async(run_sweep())
     assert summary["delivered"] == {"sent": 6}
     assert sorted(to for to, _ in smtp.messages()) == [
         "sagsbehandling@soroe.example",
@@ -124,7 +125,7 @@ def test_a_process_killed_after_commit_loses_nothing_and_the_sweep_sends_once(
         "tovholdere@soroe.example",
         "uu@soroe.example",
     ]
-    again = run_async(sweep())
+    again = run_async(run_sweep())
     assert again["delivered"] == {}
     assert_delivered_once(runtime, smtp, tmp_path / "var" / "digital-post")
 
@@ -188,13 +189,16 @@ def test_a_worker_killed_mid_delivery_resends_only_the_message_in_flight(
         if row.channel == "email":
             sent_before = row.message_id in got and row.message_id != in_flight
             assert (row.state == "sent") == sent_before, row
-    assert {r.state for r in rows} == {"sent", "sending"}  # the rest is leased, not lost
+    # The rest is leased (the batch or step the worker was in) or waiting, not lost: the
+    # sweep carries steps out one run at a time, so later steps' rows were not claimed yet.
+    assert "sending" in {r.state for r in rows}
+    assert {r.state for r in rows} <= {"sent", "sending", "pending"}
 
     clock.now = datetime.now(UTC) + timedelta(hours=1)  # the dead worker's lease ran out
-    recovered = run_async(sweep())
+    recovered = run_async(run_sweep())
     assert recovered["timers_fired"] == 0
-    assert recovered["delivered"] == {"sent": sum(r.state == "sending" for r in rows)}
-    assert run_async(sweep())["delivered"] == {}
+    assert recovered["delivered"] == {"sent": sum(r.state != "sent" for r in rows)}
+    assert run_async(run_sweep())["delivered"] == {}
     done = assert_delivered_once(
         runtime, smtp, tmp_path / "var" / "digital-post", resent=frozenset({in_flight})
     )
@@ -218,7 +222,7 @@ def test_smtp_down_for_a_while_then_back_sends_each_mail_once(
     runtime = sqlite_runtime
     references = open_cases(runtime, range(1, 5))
     smtp.hold(5, accepted=False)
-    sweeping = InThread(lambda: run_async(sweep()))
+    sweeping = InThread(lambda: run_async(run_sweep()))
     smtp.wait_held(5)
     smtp.release(5, crash=True)  # the server dies before it answers
     smtp.stop()
@@ -230,7 +234,7 @@ def test_smtp_down_for_a_while_then_back_sends_each_mail_once(
     assert runtime.deliverer.due_rows(100) == []  # backing off
 
     clock.advance(seconds=3)  # still down: connection refused
-    assert run_async(sweep())["delivered"] == {"retry": 12}
+    assert run_async(run_sweep())["delivered"] == {"retry": 12}
     refused = {r.last_error for r in outbox(runtime) if r.state == "pending"}
     assert len(refused) == 1
     assert f"SMTP 127.0.0.1:{smtp.port}:" in str(refused)
@@ -238,12 +242,12 @@ def test_smtp_down_for_a_while_then_back_sends_each_mail_once(
     smtp.start()
     smtp.down = True  # back, but not taking mail yet
     clock.advance(seconds=5)
-    assert run_async(sweep())["delivered"] == {"retry": 12}
+    assert run_async(run_sweep())["delivered"] == {"retry": 12}
     assert all("421" in str(r.last_error) for r in outbox(runtime) if r.state == "pending")
     smtp.down = False
     clock.advance(seconds=9)
-    assert run_async(sweep())["delivered"] == {"sent": 12}
-    assert run_async(sweep())["delivered"] == {}
+    assert run_async(run_sweep())["delivered"] == {"sent": 12}
+    assert run_async(run_sweep())["delivered"] == {}
 
     rows = assert_delivered_once(runtime, smtp, tmp_path / "var" / "digital-post")
     retried = {r.id for r in waiting}
@@ -304,7 +308,7 @@ def test_postgresql_restarted_mid_run_loses_no_step_and_sends_nothing_twice(
         assert before.status_code == 200, before.text
         smtp.hold(6, accepted=True)
         smtp.hold(11, accepted=True)
-        sweeping = InThread(lambda: run_async(sweep()))
+        sweeping = InThread(lambda: run_async(run_sweep()))
 
         smtp.wait_held(6)
         pg_cluster.stop()
@@ -340,7 +344,7 @@ def test_postgresql_restarted_mid_run_loses_no_step_and_sends_nothing_twice(
         assert after.status_code == 200, after.text
         again = plan(1)
         assert again.json() == {**after.json(), "repeated": True}
-        assert run_async(sweep())["delivered"] == {"sent": 2 + 2}
+        assert run_async(run_sweep())["delivered"] == {"sent": 2 + 2}
         rows = assert_delivered_once(runtime, smtp, tmp_path / "var" / "digital-post")
         assert {r.attempts for r in rows} == {1}  # nothing was sent twice
         first_meeting = [*STEPS, "hold_first_meeting"]
@@ -362,19 +366,20 @@ def test_prefect_unavailable_steps_commit_at_once_and_are_carried_out_when_it_re
     tmp_path: Path,
 ) -> None:
     """Caseworkers work through the API while the Prefect server is stopped, then hung;
-    each step commits and answers without waiting; when the server is back, the steps'
-    own flow runs and the sweep carry out every effect once."""
+    each step commits and answers without waiting for Prefect; no step can be handed to
+    a worker, and nothing is lost: when the server is back the sweep carries every step
+    out, each as a run of its own, every effect once."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from workflow.orchestration.background import BackgroundSteps
+    from workflow.orchestration.handoff import StepHandoff
 
     runtime = sqlite_runtime
     create_staff(runtime, ["mette", "lise", "anna", "sara"])
     proxy = TcpProxy(urlsplit(str(PREFECT_API_URL.value())).port or 0)
-    gave_up = LogSignal("workflow.orchestration.background", "did not complete")
-    with gave_up, temporary_settings(updates={PREFECT_API_URL: proxy.url}):
-        background = BackgroundSteps()
-        app = create_app(runtime, on_step=background.submit)
+    left = LogSignal("workflow.orchestration.handoff", "not handed to a worker")
+    with left, temporary_settings(updates={PREFECT_API_URL: proxy.url}):
+        handoff = StepHandoff(presence_ttl=0)  # asks the server before every hand-off
+        app = create_app(runtime, on_step=handoff.submit)
         client = TestClient(app, raise_server_exceptions=False)
         mette = bearer(client, "mette")
 
@@ -404,8 +409,10 @@ def test_prefect_unavailable_steps_commit_at_once_and_are_carried_out_when_it_re
         opened = [refer(n) for n in (1, 2, 3)]
         again = refer(1)  # a retried request: the same case, not a new one
         assert again == {**opened[0], "repeated": True}
-        wait_until(lambda: background.unfinished == 0, "the step runs to give up")
-        assert len(gave_up.records) == 3  # the runs could not start: logged, work kept
+        assert handoff.wait_idle(60)
+        assert handoff.handed_off == 0
+        assert len(left.records) == 3  # logged (reference, error type), the work kept
+        assert all("ConnectError" in r.getMessage() for r in left.records)
         references = [o["reference"] for o in opened]
         assert smtp.received == []
         assert history(runtime) == {ref: ["refer"] for ref in references}
@@ -418,18 +425,19 @@ def test_prefect_unavailable_steps_commit_at_once_and_are_carried_out_when_it_re
         step = f"/api/v1/cases/{references[0]}/events/hold_pre_meeting"
         body = {"inputs": PRE_MEETING, "idempotency_key": "pre-1"}
         held = post(step, body)
-        wait_until(lambda: proxy.held >= 1, "a step's flow run to reach the hung server")
-        assert background.unfinished > 0  # answered, while its run still waits
+        wait_until(lambda: proxy.held >= 1, "the hand-off to reach the hung server")
+        assert not handoff.wait_idle(0)  # answered, while its hand-off still waits
         assert post(step, body) == {**held, "repeated": True}  # sent twice: one step
         assert history(runtime)[references[0]] == STEPS
 
         proxy.set_mode("forward")  # the server is back (held connections are reset)
-        background.close()  # the held runs retry, now get through, and end
-        assert len(gave_up.records) == 3  # none of the held runs gave up
-        pre_meeting = {r.state for r in outbox(runtime) if r.reference == references[0]}
-        assert pre_meeting == {"sent", "pending"}  # its own run sent the step's four
-        assert run_async(sweep())["delivered"] == {"sent": 3}  # the sweep: the referrals
-        assert run_async(sweep())["delivered"] == {}
+        assert handoff.wait_idle(180)
+        handoff.close()
+        assert handoff.handed_off == 0  # no worker listens: all left to the sweep
+        assert smtp.received == []
+        waiting = len(outbox(runtime))
+        assert run_async(run_sweep())["delivered"] == {"sent": waiting}
+        assert run_async(run_sweep())["delivered"] == {}
     assert_delivered_once(runtime, smtp, tmp_path / "var" / "digital-post")
     assert (
         history(runtime)
@@ -499,7 +507,7 @@ def test_a_webhook_receiver_that_times_out_gets_each_notification_once_by_key(
                 text("SELECT id, template, attempts FROM outbox WHERE state = 'dead'")
             ).all()
         assert [(row_id, attempts) for row_id, _, attempts in dead] == [(rows[stuck].id, 2)]
-        run_async(sweep())  # the caseload artifact shows the failed delivery
+        run_async(run_sweep())  # the caseload artifact shows the failed delivery
         assert _failed_deliveries("340") == 1
 
         receiver.unstick()  # the receiver is fixed; the operator puts the row back in line
@@ -509,7 +517,7 @@ def test_a_webhook_receiver_that_times_out_gets_each_notification_once_by_key(
                 .where(OutboxRow.id == rows[stuck].id)
                 .values(state="pending", attempts=0, available_at=clock())
             )
-        assert run_async(sweep())["delivered"] == {"sent": 1}
+        assert run_async(run_sweep())["delivered"] == {"sent": 1}
         assert _failed_deliveries("340") == 0
 
         assert {r.state for r in outbox(runtime)} == {"sent"}

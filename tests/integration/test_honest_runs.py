@@ -36,7 +36,8 @@ from workflow.cases.model import StepResult
 from workflow.engine.model import Actor
 from workflow.engine.simulation import load_script
 from workflow.orchestration.alerts import EVENT
-from workflow.orchestration.flows import publish_caseload, run_step, sweep
+from workflow.orchestration.flows import run_step
+from workflow.orchestration.sweep import publish_caseload, run_sweep
 from workflow.runtime import Runtime, build_runtime, use_runtime
 from workflow.store.tables import OutboxRow
 
@@ -215,7 +216,7 @@ def test_a_dead_delivery_is_red_and_a_withheld_one_is_named(
 
     # One event for the dead row, by its codes; a sweep does not announce it again.
     wait_until(lambda: len(asyncio.run(_dead_events())) > events_before, "the dead event", 20)
-    run_async(sweep())
+    run_async(run_sweep())
     events = [e for e in asyncio.run(_dead_events()) if e.resource.id == f"kui.outbox.{dead_id}"]
     assert len(events) == 1
     related = {r.role: r.id for r in events[0].related}

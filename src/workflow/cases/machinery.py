@@ -30,6 +30,7 @@ from workflow.store.outbox_admin import (
     machinery,
     outbox_lines,
     put_back_in_line,
+    step_codes,
 )
 from workflow.store.states import OutboxState
 
@@ -170,6 +171,15 @@ class MachineryService:
             left=sorted((x for x in asked if x.id not in changed), key=lambda x: x.id),
             missing=sorted(set(ids) - found),
         )
+
+    def step_codes(self, lines: Sequence[OutboxLine]) -> list[tuple[str, int, str, str, str]]:
+        """The steps of these rows by their codes (reference, step number, municipality,
+        stage, event), each once, in order: what a redelivery run is tagged with."""
+        wanted = sorted({(x.reference, x.step) for x in lines if x.step is not None})
+        if not wanted:
+            return []
+        with self.sessions() as session:
+            return step_codes(session, wanted)
 
     def case(self, reference: str, by: str, purpose: str) -> Machinery:
         """One case's stage, steps, timers and deliveries (codes); the read is audited."""

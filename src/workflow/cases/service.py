@@ -9,6 +9,7 @@ result without deciding again.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -62,6 +63,10 @@ class CaseService:
 
     def __init__(self, uow: UnitOfWork) -> None:
         self.uow = uow
+        #: Told of every step the system takes on a case (a consent recorded, a raised
+        #: event), once committed: whoever carries steps out (the web app's hand-off to
+        #: the workers, the sweep) adds itself here. Must not raise.
+        self.system_steps: list[Callable[[StepResult], None]] = []
 
     def refer(
         self,
@@ -166,10 +171,14 @@ class CaseService:
         conflict = ConflictError(f"case {reference} changed while {event} was raised")
         request = _Trigger(reference, event, {}, actor, None, event, system=True)
         try:
-            return self._trigger_with_retries(request, conflict)
+            result = self._trigger_with_retries(request, conflict)
         except (RejectedError, ConflictError) as exc:
             self._audit_refusal(request, exc)
             return None
+        if not result.repeated:
+            for observe in self.system_steps:
+                observe(result)
+        return result
 
     def _audit_refusal(self, request: _Trigger, refusal: WorkflowError) -> None:
         """Every refused step is kept in the audit log (in its own transaction: the step's

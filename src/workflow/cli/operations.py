@@ -60,6 +60,7 @@ def register(app: typer.Typer) -> None:
     app.command()(up)
     app.command()(demo)
     app.command("sweep")(sweep_command)
+    app.command()(worker)
     app.command()(deploy)
     app.command()(intake)
 
@@ -100,6 +101,7 @@ def up(
         citizen_login = _citizen_login(stack, web_port) if with_demo else None
         web = _start_web(web_port, citizen_login)
         typer.echo(f"Prefect UI: {ui}  (flow runs are named and tagged by case reference)")
+        typer.echo(f"Worker:     carries out the steps ({_start_worker(stack)})")
         typer.echo(f"Web app:    {web}")
         if with_demo:
             logins = ", ".join(f"{a[0]} ({a[3][0]})" for a in DEMO_ACCOUNTS)
@@ -119,6 +121,60 @@ def up(
         # loop swallows the interrupt and serves on; then the Prefect server is stopped.
         signal.signal(signal.SIGINT, lambda *_: signal.raise_signal(signal.SIGTERM))
         serve_all(sweep_every)
+
+
+def worker(
+    limit: int = typer.Option(4, min=1, max=64, help="Steps carried out at once."),
+) -> None:
+    """Carry out the steps handed to Prefect (a task worker): run one per machine, as many
+    machines as the load needs. Needs PREFECT_API_URL and the store's settings.
+
+    With no worker up nothing is lost: the sweep carries the steps out.
+    """
+    if not os.environ.get("PREFECT_API_URL"):
+        typer.echo(
+            "Set PREFECT_API_URL to the Prefect server's API first (workflow up starts "
+            "a worker of its own).",
+            err=True,
+        )
+        raise typer.Exit(1)
+    from workflow.orchestration.server import prefect_env
+
+    for name, value in prefect_env(_prefect_home()).items():
+        os.environ.setdefault(name, value)
+    _definitions_fit_the_store()
+    from workflow.orchestration.handoff import serve_steps
+
+    typer.echo(f"Worker: carrying out handed-off steps, {limit} at a time. Ctrl-C stops.")
+    signal.signal(signal.SIGTERM, lambda *_: signal.raise_signal(signal.SIGINT))
+    with contextlib.suppress(KeyboardInterrupt):
+        serve_steps(limit)
+    typer.echo("Worker stopped.")
+
+
+def _start_worker(stack: contextlib.ExitStack, limit: int = 4) -> str:
+    """A ``workflow worker`` beside ``up`` (its output in var/worker.log), stopped with it."""
+    import subprocess
+    import sys
+
+    log_path = get_settings().home / "worker.log"
+    log = stack.enter_context(log_path.open("ab"))
+    process = subprocess.Popen(  # noqa: S603 (our own command, no shell)
+        [sys.executable, "-m", "workflow.cli.main", "worker", "--limit", str(limit)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=os.environ.copy(),  # this process's Prefect server and store
+    )
+
+    def stop() -> None:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+    stack.callback(stop)
+    return f"pid {process.pid}, log {log_path}"
 
 
 def _refuse(command: str, message: str) -> NoReturn:
@@ -269,15 +325,19 @@ def _citizen_login(stack: contextlib.ExitStack, web_port: int) -> OidcClient | N
 
 
 def _start_web(port: int, citizen_login: OidcClient | None = None) -> str:
-    """Serve the web app in this process (returns once it answers); its steps run as flows
-    in the background."""
-    from workflow.orchestration.background import BackgroundSteps
+    """Serve the web app in this process (returns once it answers); it hands its steps to
+    the workers (it runs no flows itself)."""
+    from workflow.orchestration.handoff import StepHandoff
     from workflow.runtime import get_runtime
     from workflow.web.app import create_app
     from workflow.web.server import serve_in_thread
 
     port = port or get_settings().web_port
-    app = create_app(get_runtime(), on_step=BackgroundSteps().submit, citizen_login=citizen_login)
+    handoff = StepHandoff()
+    runtime = get_runtime()
+    # The steps the system takes on a case (a consent recorded, a raised event) too.
+    runtime.service.system_steps.append(lambda result: handoff.submit(result, "system"))
+    app = create_app(runtime, on_step=handoff.submit, citizen_login=citizen_login)
     try:
         serve_in_thread(app, "127.0.0.1", port)
     except RuntimeError:  # taken since the check at start-up
@@ -388,9 +448,9 @@ def sweep_command(
             err=True,
         )
         raise typer.Exit(1)
-    from workflow.orchestration.flows import sweep
+    from workflow.orchestration.sweep import run_sweep
 
-    typer.echo(str(asyncio.run(sweep(now))))
+    typer.echo(str(asyncio.run(run_sweep(now))))
 
 
 def intake(

@@ -12,6 +12,7 @@ commands.
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -40,6 +41,19 @@ def register(main: typer.Typer) -> None:
     """Add `workflow outbox ...` and `workflow machinery` to the main app."""
     main.add_typer(app, name="outbox")
     main.command("machinery")(machinery_command)
+
+
+def quick_app() -> typer.Typer:
+    """``workflow`` with only these commands: what the entry point runs for them."""
+    quick = typer.Typer(
+        name="workflow",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+    )
+    register(quick)
+    return quick
 
 
 @contextmanager
@@ -216,15 +230,33 @@ def retry_command(
     for ident in result.missing:
         typer.echo(f"no outbox row {ident}", err=True)
     if result.retried:
-        typer.echo(
-            f"{len(result.retried)} back in line: the next sweep delivers "
-            f"{'it' if len(result.retried) == 1 else 'them'} "
-            "(or now, without Prefect: workflow sweep --no-prefect)"
-        )
+        typer.echo(f"{len(result.retried)} back in line: {_redeliver(result.retried)}")
     else:
         typer.echo("nothing to retry")
     if result.missing:
         raise typer.Exit(1)
+
+
+def _redeliver(lines: list[OutboxLine]) -> str:
+    """Hand the rows' steps to the workers as runs of their own (``<REF>-step-<n>-
+    redelivery``, tagged ``trigger:redelivery``) when Prefect and a worker are there; what
+    happens next, in words."""
+    them = "it" if len(lines) == 1 else "them"
+    later = f"the next sweep delivers {them} (or now, without Prefect: workflow sweep --no-prefect)"
+    if not os.environ.get("PREFECT_API_URL"):
+        return later
+    codes = _call(lambda s: s.step_codes(lines))
+    from workflow.orchestration.flows import step_labels
+    from workflow.orchestration.handoff import StepToCarryOut, carry_out
+
+    steps = [
+        StepToCarryOut(ref, seq, tuple(step_labels(ref, seq, code, stage, event, "redelivery")))
+        for ref, seq, code, stage, event in codes
+    ]
+    if steps and carry_out(steps):
+        runs = ", ".join(f"{s.reference}-step-{s.seq}-redelivery" for s in steps)
+        return f"handed to a worker now (Prefect runs {runs})"
+    return f"no worker listens; {later}"
 
 
 def machinery_command(

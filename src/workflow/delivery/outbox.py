@@ -288,8 +288,8 @@ class Deliverer:
             )
 
     def effects_of_step(self, reference: str, seq: int) -> list[Effect]:
-        """The pending rows a step produced, by their codes (the step flow names its
-        tasks by them)."""
+        """The rows of a step still to deliver (waiting, or held by a sender), by their
+        codes (the step flow names its tasks by them)."""
         with self.sessions() as session:
             return [
                 _effect(row, ref, code)
@@ -300,9 +300,44 @@ class Deliverer:
                     .where(
                         Case.reference == reference,
                         HistoryEvent.seq == seq,
-                        OutboxRow.state == OutboxState.PENDING,
+                        OutboxRow.state.in_((OutboxState.PENDING, OutboxState.SENDING)),
                     )
                     .order_by(OutboxRow.id)
+                )
+            ]
+
+    def steps_due(self, before: datetime, limit: int) -> list[tuple[str, int, str, str, str]]:
+        """Steps with rows due since before ``before`` that were never tried (no run took
+        the step): reference, step number, municipality, stage, event — oldest first.
+        Rows tried before (backing off, or held by a sender that died) are the batches'."""
+        with self.sessions() as session:
+            due = (
+                select(OutboxRow.history_id, func.min(OutboxRow.available_at).label("since"))
+                .where(
+                    OutboxRow.state == OutboxState.PENDING,
+                    OutboxRow.attempts == 0,
+                    OutboxRow.available_at <= before,
+                    OutboxRow.history_id.is_not(None),
+                )
+                .group_by(OutboxRow.history_id)
+                .order_by(func.min(OutboxRow.available_at))
+                .limit(limit)
+                .subquery()
+            )
+            return [
+                (ref, seq, code, stage, event)
+                for ref, seq, code, stage, event in session.execute(
+                    select(
+                        Case.reference,
+                        HistoryEvent.seq,
+                        Case.municipality_code,
+                        HistoryEvent.to_stage,
+                        HistoryEvent.event,
+                    )
+                    .select_from(due)
+                    .join(HistoryEvent, HistoryEvent.id == due.c.history_id)
+                    .join(Case, Case.id == HistoryEvent.case_id)
+                    .order_by(due.c.since, HistoryEvent.id)
                 )
             ]
 

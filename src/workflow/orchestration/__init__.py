@@ -1,8 +1,10 @@
 """Prefect orchestration: the only package that imports Prefect.
 
-What lives here: the flows and their tasks (``flows``: a case step, the sweep, intake),
-deployments and work pools (``deployments``, ``workpool``), running steps off the
-request (``background``), the local Prefect server (``server``) and the demo (``demo``).
+What lives here: the flow of a case step and its tasks (``flows``), the sweep
+(``sweep``), bulk intake (``intake``), handing committed steps to Prefect's task workers
+(``handoff``, served by ``workflow worker``), the operators' alert (``alerts``),
+deployments and work pools (``deployments``, ``workpool``), the local Prefect server
+(``server``) and the demo (``demo``).
 Flow and task parameters, names, tags, logs and artifacts carry case references and
 codes only — never personal data.
 

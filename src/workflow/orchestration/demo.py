@@ -28,7 +28,8 @@ from workflow.engine.access import young_person_actor
 from workflow.engine.model import Actor
 from workflow.engine.simulation import Script, ScriptStep, load_script, script_birth_date
 from workflow.engine.timing import add_duration
-from workflow.orchestration.flows import run_step, sweep
+from workflow.orchestration.flows import run_step
+from workflow.orchestration.sweep import run_sweep
 from workflow.privacy.consents import ConsentRequest
 from workflow.runtime import Runtime
 from workflow.store.tables import IdempotencyKey, PoolEntry
@@ -199,11 +200,14 @@ def run_demo(
 ) -> list[PlayedCase]:
     """Play every municipality's sample script with Prefect carrying out the effects."""
 
-    def carry_out(result: StepResult) -> None:
-        asyncio.run(run_step(result))
+    def carry_out(result: StepResult, trigger: str = "caseworker") -> None:
+        asyncio.run(run_step(result, trigger))
+
+    # The steps the system takes (a consent recorded, a raised event) are runs too.
+    runtime.service.system_steps.append(lambda result: carry_out(result, "system"))
 
     def time_passes(moment: datetime) -> None:
-        asyncio.run(sweep(moment.isoformat()))
+        asyncio.run(run_sweep(moment.isoformat()))
 
     played = []
     for name, invented in DEMO_PEOPLE.items():

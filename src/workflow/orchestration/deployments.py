@@ -10,8 +10,9 @@ from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLi
 from prefect.deployments.runner import RunnerDeployment
 
 from workflow.orchestration.alerts import ensure_dead_delivery_automation
-from workflow.orchestration.flows import case_step, sweep
+from workflow.orchestration.flows import case_step
 from workflow.orchestration.intake import intake
+from workflow.orchestration.sweep import sweep
 from workflow.settings import get_settings
 
 #: One sweep at a time: a sweep started while one still runs is cancelled (not queued, so

@@ -1,9 +1,12 @@
-"""The Prefect flows of a case: a short run per case step, and the sweep.
+"""The Prefect flow of a case step: a short run carrying out what one step set in motion.
 
-Bulk intake has its own module (``workflow.orchestration.intake``).
+The sweep (``workflow.orchestration.sweep``), the hand-off to workers
+(``workflow.orchestration.handoff``) and bulk intake (``workflow.orchestration.intake``)
+have modules of their own.
 
-The only place that imports Prefect. Parameters, run names, tags, logs and artifacts
-carry case references, codes and counts — never names, CPR numbers or notes.
+As everywhere in this package (the only one that imports Prefect): parameters, run
+names, tags, logs and artifacts carry case references, codes and counts — never names,
+CPR numbers or notes.
 Flows are async (no heartbeat thread to join at exit, see architecture.md); the work
 itself is done by the service layer and the outbox, as tasks.
 """
@@ -11,47 +14,63 @@ itself is done by the service layer and the outbox, as tasks.
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from prefect import flow, tags, task
 from prefect.artifacts import acreate_table_artifact
 from prefect.client.schemas.objects import State
-from prefect.runtime import task_run
+from prefect.runtime import flow_run, task_run
 from prefect.states import Completed, Failed
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from workflow.cases.model import StepResult
 from workflow.delivery.channels import TransientDeliveryError
 from workflow.delivery.outbox import DeliveryStatus
 from workflow.orchestration.alerts import announce_dead
 from workflow.runtime import get_runtime
-from workflow.store.states import OutboxState, TimerState
-from workflow.store.tables import Case, CaseTimer, HistoryEvent, OutboxRow
+from workflow.store.tables import Case, CaseTimer, HistoryEvent
 
 DELIVERY_RETRY_DELAYS: list[float] = [1.0, 5.0, 15.0]
-DELIVERY_CHUNK = 200
-#: The caseload artifact lists at most this many failed deliveries by reference.
-FAILED_LISTED = 50
 
 
-def _moment(now_iso: str | None) -> datetime | None:
-    """An ISO time given to a flow; without an offset it is Danish local time."""
-    if not now_iso:
-        return None
-    moment = datetime.fromisoformat(now_iso)
-    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo("Europe/Copenhagen"))
+#: What set a step's effects in motion, as its run's ``trigger:`` tag. A run carrying out a
+#: step again (an operator's retry, the sweep taking what was left) is named for it.
+TRIGGERS = ("caseworker", "timer", "system", "sweep", "redelivery")
+_FIRST_RUN = ("caseworker", "timer", "system")
+#: Runs of the sweep's own: a delivery that fails for now is left to the next sweep rather
+#: than retried in the run (the sweep carries out many steps one after another).
+_SWEPT = ("timer", "sweep")
 
 
-def step_tags(result: StepResult) -> list[str]:
-    """Tags of a step's flow run: case reference, municipality code, stage and event."""
+def step_labels(
+    reference: str, seq: int, municipality: str, stage: str, event: str, trigger: str
+) -> list[str]:
+    """Tags of a step's flow run, codes only: case reference, step number, municipality
+    code, stage, event and what triggered it."""
     return [
-        f"case:{result.reference}",
-        f"municipality:{result.municipality}",
-        f"stage:{result.to_stage}",
-        f"event:{result.event}",
+        f"case:{reference}",
+        f"step:{seq}",
+        f"municipality:{municipality}",
+        f"stage:{stage}",
+        f"event:{event}",
+        f"trigger:{trigger}",
     ]
+
+
+def result_labels(result: StepResult, trigger: str = "caseworker") -> list[str]:
+    """The tags of a step just committed (see :func:`step_labels`)."""
+    return step_labels(
+        result.reference, result.seq, result.municipality, result.to_stage, result.event, trigger
+    )
+
+
+def _run_name() -> str:
+    """``SOR-2026-0002-step-4``; a run carrying the step out again says why
+    (``SOR-2026-0002-step-4-redelivery``)."""
+    given = flow_run.parameters
+    name = f"{given['reference']}-step-{given['seq']}"
+    trigger = given.get("trigger", "caseworker")
+    return name if trigger in _FIRST_RUN else f"{name}-{trigger}"
 
 
 def _transient_only(task: Any, task_run: Any, state: State[Any]) -> bool:
@@ -71,18 +90,19 @@ _NAMED["Deferred"] = DeliveryStatus.RETRY
     retry_condition_fn=_transient_only,
     task_run_name="deliver-{row_id}",
 )
-def deliver_effect(row_id: int) -> State[Any] | str:
+def deliver_effect(row_id: int, patient: bool = True) -> State[Any] | str:
     """Deliver one outbox row (named by its codes where the step flow calls it).
 
     Sent: Completed. Given up: Failed, its message the error's type and the row (never
     the error's text: an SMTP reply can quote an address). Withheld (no consent):
     Completed named "Withheld". An infrastructure failure is retried by Prefect; after
-    the last retry the row is left to the sweep (Completed named "Deferred").
+    the last retry the row is left to the sweep (Completed named "Deferred"); not
+    ``patient`` (a run of the sweep's), it is left to the next sweep at once.
     """
     run_count = task_run.run_count or 1
     outcome = get_runtime().deliverer.deliver(row_id, ignore_backoff=run_count > 1)
     if outcome.status is DeliveryStatus.RETRY:
-        if run_count <= len(DELIVERY_RETRY_DELAYS):
+        if patient and run_count <= len(DELIVERY_RETRY_DELAYS):
             raise TransientDeliveryError(f"outbox row {row_id}: delivery will be retried")
         return Completed(
             name="Deferred",
@@ -115,13 +135,6 @@ def _status(state: State[Any]) -> str:
         given_up = (state.message or "").startswith("given up")
         return DeliveryStatus.DEAD if given_up else "failed"
     return _NAMED.get(state.name or "", DeliveryStatus.SENT)
-
-
-@task(task_run_name="deliver-batch-{first}")
-def deliver_batch(row_ids: list[int], first: int) -> dict[str, int]:
-    """Deliver a batch of outbox rows (the sweep's bulk path: one task per batch)."""
-    deliverer = get_runtime().deliverer
-    return dict(Counter(outcome.status for outcome in deliverer.deliver_many(row_ids)))
 
 
 #: A step's timer effects by their type in the history event, and the task's verb.
@@ -161,8 +174,8 @@ def timer_effect(reference: str, timer: str, action: str) -> State[Any]:
     return Completed(message=f"timer {timer}: {state}, due {due.isoformat()}", data=str(state))
 
 
-@flow(name="case-step", flow_run_name="{reference}-step-{seq}")
-async def case_step(reference: str, seq: int) -> State[Any]:
+@flow(name="case-step", flow_run_name=_run_name)
+async def case_step(reference: str, seq: int, trigger: str = "caseworker") -> State[Any]:
     """Carry out the effects of one step of a case: one task per effect, named by what
     it does (``notify-<department>-<template>``, ``invite-<department>-<meeting kind>``),
     and a task per timer it started or cancelled (``timer-start-<timer>``, as committed).
@@ -178,7 +191,7 @@ async def case_step(reference: str, seq: int) -> State[Any]:
             effect,
             _status(
                 deliver_effect.with_options(task_run_name=effect.name)(
-                    effect.row_id, return_state=True
+                    effect.row_id, trigger not in _SWEPT, return_state=True
                 )
             ),
         )
@@ -220,92 +233,13 @@ async def case_step(reference: str, seq: int) -> State[Any]:
     return Completed(data=counts)
 
 
-async def run_step(result: StepResult) -> dict[str, int]:
-    """Run the step flow for a step just committed, tagged with its codes; returns the
-    counts by outcome (a run that ended Failed included: the outbox keeps its rows)."""
-    with tags(*step_tags(result)):
-        state = await case_step(result.reference, result.seq, return_state=True)
+async def run_step(result: StepResult, trigger: str = "caseworker") -> dict[str, int]:
+    """Run the step flow for a step just committed, here, tagged with its codes; returns
+    the counts by outcome (a run that ended Failed included: the outbox keeps its rows).
+    The web app hands its steps to workers instead (``workflow.orchestration.handoff``)."""
+    with tags(*result_labels(result, trigger)):
+        state = await case_step(result.reference, result.seq, trigger, return_state=True)
     counts = await state.aresult(raise_on_failure=False)
     if not isinstance(counts, dict):  # the run itself failed: its effects wait in the outbox
         raise RuntimeError(f"the flow run of {result.reference} step {result.seq} failed")
     return counts
-
-
-@task(task_run_name="fire-due-timers")
-def fire_due_timers(now_iso: str | None = None) -> list[dict[str, Any]]:
-    """Fire every due timer through the service layer (one transaction per timer)."""
-    results = get_runtime().service.fire_due_timers(_moment(now_iso))
-    return [{"case": r.reference, "event": r.event, "stage": r.to_stage} for r in results]
-
-
-@task(task_run_name="queue-task-reminders")
-def queue_task_reminders(now_iso: str | None = None) -> int:
-    """Put the due reminders of open tasks in the outbox (counts only)."""
-    return get_runtime().tasks.send_due_reminders(_moment(now_iso))
-
-
-@flow(name="sweep", flow_run_name="sweep")
-async def sweep(now_iso: str | None = None) -> dict[str, Any]:
-    """Fire due timers, queue task reminders, deliver what is left in the outbox, refresh
-    the caseload artifacts."""
-    fired = fire_due_timers(now_iso)
-    reminders = queue_task_reminders(now_iso)
-    moment = _moment(now_iso)
-    deliverer = get_runtime().deliverer
-    delivered = deliverer.drain(
-        moment, DELIVERY_CHUNK, lambda chunk: deliver_batch(chunk, chunk[0])
-    )
-    # Rows given up here, and any a run without Prefect (or a failed one) left untold.
-    announced = announce_dead(deliverer)
-    await publish_caseload(moment)
-    return {
-        "timers_fired": len(fired),
-        "reminders": reminders,
-        "delivered": dict(delivered),
-        "announced": len(announced),
-    }
-
-
-async def publish_caseload(now: datetime | None = None) -> None:
-    """One table artifact per municipality: cases per stage and overdue timers."""
-    moment = now or datetime.now(UTC)
-    with get_runtime().sessions() as session:
-        stages = session.execute(
-            select(Case.municipality_code, Case.stage, func.count()).group_by(
-                Case.municipality_code, Case.stage
-            )
-        ).all()
-        overdue = dict(
-            session.execute(
-                select(Case.municipality_code, func.count())
-                .join(CaseTimer)
-                .where(CaseTimer.state == TimerState.RUNNING, CaseTimer.due_at < moment)
-                .group_by(Case.municipality_code)
-            ).all()
-        )
-        dead: dict[str, list[str]] = {}
-        for code, reference, row_id in session.execute(
-            select(Case.municipality_code, Case.reference, OutboxRow.id)
-            .join(OutboxRow)
-            .where(OutboxRow.state == OutboxState.DEAD)
-            .order_by(OutboxRow.id)
-        ):
-            dead.setdefault(code, []).append(f"{reference} (outbox {row_id})")
-    by_municipality: dict[str, list[dict[str, Any]]] = {}
-    for code, stage, count in stages:
-        # Every row has every column: the UI takes a table's columns from its first row.
-        by_municipality.setdefault(code, []).append(
-            {"stage": stage, "cases": count, "references": ""}
-        )
-    for code, rows in sorted(by_municipality.items()):
-        rows.append({"stage": "(overdue timers)", "cases": overdue.get(code, 0), "references": ""})
-        failed = dead.get(code, [])
-        listed = ", ".join(failed[:FAILED_LISTED])
-        if len(failed) > FAILED_LISTED:
-            listed += f" and {len(failed) - FAILED_LISTED} more"
-        rows.append({"stage": "(failed deliveries)", "cases": len(failed), "references": listed})
-        await acreate_table_artifact(
-            key=f"caseload-{code}",
-            table=rows,
-            description=f"Caseload of municipality {code}: cases per stage",
-        )

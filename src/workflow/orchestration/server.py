@@ -51,6 +51,8 @@ def prefect_env(home: Path) -> dict[str, str]:
         "PREFECT_HOME": str(home.resolve()),
         "DO_NOT_TRACK": "1",
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        # A worker's background task has no flow run; its step flow's logs do reach the API.
+        "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
     }
 
 

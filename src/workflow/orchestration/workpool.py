@@ -22,8 +22,9 @@ from prefect.types.entrypoint import EntrypointType
 from prefect.workers.process import ProcessWorker
 
 from workflow.orchestration.deployments import SWEEP_LIMIT
-from workflow.orchestration.flows import case_step, sweep
+from workflow.orchestration.flows import case_step
 from workflow.orchestration.intake import intake
+from workflow.orchestration.sweep import sweep
 
 POOL_TYPE = "process"
 #: The flows a pool serves, by deployment name.

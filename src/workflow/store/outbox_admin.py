@@ -233,3 +233,26 @@ def machinery(session: Session, reference: str) -> Machinery | None:
         deliveries=deliveries,
         open_deliveries=[x for x in lines if x.state != OutboxState.SENT],
     )
+
+
+def step_codes(
+    session: Session, steps: Sequence[tuple[str, int]]
+) -> list[tuple[str, int, str, str, str]]:
+    """(reference, step number, municipality, stage, event) of each step asked for that
+    exists, in the order asked."""
+    references = {reference for reference, _ in steps}
+    found = {
+        (ref, seq): (ref, seq, code, stage, event)
+        for ref, seq, code, stage, event in session.execute(
+            select(
+                Case.reference,
+                HistoryEvent.seq,
+                Case.municipality_code,
+                HistoryEvent.to_stage,
+                HistoryEvent.event,
+            )
+            .join(HistoryEvent, HistoryEvent.case_id == Case.id)
+            .where(Case.reference.in_(references))
+        )
+    }
+    return [found[step] for step in steps if step in found]

@@ -1,0 +1,30 @@
+"""The ``workflow`` command's entry point.
+
+The operator's quick commands (``workflow outbox ...``, ``workflow machinery REF``) load
+only what they need — the store, not the definitions, the web app or Prefect — so they
+answer in well under a second; every other command loads the whole CLI.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+#: Commands answered by the small app (see :func:`workflow.cli.outbox.quick_app`).
+QUICK = frozenset({"outbox", "machinery"})
+
+
+def main() -> None:
+    """Run ``workflow`` with the arguments it was given."""
+    command = sys.argv[1] if len(sys.argv) > 1 else ""
+    if command in QUICK:
+        # As the whole CLI does (workflow.cli.main): Prefect's telemetry off, should a
+        # retry hand its steps to Prefect.
+        os.environ.update({"DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"})
+        from workflow.cli.outbox import quick_app
+
+        quick_app()()
+        return
+    from workflow.cli.main import app
+
+    app()

@@ -1,0 +1,144 @@
+"""Steps carried out by Prefect task workers (`workflow worker`), and by the sweep when
+no worker is there: every step a run of its own, found by its case reference; every
+notification delivered once.
+
+A real Prefect server, a real `workflow worker` process, a real SMTP sink.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import (
+    FlowRunFilter,
+    FlowRunFilterExpectedStartTime,
+    FlowRunFilterTags,
+    TaskRunFilter,
+    TaskRunFilterName,
+)
+from sqlalchemy import select
+
+from tests.integration.conftest import Clock
+from tests.support.services import SmtpSink, run_async
+from workflow.cases.model import StepResult, YoungPersonDetails
+from workflow.engine.model import Actor
+from workflow.orchestration.handoff import StepHandoff, workers_listening
+from workflow.orchestration.sweep import run_sweep
+from workflow.runtime import Runtime
+from workflow.store.tables import Case, HistoryEvent, OutboxRow
+
+CASEWORKER = Actor("caseworker", "cw")
+PERSON = YoungPersonDetails("Ida Handoff", "0101104123", date(2010, 1, 1))
+
+
+def _wait(condition: Callable[[], bool], seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {seconds:.0f} s for {what}")
+        time.sleep(0.3)
+
+
+def _states(runtime: Runtime, result: StepResult) -> list[str]:
+    with runtime.sessions() as session:
+        return list(
+            session.scalars(
+                select(OutboxRow.state)
+                .join(HistoryEvent, HistoryEvent.id == OutboxRow.history_id)
+                .join(Case, Case.id == OutboxRow.case_id)
+                .where(Case.reference == result.reference, HistoryEvent.seq == result.seq)
+            )
+        )
+
+
+async def _runs_of(reference: str, since: datetime) -> dict[str, list[str]]:
+    """The case's runs since the test began (other tests' stores reuse references)."""
+    async with get_client() as client:
+        runs = await client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(
+                tags=FlowRunFilterTags(all_=[f"case:{reference}"]),
+                expected_start_time=FlowRunFilterExpectedStartTime(after_=since),
+            )
+        )
+    return {run.name: sorted(run.tags) for run in runs}
+
+
+async def _task_runs(name: str) -> list[str]:
+    async with get_client() as client:
+        runs = await client.read_task_runs(
+            task_run_filter=TaskRunFilter(name=TaskRunFilterName(any_=[name]))
+        )
+    return [str(run.state_name) for run in runs]
+
+
+def _refer(runtime: Runtime) -> StepResult:
+    return runtime.service.refer(
+        "soroe", PERSON, CASEWORKER, {"source": "school", "caseworker": "cw"}
+    )
+
+
+def test_a_committed_step_is_carried_out_by_a_worker_not_by_the_web_process(
+    sqlite_runtime: Runtime, smtp: SmtpSink, task_worker: subprocess.Popen[bytes]
+) -> None:
+    runtime, started = sqlite_runtime, datetime.now(UTC)
+    handoff = StepHandoff()
+    opened = _refer(runtime)
+    handoff.submit(opened)  # what the web app does after committing
+    assert handoff.wait_idle(60)
+    assert (handoff.handed_off, handoff.left_to_sweep) == (1, 0)
+    _wait(lambda: set(_states(runtime, opened)) == {"sent"}, 60, "the worker to deliver")
+    assert len(smtp.received) == len(_states(runtime, opened)) > 0
+
+    name = f"{opened.reference}-step-{opened.seq}"
+    _wait(lambda: name in asyncio.run(_runs_of(opened.reference, started)), 30, "the step's run")
+    tags = asyncio.run(_runs_of(opened.reference, started))[name]
+    assert {f"case:{opened.reference}", f"step:{opened.seq}", "trigger:caseworker"} <= set(tags)
+    # The background task that ran it, in the worker.
+    assert asyncio.run(_task_runs(f"carry-out-{opened.reference}-step-{opened.seq}")) == [
+        "Completed"
+    ]
+    handoff.close()
+
+
+def test_without_a_worker_the_sweep_carries_the_step_out_once_as_its_own_run(
+    sqlite_runtime: Runtime, smtp: SmtpSink, clock: Clock, prefect_api: Path
+) -> None:
+    runtime, started = sqlite_runtime, datetime.now(UTC)
+    _wait(lambda: not workers_listening(), 30, "no worker to listen")  # the other test's
+    handoff = StepHandoff()
+    opened = _refer(runtime)
+    handoff.submit(opened)
+    assert handoff.wait_idle(30)
+    assert (handoff.handed_off, handoff.left_to_sweep) == (0, 1)
+    assert set(_states(runtime, opened)) == {"pending"}  # nothing lost: in the outbox
+
+    first = run_async(run_sweep(clock.now.isoformat()))
+    assert first["step_runs"] == 1
+    assert set(_states(runtime, opened)) == {"sent"}
+    sent = len(smtp.received)
+    run_async(run_sweep(clock.now.isoformat()))  # nothing twice
+    assert len(smtp.received) == sent
+
+    # A deadline passes: the step its timer fires is a run of its own, found by reference.
+    clock.advance(days=10)
+    swept = run_async(run_sweep(clock.now.isoformat()))
+    assert swept["timers_fired"] == 1
+    with runtime.sessions() as session:
+        last = session.scalar(
+            select(HistoryEvent.seq)
+            .join(Case)
+            .where(Case.reference == opened.reference)
+            .order_by(HistoryEvent.seq.desc())
+            .limit(1)
+        )
+    runs = asyncio.run(_runs_of(opened.reference, started))
+    assert f"{opened.reference}-step-{opened.seq}-sweep" in runs  # left over, then swept
+    timer_run = runs[f"{opened.reference}-step-{last}"]
+    assert {"trigger:timer", f"step:{last}", "municipality:340"} <= set(timer_run)
+    handoff.close()
