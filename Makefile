@@ -39,7 +39,7 @@ lint: $(STAMP)
 
 ## test: lint, then the whole test suite
 test: lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=25
 
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit

@@ -133,11 +133,12 @@ class Settings(BaseSettings):
         "rest are delivered in batches.",
     )
     handoff_grace: float = Field(
-        default=60.0,
+        default=300.0,
         ge=0,
         le=3600,
-        description="Seconds the sweep leaves a step's fresh notifications to the worker it "
-        "was handed to, when workers are listening.",
+        description="Seconds the sweep leaves a step's untried notifications to the worker "
+        "it was handed to, when workers are listening (under a backlog a worker may take "
+        "minutes to reach a step; handing it off again would only add to the backlog).",
     )
 
     web_port: int = Field(default=8000, ge=1, le=65535, description="Port of the web app.")

@@ -53,6 +53,8 @@ EXEMPT: dict[str, str] = {
     r"^workflow deploy\b": "needs a running Prefect server (tests/integration/test_workpool.py)",
     r"^prefect worker start\b": "a long-running worker of a Prefect server "
     "(tests/integration/test_workpool.py)",
+    r"^workflow worker\b": "a long-running step worker of a Prefect server "
+    "(tests/integration/test_handoff.py runs one as a process)",
     r"^pg_(dump|restore)\b": "needs a PostgreSQL database ($DATABASE)",
     r"^sudo -u postgres\b": "sets up a PostgreSQL server as its superuser (the tests start "
     "their own PostgreSQL: tests/support/services.py)",

@@ -16,9 +16,10 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
-from tests.support.services import free_port, prefect_server
+from tests.support.services import free_port, prefect_server, wait_until
 from workflow.orchestration.demo import demo_played, mark_demo_played
 from workflow.orchestration.server import ForeignServerError, local_server
 from workflow.runtime import build_runtime
@@ -166,3 +167,87 @@ def test_the_demo_is_played_once_per_store(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "Demo already played in this store (workflow demo --again" in done.stdout
     assert not (home / "prefect" / "server.log").exists()  # no server started for nothing
+
+
+def _flow_run_names(api: str, reference: str) -> list[str]:
+    answer = httpx.post(
+        f"{api}/flow_runs/filter",
+        json={"flow_runs": {"tags": {"all_": [f"case:{reference}"]}}},
+        timeout=10,
+    )
+    answer.raise_for_status()
+    return sorted(run["name"] for run in answer.json())
+
+
+def test_up_hands_a_web_step_to_its_worker_which_carries_it_out(
+    foreign: tuple[Path, str], tmp_path: Path
+) -> None:
+    """`workflow up` starts a step worker; a step taken through the web app's API is
+    committed, handed off, and carried out by that worker as a run of its own (the web
+    process runs no flows)."""
+    _, url = foreign
+    home, web_port = tmp_path / "var", free_port()
+    env = _env(home, PREFECT_API_URL=url)
+    password = "korrekt-hest-batteri-2026"
+    created = subprocess.run(
+        [WORKFLOW, "account", "create", "mette", "--name", "Mette", "--person-id", "cw-mette"]
+        + ["--role", "caseworker", "--municipality", "340"],
+        input=f"{password}\n{password}\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert created.returncode == 0, created.stderr
+    with subprocess.Popen(
+        [WORKFLOW, "up", "--web-port", str(web_port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    ) as process:
+        assert process.stdout is not None
+        lines: list[str] = []
+        try:
+            for line in process.stdout:
+                lines.append(line.rstrip())
+                if line.startswith("Worker:") or len(lines) > 50:
+                    break
+            assert any(line.startswith("Worker:     carries out the steps") for line in lines)
+            web = f"http://127.0.0.1:{web_port}"
+            token = httpx.post(
+                f"{web}/api/v1/tokens",
+                json={"username": "mette", "password": password},
+                timeout=30,
+            )
+            assert token.status_code == 201, token.text
+            headers = {"Authorization": f"Bearer {token.json()['token']}"}
+            opened = httpx.post(
+                f"{web}/api/v1/cases",
+                headers=headers,
+                json={
+                    "definition": "soroe",
+                    "young_person": {
+                        "name": "Ida Op",
+                        "cpr": "0101104123",
+                        "birth_date": "2010-01-01",
+                    },
+                    "inputs": {"source": "school", "caseworker": "cw-mette"},
+                },
+                timeout=30,
+            )
+            assert opened.status_code == 201, opened.text
+            reference = opened.json()["reference"]
+            wait_until(
+                lambda: f"{reference}-step-1" in _flow_run_names(url, reference),
+                "the worker's run of the step",
+                90,
+            )
+            wait_until(lambda: any((home / "mail").rglob("*.eml")), "the referral's mail", 60)
+        finally:
+            process.terminate()
+            process.wait(timeout=60)
+    worker_log = (home / "worker.log").read_text(encoding="utf-8")
+    assert f"carry-out-{reference}-step-1" in worker_log  # carried out by the worker
+    assert "Ida Op" not in worker_log

@@ -121,7 +121,7 @@ def known_actor(text: str | None) -> Actor:
     return actor
 
 
-def _carry_out(result: Any) -> None:
+def _carry_out(result: Any, trigger: str = "caseworker") -> None:
     if not os.environ.get("PREFECT_API_URL"):
         typer.echo("  (no Prefect server configured: the next sweep delivers the notifications)")
         return
@@ -130,7 +130,7 @@ def _carry_out(result: Any) -> None:
     from workflow.orchestration.flows import run_step
 
     try:
-        outcome = asyncio.run(run_step(result))
+        outcome = asyncio.run(run_step(result, trigger))
     except Exception as exc:  # the step is committed; its effects wait in the outbox
         typer.echo(
             "  the step is saved, but Prefect could not carry out its effects now "
@@ -342,6 +342,8 @@ def trigger(
 
     from workflow.runtime import get_runtime
 
+    raised: list[Any] = []  # the steps the system takes after it (a consent recorded)
+    get_runtime().service.system_steps.append(raised.append)
     try:
         result = get_runtime().service.trigger(
             reference,
@@ -359,6 +361,9 @@ def trigger(
     typer.echo(f"{result.reference}: {result.from_stage} -> {result.to_stage}{note}")
     if not result.repeated:
         _carry_out(result)
+    for step in raised:
+        typer.echo(f"{step.reference}: {step.from_stage} -> {step.to_stage} ({step.event})")
+        _carry_out(step, "system")
 
 
 @app.command()

@@ -7,6 +7,9 @@ import contextlib
 import csv
 import os
 import signal
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -99,9 +102,10 @@ def up(
         if with_demo:
             _demo_accounts()
         citizen_login = _citizen_login(stack, web_port) if with_demo else None
+        worker = _start_worker(stack)  # comes up while the web app does
         web = _start_web(web_port, citizen_login)
         typer.echo(f"Prefect UI: {ui}  (flow runs are named and tagged by case reference)")
-        typer.echo(f"Worker:     carries out the steps ({_start_worker(stack)})")
+        typer.echo(f"Worker:     carries out the steps ({_worker_ready(worker)})")
         typer.echo(f"Web app:    {web}")
         if with_demo:
             logins = ", ".join(f"{a[0]} ({a[3][0]})" for a in DEMO_ACCOUNTS)
@@ -152,11 +156,8 @@ def worker(
     typer.echo("Worker stopped.")
 
 
-def _start_worker(stack: contextlib.ExitStack, limit: int = 4) -> str:
+def _start_worker(stack: contextlib.ExitStack, limit: int = 4) -> subprocess.Popen[bytes]:
     """A ``workflow worker`` beside ``up`` (its output in var/worker.log), stopped with it."""
-    import subprocess
-    import sys
-
     log_path = get_settings().home / "worker.log"
     log = stack.enter_context(log_path.open("ab"))
     process = subprocess.Popen(  # noqa: S603 (our own command, no shell)
@@ -174,6 +175,20 @@ def _start_worker(stack: contextlib.ExitStack, limit: int = 4) -> str:
             process.kill()
 
     stack.callback(stop)
+    return process
+
+
+def _worker_ready(process: subprocess.Popen[bytes]) -> str:
+    """Wait until the worker listens (a step committed with no worker waits for the
+    sweep, minutes); how it stands, in words."""
+    from workflow.orchestration.handoff import workers_listening
+
+    log_path = get_settings().home / "worker.log"
+    deadline = time.monotonic() + 90
+    while not workers_listening():
+        if process.poll() is not None or time.monotonic() > deadline:
+            return f"pid {process.pid}, NOT listening: see {log_path}; the sweep delivers"
+        time.sleep(0.5)
     return f"pid {process.pid}, log {log_path}"
 
 

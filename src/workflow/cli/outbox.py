@@ -16,7 +16,7 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypeVar
 
 import typer
@@ -72,7 +72,6 @@ def _service() -> MachineryService:
     from workflow.cases.machinery import MachineryService
     from workflow.settings import get_settings
     from workflow.store.database import make_engine, migrate, session_factory
-    from workflow.store.unit_of_work import utc_now
 
     engine = make_engine(get_settings().store_url)
     if not _at_head(engine):
@@ -80,7 +79,7 @@ def _service() -> MachineryService:
         # does). Not run at head: on SQLite it checks every foreign key (seconds on a
         # store of 50,000 cases).
         migrate(engine)
-    return MachineryService(session_factory(engine), utc_now)
+    return MachineryService(session_factory(engine), lambda: datetime.now(UTC))
 
 
 def _at_head(engine: Engine) -> bool:

@@ -218,8 +218,25 @@ def run_demo(
         )
         report(f"{case.reference}: {len(case.steps)} steps, now {case.steps[-1].to_stage}")
         played.append(case)
+        waiting = leave_open(runtime, script, person)
+        carry_out(waiting)
+        report(f"{waiting.reference}: referred, waits to be taken on")
     mark_demo_played(runtime, played)
     return played
+
+
+def leave_open(runtime: Runtime, script: Script, person: YoungPersonDetails) -> StepResult:
+    """One more case of the script's municipality, referred as its script refers and left
+    there, for a caseworker to take on (another invented young person: the CPR serial's
+    next number, same birth date and century digit)."""
+    refer = next(step for step in script.steps if step.event == "refer")
+    serial = (int(person.cpr[7:]) + 1) % 1000
+    other = replace(
+        person, name=f"{person.name.split()[0]} Venter", cpr=f"{person.cpr[:7]}{serial:03d}"
+    )
+    return runtime.service.refer(
+        script.definition, other, script_actor(refer, ""), dict(refer.inputs)
+    )
 
 
 def demo_played(runtime: Runtime) -> bool:

@@ -79,7 +79,7 @@ def hand_off(step: StepToCarryOut) -> None:
 
 class WorkerPresence:
     """Whether a ``workflow worker`` is listening for steps, asked of the Prefect server
-    (``/task_workers/filter``) and trusted for a few seconds.
+    (``/task_workers/filter``); a yes is trusted for a few seconds.
 
     Asked before every hand-off: with no worker listening, Prefect's server keeps the
     background task in a queue in its memory (lost on restart) and, once 1,000 wait,
@@ -91,12 +91,13 @@ class WorkerPresence:
         self._known: tuple[float, bool] | None = None
 
     def __call__(self) -> bool:
-        """Whether one listens; raises if the Prefect server cannot be asked."""
+        """Whether one listens; raises if the Prefect server cannot be asked. Only a yes
+        is trusted for a while: a worker that comes up is used at once."""
         now = time.monotonic()
         if self._known is not None and now - self._known[0] < self._ttl:
             return self._known[1]
         present = _ask_for_workers()
-        self._known = (now, present)
+        self._known = (now, present) if present else None
         return present
 
 
@@ -134,6 +135,8 @@ class StepHandoff:
         self._queue: queue.Queue[StepToCarryOut | None] = queue.Queue(maxsize=waiting_max)
         self._presence = WorkerPresence(presence_ttl)
         self._context = contextvars.copy_context()  # Prefect's settings live in context vars
+        self._lock = threading.Lock()
+        self._waiting = 0  # submitted, not yet handed off or left
         self._idle = threading.Event()
         self._idle.set()
         self._thread = threading.Thread(
@@ -146,11 +149,14 @@ class StepHandoff:
     def submit(self, result: StepResult, trigger: str = "caseworker") -> None:
         """Hand the committed step to the workers soon."""
         step = StepToCarryOut.of(result, trigger)
-        try:
+        with self._lock:
+            self._waiting += 1
             self._idle.clear()
+        try:
             self._queue.put_nowait(step)
         except queue.Full:
             self._left(step, "QueueFull")
+            self._done()
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Wait until every step submitted was handed off (or left to the sweep)."""
@@ -172,8 +178,13 @@ class StepHandoff:
             except Exception as exc:
                 self._left(step, type(exc).__name__)
             finally:
-                if self._queue.empty():
-                    self._idle.set()
+                self._done()
+
+    def _done(self) -> None:
+        with self._lock:
+            self._waiting -= 1
+            if self._waiting == 0:
+                self._idle.set()
 
     def _left(self, step: StepToCarryOut, why: str) -> None:
         self.left_to_sweep += 1
