@@ -22,7 +22,7 @@ from workflow.settings import get_settings
 from workflow.texts import text
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from workflow.runtime import Runtime
     from workflow.web.citizen_oidc import OidcClient
@@ -97,6 +97,9 @@ def up(
             f"workflow up --web-port {web_port + 1} (make run WEB_PORT={web_port + 1})",
         )
 
+    # Stopped (SIGTERM) while starting: leave nothing running (the worker, the server's
+    # client); Prefect's runner takes SIGTERM over once it serves.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     with _prefect("up", port) as api_url, contextlib.ExitStack() as stack:
         ui = api_url.removesuffix("/api")
         if with_demo:
@@ -125,6 +128,22 @@ def up(
         # loop swallows the interrupt and serves on; then the Prefect server is stopped.
         signal.signal(signal.SIGINT, lambda *_: signal.raise_signal(signal.SIGTERM))
         serve_all(sweep_every)
+
+
+def _exit_on_sigterm(*_: object) -> None:
+    raise SystemExit(143)
+
+
+def _dies_with_parent() -> Callable[[], None] | None:
+    """What a child runs before it starts to be sent SIGTERM when this process dies,
+    however it dies (Linux: prctl PR_SET_PDEATHSIG; elsewhere None, and the parent's
+    clean exit stops it). libc is loaded here, in the parent: the child only calls it."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    return lambda: libc.prctl(1, signal.SIGTERM)
 
 
 def worker(
@@ -165,6 +184,7 @@ def _start_worker(stack: contextlib.ExitStack, limit: int = 4) -> subprocess.Pop
         stdout=log,
         stderr=subprocess.STDOUT,
         env=os.environ.copy(),  # this process's Prefect server and store
+        preexec_fn=_dies_with_parent(),
     )
 
     def stop() -> None:

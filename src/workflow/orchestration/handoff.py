@@ -24,6 +24,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from prefect import tags, task
@@ -194,6 +195,31 @@ class StepHandoff:
             step.seq,
             why,
         )
+
+
+#: Stored parameters and results of hand-offs older than this are removed by the sweep.
+STORAGE_KEPT_DAYS = 7
+
+
+def prune_storage(now: float | None = None, kept_days: float = STORAGE_KEPT_DAYS) -> int:
+    """Remove this process's Prefect result storage files (hand-offs' parameters and
+    results, ~7 KB a step) older than ``kept_days``; how many were removed. The step's
+    story is in the flow run and the outbox; these files are only the hand-off's luggage."""
+    from prefect.settings import get_current_settings
+
+    folder = Path(get_current_settings().results.local_storage_path)
+    if not folder.is_dir():
+        return 0
+    oldest = (now if now is not None else time.time()) - kept_days * 86_400
+    removed = 0
+    for path in folder.rglob("*"):
+        try:
+            if path.is_file() and path.stat().st_mtime < oldest:
+                path.unlink()
+                removed += 1
+        except OSError:  # taken by another process meanwhile
+            continue
+    return removed
 
 
 def serve_steps(limit: int) -> None:

@@ -28,6 +28,7 @@ from workflow.orchestration.flows import case_step, step_labels
 from workflow.orchestration.handoff import (
     StepToCarryOut,
     carry_out,
+    prune_storage,
     trigger_of,
     workers_listening,
 )
@@ -101,6 +102,12 @@ def queue_task_reminders(now_iso: str | None = None) -> int:
     return get_runtime().tasks.send_due_reminders(_moment(now_iso))
 
 
+@task(task_run_name="prune-stored-hand-offs")
+def prune_stored_hand_offs() -> int:
+    """Remove the stored parameters and results of hand-offs older than a week (a count)."""
+    return prune_storage()
+
+
 @task(task_run_name="steps-left-over")
 def steps_left_over(before_iso: str, limit: int) -> list[StepToCarryOut]:
     """Steps whose notifications, due since before ``before``, nobody has tried yet (no
@@ -154,6 +161,7 @@ async def sweep(now_iso: str | None = None) -> State[Any]:
     delivered.update(deliverer.drain(before if handed else moment, DELIVERY_CHUNK, _batch))
     # Rows given up here, and any a run without Prefect (or a failed one) left untold.
     announced = announce_dead(deliverer)
+    pruned = prune_stored_hand_offs()
     await publish_caseload(moment)
     summary: dict[str, Any] = {
         "timers_fired": len(fired),
@@ -163,6 +171,7 @@ async def sweep(now_iso: str | None = None) -> State[Any]:
         "runs_ended": dict(ran),
         "delivered": dict(delivered),
         "announced": len(announced),
+        "pruned_files": pruned,
     }
     if delivered.get(DeliveryStatus.DEAD):
         return Failed(
