@@ -19,6 +19,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from prefect.logging.handlers import PrefectConsoleHandler
+from sqlalchemy import select
 
 from workflow.cases.model import StepResult, YoungPersonDetails
 from workflow.cases.pool import balance as pool_balance
@@ -32,7 +33,8 @@ from workflow.orchestration.flows import run_step
 from workflow.orchestration.sweep import run_sweep
 from workflow.privacy.consents import ConsentRequest
 from workflow.runtime import Runtime
-from workflow.store.tables import IdempotencyKey, PoolEntry
+from workflow.store.states import OutboxState, TaskState, TimerState
+from workflow.store.tables import CaseTask, CaseTimer, IdempotencyKey, OutboxRow, PoolEntry
 
 #: The store's note that the demo was played (a row of idempotency_keys: no migration).
 DEMO_MARKER = "demo:played:v1"
@@ -207,7 +209,8 @@ def run_demo(
     runtime.service.system_steps.append(lambda result: carry_out(result, "system"))
 
     def time_passes(moment: datetime) -> None:
-        asyncio.run(run_sweep(moment.isoformat()))
+        if anything_due(runtime, moment):  # a sweep run only when it has work
+            asyncio.run(run_sweep(moment.isoformat()))
 
     played = []
     for name, invented in DEMO_PEOPLE.items():
@@ -237,6 +240,30 @@ def leave_open(runtime: Runtime, script: Script, person: YoungPersonDetails) -> 
     return runtime.service.refer(
         script.definition, other, script_actor(refer, ""), dict(refer.inputs)
     )
+
+
+def anything_due(runtime: Runtime, moment: datetime) -> bool:
+    """Whether a sweep at ``moment`` would find work: a running timer due, an open task's
+    reminder due, or a notification waiting (the demo's clock jumps between steps; most
+    jumps have none, and a sweep run each time would be most of the demo's time)."""
+    with runtime.sessions() as session:
+        for found in (
+            select(CaseTimer.id).where(
+                CaseTimer.state == TimerState.RUNNING, CaseTimer.due_at <= moment
+            ),
+            select(CaseTask.id).where(
+                CaseTask.state == TaskState.OPEN,
+                CaseTask.next_reminder_at.is_not(None),
+                CaseTask.next_reminder_at <= moment,
+            ),
+            select(OutboxRow.id).where(
+                OutboxRow.state.in_((OutboxState.PENDING, OutboxState.SENDING)),
+                OutboxRow.available_at <= moment,
+            ),
+        ):
+            if session.scalar(found.limit(1)) is not None:
+                return True
+    return False
 
 
 def demo_played(runtime: Runtime) -> bool:
