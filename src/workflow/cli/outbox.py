@@ -254,7 +254,9 @@ def _redeliver(lines: list[OutboxLine]) -> str:
     ]
     if steps and carry_out(steps):
         runs = ", ".join(f"{s.reference}-step-{s.seq}-redelivery" for s in steps)
-        return f"handed to a worker now (Prefect runs {runs})"
+        rest = sum(1 for line in lines if line.step is None)  # a task reminder: no step
+        also = f"; {rest} of no step (a reminder): the next sweep delivers them" if rest else ""
+        return f"handed to a worker now (Prefect runs {runs}){also}"
     return f"no worker listens; {later}"
 
 
