@@ -44,7 +44,7 @@ from workflow.store.busy import is_busy
 from workflow.store.citizens import citizen_contacts
 from workflow.store.database import store_unreachable
 from workflow.store.driver import DriverStatement
-from workflow.store.outbox_admin import error_type
+from workflow.store.outbox_admin import STEP_CODES, error_type
 from workflow.store.standing import consented_departments
 from workflow.store.states import OutboxState
 from workflow.store.tables import UTC_TIME, Case, HistoryEvent, OutboxRow
@@ -327,13 +327,7 @@ class Deliverer:
             return [
                 (ref, seq, code, stage, event)
                 for ref, seq, code, stage, event in session.execute(
-                    select(
-                        Case.reference,
-                        HistoryEvent.seq,
-                        Case.municipality_code,
-                        HistoryEvent.to_stage,
-                        HistoryEvent.event,
-                    )
+                    select(*STEP_CODES)
                     .select_from(due)
                     .join(HistoryEvent, HistoryEvent.id == due.c.history_id)
                     .join(Case, Case.id == HistoryEvent.case_id)

@@ -235,6 +235,17 @@ def machinery(session: Session, reference: str) -> Machinery | None:
     )
 
 
+#: A step by its codes, as a run is tagged with them: reference, step number,
+#: municipality, stage, event (select from the history joined with its case).
+STEP_CODES = (
+    Case.reference,
+    HistoryEvent.seq,
+    Case.municipality_code,
+    HistoryEvent.to_stage,
+    HistoryEvent.event,
+)
+
+
 def step_codes(
     session: Session, steps: Sequence[tuple[str, int]]
 ) -> list[tuple[str, int, str, str, str]]:
@@ -244,13 +255,7 @@ def step_codes(
     found = {
         (ref, seq): (ref, seq, code, stage, event)
         for ref, seq, code, stage, event in session.execute(
-            select(
-                Case.reference,
-                HistoryEvent.seq,
-                Case.municipality_code,
-                HistoryEvent.to_stage,
-                HistoryEvent.event,
-            )
+            select(*STEP_CODES)
             .join(HistoryEvent, HistoryEvent.case_id == Case.id)
             .where(Case.reference.in_(references))
         )
