@@ -212,6 +212,8 @@ def value_for(
         return st.sampled_from(themes)
     if kind is InputType.THEMES:
         return _bounded_list(item, st.sampled_from(themes), unique=True)
+    if kind is InputType.PROGRESSION and definition.progression is not None:
+        return st.sampled_from([level.id for level in definition.progression.levels])
     if kind is InputType.TEAM:
         member = st.fixed_dictionaries(
             {"department": st.sampled_from(departments), "person": people},

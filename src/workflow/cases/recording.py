@@ -11,13 +11,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from workflow.cases.model import StepResult, storable_inputs
 from workflow.definitions.models import Definition
-from workflow.engine.model import Actor, Decision, Notify
+from workflow.engine.model import Actor, Decision, Notify, TimerFired
+from workflow.engine.outcome_figures import step_figures
 from workflow.store.audit import AuditAction, AuditObject, actor_label, write_audit
 from workflow.store.driver import pipelined
+from workflow.store.figures import write_step_figures
 from workflow.store.loading import StoredCase
 from workflow.store.repository import record_step_data, write_decision
 from workflow.store.statements import INSERT_IDEMPOTENCY_KEY
@@ -84,6 +87,7 @@ def record_step(session: Session, step: Step) -> StepResult:
             raises=list(decision.raises),
             consent=step.consent,
         )
+        _write_figures(connection, step, stored_inputs)
         if step.idempotency_key:
             INSERT_IDEMPOTENCY_KEY.execute(
                 connection,
@@ -97,3 +101,33 @@ def record_step(session: Session, step: Step) -> StepResult:
     written.confirm()
     record_step_data(session, definition, case.id, decision, stored_inputs, step.actor.id, now)
     return result
+
+
+def _write_figures(connection: Connection, step: Step, stored_inputs: dict[str, Any]) -> None:
+    """The outcome figures the step changes (:mod:`workflow.engine.outcome_figures`)."""
+    decision, new = step.decision, step.decision.case
+    figures = step_figures(
+        step.definition,
+        event=decision.event,
+        transition=decision.transition,
+        from_stage=decision.from_stage,
+        to_stage=decision.to_stage,
+        fired=tuple(e.timer for e in decision.effects if isinstance(e, TimerFired)),
+        counts=new.counts,
+        values=new.data,
+        given=frozenset(stored_inputs),
+        opened_at=new.opened_at,
+        at=step.at,
+    )
+    write_step_figures(
+        connection,
+        step.definition,
+        case_id=step.case.id,
+        municipality_code=step.case.municipality_code,
+        young_person_id=step.case.young_person_id,
+        figures=figures,
+        from_stage=decision.from_stage,
+        referred_at=new.opened_at,
+        at=step.at,
+        opening=step.opening,
+    )

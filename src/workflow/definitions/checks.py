@@ -221,6 +221,12 @@ def _check_inputs(d: Definition, path: Path, inputs: Sequence[Input]) -> Iterato
             yield here + ("first_person",), "'first_person' only applies to goals inputs", None
         if item.type in (InputType.THEME, InputType.THEMES) and not d.themes:
             yield here + ("type",), f"a {item.type} input needs the definition's 'themes'", None
+        if item.type is InputType.PROGRESSION and d.progression is None:
+            yield (
+                here + ("type",),
+                "a progression input needs the definition's 'progression' scale",
+                "declare `progression: {name: ..., levels: [...]}`, or extend 'base' (it has one)",
+            )
 
 
 def _check_expressions(

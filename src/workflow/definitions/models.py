@@ -44,6 +44,7 @@ from workflow.definitions.parts import (
     guard_rules,
 )
 from workflow.definitions.privacy import DataCategory, Privacy
+from workflow.definitions.progression import Progression
 from workflow.definitions.sourcemap import SourceMap, SourcePath
 from workflow.definitions.types import Duration, Identifier, Locale, StrictModel, Text, text_in
 from workflow.definitions.vocabulary import (
@@ -117,6 +118,12 @@ class Definition(StrictModel):
     )
     display: list[DisplayField] = Field(
         default_factory=list, description="Case data the case page shows (e.g. a budget)."
+    )
+    progression: Progression | None = Field(
+        default=None,
+        description="The progression scale a `progression` input records the young person's "
+        "level on at each meeting (the base ships the youth-progression levels; writing "
+        "`progression:` replaces the extended definition's scale whole).",
     )
     remove: Removals | None = Field(
         default=None, description="Remove items of the extended definition by id."

@@ -59,6 +59,9 @@ def sample_value(item: Input, definition: Definition) -> Any:
         InputType.NETWORKS: [{"name": "Klub", "kind": "leisure"}],
         InputType.BOOKED_MEETING: 1,
         InputType.ATTENDANCE: {"absent": [], "no_show": []},
+        InputType.PROGRESSION: (
+            definition.progression.levels[0].id if definition.progression else "niveau"
+        ),
     }
     return samples[item.type]
 

@@ -88,6 +88,8 @@ class InputType(StrEnum):
     BOOKED_MEETING = "booked_meeting"
     #: Who came to the meeting held: the participants absent (sent word) and not showing up.
     ATTENDANCE = "attendance"
+    #: The young person's level on the definition's progression scale, agreed at a meeting.
+    PROGRESSION = "progression"
 
 
 #: Input types whose values may be shared with departments in notifications: they carry

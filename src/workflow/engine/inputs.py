@@ -322,6 +322,10 @@ def _themes(d: Definition, _item: Input) -> list[str]:
     return [t.id for t in d.themes]
 
 
+def _levels(d: Definition, _item: Input) -> list[str]:
+    return [level.id for level in d.progression.levels] if d.progression else []
+
+
 def _person(_d: Definition, _item: Input, raw: Any) -> str:
     if not isinstance(raw, str) or not raw.strip():
         raise _InvalidError("not_text")
@@ -522,4 +526,5 @@ _CONVERTERS: dict[InputType, Callable[[Definition, Input, Any], Any]] = {
     InputType.NETWORKS: _networks,
     InputType.BOOKED_MEETING: _booked_meeting,
     InputType.ATTENDANCE: _attendance,
+    InputType.PROGRESSION: _single(_levels),
 }

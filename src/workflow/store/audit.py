@@ -60,6 +60,9 @@ class AuditObject(StrEnum):
     OUTBOX = "outbox"
     #: The operator's machinery view of a case (codes only, not a case object).
     MACHINERY = "machinery"
+    #: A municipality's outcome figures (``object_id``: its code, or ``*``: the national
+    #: comparison): counts of many young people, not a case object.
+    OUTCOMES = "outcomes"
 
 
 #: Objects whose entries are about one case (``object_id`` is the case reference): the

@@ -514,3 +514,71 @@ class PoolEntry(Base):
     amount: Mapped[int] = mapped_column(Integer)
     recorded_by: Mapped[str] = mapped_column(String(200))
     at: Mapped[datetime]
+
+
+class CaseFigures(Base):
+    """A case as the outcome figures count it, kept by every step (no names, no words).
+
+    Written with the step that changes it (``workflow.store.figures``), so the outcome
+    pages count rows here instead of reading every case's history.
+    """
+
+    __tablename__ = "case_figures"
+    __table_args__ = (
+        Index("ix_case_figures_referred", "municipality_code", "referred_at"),
+        Index("ix_case_figures_ended", "municipality_code", "ended_at"),
+    )
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    municipality_code: Mapped[str] = mapped_column(String(3))
+    definition_id: Mapped[str] = mapped_column(String(64))
+    young_person_id: Mapped[int | None] = mapped_column(Integer)
+    referred_at: Mapped[datetime]
+    stage: Mapped[str] = mapped_column(String(64))
+    pre_meeting_at: Mapped[datetime | None]
+    days_to_pre_meeting: Mapped[int | None] = mapped_column(Integer)
+    first_meeting_at: Mapped[datetime | None]
+    days_to_first_meeting: Mapped[int | None] = mapped_column(Integer)
+    #: A deadline of the definition fell due before the pre-meeting (the first meeting).
+    late_to_pre_meeting: Mapped[bool] = mapped_column(Boolean, default=False)
+    late_to_first_meeting: Mapped[bool] = mapped_column(Boolean, default=False)
+    meetings_held: Mapped[int] = mapped_column(Integer, default=0)
+    #: Progression levels by rank (1: the scale's lowest): the first and the latest agreed.
+    first_level: Mapped[int | None] = mapped_column(Integer)
+    latest_level: Mapped[int | None] = mapped_column(Integer)
+    levels_recorded: Mapped[int] = mapped_column(Integer, default=0)
+    ended_at: Mapped[datetime | None]
+    end_stage: Mapped[str | None] = mapped_column(String(64))
+    #: The status at closing (the closing step's ``outcome``: education, employment, ...).
+    outcome: Mapped[str | None] = mapped_column(String(64))
+    #: The deadline that fell due in the stage the case is still in (None: none).
+    overdue_timer: Mapped[str | None] = mapped_column(String(64))
+    overdue_since: Mapped[datetime | None]
+
+
+class MeetingFigures(Base):
+    """A meeting held, as the figures count it: its number, the level agreed, goals met."""
+
+    __tablename__ = "meeting_figures"
+    __table_args__ = (Index("ix_meeting_figures_held", "municipality_code", "held_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    municipality_code: Mapped[str] = mapped_column(String(3))
+    #: 0: the pre-meeting; 1: the first collaboration meeting; 2, 3...: follow-ups.
+    number: Mapped[int] = mapped_column(Integer)
+    held_at: Mapped[datetime]
+    level: Mapped[int | None] = mapped_column(Integer)
+    goals_reviewed: Mapped[int] = mapped_column(Integer, default=0)
+    goals_met: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DeadlineFigures(Base):
+    """A deadline of the definition that fell due (a stage's timer fired)."""
+
+    __tablename__ = "deadline_figures"
+    __table_args__ = (Index("ix_deadline_figures_fired", "municipality_code", "fired_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    municipality_code: Mapped[str] = mapped_column(String(3))
+    timer: Mapped[str] = mapped_column(String(64))
+    stage: Mapped[str] = mapped_column(String(64))
+    fired_at: Mapped[datetime]

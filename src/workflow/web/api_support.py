@@ -118,6 +118,8 @@ def inputs_info(
             choices = list(definition.departments_by_id)
         elif item.type in (InputType.THEME, InputType.THEMES):
             choices = [t.id for t in definition.themes]
+        elif item.type is InputType.PROGRESSION and definition.progression:
+            choices = [level.id for level in definition.progression.levels]
         elif item.type is InputType.MEETING_PLACE and not choices:
             choices = [r.value for r in definition.meeting_rules.rooms]
         elif item.type is InputType.BOOKED_MEETING:

@@ -54,6 +54,7 @@ _WIDGETS = {
     InputType.GOAL_REVIEWS: "reviews",
     InputType.BOOKED_MEETING: "select",
     InputType.ATTENDANCE: "attendance",
+    InputType.PROGRESSION: "select",
 }
 
 
@@ -105,6 +106,8 @@ def _choices(
         return [(d.id, local(d.name, locale)) for d in definition.departments]
     if item.type in (InputType.THEME, InputType.THEMES):
         return [(t.id, local(t.name, locale)) for t in definition.themes]
+    if item.type is InputType.PROGRESSION and definition.progression:
+        return [(v.id, local(v.name, locale)) for v in definition.progression.levels]
     if item.type is InputType.BOOKED_MEETING:
         return [
             (str(m["key"]), meeting_label(definition, m, locale))
