@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from workflow.cases.caseload import CaseloadService
 from workflow.cases.citizens import CitizenService
 from workflow.cases.conferences import ConferenceService
+from workflow.cases.outcomes import OutcomeService
 from workflow.cases.pool import PoolService
 from workflow.cases.service import CaseService
 from workflow.cases.tasks import TaskService
@@ -63,6 +64,8 @@ class Runtime:
     #: Case-conference sessions (e.g. Horsens) and a municipality's pooled budget.
     conferences: ConferenceService
     pool: PoolService
+    #: What the model achieves: a municipality's outcome figures, the national comparison.
+    outcomes: OutcomeService
 
 
 def build_runtime(
@@ -113,6 +116,7 @@ def build_runtime(
         tasks=TaskService(uow, service.raise_event),
         conferences=ConferenceService(uow, service),
         pool=PoolService(uow),
+        outcomes=OutcomeService(uow),
     )
 
 

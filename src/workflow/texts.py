@@ -1410,6 +1410,178 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Write a whole number of kroner from 1 to DKK {max}.",
     },
     "ung_my_course_facts": {"da": "Mit forløb i tal", "en": "My course in figures"},
+    # The outcome pages (leaders) and the national comparison
+    "outcomes_nav": {"da": "Resultater", "en": "Outcomes"},
+    "outcomes_national_nav": {"da": "Landstal", "en": "National figures"},
+    "outcomes_title": {"da": "Resultater – {municipality}", "en": "Outcomes – {municipality}"},
+    "outcomes_lead": {
+        "da": "Hvad samarbejdsmodellen opnår, talt over alle unge i kommunen: ingen navne, "
+        "ingen sagsnumre. Tal fra færre end {min} unge vises som «< {min}».",
+        "en": "What the collaboration model achieves, counted over every young person in the "
+        "municipality: no names, no case numbers. Figures from fewer than {min} young people "
+        "are shown as '< {min}'.",
+    },
+    "outcomes_year": {"da": "År", "en": "Year"},
+    "outcomes_show": {"da": "Vis", "en": "Show"},
+    "outcomes_csv": {"da": "Hent som CSV", "en": "Download as CSV"},
+    "outcomes_figure": {"da": "Tal", "en": "Figure"},
+    "outcomes_value": {"da": "Værdi", "en": "Value"},
+    "outcomes_month": {"da": "Måned", "en": "Month"},
+    "outcomes_hidden": {
+        "da": "Skjult: færre end {min} unge",
+        "en": "Hidden: fewer than {min} young people",
+    },
+    "outcomes_total": {"da": "I alt", "en": "Total"},
+    "outcomes_none": {
+        "da": "Der er ingen kommune at vise resultater for.",
+        "en": "There is no municipality to show outcomes for.",
+    },
+    "outcomes_not_allowed": {
+        "da": "Resultaterne er for kommunens ledere (en lederkonto i kommunen).",
+        "en": "The outcome figures are for the municipality's leaders (a leader account).",
+    },
+    "outcomes_national_not_allowed": {
+        "da": "Landstallene er for ledere og nationale analytikere.",
+        "en": "The national figures are for leaders and national analysts.",
+    },
+    "outcomes_open_h": {"da": "Åbne forløb nu, efter fase", "en": "Open cases now, by stage"},
+    "outcomes_open_explain": {
+        "da": "Unge med et åbent forløb i dag, efter den fase forløbet er i.",
+        "en": "Young people with an open case today, by the stage it is in.",
+    },
+    "outcomes_months_h": {"da": "Måned for måned i {year}", "en": "Month by month in {year}"},
+    "outcomes_months_explain": {
+        "da": "Henviste og afsluttede unge pr. måned, og åbne forløb ved månedens udgang.",
+        "en": "Young people referred and cases ended each month, and open cases at month end.",
+    },
+    "outcomes_referred": {"da": "Henvist", "en": "Referred"},
+    "outcomes_ended": {"da": "Afsluttet", "en": "Ended"},
+    "outcomes_open_at_end": {"da": "Åbne ved månedens udgang", "en": "Open at month end"},
+    "outcomes_to_pre_meeting_h": {
+        "da": "Fra henvisning til formøde",
+        "en": "From referral to the pre-meeting",
+    },
+    "outcomes_to_first_meeting_h": {
+        "da": "Fra henvisning til første samarbejdsmøde",
+        "en": "From referral to the first collaboration meeting",
+    },
+    "outcomes_time_explain": {
+        "da": "Dage for de unge, der blev henvist i året. Fristerne på vejen: {deadlines}.",
+        "en": "Days, for the young people referred in the year. The deadlines on the way: "
+        "{deadlines}.",
+    },
+    "outcomes_median_days": {"da": "Median (dage)", "en": "Median (days)"},
+    "outcomes_p90_days": {"da": "90 % var der inden (dage)", "en": "90th percentile (days)"},
+    "outcomes_within_deadlines": {
+        "da": "Nået inden for fristerne",
+        "en": "Reached within the deadlines",
+    },
+    "outcomes_waiting": {
+        "da": "Venter stadig (henvist i året)",
+        "en": "Still waiting (referred in the year)",
+    },
+    "outcomes_goals_h": {"da": "Mål nået pr. møde", "en": "Goals met by meeting"},
+    "outcomes_goals_explain": {
+        "da": "Andel af målene i den forrige plan, der var nået, da de blev evalueret på "
+        "mødet (møder holdt i året).",
+        "en": "Share of the previous plan's goals that were met when reviewed at the meeting "
+        "(meetings held in the year).",
+    },
+    "outcomes_pre_meeting": {"da": "Formøde", "en": "Pre-meeting"},
+    "outcomes_meeting_n": {"da": "{n}. møde", "en": "Meeting {n}"},
+    "outcomes_progression_h": {"da": "Progression", "en": "Progression"},
+    "outcomes_progression_explain": {
+        "da": "Unge henvist i året med mindst to vurderinger: første og seneste niveau på "
+        "progressionsskalaen, aftalt med den unge på møderne.",
+        "en": "Young people referred in the year with two assessments or more: their first "
+        "and latest level on the progression scale, agreed with them at the meetings.",
+    },
+    "outcomes_moved_up": {"da": "Rykket op", "en": "Moved up"},
+    "outcomes_moved_same": {"da": "Samme niveau", "en": "Same level"},
+    "outcomes_moved_down": {"da": "Rykket ned", "en": "Moved down"},
+    "outcomes_first_level": {"da": "Første niveau", "en": "First level"},
+    "outcomes_latest_level": {"da": "Seneste niveau", "en": "Latest level"},
+    "outcomes_endings_h": {"da": "Sådan sluttede forløbene", "en": "How the cases ended"},
+    "outcomes_endings_explain": {
+        "da": "Forløb afsluttet i året: status ved afslutning, eller hvordan forløbet ellers "
+        "sluttede.",
+        "en": "Cases ended in the year: the status at closing, or how the case ended otherwise.",
+    },
+    "outcomes_deadlines_h": {
+        "da": "Overskredne frister i året",
+        "en": "Deadlines missed in the year",
+    },
+    "outcomes_deadlines_explain": {
+        "da": "Unge, for hvem en af definitionens frister udløb i året.",
+        "en": "Young people for whom one of the definition's deadlines fell due in the year.",
+    },
+    "outcomes_overdue_h": {"da": "Overskredet nu", "en": "Overdue now"},
+    "outcomes_overdue_explain": {
+        "da": "Åbne forløb, hvor fristen i den fase, de er i, er udløbet.",
+        "en": "Open cases whose current stage's deadline has fallen due.",
+    },
+    "outcomes_nothing": {"da": "Ingen tal endnu.", "en": "No figures yet."},
+    "outcomes_national_title": {
+        "da": "Landstal – kommunerne side om side",
+        "en": "National figures – the municipalities side by side",
+    },
+    "outcomes_national_lead": {
+        "da": "Nøgletal for hver kommune i {year} og for hele landet. Ingen celle beregnes af "
+        "færre end {min} unge; hvor én skjult celle kunne regnes ud fra landstallet, skjules "
+        "den mindste anden celle i kolonnen også.",
+        "en": "Key figures of every municipality in {year} and of the country. No cell is "
+        "computed from fewer than {min} young people; where one hidden cell could be worked "
+        "out from the country's figure, the smallest other cell of the column is hidden too.",
+    },
+    "outcomes_municipality": {"da": "Kommune", "en": "Municipality"},
+    "outcomes_country": {"da": "Hele landet", "en": "The country"},
+    "outcomes_col_open": {"da": "Åbne forløb", "en": "Open cases"},
+    "outcomes_col_referred": {"da": "Henvist i året", "en": "Referred in the year"},
+    "outcomes_col_days_to_pre_meeting": {
+        "da": "Dage til formøde (median)",
+        "en": "Days to pre-meeting (median)",
+    },
+    "outcomes_col_days_to_first_meeting": {
+        "da": "Dage til første møde (median)",
+        "en": "Days to first meeting (median)",
+    },
+    "outcomes_col_within_deadlines": {
+        "da": "Første møde inden for fristerne",
+        "en": "First meeting within deadlines",
+    },
+    "outcomes_col_goals_met_meeting_2": {
+        "da": "Mål nået på 2. møde",
+        "en": "Goals met at meeting 2",
+    },
+    "outcomes_col_goals_met": {"da": "Mål nået (alle møder)", "en": "Goals met (all meetings)"},
+    "outcomes_col_moved_up": {"da": "Rykket op", "en": "Moved up"},
+    "outcomes_col_education_or_work": {
+        "da": "I uddannelse eller job ved afslutning",
+        "en": "In education or work at closing",
+    },
+    "outcomes_col_withdrawn": {"da": "Afbrudt af den unge", "en": "Withdrawn"},
+    "outcomes_my_progress_h": {
+        "da": "Progression møde for møde",
+        "en": "Progress meeting by meeting",
+    },
+    "outcomes_level": {"da": "Niveau", "en": "Level"},
+    "outcomes_goals_met_of": {
+        "da": "{met} af {reviewed} mål nået",
+        "en": "{met} of {reviewed} goals met",
+    },
+    "outcomes_goals_met_share": {"da": "Mål nået", "en": "Goals met"},
+    "outcomes_held": {"da": "Holdt", "en": "Held"},
+    "outcomes_meeting": {"da": "Møde", "en": "Meeting"},
+    "months_short": {
+        "da": "jan,feb,mar,apr,maj,jun,jul,aug,sep,okt,nov,dec",
+        "en": "Jan,Feb,Mar,Apr,May,Jun,Jul,Aug,Sep,Oct,Nov,Dec",
+    },
+    "unit_minutes": {"da": "minutter", "en": "minutes"},
+    "unit_hours": {"da": "timer", "en": "hours"},
+    "unit_days": {"da": "dage", "en": "days"},
+    "unit_weeks": {"da": "uger", "en": "weeks"},
+    "unit_months": {"da": "måneder", "en": "months"},
+    "unit_business_days": {"da": "hverdage", "en": "business days"},
 }
 
 

@@ -69,32 +69,40 @@ def definition(ident: str, name: str, code: str, prefix: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+FILES = {
+    "testby.yaml": definition("testby", "Testby Kommune", "990", "TBY"),
+    "smaaby.yaml": definition("smaaby", "Småby Kommune", "991", "SMB"),
+}
+PASSWORD = "hemmeligt-kodeord-1"
+
+
+def create_accounts(runtime: Runtime) -> None:
+    """Leaders of both, a national analyst, Testby's staff and Småby's caseworker."""
+    for username, roles, code, department in (
+        ("leder-testby", ["leader"], "990", None),
+        ("leder-smaaby", ["leader"], "991", None),
+        ("analytiker-kl", ["analyst"], None, None),
+        ("cw-mette", ["caseworker"], "990", None),
+        ("cw-smaaby", ["caseworker"], "991", None),
+        ("tovholder-lise", ["coordinator"], "990", None),
+        ("laerer-anna", ["team_member"], "990", "skole"),
+        ("vejleder-sara", ["team_member"], "990", "uu"),
+    ):
+        runtime.accounts.create(
+            username,
+            PASSWORD,
+            display_name=username,
+            person_id=username,
+            roles=roles,
+            municipality_code=code,
+            department=department,
+        )
+
+
 @pytest.fixture
 def rt(store_url: str, smtp: SmtpSink, clock: Clock, tmp_path: Path) -> Iterator[Runtime]:
-    files = {
-        "testby.yaml": definition("testby", "Testby Kommune", "990", "TBY"),
-        "smaaby.yaml": definition("smaaby", "Småby Kommune", "991", "SMB"),
-    }
-    with runtime_of(store_url, smtp, clock, tmp_path, files) as runtime:
-        for username, roles, code, department in (
-            ("leder-testby", ["leader"], "990", None),
-            ("leder-smaaby", ["leader"], "991", None),
-            ("analytiker-kl", ["analyst"], None, None),
-            ("cw-mette", ["caseworker"], "990", None),
-            ("cw-smaaby", ["caseworker"], "991", None),
-            ("tovholder-lise", ["coordinator"], "990", None),
-            ("laerer-anna", ["team_member"], "990", "skole"),
-            ("vejleder-sara", ["team_member"], "990", "uu"),
-        ):
-            runtime.accounts.create(
-                username,
-                "hemmeligt-kodeord-1",
-                display_name=username,
-                person_id=username,
-                roles=roles,
-                municipality_code=code,
-                department=department,
-            )
+    with runtime_of(store_url, smtp, clock, tmp_path, FILES) as runtime:
+        create_accounts(runtime)
         yield runtime
 
 
@@ -136,15 +144,18 @@ class Player:
         return self
 
 
-def play_testby(rt: Runtime, clock: Clock) -> None:
-    """The seven young people of Testby (times worked out by hand in the test)."""
+def play_testby(rt: Runtime, clock: Clock, extra: int = 0) -> None:
+    """The seven young people of Testby (times worked out by hand in the test); ``extra``
+    more with varied times, levels and ends (for the pages' screenshots)."""
     first_monday = date(2026, 3, 2)
-    for i in range(5):  # through the first meeting; 0-4 to a follow-up; 0-2 closed
+    for i in [*range(5), *range(7, 7 + extra)]:
+        # 0-4: through a follow-up, 0-2 closed; the extras: varied.
         t0 = first_monday + timedelta(weeks=i)
+        varied = i >= 7
         case = Player(rt, clock, "testby", i).at(local(t0)).refer()
         case.at(local(t0 + timedelta(days=1))).accept()
-        first_at = local(t0 + timedelta(days=8))
-        case.at(local(t0 + timedelta(days=3))).step(
+        first_at = local(t0 + timedelta(days=8 if i % 2 == 0 or not varied else 15))
+        case.at(local(t0 + timedelta(days=2 + i % 4 if varied else 3))).step(
             "hold_pre_meeting",
             team=TEAM,
             coordinator="tovholder-lise",
@@ -152,7 +163,7 @@ def play_testby(rt: Runtime, clock: Clock) -> None:
             first_meeting_at=first_at.isoformat(),
             progression="contact_ready",
         )
-        follow_up_at = local(t0 + timedelta(weeks=8, days=1))
+        follow_up_at = first_at + timedelta(weeks=7)
         case.at(first_at + timedelta(hours=2)).step(
             "hold_first_meeting",
             CLOSER,
@@ -163,24 +174,27 @@ def play_testby(rt: Runtime, clock: Clock) -> None:
             next_meeting_at=follow_up_at.isoformat(),
             progression="guidance_ready",
         )
+        second_met = i < 2 or (varied and i % 2 == 0)
+        level = "activity_ready" if i < 3 else "contact_ready"
+        if varied:
+            level = ("education_job_ready", "activity_ready", "guidance_ready")[i % 3]
         case.at(follow_up_at + timedelta(hours=2)).step(
             "hold_follow_up",
             CLOSER,
             reviews=[
                 {"goal": 1, "status": "met"},
-                {"goal": 2, "status": "met" if i < 2 else "not_met"},  # noqa: PLR2004
+                {"goal": 2, "status": "met" if second_met else "not_met"},
             ],
             plan=[{"text": "Jeg vil fortsætte i skolen", "department": "skole"}],
             next_meeting_at=(follow_up_at + timedelta(weeks=6)).isoformat(),
-            progression="activity_ready" if i < 3 else "contact_ready",  # noqa: PLR2004
+            progression=level,
         )
-        if i < 3:  # noqa: PLR2004
+        if i < 3 or (varied and i % 3 != 2):
+            outcome = "employment" if i == 2 or (varied and i % 2) else "education"
             case.at(follow_up_at + timedelta(days=1)).step(
                 "start_handover", CLOSER, networks=[{"name": "Klubben", "kind": "leisure"}]
             )
-            case.at(follow_up_at + timedelta(days=2)).step(
-                "close_case", CLOSER, outcome="employment" if i == 2 else "education"  # noqa: PLR2004
-            )
+            case.at(follow_up_at + timedelta(days=2)).step("close_case", CLOSER, outcome=outcome)
     # Case 5: referred on 6 April, its decision deadline falls due on the way, withdrawn.
     t0 = date(2026, 4, 6)
     late = Player(rt, clock, "testby", 5).at(local(t0)).refer()
@@ -286,13 +300,13 @@ def test_every_figure_equals_the_hand_computed_value(rt: Runtime, clock: Clock) 
     # smallest other month that counts anyone is hidden too (else: total minus the rest).
     march, april = report.months[2], report.months[3]
     assert (march[1].hidden, april[1].hidden) == (True, True)
-    assert report.referred_total.shown == 7  # noqa: PLR2004
+    assert report.referred_total.shown == 7
     assert [m[3].value for m in report.months] == [0, 0, 5, 5, 3, 3, 3, 3, 3, 3, 3, 3]
 
     # The figures the steps kept are the figures the history gives (the migration's way).
     kept = figure_rows(rt)
     with rt.engine.begin() as connection:
-        assert rebuild_figures(connection) == 9  # noqa: PLR2004
+        assert rebuild_figures(connection) == 9
     assert figure_rows(rt) == kept
 
 

@@ -11,7 +11,7 @@ def test_a_cell_of_one_to_four_young_people_is_hidden_and_none_is_shown() -> Non
     assert [count(n).hidden for n in (0, 1, 4, 5, 30)] == [False, True, True, False, False]
     assert count(0).shown == 0
     assert cell(12.5, 3).shown is None
-    assert cell(12.5, 5).shown == 12.5  # noqa: PLR2004
+    assert cell(12.5, 5).shown == 12.5
 
 
 def test_one_hidden_cell_beside_a_shown_total_hides_the_smallest_other_too() -> None:
@@ -20,13 +20,15 @@ def test_one_hidden_cell_beside_a_shown_total_hides_the_smallest_other_too() -> 
     # 3 alone hidden would be 22 - 12 - 0 - 7: the smallest other that counts anyone (7)
     # is hidden as well; zero stays (it points at nobody); the total is shown.
     assert [c.hidden for c in protected] == [False, True, False, True]
-    assert total is not None and total.shown == 22  # noqa: PLR2004
+    assert total is not None
+    assert total.shown == 22
 
 
 def test_with_no_other_cell_to_hide_the_total_is_hidden() -> None:
     protected, total = protect_group([count(3), count(0)], count(3))
     assert [c.hidden for c in protected] == [True, False]
-    assert total is not None and total.hidden
+    assert total is not None
+    assert total.hidden
 
 
 def test_two_hidden_cells_need_nothing_more() -> None:
@@ -52,14 +54,16 @@ def test_no_municipality_can_be_worked_out_from_the_country_in_the_comparison() 
     }
     report = national_report(Window.of_year(2026), found, [2026])
     small = report.rows["991"]
-    assert small["referred"].hidden and small["withdrawn"].hidden
+    assert small["referred"].hidden
+    assert small["withdrawn"].hidden
     assert small["days_to_pre_meeting"].hidden
     # Alone, 991's referrals would be 65 - 40 - 22: the smallest other is hidden too.
-    assert report.rows["147"]["referred"].hidden and not report.rows["101"]["referred"].hidden
-    assert report.total["referred"].shown == 65  # noqa: PLR2004
+    assert report.rows["147"]["referred"].hidden
+    assert not report.rows["101"]["referred"].hidden
+    assert report.total["referred"].shown == 65
     assert report.rows["147"]["withdrawn"].hidden  # 5, the smallest other of its column
     # The country's median counts the small municipality's young people too.
-    assert report.total["days_to_pre_meeting"].shown == 6.0  # noqa: PLR2004
+    assert report.total["days_to_pre_meeting"].shown == 6.0
     for column in NATIONAL_COLUMNS:
         hidden = [code for code, row in report.rows.items() if row[column].hidden]
         assert len(hidden) != 1, column  # never exactly one hidden cell in a column

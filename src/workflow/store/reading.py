@@ -26,6 +26,7 @@ from workflow.store.tables import (
     CoordinatorAssignment,
     HistoryEvent,
     Meeting,
+    MeetingFigures,
     Plan,
     PlanGoal,
     TeamMembership,
@@ -61,6 +62,8 @@ class CaseView:
     reviewed: list[dict[str, Any]] = field(default_factory=list)
     #: The young person's consents, newest first, each with its departments.
     consents: list[dict[str, Any]] = field(default_factory=list)
+    #: Meeting by meeting: the progression level agreed (rank) and goals reviewed/met.
+    progress: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _goals(session: Session, plan: Plan | None) -> list[PlanGoal]:
@@ -228,6 +231,11 @@ def read_case(
         .where(CaseTimer.case_id == case.id, CaseTimer.state == TimerState.RUNNING)
         .order_by(CaseTimer.due_at)
     ).all()
+    progress = session.scalars(
+        select(MeetingFigures)
+        .where(MeetingFigures.case_id == case.id)
+        .order_by(MeetingFigures.held_at, MeetingFigures.id)
+    ).all()
     return CaseView(
         reference=case.reference,
         definition=definition.id,
@@ -282,6 +290,16 @@ def read_case(
             for t in tasks
         ],
         consents=consents,
+        progress=[
+            {
+                "number": p.number,
+                "held_at": p.held_at,
+                "level": p.level,
+                "goals_reviewed": p.goals_reviewed,
+                "goals_met": p.goals_met,
+            }
+            for p in progress
+        ],
         plan_meeting=next(
             (
                 {"starts_at": m.starts_at, "participants": _meeting(m)["participants"]}

@@ -18,6 +18,7 @@ from workflow.runtime import Runtime
 from workflow.web import (
     conference_pages,
     login_pages,
+    outcome_pages,
     pages,
     pool_pages,
     privacy_pages,
@@ -145,6 +146,7 @@ def create_app(
         on_step=on_step or (lambda _result: None),
         conferences=runtime.conferences,
         pool=runtime.pool,
+        outcomes=runtime.outcomes,
     )
     # The navigation offers the conference and pool pages where the definition has them.
     municipalities = [d for d in runtime.catalog.current.values() if d.municipality]
@@ -166,6 +168,7 @@ def create_app(
     app.include_router(task_pages.router)
     app.include_router(conference_pages.router)
     app.include_router(pool_pages.router)
+    app.include_router(outcome_pages.router)
     app.add_api_route("/healthz", healthz, include_in_schema=False)
     app.mount(API_ROOT, create_api(context))
     citizens = _citizen_context(runtime, context.pages, citizen_login)

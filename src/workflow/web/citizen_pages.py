@@ -41,6 +41,7 @@ from workflow.web.forms import FormData, form_fields, read_form
 from workflow.web.meetings import next_meeting
 from workflow.web.page_support import refusal, secure_cookies
 from workflow.web.privacy_pages import purpose_words
+from workflow.web.progress_view import progress_of
 from workflow.web.rendering import Pages, locale_of
 
 CITIZEN_COOKIE = "kui_ung"
@@ -486,6 +487,7 @@ def _case_values(context: CitizenContext, page: CitizenPage, lang: str) -> dict[
         "stage": local(stage.name, lang) if stage else view.stage,
         "closed": view.closed_at is not None,
         "plan": plan,
+        "progress": progress_of(view.progress, definition, lang),
         "team": team,
         "coordinator": names.get(view.coordinator or "", view.coordinator or ""),
         "coordinator_email": emails.get(view.coordinator or ""),

@@ -14,6 +14,7 @@ from typing import Any
 from workflow.cases.caseload import CaseloadService
 from workflow.cases.conferences import ConferenceService
 from workflow.cases.model import StepResult
+from workflow.cases.outcomes import OutcomeService
 from workflow.cases.pool import PoolService
 from workflow.cases.service import CaseService
 from workflow.cases.tasks import TaskService
@@ -56,6 +57,8 @@ class WebContext:
     conferences: ConferenceService
     #: A municipality's pooled budget (e.g. Ballerup): ledger and deposits.
     pool: PoolService
+    #: Outcome figures for leaders, and the national comparison.
+    outcomes: OutcomeService
 
     def definitions_for(self, user: User) -> list[Definition]:
         """The definitions a user can refer to: their municipality's (or all)."""

@@ -58,6 +58,7 @@ from workflow.web.page_support import (
     form_key,
     refusal,
 )
+from workflow.web.progress_view import progress_of
 from workflow.web.rendering import locale_of
 from workflow.web.task_views import people_of_tasks, task_rows, task_title, task_titles
 
@@ -201,6 +202,7 @@ def render_case(
         status_code,
         view=view,
         d=definition,
+        progress=progress_of(view.progress, definition, lang),
         steps=[t for t in steps if not exceptional(definition, t)],
         other_steps=[t for t in steps if exceptional(definition, t)],
         ending_steps={t.id for t in steps if _ends(definition, t)},
@@ -400,6 +402,7 @@ def _step_page(
         status_code,
         view=view,
         d=definition,
+        progress=progress_of(view.progress, definition, lang) if shown.meeting else None,
         step=shown.transition,
         fields=form_fields(definition, shown.transition.inputs, lang, case),
         form=form,
