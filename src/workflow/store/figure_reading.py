@@ -93,7 +93,9 @@ def _people(column: Any = _F.young_person_id) -> Any:
     return func.count(distinct(column))
 
 
-def _where(statement: Select[*tuple[Any, ...]], code_column: Any, municipality: str | None) -> Select[*tuple[Any, ...]]:
+def _where(
+    statement: Select[*tuple[Any, ...]], code_column: Any, municipality: str | None
+) -> Select[*tuple[Any, ...]]:
     return statement if municipality is None else statement.where(code_column == municipality)
 
 
