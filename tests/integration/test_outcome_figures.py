@@ -10,6 +10,9 @@ page, any leader or analyst the national comparison, every read and refusal audi
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -341,3 +344,37 @@ def test_only_leaders_see_a_municipality_and_every_read_is_audited(
         ("analyst:analytiker-kl", "read", "*"),
         ("leader:leder-smaaby", "read", "991"),
     ]
+
+
+def test_workflow_report_gives_the_same_figures_as_csv_and_json(rt: Runtime, clock: Clock) -> None:
+    from typer.testing import CliRunner
+
+    from workflow.cli.main import app
+
+    play_testby(rt, clock)
+    clock.now = local(date(2026, 12, 1))
+    runner = CliRunner()
+    leader = ["--actor", "leader:leder-testby"]
+    done = runner.invoke(app, ["report", "--municipality", "990", "--format", "json", *leader])
+    assert done.exit_code == 0, done.output
+    document = json.loads(done.stdout)
+    tables = {t["code"]: t for t in document["tables"]}
+    assert tables["pre_meeting"]["figures"] == {
+        "median_days": 3,
+        "p90_days": 10,
+        "within_deadlines": pytest.approx(5 / 6),
+        "waiting": "hidden",
+    }
+    assert tables["goals"]["figures"] == {"2": pytest.approx(0.7)}
+    assert tables["progression"]["figures"]["total"] == 6
+    done = runner.invoke(app, ["report", "--municipality", "990", *leader])
+    assert done.exit_code == 0, done.output
+    rows = list(csv.reader(io.StringIO(done.stdout)))
+    assert rows[0] == ["section", "code", "label", "value", "hidden"]
+    assert ["first_meeting", "median_days", "Median (dage)", "8", "False"] in rows
+    assert ["endings", "total", "I alt", "", "True"] in rows
+    # A caseworker is refused in one line, and nothing is printed of the figures.
+    done = runner.invoke(app, ["report", "--municipality", "990", "--actor", "caseworker:cw-mette"])
+    assert done.exit_code == 1
+    assert done.stdout == ""
+    assert "for its leaders" in done.stderr

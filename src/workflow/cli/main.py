@@ -12,7 +12,7 @@ from pathlib import Path
 
 import typer
 
-from workflow.cli import accounts, cases, cpr, operations, outbox, privacy, tasks, upgrades
+from workflow.cli import accounts, cases, cpr, operations, outbox, privacy, report, tasks, upgrades
 from workflow.cli.upgrades import definition_path
 from workflow.definitions.graph import mermaid
 from workflow.definitions.loader import check_file, load_definition
@@ -186,6 +186,7 @@ app.add_typer(privacy.retention_app, name="retention", no_args_is_help=True)
 operations.register(app)
 cases.register(app)
 outbox.register(app)
+report.register(app)
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pygal
@@ -87,7 +87,7 @@ def bars(
 
 
 def grouped_bars(
-    labels: Sequence[str], series: dict[str, Sequence[float | None]], alt: str
+    labels: Sequence[str], series: Mapping[str, Sequence[float | None]], alt: str
 ) -> Chart:
     """Bars side by side: one series per group (e.g. first and latest level)."""
     chart = pygal.Bar(**_config(show_legend=True, value_formatter=lambda v: f"{v:g}"))
@@ -97,7 +97,7 @@ def grouped_bars(
     return _chart(chart, alt)
 
 
-def lines(labels: Sequence[str], series: dict[str, Sequence[float | None]], alt: str) -> Chart:
+def lines(labels: Sequence[str], series: Mapping[str, Sequence[float | None]], alt: str) -> Chart:
     """Lines over time (e.g. months), one per series."""
     chart = pygal.Line(
         **_config(show_legend=True, value_formatter=lambda v: f"{v:g}", print_values=False)
