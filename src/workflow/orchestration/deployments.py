@@ -12,6 +12,7 @@ from prefect.deployments.runner import RunnerDeployment
 from workflow.orchestration.alerts import ensure_dead_delivery_automation
 from workflow.orchestration.flows import case_step
 from workflow.orchestration.intake import intake
+from workflow.orchestration.outcome_report import SCHEDULE, monthly_outcomes
 from workflow.orchestration.sweep import sweep
 from workflow.settings import get_settings
 
@@ -28,7 +29,8 @@ def _deployment(flow: Any, **options: Any) -> RunnerDeployment:
 
 
 def serve_all(sweep_every: int = 60, report: Callable[[str], object] = print) -> None:
-    """Serve case-step, sweep (on an interval, one at a time) and intake until
+    """Serve case-step, sweep (on an interval, one at a time), intake and the monthly
+    outcome counts (on the 1st) until
     interrupted, after creating the automation that tells the operators of a failed
     delivery (``report`` is told in one line whether there is one).
 
@@ -40,5 +42,6 @@ def serve_all(sweep_every: int = 60, report: Callable[[str], object] = print) ->
         _deployment(case_step, name="case-step"),
         _deployment(sweep, name="sweep", interval=sweep_every, concurrency_limit=SWEEP_LIMIT),
         _deployment(intake, name="intake"),
+        _deployment(monthly_outcomes, name="monthly-outcomes", cron=SCHEDULE),
         pause_on_shutdown=False,
     )
