@@ -39,6 +39,12 @@ CASE_TABLES: dict[str, str] = {
     "consents": "case_id = {case}",
     "consent_departments": "case_id = {case}",
     "audit_log": "object_id = '{reference}'",
+    "guardians": "case_id = {case}",
+    "pool_entries": "case_id = {case}",
+    "conference_items": "case_id = {case}",
+    "case_figures": "case_id = {case}",
+    "meeting_figures": "case_id = {case}",
+    "deadline_figures": "case_id = {case}",
 }
 #: Tables not copied per case (shared, per staff member, or not written by these steps).
 OTHER_TABLES = {
@@ -49,6 +55,8 @@ OTHER_TABLES = {
     "web_sessions",
     "access_grants",
     "idempotency_keys",
+    "citizen_sessions",
+    "conference_sessions",
 }
 #: Date columns that are not moved with the case (a birth date stays a birth date).
 FIXED_DATES = {("young_persons", "birth_date")}
@@ -228,12 +236,12 @@ def plans(raw: RawStore) -> list[TablePlan]:
             column = table.columns.get(column_name)
             if column is None:
                 continue  # added by a newer migration than these models: copied as it is
-            if column.primary_key and isinstance(column.type, Integer):
-                plan.id_pos = pos
-            elif column.foreign_keys:
+            if column.foreign_keys:  # first: a key that is also the row's (case_figures)
                 target = next(iter(column.foreign_keys)).column.table.name
                 if target in CASE_TABLES:
                     plan.foreign.append((pos, target))
+            elif column.primary_key and isinstance(column.type, Integer):
+                plan.id_pos = pos
             elif isinstance(column.type, UTCDateTime):
                 plan.times.append(pos)
             elif isinstance(column.type, Date) and (name, column_name) not in FIXED_DATES:

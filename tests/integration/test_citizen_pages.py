@@ -358,3 +358,21 @@ def test_a_roskilde_case_goes_through_the_young_persons_steps(citizen_runtime: R
     assert "Jeg skal møde op i skole 3 dage om ugen" in page.text
     parsed = parse_qs(urlsplit(str(page.url)).query)
     assert parsed == {}
+
+
+def test_the_young_person_sees_their_progression_meeting_by_meeting(
+    citizen_runtime: Runtime,
+) -> None:
+    ref = _case(citizen_runtime, EMMA, meeting=False)
+    agreed = PRE_MEETING | {"progression": "contact_ready"}
+    citizen_runtime.service.trigger(ref, "hold_pre_meeting", agreed, CASEWORKER)
+    agreed = FIRST_MEETING | {"progression": "guidance_ready"}
+    citizen_runtime.service.trigger(ref, "hold_first_meeting", agreed, COORDINATOR)
+    client = _login(TestClient(create_app(citizen_runtime)), "emma")
+    body = client.get(f"/ung/cases/{ref}").text
+    section = body[body.index('data-testid="progress"') :]
+    section = section[: section.index("</section>")]
+    assert "Progression møde for møde" in section
+    assert '<img class="chart progress-chart" src="data:image/svg+xml;base64,' in section
+    rows = re.findall(r"<tr><td[^>]*>([^<]+)</td><td[^>]*>[^<]+</td><td[^>]*>([^<]+)</td>", section)
+    assert rows == [("Formøde", "Kontaktparat"), ("1. møde", "Vejledningsparat")]

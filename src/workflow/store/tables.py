@@ -531,7 +531,7 @@ class CaseFigures(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
     municipality_code: Mapped[str] = mapped_column(String(3))
     definition_id: Mapped[str] = mapped_column(String(64))
-    young_person_id: Mapped[int | None] = mapped_column(Integer)
+    young_person_id: Mapped[int | None] = mapped_column(ForeignKey("young_persons.id"))
     referred_at: Mapped[datetime]
     stage: Mapped[str] = mapped_column(String(64))
     pre_meeting_at: Mapped[datetime | None]

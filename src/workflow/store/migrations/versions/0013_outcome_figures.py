@@ -56,6 +56,11 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["case_id"], ["cases.id"], name=op.f("fk_case_figures_case_id_cases")
         ),
+        sa.ForeignKeyConstraint(
+            ["young_person_id"],
+            ["young_persons.id"],
+            name=op.f("fk_case_figures_young_person_id_young_persons"),
+        ),
         sa.PrimaryKeyConstraint("case_id", name=op.f("pk_case_figures")),
     )
     op.create_index(
