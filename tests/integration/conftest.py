@@ -19,6 +19,7 @@ from tests.support.services import (
     create_database,
     postgres_server,
     prefect_server,
+    small_ca_file,
     smtp_sink,
     wait_until,
 )
@@ -120,27 +121,59 @@ def sqlite_runtime(smtp: SmtpSink, clock: Clock, tmp_path: Path) -> Iterator[Run
 
 @pytest.fixture(scope="session")
 def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A real Prefect server for the session; yields its PREFECT_HOME (holds its database)."""
-    from prefect.settings import PREFECT_API_URL, PREFECT_HOME, temporary_settings
+    """A real Prefect server for the session; yields its PREFECT_HOME (holds its database).
+
+    Two client-side waits of Prefect's are shortened here (no request is left out):
+
+    - Its API is plain HTTP on 127.0.0.1, yet every Prefect client builds a TLS context
+      and loads the whole CA bundle into it (~25 ms; a client per task and flow run).
+      The clients are pointed at a one-certificate bundle instead
+      (:func:`tests.support.services.small_ca_file`); no TLS is spoken.
+    - The server's SQLite answers 503 when two writers meet ("database is locked": a
+      flow run created while the server records the last run's task events); the client
+      then waits 2**attempt s (2, 4, ...) and sends the request again. That wait was
+      most of the Prefect tests' time (the demo: 54 retries, 106 s). Here it is a
+      twentieth (0.1, 0.2, ... s): the same retries, as many, sooner.
+    """
+    import prefect.client.base
+    from prefect.settings import (
+        PREFECT_API_SSL_CERT_FILE,
+        PREFECT_API_URL,
+        PREFECT_HOME,
+        temporary_settings,
+    )
+    from prefect.utilities.math import clamped_poisson_interval
+
+    def sooner(average_interval: float, clamping_factor: float = 0.3) -> float:
+        return clamped_poisson_interval(average_interval / 20, clamping_factor)
 
     home = tmp_path_factory.mktemp("prefect-home")
     with (
         prefect_server(home) as url,
-        temporary_settings(updates={PREFECT_API_URL: url, PREFECT_HOME: str(home / "client")}),
+        temporary_settings(
+            updates={
+                PREFECT_API_URL: url,
+                PREFECT_HOME: str(home / "client"),
+                PREFECT_API_SSL_CERT_FILE: str(small_ca_file(home)),
+            }
+        ),
+        pytest.MonkeyPatch.context() as patch,
     ):
+        patch.setattr(prefect.client.base, "clamped_poisson_interval", sooner)
         yield home
 
 
 def process_env(runtime: Runtime, prefect_home: Path) -> dict[str, str]:
     """The environment of a `workflow` process on the test's store, SMTP sink and Prefect
     server (a worker, an operator's command)."""
-    from prefect.settings import PREFECT_API_URL
+    from prefect.settings import PREFECT_API_SSL_CERT_FILE, PREFECT_API_URL
 
     settings = runtime.settings
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "WORKFLOW_"))}
     return env | {
         "PREFECT_API_URL": str(PREFECT_API_URL.value()),
         "PREFECT_HOME": str(prefect_home / "client"),
+        "PREFECT_API_SSL_CERT_FILE": str(PREFECT_API_SSL_CERT_FILE.value()),
         "WORKFLOW_DATABASE_URL": settings.store_url,
         "WORKFLOW_HOME": str(settings.home),
         "WORKFLOW_SMTP_HOST": settings.smtp_host or "",
