@@ -23,11 +23,14 @@ from typing import Any
 from bench.municipalities import Municipality
 from workflow.cases.model import YoungPersonDetails
 from workflow.definitions.models import Definition
-from workflow.engine.model import Actor
-from workflow.engine.simulation import Script, ScriptGrant, ScriptStep, load_script
+from workflow.engine.simulation import Script, ScriptDeposit, ScriptGrant, ScriptStep, load_script
 from workflow.orchestration.demo import DemoClock as Clock
-from workflow.orchestration.demo import step_moments
-from workflow.privacy.consents import ConsentRequest
+from workflow.orchestration.demo import (
+    pay_into_pool_of,
+    record_consent,
+    script_actor,
+    step_moments,
+)
 from workflow.runtime import Runtime
 
 #: How the active cases of a municipality spread over the stages they wait in.
@@ -64,6 +67,10 @@ class Archetype:
     #: Staff ids in the script, by what they are (caseworker, coordinator, team, leader).
     staff: dict[str, str]
     grants: list[ScriptGrant]
+    #: The departments' payments into the municipality's pool (Ballerup's script).
+    pool: list[ScriptDeposit] = field(default_factory=list)
+    #: The young person's birth date the script gives (None: derived from the age).
+    born: date | None = None
     weight: float = 0.0
     reference: str = ""
     case_id: int = 0
@@ -117,6 +124,8 @@ def archetypes(
                 following,
                 staff,
                 list(script.grants),
+                list(script.pool),
+                script.young_person.born if script.young_person else None,
             )
         )
 
@@ -167,9 +176,12 @@ def _person(archetype: Archetype, number: int) -> YoungPersonDetails:
     refer = archetype.steps[0]
     age = int(refer.inputs.get("age", 17))
     start = archetype.moments[0].date()
-    born = date(start.year - age - (1 if start.month < 6 else 0), 6, 1 + number % 28)
+    born = archetype.born or date(
+        start.year - age - (1 if start.month < 6 else 0), 6, 1 + number % 28
+    )
+    century = 4 if born.year >= 2000 else 0
     return YoungPersonDetails(
-        f"Eksempel Person {number}", f"{born:%d%m%y}{number % 10_000:04d}", born
+        f"Eksempel Person {number}", f"{born:%d%m%y}{century}{number % 1000:03d}", born
     )
 
 
@@ -229,6 +241,9 @@ def deliver_due(runtime: Runtime, moment: datetime, chunk: int = 200) -> int:
 
 def _grants(runtime: Runtime, archetype: Archetype, done: set[tuple[str, str]]) -> None:
     code = archetype.municipality.code
+    if archetype.pool and ("pool", code) not in done:
+        pay_into_pool_of(runtime, code, archetype.pool)
+        done.add(("pool", code))
     for grant in archetype.grants:
         if (grant.person, code) not in done:
             runtime.grants.grant(
@@ -238,8 +253,8 @@ def _grants(runtime: Runtime, archetype: Archetype, done: set[tuple[str, str]]) 
 
 
 def _take(runtime: Runtime, archetype: Archetype, step: ScriptStep, number: int) -> None:
-    role, _, ident = step.actor.partition(":")
-    actor = Actor(role, ident or None)
+    # As the demo plays a script: a young person acts as the case's own young person.
+    actor = script_actor(step, archetype.reference or "")
     service = runtime.service
     if step.event == "refer":
         result = service.refer(
@@ -250,14 +265,7 @@ def _take(runtime: Runtime, archetype: Archetype, step: ScriptStep, number: int)
         assert step.event is not None
         result = service.trigger(archetype.reference, step.event, dict(step.inputs), actor)
     archetype.stage = result.to_stage
-    if step.consent is not None:
-        runtime.consents.give(
-            archetype.reference,
-            actor,
-            ConsentRequest(
-                step.consent.departments, step.consent.categories, guardian=step.consent.guardian
-            ),
-        )
+    record_consent(runtime, archetype.reference, step)
     rows = runtime.deliverer.rows_of_step(archetype.reference, result.seq)
     if rows:
         runtime.deliverer.deliver_many(rows)

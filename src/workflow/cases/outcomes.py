@@ -22,7 +22,7 @@ The figures (how each is computed is written in docs/outcomes.md):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -345,6 +345,8 @@ def _key_figures(figures: Figures) -> dict[str, Cell]:
     second = figures.goals_by_meeting.get(2, (0, 0, 0))
     reviewed = sum(r for r, _, _ in figures.goals_by_meeting.values())
     met = sum(m for _, m, _ in figures.goals_by_meeting.values())
+    # At least as many young people as at any one meeting number (a lower bound: hides
+    # rather than shows when unsure).
     reviewed_people = max((p for _, _, p in figures.goals_by_meeting.values()), default=0)
     moved_total = sum(figures.movement.values())
     moved_up = sum(n for (a, b), n in figures.movement.items() if b > a)
@@ -386,7 +388,7 @@ def national_report(
 
 def _add(into: Figures, figures: Figures) -> None:
     """Add one municipality's counts to the country's."""
-    merge: Callable[[dict[Any, int], Mapping[Any, int]], None] = _merge_counts
+    merge = _merge_counts
     merge(into.open_by_stage, figures.open_by_stage)
     for index in range(12):
         into.referred_by_month[index] += figures.referred_by_month[index]

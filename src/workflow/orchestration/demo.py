@@ -27,7 +27,13 @@ from workflow.definitions.models import Definition
 from workflow.definitions.vocabulary import CaseRole
 from workflow.engine.access import young_person_actor
 from workflow.engine.model import Actor
-from workflow.engine.simulation import Script, ScriptStep, load_script, script_birth_date
+from workflow.engine.simulation import (
+    Script,
+    ScriptDeposit,
+    ScriptStep,
+    load_script,
+    script_birth_date,
+)
 from workflow.engine.timing import add_duration
 from workflow.orchestration.flows import run_step
 from workflow.orchestration.sweep import run_sweep
@@ -153,13 +159,16 @@ def record_consent(runtime: Runtime, reference: str, step: ScriptStep) -> None:
 def pay_into_pool(runtime: Runtime, script: Script) -> None:
     """The departments' payments a script's pool needs, made once (an empty pool only)."""
     definition = runtime.catalog.by_id(script.definition)
-    if not script.pool or definition.municipality is None:
-        return
-    code = definition.municipality.code
+    if script.pool and definition.municipality is not None:
+        pay_into_pool_of(runtime, definition.municipality.code, script.pool)
+
+
+def pay_into_pool_of(runtime: Runtime, code: str, deposits: Sequence[ScriptDeposit]) -> None:
+    """The departments' payments into municipality ``code``'s pool, if it is empty."""
     with runtime.sessions() as session, session.begin():
         if pool_balance(session, code) > 0:
             return
-        for deposit in script.pool:
+        for deposit in deposits:
             session.add(
                 PoolEntry(
                     municipality_code=code,
