@@ -50,12 +50,14 @@ docs schema: $(STAMP)
 	$(BIN)/workflow reference --output docs/definition-reference.md
 
 ## bench: every benchmark; the national one (98 municipalities, 300,000 cases, both
-## databases, Prefect workers) takes about an hour and writes var/bench-national.md
+## databases, Prefect workers) takes about an hour and writes var/bench-national.md; the
+## outcome pages over the same store on PostgreSQL (about 20 minutes) var/bench-outcomes.md
 bench: $(STAMP)
 	$(BIN)/python bench/engine_bench.py
 	$(BIN)/python -m bench.runtime_bench --cases 50000
 	$(BIN)/python -m bench.web_bench --cases 50000
 	$(BIN)/python -m bench.national_bench --output var/bench-national.md
+	$(BIN)/python -m bench.outcomes_bench --output var/bench-outcomes.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

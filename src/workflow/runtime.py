@@ -116,7 +116,7 @@ def build_runtime(
         tasks=TaskService(uow, service.raise_event),
         conferences=ConferenceService(uow, service),
         pool=PoolService(uow),
-        outcomes=OutcomeService(uow),
+        outcomes=OutcomeService(uow, national_ttl=settings.national_figures_ttl),
     )
 
 

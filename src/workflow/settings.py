@@ -140,6 +140,15 @@ class Settings(BaseSettings):
         "it was handed to, when workers are listening (under a backlog a worker may take "
         "minutes to reach a step; handing it off again would only add to the backlog).",
     )
+    national_figures_ttl: float = Field(
+        default=300.0,
+        ge=0,
+        le=86_400,
+        description="Seconds the national comparison's counts are kept before they are "
+        "counted again (counting every municipality's year takes about a second on a "
+        "national store); 0 counts on every request. A municipality's own page is always "
+        "counted afresh.",
+    )
 
     web_port: int = Field(default=8000, ge=1, le=65535, description="Port of the web app.")
     secret_key: SecretStr = Field(

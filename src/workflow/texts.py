@@ -1533,6 +1533,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "computed from fewer than {min} young people; where one hidden cell could be worked "
         "out from the country's figure, the smallest other cell of the column is hidden too.",
     },
+    "outcomes_counted_at": {
+        "da": "Talt {when}; landstallene tælles igen efter højst {minutes} minutter.",
+        "en": "Counted {when}; the national figures are counted again after {minutes} "
+        "minutes at most.",
+    },
     "outcomes_municipality": {"da": "Kommune", "en": "Municipality"},
     "outcomes_country": {"da": "Hele landet", "en": "The country"},
     "outcomes_col_open": {"da": "Åbne forløb", "en": "Open cases"},

@@ -378,3 +378,19 @@ def test_workflow_report_gives_the_same_figures_as_csv_and_json(rt: Runtime, clo
     assert done.exit_code == 1
     assert done.stdout == ""
     assert "for its leaders" in done.stderr
+
+
+def test_the_national_counts_are_kept_a_while_and_every_read_is_still_checked(
+    rt: Runtime, clock: Clock
+) -> None:
+    play_smaaby(rt, clock)
+    service = OutcomeService(rt.uow, national_ttl=300)
+    analyst = Actor("analyst", "analytiker-kl")
+    first = service.national(analyst, 2026)
+    assert first.total["referred"].people == 2
+    Player(rt, clock, "smaaby", 20, "cw-smaaby").at(local(date(2026, 6, 1))).refer()
+    kept = service.national(analyst, 2026)  # within the five minutes: the same counts
+    assert (kept.total["referred"].people, kept.counted_at) == (2, first.counted_at)
+    assert OutcomeService(rt.uow).national(analyst, 2026).total["referred"].people == 3
+    with pytest.raises(NotAllowedError):  # who may see them is checked on every read
+        service.national(Actor("caseworker", "cw-mette"), 2026)

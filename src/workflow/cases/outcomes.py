@@ -22,9 +22,11 @@ The figures (how each is computed is written in docs/outcomes.md):
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -131,13 +133,34 @@ class NationalReport:
     #: Municipality code -> column -> cell.
     rows: dict[str, dict[str, Cell]]
     total: dict[str, Cell]
+    #: When the counts were made (they are kept a few minutes; see OutcomeService).
+    counted_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class _Counted:
+    """The national counts of a year, as counted at ``at`` (monotonic seconds)."""
+
+    at: float
+    counted_at: datetime
+    years: list[int]
+    found: dict[str, Figures]
 
 
 class OutcomeService:
-    """Counts the figures for those who may see them, and logs every read."""
+    """Counts the figures for those who may see them, and logs every read.
 
-    def __init__(self, uow: UnitOfWork) -> None:
+    The national comparison's counts are kept ``national_ttl`` seconds per year (they
+    take about a second to count on a national store, and a comparison across the
+    country need not be live to the second); who may see them and the audit entry are
+    checked and written on every read. A municipality's page is counted afresh.
+    """
+
+    def __init__(self, uow: UnitOfWork, *, national_ttl: float = 0.0) -> None:
         self.uow = uow
+        self.national_ttl = national_ttl
+        self._national: dict[int, _Counted] = {}
+        self._lock = threading.Lock()
 
     def municipality(self, actor: Actor, code: str, year: int | None = None) -> MunicipalityReport:
         """A municipality's figures for a year (default: the newest with referrals)."""
@@ -160,12 +183,25 @@ class OutcomeService:
             self.uow.transaction() as session,
         ):
             self._may_compare(session, actor)
-            years = figure_years(session, None)
-            chosen = _year(year, years, self.uow.today().year)
-            window = Window.of_year(chosen)
-            found = count_figures(session, window, None)
+            counted, chosen = self._national_counts(session, year)
             self._log(session, actor, "*", chosen)
-        return national_report(window, found, years)
+        report = national_report(Window.of_year(chosen), counted.found, counted.years)
+        return replace(report, counted_at=counted.counted_at)
+
+    def _national_counts(self, session: Session, year: int | None) -> tuple[_Counted, int]:
+        """Every municipality's counts for the year (and which year), kept
+        ``national_ttl`` seconds."""
+        years = figure_years(session, None)
+        chosen = _year(year, years, self.uow.today().year)
+        with self._lock:
+            kept = self._national.get(chosen)
+        if kept is not None and time.monotonic() - kept.at < self.national_ttl:
+            return kept, chosen
+        found = count_figures(session, Window.of_year(chosen), None)
+        counted = _Counted(time.monotonic(), self.uow.clock(), years, found)
+        with self._lock:
+            self._national[chosen] = counted
+        return counted, chosen
 
     @staticmethod
     def _account(session: Session, actor: Actor) -> Account | None:

@@ -211,6 +211,7 @@ def national_page(request: Request, web: Web, auth: SignedIn, year: str = "") ->
         rows=rows,
         chart=chart,
         min_people=MIN_PEOPLE,
+        minutes=max(1, round(web.outcomes.national_ttl / 60)),
     )
 
 
