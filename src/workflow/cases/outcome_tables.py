@@ -63,6 +63,7 @@ def line(code: str, label: str, figure: Cell, lang: str, *, percent: bool = Fals
 
 
 def meeting_name(number_: int, lang: str) -> str:
+    """'Formøde', '1. møde', '2. møde' ... (English: 'Pre-meeting', 'Meeting 1' ...)."""
     return (
         text("outcomes_pre_meeting", lang)
         if number_ == 0

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from workflow.cases.outcome_tables import meeting_name
 from workflow.definitions.models import Definition
 from workflow.texts import text
 from workflow.web import charts
@@ -34,13 +35,6 @@ class Progress:
 
     chart: charts.Chart | None
     rows: list[ProgressRow]
-
-
-def meeting_name(number: int, lang: str) -> str:
-    """'Formøde', '1. møde', '2. møde' ... (English: 'Pre-meeting', 'Meeting 1' ...)."""
-    if number == 0:
-        return text("outcomes_pre_meeting", lang)
-    return text("outcomes_meeting_n", lang, n=number)
 
 
 def progress_of(
