@@ -241,7 +241,11 @@ class CaseService:
             reviews = definition.input_names_by_type.get(InputType.GOAL_REVIEWS, [])
             reviewed = any(name in request.inputs for name in reviews)
             facts = input_facts(
-                session, case.municipality_code, request.inputs, case.id if reviewed else None
+                session,
+                case.municipality_code,
+                request.inputs,
+                case.id if reviewed else None,
+                definition,
             )
             event = Event(request.event, request.actor, request.inputs)
             consent = None

@@ -20,7 +20,8 @@ from typing import Any
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from workflow.engine.inputs import PERSON_ID, InputFacts, StaffDirectory
+from workflow.definitions.models import Definition
+from workflow.engine.inputs import PERSON_ID, STAFF_INPUT_TYPES, InputFacts, StaffDirectory
 from workflow.store.tables import Account, Plan, PlanGoal
 
 #: The most strings looked at in one step's inputs (lists hold at most 100 items; a
@@ -33,8 +34,16 @@ def input_facts(
     municipality_code: str,
     inputs: Mapping[str, Any],
     case_id: int | None = None,
+    definition: Definition | None = None,
 ) -> InputFacts:
-    """The facts a step on a case of ``municipality_code`` is checked against."""
+    """The facts a step on a case of ``municipality_code`` is checked against.
+
+    With the ``definition``, only inputs of a type that names staff are looked up (a
+    step that names nobody asks the account store nothing)."""
+    if definition is not None:
+        names = definition.input_names_by_type
+        naming = {name for kind in STAFF_INPUT_TYPES for name in names.get(kind, ())}
+        inputs = {name: value for name, value in inputs.items() if name in naming}
     return InputFacts(
         staff=staff_directory(session, municipality_code, inputs),
         plan_goals=plan_size(session, case_id) if case_id is not None else None,

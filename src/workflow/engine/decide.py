@@ -19,7 +19,7 @@ rejection; nothing is changed in place.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any, NamedTuple
@@ -52,6 +52,7 @@ from workflow.engine.model import (
     RevokeMilestone,
     StartTimer,
     Timing,
+    changed,
 )
 
 _NOTHING: Mapping[str, Any] = MappingProxyType({})
@@ -383,7 +384,7 @@ def _leave_stage(attempt: _Attempt, draft: _Draft) -> _Draft | Rejection:
 def _carry_out_effects(attempt: _Attempt, draft: _Draft) -> _Draft | Rejection:
     """The step's own effects, each whose condition holds, on the case data as assigned."""
     context = _with_data(attempt, draft.context, draft.data)
-    case = replace(attempt.case, data=draft.data)
+    case = changed(attempt.case, data=draft.data)
     shared = {i.name: draft.values.get(i.name) for i in attempt.spec.inputs if i.share}
     facts = StepFacts(draft.values, attempt.target or attempt.case.stage, draft.meeting, context)
     timers, effects, timing = draft.timers, draft.effects, draft.timing
@@ -403,7 +404,7 @@ def _carry_out_effects(attempt: _Attempt, draft: _Draft) -> _Draft | Rejection:
                     timing = _anchored(timing, effect)
                 elif isinstance(effect, CancelTimer):  # ended: its anchor does not restart it
                     anchors = {k: v for k, v in timing.anchors.items() if k != effect.timer}
-                    timing = replace(timing, anchors=anchors, ended=timing.ended | {effect.timer})
+                    timing = changed(timing, anchors=anchors, ended=timing.ended | {effect.timer})
             effects = (*effects, *produced)
     return draft._replace(timers=timers, effects=effects, timing=timing)
 
@@ -414,7 +415,7 @@ def _anchored(timing: Timing, started: StartTimer) -> Timing:
     anchors = {k: v for k, v in timing.anchors.items() if k != started.timer}
     if started.anchor is not None:
         anchors[started.timer] = started.anchor
-    return replace(timing, anchors=anchors, ended=timing.ended - {started.timer})
+    return changed(timing, anchors=anchors, ended=timing.ended - {started.timer})
 
 
 def _anchor_failure(attempt: _Attempt, exc: running_timers.AnchorError) -> Rejection:
@@ -503,7 +504,7 @@ def _take(attempt: _Attempt) -> Decision | Rejection:
     lapsed: tuple[Effect, ...] = ()
     if live != case.milestones:
         lapsed = tuple(RevokeMilestone(m, expired=True) for m in sorted(case.milestones - live))
-        attempt = replace(attempt, case=replace(case, milestones=live))
+        attempt = changed(attempt, case=changed(case, milestones=live))
     draft = _Draft(
         data=case.data, timers=case.timers, counts=case.counts, timing=case.timing, effects=lapsed
     )
@@ -535,7 +536,7 @@ def _decision(attempt: _Attempt, draft: _Draft) -> Decision:
     actors = case.step_actors
     if actor is not None and actor not in actors.get(attempt.step_id, ()):
         actors = {**actors, attempt.step_id: actors.get(attempt.step_id, frozenset()) | {actor}}
-    new_case = replace(
+    new_case = changed(
         case,
         step_actors=actors,
         stage=new_stage,

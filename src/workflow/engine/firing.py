@@ -6,7 +6,6 @@ Pure, like the decider it calls: the caller passes ``now``.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
 from datetime import datetime
 
 from workflow.definitions.models import Definition
@@ -26,6 +25,7 @@ from workflow.engine.model import (
     RejectionReason,
     StartTimer,
     TimerFired,
+    changed,
 )
 
 
@@ -73,11 +73,11 @@ def fire_timer(
         else:
             anchors[timer_id] = anchor
         reschedule.append(StartTimer(timer_id, timers[timer_id], anchor))
-    ticked = replace(
+    ticked = changed(
         case,
         timers=timers,
         timer_firings=firings,
-        timing=replace(case.timing, anchors=anchors, ended=ended),
+        timing=changed(case.timing, anchors=anchors, ended=ended),
     )
 
     if timer.fires.event is not None:
@@ -91,9 +91,9 @@ def fire_timer(
             still = timer_id in result.case.timers and not touched
             # This firing counts even if the step cancelled or restarted the timer.
             counted = {**result.case.timer_firings, timer_id: firings[timer_id]}
-            return replace(
+            return changed(
                 result,
-                case=replace(result.case, timer_firings=counted),
+                case=changed(result.case, timer_firings=counted),
                 effects=(fired, *result.effects, *(reschedule if still else [])),
             )
         # Refused: no step happened. The record is the timer's own (``timer:<id>``, as

@@ -132,7 +132,7 @@ def _against_facts(
             found.append(FieldError(item.name, "not_a_staff_id", {"value": value}))
         elif "@" not in value and (problem := staff.problem(value)):
             found.append(FieldError(item.name, problem, {"value": value}))
-    elif staff is not None and item.type in (InputType.TEAM, InputType.GOALS):
+    elif staff is not None and item.type in _MANY_PEOPLE:
         key = "person" if item.type is InputType.TEAM else "owner"
         for entry in value or []:
             person = entry.get(key)
@@ -148,6 +148,9 @@ def _against_facts(
 
 
 _ONE_PERSON = (InputType.PERSON, InputType.COORDINATOR)
+_MANY_PEOPLE = (InputType.TEAM, InputType.GOALS)
+#: The input types whose values may name staff (checked against the account store).
+STAFF_INPUT_TYPES = (*_ONE_PERSON, *_MANY_PEOPLE)
 
 
 def _convert(d: Definition, item: Input, raw: Any) -> Any:

@@ -15,7 +15,7 @@ as a row with its attendance (``workflow.store.repository``).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -34,6 +34,7 @@ from workflow.engine.model import (
     MeetingRecord,
     Rejection,
     RejectionReason,
+    changed,
 )
 
 #: The case data key the meetings are kept under (no input may have this name).
@@ -145,13 +146,13 @@ def _act(
     if target.state not in OPEN_STATES:
         return None, [FieldError(field, "meeting_not_open", {"state": target.state})], ()
     if action.action == "cancel":
-        cancelled = replace(target, state="cancelled", sequence=target.sequence + 1)
+        cancelled = changed(target, state="cancelled", sequence=target.sequence + 1)
         return MeetingChanged("cancel", cancelled), [], ()
     if action.action == "move":
         if moving_to is None:
             return Rejection(RejectionReason.NO_MEETING, {"kind": target.kind})
         start = step.start(moving_to)
-        moved = replace(
+        moved = changed(
             target,
             starts_at=start,
             ends_at=start + (target.ends_at - target.starts_at),
@@ -169,7 +170,7 @@ def _hold(step: _Step, target: MeetingRecord) -> _Acted | Rejection:
     early = definition.meeting_rules.held_early
     opens = target.starts_at
     if early is not None:
-        opens = timing.add_duration(definition, opens, replace(early, amount=-early.amount))
+        opens = timing.add_duration(definition, opens, changed(early, amount=-early.amount))
     if step.now < opens:
         return Rejection(
             RejectionReason.MEETING_NOT_YET,
@@ -185,7 +186,7 @@ def _hold(step: _Step, target: MeetingRecord) -> _Acted | Rejection:
         for who in group
         if who not in known
     ]
-    held = replace(target, state="held", attendance=attendance)
+    held = changed(target, state="held", attendance=attendance)
     no_show = young_person_actor(step.case.reference) in attendance.get("no_show", ())
     raises = (NO_SHOW_EVENT,) if no_show and NO_SHOW_EVENT in definition.raised_events else ()
     return MeetingChanged("hold", held), errors, raises
@@ -198,7 +199,7 @@ def _book(
     start = step.start(item)
     kind = meeting_kind(item)
     superseded = [
-        replace(m, state="cancelled", sequence=m.sequence + 1)
+        changed(m, state="cancelled", sequence=m.sequence + 1)
         for m in meetings
         if m.kind == kind and m.state in OPEN_STATES
     ]
@@ -220,7 +221,7 @@ def cancel_open_meetings(data: Mapping[str, Any]) -> MeetingOutcome:
     found = data.get(MEETINGS_KEY)
     meetings = [MeetingRecord.from_data(m) for m in found] if isinstance(found, list) else []
     changes = tuple(
-        MeetingChanged("cancel", replace(m, state="cancelled", sequence=m.sequence + 1))
+        MeetingChanged("cancel", changed(m, state="cancelled", sequence=m.sequence + 1))
         for m in meetings
         if m.state in OPEN_STATES
     )

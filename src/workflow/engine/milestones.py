@@ -6,11 +6,10 @@ engine remembers when in the case's :class:`~workflow.engine.model.Timing`. Pure
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 
 from workflow.definitions.models import Definition
-from workflow.engine.model import CaseState, Timing
+from workflow.engine.model import CaseState, Timing, changed
 from workflow.engine.timing import add_duration
 
 
@@ -21,7 +20,7 @@ def with_reached(
     if not reached and not (revoked & timing.reached.keys()):
         return timing
     kept = {m: at for m, at in timing.reached.items() if m not in revoked}
-    return replace(timing, reached={**kept, **dict.fromkeys(reached, now)})
+    return changed(timing, reached={**kept, **dict.fromkeys(reached, now)})
 
 
 def live_milestones(definition: Definition, case: CaseState, now: datetime) -> frozenset[str]:

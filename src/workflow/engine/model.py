@@ -10,10 +10,31 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from workflow.engine.vocabulary import RecipientKind
 from workflow.texts import text
+
+_Data = TypeVar("_Data")
+#: The field names of each of the engine's dataclasses (for :func:`changed`).
+_FIELD_NAMES: dict[type, frozenset[str]] = {}
+
+
+def changed(value: _Data, **changes: Any) -> _Data:
+    """A copy of a frozen dataclass with some fields changed: ``dataclasses.replace`` for
+    the engine's own data, which has no ``__post_init__``, no ``init=False`` fields and no
+    slots. ``dataclasses.replace`` looks at the fields and calls ``__init__`` each time:
+    eight times in a step, a fifth of the decision's time."""
+    kind = type(value)
+    names = _FIELD_NAMES.get(kind)
+    if names is None:
+        names = _FIELD_NAMES[kind] = frozenset(value.__dataclass_fields__)  # type: ignore[attr-defined]
+    if not names.issuperset(changes):
+        raise TypeError(f"{kind.__name__} has no field {sorted(set(changes) - names)}")
+    new = object.__new__(kind)
+    new.__dict__.update(value.__dict__)
+    new.__dict__.update(changes)
+    return new
 
 
 @dataclass(frozen=True)

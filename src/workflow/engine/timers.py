@@ -9,7 +9,7 @@ time they had left, and following anchors when the data they read changes.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,7 +17,7 @@ from workflow.definitions import expressions
 from workflow.definitions.models import Definition
 from workflow.definitions.parts import Timer
 from workflow.engine import timing
-from workflow.engine.model import CancelTimer, Effect, StartTimer, Suspended, Timing
+from workflow.engine.model import CancelTimer, Effect, StartTimer, Suspended, Timing, changed
 
 
 class AnchorError(Exception):
@@ -63,7 +63,7 @@ class Running:
             anchors.pop(effect.timer, None)
         return Running(
             {**self.timers, effect.timer: effect.due_at},
-            replace(self.timing, anchors=anchors),
+            changed(self.timing, anchors=anchors),
             (*self.effects, effect),
         )
 
@@ -71,7 +71,7 @@ class Running:
         anchors = {k: v for k, v in self.timing.anchors.items() if k != timer}
         return Running(
             {t: d for t, d in self.timers.items() if t != timer},
-            replace(self.timing, anchors=anchors, ended=self.timing.ended | {timer}),
+            changed(self.timing, anchors=anchors, ended=self.timing.ended | {timer}),
             (*self.effects, CancelTimer(timer)),
         )
 
@@ -88,7 +88,7 @@ def leave(
         if pause and timer.at is None:
             left = (running.timers[timer_id] - now).total_seconds()
             suspended = {**running.timing.suspended, timer_id: Suspended(max(left, 0.0), now)}
-            running = replace(running, timing=replace(running.timing, suspended=suspended))
+            running = changed(running, timing=changed(running.timing, suspended=suspended))
         running = running.cancelled(timer_id)
     return running
 
@@ -107,7 +107,7 @@ def enter(
     stage that is no pause forgets what was set aside."""
     if running.timing.ended & set(stage_timers):  # the stage's own timers begin anew
         ended = running.timing.ended - set(stage_timers)
-        running = replace(running, timing=replace(running.timing, ended=ended))
+        running = changed(running, timing=changed(running.timing, ended=ended))
     for timer_id in dict.fromkeys(stage_timers):
         timer = definition.timers_by_id[timer_id]
         held = running.timing.suspended.get(timer_id)
@@ -125,7 +125,7 @@ def enter(
         if started is not None and (timer.at is None or started.due_at > now):
             running = running.started(started)
     if not pause and running.timing.suspended:
-        running = replace(running, timing=replace(running.timing, suspended={}))
+        running = changed(running, timing=changed(running.timing, suspended={}))
     return running
 
 
@@ -161,5 +161,5 @@ def follow_anchors(
             running = running.started(started)
         elif timer.id in fixed:  # its day has passed (18 already) and will not come again
             ended = running.timing.ended | {timer.id}
-            running = replace(running, timing=replace(running.timing, ended=ended))
+            running = changed(running, timing=changed(running.timing, ended=ended))
     return running

@@ -39,6 +39,8 @@ class _Compiled:
     results: tuple[Processor | None, ...]
     #: The values of the statement's own literals.
     defaults: dict[str, Any]
+    #: The result columns that have a processor: (position, processor).
+    processed: tuple[tuple[int, Processor], ...] = ()
 
 
 class DriverStatement:
@@ -83,7 +85,8 @@ class DriverStatement:
             impl = column.type.dialect_impl(dialect)
             results.append(impl.result_processor(dialect, None))
         order = tuple(done.positiontup) if done.positional else None  # type: ignore[attr-defined]
-        return _Compiled(done.string, order, tuple(binds), tuple(results), defaults)
+        processed = tuple((i, p) for i, p in enumerate(results) if p is not None)
+        return _Compiled(done.string, order, tuple(binds), tuple(results), defaults, processed)
 
     @staticmethod
     def _params(compiled: _Compiled, params: Mapping[str, Any]) -> Any:
@@ -122,12 +125,16 @@ class DriverStatement:
         cursor = self.execute(connection, params)
         with translated(connection, compiled.sql):
             fetched = cursor.fetchall()
-        processors = compiled.results
-        if not any(processors):
+        processed = compiled.processed
+        if not processed:
             return [tuple(row) for row in fetched]
-        return [
-            tuple(p(v) if p else v for p, v in zip(processors, row, strict=True)) for row in fetched
-        ]
+        found = []
+        for row in fetched:
+            values = list(row)
+            for index, processor in processed:
+                values[index] = processor(values[index])
+            found.append(tuple(values))
+        return found
 
 
 @contextmanager

@@ -198,6 +198,17 @@ def consent_state(connection: Connection, case_id: int) -> dict[str, Any]:
     }
 
 
+_STEP_ACTORS = DriverStatement(
+    select(HistoryEvent.transition, HistoryEvent.actor_id)
+    .where(
+        HistoryEvent.case_id == bindparam("b_case"),
+        HistoryEvent.actor_id.is_not(None),
+        HistoryEvent.transition.not_like("timer:%"),
+    )
+    .distinct()
+)
+
+
 def step_actors(connection: Connection, case_id: int) -> dict[str, frozenset[str]]:
     """Who took each step of a case (transition id -> actor ids), from its history.
 
@@ -206,14 +217,6 @@ def step_actors(connection: Connection, case_id: int) -> dict[str, frozenset[str
     took, as the engine counts them.
     """
     found: dict[str, set[str]] = {}
-    for transition, actor in connection.execute(
-        select(HistoryEvent.transition, HistoryEvent.actor_id)
-        .where(
-            HistoryEvent.case_id == case_id,
-            HistoryEvent.actor_id.is_not(None),
-            HistoryEvent.transition.not_like("timer:%"),
-        )
-        .distinct()
-    ):
+    for transition, actor in _STEP_ACTORS.rows(connection, {"b_case": case_id}):
         found.setdefault(transition, set()).add(str(actor))
     return {step: frozenset(actors) for step, actors in found.items()}

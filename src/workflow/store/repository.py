@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields, is_dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -69,16 +69,30 @@ def dedupe_key(reference: str, seq: int, index: int, recipient: object) -> str:
 def effect_record(effect: object) -> dict[str, Any]:
     """An effect as the history event keeps it (JSON values; a notification names its
     meeting by key, the meeting's own change carries it whole)."""
-    record = {"type": type(effect).__name__, **asdict(effect)}  # type: ignore[call-overload]
+    record: dict[str, Any] = {"type": type(effect).__name__}
+    record.update(_jsonable(effect))
     if isinstance(effect, Notify):
         record["meeting"] = effect.meeting.key if effect.meeting else None
-    return {k: _jsonable(v) for k, v in record.items()}
+    return record
+
+
+#: The field names of each dataclass an effect holds (``dataclasses.fields`` once per type).
+_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 def _jsonable(value: Any) -> Any:
+    """A JSON value: dataclasses as dicts of their fields (as ``dataclasses.asdict``, without
+    its deep copies, a tenth of a step's time), times in ISO 8601, tuples as lists."""
+    if value is None or isinstance(value, str | int | float):
+        return value
     if isinstance(value, datetime):
         return value.isoformat()
-    if isinstance(value, dict):
+    names = _FIELDS.get(type(value))
+    if names is None and is_dataclass(value):
+        names = _FIELDS.setdefault(type(value), tuple(f.name for f in fields(value)))
+    if names is not None:
+        return {name: _jsonable(getattr(value, name)) for name in names}
+    if isinstance(value, Mapping):
         return {k: _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
