@@ -16,6 +16,11 @@ from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# Cheap argon2 hashes in this process and every process a test starts (the CLI, the web
+# app, workers): full-cost hashing took 0.2-0.5 s per account made or login checked.
+# tests/unit/test_password_cost.py checks that nothing else turns this on.
+os.environ["WORKFLOW_TEST_FAST_PASSWORD_HASHES"] = "1"
+
 settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
 settings.register_profile("fuzz", derandomize=False, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
