@@ -19,12 +19,13 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import Connection, Engine, Table, bindparam, func, or_, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -41,13 +42,12 @@ from workflow.engine.consent import withheld_reason
 from workflow.engine.vocabulary import DEPARTMENT_KINDS, RecipientKind
 from workflow.settings import Settings
 from workflow.store.busy import is_busy
-from workflow.store.citizens import citizen_contacts
+from workflow.store.citizens import citizen_contacts_of
 from workflow.store.database import store_unreachable
-from workflow.store.driver import DriverStatement
+from workflow.store.driver import DriverStatement, translated
 from workflow.store.outbox_admin import STEP_CODES, error_type
-from workflow.store.standing import consented_departments
 from workflow.store.states import OutboxState
-from workflow.store.tables import UTC_TIME, Case, HistoryEvent, OutboxRow
+from workflow.store.tables import UTC_TIME, Case, ConsentDepartment, HistoryEvent, OutboxRow
 from workflow.store.unit_of_work import UnitOfWork
 
 #: The shortest lease a claim holds its rows by.
@@ -204,6 +204,25 @@ FINISH_ROW = DriverStatement(
 )
 
 
+_OUTBOX: Table = OutboxRow.__table__  # type: ignore[assignment]
+#: What a claim needs of each row it took (attempts: as counted by this claim).
+_CLAIMED = (
+    _OUTBOX.c.id,
+    _OUTBOX.c.case_id,
+    _OUTBOX.c.attempts,
+    _OUTBOX.c.template,
+    _OUTBOX.c.recipient,
+    _OUTBOX.c.payload,
+    _OUTBOX.c.dedupe_key,
+)
+#: Giving up a claimed row before sending it (withheld, or it cannot be rendered).
+_GIVE_UP = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("b_id"), _OUTBOX.c.state == OutboxState.SENDING)
+    .values(state=bindparam("b_state"), last_error=bindparam("b_error"))
+)
+
+
 class Deliverer:
     """Carries out the outbox."""
 
@@ -214,8 +233,14 @@ class Deliverer:
         channels: dict[str, Channel] | None = None,
     ) -> None:
         self.sessions, self.catalog, self.clock = uow.sessions, uow.catalog, uow.clock
+        self.uow = uow
         self.settings = settings
         self.channels = channels or default_channels(settings)
+
+    @property
+    def engine(self) -> Engine:
+        """The store's engine (outcomes are recorded on a connection of its own)."""
+        return self.uow.engine
 
     def due_rows(self, limit: int, now: datetime | None = None) -> list[int]:
         """Rows waiting (or whose sender died holding them), oldest first."""
@@ -385,7 +410,12 @@ class Deliverer:
     def deliver_many(
         self, row_ids: list[int], *, ignore_backoff: bool = False
     ) -> list[DeliveryOutcome]:
-        """Deliver rows: claimed together in one transaction, each outcome recorded once sent."""
+        """Deliver rows: claimed together in one statement, each outcome recorded once sent.
+
+        The batch's mails go on one SMTP connection (the channels' sessions), and each
+        outcome is recorded on one database connection held for the batch, committed
+        before the next send.
+        """
         outcomes: dict[int, DeliveryOutcome] = {}
         claimed_at = self.clock()
         try:
@@ -394,22 +424,27 @@ class Deliverer:
             if not is_busy(exc):
                 raise
             messages = []  # SQLite: another worker claimed these rows first
-        held_until = claimed_at + self._held_for(_sends(messages))
-        for position, (row_id, attempts, message) in enumerate(messages):
-            held_until = self._keep_holding(messages[position:], held_until)
-            result: tuple[int, DeliveryStatus, str | None, int]
-            try:
-                for address in message.addresses:
-                    self.channels[address.kind].send(message, address)
-            except TransientDeliveryError as exc:
-                result = (row_id, DeliveryStatus.RETRY, str(exc), attempts)
-            except Exception as exc:
-                result = (row_id, DeliveryStatus.DEAD, f"{type(exc).__name__}: {exc}", attempts)
-            else:
-                result = (row_id, DeliveryStatus.SENT, None, attempts)
-            # Recorded before the next send: a process that dies now has only this
-            # message's outcome unrecorded (at most one message is sent twice).
-            outcomes[row_id] = self._record(*result)
+        if messages:
+            with ExitStack() as stack:
+                senders = _sessions(self.channels, stack)
+                recorder = stack.enter_context(_Recorder(self.engine))
+                held_until = claimed_at + self._held_for(_sends(messages))
+                for position, (row_id, attempts, message) in enumerate(messages):
+                    held_until = self._keep_holding(messages[position:], held_until)
+                    result: tuple[int, DeliveryStatus, str | None, int]
+                    try:
+                        for address in message.addresses:
+                            senders[address.kind].send(message, address)
+                    except TransientDeliveryError as exc:
+                        result = (row_id, DeliveryStatus.RETRY, str(exc), attempts)
+                    except Exception as exc:
+                        error = f"{type(exc).__name__}: {exc}"
+                        result = (row_id, DeliveryStatus.DEAD, error, attempts)
+                    else:
+                        result = (row_id, DeliveryStatus.SENT, None, attempts)
+                    # Recorded before the next send: a process that dies now has only this
+                    # message's outcome unrecorded (at most one message is sent twice).
+                    outcomes[row_id] = self._record(*result, recorder=recorder)
         return [
             outcomes.get(row_id) or DeliveryOutcome(row_id, DeliveryStatus.SKIPPED)
             for row_id in row_ids
@@ -445,49 +480,65 @@ class Deliverer:
     ) -> list[tuple[int, int, OutgoingMessage]]:
         """Mark the rows still to be sent as 'sending' (with a lease) and render them.
 
-        Committed before anything is sent: a row claimed here is not claimed by another
-        worker until its lease runs out, which covers every send of the batch at the
-        channels' timeout (:meth:`lease`). Rows that cannot be rendered are given up.
+        One UPDATE ... RETURNING claims the batch: on PostgreSQL it takes only the rows
+        no other worker has locked (``FOR UPDATE SKIP LOCKED``), and on either store its
+        WHERE takes only rows still waiting (compare-and-set: a row another worker
+        claimed meanwhile is not returned). Committed before anything is sent: a row
+        claimed here is not claimed by another worker until its lease runs out, which
+        covers every send of the batch at the channels' timeout (:meth:`lease`). Rows
+        that cannot be rendered are given up; rows without consent withheld.
         """
         messages: list[tuple[int, int, OutgoingMessage]] = []
         lease = self._held_for(len(row_ids))  # a send per row; more addresses: extended below
-        consents: dict[int, frozenset[str]] = {}
         with self.sessions() as session, session.begin():
             waiting = or_(
-                OutboxRow.state == OutboxState.PENDING,
-                (OutboxRow.state == OutboxState.SENDING) & (OutboxRow.available_at <= now),
+                _OUTBOX.c.state == OutboxState.PENDING,
+                (_OUTBOX.c.state == OutboxState.SENDING) & (_OUTBOX.c.available_at <= now),
             )
             if not ignore_backoff:
-                waiting = waiting & (OutboxRow.available_at <= now)
-            rows = session.execute(
-                select(OutboxRow, Case.reference, Case.definition_version_id)
-                .join(Case, Case.id == OutboxRow.case_id)
-                .where(OutboxRow.id.in_(row_ids), waiting)
-                .with_for_update(skip_locked=True, of=OutboxRow)
-            ).all()
-            for row, reference, version_id in rows:
-                # Compare-and-set: only the worker whose update finds the row still
-                # waiting has claimed it (safe even where FOR UPDATE is not).
-                claimed = session.execute(
-                    update(OutboxRow)
-                    .where(OutboxRow.id == row.id, waiting)
-                    .values(
-                        state=OutboxState.SENDING,
-                        attempts=OutboxRow.attempts + 1,
-                        available_at=now + lease,
-                        # A row put back in line and given up again is announced again.
-                        announced_at=None,
-                    )
-                    .execution_options(synchronize_session=False)
+                waiting = waiting & (_OUTBOX.c.available_at <= now)
+            free = (
+                select(_OUTBOX.c.id)
+                .where(_OUTBOX.c.id.in_(row_ids), waiting)
+                .with_for_update(skip_locked=True)
+            )
+            claimed = session.execute(
+                update(_OUTBOX)
+                .where(_OUTBOX.c.id.in_(free.scalar_subquery()), waiting)
+                .values(
+                    state=OutboxState.SENDING,
+                    attempts=_OUTBOX.c.attempts + 1,
+                    available_at=now + lease,
+                    # A row put back in line and given up again is announced again.
+                    announced_at=None,
                 )
-                if claimed.rowcount != 1:  # type: ignore[attr-defined]
-                    continue
-                attempts = row.attempts + 1
-                withheld = self._without_consent(session, row, consents)
+                .returning(*_CLAIMED)
+            ).all()
+            if not claimed:
+                return messages
+            order = {row_id: i for i, row_id in enumerate(row_ids)}
+            rows = sorted(claimed, key=lambda row: order[row.id])
+            case_ids = sorted({row.case_id for row in rows})
+            cases = {
+                case_id: (reference, version_id)
+                for case_id, reference, version_id in session.execute(
+                    select(Case.id, Case.reference, Case.definition_version_id).where(
+                        Case.id.in_(case_ids)
+                    )
+                )
+            }
+            consents = _consents(session, [r.case_id for r in rows if _to_department(r)])
+            own = _own_addresses_of(session, rows)
+            given_up: list[dict[str, Any]] = []
+            for row in rows:
+                withheld = self._without_consent(row, consents)
                 if withheld:  # consent withdrawn (or never given): the row is not sent
-                    row.state, row.last_error = OutboxState.WITHHELD, withheld
+                    given_up.append(
+                        {"b_id": row.id, "b_state": OutboxState.WITHHELD, "b_error": withheld}
+                    )
                     outcomes[row.id] = DeliveryOutcome(row.id, DeliveryStatus.WITHHELD, withheld)
                     continue
+                reference, version_id = cases[row.case_id]
                 recipient = dict(row.recipient)
                 try:
                     message = compose(
@@ -498,13 +549,18 @@ class Deliverer:
                         recipient=recipient,
                         payload=dict(row.payload),
                         base_url=self.settings.base_url,
-                        own=_own_addresses(session, row.case_id, recipient),
+                        own=own.get((row.case_id, str(recipient.get("id"))))
+                        if _to_citizen(recipient)
+                        else None,
                     )
                 except Exception as exc:  # a template or address problem: not retried
-                    row.state, row.last_error = OutboxState.DEAD, f"{type(exc).__name__}: {exc}"
-                    outcomes[row.id] = DeliveryOutcome(row.id, DeliveryStatus.DEAD, row.last_error)
+                    error = f"{type(exc).__name__}: {exc}"
+                    given_up.append({"b_id": row.id, "b_state": OutboxState.DEAD, "b_error": error})
+                    outcomes[row.id] = DeliveryOutcome(row.id, DeliveryStatus.DEAD, error)
                     continue
-                messages.append((row.id, attempts, message))
+                messages.append((row.id, row.attempts, message))
+            if given_up:
+                session.execute(_GIVE_UP, given_up)
             sends = _sends(messages)
             if self._held_for(sends) > lease:  # rows with several addresses: hold them longer
                 session.execute(
@@ -516,9 +572,7 @@ class Deliverer:
         return messages
 
     @staticmethod
-    def _without_consent(
-        session: Session, row: OutboxRow, consents: dict[int, frozenset[str]]
-    ) -> str | None:
+    def _without_consent(row: Any, consents: dict[int, frozenset[str]]) -> str | None:
         """Why a row to a department must not be sent now (its consent is missing), or None.
 
         Checked when the row is sent, not when it was written: a consent withdrawn in
@@ -526,17 +580,20 @@ class Deliverer:
         consent recorded later releases it (back to pending) if it is still relevant
         (:func:`workflow.privacy.consents.release_withheld`), and it is checked again then.
         """
-        recipient = row.recipient
-        if recipient.get("kind") not in DEPARTMENT_KINDS:
+        if not _to_department(row):
             return None
-        if row.case_id not in consents:
-            consents[row.case_id] = consented_departments(session, row.case_id)
-        kind, department = str(recipient.get("kind")), str(recipient.get("id"))
-        why = withheld_reason(kind, department, consents[row.case_id])
+        kind, department = str(row.recipient.get("kind")), str(row.recipient.get("id"))
+        why = withheld_reason(kind, department, consents.get(row.case_id, frozenset()))
         return None if why is None else f"{why}: withheld"
 
     def _record(
-        self, row_id: int, status: DeliveryStatus, error: str | None, attempts: int
+        self,
+        row_id: int,
+        status: DeliveryStatus,
+        error: str | None,
+        attempts: int,
+        *,
+        recorder: _Recorder | None = None,
     ) -> DeliveryOutcome:
         """Record what happened to a row; an unreachable store is waited for (STORE_WAIT).
 
@@ -546,7 +603,10 @@ class Deliverer:
         delay = 0.1
         while True:
             try:
-                return self._finish(row_id, status, error, attempts)
+                if recorder is None:
+                    with _Recorder(self.engine) as once:
+                        return self._finish(row_id, status, error, attempts, once)
+                return self._finish(row_id, status, error, attempts, recorder)
             except DBAPIError as exc:
                 if not store_unreachable(exc) or time.monotonic() + delay > deadline:
                     raise
@@ -563,9 +623,14 @@ class Deliverer:
                 delay = min(delay * 2, 2.0)
 
     def _finish(
-        self, row_id: int, status: DeliveryStatus, error: str | None, attempts: int
+        self,
+        row_id: int,
+        status: DeliveryStatus,
+        error: str | None,
+        attempts: int,
+        recorder: _Recorder,
     ) -> DeliveryOutcome:
-        """Record what happened to one sent row, in its own transaction.
+        """Record what happened to one sent row, in its own transaction (committed now).
 
         Only a row this worker still holds is touched (still 'sending', with the attempt
         count it claimed it at): a row whose lease ran out belongs to another worker.
@@ -576,32 +641,113 @@ class Deliverer:
         retry_at = None
         if status is DeliveryStatus.RETRY:
             retry_at = now + min(timedelta(seconds=2**attempts), MAX_BACKOFF)
-        with self.sessions() as session, session.begin():
-            FINISH_ROW.execute(
-                session.connection(),
-                {
-                    "b_id": row_id,
-                    "b_attempts": attempts,
-                    "b_state": _STORED[status],
-                    "b_error": error,
-                    "b_sent_at": now if status is DeliveryStatus.SENT else None,
-                    "b_retry_at": retry_at,
-                },
-            )
+        recorder.finish(
+            {
+                "b_id": row_id,
+                "b_attempts": attempts,
+                "b_state": _STORED[status],
+                "b_error": error,
+                "b_sent_at": now if status is DeliveryStatus.SENT else None,
+                "b_retry_at": retry_at,
+            }
+        )
         return DeliveryOutcome(row_id, status, error)
+
+
+class _Recorder:
+    """One database connection for a batch's outcomes: each recorded with the prebuilt
+    :data:`FINISH_ROW` on the driver's cursor and committed at once (a transaction per
+    row, not a session per row). A connection found lost is dropped and the next
+    outcome opens another."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.connection: Connection | None = None
+
+    def __enter__(self) -> _Recorder:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._drop()
+
+    def _drop(self) -> None:
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            connection.close()
+
+    def finish(self, params: dict[str, Any]) -> None:
+        if self.connection is None:
+            self.connection = self.engine.connect()
+        connection = self.connection
+        try:
+            FINISH_ROW.execute(connection, params)
+            raw = connection.connection.dbapi_connection
+            assert raw is not None
+            with translated(connection, "COMMIT"):
+                raw.commit()
+        except BaseException:
+            self._drop()  # rolled back (or lost): the next outcome starts afresh
+            raise
 
 
 #: Roles whose messages go to the person's own channels (the young person, guardians).
 CITIZEN_ROLES = frozenset({CaseRole.YOUNG_PERSON, CaseRole.GUARDIAN})
 
 
-def _own_addresses(
-    session: Session, case_id: int, recipient: dict[str, Any]
-) -> tuple[Address, ...] | None:
-    """The young person's or guardians' own channels (None: not a citizen recipient)."""
-    if recipient.get("kind") != RecipientKind.ROLE or recipient.get("id") not in CITIZEN_ROLES:
-        return None
-    return tuple(Address(k, a) for k, a in citizen_contacts(session, case_id, recipient["id"]))
+def _to_citizen(recipient: dict[str, Any]) -> bool:
+    """A message to the young person or a guardian (their own channels)."""
+    return recipient.get("kind") == RecipientKind.ROLE and recipient.get("id") in CITIZEN_ROLES
+
+
+def _to_department(row: Any) -> bool:
+    return row.recipient.get("kind") in DEPARTMENT_KINDS
+
+
+def _own_addresses_of(
+    session: Session, rows: list[Any]
+) -> dict[tuple[int, str], tuple[Address, ...]]:
+    """The citizens' own channels the rows go to, by (case, role): a query per role."""
+    wanted: dict[str, set[int]] = {}
+    for row in rows:
+        if _to_citizen(row.recipient):
+            wanted.setdefault(str(row.recipient["id"]), set()).add(row.case_id)
+    found: dict[tuple[int, str], tuple[Address, ...]] = {}
+    for role, case_ids in wanted.items():
+        contacts = citizen_contacts_of(session, sorted(case_ids), role)
+        for case_id in case_ids:
+            found[case_id, role] = tuple(Address(k, a) for k, a in contacts.get(case_id, []))
+    return found
+
+
+def _consents(session: Session, case_ids: list[int]) -> dict[int, frozenset[str]]:
+    """The departments each case may be shared with now (one query for the batch)."""
+    if not case_ids:
+        return {}
+    found: dict[int, set[str]] = {}
+    for case_id, department in session.execute(
+        select(ConsentDepartment.case_id, ConsentDepartment.department).where(
+            ConsentDepartment.case_id.in_(sorted(set(case_ids))),
+            ConsentDepartment.withdrawn_at.is_(None),
+        )
+    ):
+        found.setdefault(case_id, set()).add(department)
+    return {case_id: frozenset(departments) for case_id, departments in found.items()}
+
+
+def _sessions(channels: dict[str, Channel], stack: ExitStack) -> dict[str, Channel]:
+    """Each channel's session for a batch (one SMTP connection for its mails), or the
+    channel itself when it has none. A channel serving several kinds gets one session."""
+    opened: dict[int, Channel] = {}
+    senders: dict[str, Channel] = {}
+    for kind, channel in channels.items():
+        session = getattr(type(channel), "session", None)
+        if session is None:
+            senders[kind] = channel
+            continue
+        if id(channel) not in opened:
+            opened[id(channel)] = stack.enter_context(channel.session())  # type: ignore[attr-defined]
+        senders[kind] = opened[id(channel)]
+    return senders
 
 
 def _sends(messages: list[tuple[int, int, OutgoingMessage]]) -> int:
