@@ -205,8 +205,9 @@ def _address_header(name: str, value: str) -> str:
 
 
 def _unstructured(name: str, value: str) -> str:
-    """A header of plain text: as is when short printable ASCII, else RFC 2047 encoded
-    words (base64, whole characters per word, each word on its own folded line)."""
+    """A header of plain text, as the library writes one: words of printable ASCII as
+    they are, runs of other words as RFC 2047 encoded words (base64, whole characters per
+    word), folded between words so that each line keeps within 78 characters."""
     if "\r" in value or "\n" in value:
         raise ValueError("Header values may not contain linefeed or carriage return characters")
     if (
@@ -216,23 +217,57 @@ def _unstructured(name: str, value: str) -> str:
         and value == value.strip()
     ):
         return f"{name}: {value}\n"
+    tokens = value.split(" ")
+    atoms: list[str] = []
+    if "" in tokens:  # leading, trailing or repeated spaces: all of it encoded, kept exactly
+        atoms = _encoded_words(value)
+    else:
+        run: list[str] = []
+        for token in [*tokens, None]:
+            if token is not None and not _plain_token(token):
+                run.append(token)
+                continue
+            if run:  # whitespace between encoded words is dropped: a run is encoded whole
+                atoms += _encoded_words(" ".join(run))
+                run = []
+            if token is not None:
+                atoms.append(token)
+    lines: list[str] = []
+    line = f"{name}:"
+    for atom in atoms:
+        if len(line) + 1 + len(atom) > _MAX_LINE and line != f"{name}:":
+            lines.append(line)
+            line = ""
+        line += " " + atom
+    lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+#: A word written as it is: printable ASCII, no encoded-word opener, short enough to fold.
+_PLAIN_TOKEN = re.compile(r"[!-~]{1,60}")
+
+
+def _plain_token(token: str) -> bool:
+    return _PLAIN_TOKEN.fullmatch(token) is not None and "=?" not in token
+
+
+#: Bytes of text per encoded word: "=?utf-8?b?" + 48 base64 characters + "?=" (60), so a
+#: word fits on a line after any header name of ours.
+_WORD_BYTES = 36
+
+
+def _encoded_words(text: str) -> list[str]:
     words: list[str] = []
     chunk = b""
-    # The first word shares its line with the name: fewer bytes, so it stays in 78 too.
-    room = min(_WORD_BYTES, (_MAX_LINE - len(name) - 2 - 12) // 4 * 3)
-    for char in value:
+    for char in text:
         encoded = char.encode("utf-8")
-        if len(chunk) + len(encoded) > (room if not words else _WORD_BYTES):
+        if len(chunk) + len(encoded) > _WORD_BYTES:
             words.append(_encoded_word(chunk))
             chunk = b""
         chunk += encoded
     if chunk or not words:
         words.append(_encoded_word(chunk))
-    return f"{name}: " + "\n ".join(words) + "\n"
-
-
-#: Bytes of text per encoded word: "=?utf-8?b?" + 60 base64 characters + "?=" (72 < 75).
-_WORD_BYTES = 45
+    return words
 
 
 def _encoded_word(chunk: bytes) -> str:
@@ -469,14 +504,40 @@ class FileChannel:
     def send(self, message: OutgoingMessage, address: Address) -> None:
         """Write (or overwrite: idempotent) the message's file — inside ``root`` only: an
         address that would lead out of it (``../``, an absolute path) is undeliverable."""
-        folder = Path(address.address)
+        with self.session() as session:
+            session.send(message, address)
+
+    @contextmanager
+    def session(self) -> Iterator[FileSession]:
+        """Many messages written in a batch: each folder checked and made once."""
+        yield FileSession(self)
+
+    def folder(self, address: str) -> Path:
+        """The folder an address's files go to (made if missing); UndeliverableError if
+        it would lie outside ``root``."""
+        folder = Path(address)
         if self.root is not None:
             root = self.root.resolve()
             folder = (root / folder).resolve()
             if folder != root and root not in folder.parents:
                 raise UndeliverableError("the file channel's address leads outside its folder")
         folder.mkdir(parents=True, exist_ok=True)
-        mail = mail_bytes(message, self.sender, str(address.address))
+        return folder
+
+
+class FileSession:
+    """A batch of a :class:`FileChannel`'s messages: folders resolved and made once."""
+
+    def __init__(self, channel: FileChannel) -> None:
+        self.channel = channel
+        self._folders: dict[str, Path] = {}
+
+    def send(self, message: OutgoingMessage, address: Address) -> None:
+        """Write (or overwrite) the message's file, as :meth:`FileChannel.send`."""
+        folder = self._folders.get(address.address)
+        if folder is None:
+            folder = self._folders[address.address] = self.channel.folder(address.address)
+        mail = mail_bytes(message, self.channel.sender, str(address.address))
         (folder / file_name(message.dedupe_key)).write_bytes(mail)
 
 
