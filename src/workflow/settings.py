@@ -11,6 +11,7 @@ refused value is never echoed (``hide_input_in_errors``).
 from __future__ import annotations
 
 import json
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -279,6 +280,11 @@ def weak_secrets(settings: Settings) -> list[str]:
                 f"{MIN_SECRET_LENGTH} characters in production (not the development default); "
                 f"make one with: {MAKE_A_SECRET}"
             )
+    if os.environ.get("WORKFLOW_TEST_FAST_PASSWORD_HASHES") == "1":
+        problems.append(
+            "WORKFLOW_TEST_FAST_PASSWORD_HASHES is for the test suite only (cheap password "
+            "hashes): unset it"
+        )
     client_secret = settings.citizen_oidc_client_secret.get_secret_value()
     if settings.citizen_oidc_issuer and client_secret == DEVELOPMENT_SECRET:
         problems.append(

@@ -17,6 +17,12 @@ STRONG = "k8Hq2vXo1Zr9Lw3Jb5Nd7Fs0Gt4Ym6Pc"  # 32 characters
 OTHER = "Qa1Ws2Ed3Rf4Tg5Yh6Uj7Ik8Ol9Pz0Xm"
 
 
+@pytest.fixture(autouse=True)
+def _as_deployed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A deployment's environment: without the test suite's cheap password hashes."""
+    monkeypatch.delenv("WORKFLOW_TEST_FAST_PASSWORD_HASHES", raising=False)
+
+
 def refused(**settings: object) -> list[str]:
     with pytest.raises(ValidationError) as caught:
         Settings(**settings)  # type: ignore[arg-type]
@@ -105,3 +111,11 @@ def test_the_cli_refuses_to_start_in_production_with_one_line_per_secret(
         f"(not the development default); make one with: {MAKE_A_SECRET}"
     ]
     assert "too-short-secret" not in result.stderr + result.stdout
+
+
+def test_production_refuses_the_test_suites_cheap_password_hashes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("WORKFLOW_TEST_FAST_PASSWORD_HASHES", "1")
+    [line] = refused(environment="production", secret_key=STRONG, webhook_secret=OTHER)
+    assert line.startswith("WORKFLOW_TEST_FAST_PASSWORD_HASHES is for the test suite only")
