@@ -1,11 +1,12 @@
-"""A person's caseload: the cases they take part in, filtered, each search audited."""
+"""A person's caseload: the cases they take part in, filtered, each search audited
+(its entry committed, with those of other reads at the moment, before it is answered)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
 from workflow.definitions.models import Definition
-from workflow.store.audit import AuditAction, AuditObject, write_audit
+from workflow.store.audit import AuditAction, AuditObject, audit_row, commit_read_audit
 from workflow.store.caseload import CaseloadQuery, CaseloadRow, caseload
 from workflow.store.unit_of_work import UnitOfWork
 
@@ -31,15 +32,17 @@ class CaseloadService:
     def search(self, actor: str, query: CaseloadQuery, purpose: str = "caseload") -> CaseloadPage:
         """The matching cases; the search and its criteria go to the audit log."""
         now = self.uow.clock()
-        with self.uow.transaction() as session:
+        # A pure read; its entry is committed before the page is handed out.
+        with self.uow.reading() as session:
             rows, total = caseload(session, query, now)
             definitions = {
                 v: self.uow.catalog.pinned(session, v)
                 for v in {r.definition_version_id for r in rows}
             }
-            criteria = {k: v for k, v in asdict(query).items() if v not in (None, False, "")}
-            write_audit(
-                session,
+        criteria = {k: v for k, v in asdict(query).items() if v not in (None, False, "")}
+        commit_read_audit(
+            self.uow.engine,
+            audit_row(
                 at=now,
                 actor=actor,
                 action=AuditAction.SEARCH,
@@ -47,5 +50,6 @@ class CaseloadService:
                 object_id=query.person,
                 purpose=purpose,
                 details={"criteria": criteria, "results": total},
-            )
+            ),
+        )
         return CaseloadPage(query, rows, total, definitions)

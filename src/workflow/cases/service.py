@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from workflow.cases.consent_at_start import ConsentScopeError, StepConsent, consent_with_step
 from workflow.cases.idempotency import first_result, stored_result
 from workflow.cases.model import Referral, RejectedError, StepResult, YoungPersonDetails
-from workflow.cases.opening import check_referrals, open_case_in, open_cases_in, person_problems
+from workflow.cases.opening import check_referral, open_case_in, person_problems
 from workflow.cases.pool import draw_for_step
 from workflow.cases.recording import Step, record_step
 from workflow.cases.staff import input_facts
@@ -45,7 +45,14 @@ from workflow.privacy.authorisation import (
     standing_on,
 )
 from workflow.privacy.consents import CONSENT_GIVEN, ConsentRequest
-from workflow.store.audit import AuditAction, AuditObject, actor_label, write_audit
+from workflow.store.audit import (
+    AuditAction,
+    AuditObject,
+    actor_label,
+    audit_row,
+    commit_read_audit,
+    write_audit,
+)
 from workflow.store.busy import BUSY_ATTEMPTS, pause_when_busy, retry_when_busy
 from workflow.store.loading import consent_state, load_case, step_actors
 from workflow.store.reading import CaseView, case_by_reference, read_case, read_cpr
@@ -104,7 +111,7 @@ class CaseService:
         a bulk intake checks a whole file before it opens any case of it."""
         now = self.uow.clock()
         with self.uow.reading() as session:
-            return check_referrals(self.uow, session, requests, now)
+            return [check_referral(self.uow, session, request, now) for request in requests]
 
     def refer_many(self, requests: list[Referral]) -> list[StepResult | WorkflowError]:
         """Open many cases in one transaction (bulk intake); refusals are returned, not raised.
@@ -113,7 +120,7 @@ class CaseService:
         """
         now = self.uow.clock()
         with self.uow.transaction() as session:
-            return open_cases_in(self.uow, session, requests, now)
+            return [open_case_in(self.uow, session, request, now) for request in requests]
 
     def trigger(
         self,
@@ -312,15 +319,23 @@ class CaseService:
         self, reference: str, actor: Actor, purpose: str | None, channel: str
     ) -> CaseView:
         now = self.uow.clock()
+        # A pure read (concurrent with the others); its entry is committed before the
+        # case is handed out (commit_read_audit), a refusal in its own transaction.
         with (
             audited_refusal(self.uow, actor, AuditObject.CASE, reference, purpose),
-            self.uow.transaction() as session,
+            self.uow.reading() as session,
         ):
             case = case_by_reference(session, reference)
             access = authorise(session, case, actor, Action.READ, purpose, self.uow.today())
             definition = self.uow.catalog.pinned(session, case.definition_version_id)
-            write_audit(
-                session,
+            view = read_case(session, case, definition, self.uow.cpr.mask, now)
+            standing = standing_on(session, case, actor.id, self.uow.today())
+            view = replace(
+                view,
+                reader=actor.id,
+                reader_roles=tuple(role.value for role in roles_held(standing)),
+            )
+            entry = audit_row(
                 at=now,
                 actor=actor_label(actor),
                 action=AuditAction.READ,
@@ -329,7 +344,8 @@ class CaseService:
                 purpose=purpose or DEFAULT_PURPOSE,
                 details=access_details(access) | ({"channel": channel} if channel else {}),
             )
-            return read_case(session, case, definition, self.uow.cpr.mask, now)
+        commit_read_audit(self.uow.engine, entry)
+        return view
 
     def reveal_cpr(self, reference: str, actor: Actor, purpose: str) -> str:
         """The young person's whole CPR number: one explicit, logged reveal with a purpose

@@ -31,6 +31,7 @@ from workflow.errors import WorkflowError
 from workflow.privacy import passwords
 from workflow.privacy.login_throttle import Alert, LoginThrottle, username_key
 from workflow.store.audit import AuditAction, AuditObject, write_audit
+from workflow.store.database import READ_ONLY
 from workflow.store.tables import Account, WebSession
 from workflow.store.unit_of_work import UnitOfWork
 
@@ -469,7 +470,8 @@ class AccountService:
         """The user, CSRF token and scopes of a live session, or None."""
         if not token or len(token) > 200:
             return None
-        with self.sessions() as session:
+        # Read only: on SQLite it takes no write lock (every request asks this).
+        with self.sessions(execution_options={READ_ONLY: True}) as session:
             row = session.execute(
                 select(Account, WebSession)
                 .join(WebSession, WebSession.account_id == Account.id)

@@ -135,7 +135,10 @@ class AuditService:
                 purpose=purpose or "export",
                 details=access_details(access),
             )
-        return {"exported_at": now, "case": asdict(view)}
+        exported = asdict(view)
+        for part in ("reader", "reader_roles"):  # who exports it is in the log, not the case
+            exported.pop(part, None)
+        return {"exported_at": now, "case": exported}
 
     def access_log(self, reference: str, actor: Actor, purpose: str | None) -> list[AccessLogEntry]:
         """When and why the case was read, changed, exported or deleted — without names.

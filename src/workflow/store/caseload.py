@@ -96,7 +96,13 @@ def caseload(
         base = base.where(Case.reference.contains(query.search.strip().upper(), autoescape=True))
     if query.overdue:
         base = base.where(overdue)
-    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    filtered = bool(query.stage or query.search or query.overdue)
+    # Unfiltered, every case of the person's matches: no count to ask the store for.
+    total = (
+        session.scalar(select(func.count()).select_from(base.subquery())) or 0
+        if filtered
+        else len(relations)
+    )
     page = session.execute(
         base.with_only_columns(
             Case.id,

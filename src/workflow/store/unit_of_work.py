@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from workflow.store.catalog import DefinitionCatalog
+from workflow.store.database import READ_ONLY
 
 
 class Cipher(Protocol):
@@ -86,6 +87,7 @@ class UnitOfWork:
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
-        """A session for reading; nothing it does is committed."""
-        with self.sessions() as session:
+        """A session for reading; nothing it does is committed (on SQLite its transaction
+        takes no write lock, so reads run side by side)."""
+        with self.sessions(execution_options={READ_ONLY: True}) as session:
             yield session

@@ -114,6 +114,8 @@ def case_roles(web: WebContext, user: User, view: CaseView) -> list[str]:
     coordinator the young person chose, a consented team member, a legal basis), never
     from the account's roles.
     """
+    if view.reader_roles is not None and view.reader == user.person_id:
+        return list(view.reader_roles)  # as the user's read of the case found them
     return list(web.service.roles_held(view.reference, user.person_id))
 
 

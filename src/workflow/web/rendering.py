@@ -67,6 +67,8 @@ def make_environment() -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        # The templates ship with the code: no stat of each file on every page.
+        auto_reload=False,
     )
     environment.filters["when"] = when
     environment.filters["local"] = local
