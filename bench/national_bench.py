@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.national_bench [--db sqlite|postgresql|both]
         [--active 50000] [--closed 250000] [--burst 2000] [--threads 8]
         [--intake 10000] [--page-requests 3000] [--page-seconds 60]
-        [--prefect-steps 20] [--worker-limit 1] [--no-prefect] [--no-pages]
+        [--prefect-steps 20] [--worker-limit 1] [--no-prefect] [--no-pages] [--only pages]
         [--database-url postgresql+psycopg://user@host:port] [--output results.md]
 
 On each store, in the order of a day: the nightly sweep, a meeting-day burst, page
@@ -149,6 +149,24 @@ def run_store(db: str, pg_server: str | None, args: argparse.Namespace) -> Run:
             run.store(store, _size(runtime, path), runtime.engine.dialect.server_version_info)
             raw = Raw("sqlite", str(path)) if path else Raw("postgresql", _libpq(url))
             scenarios.carry_out_for_real(runtime)
+            if args.only == "pages":
+                from bench.national_web import page_latency
+
+                print(f"[{db}] page latency", flush=True)
+                run.loads["page latency"] = os.getloadavg()[0]
+                clock.now = night + timedelta(hours=9)
+                page_latency(
+                    runtime,
+                    raw,
+                    store,
+                    tmp,
+                    free_port(),
+                    run.figures,
+                    requests=args.page_requests,
+                    seconds=args.page_seconds,
+                )
+                loader.close()
+                return run
             print(f"[{db}] nightly sweep", flush=True)
             run.loads["nightly sweep"] = os.getloadavg()[0]
             scenarios.nightly_sweep(runtime, clock, raw, night, run.figures)
@@ -258,6 +276,9 @@ def main() -> None:
     parser.add_argument("--worker-limit", type=int, default=1, help="flow runs at once per worker")
     parser.add_argument("--no-prefect", action="store_true")
     parser.add_argument("--no-pages", action="store_true")
+    parser.add_argument(
+        "--only", choices=("pages",), help="build the store and run only this scenario"
+    )
     parser.add_argument("--seed", type=int, default=6)
     parser.add_argument("--tmp", type=Path, default=None, help="folder for the stores (big)")
     parser.add_argument(

@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -156,6 +157,75 @@ def serve(app: ASGIApp, port: int) -> tuple[uvicorn.Server, threading.Thread]:
     return server, thread
 
 
+#: The targets of issue 19 (20 users, no think time): on SQLite a page's p95 under
+#: 200 ms; on PostgreSQL at most 3x the p95 of its raw-query floor, in the same run.
+SQLITE_P95_MS = 200.0
+POSTGRESQL_RATIO = 3.0
+#: (page phase, its floor phase, the page's short name)
+TARGET_PAGES = [
+    ("caseload page (no filter, stage=follow_up)", "floor: raw caseload query", "caseload page"),
+    ("case page", "floor: raw case query", "case page"),
+]
+
+
+def targets(dialect: str, numbers: Mapping[tuple[str, str], float]) -> list[tuple[str, str, str]]:
+    """The page targets as rows (target, figure, verdict) from a run's page figures
+    (``Figures.numbers``: the p95 of each phase in ms)."""
+    rows = []
+    for page, floor, short in TARGET_PAGES:
+        p95, floor_p95 = numbers.get(("pages", page)), numbers.get(("pages", floor))
+        if p95 is None or not floor_p95:
+            continue
+        ratio = p95 / floor_p95
+        if dialect == "sqlite":
+            target = f"{short}, SQLite, 20 users: p95 < {SQLITE_P95_MS:.0f} ms"
+            met = p95 < SQLITE_P95_MS
+        else:
+            target = f"{short}, PostgreSQL, 20 users: p95 <= {POSTGRESQL_RATIO:.0f}x floor p95"
+            met = ratio <= POSTGRESQL_RATIO
+        figure = f"p95 {p95:.0f} ms, floor p95 {floor_p95:.0f} ms, {ratio:.1f}x"
+        rows.append((target, figure, "met" if met else "NOT met"))
+    return rows
+
+
+def quick(
+    db: str = "sqlite",
+    *,
+    active: int = 2000,
+    closed: int = 8000,
+    seconds: float = 15.0,
+    requests: int = 3000,
+    database_url: str | None = None,
+) -> list[tuple[str, str, str]]:
+    """Build a small national store and measure only the pages (for bench/quick_bench.py):
+    the rows of :func:`targets`, with the machine's load average noted in the figure."""
+    import argparse
+
+    from bench import national_bench
+
+    args = argparse.Namespace(
+        active=active,
+        closed=closed,
+        page_requests=requests,
+        page_seconds=seconds,
+        seed=6,
+        tmp=None,
+        only="pages",
+        no_pages=False,
+        no_prefect=True,
+        burst=0,
+        threads=1,
+        intake=0,
+        prefect_steps=0,
+        worker_limit=1,
+    )
+    with national_bench.pg_server(database_url if db == "postgresql" else None) as server:
+        run = national_bench.run_store(db, server if db == "postgresql" else None, args)
+    load = run.loads.get("page latency")
+    rows = targets(db, run.figures.numbers)
+    return [(t, f + (f" (load average {load:.1f})" if load else ""), v) for t, f, v in rows]
+
+
 PHASES = [
     ("floor: GET /healthz", "healthz"),
     ("floor: raw caseload query", "floor_caseload"),
@@ -206,6 +276,7 @@ def page_latency(
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+    out.put("pages", "load average", os.getloadavg()[0], f"{os.getloadavg()[0]:.1f} (after)")
     for phase in json.loads(result_path.read_text(encoding="utf-8")):
         errors = sum(phase["errors"].values())
         out.put(
@@ -223,3 +294,6 @@ def page_latency(
         USERS,
         f"{USERS} caseworkers, {min(caseloads)}–{max(caseloads)} cases each (active and closed)",
     )
+    dialect = runtime.engine.dialect.name
+    for target, figure, verdict in targets(dialect, out.numbers):
+        out.put("pages", f"target: {target}", 0, f"{figure}: {verdict}")
