@@ -656,9 +656,9 @@ class Deliverer:
 
 class _Recorder:
     """One database connection for a batch's outcomes: each recorded with the prebuilt
-    :data:`FINISH_ROW` on the driver's cursor and committed at once (a transaction per
-    row, not a session per row). A connection found lost is dropped and the next
-    outcome opens another."""
+    :data:`FINISH_ROW` on the driver's cursor, committed by itself (the connection is in
+    autocommit: the UPDATE is its own transaction, one round trip; not a session per
+    row). A connection found lost is dropped and the next outcome opens another."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -677,14 +677,15 @@ class _Recorder:
 
     def finish(self, params: dict[str, Any]) -> None:
         if self.connection is None:
-            self.connection = self.engine.connect()
+            # Restored to transactions when the connection goes back to the pool.
+            self.connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         connection = self.connection
         try:
             FINISH_ROW.execute(connection, params)
             raw = connection.connection.dbapi_connection
             assert raw is not None
             with translated(connection, "COMMIT"):
-                raw.commit()
+                raw.commit()  # nothing left to commit in autocommit (no round trip)
         except BaseException:
             self._drop()  # rolled back (or lost): the next outcome starts afresh
             raise
