@@ -13,9 +13,9 @@ wall time, per notification:
 - an SMTP sink (aiosmtpd on 127.0.0.1, in a separate process: its CPU is not counted),
   checking that every row ended sent and the sink got each message exactly once (as many
   (Message-ID, recipient) pairs as the file run wrote mails, none twice);
-- the floor: the claim (one UPDATE ... RETURNING per 200 rows, with the cases' references)
-  and a committed finish UPDATE per row, on the raw driver connection, without rendering
-  or sending.
+- the floor: the claim (one UPDATE ... RETURNING per 200 rows, with the cases' references,
+  in a transaction) and a finish UPDATE per row (committed by itself: autocommit), on the
+  raw driver connection, without rendering or sending.
 
 The same rows are put back to pending before each run (a copy of the same notifications).
 On SQLite the database's own work runs in this process and is counted; on PostgreSQL the
@@ -153,7 +153,9 @@ def floor(runtime: Runtime, ids: list[int], clock: Clock) -> Figures:
     lease = moment(clock.now.replace(hour=9)) if moment else clock.now.replace(hour=9)
     waiting = "state IN ('pending', 'sending')"
     cpu, wall = time.process_time(), time.perf_counter()
-    with engine.connect() as connection:
+    # Autocommit: the claim is a transaction of its own (BEGIN ... COMMIT), each finish a
+    # statement committed by itself, as Deliverer records outcomes.
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         raw: Any = connection.connection.dbapi_connection
         cursor = raw.cursor()
         for start in range(0, len(ids), CHUNK):
@@ -164,8 +166,7 @@ def floor(runtime: Runtime, ids: list[int], clock: Clock) -> Figures:
                 if pg
                 else f"SELECT id FROM outbox WHERE id IN ({marks}) AND {waiting}"
             )
-            if not pg:
-                cursor.execute("BEGIN IMMEDIATE")
+            cursor.execute("BEGIN" if pg else "BEGIN IMMEDIATE")
             cursor.execute(
                 f"UPDATE outbox SET state = 'sending', attempts = attempts + 1, "
                 f"available_at = {p} WHERE id IN ({picked}) AND {waiting} "
@@ -180,10 +181,7 @@ def floor(runtime: Runtime, ids: list[int], clock: Clock) -> Figures:
                 case_ids,
             )
             cursor.fetchall()
-            if pg:
-                raw.commit()
-            else:
-                cursor.execute("COMMIT")
+            cursor.execute("COMMIT")
             for row in claimed:
                 sql, params = FINISH_ROW.prepare(
                     dialect,
@@ -197,7 +195,6 @@ def floor(runtime: Runtime, ids: list[int], clock: Clock) -> Figures:
                     },
                 )
                 cursor.execute(sql, params)
-                raw.commit()
     return Figures(len(ids), time.process_time() - cpu, time.perf_counter() - wall)
 
 
