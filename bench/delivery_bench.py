@@ -48,7 +48,7 @@ from tests.support.case_api import PRE_MEETING
 from tests.support.services import create_database, free_port, postgres_server
 
 from workflow.cases.model import Referral, YoungPersonDetails
-from workflow.delivery.outbox import FINISH_ROW, Deliverer
+from workflow.delivery.outbox import FINISH_ROW, Deliverer, autocommit_connection
 from workflow.engine.model import Actor
 from workflow.privacy.consents import ConsentRequest
 from workflow.runtime import Runtime, build_runtime, use_runtime
@@ -155,7 +155,7 @@ def floor(runtime: Runtime, ids: list[int], clock: Clock) -> Figures:
     cpu, wall = time.process_time(), time.perf_counter()
     # Autocommit: the claim is a transaction of its own (BEGIN ... COMMIT), each finish a
     # statement committed by itself, as Deliverer records outcomes.
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+    with autocommit_connection(engine) as connection:
         raw: Any = connection.connection.dbapi_connection
         cursor = raw.cursor()
         for start in range(0, len(ids), CHUNK):

@@ -34,7 +34,7 @@ from tests.support.services import SmtpSink, free_port, wait_until
 from workflow.cases.model import Referral, YoungPersonDetails
 from workflow.delivery.channels import SmtpChannel
 from workflow.delivery.message import Address, OutgoingMessage
-from workflow.delivery.outbox import Deliverer
+from workflow.delivery.outbox import Deliverer, autocommit_connection
 from workflow.engine.model import Actor
 from workflow.runtime import Runtime
 from workflow.store.states import OutboxState
@@ -321,3 +321,16 @@ def test_each_outcome_of_a_batch_is_committed_before_the_next_send(
     assert [str(o.status) for o in deliverer.deliver_many(ids)] == ["sent"] * 4
     assert watching.seen == [0, 1, 2, 3]
     assert [c for c, _, _ in sink.taken] == [0] * 4
+
+
+def test_the_connection_outcomes_are_recorded_on_goes_back_to_the_pool_as_it_was(
+    runtime: Runtime,
+) -> None:
+    """Autocommit for the batch only: SQLite's connections stay as the store set them
+    (no implicit transactions), PostgreSQL's go back to transactions."""
+    with autocommit_connection(runtime.engine) as connection:
+        raw: Any = connection.connection.dbapi_connection
+    if runtime.engine.dialect.name == "postgresql":
+        assert raw.autocommit is False
+    else:
+        assert raw.isolation_level is None

@@ -677,8 +677,7 @@ class _Recorder:
 
     def finish(self, params: dict[str, Any]) -> None:
         if self.connection is None:
-            # Restored to transactions when the connection goes back to the pool.
-            self.connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            self.connection = autocommit_connection(self.engine)
         connection = self.connection
         try:
             FINISH_ROW.execute(connection, params)
@@ -689,6 +688,18 @@ class _Recorder:
         except BaseException:
             self._drop()  # rolled back (or lost): the next outcome starts afresh
             raise
+
+
+def autocommit_connection(engine: Engine) -> Connection:
+    """A connection whose statements on the driver's cursor each commit by themselves.
+
+    PostgreSQL: switched to autocommit, and back to transactions when it returns to the
+    pool. SQLite's connections are so already (the store begins its transactions itself,
+    :mod:`workflow.store.database`); asking SQLAlchemy would leave them changed."""
+    connection = engine.connect()
+    if engine.dialect.name == "postgresql":
+        return connection.execution_options(isolation_level="AUTOCOMMIT")
+    return connection
 
 
 #: Roles whose messages go to the person's own channels (the young person, guardians).
