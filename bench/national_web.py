@@ -219,8 +219,11 @@ def quick(
         prefect_steps=0,
         worker_limit=1,
     )
-    with national_bench.pg_server(database_url if db == "postgresql" else None) as server:
-        run = national_bench.run_store(db, server if db == "postgresql" else None, args)
+    if db == "postgresql":
+        with national_bench.pg_server(database_url) as server:
+            run = national_bench.run_store(db, server, args)
+    else:
+        run = national_bench.run_store(db, None, args)
     load = run.loads.get("page latency")
     rows = targets(db, run.figures.numbers)
     return [(t, f + (f" (load average {load:.1f})" if load else ""), v) for t, f, v in rows]

@@ -499,7 +499,7 @@ class AccountService:
 
     def user(self, username: str) -> User | None:
         """An active account by username."""
-        with self.sessions() as session:
+        with self.sessions(execution_options={READ_ONLY: True}) as session:
             account = self._account(session, username)
             return _user(account) if account and account.active else None
 
@@ -512,7 +512,7 @@ class AccountService:
         )
         if municipality_code:
             query = query.where(Account.municipality_code == municipality_code)
-        with self.sessions() as session:
+        with self.sessions(execution_options={READ_ONLY: True}) as session:
             return [StaffMember(*row) for row in session.execute(query)]
 
     def names(self, person_ids: Iterable[str]) -> dict[str, str]:
@@ -521,7 +521,7 @@ class AccountService:
         if not wanted:
             return {}
         query = select(Account.person_id, Account.display_name).where(Account.person_id.in_(wanted))
-        with self.sessions() as session:
+        with self.sessions(execution_options={READ_ONLY: True}) as session:
             return {person: name for person, name in session.execute(query)}
 
     def emails(self, person_ids: Iterable[str]) -> dict[str, str]:
@@ -533,7 +533,7 @@ class AccountService:
         query = select(Account.person_id, Account.email).where(
             Account.person_id.in_(wanted), Account.email.is_not(None), Account.active.is_(True)
         )
-        with self.sessions() as session:
+        with self.sessions(execution_options={READ_ONLY: True}) as session:
             return {person: email for person, email in session.execute(query) if email}
 
     @staticmethod
