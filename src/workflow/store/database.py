@@ -20,6 +20,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
+from workflow.store.driver import translated
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -48,10 +50,11 @@ def _sqlite_begin(connection: Any) -> None:
     # read — under 20 concurrent users, half the page views did (bench/national_bench.py).
     # A transaction that only reads (READ_ONLY) needs no lock: its snapshot begins at its
     # first read.
-    if connection.get_execution_options().get(READ_ONLY):
-        connection.exec_driver_sql("BEGIN")
-        return
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # Sent on the driver's connection (an error raised as SQLAlchemy's, like any other
+    # statement's): through exec_driver_sql it cost ~40 µs of every transaction's ~160.
+    sql = "BEGIN" if connection.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE"
+    with translated(connection, sql):
+        connection.connection.dbapi_connection.execute(sql)
 
 
 def _closed_by_server(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
