@@ -6,7 +6,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Exists, Select, exists, func, literal, select, union_all
+from sqlalchemy import (
+    BindParameter,
+    Exists,
+    Select,
+    bindparam,
+    exists,
+    func,
+    literal,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from workflow.store.standing import consented
@@ -46,24 +56,31 @@ class CaseloadRow:
     overdue: bool
 
 
+#: A person's cases and how they take part in each (``b_person``), built once: the
+#: caseload's rows and its page both use it (the page as a subquery, so no list of
+#: case ids is sent back to the store).
+_PERSON: BindParameter[str] = bindparam("b_person")
+_RELATIONS = union_all(
+    select(CoordinatorAssignment.case_id, literal("coordinator").label("relation")).where(
+        CoordinatorAssignment.person == _PERSON, CoordinatorAssignment.until.is_(None)
+    ),
+    select(TeamMembership.case_id, literal("team_member")).where(
+        TeamMembership.person == _PERSON,
+        TeamMembership.until.is_(None),
+        consented(TeamMembership.case_id, TeamMembership.department),
+    ),
+    select(Case.id, literal("caseworker")).where(Case.caseworker == _PERSON),
+)
+_RELATED = _RELATIONS.subquery("related")
+
+
 def relations_of(session: Session, person: str) -> dict[int, set[str]]:
     """The ids of a person's cases and how the person takes part in each.
 
     A team membership counts only while the young person's consent covers its department.
     """
-    mine = union_all(
-        select(CoordinatorAssignment.case_id, literal("coordinator")).where(
-            CoordinatorAssignment.person == person, CoordinatorAssignment.until.is_(None)
-        ),
-        select(TeamMembership.case_id, literal("team_member")).where(
-            TeamMembership.person == person,
-            TeamMembership.until.is_(None),
-            consented(TeamMembership.case_id, TeamMembership.department),
-        ),
-        select(Case.id, literal("caseworker")).where(Case.caseworker == person),
-    )
     relations: dict[int, set[str]] = {}
-    for case_id, relation in session.execute(mine):
+    for case_id, relation in session.execute(_RELATIONS, {"b_person": person}):
         relations.setdefault(case_id, set()).add(relation)
     return relations
 
@@ -89,7 +106,10 @@ def caseload(
         .where(CaseTimer.case_id == Case.id, CaseTimer.state == TimerState.RUNNING)
         .scalar_subquery()
     )
-    base: Select[Any] = select(Case).where(Case.id.in_(list(relations)))
+    related = select(_RELATED.c.case_id)
+    if query.relation:
+        related = related.where(_RELATED.c.relation == query.relation)
+    base: Select[Any] = select(Case).where(Case.id.in_(related))
     if query.stage:
         base = base.where(Case.stage == query.stage)
     if query.search:
@@ -99,7 +119,10 @@ def caseload(
     filtered = bool(query.stage or query.search or query.overdue)
     # Unfiltered, every case of the person's matches: no count to ask the store for.
     total = (
-        session.scalar(select(func.count()).select_from(base.subquery())) or 0
+        session.scalar(
+            select(func.count()).select_from(base.subquery()), {"b_person": query.person}
+        )
+        or 0
         if filtered
         else len(relations)
     )
@@ -117,7 +140,8 @@ def caseload(
         )
         .order_by(Case.opened_at.desc(), Case.id.desc())
         .limit(min(max(query.limit, 1), MAX_PAGE))
-        .offset(max(query.offset, 0))
+        .offset(max(query.offset, 0)),
+        {"b_person": query.person},
     ).all()
     return [
         CaseloadRow(
