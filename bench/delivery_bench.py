@@ -18,6 +18,8 @@ wall time, per notification:
   raw driver connection, without rendering or sending.
 
 The same rows are put back to pending before each run (a copy of the same notifications).
+Before the first run a few rows are delivered and put back: reading the pinned definition
+and compiling its templates happens once per worker process, not per notification.
 On SQLite the database's own work runs in this process and is counted; on PostgreSQL the
 server's is not (the floor shows what the driver costs on either). ``run()`` returns
 (target, figure, verdict) rows for ``bench/quick_bench.py``.
@@ -59,6 +61,8 @@ from workflow.store.tables import UTC_TIME, OutboxRow
 #: CPU per notification the delivery must stay within (issue 19).
 TARGET_MS = 1.0
 CHUNK = 200
+#: Rows delivered (and put back) before measuring: what a worker does once per process.
+WARM_UP = 20
 ROWS_PER_CASE = 6  # a referral notice and a pre-meeting's five notifications (see below)
 
 
@@ -281,6 +285,10 @@ def bench_store(db: str, server: str | None, rows: int) -> list[tuple[str, str, 
             )
             settings = runtime.settings
             clock.now = clock.now.replace(minute=1)
+            # Once per process, not per notification: the pinned definition read, its
+            # templates compiled, the calendar zone made. Then the rows wait again.
+            Deliverer(runtime.uow, settings).deliver_many(ids[:WARM_UP])
+            put_back(runtime, ids[:WARM_UP], clock)
             file_run, statuses = deliver(Deliverer(runtime.uow, settings), ids)
             assert statuses == Counter({"sent": len(ids)}), statuses
             mails = sum(1 for _ in settings.mail_dir.rglob("*.eml"))
@@ -307,7 +315,7 @@ def bench_store(db: str, server: str | None, rows: int) -> list[tuple[str, str, 
                 "SMTP sink",
                 smtp_run,
                 f"{len(received):,} mails received once each, "
-                f"{sink['connections']} connections for {chunks} batches",
+                f"{sink['connections']} client connections (distinct ports) for {chunks} batches",
             ),
         ):
             ok = figures.cpu_ms <= TARGET_MS
@@ -326,6 +334,14 @@ def bench_store(db: str, server: str | None, rows: int) -> list[tuple[str, str, 
                     "✓" if ok else "✗",
                 )
             )
+        connections = int(sink["connections"])
+        results.append(
+            (
+                f"SMTP connections, {db} (one per batch)",
+                f"{connections} for {chunks} batches of ≤ {CHUNK} rows",
+                "✓" if connections <= chunks else "✗",
+            )
+        )
     return results
 
 
