@@ -204,6 +204,10 @@ def _name_param(name: str | None) -> str:
     return f";CN={value}"
 
 
+#: A line this short and ASCII is never folded (the library folds at 75 octets).
+_SHORT = 74
+
+
 def _folded(line: str) -> str:
     """A content line and its line break, folded as the library folds (only a line of
     more than 74 octets is: the library's own test, without its loop over characters)."""
@@ -267,5 +271,8 @@ def _calendar(
         lines.append(f"ORGANIZER{_name_param(organizer.name)}:mailto:{organizer.address}")
     lines += [f"ATTENDEE{_name_param(a.name)}{_ATTENDING}:mailto:{a.address}" for a in attendees]
     lines += ["END:VEVENT", "END:VCALENDAR"]
-    tail = "".join(_folded(line) for line in lines)
+    tail = "\r\n".join(
+        line if len(line) <= _SHORT and line.isascii() else _folded(line)[:-2] for line in lines
+    )
+    tail += "\r\n"
     return (head + zone_lines + tail).encode("utf-8")
