@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from workflow.cases.consent_at_start import ConsentScopeError, StepConsent, consent_with_step
 from workflow.cases.idempotency import first_result, stored_result
 from workflow.cases.model import Referral, RejectedError, StepResult, YoungPersonDetails
-from workflow.cases.opening import check_referral, open_case_in, person_problems
+from workflow.cases.opening import check_referrals, open_case_in, open_cases_in, person_problems
 from workflow.cases.pool import draw_for_step
 from workflow.cases.recording import Step, record_step
 from workflow.cases.staff import input_facts
@@ -111,7 +111,7 @@ class CaseService:
         a bulk intake checks a whole file before it opens any case of it."""
         now = self.uow.clock()
         with self.uow.reading() as session:
-            return [check_referral(self.uow, session, request, now) for request in requests]
+            return check_referrals(self.uow, session, requests, now)
 
     def refer_many(self, requests: list[Referral]) -> list[StepResult | WorkflowError]:
         """Open many cases in one transaction (bulk intake); refusals are returned, not raised.
@@ -120,7 +120,7 @@ class CaseService:
         """
         now = self.uow.clock()
         with self.uow.transaction() as session:
-            return [open_case_in(self.uow, session, request, now) for request in requests]
+            return open_cases_in(self.uow, session, requests, now)
 
     def trigger(
         self,

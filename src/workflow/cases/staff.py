@@ -14,7 +14,7 @@ team, and gives no standing on the case.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import exists, func, or_, select
@@ -55,24 +55,40 @@ def staff_directory(
 ) -> StaffDirectory:
     """The accounts behind the staff ids ``inputs`` may name (one query for them all, and
     one to learn whether the municipality has any account to check against)."""
-    wanted = set(_person_ids(inputs))
-    if not wanted:
-        return StaffDirectory()
+    return staff_directories(session, municipality_code, [inputs])[0]
+
+
+def staff_directories(
+    session: Session, municipality_code: str, inputs: Sequence[Mapping[str, Any]]
+) -> list[StaffDirectory]:
+    """:func:`staff_directory` of each of many steps' inputs on cases of one municipality,
+    with the same two queries for them all (a chunk of a bulk intake)."""
+    wanted = [frozenset(_person_ids(given)) for given in inputs]
+    every = sorted(frozenset().union(*wanted))
+    if not every:
+        return [StaffDirectory() for _ in wanted]
     own = or_(Account.municipality_code == municipality_code, Account.municipality_code.is_(None))
-    rows = session.execute(
-        select(Account.person_id, own).where(
-            Account.person_id.in_(sorted(wanted)), Account.active.is_(True)
+    rows = [
+        row
+        for start in range(0, len(every), _MOST_IDS)
+        for row in session.execute(
+            select(Account.person_id, own).where(
+                Account.person_id.in_(every[start : start + _MOST_IDS]), Account.active.is_(True)
+            )
         )
-    ).all()
+    ]
+    ours = frozenset(person for person, own_staff in rows if own_staff)
+    theirs = frozenset(person for person, own_staff in rows if not own_staff)
     # Checked once the municipality has accounts of its own (national accounts, of no
     # municipality, are staff everywhere but do not make a municipality's staff known).
     local = Account.municipality_code == municipality_code
     checked = bool(session.scalar(select(exists().where(local, Account.active.is_(True)))))
-    return StaffDirectory(
-        known=frozenset(person for person, ours in rows if ours),
-        elsewhere=frozenset(person for person, ours in rows if not ours),
-        checked=checked,
-    )
+    return [
+        StaffDirectory(known=ids & ours, elsewhere=ids & theirs, checked=checked)
+        if ids
+        else StaffDirectory()
+        for ids in wanted
+    ]
 
 
 def plan_size(session: Session, case_id: int) -> int:

@@ -9,6 +9,9 @@ are stored exactly as the ORM stores them.
 
 On PostgreSQL, :func:`pipelined` sends a block of statements without waiting for each
 answer (psycopg's pipeline mode): the writes of a step cost one round trip, not eight.
+Within :func:`deferred_inserts` (a bulk intake's chunk of openings) the INSERTs are
+queued instead, and sent together per statement when the block ends (PostgreSQL: one
+INSERT ... VALUES of up to 1,000 rows).
 
 Driver errors are raised as SQLAlchemy's exceptions (IntegrityError, OperationalError,
 ...) with their parameters hidden, like every other statement of the store; a lost
@@ -17,12 +20,14 @@ connection is invalidated, as SQLAlchemy does.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, exc
+from sqlalchemy import Connection, event, exc
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import Compiled
@@ -43,6 +48,49 @@ class _Compiled:
     processed: tuple[tuple[int, Processor], ...] = ()
 
 
+#: Rows in one INSERT ... VALUES of :meth:`DriverStatement.insert_values`, and the most
+#: parameters PostgreSQL takes in one statement.
+_MOST_ROWS = 1000
+_MOST_PARAMETERS = 65535
+_BIND = re.compile(r"%\((\w+)\)s")
+
+
+@dataclass(frozen=True, slots=True)
+class _Values:
+    """A one-row INSERT (pyformat binds) as the pieces of a many-row one ($n binds)."""
+
+    head: str  # INSERT INTO t (a, b) VALUES
+    parts: tuple[str, ...]  # the row's text around its binds
+    names: tuple[str, ...]  # the row's binds, in order
+    sqls: dict[int, str]  # built, by number of rows
+
+    @classmethod
+    def of(cls, sql: str) -> _Values:
+        head, _, row = sql.partition(" VALUES ")
+        if not row or " RETURNING " in row:
+            raise ValueError(f"not a plain one-row INSERT: {sql}")
+        pieces = _BIND.split(row)  # text, name, text, name, ..., text
+        parts = tuple(p.replace("%%", "%") for p in pieces[0::2])
+        return cls(f"{head} VALUES ", parts, tuple(pieces[1::2]), {})
+
+    def sql(self, rows: int) -> str:
+        """The statement for ``rows`` rows ($1, $2... numbered row after row)."""
+        built = self.sqls.get(rows)
+        if built is None:
+            width = len(self.names)
+            text = [self.head]
+            for row in range(rows):
+                if row:
+                    text.append(", ")
+                for index, part in enumerate(self.parts[:-1]):
+                    text.append(f"{part}${row * width + index + 1}")
+                text.append(self.parts[-1])
+            built = "".join(text)
+            if len(self.sqls) < 8:  # a chunk's size, the last chunk's...
+                self.sqls[rows] = built
+        return built
+
+
 class DriverStatement:
     """A Core statement compiled once per dialect and run on the driver's cursor."""
 
@@ -51,6 +99,7 @@ class DriverStatement:
         self.statement = statement
         self.columns = list(columns)
         self._compiled: dict[tuple[str, str], _Compiled] = {}
+        self._values: dict[str, _Values] = {}
 
     def _for(self, dialect: Dialect) -> _Compiled:
         key = (dialect.name, dialect.driver)
@@ -104,7 +153,17 @@ class DriverStatement:
         return compiled.sql, self._params(compiled, params)
 
     def execute(self, connection: Connection, params: Mapping[str, Any]) -> Any:
-        """Run once; returns the driver's cursor (``rowcount``; rows via :meth:`rows`)."""
+        """Run once; returns the driver's cursor (``rowcount``; rows via :meth:`rows`).
+
+        An INSERT within :func:`deferred_inserts` is queued (None is returned); any other
+        statement first sends what is queued, so it sees every write before it.
+        """
+        queue = _QUEUE.get()
+        if queue is not None and queue.connection is connection:
+            if self.columns:
+                queue.rows.setdefault(self, []).append(params)
+                return None
+            queue.send()
         sql, driver_params = self.prepare(connection.dialect, params)
         raw = connection.connection.dbapi_connection
         cursor = raw.cursor()  # type: ignore[union-attr]
@@ -114,6 +173,62 @@ class DriverStatement:
 
     def executemany(self, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         """Run once per row (psycopg: pipelined; sqlite3: one prepared statement)."""
+        queue = _QUEUE.get()
+        if queue is not None and queue.connection is connection:
+            if self.columns:
+                queue.rows.setdefault(self, []).extend(rows)
+                return
+            queue.send()
+        self._executemany(connection, rows)
+
+    def inserted(self, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
+        """Run an INSERT ... RETURNING once per row; the first value each returned (the
+        new id), in the rows' order. psycopg: one pipelined executemany (one round trip,
+        the statement parsed once); sqlite3: row by row, in process."""
+        queue = _QUEUE.get()
+        if queue is not None and queue.connection is connection:
+            queue.send()
+        compiled = self._for(connection.dialect)
+        cursor: Any = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        params = [self._params(compiled, row) for row in rows]
+        found: list[Any] = []
+        with translated(connection, compiled.sql):
+            if connection.dialect.name == "postgresql":
+                cursor.executemany(compiled.sql, params, returning=True)
+                for _ in params:
+                    found.append(_first_value(cursor))
+                    cursor.nextset()
+            else:
+                for row in params:
+                    cursor.execute(compiled.sql, row)
+                    found.append(_first_value(cursor))
+        return found
+
+    def insert_values(self, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        """PostgreSQL: an INSERT of many rows as INSERT ... VALUES (...), (...), ... (up
+        to 1,000 rows a statement): one statement for the server to run, not one per
+        row, sent with numbered parameters (psycopg's raw cursor: a long statement is not
+        parsed on the client). Elsewhere: :meth:`executemany`'s way."""
+        if connection.dialect.name != "postgresql" or len(rows) < 2:
+            self._executemany(connection, rows)
+            return
+        from psycopg import RawCursor
+
+        compiled = self._for(connection.dialect)
+        values = self._values.get(connection.dialect.name)
+        if values is None:
+            values = self._values[connection.dialect.name] = _Values.of(compiled.sql)
+        driver: Any = connection.connection.driver_connection
+        cursor = RawCursor(driver)
+        per_statement = max(1, min(_MOST_ROWS, _MOST_PARAMETERS // max(1, len(values.names))))
+        with translated(connection, compiled.sql):
+            for start in range(0, len(rows), per_statement):
+                part = rows[start : start + per_statement]
+                params = [self._params(compiled, row) for row in part]
+                flat = [row[name] for row in params for name in values.names]
+                cursor.execute(values.sql(len(part)), flat)
+
+    def _executemany(self, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         compiled = self._for(connection.dialect)
         cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         with translated(connection, compiled.sql):
@@ -135,6 +250,12 @@ class DriverStatement:
                 values[index] = processor(values[index])
             found.append(tuple(values))
         return found
+
+
+def _first_value(cursor: Any) -> Any:
+    row = cursor.fetchone()
+    assert row is not None, "an INSERT ... RETURNING returned no row"
+    return row[0]
 
 
 @contextmanager
@@ -160,13 +281,76 @@ def translated(connection: Connection, sql: str) -> Iterator[None]:
         ) from error
 
 
+@dataclass(eq=False)
+class _Queue:
+    """The INSERTs queued on a connection within :func:`deferred_inserts`."""
+
+    connection: Connection
+    rows: dict[DriverStatement, list[Mapping[str, Any]]] = field(default_factory=dict)
+
+    def send(self, *_: Any) -> None:
+        """Send what is queued: the rows of each statement together, in the order each
+        was first used (:meth:`DriverStatement.insert_values`), in one pipelined block
+        (PostgreSQL: one round trip)."""
+        queued, self.rows = self.rows, {}
+        if not queued:
+            return
+        with _pipeline(self.connection):
+            for statement, rows in queued.items():
+                statement.insert_values(self.connection, rows)
+
+
+_QUEUE: ContextVar[_Queue | None] = ContextVar("workflow_deferred_inserts", default=None)
+
+
+@contextmanager
+def deferred_inserts(connection: Connection) -> Iterator[None]:
+    """Queue the block's prebuilt INSERTs on ``connection``; send them when it ends.
+
+    For many similar writes at once (a chunk of a bulk intake: a history event, timers,
+    an audit entry... per case): each statement is sent once with all its rows. Any
+    other statement on the connection (a prebuilt UPDATE or SELECT, or one through
+    SQLAlchemy) first sends the queue, so nothing reads or changes rows out of order;
+    the queued INSERTs themselves are grouped by statement, in the order each was first
+    used, so a block must not queue an INSERT that reads a table a later-first-used
+    INSERT writes (an outbox row finds its history event: history comes first). Errors
+    are raised when the block ends (or at the statement that sends the queue).
+    """
+    queue = _Queue(connection)
+    send = queue.send  # one bound method: the listener removed is the one added
+    token = _QUEUE.set(queue)
+    event.listen(connection, "before_cursor_execute", send)
+    try:
+        yield
+    except BaseException:
+        _QUEUE.reset(token)
+        raise
+    else:
+        _QUEUE.reset(token)
+        send()
+    finally:
+        event.remove(connection, "before_cursor_execute", send)
+
+
 @contextmanager
 def pipelined(connection: Connection) -> Iterator[None]:
     """PostgreSQL (psycopg): send the block's statements in one round trip.
 
     Errors of any statement in the block are raised when it ends. Elsewhere (SQLite,
-    in process) the statements simply run one after another.
+    in process) the statements simply run one after another. Within
+    :func:`deferred_inserts` on the same connection it does nothing: the queue is sent
+    in one block when that ends.
     """
+    queue = _QUEUE.get()
+    if queue is not None and queue.connection is connection:
+        yield
+        return
+    with _pipeline(connection):
+        yield
+
+
+@contextmanager
+def _pipeline(connection: Connection) -> Iterator[None]:
     driver = connection.connection.driver_connection
     pipeline = getattr(driver, "pipeline", None)
     if pipeline is None or connection.dialect.name != "postgresql":

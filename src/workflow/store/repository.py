@@ -15,6 +15,8 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from workflow.definitions.models import Definition
@@ -419,13 +421,26 @@ def _declared_inputs(definition: Definition, transition: str) -> list[Any]:
     return []
 
 
-def next_reference(session: Session, case_prefix: str, year: int) -> str:
-    """The next case reference of a municipality and year, e.g. SOR-2026-0042."""
+def next_references(session: Session, case_prefix: str, year: int, count: int) -> list[str]:
+    """The next ``count`` case references of a municipality and year, in order (e.g.
+    SOR-2026-0042, SOR-2026-0043...), taken in one statement.
+
+    The counter row is inserted or moved on by ``count`` at once (an upsert, RETURNING
+    its new value); its lock (PostgreSQL: the row's; SQLite: the store's write lock) is
+    held until the transaction ends, so concurrent referrals wait: no reference is given
+    twice, and a rolled-back transaction gives its numbers back (no gap).
+    """
     prefix = f"{case_prefix}-{year}"
-    counter = session.get(ReferenceCounter, prefix, with_for_update=True)
-    if counter is None:
-        counter = ReferenceCounter(prefix=prefix, last=0)
-        session.add(counter)
-        session.flush()  # a concurrent first referral of the year fails here: retried
-    counter.last += 1  # written once at commit (the row is locked until then)
-    return f"{prefix}-{counter.last:04d}"
+    connection = session.connection()
+    upsert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        upsert(ReferenceCounter)
+        .values(prefix=prefix, last=count)
+        .on_conflict_do_update(
+            index_elements=[ReferenceCounter.prefix],
+            set_={"last": ReferenceCounter.last + count},
+        )
+        .returning(ReferenceCounter.last)
+    )
+    last = connection.execute(statement).scalar_one()
+    return [f"{prefix}-{number:04d}" for number in range(last - count + 1, last + 1)]
