@@ -656,13 +656,14 @@ class Deliverer:
 
 class _Recorder:
     """One database connection for a batch's outcomes: each recorded with the prebuilt
-    :data:`FINISH_ROW` on the driver's cursor, committed by itself (the connection is in
+    :data:`FINISH_ROW` on one driver cursor, committed by itself (the connection is in
     autocommit: the UPDATE is its own transaction, one round trip; not a session per
     row). A connection found lost is dropped and the next outcome opens another."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.connection: Connection | None = None
+        self.cursor: Any = None
 
     def __enter__(self) -> _Recorder:
         return self
@@ -671,7 +672,7 @@ class _Recorder:
         self._drop()
 
     def _drop(self) -> None:
-        connection, self.connection = self.connection, None
+        connection, self.connection, self.cursor = self.connection, None, None
         if connection is not None:
             connection.close()
 
@@ -680,11 +681,14 @@ class _Recorder:
             self.connection = autocommit_connection(self.engine)
         connection = self.connection
         try:
-            FINISH_ROW.execute(connection, params)
-            raw = connection.connection.dbapi_connection
-            assert raw is not None
-            with translated(connection, "COMMIT"):
-                raw.commit()  # nothing left to commit in autocommit (no round trip)
+            raw: Any = connection.connection.dbapi_connection
+            if self.cursor is None:
+                self.cursor = raw.cursor()
+            sql, driver_params = FINISH_ROW.prepare(connection.dialect, params)
+            with translated(connection, sql):
+                self.cursor.execute(sql, driver_params)
+                if connection.dialect.name != "postgresql":
+                    raw.commit()  # SQLite: none open (it commits each statement); kept safe
         except BaseException:
             self._drop()  # rolled back (or lost): the next outcome starts afresh
             raise
