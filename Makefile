@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 WEB_PORT ?= $(or $(WORKFLOW_WEB_PORT),8000)
 PREFECT_PORT ?= 4200
 
-.PHONY: run simulate test lint unit docs schema bench clean
+.PHONY: run simulate test lint unit docs schema bench bench-quick clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -54,10 +54,17 @@ docs schema: $(STAMP)
 ## outcome pages over the same store on PostgreSQL (about 20 minutes) var/bench-outcomes.md
 bench: $(STAMP)
 	$(BIN)/python bench/engine_bench.py
+	$(BIN)/python -m bench.delivery_bench --rows 3000
+	$(BIN)/python -m bench.store_floor --transitions 10000
 	$(BIN)/python -m bench.runtime_bench --cases 50000
 	$(BIN)/python -m bench.web_bench --cases 50000
 	$(BIN)/python -m bench.national_bench --output var/bench-national.md
 	$(BIN)/python -m bench.outcomes_bench --output var/bench-outcomes.md
+
+## bench-quick: the performance targets (delivery, service / store floor, intake, pages
+## under 20 users), each with its figure and floor, in under 10 minutes: var/bench-quick.md
+bench-quick: $(STAMP)
+	$(BIN)/python -m bench.quick_bench --output var/bench-quick.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

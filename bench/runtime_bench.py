@@ -5,8 +5,8 @@
 
 1. transitions/s through the service layer, against a raw-driver floor: one
    transaction of an UPDATE and four INSERTs (case, history, audit, outbox, timer);
-   and against a store floor: a step's own statements on the store's schema, on the
-   raw driver connection (what the database and driver cost, on this schema);
+   and against a store floor: the statements the service sent, recorded at the driver
+   and replayed on a raw connection over a copy of the store (bench/store_floor.py);
 2. Prefect overhead of one case step (5 notifications) against a bare Prefect flow
    running the same number of no-op tasks;
 3. bulk intake of N referrals (the intake path: one transaction per 1,000 rows), against
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import csv
 import os
 import platform
@@ -33,7 +32,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import text, update
 from tests.support.services import create_database, free_port, postgres_server
 
 from workflow.cases.model import Referral, YoungPersonDetails
@@ -41,15 +40,7 @@ from workflow.engine.model import Actor
 from workflow.privacy.consents import ConsentRequest
 from workflow.runtime import Runtime, build_runtime, use_runtime
 from workflow.settings import Settings
-from workflow.store.loading import LOAD_BY_REFERENCE
-from workflow.store.statements import (
-    CANCEL_TIMER,
-    INSERT_HISTORY,
-    INSERT_TIMER,
-    UPDATE_CASE,
-    WRITE_AUDIT,
-)
-from workflow.store.tables import Case, CaseTimer, OutboxRow
+from workflow.store.tables import CaseTimer, OutboxRow
 
 RESULTS: list[tuple[str, str, str]] = []
 
@@ -109,104 +100,6 @@ def service_transitions(runtime: Runtime, seconds: float = 10.0) -> float:
             paused.add(ref)
         done += 1
     return done / (time.perf_counter() - start)
-
-
-def store_floor(runtime: Runtime, seconds: float = 10.0) -> float:
-    """A step's own statements on the store's schema, on the raw driver connection.
-
-    Per transition, the statements the service sends for pause/resume: load the case
-    and its timers, update the case row (version check), insert the history event,
-    cancel one timer, start another, write the audit entry, commit. The same SQL and
-    the same stored values (JSON text, UTC times), with no engine, session or service
-    around them; on PostgreSQL the writes are pipelined, as the service sends them.
-    """
-    refs = open_cases(runtime, 200)
-    dialect = runtime.engine.dialect
-    stamp = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-    timers = ("referral_decision_due", "pause_review")
-    raw = runtime.engine.raw_connection()
-    driver = raw.driver_connection
-    sqlite = dialect.name == "sqlite"
-    pipeline = contextlib.nullcontext if sqlite else driver.pipeline  # type: ignore[union-attr]
-    cursor = raw.cursor()
-    done, start = 0, time.perf_counter()
-    with runtime.sessions() as session:
-        rows = session.execute(
-            select(Case.reference, Case.id, Case.version, Case.last_seq, Case.stage)
-        ).all()
-        ids = {ref: case_id for ref, case_id, *_ in rows}
-        state = {ref: (version, seq, stage) for ref, _, version, seq, stage in rows}
-    while time.perf_counter() - start < seconds:
-        ref = refs[done % len(refs)]
-        case_id = ids[ref]
-        version, seq, stage = state[ref]
-        paused = stage == "paused"
-        new_stage = "referred" if paused else "paused"
-        old, new = timers[::-1] if paused else timers
-        if sqlite:
-            cursor.execute("BEGIN IMMEDIATE")
-        cursor.execute(*LOAD_BY_REFERENCE.prepare(dialect, {"b_reference": ref}))
-        cursor.fetchall()
-        with pipeline():
-            for statement, params in (
-                (
-                    UPDATE_CASE,
-                    {
-                        "b_case": case_id,
-                        "b_old_version": version,
-                        "b_new_version": version + 1,
-                        "b_stage": new_stage,
-                        "b_previous_stage": stage,
-                        "b_data": {"source": "school", "age": 16, "caseworker": "cw"},
-                        "b_milestones": [],
-                        "b_counts": {"refer": 1, "pause": done},
-                        "b_closed_at": None,
-                        "b_caseworker": "cw",
-                        "b_seq": seq + 1,
-                    },
-                ),
-                (
-                    INSERT_HISTORY,
-                    {
-                        "case_id": case_id,
-                        "seq": seq + 1,
-                        "event": "resume" if paused else "pause",
-                        "transition": "resume" if paused else "pause",
-                        "from_stage": stage,
-                        "to_stage": new_stage,
-                        "inputs": {} if paused else {"pause_reason": "other"},
-                        "effects": [{"type": "CancelTimer"}, {"type": "StartTimer"}],
-                        "actor_role": "caseworker",
-                        "actor_id": "cw",
-                        "at": stamp,
-                    },
-                ),
-                (CANCEL_TIMER, {"b_case": case_id, "b_timer": old}),
-                (
-                    INSERT_TIMER,
-                    {"case_id": case_id, "timer": new, "due_at": stamp}
-                    | {"state": "running", "firings": 0},
-                ),
-                (
-                    WRITE_AUDIT,
-                    {
-                        "at": stamp,
-                        "actor": "caseworker:cw",
-                        "action": "change",
-                        "object_type": "case",
-                        "object_id": ref,
-                        "purpose": "pause",
-                        "details": {"event": "pause", "seq": seq + 1},
-                    },
-                ),
-            ):
-                cursor.execute(*statement.prepare(dialect, params))
-        raw.commit()
-        state[ref] = (version + 1, seq + 1, new_stage)
-        done += 1
-    rate = done / (time.perf_counter() - start)
-    raw.close()
-    return rate
 
 
 RAW_SCHEMA = [
@@ -447,8 +340,11 @@ def run_backend(backend: str, pg_url: str | None, cases: int, with_prefect: bool
         tmp, clock = Path(tmp_dir), Clock()
         with store(backend, pg_url, tmp, clock) as runtime:
             rate = service_transitions(runtime)
-        with store(backend, pg_url, tmp, clock) as runtime:
-            store_rate = store_floor(runtime)
+        # The store floor: the service's own statements recorded and replayed on the
+        # raw driver (bench/store_floor.py, which imports this module).
+        from bench.store_floor import measure as measure_store_floor
+
+        store_rate = measure_store_floor(backend, pg_url, 4000).floor_per_s
         if backend == "sqlite":
             floor = raw_floor(sqlite_connect(str(tmp / "floor.db")), "?", "INTEGER")
         else:
