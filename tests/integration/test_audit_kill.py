@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from tests.support.case_api import PASSWORD, create_staff, referred_case
@@ -31,7 +32,7 @@ from tests.support.pages import csrf
 from tests.support.services import free_port, wait_until
 from workflow.engine.model import Actor
 from workflow.runtime import Runtime
-from workflow.store.audit import AuditAction, AuditObject, writer
+from workflow.store.audit import AuditAction, AuditObject, AuditWriter, writer
 from workflow.store.tables import AuditEntry
 
 #: Concurrent clients (no think time), and the answered pages after which the process dies.
@@ -221,4 +222,40 @@ def test_reads_at_the_same_moment_are_committed_together(sqlite_runtime: Runtime
                 .where(AuditEntry.object_id == reference, AuditEntry.action == "read")
             )
             == views
+        )
+
+
+class _WriterDied(BaseException):
+    """Something no `except Exception` catches, raised inside the writer's thread."""
+
+
+def test_a_writer_that_dies_fails_its_reads_and_the_next_read_gets_a_new_writer(
+    sqlite_runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runtime = sqlite_runtime
+    reference = referred_case(runtime)
+    caseworker = Actor("caseworker", "cw-mette")
+    store = writer(runtime.engine)
+    dies = [True]
+    original = AuditWriter._insert
+
+    def insert_or_die(self: AuditWriter, batch: list[object]) -> None:
+        if dies.pop() if dies else False:
+            raise _WriterDied
+        original(self, batch)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(AuditWriter, "_insert", insert_or_die)
+    monkeypatch.setattr(threading, "excepthook", lambda _args: None)  # the thread's death
+    with pytest.raises(_WriterDied):  # not answered: its entry was not committed
+        runtime.service.view(reference, caseworker)
+    wait_until(lambda: store.queued == 0 and store.writing == 0, "the writer gone")
+    assert runtime.service.view(reference, caseworker).reference == reference
+    with runtime.uow.reading() as session:
+        assert (
+            session.scalar(
+                select(func.count())
+                .select_from(AuditEntry)
+                .where(AuditEntry.object_id == reference, AuditEntry.action == "read")
+            )
+            == 1
         )

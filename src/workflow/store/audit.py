@@ -200,10 +200,13 @@ class AuditWriter:
                 self._arrived.notify()
             else:
                 self._running = True
-                threading.Thread(target=self._run, name="audit-writer", daemon=True).start()
+                self._start()
         waiting.done.wait()
         if waiting.error is not None:
             raise waiting.error
+
+    def _start(self) -> None:
+        threading.Thread(target=self._run, name="audit-writer", daemon=True).start()
 
     def _run(self) -> None:
         while True:
@@ -217,6 +220,15 @@ class AuditWriter:
                 self.writing = len(batch)
             try:
                 self._write(batch)
+            except BaseException as error:  # never leave a request waiting for ever
+                for waiting in batch:
+                    if not waiting.done.is_set():
+                        self._fail(waiting, error)
+                with self._lock:  # entries queued meanwhile get a writer of their own
+                    self._running = bool(self._queue)
+                    if self._running:
+                        self._start()
+                raise
             finally:
                 self.writing = 0
 
@@ -249,7 +261,7 @@ class AuditWriter:
             waiting.done.set()
 
     @staticmethod
-    def _fail(waiting: _Waiting, error: Exception) -> None:
+    def _fail(waiting: _Waiting, error: BaseException) -> None:
         waiting.error = error
         waiting.done.set()
 
