@@ -230,6 +230,13 @@ class Definition(StrictModel):
         return frozenset(t.fires.event for t in self.timers if t.fires.event)
 
     @cached_property
+    def meeting_holding_events(self) -> frozenset[str]:
+        """The events of the steps that record a meeting as held."""
+        return frozenset(
+            t.event_name for t in self.transitions if t.meeting and t.meeting.action == "hold"
+        )
+
+    @cached_property
     def input_names_by_type(self) -> dict[InputType, list[str]]:
         """The names of the inputs of each type (referral and transitions), sorted."""
         names: dict[InputType, set[str]] = {}

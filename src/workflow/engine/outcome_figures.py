@@ -70,9 +70,7 @@ class StepFigures:
 
 def held_meeting_events(definition: Definition) -> frozenset[str]:
     """The events of the steps that record a meeting as held."""
-    return frozenset(
-        t.event_name for t in definition.transitions if t.meeting and t.meeting.action == "hold"
-    )
+    return definition.meeting_holding_events  # computed once per definition
 
 
 def step_figures(  # noqa: PLR0913 - the parts of one recorded step
