@@ -85,23 +85,6 @@ def open_cases(runtime: Runtime, count: int) -> list[str]:
 # 1. service layer against the raw floor ----------------------------------------------
 
 
-def service_transitions(runtime: Runtime, seconds: float = 10.0) -> float:
-    refs = open_cases(runtime, 200)
-    actor = Actor("caseworker", "cw")  # the cases' caseworker (the access rule is applied)
-    paused: set[str] = set()
-    done, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        ref = refs[done % len(refs)]
-        if ref in paused:
-            runtime.service.trigger(ref, "resume", {}, actor)
-            paused.discard(ref)
-        else:
-            runtime.service.trigger(ref, "pause", {"pause_reason": "other"}, actor)
-            paused.add(ref)
-        done += 1
-    return done / (time.perf_counter() - start)
-
-
 RAW_SCHEMA = [
     "CREATE TABLE f_cases (id INTEGER PRIMARY KEY, stage TEXT, data TEXT, version INTEGER)",
     "CREATE TABLE f_history (id {serial} PRIMARY KEY, case_id INTEGER, event TEXT, body TEXT)",
@@ -320,8 +303,11 @@ def prefect_overhead(runtime: Runtime, clock: Clock, rounds: int = 10) -> tuple[
 
 
 @contextmanager
-def store(backend: str, pg_url: str | None, tmp: Path, clock: Clock) -> Iterator[Runtime]:
-    url = (
+def store(
+    backend: str, pg_url: str | None, tmp: Path, clock: Clock, url: str | None = None
+) -> Iterator[Runtime]:
+    """A runtime over a new store of ``backend`` (or over the store at ``url``)."""
+    url = url or (
         f"sqlite:///{tmp / f'{backend}.db'}"
         if backend == "sqlite"
         else create_database(pg_url or "")
@@ -338,13 +324,12 @@ def store(backend: str, pg_url: str | None, tmp: Path, clock: Clock) -> Iterator
 def run_backend(backend: str, pg_url: str | None, cases: int, with_prefect: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp, clock = Path(tmp_dir), Clock()
-        with store(backend, pg_url, tmp, clock) as runtime:
-            rate = service_transitions(runtime)
-        # The store floor: the service's own statements recorded and replayed on the
-        # raw driver (bench/store_floor.py, which imports this module).
+        # The service and its store floor: the service's own statements recorded and
+        # replayed on the raw driver (bench/store_floor.py, which imports this module).
         from bench.store_floor import measure as measure_store_floor
 
-        store_rate = measure_store_floor(backend, pg_url, 4000).floor_per_s
+        measured = measure_store_floor(backend, pg_url, 4000)
+        rate, store_rate = measured.service_per_s, measured.floor_per_s
         if backend == "sqlite":
             floor = raw_floor(sqlite_connect(str(tmp / "floor.db")), "?", "INTEGER")
         else:

@@ -39,8 +39,7 @@ from sqlalchemy import event
 import workflow.cases.recording as recording
 from bench.runtime_bench import Clock, open_cases, store
 from workflow.engine.model import Actor
-from workflow.runtime import Runtime, build_runtime, use_runtime
-from workflow.settings import Settings
+from workflow.runtime import Runtime
 from workflow.store import driver
 
 #: The target of issue 19: the service at least half as fast as its store floor.
@@ -197,27 +196,18 @@ def measure(backend: str, pg_server: str | None, count: int) -> Figures:
             refs = open_cases(runtime, 200)
             url = runtime.engine.url
         copies = _copies(backend, tmp, url, 2)
-        with _store(url.render_as_string(hide_password=False), tmp, clock) as runtime:
+        with store(
+            backend, pg_server, tmp, clock, url.render_as_string(hide_password=False)
+        ) as runtime:
             service = transitions(runtime, refs, count)
         trace = Recording()
-        with _store(copies[0], tmp, clock) as runtime, recorded(runtime, trace):
+        with store(backend, pg_server, tmp, clock, copies[0]) as runtime, recorded(runtime, trace):
             transitions(runtime, refs, count)
-        with _store(copies[1], tmp, clock) as runtime:
+        with store(backend, pg_server, tmp, clock, copies[1]) as runtime:
             floor = replay(runtime, trace)
         return Figures(
             backend, count, count / service, count / floor, statements_per_transition(trace, count)
         )
-
-
-@contextmanager
-def _store(url: str, tmp: Path, clock: Clock) -> Iterator[Runtime]:
-    runtime = build_runtime(Settings(database_url=url, home=tmp / "var"), clock=clock)
-    use_runtime(runtime)
-    try:
-        yield runtime
-    finally:
-        use_runtime(None)
-        runtime.engine.dispose()
 
 
 def _copies(backend: str, tmp: Path, url: Any, n: int) -> list[str]:
