@@ -14,6 +14,7 @@ import base64
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import pygal
 from pygal.style import Style
@@ -118,7 +119,29 @@ def progression(
 ) -> Chart:
     """A young person's progression meeting by meeting: the level agreed (a line against
     the scale's names) and the share of the previous plan's goals met (bars on a second
-    axis, 0-100 %)."""
+    axis, 0-100 %).
+
+    Drawn once for the same figures (kept for the last :data:`KEPT_CHARTS` drawn): pygal
+    took about half of a case page's time, and a case's chart changes only when one of
+    its meetings is recorded."""
+    return _progression(
+        tuple(meetings), tuple(levels), tuple(level_names), tuple(goals_met), names, alt
+    )
+
+
+#: Progression charts kept drawn (an SVG of 20-40 KB each).
+KEPT_CHARTS = 256
+
+
+@lru_cache(maxsize=KEPT_CHARTS)
+def _progression(
+    meetings: tuple[str, ...],
+    levels: tuple[int | None, ...],
+    level_names: tuple[str, ...],
+    goals_met: tuple[float | None, ...],
+    names: tuple[str, str],
+    alt: str,
+) -> Chart:
     chart = pygal.Line(
         **_config(
             show_legend=True,
