@@ -48,14 +48,14 @@ from typing import Any
 
 from sqlalchemy import update
 from tests.support.case_api import PRE_MEETING
-from tests.support.services import create_database, free_port, postgres_server
+from tests.support.services import free_port, postgres_server
 
+from bench import runtime_bench
 from workflow.cases.model import Referral, YoungPersonDetails
 from workflow.delivery.outbox import FINISH_ROW, Deliverer, autocommit_connection
 from workflow.engine.model import Actor
 from workflow.privacy.consents import ConsentRequest
-from workflow.runtime import Runtime, build_runtime, use_runtime
-from workflow.settings import Settings
+from workflow.runtime import Runtime
 from workflow.store.states import OutboxState
 from workflow.store.tables import UTC_TIME, OutboxRow
 
@@ -267,16 +267,9 @@ def smtp_sink() -> Iterator[tuple[int, dict[str, Any]]]:
 # --- a store ----------------------------------------------------------------------------
 
 
-@contextmanager
-def store(db: str, server: str | None, tmp: Path, clock: Clock) -> Iterator[Runtime]:
-    url = f"sqlite:///{tmp / 'delivery.db'}" if db == "sqlite" else create_database(server or "")
-    runtime = build_runtime(Settings(database_url=url, home=tmp / "var"), clock=clock)
-    use_runtime(runtime)
-    try:
-        yield runtime
-    finally:
-        use_runtime(None)
-        runtime.engine.dispose()
+def store(db: str, server: str | None, tmp: Path, clock: Clock) -> Any:
+    """A runtime over a new store (bench/runtime_bench.py's)."""
+    return runtime_bench.store(db, server, tmp, clock)
 
 
 def bench_store(db: str, server: str | None, rows: int) -> list[tuple[str, str, str]]:

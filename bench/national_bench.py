@@ -149,7 +149,8 @@ def run_store(db: str, pg_server: str | None, args: argparse.Namespace) -> Run:
             run.store(store, _size(runtime, path), runtime.engine.dialect.server_version_info)
             raw = Raw("sqlite", str(path)) if path else Raw("postgresql", _libpq(url))
             scenarios.carry_out_for_real(runtime)
-            if args.only == "pages":
+
+            def pages() -> None:
                 from bench.national_web import page_latency
 
                 print(f"[{db}] page latency", flush=True)
@@ -165,6 +166,9 @@ def run_store(db: str, pg_server: str | None, args: argparse.Namespace) -> Run:
                     requests=args.page_requests,
                     seconds=args.page_seconds,
                 )
+
+            if args.only == "pages":
+                pages()
                 loader.close()
                 return run
             print(f"[{db}] nightly sweep", flush=True)
@@ -184,21 +188,7 @@ def run_store(db: str, pg_server: str | None, args: argparse.Namespace) -> Run:
                 rng=rng,
             )
             if not args.no_pages:
-                from bench.national_web import page_latency
-
-                print(f"[{db}] page latency", flush=True)
-                run.loads["page latency"] = os.getloadavg()[0]
-                clock.now = night + timedelta(hours=9)
-                page_latency(
-                    runtime,
-                    raw,
-                    store,
-                    tmp,
-                    free_port(),
-                    run.figures,
-                    requests=args.page_requests,
-                    seconds=args.page_seconds,
-                )
+                pages()
             print(f"[{db}] bulk intake", flush=True)
             run.loads["bulk intake"] = os.getloadavg()[0]
             scenarios.intake(
