@@ -229,6 +229,15 @@ class Settings(BaseSettings):
         description="Days the audit log is kept before `workflow audit prune` may remove it.",
     )
 
+    web_threads: int = Field(
+        default=4,
+        ge=1,
+        le=256,
+        description="Requests the web app works on at once (its worker threads); more wait "
+        "their turn. A page is mostly Python time, and Python runs one thread at a time, "
+        "so a few threads answer many users sooner than many threads do (docs/benchmarks.md).",
+    )
+
     web_max_body: int = Field(
         default=1_048_576,
         ge=1024,
