@@ -55,7 +55,13 @@ from workflow.store.audit import (
 )
 from workflow.store.busy import BUSY_ATTEMPTS, pause_when_busy, retry_when_busy
 from workflow.store.loading import consent_state, load_case, step_actors
-from workflow.store.reading import CaseView, case_by_reference, read_case, read_cpr
+from workflow.store.reading import (
+    CaseView,
+    case_by_reference,
+    case_row_by_reference,
+    read_case,
+    read_cpr,
+)
 from workflow.store.repository import StaleCaseError
 from workflow.store.standing import may_be_given
 from workflow.store.unit_of_work import UnitOfWork
@@ -325,7 +331,7 @@ class CaseService:
             audited_refusal(self.uow, actor, AuditObject.CASE, reference, purpose),
             self.uow.reading() as session,
         ):
-            case = case_by_reference(session, reference)
+            case = case_row_by_reference(session, reference)
             access = authorise(session, case, actor, Action.READ, purpose, self.uow.today())
             definition = self.uow.catalog.pinned(session, case.definition_version_id)
             view = read_case(session, case, definition, self.uow.cpr.mask, now)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -32,6 +32,8 @@ from workflow.privacy import passwords
 from workflow.privacy.login_throttle import Alert, LoginThrottle, username_key
 from workflow.store.audit import AuditAction, AuditObject, write_audit
 from workflow.store.database import READ_ONLY
+from workflow.store.driver import DriverStatement
+from workflow.store.loading import connection_of, record_of
 from workflow.store.tables import Account, WebSession
 from workflow.store.unit_of_work import UnitOfWork
 
@@ -62,6 +64,14 @@ class LoginRefusedError(WorkflowError):
     def __init__(self, message: str, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+_ACCOUNT_COLUMNS = tuple(Account.__table__.columns)
+_SESSION_USER = DriverStatement(
+    select(*_ACCOUNT_COLUMNS, *WebSession.__table__.columns)
+    .join(WebSession, WebSession.account_id == Account.id)
+    .where(WebSession.token_hash == bindparam("b_hash"), WebSession.kind == bindparam("b_kind"))
+)
 
 
 @dataclass(frozen=True)
@@ -470,16 +480,17 @@ class AccountService:
         """The user, CSRF token and scopes of a live session, or None."""
         if not token or len(token) > 200:
             return None
-        # Read only: on SQLite it takes no write lock (every request asks this).
+        # Read only: on SQLite it takes no write lock (every request asks this); one
+        # prebuilt statement on the driver, read as light records.
         with self.sessions(execution_options={READ_ONLY: True}) as session:
-            row = session.execute(
-                select(Account, WebSession)
-                .join(WebSession, WebSession.account_id == Account.id)
-                .where(WebSession.token_hash == token_hash(token), WebSession.kind == kind)
-            ).first()
-            if row is None:
+            rows = _SESSION_USER.rows(
+                connection_of(session), {"b_hash": token_hash(token), "b_kind": kind}
+            )
+            if not rows:
                 return None
-            account, live = row
+            width = len(_ACCOUNT_COLUMNS)
+            account = record_of(Account)(*rows[0][:width])
+            live = record_of(WebSession)(*rows[0][width:])
             if live.expires_at <= self.clock() or not account.active:
                 return None
             return LiveSession(

@@ -7,12 +7,14 @@ timer moves its row or inserts one). One LEFT JOIN on the driver's cursor gives 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, make_dataclass
 from datetime import date, datetime
-from typing import Any, Protocol, TypeVar, cast
+from functools import cache
+from typing import Any, Generic, Protocol, TypeVar, cast
 
-from sqlalchemy import Connection, and_, bindparam, or_, select
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, or_, select
+from sqlalchemy.orm import Session
 
 from workflow.engine.model import CaseState, Timing
 from workflow.store.driver import DriverStatement
@@ -54,7 +56,8 @@ class StoredCase(Protocol):
 _Model = TypeVar("_Model", bound=Base)
 
 
-def _record_of(model: type[_Model]) -> Callable[..., _Model]:
+@cache
+def record_of(model: type[_Model]) -> Callable[..., _Model]:
     """A light record class with ``model``'s table columns as fields, in the table's order.
 
     Made from a row by position, without the ORM's bookkeeping (building an ORM object
@@ -67,8 +70,51 @@ def _record_of(model: type[_Model]) -> Callable[..., _Model]:
     return cast(Callable[..., _Model], record)
 
 
-#: A case row as the step path loads it: the cases table's columns (see _record_of).
-CaseRow = _record_of(Case)
+#: A case row as the step path loads it: the cases table's columns (see record_of).
+CaseRow = record_of(Case)
+
+
+class Records(Generic[_Model]):
+    """A SELECT of a model's rows, prebuilt for the driver and read as light records
+    (:func:`record_of`): for pages that read many small sets of rows, where SQLAlchemy's
+    execution and the ORM's objects cost more Python time than the queries themselves.
+
+    Read through a session, its pending changes are flushed first, as the ORM's own
+    queries would (autoflush): a record never misses a row the session holds.
+    """
+
+    def __init__(
+        self,
+        model: type[_Model],
+        *where: ColumnElement[bool],
+        order_by: Sequence[Any] = (),
+        limit: int | None = None,
+    ) -> None:
+        statement = select(*model.__table__.columns).where(*where).order_by(*order_by)
+        self.statement = DriverStatement(statement if limit is None else statement.limit(limit))
+        self.record = record_of(model)
+
+    def all(self, session: Session, params: Mapping[str, Any]) -> list[_Model]:
+        """The rows, in the statement's order."""
+        record = self.record
+        return [record(*row) for row in self.statement.rows(connection_of(session), params)]
+
+    def first(self, session: Session, params: Mapping[str, Any]) -> _Model | None:
+        """The first row, or None."""
+        rows = self.statement.rows(connection_of(session), params)
+        return self.record(*rows[0]) if rows else None
+
+
+def connection_of(session: Session) -> Connection:
+    """The session's connection (its transaction), its pending changes flushed first: a
+    statement sent on it directly sees what the session's own queries would."""
+    session.flush()
+    return session.connection()
+
+
+def scalars(statement: DriverStatement, session: Session, params: Mapping[str, Any]) -> list[Any]:
+    """The first column of a prebuilt SELECT's rows, read through a session."""
+    return [row[0] for row in statement.rows(connection_of(session), params)]
 
 
 @dataclass(frozen=True, slots=True)

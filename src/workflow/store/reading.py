@@ -15,6 +15,8 @@ from workflow.definitions.models import Definition
 from workflow.engine.milestones import live_milestones
 from workflow.engine.model import CaseState, Timing
 from workflow.errors import CaseNotFoundError
+from workflow.store.driver import DriverStatement
+from workflow.store.loading import Records, scalars
 from workflow.store.statements import CASE_BY_REFERENCE
 from workflow.store.states import TaskState, TimerState
 from workflow.store.tables import (
@@ -71,46 +73,48 @@ class CaseView:
     reader_roles: tuple[str, ...] | None = None
 
 
-# The case page's statements, built once (a statement built per read costs more Python
-# time than its query: SQLAlchemy builds it and its cache key anew each time).
+# The case page's statements, built once and run on the driver, read as light records
+# (a statement through SQLAlchemy's execution and the ORM's objects cost more Python time
+# than its query: a case page sends a dozen).
 _CASE: BindParameter[int] = bindparam("b_case")
-_GOALS = select(PlanGoal).where(PlanGoal.plan_id == bindparam("b_plan")).order_by(PlanGoal.number)
-_CONSENTS = select(Consent).where(Consent.case_id == _CASE).order_by(Consent.id.desc())
-_CONSENT_DEPARTMENTS = (
-    select(ConsentDepartment)
-    .where(ConsentDepartment.case_id == _CASE)
-    .order_by(ConsentDepartment.id)
+_CASE_ROW = Records(Case, Case.reference == bindparam("b_reference"))
+_GOALS = Records(PlanGoal, PlanGoal.plan_id == bindparam("b_plan"), order_by=[PlanGoal.number])
+_CONSENTS = Records(Consent, Consent.case_id == _CASE, order_by=[Consent.id.desc()])
+_CONSENT_DEPARTMENTS = Records(
+    ConsentDepartment, ConsentDepartment.case_id == _CASE, order_by=[ConsentDepartment.id]
 )
-_HISTORY = select(HistoryEvent).where(HistoryEvent.case_id == _CASE).order_by(HistoryEvent.seq)
-_TEAM = select(TeamMembership).where(
-    TeamMembership.case_id == _CASE, TeamMembership.until.is_(None)
+_HISTORY = Records(HistoryEvent, HistoryEvent.case_id == _CASE, order_by=[HistoryEvent.seq])
+_TEAM = Records(TeamMembership, TeamMembership.case_id == _CASE, TeamMembership.until.is_(None))
+_COORDINATOR = DriverStatement(
+    select(CoordinatorAssignment.person).where(
+        CoordinatorAssignment.case_id == _CASE, CoordinatorAssignment.until.is_(None)
+    )
 )
-_COORDINATOR = select(CoordinatorAssignment.person).where(
-    CoordinatorAssignment.case_id == _CASE, CoordinatorAssignment.until.is_(None)
+_PLANS = Records(Plan, Plan.case_id == _CASE, order_by=[Plan.version.desc()], limit=2)
+_MEETINGS = Records(Meeting, Meeting.case_id == _CASE, order_by=[Meeting.starts_at])
+_TASKS = Records(
+    CaseTask,
+    CaseTask.case_id == _CASE,
+    order_by=[case_when((CaseTask.state == TaskState.OPEN, 0), else_=1), CaseTask.due_at],
 )
-_PLANS = select(Plan).where(Plan.case_id == _CASE).order_by(Plan.version.desc()).limit(2)
-_MEETINGS = select(Meeting).where(Meeting.case_id == _CASE).order_by(Meeting.starts_at)
-_TASKS = (
-    select(CaseTask)
-    .where(CaseTask.case_id == _CASE)
-    .order_by(case_when((CaseTask.state == TaskState.OPEN, 0), else_=1), CaseTask.due_at)
+_TIMERS = Records(
+    CaseTimer,
+    CaseTimer.case_id == _CASE,
+    CaseTimer.state == TimerState.RUNNING,
+    order_by=[CaseTimer.due_at],
 )
-_TIMERS = (
-    select(CaseTimer)
-    .where(CaseTimer.case_id == _CASE, CaseTimer.state == TimerState.RUNNING)
-    .order_by(CaseTimer.due_at)
+_PROGRESS = Records(
+    MeetingFigures,
+    MeetingFigures.case_id == _CASE,
+    order_by=[MeetingFigures.held_at, MeetingFigures.id],
 )
-_PROGRESS = (
-    select(MeetingFigures)
-    .where(MeetingFigures.case_id == _CASE)
-    .order_by(MeetingFigures.held_at, MeetingFigures.id)
-)
+_PERSON = Records(YoungPerson, YoungPerson.id == bindparam("b_person"))
 
 
 def _goals(session: Session, plan: Plan | None) -> list[PlanGoal]:
     if plan is None:
         return []
-    return list(session.scalars(_GOALS, {"b_plan": plan.id}))
+    return _GOALS.all(session, {"b_plan": plan.id})
 
 
 def _goal(goal: PlanGoal) -> dict[str, Any]:
@@ -153,6 +157,15 @@ def case_by_reference(session: Session, reference: str) -> Case:
     return case
 
 
+def case_row_by_reference(session: Session, reference: str) -> Case:
+    """The case with this reference as a light record to read (never to change), or
+    CaseNotFoundError."""
+    case = _CASE_ROW.first(session, {"b_reference": reference})
+    if case is None:
+        raise CaseNotFoundError(f"no case {reference}")
+    return case
+
+
 def read_cpr(session: Session, case: Case) -> str | None:
     """The stored (encrypted) CPR number of a case's young person."""
     if case.young_person_id is None:
@@ -162,9 +175,9 @@ def read_cpr(session: Session, case: Case) -> str | None:
 
 def read_consents(session: Session, case_id: int) -> list[dict[str, Any]]:
     """A case's consents, newest first: who gave them, what they cover, what is withdrawn."""
-    consents = session.scalars(_CONSENTS, {"b_case": case_id}).all()
+    consents = _CONSENTS.all(session, {"b_case": case_id})
     departments: dict[int, list[dict[str, Any]]] = {}
-    for row in session.scalars(_CONSENT_DEPARTMENTS, {"b_case": case_id}):
+    for row in _CONSENT_DEPARTMENTS.all(session, {"b_case": case_id}):
         departments.setdefault(row.consent_id, []).append(
             {"department": row.department, "withdrawn_at": row.withdrawn_at}
         )
@@ -229,19 +242,21 @@ def read_case(
     ``mask_cpr`` turns the stored (encrypted) CPR number into its masked form.
     """
     this = {"b_case": case.id}
-    history = session.scalars(_HISTORY, this).all()
-    team = session.scalars(_TEAM, this).all()
-    coordinator = session.scalar(_COORDINATOR, this)
-    plans = session.scalars(_PLANS, this).all()
+    history = _HISTORY.all(session, this)
+    team = _TEAM.all(session, this)
+    coordinator = next(iter(scalars(_COORDINATOR, session, this)), None)
+    plans = _PLANS.all(session, this)
     plan = plans[0] if plans else None
     goals = _goals(session, plan)
     reviewed = _goals(session, plans[1]) if len(plans) > 1 else []
-    meetings = session.scalars(_MEETINGS, this).all()
-    tasks = session.scalars(_TASKS, this).all()
-    person = session.get(YoungPerson, case.young_person_id) if case.young_person_id else None
+    meetings = _MEETINGS.all(session, this)
+    tasks = _TASKS.all(session, this)
+    person = (
+        _PERSON.first(session, {"b_person": case.young_person_id}) if case.young_person_id else None
+    )
     consents = read_consents(session, case.id)
-    timers = session.scalars(_TIMERS, this).all()
-    progress = session.scalars(_PROGRESS, this).all()
+    timers = _TIMERS.all(session, this)
+    progress = _PROGRESS.all(session, this)
     return CaseView(
         reference=case.reference,
         definition=definition.id,

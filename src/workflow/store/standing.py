@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, literal, select, union_all
+from sqlalchemy import ColumnElement, bindparam, exists, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from workflow.definitions.calendar import age_on
@@ -17,7 +17,8 @@ from workflow.engine.access import (
     guardian_id_of,
     young_person_actor,
 )
-from workflow.store.loading import StoredCase
+from workflow.store.driver import DriverStatement
+from workflow.store.loading import StoredCase, connection_of, scalars
 from workflow.store.tables import (
     AccessGrant,
     Account,
@@ -50,30 +51,51 @@ def consented(case_id: Any, department: Any) -> ColumnElement[bool]:
     )
 
 
+_CONSENTED = DriverStatement(
+    select(ConsentDepartment.department).where(
+        ConsentDepartment.case_id == bindparam("b_case"), ConsentDepartment.withdrawn_at.is_(None)
+    )
+)
+_LEGAL_BASES = DriverStatement(
+    select(AccessGrant.basis, AccessGrant.law, AccessGrant.actions)
+    .where(
+        AccessGrant.person_id == bindparam("b_person"),
+        AccessGrant.municipality_code == bindparam("b_municipality"),
+        AccessGrant.revoked_at.is_(None),
+    )
+    .order_by(AccessGrant.id)
+)
+# One round trip for both relations: the team departments, and a marker row when the
+# person is the coordinator (no department id starts with "@").
+_RELATIONS = DriverStatement(
+    union_all(
+        select(TeamMembership.department).where(
+            TeamMembership.case_id == bindparam("b_case"),
+            TeamMembership.person == bindparam("b_person"),
+            TeamMembership.until.is_(None),
+        ),
+        select(literal(COORDINATOR_MARK)).where(
+            CoordinatorAssignment.case_id == bindparam("b_case"),
+            CoordinatorAssignment.person == bindparam("b_person"),
+            CoordinatorAssignment.until.is_(None),
+        ),
+    )
+)
+
+
 def consented_departments(session: Session, case_id: int) -> frozenset[str]:
     """The departments the case may be shared with now."""
-    return frozenset(
-        session.scalars(
-            select(ConsentDepartment.department).where(
-                ConsentDepartment.case_id == case_id, ConsentDepartment.withdrawn_at.is_(None)
-            )
-        )
-    )
+    return frozenset(scalars(_CONSENTED, session, {"b_case": case_id}))
 
 
 def legal_bases(session: Session, person: str, municipality_code: str) -> tuple[LegalBasis, ...]:
     """The person's recorded legal bases in a municipality."""
+    rows = _LEGAL_BASES.rows(
+        connection_of(session), {"b_person": person, "b_municipality": municipality_code}
+    )
     return tuple(
         LegalBasis(f"{basis}: {law}", frozenset(Action(a) for a in actions))
-        for basis, law, actions in session.execute(
-            select(AccessGrant.basis, AccessGrant.law, AccessGrant.actions)
-            .where(
-                AccessGrant.person_id == person,
-                AccessGrant.municipality_code == municipality_code,
-                AccessGrant.revoked_at.is_(None),
-            )
-            .order_by(AccessGrant.id)
-        )
+        for basis, law, actions in rows
     )
 
 
@@ -112,24 +134,7 @@ def standing_of(
     citizen = citizen_standing(session, case, person, today or date.today())
     if citizen is not None:
         return citizen
-    # One round trip for both relations: the team departments, and a marker row when the
-    # person is the coordinator (no department id starts with "@").
-    found = set(
-        session.scalars(
-            union_all(
-                select(TeamMembership.department).where(
-                    TeamMembership.case_id == case.id,
-                    TeamMembership.person == person,
-                    TeamMembership.until.is_(None),
-                ),
-                select(literal(COORDINATOR_MARK)).where(
-                    CoordinatorAssignment.case_id == case.id,
-                    CoordinatorAssignment.person == person,
-                    CoordinatorAssignment.until.is_(None),
-                ),
-            )
-        )
-    )
+    found = set(scalars(_RELATIONS, session, {"b_case": case.id, "b_person": person}))
     team = frozenset(found - {COORDINATOR_MARK})
     return Standing(
         caseworker=case.caseworker == person,
