@@ -259,8 +259,11 @@ class DriverStatement:
 
     def rows(self, connection: Connection, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """Run a SELECT; its rows with the columns' result processors applied."""
+        return self.fetched(connection, self.execute(connection, params))
+
+    def fetched(self, connection: Connection, cursor: Any) -> list[tuple[Any, ...]]:
+        """The rows of a cursor this statement ran on (:meth:`execute`), processed."""
         compiled = self._for(connection.dialect)
-        cursor = self.execute(connection, params)
         try:
             fetched = cursor.fetchall()
         except connection.dialect.loaded_dbapi.Error as error:
@@ -275,6 +278,20 @@ class DriverStatement:
                 values[index] = processor(values[index])
             found.append(tuple(values))
         return found
+
+
+def read_together(
+    connection: Connection, reads: Sequence[tuple[DriverStatement, Mapping[str, Any]]]
+) -> list[list[tuple[Any, ...]]]:
+    """The rows of several SELECTs, in order. On PostgreSQL they are sent in one pipelined
+    block (one round trip, not one per SELECT: a case page reads a dozen small sets of
+    rows); elsewhere run one after another."""
+    with pipelined(connection):
+        cursors = [statement.execute(connection, params) for statement, params in reads]
+    return [
+        statement.fetched(connection, cursor)
+        for (statement, _params), cursor in zip(reads, cursors, strict=True)
+    ]
 
 
 def _first_value(cursor: Any) -> Any:

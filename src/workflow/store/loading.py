@@ -96,8 +96,12 @@ class Records(Generic[_Model]):
 
     def all(self, session: Session, params: Mapping[str, Any]) -> list[_Model]:
         """The rows, in the statement's order."""
+        return self.made(self.statement.rows(connection_of(session), params))
+
+    def made(self, rows: Sequence[Sequence[Any]]) -> list[_Model]:
+        """Records of rows this statement read (e.g. through :func:`read_together`)."""
         record = self.record
-        return [record(*row) for row in self.statement.rows(connection_of(session), params)]
+        return [record(*row) for row in rows]
 
     def first(self, session: Session, params: Mapping[str, Any]) -> _Model | None:
         """The first row, or None."""

@@ -15,8 +15,8 @@ from workflow.definitions.models import Definition
 from workflow.engine.milestones import live_milestones
 from workflow.engine.model import CaseState, Timing
 from workflow.errors import CaseNotFoundError
-from workflow.store.driver import DriverStatement
-from workflow.store.loading import Records, scalars
+from workflow.store.driver import DriverStatement, read_together
+from workflow.store.loading import Records, connection_of
 from workflow.store.statements import CASE_BY_REFERENCE
 from workflow.store.states import TaskState, TimerState
 from workflow.store.tables import (
@@ -78,7 +78,18 @@ class CaseView:
 # than its query: a case page sends a dozen).
 _CASE: BindParameter[int] = bindparam("b_case")
 _CASE_ROW = Records(Case, Case.reference == bindparam("b_reference"))
-_GOALS = Records(PlanGoal, PlanGoal.plan_id == bindparam("b_plan"), order_by=[PlanGoal.number])
+#: The goals of the case's two newest plans (the plan, and the one its review marked).
+_RECENT_GOALS = Records(
+    PlanGoal,
+    PlanGoal.plan_id.in_(
+        select(Plan.id)
+        .where(Plan.case_id == _CASE)
+        .order_by(Plan.version.desc())
+        .limit(2)
+        .scalar_subquery()
+    ),
+    order_by=[PlanGoal.plan_id, PlanGoal.number],
+)
 _CONSENTS = Records(Consent, Consent.case_id == _CASE, order_by=[Consent.id.desc()])
 _CONSENT_DEPARTMENTS = Records(
     ConsentDepartment, ConsentDepartment.case_id == _CASE, order_by=[ConsentDepartment.id]
@@ -109,12 +120,6 @@ _PROGRESS = Records(
     order_by=[MeetingFigures.held_at, MeetingFigures.id],
 )
 _PERSON = Records(YoungPerson, YoungPerson.id == bindparam("b_person"))
-
-
-def _goals(session: Session, plan: Plan | None) -> list[PlanGoal]:
-    if plan is None:
-        return []
-    return _GOALS.all(session, {"b_plan": plan.id})
 
 
 def _goal(goal: PlanGoal) -> dict[str, Any]:
@@ -173,11 +178,9 @@ def read_cpr(session: Session, case: Case) -> str | None:
     return session.scalar(select(YoungPerson.cpr).where(YoungPerson.id == case.young_person_id))
 
 
-def read_consents(session: Session, case_id: int) -> list[dict[str, Any]]:
-    """A case's consents, newest first: who gave them, what they cover, what is withdrawn."""
-    consents = _CONSENTS.all(session, {"b_case": case_id})
+def _consents(consents: list[Consent], given_to: list[ConsentDepartment]) -> list[dict[str, Any]]:
     departments: dict[int, list[dict[str, Any]]] = {}
-    for row in _CONSENT_DEPARTMENTS.all(session, {"b_case": case_id}):
+    for row in given_to:
         departments.setdefault(row.consent_id, []).append(
             {"department": row.department, "withdrawn_at": row.withdrawn_at}
         )
@@ -242,21 +245,40 @@ def read_case(
     ``mask_cpr`` turns the stored (encrypted) CPR number into its masked form.
     """
     this = {"b_case": case.id}
-    history = _HISTORY.all(session, this)
-    team = _TEAM.all(session, this)
-    coordinator = next(iter(scalars(_COORDINATOR, session, this)), None)
-    plans = _PLANS.all(session, this)
-    plan = plans[0] if plans else None
-    goals = _goals(session, plan)
-    reviewed = _goals(session, plans[1]) if len(plans) > 1 else []
-    meetings = _MEETINGS.all(session, this)
-    tasks = _TASKS.all(session, this)
-    person = (
-        _PERSON.first(session, {"b_person": case.young_person_id}) if case.young_person_id else None
+    # Read together: on PostgreSQL one round trip for the dozen sets of rows.
+    read = read_together(
+        connection_of(session),
+        [
+            (_HISTORY.statement, this),
+            (_TEAM.statement, this),
+            (_COORDINATOR, this),
+            (_PLANS.statement, this),
+            (_RECENT_GOALS.statement, this),
+            (_MEETINGS.statement, this),
+            (_TASKS.statement, this),
+            (_PERSON.statement, {"b_person": case.young_person_id}),
+            (_CONSENTS.statement, this),
+            (_CONSENT_DEPARTMENTS.statement, this),
+            (_TIMERS.statement, this),
+            (_PROGRESS.statement, this),
+        ],
     )
-    consents = read_consents(session, case.id)
-    timers = _TIMERS.all(session, this)
-    progress = _PROGRESS.all(session, this)
+    history = _HISTORY.made(read[0])
+    team = _TEAM.made(read[1])
+    coordinator = read[2][0][0] if read[2] else None
+    plans = _PLANS.made(read[3])
+    plan = plans[0] if plans else None
+    goals_of: dict[int, list[PlanGoal]] = {}
+    for goal in _RECENT_GOALS.made(read[4]):
+        goals_of.setdefault(goal.plan_id, []).append(goal)
+    goals = goals_of.get(plan.id, []) if plan else []
+    reviewed = goals_of.get(plans[1].id, []) if len(plans) > 1 else []
+    meetings = _MEETINGS.made(read[5])
+    tasks = _TASKS.made(read[6])
+    person = next(iter(_PERSON.made(read[7])), None) if case.young_person_id else None
+    consents = _consents(_CONSENTS.made(read[8]), _CONSENT_DEPARTMENTS.made(read[9]))
+    timers = _TIMERS.made(read[10])
+    progress = _PROGRESS.made(read[11])
     return CaseView(
         reference=case.reference,
         definition=definition.id,
