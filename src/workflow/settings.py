@@ -141,6 +141,14 @@ class Settings(BaseSettings):
         "it was handed to, when workers are listening (under a backlog a worker may take "
         "minutes to reach a step; handing it off again would only add to the backlog).",
     )
+    handoff_stalled_after: float = Field(
+        default=1800.0,
+        ge=0,
+        le=86400,
+        description="Seconds after which a step's run that a worker started and never "
+        "ended (the worker was killed) is marked Crashed by the sweep; its notifications "
+        "are still in the outbox and are delivered once their lease ends.",
+    )
     national_figures_ttl: float = Field(
         default=300.0,
         ge=0,

@@ -8,6 +8,7 @@ A real Prefect server, a real `workflow worker` process, a real SMTP sink.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import subprocess
 import time
 from collections.abc import Callable
@@ -18,9 +19,12 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import (
     FlowRunFilter,
     FlowRunFilterExpectedStartTime,
+    FlowRunFilterName,
+    FlowRunFilterStartTime,
     FlowRunFilterTags,
     TaskRunFilter,
     TaskRunFilterName,
+    TaskRunFilterStartTime,
 )
 from sqlalchemy import select
 
@@ -30,7 +34,7 @@ from workflow.cases.model import StepResult, YoungPersonDetails
 from workflow.engine.model import Actor
 from workflow.orchestration.handoff import StepHandoff, workers_listening
 from workflow.orchestration.sweep import run_sweep
-from workflow.runtime import Runtime
+from workflow.runtime import Runtime, use_runtime
 from workflow.store.tables import Case, HistoryEvent, OutboxRow
 
 CASEWORKER = Actor("caseworker", "cw")
@@ -69,10 +73,15 @@ async def _runs_of(reference: str, since: datetime) -> dict[str, list[str]]:
     return {run.name: sorted(run.tags) for run in runs}
 
 
-async def _task_runs(name: str) -> list[str]:
+async def _task_runs(name: str, since: datetime | None = None) -> list[str]:
+    """The states of the task runs of this name (started since ``since``: other tests'
+    stores reuse references)."""
     async with get_client() as client:
         runs = await client.read_task_runs(
-            task_run_filter=TaskRunFilter(name=TaskRunFilterName(any_=[name]))
+            task_run_filter=TaskRunFilter(
+                name=TaskRunFilterName(any_=[name]),
+                start_time=TaskRunFilterStartTime(after_=since) if since else None,
+            )
         )
     return [str(run.state_name) for run in runs]
 
@@ -141,4 +150,54 @@ def test_without_a_worker_the_sweep_carries_the_step_out_once_as_its_own_run(
     assert f"{opened.reference}-step-{opened.seq}-sweep" in runs  # left over, then swept
     timer_run = runs[f"{opened.reference}-step-{last}"]
     assert {"trigger:timer", f"step:{last}", "municipality:340"} <= set(timer_run)
+    handoff.close()
+
+
+async def _flow_run_states(name: str, since: datetime) -> list[str]:
+    async with get_client() as client:
+        runs = await client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(
+                name=FlowRunFilterName(any_=[name]),
+                start_time=FlowRunFilterStartTime(after_=since),
+            )
+        )
+    return [str(run.state_name) for run in runs]
+
+
+def test_a_step_run_whose_worker_was_killed_is_marked_crashed_by_the_sweep(
+    sqlite_runtime: Runtime,
+    smtp: SmtpSink,
+    clock: Clock,
+    task_worker: subprocess.Popen[bytes],
+) -> None:
+    runtime, started = sqlite_runtime, datetime.now(UTC)
+    smtp.hold(1, accepted=False)  # the worker's first mail: it waits for the answer
+    handoff = StepHandoff()
+    opened = _refer(runtime)
+    handoff.submit(opened)
+    assert handoff.wait_idle(60)
+    smtp.wait_held(1, alive=lambda: task_worker.poll() is None)
+    carried = f"carry-out-{opened.reference}-step-{opened.seq}"
+    step_run = f"{opened.reference}-step-{opened.seq}"
+    running = ["Running"]
+    _wait(lambda: asyncio.run(_task_runs(carried, started)) == running, 30, f"{carried} Running")
+    _wait(lambda: asyncio.run(_flow_run_states(step_run, started)) == running, 30, "its flow run")
+    task_worker.kill()  # SIGKILL, mid-send: it tells Prefect nothing more
+    task_worker.wait(30)
+    smtp.release(1)
+
+    # A sweep before the runs count as stalled leaves them alone ...
+    assert run_async(run_sweep(clock.now.isoformat()))["stalled_runs_ended"] == 0
+    assert asyncio.run(_task_runs(carried, started)) == ["Running"]
+    # ... one after it marks both Crashed, and nothing of the step is lost.
+    stalled_now = runtime.settings.model_copy(update={"handoff_stalled_after": 0})
+    use_runtime(dataclasses.replace(runtime, settings=stalled_now))
+    try:
+        swept = run_async(run_sweep(clock.now.isoformat()))
+    finally:
+        use_runtime(runtime)
+    assert swept["stalled_runs_ended"] == 2
+    assert asyncio.run(_task_runs(carried, started)) == ["Crashed"]
+    assert asyncio.run(_flow_run_states(step_run, started)) == ["Crashed"]
+    assert "dead" not in _states(runtime, opened)  # in the outbox: delivered after the lease
     handoff.close()

@@ -32,6 +32,7 @@ from workflow.orchestration.handoff import (
     trigger_of,
     workers_listening,
 )
+from workflow.orchestration.stalled import end_stalled_runs
 from workflow.runtime import get_runtime
 from workflow.store.states import OutboxState, TimerState
 from workflow.store.tables import Case, CaseTimer, OutboxRow
@@ -108,6 +109,14 @@ def prune_stored_hand_offs() -> int:
     return prune_storage()
 
 
+@task(task_run_name="end-stalled-runs")
+async def end_stalled(now: datetime) -> int:
+    """Mark Crashed the step runs a killed worker left Running (a count; the runs are
+    named by case reference and step number only)."""
+    after = timedelta(seconds=get_runtime().settings.handoff_stalled_after)
+    return len(await end_stalled_runs(now - after))
+
+
 @task(task_run_name="steps-left-over")
 def steps_left_over(before_iso: str, limit: int) -> list[StepToCarryOut]:
     """Steps whose notifications, due since before ``before``, nobody has tried yet (no
@@ -162,6 +171,8 @@ async def sweep(now_iso: str | None = None) -> State[Any]:
     # Rows given up here, and any a run without Prefect (or a failed one) left untold.
     announced = announce_dead(deliverer)
     pruned = prune_stored_hand_offs()
+    # Prefect's times are the real clock's (a demo's sweep runs on a clock of its own).
+    stalled = await end_stalled(datetime.now(UTC))
     await publish_caseload(moment)
     summary: dict[str, Any] = {
         "timers_fired": len(fired),
@@ -172,6 +183,7 @@ async def sweep(now_iso: str | None = None) -> State[Any]:
         "delivered": dict(delivered),
         "announced": len(announced),
         "pruned_files": pruned,
+        "stalled_runs_ended": stalled,
     }
     if delivered.get(DeliveryStatus.DEAD):
         return Failed(

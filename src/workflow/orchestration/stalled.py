@@ -1,0 +1,79 @@
+"""Runs a killed worker left Running: the sweep marks them Crashed.
+
+A ``workflow worker`` killed while it carried out a step (SIGKILL, a lost machine) never
+tells Prefect how its ``carry-out-step`` task run and the step's ``case-step`` flow run
+ended: the UI would show them Running for ever. Nothing of the step is lost — its
+notifications are in the outbox, claimed with a lease that runs out, and the sweep
+delivers them — but the operator must see that the run died. A run Running for longer
+than ``handoff_stalled_after`` is set Crashed, with a message saying what happened and
+where the step's work went. Only run names and codes are read and written.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import (
+    FlowFilter,
+    FlowFilterName,
+    FlowRunFilter,
+    FlowRunFilterStartTime,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
+    TaskRunFilter,
+    TaskRunFilterName,
+    TaskRunFilterStartTime,
+    TaskRunFilterState,
+    TaskRunFilterStateType,
+)
+from prefect.client.schemas.objects import StateType
+from prefect.states import Crashed
+
+#: The runs a worker carries a step out in (workflow.orchestration.handoff, flows).
+HANDOFF_TASK_PREFIX = "carry-out-"
+STEP_FLOW = "case-step"
+#: Runs ended per sweep (the rest in the next).
+MOST_PER_SWEEP = 200
+
+STALLED_MESSAGE = (
+    "No end was reported: the worker carrying it out stopped (killed or lost). Nothing is "
+    "lost: the step's notifications stay in the outbox and the sweep delivers them "
+    "(workflow outbox list --case <reference>)."
+)
+
+
+async def end_stalled_runs(started_before: datetime) -> list[str]:
+    """Mark Crashed the step runs (hand-off task runs and ``case-step`` flow runs) that
+    started before ``started_before`` and are still Running; their names."""
+    running = [StateType.RUNNING]
+    ended: list[str] = []
+    async with get_client() as client:
+        tasks = await client.read_task_runs(
+            task_run_filter=TaskRunFilter(
+                name=TaskRunFilterName(like_=HANDOFF_TASK_PREFIX),
+                state=TaskRunFilterState(type=TaskRunFilterStateType(any_=running)),
+                start_time=TaskRunFilterStartTime(before_=started_before),
+            ),
+            limit=MOST_PER_SWEEP,
+        )
+        flows = await client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=[STEP_FLOW])),
+            flow_run_filter=FlowRunFilter(
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=running)),
+                start_time=FlowRunFilterStartTime(before_=started_before),
+            ),
+            limit=MOST_PER_SWEEP,
+        )
+        for task_run in tasks:
+            if task_run.name.startswith(HANDOFF_TASK_PREFIX):  # like_ matches anywhere
+                await client.set_task_run_state(
+                    task_run.id, Crashed(message=STALLED_MESSAGE), force=True
+                )
+                ended.append(task_run.name)
+        for flow_run in flows:
+            await client.set_flow_run_state(
+                flow_run.id, Crashed(message=STALLED_MESSAGE), force=True
+            )
+            ended.append(flow_run.name)
+    return ended
