@@ -180,7 +180,8 @@ def workers_scenario(
     rng: random.Random,
 ) -> None:
     from bench.prefect_pool import submit_step, submit_sweep, using_api
-    from workflow.delivery.channels import file_name, message_id
+    from workflow.delivery.channels import file_name
+    from workflow.delivery.mail import message_id
     from workflow.orchestration.server import local_server
     from workflow.orchestration.workpool import deploy_to_pool
 

@@ -30,7 +30,7 @@ from tests.integration.conftest import (  # noqa: F401 (fixtures)
 from tests.support.case_api import ACCEPT, CASEWORKER, PRE_MEETING, REFERRAL_INPUTS
 from tests.support.services import SmtpSink
 from workflow.cases.model import YoungPersonDetails
-from workflow.delivery.channels import message_id
+from workflow.delivery.mail import message_id
 from workflow.privacy.consents import ConsentRequest
 from workflow.runtime import Runtime, build_runtime
 from workflow.store.tables import AuditEntry, OutboxRow

@@ -24,10 +24,8 @@ from tests.support.services import (
     SmtpSink,
 )
 from workflow.cases.model import StepResult, YoungPersonDetails
-from workflow.delivery.channels import (
-    file_name,
-    message_id,
-)
+from workflow.delivery.channels import file_name
+from workflow.delivery.mail import message_id
 from workflow.delivery.message import addresses_of
 from workflow.privacy.consents import ConsentRequest
 from workflow.runtime import Runtime

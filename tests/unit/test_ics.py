@@ -16,13 +16,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from icalendar import Calendar, Component, Timezone
 
-from workflow.delivery.channels import build_email
 from workflow.delivery.ics import (
     CalendarMeeting,
     CalendarPerson,
     invitation,
     meeting_calendar,
 )
+from workflow.delivery.mail import build_email
 from workflow.delivery.message import OutgoingMessage
 
 CPH = ZoneInfo("Europe/Copenhagen")

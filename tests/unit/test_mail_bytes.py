@@ -20,13 +20,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from workflow.delivery.channels import build_email, mail_bytes
 from workflow.delivery.ics import (
     CalendarMeeting,
     CalendarPerson,
     library_calendar,
     meeting_calendar,
 )
+from workflow.delivery.mail import build_email, mail_bytes
 from workflow.delivery.message import OutgoingMessage
 
 ALPHABET = "abc æøåÆØÅ–,;:\"'=?_<>\t.\\^’\n\r" + "x" * 20
