@@ -187,7 +187,7 @@ def test_a_step_run_whose_worker_was_killed_is_marked_crashed_by_the_sweep(
     smtp.release(1)
 
     # A sweep before the runs count as stalled leaves them alone ...
-    assert run_async(run_sweep(clock.now.isoformat()))["stalled_runs_ended"] == 0
+    run_async(run_sweep(clock.now.isoformat()))
     assert asyncio.run(_task_runs(carried, started)) == ["Running"]
     # ... one after it marks both Crashed, and nothing of the step is lost.
     stalled_now = runtime.settings.model_copy(update={"handoff_stalled_after": 0})
