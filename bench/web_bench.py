@@ -58,6 +58,7 @@ from workflow.engine.model import Actor
 from workflow.privacy.consents import ConsentRequest
 from workflow.runtime import Runtime, build_runtime, use_runtime
 from workflow.settings import Settings
+from workflow.store import driver
 from workflow.store.tables import AuditEntry, Case, CoordinatorAssignment, TeamMembership
 from workflow.texts import text
 from workflow.web.app import create_app
@@ -161,7 +162,8 @@ def _referral(i: int, definition: str, caseworker: str) -> Referral:
     born = date(2005 + i % 5, 1 + i % 12, 1 + i % 28)  # 16-21 years old in 2026
     return Referral(
         definition,
-        YoungPersonDetails(f"Bench Person {i}", f"{born:%d%m%y}{i % 10_000:04d}", born),
+        # Serial numbers 4000-9999: their first digit says born in the 2000s (CPR's rule).
+        YoungPersonDetails(f"Bench Person {i}", f"{born:%d%m%y}{4000 + i % 6000:04d}", born),
         Actor("caseworker", caseworker),
         {
             "source": ("school", "uu", "ssp", "jobcenter", "young_person")[i % 5],
@@ -386,16 +388,25 @@ def pages(load: Caseload, newest: list[str]) -> list[Page]:
 
 @contextmanager
 def counting(runtime: Runtime) -> Iterator[list[int]]:
-    """Counts the SQL statements sent to the store."""
+    """Counts the SQL statements sent to the store: SQLAlchemy's, and the prebuilt ones
+    run on the driver's cursor (workflow.store.driver), which SQLAlchemy does not see."""
     counter = [0]
 
     def count(*_args: Any) -> None:
         counter[0] += 1
 
+    execute = driver.DriverStatement.execute
+
+    def counted(self: driver.DriverStatement, connection: Any, params: Any) -> Any:
+        counter[0] += 1
+        return execute(self, connection, params)
+
     event.listen(runtime.engine, "before_cursor_execute", count)
+    driver.DriverStatement.execute = counted  # type: ignore[method-assign]
     try:
         yield counter
     finally:
+        driver.DriverStatement.execute = execute  # type: ignore[method-assign]
         event.remove(runtime.engine, "before_cursor_execute", count)
 
 
