@@ -10,10 +10,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import bindparam, exc, func, select
+from sqlalchemy import bindparam, exc, func, select, text
 
 from workflow.runtime import Runtime
-from workflow.store.driver import DriverStatement, pipelined
+from workflow.store.driver import DriverStatement, pipelined, read_together
+from workflow.store.loading import Records
 from workflow.store.statements import AUDIT_COLUMNS, INSERT_IDEMPOTENCY_KEY, WRITE_AUDIT
 from workflow.store.tables import AuditEntry, CaseTimer, IdempotencyKey
 
@@ -151,3 +152,60 @@ def test_a_fired_row_beside_the_running_row_of_a_timer_does_not_hide_it(
     assert loaded is not None
     assert loaded.state().timers[running.timer] == running.due_at
     assert loaded.live_timers()[running.timer] == "running"
+
+
+KEYS_OF = Records(
+    IdempotencyKey,
+    IdempotencyKey.case_reference == bindparam("b_reference"),
+    order_by=[IdempotencyKey.key],
+)
+
+
+def test_records_read_what_the_orm_reads_and_see_the_sessions_pending_rows(
+    runtime: Runtime,
+) -> None:
+    made = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+    with runtime.sessions() as session, session.begin():
+        session.add(
+            IdempotencyKey(key="a", case_reference="R1", result={"æ": [1]}, created_at=made)
+        )
+        session.add(IdempotencyKey(key="b", case_reference="R1", result={}, created_at=made))
+        # Not flushed yet: a record read flushes first, as the ORM's autoflush would.
+        records = KEYS_OF.all(session, {"b_reference": "R1"})
+        orm = session.scalars(
+            select(IdempotencyKey)
+            .where(IdempotencyKey.case_reference == "R1")
+            .order_by(IdempotencyKey.key)
+        ).all()
+    assert [(r.key, r.case_reference, r.result, r.created_at) for r in records] == [
+        (o.key, o.case_reference, o.result, o.created_at) for o in orm
+    ]
+    assert records[0].result == {"æ": [1]}
+    assert records[0].created_at == made
+
+
+def test_reads_sent_together_come_back_each_with_its_own_rows(runtime: Runtime) -> None:
+    made = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+    with runtime.sessions() as session, session.begin():
+        for key, reference in (("a", "R1"), ("b", "R2"), ("c", "R2")):
+            session.add(
+                IdempotencyKey(key=key, case_reference=reference, result={}, created_at=made)
+            )
+    with runtime.sessions() as session:
+        connection = session.connection()
+        found = read_together(
+            connection,
+            [
+                (KEYS_OF.statement, {"b_reference": "R2"}),
+                (READ_KEY, {"b_key": "a"}),
+                (KEYS_OF.statement, {"b_reference": "none"}),
+            ],
+        )
+        assert [r.key for r in KEYS_OF.made(found[0])] == ["b", "c"]
+        assert found[1] == [({}, made)]
+        assert found[2] == []
+        # A failing read in the block is SQLAlchemy's error, its parameters hidden.
+        missing = DriverStatement(text("SELECT x FROM no_such_table WHERE x = :b_key"))
+        with pytest.raises(exc.DBAPIError) as raised:
+            read_together(connection, [(READ_KEY, {"b_key": "a"}), (missing, {"b_key": SECRET})])
+        assert SECRET not in str(raised.value)
