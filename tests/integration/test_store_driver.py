@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import bindparam, exc, func, select, text
+from sqlalchemy import bindparam, create_engine, exc, func, select, text
 
 from workflow.runtime import Runtime
-from workflow.store.driver import DriverStatement, pipelined, read_together
+from workflow.store.driver import DriverStatement, pipelined, read_alone, read_together
 from workflow.store.loading import Records
 from workflow.store.statements import AUDIT_COLUMNS, INSERT_IDEMPOTENCY_KEY, WRITE_AUDIT
 from workflow.store.tables import AuditEntry, CaseTimer, IdempotencyKey
@@ -209,3 +209,48 @@ def test_reads_sent_together_come_back_each_with_its_own_rows(runtime: Runtime) 
         with pytest.raises(exc.DBAPIError) as raised:
             read_together(connection, [(READ_KEY, {"b_key": "a"}), (missing, {"b_key": SECRET})])
         assert SECRET not in str(raised.value)
+
+
+def test_a_read_alone_sees_what_is_committed_and_leaves_its_connection_transactional(
+    runtime: Runtime,
+) -> None:
+    made = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+    with runtime.sessions() as session, session.begin():
+        session.add(IdempotencyKey(key="a", case_reference="R1", result={"x": 1}, created_at=made))
+    # One pooled connection: the connection the read used is the one handed out next.
+    engine = create_engine(runtime.engine.url, pool_size=1, max_overflow=0)
+    try:
+        assert read_alone(engine, READ_KEY, {"b_key": "a"}) == [({"x": 1}, made)]
+        assert read_alone(engine, READ_KEY, {"b_key": "none"}) == []
+        missing = DriverStatement(text("SELECT x FROM no_such_table WHERE x = :b_key"))
+        with pytest.raises(exc.DBAPIError) as raised:
+            read_alone(engine, missing, {"b_key": SECRET})
+        assert SECRET not in str(raised.value)
+        # Back in the pool the connection runs transactions again: a rolled back
+        # write leaves nothing (in autocommit it would have stayed).
+        with engine.connect() as connection:
+            connection.execute(
+                IdempotencyKey.__table__.insert().values(
+                    key="b", case_reference="R1", result={}, created_at=made
+                )
+            )
+            connection.rollback()
+        assert read_alone(engine, READ_KEY, {"b_key": "b"}) == []
+    finally:
+        engine.dispose()
+
+
+def test_staff_names_are_found_for_any_number_of_ids(runtime: Runtime) -> None:
+    for n in range(1, 4):
+        runtime.accounts.create(
+            f"staff{n}",
+            None,
+            display_name=f"Staff Æ {n}",
+            person_id=f"p-{n}",
+            roles=["caseworker"],
+            municipality_code="851",
+        )
+    assert runtime.accounts.names([]) == {}
+    assert runtime.accounts.names(["p-2", "", "nobody"]) == {"p-2": "Staff Æ 2"}
+    many = [f"x-{i}" for i in range(500)] + ["p-1", "p-3", "p-1"]
+    assert runtime.accounts.names(many) == {"p-1": "Staff Æ 1", "p-3": "Staff Æ 3"}
