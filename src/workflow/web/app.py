@@ -171,11 +171,13 @@ def create_app(
     )
     # The navigation offers the conference and pool pages where the definition has them.
     municipalities = [d for d in runtime.catalog.current.values() if d.municipality]
-    context.pages.environment.globals["conference_codes"] = frozenset(
-        d.municipality.code for d in municipalities if d.municipality and d.conferences
+    context.pages.set_global(
+        "conference_codes",
+        frozenset(d.municipality.code for d in municipalities if d.municipality and d.conferences),
     )
-    context.pages.environment.globals["pool_codes"] = frozenset(
-        d.municipality.code for d in municipalities if d.municipality and d.pool
+    context.pages.set_global(
+        "pool_codes",
+        frozenset(d.municipality.code for d in municipalities if d.municipality and d.pool),
     )
     # The pages have no schema of their own: the API's is at /api/openapi.json.
     app = FastAPI(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,8 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2.ext import Extension
+from jinja2.lexer import Token, TokenStream
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
@@ -59,8 +62,46 @@ def when(value: Any, style: str = "datetime", zone: ZoneInfo = DEFAULT_ZONE) -> 
     return str(value)
 
 
-def make_environment() -> Environment:
-    """The pages' Jinja2 environment: HTML autoescaped, undefined names are errors."""
+class ConstantTexts(Extension):
+    """Puts the text of ``t("key")`` into the template when it is compiled.
+
+    A page asks for a hundred fixed texts (labels, headings); each call at render time
+    costs a lookup and an escape. A template is compiled once per language (see
+    :class:`Pages`): a call of ``t`` with a single string literal becomes that string
+    in the environment's language, which Jinja then escapes once, at compile time. A
+    call with parameters or a computed key stays a call.
+    """
+
+    def filter_stream(self, stream: TokenStream) -> Iterator[Token]:
+        lang = self.environment.text_language  # type: ignore[attr-defined]
+        window: list[Token] = []
+        before = ""
+        for token in stream:
+            window.append(token)
+            if len(window) < 4:
+                continue
+            name, opening, key, closing = window
+            if (
+                name.type == "name"
+                and name.value == "t"
+                and before != "dot"
+                and opening.type == "lparen"
+                and key.type == "string"
+                and closing.type == "rparen"
+            ):
+                yield Token(name.lineno, "string", text(key.value, lang))
+                before = "string"
+                window.clear()
+                continue
+            first = window.pop(0)
+            before = first.type
+            yield first
+        yield from window
+
+
+def make_environment(lang: str = "da") -> Environment:
+    """The pages' Jinja2 environment for ``lang``: HTML autoescaped, undefined names are
+    errors, fixed texts put in when a template is compiled (:class:`ConstantTexts`)."""
     environment = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(["html"]),
@@ -69,7 +110,9 @@ def make_environment() -> Environment:
         lstrip_blocks=True,
         # The templates ship with the code: no stat of each file on every page.
         auto_reload=False,
+        extensions=[ConstantTexts],
     )
+    environment.extend(text_language=lang)
     environment.filters["when"] = when
     environment.filters["local"] = local
     environment.globals["word"] = text
@@ -77,25 +120,35 @@ def make_environment() -> Environment:
 
 
 class Pages:
-    """Renders templates with what every page needs (language, user, CSRF token)."""
+    """Renders templates with what every page needs (language, user, CSRF token), each
+    template compiled once per language."""
 
     def __init__(self) -> None:
-        self.environment = make_environment()
+        self.environments = {lang: make_environment(lang) for lang in LANGUAGES}
+
+    def set_global(self, name: str, value: Any) -> None:
+        """A name every template sees, in every language."""
+        for environment in self.environments.values():
+            environment.globals[name] = value
 
     def render(
         self, request: Request, name: str, status_code: int = 200, **context: Any
     ) -> HTMLResponse:
         auth = getattr(request.state, "auth", None)
         lang = locale_of(request, auth.user.locale if auth else None)
-        page = self.environment.get_template(name).render(
-            lang=lang,
-            t=lambda key, **params: text(key, lang, **params),
-            auth=auth,
-            user=auth.user if auth else None,
-            csrf_token=auth.csrf_token if auth else "",
-            path=request.url.path,
-            language_links={other: language_link(request, other) for other in LANGUAGES},
-            **context,
+        page = (
+            self.environments[lang]
+            .get_template(name)
+            .render(
+                lang=lang,
+                t=lambda key, **params: text(key, lang, **params),
+                auth=auth,
+                user=auth.user if auth else None,
+                csrf_token=auth.csrf_token if auth else "",
+                path=request.url.path,
+                language_links={other: language_link(request, other) for other in LANGUAGES},
+                **context,
+            )
         )
         response = HTMLResponse(page, status_code=status_code)
         if request.query_params.get("lang") in LANGUAGES:
