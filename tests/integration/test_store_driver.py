@@ -8,6 +8,7 @@ pipelined block that fails leaves nothing behind.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from sqlalchemy import bindparam, create_engine, exc, func, select, text
@@ -254,3 +255,32 @@ def test_staff_names_are_found_for_any_number_of_ids(runtime: Runtime) -> None:
     assert runtime.accounts.names(["p-2", "", "nobody"]) == {"p-2": "Staff Æ 2"}
     many = [f"x-{i}" for i in range(500)] + ["p-1", "p-3", "p-1"]
     assert runtime.accounts.names(many) == {"p-1": "Staff Æ 1", "p-3": "Staff Æ 3"}
+
+
+def test_a_parameter_used_twice_is_sent_once_processed(runtime: Runtime) -> None:
+    made = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+    with runtime.sessions() as session, session.begin():
+        for key, hours in (("early", -1), ("late", 1)):
+            session.add(
+                IdempotencyKey(
+                    key=key,
+                    case_reference="R1",
+                    result={},
+                    created_at=made + timedelta(hours=hours),
+                )
+            )
+
+    def at() -> Any:  # a bind of its own each time, of one name (as a shared clause makes)
+        return bindparam("b_at", type_=IdempotencyKey.created_at.type)
+
+    around = DriverStatement(
+        select(
+            IdempotencyKey.key, IdempotencyKey.created_at <= at(), IdempotencyKey.created_at > at()
+        ).order_by(IdempotencyKey.key)
+    )
+    with runtime.sessions() as session:
+        rows = around.rows(session.connection(), {"b_at": made})
+    assert [(key, bool(before), bool(after)) for key, before, after in rows] == [
+        ("early", True, False),
+        ("late", False, True),
+    ]

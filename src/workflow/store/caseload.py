@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
     BindParameter,
     Exists,
+    Integer,
     Select,
     bindparam,
     exists,
@@ -19,6 +22,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from workflow.store.driver import DriverStatement, read_together
+from workflow.store.loading import connection_of
 from workflow.store.standing import consented
 from workflow.store.states import TimerState
 from workflow.store.tables import Case, CaseTimer, CoordinatorAssignment, TeamMembership
@@ -74,59 +79,45 @@ _RELATIONS = union_all(
 _RELATED = _RELATIONS.subquery("related")
 
 
-def relations_of(session: Session, person: str) -> dict[int, set[str]]:
-    """The ids of a person's cases and how the person takes part in each.
-
-    A team membership counts only while the young person's consent covers its department.
-    """
-    relations: dict[int, set[str]] = {}
-    for case_id, relation in session.execute(_RELATIONS, {"b_person": person}):
-        relations.setdefault(case_id, set()).add(relation)
-    return relations
+_RELATIONS_OF = DriverStatement(_RELATIONS)
 
 
-def _overdue(now: datetime) -> Exists:
+def _overdue() -> Exists:
     return exists().where(
-        CaseTimer.case_id == Case.id, CaseTimer.state == TimerState.RUNNING, CaseTimer.due_at <= now
+        CaseTimer.case_id == Case.id,
+        CaseTimer.state == TimerState.RUNNING,
+        CaseTimer.due_at <= bindparam("b_now", type_=CaseTimer.due_at.type),
     )
 
 
-def caseload(
-    session: Session, query: CaseloadQuery, now: datetime
-) -> tuple[list[CaseloadRow], int]:
-    """A page of the person's cases (newest first) and how many match in all."""
-    relations = relations_of(session, query.person)
-    if query.relation:
-        relations = {c: r for c, r in relations.items() if query.relation in r}
-    if not relations:
-        return [], 0
-    overdue = _overdue(now)
+@dataclass(frozen=True)
+class _Search:
+    """A caseload search's statements for one combination of filters, prebuilt for the
+    driver (a page asks for them on every view; built per request they cost more Python
+    than the store takes to answer them)."""
+
+    page: DriverStatement
+    count: DriverStatement
+
+
+@cache
+def _search(relation: bool, stage: bool, search: bool, overdue: bool) -> _Search:
+    related = select(_RELATED.c.case_id)
+    if relation:
+        related = related.where(_RELATED.c.relation == bindparam("b_relation"))
+    base: Select[Any] = select(Case).where(Case.id.in_(related))
+    if stage:
+        base = base.where(Case.stage == bindparam("b_stage"))
+    if search:
+        base = base.where(Case.reference.like(bindparam("b_pattern"), escape="/"))
+    if overdue:
+        base = base.where(_overdue())
     next_due = (
         select(func.min(CaseTimer.due_at))
         .where(CaseTimer.case_id == Case.id, CaseTimer.state == TimerState.RUNNING)
         .scalar_subquery()
     )
-    related = select(_RELATED.c.case_id)
-    if query.relation:
-        related = related.where(_RELATED.c.relation == query.relation)
-    base: Select[Any] = select(Case).where(Case.id.in_(related))
-    if query.stage:
-        base = base.where(Case.stage == query.stage)
-    if query.search:
-        base = base.where(Case.reference.contains(query.search.strip().upper(), autoescape=True))
-    if query.overdue:
-        base = base.where(overdue)
-    filtered = bool(query.stage or query.search or query.overdue)
-    # Unfiltered, every case of the person's matches: no count to ask the store for.
-    total = (
-        session.scalar(
-            select(func.count()).select_from(base.subquery()), {"b_person": query.person}
-        )
-        or 0
-        if filtered
-        else len(relations)
-    )
-    page = session.execute(
+    page = (
         base.with_only_columns(
             Case.id,
             Case.reference,
@@ -136,24 +127,79 @@ def caseload(
             Case.opened_at,
             Case.closed_at,
             next_due.label("next_due"),
-            overdue.label("overdue"),
+            _overdue().label("overdue"),
         )
         .order_by(Case.opened_at.desc(), Case.id.desc())
-        .limit(min(max(query.limit, 1), MAX_PAGE))
-        .offset(max(query.offset, 0)),
-        {"b_person": query.person},
-    ).all()
+        .limit(bindparam("b_limit", type_=Integer))
+        .offset(bindparam("b_offset", type_=Integer))
+    )
+    count = select(func.count()).select_from(base.subquery())
+    return _Search(DriverStatement(page), DriverStatement(count))
+
+
+def _contains(text: str) -> str:
+    """A LIKE pattern that matches ``text`` anywhere, its wildcards taken literally."""
+    escaped = text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+    return f"%{escaped}%"
+
+
+def caseload(
+    session: Session, query: CaseloadQuery, now: datetime
+) -> tuple[list[CaseloadRow], int]:
+    """A page of the person's cases (newest first) and how many match in all.
+
+    A team membership counts only while the young person's consent covers its
+    department. The person's relations, the page and (when filtered) the count are read
+    together: on PostgreSQL in one round trip.
+    """
+    filtered = bool(query.stage or query.search or query.overdue)
+    statements = _search(bool(query.relation), bool(query.stage), bool(query.search), query.overdue)
+    params: dict[str, Any] = {
+        "b_person": query.person,
+        "b_now": now,
+        "b_limit": min(max(query.limit, 1), MAX_PAGE),
+        "b_offset": max(query.offset, 0),
+    }
+    if query.relation:
+        params["b_relation"] = query.relation
+    if query.stage:
+        params["b_stage"] = query.stage
+    if query.search:
+        params["b_pattern"] = _contains(query.search.strip().upper())
+    reads: list[tuple[DriverStatement, Mapping[str, Any]]] = [
+        (_RELATIONS_OF, {"b_person": query.person}),
+        (statements.page, params),
+        *([(statements.count, params)] if filtered else []),
+    ]
+    found = read_together(connection_of(session), reads)
+    relations: dict[int, set[str]] = {}
+    for case_id, relation in found[0]:
+        relations.setdefault(case_id, set()).add(relation)
+    if query.relation:
+        relations = {c: r for c, r in relations.items() if query.relation in r}
+    # Unfiltered, every case of the person's matches: no count to ask the store for.
+    total = found[2][0][0] if filtered else len(relations)
     return [
         CaseloadRow(
-            reference=row.reference,
-            municipality_code=row.municipality_code,
-            definition_version_id=row.definition_version_id,
-            stage=row.stage,
-            opened_at=row.opened_at,
-            closed_at=row.closed_at,
-            relations=tuple(sorted(relations[row.id])),
-            next_due=row.next_due,
-            overdue=bool(row.overdue),
+            reference=reference,
+            municipality_code=municipality_code,
+            definition_version_id=version_id,
+            stage=stage,
+            opened_at=opened_at,
+            closed_at=closed_at,
+            relations=tuple(sorted(relations[case_id])),
+            next_due=next_due,
+            overdue=bool(overdue),
         )
-        for row in page
+        for (
+            case_id,
+            reference,
+            municipality_code,
+            version_id,
+            stage,
+            opened_at,
+            closed_at,
+            next_due,
+            overdue,
+        ) in found[1]
     ], total

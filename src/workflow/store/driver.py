@@ -137,11 +137,11 @@ class DriverStatement:
             for bind, name in names.items()
             if bind.value is not None and not bind.required
         }
-        binds: list[tuple[str, Processor]] = []
+        binds: dict[str, Processor] = {}  # a name used twice is one value, processed once
         for bind, name in names.items():
             processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if processor is not None:
-                binds.append((name, processor))
+                binds.setdefault(name, processor)
         results: list[Processor | None] = []
         for column in getattr(self.statement, "selected_columns", ()):
             impl = column.type.dialect_impl(dialect)
@@ -151,7 +151,7 @@ class DriverStatement:
         return _Compiled(
             done.string,
             order,
-            tuple(binds),
+            tuple(binds.items()),
             tuple(results),
             defaults,
             processed,
