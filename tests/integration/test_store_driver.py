@@ -14,10 +14,12 @@ import pytest
 from sqlalchemy import bindparam, create_engine, exc, func, select, text
 
 from workflow.runtime import Runtime
+from workflow.store.database import session_factory
 from workflow.store.driver import DriverStatement, pipelined, read_alone, read_together
 from workflow.store.loading import Records
 from workflow.store.statements import AUDIT_COLUMNS, INSERT_IDEMPOTENCY_KEY, WRITE_AUDIT
 from workflow.store.tables import AuditEntry, CaseTimer, IdempotencyKey
+from workflow.store.unit_of_work import UnitOfWork
 
 SECRET = "0101901234"  # looks like a CPR number: must never appear in an error
 
@@ -284,3 +286,31 @@ def test_a_parameter_used_twice_is_sent_once_processed(runtime: Runtime) -> None
         ("early", True, False),
         ("late", False, True),
     ]
+
+
+def write_then_fail(uow: UnitOfWork, row: IdempotencyKey) -> None:
+    with uow.transaction() as session:
+        session.add(row)
+        session.flush()
+        raise RuntimeError("the step fails after its first write")
+
+
+def test_reading_leaves_the_pooled_connection_to_transactions_that_roll_back(
+    runtime: Runtime,
+) -> None:
+    """A reading session (on PostgreSQL: autocommit, no BEGIN) hands its connection back
+    as it found it: the transaction that gets it next still rolls back as a whole."""
+    made = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+    engine = create_engine(runtime.engine.url, pool_size=1, max_overflow=0)
+    uow = UnitOfWork(session_factory(engine), runtime.catalog, runtime.cipher)
+    try:
+        with uow.reading() as session:
+            assert KEYS_OF.all(session, {"b_reference": "R9"}) == []
+        with pytest.raises(RuntimeError):
+            write_then_fail(
+                uow, IdempotencyKey(key="z", case_reference="R9", result={}, created_at=made)
+            )
+        with uow.reading() as session:
+            assert KEYS_OF.all(session, {"b_reference": "R9"}) == []
+    finally:
+        engine.dispose()

@@ -51,6 +51,15 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def _reading_sessions(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
+    bind = sessions.kw["bind"]
+    if isinstance(bind, Engine) and bind.dialect.name == "postgresql":
+        return sessionmaker(
+            bind.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+        )
+    return sessionmaker(bind, expire_on_commit=False, execution_options={READ_ONLY: True})
+
+
 class UnitOfWork:
     """Session factory, clock, definitions catalogue and CPR cipher of one process."""
 
@@ -62,6 +71,7 @@ class UnitOfWork:
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.sessions = sessions
+        self._reading = _reading_sessions(sessions)
         self.catalog = catalog
         #: Encrypts CPR numbers for the store.
         self.cpr = cipher
@@ -87,7 +97,10 @@ class UnitOfWork:
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
-        """A session for reading; nothing it does is committed (on SQLite its transaction
-        takes no write lock, so reads run side by side)."""
-        with self.sessions(execution_options={READ_ONLY: True}) as session:
+        """A session that only reads (it must not write). On SQLite its transaction takes
+        no write lock, so reads run side by side, and its reads share one snapshot. On
+        PostgreSQL each statement runs on its own (autocommit): at the store's READ
+        COMMITTED every statement sees a snapshot of its own in a transaction too, so
+        nothing is lost but the BEGIN and ROLLBACK round trips around every page's reads."""
+        with self._reading() as session:
             yield session
