@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import date
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from opentelemetry import trace
 from sqlalchemy import select
 
 from tests.integration.conftest import Clock
@@ -501,3 +503,32 @@ def test_the_case_page_shows_what_the_definition_displays(
     page = client.get(f"/cases/{reference}").text
     shown = re.findall(r"<dt>([^<]+)</dt><dd data-testid=\"displayed\">([^<]+)</dd>", page)
     assert shown == [("Tilbage af dit budget", "10.000 kr."), ("Brugt af budgettet", "0 kr.")]
+
+
+class RecordingTracers(trace.TracerProvider):
+    """A configured tracer provider (as an OTEL exporter set up in the process would be)
+    that notes who asks it for a tracer."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def get_tracer(self, instrumenting_module_name: str, *args: Any, **kwargs: Any) -> Any:
+        self.asked.append(instrumenting_module_name)
+        return trace.NoOpTracer()
+
+
+def test_no_request_is_traced_even_when_the_process_has_a_tracer_provider(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # FastAPI would trace every request (paths with case references, exception messages)
+    # once a provider is configured: the apps switch its telemetry off.
+    tracers = RecordingTracers()
+    monkeypatch.setattr(trace, "get_tracer_provider", lambda: tracers)
+    with TestClient(
+        create_app(runtime), base_url="https://testserver", follow_redirects=False
+    ) as client:
+        assert _log_in(client, "mette") == "ok"
+        assert client.get("/").status_code == 200
+        assert client.get("/api/v1/cases").status_code == 200
+        assert client.get("/ung/").status_code in (200, 303)
+    assert tracers.asked == []

@@ -22,6 +22,7 @@ from workflow.web import api_account, api_cases, api_privacy, api_tasks
 from workflow.web.context import WebContext
 from workflow.web.dependencies import authenticated
 from workflow.web.error_answers import answer_errors, json_answer
+from workflow.web.private_logs import NO_TELEMETRY
 
 #: Where the page app mounts the API.
 API_ROOT = "/api"
@@ -91,6 +92,7 @@ def create_api(context: WebContext) -> FastAPI:
         # The paths already carry the mount point; a server entry would add it twice.
         root_path_in_servers=False,
         generate_unique_id_function=operation_id,
+        telemetry=NO_TELEMETRY,
     )
     api.state.web = context
     api.add_route("/docs", api_docs, include_in_schema=False)

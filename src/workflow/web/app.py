@@ -42,6 +42,7 @@ from workflow.web.identity import (
     TrustedHeader,
 )
 from workflow.web.page_support import secure_cookies
+from workflow.web.private_logs import NO_TELEMETRY
 from workflow.web.rendering import Pages
 from workflow.web.request_limits import RequestLimits
 
@@ -186,6 +187,7 @@ def create_app(
         redoc_url=None,
         openapi_url=None,
         lifespan=working_threads(runtime.settings.web_threads),
+        telemetry=NO_TELEMETRY,
     )
     app.state.web = context
     app.include_router(login_pages.router)

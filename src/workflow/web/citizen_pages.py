@@ -41,6 +41,7 @@ from workflow.web.forms import FormData, form_fields, read_form
 from workflow.web.meetings import next_meeting
 from workflow.web.page_support import refusal, secure_cookies
 from workflow.web.privacy_pages import purpose_words
+from workflow.web.private_logs import NO_TELEMETRY
 from workflow.web.progress_view import progress_of
 from workflow.web.rendering import Pages, locale_of
 
@@ -113,7 +114,7 @@ class _Render:
 
 def create_citizen_app(context: CitizenContext) -> FastAPI:  # noqa: C901 - the routes of one app
     """The citizen app, to be mounted at :data:`ROOT`."""
-    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, telemetry=NO_TELEMETRY)
     secure = secure_cookies(context.settings)
 
     def who(request: Request) -> Citizen | None:

@@ -16,6 +16,8 @@ from pathlib import Path, PurePath
 from types import TracebackType
 from typing import Any
 
+from fastapi.telemetry import TelemetryConfig
+
 #: Where our own code lives (its frames are named first in a summary).
 PACKAGE = "workflow"
 
@@ -106,4 +108,17 @@ LOG_CONFIG: dict[str, Any] = {
         "uvicorn.error": {"level": "INFO"},
         "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
     },
+}
+
+
+#: FastAPI's own OpenTelemetry (spans, metrics and logs of every request, exported when
+#: a provider is configured in the process or by OTEL_* variables): off in every app.
+#: Its spans carry the paths (case references) and its logs exception messages, which
+#: may quote what a person typed; and it costs every request a wrapper even when idle.
+NO_TELEMETRY: TelemetryConfig = {
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+    "auto_configure": False,
 }
