@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import bindparam, create_engine, exc, func, select, text
+from sqlalchemy.orm import aliased
 
 from workflow.runtime import Runtime
 from workflow.store.database import session_factory
@@ -314,3 +315,28 @@ def test_reading_leaves_the_pooled_connection_to_transactions_that_roll_back(
             assert KEYS_OF.all(session, {"b_reference": "R9"}) == []
     finally:
         engine.dispose()
+
+
+def test_columns_shared_by_every_row_are_processed_once_and_read_the_same(
+    runtime: Runtime,
+) -> None:
+    made = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+    with runtime.sessions() as session, session.begin():
+        for key, result in (("a", {"æ": [1, {"x": None}]}), ("b", {}), ("c", {"y": 2})):
+            session.add(
+                IdempotencyKey(key=key, case_reference="R1", result=result, created_at=made)
+            )
+    child = aliased(IdempotencyKey)
+    parent_with_children = DriverStatement(
+        select(IdempotencyKey.result, IdempotencyKey.created_at, child.key, child.result)
+        .join(child, child.case_reference == IdempotencyKey.case_reference)
+        .where(IdempotencyKey.key == bindparam("b_key"))
+        .order_by(child.key)
+    )
+    with runtime.sessions() as session:
+        connection = session.connection()
+        each = parent_with_children.rows(connection, {"b_key": "a"})
+        once = parent_with_children.rows(connection, {"b_key": "a"}, shared=2)
+    assert once == each
+    assert [row[2:] for row in once] == [("a", {"æ": [1, {"x": None}]}), ("b", {}), ("c", {"y": 2})]
+    assert all(row[:2] == ({"æ": [1, {"x": None}]}, made) for row in once)

@@ -257,12 +257,22 @@ class DriverStatement:
         with translated(connection, compiled.sql):
             cursor.executemany(compiled.sql, [self._params(compiled, row) for row in rows])
 
-    def rows(self, connection: Connection, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
-        """Run a SELECT; its rows with the columns' result processors applied."""
-        return self.fetched(connection, self.execute(connection, params))
+    def rows(
+        self, connection: Connection, params: Mapping[str, Any], shared: int = 0
+    ) -> list[tuple[Any, ...]]:
+        """Run a SELECT; its rows with the columns' result processors applied (``shared``:
+        see :meth:`fetched`)."""
+        return self.fetched(connection, self.execute(connection, params), shared)
 
-    def fetched(self, connection: Connection, cursor: Any) -> list[tuple[Any, ...]]:
-        """The rows of a cursor this statement ran on (:meth:`execute`), processed."""
+    def fetched(
+        self, connection: Connection, cursor: Any, shared: int = 0
+    ) -> list[tuple[Any, ...]]:
+        """The rows of a cursor this statement ran on (:meth:`execute`), processed.
+
+        ``shared``: the first columns hold the same values in every row (a row joined to
+        each of its children): processed once, from the first row, and repeated (a
+        case's JSON columns are decoded once, not once per timer).
+        """
         compiled = self._for(connection.dialect)
         try:
             fetched = cursor.fetchall()
@@ -272,10 +282,17 @@ class DriverStatement:
         if not processed:
             return [tuple(row) for row in fetched]
         found = []
-        for row in fetched:
+        head: list[Any] = []
+        for number, row in enumerate(fetched):
             values = list(row)
             for index, processor in processed:
-                values[index] = processor(values[index])
+                if index >= shared or not number:
+                    values[index] = processor(values[index])
+            if shared:
+                if number:
+                    values[:shared] = head
+                else:
+                    head = values[:shared]
             found.append(tuple(values))
         return found
 

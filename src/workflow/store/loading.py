@@ -182,6 +182,8 @@ _LOAD = (
     .outerjoin(YoungPerson, YoungPerson.id == Case.young_person_id)
     .outerjoin(CaseTimer, _TIMER_JOIN)
 )
+#: The case's columns and the young person's birth date: the same in each timer's row.
+_SHARED = len(_CASE_COLUMNS) + 1
 LOAD_BY_REFERENCE = DriverStatement(_LOAD.where(Case.reference == bindparam("b_reference")))
 LOAD_BY_ID = DriverStatement(_LOAD.where(Case.id == bindparam("b_case")))
 
@@ -210,12 +212,12 @@ def load_case(connection: Connection, reference: str) -> LoadedCase | None:
     mode costs more Python than the round trip it saves (measured: 630 µs against
     490 µs for a step's read).
     """
-    return _loaded(LOAD_BY_REFERENCE.rows(connection, {"b_reference": reference}))
+    return _loaded(LOAD_BY_REFERENCE.rows(connection, {"b_reference": reference}, _SHARED))
 
 
 def load_case_by_id(connection: Connection, case_id: int) -> LoadedCase | None:
     """The case with this id and its live timers (None if there is none)."""
-    return _loaded(LOAD_BY_ID.rows(connection, {"b_case": case_id}))
+    return _loaded(LOAD_BY_ID.rows(connection, {"b_case": case_id}, _SHARED))
 
 
 def consent_state(connection: Connection, case_id: int) -> dict[str, Any]:
