@@ -296,22 +296,22 @@ def write_then_fail(uow: UnitOfWork, row: IdempotencyKey) -> None:
         raise RuntimeError("the step fails after its first write")
 
 
-def test_reading_leaves_the_pooled_connection_to_transactions_that_roll_back(
+def test_a_brief_reading_leaves_the_pooled_connection_to_transactions_that_roll_back(
     runtime: Runtime,
 ) -> None:
-    """A reading session (on PostgreSQL: autocommit, no BEGIN) hands its connection back
+    """A brief reading (on PostgreSQL: autocommit, no BEGIN) hands its connection back
     as it found it: the transaction that gets it next still rolls back as a whole."""
     made = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
     engine = create_engine(runtime.engine.url, pool_size=1, max_overflow=0)
     uow = UnitOfWork(session_factory(engine), runtime.catalog, runtime.cipher)
     try:
-        with uow.reading() as session:
+        with uow.brief_reading() as session:
             assert KEYS_OF.all(session, {"b_reference": "R9"}) == []
         with pytest.raises(RuntimeError):
             write_then_fail(
                 uow, IdempotencyKey(key="z", case_reference="R9", result={}, created_at=made)
             )
-        with uow.reading() as session:
+        with uow.brief_reading() as session:
             assert KEYS_OF.all(session, {"b_reference": "R9"}) == []
     finally:
         engine.dispose()

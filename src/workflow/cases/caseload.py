@@ -33,7 +33,7 @@ class CaseloadService:
         """The matching cases; the search and its criteria go to the audit log."""
         now = self.uow.clock()
         # A pure read; its entry is committed before the page is handed out.
-        with self.uow.reading() as session:
+        with self.uow.brief_reading() as session:
             rows, total = caseload(session, query, now)
             definitions = {
                 v: self.uow.catalog.pinned(session, v)

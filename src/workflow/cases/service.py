@@ -329,7 +329,7 @@ class CaseService:
         # case is handed out (commit_read_audit), a refusal in its own transaction.
         with (
             audited_refusal(self.uow, actor, AuditObject.CASE, reference, purpose),
-            self.uow.reading() as session,
+            self.uow.brief_reading() as session,
         ):
             case = case_row_by_reference(session, reference)
             access = authorise(session, case, actor, Action.READ, purpose, self.uow.today())
