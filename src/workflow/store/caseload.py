@@ -178,6 +178,8 @@ def caseload(
     if query.relation:
         relations = {c: r for c, r in relations.items() if query.relation in r}
     # Unfiltered, every case of the person's matches: no count to ask the store for.
+    # (On PostgreSQL each read has a snapshot of its own: a relation that began between
+    # them shows its case on the page without a relation; it is named on the next view.)
     total = found[2][0][0] if filtered else len(relations)
     return [
         CaseloadRow(
@@ -187,7 +189,7 @@ def caseload(
             stage=stage,
             opened_at=opened_at,
             closed_at=closed_at,
-            relations=tuple(sorted(relations[case_id])),
+            relations=tuple(sorted(relations.get(case_id, ()))),
             next_due=next_due,
             overdue=bool(overdue),
         )
