@@ -15,6 +15,7 @@ from sqlalchemy import bindparam, create_engine, exc, func, select, text
 from sqlalchemy.orm import aliased
 
 from workflow.runtime import Runtime
+from workflow.store.audit import AuditWriter, _Waiting
 from workflow.store.database import session_factory
 from workflow.store.driver import DriverStatement, pipelined, read_alone, read_together
 from workflow.store.loading import Records
@@ -340,3 +341,28 @@ def test_columns_shared_by_every_row_are_processed_once_and_read_the_same(
     assert once == each
     assert [row[2:] for row in once] == [("a", {"æ": [1, {"x": None}]}), ("b", {}), ("c", {"y": 2})]
     assert all(row[:2] == ({"æ": [1, {"x": None}]}, made) for row in once)
+
+
+def test_the_audit_writer_commits_a_batch_together_and_a_bad_entry_fails_alone(
+    runtime: Runtime,
+) -> None:
+    """A batch is one INSERT (PostgreSQL: of every row, in autocommit); when it fails,
+    each entry is tried on its own, so only the bad one's read is refused."""
+    good = [audit(f"SOR-2026-000{n}", {"n": n}) for n in range(1, 4)]
+    bad = audit("SOR-2026-0009", {"n": 9}) | {"action": None}  # the log requires an action
+    batch = [_Waiting(row) for row in (good[0], bad, good[1], good[2])]
+    AuditWriter(runtime.engine)._write(batch)
+    assert [w.done.is_set() for w in batch] == [True] * 4
+    assert [w.error is None for w in batch] == [True, False, True, True]
+    assert isinstance(batch[1].error, exc.IntegrityError)
+    with runtime.sessions() as session:
+        stored = session.scalars(
+            select(AuditEntry.object_id).where(AuditEntry.object_id.like("SOR-2026-000%"))
+        ).all()
+    assert sorted(stored) == ["SOR-2026-0001", "SOR-2026-0002", "SOR-2026-0003"]
+    # A whole batch that is good: one INSERT, every entry committed.
+    AuditWriter(runtime.engine)._write([_Waiting(audit("SOR-2026-0010", {})) for _ in range(5)])
+    with runtime.sessions() as session:
+        assert (
+            session.scalar(select(func.count()).where(AuditEntry.object_id == "SOR-2026-0010")) == 5
+        )
