@@ -116,11 +116,6 @@ def connection_of(session: Session) -> Connection:
     return session.connection()
 
 
-def scalars(statement: DriverStatement, session: Session, params: Mapping[str, Any]) -> list[Any]:
-    """The first column of a prebuilt SELECT's rows, read through a session."""
-    return [row[0] for row in statement.rows(connection_of(session), params)]
-
-
 @dataclass(frozen=True, slots=True)
 class LiveTimer:
     """A timer row that is running, or has fired and may be started again."""

@@ -18,7 +18,7 @@ from workflow.engine.access import (
     young_person_actor,
 )
 from workflow.store.driver import DriverStatement, read_together
-from workflow.store.loading import StoredCase, connection_of, scalars
+from workflow.store.loading import StoredCase, connection_of
 from workflow.store.tables import (
     AccessGrant,
     Account,
@@ -81,20 +81,6 @@ _RELATIONS = DriverStatement(
         ),
     )
 )
-
-
-def consented_departments(session: Session, case_id: int) -> frozenset[str]:
-    """The departments the case may be shared with now."""
-    return frozenset(scalars(_CONSENTED, session, {"b_case": case_id}))
-
-
-def legal_bases(session: Session, person: str, municipality_code: str) -> tuple[LegalBasis, ...]:
-    """The person's recorded legal bases in a municipality."""
-    return _bases(
-        _LEGAL_BASES.rows(
-            connection_of(session), {"b_person": person, "b_municipality": municipality_code}
-        )
-    )
 
 
 def _bases(rows: list[tuple[Any, ...]]) -> tuple[LegalBasis, ...]:
