@@ -255,10 +255,10 @@ def test_staff_names_are_found_for_any_number_of_ids(runtime: Runtime) -> None:
             roles=["caseworker"],
             municipality_code="851",
         )
-    assert runtime.accounts.names([]) == {}
-    assert runtime.accounts.names(["p-2", "", "nobody"]) == {"p-2": "Staff Æ 2"}
+    assert runtime.staff.names([]) == {}
+    assert runtime.staff.names(["p-2", "", "nobody"]) == {"p-2": "Staff Æ 2"}
     many = [f"x-{i}" for i in range(500)] + ["p-1", "p-3", "p-1"]
-    assert runtime.accounts.names(many) == {"p-1": "Staff Æ 1", "p-3": "Staff Æ 3"}
+    assert runtime.staff.names(many) == {"p-1": "Staff Æ 1", "p-3": "Staff Æ 3"}
 
 
 def test_a_parameter_used_twice_is_sent_once_processed(runtime: Runtime) -> None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import secrets
 from collections.abc import Iterable, Sequence
@@ -23,8 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, any_, bindparam, delete, func, literal_column, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -75,23 +73,6 @@ _SESSION_USER = DriverStatement(
     .where(WebSession.token_hash == bindparam("b_hash"), WebSession.kind == bindparam("b_kind"))
 )
 
-#: Staff names by person id, prebuilt whatever the number of ids (every case page asks):
-#: the ids are one parameter, an array on PostgreSQL, a JSON list on SQLite.
-_NAMES = {
-    "postgresql": DriverStatement(
-        select(Account.person_id, Account.display_name).where(
-            Account.person_id == any_(bindparam("b_ids", type_=ARRAY(String)))
-        )
-    ),
-    "sqlite": DriverStatement(
-        select(Account.person_id, Account.display_name).where(
-            Account.person_id.in_(
-                select(literal_column("value")).select_from(func.json_each(bindparam("b_ids")))
-            )
-        )
-    ),
-}
-
 
 @dataclass(frozen=True)
 class User:
@@ -114,14 +95,6 @@ class User:
     def audit_name(self) -> str:
         """How the audit log names this user."""
         return f"user:{self.person_id}"
-
-
-@dataclass(frozen=True)
-class StaffMember:
-    """A colleague as forms offer them: staff id and name."""
-
-    person_id: str
-    display_name: str
 
 
 @dataclass(frozen=True)
@@ -528,43 +501,6 @@ class AccountService:
         with self.sessions(execution_options={READ_ONLY: True}) as session:
             account = self._account(session, username)
             return _user(account) if account and account.active else None
-
-    def staff(self, municipality_code: str | None = None) -> list[StaffMember]:
-        """Active staff (of a municipality): who can be chosen for a team."""
-        query = (
-            select(Account.person_id, Account.display_name)
-            .where(Account.active.is_(True))
-            .order_by(Account.display_name)
-        )
-        if municipality_code:
-            query = query.where(Account.municipality_code == municipality_code)
-        with self.sessions(execution_options={READ_ONLY: True}) as session:
-            return [StaffMember(*row) for row in session.execute(query)]
-
-    def names(self, person_ids: Iterable[str]) -> dict[str, str]:
-        """The display names of those staff ids that have an account."""
-        wanted = {p for p in person_ids if p}
-        if not wanted:
-            return {}
-        dialect, ids = self.engine.dialect.name, sorted(wanted)
-        rows = read_alone(
-            self.engine,
-            _NAMES[dialect],
-            {"b_ids": ids if dialect == "postgresql" else json.dumps(ids)},
-        )
-        return {person: name for person, name in rows}
-
-    def emails(self, person_ids: Iterable[str]) -> dict[str, str]:
-        """The work e-mail addresses of those staff ids whose account has one (how the
-        young person reaches their coordinator and team)."""
-        wanted = {p for p in person_ids if p}
-        if not wanted:
-            return {}
-        query = select(Account.person_id, Account.email).where(
-            Account.person_id.in_(wanted), Account.email.is_not(None), Account.active.is_(True)
-        )
-        with self.sessions(execution_options={READ_ONLY: True}) as session:
-            return {person: email for person, email in session.execute(query) if email}
 
     @staticmethod
     def _audit(

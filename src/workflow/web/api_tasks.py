@@ -24,14 +24,14 @@ from workflow.web.api_models import (
 )
 from workflow.web.api_support import ApiProblemError, Caller, CaseReference, responses
 from workflow.web.context import person_actor
-from workflow.web.dependencies import Accounts, Tasks, Web
+from workflow.web.dependencies import Staff, Tasks, Web
 
 router = APIRouter(prefix="/v1", tags=["tasks"])
 TaskId = Annotated[int, Path(ge=1, le=2**62, examples=[1])]
 
 
-def _tasks(items: Sequence[TaskItem], accounts: Accounts) -> TaskList:
-    names = accounts.names(i.assignee for i in items)
+def _tasks(items: Sequence[TaskItem], staff: Staff) -> TaskList:
+    names = staff.names(i.assignee for i in items)
     return TaskList(tasks=[_task(i, names) for i in items])
 
 
@@ -61,12 +61,12 @@ def _task(item: TaskItem, names: dict[str, str]) -> TaskOut:
     summary="My tasks across cases: the open ones, overdue first (or the done ones)",
 )
 def my_tasks(
-    tasks: Tasks, accounts: Accounts, auth: Caller, params: Annotated[TaskParams, Query()]
+    tasks: Tasks, staff: Staff, auth: Caller, params: Annotated[TaskParams, Query()]
 ) -> TaskList:
     items = tasks.worklist(
         auth.user.person_id, reference=params.reference, stage=params.stage, done=params.done
     )
-    return _tasks(items, accounts)
+    return _tasks(items, staff)
 
 
 @router.post(
@@ -76,7 +76,7 @@ def my_tasks(
     summary="Mark one of my tasks done (once; only its assignee)",
 )
 def complete_task(
-    task_id: TaskId, body: TaskDoneIn, tasks: Tasks, accounts: Accounts, auth: Caller
+    task_id: TaskId, body: TaskDoneIn, tasks: Tasks, staff: Staff, auth: Caller
 ) -> TaskOut:
     try:
         item = tasks.complete(task_id, person_actor(auth.user), body.note)
@@ -87,7 +87,7 @@ def complete_task(
         ) from None
     except InvalidRequestError as refused:
         raise _not_done(task_id, refused.problems) from None
-    return _task(item, accounts.names([item.assignee]))
+    return _task(item, staff.names([item.assignee]))
 
 
 def _not_done(task_id: int, problems: Sequence[Problem]) -> ApiProblemError:
@@ -108,10 +108,8 @@ def _not_done(task_id: int, problems: Sequence[Problem]) -> ApiProblemError:
     responses=responses(401, 403, 404),
     summary="A case's tasks: open first, then the done and closed ones",
 )
-def case_tasks(
-    reference: CaseReference, tasks: Tasks, accounts: Accounts, auth: Caller
-) -> TaskList:
-    return _tasks(tasks.case_tasks(reference, person_actor(auth.user)), accounts)
+def case_tasks(reference: CaseReference, tasks: Tasks, staff: Staff, auth: Caller) -> TaskList:
+    return _tasks(tasks.case_tasks(reference, person_actor(auth.user)), staff)
 
 
 @router.post(
@@ -126,7 +124,7 @@ def add_task(
     body: TaskIn,
     web: Web,
     tasks: Tasks,
-    accounts: Accounts,
+    staff: Staff,
     auth: Caller,
 ) -> TaskOut:
     roles = list(web.service.roles_held(reference, auth.user.person_id))
@@ -135,7 +133,7 @@ def add_task(
         item = tasks.add(reference, actor, assignee=body.assignee, title=body.title, due=body.due)
     except InvalidRequestError as refused:
         raise _not_added(reference, refused.problems) from None
-    return _task(item, accounts.names([item.assignee]))
+    return _task(item, staff.names([item.assignee]))
 
 
 def _not_added(reference: str, problems: Sequence[Problem]) -> ApiProblemError:

@@ -112,7 +112,7 @@ def _citizen_context(runtime: Runtime, pages: Pages, oidc: OidcClient | None) ->
         else None
     )
     return CitizenContext(
-        settings, runtime.citizens, runtime.citizen_logins, runtime.accounts, pages, oidc
+        settings, runtime.citizens, runtime.citizen_logins, runtime.staff, pages, oidc
     )
 
 
@@ -160,6 +160,7 @@ def create_app(
         consents=runtime.consents,
         audit=runtime.audit,
         accounts=runtime.accounts,
+        staff=runtime.staff,
         catalog=runtime.catalog,
         identity=identity or _identity(runtime),
         tasks=runtime.tasks,

@@ -29,9 +29,10 @@ from workflow.definitions.vocabulary import REFER_EVENT
 from workflow.delivery.ics import invitation
 from workflow.delivery.message import meeting_uid
 from workflow.errors import CaseNotFoundError, NotAllowedError, WorkflowError
-from workflow.privacy.accounts import AccountService, same_token
+from workflow.privacy.accounts import same_token
 from workflow.privacy.audit import READ_WINDOW
 from workflow.privacy.citizen_sessions import Citizen, CitizenLoginRefusedError, CitizenSessions
+from workflow.privacy.staff_directory import StaffDirectory
 from workflow.settings import Settings
 from workflow.texts import text
 from workflow.web.citizen_oidc import CitizenLoginError, OidcClient, check_state
@@ -61,7 +62,7 @@ class CitizenContext:
     settings: Settings
     citizens: CitizenService
     logins: CitizenSessions
-    accounts: AccountService
+    staff: StaffDirectory
     pages: Pages
     oidc: OidcClient | None
 
@@ -434,8 +435,8 @@ def _case_values(context: CitizenContext, page: CitizenPage, lang: str) -> dict[
     """What the case page shows, in plain words (names of staff, never of other citizens)."""
     definition, view = page.definition, page.view
     people = {m["person"] for m in view.team} | {view.coordinator, view.caseworker}
-    names = context.accounts.names(p for p in people if p)
-    emails = context.accounts.emails(p for p in people if p)
+    names = context.staff.names(p for p in people if p)
+    emails = context.staff.emails(p for p in people if p)
     departments = {d.id: local(d.name, lang) for d in definition.departments}
     themes = {t.id: local(t.name, lang) for t in definition.themes}
     stage = definition.stages_by_id.get(view.stage)

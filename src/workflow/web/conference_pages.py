@@ -306,7 +306,7 @@ def agenda_rows(
     """The agenda's cases as the big screen shows them."""
     step = records_step(definition)
     zone = _zone(definition)
-    names = web.accounts.names(i.put_forward_by for i in agenda.items)
+    names = web.staff.names(i.put_forward_by for i in agenda.items)
     stages = {s.id: local(s.name, lang) for s in definition.stages}
     return [
         AgendaRow(

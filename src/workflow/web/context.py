@@ -26,6 +26,7 @@ from workflow.errors import CaseNotFoundError
 from workflow.privacy.accounts import AccountService, User
 from workflow.privacy.audit import AuditService
 from workflow.privacy.consents import ConsentService
+from workflow.privacy.staff_directory import StaffDirectory
 from workflow.settings import Settings
 from workflow.store.catalog import DefinitionCatalog
 from workflow.store.reading import CaseView
@@ -44,6 +45,8 @@ class WebContext:
     consents: ConsentService
     audit: AuditService
     accounts: AccountService
+    #: Staff names, colleagues and work addresses by staff id.
+    staff: StaffDirectory
     catalog: DefinitionCatalog
     identity: Identity
     #: Tasks: each person's worklist, a case's tasks, done and added by hand.

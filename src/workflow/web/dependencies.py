@@ -23,6 +23,7 @@ from workflow.cases.tasks import TaskService
 from workflow.privacy.accounts import AccountService, same_token
 from workflow.privacy.audit import AuditService
 from workflow.privacy.consents import ConsentService
+from workflow.privacy.staff_directory import StaffDirectory
 from workflow.web.context import WebContext
 from workflow.web.forms import FormData
 from workflow.web.identity import Authenticated
@@ -53,6 +54,11 @@ async def account_service(web: Web) -> AccountService:
     return web.accounts
 
 
+async def staff_directory(web: Web) -> StaffDirectory:
+    """Staff names by staff id."""
+    return web.staff
+
+
 async def consent_service(web: Web) -> ConsentService:
     """The young person's consents."""
     return web.consents
@@ -72,6 +78,7 @@ Cases = Annotated[CaseService, Depends(case_service)]
 Tasks = Annotated[TaskService, Depends(task_service)]
 Caseloads = Annotated[CaseloadService, Depends(caseload_service)]
 Accounts = Annotated[AccountService, Depends(account_service)]
+Staff = Annotated[StaffDirectory, Depends(staff_directory)]
 Consents = Annotated[ConsentService, Depends(consent_service)]
 Audit = Annotated[AuditService, Depends(audit_service)]
 

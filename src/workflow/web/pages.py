@@ -19,7 +19,7 @@ from workflow.definitions.types import LocalizedText, text_in
 from workflow.definitions.vocabulary import InputType, StageKind
 from workflow.engine.steps import next_steps
 from workflow.errors import ConflictError
-from workflow.privacy.accounts import StaffMember
+from workflow.privacy.staff_directory import StaffMember
 from workflow.store.caseload import CaseloadQuery
 from workflow.store.reading import CaseView
 from workflow.texts import TEXTS, text
@@ -191,7 +191,7 @@ def render_case(
     now = web.clock()
     upcoming = next_meeting(view.meetings, now)
     saved_step = next((t for t in definition.transitions if t.id == shown.saved), None)
-    people = web.accounts.names(_people_of(view))
+    people = web.staff.names(_people_of(view))
     departments = {d.id: local(d.name, lang) for d in definition.departments}
     stages = {s.id: s.name for s in definition.stages}
     young_person = str(view.young_person.get("name") or "")
@@ -340,7 +340,7 @@ def _people_of(view: CaseView) -> set[str]:
 def _staff(web: WebContext, definition: Definition) -> list[StaffMember]:
     """The municipality's staff accounts (names for staff ids, choices for teams)."""
     code = definition.municipality.code if definition.municipality else None
-    return web.accounts.staff(code)
+    return web.staff.staff(code)
 
 
 def _writes_plan(transition: Transition) -> bool:
@@ -389,7 +389,7 @@ def _step_page(
     definition, form, view = shown.definition, shown.form, shown.view
     staff = _staff(web, definition)
     held = held_meeting(shown.transition, view.meetings)
-    names = web.accounts.names(staff_ids([held])) if held else {}
+    names = web.staff.names(staff_ids([held])) if held else {}
     young_person = str(view.young_person.get("name") or "")
     case = FormCase(
         meetings=view.meetings,
@@ -485,7 +485,7 @@ def take_step(
         errors = scope_errors(problems, lang)
         return _step_page(request, web, shown, status_code=422, message=message, errors=errors)
     covered = covered_departments(view) | set(consent.departments if consent else ())
-    names = web.accounts.names(team_people(transition, inputs))
+    names = web.staff.names(team_people(transition, inputs))
     withheld = uncovered_team(definition, transition, inputs, covered, names, lang)
     if withheld and form.get(CONFIRM_WITHHELD) != "1":
         return _step_page(request, web, shown, withheld=withheld)

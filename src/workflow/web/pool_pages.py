@@ -128,7 +128,7 @@ def _pool_page(
             message=text("pool_not_allowed", lang),
         )
     departments = {d.id: local(d.name, lang) for d in definition.departments}
-    names = web.accounts.names(line.recorded_by for line in lines)
+    names = web.staff.names(line.recorded_by for line in lines)
     last = lines[-1] if lines else None
     notice = ""
     if (

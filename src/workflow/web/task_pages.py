@@ -128,7 +128,7 @@ def _worklist(
     stages = stage_names(definitions, lang)
     rows = task_rows(
         items,
-        names=web.accounts.names(people_of_tasks(items)),
+        names=web.staff.names(people_of_tasks(items)),
         departments=department_names(definitions, lang),
         stages=stages,
         lang=lang,
