@@ -9,6 +9,7 @@ from typing import Any
 
 from bench.national_scenarios import Figures
 from bench.national_store import NationalStore
+from bench.national_web import TARGET_PAGES
 
 NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 
@@ -138,12 +139,9 @@ SCENARIOS: list[tuple[str, str, list[Row]]] = [
     ),
 ]
 
-PAGES = [
-    ("caseload page (no filter, stage=follow_up)", "floor: raw caseload query"),
-    ("case page", "floor: raw case query"),
-]
-#: The floors of the first runs, measured beside for comparison.
-FIRST_FLOORS = ["first floor: caseworker's cases only", "first floor: 4 of the case page's 13 sets"]
+#: (page phase, its floor phase) and the first floors, measured beside for comparison.
+PAGES = [(page, floor) for page, floor, _short, _first in TARGET_PAGES]
+FIRST_FLOORS = [first for _page, _floor, _short, first in TARGET_PAGES]
 
 
 def _ratio(run: Run, row: Row) -> str:

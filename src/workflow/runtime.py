@@ -30,7 +30,7 @@ from workflow.privacy.consents import ConsentService
 from workflow.privacy.cpr import CprCipher, fill_cpr_keys, key_ring
 from workflow.privacy.grants import GrantService
 from workflow.privacy.retention import RetentionService
-from workflow.privacy.staff_directory import StaffDirectory
+from workflow.privacy.staff_roster import StaffRoster
 from workflow.settings import Settings, get_settings
 from workflow.store.catalog import DefinitionCatalog
 from workflow.store.database import make_engine, migrate, session_factory
@@ -53,7 +53,7 @@ class Runtime:
     deliverer: Deliverer
     accounts: AccountService
     #: Staff names, colleagues and work addresses by staff id (read from the accounts).
-    staff: StaffDirectory
+    staff: StaffRoster
     consents: ConsentService
     grants: GrantService
     audit: AuditService
@@ -109,7 +109,7 @@ def build_runtime(
         caseload=CaseloadService(uow),
         deliverer=Deliverer(uow, settings, channels),
         accounts=AccountService(uow),
-        staff=StaffDirectory(uow),
+        staff=StaffRoster(uow),
         consents=consents,
         grants=GrantService(uow),
         audit=audit,

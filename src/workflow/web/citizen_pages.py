@@ -32,7 +32,7 @@ from workflow.errors import CaseNotFoundError, NotAllowedError, WorkflowError
 from workflow.privacy.accounts import same_token
 from workflow.privacy.audit import READ_WINDOW
 from workflow.privacy.citizen_sessions import Citizen, CitizenLoginRefusedError, CitizenSessions
-from workflow.privacy.staff_directory import StaffDirectory
+from workflow.privacy.staff_roster import StaffRoster
 from workflow.settings import Settings
 from workflow.texts import text
 from workflow.web.citizen_oidc import CitizenLoginError, OidcClient, check_state
@@ -62,7 +62,7 @@ class CitizenContext:
     settings: Settings
     citizens: CitizenService
     logins: CitizenSessions
-    staff: StaffDirectory
+    staff: StaffRoster
     pages: Pages
     oidc: OidcClient | None
 

@@ -26,7 +26,7 @@ from workflow.errors import CaseNotFoundError
 from workflow.privacy.accounts import AccountService, User
 from workflow.privacy.audit import AuditService
 from workflow.privacy.consents import ConsentService
-from workflow.privacy.staff_directory import StaffDirectory
+from workflow.privacy.staff_roster import StaffRoster
 from workflow.settings import Settings
 from workflow.store.catalog import DefinitionCatalog
 from workflow.store.reading import CaseView
@@ -46,7 +46,7 @@ class WebContext:
     audit: AuditService
     accounts: AccountService
     #: Staff names, colleagues and work addresses by staff id.
-    staff: StaffDirectory
+    staff: StaffRoster
     catalog: DefinitionCatalog
     identity: Identity
     #: Tasks: each person's worklist, a case's tasks, done and added by hand.

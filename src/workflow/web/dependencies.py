@@ -23,7 +23,7 @@ from workflow.cases.tasks import TaskService
 from workflow.privacy.accounts import AccountService, same_token
 from workflow.privacy.audit import AuditService
 from workflow.privacy.consents import ConsentService
-from workflow.privacy.staff_directory import StaffDirectory
+from workflow.privacy.staff_roster import StaffRoster
 from workflow.web.context import WebContext
 from workflow.web.forms import FormData
 from workflow.web.identity import Authenticated
@@ -54,7 +54,7 @@ async def account_service(web: Web) -> AccountService:
     return web.accounts
 
 
-async def staff_directory(web: Web) -> StaffDirectory:
+async def staff_roster(web: Web) -> StaffRoster:
     """Staff names by staff id."""
     return web.staff
 
@@ -78,7 +78,7 @@ Cases = Annotated[CaseService, Depends(case_service)]
 Tasks = Annotated[TaskService, Depends(task_service)]
 Caseloads = Annotated[CaseloadService, Depends(caseload_service)]
 Accounts = Annotated[AccountService, Depends(account_service)]
-Staff = Annotated[StaffDirectory, Depends(staff_directory)]
+Staff = Annotated[StaffRoster, Depends(staff_roster)]
 Consents = Annotated[ConsentService, Depends(consent_service)]
 Audit = Annotated[AuditService, Depends(audit_service)]
 

@@ -19,7 +19,7 @@ from workflow.definitions.types import LocalizedText, text_in
 from workflow.definitions.vocabulary import InputType, StageKind
 from workflow.engine.steps import next_steps
 from workflow.errors import ConflictError
-from workflow.privacy.staff_directory import StaffMember
+from workflow.privacy.staff_roster import StaffMember
 from workflow.store.caseload import CaseloadQuery
 from workflow.store.reading import CaseView
 from workflow.texts import TEXTS, text
@@ -340,7 +340,7 @@ def _people_of(view: CaseView) -> set[str]:
 def _staff(web: WebContext, definition: Definition) -> list[StaffMember]:
     """The municipality's staff accounts (names for staff ids, choices for teams)."""
     code = definition.municipality.code if definition.municipality else None
-    return web.staff.staff(code)
+    return web.staff.members(code)
 
 
 def _writes_plan(transition: Transition) -> bool:

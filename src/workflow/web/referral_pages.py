@@ -61,7 +61,7 @@ def _refer_form(
         message=message,
         errors=errors or {},
         idempotency_key=form.get("idempotency_key") or uuid.uuid4().hex,
-        staff=web.staff.staff(auth.user.municipality_code),
+        staff=web.staff.members(auth.user.municipality_code),
         rows={},
     )
 

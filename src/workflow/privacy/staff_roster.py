@@ -1,6 +1,7 @@
-"""The staff directory: who works here, by staff id — the names pages show beside the
+"""The staff roster: who works here, by staff id — the names pages show beside the
 ids a case stores, the colleagues a form offers, and the work addresses a young person
-reaches their team at. Read from the accounts; nothing here logs anyone in.
+reaches their team at. Read from the accounts; nothing here logs anyone in. (Whether a
+step's inputs name known staff is checked by ``workflow.cases.staff``.)
 """
 
 from __future__ import annotations
@@ -44,13 +45,13 @@ _NAMES = {
 }
 
 
-class StaffDirectory:
+class StaffRoster:
     """Staff names, colleagues and work addresses, read from the accounts."""
 
     def __init__(self, uow: UnitOfWork) -> None:
         self.sessions, self.engine = uow.sessions, uow.engine
 
-    def staff(self, municipality_code: str | None = None) -> list[StaffMember]:
+    def members(self, municipality_code: str | None = None) -> list[StaffMember]:
         """Active staff (of a municipality): who can be chosen for a team."""
         query = (
             select(Account.person_id, Account.display_name)
