@@ -34,9 +34,10 @@ from tests.support.services import SmtpSink, free_port, wait_until
 from workflow.cases.model import Referral, YoungPersonDetails
 from workflow.delivery.channels import SmtpChannel
 from workflow.delivery.message import Address, OutgoingMessage
-from workflow.delivery.outbox import Deliverer, autocommit_connection
+from workflow.delivery.outbox import Deliverer
 from workflow.engine.model import Actor
 from workflow.runtime import Runtime
+from workflow.store.driver import autocommit
 from workflow.store.states import OutboxState
 from workflow.store.tables import OutboxRow
 
@@ -328,9 +329,11 @@ def test_the_connection_outcomes_are_recorded_on_goes_back_to_the_pool_as_it_was
 ) -> None:
     """Autocommit for the batch only: SQLite's connections stay as the store set them
     (no implicit transactions), PostgreSQL's go back to transactions."""
-    with autocommit_connection(runtime.engine) as connection:
+    postgres = runtime.engine.dialect.name == "postgresql"
+    with autocommit(runtime.engine) as connection:
         raw: Any = connection.connection.dbapi_connection
-    if runtime.engine.dialect.name == "postgresql":
+        assert raw.autocommit is True if postgres else raw.isolation_level is None
+    if postgres:
         assert raw.autocommit is False
     else:
         assert raw.isolation_level is None

@@ -44,7 +44,7 @@ from workflow.settings import Settings
 from workflow.store.busy import is_busy
 from workflow.store.citizens import citizen_contacts_of
 from workflow.store.database import store_unreachable
-from workflow.store.driver import DriverStatement, translated
+from workflow.store.driver import DriverStatement, autocommit, translated
 from workflow.store.outbox_admin import STEP_CODES, error_type
 from workflow.store.states import OutboxState
 from workflow.store.tables import UTC_TIME, Case, ConsentDepartment, HistoryEvent, OutboxRow
@@ -664,6 +664,7 @@ class _Recorder:
         self.engine = engine
         self.connection: Connection | None = None
         self.cursor: Any = None
+        self._held = ExitStack()
 
     def __enter__(self) -> _Recorder:
         return self
@@ -672,13 +673,12 @@ class _Recorder:
         self._drop()
 
     def _drop(self) -> None:
-        connection, self.connection, self.cursor = self.connection, None, None
-        if connection is not None:
-            connection.close()
+        self.connection = self.cursor = None
+        self._held.close()  # back to the pool as it was
 
     def finish(self, params: dict[str, Any]) -> None:
         if self.connection is None:
-            self.connection = autocommit_connection(self.engine)
+            self.connection = self._held.enter_context(autocommit(self.engine))
         connection = self.connection
         try:
             raw: Any = connection.connection.dbapi_connection
@@ -692,18 +692,6 @@ class _Recorder:
         except BaseException:
             self._drop()  # rolled back (or lost): the next outcome starts afresh
             raise
-
-
-def autocommit_connection(engine: Engine) -> Connection:
-    """A connection whose statements on the driver's cursor each commit by themselves.
-
-    PostgreSQL: switched to autocommit, and back to transactions when it returns to the
-    pool. SQLite's connections are so already (the store begins its transactions itself,
-    :mod:`workflow.store.database`); asking SQLAlchemy would leave them changed."""
-    connection = engine.connect()
-    if engine.dialect.name == "postgresql":
-        return connection.execution_options(isolation_level="AUTOCOMMIT")
-    return connection
 
 
 #: Roles whose messages go to the person's own channels (the young person, guardians).
