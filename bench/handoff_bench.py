@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextvars
 import os
 import random
 import signal
@@ -188,7 +189,11 @@ class Sweeper:
     def __init__(self, every: float = 60.0) -> None:
         self.every, self.stop, self.runs = every, threading.Event(), 0
         self.paused = threading.Event()  # while cases are prepared (not the burst's work)
-        self.thread = threading.Thread(target=self._loop, daemon=True)
+        # In this context: Prefect's settings (the API to use) live in context variables;
+        # a thread of its own would start a temporary server of Prefect's and sweep there.
+        self.thread = threading.Thread(
+            target=contextvars.copy_context().run, args=(self._loop,), daemon=True
+        )
 
     def _loop(self) -> None:
         from workflow.orchestration.sweep import run_sweep
@@ -392,11 +397,13 @@ def main() -> None:
                 "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
             }
         )
+        from workflow.orchestration.prefect_env import client_env
         from workflow.orchestration.server import local_server
 
         port = free_port()
         api = stack.enter_context(local_server(home, port, timeout=180))
         os.environ["PREFECT_API_URL"] = api
+        os.environ.update(client_env(api, home))  # as `workflow up` and `worker` do
         from bench.prefect_pool import using_api
 
         stack.enter_context(using_api(api))

@@ -19,10 +19,10 @@ from tests.support.services import (
     create_database,
     postgres_server,
     prefect_server,
-    small_ca_file,
     smtp_sink,
     wait_until,
 )
+from workflow.orchestration.prefect_env import one_ca_file
 from workflow.runtime import Runtime, build_runtime, use_runtime
 from workflow.settings import Settings
 
@@ -127,8 +127,8 @@ def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
     - Its API is plain HTTP on 127.0.0.1, yet every Prefect client builds a TLS context
       and loads the whole CA bundle into it (~25 ms; a client per task and flow run).
-      The clients are pointed at a one-certificate bundle instead
-      (:func:`tests.support.services.small_ca_file`); no TLS is spoken.
+      The clients are pointed at a one-certificate bundle instead, as `workflow up`'s are
+      (:func:`workflow.orchestration.prefect_env.one_ca_file`); no TLS is spoken.
     - The server's SQLite answers 503 when two writers meet ("database is locked": a
       flow run created while the server records the last run's task events); the client
       then waits 2**attempt s (2, 4, ...) and sends the request again. That wait was
@@ -154,7 +154,7 @@ def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             updates={
                 PREFECT_API_URL: url,
                 PREFECT_HOME: str(home / "client"),
-                PREFECT_API_SSL_CERT_FILE: str(small_ca_file(home)),
+                PREFECT_API_SSL_CERT_FILE: str(one_ca_file(home)),
             }
         ),
         pytest.MonkeyPatch.context() as patch,

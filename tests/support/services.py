@@ -455,17 +455,3 @@ def prefect_server(home: Path) -> Iterator[str]:
 
 def run_async(coro: Any) -> Any:
     return asyncio.run(coro)
-
-
-def small_ca_file(folder: Path) -> Path:
-    """A CA bundle of one certificate (the first of certifi's), for HTTP-only clients
-    that build a TLS context anyway: loading it takes microseconds, the whole bundle
-    ~30 ms each time."""
-    import certifi
-
-    bundle = Path(certifi.where()).read_text(encoding="ascii")
-    end = "-----END CERTIFICATE-----"
-    first = bundle[bundle.index("-----BEGIN CERTIFICATE-----") : bundle.index(end) + len(end)]
-    path = folder / "one-ca.pem"
-    path.write_text(first + "\n", encoding="ascii")
-    return path

@@ -23,7 +23,7 @@ from workflow.errors import DefinitionError, Problem
 
 #: Prefect's telemetry off in every command (its first-run notice too, which Prefect prints
 #: in a terminal when it is imported unless DO_NOT_TRACK is set): as for the local server
-#: (workflow.orchestration.server.prefect_env).
+#: (workflow.orchestration.prefect_env.prefect_env).
 TELEMETRY_OFF = {"DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
 os.environ.update(TELEMETRY_OFF)
 

@@ -34,9 +34,10 @@ def _prefect_home() -> Path:
 
 def _use_server(api_url: str) -> None:
     """Point this process's Prefect client at a server (before Prefect is imported)."""
-    from workflow.orchestration.server import prefect_env
+    from workflow.orchestration.prefect_env import client_env, prefect_env
 
     os.environ.update(prefect_env(_prefect_home()))
+    os.environ.update(client_env(api_url, _prefect_home()))
     os.environ["PREFECT_API_URL"] = api_url
 
 
@@ -161,9 +162,11 @@ def worker(
             err=True,
         )
         raise typer.Exit(1)
-    from workflow.orchestration.server import prefect_env
+    from workflow.orchestration.prefect_env import client_env, prefect_env
 
-    for name, value in prefect_env(_prefect_home()).items():
+    home = _prefect_home()
+    wanted = prefect_env(home) | client_env(os.environ["PREFECT_API_URL"], home)
+    for name, value in wanted.items():
         os.environ.setdefault(name, value)
     _definitions_fit_the_store()
     from workflow.orchestration.handoff import serve_steps

@@ -14,12 +14,16 @@ itself is done by the service layer and the outbox, as tasks.
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from prefect import flow, tags, task
 from prefect.artifacts import acreate_table_artifact
+from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State
+from prefect.context import TagsContext
 from prefect.runtime import flow_run, task_run
+from prefect.settings import get_current_settings
 from prefect.states import Completed, Failed
 from sqlalchemy import select
 
@@ -79,6 +83,11 @@ def _transient_only(task: Any, task_run: Any, state: State[Any]) -> bool:
     return isinstance(state.data, TransientDeliveryError)
 
 
+#: The step flow keeps no result either (its counts are in its final state). A storage
+#: named here saves the ask for the server's default storage each run; nothing is written.
+_STEP_RESULTS = Path(get_current_settings().results.local_storage_path)
+
+
 #: How each outcome of a delivery task is told by its state's name.
 _NAMED = {"Withheld": DeliveryStatus.WITHHELD, "Skipped": DeliveryStatus.SKIPPED}
 _NAMED["Deferred"] = DeliveryStatus.RETRY
@@ -89,6 +98,10 @@ _NAMED["Deferred"] = DeliveryStatus.RETRY
     retry_delay_seconds=DELIVERY_RETRY_DELAYS,
     retry_condition_fn=_transient_only,
     task_run_name="deliver-{row_id}",
+    # Never cached (a cached delivery would be a notification not sent), no result kept:
+    # the state says the outcome, the outbox holds the row. So for timer_effect.
+    cache_policy=NO_CACHE,
+    persist_result=False,
 )
 def deliver_effect(row_id: int, patient: bool = True) -> State[Any] | str:
     """Deliver one outbox row (named by its codes where the step flow calls it).
@@ -156,7 +169,7 @@ def _timer_effects(reference: str, seq: int) -> list[tuple[str, str]]:
     ]
 
 
-@task(task_run_name="timer-{action}-{timer}")
+@task(task_run_name="timer-{action}-{timer}", cache_policy=NO_CACHE, persist_result=False)
 def timer_effect(reference: str, timer: str, action: str) -> State[Any]:
     """A timer the step started or cancelled, as the store holds it now: its state and
     due time (the timer itself is kept by the store; the sweep fires it)."""
@@ -174,7 +187,12 @@ def timer_effect(reference: str, timer: str, action: str) -> State[Any]:
     return Completed(message=f"timer {timer}: {state}, due {due.isoformat()}", data=str(state))
 
 
-@flow(name="case-step", flow_run_name=_run_name)
+@flow(
+    name="case-step",
+    flow_run_name=_run_name,
+    persist_result=False,
+    result_storage=_STEP_RESULTS,
+)
 async def case_step(reference: str, seq: int, trigger: str = "caseworker") -> State[Any]:
     """Carry out the effects of one step of a case: one task per effect, named by what
     it does (``notify-<department>-<template>``, ``invite-<department>-<meeting kind>``),
@@ -183,7 +201,16 @@ async def case_step(reference: str, seq: int, trigger: str = "caseworker") -> St
     Every effect is tried even if one is given up; the run ends Failed if any was (each
     dead row also emits a ``kui.delivery.dead`` event), Completed named "Withheld" if any
     was withheld, else Completed. Returns the counts by outcome in either case.
+
+    The run carries the step's tags (case reference, step number, ...); its task runs do
+    not: a tagged task run asks the server for a concurrency slot per tag, several calls
+    a task, and a search by reference finds the run with its tasks.
     """
+    with TagsContext(current_tags=set()):
+        return await _carry_out(reference, seq, trigger)
+
+
+async def _carry_out(reference: str, seq: int, trigger: str) -> State[Any]:
     deliverer = get_runtime().deliverer
     effects = deliverer.effects_of_step(reference, seq)
     outcomes = [

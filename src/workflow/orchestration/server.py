@@ -7,7 +7,6 @@ used; any other server on the port is refused, never written into.
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from pathlib import Path
 import httpx
 
 from workflow.errors import WorkflowError
+from workflow.orchestration.prefect_env import server_env
 
 
 class PrefectServerError(WorkflowError):
@@ -43,17 +43,6 @@ class ForeignServerError(PrefectServerError):
         )
         self.port = port
         self.home = home
-
-
-def prefect_env(home: Path) -> dict[str, str]:
-    """Environment for Prefect: its home in our var/, telemetry off."""
-    return {
-        "PREFECT_HOME": str(home.resolve()),
-        "DO_NOT_TRACK": "1",
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        # A worker's background task has no flow run; its step flow's logs do reach the API.
-        "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
-    }
 
 
 def healthy(api_url: str) -> bool:
@@ -135,7 +124,7 @@ def local_server(
             "--port",
             str(port),
         ],
-        env={**os.environ, **prefect_env(home), "PREFECT_UI_API_URL": url},
+        env={**server_env(home), "PREFECT_UI_API_URL": url},
         stdout=log,
         stderr=subprocess.STDOUT,
         # Its own session: a Ctrl-C in the terminal stops `workflow up`, which stops the
