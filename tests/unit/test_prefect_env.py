@@ -47,3 +47,32 @@ def test_the_server_batches_task_runs_unless_the_operator_says_otherwise(
     size = "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE"
     monkeypatch.setenv(size, "7")
     assert server_env(tmp_path)[size] == "7"
+
+
+def test_a_worker_carries_steps_out_under_its_own_settings() -> None:
+    """The submitter's settings are left out of a hand-off's stored context (its tags
+    stay); Prefect's task worker still reads parameters where we wrap it."""
+    import asyncio
+    import inspect
+    from types import SimpleNamespace
+
+    from prefect import task_worker
+
+    from workflow.orchestration.handoff import with_own_settings
+
+    assert list(inspect.signature(task_worker.read_parameters).parameters) == [
+        "result_store",
+        "identifier",
+    ]
+
+    async def read(store: object, key: object) -> dict[str, object]:
+        return {
+            "parameters": {"reference": "SOR-2026-0001", "seq": 4},
+            "context": {"settings_context": {"profile": "web"}, "tags_context": {"t": 1}},
+        }
+
+    module = SimpleNamespace(read_parameters=read)
+    with_own_settings(module)
+    data = asyncio.run(module.read_parameters(None, "key"))
+    assert data["context"] == {"tags_context": {"t": 1}}
+    assert data["parameters"] == {"reference": "SOR-2026-0001", "seq": 4}
