@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from workflow.orchestration.prefect_env import (
-    SERVER_BATCHING,
+    SERVER_TUNING,
     client_env,
     one_ca_file,
     server_env,
@@ -36,13 +36,13 @@ def test_tls_and_an_operators_ca_file_are_left_alone(
     assert not list(tmp_path.iterdir())
 
 
-def test_the_server_batches_task_runs_unless_the_operator_says_otherwise(
+def test_the_server_is_tuned_unless_the_operator_says_otherwise(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name in SERVER_BATCHING:
+    for name in SERVER_TUNING:
         monkeypatch.delenv(name, raising=False)
     env = server_env(tmp_path)
-    assert {k: env[k] for k in SERVER_BATCHING} == SERVER_BATCHING
+    assert {k: env[k] for k in SERVER_TUNING} == SERVER_TUNING
     assert env["PREFECT_HOME"] == str(tmp_path.resolve())
     size = "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE"
     monkeypatch.setenv(size, "7")
