@@ -403,7 +403,9 @@ def main() -> None:
         port = free_port()
         api = stack.enter_context(local_server(home, port, timeout=180))
         os.environ["PREFECT_API_URL"] = api
-        os.environ.update(client_env(api, home))  # as `workflow up` and `worker` do
+        # The workers get it (as `workflow up` gives its own); this process imported
+        # Prefect already (bench.national_bench) and keeps the settings it read then.
+        os.environ.update(client_env(api, home))
         from bench.prefect_pool import using_api
 
         stack.enter_context(using_api(api))

@@ -149,6 +149,10 @@ def test_a_dead_delivery_is_red_and_a_withheld_one_is_named(
             select(OutboxRow.id, OutboxRow.template).where(OutboxRow.state == "dead")
         ).one()
     assert run.state.message == f"1 of 5 effects given up: skole/{template} (outbox {dead_id})"
+    # Found by reference as a run of the step; its task runs carry no tags of their own
+    # (a tagged task run asks the server for a concurrency slot per tag).
+    assert {f"case:{reference}", f"step:{steps['hold_follow_up'].seq}"} <= set(run.tags)
+    assert [t.tags for t in tasks.values()] == [[]] * len(tasks)
     timer_tasks = {n: t for n, t in tasks.items() if n.startswith("timer-")}
     # The step restarted its follow-up timer: a task per timer effect, by the timer's code.
     assert sorted(timer_tasks) == ["timer-cancel-follow_up_due", "timer-start-follow_up_due"]

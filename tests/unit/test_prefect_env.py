@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import ssl
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -12,6 +15,7 @@ from workflow.orchestration.prefect_env import (
     client_env,
     one_ca_file,
     server_env,
+    with_own_settings,
 )
 
 
@@ -51,19 +55,19 @@ def test_the_server_is_tuned_unless_the_operator_says_otherwise(
 
 def test_a_worker_carries_steps_out_under_its_own_settings() -> None:
     """The submitter's settings are left out of a hand-off's stored context (its tags
-    stay); Prefect's task worker still reads parameters where we wrap it."""
-    import asyncio
-    import inspect
-    from types import SimpleNamespace
-
-    from prefect import task_worker
-
-    from workflow.orchestration.handoff import with_own_settings
+    stay), and Prefect's task worker still reads a hand-off's parameters through the
+    function wrapped, and still rebuilds the settings it finds there."""
+    from prefect import context, task_worker
 
     assert list(inspect.signature(task_worker.read_parameters).parameters) == [
         "result_store",
         "identifier",
     ]
+    submit = task_worker.TaskWorker._submit_scheduled_task_run
+    assert "read_parameters" in submit.__code__.co_names
+    assert 'serialized_context.get("settings_context")' in inspect.getsource(
+        context.hydrated_context
+    )
 
     async def read(store: object, key: object) -> dict[str, object]:
         return {
@@ -71,8 +75,24 @@ def test_a_worker_carries_steps_out_under_its_own_settings() -> None:
             "context": {"settings_context": {"profile": "web"}, "tags_context": {"t": 1}},
         }
 
-    module = SimpleNamespace(read_parameters=read)
+    module = ModuleType("task_worker")
+    module.read_parameters = read  # type: ignore[attr-defined]
     with_own_settings(module)
+    with_own_settings(module)  # once is enough: wrapping again changes nothing
     data = asyncio.run(module.read_parameters(None, "key"))
     assert data["context"] == {"tags_context": {"t": 1}}
     assert data["parameters"] == {"reference": "SOR-2026-0001", "seq": 4}
+
+
+def test_nothing_of_the_step_flow_is_ever_written_to_its_result_storage() -> None:
+    """The step flow names a storage read at import (flows._STEP_RESULTS): it and its
+    effect tasks keep no result and never cache, so nothing lands there."""
+    from prefect.cache_policies import NO_CACHE
+
+    from workflow.orchestration import flows
+
+    assert flows.case_step.persist_result is False
+    for effect in (flows.deliver_effect, flows.timer_effect):
+        assert effect.persist_result is False
+        assert effect.cache_policy is NO_CACHE
+        assert effect.with_options(task_run_name="notify-x").persist_result is False

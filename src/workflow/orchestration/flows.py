@@ -84,7 +84,10 @@ def _transient_only(task: Any, task_run: Any, state: State[Any]) -> bool:
 
 
 #: The step flow keeps no result either (its counts are in its final state). A storage
-#: named here saves the ask for the server's default storage each run; nothing is written.
+#: named here saves the ask for the server's default storage each run. It is the
+#: settings' path when this module is imported, which may not be this process's home:
+#: nothing of the step flow may ever be written there (its tasks inherit it) — no task
+#: of the flow persists a result or caches (tests/unit/test_prefect_env.py checks).
 _STEP_RESULTS = Path(get_current_settings().results.local_storage_path)
 
 

@@ -226,32 +226,10 @@ def serve_steps(limit: int) -> None:
     """Be a task worker: carry out handed-off steps, ``limit`` at a time, until stopped."""
     from prefect import task_worker
 
+    from workflow.orchestration.prefect_env import with_own_settings
+
     with_own_settings(task_worker)
     task_worker.serve(carry_out_step, limit=limit)
-
-
-def with_own_settings(task_worker: Any) -> None:
-    """Make the task worker carry a step out under its own Prefect settings, not the
-    ones the process that handed the step off had.
-
-    Prefect stores the submitter's whole settings with every background task's
-    parameters and the worker rebuilds them for each run (pydantic-settings reads the
-    environment and looks for its config files again for every section: ~40 ms of CPU,
-    a quarter of a worker's time per step, measured with py-spy). The worker has its own
-    settings (its PREFECT_API_URL, home and storage: on another machine they may rightly
-    differ from the web process's); only the submitter's settings are left out of the
-    stored context, its tags and run contexts are kept.
-    """
-    read = task_worker.read_parameters
-
-    async def read_without_settings(store: Any, parameters_id: Any) -> dict[str, Any]:
-        data: dict[str, Any] = await read(store, parameters_id)
-        context = data.get("context")
-        if isinstance(context, dict):
-            context.pop("settings_context", None)
-        return data
-
-    task_worker.read_parameters = read_without_settings
 
 
 def carry_out(steps: list[StepToCarryOut], presence: Any = workers_listening) -> bool:
