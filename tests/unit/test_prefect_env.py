@@ -28,6 +28,11 @@ def test_a_plain_http_client_gets_a_ca_file_of_one_certificate(
     assert ca.read_text().count("BEGIN CERTIFICATE") == 1
     ssl.create_default_context(cafile=str(ca))  # a CA file TLS accepts
     assert one_ca_file(tmp_path) == ca  # written once, found again
+    monkeypatch.chdir(tmp_path)  # a relative home (WORKFLOW_HOME=var): the path is absolute
+    given = client_env("http://127.0.0.1:4200/api", Path("var"))
+    relative = Path(given["PREFECT_API_SSL_CERT_FILE"])
+    assert relative.is_absolute()
+    assert relative.is_file()
 
 
 def test_tls_and_an_operators_ca_file_are_left_alone(

@@ -61,7 +61,7 @@ def client_env(api_url: str, home: Path) -> dict[str, str]:
     if not api_url.startswith("http://") or os.environ.get("PREFECT_API_SSL_CERT_FILE"):
         return {}
     try:
-        return {"PREFECT_API_SSL_CERT_FILE": str(one_ca_file(home))}
+        return {"PREFECT_API_SSL_CERT_FILE": str(one_ca_file(home).resolve())}
     except OSError:  # a home we cannot write: Prefect's default, only slower
         return {}
 
