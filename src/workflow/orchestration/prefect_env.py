@@ -91,9 +91,10 @@ def with_own_settings(task_worker: ModuleType) -> None:
     parameters and the worker rebuilds them for each run (pydantic-settings reads the
     environment and looks for its config files again for every section: ~40 ms of CPU,
     a quarter of a worker's time per step, measured with py-spy). The worker has its own
-    settings (its PREFECT_API_URL, home and storage: on another machine they may rightly
-    differ from the web process's); only the submitter's settings are left out of the
-    stored context, its tags and run contexts are kept.
+    settings (its PREFECT_API_URL and home may rightly differ from the web process's on
+    another machine; the storage the steps are handed off through must be the same,
+    docs/operations.md); only the submitter's settings are left out of the stored
+    context, its tags and run contexts are kept.
     """
     read = task_worker.read_parameters
     if getattr(read, "without_settings", False):
