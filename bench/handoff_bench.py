@@ -388,17 +388,11 @@ def main() -> None:
         prefect_db = create_database(pg).replace("postgresql+psycopg", "postgresql+asyncpg")
         sink = stack.enter_context(smtp_sink())
         home = tmp / "prefect"
-        os.environ.update(
-            {
-                "PREFECT_SERVER_DATABASE_CONNECTION_URL": prefect_db,
-                "PREFECT_HOME": str(home),
-                "DO_NOT_TRACK": "1",
-                "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-                "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
-            }
-        )
-        from workflow.orchestration.prefect_env import client_env
+        from workflow.orchestration.prefect_env import client_env, prefect_env
         from workflow.orchestration.server import local_server
+
+        os.environ.update(prefect_env(home))  # as `workflow up` gives its processes
+        os.environ["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = prefect_db
 
         port = free_port()
         api = stack.enter_context(local_server(home, port, timeout=180))
