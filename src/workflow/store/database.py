@@ -21,6 +21,7 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from workflow.store.driver import translated
+from workflow.store.json_text import dumps as json_text
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -96,7 +97,9 @@ def make_engine(url: str) -> Engine:
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         # hide_parameters: a database error must never echo a name or CPR number.
-        engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
+        engine = create_engine(
+            url, connect_args={"timeout": 30}, hide_parameters=True, json_serializer=json_text
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
@@ -105,7 +108,12 @@ def make_engine(url: str) -> Engine:
     # mid-request fails that request and is discarded (SQLAlchemy, or for a step's own
     # statements workflow.store.driver), and the next checkouts probe theirs.
     engine = create_engine(
-        url, pool_size=10, max_overflow=20, pool_recycle=300, hide_parameters=True
+        url,
+        pool_size=10,
+        max_overflow=20,
+        pool_recycle=300,
+        hide_parameters=True,
+        json_serializer=json_text,
     )
     event.listen(engine, "checkout", _closed_by_server)
     return engine
