@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from workflow.cases.model import StepResult
 from workflow.errors import IdempotencyKeyReusedError
+from workflow.store.loading import connection_of
 from workflow.store.statements import IDEMPOTENT_RESULT
 from workflow.store.tables import IdempotencyKey
 
@@ -48,7 +49,7 @@ def first_result(
     """The first result of a key — if the key was given for this same request."""
     if not key:
         return None
-    result = stored_result(session.connection(), key)
+    result = stored_result(connection_of(session, flush=False), key)
     return repeated_result(result, key, reference, event) if result else None
 
 

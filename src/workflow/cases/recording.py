@@ -21,7 +21,7 @@ from workflow.engine.outcome_figures import step_figures
 from workflow.store.audit import AuditAction, AuditObject, actor_label, write_audit
 from workflow.store.driver import pipelined
 from workflow.store.figures import write_step_figures
-from workflow.store.loading import StoredCase
+from workflow.store.loading import StoredCase, connection_of
 from workflow.store.repository import record_step_data, write_decision
 from workflow.store.statements import INSERT_IDEMPOTENCY_KEY
 
@@ -51,7 +51,7 @@ def record_step(session: Session, step: Step) -> StepResult:
     definition, case, decision, now = step.definition, step.case, step.decision, step.at
     assert definition.municipality is not None
     stored_inputs = storable_inputs(step.inputs)
-    connection = session.connection()
+    connection = connection_of(session)  # what the session added before is seen
     with pipelined(connection):  # PostgreSQL: all of the step's writes, one round trip
         written = write_decision(
             connection,

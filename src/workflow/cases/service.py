@@ -54,7 +54,7 @@ from workflow.store.audit import (
     write_audit,
 )
 from workflow.store.busy import BUSY_ATTEMPTS, pause_when_busy, retry_when_busy
-from workflow.store.loading import consent_state, load_case, step_actors
+from workflow.store.loading import connection_of, consent_state, load_case, step_actors
 from workflow.store.reading import (
     CaseView,
     case_by_reference,
@@ -233,8 +233,9 @@ class CaseService:
 
     def _trigger_once(self, request: _Trigger) -> StepResult:
         now = self.uow.clock()
-        with self.uow.transaction() as session:
-            loaded = load_case(session.connection(), request.reference)
+        with self.uow.step() as session:
+            connection = connection_of(session, flush=False)
+            loaded = load_case(connection, request.reference)
             if loaded is None:
                 raise CaseNotFoundError(f"no case {request.reference}")
             case = loaded.case
@@ -263,10 +264,10 @@ class CaseService:
             event = Event(request.event, request.actor, request.inputs)
             consent = None
             if request.event in definition.events_reading_consent:
-                consent = consent_state(session.connection(), case.id)
+                consent = consent_state(connection, case.id)
             state = loaded.state(consent)
             if definition.separates_duties:
-                state = replace(state, step_actors=step_actors(session.connection(), case.id))
+                state = replace(state, step_actors=step_actors(connection, case.id))
             decision = decide(definition, state, event, now, facts)
             if isinstance(decision, Rejection):
                 raise RejectedError(decision)

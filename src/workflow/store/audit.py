@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from workflow.engine.model import Actor
 from workflow.store.busy import retry_when_busy
 from workflow.store.driver import autocommit
+from workflow.store.loading import connection_of
 from workflow.store.statements import WRITE_AUDIT
 
 
@@ -108,7 +109,7 @@ def write_audit(
 ) -> None:
     """Add one entry in the caller's transaction (it commits or rolls back with the act)."""
     WRITE_AUDIT.execute(
-        session.connection(),
+        connection_of(session, flush=False),
         audit_row(
             at=at,
             actor=actor,
