@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from workflow.definitions.calendar import age_on
 from workflow.definitions.dates import as_moment, is_iso
+from workflow.definitions.expressions import names
 from workflow.definitions.models import Definition
 from workflow.engine.model import Actor, CaseState
 
@@ -180,4 +181,4 @@ def with_data(
 ) -> dict[str, Any]:
     """The context with the case data as it is now — and everything derived from it, such
     as ``case.team`` — the rest as before the step."""
-    return {**context, "case": case_view(definition, case, data)}
+    return {**names(context), "case": case_view(definition, case, data)}
