@@ -266,7 +266,7 @@ class CaseService:
             if request.event in definition.events_reading_consent:
                 consent = consent_state(connection, case.id)
             state = loaded.state(consent)
-            if definition.separates_duties:
+            if request.event in definition.events_separating_duties:
                 state = replace(state, step_actors=step_actors(connection, case.id))
             decision = decide(definition, state, event, now, facts)
             if isinstance(decision, Rejection):

@@ -141,9 +141,10 @@ class Definition(StrictModel):
         return self._source.locate(path)
 
     @cached_property
-    def separates_duties(self) -> bool:
-        """Whether a transition has ``not_by`` (a step then needs who took earlier steps)."""
-        return any(t.not_by for t in self.transitions)
+    def events_separating_duties(self) -> frozenset[str]:
+        """The events a transition with ``not_by`` takes: only their steps need to know who
+        took the earlier steps (the store reads it from the history for them alone)."""
+        return frozenset(t.event_name for t in self.transitions if t.not_by)
 
     @cached_property
     def meeting_rules(self) -> MeetingRules:

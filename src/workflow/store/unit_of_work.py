@@ -112,7 +112,8 @@ class UnitOfWork:
                 yield session
                 session.flush()
             finally:
-                session.close()
+                if session.in_transaction():  # used: a session never begun holds nothing
+                    session.close()
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
