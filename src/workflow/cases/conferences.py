@@ -191,7 +191,7 @@ class ConferenceService:
             definition = self._definition_of(meeting.municipality_code)
             spec = definition.conferences
             assert spec is not None
-            records = next(t for t in definition.transitions if t.id == spec.records)
+            records = definition.transitions_by_id[spec.records]
             asked = [i.name for i in records.inputs]
             rows = session.execute(
                 select(ConferenceItem, Case)

@@ -98,7 +98,7 @@ def consent_with_step(
     step's transaction; returns the consent's id (None: the step records none). Raises
     ConsentScopeError (see above)."""
     transition_id, actor, now = step
-    transition = next((t for t in definition.transitions if t.id == transition_id), None)
+    transition = definition.transitions_by_id.get(transition_id)
     if transition is None or not records_consent(transition):
         if consent.scope is not None:
             raise unwanted_scope(transition_id)

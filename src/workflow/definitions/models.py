@@ -218,6 +218,11 @@ class Definition(StrictModel):
         return next(s for s in self.stages if s.kind is StageKind.START)
 
     @cached_property
+    def transitions_by_id(self) -> dict[str, Transition]:
+        """Transitions by id (a step's own is looked up several times as it is recorded)."""
+        return {t.id: t for t in self.transitions}
+
+    @cached_property
     def transitions_by_event(self) -> dict[str, list[Transition]]:
         """Transitions grouped by their event, in definition order."""
         grouped: dict[str, list[Transition]] = {}

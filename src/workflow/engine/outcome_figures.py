@@ -122,7 +122,8 @@ def _meeting(
     given: frozenset[str],
 ) -> MeetingFigure | None:
     holds = held_meeting_events(definition)
-    inputs = next((t.inputs for t in definition.transitions if t.id == transition), [])
+    step = definition.transitions_by_id.get(transition)
+    inputs = step.inputs if step is not None else []
     level_inputs = [i.name for i in inputs if i.type is InputType.PROGRESSION and i.name in given]
     level = None
     if level_inputs and definition.progression is not None:

@@ -415,10 +415,8 @@ def _add_plan(
 def _declared_inputs(definition: Definition, transition: str) -> list[Any]:
     if transition == "refer":
         return list(definition.referral.inputs)
-    for candidate in definition.transitions:
-        if candidate.id == transition:
-            return list(candidate.inputs)
-    return []
+    step = definition.transitions_by_id.get(transition)
+    return list(step.inputs) if step is not None else []
 
 
 def next_references(session: Session, case_prefix: str, year: int, count: int) -> list[str]:

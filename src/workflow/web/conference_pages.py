@@ -279,7 +279,7 @@ def records_step(definition: Definition) -> Transition:
     """The step each case's outcome is recorded with (the definition's ``records``)."""
     spec = definition.conferences
     assert spec is not None
-    return next(t for t in definition.transitions if t.id == spec.records)
+    return definition.transitions_by_id[spec.records]
 
 
 def _answers(

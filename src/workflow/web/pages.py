@@ -190,7 +190,7 @@ def render_case(
     lang = locale_of(request, auth.user.locale)
     now = web.clock()
     upcoming = next_meeting(view.meetings, now)
-    saved_step = next((t for t in definition.transitions if t.id == shown.saved), None)
+    saved_step = definition.transitions_by_id.get(shown.saved)
     people = web.staff.names(_people_of(view))
     departments = {d.id: local(d.name, lang) for d in definition.departments}
     stages = {s.id: s.name for s in definition.stages}
