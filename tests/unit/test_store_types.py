@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from sqlalchemy import DateTime
 from sqlalchemy.dialects import postgresql, sqlite
 
-from workflow.store.json_text import dumps
+from workflow.store.json_text import dumps, loads
 from workflow.store.tables import UTC_TIME
 
 SQLITE = sqlite.dialect()
@@ -91,3 +91,28 @@ def test_json_text_refuses_what_json_refuses() -> None:
         with pytest.raises(TypeError):
             dumps(value)
     assert dumps({"n": 2**70, 1: "a"}) == '{"n": 1180591620717411303424, "1": "a"}'
+
+
+@given(json_values)
+def test_json_text_reads_as_json_loads_does(value: object) -> None:
+    text = json.dumps(value)
+    assert loads(text) == json.loads(text)
+    assert loads(text.encode()) == json.loads(text)  # psycopg hands over bytes
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['{"n": 123456789012345678901}', "[-9223372036854775809]", "[NaN]", '["\\ud800"]', "[1e400]"],
+)
+def test_json_text_reads_what_orjson_would_not_exactly(text: str) -> None:
+    read, expected = loads(text), json.loads(text)
+    assert repr(read) == repr(expected)
+    assert type(read[0] if isinstance(read, list) else read["n"]) is type(
+        expected[0] if isinstance(expected, list) else expected["n"]
+    )
+
+
+@pytest.mark.parametrize(("text", "why"), [("x", "Expecting value"), ("[1] x", "Extra data")])
+def test_json_text_refuses_what_is_not_json(text: str, why: str) -> None:
+    with pytest.raises(ValueError, match=why):
+        loads(text)

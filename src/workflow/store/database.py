@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from workflow.store.driver import translated
 from workflow.store.json_text import dumps as json_text
+from workflow.store.json_text import loads as json_value
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -98,7 +99,11 @@ def make_engine(url: str) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         # hide_parameters: a database error must never echo a name or CPR number.
         engine = create_engine(
-            url, connect_args={"timeout": 30}, hide_parameters=True, json_serializer=json_text
+            url,
+            connect_args={"timeout": 30},
+            hide_parameters=True,
+            json_serializer=json_text,
+            json_deserializer=json_value,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
@@ -114,6 +119,7 @@ def make_engine(url: str) -> Engine:
         pool_recycle=300,
         hide_parameters=True,
         json_serializer=json_text,
+        json_deserializer=json_value,
     )
     event.listen(engine, "checkout", _closed_by_server)
     return engine

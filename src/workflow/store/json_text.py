@@ -1,23 +1,27 @@
-"""JSON as the store writes it: orjson, with the standard library's behaviour wherever
-orjson would differ.
+"""JSON as the store writes and reads it: orjson, with the standard library's results
+wherever orjson's would differ.
 
 A step writes five JSON values (the case's data, counts and timing, the history
-event's inputs and effects, the audit entry's details); with the standard library's
-``json.dumps`` they cost several times what orjson (a well-kept C library, installed
-with Prefect already) does. Reading stays with the standard library: orjson reads an
-integer beyond 64 bits as a float.
+event's inputs and effects, the audit entry's details) and reads four; a page reads
+many. With the standard library's ``json`` they cost several times what orjson (a
+well-kept C library, installed with Prefect already) does.
 
-What is stored stays what ``json.dumps`` accepts, no more: orjson's own extensions
-(datetimes, dataclasses) are switched off, and what orjson refuses (an integer beyond
-64 bits) is handed to ``json.dumps`` as before, which stores it or raises the same
-``TypeError``. The text differs in spacing, in keeping non-ASCII letters as UTF-8
-rather than ``\\u`` escapes (both read back the same), and in NaN and infinities: null
-(they are not JSON; PostgreSQL refused them before, and inputs never hold one).
+Writing: what is stored stays what ``json.dumps`` accepts, no more: orjson's own
+extensions (datetimes, dataclasses) are switched off, and what orjson refuses (an
+integer beyond 64 bits) is handed to ``json.dumps`` as before, which stores it or raises
+the same ``TypeError``. The text differs in spacing, in keeping non-ASCII letters as
+UTF-8 rather than ``\\u`` escapes (both read back the same), and in NaN and infinities:
+null (they are not JSON; PostgreSQL refused them before, and inputs never hold one).
+
+Reading: orjson refuses what is not strict JSON (NaN, a lone surrogate) and reads an
+integer beyond 64 bits as a float; a text with a run of 19 digits or more, and one
+orjson refuses, is read by ``json.loads`` instead, so every value reads as it did.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import orjson
@@ -25,6 +29,9 @@ import orjson
 _OPTIONS = (
     orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 )
+#: A number orjson might read inexactly (|n| >= 2**63 has 19 digits at least).
+_LONG_NUMBER = re.compile(r"\d{19}")
+_LONG_NUMBER_BYTES = re.compile(rb"\d{19}")
 
 
 def dumps(value: Any) -> str:
@@ -33,3 +40,16 @@ def dumps(value: Any) -> str:
         return orjson.dumps(value, option=_OPTIONS).decode("utf-8")
     except TypeError:  # orjson.JSONEncodeError is a TypeError
         return json.dumps(value)
+
+
+def loads(text: str | bytes) -> Any:
+    """The value of a JSON text, as ``json.loads`` reads it (``ValueError`` if it is none)."""
+    long_number = (
+        _LONG_NUMBER_BYTES.search(text) if isinstance(text, bytes) else _LONG_NUMBER.search(text)
+    )
+    if long_number is None:
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(text)
