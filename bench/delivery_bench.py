@@ -52,10 +52,11 @@ from tests.support.services import free_port, postgres_server
 
 from bench import runtime_bench
 from workflow.cases.model import Referral, YoungPersonDetails
-from workflow.delivery.outbox import FINISH_ROW, Deliverer, autocommit_connection
+from workflow.delivery.outbox import FINISH_ROW, Deliverer
 from workflow.engine.model import Actor
 from workflow.privacy.consents import ConsentRequest
 from workflow.runtime import Runtime
+from workflow.store.driver import autocommit
 from workflow.store.states import OutboxState
 from workflow.store.tables import UTC_TIME, OutboxRow
 
@@ -167,7 +168,7 @@ def floor(runtime: Runtime, ids: list[int], clock: Clock) -> Figures:
     cpu, wall = time.process_time(), time.perf_counter()
     # Autocommit: the claim is a transaction of its own (BEGIN ... COMMIT), each finish a
     # statement committed by itself, as Deliverer records outcomes.
-    with autocommit_connection(engine) as connection:
+    with autocommit(engine) as connection:
         raw: Any = connection.connection.dbapi_connection
         cursor = raw.cursor()
         for start in range(0, len(ids), CHUNK):
