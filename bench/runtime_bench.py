@@ -339,7 +339,7 @@ def run_backend(backend: str, pg_url: str | None, cases: int, with_prefect: bool
         report(backend, "service / floor", f"{rate / floor:.0%}")
         report(backend, "store floor transactions/s (a step's statements)", f"{store_rate:,.0f}")
         report(backend, "store floor / raw floor", f"{store_rate / floor:.0%}")
-        report(backend, "service / store floor", f"{rate / store_rate:.0%}")
+        report(backend, "service / store floor", f"{measured.ratio:.0%}")
         with store(backend, pg_url, tmp, clock) as runtime:
             seconds = intake(runtime, cases, tmp)
             target, figure, verdict = intake_row(backend, cases, seconds)
