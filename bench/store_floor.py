@@ -9,7 +9,8 @@ step's SQL (which fell behind as steps grew: tasks cancelled, outcome figures ke
 1. open 200 cases and copy the store twice (a file copy on SQLite, ``CREATE DATABASE
    … TEMPLATE`` on PostgreSQL);
 2. on the first copy, run N transitions (pause / resume by the cases' caseworker)
-   through ``trigger`` in rounds of 400 (each case paused and resumed once a round),
+   through ``trigger`` in rounds of 400 (each case paused and resumed once a round; one
+   round more, which warms both sides up untimed),
    recording each round's statements as the driver receives them — SQLAlchemy's own
    (``before_cursor_execute``), the prebuilt ones on the driver's cursor
    (:class:`~workflow.store.driver.DriverStatement`), with their driver parameters,
@@ -237,7 +238,7 @@ def measure(backend: str, pg_server: str | None, count: int) -> Figures:
         copies = _copies(backend, tmp, url, 2)
         traces = []
         with store(backend, pg_server, tmp, clock, copies[0]) as runtime:
-            for _ in range(rounds):
+            for _ in range(rounds + 1):  # the first warms both sides up, untimed
                 trace = Recording()
                 with recorded(runtime, trace):
                     transitions(runtime, refs, ROUND)
@@ -245,23 +246,26 @@ def measure(backend: str, pg_server: str | None, count: int) -> Figures:
         # The recordings are many small objects that live through the timed rounds: kept
         # out of the garbage collector's sight, as the service's own process would not
         # have them (each full collection walked them all, in the service's time).
+        gc.collect()
         gc.freeze()
         floor_engine = make_engine(copies[1])
-        raw = floor_engine.raw_connection()
         sqlite = floor_engine.dialect.name == "sqlite"
         timed: list[tuple[float, float]] = []
         try:
-            with store(
-                backend, pg_server, tmp, clock, url.render_as_string(hide_password=False)
-            ) as runtime:
+            with (
+                contextlib.closing(floor_engine.raw_connection()) as raw,
+                store(
+                    backend, pg_server, tmp, clock, url.render_as_string(hide_password=False)
+                ) as runtime,
+            ):
                 for trace in traces:
                     service = transitions(runtime, refs, ROUND)
                     timed.append((service, replay(raw, sqlite, trace)))
+                timed = timed[1:]
         finally:
-            raw.close()
             floor_engine.dispose()
             gc.unfreeze()
-        statements = sum(statements_per_transition(t, ROUND) for t in traces) / rounds
+        statements = sum(statements_per_transition(t, ROUND) for t in traces[1:]) / rounds
         return Figures(backend, rounds * ROUND, tuple(timed), statements)
 
 

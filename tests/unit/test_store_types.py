@@ -45,7 +45,13 @@ def test_sqlite_text_is_sqlalchemys(moment: datetime) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["2026-03-02 08:00:00.000000", "2026-03-02 08:00:00", "2026-03-02 09:00:00+01:00"]
+    "text",
+    [
+        "2026-03-02 08:00:00.000000",
+        "2026-03-02 08:00:00",
+        "2026-03-02 09:00:00+01:00",
+        "2026-03-02 09:00:00.0+0100",  # as long as our own text, with an offset
+    ],
 )
 def test_sqlite_reads_what_sqlalchemy_reads(text: str) -> None:
     theirs = THEIRS_OUT(text)
@@ -87,7 +93,13 @@ def test_json_text_reads_back_as_json_dumps_does(value: object) -> None:
 
 
 def test_json_text_refuses_what_json_refuses() -> None:
-    for value in (datetime(2026, 1, 1, tzinfo=UTC), object(), {1, 2}):
+    for value in (
+        datetime(2026, 1, 1, tzinfo=UTC),
+        object(),
+        {1, 2},
+        {datetime(2026, 1, 1): 1},
+        {(1, 2): "a"},
+    ):
         with pytest.raises(TypeError):
             dumps(value)
     assert dumps({"n": 2**70, 1: "a"}) == '{"n": 1180591620717411303424, "1": "a"}'

@@ -6,12 +6,15 @@ event's inputs and effects, the audit entry's details) and reads four; a page re
 many. With the standard library's ``json`` they cost several times what orjson (a
 well-kept C library, installed with Prefect already) does.
 
-Writing: what is stored stays what ``json.dumps`` accepts, no more: orjson's own
-extensions (datetimes, dataclasses) are switched off, and what orjson refuses (an
-integer beyond 64 bits) is handed to ``json.dumps`` as before, which stores it or raises
-the same ``TypeError``. The text differs in spacing, in keeping non-ASCII letters as
-UTF-8 rather than ``\\u`` escapes (both read back the same), and in NaN and infinities:
-null (they are not JSON; PostgreSQL refused them before, and inputs never hold one).
+Writing: orjson's extensions for datetimes and dataclasses are switched off, and what
+orjson refuses (a key that is not a string, an integer beyond 64 bits) is handed to
+``json.dumps`` as before, which stores it or raises the same ``TypeError``. orjson still
+writes two things ``json.dumps`` refuses, neither of which the store is ever given: a
+plain ``Enum`` (as its value) and a ``UUID``. The text differs in spacing, in keeping
+non-ASCII letters as UTF-8 rather than ``\\u`` escapes (both read back the same; a
+PostgreSQL store's database is UTF-8, see docs/operations.md), and in NaN and
+infinities: null (they are not JSON; PostgreSQL refused them before, and neither inputs
+nor computed values may hold one).
 
 Reading: orjson refuses what is not strict JSON (NaN, a lone surrogate) and reads an
 integer beyond 64 bits as a float; a text with a run of 19 digits or more, and one
@@ -26,9 +29,7 @@ from typing import Any
 
 import orjson
 
-_OPTIONS = (
-    orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
-)
+_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 #: A number orjson might read inexactly (|n| >= 2**63 has 19 digits at least).
 _LONG_NUMBER = re.compile(r"\d{19}")
 _LONG_NUMBER_BYTES = re.compile(rb"\d{19}")

@@ -104,7 +104,10 @@ class UTCDateTime(TypeDecorator[datetime]):
             if value is None:
                 return None
             if len(value) in _SQLITE_LENGTHS:  # as written: UTC without an offset
-                return parse(value + "+00:00")
+                try:
+                    return parse(value + "+00:00")
+                except ValueError:  # a text of that length with an offset of its own
+                    pass
             moment = parse(value)
             return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
