@@ -56,9 +56,10 @@ from workflow.delivery.outbox import FINISH_ROW, Deliverer
 from workflow.engine.model import Actor
 from workflow.privacy.consents import ConsentRequest
 from workflow.runtime import Runtime
+from workflow.store.column_types import UTC_TIME
 from workflow.store.driver import autocommit
 from workflow.store.states import OutboxState
-from workflow.store.tables import UTC_TIME, OutboxRow
+from workflow.store.tables import OutboxRow
 
 #: CPU per notification the delivery must stay within (issue 19).
 TARGET_MS = 1.0

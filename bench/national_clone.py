@@ -21,7 +21,8 @@ from typing import Any
 
 from sqlalchemy import Date, Integer
 
-from workflow.store.tables import Base, UTCDateTime
+from workflow.store.column_types import UTCDateTime
+from workflow.store.tables import Base
 
 #: How to find an exemplar's rows in each case table ({case} and {reference} filled in).
 CASE_TABLES: dict[str, str] = {

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from sqlalchemy import DateTime
 from sqlalchemy.dialects import postgresql, sqlite
 
+from workflow.store.column_types import UTC_TIME
 from workflow.store.json_text import dumps, loads
-from workflow.store.tables import UTC_TIME
 
 SQLITE = sqlite.dialect()
 OURS_IN = UTC_TIME.bind_processor(SQLITE)

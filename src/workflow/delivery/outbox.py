@@ -43,11 +43,12 @@ from workflow.engine.vocabulary import DEPARTMENT_KINDS, RecipientKind
 from workflow.settings import Settings
 from workflow.store.busy import is_busy
 from workflow.store.citizens import citizen_contacts_of
+from workflow.store.column_types import UTC_TIME
 from workflow.store.database import store_unreachable
 from workflow.store.driver import DriverStatement, autocommit, translated
 from workflow.store.outbox_admin import STEP_CODES, error_type
 from workflow.store.states import OutboxState
-from workflow.store.tables import UTC_TIME, Case, ConsentDepartment, HistoryEvent, OutboxRow
+from workflow.store.tables import Case, ConsentDepartment, HistoryEvent, OutboxRow
 from workflow.store.unit_of_work import UnitOfWork
 
 #: The shortest lease a claim holds its rows by.
