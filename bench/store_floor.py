@@ -51,7 +51,7 @@ from bench.runtime_bench import Clock, open_cases, store
 from workflow.engine.model import Actor
 from workflow.runtime import Runtime
 from workflow.store import driver
-from workflow.store.database import READ_ONLY, make_engine
+from workflow.store.database import make_engine, sqlite_begin_statement
 
 #: The target of issue 19: the service at least half as fast as its store floor.
 TARGET = 0.5
@@ -81,8 +81,7 @@ def recorded(runtime: Runtime, into: Recording) -> Iterator[None]:
     def begin(c: Any) -> None:
         # SQLite's BEGIN is sent on the driver by the store (workflow.store.database), not
         # through a cursor event: the replay must open the same kind of transaction.
-        read_only = bool(c.get_execution_options().get(READ_ONLY))
-        into.add(("begin", "BEGIN" if read_only else "BEGIN IMMEDIATE"))
+        into.add(("begin", sqlite_begin_statement(c)))
 
     def commit(_c: Any) -> None:
         into.add(("commit",))

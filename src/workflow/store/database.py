@@ -43,6 +43,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 READ_ONLY = "workflow_read_only"
 
 
+def sqlite_begin_statement(connection: Any) -> str:
+    """The BEGIN a SQLite transaction of ``connection`` is opened with (see below)."""
+    return "BEGIN" if connection.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE"
+
+
 def _sqlite_begin(connection: Any) -> None:
     # pysqlite would start the transaction only at the first write, so reads before it
     # would see no snapshot at all; begin explicitly, as SQLAlchemy's docs advise.
@@ -54,7 +59,7 @@ def _sqlite_begin(connection: Any) -> None:
     # first read.
     # Sent on the driver's connection (an error raised as SQLAlchemy's, like any other
     # statement's): through exec_driver_sql it cost ~40 µs of every transaction's ~160.
-    sql = "BEGIN" if connection.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE"
+    sql = sqlite_begin_statement(connection)
     with translated(connection, sql):
         connection.connection.dbapi_connection.execute(sql)
 
