@@ -130,8 +130,8 @@ class ExpressionError(Exception):
 class LazyContext(Mapping[str, Any]):
     """The names an expression sees, built the first time one is read.
 
-    Building them (the case as values, the person's facts, the consent...) was ~40% of
-    deciding a step, and most steps evaluate no expression at all: no guard, no
+    Building them (the case as values, the person's facts, the consent...) was ~8 µs of
+    a ~58 µs decision, and most steps evaluate no expression at all: no guard, no
     condition, no computed value, no anchored timer.
     """
 
