@@ -37,9 +37,11 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-## test: lint, then the whole test suite
+## test: lint, then the whole test suite, a file's tests together in one of TEST_WORKERS
+## processes (pytest-xdist; one per core by default): make test TEST_WORKERS=0 runs it in one
+TEST_WORKERS ?= auto
 test: lint
-	$(BIN)/pytest -q --durations=25
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=25
 
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit

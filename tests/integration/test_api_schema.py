@@ -105,6 +105,11 @@ def test_every_operation_conforms_to_the_schema(case: Case, api: Api) -> None:
         # A referral or step that fits the schema can still be refused by the process
         # (its inputs, guard or stage): 422 with the reasons is the documented answer.
         excluded.append(schemathesis.checks.positive_data_acceptance)
+    if case.method == "POST" and case.operation.path == "/api/v1/me/password":
+        # A generated current password is (almost) never the account's: 422 naming the
+        # field is the documented answer (which of the generated requests get it, and
+        # which the login throttle's 429, varies: it failed once when run in parallel).
+        excluded.append(schemathesis.checks.positive_data_acceptance)
     # Logging out ends the token it is sent with, so it gets one of its own.
     own = bearer(api.new_token()) if case.method == "DELETE" else None
     case.call_and_validate(headers=own, excluded_checks=excluded)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 from pathlib import Path
+
+from tests.support.debian import ensure_package
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = [
@@ -21,11 +21,5 @@ FLAGS = [
 
 def ensure_chromium() -> Path:
     """Debian's chromium, installed when missing (the tests run as root)."""
-    if CHROMIUM.exists() or shutil.which("chromium"):
-        return CHROMIUM
-    if os.geteuid() != 0:
-        raise RuntimeError("Chromium is missing; install Debian's 'chromium' package")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True, env=env)
+    ensure_package("chromium", lambda: CHROMIUM.exists() or bool(shutil.which("chromium")))
     return CHROMIUM

@@ -30,6 +30,8 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
+from tests.support.debian import ensure_package
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -38,14 +40,8 @@ def free_port() -> int:
 
 
 def _pg_bin() -> Path:
+    ensure_package("postgresql", lambda: bool(glob.glob("/usr/lib/postgresql/*/bin/initdb")))
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if not found:
-        if os.geteuid() != 0:
-            raise RuntimeError("PostgreSQL is missing; install Debian's 'postgresql' package")
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "postgresql"], check=True, env=env)
-        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     return Path(found[-1]).parent
 
 

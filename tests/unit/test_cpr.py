@@ -111,7 +111,11 @@ def test_the_setting_takes_a_json_list_or_comma_separated_keys(
     assert not (tmp_path / "cpr.keys").exists()  # the setting wins over the key file
 
 
-@pytest.mark.parametrize("value", ["not-a-key", f"{KEY_A},short", '["not a key"'])
+@pytest.mark.parametrize(
+    "value",
+    ["not-a-key", f"{KEY_A},short", '["not a key"'],
+    ids=["not-a-key", "a-key-then-a-short-one", "unclosed-list"],  # no random key in a name
+)
 def test_a_bad_key_in_the_setting_is_named_and_never_echoed(
     value: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -11,6 +11,7 @@ start a provider without building the app.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import queue
@@ -85,6 +86,23 @@ def ensure_installed(folder: Path = PROVIDER_FOLDER) -> None:
     npm = _tool("npm")
     if _installed(folder):
         return
+    with _folder_locked(folder):  # two processes at once: one installs, the other waits
+        if not _installed(folder):
+            _npm_ci(npm, folder)
+
+
+@contextmanager
+def _folder_locked(folder: Path) -> Iterator[None]:
+    """An exclusive lock on the folder itself (flock on its descriptor; no lock file)."""
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # closing releases the lock
+
+
+def _npm_ci(npm: str, folder: Path) -> None:
     try:
         subprocess.run(  # noqa: S603 - a fixed command; npm found on PATH above
             [npm, "ci", "--no-audit", "--no-fund"],
