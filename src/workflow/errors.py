@@ -66,6 +66,11 @@ class DefinitionError(WorkflowError):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
+class StoreUnavailableError(WorkflowError):
+    """The case store cannot be opened (unreachable, or not a database the store can use);
+    the message says which store (its address without a password) and what to do."""
+
+
 def did_you_mean(name: str, known: Iterable[str], *, list_known: bool = True) -> str | None:
     """A 'did you mean' hint for a misspelt name, or (optionally) a list of the known names."""
     import difflib

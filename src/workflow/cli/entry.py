@@ -15,7 +15,20 @@ QUICK = frozenset({"outbox", "machinery"})
 
 
 def main() -> None:
-    """Run ``workflow`` with the arguments it was given."""
+    """Run ``workflow`` with the arguments it was given.
+
+    A store that cannot be opened (any command that needs it) is one line saying which
+    store and what to do, and exit status 1 — not a traceback."""
+    from workflow.errors import StoreUnavailableError
+
+    try:
+        _run()
+    except StoreUnavailableError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+def _run() -> None:
     command = sys.argv[1] if len(sys.argv) > 1 else ""
     if command in QUICK:
         # As the whole CLI does (workflow.cli.main): Prefect's telemetry off, should a

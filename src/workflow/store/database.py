@@ -16,10 +16,11 @@ import select
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
+from workflow.errors import StoreUnavailableError
 from workflow.store.driver import translated
 from workflow.store.json_text import dumps as json_text
 from workflow.store.json_text import loads as json_value
@@ -101,7 +102,13 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreUnavailableError(
+                    f"cannot make the folder of the store {path}: {exc.strerror}. Set "
+                    "WORKFLOW_DATABASE_URL (or WORKFLOW_HOME) to a place this user may write"
+                ) from None
         # hide_parameters: a database error must never echo a name or CPR number.
         engine = create_engine(
             url,
@@ -130,8 +137,40 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+def opened(engine: Engine) -> Connection:
+    """A connection to the store, or :class:`StoreUnavailableError` saying what is wrong:
+    the store cannot be reached or opened, or a PostgreSQL database is not UTF-8 (names
+    and free text would be refused or garbled; a database made from ``template1`` on a
+    server initialised with another locale gets its encoding)."""
+    where = engine.url.render_as_string(hide_password=True)
+    try:
+        connection = engine.connect()
+    except DBAPIError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+        hint = (
+            "Can this user read and write the file and its folder? Or set "
+            "WORKFLOW_DATABASE_URL to another store"
+            if engine.dialect.name == "sqlite"
+            else "Is the database server running, and does WORKFLOW_DATABASE_URL name the "
+            "right store?"
+        )
+        raise StoreUnavailableError(f"cannot open the store at {where}: {reason}. {hint}") from None
+    if engine.dialect.name == "postgresql":
+        encoding = connection.exec_driver_sql("SHOW server_encoding").scalar()
+        if encoding != "UTF8":
+            connection.close()
+            database = engine.url.database
+            raise StoreUnavailableError(
+                f"the store at {where} uses the encoding {encoding}; it must be UTF8. Make "
+                f"a new database: CREATE DATABASE \"{database}\" ENCODING 'UTF8' "
+                "TEMPLATE template0 (see docs/operations.md)"
+            )
+    return connection
+
+
 def migrate(engine: Engine) -> None:
-    """Upgrade the store's schema to the newest migration.
+    """Upgrade the store's schema to the newest migration (on a connection
+    :func:`opened` gives: an unreachable or unusable store is a clear error).
 
     On SQLite, a migration that changes a column copies the table and drops the old one
     (Alembic's batch mode); with foreign keys enforced, dropping a table that other rows
@@ -144,7 +183,7 @@ def migrate(engine: Engine) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     sqlite = engine.dialect.name == "sqlite"
-    with engine.connect() as connection:
+    with opened(engine) as connection:
         raw = connection.connection.dbapi_connection
         if sqlite and raw is not None:
             raw.execute("PRAGMA foreign_keys=OFF")
