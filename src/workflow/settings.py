@@ -212,6 +212,35 @@ class Settings(BaseSettings):
         "rotate with `workflow cpr rotate`. Empty: a key file `cpr.keys` in `home`.",
     )
 
+    @field_validator("database_url")
+    @classmethod
+    def _a_store_we_can_use(cls, value: str | None) -> str | None:
+        """A SQLite or PostgreSQL address SQLAlchemy can read; the error never quotes it
+        (it may hold the database password)."""
+        if value is None:
+            return value
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        example = (
+            "write sqlite:///path/to/workflow.db or "
+            "postgresql+psycopg://user:password@host:5432/database"
+        )
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError(f"not a database address: {example}") from None
+        if url.get_backend_name() not in {"sqlite", "postgresql"}:
+            raise ValueError(
+                f"the store is SQLite or PostgreSQL, not {url.get_backend_name()}: {example}"
+            )
+        if url.get_backend_name() == "postgresql" and url.get_driver_name() != "psycopg":
+            raise ValueError(
+                f"PostgreSQL is reached through psycopg (3), which is installed, not "
+                f"{url.get_driver_name()}: {example}"
+            )
+        return value
+
     @field_validator("cpr_keys", mode="before")
     @classmethod
     def _split_cpr_keys(cls, value: object) -> object:

@@ -119,3 +119,30 @@ def test_production_refuses_the_test_suites_cheap_password_hashes(
     monkeypatch.setenv("WORKFLOW_TEST_FAST_PASSWORD_HASHES", "1")
     [line] = refused(environment="production", secret_key=STRONG, webhook_secret=OTHER)
     assert line.startswith("WORKFLOW_TEST_FAST_PASSWORD_HASHES is for the test suite only")
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("notaurl", "not a database address"),
+        ("mysql://kui:pw-9f3@db.example/kui", "the store is SQLite or PostgreSQL, not mysql"),
+        ("postgresql+psycopg2://kui:pw-9f3@db/kui", "through psycopg (3), which is installed"),
+    ],
+    ids=["not-a-url", "another-database", "another-driver"],
+)
+def test_a_store_address_we_cannot_use_is_refused_by_name_without_its_password(
+    url: str, says: str
+) -> None:
+    (line,) = refused(database_url=url)
+    assert line.startswith("WORKFLOW_DATABASE_URL: ")
+    assert says in line
+    assert "postgresql+psycopg://user:password@host:5432/database" in line  # what to write
+    assert "pw-9f3" not in line
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["sqlite:///var/workflow.db", "postgresql+psycopg://kui:pw@db:5432/kui", "postgresql://db/k"],
+)
+def test_sqlite_and_postgresql_through_psycopg_are_taken(url: str) -> None:
+    assert Settings(database_url=url).store_url == url
