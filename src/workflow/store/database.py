@@ -157,6 +157,7 @@ def opened(engine: Engine) -> Connection:
         raise StoreUnavailableError(f"cannot open the store at {where}: {reason}. {hint}") from None
     if engine.dialect.name == "postgresql":
         encoding = connection.exec_driver_sql("SHOW server_encoding").scalar()
+        connection.rollback()  # the read's own transaction: the caller begins its own
         if encoding != "UTF8":
             connection.close()
             database = engine.url.database
