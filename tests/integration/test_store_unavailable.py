@@ -38,7 +38,12 @@ def one_error_line(done: subprocess.CompletedProcess[str]) -> str:
 
 
 @pytest.mark.parametrize(
-    "args", [("sweep", "--no-prefect"), ("outbox", "list", "--by", "operator:ops")]
+    "args",
+    [
+        ("sweep", "--no-prefect"),
+        ("outbox", "list", "--by", "operator:ops"),
+        ("validate", "--store", "definitions/soroe.yaml"),
+    ],
 )
 def test_a_server_that_refuses_is_named_without_its_password(
     tmp_path: Path, args: tuple[str, ...]

@@ -103,7 +103,7 @@ def _against_store(definitions: list[Definition]) -> dict[str, list[Problem]]:
     from sqlalchemy.exc import SQLAlchemyError
 
     from workflow.settings import get_settings
-    from workflow.store.database import make_engine
+    from workflow.store.database import make_engine, opened
     from workflow.store.version_check import check_versions_in
 
     url = get_settings().store_url
@@ -111,6 +111,7 @@ def _against_store(definitions: list[Definition]) -> dict[str, list[Problem]]:
         return {}  # no store yet: every version is new
     engine = make_engine(url)
     try:
+        opened(engine).close()  # unreachable or unusable: which store, why (workflow.cli.entry)
         return check_versions_in(engine, definitions)
     except SQLAlchemyError as exc:
         typer.echo(f"Error: cannot read the store ({type(exc).__name__})", err=True)
