@@ -10,12 +10,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from tests.support.services import free_port
+from tests.support.services import create_database, free_port
 
 WORKFLOW = str(Path(sys.executable).with_name("workflow"))
 
@@ -86,3 +87,75 @@ def test_a_sqlite_store_whose_folder_cannot_be_made_says_so(tmp_path: Path) -> N
     assert f"cannot make the folder of the store {blocked / 'store' / 'workflow.db'}" in line
     assert "WORKFLOW_DATABASE_URL" in line
     assert blocked.read_text() == "not a folder"
+
+
+def test_a_store_lost_during_a_command_is_one_line_and_keeps_what_was_committed(
+    tmp_path: Path, pg_server: str
+) -> None:
+    """The server ends the command's connections while it works (as a restart or a
+    failover does): the command ends with one line naming the store and what to do."""
+    url = create_database(pg_server)
+    name = url.rsplit("/", 1)[1]
+    made = workflow(
+        tmp_path,
+        url,
+        "account",
+        "create",
+        "cw",
+        "--name",
+        "Case Worker",
+        "--person-id",
+        "cw",
+        "--role",
+        "caseworker",
+        "--municipality",
+        "340",
+        "--sso",
+    )
+    assert made.returncode == 0, made.stderr
+    rows = ["definition,name,cpr,birth_date,caseworker,key"]
+    rows += [f"soroe,Ung Nummer{n},010110{4000 + n:04d},2010-01-01,cw,r{n}" for n in range(4000)]
+    referrals = tmp_path / "referrals.csv"
+    referrals.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "WORKFLOW_"))}
+    env |= {"WORKFLOW_HOME": str(tmp_path), "WORKFLOW_DATABASE_URL": url}
+    plain = pg_server.replace("postgresql+psycopg://", "postgresql://")
+    with (
+        subprocess.Popen(
+            [WORKFLOW, "intake", str(referrals)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        ) as command,
+        psycopg.connect(f"{plain}/postgres", autocommit=True) as admin,
+    ):
+        with psycopg.connect(f"{plain}/{name}", autocommit=True) as store:
+            while command.poll() is None and not opened(store):  # the command is at work
+                time.sleep(0.02)
+        while command.poll() is None:  # then end its connections, again and again
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                (name,),
+            )
+            time.sleep(0.05)
+        _, stderr = command.communicate(timeout=120)
+    done = subprocess.CompletedProcess(command.args, command.returncode, "", stderr)
+    line = one_error_line(done)
+    assert f"the store at {url} stopped answering during the command:" in line
+    assert "terminating connection due to administrator command" in line
+    assert "look at what was done before running the command again" in line
+    with psycopg.connect(f"{plain}/{name}", autocommit=True) as store:
+        kept = opened(store)
+    assert 0 < kept < 4000  # what the command had committed before is kept
+    again = workflow(tmp_path, url, "intake", str(referrals))  # the store answers again
+    assert again.returncode == 0, again.stderr
+    with psycopg.connect(f"{plain}/{name}", autocommit=True) as store:
+        assert opened(store) == 4000  # the rest opened, none twice (the rows' keys)
+
+
+def opened(store: psycopg.Connection[tuple[int]]) -> int:
+    """How many cases the store holds."""
+    row = store.execute("SELECT count(*) FROM cases").fetchone()
+    return row[0] if row else 0

@@ -17,7 +17,8 @@ QUICK = frozenset({"outbox", "machinery"})
 def main() -> None:
     """Run ``workflow`` with the arguments it was given.
 
-    A store that cannot be opened (any command that needs it) is one line saying which
+    A store that cannot be opened (any command that needs it), or that stops answering
+    while a command works (a server restarted or failed over), is one line saying which
     store and what to do, and exit status 1 — not a traceback."""
     from workflow.errors import StoreUnavailableError
 
@@ -25,6 +26,14 @@ def main() -> None:
         _run()
     except StoreUnavailableError as exc:
         print(f"Error: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
+    except Exception as exc:
+        from workflow.store.database import lost_store
+
+        lost = lost_store(exc)
+        if lost is None:  # a fault of the command itself: its traceback is the report
+            raise
+        print(f"Error: {lost}", file=sys.stderr)
         raise SystemExit(1) from None
 
 

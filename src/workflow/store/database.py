@@ -97,6 +97,31 @@ def store_unreachable(exc: BaseException) -> bool:
     )
 
 
+def lost_store(exc: BaseException) -> StoreUnavailableError | None:
+    """What to tell of a command whose store stopped answering while it worked (see
+    :func:`store_unreachable`), or None for any other error. The store is named as the
+    settings give it, its password as ``***``."""
+    if not store_unreachable(exc):
+        return None
+    assert isinstance(exc, DBAPIError)
+    reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
+    try:
+        from sqlalchemy.engine import make_url
+
+        from workflow.settings import get_settings
+
+        url = make_url(get_settings().store_url)
+        where = f" at {url.render_as_string(hide_password=True)}"
+    except Exception:  # the settings were read when the command began; never mask the loss
+        where = ""
+    return StoreUnavailableError(
+        f"the store{where} stopped answering during the command: {reason}. What the command "
+        "had not committed was rolled back, what it had is kept; when the store answers "
+        "again, look at what was done before running the command again (see "
+        "docs/operations.md)"
+    )
+
+
 def make_engine(url: str) -> Engine:
     """An engine for the store; SQLite gets WAL, foreign keys and a busy timeout."""
     if url.startswith("sqlite"):
