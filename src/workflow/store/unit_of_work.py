@@ -115,9 +115,10 @@ class UnitOfWork:
         On SQLite the step's connection is kept for the next step (at most
         :data:`KEPT_FOR_STEPS` idle, taken by one step at a time): checking a connection
         out of the pool and back in (the pool's bookkeeping, its rollback on return) was
-        ~7% of a pause or resume (both ways by turns in one process, 40 rounds). Only a connection that
-        ended its transaction and is whole is kept. PostgreSQL's connections go back to
-        the pool, whose checkout finds one the server has closed (a restart)."""
+        ~7% of a pause or resume (both ways by turns in one process, 40 rounds). Only a
+        connection that ended its transaction and is whole is kept. PostgreSQL's
+        connections go back to the pool, whose checkout finds one the server has closed
+        (a restart)."""
         kept = self._kept
         connection = None
         if kept:
