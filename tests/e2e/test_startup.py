@@ -9,6 +9,8 @@ a store that has the demo does not play it again.
 
 from __future__ import annotations
 
+import email
+import email.policy
 import os
 import socket
 import subprocess
@@ -251,3 +253,9 @@ def test_up_hands_a_web_step_to_its_worker_which_carries_it_out(
     worker_log = (home / "worker.log").read_text(encoding="utf-8")
     assert f"carry-out-{reference}-step-1" in worker_log  # carried out by the worker
     assert "Ida Op" not in worker_log
+    # The mail's link leads to the web app `up` started (no WORKFLOW_BASE_URL was set).
+    mail = next((home / "mail").rglob("*.eml"))
+    message = email.message_from_bytes(mail.read_bytes(), policy=email.policy.default)
+    body = message.get_body(preferencelist=("plain",))
+    assert body is not None
+    assert f"{web}/cases/{reference}" in body.get_content()

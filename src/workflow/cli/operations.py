@@ -89,8 +89,9 @@ def up(
     """
     from workflow.orchestration.server import port_free
 
-    _definitions_fit_the_store()
     web_port = web_port or get_settings().web_port
+    _links_to(web_port)  # before the runtime is built with the settings
+    _definitions_fit_the_store()
     if not port_free(web_port):
         _refuse(
             "up",
@@ -129,6 +130,16 @@ def up(
         # loop swallows the interrupt and serves on; then the Prefect server is stopped.
         signal.signal(signal.SIGINT, lambda *_: signal.raise_signal(signal.SIGTERM))
         serve_all(sweep_every)
+
+
+def _links_to(web_port: int) -> None:
+    """Links in what is sent (mails, SMS) lead to the web app this command starts, unless
+    WORKFLOW_BASE_URL names another address (a proxy in front of it): this process, its
+    worker and the served flows' runs (all read the settings from the environment)."""
+    if "base_url" in get_settings().model_fields_set:
+        return
+    os.environ["WORKFLOW_BASE_URL"] = f"http://127.0.0.1:{web_port}"
+    get_settings.cache_clear()
 
 
 def _exit_on_sigterm(*_: object) -> None:

@@ -8,6 +8,7 @@ from typing import Any, cast
 from prefect import serve
 from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 from prefect.deployments.runner import RunnerDeployment
+from prefect.types.entrypoint import EntrypointType
 
 from workflow.orchestration.alerts import ensure_dead_delivery_automation
 from workflow.orchestration.flows import case_step
@@ -24,8 +25,25 @@ SWEEP_LIMIT = ConcurrencyLimitConfig(
 
 
 def _deployment(flow: Any, **options: Any) -> RunnerDeployment:
+    # By module path (workflow.orchestration.sweep.sweep), not by file: a run started
+    # from a file path loads the file as a module of its own ("sweep"), and whatever the
+    # run hands to a task worker (a step left over, with the run's context) names that
+    # module, which the worker cannot import: Prefect deleted such hand-offs.
     # to_deployment is dual sync/async; called from sync code it returns the deployment.
-    return cast(RunnerDeployment, flow.to_deployment(tags=["kui"], **options))
+    return cast(
+        RunnerDeployment,
+        flow.to_deployment(tags=["kui"], entrypoint_type=EntrypointType.MODULE_PATH, **options),
+    )
+
+
+def served(sweep_every: int = 60) -> list[RunnerDeployment]:
+    """The deployments :func:`serve_all` serves."""
+    return [
+        _deployment(case_step, name="case-step"),
+        _deployment(sweep, name="sweep", interval=sweep_every, concurrency_limit=SWEEP_LIMIT),
+        _deployment(intake, name="intake"),
+        _deployment(monthly_outcomes, name="monthly-outcomes", cron=SCHEDULE),
+    ]
 
 
 def serve_all(sweep_every: int = 60, report: Callable[[str], object] = print) -> None:
@@ -38,10 +56,4 @@ def serve_all(sweep_every: int = 60, report: Callable[[str], object] = print) ->
     restart does not leave the schedule paused.
     """
     report(ensure_dead_delivery_automation(get_settings()))
-    serve(
-        _deployment(case_step, name="case-step"),
-        _deployment(sweep, name="sweep", interval=sweep_every, concurrency_limit=SWEEP_LIMIT),
-        _deployment(intake, name="intake"),
-        _deployment(monthly_outcomes, name="monthly-outcomes", cron=SCHEDULE),
-        pause_on_shutdown=False,
-    )
+    serve(*served(sweep_every), pause_on_shutdown=False)
