@@ -97,7 +97,16 @@ class ConflictError(WorkflowError):
 
 
 class NotAllowedError(WorkflowError):
-    """The person may see the case, but not do this with it."""
+    """The person may see the case, but not do this with it.
+
+    The message is the API's (English, for the developer); a page shows ``text_key``
+    (of :mod:`workflow.texts`, with ``params``) in the reader's language."""
+
+    def __init__(
+        self, message: str, *, text_key: str = "not_allowed", params: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.text_key, self.params = text_key, params or {}
 
 
 class PurposeRequiredError(WorkflowError):

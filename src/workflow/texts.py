@@ -532,6 +532,23 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "The form could not be verified. Reload the page and try again.",
     },
     "error": {"da": "Fejl", "en": "Error"},
+    "not_allowed": {
+        "da": "Det har du ikke adgang til på denne sag. Spørg sagens sagsbehandler eller "
+        "koordinator.",
+        "en": "You may not do this on this case. Ask its caseworker or coordinator.",
+    },
+    "not_allowed_trigger": {
+        "da": "Du kan se sagen {reference}, men ikke tage skridt på den. Spørg sagens "
+        "sagsbehandler eller koordinator.",
+        "en": "You may see case {reference}, but not take steps on it. Ask its caseworker "
+        "or coordinator.",
+    },
+    "not_allowed_export": {
+        "da": "Du kan se sagen {reference}, men ikke hente dens oplysninger ud eller se, hvem "
+        "der har set den. Det kan sagens sagsbehandler og koordinator.",
+        "en": "You may see case {reference}, but not export it or see who has looked at it. "
+        "Its caseworker and coordinator can.",
+    },
     "kind_leisure": {"da": "Fritid", "en": "Leisure"},
     "kind_education": {"da": "Uddannelse", "en": "Education"},
     "kind_work": {"da": "Arbejde", "en": "Work"},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from datetime import date
@@ -335,6 +336,9 @@ def test_a_manager_opens_a_case_through_a_legal_basis_only_with_a_purpose(
     asked = client.get(f"/cases/{reference}")
     assert asked.status_code == 403
     assert "Formål med opslaget" in asked.text
+    said = html.unescape(asked.text)  # the law in the municipality's words, not its code
+    assert f"Du ser {reference} med hjemmel i Barnets Lov § 6, ikke som" in said
+    assert "oversight" not in said
     assert f'action="/cases/{reference}"' in asked.text  # the purpose form comes back here
     # The purpose is posted with the form's CSRF token (a link cannot state one).
     purpose = {"purpose": "Tilsyn med frister", "csrf_token": _csrf(asked.text)}
@@ -532,3 +536,22 @@ def test_no_request_is_traced_even_when_the_process_has_a_tracer_provider(
         assert client.get("/api/v1/cases").status_code == 200
         assert client.get("/ung/").status_code in (200, 303)
     assert tracers.asked == []
+
+
+def test_a_team_member_refused_an_export_is_told_why_in_the_pages_language(
+    client: TestClient, runtime: Runtime
+) -> None:
+    reference = _refer(runtime)
+    _pre_meeting(runtime, reference, "tovholder-lise")
+    _log_in(client, "anna")
+    assert client.get(f"/cases/{reference}").status_code == 200  # on the team: she sees it
+    for page in (f"/cases/{reference}/export", f"/cases/{reference}/access-log"):
+        refused = client.get(page)
+        assert refused.status_code == 403, page
+        assert (
+            f"Du kan se sagen {reference}, men ikke hente dens oplysninger ud eller se, hvem "
+            "der har set den." in html.unescape(refused.text)
+        ), page
+        assert "you may see" not in refused.text
+    english = client.get(f"/cases/{reference}/export?lang=en")
+    assert f"You may see case {reference}, but not export it" in html.unescape(english.text)

@@ -141,7 +141,9 @@ def _decide(case: StoredCase, standing: Standing, action: Action) -> Access:
         if action is not Action.READ and decide_access(standing, Action.READ):
             raise NotAllowedError(
                 f"you may see {case.reference}, but not {ACTION_WORDS[action]} it: "
-                "ask its caseworker or coordinator"
+                "ask its caseworker or coordinator",
+                text_key=f"not_allowed_{action.value}",
+                params={"reference": case.reference},
             )
         raise CaseNotFoundError(f"no case {case.reference}")
     return access

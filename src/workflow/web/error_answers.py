@@ -163,7 +163,9 @@ ERROR_ANSWERS: dict[type[Exception], Callable[[Any, str], ErrorAnswer]] = {
     ),
     # The service layer's refusals.
     CaseNotFoundError: lambda e, lang: ErrorAnswer(404, "not_found", str(e)),
-    NotAllowedError: lambda e, lang: ErrorAnswer(403, "forbidden", str(e)),
+    NotAllowedError: lambda e, lang: ErrorAnswer(
+        403, "forbidden", str(e), shown=text(e.text_key, lang, **e.params)
+    ),
     PurposeRequiredError: lambda e, lang: ErrorAnswer(
         403,
         "purpose_required",
