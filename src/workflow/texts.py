@@ -288,6 +288,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "Skridtet er ikke gemt. Ret dette:",
         "en": "The step is not saved. Please fix this:",
     },
+    "ung_errors_heading": {
+        "da": "Det er ikke sendt endnu. Ret dette:",
+        "en": "It is not sent yet. Please fix this:",
+    },
     "required_mark": {"da": "skal udfyldes", "en": "required"},
     "add_row": {"da": "Tilføj en række mere", "en": "Add another row"},
     "add_goal": {"da": "Tilføj et mål", "en": "Add a goal"},

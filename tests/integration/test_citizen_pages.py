@@ -137,6 +137,19 @@ def test_the_young_person_logs_in_sees_their_course_and_prepares(
     form = client.get(f"/ung/cases/{ref}/steps/young_person_prepared")
     assert form.status_code == 200
     assert 'name="my_topics"' in form.text
+    # Sent without a theme: the top of the page says, in plain words, what to fix and
+    # links to it; the same words stand beside the field.
+    empty = client.post(
+        f"/ung/cases/{ref}/steps/young_person_prepared",
+        data={"csrf_token": _csrf(form.text), "my_wishes": "Noget"},
+        follow_redirects=False,
+    )
+    assert empty.status_code == 422
+    summary = empty.text.split('id="error-summary"', 1)[1].split("</div>", 1)[0]
+    assert "Det er ikke sendt endnu. Ret dette:" in summary
+    assert '<a href="#my_topics-err">' in summary
+    assert 'id="my_topics-err"' in empty.text
+    assert "Skridtet" not in empty.text
     sent = client.post(
         f"/ung/cases/{ref}/steps/young_person_prepared",
         data={

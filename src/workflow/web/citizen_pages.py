@@ -260,6 +260,8 @@ def create_citizen_app(context: CitizenContext) -> FastAPI:  # noqa: C901 - the 
             context.citizens.take_step(citizen, reference, event, inputs, form.get("key") or None)
         except RejectedError as exc:
             message, errors = refusal(exc.rejection, render.lang)
+            if errors and message == text("errors_heading", render.lang):  # in plain words
+                message = text("ung_errors_heading", render.lang)
             return _step_page(context, request, citizen, reference, event, message, errors, form)
         except NotAllowedError as exc:
             return render.message(text("error", render.lang), str(exc), 403)
