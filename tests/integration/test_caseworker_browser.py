@@ -210,7 +210,10 @@ def test_a_soroe_case_from_referral_to_closed_in_the_browser(
     plan = page.get_by_test_id("plan")
     for text, _department, _theme in goals:
         expect(plan).to_contain_text(text)
-    expect(page.get_by_text("Version 1, skrevet på mødet 17.03.2026")).to_be_visible()
+    written = page.get_by_text("Version 1, skrevet på mødet 17.03.2026")
+    expect(written).to_be_visible()
+    expect(written).not_to_contain_text("young-person/")  # people by name, never by id
+    expect(written).to_contain_text("(den unge)")
     _shot(page, "web-plan.png")
     page.close()
 

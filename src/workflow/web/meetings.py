@@ -94,6 +94,11 @@ def participant_names(
     }
 
 
+def names_of(ids: Sequence[str], names: Mapping[str, str], young_person: str, lang: str) -> str:
+    """Participants given by id (a plan's meeting), in words, joined."""
+    return ", ".join(participant_name({"id": i}, names, young_person, lang) for i in ids)
+
+
 def staff_ids(meetings: Sequence[Meeting]) -> set[str]:
     """The staff among every meeting's participants (for looking up their names)."""
     return {
@@ -116,6 +121,7 @@ __all__ = [
     "is_open",
     "kind_name",
     "meeting_label",
+    "names_of",
     "next_meeting",
     "open_meetings",
     "participant_name",

@@ -47,6 +47,7 @@ from workflow.web.identity import Authenticated
 from workflow.web.meetings import (
     held_meeting,
     kind_name,
+    names_of,
     next_meeting,
     participant_names,
     staff_ids,
@@ -194,7 +195,7 @@ def render_case(
     people = web.staff.names(_people_of(view))
     departments = {d.id: local(d.name, lang) for d in definition.departments}
     stages = {s.id: s.name for s in definition.stages}
-    young_person = str(view.young_person.get("name") or "")
+    young_person, plan = str(view.young_person.get("name") or ""), view.plan_meeting
     titles = task_titles([definition], lang)
     return web.pages.render(
         request,
@@ -224,6 +225,7 @@ def render_case(
         places={m["id"]: choice_label(definition, m["place"], lang) for m in view.meetings},
         kinds={m["id"]: kind_name(definition, m["kind"], lang) for m in view.meetings},
         people=people,
+        plan_people=names_of(plan["participants"], people, young_person, lang) if plan else "",
         actors={h["actor"]: actor_words(h["actor"], people, lang) for h in view.history},
         manages_consent=auth.user.person_id in (view.caseworker, view.coordinator),
         team_departments={m["department"] for m in view.team},
