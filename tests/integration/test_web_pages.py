@@ -347,6 +347,7 @@ def test_a_manager_opens_a_case_through_a_legal_basis_only_with_a_purpose(
     assert "020210-xxxx" in opened.text  # the CPR number stays masked
     assert "0202104321" not in opened.text
     assert "Eksportér sagen" not in opened.text  # links for the case's own people
+    assert "Tilføj opgave" not in opened.text  # a form that would only ask the purpose again
     with runtime.sessions() as session:
         read = session.scalars(
             select(AuditEntry).where(

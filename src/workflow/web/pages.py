@@ -16,7 +16,7 @@ from workflow.cases.upgrades import MIGRATED_EVENT
 from workflow.definitions.models import Definition
 from workflow.definitions.parts import Transition
 from workflow.definitions.types import LocalizedText, text_in
-from workflow.definitions.vocabulary import InputType, StageKind
+from workflow.definitions.vocabulary import CaseRole, InputType, StageKind
 from workflow.engine.steps import next_steps
 from workflow.errors import ConflictError
 from workflow.privacy.staff_roster import StaffMember
@@ -241,7 +241,9 @@ def render_case(
             titles=titles,
         ),
         task_notice=_task_notice(view, shown.task_added, lang, titles),
-        may_add_task=bool(roles) and not _closed(definition, view),
+        # The case's own people; a leader reads through a legal basis, each read with a
+        # purpose, and is offered no form that would ask for one again and add nothing.
+        may_add_task=bool(set(roles) - {CaseRole.LEADER}) and not _closed(definition, view),
         assignees=_assignees(view, people, departments, lang),
         task_form=shown.task_form,
         task_errors=shown.task_errors,
