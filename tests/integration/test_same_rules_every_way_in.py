@@ -10,6 +10,7 @@ accepted as a team member; a review of goal 7 of a three-goal plan was accepted.
 
 from __future__ import annotations
 
+import html
 import csv
 import re
 from collections.abc import Iterator
@@ -189,6 +190,20 @@ def test_the_web_form_refuses_the_century_and_an_unknown_caseworker(
     assert answer.status_code == 422
     assert "&#39;nobody-yet-9&#39; er ikke en medarbejder i kommunen" in answer.text
     assert _cases(staffed) == 0
+    # The list above the form says whose field each error is: the young person's or the
+    # guardian's (both have a mail address, a phone and a CPR number).
+    both = _refer_form(csrf, "010110-4321", "2010-01-01") | {
+        "person_email": "ikke-en-adresse",
+        "guardian_name": "Mor Hansen",
+        "guardian_cpr": "abc",
+        "guardian_phone": "12",
+    }
+    answer = client.post("/refer", data=both, follow_redirects=False)
+    assert answer.status_code == 422
+    summary = html.unescape(answer.text.split('id="error-summary"', 1)[1].split("</div>", 1)[0])
+    assert '<a href="#person_email">Egen e-mail (til invitationer og planen): ' in summary
+    assert '<a href="#guardian_cpr">Forælder/værge – CPR-nummer: ' in summary
+    assert '<a href="#guardian_phone">Forælder/værge – Eget mobilnummer (SMS): ' in summary
     fine = client.post(
         "/refer", data=_refer_form(csrf, "010110-4321", "2010-01-01"), follow_redirects=False
     )
