@@ -10,8 +10,8 @@ accepted as a team member; a review of goal 7 of a three-goal plan was accepted.
 
 from __future__ import annotations
 
-import html
 import csv
+import html
 import re
 from collections.abc import Iterator
 from datetime import date
