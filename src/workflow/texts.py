@@ -699,8 +699,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Your parent/guardian",
     },
     "ung_who_system": {
-        "da": "Systemet (en frist)",
-        "en": "The system (a deadline)",
+        "da": "Systemet",
+        "en": "The system",
     },
     "ung_who_citizen": {
         "da": "Du selv",

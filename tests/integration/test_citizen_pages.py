@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import html
 import re
 from collections.abc import Iterator
 from datetime import date
@@ -24,7 +25,9 @@ from tests.integration.conftest import Clock
 from tests.support.case_api import ACCEPT, CASEWORKER, COORDINATOR, FIRST_MEETING, PRE_MEETING
 from tests.support.oidc import CLIENT_ID, CLIENT_SECRET, log_in
 from tests.support.services import free_port
-from workflow.cases.model import GuardianDetails, YoungPersonDetails
+from workflow.cases.model import GuardianDetails, RejectedError, YoungPersonDetails
+from workflow.engine.model import Actor
+from workflow.errors import CaseNotFoundError
 from workflow.privacy.consents import ConsentRequest
 from workflow.runtime import Runtime, build_runtime, use_runtime
 from workflow.settings import Settings
@@ -228,7 +231,17 @@ def test_withdrawing_a_departments_consent_and_the_access_log(citizen_runtime: R
     assert withdrawn["uu"] is None
     for _ in range(3):  # the young person looks at their page again and again
         assert client.get(f"/ung/cases/{ref}").status_code == 200
+    # A step the coordinator sent with a field missing (nothing read or changed), and a
+    # step tried by a caseworker who is not on the case (refused for who they are).
+    with pytest.raises(RejectedError):
+        citizen_runtime.service.trigger(ref, "hold_first_meeting", {}, COORDINATOR)
+    with pytest.raises(CaseNotFoundError):
+        citizen_runtime.service.trigger(ref, "pause", {}, Actor("caseworker", "cw-fremmed"))
     log = client.get(f"/ung/cases/{ref}/log")
+    shown = html.unescape(log.text)
+    assert shown.count("prøvede at gøre noget i dit forløb og fik nej") == 1  # the stranger
+    assert "Hvorfor: </p>" not in shown  # a line without a purpose says none
+    assert "(en frist)" not in shown  # the system acts for more than deadlines
     assert log.status_code == 200
     assert "Din sagsbehandler" in log.text
     assert "cw-mette" not in log.text

@@ -20,7 +20,7 @@ from sqlalchemy import delete, func, select
 
 from workflow.definitions.models import Definition
 from workflow.engine.access import Action
-from workflow.engine.model import Actor
+from workflow.engine.model import Actor, RejectionReason
 from workflow.privacy.authorisation import access_details, audited_refusal, authorise
 from workflow.store.audit import CASE_OBJECTS, AuditAction, AuditObject, actor_label, write_audit
 from workflow.store.reading import case_by_reference, read_case
@@ -167,7 +167,7 @@ class AuditService:
         shown: list[AccessLogLine] = []
 
         def folded(rows: Sequence[AuditEntry]) -> dict[str, Any]:
-            shown.extend(collapse_reads(rows, window))
+            shown.extend(collapse_reads([r for r in rows if not _a_form_mistake(r)], window))
             return {"lines": len(shown)}
 
         definition, _ = self._case_log(reference, actor, purpose, folded)
@@ -230,6 +230,22 @@ class AuditService:
                     details={"entries": count, "retention_days": self.retention_days},
                 )
         return PruneResult(cutoff, count, dry_run)
+
+
+#: Refusals of a step for what its form said (a field missing, a rule of the step, the
+#: wrong moment): someone on the case tried and fixed it; nothing was read or changed.
+#: The citizen's page leaves them out (the log keeps them); refusals of who acted (a role
+#: not held, a case not theirs, a purpose not given) it shows.
+_FORM_MISTAKES = frozenset(RejectionReason) - {
+    RejectionReason.ROLE_NOT_ALLOWED,
+    RejectionReason.SEPARATION_OF_DUTIES,
+}
+
+
+def _a_form_mistake(row: AuditEntry) -> bool:
+    return row.action == AuditAction.REFUSED and (row.details or {}).get("reason") in (
+        _FORM_MISTAKES
+    )
 
 
 def _shown_purpose(row: AuditEntry) -> str:
