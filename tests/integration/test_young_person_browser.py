@@ -46,7 +46,7 @@ from workflow.web.server import serve_in_thread
 #: The first meeting still to come (the young person's page shows it as their next).
 UPCOMING = PRE_MEETING | {"first_meeting_at": "2026-03-17T09:00:00"}
 #: The first meeting held, the next one still to come.
-HELD = FIRST_MEETING | {"next_meeting_at": "2026-04-28T09:00:00"}
+HELD = FIRST_MEETING | {"next_meeting_at": "2026-04-28T09:00:00", "progression": "activity_ready"}
 
 IMAGES = Path("docs/images")
 AXE_FOLDER = PROVIDER_FOLDER.parent / "axe"
@@ -254,6 +254,13 @@ def test_the_young_person_and_guardian_follow_a_soroe_course(site: Site, browser
     plan = _section(page, "Min plan")
     expect(plan).to_contain_text("Jeg skal møde op i skole 3 dage om ugen")
     expect(plan).to_contain_text("I gang")
+    # Her progression meeting by meeting: on the phone a card a meeting, nothing wider
+    # than the screen (its table stuck out of the page by 40 px).
+    progression = page.get_by_test_id("progress")
+    expect(progression).to_contain_text("Aktivitetsparat")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    row = progression.get_by_role("row").nth(1)  # a card, however long its words
+    assert row.evaluate("r => getComputedStyle(r).display") == "block"
     _step(page, "Min feedback på mødet")
     page.get_by_role("group", name="Blev jeg hørt på mødet?").get_by_label("Delvist").check()
     page.get_by_label("Det vil jeg sige om mødet").fill("Jeg fik ikke sagt det om bolig")
