@@ -758,6 +758,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "Mine forløb",
         "en": "My courses",
     },
+    "ung_case_line": {
+        "da": "{stage} · startet {opened} · sag {reference}",
+        "en": "{stage} · started {opened} · case {reference}",
+    },
     "ung_as_guardian": {
         "da": "som forælder",
         "en": "as parent",

@@ -402,3 +402,21 @@ def test_the_young_person_sees_their_progression_meeting_by_meeting(
     assert '<img class="chart progress-chart" src="data:image/svg+xml;base64,' in section
     rows = re.findall(r"<tr><td[^>]*>([^<]+)</td><td[^>]*>[^<]+</td><td[^>]*>([^<]+)</td>", section)
     assert rows == [("Formøde", "Kontaktparat"), ("1. møde", "Vejledningsparat")]
+
+
+def test_a_young_person_with_two_cases_tells_them_apart_on_the_list(
+    citizen_runtime: Runtime, clock: Clock
+) -> None:
+    first = _case(citizen_runtime, EMMA)
+    clock.advance(days=1)
+    second = citizen_runtime.service.refer(
+        "soroe", EMMA, CASEWORKER, {"source": "school", "caseworker": "cw-mette"}
+    ).reference
+    client = _login(TestClient(create_app(citizen_runtime)), "emma")
+    listed = client.get("/ung/", follow_redirects=False)
+    assert listed.status_code == 200
+    shown = html.unescape(listed.text)
+    assert shown.count("Sorø Kommune") == 2
+    assert f"Første samarbejdsmøde indkaldt · startet 02.03.2026 · sag {first}" in shown
+    assert f"Henvist · startet 03.03.2026 · sag {second}" in shown
+    assert shown.index(second) < shown.index(first)  # newest first

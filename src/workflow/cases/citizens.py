@@ -74,6 +74,16 @@ class CitizenService:
         self.audit = audit
         self.logins = logins
 
+    def my_cases(self, citizen: Citizen) -> list[tuple[CitizenCase, Definition]]:
+        """The citizen's cases, newest first, each with the definition it follows (its
+        municipality and stage names tell the cases apart on the citizen's list)."""
+        cases = self.logins.cases(citizen)
+        with self.uow.reading() as session:
+            return [
+                (case, self.uow.catalog.pinned(session, case.definition_version_id))
+                for case in cases
+            ]
+
     def membership(self, citizen: Citizen, reference: str) -> CitizenCase:
         """The citizen's place on the case, or CaseNotFoundError (audited) if not theirs."""
         for case in self.logins.cases(citizen):

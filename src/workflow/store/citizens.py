@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -24,6 +25,10 @@ class CitizenCase:
     reference: str
     role: CaseRole  # young_person or guardian
     guardian_id: int | None = None
+    #: What tells one case from another on the citizen's list of cases.
+    opened_at: datetime | None = None
+    stage: str = ""
+    definition_version_id: int = 0
 
 
 def citizen_contacts(session: Session, case_id: int, role: str) -> list[tuple[str, str]]:
@@ -59,6 +64,9 @@ def citizen_contacts_of(
     return found
 
 
+_LONG_AGO = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def cases_of_citizen(session: Session, keys: Sequence[str]) -> list[CitizenCase]:
     """The cases whose young person, or a current guardian, has one of these CPR keys.
 
@@ -66,20 +74,25 @@ def cases_of_citizen(session: Session, keys: Sequence[str]) -> list[CitizenCase]
     """
     if not keys:
         return []
+    shown = (Case.reference, Case.opened_at, Case.stage, Case.definition_version_id)
     own = session.execute(
-        select(Case.reference, Case.opened_at)
+        select(*shown)
         .join(YoungPerson, YoungPerson.id == Case.young_person_id)
         .where(YoungPerson.cpr_key.in_(keys))
     ).all()
     guarded = session.execute(
-        select(Case.reference, Case.opened_at, Guardian.id)
+        select(*shown, Guardian.id)
         .join(Guardian, Guardian.case_id == Case.id)
         .where(Guardian.cpr_key.in_(keys), Guardian.until.is_(None))
     ).all()
-    found = [(at, CitizenCase(ref, CaseRole.YOUNG_PERSON)) for ref, at in own] + [
-        (at, CitizenCase(ref, CaseRole.GUARDIAN, gid)) for ref, at, gid in guarded
+    found = [
+        CitizenCase(ref, CaseRole.YOUNG_PERSON, None, at, stage, version)
+        for ref, at, stage, version in own
+    ] + [
+        CitizenCase(ref, CaseRole.GUARDIAN, gid, at, stage, version)
+        for ref, at, stage, version, gid in guarded
     ]
-    return [case for _, case in sorted(found, key=lambda item: item[0], reverse=True)]
+    return sorted(found, key=lambda case: case.opened_at or _LONG_AGO, reverse=True)
 
 
 def citizen_details(

@@ -140,10 +140,20 @@ def create_citizen_app(context: CitizenContext) -> FastAPI:  # noqa: C901 - the 
         render = _Render(context, request, citizen)
         if citizen is None:
             return render("citizen/login.html", can_login=context.oidc is not None)
-        cases = context.logins.cases(citizen)
+        cases = context.citizens.my_cases(citizen)
         if len(cases) == 1:
-            return RedirectResponse(f"{ROOT}/cases/{cases[0].reference}", status_code=303)
-        return render("citizen/cases.html", cases=cases)
+            return RedirectResponse(f"{ROOT}/cases/{cases[0][0].reference}", status_code=303)
+        shown = [
+            {
+                "reference": case.reference,
+                "guardian": case.role == "guardian",
+                "where": definition.municipality.name if definition.municipality else "",
+                "stage": local(definition.stages_by_id[case.stage].name, render.lang),
+                "opened": case.opened_at,
+            }
+            for case, definition in cases
+        ]
+        return render("citizen/cases.html", cases=shown)
 
     @app.get("/login")
     def login(request: Request) -> Response:
