@@ -6,7 +6,8 @@ A template is rendered with exactly what the recipient may know:
 * ``recipient`` — ``kind`` (department, role or team_member), ``id``, ``name`` and
   ``person`` (a team member's or role holder's staff identifier, or none);
 * ``event`` — ``id`` and ``name`` of the step (for notifications of transitions);
-* ``shared`` — the step's inputs marked ``share: true`` (dates, choices, departments...);
+* ``shared`` — the step's inputs marked ``share: true`` (dates, choices, departments...;
+  a choice or theme as its label in the reader's language);
 * ``timer`` — ``id``, ``name`` and ``due`` (for notifications fired by a timer);
 * ``link`` — where the recipient opens the case.
 

@@ -81,6 +81,21 @@ def _recipient_name(definition: Definition, recipient: dict[str, Any], locale: s
     return str(recipient["id"])
 
 
+def _in_words(definition: Definition, shared: dict[str, Any], lang: str) -> dict[str, Any]:
+    """The step's shared values as a reader words them: a choice or theme by its label
+    in the reader's language ("Skole", not "school"); dates and numbers as they are."""
+    themes = {t.id: text_in(t.name, lang) for t in definition.themes}
+
+    def word(value: Any) -> Any:
+        if isinstance(value, list):
+            return [word(v) for v in value]
+        if isinstance(value, str):
+            return themes.get(value) or definition.choice_label(value, lang)
+        return value
+
+    return {name: word(value) for name, value in shared.items()}
+
+
 def addresses_of(definition: Definition, recipient: dict[str, Any]) -> tuple[Address, ...]:
     """A person id that is a mail address first; else the department's or role's channels."""
     person = recipient.get("person") or ""
@@ -147,7 +162,7 @@ def compose(  # noqa: PLR0913 - one message's parts, keyword-only
         case=case,
         recipient=who,
         event=event,
-        shared=payload.get("shared") or {},
+        shared=_in_words(definition, payload.get("shared") or {}, lang),
         timer=timer,
         meeting=meeting,
         task=task,

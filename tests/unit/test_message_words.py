@@ -1,0 +1,35 @@
+"""What a notification says of the step's shared values: choices and themes by their
+labels in the reader's language, never by their codes; times as they are."""
+
+from __future__ import annotations
+
+from workflow.definitions.models import Definition
+from workflow.delivery.message import compose
+
+
+def _mail(definition: Definition, template: str, shared: dict[str, object], lang: str) -> str:
+    return compose(
+        definition,
+        reference="SOR-2026-0001",
+        dedupe_key="SOR-2026-0001:1:0:x",
+        template_id=template,
+        recipient={"kind": "role", "id": "caseworker", "person": "cw-mette"},
+        payload={"shared": shared, "event": "refer", "stage": "referred"},
+        base_url="https://kui.example",
+        locale=lang,
+    ).text
+
+
+def test_the_referral_mail_names_who_referred_in_words(soroe: Definition) -> None:
+    assert "Henvist af: Skole." in _mail(soroe, "referral_received", {"source": "school"}, "da")
+    english = _mail(soroe, "referral_received", {"source": "school"}, "en")
+    assert "Referred by: School." in english
+
+
+def test_the_young_persons_themes_are_named_and_times_kept(soroe: Definition) -> None:
+    shared = {"my_topics": ["uddannelse", "bolig"]}
+    said = _mail(soroe, "young_person_prepared", shared, "da")
+    assert "Uddannelse, Bolig." in said
+    assert "uddannelse" not in said
+    moved = _mail(soroe, "coordinator_chosen", {"first_meeting_at": "2026-03-17T09:00"}, "da")
+    assert "17. marts 2026" in moved
