@@ -556,3 +556,16 @@ def test_a_team_member_refused_an_export_is_told_why_in_the_pages_language(
         assert "you may see" not in refused.text
     english = client.get(f"/cases/{reference}/export?lang=en")
     assert f"You may see case {reference}, but not export it" in html.unescape(english.text)
+
+
+def test_the_revealed_cpr_number_is_written_as_danes_write_it(
+    client: TestClient, runtime: Runtime
+) -> None:
+    reference = _refer(runtime)  # stored as it was given: 0202104321
+    _log_in(client, "mette")
+    page = client.get(f"/cases/{reference}")
+    shown = client.post(
+        f"/cases/{reference}/cpr", data={"purpose": "Opslag i CPR", "csrf_token": _csrf(page.text)}
+    )
+    assert shown.status_code == 200
+    assert '<p class="big" data-testid="cpr">020210-4321</p>' in shown.text

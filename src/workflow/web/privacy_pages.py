@@ -157,7 +157,9 @@ def reveal_cpr(
 ) -> Response:
     purpose = (form.get("purpose") or "").strip()[:200]
     cpr = cases.reveal_cpr(reference, auth.user.actor(), purpose)
-    return web.pages.render(request, "cpr.html", reference=reference, cpr=cpr)
+    digits = cpr.replace("-", "")  # stored as it was typed: shown as it is written
+    shown = f"{digits[:6]}-{digits[6:]}" if len(digits) == 10 else cpr
+    return web.pages.render(request, "cpr.html", reference=reference, cpr=shown)
 
 
 @router.get("/cases/{reference}/export")
