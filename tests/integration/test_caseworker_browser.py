@@ -189,6 +189,12 @@ def test_a_soroe_case_from_referral_to_closed_in_the_browser(
     page.get_by_role("link", name=reference).click()
     page.get_by_role("link", name="Mødetilstand (storskærm)").click()
     expect(page.locator("ul.agenda").first).to_contain_text("Uddannelse")
+    # Sorø: a goal's theme is one the young person chose for the agenda; only those are
+    # offered (and a blank to choose from).
+    offered = page.locator("[name='plan.0.theme'] option").evaluate_all(
+        "options => options.map(o => o.value).filter(v => v)"
+    )
+    assert sorted(offered) == ["fritid", "uddannelse"], offered
     goals = [
         ("Jeg skal møde op i skole 3 dage om ugen", "skole", "uddannelse"),
         ("Jeg vil prøve en fritidsaktivitet i klubben", "uu", "fritid"),

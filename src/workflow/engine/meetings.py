@@ -274,16 +274,24 @@ def _rules(definition: Definition, start: datetime) -> list[tuple[str, dict[str,
     return problems
 
 
-def _own_themes(step: _Step) -> list[FieldError]:
-    """Own-themes-only: every goal of a plan has one of the young person's own themes."""
-    definition, spec, values, data = step.definition, step.spec, step.values, step.data
+def own_themes(definition: Definition, data: Mapping[str, Any]) -> frozenset[str] | None:
+    """The themes a plan's goals may have under own-themes-only: the young person's own
+    (every themes input of the case data); None when the definition has no such rule."""
     if not definition.meeting_rules.own_themes_only:
-        return []
-    own = {
+        return None
+    return frozenset(
         theme
         for name in definition.input_names_by_type.get(InputType.THEMES, [])
         for theme in (data.get(name) or [])
-    }
+    )
+
+
+def _own_themes(step: _Step) -> list[FieldError]:
+    """Own-themes-only: every goal of a plan has one of the young person's own themes."""
+    spec, values = step.spec, step.values
+    own = own_themes(step.definition, step.data)
+    if own is None:
+        return []
     errors = []
     for item in spec.inputs:
         if item.type is not InputType.GOALS:
@@ -347,5 +355,6 @@ __all__ = [
     "apply_meetings",
     "cancel_open_meetings",
     "meeting_kind",
+    "own_themes",
     "participants",
 ]

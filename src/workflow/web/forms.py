@@ -90,6 +90,8 @@ class FormCase:
     meetings: Sequence[Mapping[str, Any]] = ()
     held: Mapping[str, Any] | None = None
     participants: Mapping[str, str] = field(default_factory=dict)
+    #: The themes a goal may have (own-themes-only: the young person's own); None: any.
+    goal_themes: frozenset[str] | None = None
 
 
 def _choices(
@@ -125,7 +127,11 @@ def form_fields(
     """The fields of a step's form, labelled in ``locale`` (``case``: the case's meetings)."""
     case = case or FormCase()
     departments = [(d.id, local(d.name, locale)) for d in definition.departments]
-    themes = [(t.id, local(t.name, locale)) for t in definition.themes]
+    themes = [
+        (t.id, local(t.name, locale))
+        for t in definition.themes
+        if case.goal_themes is None or t.id in case.goal_themes
+    ]
     column_choices = {
         "department": departments,
         "theme": themes,

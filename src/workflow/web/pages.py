@@ -17,6 +17,7 @@ from workflow.definitions.models import Definition
 from workflow.definitions.parts import Transition
 from workflow.definitions.types import LocalizedText, text_in
 from workflow.definitions.vocabulary import CaseRole, InputType, StageKind
+from workflow.engine.meetings import own_themes
 from workflow.engine.steps import next_steps
 from workflow.errors import ConflictError
 from workflow.privacy.staff_roster import StaffMember
@@ -399,6 +400,7 @@ def _step_page(
         meetings=view.meetings,
         held=held,
         participants=participant_names(held, names, young_person, lang) if held else {},
+        goal_themes=own_themes(definition, view.data) or None,  # none chosen yet: any
     )
     return web.pages.render(
         request,
