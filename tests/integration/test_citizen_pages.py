@@ -420,3 +420,14 @@ def test_a_young_person_with_two_cases_tells_them_apart_on_the_list(
     assert f"Første samarbejdsmøde indkaldt · startet 02.03.2026 · sag {first}" in shown
     assert f"Henvist · startet 03.03.2026 · sag {second}" in shown
     assert shown.index(second) < shown.index(first)  # newest first
+
+
+def test_an_address_the_young_persons_pages_do_not_have_is_a_page_not_json(
+    citizen_runtime: Runtime,
+) -> None:
+    client = TestClient(create_app(citizen_runtime))
+    for address in ("/ung/cases", "/ung/nothing-here"):
+        answer = client.get(address, follow_redirects=False)
+        assert answer.status_code == 404
+        assert answer.headers["content-type"].startswith("text/html")
+        assert "Siden findes ikke" in answer.text

@@ -20,6 +20,7 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI, Request
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import RedirectResponse, Response
 
 from workflow.cases.citizens import CitizenPage, CitizenService, departments_without_consent
@@ -120,6 +121,14 @@ def create_citizen_app(context: CitizenContext) -> FastAPI:  # noqa: C901 - the 
 
     def who(request: Request) -> Citizen | None:
         return context.logins.citizen(request.cookies.get(CITIZEN_COOKIE))
+
+    @app.exception_handler(StarletteHTTPException)
+    def no_such_page(request: Request, error: StarletteHTTPException) -> Response:
+        """An address the app does not have (a mistyped or shortened link): the page a
+        missing case gets, in the citizen's language, not the framework's JSON."""
+        if error.status_code not in (404, 405):
+            return Response(status_code=error.status_code, headers=error.headers)
+        return _Render(context, request, who(request)).missing()
 
     async def form_of(request: Request) -> FormData:
         raw = await request.form()
