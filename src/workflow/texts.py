@@ -1133,6 +1133,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "mødet kan senest begynde kl. {time}",
         "en": "the meeting cannot start after {time}",
     },
+    "meeting_moved_to_past": {
+        "da": "et møde kan kun flyttes frem til et tidspunkt, der ikke er passeret (nu er det "
+        "{now})",
+        "en": "a meeting can only be moved to a time that has not passed (it is now {now})",
+    },
     "theme_not_own": {
         "da": "mål {item} handler ikke om et af den unges egne temaer ({themes})",
         "en": "goal {item} is not about one of the young person's own themes ({themes})",

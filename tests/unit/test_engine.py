@@ -364,6 +364,24 @@ def test_soroe_rules_hold_at_every_meeting_not_only_the_first(soroe: Definition)
     ]
 
 
+def test_a_meeting_is_never_moved_to_a_time_gone_by(soroe: Definition) -> None:
+    """Moved to a Thursday at 09:00 (Sorø's rules allow it) that has passed: refused
+    beside the field, saying what time it is; to one ahead: moved. (A booking may be
+    registered after the meeting, so a pre-meeting registered late can book a first
+    meeting that has been held; a move is always to a time ahead.)"""
+    case = in_follow_up(soroe)
+    moved = step(
+        soroe, case, "move_meeting", COORD, at("2026-04-20 11:00"), moved_to="2026-04-16T09:00"
+    )
+    errors = refused(moved).field_errors
+    assert [(e.name, e.code) for e in errors] == [("moved_to", "meeting_moved_to_past")]
+    assert errors[0].params == {"now": "2026-04-20 11:00"}
+    ahead = step(
+        soroe, case, "move_meeting", COORD, at("2026-04-20 11:00"), moved_to="2026-04-30T09:00"
+    )
+    assert isinstance(ahead, Decision)
+
+
 def test_soroe_plan_may_only_cover_the_young_persons_themes(soroe: Definition) -> None:
     plan = [{"text": "Jeg skal finde en bolig", "theme": "bolig"}]  # not on the agenda
     rejection = refused(first_meeting(soroe, COORD, plan))

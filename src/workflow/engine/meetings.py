@@ -160,7 +160,17 @@ def _act(
             state="moved",
             sequence=target.sequence + 1,
         )
-        return MeetingChanged("move", moved), step.rule_errors(moving_to), ()
+        errors = step.rule_errors(moving_to)
+        if start <= step.now:  # a booking may be registered late; a move goes ahead
+            errors.insert(
+                0,
+                FieldError(
+                    moving_to.name,
+                    "meeting_moved_to_past",
+                    {"now": _local(step.definition, step.now)},
+                ),
+            )
+        return MeetingChanged("move", moved), errors, ()
     return _hold(step, target)
 
 
