@@ -288,6 +288,20 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "Skridtet er ikke gemt. Ret dette:",
         "en": "The step is not saved. Please fix this:",
     },
+    "ung_only_guardian": {
+        "da": "Kun en forælder/værge kan give samtykke som forælder.",
+        "en": "Only a parent or guardian can give consent as a parent.",
+    },
+    "ung_consent_covers_all": {
+        "da": "Alle afdelinger i teamet er allerede dækket af et samtykke.",
+        "en": "Every department of the team is already covered by a consent.",
+    },
+    "ung_consent_not_changed": {
+        "da": "Samtykket blev ikke ændret. Gå tilbage til dit forløb og prøv igen, eller "
+        "kontakt din koordinator.",
+        "en": "The consent was not changed. Go back to your course and try again, or contact "
+        "your coordinator.",
+    },
     "ung_errors_heading": {
         "da": "Det er ikke sendt endnu. Ret dette:",
         "en": "It is not sent yet. Please fix this:",

@@ -431,3 +431,19 @@ def test_an_address_the_young_persons_pages_do_not_have_is_a_page_not_json(
         assert answer.status_code == 404
         assert answer.headers["content-type"].startswith("text/html")
         assert "Siden findes ikke" in answer.text
+
+
+def test_a_consent_the_young_person_cannot_give_is_refused_in_their_language(
+    citizen_runtime: Runtime,
+) -> None:
+    ref = _case(citizen_runtime, EMMA)
+    client = _login(TestClient(create_app(citizen_runtime)), "emma")
+    page = client.get(f"/ung/cases/{ref}")
+    refused = client.post(
+        f"/ung/cases/{ref}/consent",
+        data={"csrf_token": _csrf(page.text), "give": "guardian"},
+        follow_redirects=False,
+    )
+    assert refused.status_code == 403
+    assert "Kun en forælder/værge kan give samtykke som forælder." in html.unescape(refused.text)
+    assert "only a guardian" not in refused.text

@@ -141,11 +141,16 @@ class CitizenService:
         departments that no active consent covers yet (under 18 both must consent)."""
         membership = self.membership(citizen, reference)
         if membership.role is not CaseRole.GUARDIAN:
-            raise NotAllowedError("only a guardian gives the parental consent")
+            raise NotAllowedError(
+                "only a guardian gives the parental consent", text_key="ung_only_guardian"
+            )
         page = self.page(citizen, reference)
         missing = departments_without_consent(page.view)
         if not missing:
-            raise NotAllowedError("every department of the team is covered by a consent")
+            raise NotAllowedError(
+                "every department of the team is covered by a consent",
+                text_key="ung_consent_covers_all",
+            )
         categories = sorted({c for given in page.view.consents for c in given["categories"]})
         request = ConsentRequest(missing, categories, guardian=True)
         return self.consents.give(reference, self.actor(membership), request, "forældresamtykke")

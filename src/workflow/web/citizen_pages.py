@@ -283,7 +283,9 @@ def create_citizen_app(context: CitizenContext) -> FastAPI:  # noqa: C901 - the 
                 message = text("ung_errors_heading", render.lang)
             return _step_page(context, request, citizen, reference, event, message, errors, form)
         except NotAllowedError as exc:
-            return render.message(text("error", render.lang), str(exc), 403)
+            return render.message(
+                text("error", render.lang), text(exc.text_key, render.lang, **exc.params), 403
+            )
         except CaseNotFoundError:
             return render.missing()
         return RedirectResponse(f"{ROOT}/cases/{reference}?notice=saved", status_code=303)
@@ -306,8 +308,14 @@ def create_citizen_app(context: CitizenContext) -> FastAPI:  # noqa: C901 - the 
                 notice = "consent_withdrawn"
         except CaseNotFoundError:
             return render.missing()
-        except WorkflowError as exc:
-            return render.message(text("error", render.lang), str(exc), 400)
+        except NotAllowedError as exc:
+            return render.message(
+                text("error", render.lang), text(exc.text_key, render.lang, **exc.params), 403
+            )
+        except WorkflowError:  # e.g. a department the consent no longer covers
+            return render.message(
+                text("error", render.lang), text("ung_consent_not_changed", render.lang), 400
+            )
         return RedirectResponse(f"{ROOT}/cases/{reference}?notice={notice}", status_code=303)
 
     @app.post("/cases/{reference}/come-back")
