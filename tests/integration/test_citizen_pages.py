@@ -25,7 +25,7 @@ from tests.integration.conftest import Clock
 from tests.support.case_api import ACCEPT, CASEWORKER, COORDINATOR, FIRST_MEETING, PRE_MEETING
 from tests.support.oidc import CLIENT_ID, CLIENT_SECRET, log_in
 from tests.support.services import free_port
-from workflow.cases.model import GuardianDetails, RejectedError, YoungPersonDetails
+from workflow.cases.model import GuardianDetails, RejectedError, StepResult, YoungPersonDetails
 from workflow.engine.model import Actor
 from workflow.errors import CaseNotFoundError
 from workflow.privacy.consents import ConsentRequest
@@ -447,3 +447,28 @@ def test_a_consent_the_young_person_cannot_give_is_refused_in_their_language(
     assert refused.status_code == 403
     assert "Kun en forælder/værge kan give samtykke som forælder." in html.unescape(refused.text)
     assert "only a guardian" not in refused.text
+
+
+def test_a_step_the_young_person_takes_is_handed_on_as_staff_steps_are(
+    citizen_runtime: Runtime,
+) -> None:
+    """`workflow up` hands every committed step to a worker (a run of its own in Prefect);
+    the young person's own steps too, not only staff's (they went out with the sweep)."""
+    handed: list[StepResult] = []
+    ref = _case(citizen_runtime, EMMA)
+    client = _login(TestClient(create_app(citizen_runtime, on_step=handed.append)), "emma")
+    form = client.get(f"/ung/cases/{ref}/steps/young_person_prepared")
+    sent = client.post(
+        f"/ung/cases/{ref}/steps/young_person_prepared",
+        data={"csrf_token": _csrf(form.text), "my_topics": ["uddannelse"], "key": "k-1"},
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303
+    assert [(r.reference, r.event) for r in handed] == [(ref, "young_person_prepared")]
+    again = client.post(  # the same form sent twice: one step, handed on once
+        f"/ung/cases/{ref}/steps/young_person_prepared",
+        data={"csrf_token": _csrf(form.text), "my_topics": ["uddannelse"], "key": "k-1"},
+        follow_redirects=False,
+    )
+    assert again.status_code == 303
+    assert len(handed) == 1

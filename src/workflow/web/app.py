@@ -97,7 +97,12 @@ def _identity(runtime: Runtime) -> Identity:
     return LocalSessions(runtime.accounts, settings.trusted_proxies)
 
 
-def _citizen_context(runtime: Runtime, pages: Pages, oidc: OidcClient | None) -> CitizenContext:
+def _citizen_context(
+    runtime: Runtime,
+    pages: Pages,
+    oidc: OidcClient | None,
+    on_step: Callable[[StepResult], None],
+) -> CitizenContext:
     """The citizen pages' services; their login is ``oidc``, else the settings' provider."""
     settings = runtime.settings
     oidc = oidc or (
@@ -112,7 +117,7 @@ def _citizen_context(runtime: Runtime, pages: Pages, oidc: OidcClient | None) ->
         else None
     )
     return CitizenContext(
-        settings, runtime.citizens, runtime.citizen_logins, runtime.staff, pages, oidc
+        settings, runtime.citizens, runtime.citizen_logins, runtime.staff, pages, oidc, on_step
     )
 
 
@@ -201,7 +206,7 @@ def create_app(
     app.include_router(outcome_pages.router)
     app.add_api_route("/healthz", healthz, include_in_schema=False)
     app.mount(API_ROOT, create_api(context))
-    citizens = _citizen_context(runtime, context.pages, citizen_login)
+    citizens = _citizen_context(runtime, context.pages, citizen_login, context.on_step)
     app.mount(CITIZEN_ROOT, create_citizen_app(citizens))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # Inside the security headers: its refusals carry them too.

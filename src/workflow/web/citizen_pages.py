@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -24,7 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import RedirectResponse, Response
 
 from workflow.cases.citizens import CitizenPage, CitizenService, departments_without_consent
-from workflow.cases.model import RejectedError
+from workflow.cases.model import RejectedError, StepResult
 from workflow.definitions.parts import Transition
 from workflow.definitions.vocabulary import REFER_EVENT
 from workflow.delivery.ics import invitation
@@ -66,6 +67,8 @@ class CitizenContext:
     staff: StaffRoster
     pages: Pages
     oidc: OidcClient | None
+    #: Called with every step the citizen takes (as the staff app's: handed to a worker).
+    on_step: Callable[[StepResult], None] = lambda _result: None
 
 
 def _sign(secret: str, payload: dict[str, Any]) -> str:
@@ -276,7 +279,9 @@ def create_citizen_app(context: CitizenContext) -> FastAPI:  # noqa: C901 - the 
             return render.missing()
         inputs = read_form(step.inputs, form, [])
         try:
-            context.citizens.take_step(citizen, reference, event, inputs, form.get("key") or None)
+            result = context.citizens.take_step(
+                citizen, reference, event, inputs, form.get("key") or None
+            )
         except RejectedError as exc:
             message, errors = refusal(exc.rejection, render.lang)
             if errors and message == text("errors_heading", render.lang):  # in plain words
@@ -288,6 +293,8 @@ def create_citizen_app(context: CitizenContext) -> FastAPI:  # noqa: C901 - the 
             )
         except CaseNotFoundError:
             return render.missing()
+        if not result.repeated:
+            context.on_step(result)  # its notifications go out as a run of its own
         return RedirectResponse(f"{ROOT}/cases/{reference}?notice=saved", status_code=303)
 
     @app.post("/cases/{reference}/consent")
