@@ -521,6 +521,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "action_col": {"da": "Handling", "en": "Action"},
     "role_col": {"da": "Rolle", "en": "Role"},
     "purpose_col": {"da": "Formål", "en": "Purpose"},
+    "case_not_found_here": {
+        "da": "Der er ingen sag her, som du har adgang til.",
+        "en": "There is no case here that you have access to.",
+    },
     "case_not_found": {
         "da": "Der er ingen sag {reference}, som du har adgang til.",
         "en": "There is no case {reference} you have access to.",

@@ -556,6 +556,24 @@ def test_a_team_member_refused_an_export_is_told_why_in_the_pages_language(
         assert "you may see" not in refused.text
     english = client.get(f"/cases/{reference}/export?lang=en")
     assert f"You may see case {reference}, but not export it" in html.unescape(english.text)
+    # Staff with no standing on the case: as a missing case, in the page's language.
+    runtime.accounts.create(
+        "bo",
+        PASSWORD,
+        display_name="Bo",
+        person_id="cw-bo",
+        roles=["caseworker"],
+        municipality_code="340",
+    )
+    with TestClient(
+        create_app(runtime), base_url="https://testserver", follow_redirects=False
+    ) as other:
+        _log_in(other, "bo")
+        for page in (f"/cases/{reference}/export", f"/cases/{reference}/access-log"):
+            missing = other.get(page)
+            assert missing.status_code == 404, page
+            assert "Der er ingen sag her, som du har adgang til." in html.unescape(missing.text)
+            assert "no case" not in missing.text
 
 
 def test_the_revealed_cpr_number_is_written_as_danes_write_it(

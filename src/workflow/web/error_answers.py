@@ -162,7 +162,9 @@ ERROR_ANSWERS: dict[type[Exception], Callable[[Any, str], ErrorAnswer]] = {
         403, "csrf", "send the session's CSRF token", shown=text("forbidden", lang)
     ),
     # The service layer's refusals.
-    CaseNotFoundError: lambda e, lang: ErrorAnswer(404, "not_found", str(e)),
+    CaseNotFoundError: lambda e, lang: ErrorAnswer(
+        404, "not_found", str(e), shown=text("case_not_found_here", lang)
+    ),
     NotAllowedError: lambda e, lang: ErrorAnswer(
         403, "forbidden", str(e), shown=text(e.text_key, lang, **e.params)
     ),
