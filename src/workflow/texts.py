@@ -988,6 +988,27 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "Ingen afdelinger deler oplysninger om den unges forløb lige nu.",
         "en": "No departments share information about the young person's course right now.",
     },
+    "ung_who_caseworker_g": {"da": "Sagsbehandleren", "en": "The caseworker"},
+    "ung_who_coordinator_g": {"da": "Koordinatoren", "en": "The coordinator"},
+    "ung_who_team_member_g": {"da": "En fra den unges team", "en": "Someone on the team"},
+    "ung_who_young_person_g": {"da": "Den unge", "en": "The young person"},
+    "ung_who_guardian_g": {"da": "En forælder/værge", "en": "A parent/guardian"},
+    "ung_who_citizen_g": {"da": "Den unge eller en forælder", "en": "The young person or a parent"},
+    "ung_did_read_g": {"da": "læste forløbet", "en": "read the course"},
+    "ung_did_change_g": {"da": "skrev i forløbet", "en": "wrote in the course"},
+    "ung_did_export_g": {"da": "hentede en kopi af forløbet", "en": "took a copy of the course"},
+    "ung_did_refused_g": {
+        "da": "prøvede at gøre noget i forløbet og fik nej",
+        "en": "tried to do something in the course and was refused",
+    },
+    "ung_did_search_g": {"da": "søgte forløbet frem", "en": "searched for the course"},
+    "ung_did_delete_g": {"da": "slettede data i forløbet", "en": "deleted data in the course"},
+    "ung_log_intro_g": {
+        "da": "Her står, hver gang nogen har brugt oplysningerne i den unges forløb, og hvorfor. "
+        "Du ser deres rolle, ikke deres navn.",
+        "en": "Every time someone used the information in the young person's course, and why. "
+        "You see their role, not their name.",
+    },
     "ung_who_read_g": {
         "da": "Hvem har læst forløbet – og hvorfor",
         "en": "Who has read the course – and why",

@@ -240,6 +240,9 @@ def test_withdrawing_a_departments_consent_and_the_access_log(citizen_runtime: R
     log = client.get(f"/ung/cases/{ref}/log")
     shown = html.unescape(log.text)
     assert shown.count("prøvede at gøre noget i dit forløb og fik nej") == 1  # the stranger
+    # ... named as staff, not by the role they claimed and do not hold on the case
+    words = re.sub(r"<[^>]+>", "", shown)
+    assert "En medarbejder prøvede at gøre noget i dit forløb og fik nej" in words
     assert "Hvorfor: </p>" not in shown  # a line without a purpose says none
     assert "(en frist)" not in shown  # the system acts for more than deadlines
     assert log.status_code == 200
@@ -472,3 +475,18 @@ def test_a_step_the_young_person_takes_is_handed_on_as_staff_steps_are(
     )
     assert again.status_code == 303
     assert len(handed) == 1
+
+
+def test_the_guardian_reads_the_access_log_written_to_a_parent(citizen_runtime: Runtime) -> None:
+    ref = _case(citizen_runtime, EMMA)
+    emma = _login(TestClient(create_app(citizen_runtime)), "emma")
+    assert emma.get(f"/ung/cases/{ref}").status_code == 200  # she reads her course
+    parent = _login(TestClient(create_app(citizen_runtime)), "mor")
+    assert parent.get(f"/ung/cases/{ref}").status_code == 200  # she reads it too
+    log = re.sub(r"<[^>]+>", "", html.unescape(parent.get(f"/ung/cases/{ref}/log").text))
+    assert "Den unge læste forløbet" in log
+    assert "En forælder/værge læste forløbet" in log  # her own reads, as one parent's
+    assert "Sagsbehandleren skrev i forløbet" in log
+    assert "Hvem har læst forløbet – og hvorfor" in log
+    for addressed_to_the_young_person in ("Du selv", "Din sagsbehandler", "dit forløb"):
+        assert addressed_to_the_young_person not in log

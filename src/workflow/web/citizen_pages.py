@@ -36,7 +36,7 @@ from workflow.privacy.audit import READ_WINDOW
 from workflow.privacy.citizen_sessions import Citizen, CitizenLoginRefusedError, CitizenSessions
 from workflow.privacy.staff_roster import StaffRoster
 from workflow.settings import Settings
-from workflow.texts import text
+from workflow.texts import TEXTS, text
 from workflow.web.citizen_oidc import CitizenLoginError, OidcClient, check_state
 from workflow.web.context import choice_label, displayed
 from workflow.web.definition_texts import local
@@ -355,15 +355,16 @@ def create_citizen_app(context: CitizenContext) -> FastAPI:  # noqa: C901 - the 
         except CaseNotFoundError:
             return render.missing()
         lang = render.lang
+        guardian = context.citizens.membership(citizen, reference).role == "guardian"
         rows = [
             {
                 "at": e.at,
                 "until": e.until,
                 "count": e.count,
-                "who": text(f"ung_who_{e.role}", lang)
-                if e.role in _ROLE_WORDS
-                else text("ung_who_other", lang),
-                "did": text(f"ung_did_{e.action}", lang) if e.action in _ACTION_WORDS else e.action,
+                "who": _log_who(e.role, e.action, guardian, lang),
+                "did": _as_read_by(f"ung_did_{e.action}", guardian, lang)
+                if e.action in _ACTION_WORDS
+                else e.action,
                 # A step's id, a deadline, the services' own purposes: in words.
                 "why": text("ung_purpose_referral", lang)
                 if e.purpose in (REFER_EVENT, "referral")
@@ -372,7 +373,9 @@ def create_citizen_app(context: CitizenContext) -> FastAPI:  # noqa: C901 - the 
             for e in reversed(shown.lines)
         ]
         minutes = int(READ_WINDOW.total_seconds() // 60)
-        return render("citizen/log.html", reference=reference, rows=rows, window=minutes)
+        return render(
+            "citizen/log.html", reference=reference, rows=rows, window=minutes, guardian=guardian
+        )
 
     @app.get("/cases/{reference}/meeting.ics")
     def meeting_file(request: Request, reference: str) -> Response:
@@ -430,6 +433,24 @@ _ROLE_WORDS = frozenset(
     }
 )
 _ACTION_WORDS = frozenset({"read", "change", "export", "refused", "search", "delete"})
+_CITIZEN_ROLES = frozenset({"young_person", "guardian", "citizen", "system"})
+
+
+def _as_read_by(key: str, guardian: bool, lang: str) -> str:
+    """A text as the reader is addressed: a guardian reads of "the young person's
+    course" (the ``_g`` variant), the young person of "your course"."""
+    return text(f"{key}_g" if guardian and f"{key}_g" in TEXTS else key, lang)
+
+
+def _log_who(role: str, action: str, guardian: bool, lang: str) -> str:
+    """Who a line of the access log names: a role in the reader's words. A refusal for
+    who tried (not on the case, a role not held) names no role they claimed: "a member
+    of staff"."""
+    if action == "refused" and role not in _CITIZEN_ROLES:
+        return text("ung_who_user", lang)
+    if role not in _ROLE_WORDS:
+        return text("ung_who_other", lang)
+    return _as_read_by(f"ung_who_{role}", guardian, lang)
 
 
 def _confirm_withdrawal(
