@@ -796,6 +796,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "Tak! Det er gemt, og din koordinator får besked.",
         "en": "Thank you! It is saved, and your coordinator is told.",
     },
+    "ung_notice_saved_no_coordinator": {
+        "da": "Tak! Det er gemt, og din sagsbehandler får besked.",
+        "en": "Thank you! It is saved, and your caseworker is told.",
+    },
     "ung_notice_consent_given": {
         "da": "Dit samtykke som forælder er gemt.",
         "en": "Your consent as parent is saved.",
