@@ -331,7 +331,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "Oplysninger om den unge (vises kun for de medarbejdere, der har sagen)",
         "en": "About the young person (shown only to the staff on the case)",
     },
-    "cpr_help": {"da": "10 cifre, fx 010203-1234", "en": "10 digits, e.g. 010203-1234"},
+    "cpr_help": {"da": "10 cifre, fx 010110-4321", "en": "10 digits, e.g. 010110-4321"},
     "not_found": {"da": "Siden findes ikke.", "en": "The page does not exist."},
     "purpose_heading": {"da": "Formål med opslaget", "en": "Purpose of looking"},
     "purpose_text": {

@@ -215,14 +215,14 @@ PHONE = r"^(\+45|0045)? ?(\d ?){8}$"
 
 class GuardianIn(ApiModel):
     name: str = Field(min_length=1, max_length=200, pattern=PLAIN)
-    cpr: str = Field(pattern=r"^\d{6}-?\d{4}$", description="10 digits, e.g. 010203-1234")
+    cpr: str = Field(pattern=r"^\d{6}-?\d{4}$", description="10 digits, e.g. 010110-4321")
     email: str | None = Field(None, max_length=200, pattern=EMAIL, description="Own e-mail.")
     phone: str | None = Field(None, max_length=32, pattern=PHONE, description="Danish mobile.")
 
 
 class YoungPersonIn(ApiModel):
     name: str = Field(min_length=1, max_length=200, pattern=PLAIN)
-    cpr: str = Field(pattern=r"^\d{6}-?\d{4}$", description="10 digits, e.g. 010203-1234")
+    cpr: str = Field(pattern=r"^\d{6}-?\d{4}$", description="10 digits, e.g. 010110-4321")
     birth_date: date
     email: str | None = Field(
         None, max_length=200, pattern=EMAIL, description="Own e-mail: invitations and the plan."
