@@ -134,6 +134,12 @@ def test_the_young_person_logs_in_sees_their_course_and_prepares(
     body = page.text
     assert "Mit forløb" in body
     assert "Mit næste møde" in body
+    # The tab says which course, once: its stage and model, then the app.
+    title = re.search(r"<title>(.*?)</title>", body, re.S)
+    assert title is not None
+    assert html.unescape(title.group(1)).strip() == (
+        "Første samarbejdsmøde indkaldt · Samarbejdsmodellen – Sorø Kommune – Mit forløb"
+    )
     assert "Sæt i min kalender" in body
     assert "Skole (skoleleder/lærer)" in body  # a consented department, with withdraw
     # The young person's own step before the meeting, with a theme and their own words.
