@@ -189,8 +189,9 @@ def _step(page: Page, name: str) -> None:
 
 def _send(page: Page) -> None:
     page.get_by_role("button", name="Send").click()
+    # Told by whom it is heard: the coordinator, or the caseworker before one is chosen.
     expect(page.get_by_role("status")).to_have_text(
-        "Tak! Det er gemt, og din koordinator får besked."
+        re.compile(r"Tak! Det er gemt, og din (koordinator|sagsbehandler) får besked\.")
     )
 
 
