@@ -27,7 +27,6 @@ from starlette.responses import RedirectResponse, Response
 from workflow.cases.citizens import CitizenPage, CitizenService, departments_without_consent
 from workflow.cases.model import RejectedError, StepResult
 from workflow.definitions.parts import Transition
-from workflow.definitions.vocabulary import REFER_EVENT
 from workflow.delivery.ics import invitation
 from workflow.delivery.message import meeting_uid
 from workflow.errors import CaseNotFoundError, NotAllowedError, WorkflowError
@@ -36,14 +35,14 @@ from workflow.privacy.audit import READ_WINDOW
 from workflow.privacy.citizen_sessions import Citizen, CitizenLoginRefusedError, CitizenSessions
 from workflow.privacy.staff_roster import StaffRoster
 from workflow.settings import Settings
-from workflow.texts import TEXTS, text
+from workflow.texts import text
+from workflow.web.citizen_log import log_rows
 from workflow.web.citizen_oidc import CitizenLoginError, OidcClient, check_state
 from workflow.web.context import choice_label, displayed
 from workflow.web.definition_texts import local
 from workflow.web.forms import FormData, form_fields, read_form
 from workflow.web.meetings import next_meeting
 from workflow.web.page_support import refusal, secure_cookies
-from workflow.web.privacy_pages import purpose_words
 from workflow.web.private_logs import NO_TELEMETRY
 from workflow.web.progress_view import progress_of
 from workflow.web.rendering import Pages, locale_of
@@ -356,22 +355,7 @@ def create_citizen_app(context: CitizenContext) -> FastAPI:  # noqa: C901 - the 
             return render.missing()
         lang = render.lang
         guardian = context.citizens.membership(citizen, reference).role == "guardian"
-        rows = [
-            {
-                "at": e.at,
-                "until": e.until,
-                "count": e.count,
-                "who": _log_who(e.role, e.action, guardian, lang),
-                "did": _as_read_by(f"ung_did_{e.action}", guardian, lang)
-                if e.action in _ACTION_WORDS
-                else e.action,
-                # A step's id, a deadline, the services' own purposes: in words.
-                "why": text("ung_purpose_referral", lang)
-                if e.purpose in (REFER_EVENT, "referral")
-                else purpose_words(shown.definition, e.purpose, lang),
-            }
-            for e in reversed(shown.lines)
-        ]
+        rows = log_rows(shown, guardian, lang)
         minutes = int(READ_WINDOW.total_seconds() // 60)
         return render(
             "citizen/log.html", reference=reference, rows=rows, window=minutes, guardian=guardian
@@ -419,38 +403,6 @@ def create_citizen_app(context: CitizenContext) -> FastAPI:  # noqa: C901 - the 
 
 
 _NOTICES = frozenset({"saved", "consent_given", "consent_withdrawn", "come_back"})
-_ROLE_WORDS = frozenset(
-    {
-        "user",
-        "caseworker",
-        "coordinator",
-        "team_member",
-        "leader",
-        "young_person",
-        "guardian",
-        "system",
-        "citizen",
-    }
-)
-_ACTION_WORDS = frozenset({"read", "change", "export", "refused", "search", "delete"})
-_CITIZEN_ROLES = frozenset({"young_person", "guardian", "citizen", "system"})
-
-
-def _as_read_by(key: str, guardian: bool, lang: str) -> str:
-    """A text as the reader is addressed: a guardian reads of "the young person's
-    course" (the ``_g`` variant), the young person of "your course"."""
-    return text(f"{key}_g" if guardian and f"{key}_g" in TEXTS else key, lang)
-
-
-def _log_who(role: str, action: str, guardian: bool, lang: str) -> str:
-    """Who a line of the access log names: a role in the reader's words. A refusal for
-    who tried (not on the case, a role not held) names no role they claimed: "a member
-    of staff"."""
-    if action == "refused" and role not in _CITIZEN_ROLES:
-        return text("ung_who_user", lang)
-    if role not in _ROLE_WORDS:
-        return text("ung_who_other", lang)
-    return _as_read_by(f"ung_who_{role}", guardian, lang)
 
 
 def _confirm_withdrawal(

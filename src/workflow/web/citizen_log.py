@@ -1,0 +1,66 @@
+"""The access log on the citizen's pages, in their words: who (a role, never a name),
+did what, when and why, written to the young person ("Din sagsbehandler læste dit
+forløb") or to a guardian ("Sagsbehandleren læste forløbet")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workflow.definitions.vocabulary import REFER_EVENT
+from workflow.privacy.audit import ShownAccessLog
+from workflow.texts import TEXTS, text
+from workflow.web.privacy_pages import purpose_words
+
+_ROLE_WORDS = frozenset(
+    {
+        "user",
+        "caseworker",
+        "coordinator",
+        "team_member",
+        "leader",
+        "young_person",
+        "guardian",
+        "system",
+        "citizen",
+    }
+)
+_ACTION_WORDS = frozenset({"read", "change", "export", "refused", "search", "delete"})
+_CITIZEN_ROLES = frozenset({"young_person", "guardian", "citizen", "system"})
+
+
+def _as_read_by(key: str, guardian: bool, lang: str) -> str:
+    """A text as the reader is addressed: a guardian reads of "the young person's
+    course" (the ``_g`` variant), the young person of "your course"."""
+    return text(f"{key}_g" if guardian and f"{key}_g" in TEXTS else key, lang)
+
+
+def _log_who(role: str, action: str, guardian: bool, lang: str) -> str:
+    """Who a line of the access log names: a role in the reader's words. A refusal for
+    who tried (not on the case, a role not held) names no role they claimed: "a member
+    of staff"."""
+    if action == "refused" and role not in _CITIZEN_ROLES:
+        return text("ung_who_user", lang)
+    if role not in _ROLE_WORDS:
+        return text("ung_who_other", lang)
+    return _as_read_by(f"ung_who_{role}", guardian, lang)
+
+
+def log_rows(shown: ShownAccessLog, guardian: bool, lang: str) -> list[dict[str, Any]]:
+    """The log's lines, newest first, as the page shows them (``guardian``: the reader is
+    a guardian)."""
+    return [
+        {
+            "at": e.at,
+            "until": e.until,
+            "count": e.count,
+            "who": _log_who(e.role, e.action, guardian, lang),
+            "did": _as_read_by(f"ung_did_{e.action}", guardian, lang)
+            if e.action in _ACTION_WORDS
+            else e.action,
+            # A step's id, a deadline, the services' own purposes: in words.
+            "why": text("ung_purpose_referral", lang)
+            if e.purpose in (REFER_EVENT, "referral")
+            else purpose_words(shown.definition, e.purpose, lang),
+        }
+        for e in reversed(shown.lines)
+    ]
