@@ -284,6 +284,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "save": {"da": "Gem", "en": "Save"},
     "cancel": {"da": "Annullér", "en": "Cancel"},
     "back_to_case": {"da": "Tilbage til sagen", "en": "Back to the case"},
+    "refer_errors_heading": {
+        "da": "Henvisningen er ikke gemt. Ret dette:",
+        "en": "The referral is not saved. Please fix this:",
+    },
     "errors_heading": {
         "da": "Skridtet er ikke gemt. Ret dette:",
         "en": "The step is not saved. Please fix this:",

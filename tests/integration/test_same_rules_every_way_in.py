@@ -201,6 +201,7 @@ def test_the_web_form_refuses_the_century_and_an_unknown_caseworker(
     answer = client.post("/refer", data=both, follow_redirects=False)
     assert answer.status_code == 422
     summary = html.unescape(answer.text.split('id="error-summary"', 1)[1].split("</div>", 1)[0])
+    assert "Henvisningen er ikke gemt. Ret dette:" in summary  # a referral, not a step
     assert '<a href="#person_email">Egen e-mail (til invitationer og planen): ' in summary
     assert '<a href="#guardian_cpr">Forælder/værge – CPR-nummer: ' in summary
     assert '<a href="#guardian_phone">Forælder/værge – Eget mobilnummer (SMS): ' in summary

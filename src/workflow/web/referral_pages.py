@@ -93,7 +93,7 @@ def refer(request: Request, web: Web, cases: Cases, auth: SignedIn, form: Posted
     if role is None:
         return answer(status_code=403, message=text("step_not_available", lang))
     if person is None:
-        return answer(status_code=422, message=text("errors_heading", lang), errors=errors)
+        return answer(status_code=422, message=text("refer_errors_heading", lang), errors=errors)
     try:
         result = cases.refer(
             definition.id,
@@ -104,6 +104,8 @@ def refer(request: Request, web: Web, cases: Cases, auth: SignedIn, form: Posted
         )
     except RejectedError as refused:
         message, field_errors = refusal(refused.rejection, lang)
+        if field_errors and message == text("errors_heading", lang):  # a referral, no step
+            message = text("refer_errors_heading", lang)
         shown = {FORM_FIELDS.get(name, name): error for name, error in field_errors.items()}
         return answer(status_code=422, message=message, errors=shown)
     except WorkflowError as error:
