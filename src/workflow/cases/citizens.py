@@ -155,11 +155,13 @@ class CitizenService:
         request = ConsentRequest(missing, categories, guardian=True)
         return self.consents.give(reference, self.actor(membership), request, "forældresamtykke")
 
-    def access_log(self, citizen: Citizen, reference: str) -> ShownAccessLog:
+    def access_log(self, citizen: Citizen, reference: str) -> tuple[ShownAccessLog, CitizenCase]:
         """Who has used the case and why, in roles (no staff names; C-579/21); repeated
-        reads by one person within ten minutes are one line with their number."""
+        reads by one person within ten minutes are one line with their number. With the
+        citizen's place on the case (a guardian reads it written to a parent)."""
         membership = self.membership(citizen, reference)
-        return self.audit.access_log_shown(reference, self.actor(membership), OWN_CASE)
+        shown = self.audit.access_log_shown(reference, self.actor(membership), OWN_CASE)
+        return shown, membership
 
     def come_back(self, citizen: Citizen, reference: str) -> StepResult:
         """After a closed course: the young person refers themself again (same municipality,

@@ -282,9 +282,7 @@ def create_citizen_app(context: CitizenContext) -> FastAPI:  # noqa: C901 - the 
                 citizen, reference, event, inputs, form.get("key") or None
             )
         except RejectedError as exc:
-            message, errors = refusal(exc.rejection, render.lang)
-            if errors and message == text("errors_heading", render.lang):  # in plain words
-                message = text("ung_errors_heading", render.lang)
+            message, errors = refusal(exc.rejection, render.lang, heading="ung_errors_heading")
             return _step_page(context, request, citizen, reference, event, message, errors, form)
         except NotAllowedError as exc:
             return render.message(
@@ -350,12 +348,11 @@ def create_citizen_app(context: CitizenContext) -> FastAPI:  # noqa: C901 - the 
             return RedirectResponse(f"{ROOT}/", status_code=303)
         render = _Render(context, request, citizen)
         try:
-            shown = context.citizens.access_log(citizen, reference)
+            shown, membership = context.citizens.access_log(citizen, reference)
         except CaseNotFoundError:
             return render.missing()
-        lang = render.lang
-        guardian = context.citizens.membership(citizen, reference).role == "guardian"
-        rows = log_rows(shown, guardian, lang)
+        guardian = membership.role == "guardian"
+        rows = log_rows(shown, guardian, render.lang)
         minutes = int(READ_WINDOW.total_seconds() // 60)
         return render(
             "citizen/log.html", reference=reference, rows=rows, window=minutes, guardian=guardian

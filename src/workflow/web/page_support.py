@@ -81,9 +81,13 @@ def form_key(auth: Authenticated, form: FormData) -> str | None:
 
 
 def refusal(
-    rejection: Rejection, lang: str, definition: Definition | None = None
+    rejection: Rejection,
+    lang: str,
+    definition: Definition | None = None,
+    heading: str = "errors_heading",
 ) -> tuple[str, dict[str, str]]:
-    """The message above a refused form, and the errors beside its fields.
+    """The message above a refused form, and the errors beside its fields (``heading``:
+    the text over the list of field errors: a step's, a referral's, the young person's).
 
     Several errors on one field are shown together; the meeting rules' words (weekdays,
     a meeting's state and kind, dates) are put in the page's language.
@@ -92,9 +96,7 @@ def refusal(
     for error in rejection.field_errors:
         shown = field_error_text(error, lang, definition)
         errors[error.name] = f"{errors[error.name]}; {shown}" if error.name in errors else shown
-    message = (
-        text("errors_heading", lang) if errors else rejection_text(rejection, lang, definition)
-    )
+    message = text(heading, lang) if errors else rejection_text(rejection, lang, definition)
     unplaced = rejection.params.get("unplaced")  # rules of a guard that name no field
     if errors and isinstance(unplaced, dict) and unplaced:
         message = unplaced.get(lang) or unplaced["da"]

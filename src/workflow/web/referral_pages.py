@@ -103,9 +103,7 @@ def refer(request: Request, web: Web, cases: Cases, auth: SignedIn, form: Posted
             idempotency_key=form_key(auth, form),
         )
     except RejectedError as refused:
-        message, field_errors = refusal(refused.rejection, lang)
-        if field_errors and message == text("errors_heading", lang):  # a referral, no step
-            message = text("refer_errors_heading", lang)
+        message, field_errors = refusal(refused.rejection, lang, heading="refer_errors_heading")
         shown = {FORM_FIELDS.get(name, name): error for name, error in field_errors.items()}
         return answer(status_code=422, message=message, errors=shown)
     except WorkflowError as error:
