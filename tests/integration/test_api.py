@@ -207,6 +207,8 @@ def test_refusals_of_a_referral(client: TestClient) -> None:
     answer = client.post("/api/v1/cases", json=too_young, headers=headers)
     assert answer.status_code == 422
     assert answer.json()["error"] == "rejected"
+    # The refusal says the definition's own age range (Sorø: 14-29), not "see the rules":
+    assert "mellem 14 og 29 år" in answer.json()["message"], answer.json()
 
     answer = client.post(
         "/api/v1/cases", json=REFERRAL | {"definition": "nowhere"}, headers=headers

@@ -176,8 +176,14 @@ def test_referral_outside_target_ages_is_refused_in_danish_and_english(
         )
     )
     assert rejection.reason is RejectionReason.GUARD_FALSE
-    assert rejection.text() == "Den unge er uden for målgruppen for dette forløb (se alderskravet)."
-    assert rejection.text("en").startswith("The young person is outside the target group")
+    # The base's message names the ages; Sorø's own range (14-29) is written in, not 15-24:
+    assert rejection.text() == (
+        "Den unge er uden for målgruppen: forløbet er for unge mellem 14 og 29 år."
+    )
+    assert rejection.text("en") == (
+        "The young person is outside the target group: the process is for young people "
+        "aged 14 to 29."
+    )
     # Sorø's own age range (14-29) applies, not the base's (15-24):
     accepted(
         open_case(

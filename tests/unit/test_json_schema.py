@@ -83,6 +83,7 @@ NOT_SHAPE_ERRORS = {
     "unknown_department",
     "unknown_event",
     "unknown_expression_name",
+    "message_unknown_value",
     "unknown_input",
     "unknown_milestone",
     "unknown_role",

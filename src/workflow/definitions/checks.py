@@ -23,6 +23,7 @@ from workflow.definitions.effects import (
 )
 from workflow.definitions.findings import Finding as Finding  # re-exported for the loader
 from workflow.definitions.findings import Path, unknown
+from workflow.definitions.message_values import message_problems
 from workflow.definitions.models import Definition
 from workflow.definitions.parts import (
     Department,
@@ -130,6 +131,7 @@ def _check_referral_and_transitions(d: Definition) -> Iterator[Finding]:
         )
         yield from _check_expressions(here, spec.guard, spec.set, scope)
         yield from _check_rule_fields(here, spec)
+        yield from _check_messages(d, here, spec)
         yield from _check_effects(d, here + ("effects",), spec.effects)
         yield from _check_effect_conditions(here + ("effects",), spec.effects, scope)
 
@@ -258,6 +260,14 @@ def _check_rule_fields(here: Path, spec: StepSpec) -> Iterator[Finding]:
     for index, rule in enumerate(spec.guard):
         if rule.field is not None and rule.field not in names:
             yield unknown(here + ("guard", index, "field"), "input of this step", rule.field, names)
+
+
+def _check_messages(d: Definition, here: Path, spec: StepSpec) -> Iterator[Finding]:
+    """A refusal's messages name only the definition's fixed values (``{{ target_ages.min }}``)."""
+    yield from message_problems(here + ("guard_message",), spec.guard_message, d)
+    if isinstance(spec.guard, list):
+        for index, rule in enumerate(spec.guard):
+            yield from message_problems(here + ("guard", index, "message"), rule.message, d)
 
 
 def _check_effect_conditions(

@@ -338,7 +338,11 @@ class Rule(StrictModel):
     it does not, beside the input it concerns."""
 
     rule: str = Field(description="Expression that must be true, e.g. `count(inputs.plan) >= 1`.")
-    message: Text = Field(description="What the person is told when the rule does not hold.")
+    message: Text = Field(
+        description="What the person is told when the rule does not hold. It may name the "
+        "definition's fixed values: `{{ target_ages.min }}`, `{{ target_ages.max }}`, "
+        "`{{ params.<name> }}` (written as the reader's language writes numbers)."
+    )
     field: Identifier | None = Field(
         default=None,
         description="The input the rule concerns: the message is shown beside it.",
@@ -431,7 +435,9 @@ class Transition(StrictModel):
         "names every rule that failed.",
     )
     guard_message: Text | None = Field(
-        default=None, description="What the user is told when the guard (one expression) is false."
+        default=None,
+        description="What the user is told when the guard (one expression) is false; it may "
+        "name `{{ target_ages.min }}`, `{{ target_ages.max }}` and `{{ params.<name> }}`.",
     )
     inputs: list[Input] = Field(default_factory=list, description="What the person must give.")
     set: dict[Identifier, str] = Field(

@@ -26,6 +26,7 @@ from typing import Any, NamedTuple
 
 from workflow.definitions import expressions
 from workflow.definitions.effects import Effect as EffectSpec
+from workflow.definitions.message_values import filled
 from workflow.definitions.models import Definition
 from workflow.definitions.parts import StepSpec, Transition
 from workflow.definitions.types import text_variants
@@ -253,7 +254,7 @@ def _check_guard(attempt: _Attempt, draft: _Draft) -> _Draft | Rejection:
         if passed:
             return draft
         message = attempt.spec.guard_message
-        custom = text_variants(message) if message else None
+        custom = filled(text_variants(message), attempt.definition) if message else None
         return Rejection(RejectionReason.GUARD_FALSE, {"event": attempt.event_name}, (), custom)
     failed: list[dict[str, str]] = []
     unplaced: list[dict[str, str]] = []
@@ -263,7 +264,7 @@ def _check_guard(attempt: _Attempt, draft: _Draft) -> _Draft | Rejection:
         if isinstance(passed, Rejection):
             return passed
         if not passed:
-            words = text_variants(rule.message)
+            words = filled(text_variants(rule.message), attempt.definition)
             failed.append(words)
             if rule.field is not None:
                 fields.append(FieldError(rule.field, "guard_false", {}, words))
