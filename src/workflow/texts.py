@@ -1105,6 +1105,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "'{value}' er ikke en medarbejder i kommunen (ingen aktiv konto med det id)",
         "en": "'{value}' is not a member of the municipality's staff (no active account)",
     },
+    "not_staff_meant": {
+        "da": "'{value}' er ikke en medarbejders id; mente du {meant}?",
+        "en": "'{value}' is not a staff id; did you mean {meant}?",
+    },
     "staff_elsewhere": {
         "da": "'{value}' er medarbejder i en anden kommune og kan ikke sættes på sagen",
         "en": "'{value}' is staff of another municipality and cannot be put on the case",

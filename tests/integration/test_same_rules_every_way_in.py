@@ -401,6 +401,27 @@ def test_staff_ids_are_checked_against_the_municipalitys_accounts(
     assert staffed.service.view(reference, CW).stage == "pre_meeting"
 
 
+def test_a_staff_id_that_is_nobodys_is_told_whom_it_likely_meant(staffed: Runtime) -> None:
+    reference = _to_pre_meeting(staffed)
+    # A username, a first name and a slip of the keys; Ballerup's Bo is never suggested.
+    team = [
+        {"department": "skole", "person": "anna"},
+        {"department": "uu", "person": "laerer-ana"},
+        {"department": "uu", "person": "bo"},
+    ]
+    with pytest.raises(RejectedError) as refused:
+        staffed.service.trigger(reference, "hold_pre_meeting", _pre_meeting(team, "Lise"), CW)
+    errors = [(e.name, e.code, e.params) for e in refused.value.rejection.field_errors]
+    assert errors == [
+        ("team", "not_staff_meant", {"value": "anna", "meant": "laerer-anna (Anna)"}),
+        ("team", "not_staff_meant", {"value": "laerer-ana", "meant": "laerer-anna (Anna)"}),
+        ("team", "not_staff", {"value": "bo"}),
+        ("coordinator", "not_staff_meant", {"value": "Lise", "meant": "tovholder-lise (Lise)"}),
+    ]
+    words = refused.value.rejection.field_errors[0].text()
+    assert words == "'anna' er ikke en medarbejders id; mente du laerer-anna (Anna)?"
+
+
 def test_a_referral_naming_another_municipalitys_caseworker_is_refused(
     staffed: Runtime,
 ) -> None:

@@ -83,12 +83,60 @@ def staff_directories(
     # municipality, are staff everywhere but do not make a municipality's staff known).
     local = Account.municipality_code == municipality_code
     checked = bool(session.scalar(select(exists().where(local, Account.active.is_(True)))))
+    unknown = frozenset(every) - ours - theirs
+    meant = _meant(session, municipality_code, unknown) if checked and unknown else {}
     return [
-        StaffDirectory(known=ids & ours, elsewhere=ids & theirs, checked=checked)
+        StaffDirectory(
+            known=ids & ours,
+            elsewhere=ids & theirs,
+            checked=checked,
+            meant={typed: meant[typed] for typed in ids & unknown if typed in meant},
+        )
         if ids
         else StaffDirectory()
         for ids in wanted
     ]
+
+
+#: The most staff a "did you mean" looks through, and names.
+_MOST_LOOKED_AT = 5_000
+_MOST_MEANT = 3
+
+
+def _meant(session: Session, municipality_code: str, unknown: frozenset[str]) -> dict[str, str]:
+    """For ids that are nobody's, the staff of the municipality each most likely meant, as
+    "id (name)": a username, a first name or a part of an id ("anna" for
+    "laerer-anna"), else an id a slip of the keys away. Asked only when an id is unknown
+    (the refusal's way), and never of another municipality's staff."""
+    import difflib
+
+    rows = session.execute(
+        select(Account.person_id, Account.username, Account.display_name)
+        .where(
+            or_(
+                Account.municipality_code == municipality_code, Account.municipality_code.is_(None)
+            ),
+            Account.active.is_(True),
+        )
+        .order_by(Account.person_id)
+        .limit(_MOST_LOOKED_AT)
+    ).all()
+    shown = {person: f"{person} ({name})" for person, _, name in rows}
+    found: dict[str, str] = {}
+    for typed in sorted(unknown)[:_MOST_IDS]:
+        word = typed.casefold()
+        same = [
+            person
+            for person, username, name in rows
+            if word == username.casefold()
+            or word in name.casefold().split()
+            or word in person.casefold().split("-")
+        ]
+        if not same:
+            same = difflib.get_close_matches(typed, list(shown), n=1, cutoff=0.75)
+        if same:
+            found[typed] = ", ".join(shown[person] for person in same[:_MOST_MEANT])
+    return found
 
 
 def plan_size(session: Session, case_id: int) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -57,14 +57,28 @@ class StaffDirectory:
     #: set-up driven from the CLI alone has none; once it has one, every staff id must be
     #: known (an account of the municipality, or a national one of no municipality).
     checked: bool = True
+    #: For an id that is nobody's: the staff the person most likely meant, as
+    #: "id (name)" (a username, a first name or a slip of the keys: "anna" for
+    #: "laerer-anna (Anna Lærer)").
+    meant: Mapping[str, str] = field(default_factory=dict)
 
     def problem(self, person: str) -> str | None:
         """Why ``person`` cannot be named as staff on the case (a text key), or None."""
         if person in self.elsewhere:
             return "staff_elsewhere"
         if self.checked and person not in self.known:
-            return "not_staff"
+            return "not_staff_meant" if person in self.meant else "not_staff"
         return None
+
+    def refusal(self, name: str, person: str) -> FieldError | None:
+        """The field error of naming ``person`` as staff in the input ``name``, or None."""
+        problem = self.problem(person)
+        if problem is None:
+            return None
+        params = {"value": person}
+        if person in self.meant:
+            params["meant"] = self.meant[person]
+        return FieldError(name, problem, params)
 
 
 @dataclass(frozen=True)
@@ -130,15 +144,17 @@ def _against_facts(
     if staff is not None and isinstance(value, str) and item.type in _ONE_PERSON:
         if "@" in value and holds_a_standing(definition, item):
             found.append(FieldError(item.name, "not_a_staff_id", {"value": value}))
-        elif "@" not in value and (problem := staff.problem(value)):
-            found.append(FieldError(item.name, problem, {"value": value}))
+        elif "@" not in value and (refused := staff.refusal(item.name, value)):
+            found.append(refused)
     elif staff is not None and item.type in _MANY_PEOPLE:
         key = "person" if item.type is InputType.TEAM else "owner"
         for entry in value or []:
             person = entry.get(key)
             # A mail address is an outside participant: not staff, and never a standing.
-            if isinstance(person, str) and "@" not in person and (p := staff.problem(person)):
-                found.append(FieldError(item.name, p, {"value": person}))
+            if isinstance(person, str) and "@" not in person:
+                refused = staff.refusal(item.name, person)
+                if refused is not None:
+                    found.append(refused)
     elif facts.plan_goals is not None and item.type is InputType.GOAL_REVIEWS:
         for review in value or []:
             if review["goal"] > facts.plan_goals:
