@@ -279,6 +279,29 @@ def test_the_first_meeting_invitation_reaches_the_young_person_and_guardian(
     assert "010110-4321" not in "".join(texts)
 
 
+def test_a_message_to_the_young_person_and_guardian_greets_them_by_first_name(
+    citizen_runtime: Runtime,
+) -> None:
+    ref = _case(citizen_runtime, EMMA)
+    citizen_runtime.deliverer.drain()
+    before = set((citizen_runtime.settings.home / "mail").rglob("*.eml"))
+    citizen_runtime.service.trigger(ref, "cancel_meeting", {}, CASEWORKER)
+    citizen_runtime.deliverer.drain()
+    sent = sorted(set((citizen_runtime.settings.home / "mail").rglob("*.eml")) - before)
+    bodies = {}
+    for path in sent:
+        parsed = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        text = parsed.get_body(("plain",))
+        assert text is not None
+        bodies[str(parsed["To"])] = text.get_content()
+    assert bodies["emma@example.org"].startswith("Hej Emma\n")  # not "Hej Den unge"
+    assert bodies["mor@example.org"].startswith("Hej Mette\n")
+    # Staff are still greeted by their department or role, never by the citizen's name:
+    staff = [body for to, body in bodies.items() if "example.org" not in to]
+    assert staff
+    assert not [body for body in staff if "Emma" in body or "Mette" in body]
+
+
 @pytest.mark.parametrize(
     "login", ["ukendt", "uden-cpr"], ids=["CPR matching no case", "no CPR claim"]
 )

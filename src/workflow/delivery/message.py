@@ -70,6 +70,13 @@ class UndeliverableError(Exception):
     """A business reason the message can never be sent (no address); not retried."""
 
 
+def _named(names: tuple[str, ...], lang: str) -> str:
+    """First names as a greeting lists them: "Anne og Peter", "Anne, Peter og Eva"."""
+    if len(names) == 1:
+        return names[0]
+    return f"{', '.join(names[:-1])} {'og' if lang == 'da' else 'and'} {names[-1]}"
+
+
 def _recipient_name(definition: Definition, recipient: dict[str, Any], locale: str) -> str:
     if recipient["kind"] in DEPARTMENT_KINDS:
         department = definition.departments_by_id.get(recipient["id"])
@@ -122,12 +129,14 @@ def compose(  # noqa: PLR0913 - one message's parts, keyword-only
     base_url: str,
     locale: str | None = None,
     own: tuple[Address, ...] | None = None,
+    names: tuple[str, ...] = (),
 ) -> OutgoingMessage:
     """Render a notification for one recipient; raises UndeliverableError when it cannot go.
 
     ``own`` are a citizen recipient's own channels (the young person, a guardian): their
     link is their own page, and without own channels the role's channels (Digital Post)
-    are used.
+    are used. ``names``: their first names, which ``recipient.name`` greets them by
+    ("Hej Freja"; a role's name when there are none).
     """
     lang = locale or definition.locale
     template = definition.templates_by_id[template_id]
@@ -143,7 +152,7 @@ def compose(  # noqa: PLR0913 - one message's parts, keyword-only
         "kind": recipient["kind"],
         "id": recipient["id"],
         "person": recipient.get("person"),
-        "name": _recipient_name(definition, recipient, lang),
+        "name": _named(names, lang) if names else _recipient_name(definition, recipient, lang),
     }
     timer = None
     if payload.get("timer"):

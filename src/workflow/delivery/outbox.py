@@ -42,7 +42,7 @@ from workflow.engine.consent import withheld_reason
 from workflow.engine.vocabulary import DEPARTMENT_KINDS, RecipientKind
 from workflow.settings import Settings
 from workflow.store.busy import is_busy
-from workflow.store.citizens import citizen_contacts_of
+from workflow.store.citizens import CitizenReach, citizens_of
 from workflow.store.column_types import UTC_TIME
 from workflow.store.database import store_unreachable
 from workflow.store.driver import DriverStatement, autocommit, translated
@@ -550,9 +550,7 @@ class Deliverer:
                         recipient=recipient,
                         payload=dict(row.payload),
                         base_url=self.settings.base_url,
-                        own=own.get((row.case_id, str(recipient.get("id"))))
-                        if _to_citizen(recipient)
-                        else None,
+                        **_own_channels(own, row.case_id, recipient),
                     )
                 except Exception as exc:  # a template or address problem: not retried
                     error = f"{type(exc).__name__}: {exc}"
@@ -708,20 +706,32 @@ def _to_department(row: Any) -> bool:
     return row.recipient.get("kind") in DEPARTMENT_KINDS
 
 
-def _own_addresses_of(
-    session: Session, rows: list[Any]
-) -> dict[tuple[int, str], tuple[Address, ...]]:
-    """The citizens' own channels the rows go to, by (case, role): a query per role."""
+def _own_addresses_of(session: Session, rows: list[Any]) -> dict[tuple[int, str], CitizenReach]:
+    """The citizens the rows go to (their own channels, their first names), by (case,
+    role): a query per role."""
     wanted: dict[str, set[int]] = {}
     for row in rows:
         if _to_citizen(row.recipient):
             wanted.setdefault(str(row.recipient["id"]), set()).add(row.case_id)
-    found: dict[tuple[int, str], tuple[Address, ...]] = {}
+    found: dict[tuple[int, str], CitizenReach] = {}
     for role, case_ids in wanted.items():
-        contacts = citizen_contacts_of(session, sorted(case_ids), role)
+        reached = citizens_of(session, sorted(case_ids), role)
         for case_id in case_ids:
-            found[case_id, role] = tuple(Address(k, a) for k, a in contacts.get(case_id, []))
+            found[case_id, role] = reached.get(case_id, CitizenReach())
     return found
+
+
+def _own_channels(
+    own: dict[tuple[int, str], CitizenReach], case_id: int, recipient: dict[str, Any]
+) -> dict[str, Any]:
+    """``compose``'s own channels and names of a message to a citizen; none for staff."""
+    if not _to_citizen(recipient):
+        return {"own": None}
+    reach = own.get((case_id, str(recipient.get("id"))), CitizenReach())
+    return {
+        "own": tuple(Address(kind, address) for kind, address in reach.contacts),
+        "names": tuple(reach.first_names),
+    }
 
 
 def _consents(session: Session, case_ids: list[int]) -> dict[int, frozenset[str]]:

@@ -1,13 +1,14 @@
 """The young person and their guardians as the store knows them: contacts and their cases.
 
 Citizens are found by the keyed hash of their CPR number (``cpr_key``), never by the
-number itself; their own channels (e-mail, phone) are read only to deliver to them.
+number itself; their own channels (e-mail, phone) and first names are read only to
+deliver to them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,36 +32,47 @@ class CitizenCase:
     definition_version_id: int = 0
 
 
+@dataclass(frozen=True)
+class CitizenReach:
+    """How a case's young person, or its current guardians, are reached and greeted."""
+
+    #: (channel kind, address) pairs.
+    contacts: list[tuple[str, str]] = field(default_factory=list)
+    #: Their first names, as a message greets them ("Hej Freja").
+    first_names: list[str] = field(default_factory=list)
+
+
 def citizen_contacts(session: Session, case_id: int, role: str) -> list[tuple[str, str]]:
     """The (channel kind, address) pairs of the young person or the current guardians."""
-    return citizen_contacts_of(session, [case_id], role).get(case_id, [])
+    return citizens_of(session, [case_id], role).get(case_id, CitizenReach()).contacts
 
 
-def citizen_contacts_of(
-    session: Session, case_ids: Sequence[int], role: str
-) -> dict[int, list[tuple[str, str]]]:
-    """:func:`citizen_contacts` of many cases in one query (a delivery batch's)."""
+def citizens_of(session: Session, case_ids: Sequence[int], role: str) -> dict[int, CitizenReach]:
+    """:class:`CitizenReach` of many cases in one query (a delivery batch's)."""
     if role == CaseRole.YOUNG_PERSON:
         rows = session.execute(
-            select(Case.id, YoungPerson.email, YoungPerson.phone)
+            select(Case.id, YoungPerson.name, YoungPerson.email, YoungPerson.phone)
             .join(Case, Case.young_person_id == YoungPerson.id)
             .where(Case.id.in_(case_ids))
         ).all()
     elif role == CaseRole.GUARDIAN:
         rows = session.execute(
-            select(Guardian.case_id, Guardian.email, Guardian.phone)
+            select(Guardian.case_id, Guardian.name, Guardian.email, Guardian.phone)
             .where(Guardian.case_id.in_(case_ids), Guardian.until.is_(None))
             .order_by(Guardian.id)
         ).all()
     else:
         return {}
-    found: dict[int, list[tuple[str, str]]] = {}
-    for case_id, email, phone in rows:
-        contacts = found.setdefault(case_id, [])
+    found: dict[int, CitizenReach] = {}
+    for case_id, name, email, phone in rows:
+        reach = found.setdefault(case_id, CitizenReach())
         if email:
-            contacts.append(("email", email))
+            reach.contacts.append(("email", email))
         if phone:
-            contacts.append(("sms", phone))
+            reach.contacts.append(("sms", phone))
+        first = (name or "").split()
+        if first:
+            reach.first_names.append(first[0])
     return found
 
 
