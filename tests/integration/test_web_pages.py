@@ -587,3 +587,19 @@ def test_the_revealed_cpr_number_is_written_as_danes_write_it(
     )
     assert shown.status_code == 200
     assert '<p class="big" data-testid="cpr">020210-4321</p>' in shown.text
+
+
+def test_an_address_the_app_does_not_have_keeps_the_logged_in_users_navigation(
+    client: TestClient,
+) -> None:
+    missing = client.get("/national")  # before logging in: the page, without navigation
+    assert missing.status_code == 404
+    assert "Siden findes ikke" in missing.text
+    assert "<nav" not in missing.text
+    assert _log_in(client, "mette") == "ok"
+    missing = client.get("/national")  # a shortened link (the page is /outcomes/national)
+    assert missing.status_code == 404
+    assert "Siden findes ikke" in missing.text
+    assert "<nav" in missing.text  # the way back to the caseload, and who is logged in
+    assert 'href="/"' in missing.text
+    assert "Mette" in missing.text

@@ -263,6 +263,13 @@ def page_answer(request: Request, error: Exception, answer: ErrorAnswer) -> Resp
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
     context: WebContext = request.app.state.web
+    if not hasattr(request.state, "auth"):  # no route took the request (an unknown address)
+        # Who is logged in, so the page has its navigation and the user's language; an
+        # error page is answered whatever the store says (e.g. it is unreachable).
+        try:
+            request.state.auth = context.identity.authenticate(request)
+        except Exception:
+            request.state.auth = None
     status = answer.page_status or answer.status
     if answer.reply is Reply.PURPOSE:
         target = purpose_target(request.url.path, str(answer.details.get("reference", "")))
