@@ -281,6 +281,37 @@ def test_a_meeting_booked_moved_twice_and_cancelled_gives_four_mails_in_order(
         assert text.get_content_charset() == "utf-8"
 
 
+def test_a_meeting_registered_after_it_was_held_is_told_without_a_calendar_invitation(
+    patterns: Runtime, clock: Clock, smtp: SmtpSink
+) -> None:
+    runtime = patterns
+    late = _at_pre_meeting(runtime, "patterns")
+    # Last Tuesday's pre-meeting entered today: its first meeting was the day before.
+    held = BASE_PRE_MEETING | {"first_meeting_at": "2026-02-26T09:00:00"}
+    runtime.service.trigger(late, "hold_pre_meeting", held, CASEWORKER)
+    runtime.service.trigger(late, "cancel_meeting", {}, COORDINATOR)
+    coming = _at_pre_meeting(runtime, "patterns")
+    runtime.service.trigger(coming, "hold_pre_meeting", BASE_PRE_MEETING, CASEWORKER)
+    runtime.deliverer.drain(clock.now)
+
+    def to_school(reference: str) -> list[email.message.EmailMessage]:
+        return [
+            mail
+            for rcpt, raw in smtp.received
+            if rcpt == ["skole@testkobing.example"]
+            and reference in str((mail := _parsed(raw))["Subject"])
+        ]
+
+    told = to_school(late)
+    assert len(told) == 2  # booked and cancelled: the school is told both
+    assert [_calendar_of(mail) for mail in told] == [None, None]  # no calendar entries
+    assert [_calendar_of(mail) is not None for mail in to_school(coming)] == [True]
+
+
+def _parsed(raw: bytes) -> email.message.EmailMessage:
+    return email.message_from_bytes(raw, policy=email.policy.default)  # type: ignore[return-value]
+
+
 def _calendar_of(mail: email.message.EmailMessage) -> tuple[str, bytes] | None:
     """The calendar part's method (from its content type) and its bytes."""
     for part in mail.walk():

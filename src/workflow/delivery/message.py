@@ -216,6 +216,17 @@ def _stamp(payload: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(str(at)) if at else datetime.now(UTC)
 
 
+def _registered_late(starts: datetime, step_at: datetime) -> bool:
+    """Whether a step booked (or cancelled) a meeting that had already begun: a meeting
+    registered after the fact (a caseworker entering last week's pre-meeting). Its
+    message still tells the recipient, but carries no calendar invitation: a calendar
+    entry for a meeting gone by would only clutter the calendar (and a cancellation of
+    one is no news). Decided by the step's time, so every copy and re-send is the same."""
+    if starts.tzinfo is None or step_at.tzinfo is None:
+        return False
+    return starts <= step_at
+
+
 def meeting_context(
     definition: Definition, meeting: dict[str, Any] | None, lang: str
 ) -> dict[str, Any] | None:
@@ -252,11 +263,14 @@ def _calendar_part(
     lang: str,
     recipient: tuple[Address, ...],
     stamp: datetime,
-) -> str:
+) -> str | None:
     """The meeting's invitation (or cancellation) for one recipient: one stable UID, the
     SEQUENCE of its changes, the coordinator organising, the team's staff and the recipient
-    attending (a citizen's own address goes only to themselves)."""
+    attending (a citizen's own address goes only to themselves). None for a meeting the
+    step registered after it began (see :func:`_registered_late`)."""
     meeting = payload["meeting"]
+    if _registered_late(datetime.fromisoformat(str(meeting["starts_at"])), stamp):
+        return None
     place = meeting.get("place")
     organizer, attendees = _people(definition, meeting)
     attendees += [CalendarPerson(a.address) for a in recipient if a.kind == "email"]
@@ -322,6 +336,8 @@ def _invitation(
     for name in sorted(shared):
         if name in meeting_inputs and shared[name]:
             start = datetime.fromisoformat(str(shared[name]))
+            if _registered_late(start, _stamp(payload)):
+                return None
             place = next((shared[p] for p in places if shared.get(p)), None)
             title = text("collaboration_meeting", lang)
             return invitation(
