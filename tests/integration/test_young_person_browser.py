@@ -262,6 +262,12 @@ def test_the_young_person_and_guardian_follow_a_soroe_course(site: Site, browser
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     row = progression.get_by_role("row").nth(1)  # a card, however long its words
     assert row.evaluate("r => getComputedStyle(r).display") == "block"
+    # The chart is the one drawn for a phone (the wide one, scaled to the screen, had
+    # labels 7 pixels high): shown at about the size it was drawn, so its text is legible.
+    chart = progression.locator("img.progress-chart")
+    drawn = chart.evaluate("i => i.complete && [i.naturalWidth, i.getBoundingClientRect().width]")
+    assert drawn[0] == 340, drawn
+    assert drawn[1] >= 0.85 * drawn[0], drawn
     _step(page, "Min feedback på mødet")
     page.get_by_role("group", name="Blev jeg hørt på mødet?").get_by_label("Delvist").check()
     page.get_by_label("Det vil jeg sige om mødet").fill("Jeg fik ikke sagt det om bolig")

@@ -25,7 +25,9 @@ def test_the_same_figures_are_drawn_once(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setattr(charts, "_chart", lambda *a: drawn.append(a) or original(*a))
     assert _draw([1, 2]) is first  # kept: pygal not asked again
     assert drawn == []
-    other = _draw([1, 3])  # a meeting recorded another level: drawn anew
-    assert len(drawn) == 1
+    other = _draw([1, 3])  # a meeting recorded another level: drawn anew, wide and for a phone
+    assert len(drawn) == 2
     assert other.uri != first.uri
+    assert other.phone_uri is not None
+    assert other.phone_uri not in (other.uri, first.phone_uri)
     assert other.uri.startswith("data:image/svg+xml;base64,")

@@ -42,6 +42,9 @@ class Chart:
 
     uri: str
     alt: str
+    #: The same chart drawn for a phone's width (its text as large as on a wide screen),
+    #: or None: the wide one scaled down.
+    phone_uri: str | None = None
 
 
 def _config(**options: object) -> dict[str, object]:
@@ -142,13 +145,54 @@ def _progression(
     names: tuple[str, str],
     alt: str,
 ) -> Chart:
+    wide = _progression_drawn(meetings, levels, level_names, goals_met, names, 640, 260)
+    phone = _progression_drawn(meetings, levels, level_names, goals_met, names, PHONE_WIDTH, 250)
+    return Chart(wide, alt, phone)
+
+
+#: The width a phone's chart is drawn at (CSS pixels of a small phone's page, less its
+#: margins): drawn for it, its labels are as large as on a wide screen; the wide chart
+#: scaled down to it had 7-pixel labels.
+PHONE_WIDTH = 340
+
+
+#: The most characters of a level's name on a phone's chart (the table beside it names
+#: each meeting's level in full).
+PHONE_LABEL = 11
+
+
+def _shortened(name: str, most: int) -> str:
+    return name if len(name) <= most else name[: most - 1].rstrip() + "…"
+
+
+def _progression_drawn(
+    meetings: tuple[str, ...],
+    levels: tuple[int | None, ...],
+    level_names: tuple[str, ...],
+    goals_met: tuple[float | None, ...],
+    names: tuple[str, str],
+    width: int,
+    height: int,
+) -> str:
+    """The progression chart drawn ``width`` wide, as an image's address."""
+    narrow = width < 640
+    phone: dict[str, object] = {}
+    if narrow:  # the levels' names shortened, so the plot keeps most of the width
+        level_names = tuple(_shortened(name, PHONE_LABEL) for name in level_names)
+        phone = {
+            "legend_at_bottom_columns": 1,
+            "x_label_rotation": 30 if len(meetings) > 3 else 0,
+            "truncate_label": -1,
+        }
     chart = pygal.Line(
         **_config(
             show_legend=True,
-            height=260,
+            width=width,
+            height=height,
             range=(1, max(len(level_names), 2)),
             secondary_range=(0, 100),
             y_labels=[{"label": name, "value": rank} for rank, name in enumerate(level_names, 1)],
+            **phone,
             print_values=False,
             dots_size=5,
             stroke_style={"width": 3},
@@ -165,4 +209,4 @@ def _progression(
         stroke_style={"width": 2, "dasharray": "6, 4"},
         formatter=lambda v: f"{v:.0f} %",
     )
-    return _chart(chart, alt)
+    return _chart(chart, "").uri
