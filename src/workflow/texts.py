@@ -1105,6 +1105,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "'{value}' er ikke en medarbejder i kommunen (ingen aktiv konto med det id)",
         "en": "'{value}' is not a member of the municipality's staff (no active account)",
     },
+    # A task given to the caseworker of a course already open (cases/referred_again.py).
+    "referred_again_task": {
+        "da": "Den unge er henvist igen: {reference} (sagsbehandler: {caseworker}). Aftal med "
+        "sagsbehandleren, hvilket forløb der fortsætter.",
+        "en": "The young person was referred again: {reference} (caseworker: {caseworker}). "
+        "Agree with the caseworker which course goes on.",
+    },
     "not_staff_meant": {
         "da": "'{value}' er ikke en medarbejders id; mente du {meant}?",
         "en": "'{value}' is not a staff id; did you mean {meant}?",

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from workflow.cases.idempotency import repeated_result, stored_results
 from workflow.cases.model import Referral, RejectedError, StepResult, YoungPersonDetails
 from workflow.cases.recording import Step, record_step
+from workflow.cases.referred_again import NewCourse, tell_open_courses
 from workflow.cases.staff import staff_directories
 from workflow.definitions.calendar import age_on
 from workflow.definitions.models import Definition
@@ -283,6 +284,21 @@ def _write_openings(
         )
         decisions.append(decision)
     case_ids = INSERT_CASES.inserted(connection, rows)
+    tell_open_courses(
+        session,
+        [
+            NewCourse(
+                case_id,
+                row["reference"],
+                row["municipality_code"],
+                row["caseworker"],
+                tuple(uow.cpr.lookup_keys(opening.request.person.cpr)),
+                opening.definition.locale,
+            )
+            for (_, opening), row, case_id in zip(openings, rows, case_ids, strict=True)
+        ],
+        now,
+    )
     results: dict[int, StepResult] = {}
     with deferred_inserts(connection):
         for (index, opening), row, case_id, decision in zip(
