@@ -1105,6 +1105,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "'{value}' er ikke en medarbejder i kommunen (ingen aktiv konto med det id)",
         "en": "'{value}' is not a member of the municipality's staff (no active account)",
     },
+    "purpose_referred_again": {
+        "da": "Den unge er henvist igen",
+        "en": "The young person was referred again",
+    },
     # A task given to the caseworker of a course already open (cases/referred_again.py).
     "referred_again_task": {
         "da": "Den unge er henvist igen: {reference} (sagsbehandler: {caseworker}). Aftal med "

@@ -16,6 +16,7 @@ from workflow.cases.referred_again import TASK_KEY
 from workflow.engine.model import Actor
 from workflow.runtime import Runtime
 from workflow.store.tables import AuditEntry, Case, CaseTask
+from workflow.web.privacy_pages import purpose_words
 
 METTE = Actor("caseworker", "cw-mette")
 LARS = Actor("caseworker", "cw-lars")
@@ -76,6 +77,9 @@ def test_the_caseworker_of_the_open_course_is_told_of_the_new_referral(runtime: 
     assert [(a.actor, a.details) for a in audited] == [
         ("system:referral", {"task": TASK_KEY, "referral": second})
     ]
+    # The access log (the staff's and the young person's) says why, in the reader's words:
+    soroe = runtime.catalog.by_id("soroe")
+    assert purpose_words(soroe, audited[0].purpose, "en") == "The young person was referred again"
 
 
 def test_only_open_courses_of_the_same_municipality_are_told(runtime: Runtime) -> None:

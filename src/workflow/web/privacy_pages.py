@@ -234,6 +234,7 @@ _PURPOSE_KEYS = {
     "export": "purpose_export",
     "access log for the citizen": "purpose_access_log",
     "den unges egen side": "purpose_own_page",
+    "den unge er henvist igen": "purpose_referred_again",
 }
 
 
