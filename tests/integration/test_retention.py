@@ -83,7 +83,9 @@ def test_log_retention_prunes_only_old_entries_and_logs_the_pruning(
     clock.advance(days=runtime.settings.audit_retention_days - 1)
     assert runtime.audit.prune("operator:dpo", dry_run=False).entries == 0
     clock.advance(days=2)
-    runtime.service.refer("soroe", CHILD, CW, {"source": "school", "caseworker": "cw-mette"})
+    # Another young person (the same one again would tell the first course: one entry more).
+    sibling = YoungPersonDetails("Søster Testesen", "0202104321", date(2010, 2, 2))
+    runtime.service.refer("soroe", sibling, CW, {"source": "school", "caseworker": "cw-mette"})
     dry = runtime.audit.prune("operator:dpo")
     assert (dry.entries, dry.dry_run) == (old, True)
     assert _count(runtime, AuditEntry) == old * 2  # a dry run removes nothing
