@@ -13,7 +13,8 @@ import email
 import email.policy
 import shutil
 from collections.abc import Iterator
-from datetime import timedelta
+from dataclasses import replace
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,7 @@ from tests.integration.conftest import Clock, settings_for
 from tests.integration.scripted import PERSON
 from tests.support.case_api import ACCEPT, CASEWORKER, COORDINATOR, PRE_MEETING, REFERRAL_INPUTS
 from tests.support.services import SmtpSink
-from workflow.cases.model import RejectedError
+from workflow.cases.model import RejectedError, YoungPersonDetails
 from workflow.engine.model import Actor
 from workflow.errors import InvalidRequestError, NotAllowedError
 from workflow.privacy.consents import ConsentRequest
@@ -94,9 +95,9 @@ BASE_PRE_MEETING = {k: v for k, v in PRE_MEETING.items() if k != "meeting_room"}
 }
 
 
-def _at_pre_meeting(runtime: Runtime, definition: str) -> str:
+def _at_pre_meeting(runtime: Runtime, definition: str, person: YoungPersonDetails = PERSON) -> str:
     inputs = REFERRAL_INPUTS | {"age": 16}
-    reference = runtime.service.refer(definition, PERSON, CASEWORKER, inputs).reference
+    reference = runtime.service.refer(definition, person, CASEWORKER, inputs).reference
     runtime.service.trigger(reference, "accept_referral", ACCEPT, CASEWORKER)
     runtime.consents.give(
         reference, CASEWORKER, ConsentRequest(["skole", "uu"], ["education"], guardian=True)
@@ -275,6 +276,11 @@ def test_a_meeting_booked_moved_twice_and_cancelled_gives_four_mails_in_order(
     assert str(events[-1]["STATUS"]) == "CANCELLED"
     methods = [c[0] for c in calendars if c]
     assert methods == ["REQUEST", "REQUEST", "REQUEST", "CANCEL"]
+    # The coordinator organises the meeting: told of the booking, each move and the cancel.
+    to_coordinator = [
+        _calendar_of(_parsed(raw)) for rcpt, raw in smtp.received if rcpt == ["k@tst.example"]
+    ]
+    assert [c[0] for c in to_coordinator if c] == ["REQUEST", "REQUEST", "REQUEST", "CANCEL"]
     for mail in to_school:
         text = mail.get_body(("plain",))
         assert text is not None
@@ -285,12 +291,15 @@ def test_a_meeting_registered_after_it_was_held_is_told_without_a_calendar_invit
     patterns: Runtime, clock: Clock, smtp: SmtpSink
 ) -> None:
     runtime = patterns
-    late = _at_pre_meeting(runtime, "patterns")
+    # Two young people with their own mail addresses (their letters come by mail).
+    oliver = replace(PERSON, name="Oliver Ung", cpr="0303104321", email="oliver@example.org")
+    emma = replace(PERSON, name="Emma Ung", cpr="0404104321", email="emma@example.org")
+    late = _at_pre_meeting(runtime, "patterns", replace(oliver, birth_date=date(2010, 3, 3)))
     # Last Tuesday's pre-meeting entered today: its first meeting was the day before.
     held = BASE_PRE_MEETING | {"first_meeting_at": "2026-02-26T09:00:00"}
     runtime.service.trigger(late, "hold_pre_meeting", held, CASEWORKER)
     runtime.service.trigger(late, "cancel_meeting", {}, COORDINATOR)
-    coming = _at_pre_meeting(runtime, "patterns")
+    coming = _at_pre_meeting(runtime, "patterns", replace(emma, birth_date=date(2010, 4, 4)))
     runtime.service.trigger(coming, "hold_pre_meeting", BASE_PRE_MEETING, CASEWORKER)
     runtime.deliverer.drain(clock.now)
 
@@ -306,6 +315,18 @@ def test_a_meeting_registered_after_it_was_held_is_told_without_a_calendar_invit
     assert len(told) == 2  # booked and cancelled: the school is told both
     assert [_calendar_of(mail) for mail in told] == [None, None]  # no calendar entries
     assert [_calendar_of(mail) is not None for mail in to_school(coming)] == [True]
+    # The young person's letter says a calendar invitation is attached only when one is.
+    letters: dict[str, list[str]] = {"oliver@example.org": [], "emma@example.org": []}
+    for to, raw in smtp.received:
+        body = _parsed(raw).get_body(("plain",))
+        if to[0] in letters and body is not None:
+            letters[to[0]].append(body.get_content())
+    invited, cancelled = letters["oliver@example.org"]
+    assert "Dit første samarbejdsmøde" in invited
+    assert "er aflyst" in cancelled
+    assert "vedhæftet" not in invited + cancelled
+    (emma_invited,) = letters["emma@example.org"]
+    assert "Kalenderinvitationen er vedhæftet." in emma_invited
 
 
 def _parsed(raw: bytes) -> email.message.EmailMessage:

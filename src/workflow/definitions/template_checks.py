@@ -143,6 +143,7 @@ _SAMPLE_MEETING = {
     "place": "Rådhuset",
     "state": "moved",
     "sequence": 1,
+    "calendar": True,
 }
 #: What a task's reminder sees of the task.
 _SAMPLE_TASK = {"title": "Aftal formøde", "due": "2026-03-03T09:00:00+01:00", "details": ""}

@@ -163,7 +163,7 @@ def compose(  # noqa: PLR0913 - one message's parts, keyword-only
             "due": payload.get("timer_due") or "",
         }
     event = None if timer else {"id": payload.get("event"), "name": payload.get("event")}
-    meeting = meeting_context(definition, payload.get("meeting"), lang)
+    meeting = meeting_context(definition, payload.get("meeting"), lang, _stamp(payload))
     task = payload.get("task")
     if task is not None:
         event = None
@@ -228,12 +228,16 @@ def _registered_late(starts: datetime, step_at: datetime) -> bool:
 
 
 def meeting_context(
-    definition: Definition, meeting: dict[str, Any] | None, lang: str
+    definition: Definition, meeting: dict[str, Any] | None, lang: str, step_at: datetime
 ) -> dict[str, Any] | None:
-    """What a template sees of the step's meeting: its kind's name, times, place, state."""
+    """What a template sees of the step's meeting: its kind's name, times, place, state,
+    and ``calendar``: whether the message carries its calendar invitation (not for a
+    meeting registered after it began, :func:`_registered_late`)."""
     if not meeting:
         return None
+    starts = datetime.fromisoformat(str(meeting["starts_at"]))
     return {
+        "calendar": not _registered_late(starts, step_at),
         "key": meeting["key"],
         "kind": meeting["kind"],
         "name": meeting_name(definition, str(meeting["kind"]), lang),
