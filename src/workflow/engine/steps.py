@@ -6,23 +6,48 @@ so a step whose guard fails is refused (with its message) when it is submitted.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
 
 from workflow.definitions.models import Definition
 from workflow.definitions.parts import Transition
 from workflow.definitions.vocabulary import StageKind
+from workflow.engine.meetings import OPEN_STATES
 
 
-def next_steps(definition: Definition, stage: str, roles: Sequence[str]) -> list[Transition]:
-    """The transitions leaving ``stage`` that one of ``roles`` may trigger, in file order."""
+def next_steps(
+    definition: Definition,
+    stage: str,
+    roles: Sequence[str],
+    open_meetings: Collection[str] | None = None,
+) -> list[Transition]:
+    """The transitions leaving ``stage`` that one of ``roles`` may trigger, in file order.
+
+    ``open_meetings``: the kinds of the case's meetings still booked (or moved). Given, a
+    step that moves or cancels a meeting is left out while none it could act on is booked
+    (it would only be refused: "no meeting booked")."""
     current = definition.stages_by_id.get(stage)
     if current is None or current.kind is StageKind.FINAL:
         return []
     return [
         t
         for t in definition.transitions
-        if stage in definition.source_stages(t) and any(r in t.roles for r in roles)
+        if stage in definition.source_stages(t)
+        and any(r in t.roles for r in roles)
+        and (open_meetings is None or _has_its_meeting(t, open_meetings))
     ]
+
+
+def open_meeting_kinds(meetings: Sequence[Mapping[str, Any]]) -> frozenset[str]:
+    """The kinds of a case view's meetings that are still booked (or moved)."""
+    return frozenset(str(m["kind"]) for m in meetings if m.get("state") in OPEN_STATES)
+
+
+def _has_its_meeting(transition: Transition, open_meetings: Collection[str]) -> bool:
+    action = transition.meeting
+    if action is None or action.action not in ("move", "cancel"):
+        return True
+    return action.kind in open_meetings if action.kind else bool(open_meetings)
 
 
 def acting_role(allowed: Sequence[str], roles: Sequence[str]) -> str | None:

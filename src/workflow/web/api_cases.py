@@ -154,7 +154,7 @@ def get_case(
                 name=local(t.name, lang),
                 inputs=inputs_info(definition, list(t.inputs), lang, view.meetings),
             )
-            for t in steps_for(web, definition, view, auth.user)
+            for t in steps_for(web, definition, view, auth.user, offered=True)
         ],
     )
 

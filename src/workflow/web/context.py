@@ -21,7 +21,7 @@ from workflow.cases.tasks import TaskService
 from workflow.definitions.models import Definition
 from workflow.definitions.parts import Transition
 from workflow.engine.model import Actor
-from workflow.engine.steps import acting_role, next_steps
+from workflow.engine.steps import acting_role, next_steps, open_meeting_kinds
 from workflow.errors import CaseNotFoundError
 from workflow.privacy.accounts import AccountService, User
 from workflow.privacy.audit import AuditService
@@ -123,10 +123,13 @@ def case_roles(web: WebContext, user: User, view: CaseView) -> list[str]:
 
 
 def steps_for(
-    web: WebContext, definition: Definition, view: CaseView, user: User
+    web: WebContext, definition: Definition, view: CaseView, user: User, *, offered: bool = False
 ) -> list[Transition]:
-    """The steps this user may take on the case now, in one of their roles on it."""
-    return next_steps(definition, view.stage, case_roles(web, user, view))
+    """The steps this user may take on the case now, in one of their roles on it;
+    ``offered``: those worth offering (not a move or cancel while no meeting is booked —
+    taken anyway, the service refuses it with its reason)."""
+    kinds = open_meeting_kinds(view.meetings) if offered else None
+    return next_steps(definition, view.stage, case_roles(web, user, view), kinds)
 
 
 def acting_as(allowed: Sequence[str], held: Sequence[str], chosen: str | None) -> str | None:

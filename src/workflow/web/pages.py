@@ -18,7 +18,7 @@ from workflow.definitions.parts import Transition
 from workflow.definitions.types import LocalizedText, text_in
 from workflow.definitions.vocabulary import CaseRole, InputType, StageKind
 from workflow.engine.meetings import own_themes
-from workflow.engine.steps import next_steps
+from workflow.engine.steps import next_steps, open_meeting_kinds
 from workflow.errors import ConflictError
 from workflow.privacy.staff_roster import StaffMember
 from workflow.store.caseload import CaseloadQuery
@@ -188,7 +188,7 @@ def render_case(
 ) -> Response:
     """The case page (after a refused task form too, with its errors)."""
     roles = case_roles(web, auth.user, view)
-    steps = next_steps(definition, view.stage, roles)
+    steps = next_steps(definition, view.stage, roles, open_meeting_kinds(view.meetings))
     lang = locale_of(request, auth.user.locale)
     now = web.clock()
     upcoming = next_meeting(view.meetings, now)
