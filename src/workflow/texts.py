@@ -744,6 +744,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "hentede en kopi af dit forløb",
         "en": "took a copy of your course",
     },
+    "ung_did_access_log": {
+        "da": "så oversigten over, hvem der har læst dit forløb",
+        "en": "looked at the list of who has read your course",
+    },
     "ung_did_refused": {
         "da": "prøvede at gøre noget i dit forløb og fik nej",
         "en": "tried to do something in your course and was refused",
@@ -1005,6 +1009,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "ung_did_read_g": {"da": "læste forløbet", "en": "read the course"},
     "ung_did_change_g": {"da": "skrev i forløbet", "en": "wrote in the course"},
     "ung_did_export_g": {"da": "hentede en kopi af forløbet", "en": "took a copy of the course"},
+    "ung_did_access_log_g": {
+        "da": "så oversigten over, hvem der har læst forløbet",
+        "en": "looked at the list of who has read the course",
+    },
     "ung_did_refused_g": {
         "da": "prøvede at gøre noget i forløbet og fik nej",
         "en": "tried to do something in the course and was refused",

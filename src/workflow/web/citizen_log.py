@@ -45,6 +45,14 @@ def _log_who(role: str, action: str, guardian: bool, lang: str) -> str:
     return _as_read_by(f"ung_who_{role}", guardian, lang)
 
 
+def _did(action: str, what: str, guardian: bool, lang: str) -> str:
+    """What a line's person did, in words: the access log taken out is "looked at who
+    has read your course", not "took a copy of your course" (which a case export is)."""
+    if action == "export" and what == "access_log":
+        return _as_read_by("ung_did_access_log", guardian, lang)
+    return _as_read_by(f"ung_did_{action}", guardian, lang) if action in _ACTION_WORDS else action
+
+
 def log_rows(shown: ShownAccessLog, guardian: bool, lang: str) -> list[dict[str, Any]]:
     """The log's lines, newest first, as the page shows them (``guardian``: the reader is
     a guardian)."""
@@ -54,9 +62,7 @@ def log_rows(shown: ShownAccessLog, guardian: bool, lang: str) -> list[dict[str,
             "until": e.until,
             "count": e.count,
             "who": _log_who(e.role, e.action, guardian, lang),
-            "did": _as_read_by(f"ung_did_{e.action}", guardian, lang)
-            if e.action in _ACTION_WORDS
-            else e.action,
+            "did": _did(e.action, e.what, guardian, lang),
             # A step's id, a deadline, the services' own purposes: in words.
             "why": text("ung_purpose_referral", lang)
             if e.purpose in (REFER_EVENT, "referral")
