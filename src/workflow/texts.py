@@ -1037,6 +1037,21 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "Planen skrives sammen med den unge på det første møde.",
         "en": "The plan is written together with the young person at the first meeting.",
     },
+    "ung_withdraw_explained": {
+        "da": "Når du stopper, afsluttes dit forløb, og din koordinator og din sagsbehandler får "
+        "besked. Dine møder bliver aflyst. Du kan altid blive henvist igen senere.",
+        "en": "When you end it, your course is closed and your coordinator and caseworker are "
+        "told. Your meetings are cancelled. You can always be referred again later.",
+    },
+    "ung_withdraw_explained_g": {
+        "da": "Når forløbet stoppes, afsluttes det, og koordinatoren og sagsbehandleren får "
+        "besked. Møderne bliver aflyst. Den unge kan altid blive henvist igen senere.",
+        "en": "When the course is ended, it is closed and the coordinator and caseworker are "
+        "told. The meetings are cancelled. The young person can always be referred again.",
+    },
+    "ung_withdraw_confirm": {"da": "Ja, stop mit forløb", "en": "Yes, end my course"},
+    "ung_withdraw_confirm_g": {"da": "Ja, stop forløbet", "en": "Yes, end the course"},
+    "ung_withdraw_keep": {"da": "Nej, fortsæt forløbet", "en": "No, keep the course"},
     "ung_step_withdraw": {
         "da": "Jeg vil stoppe forløbet",
         "en": "I want to end the course",

@@ -13,6 +13,7 @@ import email.policy
 import html
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -126,6 +127,10 @@ def test_the_young_person_logs_in_sees_their_course_and_prepares(
     citizen_runtime: Runtime,
 ) -> None:
     ref = _case(citizen_runtime, EMMA)
+    front = TestClient(create_app(citizen_runtime)).get("/ung/").text  # before logging in
+    shown = re.search(r"<title>(.*?)</title>", front, re.S)
+    assert shown is not None
+    assert html.unescape(shown.group(1)).strip() == "Velkommen til dit forløb – Mit forløb"
     client = _login(TestClient(create_app(citizen_runtime)), "emma")
     assert client.last.status_code == 303  # type: ignore[attr-defined]
     page = client.get("/ung/", follow_redirects=True)
@@ -527,3 +532,31 @@ def test_the_guardian_reads_the_access_log_written_to_a_parent(citizen_runtime: 
     assert "Hvem har læst forløbet – og hvorfor" in log
     for addressed_to_the_young_person in ("Du selv", "Din sagsbehandler", "dit forløb"):
         assert addressed_to_the_young_person not in log
+
+
+def test_ending_the_course_is_explained_and_confirmed_in_the_young_persons_words(
+    citizen_runtime: Runtime,
+) -> None:
+    ref = _case(citizen_runtime, EMMA)
+    client = _login(TestClient(create_app(citizen_runtime)), "emma")
+    page = client.get(f"/ung/cases/{ref}/steps/withdraw")
+    assert page.status_code == 200
+    words = re.sub(r"<[^>]+>", "", html.unescape(page.text))
+    assert "<h1>Jeg vil stoppe forløbet</h1>" in page.text  # hers, not "Den unge stopper ..."
+    assert "Den unge stopper forløbet" not in words
+    assert "Dine møder bliver aflyst. Du kan altid blive henvist igen senere." in words
+    assert "Ja, stop mit forløb" in words
+    assert f'href="/ung/cases/{ref}">Nej, fortsæt forløbet' in page.text
+    answer = client.post(
+        f"/ung/cases/{ref}/steps/withdraw",
+        data={"csrf_token": _csrf(page.text)},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303
+    assert citizen_runtime.service.view(ref, CASEWORKER).stage == "withdrawn"
+    # Her mother reads of the course in the third person.
+    parent = _login(TestClient(create_app(citizen_runtime)), "mor")
+    other = _case(citizen_runtime, replace(EMMA, cpr="0101104322"))
+    said = html.unescape(parent.get(f"/ung/cases/{other}/steps/withdraw").text)
+    assert "Den unge kan altid blive henvist igen senere." in said
+    assert "Ja, stop forløbet" in said

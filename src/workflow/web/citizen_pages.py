@@ -538,7 +538,9 @@ def _step_page(
         422 if message else 200,
         reference=reference,
         event=event,
-        step_name=local(step.name, render.lang),
+        step_name=_step_name(step, render.lang),
+        ending=step.to == "withdrawn",  # said what it means, and confirmed in words
+        guardian=page.is_guardian,
         fields=fields,
         given=given,
         message=message,
