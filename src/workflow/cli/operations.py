@@ -24,6 +24,7 @@ from workflow.texts import text
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
+    from workflow.cases.model import StepResult
     from workflow.runtime import Runtime
     from workflow.web.citizen_oidc import OidcClient
 
@@ -104,13 +105,13 @@ def up(
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     with _prefect("up", port) as api_url, contextlib.ExitStack() as stack:
         ui = api_url.removesuffix("/api")
-        if with_demo:
-            _demo_accounts()
+        opened = _demo_accounts() if with_demo else []
         citizen_login = _citizen_login(stack, web_port) if with_demo else None
         worker = _start_worker(stack)  # comes up while the web app does
         web = _start_web(web_port, citizen_login)
         typer.echo(f"Prefect UI: {ui}  (flow runs are named and tagged by case reference)")
         typer.echo(f"Worker:     carries out the steps ({_worker_ready(worker)})")
+        _hand_to_worker(opened)
         typer.echo(f"Web app:    {web}")
         if with_demo:
             logins = ", ".join(f"{a[0]} ({a[3][0]})" for a in DEMO_ACCOUNTS)
@@ -285,13 +286,21 @@ DEMO_ACCOUNTS = (
 DEMO_PASSWORD = "demo-kode-2026"  # noqa: S105 (printed for the demo; never a real account)
 
 
-def _demo_accounts() -> None:
-    """The demo's staff accounts (Sorø), created once."""
+def _hand_to_worker(steps: list[StepResult]) -> None:
+    """Steps taken before the worker listened (the open demo case's), handed to it now:
+    their mails go out at once, not with the first sweep minutes later."""
+    from workflow.orchestration.handoff import StepToCarryOut, carry_out
+
+    carry_out([StepToCarryOut.of(step) for step in steps])
+
+
+def _demo_accounts() -> list[StepResult]:
+    """The demo's staff accounts (Sorø) and its open case, created once; the case's steps."""
     from workflow.runtime import get_runtime
 
     runtime = get_runtime()
     if runtime.accounts.user(DEMO_ACCOUNTS[0][0]) is not None:
-        return  # created by an earlier run
+        return []  # created by an earlier run
     for username, name, person_id, roles in DEMO_ACCOUNTS:
         runtime.accounts.create(
             username,
@@ -317,7 +326,7 @@ def _demo_accounts() -> None:
     opened = runtime.service.refer(
         "soroe", freja, caseworker, {"source": "school", "caseworker": "cw-mette"}
     )
-    runtime.service.trigger(
+    accepted = runtime.service.trigger(
         opened.reference,
         "accept_referral",
         {"young_person_agrees": True, "consent": True},
@@ -335,6 +344,7 @@ def _demo_accounts() -> None:
         "leder-leif", "340", "oversight", "Barnets Lov § 6 (tilsyn)", "operator:demo"
     )
     typer.echo(f"Demo case {opened.reference} waits for its pre-meeting in the web app.")
+    return [opened, accepted]
 
 
 #: The demo's citizens at the development OIDC provider: the Sorø young person of the
