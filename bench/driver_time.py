@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.runtime_bench import Clock, open_cases, store
-from bench.store_floor import CASES, Recording, _copies, recorded, transitions
+from bench.store_floor import CASES, Recording, _copies, recorded, replay, transitions
 from workflow.store.database import make_engine
 
 #: Seconds spent in the driver, by kind, since the last reset.
@@ -105,35 +105,6 @@ def _reset() -> None:
         SPENT[kind] = 0.0
 
 
-def _replay(raw: Any, recording: Recording) -> float:
-    """The recording on a raw (timed) connection; seconds taken."""
-    cursor = raw.cursor()
-
-    def run(entries: list[tuple[Any, ...]]) -> None:
-        for entry in entries:
-            kind = entry[0]
-            if kind == "sql":
-                _, sql, params, many = entry
-                if many:
-                    cursor.executemany(sql, params)
-                else:
-                    cursor.execute(sql, params)
-                    if cursor.description is not None:
-                        cursor.fetchall()
-            elif kind == "begin":
-                cursor.execute(entry[1])
-            elif kind == "commit":
-                raw.commit()
-            elif kind == "rollback":
-                raw.rollback()
-            else:
-                run(entry[1])
-
-    start = time.perf_counter()
-    run(recording.entries)
-    return time.perf_counter() - start
-
-
 def _line(side: str, seconds: float, count: int) -> str:
     per = {kind: spent / count * 1e6 for kind, spent in SPENT.items()}
     step = seconds / count * 1e6
@@ -174,7 +145,7 @@ def main() -> None:
             with contextlib.closing(engine.raw_connection()) as raw:
                 for round_, trace in enumerate(traces):
                     _reset()
-                    seconds = _replay(raw, trace)
+                    seconds = replay(raw, True, trace)
                     if round_:
                         print(_line("store floor", seconds, count), flush=True)
         finally:
