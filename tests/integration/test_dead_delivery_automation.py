@@ -20,6 +20,7 @@ from prefect.client.orchestration import get_client
 from pydantic import SecretStr
 from sqlalchemy import select
 
+import workflow.orchestration.sweep as sweep_module
 from tests.integration.conftest import Clock, settings_for
 from tests.integration.scripted import PERSON
 from tests.support.services import SmtpSink, run_async, wait_until
@@ -80,8 +81,13 @@ def test_a_dead_delivery_reaches_the_operators_webhook(
     smtp: SmtpSink,
     clock: Clock,
     prefect_api: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     url, bodies = receiver
+    # No step worker here: the sweep runs the referral's step itself. (The tests' Prefect
+    # server is shared; a worker another test started may still count as listening, and
+    # then the sweep leaves the fresh step to it: failed once in CI.)
+    monkeypatch.setattr(sweep_module, "workers_listening", lambda: False)
     assert "no automation" in ensure_dead_delivery_automation(one_try_settings)
     assert _automations() == []
 
