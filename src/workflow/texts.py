@@ -1128,16 +1128,19 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "'{value}' er ikke en medarbejder i kommunen (ingen aktiv konto med det id)",
         "en": "'{value}' is not a member of the municipality's staff (no active account)",
     },
+    "purpose_task_done": {"da": "Opgave løst", "en": "Task done"},
+    "purpose_task_added": {"da": "Opgave tilføjet", "en": "Task added"},
     "purpose_referred_again": {
         "da": "Den unge er henvist igen",
         "en": "The young person was referred again",
     },
     # A task given to the caseworker of a course already open (cases/referred_again.py).
     "referred_again_task": {
-        "da": "Den unge er henvist igen: {reference} (sagsbehandler: {caseworker}). Aftal med "
-        "sagsbehandleren, hvilket forløb der fortsætter.",
-        "en": "The young person was referred again: {reference} (caseworker: {caseworker}). "
-        "Agree with the caseworker which course goes on.",
+        # A title, as a definition's task titles: no full stop (notices add their own).
+        "da": "Den unge er henvist igen: {reference} (sagsbehandler: {caseworker}) – aftal med "
+        "sagsbehandleren, hvilket forløb der fortsætter",
+        "en": "The young person was referred again: {reference} (caseworker: {caseworker}) – "
+        "agree with the caseworker which course goes on",
     },
     "not_staff_meant": {
         "da": "'{value}' er ikke en medarbejders id; mente du {meant}?",

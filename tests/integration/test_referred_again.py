@@ -60,8 +60,8 @@ def test_the_caseworker_of_the_open_course_is_told_of_the_new_referral(runtime: 
     assert task.person == "cw-mette"  # the first course's caseworker, on her worklist
     assert task.state == "open"
     assert task.title == (
-        f"Den unge er henvist igen: {second} (sagsbehandler: Lars Sagsbehandler). Aftal med "
-        "sagsbehandleren, hvilket forløb der fortsætter."
+        f"Den unge er henvist igen: {second} (sagsbehandler: Lars Sagsbehandler) – aftal med "
+        "sagsbehandleren, hvilket forløb der fortsætter"
     )
     assert [t.title for t in runtime.tasks.worklist("cw-mette") if t.reference == first] == [
         task.title
@@ -80,6 +80,7 @@ def test_the_caseworker_of_the_open_course_is_told_of_the_new_referral(runtime: 
     # The access log (the staff's and the young person's) says why, in the reader's words:
     soroe = runtime.catalog.by_id("soroe")
     assert purpose_words(soroe, audited[0].purpose, "en") == "The young person was referred again"
+    assert purpose_words(soroe, "opgave løst", "da") == "Opgave løst"  # as the others are
 
 
 def test_only_open_courses_of_the_same_municipality_are_told(runtime: Runtime) -> None:

@@ -235,6 +235,8 @@ _PURPOSE_KEYS = {
     "access log for the citizen": "purpose_access_log",
     "den unges egen side": "purpose_own_page",
     "den unge er henvist igen": "purpose_referred_again",
+    "opgave løst": "purpose_task_done",
+    "opgave tilføjet": "purpose_task_added",
 }
 
 
