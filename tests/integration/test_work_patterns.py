@@ -27,6 +27,7 @@ from tests.support.case_api import ACCEPT, CASEWORKER, COORDINATOR, PRE_MEETING,
 from tests.support.services import SmtpSink
 from workflow.cases.model import RejectedError, YoungPersonDetails
 from workflow.engine.model import Actor
+from workflow.engine.steps import next_steps, open_meeting_kinds
 from workflow.errors import InvalidRequestError, NotAllowedError
 from workflow.privacy.consents import ConsentRequest
 from workflow.runtime import Runtime, build_runtime, use_runtime
@@ -285,6 +286,38 @@ def test_a_meeting_booked_moved_twice_and_cancelled_gives_four_mails_in_order(
         text = mail.get_body(("plain",))
         assert text is not None
         assert text.get_content_charset() == "utf-8"
+
+
+def test_a_cancelled_first_meeting_is_booked_again_and_everyone_invited(
+    patterns: Runtime, clock: Clock, smtp: SmtpSink
+) -> None:
+    runtime = patterns
+    reference = _at_pre_meeting(runtime, "patterns")
+    runtime.service.trigger(reference, "hold_pre_meeting", BASE_PRE_MEETING, CASEWORKER)
+    runtime.service.trigger(reference, "cancel_meeting", {}, COORDINATOR)
+    definition = runtime.catalog.by_id("patterns")
+    view = runtime.service.view(reference, COORDINATOR)
+    offered = {
+        t.id
+        for t in next_steps(
+            definition, view.stage, ["coordinator"], open_meeting_kinds(view.meetings)
+        )
+    }
+    assert "book_first_meeting" in offered  # what is left to do: a new time
+    assert not offered & {"move_meeting", "cancel_meeting"}
+    again = {"first_meeting_at": "2026-03-19T10:00:00"}
+    runtime.service.trigger(reference, "book_first_meeting", again, COORDINATOR)
+    view = runtime.service.view(reference, COORDINATOR)
+    assert [(m["key"], m["state"]) for m in view.meetings] == [(1, "cancelled"), (2, "booked")]
+    runtime.deliverer.drain(clock.now)
+    for address in ("skole@testkobing.example", "k@tst.example"):
+        mails = [_parsed(raw) for rcpt, raw in smtp.received if rcpt == [address]]
+        assert str(mails[-1]["Subject"]) == f"Nyt møde: Første samarbejdsmøde, sag {reference}"
+        calendar = _calendar_of(mails[-1])
+        assert calendar is not None
+        assert calendar[0] == "REQUEST"
+        event = next(iter(Calendar.from_ical(calendar[1]).walk("VEVENT")))
+        assert str(event["UID"]) == f"{reference}-m2@kui.workflow"  # a meeting of its own
 
 
 def test_a_meeting_registered_after_it_was_held_is_told_without_a_calendar_invitation(

@@ -24,6 +24,7 @@ def test_a_renamed_and_an_added_stage_are_named_with_the_mapping_to_give(tmp_pat
         Change("added", "stages", "aftercare"),
         Change("changed", "transitions", "move_meeting", ("from",)),
         Change("changed", "transitions", "cancel_meeting", ("from",)),
+        Change("changed", "transitions", "book_follow_up", ("from",)),
         Change("changed", "transitions", "start_handover", ("to",)),
         Change("changed", "transitions", "resume_follow_up", ("from",)),
         Change("changed", "transitions", "close_case", ("from",)),
