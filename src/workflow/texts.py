@@ -744,6 +744,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "hentede en kopi af dit forløb",
         "en": "took a copy of your course",
     },
+    "ung_did_read_cpr": {"da": "så dit CPR-nummer", "en": "saw your CPR number"},
     "ung_did_access_log": {
         "da": "så oversigten over, hvem der har læst dit forløb",
         "en": "looked at the list of who has read your course",
@@ -1009,6 +1010,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "ung_did_read_g": {"da": "læste forløbet", "en": "read the course"},
     "ung_did_change_g": {"da": "skrev i forløbet", "en": "wrote in the course"},
     "ung_did_export_g": {"da": "hentede en kopi af forløbet", "en": "took a copy of the course"},
+    "ung_did_read_cpr_g": {
+        "da": "så den unges CPR-nummer",
+        "en": "saw the young person's CPR number",
+    },
     "ung_did_access_log_g": {
         "da": "så oversigten over, hvem der har læst forløbet",
         "en": "looked at the list of who has read the course",

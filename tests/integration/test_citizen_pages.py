@@ -259,10 +259,13 @@ def test_withdrawing_a_departments_consent_and_the_access_log(citizen_runtime: R
     assert log.status_code == 200
     assert "Din sagsbehandler" in log.text
     assert "cw-mette" not in log.text
-    # Her looking at this list is said as what it is, not as taking a copy of her course:
+    # Her looking at this list is said as what it is, not as taking a copy of her course;
+    # her CPR number shown in full to the caseworker is said as such, not as a read:
+    citizen_runtime.service.reveal_cpr(ref, CASEWORKER, "opslag i Digital Post")
     again = re.sub(r"<[^>]+>", "", html.unescape(client.get(f"/ung/cases/{ref}/log").text))
     assert "så oversigten over, hvem der har læst dit forløb" in again
     assert "hentede en kopi" not in again
+    assert "Din sagsbehandler så dit CPR-nummer" in again
     # Issue 17: steps and purposes by name, and one line for repeated reads (each logged).
     assert "Start forløbet" in log.text
     assert "accept_referral" not in log.text

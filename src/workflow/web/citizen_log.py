@@ -47,9 +47,12 @@ def _log_who(role: str, action: str, guardian: bool, lang: str) -> str:
 
 def _did(action: str, what: str, guardian: bool, lang: str) -> str:
     """What a line's person did, in words: the access log taken out is "looked at who
-    has read your course", not "took a copy of your course" (which a case export is)."""
+    has read your course", not "took a copy of your course" (which a case export is); the
+    CPR number shown in full is "saw your CPR number", not a read of the course."""
     if action == "export" and what == "access_log":
         return _as_read_by("ung_did_access_log", guardian, lang)
+    if action == "read" and what == "cpr":  # the full number shown: said as such
+        return _as_read_by("ung_did_read_cpr", guardian, lang)
     return _as_read_by(f"ung_did_{action}", guardian, lang) if action in _ACTION_WORDS else action
 
 
