@@ -905,6 +905,18 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "Du kan altid ringe eller skrive til din koordinator – kontaktoplysningerne står i dine breve fra kommunen.",
         "en": "You can always call or write to your coordinator – the contact details are in your letters from the municipality.",
     },
+    "ung_reach_caseworker": {
+        "da": "Indtil du har valgt din koordinator, kan du altid ringe eller skrive til din "
+        "sagsbehandler – kontaktoplysningerne står i dine breve fra kommunen.",
+        "en": "Until you have chosen your coordinator, you can always call or write to your "
+        "caseworker – the contact details are in your letters from the municipality.",
+    },
+    "ung_reach_caseworker_g": {
+        "da": "Indtil den unge har valgt sin koordinator, kan du ringe eller skrive til "
+        "sagsbehandleren – kontaktoplysningerne står i brevene fra kommunen.",
+        "en": "Until the young person has chosen their coordinator, you can call or write to "
+        "the caseworker – the contact details are in the letters from the municipality.",
+    },
     "ung_consent": {
         "da": "Mit samtykke",
         "en": "My consent",

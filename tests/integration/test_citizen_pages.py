@@ -416,11 +416,14 @@ def test_a_roskilde_case_goes_through_the_young_persons_steps(citizen_runtime: R
     do("young_person_prepared", prepared)
     told = client.get(f"/ung/cases/{ref}?notice=saved").text  # no coordinator chosen yet
     assert "Tak! Det er gemt, og din sagsbehandler får besked." in told
+    # Whom she can reach: the caseworker, as long as she has no coordinator.
+    assert "kan du altid ringe eller skrive til din sagsbehandler" in html.unescape(told)
     pre_meeting = {k: v for k, v in PRE_MEETING.items() if k != "meeting_room"}
     rt.service.trigger(ref, "hold_pre_meeting", pre_meeting, CASEWORKER)
     do("young_person_feedback", {"felt_heard": "ja", "decided_myself": "ja"})
     told = client.get(f"/ung/cases/{ref}?notice=saved").text  # the coordinator she chose
     assert "Tak! Det er gemt, og din koordinator får besked." in told
+    assert "kan altid ringe eller skrive til din koordinator" in html.unescape(told)
     do("young_person_prepared", prepared)
     lise = COORDINATOR
     rt.service.trigger(
