@@ -15,9 +15,12 @@ def test_moving_or_cancelling_is_offered_only_while_a_meeting_is_booked() -> Non
 
     booked = [{"kind": "first_meeting", "state": "booked"}]
     assert {"move_meeting", "cancel_meeting"} <= offered(booked)
+    assert "book_first_meeting" not in offered(booked)  # it would replace the one booked
     assert {"move_meeting", "cancel_meeting"} <= offered([{**booked[0], "state": "moved"}])
     cancelled = [{"kind": "first_meeting", "state": "cancelled"}]
     assert not {"move_meeting", "cancel_meeting"} & offered(cancelled)
+    assert "book_first_meeting" in offered(cancelled)
     # Without the meetings (a caller that does not know them): every step, as before.
     everything = {t.id for t in next_steps(soroe, stage, roles)}
     assert everything - offered(cancelled) == {"move_meeting", "cancel_meeting"}
+    assert everything - offered(booked) == {"book_first_meeting"}

@@ -11,8 +11,8 @@ from typing import Any
 
 from workflow.definitions.models import Definition
 from workflow.definitions.parts import Transition
-from workflow.definitions.vocabulary import StageKind
-from workflow.engine.meetings import OPEN_STATES
+from workflow.definitions.vocabulary import InputType, StageKind
+from workflow.engine.meetings import OPEN_STATES, meeting_kind
 
 
 def next_steps(
@@ -25,7 +25,8 @@ def next_steps(
 
     ``open_meetings``: the kinds of the case's meetings still booked (or moved). Given, a
     step that moves or cancels a meeting is left out while none it could act on is booked
-    (it would only be refused: "no meeting booked")."""
+    (it would only be refused: "no meeting booked"), and a step that only books a meeting
+    while one of its kind is booked."""
     current = definition.stages_by_id.get(stage)
     if current is None or current.kind is StageKind.FINAL:
         return []
@@ -44,8 +45,14 @@ def open_meeting_kinds(meetings: Sequence[Mapping[str, Any]]) -> frozenset[str]:
 
 
 def _has_its_meeting(transition: Transition, open_meetings: Collection[str]) -> bool:
+    """A move or cancel needs a meeting booked; a step that only books meetings is for
+    when none of their kinds is (else it would replace the one booked: "Flyt mødet")."""
     action = transition.meeting
-    if action is None or action.action not in ("move", "cancel"):
+    if action is None:
+        inputs = transition.inputs
+        only_booking = bool(inputs) and all(i.type is InputType.MEETING for i in inputs)
+        return not (only_booking and all(meeting_kind(i) in open_meetings for i in inputs))
+    if action.action not in ("move", "cancel"):
         return True
     return action.kind in open_meetings if action.kind else bool(open_meetings)
 
