@@ -59,19 +59,26 @@ class Clock:
 
 
 def referrals(count: int, offset: int = 0) -> list[Referral]:
+    """``count`` referrals of as many young people (each CPR number once: a young person
+    referred again tells the courses already open, cases/referred_again.py)."""
     actor = Actor("caseworker", "cw")
     return [
         Referral(
             "soroe",
-            YoungPersonDetails(
-                f"Bench Person {i}", f"010110{4000 + i % 6000:04d}", date(2010, 1, 1)
-            ),
+            _young_person(i),
             actor,
             {"source": "school", "caseworker": "cw"},
             f"bench:{i}",
         )
         for i in range(offset, offset + count)
     ]
+
+
+def _young_person(i: int) -> YoungPersonDetails:
+    """The i-th bench young person: 6,000 CPR numbers a birthday (sequence 4000-9999, the
+    century of a 2010s birth), a day later every 6,000."""
+    born = date(2010, 1, 1) + timedelta(days=i // 6000)
+    return YoungPersonDetails(f"Bench Person {i}", f"{born:%d%m%y}{4000 + i % 6000:04d}", born)
 
 
 def open_cases(runtime: Runtime, count: int) -> list[str]:
@@ -156,12 +163,13 @@ def intake(runtime: Runtime, count: int, tmp: Path) -> float:
         writer = csv.writer(handle)
         writer.writerow(["definition", "name", "cpr", "birth_date", "source", "caseworker"])
         for i in range(count):
+            person = _young_person(i)  # each young person once
             writer.writerow(
                 [
                     "soroe",
                     f"Intake Person {i}",
-                    f"010110{4000 + i % 6000:04d}",
-                    "2010-01-01",
+                    person.cpr,
+                    person.birth_date.isoformat(),
                     "school",
                     "cw",
                 ]

@@ -120,7 +120,8 @@ class Case(Base):
     data: Mapped[dict[str, Any]]
     milestones: Mapped[list[Any]]
     counts: Mapped[dict[str, Any]]
-    young_person_id: Mapped[int | None] = mapped_column(ForeignKey("young_persons.id"))
+    #: Indexed: a referral looks for the young person's open courses, a login for their cases.
+    young_person_id: Mapped[int | None] = mapped_column(ForeignKey("young_persons.id"), index=True)
     #: The responsible caseworker's staff id (the case data's ``caseworker``), for caseloads.
     caseworker: Mapped[str | None] = mapped_column(String(200), index=True)
     opened_at: Mapped[datetime]
