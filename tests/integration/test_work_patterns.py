@@ -13,7 +13,6 @@ import email
 import email.policy
 import shutil
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -325,14 +324,16 @@ def test_a_meeting_registered_after_it_was_held_is_told_without_a_calendar_invit
 ) -> None:
     runtime = patterns
     # Two young people with their own mail addresses (their letters come by mail).
-    oliver = replace(PERSON, name="Oliver Ung", cpr="0303104321", email="oliver@example.org")
-    emma = replace(PERSON, name="Emma Ung", cpr="0404104321", email="emma@example.org")
-    late = _at_pre_meeting(runtime, "patterns", replace(oliver, birth_date=date(2010, 3, 3)))
+    oliver = YoungPersonDetails(
+        "Oliver Ung", "0303104321", date(2010, 3, 3), email="oliver@example.org"
+    )
+    emma = YoungPersonDetails("Emma Ung", "0404104321", date(2010, 4, 4), email="emma@example.org")
+    late = _at_pre_meeting(runtime, "patterns", oliver)
     # Last Tuesday's pre-meeting entered today: its first meeting was the day before.
     held = BASE_PRE_MEETING | {"first_meeting_at": "2026-02-26T09:00:00"}
     runtime.service.trigger(late, "hold_pre_meeting", held, CASEWORKER)
     runtime.service.trigger(late, "cancel_meeting", {}, COORDINATOR)
-    coming = _at_pre_meeting(runtime, "patterns", replace(emma, birth_date=date(2010, 4, 4)))
+    coming = _at_pre_meeting(runtime, "patterns", emma)
     runtime.service.trigger(coming, "hold_pre_meeting", BASE_PRE_MEETING, CASEWORKER)
     runtime.deliverer.drain(clock.now)
 
