@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import workflow.cases.service as case_service
 from bench.runtime_bench import Clock, open_cases, store
 from bench.store_floor import CASES, Recording, _copies, recorded, replay, transitions
 from workflow.store.database import make_engine
@@ -100,6 +101,33 @@ def timed_connections() -> Any:
         sqlite3.connect = original
 
 
+@contextlib.contextmanager
+def decisions_kept(into: list[tuple[tuple[Any, ...], float]]) -> Any:
+    """Each decision the service makes meanwhile: its arguments and its seconds."""
+    original = case_service.decide
+
+    def decide(*args: Any) -> Any:
+        start = time.perf_counter()
+        made = original(*args)
+        into.append((args, time.perf_counter() - start))
+        return made
+
+    case_service.decide = decide
+    try:
+        yield
+    finally:
+        case_service.decide = original
+
+
+def decided_alone(kept: list[tuple[tuple[Any, ...], float]]) -> float:
+    """Seconds the kept decisions take made again one after the other, nothing between."""
+    decide = case_service.decide
+    start = time.perf_counter()
+    for args, _ in kept:
+        decide(*args)
+    return time.perf_counter() - start
+
+
 def _reset() -> None:
     for kind in SPENT:
         SPENT[kind] = 0.0
@@ -134,12 +162,23 @@ def main() -> None:
                 with recorded(runtime, trace):
                     transitions(runtime, refs, count)
                 traces.append(trace)
+        kept: list[tuple[tuple[Any, ...], float]] = []
         with store("sqlite", None, tmp, clock, service_copy) as runtime:
             for round_ in range(args.rounds + 1):
                 _reset()
-                seconds = transitions(runtime, refs, count)
+                kept.clear()
+                with decisions_kept(kept):
+                    seconds = transitions(runtime, refs, count)
                 if round_:
                     print(_line("service", seconds, count), flush=True)
+        in_step = sum(spent for _, spent in kept) / len(kept) * 1e6
+        for _ in range(3):
+            alone = decided_alone(kept) / len(kept) * 1e6
+            print(
+                f"the engine's decision: {in_step:.0f} µs inside the step, "
+                f"{alone:.0f} µs made again alone",
+                flush=True,
+            )
         engine = make_engine(floor_copy)
         try:
             with contextlib.closing(engine.raw_connection()) as raw:
