@@ -250,6 +250,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "Sagen har ingen bookede møder.",
         "en": "The case has no booked meetings.",
     },
+    "no_booked_meetings_step": {
+        "da": "Sagen har ingen bookede møder, så der er intet møde at tage dette skridt for. "
+        "Book et møde fra sagen først.",
+        "en": "The case has no booked meetings, so there is no meeting to take this step for. "
+        "Book a meeting from the case first.",
+    },
     "participant_guardian": {"da": "Forælder/værge", "en": "Parent/guardian"},
     "participant_young_person": {"da": "{name} (den unge)", "en": "{name} (the young person)"},
     "networks": {"da": "Netværk og fællesskaber", "en": "Networks and communities"},

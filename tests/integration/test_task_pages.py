@@ -500,7 +500,11 @@ def test_moving_the_meeting_through_its_form_changes_the_next_meeting(
     assert 'data-meeting="1" data-state="cancelled"' in page
     assert "<s>19.03.2026 10:00</s>" in page
     again = client.get(f"/cases/{reference}/steps/move_meeting").text
-    assert "Sagen har ingen bookede møder." in again  # a cancelled meeting is not offered
+    # A cancelled meeting is not offered, and a form with nothing to act on is not shown.
+    assert 'data-testid="nothing-booked">Sagen har ingen bookede møder' in again
+    assert "Book et møde fra sagen først." in again
+    assert 'class="step-form' not in again and ">Gem</button>" not in again
+    assert 'id="moved_to"' not in again
 
 
 def test_a_held_meeting_is_never_the_next_one_and_its_form_asks_who_came(
