@@ -451,8 +451,13 @@ def test_the_young_person_sees_their_progression_meeting_by_meeting(
     section = section[: section.index("</section>")]
     assert "Progression møde for møde" in section
     assert '<img class="chart progress-chart" src="data:image/svg+xml;base64,' in section
-    rows = re.findall(r"<tr><td[^>]*>([^<]+)</td><td[^>]*>[^<]+</td><td[^>]*>([^<]+)</td>", section)
-    assert rows == [("Formøde", "Kontaktparat"), ("1. møde", "Vejledningsparat")]
+    rows = re.findall(r"<tr><td[^>]*>([^<]+)</td><td[^>]*>([^<]+)</td><td[^>]*>([^<]+)</td>", section)
+    # Each meeting on its own date: the first meeting was booked for 24 February and
+    # recorded as held on 2 March (the clock), the pre-meeting's level on 2 March.
+    assert rows == [
+        ("Formøde", "02.03.2026", "Kontaktparat"),
+        ("1. møde", "24.02.2026", "Vejledningsparat"),
+    ]
 
 
 def test_a_young_person_with_two_cases_tells_them_apart_on_the_list(

@@ -303,3 +303,51 @@ def test_running_cases_pinned_to_a_definition_stored_before_input_types_keep_rec
             assert {place for _, place in meetings} == {"raadhuset_storskaerm"}
     finally:
         runtime.engine.dispose()
+
+
+def test_meetings_recorded_as_held_later_count_on_their_own_day_after_the_upgrade(
+    store_url: str, smtp: SmtpSink, clock: Clock, tmp_path: Path
+) -> None:
+    """Before 0015 a meeting's figures were dated by the step that recorded it as held;
+    the upgrade dates them by the meeting's own start (the pre-meeting's level keeps the
+    step's time), as every step now writes them."""
+    from datetime import UTC, datetime
+
+    from tests.integration.scripted import PERSON
+    from tests.support.case_api import (
+        ACCEPT,
+        CASEWORKER,
+        COORDINATOR,
+        FIRST_MEETING,
+        PRE_MEETING,
+        REFERRAL_INPUTS,
+    )
+    from workflow.privacy.consents import ConsentRequest
+    from workflow.store.tables import MeetingFigures
+
+    runtime = build_runtime(settings_for(store_url, smtp, tmp_path / "var"), clock=clock)
+    try:
+        service = runtime.service
+        ref = service.refer("soroe", PERSON, CASEWORKER, REFERRAL_INPUTS).reference
+        service.trigger(ref, "accept_referral", ACCEPT, CASEWORKER)
+        runtime.consents.give(
+            ref, CASEWORKER, ConsentRequest(["skole", "uu"], ["education"], guardian=True)
+        )
+        service.trigger(
+            ref, "hold_pre_meeting", PRE_MEETING | {"progression": "contact_ready"}, CASEWORKER
+        )
+        # The first meeting was on 24 February (PRE_MEETING books it), recorded on 2 March.
+        service.trigger(ref, "hold_first_meeting", FIRST_MEETING, COORDINATOR)
+        now = clock()
+        held = select(MeetingFigures.number, MeetingFigures.held_at).order_by(MeetingFigures.id)
+        first_meeting = datetime(2026, 2, 24, 8, 0, tzinfo=UTC)  # 09:00 in Copenhagen
+        with runtime.engine.connect() as connection:
+            assert connection.execute(held).all() == [(0, now), (1, first_meeting)]
+        with runtime.engine.begin() as connection:  # as a store of revision 0014 had them
+            connection.execute(text("UPDATE meeting_figures SET held_at = :at"), {"at": now})
+            connection.execute(text("UPDATE alembic_version SET version_num = '0014'"))
+        migrate(runtime.engine)
+        with runtime.engine.connect() as connection:
+            assert connection.execute(held).all() == [(0, now), (1, first_meeting)]
+    finally:
+        runtime.engine.dispose()

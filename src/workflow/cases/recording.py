@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from workflow.cases.model import StepResult, storable_inputs
 from workflow.definitions.models import Definition
-from workflow.engine.model import Actor, Decision, Notify, TimerFired
+from workflow.engine.model import Actor, Decision, MeetingChanged, Notify, TimerFired
 from workflow.engine.outcome_figures import step_figures
 from workflow.store.audit import AuditAction, AuditObject, actor_label, write_audit
 from workflow.store.driver import pipelined
@@ -118,6 +118,14 @@ def _write_figures(connection: Connection, step: Step, stored_inputs: dict[str, 
         given=frozenset(stored_inputs),
         opened_at=new.opened_at,
         at=step.at,
+        held_start=next(
+            (
+                e.meeting.starts_at
+                for e in decision.effects
+                if isinstance(e, MeetingChanged) and e.action == "hold"
+            ),
+            None,
+        ),
     )
     write_step_figures(
         connection,

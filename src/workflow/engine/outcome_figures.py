@@ -47,6 +47,9 @@ class MeetingFigure:
     level: int | None  # the progression level's rank (1: lowest), when one was recorded
     goals_reviewed: int  # goals of the previous plan reviewed at this meeting
     goals_met: int  # of which met
+    #: When the meeting was: a held meeting's own start (registered as held later, it
+    #: was still held then), else the step's time (a pre-meeting's level).
+    held_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,18 +89,20 @@ def step_figures(  # noqa: PLR0913 - the parts of one recorded step
     given: frozenset[str],
     opened_at: datetime,
     at: datetime,
+    held_start: datetime | None = None,
 ) -> StepFigures:
     """The figures of one step.
 
     ``fired``: the timers that fired at this step; ``counts``: the case's event counts
-    after it; ``values``: the case data after it; ``given``: the inputs the step gave.
+    after it; ``values``: the case data after it; ``given``: the inputs the step gave;
+    ``held_start``: the start of the meeting the step records as held, if it holds one.
     """
     stages = definition.stages_by_id
     stage = stages[to_stage]
     before = stages.get(from_stage) if from_stage else None
     phase = stage.phase
     deadlines = tuple(t for t in fired if before is not None and t in before.timers)
-    meeting = _meeting(definition, event, transition, counts, values, given)
+    meeting = _meeting(definition, event, transition, counts, values, given, held_start or at)
     ended = stage.kind is StageKind.FINAL and (before is None or before.kind is not StageKind.FINAL)
     outcome = values.get(OUTCOME_INPUT) if ended and OUTCOME_INPUT in given else None
     return StepFigures(
@@ -120,6 +125,7 @@ def _meeting(
     counts: Mapping[str, int],
     values: Mapping[str, Any],
     given: frozenset[str],
+    held_at: datetime,
 ) -> MeetingFigure | None:
     holds = held_meeting_events(definition)
     step = definition.transitions_by_id.get(transition)
@@ -137,4 +143,4 @@ def _meeting(
             reviews = values.get(item.name) or []
             reviewed += len(reviews)
             met += sum(1 for r in reviews if isinstance(r, Mapping) and r.get("status") == MET)
-    return MeetingFigure(number, level, reviewed, met)
+    return MeetingFigure(number, level, reviewed, met, held_at)

@@ -163,7 +163,7 @@ def write_step_figures(  # noqa: PLR0913 - one recorded step's parts
                 "case_id": case_id,
                 "municipality_code": municipality_code,
                 "number": meeting.number,
-                "held_at": at,
+                "held_at": meeting.held_at,
                 "level": level,
                 "goals_reviewed": meeting.goals_reviewed,
                 "goals_met": meeting.goals_met,
@@ -192,6 +192,14 @@ def history_step_figures(
         for e in (event.effects or [])
         if e.get("type") == "TimerFired" and e.get("timer")
     )
+    held = next(
+        (
+            e["meeting"]["starts_at"]
+            for e in (event.effects or [])
+            if e.get("type") == "MeetingChanged" and e.get("action") == "hold"
+        ),
+        None,
+    )
     return step_figures(
         definition,
         event=event.event,
@@ -204,6 +212,7 @@ def history_step_figures(
         given=frozenset(event.inputs or {}),
         opened_at=opened_at,
         at=event.at,
+        held_start=datetime.fromisoformat(held) if held else None,
     )
 
 

@@ -117,7 +117,7 @@ _TIMERS = Records(
 _PROGRESS = Records(
     MeetingFigures,
     MeetingFigures.case_id == _CASE,
-    order_by=[MeetingFigures.held_at, MeetingFigures.id],
+    order_by=[MeetingFigures.id],  # the order the meetings were recorded in
 )
 _PERSON = Records(YoungPerson, YoungPerson.id == bindparam("b_person"))
 
