@@ -503,7 +503,8 @@ def test_moving_the_meeting_through_its_form_changes_the_next_meeting(
     # A cancelled meeting is not offered, and a form with nothing to act on is not shown.
     assert 'data-testid="nothing-booked">Sagen har ingen bookede møder' in again
     assert "Book et møde fra sagen først." in again
-    assert 'class="step-form' not in again and ">Gem</button>" not in again
+    assert 'class="step-form' not in again
+    assert ">Gem</button>" not in again
     assert 'id="moved_to"' not in again
 
 
