@@ -189,9 +189,12 @@ def _step(page: Page, name: str) -> None:
 
 def _send(page: Page) -> None:
     page.get_by_role("button", name="Send").click()
-    # Told by whom it is heard: the coordinator, or the caseworker before one is chosen.
+    # Told by whom it is heard: the coordinator (in the municipality's word: Sorø's
+    # "tovholder", Roskilde's "ungekoordinator"), or the caseworker before one is chosen.
     expect(page.get_by_role("status")).to_have_text(
-        re.compile(r"Tak! Det er gemt, og din (koordinator|sagsbehandler) får besked\.")
+        re.compile(
+            r"Tak! Det er gemt, og din (tovholder|ungekoordinator|sagsbehandler) får besked\."
+        )
     )
 
 
@@ -216,7 +219,7 @@ def test_the_young_person_and_guardian_follow_a_soroe_course(site: Site, browser
     expect(meeting).to_contain_text("17.03.2026 09:00")
     expect(meeting.get_by_role("link", name="Sæt i min kalender")).to_be_visible()
     team = _section(page, "Mit team")
-    expect(team).to_contain_text("Min koordinator: Lise Tovholder")
+    expect(team).to_contain_text("Min tovholder: Lise Tovholder")
     expect(team).to_contain_text("Min sagsbehandler: Mette Sagsbehandler")
     expect(team).to_contain_text("Anna Lærer – Skole (skoleleder/lærer)")
     expect(team).to_contain_text("Sara Vejleder – UU Sorø")
@@ -410,7 +413,7 @@ def test_a_roskilde_case_through_the_young_persons_steps_in_the_browser(
     page.reload()
     expect(page.locator("p.small strong")).to_have_text("Første samarbejdsmøde indkaldt")
     expect(_section(page, "Mit næste møde")).to_contain_text("17.03.2026 09:00")
-    expect(_section(page, "Mit team")).to_contain_text("Min koordinator: Lise Tovholder")
+    expect(_section(page, "Mit team")).to_contain_text("Min ungekoordinator: Lise Tovholder")
 
     # After the pre-meeting: feedback, then preparing the first meeting.
     feedback("Ja", "Jeg valgte selv Anna og Sara")

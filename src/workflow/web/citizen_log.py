@@ -10,6 +10,7 @@ from workflow.definitions.vocabulary import REFER_EVENT
 from workflow.privacy.audit import ShownAccessLog
 from workflow.texts import TEXTS, text
 from workflow.web.privacy_pages import purpose_words
+from workflow.web.role_words import coordinator_word, in_own_words
 
 _ROLE_WORDS = frozenset(
     {
@@ -59,12 +60,13 @@ def _did(action: str, what: str, guardian: bool, lang: str) -> str:
 def log_rows(shown: ShownAccessLog, guardian: bool, lang: str) -> list[dict[str, Any]]:
     """The log's lines, newest first, as the page shows them (``guardian``: the reader is
     a guardian)."""
+    word = coordinator_word(shown.definition, lang)
     return [
         {
             "at": e.at,
             "until": e.until,
             "count": e.count,
-            "who": _log_who(e.role, e.action, guardian, lang),
+            "who": in_own_words(_log_who(e.role, e.action, guardian, lang), word),
             "did": _did(e.action, e.what, guardian, lang),
             # A step's id, a deadline, the services' own purposes: in words.
             "why": text("ung_purpose_referral", lang)

@@ -46,6 +46,7 @@ from workflow.web.page_support import refusal, secure_cookies
 from workflow.web.private_logs import NO_TELEMETRY
 from workflow.web.progress_view import progress_of
 from workflow.web.rendering import Pages, locale_of
+from workflow.web.role_words import coordinator_word
 
 CITIZEN_COOKIE = "kui_ung"
 LOGIN_COOKIE = "kui_ung_login"
@@ -355,7 +356,12 @@ def create_citizen_app(context: CitizenContext) -> FastAPI:  # noqa: C901 - the 
         rows = log_rows(shown, guardian, render.lang)
         minutes = int(READ_WINDOW.total_seconds() // 60)
         return render(
-            "citizen/log.html", reference=reference, rows=rows, window=minutes, guardian=guardian
+            "citizen/log.html",
+            reference=reference,
+            rows=rows,
+            window=minutes,
+            guardian=guardian,
+            coordinator_word=coordinator_word(shown.definition, render.lang),
         )
 
     @app.get("/cases/{reference}/meeting.ics")
@@ -510,6 +516,7 @@ def _case_values(context: CitizenContext, page: CitizenPage, lang: str) -> dict[
         "guardian": page.is_guardian,
         "needs_parent": [departments.get(d, d) for d in departments_without_consent(view)],
         "own_words": own_words,
+        "coordinator_word": coordinator_word(definition, lang),
     }
 
 
@@ -545,4 +552,5 @@ def _step_page(
         given=given,
         message=message,
         errors=errors or {},
+        coordinator_word=coordinator_word(page.definition, render.lang),
     )

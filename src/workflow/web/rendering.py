@@ -17,6 +17,7 @@ from starlette.responses import HTMLResponse
 
 from workflow.texts import LANGUAGES, text
 from workflow.web.definition_texts import local
+from workflow.web.role_words import in_own_words
 
 TEMPLATES = Path(__file__).parent / "templates"
 LANG_COOKIE = "kui_lang"
@@ -132,8 +133,17 @@ class Pages:
             environment.globals[name] = value
 
     def render(
-        self, request: Request, name: str, status_code: int = 200, **context: Any
+        self,
+        request: Request,
+        name: str,
+        status_code: int = 200,
+        *,
+        coordinator_word: str | None = None,
+        **context: Any,
     ) -> HTMLResponse:
+        """The page ``name`` in the reader's language (``coordinator_word``: the case's
+        municipality's word for the coordinator, said in the texts: see
+        :mod:`workflow.web.role_words`)."""
         auth = getattr(request.state, "auth", None)
         lang = locale_of(request, auth.user.locale if auth else None)
         page = (
@@ -141,7 +151,7 @@ class Pages:
             .get_template(name)
             .render(
                 lang=lang,
-                t=lambda key, **params: text(key, lang, **params),
+                t=lambda key, **params: in_own_words(text(key, lang, **params), coordinator_word),
                 auth=auth,
                 user=auth.user if auth else None,
                 csrf_token=auth.csrf_token if auth else "",
