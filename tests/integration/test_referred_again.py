@@ -103,3 +103,34 @@ def test_a_file_with_the_young_person_twice_tells_the_first_course(runtime: Runt
         f"Den unge er henvist igen: {second}"
     ]
     assert _told(runtime, second) == []
+
+
+def test_only_the_caseworker_who_was_told_sees_the_task(runtime: Runtime) -> None:
+    """The new referral is the told caseworker's to act on: the first course's coordinator
+    and team (the school teacher who may well have referred the young person again) see
+    the case and its other tasks, not that one — on the case page's view, the API's case
+    and the case's task list alike."""
+    from tests.support.case_api import ACCEPT, COORDINATOR, PRE_MEETING
+    from workflow.privacy.consents import ConsentRequest
+
+    first = _refer(runtime, FREJA, METTE)
+    runtime.service.trigger(first, "accept_referral", ACCEPT, METTE)
+    runtime.consents.give(
+        first, METTE, ConsentRequest(["skole", "uu"], ["education"], guardian=True)
+    )
+    runtime.service.trigger(first, "hold_pre_meeting", PRE_MEETING, METTE)
+    second = _refer(runtime, FREJA, LARS)
+    (told,) = _told(runtime, first)
+    teacher = Actor("team_member", "laerer-anna")
+
+    def titles(view_tasks: list[dict[str, object]]) -> list[object]:
+        return [t["title"] for t in view_tasks]
+
+    assert told.title in titles(runtime.service.view(first, METTE, "test").tasks)
+    assert told.title in [t.title for t in runtime.tasks.case_tasks(first, METTE)]
+    for other in (teacher, COORDINATOR):
+        seen = titles(runtime.service.view(first, other, "test").tasks)
+        assert seen  # the step's own tasks (Sorø: confirm taking part) are still there
+        assert told.title not in seen
+        assert second not in str(seen)
+        assert told.title not in [t.title for t in runtime.tasks.case_tasks(first, other)]

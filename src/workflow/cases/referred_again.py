@@ -6,7 +6,9 @@ still accepted — the referring person (a teacher, a UU guide) may not know, an
 be told, that the young person is already in the youth effort — but the caseworker of
 each course already open for them in the same municipality is given a task on that
 course: the new reference and its caseworker, to agree which course goes on. Only that
-caseworker learns of the new referral; the new case's people learn nothing of the old.
+caseworker learns of the new referral; the new case's people learn nothing of the old,
+and the old case's other people (its coordinator, its team, a leader) do not see the task
+(:func:`shown_to`: the case page, the API and the case's task list leave it out).
 
 Found by the CPR number's keyed hash under every key of the ring (a key rotated since
 the first referral still finds it); courses of other municipalities are never looked at.
@@ -131,6 +133,12 @@ def tell_open_courses(
                 details={"task": TASK_KEY, "referral": new_reference},
             )
     return told
+
+
+def shown_to(key: str | None, created_by: str | None, assignee: str, reader: str | None) -> bool:
+    """Whether ``reader`` (a staff id) sees a task of a case: every task but the one this
+    module gives, which only its assignee (the caseworker who was told) sees."""
+    return key != TASK_KEY or created_by != SYSTEM or reader == assignee
 
 
 def _names(session: Session, people: Sequence[str]) -> dict[str, str]:

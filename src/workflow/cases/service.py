@@ -23,6 +23,7 @@ from workflow.cases.model import Referral, RejectedError, StepResult, YoungPerso
 from workflow.cases.opening import check_referrals, open_case_in, open_cases_in, person_problems
 from workflow.cases.pool import draw_for_step
 from workflow.cases.recording import Step, record_step
+from workflow.cases.referred_again import shown_to
 from workflow.cases.staff import input_facts
 from workflow.cases.timers import TimerSweep
 from workflow.definitions.models import Definition
@@ -341,6 +342,11 @@ class CaseService:
                 view,
                 reader=actor.id,
                 reader_roles=tuple(role.value for role in roles_held(standing)),
+                tasks=[
+                    t
+                    for t in view.tasks
+                    if shown_to(t["key"], t["created_by"], t["assignee"], actor.id)
+                ],
             )
             entry = audit_row(
                 at=now,

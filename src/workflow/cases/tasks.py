@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from workflow.cases.referred_again import shown_to
 from workflow.definitions.vocabulary import SYSTEM_ROLE, StageKind
 from workflow.engine.access import Action
 from workflow.engine.inputs import MAX_TEXT
@@ -130,7 +131,11 @@ class TaskService:
                 .where(CaseTask.case_id == stored.id)
                 .order_by(case((CaseTask.state == TaskState.OPEN, 0), else_=1), CaseTask.due_at)
             ).all()
-            return [_item(t, reference, stored.stage, now) for t in rows]
+            return [
+                _item(t, reference, stored.stage, now)
+                for t in rows
+                if shown_to(t.key, t.created_by, t.person or t.assignee_id, actor.id)
+            ]
 
     def complete(self, task_id: int, actor: Actor, note: str | None = None) -> TaskItem:
         """Mark a task done (its assignee only; once). Raises InvalidRequestError,

@@ -329,6 +329,8 @@ def read_case(
                 "closed_at": t.closed_at,
                 "closed_by": t.closed_by,
                 "note": t.note,
+                "key": t.key,
+                "created_by": t.created_by,
             }
             for t in tasks
         ],
