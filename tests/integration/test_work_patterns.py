@@ -293,7 +293,16 @@ def test_a_cancelled_first_meeting_is_booked_again_and_everyone_invited(
     runtime = patterns
     reference = _at_pre_meeting(runtime, "patterns")
     runtime.service.trigger(reference, "hold_pre_meeting", BASE_PRE_MEETING, CASEWORKER)
+
+    def confirmations() -> list[tuple[str, str]]:
+        return [
+            (t.assignee_id, t.state) for t in _tasks(runtime, reference, "confirm_participation")
+        ]
+
+    assert confirmations() == [("skole", "open"), ("uu", "open")]
     runtime.service.trigger(reference, "cancel_meeting", {}, COORDINATOR)
+    # The confirmations were for the meeting cancelled: they end with it.
+    assert confirmations() == [("skole", "cancelled"), ("uu", "cancelled")]
     definition = runtime.catalog.by_id("patterns")
     view = runtime.service.view(reference, COORDINATOR)
     offered = {
@@ -308,6 +317,13 @@ def test_a_cancelled_first_meeting_is_booked_again_and_everyone_invited(
     runtime.service.trigger(reference, "book_first_meeting", again, COORDINATOR)
     view = runtime.service.view(reference, COORDINATOR)
     assert [(m["key"], m["state"]) for m in view.meetings] == [(1, "cancelled"), (2, "booked")]
+    # Booked again, every department is asked anew to confirm it comes with a mandate.
+    assert confirmations() == [
+        ("skole", "cancelled"),
+        ("uu", "cancelled"),
+        ("skole", "open"),
+        ("uu", "open"),
+    ]
     runtime.deliverer.drain(clock.now)
     for address in ("skole@testkobing.example", "k@tst.example"):
         mails = [_parsed(raw) for rcpt, raw in smtp.received if rcpt == [address]]

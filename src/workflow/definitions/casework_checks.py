@@ -8,7 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from workflow.definitions.effects import CreateTask, CreateTaskEffect, Recipients
+from workflow.definitions.effects import (
+    CancelTasksEffect,
+    CreateTask,
+    CreateTaskEffect,
+    Recipients,
+)
 from workflow.definitions.findings import Finding, Path, unknown
 from workflow.definitions.models import Definition
 from workflow.definitions.parts import Input
@@ -98,11 +103,22 @@ def _check_tasks(d: Definition) -> Iterator[Finding]:
     steps += [
         (("transitions", i), list(t.inputs), list(t.effects)) for i, t in enumerate(d.transitions)
     ]
+    given = {
+        e.create_task.id: None
+        for _, _, effects in steps
+        for e in effects
+        if isinstance(e, CreateTaskEffect) and e.create_task.id
+    }
     for here, inputs, effects in steps:
         for j, effect in enumerate(effects):
             if isinstance(effect, CreateTaskEffect):
                 path = here + ("effects", j, "create_task")
                 yield from _check_task(d, path, inputs, effect.create_task)
+            elif isinstance(effect, CancelTasksEffect):
+                for k, key in enumerate(effect.cancel_tasks):
+                    if key not in given:
+                        path = here + ("effects", j, "cancel_tasks", k)
+                        yield _unknown(path, "create_task id", key, given)
 
 
 def _check_task(

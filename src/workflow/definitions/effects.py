@@ -1,8 +1,8 @@
 """What a step (or a timer) does besides moving the case: its effects, a tagged union.
 
 An author writes an effect as a map with one key naming its kind (``notify:``,
-``start_timer:``, ``cancel_timer:``, ``create_task:``, ``milestone:`` or
-``revoke_milestone:``) and, optionally,
+``start_timer:``, ``cancel_timer:``, ``create_task:``, ``cancel_tasks:``, ``milestone:``
+or ``revoke_milestone:``) and, optionally,
 ``when:``. Each kind is its own small model; :data:`Effect` is their union, tagged by the
 key that is given, and everything that lists the kinds (:data:`EFFECT_KINDS`, the error
 for a map with none or several) is derived from that union. Code that acts on effects
@@ -183,6 +183,18 @@ class CreateTaskEffect(StrictModel):
     when: When = None
 
 
+class CancelTasksEffect(StrictModel):
+    """End open tasks by their `create_task` id: `cancel_tasks: [<id>, ...]` (e.g. the
+    confirmations of a meeting that is cancelled)."""
+
+    cancel_tasks: list[Identifier] = Field(
+        min_length=1,
+        description="The ids of `create_task` effects whose open tasks end (cancelled, with "
+        "their reminders), given by any earlier step of the case.",
+    )
+    when: When = None
+
+
 class MilestoneEffect(StrictModel):
     """Record a milestone: `milestone: <milestone id>`."""
 
@@ -218,6 +230,7 @@ Effect = Annotated[
     | StartTimerEffect
     | CancelTimerEffect
     | CreateTaskEffect
+    | CancelTasksEffect
     | MilestoneEffect
     | RevokeMilestoneEffect,
     WrapValidator(_parse_effect),

@@ -16,6 +16,7 @@ from typing import Any, assert_never
 from zoneinfo import ZoneInfo
 
 from workflow.definitions.effects import (
+    CancelTasksEffect,
     CancelTimerEffect,
     CreateTaskEffect,
     MilestoneEffect,
@@ -32,6 +33,7 @@ from workflow.definitions.vocabulary import CaseRole
 from workflow.engine import timing
 from workflow.engine.context import is_minor
 from workflow.engine.model import (
+    CancelTasks,
     CancelTimer,
     CaseState,
     CreateTask,
@@ -94,6 +96,8 @@ def effects_of(
             return (CancelTimer(timer_id),), {t: d for t, d in timers.items() if t != timer_id}
         case CreateTaskEffect(create_task=task):
             return tuple(_tasks(definition, task, case, facts, now)), timers
+        case CancelTasksEffect(cancel_tasks=keys):
+            return (CancelTasks(keys=tuple(keys)),), timers
         case MilestoneEffect(milestone=milestone):
             return (RecordMilestone(milestone),), timers
         case RevokeMilestoneEffect(revoke_milestone=milestone):

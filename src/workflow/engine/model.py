@@ -285,11 +285,13 @@ class CreateTask:
 @dataclass(frozen=True)
 class CancelTasks:
     """Open tasks end with their stage or their case: those of the stage left (``until:
-    stage``), those waiting for the stage entered (``until: <stage>``), or all of them."""
+    stage``), those waiting for the stage entered (``until: <stage>``), or all of them;
+    or a step names them (``cancel_tasks:``, the ``create_task`` ids in ``keys``)."""
 
     left: str | None = None
     entered: str | None = None
     everything: bool = False
+    keys: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -608,7 +608,9 @@ def describe_effect(effect: Effect) -> str:
             return f"cancel timer {t}"
         case CreateTask(assignee=r, title=title, due_at=due):
             return f"task for {r}: {title}" + (f" (due {due:%Y-%m-%d})" if due else "")
-        case CancelTasks(left=left, everything=everything):
+        case CancelTasks(left=left, everything=everything, keys=keys):
+            if keys:
+                return f"cancel open tasks {', '.join(keys)}"
             if everything:
                 return "cancel every open task"
             return f"cancel open tasks of stage {left}"

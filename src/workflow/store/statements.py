@@ -126,6 +126,12 @@ CANCEL_STAGE_TASKS = DriverStatement(
     )
     .values(**_CANCELLED_TASK)
 )
+#: The open tasks a step names by their ``create_task`` id end (``cancel_tasks:``).
+CANCEL_KEYED_TASKS = DriverStatement(
+    update(CaseTask)
+    .where(*_OPEN_TASK, CaseTask.key == bindparam("b_key"))
+    .values(**_CANCELLED_TASK)
+)
 AUDIT_COLUMNS = insert_columns(AuditEntry)
 INSERT_AUDIT = insert(AuditEntry)
 WRITE_AUDIT = DriverStatement(INSERT_AUDIT, AUDIT_COLUMNS)

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from workflow.engine.model import CancelTasks, CreateTask
-from workflow.store.statements import CANCEL_ALL_TASKS, CANCEL_STAGE_TASKS
+from workflow.store.statements import CANCEL_ALL_TASKS, CANCEL_KEYED_TASKS, CANCEL_STAGE_TASKS
 from workflow.store.states import TaskState
 
 
@@ -58,8 +58,12 @@ def task_row(
 
 def cancel_tasks(connection: Connection, case_id: int, cancel: CancelTasks, now: datetime) -> None:
     """End the open tasks a stage change ends: all (a final stage), or those of the stage
-    left (``until: stage``) and those that wait for the stage entered."""
-    if cancel.everything:
+    left (``until: stage``) and those that wait for the stage entered; or those a step
+    names by their ``create_task`` ids."""
+    if cancel.keys:
+        for key in cancel.keys:
+            CANCEL_KEYED_TASKS.execute(connection, {"b_case": case_id, "b_now": now, "b_key": key})
+    elif cancel.everything:
         CANCEL_ALL_TASKS.execute(connection, {"b_case": case_id, "b_now": now})
     else:
         CANCEL_STAGE_TASKS.execute(
