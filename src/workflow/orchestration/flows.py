@@ -28,6 +28,7 @@ from prefect.states import Completed, Failed
 from sqlalchemy import select
 
 from workflow.cases.model import StepResult
+from workflow.definitions.models import Definition
 from workflow.delivery.channels import TransientDeliveryError
 from workflow.delivery.outbox import DeliveryStatus
 from workflow.orchestration.alerts import announce_dead
@@ -175,10 +176,15 @@ def _timer_effects(reference: str, seq: int) -> list[tuple[str, str]]:
 @task(task_run_name="timer-{action}-{timer}", cache_policy=NO_CACHE, persist_result=False)
 def timer_effect(reference: str, timer: str, action: str) -> State[Any]:
     """A timer the step started or cancelled, as the store holds it now: its state and
-    due time (the timer itself is kept by the store; the sweep fires it)."""
-    with get_runtime().sessions() as session:
+    due time (the timer itself is kept by the store; the sweep fires it).
+
+    A timer anchored to the young person (``at: person.turns_18_on``, the upper age) falls
+    due on a birthday: its due time is the birth date, the first six digits of the CPR
+    number, and is not shown (:func:`_personal_anchor`)."""
+    runtime = get_runtime()
+    with runtime.sessions() as session:
         found = session.execute(
-            select(CaseTimer.state, CaseTimer.due_at)
+            select(CaseTimer.state, CaseTimer.due_at, Case.definition_version_id)
             .join(Case, Case.id == CaseTimer.case_id)
             .where(Case.reference == reference, CaseTimer.timer == timer)
             .order_by(CaseTimer.id.desc())
@@ -186,8 +192,18 @@ def timer_effect(reference: str, timer: str, action: str) -> State[Any]:
         ).first()
     if found is None:
         return Completed(message=f"timer {timer}: not in the store", data="absent")
-    state, due = found
-    return Completed(message=f"timer {timer}: {state}, due {due.isoformat()}", data=str(state))
+    state, due, version = found
+    if _personal_anchor(runtime.service.definition(version), timer):
+        shown = "due on a date of the young person's (not shown)"
+    else:
+        shown = f"due {due.isoformat()}"
+    return Completed(message=f"timer {timer}: {state}, {shown}", data=str(state))
+
+
+def _personal_anchor(definition: Definition, timer: str) -> bool:
+    """Whether a timer falls due on a date read off the young person (a birthday)."""
+    spec = definition.timers_by_id.get(timer)
+    return spec is not None and spec.at is not None and "person." in spec.at
 
 
 @flow(
