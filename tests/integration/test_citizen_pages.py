@@ -539,12 +539,17 @@ def test_the_guardian_reads_the_access_log_written_to_a_parent(citizen_runtime: 
     parent = _login(TestClient(create_app(citizen_runtime)), "mor")
     assert parent.get(f"/ung/cases/{ref}").status_code == 200  # she reads it too
     log = re.sub(r"<[^>]+>", "", html.unescape(parent.get(f"/ung/cases/{ref}/log").text))
-    assert "Den unge læste forløbet" in log
+    # Not the young person's own use of her pages: a parent does not follow her visits.
+    assert "Den unge læste" not in log
     assert "En forælder/værge læste forløbet" in log  # her own reads, as one parent's
     assert "Sagsbehandleren skrev i forløbet" in log
     assert "Hvem har læst forløbet – og hvorfor" in log
     for addressed_to_the_young_person in ("Du selv", "Din sagsbehandler", "dit forløb"):
         assert addressed_to_the_young_person not in log
+    # The young person's log shows the parent's reads: it is her course.
+    own = re.sub(r"<[^>]+>", "", html.unescape(emma.get(f"/ung/cases/{ref}/log").text))
+    assert "Din forælder/værge læste dit forløb" in own
+    assert "Du selv læste dit forløb" in own
 
 
 def test_ending_the_course_is_explained_and_confirmed_in_the_young_persons_words(

@@ -8,7 +8,7 @@ attempt is audited.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from workflow.cases.model import GuardianDetails, StepResult, YoungPersonDetails
@@ -158,9 +158,18 @@ class CitizenService:
     def access_log(self, citizen: Citizen, reference: str) -> tuple[ShownAccessLog, CitizenCase]:
         """Who has used the case and why, in roles (no staff names; C-579/21); repeated
         reads by one person within ten minutes are one line with their number. With the
-        citizen's place on the case (a guardian reads it written to a parent)."""
+        citizen's place on the case (a guardian reads it written to a parent).
+
+        A guardian's log leaves out the young person's own use of their pages (how often
+        they read their course, what they did there): the guardian's page shows nothing
+        the young person wrote or did themself, and the log must not show it either (a
+        parent following a 16-year-old's every visit). The young person's log shows the
+        guardian's use: it is their course."""
         membership = self.membership(citizen, reference)
         shown = self.audit.access_log_shown(reference, self.actor(membership), OWN_CASE)
+        if membership.role is CaseRole.GUARDIAN:
+            own = CaseRole.YOUNG_PERSON.value
+            shown = replace(shown, lines=[line for line in shown.lines if line.role != own])
         return shown, membership
 
     def come_back(self, citizen: Citizen, reference: str) -> StepResult:
