@@ -250,6 +250,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "Sagen har ingen bookede møder.",
         "en": "The case has no booked meetings.",
     },
+    "young_persons_words": {"da": "Den unges egne ord", "en": "The young person's own words"},
+    "young_persons_words_hint": {
+        "da": "Det har den unge skrevet på sin egen side – før og efter møderne.",
+        "en": "What the young person wrote on their own page – before and after the meetings.",
+    },
     "no_booked_meetings_step": {
         "da": "Sagen har ingen bookede møder, så der er intet møde at tage dette skridt for. "
         "Book et møde fra sagen først.",

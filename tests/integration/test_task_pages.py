@@ -596,3 +596,32 @@ def test_the_next_meeting_is_a_booked_or_moved_one_that_has_not_ended() -> None:
     assert next_meeting([cancelled, held, moved], now) is moved
     assert next_meeting([cancelled, held, meeting(5, "booked", -2)], now) is None
     assert next_meeting([], now) is None
+
+
+def test_the_young_persons_own_words_are_on_the_case_page_and_in_meeting_mode(
+    client: TestClient, runtime: Runtime
+) -> None:
+    """What the young person wrote before the meeting (on their own page) is read by the
+    people who hold it: the case page and meeting mode show it, themes by their names."""
+    from workflow.engine.access import young_person_actor
+
+    reference = _soroe_case(runtime)
+    log_in(client, "lise", PASSWORD)
+    assert 'data-testid="own-words"' not in client.get(f"/cases/{reference}").text
+    runtime.service.trigger(
+        reference,
+        "young_person_prepared",
+        {
+            "my_topics": ["uddannelse", "bolig"],
+            "my_wishes": "Min mor skal ikke være med hele tiden",
+        },
+        Actor("young_person", young_person_actor(reference)),
+    )
+    for address in (
+        f"/cases/{reference}",
+        f"/cases/{reference}/steps/hold_first_meeting?mode=meeting",
+    ):
+        page = client.get(address).text
+        words = _find(r'data-testid="own-words">(.*?)</dl>', page, 1)
+        assert 'Det vil jeg tale om på mødet</dt><dd lang="da">Uddannelse, Bolig</dd>' in words
+        assert "Min mor skal ikke være med hele tiden" in words

@@ -19,7 +19,8 @@ from workflow.cases.pool import PoolService
 from workflow.cases.service import CaseService
 from workflow.cases.tasks import TaskService
 from workflow.definitions.models import Definition
-from workflow.definitions.parts import Transition
+from workflow.definitions.parts import Input, Transition
+from workflow.definitions.vocabulary import CaseRole, InputType
 from workflow.engine.model import Actor
 from workflow.engine.steps import acting_role, next_steps, open_meeting_kinds
 from workflow.errors import CaseNotFoundError
@@ -154,6 +155,38 @@ def displayed(
             continue
         shown.append((local(item.label, lang), _written(value, item.format, lang)))
     return shown
+
+
+def young_persons_words(
+    definition: Definition, data: Mapping[str, Any], lang: str
+) -> list[tuple[str, str]]:
+    """What the young person gave in their own steps (the steps only they take: their
+    themes and words before a meeting, their feedback after one), as (the step's own
+    question, the answer in words), the latest each: the case page and meeting mode show
+    it, so the people who hold the meeting read it first."""
+    shown: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for transition in definition.transitions:
+        if list(transition.roles) != [CaseRole.YOUNG_PERSON]:
+            continue
+        for item in transition.inputs:
+            value = data.get(item.name)
+            if item.name in seen or value is None or value in ("", []):
+                continue
+            seen.add(item.name)
+            shown.append((local(item.label, lang), _answer(definition, item, value, lang)))
+    return shown
+
+
+def _answer(definition: Definition, item: Input, value: Any, lang: str) -> str:
+    """A young person's answer in words: themes and choices by their labels."""
+    if item.type is InputType.THEMES and isinstance(value, list):
+        names = {t.id: local(t.name, lang) for t in definition.themes}
+        return ", ".join(names.get(str(v), str(v)) for v in value)
+    if item.type is InputType.CHOICE:
+        labels = {c.value: local(c.label, lang) for c in item.choices}
+        return labels.get(str(value), str(value))
+    return str(value)
 
 
 def _written(value: Any, form: str, lang: str) -> str:

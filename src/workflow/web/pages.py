@@ -40,6 +40,7 @@ from workflow.web.context import (
     choice_label,
     displayed,
     steps_for,
+    young_persons_words,
 )
 from workflow.web.definition_texts import local
 from workflow.web.dependencies import Caseloads, Cases, Consents, PostedForm, SignedIn, Web
@@ -250,6 +251,7 @@ def render_case(
         task_errors=shown.task_errors,
         task_message=shown.task_message,
         displayed=displayed(definition, view.data, lang),
+        own_words=young_persons_words(definition, view.data, lang),
     )
 
 
@@ -409,6 +411,7 @@ def _step_page(
         view=view,
         d=definition,
         progress=progress_of(view.progress, definition, lang) if shown.meeting else None,
+        own_words=young_persons_words(definition, view.data, lang) if shown.meeting else [],
         step=shown.transition,
         fields=form_fields(definition, shown.transition.inputs, lang, case),
         form=form,
