@@ -114,3 +114,34 @@ def test_a_long_text_is_cut_to_two_segments_on_a_word_boundary(words: list[str])
 def test_one_endless_word_is_cut_inside() -> None:
     text = sms_text(message("z" * 1000, ""))
     assert text == "z" * (SMS_MAX_LENGTH - len(SMS_ELLIPSIS)) + SMS_ELLIPSIS
+
+
+def test_the_greeting_is_skipped_for_the_line_that_says_something() -> None:
+    body = (
+        "Hej Emma\n\nFørste samarbejdsmøde er flyttet til torsdag den 19. marts 2026 kl. 10.00.\n"
+        "Den opdaterede kalenderinvitation er vedhæftet; den erstatter den gamle.\n"
+        "Se sagen: https://kui.example/ung/cases/SOR-2026-0001\n"
+    )
+    assert sms_text(
+        message("Mødet er flyttet: Første samarbejdsmøde, sag SOR-2026-0001", body)
+    ) == (
+        "Mødet er flyttet: Første samarbejdsmøde, sag SOR-2026-0001\n"
+        "Første samarbejdsmøde er flyttet til torsdag den 19. marts 2026 kl. 10.00."
+    )
+
+
+def test_a_line_that_goes_on_in_the_next_ends_with_a_full_stop() -> None:
+    body = (
+        "Hej Anne og Peter\n\nPlanen fra mødet er klar på din side. Næste møde er torsdag "
+        "den 26. marts 2026 kl. 10.00;\nkalenderinvitationen er vedhæftet.\n"
+    )
+    assert sms_text(message("Din plan efter mødet", body)) == (
+        "Din plan efter mødet\nPlanen fra mødet er klar på din side. Næste møde er torsdag "
+        "den 26. marts 2026 kl. 10.00."
+    )
+
+
+def test_a_first_line_that_is_a_sentence_is_no_greeting() -> None:
+    assert sms_text(message("Emne", "Hej, mødet er i morgen.\nMere")) == (
+        "Emne\nHej, mødet er i morgen."
+    )

@@ -345,6 +345,8 @@ _DANISH_NUMBER = re.compile(r"(?:\+45|0045)?([2-9]\d{7})")
 #: A 10-digit run shaped like a CPR number: DDMMYY, an optional dash or space, NNNN.
 _CPR = re.compile(r"(?<!\d)(?:0[1-9]|[12]\d|3[01])(?:0[1-9]|1[0-2])\d{2}[- ]?\d{4}(?!\d)")
 _URL = re.compile(r"https?://\S+")
+#: A letter's greeting line ("Hej Emma", "Kære Skole", "Hello Anne and Peter").
+_GREETING = re.compile(r"(hej|hi|hello|dear|kære)\b[^.!?]*$", re.IGNORECASE)
 
 
 def phone_number(raw: str) -> str:
@@ -366,10 +368,20 @@ def mask_cpr(text: str) -> str:
 def sms_text(message: OutgoingMessage) -> str:
     """What an SMS says: the subject and the text's first line, CPR-masked, at most 306 chars.
 
-    Links are left out: the case page they lead to is for staff, not for citizens.
+    The first line is the first one that says something: a greeting ("Hej Emma") is
+    skipped, or every SMS to a young person said only "Hej Emma" under its subject (the
+    new time of a moved meeting, the date of the next one, were on the line after it). A
+    line that goes on in the next ("Næste møde er torsdag ...;") ends there, with a full
+    stop. Links are left out (an SMS with a link is how phishing looks; the letter by
+    e-mail or Digital Post carries it).
     """
-    lines = (" ".join(_URL.sub("", line).split()) for line in message.text.splitlines())
-    first = next((line for line in lines if line), "")
+    lines = [" ".join(_URL.sub("", line).split()) for line in message.text.splitlines()]
+    said = [line for line in lines if line]
+    if len(said) > 1 and _GREETING.match(said[0]):
+        said = said[1:]
+    first = said[0] if said else ""
+    if first.endswith((";", ",")) and len(said) > 1:
+        first = first[:-1].rstrip() + "."
     subject = " ".join(_URL.sub("", message.subject).split())
     parts = [subject] if first in ("", subject) else [subject, first]
     return _shortened(mask_cpr("\n".join(part for part in parts if part)))
