@@ -476,3 +476,39 @@ def test_a_no_show_of_the_young_person_gives_horsens_caseworker_a_call_within_tw
     assert [(e.name, e.code) for e in refused.value.rejection.field_errors] == [
         ("attendance", "not_a_participant")
     ], str(refused.value.rejection)
+
+
+def test_a_course_ended_with_a_meeting_booked_tells_everyone_it_was_with(
+    patterns: Runtime, clock: Clock, smtp: SmtpSink
+) -> None:
+    """The course ends (here the young person's own "stop") while the first meeting is
+    booked: the meeting is cancelled with it, and everyone whose calendar holds it — the
+    team, the young person, the guardian of a minor — is told, with the cancellation."""
+    from workflow.cases.model import GuardianDetails
+
+    runtime = patterns
+    person = YoungPersonDetails(
+        "Freja Testesen",
+        "0101104321",
+        date(2010, 1, 1),
+        email="freja@example.org",
+        guardians=(GuardianDetails("Mette Mor", "0202801234", email="mor@example.org"),),
+    )
+    reference = _at_pre_meeting(runtime, "patterns", person)
+    runtime.service.trigger(reference, "hold_pre_meeting", BASE_PRE_MEETING, CASEWORKER)
+    runtime.deliverer.drain(clock.now)
+    before = len(smtp.received)
+    runtime.service.trigger(reference, "withdraw", {}, CASEWORKER)
+    runtime.deliverer.drain(clock.now)
+    ended = {tuple(rcpt): _parsed(raw) for rcpt, raw in smtp.received[before:]}
+    for address in ("freja@example.org", "mor@example.org", "skole@testkobing.example"):
+        mail = ended[(address,)]
+        calendar = _calendar_of(mail)
+        assert calendar is not None, address
+        assert calendar[0] == "CANCEL"
+    assert str(ended[("freja@example.org",)]["Subject"]) == "Dit forløb er afsluttet"
+    assert str(ended[("mor@example.org",)]["Subject"]) == "Den unges forløb er afsluttet"
+    words = ended[("freja@example.org",)].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Hej Freja" in words
+    assert "er afsluttet, og Første samarbejdsmøde tirsdag den 17. marts 2026" in words
+    assert "Aflysningen er vedhæftet, så mødet forsvinder fra din kalender." in words

@@ -84,6 +84,7 @@ NOT_SHAPE_ERRORS = {
     "unknown_event",
     "unknown_expression_name",
     "message_unknown_value",
+    "cancel_unknown_tasks",
     "unknown_input",
     "unknown_milestone",
     "unknown_role",
