@@ -583,9 +583,11 @@ def test_a_team_member_cannot_close_the_case_as_caseworker(runtime: Runtime) -> 
     ):
         runtime.service.trigger(reference, "age_out", {}, Actor("caseworker", ANNA))
     assert case_row(runtime, reference) == before
-    # The caseworker of record may.
-    result = runtime.service.trigger(reference, "age_out", {}, CASEWORKER)
-    assert result.to_stage == "aged_out"
+    # The caseworker of record passes the access rule; the step's own rule then refuses a
+    # young person inside the age range (16, in Sorø's 14-29), nothing changed either.
+    with pytest.raises(RejectedError, match="not past the upper age.* from 14 to 29"):
+        runtime.service.trigger(reference, "age_out", {}, CASEWORKER)
+    assert case_row(runtime, reference) == before
 
 
 def test_a_refused_step_is_in_the_audit_log(runtime: Runtime) -> None:

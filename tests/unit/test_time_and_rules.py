@@ -580,6 +580,19 @@ def test_past_the_upper_age_the_case_ages_out_by_itself(base: Definition) -> Non
     assert aged.case.timers == {}
 
 
+def test_the_caseworker_may_age_a_case_out_only_past_the_upper_age(base: Definition) -> None:
+    case = opened(base, date(2010, 5, 20), at("2026-03-02 09:00"))  # 15: inside 15-24
+    refusal = refused(step(base, case, "age_out", at("2026-03-03 09:00")))
+    assert refusal.reason is RejectionReason.GUARD_FALSE
+    assert refusal.text("da") == (
+        "Den unge er ikke over aldersgrænsen: forløbet er for unge mellem 15 og 24 år."
+    )
+    # Past it (the timer not yet fired, or a case moved on by hand): the caseworker may.
+    older = opened(base, date(2001, 5, 20), at("2026-03-02 09:00"))  # 24
+    aged = accepted(step(base, older, "age_out", at("2026-05-21 09:00")))  # 25 the day before
+    assert aged.to_stage == "aged_out"
+
+
 def test_a_pause_keeps_a_weekly_reminders_time_left_and_its_rhythm(tmp_path: Path) -> None:
     d = made(
         tmp_path,
