@@ -585,7 +585,7 @@ def test_a_team_member_cannot_close_the_case_as_caseworker(runtime: Runtime) -> 
     assert case_row(runtime, reference) == before
     # The caseworker of record passes the access rule; the step's own rule then refuses a
     # young person inside the age range (16, in Sorø's 14-29), nothing changed either.
-    with pytest.raises(RejectedError, match="not past the upper age.* from 14 to 29"):
+    with pytest.raises(RejectedError, match=r"not past the upper age.* from 14 to 29"):
         runtime.service.trigger(reference, "age_out", {}, CASEWORKER)
     assert case_row(runtime, reference) == before
 
