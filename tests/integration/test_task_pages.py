@@ -625,3 +625,27 @@ def test_the_young_persons_own_words_are_on_the_case_page_and_in_meeting_mode(
         words = _find(r'data-testid="own-words">(.*?)</dl>', page, 1)
         assert 'Det vil jeg tale om på mødet</dt><dd lang="da">Uddannelse, Bolig</dd>' in words
         assert "Min mor skal ikke være med hele tiden" in words
+
+
+def test_a_follow_up_meeting_cancelled_cannot_be_recorded_as_held(
+    runtime: Runtime, clock: Clock
+) -> None:
+    """With its only follow-up cancelled, 'Opfølgningsmøde holdt' is refused: it would
+    write the plan on the meeting before (a new one is booked first)."""
+    from workflow.cases.model import RejectedError
+    from workflow.engine.model import RejectionReason
+
+    reference = _soroe_case(runtime)
+    clock.now = datetime(2026, 3, 17, 8, 15, tzinfo=UTC)  # during the first meeting
+    plan = [{"text": "Jeg vil gå i skole tre dage om ugen", "theme": "uddannelse"}]
+    held = {"plan": plan, "next_meeting_at": "2026-03-19T10:00"}  # a Thursday
+    runtime.service.trigger(reference, "hold_first_meeting", held, COORDINATOR)
+    runtime.service.trigger(reference, "cancel_meeting", {}, COORDINATOR)
+    clock.now = datetime(2026, 3, 19, 9, 30, tzinfo=UTC)
+    follow_up = {"reviews": [{"goal": 1, "status": "met"}], "plan": plan}
+    follow_up |= {"next_meeting_at": "2026-03-24T10:00"}
+    with pytest.raises(RejectedError) as refused:
+        runtime.service.trigger(reference, "hold_follow_up", follow_up, COORDINATOR)
+    assert refused.value.rejection.reason is RejectionReason.NO_MEETING
+    view = runtime.service.view(reference, COORDINATOR, "test")
+    assert [m["state"] for m in view.meetings] == ["held", "cancelled"]

@@ -139,8 +139,11 @@ def _act(
     """Move, cancel or hold the meeting the step acts on."""
     found = _target(step.spec, step.values, meetings, action.kind)
     if isinstance(found, Rejection):
-        if action.action == "hold" and not found.field_errors:
-            return None, [], ()  # held with none booked (a case from before meetings were kept)
+        if action.action == "hold" and not found.field_errors and not meetings:
+            # Held with none booked: a case from before meetings were kept. A case that
+            # keeps its meetings holds only one booked (its only one cancelled, a hold
+            # would write the plan on the meeting before it).
+            return None, [], ()
         return found
     target, field = found
     if target.state not in OPEN_STATES:
