@@ -1210,9 +1210,17 @@ TEXTS: dict[str, dict[str, str]] = {
     "too_many": {"da": "må højst have {max}", "en": "may have at most {max}"},
     "duplicate": {"da": "'{value}' står der to gange", "en": "'{value}' is given twice"},
     "item_field_required": {
-        "da": "punkt {item}: '{field}' skal udfyldes",
-        "en": "item {item}: '{field}' is required",
+        "da": "punkt {item}: {field} skal udfyldes",
+        "en": "item {item}: {field} is required",
     },
+    # The parts of a list's items, as item_field_required names them.
+    "item_field_department": {"da": "afdelingen", "en": "the department"},
+    "item_field_person": {"da": "personen", "en": "the person"},
+    "item_field_text": {"da": "teksten", "en": "the text"},
+    "item_field_goal": {"da": "målet", "en": "the goal"},
+    "item_field_status": {"da": "status", "en": "the status"},
+    "item_field_name": {"da": "navnet", "en": "the name"},
+    "item_field_kind": {"da": "slags", "en": "the kind"},
     "item_not_a_map": {
         "da": "punkt {item} er ikke udfyldt rigtigt",
         "en": "item {item} is not filled in correctly",

@@ -381,7 +381,7 @@ def test_a_meeting_is_never_moved_to_a_time_gone_by(soroe: Definition) -> None:
     )
     errors = refused(moved).field_errors
     assert [(e.name, e.code) for e in errors] == [("moved_to", "meeting_moved_to_past")]
-    assert errors[0].params == {"now": "2026-04-20 11:00"}
+    assert errors[0].params == {"now": "20.04.2026 11:00"}  # as the pages write times
     ahead = step(
         soroe, case, "move_meeting", COORD, at("2026-04-20 11:00"), moved_to="2026-04-30T09:00"
     )
@@ -406,6 +406,15 @@ def test_goals_must_be_in_first_person(soroe: Definition) -> None:
     assert rejection.reason is RejectionReason.INVALID_INPUT
     assert rejection.field_errors[0].code == "goal_not_first_person"
     assert "jeg-form" in rejection.field_errors[0].text()
+
+
+def test_a_list_items_missing_part_is_named_in_words(soroe: Definition) -> None:
+    plan = [{"text": " ", "theme": "uddannelse"}]
+    rejection = refused(first_meeting(soroe, COORD, plan))
+    error = rejection.field_errors[0]
+    assert (error.code, error.params) == ("item_field_required", {"item": 1, "field": "text"})
+    assert error.text("da") == "punkt 1: teksten skal udfyldes"  # not 'text', the code
+    assert error.text("en") == "item 1: the text is required"
 
 
 # Effects ---------------------------------------------------------------------------

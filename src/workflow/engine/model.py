@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from workflow.engine.vocabulary import RecipientKind
-from workflow.texts import text
+from workflow.texts import TEXTS, text
 
 _Data = TypeVar("_Data")
 #: The field names of each of the engine's dataclasses (for :func:`changed`).
@@ -378,7 +378,11 @@ class FieldError:
         """The error in the user's language."""
         if self.custom_message:
             return self.custom_message.get(locale) or self.custom_message["da"]
-        return text(self.code, locale, **self.params)
+        params = self.params
+        part = params.get("field")
+        if isinstance(part, str) and f"item_field_{part}" in TEXTS:  # a list item's part
+            params = {**params, "field": text(f"item_field_{part}", locale)}
+        return text(self.code, locale, **params)
 
 
 @dataclass(frozen=True)
