@@ -432,6 +432,12 @@ def test_a_refused_task_is_shown_beside_the_form_and_nothing_is_stored(
     no_title = add(assignee="laerer-anna", title="  ")
     assert 'id="task-error-title">skriv, hvad der skal gøres' in no_title
     assert '<option value="laerer-anna" selected>' in no_title  # what was chosen is kept
+    empty = add(assignee="", title="", due="")  # every missing field at once, listed
+    summary = _find(r'id="task-errors">(.*?)</div>', empty, 1)
+    assert '<a href="#task-assignee">' in summary
+    assert '<a href="#task-title">' in summary
+    assert 'id="task-error-assignee">' in empty
+    assert 'id="task-error-title">skriv, hvad der skal gøres' in empty
     bad_day = add(assignee="laerer-anna", title="Ring", due="13-03-2026")
     assert 'id="task-error-due">skal være en dato (ÅÅÅÅ-MM-DD)</p>' in bad_day
     assert 'value="Ring"' in bad_day

@@ -200,10 +200,22 @@ class TaskService:
     ) -> TaskItem:
         """An ad-hoc task for a person with a standing on the case (by one who has one)."""
         title = (title or "").strip()
+        problems = []  # what a form can tell at once, before the case is read
         if not title:
-            raise _problem("title", "a task needs a title", "say what must be done")
-        if len(title) > 500:
-            raise _problem("title", "a task's title is at most 500 characters", None)
+            problems.append(Problem(None, "title", "a task needs a title", "say what must be done"))
+        elif len(title) > 500:
+            problems.append(Problem(None, "title", "a task's title is at most 500 characters"))
+        if not (assignee or "").strip():
+            problems.append(
+                Problem(
+                    None,
+                    "assignee",
+                    "a task needs someone to do it",
+                    "give it to the caseworker, the coordinator or a team member",
+                )
+            )
+        if problems:
+            raise InvalidRequestError(problems)
         now = self.uow.clock()
         with self.uow.transaction() as session:
             stored = case_by_reference(session, reference)

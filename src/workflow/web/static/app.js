@@ -23,6 +23,8 @@ document.addEventListener("DOMContentLoaded", () => {
       copy.querySelector("textarea, input, select").focus();
     });
   }
-  const summary = document.getElementById("error-summary");
+  // A refused form's summary gets the focus (and is scrolled to): the step forms' at the
+  // top, the case page's "add a task" further down.
+  const summary = document.getElementById("error-summary") || document.getElementById("task-errors");
   if (summary) summary.focus();
 });
