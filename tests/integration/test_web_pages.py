@@ -243,6 +243,12 @@ def test_the_caseload_filters_by_stage_overdue_and_reference(
     overdue = client.get("/?overdue=1").text
     assert "2 af 2 sager" in overdue
     assert "Overskredet" in overdue
+    # Once the sweep has fired the deadlines (their escalations sent), the cases are still
+    # overdue: until they leave the stage whose deadline passed.
+    runtime.service.fire_due_timers(clock.now)
+    overdue = client.get("/?overdue=1").text
+    assert "2 af 2 sager" in overdue
+    assert "Overskredet" in overdue
     with runtime.sessions() as session:
         searches = session.scalars(
             select(AuditEntry.details).where(AuditEntry.action == "search")

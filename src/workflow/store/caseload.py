@@ -10,13 +10,14 @@ from typing import Any
 
 from sqlalchemy import (
     BindParameter,
-    Exists,
+    ColumnElement,
     Integer,
     Select,
     bindparam,
     exists,
     func,
     literal,
+    or_,
     select,
     union_all,
 )
@@ -26,7 +27,13 @@ from workflow.store.driver import DriverStatement, read_together
 from workflow.store.loading import connection_of
 from workflow.store.standing import consented
 from workflow.store.states import TimerState
-from workflow.store.tables import Case, CaseTimer, CoordinatorAssignment, TeamMembership
+from workflow.store.tables import (
+    Case,
+    CaseFigures,
+    CaseTimer,
+    CoordinatorAssignment,
+    TeamMembership,
+)
 
 MAX_PAGE = 200
 
@@ -82,11 +89,17 @@ _RELATED = _RELATIONS.subquery("related")
 _RELATIONS_OF = DriverStatement(_RELATIONS)
 
 
-def _overdue() -> Exists:
-    return exists().where(
-        CaseTimer.case_id == Case.id,
-        CaseTimer.state == TimerState.RUNNING,
-        CaseTimer.due_at <= bindparam("b_now", type_=CaseTimer.due_at.type),
+def _overdue() -> ColumnElement[bool]:
+    """A deadline of the case has passed: a timer due and not yet fired, or one the sweep
+    fired in the stage the case is still in (the outcome figures keep it, ``overdue_timer``,
+    until the case moves on; a fired timer's row says nothing of the stage)."""
+    return or_(
+        exists().where(
+            CaseTimer.case_id == Case.id,
+            CaseTimer.state == TimerState.RUNNING,
+            CaseTimer.due_at <= bindparam("b_now", type_=CaseTimer.due_at.type),
+        ),
+        exists().where(CaseFigures.case_id == Case.id, CaseFigures.overdue_timer.is_not(None)),
     )
 
 
