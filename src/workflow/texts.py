@@ -207,6 +207,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "Opgaven er tilføjet: {title}.",
         "en": "The task is added: {title}.",
     },
+    "task_problem_due": {
+        "da": "fristen er passeret; vælg i dag eller en senere dag",
+        "en": "the due date has passed; choose today or a later day",
+    },
     "task_add_refused": {
         "da": "Opgaven er ikke tilføjet. Ret dette:",
         "en": "The task is not added. Please fix this:",
@@ -1209,6 +1213,12 @@ TEXTS: dict[str, dict[str, str]] = {
     "too_few": {"da": "skal have mindst {min}", "en": "needs at least {min}"},
     "too_many": {"da": "må højst have {max}", "en": "may have at most {max}"},
     "duplicate": {"da": "'{value}' står der to gange", "en": "'{value}' is given twice"},
+    "goal_deadline_passed": {
+        "da": "punkt {item}: fristen er passeret; et mål i planen har en frist fra i dag "
+        "({day}) og frem",
+        "en": "item {item}: the deadline has passed; a goal of the plan has a deadline from "
+        "today ({day}) on",
+    },
     "item_field_required": {
         "da": "punkt {item}: {field} skal udfyldes",
         "en": "item {item}: {field} is required",

@@ -140,7 +140,7 @@ def test_a_team_member_does_her_task_and_the_coordinator_moves_the_meeting(
         CASEWORKER,
         assignee="laerer-anna",
         title="Send fraværsoversigten for februar",
-        due=date(2026, 2, 27),  # already overdue
+        due=date(2026, 3, 2),  # today: overdue when Anna looks tomorrow
     )
     runtime.tasks.add(other, CASEWORKER, assignee="laerer-anna", title="Find en praktikplads")
 

@@ -17,6 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from tests.integration.conftest import Clock
 from workflow.cases.model import YoungPersonDetails
 from workflow.engine.model import Actor
 from workflow.privacy.consents import ConsentRequest
@@ -96,13 +97,14 @@ def stored(runtime: Runtime) -> list[tuple[Any, ...]]:
 
 
 def test_my_worklist_open_done_and_filtered(
-    client: TestClient, runtime: Runtime, reference: str
+    client: TestClient, runtime: Runtime, reference: str, clock: Clock
 ) -> None:
-    early = runtime.tasks.add(
-        reference, CASEWORKER, assignee="laerer-anna", title="Send skemaet", due=date(2026, 3, 1)
+    early = runtime.tasks.add(  # due today (a day gone by is refused): overdue tomorrow
+        reference, CASEWORKER, assignee="laerer-anna", title="Send skemaet", due=date(2026, 3, 2)
     )
     late = runtime.tasks.add(reference, CASEWORKER, assignee="laerer-anna", title="Ring")
     runtime.tasks.add(reference, CASEWORKER, assignee="tovholder-lise", title="Book lokalet")
+    clock.advance(days=1)
     anna = login(client, "anna")
 
     answer = client.get("/api/v1/tasks", headers=anna)
@@ -118,7 +120,7 @@ def test_my_worklist_open_done_and_filtered(
     assert first["assignee_name"] == "Anna Lærer"
     assert first["state"] == "open"
     assert first["overdue"] is True
-    assert datetime.fromisoformat(first["due_at"]) == datetime(2026, 3, 1, 15, 0, tzinfo=UTC)
+    assert datetime.fromisoformat(first["due_at"]) == datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 
     assert client.get("/api/v1/tasks?done=true", headers=anna).json()["tasks"] == []
     other = client.get("/api/v1/tasks?reference=SOR-2026-9999", headers=anna)

@@ -153,10 +153,11 @@ def test_my_tasks_lists_my_open_tasks_overdue_first_with_case_stage_and_due(
         due=date(2026, 3, 20),
     )
     no_due = tasks.add(second, CASEWORKER, assignee="laerer-anna", title="Find fraværstallene")
-    overdue = tasks.add(
-        second, CASEWORKER, assignee="laerer-anna", title="Send skemaet", due=date(2026, 2, 27)
+    overdue = tasks.add(  # due today (a day gone by is refused), overdue in five days
+        second, CASEWORKER, assignee="laerer-anna", title="Send skemaet", due=date(2026, 3, 2)
     )
     tasks.add(first, CASEWORKER, assignee="tovholder-lise", title="Book lokalet")  # not Anna's
+    clock.advance(days=5)
 
     log_in(client, "anna", PASSWORD)
     caseload = client.get("/").text
@@ -167,7 +168,7 @@ def test_my_tasks_lists_my_open_tasks_overdue_first_with_case_stage_and_due(
     assert _titles(rows) == ["Send skemaet", "Tal med klasselæreren", "Find fraværstallene"]
     assert _titles(rows, ours=False)[0] == "Send skemaet"  # the overdue one first of all
     overdue_row = _row(rows, "Send skemaet")
-    assert "27.02.2026 Overskredet" in overdue_row  # overdue, and marked
+    assert "02.03.2026 Overskredet" in overdue_row  # overdue, and marked
     assert "Overskredet" not in _row(rows, "Tal med klasselæreren")
     assert f"{second} Første samarbejdsmøde indkaldt" in overdue_row  # case and stage by name
     assert f'href="/cases/{second}">{second}</a>' in page.text
@@ -355,15 +356,16 @@ def test_the_case_page_names_who_has_each_task_and_who_closed_it(
 ) -> None:
     reference = _soroe_case(runtime)
     open_task = runtime.tasks.add(
-        reference, CASEWORKER, assignee="laerer-anna", title="Send skemaet", due=date(2026, 3, 1)
+        reference, CASEWORKER, assignee="laerer-anna", title="Send skemaet", due=date(2026, 3, 2)
     )
     done_task = runtime.tasks.add(reference, CASEWORKER, assignee="tovholder-lise", title="Book")
     runtime.tasks.complete(done_task.id, COORDINATOR, "Lokale 2")
+    clock.advance(days=1)  # the task due yesterday is overdue
 
     log_in(client, "mette", PASSWORD)
     page = client.get(f"/cases/{reference}").text
     row = _row(_rows(page, "open-tasks"), "Send skemaet")
-    assert row == "Send skemaet Anna Lærer 01.03.2026 Overskredet Åben"
+    assert row == "Send skemaet Anna Lærer 02.03.2026 Overskredet Åben"
     closed = _rows(page, "closed-tasks")
     assert _row(closed, "Book") == (
         "Book Lise Tovholder – Løst Løst af Lise Tovholder 02.03.2026 09:00 Lokale 2"
@@ -438,6 +440,8 @@ def test_a_refused_task_is_shown_beside_the_form_and_nothing_is_stored(
     assert '<a href="#task-title">' in summary
     assert 'id="task-error-assignee">' in empty
     assert 'id="task-error-title">skriv, hvad der skal gøres' in empty
+    past = add(assignee="laerer-anna", title="Ring", due="2026-03-01")  # the clock: 2 March
+    assert 'id="task-error-due">fristen er passeret; vælg i dag eller en senere dag</p>' in past
     bad_day = add(assignee="laerer-anna", title="Ring", due="13-03-2026")
     assert 'id="task-error-due">skal være en dato (ÅÅÅÅ-MM-DD)</p>' in bad_day
     assert 'value="Ring"' in bad_day

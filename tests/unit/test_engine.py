@@ -408,6 +408,22 @@ def test_goals_must_be_in_first_person(soroe: Definition) -> None:
     assert "jeg-form" in rejection.field_errors[0].text()
 
 
+def test_a_goals_deadline_may_not_have_passed(soroe: Definition) -> None:
+    goal = {"text": "Jeg skal møde op i skolen", "theme": "uddannelse"}
+    past = [goal, goal | {"deadline": "2026-03-16"}]  # the meeting is on 17 March
+    error = refused(first_meeting(soroe, COORD, past)).field_errors[0]
+    assert (error.name, error.code, error.params) == (
+        "plan",
+        "goal_deadline_passed",
+        {"item": 2, "day": "17.03.2026"},
+    )
+    assert error.text("da") == (
+        "punkt 2: fristen er passeret; et mål i planen har en frist fra i dag (17.03.2026) og frem"
+    )
+    today = [goal | {"deadline": "2026-03-17"}]
+    assert isinstance(first_meeting(soroe, COORD, today), Decision)
+
+
 def test_a_list_items_missing_part_is_named_in_words(soroe: Definition) -> None:
     plan = [{"text": " ", "theme": "uddannelse"}]
     rejection = refused(first_meeting(soroe, COORD, plan))

@@ -243,6 +243,12 @@ class TaskService:
             zone = ZoneInfo(
                 self.uow.catalog.pinned(session, stored.definition_version_id).calendar.timezone
             )
+            if due is not None and due < now.astimezone(zone).date():
+                raise _problem(
+                    "due",
+                    f"the due date {due.isoformat()} has passed",
+                    "give today or a later day",
+                )
             task = CaseTask(
                 case_id=stored.id,
                 assignee_kind=kind,

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
 
 from workflow.definitions import expressions
 from workflow.definitions.effects import Effect as EffectSpec
@@ -30,7 +31,13 @@ from workflow.definitions.message_values import filled
 from workflow.definitions.models import Definition
 from workflow.definitions.parts import StepSpec, Transition
 from workflow.definitions.types import text_variants
-from workflow.definitions.vocabulary import PREVIOUS_STAGE, REFER_EVENT, SYSTEM_ROLE, StageKind
+from workflow.definitions.vocabulary import (
+    PREVIOUS_STAGE,
+    REFER_EVENT,
+    SYSTEM_ROLE,
+    InputType,
+    StageKind,
+)
 from workflow.engine import timers as running_timers
 from workflow.engine.context import expression_context, with_data
 from workflow.engine.effects import StepFacts, effects_of, notifications_over_cap
@@ -218,6 +225,7 @@ def _validate_inputs(attempt: _Attempt, draft: _Draft) -> _Draft | Rejection:
     values, errors = validate_inputs(
         attempt.definition, attempt.spec.inputs, attempt.event.inputs, attempt.facts
     )
+    errors = errors or _past_deadlines(attempt, values)
     if errors:
         return Rejection(
             RejectionReason.INVALID_INPUT,
@@ -225,6 +233,29 @@ def _validate_inputs(attempt: _Attempt, draft: _Draft) -> _Draft | Rejection:
             tuple(errors),
         )
     return draft._replace(values=values, context=_context(attempt, values))
+
+
+def _past_deadlines(attempt: _Attempt, values: Mapping[str, Any]) -> list[FieldError]:
+    """A plan's goal may not have a deadline that has passed (the day of the step in the
+    municipality's zone is the earliest): a plan is for the coming period."""
+    plans = [i for i in attempt.spec.inputs if i.type is InputType.GOALS and values.get(i.name)]
+    if not plans:  # most steps: nothing to look at
+        return []
+    today = attempt.now.astimezone(ZoneInfo(attempt.definition.calendar.timezone)).date()
+    errors = []
+    for item in plans:
+        for goal in values[item.name]:
+            deadline = goal.get("deadline")
+            if deadline and date.fromisoformat(deadline) < today:
+                errors.append(
+                    FieldError(
+                        item.name,
+                        "goal_deadline_passed",
+                        {"item": goal["id"], "day": f"{today:%d.%m.%Y}"},
+                    )
+                )
+                break
+    return errors
 
 
 def _check_duties(attempt: _Attempt, draft: _Draft) -> _Draft | Rejection:

@@ -244,7 +244,7 @@ def _add_problems(
     """The add form's field errors, in words; a closed case is said above the form."""
     errors: dict[str, str] = {}
     for problem in problems:
-        if problem.path in ("assignee", "title"):
+        if problem.path in ("assignee", "title", "due"):
             errors[problem.path] = text(f"task_problem_{problem.path}", lang)
         elif problem.path == "reference":
             message = text("task_problem_reference", lang)
