@@ -156,10 +156,26 @@ def archetypes(
         ],
         None,
     )
-    add("closed", "aged_out", [*upto("follow_up"), _step("age_out", cw, "4 weeks")], None)
+    # Aged out as it happens: the young person passes the upper age four weeks after the
+    # follow-up begins, and the timer upper_age_reached ends the course (the caseworker's
+    # "Over aldersgrænsen" is refused inside the age range).
+    passing = ScriptStep.model_validate({"wait": "4 weeks"})
+    add("closed", "aged_out", [*upto("follow_up"), passing], None)
+    _passes_the_upper_age(found[-1], definition)
     _weigh([a for a in found if a.kind == "active"], ACTIVE_STAGES)
     _weigh([a for a in found if a.kind == "closed"], CLOSED_KINDS)
     return found
+
+
+def _passes_the_upper_age(archetype: Archetype, definition: Definition) -> None:
+    """Born so as to turn one year past the definition's upper age the day before the
+    archetype's last moment (the sweep at that moment fires upper_age_reached)."""
+    last = archetype.moments[-1].date() - timedelta(days=1)
+    years = definition.target_ages.max + 1
+    try:
+        archetype.born = last.replace(year=last.year - years)
+    except ValueError:  # 29 February
+        archetype.born = date(last.year - years, 2, 28)
 
 
 def _weigh(group: list[Archetype], shares: dict[str, float]) -> None:
