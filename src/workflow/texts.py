@@ -658,6 +658,14 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "Eget mobilnummer (SMS)",
         "en": "Own mobile number (SMS)",
     },
+    "guardian_email": {
+        "da": "E-mail (til invitationer og breve)",
+        "en": "E-mail (for invitations and letters)",
+    },
+    "guardian_phone": {
+        "da": "Mobilnummer (SMS)",
+        "en": "Mobile number (SMS)",
+    },
     "guardian_details": {
         "da": "Forælder/værge (når den unge er under 18)",
         "en": "Parent/guardian (when the young person is under 18)",

@@ -179,6 +179,11 @@ def test_the_web_form_refuses_the_century_and_an_unknown_caseworker(
     client: TestClient, staffed: Runtime
 ) -> None:
     csrf = _log_in(client)
+    # The caseworker who refers is filled in as the caseworker of record (changeable).
+    blank = client.get("/refer?definition=soroe").text
+    field = re.search(r'<[^>]*name="caseworker"[^>]*>', blank)
+    assert field is not None
+    assert 'value="cw-mette"' in field[0]
     answer = client.post("/refer", data=_refer_form(csrf, "010110-1234", "2010-01-01"))
     assert answer.status_code == 422
     assert "7. ciffer angiver et andet århundrede end fødselsdatoen" in answer.text
@@ -204,7 +209,7 @@ def test_the_web_form_refuses_the_century_and_an_unknown_caseworker(
     assert "Henvisningen er ikke gemt. Ret dette:" in summary  # a referral, not a step
     assert '<a href="#person_email">Egen e-mail (til invitationer og planen): ' in summary
     assert '<a href="#guardian_cpr">Forælder/værge – CPR-nummer: ' in summary
-    assert '<a href="#guardian_phone">Forælder/værge – Eget mobilnummer (SMS): ' in summary
+    assert '<a href="#guardian_phone">Forælder/værge – Mobilnummer (SMS): ' in summary
     fine = client.post(
         "/refer", data=_refer_form(csrf, "010110-4321", "2010-01-01"), follow_redirects=False
     )

@@ -497,6 +497,10 @@ def test_a_course_ended_with_a_meeting_booked_tells_everyone_it_was_with(
     reference = _at_pre_meeting(runtime, "patterns", person)
     runtime.service.trigger(reference, "hold_pre_meeting", BASE_PRE_MEETING, CASEWORKER)
     runtime.deliverer.drain(clock.now)
+    invited = {tuple(rcpt): _parsed(raw) for rcpt, raw in smtp.received}
+    # Each told of the meeting as theirs or as the young person's.
+    assert str(invited[("freja@example.org",)]["Subject"]) == "Dit første samarbejdsmøde"
+    assert str(invited[("mor@example.org",)]["Subject"]) == "Den unges første samarbejdsmøde"
     before = len(smtp.received)
     runtime.service.trigger(reference, "withdraw", {}, CASEWORKER)
     runtime.deliverer.drain(clock.now)

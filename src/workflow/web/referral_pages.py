@@ -14,6 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from workflow.cases.model import GuardianDetails, RejectedError, YoungPersonDetails
 from workflow.cases.service import CaseService
 from workflow.definitions.models import Definition
+from workflow.definitions.vocabulary import CASEWORKER_ROLE
 from workflow.engine.steps import acting_role
 from workflow.errors import WorkflowError
 from workflow.privacy.accounts import User
@@ -76,7 +77,10 @@ def _definition(web: WebContext, user: User, wanted: str) -> Definition | None:
 @router.get("/refer")
 def refer_page(request: Request, web: Web, auth: SignedIn, definition: str = "") -> Response:
     chosen = _definition(web, auth.user, definition)
-    return _refer_form(request, web, auth, chosen, FormData([]))
+    # A caseworker who refers is most often the caseworker of record: filled in, changeable.
+    mine = CASEWORKER_ROLE in auth.user.roles and auth.user.person_id
+    given = FormData([(CASEWORKER_ROLE, auth.user.person_id)] if mine else [])
+    return _refer_form(request, web, auth, chosen, given)
 
 
 @router.post("/refer")
