@@ -216,7 +216,9 @@ def test_the_young_person_and_guardian_follow_a_soroe_course(site: Site, browser
     page = _log_in(browser, site, "emma", shot=True)
     expect(page.get_by_role("heading", level=1)).to_have_text("Mit forløb")
     meeting = _section(page, "Mit næste møde")
-    expect(meeting).to_contain_text("17.03.2026 09:00")
+    # As the letters say it, with the weekday, and which meeting it is.
+    expect(meeting).to_contain_text("tirsdag den 17. marts 2026 kl. 09.00")
+    expect(meeting).to_contain_text("Første samarbejdsmøde")
     expect(meeting.get_by_role("link", name="Sæt i min kalender")).to_be_visible()
     team = _section(page, "Mit team")
     expect(team).to_contain_text("Min tovholder: Lise Tovholder")
@@ -254,7 +256,7 @@ def test_the_young_person_and_guardian_follow_a_soroe_course(site: Site, browser
 
     # After it, Emma (a new login: a day's session is long gone) gives her feedback.
     page = _log_in(browser, site, "emma")
-    expect(_section(page, "Mit næste møde")).to_contain_text("28.04.2026 09:00")
+    expect(_section(page, "Mit næste møde")).to_contain_text("tirsdag den 28. april 2026 kl. 09.00")
     plan = _section(page, "Min plan")
     expect(plan).to_contain_text("Jeg skal møde op i skole 3 dage om ugen")
     expect(plan).to_contain_text("I gang")
@@ -412,7 +414,7 @@ def test_a_roskilde_case_through_the_young_persons_steps_in_the_browser(
     rt.service.trigger(ref, "hold_pre_meeting", pre_meeting, CASEWORKER)
     page.reload()
     expect(page.locator("p.small strong")).to_have_text("Første samarbejdsmøde indkaldt")
-    expect(_section(page, "Mit næste møde")).to_contain_text("17.03.2026 09:00")
+    expect(_section(page, "Mit næste møde")).to_contain_text("tirsdag den 17. marts 2026 kl. 09.00")
     expect(_section(page, "Mit team")).to_contain_text("Min ungekoordinator: Lise Tovholder")
 
     # After the pre-meeting: feedback, then preparing the first meeting.
@@ -429,7 +431,7 @@ def test_a_roskilde_case_through_the_young_persons_steps_in_the_browser(
     page = _log_in(browser, site, "jonas")
     expect(page.locator("p.small strong")).to_have_text("Opfølgning")
     expect(_section(page, "Min plan")).to_contain_text("Jeg skal møde op i skole 3 dage om ugen")
-    expect(_section(page, "Mit næste møde")).to_contain_text("28.04.2026 09:00")
+    expect(_section(page, "Mit næste møde")).to_contain_text("tirsdag den 28. april 2026 kl. 09.00")
     feedback("Delvist", "Jeg bestemte planen, men det gik stærkt")
     view = rt.service.view(ref, COORDINATOR)
     assert view.stage == "follow_up"

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -27,6 +28,7 @@ from starlette.responses import RedirectResponse, Response
 from workflow.cases.citizens import CitizenPage, CitizenService, departments_without_consent
 from workflow.cases.model import RejectedError, StepResult
 from workflow.definitions.parts import Transition
+from workflow.definitions.templates import when as written_when
 from workflow.delivery.ics import invitation
 from workflow.delivery.message import meeting_uid
 from workflow.errors import CaseNotFoundError, NotAllowedError, WorkflowError
@@ -475,7 +477,13 @@ def _case_values(context: CitizenContext, page: CitizenPage, lang: str) -> dict[
     ]
     meeting = _next_meeting(page, context)
     if meeting is not None:
-        meeting = meeting | {"place": choice_label(definition, meeting["place"], lang)}
+        local_start = meeting["starts_at"].astimezone(ZoneInfo(definition.calendar.timezone))
+        meeting = meeting | {
+            "place": choice_label(definition, meeting["place"], lang),
+            # As the letters say it: "torsdag den 10. december 2026 kl. 14.00", and which.
+            "written": written_when(local_start, lang),
+            "title": _meeting_title(page, meeting, lang),
+        }
     active = sorted(
         {
             d["department"]
