@@ -180,8 +180,11 @@ def test_the_young_person_logs_in_sees_their_course_and_prepares(
     ics = client.get(f"/ung/cases/{ref}/meeting.ics")
     assert ics.status_code == 200
     assert "BEGIN:VEVENT" in ics.text
-    # The calendar file's meeting is the booked first meeting.
+    # The calendar file's meeting is the booked first meeting, published into her own
+    # calendar (no invitation to answer), stamped when the file was made.
     assert "20260317T" in ics.text
+    assert "METHOD:PUBLISH" in ics.text
+    assert "DTSTAMP:20260302T080000Z" in ics.text  # the clock, not the meeting's start
 
 
 def test_the_guardian_sees_the_course_without_the_young_persons_own_words(

@@ -69,6 +69,15 @@ def meeting_calendar(
     return _calendar(meeting, organizer, attendees, stamp=stamp, timezone=timezone)
 
 
+def published_calendar(
+    meeting: CalendarMeeting, *, stamp: datetime, timezone: str = DEFAULT_TIMEZONE
+) -> bytes:
+    """The meeting as a file someone puts into their own calendar (METHOD:PUBLISH: no
+    invitation to answer, no organizer; RFC 5546 3.2.1), made at ``stamp``. The same UID
+    and sequence as its invitations, so a calendar that has the meeting updates it."""
+    return _calendar(meeting, None, (), stamp=stamp, timezone=timezone, publish=True)
+
+
 def invitation(
     *,
     uid: str,
@@ -236,6 +245,7 @@ def _calendar(
     *,
     stamp: datetime,
     timezone: str,
+    publish: bool = False,
 ) -> bytes:
     for what, moment in (("starts_at", meeting.starts_at), ("ends_at", meeting.ends_at)):
         _require_aware(what, moment)
@@ -245,7 +255,7 @@ def _calendar(
     if timezone.upper() in _UTC_NAMES:
         # A zone the library writes as UTC ("...Z", no TZID): left to the library.
         return library_calendar(meeting, organizer, attendees, stamp=stamp, timezone=timezone)
-    method = "CANCEL" if meeting.cancelled else "REQUEST"
+    method = "PUBLISH" if publish else "CANCEL" if meeting.cancelled else "REQUEST"
     lines = [
         f"PRODID:{_text(PRODID)}",
         "VERSION:2.0",

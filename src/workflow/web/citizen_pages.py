@@ -29,7 +29,7 @@ from workflow.cases.citizens import CitizenPage, CitizenService, departments_wit
 from workflow.cases.model import RejectedError, StepResult
 from workflow.definitions.parts import Transition
 from workflow.definitions.templates import when as written_when
-from workflow.delivery.ics import invitation
+from workflow.delivery.ics import CalendarMeeting, published_calendar
 from workflow.delivery.message import meeting_uid
 from workflow.errors import CaseNotFoundError, NotAllowedError, WorkflowError
 from workflow.privacy.accounts import same_token
@@ -382,21 +382,27 @@ def create_citizen_app(context: CitizenContext) -> FastAPI:  # noqa: C901 - the 
         # The meeting's own UID and sequence: the same event as its mailed invitation,
         # so a calendar that has one updates it rather than adding another.
         key = meeting.get("key")
-        body = invitation(
+        calendar_meeting = CalendarMeeting(
             uid=meeting_uid(reference, int(key))
             if key
             else f"{reference}-{meeting['id']}@workflow",
-            start=meeting["starts_at"],
-            end=meeting.get("ends_at") or meeting["starts_at"] + MEETING_LENGTH,
+            sequence=int(meeting.get("sequence") or 0),
+            starts_at=meeting["starts_at"],
+            ends_at=meeting.get("ends_at") or meeting["starts_at"] + MEETING_LENGTH,
             summary=text(
                 "meeting_summary",
                 render.lang,
                 title=_meeting_title(page, meeting, render.lang),
                 reference=reference,
             ),
-            location=choice_label(page.definition, meeting["place"], render.lang) or None,
-            sequence=int(meeting.get("sequence") or 0),
             description=reference,
+            location=choice_label(page.definition, meeting["place"], render.lang) or None,
+        )
+        # A file put into one's own calendar (not an invitation to answer), made now.
+        body = published_calendar(
+            calendar_meeting,
+            stamp=context.citizens.uow.clock(),
+            timezone=page.definition.calendar.timezone,
         )
         return Response(
             body,
