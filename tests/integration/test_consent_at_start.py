@@ -8,6 +8,7 @@ Through the real app's pages and the real SMTP delivery; the Sorø definition, a
 
 from __future__ import annotations
 
+import html
 from collections import Counter
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -252,6 +253,14 @@ def test_choosing_a_team_person_without_consent_warns_before_saving(
     # Nothing is saved yet, and the form keeps what was filled in.
     assert runtime.service.view(reference, CASEWORKER, "kontrol").stage == "pre_meeting"
     assert 'value="vejleder-sara"' in first.text
+
+    # The form's other errors come with the question, not one round after it.
+    wrong = PRE_MEETING | {"csrf_token": csrf, "coordinator": "lise"}
+    both = client.post(f"/cases/{reference}/steps/hold_pre_meeting", data=wrong)
+    assert both.status_code == 422
+    assert 'data-testid="withheld-warning"' in both.text
+    assert "er ikke en medarbejders id" in html.unescape(both.text)
+    assert runtime.service.view(reference, CASEWORKER, "kontrol").stage == "pre_meeting"
 
     confirmed = client.post(
         f"/cases/{reference}/steps/hold_pre_meeting",

@@ -272,6 +272,8 @@ class CaseService:
             decision = decide(definition, state, event, now, facts)
             if isinstance(decision, Rejection):
                 raise RejectedError(decision)
+            if request.checking:
+                raise _Checked  # the step's transaction is rolled back: nothing written
             recorded = consent_with_step(
                 self.uow,
                 session,
@@ -297,6 +299,27 @@ class CaseService:
                 consent=recorded,
             )
             return record_step(session, step)
+
+    def check(
+        self, reference: str, event: str, inputs: dict[str, Any], actor: Actor, purpose: str
+    ) -> Rejection | None:
+        """The refusal a step would get now, or None, without taking it (the same access
+        rule, inputs and engine as :meth:`trigger`; its transaction is rolled back and
+        nothing is written or logged). A form asks before a question of its own (a team
+        some of whom no consent covers), so the person hears every error at once."""
+        request = _Trigger(reference, event, inputs, actor, None, purpose)
+        request.checking = True
+
+        def once() -> Rejection | None:
+            try:
+                self._trigger_once(request)
+            except RejectedError as refused:
+                return refused.rejection
+            except _Checked:
+                return None
+            return None  # pragma: no cover - without a key nothing returns before deciding
+
+        return retry_when_busy(once)
 
     def repeated(self, key: str, reference: str, event: str) -> bool:
         """Whether this idempotency key already took ``event`` on the case."""
@@ -429,6 +452,10 @@ def _storable(text: str) -> bool:
     return "\x00" not in text and len(text) <= 200
 
 
+class _Checked(Exception):  # noqa: N818 - a signal, not an error
+    """A checked step was decided: its transaction ends here, rolled back."""
+
+
 @dataclass
 class _Trigger:
     """One trigger request, and the case version its first attempt read."""
@@ -447,3 +474,5 @@ class _Trigger:
     consent: StepConsent = field(default_factory=StepConsent)
     #: Whether the case's definition takes ``consent_given`` (raised once it is recorded).
     tells_consent: bool = False
+    #: Only decide (see :meth:`CaseService.check`): nothing is written.
+    checking: bool = False

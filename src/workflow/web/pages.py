@@ -497,6 +497,20 @@ def take_step(
     names = web.staff.names(team_people(transition, inputs))
     withheld = uncovered_team(definition, transition, inputs, covered, names, lang)
     if withheld and form.get(CONFIRM_WITHHELD) != "1":
+        # Asked before saving; the form's other errors are said with the question, not
+        # one round later.
+        found = cases.check(reference, transition.event_name, inputs, actor, transition.id)
+        if found is not None:
+            message, errors = refusal(found, lang, definition)
+            return _step_page(
+                request,
+                web,
+                shown,
+                status_code=422,
+                message=message,
+                errors=errors,
+                withheld=withheld,
+            )
         return _step_page(request, web, shown, withheld=withheld)
     try:
         result = cases.trigger(
