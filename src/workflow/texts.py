@@ -128,6 +128,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "meetings": {"da": "Møder", "en": "Meetings"},
     "next_meeting": {"da": "Næste møde", "en": "Next meeting"},
     "no_meeting_booked": {"da": "Intet møde er aftalt.", "en": "No meeting is booked."},
+    "meeting_not_recorded": {
+        "da": "Intet nyt møde er aftalt. {meeting} {starts} er ikke registreret som holdt endnu.",
+        "en": "No new meeting is booked. {meeting} {starts} is not recorded as held yet.",
+    },
     "participants": {"da": "Deltagere", "en": "Participants"},
     "timers": {"da": "Frister", "en": "Deadlines"},
     "no_timers": {"da": "Ingen frister kører.", "en": "No deadlines are running."},

@@ -659,3 +659,17 @@ def test_a_follow_up_meeting_cancelled_cannot_be_recorded_as_held(
     assert refused.value.rejection.reason is RejectionReason.NO_MEETING
     view = runtime.service.view(reference, COORDINATOR, "test")
     assert [m["state"] for m in view.meetings] == ["held", "cancelled"]
+
+
+def test_a_meeting_past_but_not_recorded_is_said_where_the_next_meeting_would_be(
+    client: TestClient, runtime: Runtime, clock: Clock
+) -> None:
+    reference = _soroe_case(runtime)  # the first meeting: 17 March, 09:00
+    clock.now = datetime(2026, 3, 18, 9, 0, tzinfo=UTC)
+    log_in(client, "lise", PASSWORD)
+    page = client.get(f"/cases/{reference}").text
+    said = _find(r'data-testid="next-meeting">(.*?)</p>', page, 1)
+    assert said == (
+        "Intet nyt møde er aftalt. Første samarbejdsmøde 17.03.2026 09:00 er ikke registreret "
+        "som holdt endnu."
+    )

@@ -43,6 +43,13 @@ def next_meeting(meetings: Sequence[Meeting], now: datetime) -> Meeting | None:
     return upcoming[0] if upcoming else None
 
 
+def unrecorded_meeting(meetings: Sequence[Meeting], now: datetime) -> Meeting | None:
+    """The latest booked or moved meeting that has ended but is not recorded as held (or
+    cancelled): what the case is waiting for when no meeting lies ahead."""
+    ended = [m for m in open_meetings(meetings) if (m.get("ends_at") or m["starts_at"]) < now]
+    return ended[-1] if ended else None
+
+
 def kind_name(definition: Definition, kind: str | None, lang: str) -> str:
     """What a kind of meeting is called (the definition's name), else a plain "meeting"."""
     found = definition.meeting_kinds_by_id.get(kind or "")

@@ -53,6 +53,7 @@ from workflow.web.meetings import (
     next_meeting,
     participant_names,
     staff_ids,
+    unrecorded_meeting,
 )
 from workflow.web.page_support import (
     PageNotFoundError,
@@ -214,6 +215,7 @@ def render_case(
         saved=saved_step,
         request_saved=shown.saved,
         next_meeting=upcoming,
+        unrecorded=None if upcoming else unrecorded_meeting(view.meetings, now),
         meetings=sorted(view.meetings, key=lambda m: m["starts_at"]),
         attendees={
             m["id"]: participant_names(m, people, young_person, lang) for m in view.meetings
