@@ -128,6 +128,11 @@ TEXTS: dict[str, dict[str, str]] = {
     "meetings": {"da": "Møder", "en": "Meetings"},
     "next_meeting": {"da": "Næste møde", "en": "Next meeting"},
     "no_meeting_booked": {"da": "Intet møde er aftalt.", "en": "No meeting is booked."},
+    # A meeting's change in the case's timeline: "Første samarbejdsmøde flyttet til ...".
+    "meeting_change_book": {"da": "booket til {starts}", "en": "booked for {starts}"},
+    "meeting_change_move": {"da": "flyttet til {starts}", "en": "moved to {starts}"},
+    "meeting_change_cancel": {"da": "{starts} aflyst", "en": "{starts} cancelled"},
+    "meeting_change_hold": {"da": "{starts} holdt", "en": "{starts} held"},
     "meeting_not_recorded": {
         "da": "Intet nyt møde er aftalt. {meeting} {starts} er ikke registreret som holdt endnu.",
         "en": "No new meeting is booked. {meeting} {starts} is not recorded as held yet.",

@@ -509,6 +509,11 @@ def test_moving_the_meeting_through_its_form_changes_the_next_meeting(
     assert 'data-testid="next-meeting">Intet møde er aftalt.</p>' in page
     assert 'data-meeting="1" data-state="cancelled"' in page
     assert "<s>19.03.2026 10:00</s>" in page
+    # The timeline says which meeting each step changed, and to when.
+    changes = re.findall(r'data-testid="meeting-change">([^<]*)</span>', page)
+    assert "· Første samarbejdsmøde flyttet til 19.03.2026 10:00" in changes
+    assert "· Første samarbejdsmøde 19.03.2026 10:00 aflyst" in changes
+    assert "· Første samarbejdsmøde booket til 17.03.2026 09:00" in changes
     again = client.get(f"/cases/{reference}/steps/move_meeting").text
     # A cancelled meeting is not offered, and a form with nothing to act on is not shown.
     assert 'data-testid="nothing-booked">Sagen har ingen bookede møder' in again
