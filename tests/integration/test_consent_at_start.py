@@ -261,6 +261,12 @@ def test_choosing_a_team_person_without_consent_warns_before_saving(
     assert 'data-testid="withheld-warning"' in both.text
     assert "er ikke en medarbejders id" in html.unescape(both.text)
     assert runtime.service.view(reference, CASEWORKER, "kontrol").stage == "pre_meeting"
+    # A team row without its department is said in words, not by the field's code.
+    no_department = PRE_MEETING | {"csrf_token": csrf, "team.0.department": ""}
+    row = client.post(f"/cases/{reference}/steps/hold_pre_meeting", data=no_department)
+    assert row.status_code == 422
+    assert "punkt 1: afdelingen skal udfyldes" in row.text
+    assert "department skal udfyldes" not in row.text
 
     confirmed = client.post(
         f"/cases/{reference}/steps/hold_pre_meeting",

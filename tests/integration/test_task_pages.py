@@ -480,6 +480,13 @@ def test_moving_the_meeting_through_its_form_changes_the_next_meeting(
         r"mødet kan tidligst begynde kl\. 08:00</p>",
         refused.text,
     )
+    # A time gone by: refused with the time now, as the pages write times.
+    past = client.post(
+        f"/cases/{reference}/steps/move_meeting",
+        data={"csrf_token": csrf(form), "meeting": "1", "moved_to": "2026-02-26T10:00"},
+    )
+    assert past.status_code == 422
+    assert "nu er det 02.03.2026 09:00" in past.text
     view = runtime.service.view(reference, COORDINATOR, "test")
     assert [(m["state"], m["starts_at"]) for m in view.meetings] == [
         ("booked", datetime(2026, 3, 17, 8, 0, tzinfo=UTC))

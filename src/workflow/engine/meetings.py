@@ -359,9 +359,9 @@ def _minutes(definition: Definition, kind: str) -> int:
 
 
 def _local(definition: Definition, moment: datetime) -> str:
-    """A time in a refusal, in the municipality's zone, written as the pages write times
-    ("20.04.2026 11:00"), not as a machine does."""
-    return moment.astimezone(ZoneInfo(definition.calendar.timezone)).strftime("%d.%m.%Y %H:%M")
+    """A time in a refusal, in the municipality's zone ('YYYY-MM-DD HH:MM': the pages
+    write it as people do, :func:`workflow.web.page_support.localised`)."""
+    return moment.astimezone(ZoneInfo(definition.calendar.timezone)).strftime("%Y-%m-%d %H:%M")
 
 
 __all__ = [

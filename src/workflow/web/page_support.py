@@ -149,9 +149,12 @@ def localised(
         found["days"] = _listed(days, lang)
     if isinstance(found.get("state"), str):
         found["state"] = text(f"meeting_state_{found['state']}", lang).lower()
-    for key in ("day", "starts", "from"):
+    for key in ("day", "starts", "from", "now"):
         if isinstance(found.get(key), str):
             found[key] = _moment(found[key])
+    part = found.get("field")
+    if isinstance(part, str) and f"item_field_{part}" in TEXTS:  # a list row's part, in words
+        found["field"] = text(f"item_field_{part}", lang)
     if definition is not None:
         if isinstance(found.get("kind"), str):
             found["kind"] = kind_name(definition, found["kind"], lang).lower()
