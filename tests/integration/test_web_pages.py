@@ -249,6 +249,10 @@ def test_the_caseload_filters_by_stage_overdue_and_reference(
     overdue = client.get("/?overdue=1").text
     assert "2 af 2 sager" in overdue
     assert "Overskredet" in overdue
+    # The deadline shown is the one that passed (in March; the sweep fired them on 1
+    # April), not the next one running (the young person's 18th birthday, years ahead).
+    shown = re.findall(r'data-label="Næste frist">([^<]*)<strong class="badge">', overdue)
+    assert sorted(day.strip() for day in shown) == ["09.03.2026 09:00", "16.03.2026 09:00"]
     with runtime.sessions() as session:
         searches = session.scalars(
             select(AuditEntry.details).where(AuditEntry.action == "search")

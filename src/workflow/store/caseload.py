@@ -125,11 +125,24 @@ def _search(relation: bool, stage: bool, search: bool, overdue: bool) -> _Search
         base = base.where(Case.reference.like(bindparam("b_pattern"), escape="/"))
     if overdue:
         base = base.where(_overdue())
-    next_due = (
+    running = (
         select(func.min(CaseTimer.due_at))
         .where(CaseTimer.case_id == Case.id, CaseTimer.state == TimerState.RUNNING)
         .scalar_subquery()
     )
+    # The deadline to show: one that fell due in the stage the case is still in (since
+    # when), else the next one running (a birthday far ahead is not the overdue one).
+    passed = (
+        select(func.max(CaseTimer.due_at))
+        .join(CaseFigures, CaseFigures.case_id == CaseTimer.case_id)
+        .where(
+            CaseTimer.case_id == Case.id,
+            CaseTimer.timer == CaseFigures.overdue_timer,
+            CaseTimer.state == TimerState.FIRED,
+        )
+        .scalar_subquery()
+    )
+    next_due = func.coalesce(passed, running)
     page = (
         base.with_only_columns(
             Case.id,
