@@ -20,7 +20,16 @@ def test_moving_or_cancelling_is_offered_only_while_a_meeting_is_booked() -> Non
     cancelled = [{"kind": "first_meeting", "state": "cancelled"}]
     assert not {"move_meeting", "cancel_meeting"} & offered(cancelled)
     assert "book_first_meeting" in offered(cancelled)
-    # Without the meetings (a caller that does not know them): every step, as before.
+    # Holding it too: there is none booked to hold (it would write the plan on no meeting).
+    assert "hold_first_meeting" in offered(booked)
+    assert "hold_first_meeting" not in offered(cancelled)
+    # Without the meetings (a caller that does not know them, or a case from before
+    # meetings were kept, which has none): every step, as before.
     everything = {t.id for t in next_steps(soroe, stage, roles)}
-    assert everything - offered(cancelled) == {"move_meeting", "cancel_meeting"}
+    assert offered([]) == everything
+    assert everything - offered(cancelled) == {
+        "move_meeting",
+        "cancel_meeting",
+        "hold_first_meeting",
+    }
     assert everything - offered(booked) == {"book_first_meeting"}

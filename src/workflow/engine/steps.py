@@ -24,9 +24,9 @@ def next_steps(
     """The transitions leaving ``stage`` that one of ``roles`` may trigger, in file order.
 
     ``open_meetings``: the kinds of the case's meetings still booked (or moved). Given, a
-    step that moves or cancels a meeting is left out while none it could act on is booked
-    (it would only be refused: "no meeting booked"), and a step that only books a meeting
-    while one of its kind is booked."""
+    step that moves, cancels or holds a meeting is left out while none it could act on is
+    booked (it would only be refused: "no meeting booked"), and a step that only books a
+    meeting while one of its kind is booked."""
     current = definition.stages_by_id.get(stage)
     if current is None or current.kind is StageKind.FINAL:
         return []
@@ -39,20 +39,24 @@ def next_steps(
     ]
 
 
-def open_meeting_kinds(meetings: Sequence[Mapping[str, Any]]) -> frozenset[str]:
-    """The kinds of a case view's meetings that are still booked (or moved)."""
+def open_meeting_kinds(meetings: Sequence[Mapping[str, Any]]) -> frozenset[str] | None:
+    """The kinds of a case view's meetings that are still booked (or moved); None for a
+    case with no meetings at all (one from before meetings were kept, or before its first
+    booking), for which nothing is left out."""
+    if not meetings:
+        return None
     return frozenset(str(m["kind"]) for m in meetings if m.get("state") in OPEN_STATES)
 
 
 def _has_its_meeting(transition: Transition, open_meetings: Collection[str]) -> bool:
-    """A move or cancel needs a meeting booked; a step that only books meetings is for
+    """A move, cancel or hold needs a meeting booked; a step that only books meetings is for
     when none of their kinds is (else it would replace the one booked: "Flyt mødet")."""
     action = transition.meeting
     if action is None:
         inputs = transition.inputs
         only_booking = bool(inputs) and all(i.type is InputType.MEETING for i in inputs)
         return not (only_booking and all(meeting_kind(i) in open_meetings for i in inputs))
-    if action.action not in ("move", "cancel"):
+    if action.action not in ("move", "cancel", "hold"):
         return True
     return action.kind in open_meetings if action.kind else bool(open_meetings)
 
