@@ -514,5 +514,5 @@ def test_a_course_ended_with_a_meeting_booked_tells_everyone_it_was_with(
     assert str(ended[("mor@example.org",)]["Subject"]) == "Den unges forløb er afsluttet"
     words = ended[("freja@example.org",)].get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "Hej Freja" in words
-    assert "er afsluttet, og Første samarbejdsmøde tirsdag den 17. marts 2026" in words
+    assert "er afsluttet, og første samarbejdsmøde tirsdag den 17. marts 2026" in words
     assert "Aflysningen er vedhæftet, så mødet forsvinder fra din kalender." in words
