@@ -501,6 +501,9 @@ def test_a_course_ended_with_a_meeting_booked_tells_everyone_it_was_with(
     # Each told of the meeting as theirs or as the young person's.
     assert str(invited[("freja@example.org",)]["Subject"]) == "Dit første samarbejdsmøde"
     assert str(invited[("mor@example.org",)]["Subject"]) == "Den unges første samarbejdsmøde"
+    # The coordinator called what the definition calls the role ("Koordinator" here).
+    letter = invited[("freja@example.org",)].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "dit team og din koordinator" in letter
     before = len(smtp.received)
     runtime.service.trigger(reference, "withdraw", {}, CASEWORKER)
     runtime.deliverer.drain(clock.now)

@@ -33,3 +33,22 @@ def test_the_young_persons_themes_are_named_and_times_kept(soroe: Definition) ->
     assert "uddannelse" not in said
     moved = _mail(soroe, "coordinator_chosen", {"first_meeting_at": "2026-03-17T09:00"}, "da")
     assert "17. marts 2026" in moved
+
+
+def test_the_young_persons_letter_names_the_coordinator_as_the_municipality_does(
+    soroe: Definition,
+) -> None:
+    letter = compose(
+        soroe,
+        reference="SOR-2026-0001",
+        dedupe_key="SOR-2026-0001:2:3:young_person",
+        template_id="my_first_meeting",
+        recipient={"kind": "role", "id": "young_person", "person": None},
+        payload={"shared": {"first_meeting_at": "2026-03-17T09:00"}, "event": "hold_pre_meeting"},
+        base_url="https://kui.example",
+        locale="da",
+        own=(),
+        names=("Emma",),
+    ).text
+    assert "dit team og din tovholder" in letter  # Sorø's word, not "koordinator"
+    assert "koordinator" not in letter

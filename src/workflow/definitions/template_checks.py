@@ -73,6 +73,7 @@ def _sample_case(definition: Definition) -> dict[str, Any]:
         "municipality": municipality,
         "stage": "Fase",
         "phase": "referral",
+        "roles": {role.id: text_in(role.name, definition.locale) for role in definition.roles},
     }
 
 

@@ -147,6 +147,8 @@ def compose(  # noqa: PLR0913 - one message's parts, keyword-only
         "municipality": definition.municipality.name,
         "stage": text_in(stage.name, lang) if stage else payload.get("stage"),
         "phase": payload.get("phase"),
+        # The roles as the municipality names them ("din {{ case.roles.coordinator|lower }}").
+        "roles": _role_names(definition, lang),
     }
     who = {
         "kind": recipient["kind"],
@@ -328,6 +330,11 @@ def _people(
             organizer = mails[0]
         attendees.extend(mails)
     return organizer, attendees
+
+
+def _role_names(definition: Definition, lang: str) -> dict[str, str]:
+    """Each role's name in the reader's language, by id."""
+    return {role.id: text_in(role.name, lang) for role in definition.roles}
 
 
 def _invitation(
