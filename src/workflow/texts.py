@@ -176,6 +176,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "Lukket af systemet {when}, da sagen gik videre",
         "en": "Closed by the system {when} as the case moved on",
     },
+    "task_cancelled_by_step": {
+        "da": "Lukket af systemet {when}, da et skridt i sagen gjorde den overflødig",
+        "en": "Closed by the system {when}: a step of the case made it unneeded",
+    },
     "task_whole_department": {
         "da": "{department} – hele afdelingen",
         "en": "{department} – the whole department",

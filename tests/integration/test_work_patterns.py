@@ -301,8 +301,11 @@ def test_a_cancelled_first_meeting_is_booked_again_and_everyone_invited(
 
     assert confirmations() == [("skole", "open"), ("uu", "open")]
     runtime.service.trigger(reference, "cancel_meeting", {}, COORDINATOR)
-    # The confirmations were for the meeting cancelled: they end with it.
+    # The confirmations were for the meeting cancelled: they end with it (closed by the
+    # step, which the case page says: not "as the case moved on").
     assert confirmations() == [("skole", "cancelled"), ("uu", "cancelled")]
+    ended = _tasks(runtime, reference, "confirm_participation")
+    assert {t.closed_by for t in ended} == {"system:step"}
     definition = runtime.catalog.by_id("patterns")
     view = runtime.service.view(reference, COORDINATOR)
     offered = {

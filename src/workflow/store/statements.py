@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Table, and_, bindparam, insert, null, or_, select, update
 
 from workflow.store.driver import DriverStatement
-from workflow.store.states import SYSTEM_CLOSER, TaskState, TimerState
+from workflow.store.states import STEP_CLOSER, SYSTEM_CLOSER, TaskState, TimerState
 from workflow.store.tables import (
     AuditEntry,
     Base,
@@ -130,7 +130,7 @@ CANCEL_STAGE_TASKS = DriverStatement(
 CANCEL_KEYED_TASKS = DriverStatement(
     update(CaseTask)
     .where(*_OPEN_TASK, CaseTask.key == bindparam("b_key"))
-    .values(**_CANCELLED_TASK)
+    .values(**(_CANCELLED_TASK | {"closed_by": STEP_CLOSER}))
 )
 AUDIT_COLUMNS = insert_columns(AuditEntry)
 INSERT_AUDIT = insert(AuditEntry)

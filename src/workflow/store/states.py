@@ -36,6 +36,8 @@ class OutboxState(StrEnum):
 
 #: Who closed a task that ended with its stage or its case (``tasks.closed_by``).
 SYSTEM_CLOSER = "system"
+#: Who closed a task a step ended by name (``cancel_tasks:``, e.g. a meeting cancelled).
+STEP_CLOSER = "system:step"
 
 
 class TaskState(StrEnum):
