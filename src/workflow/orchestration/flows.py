@@ -28,6 +28,7 @@ from prefect.states import Completed, Failed
 from sqlalchemy import select
 
 from workflow.cases.model import StepResult
+from workflow.definitions.expressions import uses_name
 from workflow.definitions.models import Definition
 from workflow.delivery.channels import TransientDeliveryError
 from workflow.delivery.outbox import DeliveryStatus
@@ -203,7 +204,7 @@ def timer_effect(reference: str, timer: str, action: str) -> State[Any]:
 def _personal_anchor(definition: Definition, timer: str) -> bool:
     """Whether a timer falls due on a date read off the young person (a birthday)."""
     spec = definition.timers_by_id.get(timer)
-    return spec is not None and spec.at is not None and "person." in spec.at
+    return spec is not None and spec.at is not None and uses_name(spec.at, "person")
 
 
 @flow(
