@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -613,3 +613,32 @@ def test_an_address_the_app_does_not_have_keeps_the_logged_in_users_navigation(
     assert "<nav" in missing.text  # the way back to the caseload, and who is logged in
     assert 'href="/"' in missing.text
     assert "Mette" in missing.text
+
+
+def test_a_step_its_guard_refuses_on_the_case_as_it_is_is_not_offered(
+    client: TestClient, runtime: Runtime, clock: Clock
+) -> None:
+    """ "Over aldersgrænsen" is not offered for a 16-year-old (Sorø's range is 14-29): its
+    guard reads only the young person's age. Opened by its address anyway, the step is
+    refused with the guard's message. Past the range it is offered."""
+    reference = _refer(runtime)
+    _log_in(client, "mette")
+    page = client.get(f"/cases/{reference}").text
+    assert f"/cases/{reference}/steps/pause" in page  # the caseworker's other steps are there
+    assert f"/cases/{reference}/steps/age_out" not in page
+    form = client.get(f"/cases/{reference}/steps/age_out")
+    assert form.status_code == 200
+    refused = client.post(
+        f"/cases/{reference}/steps/age_out", data={"csrf_token": _csrf(form.text)}
+    )
+    assert "Den unge er ikke over aldersgrænsen" in refused.text
+    older = runtime.service.refer(
+        "soroe",
+        YoungPersonDetails("Ole Ældre", "0106961234", date(1996, 6, 1)),  # 29
+        Actor("caseworker", "cw-mette"),
+        {"source": "school", "caseworker": "cw-mette"},
+    ).reference
+    assert f"/cases/{older}/steps/age_out" not in client.get(f"/cases/{older}").text
+    clock.now = datetime(2026, 6, 2, 9, 0, tzinfo=UTC)  # 30 since yesterday
+    _log_in(client, "mette")
+    assert f"/cases/{older}/steps/age_out" in client.get(f"/cases/{older}").text

@@ -593,6 +593,32 @@ def test_the_caseworker_may_age_a_case_out_only_past_the_upper_age(base: Definit
     assert aged.to_stage == "aged_out"
 
 
+def test_a_step_its_guard_refuses_on_the_case_as_it_is_is_not_offered(base: Definition) -> None:
+    """The case page leaves out "Over aldersgrænsen" for a 15-year-old (its guard reads
+    only the young person's age), and offers it once the young person is past the range;
+    a guard that reads the step's inputs is left to the submitted step."""
+    from workflow.engine.steps import next_steps, refused_now
+
+    roles = ["caseworker", "coordinator"]
+    young = opened(base, date(2010, 5, 20), at("2026-03-02 09:00"))  # 15
+    refused_young = refused_now(base, young, roles, "cw-mette", at("2026-03-03 09:00"))
+    assert "age_out" in refused_young
+    offered = {t.id for t in next_steps(base, young.stage, roles, None, refused_young)}
+    assert "age_out" not in offered
+    assert offered == {t.id for t in next_steps(base, young.stage, roles)} - refused_young
+    # Each step left out would be refused by its guard if it were taken anyway.
+    for step_id in refused_young:
+        event = base.transitions_by_id[step_id].event_name
+        refusal = refused(step(base, young, event, at("2026-03-03 09:00")))
+        assert refusal.reason is RejectionReason.GUARD_FALSE, step_id
+    older = opened(base, date(2001, 5, 20), at("2026-03-02 09:00"))  # 24, 25 on 20 May
+    assert "age_out" not in refused_now(base, older, roles, "cw-mette", at("2026-05-21 09:00"))
+    # A guard that reads the inputs (accept_referral: a minor's parent) is not judged here.
+    assert not refused_now(base, young, roles, "cw-mette", at("2026-03-03 09:00")) & {
+        "accept_referral"
+    }
+
+
 def test_a_pause_keeps_a_weekly_reminders_time_left_and_its_rhythm(tmp_path: Path) -> None:
     d = made(
         tmp_path,

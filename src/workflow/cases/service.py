@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -31,6 +31,7 @@ from workflow.definitions.vocabulary import SYSTEM_ROLE, CaseRole, InputType
 from workflow.engine.access import Action, roles_held
 from workflow.engine.decide import decide
 from workflow.engine.model import Actor, Event, FieldError, Rejection, RejectionReason
+from workflow.engine.steps import refused_now
 from workflow.errors import (
     CaseNotFoundError,
     ConflictError,
@@ -55,7 +56,13 @@ from workflow.store.audit import (
     write_audit,
 )
 from workflow.store.busy import BUSY_ATTEMPTS, pause_when_busy, retry_when_busy
-from workflow.store.loading import connection_of, consent_state, load_case, step_actors
+from workflow.store.loading import (
+    LoadedCase,
+    connection_of,
+    consent_state,
+    load_case,
+    step_actors,
+)
 from workflow.store.reading import (
     CaseView,
     case_by_reference,
@@ -361,10 +368,14 @@ class CaseService:
             definition = self.uow.catalog.pinned(session, case.definition_version_id)
             view = read_case(session, case, definition, self.uow.cpr.mask, now)
             standing = standing_on(session, case, actor.id, self.uow.today())
+            roles = tuple(role.value for role in roles_held(standing))
+            born = view.young_person.get("birth_date")
+            state = LoadedCase(case, born=born if isinstance(born, date) else None).state()
             view = replace(
                 view,
                 reader=actor.id,
-                reader_roles=tuple(role.value for role in roles_held(standing)),
+                reader_roles=roles,
+                refused_steps=refused_now(definition, state, roles, actor.id, now),
                 tasks=[
                     t
                     for t in view.tasks

@@ -136,7 +136,8 @@ class AuditService:
                 details=access_details(access),
             )
         exported = asdict(view)
-        for part in ("reader", "reader_roles"):  # who exports it is in the log, not the case
+        # Who exports it is in the log, not the case; what they were offered is their page.
+        for part in ("reader", "reader_roles", "refused_steps"):
             exported.pop(part, None)
         return {"exported_at": now, "case": exported}
 

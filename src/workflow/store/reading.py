@@ -71,6 +71,9 @@ class CaseView:
     #: read. Not part of an export.
     reader: str | None = None
     reader_roles: tuple[str, ...] | None = None
+    #: The steps the reader's roles allow whose guard, reading only the case, does not
+    #: hold now (:func:`~workflow.engine.steps.refused_now`): not offered.
+    refused_steps: frozenset[str] = frozenset()
 
 
 # The case page's statements, built once and run on the driver, read as light records

@@ -127,10 +127,12 @@ def steps_for(
     web: WebContext, definition: Definition, view: CaseView, user: User, *, offered: bool = False
 ) -> list[Transition]:
     """The steps this user may take on the case now, in one of their roles on it;
-    ``offered``: those worth offering (not a move or cancel while no meeting is booked —
-    taken anyway, the service refuses it with its reason)."""
+    ``offered``: those worth offering (not a move or cancel while no meeting is booked,
+    nor a step its guard refuses on the case as it is — taken anyway, the service
+    refuses it with its reason)."""
     kinds = open_meeting_kinds(view.meetings) if offered else None
-    return next_steps(definition, view.stage, case_roles(web, user, view), kinds)
+    refused = view.refused_steps if offered else ()
+    return next_steps(definition, view.stage, case_roles(web, user, view), kinds, refused)
 
 
 def acting_as(allowed: Sequence[str], held: Sequence[str], chosen: str | None) -> str | None:

@@ -190,7 +190,8 @@ def render_case(
 ) -> Response:
     """The case page (after a refused task form too, with its errors)."""
     roles = case_roles(web, auth.user, view)
-    steps = next_steps(definition, view.stage, roles, open_meeting_kinds(view.meetings))
+    kinds = open_meeting_kinds(view.meetings)
+    steps = next_steps(definition, view.stage, roles, kinds, view.refused_steps)
     lang = locale_of(request, auth.user.locale)
     now = web.clock()
     upcoming = next_meeting(view.meetings, now)
