@@ -125,6 +125,11 @@ TEXTS: dict[str, dict[str, str]] = {
     "status_met": {"da": "Nået", "en": "Met"},
     "status_partly": {"da": "Delvist nået", "en": "Partly met"},
     "status_not_met": {"da": "Ikke nået", "en": "Not met"},
+    # A goal still open when its course ended: nobody marked it.
+    "status_open_ended": {
+        "da": "Ikke vurderet, før forløbet sluttede",
+        "en": "Not reviewed before the course ended",
+    },
     "meetings": {"da": "Møder", "en": "Meetings"},
     "next_meeting": {"da": "Næste møde", "en": "Next meeting"},
     "no_meeting_booked": {"da": "Intet møde er aftalt.", "en": "No meeting is booked."},
@@ -900,6 +905,15 @@ TEXTS: dict[str, dict[str, str]] = {
     "ung_status_not_met": {
         "da": "Ikke nået endnu",
         "en": "Not achieved yet",
+    },
+    # The same two once the course has ended: nothing is "under way" or "not yet" then.
+    "ung_status_open_ended": {
+        "da": "Blev ikke vurderet, før forløbet sluttede",
+        "en": "Not reviewed before the course ended",
+    },
+    "ung_status_not_met_ended": {
+        "da": "Ikke nået",
+        "en": "Not achieved",
     },
     "ung_helped_by": {
         "da": "hjælp fra",

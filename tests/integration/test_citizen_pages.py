@@ -465,6 +465,44 @@ def test_the_young_person_sees_their_progression_meeting_by_meeting(
     ]
 
 
+def test_after_the_course_ends_no_goal_reads_under_way(citizen_runtime: Runtime) -> None:
+    """A goal nobody marked before the young person stopped is "not reviewed before the
+    course ended" on her page and on the staff's, not "I gang" (under way)."""
+    ref = _case(citizen_runtime, EMMA, meeting=False)
+    citizen_runtime.service.trigger(ref, "hold_pre_meeting", PRE_MEETING, CASEWORKER)
+    citizen_runtime.service.trigger(ref, "hold_first_meeting", FIRST_MEETING, COORDINATOR)
+    client = _login(TestClient(create_app(citizen_runtime)), "emma")
+
+    def plan_words() -> str:
+        body = html.unescape(client.get(f"/ung/cases/{ref}").text)
+        plan = body[body.index('id="plan-h"') :]
+        return re.sub(r"<[^>]+>", "", plan[: plan.index("</section>")])
+
+    assert "I gang" in plan_words()
+    page = client.get(f"/ung/cases/{ref}/steps/withdraw")
+    client.post(f"/ung/cases/{ref}/steps/withdraw", data={"csrf_token": _csrf(page.text)})
+    words = plan_words()
+    assert "I gang" not in words
+    assert "Blev ikke vurderet, før forløbet sluttede" in words
+    citizen_runtime.accounts.create(
+        "lise",
+        "kode-til-lise-2026",
+        display_name="Lise",
+        person_id=str(COORDINATOR.id),
+        roles=["coordinator"],
+        municipality_code="340",
+    )
+    staff = TestClient(create_app(citizen_runtime), base_url="https://testserver")
+    token = _csrf(staff.get("/login").text)
+    staff.post(
+        "/login",
+        data={"username": "lise", "password": "kode-til-lise-2026", "csrf_token": token},
+    )
+    case_page = html.unescape(staff.get(f"/cases/{ref}").text)
+    assert "Ikke vurderet, før forløbet sluttede" in case_page
+    assert ">I gang<" not in case_page
+
+
 def test_a_young_person_with_two_cases_tells_them_apart_on_the_list(
     citizen_runtime: Runtime, clock: Clock
 ) -> None:

@@ -463,10 +463,11 @@ def _case_values(context: CitizenContext, page: CitizenPage, lang: str) -> dict[
     helpers: dict[str, str] = {}
     for member in view.team:
         helpers.setdefault(member["department"], names.get(member["person"], member["person"]))
+    closed = view.closed_at is not None
     plan = [
         {
             "text": goal.get("text", ""),
-            "status": goal.get("status") or "open",
+            "status": _goal_status(goal.get("status") or "open", closed),
             "department": departments.get(goal.get("department") or "", ""),
             "helper": helpers.get(goal.get("department") or "", ""),
             "theme": themes.get(goal.get("theme") or "", ""),
@@ -513,7 +514,7 @@ def _case_values(context: CitizenContext, page: CitizenPage, lang: str) -> dict[
         "reference": view.reference,
         "municipality": local(definition.title, lang),
         "stage": local(stage.name, lang) if stage else view.stage,
-        "closed": view.closed_at is not None,
+        "closed": closed,
         "plan": plan,
         "progress": progress_of(view.progress, definition, lang),
         "team": team,
@@ -532,6 +533,12 @@ def _case_values(context: CitizenContext, page: CitizenPage, lang: str) -> dict[
         "own_words": own_words,
         "coordinator_word": coordinator_word(definition, lang),
     }
+
+
+def _goal_status(status: str, closed: bool) -> str:
+    """A goal's status as the page words it: after the course has ended, a goal nobody
+    marked is not "under way", and one not met is not "not met yet"."""
+    return f"{status}_ended" if closed and status in ("open", "not_met") else status
 
 
 def _step_page(
