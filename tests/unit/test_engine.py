@@ -471,6 +471,37 @@ def test_one_notification_per_chosen_team_member_and_guardian_only_for_minors(
     assert adult.data["minor"] is False
 
 
+def test_a_confirmation_for_a_meeting_sooner_than_its_due_time_is_due_when_it_begins(
+    soroe: Definition,
+) -> None:
+    """The departments confirm their mandate within 3 business days, but at the latest when
+    the first meeting begins (at_latest: meeting); a reminder after that is not given."""
+
+    def confirmations(first_meeting_at: str) -> list[CreateTask]:
+        decision = accepted(
+            step(
+                soroe,
+                in_pre_meeting(soroe),
+                "hold_pre_meeting",
+                CW,
+                at("2026-03-05 10:00"),  # a Thursday
+                team=TEAM,
+                coordinator="tovholder-lise",
+                agenda=["uddannelse"],
+                first_meeting_at=first_meeting_at,
+                meeting_room="raadhuset_storskaerm",
+            )
+        )
+        return [e for e in decision.effects if isinstance(e, CreateTask)]
+
+    later = confirmations("2026-03-17T09:00")  # twelve days away: 3 business days apply
+    assert {t.due_at for t in later} == {at("2026-03-10 10:00")}
+    assert all([r.at for r in t.reminders] == [at("2026-03-10 10:00")] for t in later)
+    soon = confirmations("2026-03-10T09:00")  # the Tuesday: before the 3 business days end
+    assert {t.due_at for t in soon} == {at("2026-03-10 09:00")}
+    assert all(t.reminders == () for t in soon)  # at the meeting's start: too late to act
+
+
 def test_no_guardian_notification_for_an_adult(soroe: Definition) -> None:
     case = accepted(
         step(

@@ -85,6 +85,7 @@ NOT_SHAPE_ERRORS = {
     "unknown_expression_name",
     "message_unknown_value",
     "cancel_unknown_tasks",
+    "task_due_by_no_meeting",
     "unknown_input",
     "unknown_milestone",
     "unknown_role",

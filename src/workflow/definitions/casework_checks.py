@@ -138,6 +138,12 @@ def _check_task(
             )
     if task.details is not None and task.details not in by_name:
         yield _unknown(path + ("details",), "input of this step", task.details, by_name)
+    if task.at_latest == "meeting" and not any(i.type is InputType.MEETING for i in inputs):
+        yield (
+            path + ("at_latest",),
+            "due by the meeting the step books or moves, but it has no meeting input",
+            "give the step a meeting input, or leave out at_latest",
+        )
     if (
         task.until is not None
         and task.until not in _TASK_LIVES

@@ -122,6 +122,12 @@ class CreateTask(StrictModel):
     )
     due: DurationField | None = Field(default=None, description="Due this long after the step.")
     align: Alignment = Field(default="none", description="Move the due date to a working day.")
+    at_latest: Literal["meeting"] | None = Field(
+        default=None,
+        description="`meeting`: due no later than the start of the meeting the step books or "
+        "moves (e.g. a confirmation asked for a meeting two days away is due when it begins, "
+        "not after it); without `due`, due then.",
+    )
     until: TaskLife | Identifier | None = Field(
         default=None,
         description="How long an open task lives: `stage` (default: until the case leaves the "

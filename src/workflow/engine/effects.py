@@ -129,9 +129,14 @@ def _tasks(
 ) -> list[CreateTask]:
     """One task per assignee; a role's task goes to the role's holder on the case."""
     due_at = timing.due_at(definition, now, task.due, task.align) if task.due else None
+    meeting = facts.meeting if task.at_latest == "meeting" else None
+    if meeting is not None:
+        due_at = meeting.starts_at if due_at is None else min(due_at, meeting.starts_at)
     title = text_in(task.title, definition.locale)
     details = facts.values.get(task.details) if task.details else None
     reminders = tuple(_reminders(definition, case, task, due_at)) if due_at else ()
+    if meeting is not None:  # a reminder once the meeting has begun comes too late to act on
+        reminders = tuple(r for r in reminders if r.at < meeting.starts_at)
     if task.for_ is not None:
         assignees = recipients(definition, case, task.for_, now)
     else:
