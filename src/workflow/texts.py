@@ -125,6 +125,11 @@ TEXTS: dict[str, dict[str, str]] = {
     "status_met": {"da": "Nået", "en": "Met"},
     "status_partly": {"da": "Delvist nået", "en": "Partly met"},
     "status_not_met": {"da": "Ikke nået", "en": "Not met"},
+    # A team member whose department's consent was withdrawn (no longer on the case).
+    "member_consent_withdrawn": {
+        "da": "samtykket er trukket tilbage: ikke længere med",
+        "en": "consent withdrawn: no longer taking part",
+    },
     # A goal still open when its course ended: nobody marked it.
     "status_open_ended": {
         "da": "Ikke vurderet, før forløbet sluttede",
@@ -907,6 +912,15 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Not achieved yet",
     },
     # The same two once the course has ended: nothing is "under way" or "not yet" then.
+    # A team member whose department's consent was taken back, in "Mit team".
+    "ung_member_withdrawn": {
+        "da": "ikke længere med, da du trak dit samtykke tilbage",
+        "en": "no longer taking part: you withdrew your consent",
+    },
+    "ung_member_withdrawn_g": {
+        "da": "ikke længere med, da samtykket blev trukket tilbage",
+        "en": "no longer taking part: the consent was withdrawn",
+    },
     "ung_status_open_ended": {
         "da": "Blev ikke vurderet, før forløbet sluttede",
         "en": "Not reviewed before the course ended",

@@ -245,6 +245,15 @@ def test_withdrawing_a_departments_consent_and_the_access_log(citizen_runtime: R
     assert withdrawn["uu"] is None
     for _ in range(3):  # the young person looks at their page again and again
         assert client.get(f"/ung/cases/{ref}").status_code == 200
+    # "Mit team" says the school's teacher is no longer part of it, with no link to write.
+    body = html.unescape(client.get(f"/ung/cases/{ref}").text)
+    section = body[body.index('id="team-h"') :].split("</section>")[0]
+    members = [re.sub(r"<[^>]+>", "", li) for li in re.findall(r"<li[^>]*>(.*?)</li>", section)]
+    school = next(member for member in members if "Skole" in member)
+    assert "ikke længere med, da du trak dit samtykke tilbage" in school
+    assert "Skriv" not in school
+    uu = next(member for member in members if "UU" in member)
+    assert "ikke længere med" not in uu
     # A step the coordinator sent with a field missing (nothing read or changed), and a
     # step tried by a caseworker who is not on the case (refused for who they are).
     with pytest.raises(RejectedError):

@@ -5,6 +5,7 @@ and purposes, and folds one person's repeated reads within ten minutes into one 
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -206,3 +207,44 @@ def test_reads_fold_only_for_the_same_person_and_purpose_within_the_window() -> 
         ("caseworker", "sagsbehandling", 1),
     ]
     assert lines[0].until == start + timedelta(minutes=9)
+
+
+def test_a_team_member_whose_consent_was_withdrawn_is_marked_on_the_team(
+    runtime: Runtime, client: TestClient
+) -> None:
+    """The case page's team says who is no longer taking part (their department's consent
+    taken back), so nobody counts on them at the next meeting."""
+    for username, person, role in (
+        ("lise", "tovholder-lise", "coordinator"),
+        ("anna", "laerer-anna", "team_member"),
+        ("sara", "vejleder-sara", "team_member"),
+    ):
+        runtime.accounts.create(
+            username,
+            PASSWORD,
+            display_name=username.title(),
+            person_id=person,
+            roles=[role],
+            municipality_code="340",
+        )
+    reference = _case(runtime)
+    team = {
+        "team": [
+            {"department": "skole", "person": "laerer-anna"},
+            {"department": "uu", "person": "vejleder-sara"},
+        ],
+        "coordinator": "tovholder-lise",
+        "agenda": ["uddannelse"],
+        "first_meeting_at": "2026-03-17T09:00",
+        "meeting_room": "raadhuset_storskaerm",
+    }
+    runtime.service.trigger(reference, "hold_pre_meeting", team, CASEWORKER)
+    runtime.consents.withdraw(reference, CASEWORKER, ["uu"])
+    log_in(client, "mette", PASSWORD)
+    page = html.unescape(client.get(f"/cases/{reference}").text)
+    members = re.findall(
+        r"<li>(.*?)</li>", page.split('data-testid="team"', 1)[1].split("</ul>")[0]
+    )
+    words = [re.sub(r"<[^>]+>", "", m) for m in members]
+    assert any("UU Sorø" in w and "samtykket er trukket tilbage" in w for w in words), words
+    assert not any("Skole" in w and "trukket tilbage" in w for w in words), words

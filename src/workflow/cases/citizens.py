@@ -42,6 +42,19 @@ def departments_without_consent(view: CaseView) -> list[str]:
     return sorted({m["department"] for m in view.team} - named)
 
 
+def departments_withdrawn(view: CaseView) -> frozenset[str]:
+    """The departments a consent named whose consent has since been withdrawn, and that no
+    consent in force covers: their team members are no longer part of the course."""
+    named: set[str] = set()
+    active: set[str] = set()
+    for given in view.consents:
+        for d in given["departments"]:
+            named.add(d["department"])
+            if not given.get("withdrawn_at") and not d.get("withdrawn_at"):
+                active.add(d["department"])
+    return frozenset(named - active)
+
+
 @dataclass(frozen=True)
 class CitizenPage:
     """One case as its young person or guardian sees it, and the steps they may take."""

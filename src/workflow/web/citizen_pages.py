@@ -25,7 +25,12 @@ from fastapi import FastAPI, Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import RedirectResponse, Response
 
-from workflow.cases.citizens import CitizenPage, CitizenService, departments_without_consent
+from workflow.cases.citizens import (
+    CitizenPage,
+    CitizenService,
+    departments_withdrawn,
+    departments_without_consent,
+)
 from workflow.cases.model import RejectedError, StepResult
 from workflow.definitions.parts import Transition
 from workflow.definitions.templates import when as written_when
@@ -474,11 +479,14 @@ def _case_values(context: CitizenContext, page: CitizenPage, lang: str) -> dict[
         }
         for goal in view.plan
     ]
+    withdrawn = departments_withdrawn(view)
     team = [
         {
             "name": names.get(m["person"], m["person"]),
             "department": departments.get(m["department"], m["department"]),
-            "email": emails.get(m["person"]),
+            # No longer part of the course: the consent for their department was taken back.
+            "withdrawn": m["department"] in withdrawn,
+            "email": None if m["department"] in withdrawn else emails.get(m["person"]),
         }
         for m in view.team
     ]

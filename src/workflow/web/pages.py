@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
+from workflow.cases.citizens import departments_withdrawn
 from workflow.cases.consent_at_start import ConsentScopeError
 from workflow.cases.model import RejectedError
 from workflow.cases.upgrades import MIGRATED_EVENT
@@ -234,6 +235,7 @@ def render_case(
         actors={h["actor"]: actor_words(h["actor"], people, lang) for h in view.history},
         manages_consent=auth.user.person_id in (view.caseworker, view.coordinator),
         team_departments={m["department"] for m in view.team},
+        withdrawn_departments=departments_withdrawn(view),
         consent_notice=_consent_notice(shown.saved, shown.withdrawn, lang, definition),
         tasks=task_rows(
             view.tasks,
