@@ -86,6 +86,7 @@ NOT_SHAPE_ERRORS = {
     "message_unknown_value",
     "cancel_unknown_tasks",
     "task_due_by_no_meeting",
+    "meetings_never_held",
     "unknown_input",
     "unknown_milestone",
     "unknown_role",

@@ -34,6 +34,7 @@ def check_casework(d: Definition) -> list[Finding]:
     steps += [(("transitions", i), list(t.inputs), t.meeting) for i, t in enumerate(d.transitions)]
     for here, inputs, meeting in steps:
         findings += _check_meeting_inputs(d, here, inputs, meeting)
+    findings += _check_meetings_held(d)
     findings += _check_reserved(d)
     findings += _check_tasks(d)
     findings += _check_conferences_pool_display(d)
@@ -58,19 +59,35 @@ def _check_meeting_inputs(
     d: Definition, here: Path, inputs: list[Input], meeting: object
 ) -> Iterator[Finding]:
     kinds = d.meeting_kinds_by_id
+    action = getattr(meeting, "action", None)
+    # A move's first meeting input is the new time of the meeting chosen, not a booking.
+    new_time = next((i for i in inputs if i.type is InputType.MEETING), None)
     for j, item in enumerate(inputs):
         path = here + ("inputs", j)
         if item.kind is not None and item.type is not InputType.MEETING:
             yield path + ("kind",), f"'kind' only applies to meeting inputs, not {item.type}", None
         elif item.kind is not None and kinds and item.kind not in kinds:
             yield _unknown(path + ("kind",), "meeting kind", item.kind, kinds)
+        elif (
+            item.type is InputType.MEETING
+            and kinds
+            and item.kind is None
+            and not (action == "move" and item is new_time)
+        ):
+            named = item.name.removesuffix("_at")
+            if named not in kinds:  # the kind its name gives (first_meeting_at: first_meeting)
+                yield (
+                    path + ("name",),
+                    f"a meeting input without `kind` books the kind its name gives, "
+                    f"'{named}', and meetings.kinds has no such kind",
+                    f"give it `kind:` ({', '.join(kinds)})",
+                )
         if item.type in _ACTED_INPUTS and meeting is None:
             yield (
                 path + ("type",),
                 f"a {item.type} input belongs to a step that moves, cancels or holds a meeting",
                 "give the transition `meeting: {action: move|cancel|hold}`",
             )
-    action = getattr(meeting, "action", None)
     kind = getattr(meeting, "kind", None)
     if kind is not None and kinds and kind not in kinds:
         yield _unknown(here + ("meeting", "kind"), "meeting kind", kind, kinds)
@@ -80,6 +97,32 @@ def _check_meeting_inputs(
             "a step that moves a meeting asks for the new time",
             "add an input of `type: meeting` (e.g. moved_to)",
         )
+
+
+def _check_meetings_held(d: Definition) -> Iterator[Finding]:
+    """A kind of meeting that steps book has a step that records one held: otherwise a
+    booked meeting stays "booked" in everyone's calendar (and the next booking of its
+    kind replaces it), and nothing checks that it has begun before it is recorded."""
+    if not d.meeting_kinds_by_id:
+        return
+    held = {t.meeting.kind for t in d.transitions if t.meeting and t.meeting.action == "hold"}
+    if None in held:  # a hold of whichever meeting is booked
+        return
+    booked: dict[str, Path] = {}
+    for i, t in enumerate(d.transitions):
+        moving = t.meeting is not None and t.meeting.action == "move"
+        times = [(j, item) for j, item in enumerate(t.inputs) if item.type is InputType.MEETING]
+        for j, item in times[1:] if moving else times:
+            kind = item.kind or item.name.removesuffix("_at")
+            if kind in d.meeting_kinds_by_id:
+                booked.setdefault(kind, ("transitions", i, "inputs", j))
+    for kind, path in booked.items():
+        if kind not in held:
+            yield (
+                path,
+                f"meetings of kind '{kind}' are booked here, but no step records one held",
+                f"give the step that holds it `meeting: {{action: hold, kind: {kind}}}`",
+            )
 
 
 def _check_reserved(d: Definition) -> Iterator[Finding]:
