@@ -424,6 +424,10 @@ def test_a_roskilde_case_goes_through_the_young_persons_steps(citizen_runtime: R
         )
         assert sent.status_code == 303, (event, sent.text[:2000])
 
+    # Feedback is offered only once a meeting waits for it (its guard reads the case).
+    before = client.get(f"/ung/cases/{ref}").text
+    assert f"/ung/cases/{ref}/steps/young_person_prepared" in before
+    assert f"/ung/cases/{ref}/steps/young_person_feedback" not in before
     prepared = {"my_topics": ["uddannelse"], "my_wishes": "Skole", "presenter": "myself"}
     do("young_person_prepared", prepared)
     told = client.get(f"/ung/cases/{ref}?notice=saved").text  # no coordinator chosen yet
@@ -432,6 +436,7 @@ def test_a_roskilde_case_goes_through_the_young_persons_steps(citizen_runtime: R
     assert "kan du altid ringe eller skrive til din sagsbehandler" in html.unescape(told)
     pre_meeting = {k: v for k, v in PRE_MEETING.items() if k != "meeting_room"}
     rt.service.trigger(ref, "hold_pre_meeting", pre_meeting, CASEWORKER)
+    assert f"/ung/cases/{ref}/steps/young_person_feedback" in client.get(f"/ung/cases/{ref}").text
     do("young_person_feedback", {"felt_heard": "ja", "decided_myself": "ja"})
     told = client.get(f"/ung/cases/{ref}?notice=saved").text  # the coordinator she chose
     # Roskilde's word for the coordinator, as its letters say it.

@@ -531,9 +531,12 @@ def _case_values(context: CitizenContext, page: CitizenPage, lang: str) -> dict[
         "caseworker": names.get(view.caseworker or "", view.caseworker or ""),
         "meeting": meeting,
         "displayed": displayed(definition, view.data, lang, young_person=True),
+        # Offered: not a step its guard refuses on the case as it is (feedback on a meeting
+        # before any is held); its form still answers with the reason if opened anyway.
         "steps": [
             {"event": t.event_name, "name": _step_name(t, lang), "danger": t.to == "withdrawn"}
             for t in page.steps
+            if t.id not in view.refused_steps
         ],
         "shared": shared,
         "guardian": page.is_guardian,
