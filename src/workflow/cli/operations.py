@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from workflow.errors import DefinitionError
+from workflow.errors import DefinitionError, WorkflowError
 from workflow.settings import get_settings
 from workflow.texts import text
 
@@ -294,14 +294,18 @@ def _hand_to_worker(steps: list[StepResult]) -> None:
     carry_out([StepToCarryOut.of(step) for step in steps])
 
 
-def _demo_accounts() -> list[StepResult]:
-    """The demo's staff accounts (Sorø) and its open case, created once; the case's steps."""
+def _demo_staff() -> bool:
+    """The demo's staff accounts (Sorø), each created unless its username is taken (an
+    account made by hand first, as the README's `account create mette` does, keeps its
+    password); whether any was created. The demo's scripts name these people: once
+    Sorø has an account, a team or coordinator without one is refused."""
     from workflow.runtime import get_runtime
 
     runtime = get_runtime()
-    if runtime.accounts.user(DEMO_ACCOUNTS[0][0]) is not None:
-        return []  # created by an earlier run
+    created = False
     for username, name, person_id, roles in DEMO_ACCOUNTS:
+        if runtime.accounts.user(username) is not None:
+            continue
         runtime.accounts.create(
             username,
             DEMO_PASSWORD,
@@ -310,6 +314,17 @@ def _demo_accounts() -> list[StepResult]:
             roles=roles,
             municipality_code="340",
         )
+        created = True
+    return created
+
+
+def _demo_accounts() -> list[StepResult]:
+    """The demo's staff accounts (Sorø) and its open case, created once; the case's steps."""
+    from workflow.runtime import get_runtime
+
+    runtime = get_runtime()
+    if not _demo_staff():
+        return []  # created by an earlier run
     # An open case to take on from the web app (the demo's other cases are closed).
     from dataclasses import replace
 
@@ -419,8 +434,13 @@ def demo(
         return
 
     with _prefect("demo", port) as api_url:
+        _demo_staff()
         _play_demo()
-        typer.echo(f"See the runs in the Prefect UI: {api_url.removesuffix('/api')}")
+        ui = api_url.removesuffix("/api")
+        typer.echo(
+            f"The runs are kept by this installation's Prefect server: see them at {ui} "
+            "while it runs (`workflow up` or `make run` starts it)"
+        )
 
 
 def _demo_was_played() -> bool:
@@ -455,6 +475,13 @@ def _play_demo() -> None:
     try:
         with prefect_console_quiet():  # a line per case here; every run in the Prefect UI
             run_demo(runtime, clock, settings.definitions_dir / "examples", typer.echo)
+    except WorkflowError as exc:  # a store the demo does not fit (its own people changed)
+        _refuse(
+            "demo",
+            f"the demo stopped: {exc}. It plays invented cases with Sorø's demo staff "
+            f"({', '.join(a[0] for a in DEMO_ACCOUNTS)}); play it in a store of its own "
+            "(WORKFLOW_HOME=/tmp/demo workflow demo)",
+        )
     finally:
         use_runtime(current)
         runtime.engine.dispose()
