@@ -137,10 +137,21 @@ def test_running_soroe_cases_move_from_v1_to_v2_with_a_renamed_and_a_new_stage(
     diffed = runner.invoke(app, ["definitions", "diff", "soroe@1", "soroe@2"])
     assert "Suggested (same kind and phase): --map handover=network_handover" in diffed.output
 
-    # The dry run plans every selected case and changes nothing.
+    # The dry run plans every selected case and changes nothing: not even the version it
+    # plans for is registered (it was, and a lower version was then refused).
+    def versions() -> list[tuple[str, int]]:
+        with runtime.sessions() as session:
+            rows = session.execute(
+                select(DefinitionVersion.definition_id, DefinitionVersion.version)
+            ).all()
+        return sorted((d, v) for d, v in rows)
+
+    stored_before = versions()
     plan = runtime.upgrades.migrate(
         "soroe", 2, mapping, actor="operator:ole", references=to_move, dry_run=True
     )
+    assert versions() == stored_before
+    assert ("soroe", 2) not in stored_before  # so the dry run had one to register
     assert plan.dry_run
     assert {m.reference: m.to_stage for m in plan.moves} == {
         cases["referred"]: "referred",

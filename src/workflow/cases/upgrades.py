@@ -87,6 +87,25 @@ class UpgradeService:
         references: list[str] | None,
         dry_run: bool,
     ) -> MigrationPlan:
+        try:
+            return self._planned_or_moved(
+                definition_id, to_version, mapping, actor, references, dry_run
+            )
+        except _DryRun as planned:  # rolled back: a dry run registers no version either
+            plan, entry = planned.plan, planned.entry
+        with self.uow.transaction() as session:
+            write_audit(session, **entry)
+        return plan
+
+    def _planned_or_moved(
+        self,
+        definition_id: str,
+        to_version: int,
+        mapping: dict[str, str],
+        actor: str,
+        references: list[str] | None,
+        dry_run: bool,
+    ) -> MigrationPlan:
         catalog = self.uow.catalog
         now = self.uow.clock()
         with self.uow.transaction() as session:
@@ -118,37 +137,38 @@ class UpgradeService:
                     plan.moves.append(move)
             if problems:
                 raise MigrationRefusedError(problems)
-            write_audit(
-                session,
-                at=now,
-                actor=actor,
-                action=AuditAction.READ if dry_run else AuditAction.CHANGE,
-                object_type=AuditObject.DEFINITION,
-                object_id=definition_id,
-                purpose="definition migration (dry run)" if dry_run else "definition migration",
-                details={"to_version": target.version, "cases": len(plan.moves), "map": mapping},
-            )
-            if not dry_run:
-                by_reference = {c.reference: c for c in cases}
-                for move in plan.moves:
-                    case = by_reference[move.reference]
-                    self._apply(session, case, move, target_id, plan, actor, now)
-                    write_audit(
-                        session,
-                        at=now,
-                        actor=actor,
-                        action=AuditAction.CHANGE,
-                        object_type=AuditObject.CASE,
-                        object_id=move.reference,
-                        purpose="definition migration",
-                        details={
-                            "definition": definition_id,
-                            "from_version": move.from_version,
-                            "to_version": target.version,
-                            "from_stage": move.from_stage,
-                            "to_stage": move.to_stage,
-                        },
-                    )
+            entry: dict[str, Any] = {
+                "at": now,
+                "actor": actor,
+                "action": AuditAction.READ if dry_run else AuditAction.CHANGE,
+                "object_type": AuditObject.DEFINITION,
+                "object_id": definition_id,
+                "purpose": "definition migration (dry run)" if dry_run else "definition migration",
+                "details": {"to_version": target.version, "cases": len(plan.moves), "map": mapping},
+            }
+            if dry_run:  # what was read is logged; the version it registered is rolled back
+                raise _DryRun(plan, entry)
+            write_audit(session, **entry)
+            by_reference = {c.reference: c for c in cases}
+            for move in plan.moves:
+                case = by_reference[move.reference]
+                self._apply(session, case, move, target_id, plan, actor, now)
+                write_audit(
+                    session,
+                    at=now,
+                    actor=actor,
+                    action=AuditAction.CHANGE,
+                    object_type=AuditObject.CASE,
+                    object_id=move.reference,
+                    purpose="definition migration",
+                    details={
+                        "definition": definition_id,
+                        "from_version": move.from_version,
+                        "to_version": target.version,
+                        "from_stage": move.from_stage,
+                        "to_stage": move.to_stage,
+                    },
+                )
         return plan
 
     @staticmethod
@@ -259,3 +279,12 @@ class UpgradeService:
 
 class _StaleError(Exception):
     """A case changed between planning and writing."""
+
+
+class _DryRun(Exception):  # noqa: N818 - a signal, not an error
+    """A dry run's plan, raised so that its transaction is rolled back."""
+
+    def __init__(self, plan: MigrationPlan, entry: dict[str, Any]) -> None:
+        super().__init__(plan.definition_id)
+        self.plan = plan
+        self.entry = entry

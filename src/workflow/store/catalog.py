@@ -93,17 +93,24 @@ class DefinitionCatalog:
         return row.id
 
     def pinned(self, session: Session, version_id: int) -> Definition:
-        """The definition a case was pinned to (the current file's, if it is that one)."""
-        if version_id not in self._pinned:
-            row = session.get(DefinitionVersion, version_id)
-            if row is None:
-                raise UnknownDefinitionError(f"no stored definition version {version_id}")
-            stored = Definition.model_validate(row.body)
-            current = self.current.get(stored.id)
-            same = current is not None and current.content_hash == stored.content_hash
-            # The current one knows where its parts are written (run-time errors say so).
-            self._pinned[version_id] = current if current is not None and same else stored
-        return self._pinned[version_id]
+        """The definition a case was pinned to (the current file's, if it is that one).
+
+        Remembered by id once its row is committed: a version registered in a transaction
+        that is rolled back (a migration's dry run) leaves its id free for another."""
+        found = self._pinned.get(version_id)
+        if found is not None:
+            return found
+        row = session.get(DefinitionVersion, version_id)
+        if row is None:
+            raise UnknownDefinitionError(f"no stored definition version {version_id}")
+        stored = Definition.model_validate(row.body)
+        current = self.current.get(stored.id)
+        same = current is not None and current.content_hash == stored.content_hash
+        # The current one knows where its parts are written (run-time errors say so).
+        found = current if current is not None and same else stored
+        if version_id not in session.info.get("registrations", {}).values():
+            self._pinned[version_id] = found
+        return found
 
     def check_store(self, session: Session) -> list[Problem]:
         """Definitions changed without raising their version (see :mod:`.version_check`)."""
