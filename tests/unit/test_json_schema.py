@@ -87,6 +87,7 @@ NOT_SHAPE_ERRORS = {
     "cancel_unknown_tasks",
     "task_due_by_no_meeting",
     "meetings_never_held",
+    "unreachable_through_resume",
     "unknown_input",
     "unknown_milestone",
     "unknown_role",

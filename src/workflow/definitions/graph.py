@@ -18,6 +18,8 @@ class Edge:
     target: str
     event: str
     transition: str
+    #: A return to the stage the case came from ('@previous'): only to a stage it was in.
+    returning: bool = False
 
 
 def edges(definition: Definition) -> list[Edge]:
@@ -34,8 +36,9 @@ def edges(definition: Definition) -> list[Edge]:
                 targets = [source]
             else:
                 targets = [transition.to]
+            returning = transition.to == PREVIOUS_STAGE
             result.extend(
-                Edge(source, target, transition.event_name, transition.id)
+                Edge(source, target, transition.event_name, transition.id, returning)
                 for target in targets
                 if target in stage_ids
             )
@@ -52,10 +55,13 @@ def _previous_candidates(definition: Definition, stage: str) -> list[str]:
 
 
 def reachable_from(start: str, graph: list[Edge]) -> set[str]:
-    """Stages reachable from ``start``."""
+    """Stages reachable from ``start``. A return to the previous stage ('@previous', e.g.
+    a resume after a pause) goes back to a stage the case was in: it reaches no stage the
+    other edges do not (counted, it made every stage one may pause from reachable)."""
     successors: dict[str, set[str]] = {}
     for edge in graph:
-        successors.setdefault(edge.source, set()).add(edge.target)
+        if not edge.returning:
+            successors.setdefault(edge.source, set()).add(edge.target)
     seen = {start}
     queue = deque([start])
     while queue:
