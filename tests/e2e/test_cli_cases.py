@@ -166,10 +166,12 @@ def test_a_step_is_saved_even_when_prefect_is_unreachable(tmp_path: Path) -> Non
     assert not list(mail.rglob("*.eml"))
     swept = run(home, "sweep", "--no-prefect", extra_env=env_dead)
     assert swept.returncode == 0, swept.stderr
-    assert "'sent': 1" in swept.stdout
+    assert "delivered: sent 1" in swept.stdout
     assert len(list(mail.rglob("*.eml"))) == 1
     again = run(home, "sweep", "--no-prefect", extra_env=env_dead)
-    assert again.stdout.strip() == "{'timers_fired': 0, 'reminders': 0, 'delivered': {}}"
+    assert again.stdout.strip() == (
+        "Swept: 0 timers fired, 0 task reminders queued; delivered: nothing"
+    )
 
 
 def test_the_role_claimed_with_actor_must_be_held_on_the_case(tmp_path: Path) -> None:

@@ -331,6 +331,11 @@ def test_soroe_meetings_only_on_fixed_meeting_days(soroe: Definition) -> None:
         ("first_meeting_at", "meeting_weekday")
     ]
     assert rejection.field_errors[0].params == {"days": "tuesday, thursday"}
+    # Said in words by the CLI and the simulator too (the API keeps the ids).
+    assert rejection.field_errors[0].text("da") == (
+        "mødet skal ligge på en af de faste mødedage (tirsdag, torsdag)"
+    )
+    assert rejection.field_errors[0].text("en").endswith("(Tuesday, Thursday)")
 
 
 def test_soroe_rules_hold_at_every_meeting_not_only_the_first(soroe: Definition) -> None:

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from workflow.definitions.calendar import WEEKDAYS
 from workflow.engine.vocabulary import RecipientKind
 from workflow.texts import TEXTS, text
 
@@ -378,11 +379,26 @@ class FieldError:
         """The error in the user's language."""
         if self.custom_message:
             return self.custom_message.get(locale) or self.custom_message["da"]
-        params = self.params
-        part = params.get("field")
-        if isinstance(part, str) and f"item_field_{part}" in TEXTS:  # a list item's part
-            params = {**params, "field": text(f"item_field_{part}", locale)}
-        return text(self.code, locale, **params)
+        return text(self.code, locale, **in_words(self.params, locale))
+
+
+def in_words(params: Mapping[str, Any], locale: str) -> Mapping[str, Any]:
+    """A refusal's parameters that are names in the engine's vocabulary, in the reader's
+    words: a list item's part (``department``: "afdelingen") and the meeting weekdays
+    (``tuesday, thursday``: "tirsdag, torsdag"). The pages word more (times, kinds)."""
+    part = params.get("field")
+    days = params.get("days")
+    if not (isinstance(part, str) and f"item_field_{part}" in TEXTS) and not isinstance(days, str):
+        return params
+    found = dict(params)
+    if isinstance(part, str) and f"item_field_{part}" in TEXTS:
+        found["field"] = text(f"item_field_{part}", locale)
+    if isinstance(days, str):
+        found["days"] = ", ".join(
+            text(f"weekday_{WEEKDAYS.index(d)}", locale) if d in WEEKDAYS else d
+            for d in days.split(", ")
+        )
+    return found
 
 
 @dataclass(frozen=True)
@@ -398,7 +414,7 @@ class Rejection:
         """The reason in the user's language."""
         if self.custom_message:
             return self.custom_message.get(locale) or self.custom_message["da"]
-        return text(self.reason.value, locale, **self.params)
+        return text(self.reason.value, locale, **in_words(self.params, locale))
 
     def __str__(self) -> str:
         details = "; ".join(f"{e.name}: {e.text('en')}" for e in self.field_errors)

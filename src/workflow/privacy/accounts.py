@@ -331,7 +331,7 @@ class AccountService:
     def _existing(self, session: Session, username: str) -> Account:
         account = self._account(session, username)
         if account is None:
-            raise AccountError(f"no account '{username}': see `workflow accounts create`")
+            raise AccountError(f"no account '{username}': make it with `workflow account create`")
         return account
 
     @staticmethod
