@@ -660,9 +660,19 @@ def guardian_of(runtime: Runtime, reference: str) -> int:
 
 def test_the_caseworker_who_referred_may_not_close_the_case(runtime: Runtime) -> None:
     reference = at_handover(runtime)  # cw-mette referred the young person
+    # Not offered to her (it would be refused), offered to the coordinator; refused if
+    # taken anyway, in words on a page: the steps by name, not by id.
+    assert "close_case" in runtime.service.view(reference, CASEWORKER).refused_steps
+    assert "close_case" not in runtime.service.view(reference, COORDINATOR).refused_steps
     with pytest.raises(RejectedError) as refused:
         runtime.service.trigger(reference, "close_case", CLOSE, CASEWORKER)
     assert refused.value.rejection.reason is RejectionReason.SEPARATION_OF_DUTIES
+    from workflow.web.page_support import rejection_text
+
+    definition = runtime.catalog.by_id("soroe")
+    assert rejection_text(refused.value.rejection, "da", definition) == (
+        "'Afslut forløbet' skal tages af en anden end den, der tog: Henvisning."
+    )
     assert case_row(runtime, reference)[1] == "handover"
     result = runtime.service.trigger(reference, "close_case", CLOSE, COORDINATOR)
     assert result.to_stage == "closed"

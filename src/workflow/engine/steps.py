@@ -64,9 +64,10 @@ def refused_now(
     now: datetime,
 ) -> frozenset[str]:
     """The ids of the steps leaving the case's stage that one of ``roles`` may take but
-    whose guard, reading only the case as it is, does not hold now: taken, each would be
-    refused whatever the person gave. A guard (or rule) that reads the step's inputs or
-    the consent, or that cannot be evaluated here, refuses nothing here."""
+    whose guard, reading only the case as it is, does not hold now, or that ``person``
+    may not take for having taken a step it is ``not_by`` (``case.step_actors``): taken,
+    each would be refused whatever the person gave. A guard (or rule) that reads the
+    step's inputs or the consent, or that cannot be evaluated here, refuses nothing."""
     refused: set[str] = set()
     contexts: dict[str, Mapping[str, Any]] = {}
     live = live_milestones(definition, case, now)
@@ -77,15 +78,22 @@ def refused_now(
         context = contexts.get(role)
         if context is None:
             context = contexts[role] = _context(definition, case, Actor(role, person), now)
-        if _fails(transition, context):
+        if _fails(transition, context) or _not_theirs(transition, case, person):
             refused.add(transition.id)
     return frozenset(refused)
+
+
+def _not_theirs(transition: Transition, case: CaseState, person: str | None) -> bool:
+    """Separation of duties: the person took one of the steps this one is ``not_by``."""
+    return person is not None and any(
+        person in case.step_actors.get(step, ()) for step in transition.not_by
+    )
 
 
 def _guarded(definition: Definition, stage: str, roles: Sequence[str]) -> Iterable[Transition]:
     for transition in definition.transitions:
         if (
-            transition.guard is not None
+            (transition.guard is not None or transition.not_by)
             and stage in definition.source_stages(transition)
             and any(r in transition.roles for r in roles)
         ):

@@ -294,6 +294,8 @@ def read_case(
                 "seq": h.seq,
                 "at": h.at,
                 "event": h.event,
+                "transition": h.transition,
+                "actor_id": h.actor_id,
                 "from": h.from_stage,
                 "to": h.to_stage,
                 "actor": f"{h.actor_role}:{h.actor_id or '-'}",

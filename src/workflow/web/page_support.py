@@ -161,4 +161,22 @@ def localised(
         if isinstance(found.get("themes"), str):
             names = {t.id: local(t.name, lang) for t in definition.themes}
             found["themes"] = ", ".join(names.get(t, t) for t in found["themes"].split(", "))
+        # Steps by the names the page shows on their buttons, not their ids.
+        if isinstance(found.get("steps"), str):
+            steps = [_step_name(definition, s, lang) for s in found["steps"].split(", ")]
+            found["steps"] = _listed(steps, lang)
+        event = found.get("event")
+        if isinstance(event, str) and event in definition.transitions_by_event:
+            found["event"] = local(definition.transitions_by_event[event][0].name, lang)
+        stage = definition.stages_by_id.get(str(found.get("stage")))
+        if stage is not None:
+            found["stage"] = local(stage.name, lang)
     return found
+
+
+def _step_name(definition: Definition, step: str, lang: str) -> str:
+    """A transition's name (the referral: "Henvisning"), or its id if it has none."""
+    if step == "refer":
+        return text("referral", lang)
+    found = definition.transitions_by_id.get(step)
+    return local(found.name, lang) if found is not None else step
