@@ -1557,6 +1557,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "Sag {reference} står ikke på denne sagskonferences dagsorden.",
         "en": "Case {reference} is not on this case conference's agenda.",
     },
+    "conference_not_begun": {
+        "da": "Sagskonferencen begynder {day}. Sagerne kan først registreres, når den er begyndt.",
+        "en": "The case conference begins {day}. Its cases can be recorded once it has begun.",
+    },
     "conference_record_not_allowed": {
         "da": "Du kan ikke registrere sagskonferencen for sag {reference}: du har ingen rolle "
         "på sagen, der må det. Intet er gemt.",

@@ -61,6 +61,7 @@ PLAN = [
 ]
 NEXT_MEETING_AT = "2026-04-22T09:00:00"
 PLANNED = datetime(2026, 3, 12, 8, 0, tzinfo=UTC)  # Thursday: the next session is on the 18th
+BEGUN = datetime(2026, 3, 18, 8, 5, tzinfo=UTC)  # that session has begun (09:05 in Horsens)
 RECORD = {
     "conference_professions": ["uu", "born_familie", "psykiatri"],
     "conference_wish": "Vil gerne i gang med noget med hænderne",
@@ -406,6 +407,16 @@ def test_a_record_is_refused_beside_its_fields_and_nothing_is_recorded(
     session = _session_with(runtime, clock, [reference], ["cw-hanne"])
     token = log_in(client, "sofie", PASSWORD)
     before = _stored(runtime)
+    # Before the session has begun, nothing is recorded at it (as a meeting is held).
+    early = client.post(
+        f"/conferences/{session}/cases/{reference}",
+        data={"csrf_token": token, **RECORD, "next_action": "Ring til tømreren"},
+    )
+    assert early.status_code == 409
+    assert "Sagskonferencen begynder onsdag 18.03.2026 kl. 09:00" in early.text
+    assert _stored(runtime) == before
+    clock.now = BEGUN
+    token = log_in(client, "sofie", PASSWORD)
     refused = client.post(
         f"/conferences/{session}/cases/{reference}",
         data={
@@ -434,6 +445,7 @@ def test_someone_with_no_role_on_the_case_cannot_record_it(
     create_staff(runtime, "hanne", "nadia")
     (reference,) = follow_up_cases(runtime, clock, ["cw-hanne"])
     session = _session_with(runtime, clock, [reference], ["cw-hanne"])
+    clock.now = BEGUN
     token = log_in(client, "nadia", PASSWORD)  # Horsens staff, but nothing on this case
     assert client.get(f"/conferences/{session}").status_code == 200
     before = _stored(runtime)

@@ -252,6 +252,12 @@ class ConferenceService:
             raise _refused("reference", f"{reference} is not on this session's agenda")
         if recorded is not None:
             raise _refused("reference", f"{reference} is already recorded at this session")
+        if self.uow.clock() < meeting.starts_at:  # as a meeting is held only once begun
+            raise _refused(
+                "starts_at",
+                f"the session begins {meeting.starts_at.isoformat()}; nothing is recorded "
+                "at it before then",
+            )
         spec = self._definition_of(meeting.municipality_code).conferences
         assert spec is not None
         # One record per case and session, even from two posts at once: the second gets

@@ -428,6 +428,9 @@ def record_case(
     except RejectedError as refused:
         status = 422
         message, errors = refusal(refused.rejection, lang, definition)
+    except InvalidRequestError:  # the session has not begun
+        when = day_and_time(agenda.starts_at, _zone(definition), lang)
+        status, message = 409, text("conference_not_begun", lang, day=when)
     except (NotAllowedError, CaseNotFoundError, PurposeRequiredError):
         message = text("conference_record_not_allowed", lang, reference=reference)
     except ConflictError:
