@@ -1503,10 +1503,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "Sag {reference} er afsluttet; kun åbne sager kan komme på.",
         "en": "Case {reference} is closed; only open cases can be put forward.",
     },
-    "conference_other_municipality": {
-        "da": "Sag {reference} hører ikke til kommunens sagskonference.",
-        "en": "Case {reference} is not a case of this municipality's conference.",
-    },
     "conference_case_not_found": {
         "da": "Der er ingen sag {reference}, som du kan se.",
         "en": "There is no case {reference} that you can see.",

@@ -305,11 +305,20 @@ def test_putting_forward_an_unknown_case_someone_elses_or_one_twice_is_refused(
     mine = referred_horsens_case(runtime, 1, "cw-hanne")
     session = _plan(runtime)
     token = log_in(client, "nadia", PASSWORD)  # not on Hanne's case
+    # A case of another municipality is answered as one that is not there: the form does
+    # not tell whether Sorø has a case of that reference.
+    soroe = runtime.service.refer(
+        "soroe",
+        young_person(7),
+        Actor("caseworker", "cw-mette"),
+        {"source": "school", "caseworker": "cw-mette"},
+    ).reference
     before = _stored(runtime)
     cases = f"/conferences/{session}/cases"
     for reference, status, words in (
         (mine, 404, f"Der er ingen sag {mine}, som du kan se."),
         ("HOR-2026-9999", 404, "Der er ingen sag HOR-2026-9999, som du kan se."),
+        (soroe, 404, f"Der er ingen sag {soroe}, som du kan se."),
         ("", 400, "Skriv sagsnummeret, fx HOR-2026-0001."),
     ):
         answer = client.post(cases, data={"csrf_token": token, "reference": reference})

@@ -24,7 +24,7 @@ from workflow.definitions.models import Definition
 from workflow.definitions.vocabulary import StageKind
 from workflow.engine.access import Action
 from workflow.engine.model import Actor
-from workflow.errors import InvalidRequestError, NotAllowedError, Problem
+from workflow.errors import CaseNotFoundError, InvalidRequestError, NotAllowedError, Problem
 from workflow.privacy.authorisation import authorise
 from workflow.store.audit import AuditAction, AuditObject, actor_label, write_audit
 from workflow.store.reading import case_by_reference
@@ -135,7 +135,9 @@ class ConferenceService:
             meeting = self._session(session, session_id)
             stored = case_by_reference(session, reference)
             if stored.municipality_code != meeting.municipality_code:
-                raise _refused("reference", f"{reference} is not a case of this municipality")
+                # Answered as a case that is not there: whether another municipality has
+                # a case of that reference is not this one's to know.
+                raise CaseNotFoundError(f"no case {reference}")
             authorise(session, stored, actor, Action.TRIGGER, None, self.uow.today())
             definition = self.uow.catalog.pinned(session, stored.definition_version_id)
             if definition.stages_by_id[stored.stage].kind is StageKind.FINAL:

@@ -241,8 +241,6 @@ def _put_forward_problem(problem: Problem, reference: str, lang: str) -> str:
         return text("conference_already_on", lang, reference=reference)
     if "is closed" in problem.message:
         return text("conference_case_closed", lang, reference=reference)
-    if "not a case of this municipality" in problem.message:
-        return text("conference_other_municipality", lang, reference=reference)
     return str(problem)
 
 
