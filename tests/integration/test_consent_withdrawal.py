@@ -142,8 +142,11 @@ def test_withdrawing_uu_stops_its_access_and_its_mail_and_keeps_the_record(
     due = set(runtime.deliverer.due_rows(100))
     assert not due & set(before + after)  # nothing is left to try again later
     assert Counter(to for to, _ in smtp.messages()) == Counter(
-        {SKOLE: 3, UU: 1, "tovholdere@soroe.example": 1}
+        {SKOLE: 3, UU: 1, "tovholdere@soroe.example": 3}
     )
+    told = [str(m["Subject"]) for to, m in smtp.messages() if to == "tovholdere@soroe.example"]
+    # Chosen as coordinator, then each next meeting's booking ("Nyt møde"), for its calendar.
+    assert [subject.split()[0] for subject in told] == ["Du", "Nyt", "Nyt"], told
     uu_mail = [m for to, m in smtp.messages() if to == UU]
     assert ["Indkaldelse" in str(m["Subject"]) for m in uu_mail] == [True]  # only the invitation
 

@@ -337,14 +337,15 @@ def test_postgresql_restarted_mid_run_loses_no_step_and_sends_nothing_twice(
         assert sweeping.running(), sweeping.failure  # it waits; it did not give up
         pg_cluster.start()
         # 4 pre-meetings x (2 team members, coordinator, caseworker's referral, the young
-        # person, the guardian); plan-0 told the team and the young person and guardian too
-        assert sweeping.join(60)["delivered"] == {"sent": 4 * 6 + 2 + 2}
+        # person, the guardian); plan-0 told the team, the coordinator (the next meeting
+        # for its calendar) and the young person and guardian too
+        assert sweeping.join(60)["delivered"] == {"sent": 4 * 6 + 2 + 1 + 2}
 
         after = plan(1)  # the same request again, with its key
         assert after.status_code == 200, after.text
         again = plan(1)
         assert again.json() == {**after.json(), "repeated": True}
-        assert run_async(run_sweep())["delivered"] == {"sent": 2 + 2}
+        assert run_async(run_sweep())["delivered"] == {"sent": 2 + 1 + 2}  # as plan-0's
         rows = assert_delivered_once(runtime, smtp, tmp_path / "var" / "digital-post")
         assert {r.attempts for r in rows} == {1}  # nothing was sent twice
         first_meeting = [*STEPS, "hold_first_meeting"]

@@ -141,14 +141,16 @@ def test_a_dead_delivery_is_red_and_a_withheld_one_is_named(
     smtp.refusing.add(SKOLE)
     received = len(smtp.messages())
     counts = run_async(run_step(steps["hold_follow_up"]))
-    assert counts == {"sent": 3, "dead": 1, "withheld": 1}
-    run, tasks = _settled(f"{reference}-step-{steps['hold_follow_up'].seq}", 7)
+    # Sent: born_familie, the young person, the guardian and the coordinator (whose
+    # calendar holds the next meeting too).
+    assert counts == {"sent": 4, "dead": 1, "withheld": 1}
+    run, tasks = _settled(f"{reference}-step-{steps['hold_follow_up'].seq}", 8)
     assert run.state.type.value == "FAILED"
     with runtime.sessions() as session:
         dead_id, template = session.execute(
             select(OutboxRow.id, OutboxRow.template).where(OutboxRow.state == "dead")
         ).one()
-    assert run.state.message == f"1 of 5 effects given up: skole/{template} (outbox {dead_id})"
+    assert run.state.message == f"1 of 6 effects given up: skole/{template} (outbox {dead_id})"
     # Found by reference as a run of the step; its task runs carry no tags of their own
     # (a tagged task run asks the server for a concurrency slot per tag).
     assert {f"case:{reference}", f"step:{steps['hold_follow_up'].seq}"} <= set(run.tags)
@@ -160,6 +162,7 @@ def test_a_dead_delivery_is_red_and_a_withheld_one_is_named(
     tasks = {n: t for n, t in tasks.items() if n not in timer_tasks}
     assert sorted(tasks) == [
         "invite-born_familie-follow_up",
+        "invite-coordinator-follow_up",
         "invite-guardian-follow_up",
         "invite-skole-follow_up",
         "invite-uu-follow_up",
@@ -202,6 +205,7 @@ def test_a_dead_delivery_is_red_and_a_withheld_one_is_named(
     assert {r["effect"] for r in rows if r["outbox"] is None} == set(timer_tasks)
     assert sorted((r["effect"], r["outcome"]) for r in rows if r["outbox"]) == [
         ("invite-born_familie-follow_up", "sent"),
+        ("invite-coordinator-follow_up", "sent"),
         ("invite-guardian-follow_up", "sent"),
         ("invite-skole-follow_up", "dead"),
         ("invite-uu-follow_up", "withheld"),
