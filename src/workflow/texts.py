@@ -883,6 +883,24 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "Der er ikke aftalt et møde endnu.",
         "en": "No meeting has been booked yet.",
     },
+    # After the course has ended: no meeting is coming, and the coordinator is no longer
+    # the one to call.
+    "ung_no_meeting_ended": {
+        "da": "Forløbet er afsluttet, så der kommer ikke flere møder.",
+        "en": "The course has ended, so there are no more meetings.",
+    },
+    "ung_reach_ended": {
+        "da": "Forløbet er afsluttet. Har du brug for hjælp igen, kan du altid blive henvist "
+        "igen – kontakt kommunen.",
+        "en": "The course has ended. If you need help again, you can always be referred "
+        "again – contact the municipality.",
+    },
+    "ung_reach_ended_g": {
+        "da": "Forløbet er afsluttet. Har den unge brug for hjælp igen, kan den unge altid "
+        "blive henvist igen – kontakt kommunen.",
+        "en": "The course has ended. If the young person needs help again, they can always "
+        "be referred again – contact the municipality.",
+    },
     "ung_you_can": {
         "da": "Det kan du gøre nu",
         "en": "What you can do now",
