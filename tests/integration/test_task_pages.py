@@ -595,6 +595,10 @@ def test_a_held_meeting_is_never_the_next_one_and_its_form_asks_who_came(
     assert 'data-meeting="1" data-state="held"' in page
     assert "Afbud: Anna Lærer" in page
     assert follow_up["state"] == "booked"
+    # The plan written at the meeting names who took part: not Anna, who sent apologies.
+    plan_line = _find(r"(Version 1, skrevet på mødet [^<]*)</p>", page, 1)
+    assert "Deltagere:" in plan_line
+    assert "Anna Lærer" not in plan_line
 
 
 def test_the_next_meeting_is_a_booked_or_moved_one_that_has_not_ended() -> None:

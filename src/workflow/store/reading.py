@@ -157,6 +157,14 @@ def _meeting(m: Meeting) -> dict[str, Any]:
     }
 
 
+def _present(m: Meeting) -> list[str]:
+    """Who took part in a held meeting: those invited, less those its attendance names
+    (sent apologies, did not come)."""
+    shown = _meeting(m)
+    absent = {str(who) for group in shown["attendance"].values() for who in group or ()}
+    return [p for p in shown["participants"] if p not in absent]
+
+
 def case_by_reference(session: Session, reference: str) -> Case:
     """The case with this reference, or CaseNotFoundError."""
     case = session.scalar(CASE_BY_REFERENCE, {"b_reference": reference})
@@ -352,7 +360,7 @@ def read_case(
         ],
         plan_meeting=next(
             (
-                {"starts_at": m.starts_at, "participants": _meeting(m)["participants"]}
+                {"starts_at": m.starts_at, "participants": _present(m)}
                 for m in meetings
                 if plan is not None and m.id == plan.meeting_id
             ),
