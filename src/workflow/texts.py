@@ -364,7 +364,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "How did the goals of the last period go?",
     },
     "write_plan": {
-        "da": "Den unge fortæller – tovholderen skriver",
+        "da": "Den unge fortæller – koordinatoren skriver",
         "en": "The young person tells – the coordinator writes",
     },
     "definition": {"da": "Forløb", "en": "Process"},
@@ -1496,7 +1496,7 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "conference_put_forward": {"da": "Sæt på dagsordenen", "en": "Put on the agenda"},
     "conference_put_forward_help": {
-        "da": "Du kan sætte de åbne sager på, som du er sagsbehandler eller tovholder på.",
+        "da": "Du kan sætte de åbne sager på, som du er sagsbehandler eller koordinator på.",
         "en": "You can put forward the open cases you are the caseworker or coordinator of.",
     },
     "conference_added_notice": {

@@ -15,6 +15,7 @@ case's step page and the API, and the ledger is unchanged.
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime
@@ -307,6 +308,9 @@ def test_putting_forward_an_unknown_case_someone_elses_or_one_twice_is_refused(
     token = log_in(client, "nadia", PASSWORD)  # not on Hanne's case
     # A case of another municipality is answered as one that is not there: the form does
     # not tell whether Sorø has a case of that reference.
+    listing = client.get("/conferences").text
+    # The role as Horsens names it, in the form's help.
+    assert "som du er sagsbehandler eller ungekoordinator på" in html.unescape(listing)
     soroe = runtime.service.refer(
         "soroe",
         young_person(7),

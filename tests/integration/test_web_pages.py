@@ -626,6 +626,7 @@ def test_a_step_its_guard_refuses_on_the_case_as_it_is_is_not_offered(
     page = client.get(f"/cases/{reference}").text
     assert f"/cases/{reference}/steps/pause" in page  # the caseworker's other steps are there
     assert f"/cases/{reference}/steps/age_out" not in page
+    assert "<dt>Tovholder</dt>" in page  # the role as Sorø names it
     form = client.get(f"/cases/{reference}/steps/age_out")
     assert form.status_code == 200
     refused = client.post(

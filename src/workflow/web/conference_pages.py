@@ -50,6 +50,7 @@ from workflow.web.forms import FormData, form_fields, read_form
 from workflow.web.identity import Authenticated
 from workflow.web.page_support import PageNotFoundError, refusal
 from workflow.web.rendering import locale_of
+from workflow.web.role_words import coordinator_word, in_own_words
 
 router = APIRouter(include_in_schema=False)
 
@@ -172,6 +173,10 @@ def _sessions_page(
         sessions=rows,
         max_cases=spec.max_cases,
         min_cases=spec.min_cases,
+        # "... sagsbehandler eller ungekoordinator på": the municipality's word for the role.
+        put_forward_help=in_own_words(
+            text("conference_put_forward_help", lang), coordinator_word(definition, lang)
+        ),
         notice=shown.notice,
         refused=shown.refused,
         reference_max=MAX_REFERENCE,

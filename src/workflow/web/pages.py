@@ -65,6 +65,7 @@ from workflow.web.page_support import (
 )
 from workflow.web.progress_view import progress_of
 from workflow.web.rendering import locale_of
+from workflow.web.role_words import coordinator_word, in_own_words, role_name
 from workflow.web.task_views import people_of_tasks, task_rows, task_title, task_titles
 
 router = APIRouter(include_in_schema=False)
@@ -236,6 +237,7 @@ def render_case(
         manages_consent=auth.user.person_id in (view.caseworker, view.coordinator),
         team_departments={m["department"] for m in view.team},
         withdrawn_departments=departments_withdrawn(view),
+        coordinator_name=role_name(definition, CaseRole.COORDINATOR, lang),
         consent_notice=_consent_notice(shown.saved, shown.withdrawn, lang, definition),
         tasks=task_rows(
             view.tasks,
@@ -415,6 +417,8 @@ def _step_page(
         status_code,
         view=view,
         d=definition,
+        coordinator_name=role_name(definition, CaseRole.COORDINATOR, lang),
+        write_plan=in_own_words(text("write_plan", lang), coordinator_word(definition, lang)),
         progress=progress_of(view.progress, definition, lang) if shown.meeting else None,
         own_words=young_persons_words(definition, view.data, lang) if shown.meeting else [],
         step=shown.transition,

@@ -1,4 +1,5 @@
-"""The municipality's own word for the coordinator, on the young person's pages.
+"""The municipality's own word for the coordinator, on the young person's pages and the
+staff's.
 
 The pages' texts say "koordinator"; a municipality names the role in its definition
 (Sorø: "Tovholder", the national base: "Ungekoordinator"), and its letters, meetings and
@@ -46,3 +47,10 @@ def in_own_words(said: str, word: str | None) -> str:
         return own[0].upper() + own[1:] if match.group(1) == "K" else own
 
     return _COORDINATOR.sub(swap, said)
+
+
+def role_name(definition: Definition, role: str, lang: str) -> str:
+    """A role as the municipality names it ("Tovholder" in Sorø, "Ungekoordinator" in
+    Horsens), for the staff's pages."""
+    found = next((r for r in definition.roles if r.id == role), None)
+    return local(found.name, lang) if found is not None else role
