@@ -8,6 +8,7 @@ is refused with the cases and stages, and changes nothing.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -317,3 +318,18 @@ def test_a_migration_that_would_strand_cases_is_refused_with_cases_and_stages(
             )
             == 0
         )
+
+
+def test_a_copy_kept_elsewhere_is_diffed_against_the_file_extends_found_as_validate_finds_it(
+    tmp_path: Path,
+) -> None:
+    """The tutorial keeps the running version's file in a folder of its own; its
+    `extends: base` is found in the installation's definitions, as `validate` finds it."""
+    kept = tmp_path / "v1"
+    kept.mkdir()
+    shutil.copyfile(Path("definitions/soroe.yaml"), kept / "soroe.yaml")
+    result = CliRunner().invoke(
+        app, ["definitions", "diff", str(kept / "soroe.yaml"), "definitions/soroe.yaml"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "no differences" in result.output

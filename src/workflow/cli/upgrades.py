@@ -46,8 +46,12 @@ def _load(spec: str) -> Definition:
             lambda rt: rt.upgrades.versions.stored(stored[1], int(stored[2]))
         )
         return found
-    try:
-        return load_definition(definition_path(spec))
+    from workflow.settings import get_settings
+
+    try:  # `extends: base` is found as `workflow validate` finds it (beside, or installed)
+        return load_definition(
+            definition_path(spec), definitions_dir=get_settings().definitions_dir
+        )
     except DefinitionError as exc:
         for problem in exc.problems:
             typer.echo(str(problem), err=True)
