@@ -88,6 +88,7 @@ NOT_SHAPE_ERRORS = {
     "task_due_by_no_meeting",
     "meetings_never_held",
     "unreachable_through_resume",
+    "template_misspelt",
     "unknown_input",
     "unknown_milestone",
     "unknown_role",

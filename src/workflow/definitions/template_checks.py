@@ -7,6 +7,8 @@ so a template that names a value the step does not provide fails at load time.
 
 from __future__ import annotations
 
+import difflib
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,9 +18,15 @@ from workflow.definitions.effects import CreateTaskEffect, Effect, Notify, Notif
 from workflow.definitions.findings import Finding, Path
 from workflow.definitions.models import Definition
 from workflow.definitions.parts import Input
-from workflow.definitions.templates import compile_template, notification_context, render
+from workflow.definitions.templates import (
+    compile_template,
+    notification_context,
+    render,
+    template_filters,
+)
 from workflow.definitions.types import text_in, text_variants
 from workflow.definitions.vocabulary import InputType
+from workflow.errors import did_you_mean
 
 
 def sample_value(item: Input, definition: Definition) -> Any:
@@ -96,7 +104,8 @@ def check_templates(definition: Definition) -> list[Finding]:
                             ("templates", i, field),
                             f"template syntax error ({lang}, template line "
                             f"{getattr(exc, 'lineno', 1)}): {getattr(exc, 'message', None) or exc}",
-                            "templates use Jinja2 syntax: {{ value }} and {% if ... %}",
+                            _guess(exc, {})
+                            or "templates use Jinja2 syntax: {{ value }} and {% if ... %}",
                         )
                     )
     for path, notify, context in _usages(definition):
@@ -108,15 +117,39 @@ def check_templates(definition: Definition) -> list[Finding]:
                 try:
                     render(source, context)
                 except Exception as exc:  # any failure of author-written code
+                    hint = _context_hint(context)
+                    guess = _guess(exc, context)
                     findings.append(
                         (
                             path + ("template",),
                             f"template '{notify.template}' ({field}, {lang}) cannot be rendered "
                             f"here: {_reason(exc)}",
-                            _context_hint(context),
+                            f"{guess} {_context_hint(context)}"
+                            if guess
+                            else _context_hint(context),
                         )
                     )
     return findings
+
+
+def _guess(exc: Exception, context: dict[str, Any]) -> str | None:
+    """ "did you mean 'case.reference'?" for a misspelt value of the context (one level
+    down: ``case.referance``) or a misspelt filter (``| wen``)."""
+    said = str(exc)
+    missing = re.search(r"has no attribute '(\w+)'", said)
+    if missing:
+        known = {
+            attribute: f"{name}.{attribute}"
+            for name, value in context.items()
+            if isinstance(value, dict)
+            for attribute in value
+        }
+        close = difflib.get_close_matches(missing[1], list(known), n=1, cutoff=0.7)
+        return f"did you mean '{known[close[0]]}'?" if close else None
+    unknown_filter = re.search(r"No filter named '(\w+)'", said)
+    if unknown_filter:
+        return did_you_mean(unknown_filter[1], template_filters(), list_known=False)
+    return None
 
 
 def _reason(exc: Exception) -> str:

@@ -54,6 +54,11 @@ _env = BoundedSandbox(autoescape=False, keep_trailing_newline=True)
 _env.filters["when"] = when
 
 
+def template_filters() -> list[str]:
+    """The filters a template may use (for a 'did you mean' on a misspelt one)."""
+    return sorted(_env.filters)
+
+
 @lru_cache(maxsize=2048)
 def compile_template(source: str) -> Template:
     """Compile a template once; raises TemplateSyntaxError on bad syntax, and on loops
