@@ -124,9 +124,7 @@ def check_templates(definition: Definition) -> list[Finding]:
                             path + ("template",),
                             f"template '{notify.template}' ({field}, {lang}) cannot be rendered "
                             f"here: {_reason(exc)}",
-                            f"{guess} {_context_hint(context)}"
-                            if guess
-                            else _context_hint(context),
+                            f"{guess} {hint}" if guess else hint,
                         )
                     )
     return findings
