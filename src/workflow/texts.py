@@ -939,6 +939,17 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "ikke længere med, da samtykket blev trukket tilbage",
         "en": "no longer taking part: the consent was withdrawn",
     },
+    # The handover's networks, on the young person's page.
+    "ung_networks": {"da": "Mine netværk", "en": "My networks"},
+    "ung_networks_g": {"da": "Den unges netværk", "en": "The young person's networks"},
+    "ung_networks_intro": {
+        "da": "De fællesskaber og steder, du fortsætter i, når forløbet slutter:",
+        "en": "The communities and places you go on with when the course ends:",
+    },
+    "ung_networks_intro_g": {
+        "da": "De fællesskaber og steder, den unge fortsætter i, når forløbet slutter:",
+        "en": "The communities and places the young person goes on with when the course ends:",
+    },
     "ung_status_open_ended": {
         "da": "Blev ikke vurderet, før forløbet sluttede",
         "en": "Not reviewed before the course ended",

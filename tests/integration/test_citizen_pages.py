@@ -23,7 +23,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.integration.conftest import Clock
-from tests.support.case_api import ACCEPT, CASEWORKER, COORDINATOR, FIRST_MEETING, PRE_MEETING
+from tests.support.case_api import (
+    ACCEPT,
+    CASEWORKER,
+    COORDINATOR,
+    FIRST_MEETING,
+    FOLLOW_UP,
+    HANDOVER,
+    PRE_MEETING,
+)
 from tests.support.oidc import CLIENT_ID, CLIENT_SECRET, log_in
 from tests.support.services import free_port
 from workflow.cases.model import GuardianDetails, RejectedError, StepResult, YoungPersonDetails
@@ -477,6 +485,26 @@ def test_the_young_person_sees_their_progression_meeting_by_meeting(
         ("Formøde", "02.03.2026", "Kontaktparat"),
         ("1. møde", "24.02.2026", "Vejledningsparat"),
     ]
+
+
+def test_the_networks_the_young_person_goes_on_with_are_on_their_page(
+    citizen_runtime: Runtime,
+) -> None:
+    """The handover's networks (the point of the handover) are the young person's to see,
+    and their guardian's, in their own words."""
+    rt = citizen_runtime
+    ref = _case(rt, EMMA, meeting=False)
+    rt.service.trigger(ref, "hold_pre_meeting", PRE_MEETING, CASEWORKER)
+    rt.service.trigger(ref, "hold_first_meeting", FIRST_MEETING, COORDINATOR)
+    rt.service.trigger(ref, "hold_follow_up", FOLLOW_UP, COORDINATOR)
+    client = _login(TestClient(create_app(rt)), "emma")
+    assert "Mine netværk" not in client.get(f"/ung/cases/{ref}").text  # none yet
+    rt.service.trigger(ref, "start_handover", HANDOVER, COORDINATOR)
+    body = html.unescape(client.get(f"/ung/cases/{ref}").text)
+    assert '<h2 id="networks-h">Mine netværk</h2>' in body
+    assert '<ul data-testid="networks"><li>Sorø Fodboldklub (Fritid)</li></ul>' in body
+    parent = _login(TestClient(create_app(rt)), "mor")
+    assert "Den unges netværk" in html.unescape(parent.get(f"/ung/cases/{ref}").text)
 
 
 def test_after_the_course_ends_no_goal_reads_under_way(citizen_runtime: Runtime) -> None:

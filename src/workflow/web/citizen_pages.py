@@ -15,7 +15,7 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -32,8 +32,10 @@ from workflow.cases.citizens import (
     departments_without_consent,
 )
 from workflow.cases.model import RejectedError, StepResult
+from workflow.definitions.models import Definition
 from workflow.definitions.parts import Transition
 from workflow.definitions.templates import when as written_when
+from workflow.definitions.vocabulary import InputType
 from workflow.delivery.ics import CalendarMeeting, published_calendar
 from workflow.delivery.message import meeting_uid
 from workflow.errors import CaseNotFoundError, NotAllowedError, WorkflowError
@@ -42,7 +44,7 @@ from workflow.privacy.audit import READ_WINDOW
 from workflow.privacy.citizen_sessions import Citizen, CitizenLoginRefusedError, CitizenSessions
 from workflow.privacy.staff_roster import StaffRoster
 from workflow.settings import Settings
-from workflow.texts import text
+from workflow.texts import TEXTS, text
 from workflow.web.citizen_log import log_rows
 from workflow.web.citizen_oidc import CitizenLoginError, OidcClient, check_state
 from workflow.web.context import choice_label, displayed
@@ -542,8 +544,22 @@ def _case_values(context: CitizenContext, page: CitizenPage, lang: str) -> dict[
         "guardian": page.is_guardian,
         "needs_parent": [departments.get(d, d) for d in departments_without_consent(view)],
         "own_words": own_words,
+        "networks": _networks(definition, view.data, lang),
         "coordinator_word": coordinator_word(definition, lang),
     }
+
+
+def _networks(definition: Definition, data: Mapping[str, Any], lang: str) -> list[str]:
+    """The networks and communities the young person goes on with after the course (the
+    handover's list), each as "Sorø Fodboldklub (Fritid)"."""
+    shown: list[str] = []
+    for name in definition.input_names_by_type.get(InputType.NETWORKS, []):
+        for network in data.get(name) or []:
+            if isinstance(network, Mapping) and network.get("name"):
+                kind = f"kind_{network.get('kind')}"
+                said = f" ({text(kind, lang)})" if kind in TEXTS else ""
+                shown.append(f"{network['name']}{said}")
+    return shown
 
 
 def _goal_status(status: str, closed: bool) -> str:
