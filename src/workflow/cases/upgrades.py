@@ -74,30 +74,15 @@ class UpgradeService:
                 return self._migrate_once(
                     definition_id, to_version, mapping, actor, references, dry_run
                 )
+            except _DryRun as planned:  # rolled back: a dry run registers no version either
+                with self.uow.transaction() as session:
+                    write_audit(session, **planned.entry)
+                return planned.plan
             except _StaleError:
                 continue  # a caseworker changed a case meanwhile: plan again
         raise WorkflowError("cases kept changing during the migration; run it again")
 
     def _migrate_once(
-        self,
-        definition_id: str,
-        to_version: int,
-        mapping: dict[str, str],
-        actor: str,
-        references: list[str] | None,
-        dry_run: bool,
-    ) -> MigrationPlan:
-        try:
-            return self._planned_or_moved(
-                definition_id, to_version, mapping, actor, references, dry_run
-            )
-        except _DryRun as planned:  # rolled back: a dry run registers no version either
-            plan, entry = planned.plan, planned.entry
-        with self.uow.transaction() as session:
-            write_audit(session, **entry)
-        return plan
-
-    def _planned_or_moved(
         self,
         definition_id: str,
         to_version: int,
