@@ -3,8 +3,9 @@
 A guard that reads what the person is about to give (``inputs``) is checked when the
 step is submitted, and refuses it with its message. A guard that reads only the case as
 it is (the young person's age, milestones, counts) is checked here too
-(:func:`refused_now`), so a step it would refuse whatever is given is not offered
-(e.g. "Over aldersgrænsen" for a 17-year-old).
+(:func:`refused_now`), as is separation of duties, so a step that would be refused
+whatever is given is not offered (e.g. "Over aldersgrænsen" for a 17-year-old, or
+"Afslut forløbet" to the caseworker who referred).
 """
 
 from __future__ import annotations
@@ -41,8 +42,8 @@ def next_steps(
     ``open_meetings``: the kinds of the case's meetings still booked (or moved). Given, a
     step that moves, cancels or holds a meeting is left out while none it could act on is
     booked (it would only be refused: "no meeting booked"), and a step that only books a
-    meeting while one of its kind is booked. ``refused``: ids of steps whose guard does
-    not hold on the case now (:func:`refused_now`), left out."""
+    meeting while one of its kind is booked. ``refused``: ids of steps that would be
+    refused now whatever is given (:func:`refused_now`), left out."""
     current = definition.stages_by_id.get(stage)
     if current is None or current.kind is StageKind.FINAL:
         return []

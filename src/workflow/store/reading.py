@@ -71,8 +71,9 @@ class CaseView:
     #: read. Not part of an export.
     reader: str | None = None
     reader_roles: tuple[str, ...] | None = None
-    #: The steps the reader's roles allow whose guard, reading only the case, does not
-    #: hold now (:func:`~workflow.engine.steps.refused_now`): not offered.
+    #: The steps the reader's roles allow that would be refused now whatever they gave (a
+    #: guard reading only the case, or separation of duties: see
+    #: :func:`~workflow.engine.steps.refused_now`): not offered.
     refused_steps: frozenset[str] = frozenset()
 
 
