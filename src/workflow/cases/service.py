@@ -62,6 +62,7 @@ from workflow.store.loading import (
     consent_state,
     load_case,
     step_actors,
+    step_actors_of,
 )
 from workflow.store.reading import (
     CaseView,
@@ -371,7 +372,7 @@ class CaseService:
             roles = tuple(role.value for role in roles_held(standing))
             born = view.young_person.get("birth_date")
             state = LoadedCase(case, born=born if isinstance(born, date) else None).state()
-            state = replace(state, step_actors=_step_actors(view.history))
+            state = replace(state, step_actors=step_actors_of(view.history))
             view = replace(
                 view,
                 reader=actor.id,
@@ -462,18 +463,6 @@ def _storable(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return "\x00" not in text and len(text) <= 200
-
-
-def _step_actors(history: list[dict[str, Any]]) -> dict[str, frozenset[str]]:
-    """Who took each step (transition id -> actor ids), from a case view's history, as
-    :func:`~workflow.store.loading.step_actors` reads it for a step (a timer's entries
-    are no step anyone took)."""
-    found: dict[str, set[str]] = {}
-    for entry in history:
-        transition, actor = entry.get("transition"), entry.get("actor_id")
-        if transition and actor and not str(transition).startswith("timer:"):
-            found.setdefault(str(transition), set()).add(str(actor))
-    return {step: frozenset(actors) for step, actors in found.items()}
 
 
 class _Checked(Exception):  # noqa: N818 - a signal, not an error

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 
+from workflow.cli.sweep_words import swept_words
 from workflow.errors import DefinitionError, WorkflowError
 from workflow.settings import get_settings
 from workflow.texts import text
@@ -537,31 +538,6 @@ def sweep_command(
     from workflow.orchestration.sweep import run_sweep
 
     typer.echo(swept_words(asyncio.run(run_sweep(now))))
-
-
-#: A sweep's summary, in words (the run's own names for what it counted).
-_SWEPT = {
-    "timers_fired": "timers fired",
-    "reminders": "task reminders queued",
-    "step_runs": "step runs",
-    "handed_to_workers": "handed to the workers",
-    "announced": "dead deliveries announced",
-    "pruned_files": "old files removed",
-    "stalled_runs_ended": "stalled runs ended",
-}
-
-
-def swept_words(summary: dict[str, Any]) -> str:
-    """``Swept: 1 timers fired, 0 task reminders queued; delivered: sent 1`` (what the
-    operator reads; the counts are the sweep's)."""
-    counted = [f"{summary[key]} {words}" for key, words in _SWEPT.items() if key in summary]
-    parts = [f"Swept: {', '.join(counted)}"]
-    for key in ("delivered", "runs_ended"):
-        counts = summary.get(key)
-        if isinstance(counts, dict):
-            said = ", ".join(f"{kind} {n}" for kind, n in sorted(counts.items()))
-            parts.append(f"{key.replace('_', ' ')}: {said or 'nothing'}")
-    return "; ".join(parts)
 
 
 def intake(

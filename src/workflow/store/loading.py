@@ -262,6 +262,18 @@ _STEP_ACTORS = DriverStatement(
 )
 
 
+def step_actors_of(history: list[dict[str, Any]]) -> dict[str, frozenset[str]]:
+    """Who took each step, from a case view's history (its entries' ``transition`` and
+    ``actor_id``), as :func:`step_actors` reads it for a step: the pages offer no step
+    that separation of duties would refuse the reader."""
+    found: dict[str, set[str]] = {}
+    for entry in history:
+        transition, actor = entry.get("transition"), entry.get("actor_id")
+        if transition and actor and not str(transition).startswith("timer:"):
+            found.setdefault(str(transition), set()).add(str(actor))
+    return {step: frozenset(actors) for step, actors in found.items()}
+
+
 def step_actors(connection: Connection, case_id: int) -> dict[str, frozenset[str]]:
     """Who took each step of a case (transition id -> actor ids), from its history.
 
