@@ -488,7 +488,8 @@ def _case_values(context: CitizenContext, page: CitizenPage, lang: str) -> dict[
             "department": departments.get(m["department"], m["department"]),
             # No longer part of the course: the consent for their department was taken back.
             "withdrawn": m["department"] in withdrawn,
-            "email": None if m["department"] in withdrawn else emails.get(m["person"]),
+            # Nor is one written to once the course has ended (the contact line says how).
+            "email": None if closed or m["department"] in withdrawn else emails.get(m["person"]),
         }
         for m in view.team
     ]
