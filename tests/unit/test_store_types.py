@@ -114,7 +114,15 @@ def test_json_text_reads_as_json_loads_does(value: object) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ['{"n": 123456789012345678901}', "[-9223372036854775809]", "[NaN]", '["\\ud800"]', "[1e400]"],
+    [
+        '{"n": 123456789012345678901}',
+        "[-9223372036854775809]",
+        "[NaN]",
+        '["\\ud800"]',
+        "[1e400]",
+        '["Søren Ærø", 18446744073709551616]',  # a long number after letters beyond ASCII
+        '{"n": 9223372036854775808, "s": "\u00e6"}',
+    ],
 )
 def test_json_text_reads_what_orjson_would_not_exactly(text: str) -> None:
     read, expected = loads(text), json.loads(text)
