@@ -165,6 +165,7 @@ def run_store(db: str, pg_server: str | None, args: argparse.Namespace) -> Run:
                     run.figures,
                     requests=args.page_requests,
                     seconds=args.page_seconds,
+                    workers=args.web_workers,
                 )
 
             if args.only == "pages":
@@ -262,6 +263,12 @@ def main() -> None:
     parser.add_argument("--intake", type=int, default=10_000, help="referrals in the bulk intake")
     parser.add_argument("--page-requests", type=int, default=3000, help="requests per page kind")
     parser.add_argument("--page-seconds", type=float, default=60.0, help="time limit per page kind")
+    parser.add_argument(
+        "--web-workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="processes serving the pages (workflow web --workers; default: one per core)",
+    )
     parser.add_argument("--prefect-steps", type=int, default=20, help="case steps per worker phase")
     parser.add_argument("--worker-limit", type=int, default=1, help="flow runs at once per worker")
     parser.add_argument("--no-prefect", action="store_true")

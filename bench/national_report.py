@@ -204,7 +204,8 @@ def _pages(runs: list[Run], args: argparse.Namespace) -> list[str]:
     lines = [
         "### Page latency, 20 concurrent users",
         "",
-        "The real app under uvicorn on 127.0.0.1 (this process); `bench/load.py` in a second "
+        f"The real app under uvicorn on 127.0.0.1, {args.web_workers} worker process(es) as "
+        "`workflow web --workers` runs it; `bench/load.py` in another "
         "process: 20 caseworkers logged in through the login form, each requesting their own "
         f"pages with no think time, up to {args.page_requests:,} requests or "
         f"{args.page_seconds:.0f} s per kind; every response checked. Floors through the same "

@@ -1,18 +1,20 @@
 """Page latency under 20 concurrent users: the web app under uvicorn, load from another process.
 
 The app (``create_app`` over the bench's runtime, against the national store) is served
-by uvicorn on 127.0.0.1 in this process; ``bench.load`` runs in a second process and
-drives 20 logged-in caseworkers, each requesting their own caseload and case pages
-(closed loop, no think time). Floors, through the same server and load generator:
-``/healthz`` (the app's trivial endpoint: middleware and session lookup), and two raw
-routes added in front of the app for the bench only, each reading with the raw driver,
-one statement after another, the rows its page shows and writing them out as a bare
-list: the caseload's (the person's cases by each standing, the page of the 25 newest
-with their next due timer and whether one is overdue, the count) and the case page's
-(the case's row and its 12 sets of rows: history, team, coordinator, plans, goals,
-meetings, tasks, consents and their departments, running timers, meeting figures, the
-young person). The first floors (the caseworker's cases only; 4 of the case page's 13
-sets) are measured beside them for comparison with earlier runs.
+on 127.0.0.1 as ``workflow web --workers N`` serves it in production: by uvicorn's
+worker processes, one per core unless ``--web-workers`` says (bench/web_workers.py);
+``bench.load`` runs in another process and drives 20 logged-in caseworkers, each
+requesting their own caseload and case pages (closed loop, no think time). Floors,
+through the same server and load generator: ``/healthz`` (the app's trivial endpoint:
+middleware and session lookup), and two raw routes added in front of the app for the
+bench only, each reading with the raw driver, one statement after another, the rows its
+page shows and writing them out as a bare list: the caseload's (the person's cases by
+each standing, the page of the 25 newest with their next due timer and whether one is
+overdue, the count) and the case page's (the case's row and its 12 sets of rows:
+history, team, coordinator, plans, goals, meetings, tasks, consents and their
+departments, running timers, meeting figures, the young person). The first floors (the
+caseworker's cases only; 4 of the case page's 13 sets) are measured beside them for
+comparison with earlier runs.
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -36,11 +40,13 @@ import anyio
 import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from bench import web_workers
 from bench.national_floors import Raw
 from bench.national_scenarios import Figures
 from bench.national_store import NationalStore
 from workflow.runtime import Runtime
-from workflow.web.app import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
 
 USERS = 20
 PASSWORD = "bench-password-123"
@@ -239,7 +245,43 @@ def users(runtime: Runtime, store: NationalStore) -> list[dict[str, Any]]:
     return chosen
 
 
+@contextmanager
+def served(runtime: Runtime, raw: Raw, tmp: Path, port: int, workers: int) -> Iterator[None]:
+    """The bench's app served on 127.0.0.1:port by ``workers`` processes, as ``workflow
+    web --workers`` serves the real one (bench/web_workers.py), until the block ends."""
+    ready = tmp / "web-ready"
+    ready.write_text("", encoding="utf-8")
+    settings = runtime.settings
+    spec = {
+        "database_url": settings.store_url,
+        "home": str(settings.home),
+        "definitions_dir": str(settings.definitions_dir),
+        "now": runtime.uow.clock().isoformat(),
+        "raw_dialect": raw.dialect,
+        "raw_target": raw.target,
+        "ready_file": str(ready),
+    }
+    env = {**os.environ, "PYTHONPATH": str(ROOT), web_workers.SPEC: json.dumps(spec)}
+    command = ["-m", "bench.web_workers", "--port", str(port), "--workers", str(workers)]
+    server = subprocess.Popen([sys.executable, *command], env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while len(ready.read_text(encoding="utf-8").split()) < workers or not _answers(port):
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the web app did not start on 127.0.0.1:{port}")
+            time.sleep(0.1)
+        yield
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
 def serve(app: ASGIApp, port: int) -> tuple[uvicorn.Server, threading.Thread]:
+    """``app`` served in a thread of this process (as ``workflow up`` serves the web app)."""
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
     )
@@ -251,6 +293,14 @@ def serve(app: ASGIApp, port: int) -> tuple[uvicorn.Server, threading.Thread]:
             raise RuntimeError(f"the web app did not start on 127.0.0.1:{port}")
         time.sleep(0.05)
     return server, thread
+
+
+def _answers(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as answer:
+            return bool(answer.status == 200)
+    except OSError:
+        return False
 
 
 #: The targets of issue 19 (20 users, no think time): on SQLite a page's p95 under
@@ -304,6 +354,7 @@ def quick(
     seconds: float = 15.0,
     requests: int = 3000,
     database_url: str | None = None,
+    web_workers: int = os.cpu_count() or 1,
 ) -> list[tuple[str, str, str]]:
     """Build a small national store and measure only the pages (for bench/quick_bench.py):
     the rows of :func:`targets`, with the machine's load average noted in the figure."""
@@ -326,6 +377,7 @@ def quick(
         intake=0,
         prefect_steps=0,
         worker_limit=1,
+        web_workers=web_workers,
     )
     if db == "postgresql":
         with national_bench.pg_server(database_url) as server:
@@ -358,6 +410,7 @@ def page_latency(
     *,
     requests: int,
     seconds: float,
+    workers: int = 1,
 ) -> None:
     chosen = users(runtime, store)
     plan = {
@@ -370,9 +423,7 @@ def page_latency(
     }
     plan_path, result_path = tmp / "load-plan.json", tmp / "load-result.json"
     plan_path.write_text(json.dumps(plan), encoding="utf-8")
-    floor_app = RawFloor(create_app(runtime), raw, runtime.uow.clock)
-    server, thread = serve(floor_app, port)
-    try:
+    with served(runtime, raw, tmp, port, workers):
         subprocess.run(
             [
                 sys.executable,
@@ -384,11 +435,8 @@ def page_latency(
                 str(result_path),
             ],
             check=True,
-            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
         )
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
     out.put("pages", "load average", os.getloadavg()[0], f"{os.getloadavg()[0]:.1f} (after)")
     for phase in json.loads(result_path.read_text(encoding="utf-8")):
         errors = sum(phase["errors"].values())
@@ -400,6 +448,7 @@ def page_latency(
             f"{phase['max_ms']:.0f} ms, {phase['per_second']:.0f} req/s "
             f"({phase['requests']:,} requests, {errors} errors)",
         )
+    out.put("pages", "web processes", workers, f"{workers} (workflow web --workers {workers})")
     caseloads = [store.caseworkers[u["person"]] for u in chosen]
     out.put(
         "pages",

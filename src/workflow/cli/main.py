@@ -12,7 +12,18 @@ from pathlib import Path
 
 import typer
 
-from workflow.cli import accounts, cases, cpr, operations, outbox, privacy, report, tasks, upgrades
+from workflow.cli import (
+    accounts,
+    cases,
+    cpr,
+    operations,
+    outbox,
+    privacy,
+    report,
+    tasks,
+    upgrades,
+    web,
+)
 from workflow.cli.upgrades import definition_path
 from workflow.definitions.graph import mermaid
 from workflow.definitions.loader import check_file, load_definition
@@ -185,6 +196,7 @@ app.add_typer(privacy.access_app, name="access")
 app.add_typer(privacy.audit_app, name="audit")
 app.add_typer(privacy.retention_app, name="retention", no_args_is_help=True)
 operations.register(app)
+web.register(app)
 cases.register(app)
 outbox.register(app)
 report.register(app)

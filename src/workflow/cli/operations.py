@@ -402,17 +402,11 @@ def _citizen_login(stack: contextlib.ExitStack, web_port: int) -> OidcClient | N
 def _start_web(port: int, citizen_login: OidcClient | None = None) -> str:
     """Serve the web app in this process (returns once it answers); it hands its steps to
     the workers (it runs no flows itself)."""
-    from workflow.orchestration.handoff import StepHandoff
-    from workflow.runtime import get_runtime
-    from workflow.web.app import create_app
+    from workflow.cli.web import web_app
     from workflow.web.server import serve_in_thread
 
     port = port or get_settings().web_port
-    handoff = StepHandoff()
-    runtime = get_runtime()
-    # The steps the system takes on a case (a consent recorded, a raised event) too.
-    runtime.service.system_steps.append(lambda result: handoff.submit(result, "system"))
-    app = create_app(runtime, on_step=handoff.submit, citizen_login=citizen_login)
+    app = web_app(citizen_login)
     try:
         serve_in_thread(app, "127.0.0.1", port)
     except RuntimeError:  # taken since the check at start-up
