@@ -173,6 +173,10 @@ def supervise(factory: str, host: str, port: int, workers: int) -> bool:
         for number, (process, started) in enumerate(running):
             if process.is_alive() or stopping.is_set():
                 continue
+            # Ctrl-C in a terminal reaches every process of the group at once: a process
+            # that ended on it is not started again.
+            if stopping.wait(0.5):
+                break
             quick_ends = quick_ends + 1 if time.monotonic() - started < QUICK_END else 0
             typer.echo(
                 f"workflow web: serving process {process.pid} ended (exit code "
