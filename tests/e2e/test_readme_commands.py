@@ -53,6 +53,8 @@ EXEMPT: dict[str, str] = {
     r"^workflow deploy\b": "needs a running Prefect server (tests/integration/test_workpool.py)",
     r"^prefect worker start\b": "a long-running worker of a Prefect server "
     "(tests/integration/test_workpool.py)",
+    r"^workflow web\b": "serves until Ctrl-C (tests/integration/test_web_workers.py runs it "
+    "as a process with two workers, logs in, reads, kills one, stops it)",
     r"^workflow worker\b": "a long-running step worker of a Prefect server "
     "(tests/integration/test_handoff.py runs one as a process)",
     r"^pg_(dump|restore)\b": "needs a PostgreSQL database ($DATABASE)",

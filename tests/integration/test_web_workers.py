@@ -133,9 +133,44 @@ def test_several_worker_processes_serve_the_web_app(runtime: Runtime, tmp_path: 
         wait_until(lambda: not _workers_of(server.pid), "the workers stopped")
     finally:
         if server.poll() is None:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=60)
+    assert "Traceback" not in log_path.read_text()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_the_workers_end_with_a_killed_supervisor(sqlite_runtime: Runtime, tmp_path: Path) -> None:
+    """SIGKILL gives the supervisor no time to stop its workers: they end anyway (Linux
+    tells each of its parent's death), and no orphan keeps the port."""
+    runtime = sqlite_runtime
+    runtime.engine.dispose()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "workflow.cli.main", "web", "--port", str(port), "--workers", "2"],
+        env=_env(runtime, base),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until(lambda: len(_workers_of(server.pid)) == 2, "the worker processes")
+        wait_until(lambda: _answers(base), "the web app", timeout=60)
+        workers = _workers_of(server.pid)
+        server.kill()
+        server.wait(timeout=30)
+        wait_until(lambda: not any(_alive(pid) for pid in workers), "the orphaned workers ended")
+        assert not _answers(base)
+    finally:
+        if server.poll() is None:
             server.kill()
             server.wait()
-    assert "Traceback" not in log_path.read_text()
 
 
 def _answers(base: str) -> bool:

@@ -12,13 +12,14 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import typer
 
+from workflow.cli.starting import definitions_fit_the_store, refuse
 from workflow.cli.sweep_words import swept_words
-from workflow.errors import DefinitionError, WorkflowError
+from workflow.errors import WorkflowError
 from workflow.settings import get_settings
 from workflow.texts import text
 
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
     from workflow.cases.model import StepResult
-    from workflow.runtime import Runtime
     from workflow.web.citizen_oidc import OidcClient
 
 
@@ -41,24 +41,6 @@ def _use_server(api_url: str) -> None:
     os.environ.update(prefect_env(_prefect_home()))
     os.environ.update(client_env(api_url, _prefect_home()))
     os.environ["PREFECT_API_URL"] = api_url
-
-
-def _definitions_fit_the_store() -> Runtime:
-    """The process's runtime; or every problem of the definitions, and exit 1, nothing started.
-
-    Building the runtime loads the definitions and checks each against the versions the
-    store holds: one edited without raising its version is refused here, before a server
-    starts, rather than failing a step later.
-    """
-    from workflow.runtime import get_runtime
-
-    try:
-        return get_runtime()
-    except DefinitionError as exc:
-        for problem in exc.problems:
-            typer.echo(str(problem), err=True)
-        typer.echo("Nothing was started.", err=True)
-        raise typer.Exit(1) from None
 
 
 def register(app: typer.Typer) -> None:
@@ -93,9 +75,9 @@ def up(
 
     web_port = web_port or get_settings().web_port
     _links_to(web_port)  # before the runtime is built with the settings
-    _definitions_fit_the_store()
+    definitions_fit_the_store()
     if not port_free(web_port):
-        _refuse(
+        refuse(
             "up",
             f"port {web_port} (the web app) is taken by another program; choose another: "
             f"workflow up --web-port {web_port + 1} (make run WEB_PORT={web_port + 1})",
@@ -181,7 +163,7 @@ def worker(
     wanted = prefect_env(home) | client_env(os.environ["PREFECT_API_URL"], home)
     for name, value in wanted.items():
         os.environ.setdefault(name, value)
-    _definitions_fit_the_store()
+    definitions_fit_the_store()
     from workflow.orchestration.handoff import serve_steps
 
     typer.echo(f"Worker: carrying out handed-off steps, {limit} at a time. Ctrl-C stops.")
@@ -228,12 +210,6 @@ def _worker_ready(process: subprocess.Popen[bytes]) -> str:
     return f"pid {process.pid}, log {log_path}"
 
 
-def _refuse(command: str, message: str) -> NoReturn:
-    """One line on stderr, exit code 2: a start-up refused, nothing left running."""
-    typer.echo(f"workflow {command}: {message}", err=True)
-    raise typer.Exit(2)
-
-
 @contextlib.contextmanager
 def _prefect(command: str, port: int) -> Iterator[str]:
     """The Prefect server to use, said in one line: PREFECT_API_URL's if set, else this
@@ -250,7 +226,7 @@ def _prefect(command: str, port: int) -> Iterator[str]:
     given = os.environ.get("PREFECT_API_URL")
     if given:
         if not healthy(given):
-            _refuse(
+            refuse(
                 command,
                 f"the Prefect server at {given} (PREFECT_API_URL) does not answer; start it, "
                 "or unset PREFECT_API_URL to start this installation's own",
@@ -267,11 +243,11 @@ def _prefect(command: str, port: int) -> Iterator[str]:
             _use_server(api_url)
             yield api_url
     except ForeignServerError as exc:
-        _refuse(command, f"{exc}; stop it, or use another port: {other}")
+        refuse(command, f"{exc}; stop it, or use another port: {other}")
     except PortTakenError as exc:
-        _refuse(command, f"{exc} (Prefect's port); choose another: {other}")
+        refuse(command, f"{exc} (Prefect's port); choose another: {other}")
     except PrefectServerError as exc:
-        _refuse(command, str(exc))
+        refuse(command, str(exc))
 
 
 #: Demo staff (Sorø): username, full name, staff id used in the demo script, roles.
@@ -410,7 +386,7 @@ def _start_web(port: int, citizen_login: OidcClient | None = None) -> str:
     try:
         serve_in_thread(app, "127.0.0.1", port)
     except RuntimeError:  # taken since the check at start-up
-        _refuse(
+        refuse(
             "up",
             f"port {port} (the web app) is taken by another program; choose another: "
             f"workflow up --web-port {port + 1} (make run WEB_PORT={port + 1})",
@@ -424,7 +400,7 @@ def demo(
 ) -> None:
     """One case per municipality through its whole lifecycle (accelerated clock), once per
     store (--again plays it again)."""
-    _definitions_fit_the_store()
+    definitions_fit_the_store()
     if not again and _demo_was_played():
         return
 
@@ -471,7 +447,7 @@ def _play_demo() -> None:
         with prefect_console_quiet():  # a line per case here; every run in the Prefect UI
             run_demo(runtime, clock, settings.definitions_dir / "examples", typer.echo)
     except WorkflowError as exc:  # a store the demo does not fit (its own people changed)
-        _refuse(
+        refuse(
             "demo",
             f"the demo stopped: {exc}. It plays invented cases with Sorø's demo staff "
             f"({', '.join(a[0] for a in DEMO_ACCOUNTS)}); play it in a store of its own "
@@ -512,7 +488,7 @@ def sweep_command(
 ) -> None:
     """Fire due timers and deliver what is waiting in the outbox, once."""
     if no_prefect:
-        runtime = _definitions_fit_the_store()
+        runtime = definitions_fit_the_store()
         moment = datetime.fromisoformat(now) if now else None
         if moment is not None and moment.tzinfo is None:  # Danish local time, like the flow
             moment = moment.replace(tzinfo=ZoneInfo("Europe/Copenhagen"))

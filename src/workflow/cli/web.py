@@ -21,6 +21,7 @@ import multiprocessing
 import os
 import signal
 import socket
+import sys
 import threading
 import time
 from typing import Any
@@ -28,7 +29,7 @@ from typing import Any
 import typer
 from fastapi import FastAPI
 
-from workflow.cli.operations import _definitions_fit_the_store, _refuse
+from workflow.cli.starting import definitions_fit_the_store, refuse
 from workflow.settings import get_settings
 from workflow.web.citizen_oidc import OidcClient
 
@@ -79,9 +80,9 @@ def web(
     from workflow.orchestration.server import port_free
 
     port = port or get_settings().web_port
-    _definitions_fit_the_store()  # bad definitions refused here, before a worker starts
+    definitions_fit_the_store()  # bad definitions refused here, before a worker starts
     if not port_free(port, host):
-        _refuse("web", f"port {port} is taken by another program; choose another: --port")
+        refuse("web", f"port {port} is taken by another program; choose another: --port")
     steps = (
         "steps are handed to `workflow worker`s"
         if os.environ.get("PREFECT_API_URL")
@@ -127,13 +128,22 @@ def _serve(factory: str, host: str, port: int, sockets: list[socket.socket] | No
     uvicorn.Server(_config(factory, host, port)).run(sockets=sockets)
 
 
-def _serving_process(factory: str, host: str, port: int) -> None:
+def _serving_process(factory: str, host: str, port: int, parent: int) -> None:
     """One of several serving processes: a listening socket of its own on the shared port.
 
     With SO_REUSEPORT the kernel hands each new connection to one of the processes'
     sockets, spread evenly. uvicorn's own supervisor shares one socket instead, and the
     first process to wake accepts every connection waiting: twenty browsers' connections
-    opened together all went to one process, and the others stood idle."""
+    opened together all went to one process, and the others stood idle.
+
+    It ends with the supervisor however that ends (SIGKILL too): Linux sends it SIGTERM
+    then (PR_SET_PDEATHSIG), and it ends at once if the supervisor is already gone."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        return
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     listening = socket.socket(family, socket.SOCK_STREAM)
     listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -163,7 +173,9 @@ def supervise(factory: str, host: str, port: int, workers: int) -> bool:
     signal.signal(signal.SIGINT, stop)
 
     def start() -> tuple[Any, float]:
-        process = context.Process(target=_serving_process, args=(factory, host, port), daemon=False)
+        process = context.Process(
+            target=_serving_process, args=(factory, host, port, os.getpid()), daemon=False
+        )
         process.start()
         return process, time.monotonic()
 
