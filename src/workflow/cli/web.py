@@ -102,30 +102,14 @@ def web(
         raise typer.Exit(1)
 
 
-def _config(factory: str, host: str, port: int) -> Any:
-    import uvicorn
-
-    from workflow.web.private_logs import LOG_CONFIG
-
-    # proxy_headers=False: request.client stays the TCP peer (see workflow.web.server).
-    return uvicorn.Config(
-        factory,
-        factory=True,
-        host=host,
-        port=port,
-        log_level="warning",
-        access_log=False,
-        proxy_headers=False,
-        log_config=LOG_CONFIG,  # tracebacks by type and code location only
-    )
-
-
 def _serve(factory: str, host: str, port: int, sockets: list[socket.socket] | None = None) -> None:
     """Serve the app ``factory`` makes ("module:function") in this process until SIGTERM
     or Ctrl-C (requests in flight are finished)."""
     import uvicorn
 
-    uvicorn.Server(_config(factory, host, port)).run(sockets=sockets)
+    from workflow.web.server import server_config
+
+    uvicorn.Server(server_config(factory, host, port)).run(sockets=sockets)
 
 
 def _serving_process(factory: str, host: str, port: int, parent: int) -> None:

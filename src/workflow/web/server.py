@@ -12,14 +12,16 @@ from fastapi import FastAPI
 from workflow.web.private_logs import LOG_CONFIG
 
 
-def serve_in_thread(app: FastAPI, host: str, port: int, timeout: float = 20.0) -> uvicorn.Server:
-    """Start serving ``app`` on host:port; returns once it accepts connections."""
+def server_config(app: FastAPI | str, host: str, port: int) -> uvicorn.Config:
+    """How the web app is served: ``app`` itself, or the "module:function" that makes it
+    in each serving process (``workflow web --workers``)."""
     # proxy_headers=False: request.client stays the TCP peer. uvicorn would otherwise
     # replace it with X-Forwarded-For's (FORWARDED_ALLOW_IPS='*' trusts anyone), and the
     # trusted-header login checks the peer; workflow.web.identity reads X-Forwarded-For
     # itself, and only from the trusted proxies.
-    config = uvicorn.Config(
+    return uvicorn.Config(
         app,
+        factory=isinstance(app, str),
         host=host,
         port=port,
         log_level="warning",
@@ -27,6 +29,11 @@ def serve_in_thread(app: FastAPI, host: str, port: int, timeout: float = 20.0) -
         proxy_headers=False,
         log_config=LOG_CONFIG,  # tracebacks by type and code location only
     )
+
+
+def serve_in_thread(app: FastAPI, host: str, port: int, timeout: float = 20.0) -> uvicorn.Server:
+    """Start serving ``app`` on host:port; returns once it accepts connections."""
+    config = server_config(app, host, port)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="web", daemon=True)
     thread.start()
