@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -202,3 +203,27 @@ def test_definitions_that_do_not_fit_are_refused_before_a_worker_starts(
     assert "Web app:" not in done.stdout
     assert "Traceback" not in done.stderr
     assert time.monotonic() - started < 120
+
+
+def test_a_serving_process_that_cannot_listen_says_so_in_one_line() -> None:
+    """The port taken between the supervisor's check and a process's start: that process
+    ends with one line and exit code 3 (the supervisor gives up after three such ends)."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import os; from workflow.cli.web import _serving_process; "
+                f"_serving_process('workflow.cli.web:app_from_settings', '127.0.0.1', {port}, "
+                "os.getppid())",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 3
+    said = f"workflow web: cannot listen on 127.0.0.1:{port}: Address already in use\n"
+    assert done.stderr == said

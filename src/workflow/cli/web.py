@@ -95,8 +95,8 @@ def web(
         return
     if not supervise(APP_FACTORY, host, port, workers):
         typer.echo(
-            "workflow web: the web processes keep ending as they start; nothing is served "
-            f"(their errors are above). Try `workflow web --port {port}` for one process.",
+            "workflow web: the serving processes keep ending as they start (their errors "
+            "are above); nothing is served.",
             err=True,
         )
         raise typer.Exit(1)
@@ -132,7 +132,11 @@ def _serving_process(factory: str, host: str, port: int, parent: int) -> None:
     listening = socket.socket(family, socket.SOCK_STREAM)
     listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    listening.bind((host, port))
+    try:
+        listening.bind((host, port))
+    except OSError as exc:  # taken since the check at start-up: one line, no traceback
+        sys.stderr.write(f"workflow web: cannot listen on {host}:{port}: {exc.strerror}\n")
+        raise SystemExit(3) from None
     _serve(factory, host, port, [listening])
 
 
