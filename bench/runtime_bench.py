@@ -74,11 +74,18 @@ def referrals(count: int, offset: int = 0) -> list[Referral]:
     ]
 
 
+#: The birthdays of the bench's young people: 15 to 24 years old on the bench's day
+#: (2026-03-02), the ages a municipality refers, as evenly as a real file has them.
+BIRTHDAYS = 3_500
+
+
 def _young_person(i: int) -> YoungPersonDetails:
-    """The i-th bench young person: 6,000 CPR numbers a birthday (sequence 4000-9999, the
-    century of a 2010s birth), a day later every 6,000."""
-    born = date(2010, 1, 1) + timedelta(days=i // 6000)
-    return YoungPersonDetails(f"Bench Person {i}", f"{born:%d%m%y}{4000 + i % 6000:04d}", born)
+    """The i-th bench young person, born on one of :data:`BIRTHDAYS` days in turn (50,000
+    of them: 14 or 15 a birthday, as in a real file of a few years' referrals), each CPR
+    number once (sequence 4000-9999: the century of a 2000s birth)."""
+    born = date(2001, 6, 1) + timedelta(days=i % BIRTHDAYS)
+    sequence = 4000 + (i // BIRTHDAYS) % 6000
+    return YoungPersonDetails(f"Bench Person {i}", f"{born:%d%m%y}{sequence:04d}", born)
 
 
 def open_cases(runtime: Runtime, count: int) -> list[str]:

@@ -77,11 +77,39 @@ def _decide_openings(
 ) -> list[_Outcome]:
     """Each referral's decision, its key's first result (a repeated key), or why not.
 
+    ``batch`` (the referrals are opened together) makes a key an earlier referral opens a
+    case with give that case, as if that one's key had been stored first.
+    """
+    asked = _ask_store(uow, session, requests, now)
+    decided: list[_Outcome] = [
+        _decide(o, now, asked.staff[id(o)]) if isinstance(o, _Asked) else o
+        for o in asked.outcomes
+    ]
+    if batch:
+        _same_keys(requests, decided, asked.stored)
+    return decided
+
+
+@dataclass(frozen=True)
+class _Answers:
+    """What the store knows of a batch of referrals."""
+
+    #: Each referral after the checks that need no engine (an :class:`_Asked` passed them).
+    outcomes: list[_Outcome | _Asked]
+    #: The staff each :class:`_Asked` names, by its id().
+    staff: dict[int, StaffDirectory]
+    #: The stored results of the referrals' idempotency keys.
+    stored: dict[str, dict[str, Any]]
+
+
+def _ask_store(
+    uow: UnitOfWork, session: Session, requests: Sequence[Referral], now: datetime
+) -> _Answers:
+    """Each referral after the checks that need no engine, and the staff it names.
+
     What the store knows is asked set-wise: the stored results of all the keys in one
     query, the staff ids of a municipality's referrals in one (and one to learn whether
-    it has accounts). Each referral means what it means alone, in order: ``batch`` (the
-    referrals are opened together) makes a key an earlier referral opens a case with
-    give that case, as if that one's key had been stored first.
+    it has accounts). Each referral means what it means alone, in order.
     """
     keys = [r.idempotency_key for r in requests if r.idempotency_key]
     stored = stored_results(session.connection(), keys) if keys else {}
@@ -94,12 +122,7 @@ def _decide_openings(
         mine = [a for a in asked if _municipality(a.definition) == municipality]
         directories = staff_directories(session, municipality, [a.given for a in mine])
         staff.update((id(a), d) for a, d in zip(mine, directories, strict=True))
-    decided: list[_Outcome] = [
-        _decide(o, now, staff[id(o)]) if isinstance(o, _Asked) else o for o in outcomes
-    ]
-    if batch:
-        _same_keys(requests, decided, stored)
-    return decided
+    return _Answers(outcomes, staff, stored)
 
 
 def _municipality(definition: Definition) -> str:
@@ -133,7 +156,8 @@ def _first_checks(
 
 
 def _decide(asked: _Asked, now: datetime, staff: StaffDirectory) -> _Opening | WorkflowError:
-    """The engine's decision on a referral that passed the first checks."""
+    """The engine's decision on a referral that passed the first checks (all it is given
+    but ``now`` is :func:`_engine_arguments`: keep the two together)."""
     request, definition = asked.request, asked.definition
     decision = open_case(
         definition,
@@ -173,14 +197,77 @@ def check_referral(
 
 
 def check_referrals(
-    uow: UnitOfWork, session: Session, requests: Sequence[Referral], now: datetime
+    uow: UnitOfWork,
+    session: Session,
+    requests: Sequence[Referral],
+    now: datetime,
+    checks: ReferralChecks | None = None,
 ) -> list[WorkflowError | None]:
     """Why each referral would be refused (nothing is written), or None: the same checks
-    as :func:`open_cases_in` (a bulk intake checks a whole file before it opens any case)."""
+    as :func:`open_cases_in` (a bulk intake checks a whole file before it opens any case).
+
+    ``checks``: the answers so far of a check made as of ``now`` (a bulk intake's, across
+    its chunks)."""
+    if checks is None or checks.now != now:
+        checks = ReferralChecks(now)
+    asked = _ask_store(uow, session, requests, now)
     return [
-        o if isinstance(o, WorkflowError) else None
-        for o in _decide_openings(uow, session, requests, now, batch=False)
+        checks.refusal(o, asked.staff[id(o)])
+        if isinstance(o, _Asked)
+        else o if isinstance(o, WorkflowError) else None
+        for o in asked.outcomes
     ]
+
+
+class ReferralChecks:
+    """The engine's answers to referrals checked as of one moment (a bulk intake's).
+
+    The engine's decision is a function of what it is given alone: the definition, who
+    refers, the inputs, the young person's birth date, the staff the inputs name as the
+    account store knows them, and the moment. Referrals alike in all of these get the
+    same answer, so each such set is decided once: a file of 50,000 young people has a
+    few thousand birth dates. Only the answers are kept (a refusal or None), never a
+    person's details; the checks before the engine's (the CPR number, the name, the key)
+    are made for every referral.
+    """
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self._answers: dict[tuple[Any, ...], WorkflowError | None] = {}
+        #: The definitions answered for, kept while their id() is in a key.
+        self._definitions: dict[int, Definition] = {}
+
+    def refusal(self, asked: _Asked, staff: StaffDirectory) -> WorkflowError | None:
+        """Why the engine refuses the referral, or None."""
+        key = _engine_arguments(asked, staff)
+        if key is not None and key in self._answers:
+            return self._answers[key]
+        decided = _decide(asked, self.now, staff)
+        answer = decided if isinstance(decided, WorkflowError) else None
+        if key is not None:
+            self._definitions.setdefault(id(asked.definition), asked.definition)
+            self._answers[key] = answer
+        return answer
+
+
+def _engine_arguments(asked: _Asked, staff: StaffDirectory) -> tuple[Any, ...] | None:
+    """All that :func:`_decide` gives the engine but the moment, as a key (None: an
+    input's value cannot be one)."""
+    key = (
+        id(asked.definition),
+        asked.request.actor,
+        tuple(sorted(asked.given.items())),
+        asked.request.person.birth_date,
+        staff.known,
+        staff.elsewhere,
+        staff.checked,
+        tuple(sorted(staff.meant.items())),
+    )
+    try:
+        hash(key)
+    except TypeError:  # a list or a mapping among the inputs
+        return None
+    return key
 
 
 def open_case_in(

@@ -20,7 +20,13 @@ from sqlalchemy.orm import Session
 from workflow.cases.consent_at_start import ConsentScopeError, StepConsent, consent_with_step
 from workflow.cases.idempotency import first_result, stored_result
 from workflow.cases.model import Referral, RejectedError, StepResult, YoungPersonDetails
-from workflow.cases.opening import check_referrals, open_case_in, open_cases_in, person_problems
+from workflow.cases.opening import (
+    ReferralChecks,
+    check_referrals,
+    open_case_in,
+    open_cases_in,
+    person_problems,
+)
 from workflow.cases.pool import draw_for_step
 from workflow.cases.recording import Step, record_step
 from workflow.cases.referred_again import shown_to
@@ -121,12 +127,21 @@ class CaseService:
         :meth:`refer` checks them — for a form that shows its errors beside its fields."""
         return person_problems(person, self.uow.today())
 
-    def check_many(self, requests: list[Referral]) -> list[WorkflowError | None]:
+    def check_many(
+        self, requests: list[Referral], checks: ReferralChecks | None = None
+    ) -> list[WorkflowError | None]:
         """Why each referral would be refused (None: it would be opened), writing nothing:
-        a bulk intake checks a whole file before it opens any case of it."""
-        now = self.uow.clock()
+        a bulk intake checks a whole file before it opens any case of it.
+
+        ``checks`` (:meth:`referral_checks`): a check of many calls, as of the moment it
+        began, each distinct set of the engine's arguments decided once."""
+        now = self.uow.clock() if checks is None else checks.now
         with self.uow.reading() as session:
-            return check_referrals(self.uow, session, requests, now)
+            return check_referrals(self.uow, session, requests, now, checks)
+
+    def referral_checks(self) -> ReferralChecks:
+        """A check of referrals over several :meth:`check_many` calls, as of now."""
+        return ReferralChecks(self.uow.clock())
 
     def refer_many(self, requests: list[Referral]) -> list[StepResult | WorkflowError]:
         """Open many cases in one transaction (bulk intake); refusals are returned, not raised.

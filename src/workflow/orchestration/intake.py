@@ -12,7 +12,8 @@ import hashlib
 import re
 import shutil
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from prefect import flow, task
 from prefect.artifacts import acreate_table_artifact
 
 from workflow.cases.model import Referral, RejectedError, YoungPersonDetails
+from workflow.cases.opening import ReferralChecks
 from workflow.engine.model import Actor
 from workflow.errors import IdempotencyKeyReusedError, WorkflowError
 from workflow.runtime import get_runtime
@@ -111,9 +113,11 @@ def _refusal(error: WorkflowError, row: dict[str, str]) -> list[dict[str, Any]]:
 
 
 def check_rows(rows: list[dict[str, str]], first: int, source: str = "csv") -> list[dict[str, Any]]:
-    """The refused rows of a chunk, with why (nothing is written)."""
+    """The refused rows of a chunk, with why (nothing is written): within
+    :func:`checking` the file's, as of when its check began."""
     outcomes, requests = _referrals(rows, first, source)
-    checked = get_runtime().service.check_many([request for _, request in requests])
+    checks = _CHECKS.get(source)
+    checked = get_runtime().service.check_many([request for _, request in requests], checks)
     for (offset, _), error in zip(requests, checked, strict=True):
         if error is not None:
             outcomes[offset].update(status="refused", problems=_refusal(error, rows[offset]))
@@ -139,6 +143,22 @@ def refer_rows(rows: list[dict[str, str]], first: int, source: str = "csv") -> l
     return outcomes
 
 
+#: The check of each intake being checked, by batch (see :func:`checking`).
+_CHECKS: dict[str, ReferralChecks] = {}
+
+
+@contextmanager
+def checking(batch: str) -> Iterator[None]:
+    """The rows of ``batch`` checked within are checked as of one moment, its start, and
+    referrals alike in all the engine is given are decided once (a file of many young
+    people has far fewer birth dates: cases.opening.ReferralChecks)."""
+    _CHECKS[batch] = get_runtime().service.referral_checks()
+    try:
+        yield
+    finally:
+        _CHECKS.pop(batch, None)
+
+
 def _refused_file(rows: list[dict[str, str]], refused: list[dict[str, Any]]) -> dict[str, int]:
     """The summary of a file some of whose rows are refused: no case is opened of it."""
     for report in REFUSED:
@@ -156,8 +176,9 @@ def intake_rows(source: Path) -> dict[str, int]:
     batch = stage_intake_file(source)
     rows = _read_csv(str(get_runtime().settings.home / "intake" / f"{batch}.csv"))
     refused: list[dict[str, Any]] = []
-    for start in range(0, len(rows), INTAKE_CHUNK):
-        refused += check_rows(rows[start : start + INTAKE_CHUNK], start + 2, batch)
+    with checking(batch):
+        for start in range(0, len(rows), INTAKE_CHUNK):
+            refused += check_rows(rows[start : start + INTAKE_CHUNK], start + 2, batch)
     if refused:
         return _refused_file(rows, refused)
     outcomes: list[dict[str, Any]] = []
@@ -195,8 +216,9 @@ async def intake(batch: str) -> dict[str, int]:
         raise ValueError("batch must be the id stage_intake_file() returned")
     rows = _read_csv(str(get_runtime().settings.home / "intake" / f"{batch}.csv"))
     refused: list[dict[str, Any]] = []
-    for start in range(0, len(rows), INTAKE_CHUNK):
-        refused += check_chunk(rows[start : start + INTAKE_CHUNK], start + 2, batch)
+    with checking(batch):
+        for start in range(0, len(rows), INTAKE_CHUNK):
+            refused += check_chunk(rows[start : start + INTAKE_CHUNK], start + 2, batch)
     outcomes: list[dict[str, Any]] = []
     if refused:
         summary = Counter(_refused_file(rows, refused))

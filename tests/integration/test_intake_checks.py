@@ -1,0 +1,202 @@
+"""A bulk intake's check decides each distinct set of the engine's arguments once.
+
+Before a file's first case is opened, every row is checked by the engine (issue 19:
+the check was half an intake's time). The engine's answer is a function of what it is
+given: the definition, who refers, the inputs, the birth date, the staff the inputs
+name as the account store knows them, and the moment. A file of thousands of young
+people has far fewer birth dates, so referrals alike in all of these are decided once
+(cases.opening.ReferralChecks) — and each still gets the answer it gets alone: an age
+one day short of the target group, a caseworker nobody is, a slip of the keys.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.case_api import create_staff
+from workflow.cases import opening
+from workflow.cases.model import Referral, RejectedError, YoungPersonDetails
+from workflow.engine.inputs import StaffDirectory
+from workflow.engine.model import Actor
+from workflow.errors import WorkflowError
+from workflow.orchestration import intake
+from workflow.runtime import Runtime
+
+#: The test clock's day is 2026-03-02; Sorø's target group is 14 to 29 years old.
+BIRTHS = (
+    date(2010, 1, 1),  # 16
+    date(2012, 3, 2),  # 14 today
+    date(2012, 3, 3),  # 14 tomorrow: refused
+    date(1996, 3, 3),  # 29, 30 tomorrow
+    date(1995, 1, 1),  # 31: refused
+)
+#: A caseworker the account store knows, one it does not, and a slip of the keys.
+CASEWORKERS = ("cw-mette", "cw-nobody", "cw-mete")
+
+
+def referral(number: int, born: date, caseworker: str, definition: str = "soroe") -> Referral:
+    century = 4000 if born.year >= 2000 else 1000  # the CPR number's 7th digit
+    person = YoungPersonDetails(f"Ung Nummer{number}", f"{born:%d%m%y}{century + number:04d}", born)
+    inputs = {"source": "school", "caseworker": caseworker}
+    return Referral(definition, person, Actor("caseworker", caseworker), inputs, f"k{number}")
+
+
+def many() -> list[Referral]:
+    """60 referrals of Sorø (each birth date with each caseworker, four times) and two of
+    Horsens, alike but for the definition."""
+    found = [
+        referral(i, BIRTHS[i % len(BIRTHS)], CASEWORKERS[i // len(BIRTHS) % len(CASEWORKERS)])
+        for i in range(60)
+    ]
+    return [*found, referral(60, BIRTHS[0], "cw-mette", "horsens"), referral(61, BIRTHS[0], "x")]
+
+
+def described(answer: WorkflowError | None) -> Any:
+    """An answer as what a refused row's report shows: the reason and each field's error."""
+    if answer is None:
+        return None
+    assert isinstance(answer, RejectedError), answer
+    fields = sorted(
+        (e.name, e.code, sorted(e.params.items())) for e in answer.rejection.field_errors
+    )
+    return answer.rejection.reason.value, fields
+
+
+@pytest.fixture
+def counted(monkeypatch: pytest.MonkeyPatch) -> list[date | None]:
+    """The birth date of every referral the engine decides."""
+    decided: list[date | None] = []
+    decide = opening.open_case
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        decided.append(kwargs.get("born"))
+        return decide(*args, **kwargs)
+
+    monkeypatch.setattr(opening, "open_case", counting)
+    return decided
+
+
+def test_each_referral_gets_the_answer_it_gets_alone(runtime: Runtime) -> None:
+    create_staff(runtime, ["mette"])
+    requests = many()
+    alone = [described(runtime.service.check_many([r])[0]) for r in requests]
+    checks = runtime.service.referral_checks()
+    together = [
+        described(a)
+        for start in range(0, len(requests), 25)  # chunks, as an intake's
+        for a in runtime.service.check_many(requests[start : start + 25], checks)
+    ]
+    assert together == alone
+    # Not a file of one answer: accepted rows, ages refused, staff refused (with "meant").
+    assert alone.count(None) == 4 * 3  # 16, 14 today and 29 years old with cw-mette
+    codes = {code for answer in alone if answer for _, code, _ in answer[1]}
+    assert {"not_staff", "not_staff_meant"} <= codes
+    assert {a[0] for a in alone if a} == {"invalid_input", "guard_false"}
+    # The same young person's age and caseworker in Horsens: a caseworker of Sorø's.
+    assert alone[0] is None
+    assert alone[60] == (
+        "invalid_input",
+        [("caseworker", "staff_elsewhere", [("value", "cw-mette")])],
+    )
+
+
+def test_referrals_alike_are_decided_once_across_chunks(
+    runtime: Runtime, counted: list[date | None]
+) -> None:
+    create_staff(runtime, ["mette"])
+    requests = many()
+    checks = runtime.service.referral_checks()
+    for start in range(0, len(requests), 25):
+        runtime.service.check_many(requests[start : start + 25], checks)
+    # Five birth dates and three caseworkers in Sorø, one of Horsens, one more caseworker.
+    assert len(counted) == 5 * 3 + 1 + 1
+    counted.clear()
+    # Each check on its own: a chunk decides what it has not seen, the next chunk again.
+    for start in range(0, len(requests), 25):
+        runtime.service.check_many(requests[start : start + 25])
+    assert len(counted) > 5 * 3 + 2
+
+
+def test_an_input_that_cannot_be_a_key_is_decided_every_time(
+    runtime: Runtime, counted: list[date | None]
+) -> None:
+    odd = referral(1, BIRTHS[0], "cw-mette")
+    odd = Referral(odd.definition_id, odd.person, odd.actor, {**odd.inputs, "extra": ["x"]})
+    checks = runtime.service.referral_checks()
+    first = runtime.service.check_many([odd, odd], checks)
+    assert len(counted) == 2
+    assert (
+        described(first[0])
+        == described(first[1])
+        == described(runtime.service.check_many([odd])[0])
+    )
+    assert described(first[0]) is not None  # an input the referral does not ask
+
+
+def test_an_intake_keeps_no_answers_after_its_check(runtime: Runtime, tmp_path: Path) -> None:
+    path = tmp_path / "henvisninger.csv"
+    fields = ["definition", "name", "cpr", "birth_date", "source", "caseworker", "key"]
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(fields)
+        for r in many():
+            person = r.person
+            born = person.birth_date.isoformat()
+            writer.writerow(
+                [
+                    r.definition_id,
+                    person.name,
+                    person.cpr,
+                    born,
+                    "school",
+                    r.inputs["caseworker"],
+                    r.idempotency_key,
+                ]
+            )
+    refused: list[list[dict[str, Any]]] = []
+    intake.REFUSED.append(refused.append)
+    try:
+        summary = intake.intake_rows(path)
+    finally:
+        intake.REFUSED.remove(refused.append)
+    # Without accounts of its own a municipality's staff ids are not checked: the ages are.
+    assert summary == {"refused": 24, "not opened": 62 - 24}
+    assert [row["row"] for row in refused[0]][:4] == [4, 6, 9, 11]  # the header is line 1
+    assert intake._CHECKS == {}
+
+
+def test_every_argument_of_the_engine_is_in_the_key(runtime: Runtime) -> None:
+    """What :func:`opening._decide` gives the engine but the moment, each part changed
+    alone, gives another key (a key that left one out would share a wrong answer)."""
+    soroe, horsens = (runtime.uow.catalog.by_id(name) for name in ("soroe", "horsens"))
+    first = referral(1, BIRTHS[0], "cw-mette")
+    given = {**first.inputs, "age": 16}
+    asked = opening._Asked(first, soroe, given, date(2026, 3, 2))
+    staff = StaffDirectory(known=frozenset({"cw-mette"}))
+    other_person = YoungPersonDetails(first.person.name, first.person.cpr, date(2010, 1, 2))
+    variants = [
+        opening._engine_arguments(asked, staff),
+        opening._engine_arguments(replace(asked, definition=horsens), staff),
+        opening._engine_arguments(
+            replace(asked, request=replace(first, actor=Actor("team_member", "cw-mette"))), staff
+        ),
+        opening._engine_arguments(replace(asked, given={**given, "source": "health"}), staff),
+        opening._engine_arguments(
+            replace(asked, request=replace(first, person=other_person)), staff
+        ),
+        opening._engine_arguments(asked, replace(staff, known=frozenset())),
+        opening._engine_arguments(asked, replace(staff, elsewhere=frozenset({"cw-mette"}))),
+        opening._engine_arguments(asked, replace(staff, checked=False)),
+        opening._engine_arguments(asked, replace(staff, meant={"cw-mette": "cw-mette (Mette)"})),
+    ]
+    assert None not in variants
+    assert len(set(variants)) == len(variants)
+    # The person's name and CPR number are no argument of the engine's: the same key.
+    renamed = replace(first, person=replace(first.person, name="Anden Ung", cpr="0101104999"))
+    assert opening._engine_arguments(replace(asked, request=renamed), staff) == variants[0]
