@@ -82,8 +82,7 @@ def _decide_openings(
     """
     asked = _ask_store(uow, session, requests, now)
     decided: list[_Outcome] = [
-        _decide(o, now, asked.staff[id(o)]) if isinstance(o, _Asked) else o
-        for o in asked.outcomes
+        _decide(o, now, asked.staff[id(o)]) if isinstance(o, _Asked) else o for o in asked.outcomes
     ]
     if batch:
         _same_keys(requests, decided, asked.stored)
@@ -211,12 +210,13 @@ def check_referrals(
     if checks is None or checks.now != now:
         checks = ReferralChecks(now)
     asked = _ask_store(uow, session, requests, now)
-    return [
-        checks.refusal(o, asked.staff[id(o)])
-        if isinstance(o, _Asked)
-        else o if isinstance(o, WorkflowError) else None
-        for o in asked.outcomes
-    ]
+    answers: list[WorkflowError | None] = []
+    for outcome in asked.outcomes:
+        if isinstance(outcome, _Asked):
+            answers.append(checks.refusal(outcome, asked.staff[id(outcome)]))
+        else:  # refused before the engine, or a key's stored result (no refusal)
+            answers.append(outcome if isinstance(outcome, WorkflowError) else None)
+    return answers
 
 
 class ReferralChecks:
