@@ -311,13 +311,14 @@ def test_intake_refuses_a_file_with_bad_rows_row_by_row_and_opens_none(
         GOOD_ROW | {"caseworker": "cw-bo-ballerup"},  # row 7
         GOOD_ROW | {"birth_date": "2010-13-01"},  # row 8
         GOOD_ROW | {"definition": "atlantis"},  # row 9
+        GOOD_ROW | {"cpr": "0101904321", "birth_date": "1990-01-01"},  # row 10: 36 years old
     ]
     path = _write(tmp_path / "henvisninger.csv", rows)
     result = CliRunner().invoke(cli, ["intake", str(path)])
     assert result.exit_code == 1
     lines = result.output.splitlines()
     assert (
-        "Filen er afvist: 7 række(r) kan ikke oprettes, og derfor er ingen af filens forløb "
+        "Filen er afvist: 8 række(r) kan ikke oprettes, og derfor er ingen af filens forløb "
         "oprettet. Ret rækkerne herunder, og kør filen igen:"
     ) in lines
     for expected in (
@@ -332,6 +333,8 @@ def test_intake_refuses_a_file_with_bad_rows_row_by_row_and_opens_none(
         "sættes på sagen",
         "  række 8, birth_date: skal være en dato (ÅÅÅÅ-MM-DD)",
         "  række 9, definition: 'atlantis' er ikke et forløb her (se kolonnen definition)",
+        # The definition's own words for its guard (Sorø's target group), not a code's.
+        "  række 10: Den unge er uden for målgruppen: forløbet er for unge mellem 14 og 29 år.",
     ):
         assert expected in lines, "\n".join(lines)
     assert "invalid_input" not in result.output  # words, not codes
@@ -339,6 +342,9 @@ def test_intake_refuses_a_file_with_bad_rows_row_by_row_and_opens_none(
 
     english = CliRunner().invoke(cli, ["intake", str(path), "--lang", "en"])
     assert "  row 4, cpr: the 7th digit gives another century than the birth date" in (
+        english.output
+    )
+    assert "  row 10: The young person is outside the target group: the process is for " in (
         english.output
     )
 

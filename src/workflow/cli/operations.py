@@ -553,8 +553,13 @@ def intake(
 
 
 def _intake_problem(row: int, problem: dict[str, Any], lang: str) -> str:
-    """One problem of a refused row, in words: ``række 3, cpr: ...``."""
-    message = text(problem["code"], lang, **problem.get("params", {}))
+    """One problem of a refused row, in words: ``række 3, cpr: ...`` (the definition's own
+    words where it has them: a guard's message)."""
+    words = problem.get("words")
+    if words:
+        message = str(words.get(lang) or words["da"])
+    else:
+        message = text(problem["code"], lang, **problem.get("params", {}))
     where = text("intake_row", lang, row=row)
     return (
         f"  {where}, {problem['field']}: {message}" if problem["field"] else f"  {where}: {message}"

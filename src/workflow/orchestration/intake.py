@@ -12,7 +12,7 @@ import hashlib
 import re
 import shutil
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -96,15 +96,24 @@ def _problem(field: str, code: str, **params: Any) -> dict[str, Any]:
     return {"field": field, "code": code, "params": params}
 
 
+def _words(message: Mapping[str, str] | None) -> dict[str, Any]:
+    """The definition's own words for a refusal (a guard's message: "outside the target
+    group..."), by language, to be shown instead of the code's; none: nothing."""
+    return {"words": dict(message)} if message else {}
+
+
 def _refusal(error: WorkflowError, row: dict[str, str]) -> list[dict[str, Any]]:
     """A refused row's problems as codes (the CLI words them; no personal data in them)."""
     if isinstance(error, RejectedError):
+        rejection = error.rejection
         found = [
             _problem(_COLUMNS.get(e.name, e.name), e.code, **dict(e.params))
-            for e in error.rejection.field_errors
+            | _words(e.custom_message)
+            for e in rejection.field_errors
         ]
-        reason = error.rejection.reason.value
-        return found or [_problem("", reason, **dict(error.rejection.params))]
+        reason = rejection.reason.value
+        whole = _problem("", reason, **dict(rejection.params)) | _words(rejection.custom_message)
+        return found or [whole]
     if isinstance(error, UnknownDefinitionError):
         return [_problem("definition", "intake_unknown_definition", value=row["definition"][:40])]
     if isinstance(error, IdempotencyKeyReusedError):
