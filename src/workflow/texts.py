@@ -1415,6 +1415,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "cases was opened. Fix the rows below and run the file again:",
     },
     "intake_row": {"da": "række {row}", "en": "row {row}"},
+    "intake_progress": {"da": "Henvisninger", "en": "Referrals"},
+    "intake_opened": {"da": "oprettet", "en": "opened"},
+    "intake_already_opened": {"da": "allerede oprettet", "en": "already opened"},
+    "intake_refused_rows": {"da": "afvist", "en": "refused"},
+    "intake_not_opened_rows": {"da": "ikke oprettet", "en": "not opened"},
     "intake_unknown_definition": {
         "da": "'{value}' er ikke et forløb her (se kolonnen definition)",
         "en": "'{value}' is not a process here (see the definition column)",

@@ -99,5 +99,5 @@ def test_no_prefect_telemetry_notice_in_a_terminal(tmp_path: Path) -> None:
     referrals = tmp_path / "referrals.csv"
     referrals.write_text("definition,name,cpr,birth_date\n", encoding="utf-8")
     shown = _in_a_terminal(tmp_path / "var", "intake", str(referrals))  # imports Prefect
-    assert "Referrals" in shown, shown  # the command ran (its progress bar)
+    assert "Henvisninger" in shown, shown  # the command ran (its progress bar, in Danish)
     assert "anonymous usage data" not in shown, shown

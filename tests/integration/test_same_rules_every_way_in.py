@@ -351,9 +351,12 @@ def test_intake_refuses_a_file_with_bad_rows_row_by_row_and_opens_none(
     fixed = _write(tmp_path / "rettet.csv", [GOOD_ROW, GOOD_ROW | {"cpr": "0101104322"}])
     opened = CliRunner().invoke(cli, ["intake", str(fixed)])
     assert opened.exit_code == 0, opened.output
-    assert opened.output.splitlines()[-1] == "opened: 2"
+    assert opened.output.splitlines()[-1] == "oprettet: 2"
+    assert opened.output.startswith("Henvisninger")  # the progress bar's label
     again = CliRunner().invoke(cli, ["intake", str(fixed)])
-    assert again.output.splitlines()[-1] == "already opened: 2"
+    assert again.output.splitlines()[-1] == "allerede oprettet: 2"
+    in_english = CliRunner().invoke(cli, ["intake", str(fixed), "--lang", "en"])
+    assert in_english.output.splitlines()[-1] == "already opened: 2"
     assert _cases(staffed) == 2
 
 

@@ -532,7 +532,7 @@ def intake(
     from workflow.orchestration import intake as bulk
 
     refused: list[dict[str, Any]] = []
-    with typer.progressbar(length=total, label="Referrals") as bar:
+    with typer.progressbar(length=total, label=text("intake_progress", lang)) as bar:
         bulk.PROGRESS.append(bar.update)
         bulk.REFUSED.append(refused.extend)
         try:
@@ -549,7 +549,21 @@ def intake(
             for problem in row["problems"]:
                 typer.echo(_intake_problem(row["row"], problem, lang), err=True)
         raise typer.Exit(1)
-    typer.echo(", ".join(f"{status}: {count}" for status, count in sorted(summary.items())))
+    typer.echo(
+        ", ".join(
+            f"{text(_STATUS_WORDS.get(status, status), lang)}: {count}"
+            for status, count in sorted(summary.items())
+        )
+    )
+
+
+#: The text of each status an intake's summary counts.
+_STATUS_WORDS = {
+    "opened": "intake_opened",
+    "already opened": "intake_already_opened",
+    "refused": "intake_refused_rows",
+    "not opened": "intake_not_opened_rows",
+}
 
 
 def _intake_problem(row: int, problem: dict[str, Any], lang: str) -> str:
