@@ -74,6 +74,15 @@ def _env(runtime: Runtime, base: str) -> dict[str, str]:
     }
 
 
+def _ended(pid: int) -> bool:
+    """Whether a process has ended (gone, or a zombie its parent has not reaped yet)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return stat.rpartition(")")[2].split()[0] in ("Z", "X")
+
+
 def _page(base: str, cookies: httpx.Cookies, path: str) -> int:
     """A page asked for on a connection of its own (the kernel hands each new connection
     to one of the listening workers)."""
@@ -121,6 +130,10 @@ def test_several_worker_processes_serve_the_web_app(runtime: Runtime, tmp_path: 
         first = _workers_of(server.pid)
         victim = min(first)
         os.kill(victim, signal.SIGKILL)
+        # Once it has ended (its listening socket closed with it: a connection the kernel
+        # had queued for it while it died is reset, as for any process killed), the
+        # others answer, whether or not it was started again yet.
+        wait_until(lambda: _ended(victim), "the killed worker ended")
         assert _page(base, cookies, f"/cases/{reference}") == 200
         wait_until(
             lambda: len(_workers_of(server.pid) - {victim}) == WORKERS,
