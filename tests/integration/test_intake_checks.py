@@ -7,6 +7,11 @@ name as the account store knows them, and the moment. A file of thousands of you
 people has far fewer birth dates, so referrals alike in all of these are decided once
 (cases.opening.ReferralChecks) — and each still gets the answer it gets alone: an age
 one day short of the target group, a caseworker nobody is, a slip of the keys.
+
+A file is taken in as of one moment, when its check began: its cases are opened as of
+it too, with the check's decisions (each case stored as one opened alone at that moment),
+and their audit entries say when each was written. A young person who turns 30 between
+the check and the opening is opened as the check found, not refused half-way through.
 """
 
 from __future__ import annotations
@@ -18,15 +23,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from tests.integration.conftest import Clock
+from tests.integration.test_bulk_intake import _stored_step
 from tests.support.case_api import create_staff
 from workflow.cases import opening
-from workflow.cases.model import Referral, RejectedError, YoungPersonDetails
+from workflow.cases.model import Referral, RejectedError, StepResult, YoungPersonDetails
 from workflow.engine.inputs import StaffDirectory
 from workflow.engine.model import Actor
 from workflow.errors import WorkflowError
 from workflow.orchestration import intake
 from workflow.runtime import Runtime
+from workflow.store.tables import AuditEntry, Case
 
 #: The test clock's day is 2026-03-02; Sorø's target group is 14 to 29 years old.
 BIRTHS = (
@@ -139,13 +148,13 @@ def test_an_input_that_cannot_be_a_key_is_decided_every_time(
     assert described(first[0]) is not None  # an input the referral does not ask
 
 
-def test_an_intake_keeps_no_answers_after_its_check(runtime: Runtime, tmp_path: Path) -> None:
-    path = tmp_path / "henvisninger.csv"
+def write_file(path: Path, requests: list[Referral]) -> None:
+    """The referrals as an intake file."""
     fields = ["definition", "name", "cpr", "birth_date", "source", "caseworker", "key"]
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(fields)
-        for r in many():
+        for r in requests:
             person = r.person
             born = person.birth_date.isoformat()
             writer.writerow(
@@ -159,6 +168,11 @@ def test_an_intake_keeps_no_answers_after_its_check(runtime: Runtime, tmp_path: 
                     r.idempotency_key,
                 ]
             )
+
+
+def test_an_intake_keeps_no_answers_after_its_check(runtime: Runtime, tmp_path: Path) -> None:
+    path = tmp_path / "henvisninger.csv"
+    write_file(path, many())
     refused: list[list[dict[str, Any]]] = []
     intake.REFUSED.append(refused.append)
     try:
@@ -200,3 +214,60 @@ def test_every_argument_of_the_engine_is_in_the_key(runtime: Runtime) -> None:
     # The person's name and CPR number are no argument of the engine's: the same key.
     renamed = replace(first, person=replace(first.person, name="Anden Ung", cpr="0101104999"))
     assert opening._engine_arguments(replace(asked, request=renamed), staff) == variants[0]
+
+
+def test_the_cases_are_opened_as_of_the_check_with_its_decisions_each_as_if_alone(
+    runtime: Runtime, clock: Clock, counted: list[date | None]
+) -> None:
+    create_staff(runtime, ["mette"])
+    mettes = [r for r in many()[:60] if r.inputs["caseworker"] == "cw-mette"]
+    checks = runtime.service.referral_checks()
+    answers = runtime.service.check_many(mettes, checks)
+    assert len(counted) == 5  # five birth dates with one caseworker (two refused by age)
+    accepted = [r for r, answer in zip(mettes, answers, strict=True) if answer is None]
+    counted.clear()
+    clock.advance(minutes=5)  # the file's chunks are written later
+    results = runtime.service.refer_many(accepted, checks)
+    assert counted == []  # the check's decisions, none made again
+    opened = [r.reference for r in results if isinstance(r, StepResult)]
+    assert len(opened) == len(accepted) > 3
+    with runtime.sessions() as session:
+        opened_at = set(session.scalars(select(Case.opened_at)))
+        written = set(
+            session.scalars(select(AuditEntry.at).where(AuditEntry.object_id.in_(opened)))
+        )
+    assert opened_at == {checks.now}
+    assert written == {clock.now}  # the audit entries: when the cases were written
+    # Each case as one opened alone at the check's moment, by a twin referral of another
+    # young person with the same arguments for the engine.
+    clock.now = checks.now
+    for request, reference in zip(accepted, opened, strict=True):
+        number = int(str(request.idempotency_key)[1:]) + 100
+        twin = referral(number, request.person.birth_date, request.inputs["caseworker"])
+        (alone,) = runtime.service.refer_many([twin])
+        assert isinstance(alone, StepResult)
+        assert _stored_step(runtime, reference) == _stored_step(runtime, alone.reference)
+
+
+def test_a_birthday_between_the_check_and_the_opening_does_not_split_the_file(
+    runtime: Runtime, clock: Clock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checked a minute before midnight, opened after it: the young person who turns 30
+    at midnight is opened as the check found (29), not refused with half the file open."""
+    create_staff(runtime, ["mette"])
+    path = tmp_path / "henvisninger.csv"
+    turning = referral(1, date(1996, 3, 3), "cw-mette")  # 30 on 2026-03-03
+    write_file(path, [referral(0, BIRTHS[0], "cw-mette"), turning])
+    clock.now = clock.now.replace(hour=22, minute=59)  # 23:59 in Copenhagen (CET)
+    checked = intake.check_rows
+
+    def check_then_midnight(*args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        refused = checked(*args, **kwargs)
+        clock.advance(minutes=2)
+        return refused
+
+    monkeypatch.setattr(intake, "check_rows", check_then_midnight)
+    assert intake.intake_rows(path) == {"opened": 2}
+    # Alone, after midnight, the same young person is refused: the target group is 14-29.
+    later = referral(2, date(1996, 3, 3), "cw-mette")
+    assert described(runtime.service.check_many([later])[0]) == ("guard_false", [])

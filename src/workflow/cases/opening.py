@@ -73,16 +73,26 @@ _Outcome = _Opening | StepResult | WorkflowError | _SameKey
 
 
 def _decide_openings(
-    uow: UnitOfWork, session: Session, requests: Sequence[Referral], now: datetime, *, batch: bool
+    uow: UnitOfWork,
+    session: Session,
+    requests: Sequence[Referral],
+    now: datetime,
+    *,
+    batch: bool,
+    checks: ReferralChecks | None = None,
 ) -> list[_Outcome]:
     """Each referral's decision, its key's first result (a repeated key), or why not.
 
     ``batch`` (the referrals are opened together) makes a key an earlier referral opens a
-    case with give that case, as if that one's key had been stored first.
+    case with give that case, as if that one's key had been stored first. ``checks``: the
+    decisions of a check made as of ``now`` (a bulk intake's), taken where alike.
     """
     asked = _ask_store(uow, session, requests, now)
+    if checks is None or checks.now != now:
+        checks = ReferralChecks(now)
     decided: list[_Outcome] = [
-        _decide(o, now, asked.staff[id(o)]) if isinstance(o, _Asked) else o for o in asked.outcomes
+        checks.decided(o, asked.staff[id(o)]) if isinstance(o, _Asked) else o
+        for o in asked.outcomes
     ]
     if batch:
         _same_keys(requests, decided, asked.stored)
@@ -220,34 +230,46 @@ def check_referrals(
 
 
 class ReferralChecks:
-    """The engine's answers to referrals checked as of one moment (a bulk intake's).
+    """The engine's decisions on referrals taken in as of one moment (a bulk intake's).
 
     The engine's decision is a function of what it is given alone: the definition, who
     refers, the inputs, the young person's birth date, the staff the inputs name as the
     account store knows them, and the moment. Referrals alike in all of these get the
-    same answer, so each such set is decided once: a file of 50,000 young people has a
-    few thousand birth dates. Only the answers are kept (a refusal or None), never a
-    person's details; the checks before the engine's (the CPR number, the name, the key)
-    are made for every referral.
+    same decision, so each such set is decided once: a file of 50,000 young people has a
+    few thousand birth dates. A file's check and the opening of its cases share them (an
+    intake opens its cases as of the moment its check began). The decisions are kept in
+    the process for the intake's length only, keyed by those arguments (never a
+    person's name or CPR number, which the engine is not given); the checks before the
+    engine's (the CPR number, the name, the key) are made for every referral.
     """
 
     def __init__(self, now: datetime) -> None:
         self.now = now
-        self._answers: dict[tuple[Any, ...], WorkflowError | None] = {}
-        #: The definitions answered for, kept while their id() is in a key.
+        self._decisions: dict[tuple[Any, ...], Decision | WorkflowError] = {}
+        #: The definitions decided for, kept while their id() is in a key.
         self._definitions: dict[int, Definition] = {}
 
     def refusal(self, asked: _Asked, staff: StaffDirectory) -> WorkflowError | None:
         """Why the engine refuses the referral, or None."""
+        decided = self.decided(asked, staff)
+        return decided if isinstance(decided, WorkflowError) else None
+
+    def decided(self, asked: _Asked, staff: StaffDirectory) -> _Opening | WorkflowError:
+        """The engine's decision on the referral as of :attr:`now` (taken from an alike
+        referral's where there is one: the same decision, which its writing copies)."""
         key = _engine_arguments(asked, staff)
-        if key is not None and key in self._answers:
-            return self._answers[key]
-        decided = _decide(asked, self.now, staff)
-        answer = decided if isinstance(decided, WorkflowError) else None
-        if key is not None:
-            self._definitions.setdefault(id(asked.definition), asked.definition)
-            self._answers[key] = answer
-        return answer
+        known = None if key is None else self._decisions.get(key)
+        if known is None:
+            decided = _decide(asked, self.now, staff)
+            if key is not None:
+                self._definitions.setdefault(id(asked.definition), asked.definition)
+                self._decisions[key] = (
+                    decided.decision if isinstance(decided, _Opening) else decided
+                )
+            return decided
+        if isinstance(known, WorkflowError):
+            return known
+        return _Opening(asked.request, asked.definition, known, asked.given, asked.local_day)
 
 
 def _engine_arguments(asked: _Asked, staff: StaffDirectory) -> tuple[Any, ...] | None:
@@ -278,10 +300,19 @@ def open_case_in(
 
 
 def open_cases_in(
-    uow: UnitOfWork, session: Session, requests: Sequence[Referral], now: datetime
+    uow: UnitOfWork,
+    session: Session,
+    requests: Sequence[Referral],
+    now: datetime,
+    checks: ReferralChecks | None = None,
+    written_at: datetime | None = None,
 ) -> list[StepResult | WorkflowError]:
     """Open many cases in the caller's transaction, each as if opened alone and in order
     (refusals and repeated keys are returned, and write nothing).
+
+    ``checks``: the decisions of a check made as of ``now`` (a bulk intake opens its
+    file's cases as of the moment its check began), taken for referrals alike.
+    ``written_at``: when the cases are written, for their audit entries (default ``now``).
 
     Decided first, then written together: the references of a municipality and year in
     one statement (in the referrals' order), the young people and the cases in one
@@ -289,11 +320,11 @@ def open_cases_in(
     audit entry, figures, idempotency key) recorded as one referral records it, its
     INSERTs sent as one executemany per statement (:func:`deferred_inserts`).
     """
-    outcomes = _decide_openings(uow, session, requests, now, batch=True)
+    outcomes = _decide_openings(uow, session, requests, now, batch=True, checks=checks)
     openings = [(i, o) for i, o in enumerate(outcomes) if isinstance(o, _Opening)]
     results: dict[int, StepResult] = {}
     if openings:
-        results = _write_openings(uow, session, openings, now)
+        results = _write_openings(uow, session, openings, now, written_at or now)
     done: list[StepResult | WorkflowError] = []
     for index, outcome in enumerate(outcomes):
         if isinstance(outcome, _Opening):
@@ -306,9 +337,14 @@ def open_cases_in(
 
 
 def _write_openings(
-    uow: UnitOfWork, session: Session, openings: list[tuple[int, _Opening]], now: datetime
+    uow: UnitOfWork,
+    session: Session,
+    openings: list[tuple[int, _Opening]],
+    now: datetime,
+    written_at: datetime,
 ) -> dict[int, StepResult]:
-    """Write the accepted referrals' cases; their first steps' results by index."""
+    """Write the accepted referrals' cases, opened as of ``now`` (their audit entries at
+    ``written_at``); their first steps' results by index."""
     references: dict[int, str] = {}
     by_counter: dict[tuple[str, int], list[int]] = {}
     for index, opening in openings:
@@ -427,6 +463,7 @@ def _write_openings(
                 purpose=opening.request.purpose,
                 idempotency_key=opening.request.idempotency_key,
                 opening=True,
+                written_at=written_at,
             )
             results[index] = record_step(session, step)
     return results

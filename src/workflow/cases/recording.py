@@ -44,6 +44,9 @@ class Step:
     opening: bool = False
     #: The consent record the step gave (:mod:`workflow.cases.consent_at_start`).
     consent: int | None = None
+    #: When the step is written, for its audit entry, if not :attr:`at` (a bulk intake
+    #: opens its cases as of the moment its check began, and writes them later).
+    written_at: datetime | None = None
 
 
 def record_step(session: Session, step: Step) -> StepResult:
@@ -67,7 +70,7 @@ def record_step(session: Session, step: Step) -> StepResult:
         )
         write_audit(
             session,
-            at=now,
+            at=step.written_at or now,
             actor=actor_label(step.actor),
             action=AuditAction.CHANGE,
             object_type=AuditObject.CASE,

@@ -143,14 +143,20 @@ class CaseService:
         """A check of referrals over several :meth:`check_many` calls, as of now."""
         return ReferralChecks(self.uow.clock())
 
-    def refer_many(self, requests: list[Referral]) -> list[StepResult | WorkflowError]:
+    def refer_many(
+        self, requests: list[Referral], checks: ReferralChecks | None = None
+    ) -> list[StepResult | WorkflowError]:
         """Open many cases in one transaction (bulk intake); refusals are returned, not raised.
 
         Refusals and repeated keys write nothing, so one bad row never spoils the batch.
+        ``checks`` (:meth:`referral_checks`, the file's check): the cases are opened as of
+        the moment the check began, with its decisions (their audit entries say when
+        they were written).
         """
-        now = self.uow.clock()
+        written_at = self.uow.clock()
+        now = written_at if checks is None else checks.now
         with self.uow.transaction() as session:
-            return open_cases_in(self.uow, session, requests, now)
+            return open_cases_in(self.uow, session, requests, now, checks, written_at)
 
     def trigger(
         self,

@@ -1,8 +1,11 @@
 """Bulk intake: a CSV of referrals opened as cases, in chunks (never a flow run per case).
 
 Every row is checked first (by the service's own rules); if any is refused, no case of
-the file is opened and each refused row is reported by number and code. Prefect gets
-only the staged file's batch id, never a file name or a row.
+the file is opened and each refused row is reported by number and code. A file is
+taken in as of one moment, when its check began: its rows are checked as of it and its
+cases opened as of it (their deadlines counted from it; each case's audit entry says when
+it was written), so a row the check accepted is not refused later for a birthday passed
+meanwhile. Prefect gets only the staged file's batch id, never a file name or a row.
 """
 
 from __future__ import annotations
@@ -140,7 +143,8 @@ def refer_rows(rows: list[dict[str, str]], first: int, source: str = "csv") -> l
     running the same file again opens no case twice.
     """
     outcomes, requests = _referrals(rows, first, source)
-    results = get_runtime().service.refer_many([request for _, request in requests])
+    checks = _CHECKS.get(source)  # within checking(): opened as of the file's check
+    results = get_runtime().service.refer_many([request for _, request in requests], checks)
     for (offset, _), result in zip(requests, results, strict=True):
         if isinstance(result, WorkflowError):
             outcomes[offset].update(status="refused", problems=_refusal(result, rows[offset]))
@@ -158,9 +162,10 @@ _CHECKS: dict[str, ReferralChecks] = {}
 
 @contextmanager
 def checking(batch: str) -> Iterator[None]:
-    """The rows of ``batch`` checked within are checked as of one moment, its start, and
-    referrals alike in all the engine is given are decided once (a file of many young
-    people has far fewer birth dates: cases.opening.ReferralChecks)."""
+    """The rows of ``batch`` checked and opened within are checked and opened as of one
+    moment, its start, and referrals alike in all the engine is given are decided once
+    (a file of many young people has far fewer birth dates: cases.opening.ReferralChecks);
+    the cases' audit entries say when each was written."""
     _CHECKS[batch] = get_runtime().service.referral_checks()
     try:
         yield
@@ -185,14 +190,14 @@ def intake_rows(source: Path) -> dict[str, int]:
     batch = stage_intake_file(source)
     rows = _read_csv(str(get_runtime().settings.home / "intake" / f"{batch}.csv"))
     refused: list[dict[str, Any]] = []
+    outcomes: list[dict[str, Any]] = []
     with checking(batch):
         for start in range(0, len(rows), INTAKE_CHUNK):
             refused += check_rows(rows[start : start + INTAKE_CHUNK], start + 2, batch)
-    if refused:
-        return _refused_file(rows, refused)
-    outcomes: list[dict[str, Any]] = []
-    for start in range(0, len(rows), INTAKE_CHUNK):
-        outcomes += refer_rows(rows[start : start + INTAKE_CHUNK], start + 2, batch)
+        if refused:
+            return _refused_file(rows, refused)
+        for start in range(0, len(rows), INTAKE_CHUNK):
+            outcomes += refer_rows(rows[start : start + INTAKE_CHUNK], start + 2, batch)
     return dict(Counter(o["status"] for o in outcomes))
 
 
@@ -225,19 +230,19 @@ async def intake(batch: str) -> dict[str, int]:
         raise ValueError("batch must be the id stage_intake_file() returned")
     rows = _read_csv(str(get_runtime().settings.home / "intake" / f"{batch}.csv"))
     refused: list[dict[str, Any]] = []
+    outcomes: list[dict[str, Any]] = []
     with checking(batch):
         for start in range(0, len(rows), INTAKE_CHUNK):
             refused += check_chunk(rows[start : start + INTAKE_CHUNK], start + 2, batch)
-    outcomes: list[dict[str, Any]] = []
-    if refused:
-        summary = Counter(_refused_file(rows, refused))
-        problems = refused[:200]
-    else:
-        for start in range(0, len(rows), INTAKE_CHUNK):
-            chunk = rows[start : start + INTAKE_CHUNK]
-            outcomes += intake_chunk(chunk, start + 2, batch)  # +2: the header line
-        summary = Counter(o["status"] for o in outcomes)
-        problems = [o for o in outcomes if o["status"] != "opened"][:200]
+        if refused:
+            summary = Counter(_refused_file(rows, refused))
+            problems = refused[:200]
+        else:
+            for start in range(0, len(rows), INTAKE_CHUNK):
+                chunk = rows[start : start + INTAKE_CHUNK]
+                outcomes += intake_chunk(chunk, start + 2, batch)  # +2: the header line
+            summary = Counter(o["status"] for o in outcomes)
+            problems = [o for o in outcomes if o["status"] != "opened"][:200]
     codes = (
         ", ".join(f"{p['field']}: {p['code']}" for p in o.get("problems", [])) for o in problems
     )
