@@ -183,11 +183,25 @@ def municipalities(definitions: Path) -> list[Municipality]:
     return result
 
 
-def write_definitions(source: Path, target: Path) -> list[Municipality]:
-    """base.yaml, the shipped files, and a copy per other municipality, into ``target``."""
+def sample(found: list[Municipality], count: int) -> list[Municipality]:
+    """``count`` of the municipalities: every shipped definition, and the others spread
+    evenly over the list (large and small alike), in the list's order."""
+    shipped = [m for m in found if m.definition == m.template]
+    others = [m for m in found if m.definition != m.template]
+    wanted = max(0, count - len(shipped))
+    step = len(others) / wanted if wanted else 0
+    kept = {id(m) for m in shipped} | {id(others[int(i * step)]) for i in range(wanted)}
+    return [m for m in found if id(m) in kept]
+
+
+def write_definitions(source: Path, target: Path, count: int | None = None) -> list[Municipality]:
+    """base.yaml, the shipped files, and a copy per other municipality, into ``target``
+    (``count``: only that many municipalities, see :func:`sample`)."""
     target.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source / "base.yaml", target / "base.yaml")
     found = municipalities(source)
+    if count is not None and count < len(found):
+        found = sample(found, count)
     for m in found:
         text = (source / f"{m.template}.yaml").read_text(encoding="utf-8")
         if m.definition != m.template:

@@ -116,7 +116,9 @@ def run_store(db: str, pg_server: str | None, args: argparse.Namespace) -> Run:
     with tempfile.TemporaryDirectory(prefix=f"national-{db}-", dir=args.tmp) as tmp_dir:
         tmp = Path(tmp_dir)
         definitions = tmp / "definitions"
-        found = write_definitions(ROOT / "definitions", definitions)
+        found = write_definitions(
+            ROOT / "definitions", definitions, getattr(args, "municipalities", None)
+        )
         clock = Clock(night)
         path = tmp / "national.db" if db == "sqlite" else None
         url = f"sqlite:///{path}" if path else create_database(pg_server or "")
