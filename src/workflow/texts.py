@@ -1432,7 +1432,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "kunne ikke oprettes ({error}); prøv igen om lidt",
         "en": "could not be opened ({error}); try again in a moment",
     },
-    # CPR numbers checked with python-stdnum (cases/opening.py: every way in)
+    # CPR numbers checked with python-stdnum (cases/referral_checks.py: every way in)
     "cpr_format": {
         "da": "skal være et CPR-nummer: 10 cifre, fx 010110-4321",
         "en": "must be a CPR number: 10 digits, e.g. 010110-4321",

@@ -5,7 +5,7 @@ the check was half an intake's time). The engine's answer is a function of what 
 given: the definition, who refers, the inputs, the birth date, the staff the inputs
 name as the account store knows them, and the moment. A file of thousands of young
 people has far fewer birth dates, so referrals alike in all of these are decided once
-(cases.opening.ReferralChecks) — and each still gets the answer it gets alone: an age
+(cases.referral_checks.ReferralChecks) — and each still gets the answer it gets alone: an age
 one day short of the target group, a caseworker nobody is, a slip of the keys.
 
 A file is taken in as of one moment, when its check began: its cases are opened as of
@@ -28,7 +28,7 @@ from sqlalchemy import select
 from tests.integration.conftest import Clock
 from tests.integration.test_bulk_intake import _stored_step
 from tests.support.case_api import create_staff
-from workflow.cases import opening
+from workflow.cases import referral_checks as checking
 from workflow.cases.model import Referral, RejectedError, StepResult, YoungPersonDetails
 from workflow.engine.inputs import StaffDirectory
 from workflow.engine.model import Actor
@@ -81,13 +81,13 @@ def described(answer: WorkflowError | None) -> Any:
 def counted(monkeypatch: pytest.MonkeyPatch) -> list[date | None]:
     """The birth date of every referral the engine decides."""
     decided: list[date | None] = []
-    decide = opening.open_case
+    decide = checking.open_case
 
     def counting(*args: Any, **kwargs: Any) -> Any:
         decided.append(kwargs.get("born"))
         return decide(*args, **kwargs)
 
-    monkeypatch.setattr(opening, "open_case", counting)
+    monkeypatch.setattr(checking, "open_case", counting)
     return decided
 
 
@@ -186,34 +186,34 @@ def test_an_intake_keeps_no_answers_after_its_check(runtime: Runtime, tmp_path: 
 
 
 def test_every_argument_of_the_engine_is_in_the_key(runtime: Runtime) -> None:
-    """What :func:`opening._decide` gives the engine but the moment, each part changed
+    """What :func:`checking.decide` gives the engine but the moment, each part changed
     alone, gives another key (a key that left one out would share a wrong answer)."""
     soroe, horsens = (runtime.uow.catalog.by_id(name) for name in ("soroe", "horsens"))
     first = referral(1, BIRTHS[0], "cw-mette")
     given = {**first.inputs, "age": 16}
-    asked = opening._Asked(first, soroe, given, date(2026, 3, 2))
+    asked = checking.Asked(first, soroe, given, date(2026, 3, 2))
     staff = StaffDirectory(known=frozenset({"cw-mette"}))
     other_person = YoungPersonDetails(first.person.name, first.person.cpr, date(2010, 1, 2))
     variants = [
-        opening._engine_arguments(asked, staff),
-        opening._engine_arguments(replace(asked, definition=horsens), staff),
-        opening._engine_arguments(
+        checking._engine_arguments(asked, staff),
+        checking._engine_arguments(replace(asked, definition=horsens), staff),
+        checking._engine_arguments(
             replace(asked, request=replace(first, actor=Actor("team_member", "cw-mette"))), staff
         ),
-        opening._engine_arguments(replace(asked, given={**given, "source": "health"}), staff),
-        opening._engine_arguments(
+        checking._engine_arguments(replace(asked, given={**given, "source": "health"}), staff),
+        checking._engine_arguments(
             replace(asked, request=replace(first, person=other_person)), staff
         ),
-        opening._engine_arguments(asked, replace(staff, known=frozenset())),
-        opening._engine_arguments(asked, replace(staff, elsewhere=frozenset({"cw-mette"}))),
-        opening._engine_arguments(asked, replace(staff, checked=False)),
-        opening._engine_arguments(asked, replace(staff, meant={"cw-mette": "cw-mette (Mette)"})),
+        checking._engine_arguments(asked, replace(staff, known=frozenset())),
+        checking._engine_arguments(asked, replace(staff, elsewhere=frozenset({"cw-mette"}))),
+        checking._engine_arguments(asked, replace(staff, checked=False)),
+        checking._engine_arguments(asked, replace(staff, meant={"cw-mette": "cw-mette (Mette)"})),
     ]
     assert None not in variants
     assert len(set(variants)) == len(variants)
     # The person's name and CPR number are no argument of the engine's: the same key.
     renamed = replace(first, person=replace(first.person, name="Anden Ung", cpr="0101104999"))
-    assert opening._engine_arguments(replace(asked, request=renamed), staff) == variants[0]
+    assert checking._engine_arguments(replace(asked, request=renamed), staff) == variants[0]
 
 
 def test_the_cases_are_opened_as_of_the_check_with_its_decisions_each_as_if_alone(

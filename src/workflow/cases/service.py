@@ -20,15 +20,10 @@ from sqlalchemy.orm import Session
 from workflow.cases.consent_at_start import ConsentScopeError, StepConsent, consent_with_step
 from workflow.cases.idempotency import first_result, stored_result
 from workflow.cases.model import Referral, RejectedError, StepResult, YoungPersonDetails
-from workflow.cases.opening import (
-    ReferralChecks,
-    check_referrals,
-    open_case_in,
-    open_cases_in,
-    person_problems,
-)
+from workflow.cases.opening import open_case_in, open_cases_in
 from workflow.cases.pool import draw_for_step
 from workflow.cases.recording import Step, record_step
+from workflow.cases.referral_checks import ReferralChecks, check_referrals, person_problems
 from workflow.cases.referred_again import shown_to
 from workflow.cases.staff import input_facts
 from workflow.cases.timers import TimerSweep

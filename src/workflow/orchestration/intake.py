@@ -25,7 +25,7 @@ from prefect import flow, task
 from prefect.artifacts import acreate_table_artifact
 
 from workflow.cases.model import Referral, RejectedError, YoungPersonDetails
-from workflow.cases.opening import ReferralChecks
+from workflow.cases.referral_checks import ReferralChecks
 from workflow.engine.model import Actor
 from workflow.errors import IdempotencyKeyReusedError, WorkflowError
 from workflow.runtime import get_runtime
@@ -164,7 +164,7 @@ _CHECKS: dict[str, ReferralChecks] = {}
 def checking(batch: str) -> Iterator[None]:
     """The rows of ``batch`` checked and opened within are checked and opened as of one
     moment, its start, and referrals alike in all the engine is given are decided once
-    (a file of many young people has far fewer birth dates: cases.opening.ReferralChecks);
+    (a file of many young people has far fewer birth dates: cases.referral_checks.ReferralChecks);
     the cases' audit entries say when each was written."""
     _CHECKS[batch] = get_runtime().service.referral_checks()
     try:
