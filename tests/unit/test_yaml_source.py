@@ -227,3 +227,41 @@ def test_a_definition_may_share_parts_with_merge_keys(tmp_path: Path) -> None:
 def test_libyaml_reads_merge_keys_as_pyyaml_does(text: str) -> None:
     python, fast = _read_both(text)
     assert fast == python
+
+
+MISALIGNED = """\
+meetings:
+  kinds:
+    - {id: pre_meeting, name: {da: Formøde, en: "Pre-meeting {x}"},
+       minutes: 60}
+    - {id: follow_up, name: Opfølgning, minutes: 60}   # a comment: {
+  rules:
+    weekdays: [tuesday,
+               thursday]
+
+   latest: "15:00"
+"""
+
+
+def test_a_misaligned_line_is_told_the_levels_it_could_line_up_with() -> None:
+    """The entries above it are at 0, 2 and 4 spaces: a flow mapping's continued line
+    (7 spaces), a list's (15), a blank line, a comment and braces in quotes or in a
+    comment are no entries."""
+    _, problems = parse_yaml(MISALIGNED, "soroe.yaml")
+    (problem,) = problems
+    assert str(problem.location) == "soroe.yaml:10:4"
+    assert problem.message == (
+        "YAML syntax error: line 10 is indented 3 spaces, which lines up with no entry above it"
+    )
+    assert problem.hint is not None
+    assert problem.hint.startswith("indent it 0, 2 or 4 spaces, as the entries it belongs with")
+
+
+def test_a_line_indented_under_a_value_is_told_it_continues_that_value() -> None:
+    _, problems = parse_yaml("id: x\n version: 1\n", "x.yaml")
+    (problem,) = problems
+    assert problem.message == (
+        "YAML syntax error: line 2 is indented further than line 1, so it is read as the "
+        "rest of that line's value"
+    )
+    assert problem.hint == "indent it 0 spaces, as the entries it belongs with"

@@ -26,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from workflow.definitions.yaml_errors import syntax_problem
 from workflow.errors import Location, Problem
 
 _NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
@@ -253,12 +254,7 @@ def parse_yaml(text: str, file: str) -> tuple[Any, list[Problem]]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         loc = positions.at(mark.index) if mark else Location(file, 1, 1)
-        what = exc.problem or exc.context or "invalid YAML"
-        hint = "check the indentation and quoting around this point"
-        if exc.context and exc.context_mark and exc.problem:
-            start = positions.at(exc.context_mark.index)
-            hint = f"{exc.context} that starts at line {start.line}, column {start.column}"
-        return None, [Problem(loc, "", f"YAML syntax error: {what}", hint)]
+        return None, [syntax_problem(exc, text, loc, positions.at)]
     except yaml.reader.ReaderError as exc:
         character = exc.character if isinstance(exc.character, str) else chr(exc.character)
         return None, [
