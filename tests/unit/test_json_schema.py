@@ -48,6 +48,10 @@ SHAPE_ERRORS = {
 NOT_SHAPE_ERRORS = {
     # YAML itself: no value to validate, or one the schema cannot see the fault in.
     "yaml_syntax",
+    "yaml_indent",
+    "yaml_list_indent",
+    "yaml_missing_colon",
+    "yaml_unquoted_colon",
     "alias_loop",
     "duplicate_key",
     # The file system and the extends chain.
