@@ -393,6 +393,33 @@ def test_a_meeting_is_never_moved_to_a_time_gone_by(soroe: Definition) -> None:
     assert isinstance(ahead, Decision)
 
 
+def test_booking_a_kind_still_booked_moves_that_meeting_not_a_second_beside_it(
+    soroe: Definition,
+) -> None:
+    """A follow-up meeting is booked (28 April) and another follow-up is booked for 30
+    April: the same meeting at the new time (its key, so its calendar UID, and its
+    invitation's SEQUENCE raised), not a new one beside a cancelled one whose
+    cancellation no calendar would get (a step's notifications carry one meeting)."""
+    case = in_follow_up(soroe)
+    (before,) = [m for m in case.meetings() if m.kind == "follow_up"]
+    rebooked = accepted(
+        step(
+            soroe,
+            case,
+            "book_follow_up",
+            COORD,
+            at("2026-04-20 11:00"),
+            next_meeting_at="2026-04-30T09:00",
+        )
+    )
+    changes = [e for e in rebooked.effects if isinstance(e, MeetingChanged)]
+    assert [(c.action, c.meeting.key) for c in changes] == [("move", before.key)]
+    follow_ups = [m for m in rebooked.case.meetings() if m.kind == "follow_up"]
+    assert [(m.key, m.state, m.sequence) for m in follow_ups] == [(before.key, "moved", 1)]
+    assert follow_ups[0].starts_at == at("2026-04-30 09:00")
+    assert follow_ups[0].ends_at - follow_ups[0].starts_at == before.ends_at - before.starts_at
+
+
 def test_soroe_plan_may_only_cover_the_young_persons_themes(soroe: Definition) -> None:
     plan = [{"text": "Jeg skal finde en bolig", "theme": "bolig"}]  # not on the agenda
     rejection = refused(first_meeting(soroe, COORD, plan))

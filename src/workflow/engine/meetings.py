@@ -92,8 +92,9 @@ def apply_meetings(
         booked, superseded, problems = _book(step, item, meetings)
         errors.extend(problems)
         changes.extend(MeetingChanged("cancel", m) for m in superseded)
-        changes.append(MeetingChanged("book", booked))
-        done = {m.key for m in superseded}
+        rebooked = any(m.key == booked.key for m in meetings)
+        changes.append(MeetingChanged("move" if rebooked else "book", booked))
+        done = {m.key for m in superseded} | {booked.key}
         meetings = [m for m in meetings if m.key not in done] + [*superseded, booked]
     if errors:
         return Rejection(
@@ -208,14 +209,24 @@ def _hold(step: _Step, target: MeetingRecord) -> _Acted | Rejection:
 def _book(
     step: _Step, item: Input, meetings: Sequence[MeetingRecord]
 ) -> tuple[MeetingRecord, list[MeetingRecord], list[FieldError]]:
-    """A new meeting at the input's time; one still booked of its kind is replaced."""
+    """A new meeting at the input's time, or the one still booked of its kind at the new
+    time: the same meeting (its calendar entry, one UID, is updated, not left beside a new
+    one), as a move keeps it. Any other still booked of the kind is cancelled."""
     start = step.start(item)
     kind = meeting_kind(item)
-    superseded = [
-        changed(m, state="cancelled", sequence=m.sequence + 1)
-        for m in meetings
-        if m.kind == kind and m.state in OPEN_STATES
-    ]
+    still = [m for m in meetings if m.kind == kind and m.state in OPEN_STATES]
+    superseded = [changed(m, state="cancelled", sequence=m.sequence + 1) for m in still[1:]]
+    if still:
+        kept = still[0]
+        rebooked = changed(
+            kept,
+            starts_at=start,
+            ends_at=start + timedelta(minutes=_minutes(step.definition, kind)),
+            place=_place(step) or kept.place,
+            state="moved",
+            sequence=kept.sequence + 1,
+        )
+        return rebooked, superseded, step.rule_errors(item)
     booked = MeetingRecord(
         key=max((m.key for m in meetings), default=0) + 1,
         kind=kind,
