@@ -338,6 +338,41 @@ def test_a_cancelled_first_meeting_is_booked_again_and_everyone_invited(
         assert str(event["UID"]) == f"{reference}-m2@kui.workflow"  # a meeting of its own
 
 
+def test_a_first_meeting_booked_again_while_booked_updates_the_calendar_entry(
+    patterns: Runtime, clock: Clock, smtp: SmtpSink
+) -> None:
+    """Booked again by the API while still booked (the web app does not offer it then):
+    the same meeting at the new time, every calendar's one entry updated (same UID, a
+    higher SEQUENCE), not a second entry beside an old one that nobody cancels; the
+    departments are asked to confirm the new time, their open confirmations ended."""
+    runtime = patterns
+    reference = _at_pre_meeting(runtime, "patterns")
+    runtime.service.trigger(reference, "hold_pre_meeting", BASE_PRE_MEETING, CASEWORKER)
+    again = {"first_meeting_at": "2026-03-19T10:00:00"}
+    runtime.service.trigger(reference, "book_first_meeting", again, COORDINATOR)
+    view = runtime.service.view(reference, COORDINATOR)
+    assert [(m["key"], m["state"]) for m in view.meetings] == [(1, "moved")]
+    # The departments confirm the new time: the confirmations of the old one end.
+    assert [
+        (t.assignee_id, t.state) for t in _tasks(runtime, reference, "confirm_participation")
+    ] == [
+        ("skole", "cancelled"),
+        ("uu", "cancelled"),
+        ("skole", "open"),
+        ("uu", "open"),
+    ]
+    runtime.deliverer.drain(clock.now)
+    to_school = [
+        _parsed(raw) for rcpt, raw in smtp.received if rcpt == ["skole@testkobing.example"]
+    ]
+    calendars = [_calendar_of(mail) for mail in to_school]
+    events = [next(iter(Calendar.from_ical(c[1]).walk("VEVENT"))) for c in calendars if c]
+    assert [c[0] for c in calendars if c] == ["REQUEST", "REQUEST"]
+    assert [str(e["UID"]) for e in events] == [f"{reference}-m1@kui.workflow"] * 2
+    assert [int(e["SEQUENCE"]) for e in events] == [0, 1]
+    assert events[-1].decoded("DTSTART").strftime("%m-%d %H:%M") == "03-19 10:00"
+
+
 def test_a_meeting_registered_after_it_was_held_is_told_without_a_calendar_invitation(
     patterns: Runtime, clock: Clock, smtp: SmtpSink
 ) -> None:
