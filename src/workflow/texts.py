@@ -1240,6 +1240,19 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "purpose_task_done": {"da": "Opgave løst", "en": "Task done"},
     "purpose_task_added": {"da": "Opgave tilføjet", "en": "Task added"},
+    "purpose_bulk_intake": {
+        "da": "Henvisning (samlet indlæsning)",
+        "en": "Referral (bulk intake)",
+    },
+    "purpose_come_back": {
+        "da": "Den unge henvendte sig selv igen",
+        "en": "The young person came back",
+    },
+    "purpose_definition_migration": {
+        "da": "Forløbet flyttet til en ny version af modellen",
+        "en": "The course moved to a new version of the model",
+    },
+    "purpose_conference": {"da": "Sagskonference", "en": "Case conference"},
     "purpose_referred_again": {
         "da": "Den unge er henvist igen",
         "en": "The young person was referred again",

@@ -237,6 +237,10 @@ _PURPOSE_KEYS = {
     "den unge er henvist igen": "purpose_referred_again",
     "opgave løst": "purpose_task_done",
     "opgave tilføjet": "purpose_task_added",
+    "bulk intake": "purpose_bulk_intake",
+    "come back": "purpose_come_back",
+    "definition migration": "purpose_definition_migration",
+    "sagskonference": "purpose_conference",
 }
 
 
