@@ -133,6 +133,35 @@ def test_up_uses_the_server_prefect_api_url_names_and_says_so(
     assert not (tmp_path / "var" / "prefect" / "server.log").exists()  # none of ours started
 
 
+def test_up_with_the_demo_prints_its_addresses_without_prefect_lines_among_them(
+    foreign: tuple[Path, str], tmp_path: Path
+) -> None:
+    """`make run`'s first screen: what started and where, not Prefect's line per task run
+    handed to the worker (the demo case's first steps; the runs are in its UI)."""
+    _, url = foreign
+    web_port = free_port()
+    with subprocess.Popen(
+        [WORKFLOW, "up", "--demo", "--web-port", str(web_port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=_env(tmp_path / "var", PREFECT_API_URL=url),
+    ) as process:
+        assert process.stdout is not None
+        lines = []
+        try:
+            for line in process.stdout:
+                lines.append(line.rstrip())
+                if line.startswith("Demo login:") or len(lines) > 50:
+                    break
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    assert any(line.startswith("Worker:     carries out the steps") for line in lines), lines
+    assert f"Web app:    http://127.0.0.1:{web_port}" in lines, lines
+    assert not [line for line in lines if "| INFO" in line], lines
+
+
 def test_a_dead_prefect_api_url_is_one_line(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{free_port()}/api"
     done = run(tmp_path / "var", "up", PREFECT_API_URL=url)

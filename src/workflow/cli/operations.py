@@ -265,10 +265,14 @@ DEMO_PASSWORD = "demo-kode-2026"  # noqa: S105 (printed for the demo; never a re
 
 def _hand_to_worker(steps: list[StepResult]) -> None:
     """Steps taken before the worker listened (the open demo case's), handed to it now:
-    their mails go out at once, not with the first sweep minutes later."""
+    their mails go out at once, not with the first sweep minutes later (quietly: Prefect's
+    line per task run created would sit among the addresses printed; the runs are in its
+    UI)."""
+    from workflow.orchestration.demo import prefect_console_quiet
     from workflow.orchestration.handoff import StepToCarryOut, carry_out
 
-    carry_out([StepToCarryOut.of(step) for step in steps])
+    with prefect_console_quiet():
+        carry_out([StepToCarryOut.of(step) for step in steps])
 
 
 def _demo_staff() -> bool:
