@@ -106,13 +106,11 @@ def test_up_refuses_another_installations_prefect_server(
     assert not (tmp_path / "var" / "prefect" / "server.log").exists()  # none of ours started
 
 
-def test_up_uses_the_server_prefect_api_url_names_and_says_so(
-    foreign: tuple[Path, str], tmp_path: Path
-) -> None:
-    _, url = foreign
-    web_port = free_port()
+def _first_lines_of_up(tmp_path: Path, url: str, arguments: list[str], last: str) -> list[str]:
+    """What `workflow up` (on the Prefect server at ``url``) prints up to the line that
+    starts with ``last`` (at most 50 lines); it is stopped then."""
     with subprocess.Popen(
-        [WORKFLOW, "up", "--web-port", str(web_port)],
+        [WORKFLOW, "up", *arguments],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -123,11 +121,20 @@ def test_up_uses_the_server_prefect_api_url_names_and_says_so(
         try:
             for line in process.stdout:
                 lines.append(line.rstrip())
-                if line.startswith("Web app:") or len(lines) > 50:
+                if line.startswith(last) or len(lines) > 50:
                     break
         finally:
             process.terminate()
             process.wait(timeout=30)
+    return lines
+
+
+def test_up_uses_the_server_prefect_api_url_names_and_says_so(
+    foreign: tuple[Path, str], tmp_path: Path
+) -> None:
+    _, url = foreign
+    web_port = free_port()
+    lines = _first_lines_of_up(tmp_path, url, ["--web-port", str(web_port)], "Web app:")
     assert f"Prefect: using {url} (from PREFECT_API_URL)" in lines, lines
     assert f"Web app:    http://127.0.0.1:{web_port}" in lines, lines
     assert not (tmp_path / "var" / "prefect" / "server.log").exists()  # none of ours started
@@ -140,23 +147,8 @@ def test_up_with_the_demo_prints_its_addresses_without_prefect_lines_among_them(
     handed to the worker (the demo case's first steps; the runs are in its UI)."""
     _, url = foreign
     web_port = free_port()
-    with subprocess.Popen(
-        [WORKFLOW, "up", "--demo", "--web-port", str(web_port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=_env(tmp_path / "var", PREFECT_API_URL=url),
-    ) as process:
-        assert process.stdout is not None
-        lines = []
-        try:
-            for line in process.stdout:
-                lines.append(line.rstrip())
-                if line.startswith("Demo login:") or len(lines) > 50:
-                    break
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
+    arguments = ["--demo", "--web-port", str(web_port)]
+    lines = _first_lines_of_up(tmp_path, url, arguments, "Demo login:")
     assert any(line.startswith("Worker:     carries out the steps") for line in lines), lines
     assert f"Web app:    http://127.0.0.1:{web_port}" in lines, lines
     assert not [line for line in lines if "| INFO" in line], lines
