@@ -7,6 +7,7 @@ answer in well under a second; every other command loads the whole CLI.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 
@@ -22,6 +23,7 @@ def main() -> None:
     store and what to do, and exit status 1 — not a traceback."""
     from workflow.errors import StoreUnavailableError
 
+    logging.getLogger("psycopg").addFilter(_second_errors)
     try:
         _run()
     except StoreUnavailableError as exc:
@@ -35,6 +37,16 @@ def main() -> None:
             raise
         print(f"Error: {lost}", file=sys.stderr)
         raise SystemExit(1) from None
+
+
+def _second_errors(record: logging.LogRecord) -> bool:
+    """Drop psycopg's "error ignored terminating/exiting/in rollback ..." warnings.
+
+    psycopg logs them when cleaning up after an error fails too (a pipeline or a
+    rollback on a connection the server closed); the first error is the one raised, and
+    the command reports it — a lost store as its one line. Every other psycopg record
+    passes."""
+    return not str(record.msg).startswith("error ignored ")
 
 
 def _run() -> None:
