@@ -1322,6 +1322,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "item_field_status": {"da": "status", "en": "the status"},
     "item_field_name": {"da": "navnet", "en": "the name"},
     "item_field_kind": {"da": "slags", "en": "the kind"},
+    # A field error found in one entry of a list (texts.field_text).
+    "in_list_item": {"da": "punkt {item}: {error}", "en": "item {item}: {error}"},
     "item_not_a_map": {
         "da": "punkt {item} er ikke udfyldt rigtigt",
         "en": "item {item} is not filled in correctly",
@@ -1848,6 +1850,17 @@ TEXTS: dict[str, dict[str, str]] = {
     "unit_months": {"da": "måneder", "en": "months"},
     "unit_business_days": {"da": "hverdage", "en": "business days"},
 }
+
+
+def field_text(code: str, locale: str = DEFAULT_LANGUAGE, **params: Any) -> str:
+    """A field error's text: one found in an entry of a list (``item``: its number) names
+    the entry first ("punkt 3: ...") unless its own words name it."""
+    shown = text(code, locale, **params)
+    texts = TEXTS.get(code)
+    template = (texts.get(locale) or texts[DEFAULT_LANGUAGE]) if texts else ""
+    if "item" in params and "{item}" not in template:
+        return text("in_list_item", locale, item=params["item"], error=shown)
+    return shown
 
 
 def text(key: str, locale: str = DEFAULT_LANGUAGE, **params: Any) -> str:

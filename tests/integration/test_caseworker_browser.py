@@ -200,15 +200,25 @@ def test_a_soroe_case_from_referral_to_closed_in_the_browser(
         ("Jeg vil prøve en fritidsaktivitet i klubben", "uu", "fritid"),
         ("Min mor og jeg skal have hjælp om morgenen", "born_familie", "uddannelse"),
     ]
-    for row, (text, department, theme) in enumerate(goals):
+    # The second row left blank; the goals in the third and fourth not in first person.
+    for row, (text, department, theme) in zip((0, 2, 3), goals, strict=True):
         page.locator(f"[name='plan.{row}.text']").fill(text)
         page.locator(f"[name='plan.{row}.department']").select_option(department)
         page.locator(f"[name='plan.{row}.theme']").select_option(theme)
-    page.locator("[name='plan.2.text']").fill("Skolen hjælper med morgenen")  # not first person
+    page.locator("[name='plan.2.text']").fill("Klubben finder en aktivitet")
+    page.locator("[name='plan.3.text']").fill("Skolen hjælper med morgenen")
     page.get_by_label("Næste møde (fast mødedag)").fill("2026-04-28T09:00")
     _shot(page, "web-meeting-mode.png")
     page.get_by_role("button", name="Gem").click()
-    expect(page.locator("#error-plan")).to_contain_text("mål 3 er ikke skrevet i jeg-form")
+    # Both told at once, numbered as the page now shows them (the blank row gone).
+    expect(page.locator("#error-plan")).to_contain_text(
+        "mål 2 er ikke skrevet i jeg-form; skriv det, som den unge siger det: 'Jeg skal ...'; "
+        "mål 3 er ikke skrevet i jeg-form"
+    )
+    expect(page.locator("[name='plan.1.text']")).to_have_value("Klubben finder en aktivitet")
+    expect(page.locator("[name='plan.2.text']")).to_have_value("Skolen hjælper med morgenen")
+    expect(page.locator("[name='plan.2.theme']")).to_have_value("uddannelse")
+    page.locator("[name='plan.1.text']").fill(goals[1][0])
     page.locator("[name='plan.2.text']").fill(goals[2][0])
     page.get_by_role("button", name="Gem").click()
     expect(page.get_by_role("status")).to_contain_text("Første samarbejdsmøde holdt")

@@ -425,6 +425,10 @@ def test_soroe_plan_may_only_cover_the_young_persons_themes(soroe: Definition) -
     rejection = refused(first_meeting(soroe, COORD, plan))
     assert rejection.reason is RejectionReason.INVALID_INPUT
     assert rejection.field_errors[0].code == "theme_not_own"
+    # Each goal off the young person's themes is told, not only the first.
+    rejection = refused(first_meeting(soroe, COORD, [*plan, *PLAN, *plan]))
+    found = [(e.code, e.params["item"]) for e in rejection.field_errors]
+    assert found == [("theme_not_own", 1), ("theme_not_own", 3)]
 
 
 def test_only_the_tovholder_writes_the_plan(soroe: Definition) -> None:
@@ -454,6 +458,9 @@ def test_a_goals_deadline_may_not_have_passed(soroe: Definition) -> None:
     )
     today = [goal | {"deadline": "2026-03-17"}]
     assert isinstance(first_meeting(soroe, COORD, today), Decision)
+    # Each goal whose deadline has passed is told, not only the first.
+    errors = refused(first_meeting(soroe, COORD, [*past, *past])).field_errors
+    assert [e.params["item"] for e in errors] == [2, 4]
 
 
 def test_a_list_items_missing_part_is_named_in_words(soroe: Definition) -> None:
@@ -463,6 +470,54 @@ def test_a_list_items_missing_part_is_named_in_words(soroe: Definition) -> None:
     assert (error.code, error.params) == ("item_field_required", {"item": 1, "field": "text"})
     assert error.text("da") == "punkt 1: teksten skal udfyldes"  # not 'text', the code
     assert error.text("en") == "item 1: the text is required"
+
+
+def test_every_wrong_entry_of_a_list_is_told_at_once_each_naming_its_entry(
+    soroe: Definition,
+) -> None:
+    """A plan with three wrong goals gets three errors, not one at each try (the young
+    person and the coordinator fix them in one go)."""
+    ok = {"text": "Jeg skal møde op i skolen", "theme": "uddannelse"}
+    plan = [ok, {"text": "Hun skal møde op"}, ok | {"theme": "fodbold"}, {"theme": "uddannelse"}]
+    errors = refused(first_meeting(soroe, COORD, plan)).field_errors
+    assert [(e.name, e.code, e.params.get("item")) for e in errors] == [
+        ("plan", "goal_not_first_person", 2),
+        ("plan", "not_a_choice", 3),
+        ("plan", "item_field_required", 4),
+    ]
+    assert [e.text("da") for e in errors] == [
+        "mål 2 er ikke skrevet i jeg-form; skriv det, som den unge siger det: 'Jeg skal ...'",
+        f"punkt 3: 'fodbold' er ikke et af valgene: {errors[1].params['choices']}",
+        "punkt 4: teksten skal udfyldes",
+    ]
+    assert errors[1].text("en").startswith("item 3: 'fodbold' is not one of: ")
+
+
+def test_a_team_with_several_wrong_members_is_told_of_each(soroe: Definition) -> None:
+    team = [
+        {"department": "skole", "person": "laerer-anna"},
+        {"department": "fritid", "person": "a b"},  # no such department, nor such an id
+        {"department": "skole", "person": "laerer-anna"},
+        {"department": "uu"},
+    ]
+    rejection = refused(
+        step(
+            soroe,
+            in_pre_meeting(soroe),
+            "hold_pre_meeting",
+            CW,
+            at("2026-03-05 10:00"),
+            team=team,
+            coordinator="tovholder-lise",
+            agenda=["uddannelse"],
+            first_meeting_at="2026-03-17T09:00",
+            meeting_room="raadhuset_storskaerm",
+        )
+    )
+    errors = [e for e in rejection.field_errors if e.name == "team"]
+    found = [(e.code, e.params.get("item")) for e in errors]
+    assert found == [("not_a_choice", 2), ("duplicate", 3), ("item_field_required", 4)]
+    assert errors[1].text("da") == "punkt 3: 'laerer-anna' står der to gange"
 
 
 # Effects ---------------------------------------------------------------------------

@@ -254,7 +254,6 @@ def _past_deadlines(attempt: _Attempt, values: Mapping[str, Any]) -> list[FieldE
                         {"item": goal["id"], "day": f"{today:%d.%m.%Y}"},
                     )
                 )
-                break
     return errors
 
 

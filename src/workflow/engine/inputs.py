@@ -39,6 +39,19 @@ class _InvalidError(Exception):
         super().__init__(code)
         self.code = code
         self.params = params
+        #: Every problem found, (code, params): one, or one per wrong entry of a list.
+        self.problems: list[tuple[str, dict[str, Any]]] = [(code, params)]
+
+    @classmethod
+    def of(cls, problems: list[tuple[str, dict[str, Any]]]) -> _InvalidError:
+        """The problems of several entries of a list, told together."""
+        error = cls(*problems[0][:1], **problems[0][1])
+        error.problems = problems
+        return error
+
+    def at(self, number: int) -> list[tuple[str, dict[str, Any]]]:
+        """The problems as found in the list's entry ``number`` (1, 2...): each names it."""
+        return [(code, {"item": number, **params}) for code, params in self.problems]
 
 
 @dataclass(frozen=True)
@@ -113,8 +126,8 @@ def validate_inputs(
             continue
         try:
             value = _convert(definition, item, raw)
-        except _InvalidError as exc:
-            errors.append(FieldError(item.name, exc.code, exc.params))
+        except _InvalidError as exc:  # every wrong entry of a list at once, not in rounds
+            errors.extend(FieldError(item.name, code, params) for code, params in exc.problems)
             continue
         except (OverflowError, RecursionError):
             errors.append(FieldError(item.name, "not_number"))
@@ -252,6 +265,7 @@ def _boolean(_d: Definition, _item: Input, raw: Any) -> bool:
 
 
 _Day = TypeVar("_Day", date, datetime)
+_T = TypeVar("_T")
 
 
 def _date(_d: Definition, _item: Input, raw: Any) -> str:
@@ -313,11 +327,17 @@ def _as_list(item: Input, raw: Any) -> list[Any]:
 
 def _many(allowed: Callable[[Definition, Input], Sequence[str]]) -> Callable[..., list[str]]:
     def convert(d: Definition, item: Input, raw: Any) -> list[str]:
-        values = [_one_of(v, allowed(d, item)) for v in _as_list(item, raw)]
-        for value in values:
-            if values.count(value) > 1:
-                raise _InvalidError("duplicate", value=value)
-        return values
+        choices = allowed(d, item)
+        values: list[str] = []
+
+        def one(_number: int, value: Any) -> str:
+            chosen = _one_of(value, choices)
+            if chosen in values:
+                raise _InvalidError("duplicate", value=chosen)
+            values.append(chosen)
+            return chosen
+
+        return _each(item, raw, one)
 
     return convert
 
@@ -379,61 +399,73 @@ def _participant(d: Definition, item: Input, raw: Any) -> str:
 _YOUNG_PERSON = re.compile("^" + re.escape(YOUNG_PERSON_ACTOR) + r"[A-Z]{2,5}-\d{4}-\d{1,8}$")
 
 
-def _records(item: Input, raw: Any, required: Sequence[str]) -> list[dict[str, Any]]:
-    records = []
-    for index, entry in enumerate(_as_list(item, raw), start=1):
-        if not isinstance(entry, Mapping):
-            raise _InvalidError("item_not_a_map", item=index)
-        for name in required:
-            value = entry.get(name)
-            if value is None or (isinstance(value, str) and not value.strip()):
-                raise _InvalidError("item_field_required", item=index, field=name)
-        records.append(dict(entry))
-    return records
+def _each(item: Input, raw: Any, convert: Callable[[int, Any], _T]) -> list[_T]:
+    """Each entry of a list input converted (``convert(number, entry)``, numbered from 1);
+    the problems of every wrong entry told together, each naming its entry."""
+    converted: list[_T] = []
+    problems: list[tuple[str, dict[str, Any]]] = []
+    for number, entry in enumerate(_as_list(item, raw), start=1):
+        try:
+            converted.append(convert(number, entry))
+        except _InvalidError as exc:
+            problems.extend(exc.at(number))
+    if problems:
+        raise _InvalidError.of(problems)
+    return converted
+
+
+def _record(entry: Any, required: Sequence[str]) -> dict[str, Any]:
+    """An entry of a list of records (a team member, a goal...), its required parts there."""
+    if not isinstance(entry, Mapping):
+        raise _InvalidError("item_not_a_map")
+    for name in required:
+        value = entry.get(name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            raise _InvalidError("item_field_required", field=name)
+    return dict(entry)
 
 
 def _team(d: Definition, item: Input, raw: Any) -> list[dict[str, Any]]:
-    members = []
     seen: set[tuple[str, str]] = set()
-    for entry in _records(item, raw, ("department", "person")):
+
+    def member(_number: int, given: Any) -> dict[str, Any]:
+        entry = _record(given, ("department", "person"))
         department = _one_of(entry["department"], list(d.departments_by_id))
         person = _person(d, item, entry["person"])
         if (department, person) in seen:
             raise _InvalidError("duplicate", value=person)
         seen.add((department, person))
-        given = entry.get("role") or "team_member"
-        if not isinstance(given, str):  # not a list shown as "['x']"
+        named = entry.get("role") or "team_member"
+        if not isinstance(named, str):  # not a list shown as "['x']"
             raise _InvalidError("not_text")
-        role = given.strip()
+        role = named.strip()
         if len(role) > 64:
             raise _InvalidError("too_long", max=64)
         _printable(role, _BAD_IN_NAME)
-        members.append({"department": department, "person": person, "role": role})
-    return members
+        return {"department": department, "person": person, "role": role}
+
+    return _each(item, raw, member)
 
 
 def _goals(d: Definition, item: Input, raw: Any) -> list[dict[str, Any]]:
-    goals = []
-    for number, entry in enumerate(_records(item, raw, ("text",)), start=1):
+    def goal(number: int, given: Any) -> dict[str, Any]:
+        entry = _record(given, ("text",))
         text = _text(d, item, entry["text"])
         if item.first_person and not _first_person(text):
-            raise _InvalidError("goal_not_first_person", item=number)
+            raise _InvalidError("goal_not_first_person")
         department = entry.get("department")
         theme = entry.get("theme")
-        goals.append(
-            {
-                "id": number,
-                "text": text,
-                "department": _one_of(department, list(d.departments_by_id))
-                if department
-                else None,
-                "theme": _one_of(theme, [t.id for t in d.themes]) if theme else None,
-                "owner": _person(d, item, str(entry["owner"])) if entry.get("owner") else None,
-                "deadline": _date(d, item, entry["deadline"]) if entry.get("deadline") else None,
-                "status": _one_of(entry.get("status") or "open", GOAL_STATUSES),
-            }
-        )
-    return goals
+        return {
+            "id": number,
+            "text": text,
+            "department": _one_of(department, list(d.departments_by_id)) if department else None,
+            "theme": _one_of(theme, [t.id for t in d.themes]) if theme else None,
+            "owner": _person(d, item, str(entry["owner"])) if entry.get("owner") else None,
+            "deadline": _date(d, item, entry["deadline"]) if entry.get("deadline") else None,
+            "status": _one_of(entry.get("status") or "open", GOAL_STATUSES),
+        }
+
+    return _each(item, raw, goal)
 
 
 #: The young person speaking of themself: Danish (anywhere in the goal) and English.
@@ -464,9 +496,10 @@ _GOAL_NUMBER = Input(name="goal", type=InputType.INTEGER, label="mål", min=1, m
 
 def _goal_reviews(d: Definition, item: Input, raw: Any) -> list[dict[str, Any]]:
     """One review per goal of the plan, by its number (1, 2...; each goal once)."""
-    reviews = []
     seen: set[int] = set()
-    for entry in _records(item, raw, ("goal", "status")):
+
+    def review(_number: int, given: Any) -> dict[str, Any]:
+        entry = _record(given, ("goal", "status"))
         goal = entry["goal"]
         if isinstance(goal, bool) or not isinstance(goal, int | str):
             raise _InvalidError("not_integer")
@@ -474,15 +507,20 @@ def _goal_reviews(d: Definition, item: Input, raw: Any) -> list[dict[str, Any]]:
         if number in seen:
             raise _InvalidError("duplicate", value=number)
         seen.add(number)
-        reviews.append({"goal": number, "status": _one_of(entry["status"], REVIEW_STATUSES)})
-    return reviews
+        return {"goal": number, "status": _one_of(entry["status"], REVIEW_STATUSES)}
+
+    return _each(item, raw, review)
 
 
 def _networks(d: Definition, item: Input, raw: Any) -> list[dict[str, Any]]:
-    return [
-        {"name": _text(d, item, entry["name"]), "kind": _one_of(entry["kind"], NETWORK_KINDS)}
-        for entry in _records(item, raw, ("name", "kind"))
-    ]
+    def network(_number: int, given: Any) -> dict[str, Any]:
+        entry = _record(given, ("name", "kind"))
+        return {
+            "name": _text(d, item, entry["name"]),
+            "kind": _one_of(entry["kind"], NETWORK_KINDS),
+        }
+
+    return _each(item, raw, network)
 
 
 def _booked_meeting(d: Definition, item: Input, raw: Any) -> int:

@@ -329,7 +329,6 @@ def _own_themes(step: _Step) -> list[FieldError]:
                         {"item": goal.get("id"), "themes": ", ".join(sorted(own)) or "-"},
                     )
                 )
-                break
     return errors
 
 

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from workflow.definitions.calendar import WEEKDAYS
 from workflow.engine.vocabulary import RecipientKind
-from workflow.texts import TEXTS, text
+from workflow.texts import TEXTS, field_text, text
 
 _Data = TypeVar("_Data")
 #: The field names of each of the engine's dataclasses (for :func:`changed`).
@@ -379,7 +379,7 @@ class FieldError:
         """The error in the user's language."""
         if self.custom_message:
             return self.custom_message.get(locale) or self.custom_message["da"]
-        return text(self.code, locale, **in_words(self.params, locale))
+        return field_text(self.code, locale, **in_words(self.params, locale))
 
 
 def in_words(params: Mapping[str, Any], locale: str) -> Mapping[str, Any]:

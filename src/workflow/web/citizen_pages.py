@@ -49,7 +49,7 @@ from workflow.web.citizen_log import log_rows
 from workflow.web.citizen_oidc import CitizenLoginError, OidcClient, check_state
 from workflow.web.context import choice_label, displayed
 from workflow.web.definition_texts import local
-from workflow.web.forms import FormData, form_fields, read_form
+from workflow.web.forms import FormData, form_fields, read_form, without_blank_rows
 from workflow.web.meetings import next_meeting
 from workflow.web.page_support import refusal, secure_cookies
 from workflow.web.private_logs import NO_TELEMETRY
@@ -286,6 +286,7 @@ def create_citizen_app(context: CitizenContext) -> FastAPI:  # noqa: C901 - the 
         step = next((t for t in page.steps if t.event_name == event), None)
         if step is None:
             return render.missing()
+        form = without_blank_rows(step.inputs, form)
         inputs = read_form(step.inputs, form, [])
         try:
             result = context.citizens.take_step(

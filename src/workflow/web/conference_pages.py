@@ -46,7 +46,7 @@ from workflow.texts import text
 from workflow.web.context import WebContext, acting_as
 from workflow.web.definition_texts import local
 from workflow.web.dependencies import PostedForm, SignedIn, Web
-from workflow.web.forms import FormData, form_fields, read_form
+from workflow.web.forms import FormData, form_fields, read_form, without_blank_rows
 from workflow.web.identity import Authenticated
 from workflow.web.page_support import PageNotFoundError, refusal
 from workflow.web.rendering import locale_of
@@ -421,6 +421,7 @@ def record_case(
         return RedirectResponse(target, status_code=303)
     definition = web.catalog.by_id(agenda.definition)
     step = records_step(definition)
+    form = without_blank_rows(step.inputs, form)
     inputs = read_form(step.inputs, form, [])
     held = web.service.roles_held(reference, auth.user.person_id)
     role = acting_as(step.roles, held, None)

@@ -196,6 +196,30 @@ class FormData:
         return min(max(numbers, default=-1) + 1, MAX_ROWS)
 
 
+def without_blank_rows(inputs: Sequence[Input], form: FormData) -> FormData:
+    """The form with the blank rows of its list inputs left out and the others numbered
+    from 0, as the service numbers the entries: "punkt 2" in a refusal is the second row
+    the page shows again, not the third one the user filled in below a blank."""
+    listed = {item.name: ROW_FIELDS[item.type] for item in inputs if item.type in ROW_FIELDS}
+    if not listed:
+        return form
+    pairs: list[tuple[str, str]] = []
+    for key, values in form._values.items():
+        name, _, rest = key.partition(".")
+        if name not in listed or not _is_number(rest.split(".", 1)[0]):
+            pairs.extend((key, value) for value in values)
+    for name, columns in listed.items():
+        number = 0
+        for index in range(form.rows(name)):
+            row = {c: form.getlist(f"{name}.{index}.{c}") for c in columns}
+            if any(v.strip() for values in row.values() for v in values):
+                pairs.extend(
+                    (f"{name}.{number}.{c}", v) for c, values in row.items() for v in values
+                )
+                number += 1
+    return FormData(pairs)
+
+
 def read_form(inputs: Sequence[Input], form: FormData, plan_goals: Sequence[int]) -> dict[str, Any]:
     """The step's inputs from a posted form, ready for the engine to validate."""
     values: dict[str, Any] = {}

@@ -15,7 +15,7 @@ from workflow.definitions.models import Definition
 from workflow.definitions.vocabulary import SYSTEM_ROLE
 from workflow.engine.model import FieldError, Rejection
 from workflow.settings import Settings
-from workflow.texts import TEXTS, text
+from workflow.texts import TEXTS, field_text, text
 from workflow.web.context import scoped_key
 from workflow.web.definition_texts import local
 from workflow.web.forms import FormData
@@ -108,7 +108,7 @@ def field_error_text(error: FieldError, lang: str, definition: Definition | None
     rule's own message as the definition words it)."""
     if error.custom_message:
         return error.custom_message.get(lang) or error.custom_message["da"]
-    return text(error.code, lang, **localised(error.params, lang, definition))
+    return field_text(error.code, lang, **localised(error.params, lang, definition))
 
 
 def rejection_text(rejection: Rejection, lang: str, definition: Definition | None = None) -> str:

@@ -45,7 +45,15 @@ from workflow.web.context import (
 )
 from workflow.web.definition_texts import local
 from workflow.web.dependencies import Caseloads, Cases, Consents, PostedForm, SignedIn, Web
-from workflow.web.forms import MAX_ROWS, ROW_FIELDS, FormCase, FormData, form_fields, read_form
+from workflow.web.forms import (
+    MAX_ROWS,
+    ROW_FIELDS,
+    FormCase,
+    FormData,
+    form_fields,
+    read_form,
+    without_blank_rows,
+)
 from workflow.web.identity import Authenticated
 from workflow.web.meetings import (
     held_meeting,
@@ -491,6 +499,7 @@ def take_step(
         # A form sent twice (double click, resend): the first one took the step.
         return RedirectResponse(f"/cases/{reference}?saved={step}", status_code=303)
     transition = _step(request, web, auth, view, definition, step)
+    form = without_blank_rows(transition.inputs, form)
     shown = StepForm(view, definition, transition, form, meeting=form.get("mode") == "meeting")
     inputs = read_form(transition.inputs, form, [g["number"] for g in view.plan])
     role = acting_as(transition.roles, case_roles(web, auth.user, view), form.get("act_as"))
