@@ -45,7 +45,8 @@ class _InvalidError(Exception):
     @classmethod
     def of(cls, problems: list[tuple[str, dict[str, Any]]]) -> _InvalidError:
         """The problems of several entries of a list, told together."""
-        error = cls(*problems[0][:1], **problems[0][1])
+        code, params = problems[0]
+        error = cls(code, **params)
         error.problems = problems
         return error
 
