@@ -91,6 +91,18 @@ def in_pre_meeting(d: Definition) -> CaseState:
     ).case
 
 
+def pre_meeting(d: Definition, case: CaseState, **changed: Any) -> Decision | Rejection:
+    """Hold the pre-meeting of a case waiting for it (5 March), with these inputs changed."""
+    inputs: dict[str, Any] = {
+        "team": TEAM,
+        "coordinator": "tovholder-lise",
+        "agenda": ["uddannelse"],
+        "first_meeting_at": "2026-03-17T09:00",
+        "meeting_room": "raadhuset_storskaerm",
+    }
+    return step(d, case, "hold_pre_meeting", CW, at("2026-03-05 10:00"), **inputs | changed)
+
+
 def awaiting_meeting(d: Definition, age: int = 16) -> CaseState:
     case = in_pre_meeting(d) if age == 16 else None
     if case is None:
@@ -105,20 +117,7 @@ def awaiting_meeting(d: Definition, age: int = 16) -> CaseState:
                 consent=True,
             )
         ).case
-    return accepted(
-        step(
-            d,
-            case,
-            "hold_pre_meeting",
-            CW,
-            at("2026-03-05 10:00"),
-            team=TEAM,
-            coordinator="tovholder-lise",
-            agenda=["uddannelse"],
-            first_meeting_at="2026-03-17T09:00",
-            meeting_room="raadhuset_storskaerm",
-        )
-    ).case
+    return accepted(pre_meeting(d, case)).case
 
 
 def in_follow_up(d: Definition) -> CaseState:
@@ -313,17 +312,8 @@ def first_meeting(d: Definition, actor: Actor, plan: list[dict[str, Any]]) -> De
 
 def test_soroe_meetings_only_on_fixed_meeting_days(soroe: Definition) -> None:
     rejection = refused(
-        step(
-            soroe,
-            in_pre_meeting(soroe),
-            "hold_pre_meeting",
-            CW,
-            at("2026-03-05 10:00"),
-            team=TEAM,
-            coordinator="t",
-            agenda=["uddannelse"],
-            first_meeting_at="2026-03-16T09:00",
-            meeting_room="raadhuset_storskaerm",
+        pre_meeting(
+            soroe, in_pre_meeting(soroe), coordinator="t", first_meeting_at="2026-03-16T09:00"
         )
     )  # a Monday
     assert rejection.reason is RejectionReason.INVALID_INPUT
@@ -500,20 +490,7 @@ def test_a_team_with_several_wrong_members_is_told_of_each(soroe: Definition) ->
         {"department": "skole", "person": "laerer-anna"},
         {"department": "uu"},
     ]
-    rejection = refused(
-        step(
-            soroe,
-            in_pre_meeting(soroe),
-            "hold_pre_meeting",
-            CW,
-            at("2026-03-05 10:00"),
-            team=team,
-            coordinator="tovholder-lise",
-            agenda=["uddannelse"],
-            first_meeting_at="2026-03-17T09:00",
-            meeting_room="raadhuset_storskaerm",
-        )
-    )
+    rejection = refused(pre_meeting(soroe, in_pre_meeting(soroe), team=team))
     errors = [e for e in rejection.field_errors if e.name == "team"]
     found = [(e.code, e.params.get("item")) for e in errors]
     assert found == [("not_a_choice", 2), ("duplicate", 3), ("item_field_required", 4)]
@@ -527,20 +504,7 @@ def test_one_notification_per_chosen_team_member_and_guardian_only_for_minors(
     soroe: Definition,
 ) -> None:
     pre = in_pre_meeting(soroe)
-    decision = accepted(
-        step(
-            soroe,
-            pre,
-            "hold_pre_meeting",
-            CW,
-            at("2026-03-05 10:00"),
-            team=TEAM,
-            coordinator="tovholder-lise",
-            agenda=["uddannelse"],
-            first_meeting_at="2026-03-17T09:00",
-            meeting_room="raadhuset_storskaerm",
-        )
-    )
+    decision = accepted(pre_meeting(soroe, pre))
     notified = [(e.recipient, e.template) for e in decision.effects if isinstance(e, Notify)]
     assert notified == [
         (Recipient("team_member", "skole", "laerer-anna"), "first_meeting_invitation"),
@@ -566,18 +530,9 @@ def test_a_confirmation_for_a_meeting_sooner_than_its_due_time_is_due_when_it_be
 
     def confirmations(first_meeting_at: str) -> list[CreateTask]:
         decision = accepted(
-            step(
-                soroe,
-                in_pre_meeting(soroe),
-                "hold_pre_meeting",
-                CW,
-                at("2026-03-05 10:00"),  # a Thursday
-                team=TEAM,
-                coordinator="tovholder-lise",
-                agenda=["uddannelse"],
-                first_meeting_at=first_meeting_at,
-                meeting_room="raadhuset_storskaerm",
-            )
+            pre_meeting(
+                soroe, in_pre_meeting(soroe), first_meeting_at=first_meeting_at
+            )  # a Thursday
         )
         return [e for e in decision.effects if isinstance(e, CreateTask)]
 
@@ -601,20 +556,7 @@ def test_no_guardian_notification_for_an_adult(soroe: Definition) -> None:
             consent=True,
         )
     ).case
-    decision = accepted(
-        step(
-            soroe,
-            case,
-            "hold_pre_meeting",
-            CW,
-            at("2026-03-05 10:00"),
-            team=TEAM,
-            coordinator="t",
-            agenda=["uddannelse"],
-            first_meeting_at="2026-03-17T09:00",
-            meeting_room="raadhuset_storskaerm",
-        )
-    )
+    decision = accepted(pre_meeting(soroe, case, coordinator="t"))
     roles = [
         e.recipient.id
         for e in decision.effects
@@ -819,17 +761,6 @@ def test_inputs_are_normalised(soroe: Definition) -> None:
 )
 def test_datetime_input_errors(soroe: Definition, value: object, code: str) -> None:
     rejection = refused(
-        step(
-            soroe,
-            in_pre_meeting(soroe),
-            "hold_pre_meeting",
-            CW,
-            at("2026-03-05 10:00"),
-            team=TEAM,
-            coordinator="t",
-            agenda=["uddannelse"],
-            first_meeting_at=value,
-            meeting_room="raadhuset_storskaerm",
-        )
+        pre_meeting(soroe, in_pre_meeting(soroe), coordinator="t", first_meeting_at=value)
     )
     assert [(e.name, e.code) for e in rejection.field_errors] == [("first_meeting_at", code)]
