@@ -530,9 +530,8 @@ def test_a_confirmation_for_a_meeting_sooner_than_its_due_time_is_due_when_it_be
 
     def confirmations(first_meeting_at: str) -> list[CreateTask]:
         decision = accepted(
-            pre_meeting(
-                soroe, in_pre_meeting(soroe), first_meeting_at=first_meeting_at
-            )  # a Thursday
+            # held on 5 March, a Thursday
+            pre_meeting(soroe, in_pre_meeting(soroe), first_meeting_at=first_meeting_at)
         )
         return [e for e in decision.effects if isinstance(e, CreateTask)]
 
