@@ -32,6 +32,8 @@ SHAPE_ERRORS = {
     "duration_singular",
     "effect_two_kinds",
     "extends_not_an_id",
+    "extends_without_id",
+    "extends_without_version",
     "follow_on_errors",
     "invalid_id",
     "missing_field",

@@ -40,7 +40,7 @@ MERGED_MAPPINGS = (
     "referral",
     "privacy",
 )
-NOT_INHERITED = ("abstract", "extends", "remove")
+NOT_INHERITED = ("abstract", "extends", "remove", "id", "version")
 
 
 def duplicate_ids(doc: YamlMap) -> list[Problem]:

@@ -87,7 +87,8 @@ def reference_markdown() -> str:
         "also take the singular (`1 day`, `1 business_day`), no other amount (`3 month` is "
         "refused).",
         "",
-        "A file with `extends` may leave out every field it inherits; in `municipality`, "
+        "A file with `extends` gives its own `id` and `version` (never inherited) and may "
+        "leave out every other field it inherits; in `municipality`, "
         "`target_ages`, `parameters`, `calendar`, `referral` and `privacy` it may give some "
         "fields only, each replacing the extended definition's. Items of lists with ids "
         "(stages, transitions...) replace the extended item whole, so they are complete. "

@@ -3,10 +3,10 @@
 Generated from the pydantic models, then adjusted where a file says less than the
 resolved definition the models describe:
 
-* a file with ``extends`` may leave out every field it inherits; the mappings that
-  merge one level deep (``municipality``, ``target_ages``, ``referral``...; see
-  :mod:`workflow.definitions.merge`) may leave out any of their own fields too, since
-  each one given replaces the extended definition's. Items of the id lists replace the
+* a file with ``extends`` gives its own ``id`` and ``version`` and may leave out every
+  other field it inherits; the mappings that merge one level deep (``municipality``,
+  ``target_ages``, ``referral``...; see :mod:`workflow.definitions.merge`) may leave out
+  any of their own fields too, since each one given replaces the extended definition's. Items of the id lists replace the
   extended item whole, so they stay complete. A file without ``extends`` gives every
   required field;
 * ``extends`` is the id of a definition, or a path to its file relative to this one;
@@ -68,7 +68,8 @@ def json_schema() -> dict[str, Any]:
         "$id": SCHEMA_ID,
         **schema,
         "description": "A KUI process definition: the national base or a municipality's own. "
-        "A file with 'extends' may leave out what it inherits.",
+        "A file with 'extends' gives its own id and version and may leave out the rest of "
+        "what it inherits.",
     }
 
 

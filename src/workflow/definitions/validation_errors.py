@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 import types
 import typing
+from pathlib import PurePath
 from typing import Any, Union
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from workflow.definitions.yamlsource import YAML11_BOOLEAN_WORDS, key_location, locate
-from workflow.errors import Problem, did_you_mean
+from workflow.errors import Location, Problem, did_you_mean
 
 # Pydantic adds the name of a union member to an error's location; these are not fields.
 _UNION_TAG = re.compile(
@@ -96,6 +97,19 @@ def _problem(
     return _problem_of_kind(loc, details, root, model)
 
 
+def _given_by_each(loc: tuple[str | int, ...], where: Location) -> str | None:
+    """The fix for a missing ``id`` or ``version``: every file gives its own (a file that
+    extends another never takes them from it)."""
+    if loc == ("id",):
+        return f"give the file its own id, its file name: 'id: {PurePath(where.file).stem}'"
+    if loc == ("version",):
+        return (
+            "give the file its own version, e.g. 'version: 1', raised by one whenever the "
+            "definition changes once cases have used it"
+        )
+    return None
+
+
 def _problem_of_kind(
     loc: tuple[str | int, ...], details: list[ErrorDetails], root: Any, model: type[BaseModel]
 ) -> Problem:
@@ -104,7 +118,9 @@ def _problem_of_kind(
     location, shown = locate(root, loc)
     value = first.get("input")
     if kind == "missing":
-        return Problem(location, shown, f"missing required field '{loc[-1]}'")
+        return Problem(
+            location, shown, f"missing required field '{loc[-1]}'", _given_by_each(loc, location)
+        )
     if kind == "extra_forbidden":
         key_loc = key_location(root, loc) or location
         known = _field_names(model, loc[:-1])
