@@ -6,9 +6,9 @@ resolved definition the models describe:
 * a file with ``extends`` gives its own ``id`` and ``version`` and may leave out every
   other field it inherits; the mappings that merge one level deep (``municipality``,
   ``target_ages``, ``referral``...; see :mod:`workflow.definitions.merge`) may leave out
-  any of their own fields too, since each one given replaces the extended definition's. Items of the id lists replace the
-  extended item whole, so they stay complete. A file without ``extends`` gives every
-  required field;
+  any of their own fields too, since each one given replaces the extended definition's.
+  Items of the id lists replace the extended item whole, so they stay complete. A file
+  without ``extends`` gives every required field;
 * ``extends`` is the id of a definition, or a path to its file relative to this one;
 * a time of day is written as ``09:00`` (JSON Schema's ``time`` format would want
   seconds and a time zone).
