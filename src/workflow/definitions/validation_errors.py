@@ -97,11 +97,12 @@ def _problem(
     return _problem_of_kind(loc, details, root, model)
 
 
-def _given_by_each(loc: tuple[str | int, ...], where: Location) -> str | None:
+def _given_by_each(loc: tuple[str | int, ...], where: Location | None) -> str | None:
     """The fix for a missing ``id`` or ``version``: every file gives its own (a file that
     extends another never takes them from it)."""
     if loc == ("id",):
-        return f"give the file its own id, its file name: 'id: {PurePath(where.file).stem}'"
+        name = PurePath(where.file).stem if where is not None else "holbaek"
+        return f"give the file its own id, its file name: 'id: {name}'"
     if loc == ("version",):
         return (
             "give the file its own version, e.g. 'version: 1', raised by one whenever the "
