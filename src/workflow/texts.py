@@ -330,13 +330,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "Skridtet er ikke gemt. Ret dette:",
         "en": "The step is not saved. Please fix this:",
     },
-    "ung_only_guardian": {
-        "da": "Kun en forælder/værge kan give samtykke som forælder.",
-        "en": "Only a parent or guardian can give consent as a parent.",
-    },
     "ung_consent_covers_all": {
-        "da": "Alle afdelinger i teamet er allerede dækket af et samtykke.",
-        "en": "Every department of the team is already covered by a consent.",
+        "da": "Du har allerede sagt ja til alle afdelinger i teamet.",
+        "en": "You have already said yes to every department of the team.",
     },
     "ung_consent_not_changed": {
         "da": "Samtykket blev ikke ændret. Gå tilbage til dit forløb og prøv igen, eller "
@@ -856,12 +852,20 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Thank you! It is saved, and your caseworker is told.",
     },
     "ung_notice_consent_given": {
-        "da": "Dit samtykke som forælder er gemt.",
-        "en": "Your consent as parent is saved.",
+        "da": "Dit samtykke er gemt. Afdelingerne må nu få oplysninger om forløbet.",
+        "en": "Your consent is saved. The departments may now get information about the course.",
+    },
+    "ung_notice_consent_part": {
+        "da": "Dit ja er gemt. Det gælder, når alle de nødvendige ja er givet.",
+        "en": "Your yes is saved. It counts once every yes needed is given.",
     },
     "ung_notice_consent_withdrawn": {
         "da": "Samtykket er trukket tilbage. Afdelingen får ikke længere oplysninger om forløbet.",
         "en": "The consent is withdrawn. The department no longer gets information about the course.",
+    },
+    "ung_notice_not_open": {
+        "da": "Det kan ikke gøres i forløbet lige nu. Her er, hvad du kan nu.",
+        "en": "That cannot be done in the course right now. Here is what you can do now.",
     },
     "ung_notice_come_back": {
         "da": "Din kommune har fået besked om, at du gerne vil have hjælp igen.",
@@ -934,6 +938,15 @@ TEXTS: dict[str, dict[str, str]] = {
     "ung_member_withdrawn": {
         "da": "ikke længere med, da du trak dit samtykke tilbage",
         "en": "no longer taking part: you withdrew your consent",
+    },
+    # A team member whose department no consent covers yet.
+    "ung_member_waiting": {
+        "da": "får ikke oplysninger om dig endnu: samtykket mangler (se Mit samtykke)",
+        "en": "gets no information about you yet: the consent is missing (see My consent)",
+    },
+    "ung_member_waiting_g": {
+        "da": "får ikke oplysninger, før samtykket er givet (se nedenfor)",
+        "en": "gets no information until the consent is given (see below)",
     },
     "ung_member_withdrawn_g": {
         "da": "ikke længere med, da samtykket blev trukket tilbage",
@@ -1026,9 +1039,39 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "Ingen afdelinger deler oplysninger om dit forløb lige nu.",
         "en": "No departments share information about your course right now.",
     },
-    "ung_parent_consent_missing": {
-        "da": "Dit samtykke som forælder mangler, før disse afdelinger må dele oplysninger",
-        "en": "Your consent as parent is needed before these departments may share information",
+    # The young person's and a parent's own yes (privacy.consents.give_part); "_g": to a
+    # guardian.
+    "ung_consent_asked": {
+        "da": "Disse i dit team får ikke oplysninger om dit forløb, før du har sagt ja: {departments}.",
+        "en": "These in your team get no information about your course until you say yes: {departments}.",
+    },
+    "ung_consent_asked_g": {
+        "da": "Dit samtykke som forælder mangler, før disse afdelinger må få oplysninger om forløbet: {departments}.",
+        "en": "Your consent as parent is needed before these departments may get information about the course: {departments}.",
+    },
+    "ung_consent_means": {
+        "da": "Et ja betyder, at de må få de oplysninger om dit forløb, som de skal bruge for at hjælpe dig. Er du under {under}, skal din forælder også sige ja. Du kan altid trække et ja tilbage her.",
+        "en": "A yes means they may get the information about your course that they need to help you. If you are under {under}, your parent must say yes too. You can always take a yes back here.",
+    },
+    "ung_consent_means_g": {
+        "da": "Et ja betyder, at de må få de oplysninger om forløbet, som de skal bruge for at hjælpe. Den unge skal også selv sige ja. Et ja kan altid trækkes tilbage her.",
+        "en": "A yes means they may get the information about the course that they need to help. The young person must say yes too. A yes can always be taken back here.",
+    },
+    "ung_parent_said_yes": {
+        "da": "Din forælder har sagt ja til at dele med: {departments}. Det gælder først, når du også har sagt ja.",
+        "en": "Your parent has said yes to sharing with: {departments}. It counts only once you have said yes too.",
+    },
+    "ung_consent_waiting": {
+        "da": "Du har sagt ja til: {departments}. De får oplysninger, når din forælder også har sagt ja.",
+        "en": "You have said yes to: {departments}. They get information once your parent has said yes too.",
+    },
+    "ung_consent_waiting_g": {
+        "da": "Dit ja er gemt: {departments}. Afdelingen får oplysninger, når alle de nødvendige ja er givet.",
+        "en": "Your yes is saved: {departments}. The department gets information once every yes needed is given.",
+    },
+    "ung_give_own_consent": {
+        "da": "Giv mit samtykke",
+        "en": "Give my consent",
     },
     "ung_give_parent_consent": {
         "da": "Giv mit samtykke som forælder",
@@ -1238,6 +1281,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "'{value}' er ikke en medarbejder i kommunen (ingen aktiv konto med det id)",
         "en": "'{value}' is not a member of the municipality's staff (no active account)",
     },
+    "purpose_consent_part": {
+        "da": "Samtykke (den enes eget ja)",
+        "en": "Consent (one person's own yes)",
+    },
+    "purpose_parent_consent": {"da": "Forældresamtykke", "en": "Parental consent"},
     "purpose_task_done": {"da": "Opgave løst", "en": "Task done"},
     "purpose_task_added": {"da": "Opgave tilføjet", "en": "Task added"},
     "purpose_bulk_intake": {

@@ -213,16 +213,38 @@ def test_the_guardian_sees_the_course_without_the_young_persons_own_words(
     assert "Giv mit samtykke som forælder" in page.text
     given = parent.post(
         f"/ung/cases/{ref}/consent",
-        data={"csrf_token": _csrf(page.text), "give": "guardian"},
+        data={"csrf_token": _csrf(page.text), "give": "own"},
         follow_redirects=False,
     )
     assert given.status_code == 303
+    assert given.headers["location"].endswith("?notice=consent_part")
+    # The parent's yes is the parent's only: no consent is recorded (nor said to be the
+    # young person's) until Emma, 16, says yes herself.
+    assert citizen_runtime.service.view(ref, CASEWORKER).consents == []
+    assert citizen_runtime.consents.parts(ref) == {"skole": {"guardian"}, "uu": {"guardian"}}
+    after = parent.get(f"/ung/cases/{ref}?notice=consent_part")
+    assert "Dit ja er gemt. Det gælder, når alle de nødvendige ja er givet." in after.text
+    assert "Giv mit samtykke som forælder" not in after.text
+    young = _login(TestClient(create_app(citizen_runtime)), "emma")
+    own = young.get(f"/ung/cases/{ref}")
+    assert "Din forælder har sagt ja til at dele med: Skole (skoleleder/lærer)" in own.text
+    assert "samtykket mangler (se Mit samtykke)" in own.text  # on her team card
+    given = young.post(
+        f"/ung/cases/{ref}/consent",
+        data={"csrf_token": _csrf(own.text), "give": "own"},
+        follow_redirects=False,
+    )
+    assert given.headers["location"].endswith("?notice=consent_given")
     consents = citizen_runtime.service.view(ref, CASEWORKER).consents
     assert consents[0]["given_by"] == ["young_person", "guardian"]
-    assert consents[0]["recorded_by"].startswith("guardian:guardian/")
+    assert consents[0]["recorded_by"].startswith("young_person:young-person/")
     assert sorted(d["department"] for d in consents[0]["departments"]) == ["skole", "uu"]
-    # The guardian has no young person's steps.
-    assert parent.get(f"/ung/cases/{ref}/steps/young_person_prepared").status_code == 404
+    assert citizen_runtime.consents.parts(ref) == {}
+    # The guardian has no young person's steps: the course page, saying so.
+    step = parent.get(f"/ung/cases/{ref}/steps/young_person_prepared", follow_redirects=False)
+    assert step.status_code == 303
+    assert step.headers["location"] == f"/ung/cases/{ref}?notice=not_open"
+    assert "Det kan ikke gøres i forløbet lige nu." in parent.get(step.headers["location"]).text
 
 
 def test_withdrawing_a_departments_consent_and_the_access_log(citizen_runtime: Runtime) -> None:
@@ -237,6 +259,13 @@ def test_withdrawing_a_departments_consent_and_the_access_log(citizen_runtime: R
     )
     assert asked.status_code == 200
     assert "Vil du trække samtykket tilbage?" in asked.text
+    # Its English link opens the consent's address: the course page at its consent, in
+    # English (it was "Page not found"); nothing is withdrawn by opening it.
+    english = client.get(f"/ung/cases/{ref}/consent?lang=en", follow_redirects=False)
+    assert english.status_code == 303
+    assert english.headers["location"] == f"/ung/cases/{ref}?lang=en#consent-h"
+    assert "My consent" in client.get(english.headers["location"]).text
+    client.get(f"/ung/cases/{ref}?lang=da")  # back to Danish, as the test goes on
     assert "Skole (skoleleder/lærer)" in asked.text
     assert 'name="confirmed" value="1"' in asked.text
     view = citizen_runtime.service.view(ref, CASEWORKER)
@@ -580,20 +609,25 @@ def test_an_address_the_young_persons_pages_do_not_have_is_a_page_not_json(
         assert "Siden findes ikke" in answer.text
 
 
-def test_a_consent_the_young_person_cannot_give_is_refused_in_their_language(
+def test_a_consent_already_given_is_refused_in_their_language(
     citizen_runtime: Runtime,
 ) -> None:
+    """Every department of Emma's team is covered: a yes sent again (an old page, a
+    second tab) is refused in her words, and nothing is recorded."""
     ref = _case(citizen_runtime, EMMA)
     client = _login(TestClient(create_app(citizen_runtime)), "emma")
     page = client.get(f"/ung/cases/{ref}")
+    assert 'data-testid="consent-ask"' not in page.text
     refused = client.post(
         f"/ung/cases/{ref}/consent",
-        data={"csrf_token": _csrf(page.text), "give": "guardian"},
+        data={"csrf_token": _csrf(page.text), "give": "own"},
         follow_redirects=False,
     )
     assert refused.status_code == 403
-    assert "Kun en forælder/værge kan give samtykke som forælder." in html.unescape(refused.text)
-    assert "only a guardian" not in refused.text
+    assert "Du har allerede sagt ja til alle afdelinger i teamet." in html.unescape(refused.text)
+    assert "every department" not in refused.text
+    assert len(citizen_runtime.service.view(ref, CASEWORKER).consents) == 1
+    assert citizen_runtime.consents.parts(ref) == {}
 
 
 def test_a_step_the_young_person_takes_is_handed_on_as_staff_steps_are(
@@ -667,3 +701,28 @@ def test_ending_the_course_is_explained_and_confirmed_in_the_young_persons_words
     said = html.unescape(parent.get(f"/ung/cases/{other}/steps/withdraw").text)
     assert "Den unge kan altid blive henvist igen senere." in said
     assert "Ja, stop forløbet" in said
+
+
+def test_an_adult_young_persons_own_yes_is_the_consent(citizen_runtime: Runtime) -> None:
+    """Jonas is 21: no parent's yes is needed, so his own is recorded as the consent at
+    once, given by him alone, and the team's departments are shared with."""
+    ref = _case(citizen_runtime, JONAS, consent=False)
+    client = _login(TestClient(create_app(citizen_runtime)), "jonas")
+    page = client.get(f"/ung/cases/{ref}")
+    asked = html.unescape(page.text)
+    assert "Disse i dit team får ikke oplysninger om dit forløb, før du har sagt ja:" in asked
+    assert "Giv mit samtykke" in asked
+    given = client.post(
+        f"/ung/cases/{ref}/consent",
+        data={"csrf_token": _csrf(page.text), "give": "own"},
+        follow_redirects=False,
+    )
+    assert given.headers["location"].endswith("?notice=consent_given")
+    consents = citizen_runtime.service.view(ref, CASEWORKER).consents
+    assert [c["given_by"] for c in consents] == [["young_person"]]
+    assert sorted(d["department"] for d in consents[0]["departments"]) == ["skole", "uu"]
+    after = html.unescape(client.get(f"/ung/cases/{ref}?notice=consent_given").text)
+    assert "Dit samtykke er gemt." in after
+    assert "Du har sagt ja til, at disse afdelinger må dele oplysninger" in after
+    assert 'data-testid="consent-ask"' not in after
+    assert "samtykket mangler" not in after

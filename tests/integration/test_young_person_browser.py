@@ -226,10 +226,16 @@ def test_the_young_person_and_guardian_follow_a_soroe_course(site: Site, browser
     expect(team).to_contain_text("Anna Lærer – Skole (skoleleder/lærer)")
     expect(team).to_contain_text("Sara Vejleder – UU Sorø")
     expect(_section(page, "Min plan")).to_contain_text("Planen skrives sammen med dig")
-    # No consent recorded yet: under 18, her parent must consent too.
+    # No consent recorded yet: her own yes is asked for (under 18, her parent's too), and
+    # her team card says who gets nothing until then.
     expect(_section(page, "Mit samtykke")).to_contain_text(
         "Ingen afdelinger deler oplysninger om dit forløb lige nu."
     )
+    expect(page.get_by_test_id("consent-ask")).to_contain_text(
+        "Disse i dit team får ikke oplysninger om dit forløb, før du har sagt ja: "
+        "Skole (skoleleder/lærer), UU Sorø."
+    )
+    expect(team).to_contain_text("Anna Lærer – Skole (skoleleder/lærer) · får ikke oplysninger")
     _axe(page, "case page")
     _shot(page, "case")
 
@@ -299,22 +305,36 @@ def test_the_young_person_and_guardian_follow_a_soroe_course(site: Site, browser
         ["Jeg vil stoppe forløbet"]
     )
     expect(_section(parent, "Samtykke til deling")).to_contain_text(
-        "Dit samtykke som forælder mangler, før disse afdelinger må dele oplysninger: "
-        "Skole (skoleleder/lærer), UU Sorø"
+        "Dit samtykke som forælder mangler, før disse afdelinger må få oplysninger om "
+        "forløbet: Skole (skoleleder/lærer), UU Sorø."
     )
     _axe(parent, "guardian's case page")
     _shot(parent, "guardian")
     parent.get_by_role("button", name="Giv mit samtykke som forælder").click()
-    expect(parent.get_by_role("status")).to_have_text("Dit samtykke som forælder er gemt.")
+    expect(parent.get_by_role("status")).to_have_text(
+        "Dit ja er gemt. Det gælder, når alle de nødvendige ja er givet."
+    )
     expect(parent.get_by_role("button", name="Giv mit samtykke som forælder")).to_have_count(0)
-    consents = rt.service.view(ref, CASEWORKER).consents
-    given = next(c for c in consents if c["recorded_by"].startswith("guardian:"))
-    assert given["given_by"] == ["young_person", "guardian"]
-    assert sorted(d["department"] for d in given["departments"]) == ["skole", "uu"]
+    # The parent's yes is the parent's: nothing is recorded as Emma's, nothing is shared.
+    assert rt.service.view(ref, CASEWORKER).consents == []
     parent.context.close()
 
-    # Emma sees the consent, and takes back the school's; youth guidance keeps its.
+    # Emma is told her parent said yes, and gives her own: then the consent is recorded.
     page.reload()
+    expect(page.get_by_test_id("consent-ask")).to_contain_text(
+        "Din forælder har sagt ja til at dele med: Skole (skoleleder/lærer), UU Sorø."
+    )
+    page.get_by_role("button", name="Giv mit samtykke").click()
+    expect(page.get_by_role("status")).to_have_text(
+        "Dit samtykke er gemt. Afdelingerne må nu få oplysninger om forløbet."
+    )
+    consents = rt.service.view(ref, CASEWORKER).consents
+    assert [(c["given_by"], c["recorded_by"][:13]) for c in consents] == [
+        (["young_person", "guardian"], "young_person:")
+    ]
+    assert sorted(d["department"] for d in consents[0]["departments"]) == ["skole", "uu"]
+
+    # Emma sees the consent, and takes back the school's; youth guidance keeps its.
     consent = _section(page, "Mit samtykke")
     expect(consent.get_by_role("listitem")).to_have_text(
         [

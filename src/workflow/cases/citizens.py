@@ -8,7 +8,7 @@ attempt is audited.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from workflow.cases.model import GuardianDetails, StepResult, YoungPersonDetails
@@ -22,7 +22,7 @@ from workflow.engine.steps import next_steps
 from workflow.errors import CaseNotFoundError, NotAllowedError
 from workflow.privacy.audit import AuditService, ShownAccessLog
 from workflow.privacy.citizen_sessions import Citizen, CitizenSessions
-from workflow.privacy.consents import ConsentRequest, ConsentService
+from workflow.privacy.consents import ConsentService, PartGiven
 from workflow.store.audit import AuditAction, AuditObject, write_audit
 from workflow.store.citizens import CitizenCase, citizen_details
 from workflow.store.reading import CaseView
@@ -63,6 +63,8 @@ class CitizenPage:
     view: CaseView
     definition: Definition
     steps: list[Transition]
+    #: The yeses given and waiting for another's: department -> parties who gave theirs.
+    consent_parts: dict[str, set[str]] = field(default_factory=dict)
 
     @property
     def is_guardian(self) -> bool:
@@ -128,7 +130,7 @@ class CitizenService:
         view = self.cases.view(reference, self.actor(membership), OWN_CASE, channel="citizen")
         definition = self.cases.definition(view.definition_version_id)
         steps = next_steps(definition, view.stage, [membership.role.value])
-        return CitizenPage(membership, view, definition, steps)
+        return CitizenPage(membership, view, definition, steps, self.consents.parts(reference))
 
     def take_step(
         self,
@@ -149,24 +151,26 @@ class CitizenService:
         membership = self.membership(citizen, reference)
         return self.consents.withdraw(reference, self.actor(membership), [department])
 
-    def give_parental_consent(self, citizen: Citizen, reference: str) -> int:
-        """A guardian consents, with the young person, to sharing with the team's
-        departments that no active consent covers yet (under 18 both must consent)."""
+    def give_consent(self, citizen: Citizen, reference: str) -> PartGiven:
+        """The young person's or a guardian's own yes to sharing with the team's
+        departments that no consent covers yet. It is recorded as theirs only: under 18
+        the consent is in force once the other has said yes too (see
+        :meth:`ConsentService.give_part`)."""
         membership = self.membership(citizen, reference)
-        if membership.role is not CaseRole.GUARDIAN:
-            raise NotAllowedError(
-                "only a guardian gives the parental consent", text_key="ung_only_guardian"
-            )
         page = self.page(citizen, reference)
-        missing = departments_without_consent(page.view)
-        if not missing:
+        party = membership.role.value
+        asked = [
+            d
+            for d in departments_without_consent(page.view)
+            if party not in page.consent_parts.get(d, set())
+        ]
+        if not asked:
             raise NotAllowedError(
-                "every department of the team is covered by a consent",
+                "every department of the team is covered by this person's yes",
                 text_key="ung_consent_covers_all",
             )
         categories = sorted({c for given in page.view.consents for c in given["categories"]})
-        request = ConsentRequest(missing, categories, guardian=True)
-        return self.consents.give(reference, self.actor(membership), request, "forældresamtykke")
+        return self.consents.give_part(reference, self.actor(membership), asked, categories)
 
     def access_log(self, citizen: Citizen, reference: str) -> tuple[ShownAccessLog, CitizenCase]:
         """Who has used the case and why, in roles (no staff names; C-579/21); repeated

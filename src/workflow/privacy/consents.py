@@ -24,14 +24,20 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from workflow.definitions.calendar import age_on
 from workflow.definitions.models import Definition
 from workflow.definitions.vocabulary import SYSTEM_ROLE, StageKind
 from workflow.engine.access import Action, Via
-from workflow.engine.consent import CaseNow, WithheldNotice, consent_problems, release_verdict
+from workflow.engine.consent import (
+    CaseNow,
+    WithheldNotice,
+    consent_problems,
+    guardian_needed,
+    release_verdict,
+)
 from workflow.engine.model import Actor
 from workflow.engine.vocabulary import DEPARTMENT_KINDS
 from workflow.errors import InvalidRequestError, NotAllowedError, Problem, did_you_mean
@@ -43,6 +49,7 @@ from workflow.store.tables import (
     Case,
     Consent,
     ConsentDepartment,
+    ConsentPart,
     HistoryEvent,
     Meeting,
     OutboxRow,
@@ -102,6 +109,16 @@ def check_request(
 
 _GUARDIAN = frozenset({Via.GUARDIAN})
 _CITIZENS = frozenset({Via.YOUNG_PERSON, Via.GUARDIAN})
+_PARTY = {Via.YOUNG_PERSON: YOUNG_PERSON, Via.GUARDIAN: GUARDIAN}
+
+
+@dataclass(frozen=True)
+class PartGiven:
+    """What a party's yes did: the departments now consented to (every party the young
+    person's age needs has said yes) and those still waiting for the other's yes."""
+
+    consented: list[str]
+    waiting: list[str]
 
 
 class ConsentService:
@@ -181,6 +198,80 @@ class ConsentService:
         self._tell_case(reference, definition, CONSENT_GIVEN)
         return recorded
 
+    def give_part(
+        self, reference: str, actor: Actor, departments: list[str], categories: list[str]
+    ) -> PartGiven:
+        """The young person's or a guardian's own yes to sharing with these departments.
+
+        A consent is recorded only when every party the young person's age needs has said
+        yes to a department (under ``privacy.guardian_consent_under``: both; else the
+        young person): until then the yes is a part (:class:`ConsentPart`), shared with
+        no one. Nobody's yes is recorded as another's."""
+        now = self.uow.clock()
+        with self.uow.transaction() as session:
+            case = case_by_reference(session, reference)
+            access = authorise(session, case, actor, Action.TRIGGER, today=self.uow.today())
+            party = _PARTY.get(access.via) if access.via is not None else None
+            if party is None:
+                raise NotAllowedError("only the young person or a guardian gives their own yes")
+            # A part is checked as a consent of both would be (the other's part aside).
+            both = ConsentRequest(departments, categories, guardian=True)
+            definition, _, age = self._checked(session, case, both, now)
+            needed = {YOUNG_PERSON} | ({GUARDIAN} if guardian_needed(definition, age) else set())
+            given = self._parts(session, case.id)
+            for department in sorted(set(departments)):
+                if party not in given.setdefault(department, set()):
+                    session.add(
+                        ConsentPart(
+                            case_id=case.id,
+                            party=party,
+                            department=department,
+                            given_by=actor_label(actor),
+                            given_at=now,
+                        )
+                    )
+                    given[department].add(party)
+            session.flush()
+            consented = sorted(d for d, parties in given.items() if needed <= parties)
+            waiting = sorted(d for d in departments if d not in consented)
+            write_audit(
+                session,
+                at=now,
+                actor=actor_label(actor),
+                action=AuditAction.CHANGE,
+                object_type=AuditObject.CONSENT,
+                object_id=case.reference,
+                purpose="samtykke (egen del)",
+                details={"part": party, "given": sorted(set(departments)), "waiting": waiting},
+            )
+            if consented:
+                request = ConsentRequest(consented, categories, guardian=GUARDIAN in needed)
+                self.give_in(session, case, actor, request, now, "samtykke")
+                session.execute(
+                    delete(ConsentPart).where(
+                        ConsentPart.case_id == case.id, ConsentPart.department.in_(consented)
+                    )
+                )
+        if consented:
+            self._tell_case(reference, definition, CONSENT_GIVEN)
+        return PartGiven(consented, waiting)
+
+    def parts(self, reference: str) -> dict[str, set[str]]:
+        """The yeses given and waiting for another's: department -> the parties who gave
+        theirs (read with the case's page, whose read is logged)."""
+        with self.uow.reading() as session:
+            case = case_by_reference(session, reference)
+            return self._parts(session, case.id)
+
+    @staticmethod
+    def _parts(session: Session, case_id: int) -> dict[str, set[str]]:
+        given: dict[str, set[str]] = {}
+        for department, party in session.execute(
+            select(ConsentPart.department, ConsentPart.party).where(ConsentPart.case_id == case_id)
+        ):
+            given.setdefault(department, set()).add(party)
+        return given
+
     def give_in(
         self,
         session: Session,
@@ -195,7 +286,7 @@ class ConsentService:
         released and audited as :meth:`give` does, but the case is not told (the caller
         raises ``consent_given`` once its transaction is committed). Returns the consent's
         id and the case's definition; InvalidRequestError field by field."""
-        self._responsible(session, case, actor, _GUARDIAN)
+        self._responsible(session, case, actor, _CITIZENS)
         definition, given_on, age = self._checked(session, case, request, now)
         given_by = [YOUNG_PERSON] + ([GUARDIAN] if request.guardian else [])
         consent = Consent(

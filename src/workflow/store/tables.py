@@ -425,6 +425,26 @@ class ConsentDepartment(Base):
     withdrawn_at: Mapped[datetime | None]
 
 
+class ConsentPart(Base):
+    """One party's yes to sharing with a department, waiting for the other party's.
+
+    Under ``privacy.guardian_consent_under`` a consent needs the young person and a
+    custodial parent. Each gives their part on their own page; once both have, the
+    consent is recorded (:class:`Consent`, given by both) and the parts are removed. A
+    part is never a consent: no department is shared with on it.
+    """
+
+    __tablename__ = "consent_parts"
+    __table_args__ = (UniqueConstraint("case_id", "party", "department"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    #: "young_person" or "guardian".
+    party: Mapped[str] = mapped_column(String(32))
+    department: Mapped[str] = mapped_column(String(64))
+    given_by: Mapped[str] = mapped_column(String(200))
+    given_at: Mapped[datetime]
+
+
 class AccessGrant(Base):
     """A recorded legal basis for seeing a municipality's cases without being on them.
 

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
@@ -44,7 +45,7 @@ from workflow.privacy.audit import READ_WINDOW
 from workflow.privacy.citizen_sessions import Citizen, CitizenLoginRefusedError, CitizenSessions
 from workflow.privacy.staff_roster import StaffRoster
 from workflow.settings import Settings
-from workflow.texts import TEXTS, text
+from workflow.texts import LANGUAGES, TEXTS, text
 from workflow.web.citizen_log import log_rows
 from workflow.web.citizen_oidc import CitizenLoginError, OidcClient, check_state
 from workflow.web.context import choice_label, displayed
@@ -284,8 +285,8 @@ def create_citizen_app(context: CitizenContext) -> FastAPI:  # noqa: C901 - the 
         except CaseNotFoundError:
             return render.missing()
         step = next((t for t in page.steps if t.event_name == event), None)
-        if step is None:
-            return render.missing()
+        if step is None:  # taken meanwhile, or the course moved on: nothing is saved
+            return RedirectResponse(_course_address(request, reference, notice="not_open"), 303)
         form = without_blank_rows(step.inputs, form)
         inputs = read_form(step.inputs, form, [])
         try:
@@ -305,6 +306,13 @@ def create_citizen_app(context: CitizenContext) -> FastAPI:  # noqa: C901 - the 
             context.on_step(result)  # its notifications go out as a run of its own
         return RedirectResponse(f"{ROOT}/cases/{reference}?notice=saved", status_code=303)
 
+    @app.get("/cases/{reference}/consent")
+    def consent_page(request: Request, reference: str) -> Response:
+        """The consent's own address opened (the language switched on the page that asks
+        before a withdrawal, a bookmark): the course page at its consent, in the language
+        asked for. Nothing is withdrawn by opening an address."""
+        return RedirectResponse(_course_address(request, reference, "consent-h"), 303)
+
     @app.post("/cases/{reference}/consent")
     async def consent(request: Request, reference: str) -> Response:
         form = await form_of(request)
@@ -313,9 +321,9 @@ def create_citizen_app(context: CitizenContext) -> FastAPI:  # noqa: C901 - the 
             return found
         citizen, render = found
         try:
-            if form.get("give") == "guardian":
-                context.citizens.give_parental_consent(citizen, reference)
-                notice = "consent_given"
+            if form.get("give") in ("own", "guardian"):  # "guardian": a page made before
+                given = context.citizens.give_consent(citizen, reference)
+                notice = "consent_part" if given.waiting else "consent_given"
             elif form.get("confirmed") != "1":  # a withdrawal is asked about first
                 return _confirm_withdrawal(context, render, citizen, reference, form)
             else:
@@ -421,7 +429,19 @@ def create_citizen_app(context: CitizenContext) -> FastAPI:  # noqa: C901 - the 
     return app
 
 
-_NOTICES = frozenset({"saved", "consent_given", "consent_withdrawn", "come_back"})
+_NOTICES = frozenset(
+    {"saved", "consent_given", "consent_part", "consent_withdrawn", "come_back", "not_open"}
+)
+
+
+def _course_address(request: Request, reference: str, anchor: str = "", notice: str = "") -> str:
+    """The course page's address, in the language the request asked for (if it did)."""
+    query = {"notice": notice} if notice else {}
+    if (lang := request.query_params.get("lang")) in LANGUAGES:
+        query["lang"] = str(lang)
+    address = f"{ROOT}/cases/{quote(reference)}"
+    address += f"?{urlencode(query)}" if query else ""
+    return address + (f"#{anchor}" if anchor else "")
 
 
 def _confirm_withdrawal(
@@ -483,14 +503,19 @@ def _case_values(context: CitizenContext, page: CitizenPage, lang: str) -> dict[
         for goal in view.plan
     ]
     withdrawn = departments_withdrawn(view)
+    uncovered = set(departments_without_consent(view))
     team = [
         {
             "name": names.get(m["person"], m["person"]),
             "department": departments.get(m["department"], m["department"]),
             # No longer part of the course: the consent for their department was taken back.
             "withdrawn": m["department"] in withdrawn,
+            # Not yet part of the course: no consent covers their department (see below).
+            "waiting": m["department"] in uncovered,
             # Nor is one written to once the course has ended (the contact line says how).
-            "email": None if closed or m["department"] in withdrawn else emails.get(m["person"]),
+            "email": None
+            if closed or m["department"] in withdrawn or m["department"] in uncovered
+            else emails.get(m["person"]),
         }
         for m in view.team
     ]
@@ -544,10 +569,28 @@ def _case_values(context: CitizenContext, page: CitizenPage, lang: str) -> dict[
         ],
         "shared": shared,
         "guardian": page.is_guardian,
-        "needs_parent": [departments.get(d, d) for d in departments_without_consent(view)],
+        **_consent_asked(page, departments),
         "own_words": own_words,
         "networks": _networks(definition, view.data, lang),
         "coordinator_word": coordinator_word(definition, lang),
+    }
+
+
+def _consent_asked(page: CitizenPage, departments: Mapping[str, str]) -> dict[str, Any]:
+    """The team's departments no consent covers yet, by name: those the reader's yes is
+    asked for (``ask``), those their yes is given for and waiting for the other's
+    (``waiting``), and, to the young person, those a parent has said yes to
+    (``parent_said_yes``; a guardian is not shown what the young person did)."""
+    me = page.membership.role.value
+    uncovered = departments_without_consent(page.view)
+    parts = page.consent_parts
+    ask = [d for d in uncovered if me not in parts.get(d, set())]
+    parent = [d for d in ask if "guardian" in parts.get(d, set())] if me != "guardian" else []
+    return {
+        "ask": [departments.get(d, d) for d in ask],
+        "waiting": [departments.get(d, d) for d in uncovered if d not in ask],
+        "parent_said_yes": [departments.get(d, d) for d in parent],
+        "consent_under": page.definition.privacy.guardian_consent_under,
     }
 
 
@@ -586,8 +629,8 @@ def _step_page(
     except CaseNotFoundError:
         return render.missing()
     step = next((t for t in page.steps if t.event_name == event), None)
-    if step is None:
-        return render.missing()
+    if step is None:  # the course is theirs, the step not open now (it moved on, or ended)
+        return RedirectResponse(_course_address(request, reference, notice="not_open"), 303)
     fields = form_fields(page.definition, step.inputs, render.lang)
     given = {f.name: (form.getlist(f.name) if form else []) for f in fields}
     return render(

@@ -231,6 +231,9 @@ _PURPOSE_KEYS = {
     "sagsbehandling": "purpose_casework",
     "samtykke": "purpose_consent_given",
     "samtykke trukket tilbage": "purpose_consent_withdrawn",
+    "samtykke (egen del)": "purpose_consent_part",
+    # Written by a guardian's consent before consent parts (0016): kept in old logs.
+    "forældresamtykke": "purpose_parent_consent",
     "export": "purpose_export",
     "access log for the citizen": "purpose_access_log",
     "den unges egen side": "purpose_own_page",
