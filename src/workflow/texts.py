@@ -330,6 +330,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "Skridtet er ikke gemt. Ret dette:",
         "en": "The step is not saved. Please fix this:",
     },
+    "ung_consent_course_ended": {
+        "da": "Forløbet er afsluttet, så der skal ikke gives samtykke til at dele.",
+        "en": "The course has ended, so no consent to share is needed.",
+    },
     "ung_consent_covers_all": {
         "da": "Du har allerede sagt ja til alle afdelinger i teamet.",
         "en": "You have already said yes to every department of the team.",

@@ -159,6 +159,8 @@ class CitizenService:
         membership = self.membership(citizen, reference)
         page = self.page(citizen, reference)
         party = membership.role.value
+        if page.view.closed_at is not None:  # an ended course shares with no one anew
+            raise NotAllowedError("the course has ended", text_key="ung_consent_course_ended")
         asked = [
             d
             for d in departments_without_consent(page.view)

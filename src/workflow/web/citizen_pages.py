@@ -503,7 +503,7 @@ def _case_values(context: CitizenContext, page: CitizenPage, lang: str) -> dict[
         for goal in view.plan
     ]
     withdrawn = departments_withdrawn(view)
-    uncovered = set(departments_without_consent(view))
+    uncovered = set(departments_without_consent(view)) if not closed else set()
     team = [
         {
             "name": names.get(m["person"], m["person"]),
@@ -582,7 +582,8 @@ def _consent_asked(page: CitizenPage, departments: Mapping[str, str]) -> dict[st
     (``waiting``), and, to the young person, those a parent has said yes to
     (``parent_said_yes``; a guardian is not shown what the young person did)."""
     me = page.membership.role.value
-    uncovered = departments_without_consent(page.view)
+    # An ended course asks no one's yes: no department takes part any more.
+    uncovered = departments_without_consent(page.view) if page.view.closed_at is None else []
     parts = page.consent_parts
     ask = [d for d in uncovered if me not in parts.get(d, set())]
     parent = [d for d in ask if "guardian" in parts.get(d, set())] if me != "guardian" else []
