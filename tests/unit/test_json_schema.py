@@ -48,6 +48,9 @@ SHAPE_ERRORS = {
 }
 #: Golden cases only the loader and its checks can refuse.
 NOT_SHAPE_ERRORS = {
+    # Values of kinds that cannot work together (expression_kinds).
+    "anchor_not_a_date",
+    "comparison_kinds",
     # YAML itself: no value to validate, or one the schema cannot see the fault in.
     "yaml_syntax",
     "yaml_indent",

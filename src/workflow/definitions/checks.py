@@ -21,6 +21,7 @@ from workflow.definitions.effects import (
     RevokeMilestoneEffect,
     StartTimerEffect,
 )
+from workflow.definitions.expression_kinds import Kind, comparison_problems, definition_kinds
 from workflow.definitions.findings import Finding as Finding  # re-exported for the loader
 from workflow.definitions.findings import Path, unknown
 from workflow.definitions.message_values import message_problems
@@ -121,6 +122,7 @@ def _check_referral_and_transitions(d: Definition) -> Iterator[Finding]:
         params=frozenset(d.parameters),
         milestones=frozenset(m.id for m in d.milestones),
     )
+    kinds = definition_kinds(d)
 
     def step(here: Path, spec: StepSpec) -> Iterator[Finding]:
         """What every step spec must get right: roles, inputs, expressions, effects."""
@@ -129,11 +131,11 @@ def _check_referral_and_transitions(d: Definition) -> Iterator[Finding]:
         scope = expressions.ExpressionScope(
             inputs=frozenset(i.name for i in spec.inputs), **base_scope
         )
-        yield from _check_expressions(here, spec.guard, spec.set, scope)
+        yield from _check_expressions(here, spec.guard, spec.set, scope, kinds=kinds)
         yield from _check_rule_fields(here, spec)
         yield from _check_messages(d, here, spec)
         yield from _check_effects(d, here + ("effects",), spec.effects)
-        yield from _check_effect_conditions(here + ("effects",), spec.effects, scope)
+        yield from _check_effect_conditions(here + ("effects",), spec.effects, scope, kinds)
 
     yield from step(("referral",), d.referral)
     for i, t in enumerate(d.transitions):
@@ -237,6 +239,7 @@ def _check_expressions(
     assignments: Mapping[str, str],
     scope: expressions.ExpressionScope,
     when: str | None = None,
+    kinds: Mapping[str, Kind] | None = None,
 ) -> Iterator[Finding]:
     sources: list[tuple[Path, str]] = []
     if when is not None:
@@ -250,6 +253,8 @@ def _check_expressions(
             continue
         for problem in expressions.name_problems(source, scope):
             yield _unknown_hint(where, problem)
+        for message, hint in comparison_problems(source, kinds or {}):
+            yield where, f"expression: {message}", hint
 
 
 def _check_rule_fields(here: Path, spec: StepSpec) -> Iterator[Finding]:
@@ -271,11 +276,16 @@ def _check_messages(d: Definition, here: Path, spec: StepSpec) -> Iterator[Findi
 
 
 def _check_effect_conditions(
-    path: Path, effects: Sequence[Effect], scope: expressions.ExpressionScope
+    path: Path,
+    effects: Sequence[Effect],
+    scope: expressions.ExpressionScope,
+    kinds: Mapping[str, Kind],
 ) -> Iterator[Finding]:
     for j, effect in enumerate(effects):
         if effect.when is not None:
-            yield from _check_expressions(path + (j,), None, {}, scope, when=effect.when)
+            yield from _check_expressions(
+                path + (j,), None, {}, scope, when=effect.when, kinds=kinds
+            )
 
 
 def _unknown_hint(path: Path, problem: expressions.NameProblem) -> Finding:

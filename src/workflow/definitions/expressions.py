@@ -277,6 +277,15 @@ def syntax_error(source: str) -> str | None:
     return None
 
 
+def parse_expression(source: str) -> nodes.Template | None:
+    """The expression's syntax tree (as the load-time checks read it), or None when it
+    does not parse (:func:`syntax_error` says why)."""
+    try:
+        return _env.parse("{{ (" + source + ") }}")
+    except Exception:
+        return None
+
+
 def name_problems(source: str, scope: ExpressionScope) -> list[NameProblem]:
     """Names the expression uses that do not exist in its scope."""
     try:

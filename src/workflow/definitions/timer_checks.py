@@ -11,6 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from workflow.definitions import expressions
+from workflow.definitions.expression_kinds import (
+    anchor_problem,
+    comparison_problems,
+    definition_kinds,
+)
 from workflow.definitions.findings import Finding, Path
 from workflow.definitions.models import Definition
 from workflow.definitions.parts import Timer
@@ -38,6 +43,12 @@ def _anchors(d: Definition) -> Iterator[Finding]:
         if error:
             yield here, f"invalid expression: {error}", "expressions use Jinja2 syntax"
             continue
+        kinds = definition_kinds(d)
+        wrong = anchor_problem(timer.at, kinds)
+        if wrong is not None:
+            yield here, f"expression: {wrong[0]}", wrong[1]
+        for message, hint in comparison_problems(timer.at, kinds):
+            yield here, f"expression: {message}", hint
         for problem in expressions.name_problems(timer.at, scope):
             if problem.name == "inputs" or problem.message.startswith("this step has no input"):
                 yield (
