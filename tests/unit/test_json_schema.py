@@ -36,7 +36,9 @@ SHAPE_ERRORS = {
     "extends_without_version",
     "follow_on_errors",
     "invalid_id",
+    "invalid_id_danish",
     "missing_field",
+    "municipality_code",
     "multiple_errors",
     "not_a_map",
     "remove_bad_shape",
@@ -50,10 +52,13 @@ SHAPE_ERRORS = {
 NOT_SHAPE_ERRORS = {
     # Values of kinds that cannot work together (expression_kinds).
     "anchor_not_a_date",
+    "expression_other_operator",
     "comparison_kinds",
     # YAML itself: no value to validate, or one the schema cannot see the fault in.
     "yaml_syntax",
     "yaml_indent",
+    "yaml_quoted_then_more",
+    "yaml_tab",
     "yaml_list_indent",
     "yaml_missing_colon",
     "yaml_unquoted_colon",

@@ -249,7 +249,7 @@ def _check_expressions(
     for where, source in sources:
         error = expressions.syntax_error(source)
         if error:
-            yield where, f"invalid expression: {error}", "expressions use Jinja2 syntax"
+            yield where, f"invalid expression: {error}", expressions.syntax_hint(source)
             continue
         for problem in expressions.name_problems(source, scope):
             yield _unknown_hint(where, problem)

@@ -28,6 +28,7 @@ At load time every name, every ``inputs.<name>``, ``case.data.<name>``,
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -275,6 +276,31 @@ def syntax_error(source: str) -> str | None:
     except Exception as exc:  # e.g. RecursionError on absurd nesting
         return f"cannot be read ({type(exc).__name__})"
     return None
+
+
+#: Operators of other languages, and what the expressions write instead.
+_OTHER_OPERATORS = (
+    (re.compile(r"=<"), "write '<=' for at most"),
+    (re.compile(r"=>"), "write '>=' for at least"),
+    (re.compile(r"&&"), "write 'and'"),
+    (re.compile(r"\|\|"), "write 'or'"),
+    (re.compile(r"==="), "write '=='"),
+    (re.compile(r"!(?!=)"), "write 'not'"),
+    (re.compile(r"(?<![=<>!])=(?!=)"), "compare with '==' (one '=' is not a comparison)"),
+)
+
+
+def syntax_hint(source: str) -> str:
+    """How to mend an expression that does not parse: an operator of another language
+    said in the expressions' own words, else where the syntax is described."""
+    for pattern, hint in _OTHER_OPERATORS:
+        if pattern.search(_without_quoted(source)):
+            return hint
+    return "expressions use Jinja2 syntax: see Expressions in docs/definitions.md"
+
+
+def _without_quoted(source: str) -> str:
+    return re.sub(r"'[^']*'|\"[^\"]*\"", "''", source)
 
 
 def parse_expression(source: str) -> nodes.Template | None:

@@ -41,7 +41,7 @@ def _anchors(d: Definition) -> Iterator[Finding]:
         here: Path = ("timers", i, "at")
         error = expressions.syntax_error(timer.at)
         if error:
-            yield here, f"invalid expression: {error}", "expressions use Jinja2 syntax"
+            yield here, f"invalid expression: {error}", expressions.syntax_hint(timer.at)
             continue
         kinds = definition_kinds(d)
         wrong = anchor_problem(timer.at, kinds)

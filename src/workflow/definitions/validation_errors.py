@@ -97,6 +97,42 @@ def _problem(
     return _problem_of_kind(loc, details, root, model)
 
 
+#: What a field with a pattern holds, and an example (by the last two parts of its path).
+_PATTERN_HINTS: dict[tuple[str | int, ...], tuple[str, str]] = {
+    ("municipality", "code"): (
+        "a kommunekode",
+        'the municipality\'s three-digit code, in quotes so a leading 0 stays, e.g. code: "340"',
+    ),
+    ("municipality", "case_prefix"): (
+        "a case prefix",
+        "2-5 capital letters A-Z that begin the case references, e.g. case_prefix: SOR",
+    ),
+}
+#: Danish letters as ids write them (the shipped files: soroe, koebenhavn).
+_DANISH_LETTERS = str.maketrans({"æ": "ae", "ø": "oe", "å": "aa", "é": "e", "ü": "u"})
+
+
+def _pattern_problem(
+    loc: tuple[str | int, ...], first: ErrorDetails, location: Location | None, shown: str
+) -> Problem | None:
+    """A text not of its field's pattern: an id (with one spelled right), a kommunekode,
+    a case prefix."""
+    value = first.get("input")
+    if "a-z" in str(first.get("ctx", {}).get("pattern")):
+        spelled = str(value).lower().translate(_DANISH_LETTERS)  # sytten_år -> sytten_aar
+        suggestion = re.sub(r"[^a-z0-9_]+", "_", spelled).strip("_")
+        return Problem(
+            location,
+            shown,
+            f"'{value}' is not a valid id",
+            f"use lower-case letters a-z, digits and _, e.g. '{suggestion}'",
+        )
+    if loc[-2:] in _PATTERN_HINTS:
+        what, hint = _PATTERN_HINTS[loc[-2:]]
+        return Problem(location, shown, f"{_describe(value)} is not {what}", hint)
+    return None
+
+
 def _given_by_each(loc: tuple[str | int, ...], where: Location | None) -> str | None:
     """The fix for a missing ``id`` or ``version``: every file gives its own (a file that
     extends another never takes them from it)."""
@@ -136,14 +172,10 @@ def _problem_of_kind(
             f"'{value}' is not a boolean",
             "write true or false; in YAML 1.2 yes/no/on/off are text",
         )
-    if kind == "string_pattern_mismatch" and "a-z" in str(first.get("ctx", {}).get("pattern")):
-        suggestion = re.sub(r"[^a-z0-9_]+", "_", str(value).lower()).strip("_")
-        return Problem(
-            location,
-            shown,
-            f"'{value}' is not a valid id",
-            f"use lower-case letters a-z, digits and _, e.g. '{suggestion}'",
-        )
+    if kind == "string_pattern_mismatch" and (
+        found := _pattern_problem(loc, first, location, shown)
+    ):
+        return found
     if kind in ("literal_error", "enum"):
         expected = str(first.get("ctx", {}).get("expected", ""))
         options = re.findall(r"'([^']*)'", expected)

@@ -10,6 +10,7 @@ block it was reading named.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import yaml
@@ -69,6 +70,23 @@ def syntax_problem(
             "write a key and its value as 'key: value' (a colon, then a space); a text over "
             "several lines goes in quotes, or in a block after '|'",
         )
+    if "character '\\t'" in what:  # PyYAML writes the tab as \t
+        return Problem(
+            where,
+            "",
+            "YAML syntax error: a tab character",
+            "YAML indents and separates with spaces only: replace the tab with spaces",
+        )
+    line = text.split("\n")[where.line - 1] if 0 < where.line <= text.count("\n") + 1 else ""
+    if _QUOTED_THEN_MORE.search(line):
+        return Problem(
+            where,
+            "",
+            "YAML syntax error: a value that begins with a quote ends at its closing quote, "
+            "and more text follows it",
+            "put the whole value in quotes of the other kind, e.g. "
+            "rule: \"'consent_given' in case.milestones\"",
+        )
     hint = "check the indentation and quoting around this point"
     flow = {"while parsing a flow mapping": "{}", "while parsing a flow sequence": "[]"}
     brackets = flow.get(exc.context or "")
@@ -83,6 +101,10 @@ def syntax_problem(
         start = at(exc.context_mark.index)
         hint = f"{exc.context} that starts at line {start.line}, column {start.column}; {hint}"
     return Problem(where, "", f"YAML syntax error: {what}", hint)
+
+
+#: A value that begins with a quoted text and goes on after it ("rule: 'x' in y").
+_QUOTED_THEN_MORE = re.compile(r"""(?:^|[:\-]\s)\s*(?:'[^']*'|"[^"]*")[ \t]+[^\s#]""")
 
 
 def _indent(line: str) -> int:
