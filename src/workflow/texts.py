@@ -843,6 +843,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "Mit forløb",
         "en": "My course",
     },
+    # A guardian's list: whose course ("Emmas forløb", "Jonas' forløb").
+    "ung_childs_course": {"da": "{owner} forløb", "en": "{owner} course"},
+    "ung_my_cases_g": {"da": "Forløb, du følger", "en": "Courses you follow"},
     "ung_their_course": {
         "da": "Den unges forløb",
         "en": "The young person's course",

@@ -726,3 +726,26 @@ def test_an_adult_young_persons_own_yes_is_the_consent(citizen_runtime: Runtime)
     assert "Du har sagt ja til, at disse afdelinger må dele oplysninger" in after
     assert 'data-testid="consent-ask"' not in after
     assert "samtykket mangler" not in after
+
+
+def test_a_parents_list_says_whose_course_each_is(citizen_runtime: Runtime, clock: Clock) -> None:
+    """Mette follows two courses: her daughter's and her son's. Her list names whose each
+    is (it said "Sorø Kommune · som forælder" twice), and is not called hers."""
+    first = _case(citizen_runtime, EMMA)
+    clock.advance(days=1)
+    jonas = YoungPersonDetails(
+        "Jonas Ung", "050509-4321", date(2009, 5, 5), guardians=EMMA.guardians
+    )
+    second = citizen_runtime.service.refer(
+        "soroe", jonas, CASEWORKER, {"source": "school", "caseworker": "cw-mette"}
+    ).reference
+    parent = _login(TestClient(create_app(citizen_runtime)), "mor")
+    shown = html.unescape(parent.get("/ung/", follow_redirects=False).text)
+    assert "<h1>Forløb, du følger</h1>" in shown
+    assert "Emmas forløb – Sorø Kommune" in shown
+    assert "Jonas' forløb – Sorø Kommune" in shown
+    assert shown.index(second) < shown.index(first)
+    assert "Emma Ung" not in shown  # a first name only
+    english = html.unescape(parent.get("/ung/?lang=en", follow_redirects=False).text)
+    assert "<h1>Courses you follow</h1>" in english
+    assert "Emma's course – Sorø Kommune" in english

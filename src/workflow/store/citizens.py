@@ -30,6 +30,9 @@ class CitizenCase:
     opened_at: datetime | None = None
     stage: str = ""
     definition_version_id: int = 0
+    #: The young person's first name, on a guardian's list (a parent of two tells their
+    #: children's courses apart); empty on the young person's own.
+    first_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -93,18 +96,24 @@ def cases_of_citizen(session: Session, keys: Sequence[str]) -> list[CitizenCase]
         .where(YoungPerson.cpr_key.in_(keys))
     ).all()
     guarded = session.execute(
-        select(*shown, Guardian.id)
+        select(*shown, Guardian.id, YoungPerson.name)
         .join(Guardian, Guardian.case_id == Case.id)
+        .outerjoin(YoungPerson, YoungPerson.id == Case.young_person_id)
         .where(Guardian.cpr_key.in_(keys), Guardian.until.is_(None))
     ).all()
     found = [
         CitizenCase(ref, CaseRole.YOUNG_PERSON, None, at, stage, version)
         for ref, at, stage, version in own
     ] + [
-        CitizenCase(ref, CaseRole.GUARDIAN, gid, at, stage, version)
-        for ref, at, stage, version, gid in guarded
+        CitizenCase(ref, CaseRole.GUARDIAN, gid, at, stage, version, _first(name))
+        for ref, at, stage, version, gid, name in guarded
     ]
     return sorted(found, key=lambda case: case.opened_at or _LONG_AGO, reverse=True)
+
+
+def _first(name: str | None) -> str:
+    """A first name, as the letters greet by ("Freja" of "Freja Nielsen")."""
+    return (name or "").split(" ", 1)[0]
 
 
 def citizen_details(

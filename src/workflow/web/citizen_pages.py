@@ -169,13 +169,15 @@ def create_citizen_app(context: CitizenContext) -> FastAPI:  # noqa: C901 - the 
             {
                 "reference": case.reference,
                 "guardian": case.role == "guardian",
+                "owner": _genitive(case.first_name, render.lang) if case.first_name else "",
                 "where": definition.municipality.name if definition.municipality else "",
                 "stage": local(definition.stages_by_id[case.stage].name, render.lang),
                 "opened": case.opened_at,
             }
             for case, definition in cases
         ]
-        return render("citizen/cases.html", cases=shown)
+        following = all(case["guardian"] for case in shown)  # none of them their own
+        return render("citizen/cases.html", cases=shown, following=following)
 
     @app.get("/login")
     def login(request: Request) -> Response:
@@ -574,6 +576,14 @@ def _case_values(context: CitizenContext, page: CitizenPage, lang: str) -> dict[
         "networks": _networks(definition, view.data, lang),
         "coordinator_word": coordinator_word(definition, lang),
     }
+
+
+def _genitive(name: str, lang: str) -> str:
+    """Whose, as each language writes it: Danish "Emmas", "Jonas'"; English "Emma's",
+    "Jonas'"."""
+    if name[-1:].lower() in ("s", "x", "z"):
+        return f"{name}'"
+    return f"{name}s" if lang == "da" else f"{name}'s"
 
 
 def _consent_asked(page: CitizenPage, departments: Mapping[str, str]) -> dict[str, Any]:
