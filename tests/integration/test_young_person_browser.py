@@ -245,14 +245,17 @@ def test_the_young_person_and_guardian_follow_a_soroe_course(site: Site, browser
     topics.get_by_label("Uddannelse").check()
     topics.get_by_label("Bolig").check()
     page.get_by_label("Det vil jeg gerne sige på mødet").fill(
-        "Jeg vil gerne tale om at flytte hjemmefra"
+        "Jeg vil gerne tale om at flytte hjemmefra\nOg om min fritid"
     )
     _axe(page, "prepare step")
     _shot(page, "prepare")
     _send(page)
     words = _section(page, "Det har jeg skrevet")
     expect(words).to_contain_text("Det vil jeg tale om: Uddannelse, Bolig")
-    expect(words).to_contain_text("Jeg vil gerne tale om at flytte hjemmefra")
+    # Her words keep the lines she wrote them in (they were run together on one line).
+    expect(words.locator("p.words")).to_have_text(
+        "Jeg vil gerne tale om at flytte hjemmefra\nOg om min fritid", use_inner_text=True
+    )
     assert rt.service.view(ref, COORDINATOR).data["my_topics"] == ["uddannelse", "bolig"]
     page.context.close()
 
