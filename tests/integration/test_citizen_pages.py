@@ -201,6 +201,7 @@ def test_the_guardian_sees_the_course_without_the_young_persons_own_words(
     ref = _case(citizen_runtime, EMMA, consent=False)
     young = _login(TestClient(create_app(citizen_runtime)), "emma")
     form = young.get(f"/ung/cases/{ref}/steps/young_person_prepared")
+    assert 'maxlength="5000"' in form.text  # the limit said by the form, not after sending
     young.post(
         f"/ung/cases/{ref}/steps/young_person_prepared",
         data={"csrf_token": _csrf(form.text), "my_topics": ["bolig"], "my_wishes": "HEMMELIGT"},

@@ -15,6 +15,7 @@ from jinja2.lexer import Token, TokenStream
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from workflow.engine.inputs import MAX_TEXT
 from workflow.texts import LANGUAGES, text
 from workflow.web.definition_texts import local
 from workflow.web.role_words import in_own_words
@@ -117,6 +118,8 @@ def make_environment(lang: str = "da") -> Environment:
     environment.filters["when"] = when
     environment.filters["local"] = local
     environment.globals["word"] = text
+    # A text input's longest value, said by the form itself (the engine refuses more).
+    environment.globals["max_text"] = MAX_TEXT
     return environment
 
 
