@@ -978,6 +978,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "Ikke nået",
         "en": "Not achieved",
     },
+    "ung_goal_department_left": {
+        "da": "{department} er ikke længere med i forløbet",
+        "en": "{department} no longer takes part in the course",
+    },
     "ung_helped_by": {
         "da": "hjælp fra",
         "en": "help from",

@@ -46,7 +46,14 @@ from workflow.web.server import serve_in_thread
 #: The first meeting still to come (the young person's page shows it as their next).
 UPCOMING = PRE_MEETING | {"first_meeting_at": "2026-03-17T09:00:00"}
 #: The first meeting held, the next one still to come.
-HELD = FIRST_MEETING | {"next_meeting_at": "2026-04-28T09:00:00", "progression": "activity_ready"}
+HELD = FIRST_MEETING | {
+    "plan": [
+        {"text": "Jeg skal møde op i skole 3 dage om ugen", "theme": "uddannelse"},
+        {"text": "Jeg vil lære at lave mad", "theme": "uddannelse", "department": "skole"},
+    ],
+    "next_meeting_at": "2026-04-28T09:00:00",
+    "progression": "activity_ready",
+}
 
 IMAGES = Path("docs/images")
 AXE_FOLDER = PROVIDER_FOLDER.parent / "axe"
@@ -269,6 +276,7 @@ def test_the_young_person_and_guardian_follow_a_soroe_course(site: Site, browser
     plan = _section(page, "Min plan")
     expect(plan).to_contain_text("Jeg skal møde op i skole 3 dage om ugen")
     expect(plan).to_contain_text("I gang")
+    expect(plan).to_contain_text("hjælp fra Anna Lærer, Skole (skoleleder/lærer)")
     # Her progression meeting by meeting: on the phone a card a meeting, nothing wider
     # than the screen (its table stuck out of the page by 40 px).
     progression = page.get_by_test_id("progress")
@@ -354,6 +362,10 @@ def test_the_young_person_and_guardian_follow_a_soroe_course(site: Site, browser
         "Samtykket er trukket tilbage. Afdelingen får ikke længere oplysninger om forløbet."
     )
     expect(consent.get_by_role("listitem")).to_have_text(["UU Sorø Træk tilbage – UU Sorø"])
+    # Her plan no longer names the school's teacher as helping (the team card says why).
+    plan = _section(page, "Min plan")
+    expect(plan).to_contain_text("Skole (skoleleder/lærer) er ikke længere med i forløbet")
+    expect(plan).not_to_contain_text("hjælp fra Anna Lærer")
     _shot(page, "consent-withdrawn")
     withdrawn = {
         d["department"]: d["withdrawn_at"]

@@ -494,17 +494,22 @@ def _case_values(context: CitizenContext, page: CitizenPage, lang: str) -> dict[
     for member in view.team:
         helpers.setdefault(member["department"], names.get(member["person"], member["person"]))
     closed = view.closed_at is not None
+    withdrawn = departments_withdrawn(view)
     plan = [
         {
             "text": goal.get("text", ""),
             "status": _goal_status(goal.get("status") or "open", closed),
             "department": departments.get(goal.get("department") or "", ""),
-            "helper": helpers.get(goal.get("department") or "", ""),
+            # A department whose consent was taken back helps no more: no name is shown
+            # as helping (the team card says they are no longer part of the course).
+            "helper": ""
+            if goal.get("department") in withdrawn
+            else helpers.get(goal.get("department") or "", ""),
+            "left": goal.get("department") in withdrawn,
             "theme": themes.get(goal.get("theme") or "", ""),
         }
         for goal in view.plan
     ]
-    withdrawn = departments_withdrawn(view)
     uncovered = set(departments_without_consent(view)) if not closed else set()
     team = [
         {
