@@ -1201,17 +1201,37 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "Planen skrives sammen med den unge på det første møde.",
         "en": "The plan is written together with the young person at the first meeting.",
     },
+    # What ending the course means, as it stands: who is told, and whether meetings are
+    # cancelled ({told}, {cancelled} below).
     "ung_withdraw_explained": {
-        "da": "Når du stopper, afsluttes dit forløb, og din koordinator og din sagsbehandler får "
-        "besked. Dine møder bliver aflyst. Du kan altid blive henvist igen senere.",
-        "en": "When you end it, your course is closed and your coordinator and caseworker are "
-        "told. Your meetings are cancelled. You can always be referred again later.",
+        "da": "Når du stopper, afsluttes dit forløb, og {told} får besked.{cancelled} Du kan "
+        "altid blive henvist igen senere.",
+        "en": "When you end it, your course is closed and {told} is told.{cancelled} You can "
+        "always be referred again later.",
     },
     "ung_withdraw_explained_g": {
-        "da": "Når forløbet stoppes, afsluttes det, og koordinatoren og sagsbehandleren får "
-        "besked. Møderne bliver aflyst. Den unge kan altid blive henvist igen senere.",
-        "en": "When the course is ended, it is closed and the coordinator and caseworker are "
-        "told. The meetings are cancelled. The young person can always be referred again.",
+        "da": "Når forløbet stoppes, afsluttes det, og {told} får besked.{cancelled} Den unge "
+        "kan altid blive henvist igen senere.",
+        "en": "When the course is ended, it is closed and {told} is told.{cancelled} The "
+        "young person can always be referred again.",
+    },
+    "ung_withdraw_told_both": {
+        "da": "din koordinator og din sagsbehandler",
+        "en": "your coordinator and your caseworker",
+    },
+    "ung_withdraw_told_both_g": {
+        "da": "koordinatoren og sagsbehandleren",
+        "en": "the coordinator and the caseworker",
+    },
+    "ung_withdraw_told_caseworker": {"da": "din sagsbehandler", "en": "your caseworker"},
+    "ung_withdraw_told_caseworker_g": {"da": "sagsbehandleren", "en": "the caseworker"},
+    "ung_withdraw_cancelled": {
+        "da": " Dine aftalte møder bliver aflyst.",
+        "en": " Your booked meetings are cancelled.",
+    },
+    "ung_withdraw_cancelled_g": {
+        "da": " De aftalte møder bliver aflyst.",
+        "en": " The booked meetings are cancelled.",
     },
     "ung_withdraw_confirm": {"da": "Ja, stop mit forløb", "en": "Yes, end my course"},
     "ung_withdraw_confirm_g": {"da": "Ja, stop forløbet", "en": "Yes, end the course"},

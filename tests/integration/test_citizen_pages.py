@@ -686,7 +686,17 @@ def test_ending_the_course_is_explained_and_confirmed_in_the_young_persons_words
     words = re.sub(r"<[^>]+>", "", html.unescape(page.text))
     assert "<h1>Jeg vil stoppe forløbet</h1>" in page.text  # hers, not "Den unge stopper ..."
     assert "Den unge stopper forløbet" not in words
-    assert "Dine møder bliver aflyst. Du kan altid blive henvist igen senere." in words
+    # As her course stands: her tovholder is chosen and the first meeting is booked; a
+    # course before its pre-meeting has neither (it said both would be told and cancelled).
+    assert (
+        "Når du stopper, afsluttes dit forløb, og din tovholder og din sagsbehandler får "
+        "besked. Dine aftalte møder bliver aflyst. Du kan altid blive henvist igen senere." in words
+    )
+    before = _case(citizen_runtime, EMMA, meeting=False)  # no coordinator, no meeting
+    early = re.sub(
+        r"<[^>]+>", "", html.unescape(client.get(f"/ung/cases/{before}/steps/withdraw").text)
+    )
+    assert "og din sagsbehandler får besked. Du kan altid blive henvist igen" in early
     assert "Ja, stop mit forløb" in words
     assert f'href="/ung/cases/{ref}">Nej, fortsæt forløbet' in page.text
     answer = client.post(

@@ -656,6 +656,8 @@ def _step_page(
         event=event,
         step_name=_step_name(step, render.lang),
         ending=step.to == "withdrawn",  # said what it means, and confirmed in words
+        has_coordinator=bool(page.view.coordinator),
+        has_meetings=_next_meeting(page, context) is not None,
         guardian=page.is_guardian,
         fields=fields,
         given=given,

@@ -210,13 +210,17 @@ def without_blank_rows(inputs: Sequence[Input], form: FormData) -> FormData:
             pairs.extend((key, value) for value in values)
     for name, columns in listed.items():
         number = 0
-        for index in range(form.rows(name)):
+        had = form.rows(name)
+        for index in range(had):
             row = {c: form.getlist(f"{name}.{index}.{c}") for c in columns}
             if any(v.strip() for values in row.values() for v in values):
                 pairs.extend(
                     (f"{name}.{number}.{c}", v) for c, values in row.items() for v in values
                 )
                 number += 1
+        # As many rows as the user had: the blank ones after the filled (a refused form
+        # neither shrinks nor grows by itself).
+        pairs.extend((f"{name}.{n}.{columns[0]}", "") for n in range(number, had))
     return FormData(pairs)
 
 
