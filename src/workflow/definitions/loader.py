@@ -228,6 +228,10 @@ def _checks(definition: Definition, *, with_graph: bool = True) -> list[Finding]
     return check_definition(definition, with_graph=with_graph) + check_templates(definition)
 
 
+#: The stage graph's findings (checks._check_graph): reached, a dead end, finishing.
+_GRAPH = re.compile(r"cannot be reached|can be reached|dead end")
+
+
 def _located(
     raw: YamlMap, findings: list[Finding], *, severity: Severity = "error"
 ) -> list[Problem]:
@@ -236,6 +240,12 @@ def _located(
         named = re.findall(r"'([^']+)'", message)
         if message.startswith("unknown ") and named and named[0] in raw.removed:
             hint = f"'{named[0]}' is removed at {raw.removed[named[0]]}"
+        elif raw.removed and where[:1] == ("stages",) and _GRAPH.search(message):
+            # The stage graph broken by the extending file's removals: name them, since
+            # the stage itself is in the extended file and nothing there changed.
+            removed = [f"'{i}' at {loc}" for i, loc in list(raw.removed.items())[:3]]
+            more = " ..." if len(raw.removed) > 3 else ""
+            hint = f"{hint}; this follows the removal of {', '.join(removed)}{more}"
         location, shown = locate(raw, where)
         problems.append(Problem(location, shown, message, hint, severity))
     return problems
