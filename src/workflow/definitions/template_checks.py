@@ -117,7 +117,7 @@ def check_templates(definition: Definition) -> list[Finding]:
                 try:
                     render(source, context)
                 except Exception as exc:  # any failure of author-written code
-                    hint = _context_hint(context)
+                    hint = _context_hint(context, source, exc)
                     guess = _guess(exc, context)
                     findings.append(
                         (
@@ -155,7 +155,15 @@ def _reason(exc: Exception) -> str:
     return text if isinstance(exc, TemplateError) else f"{type(exc).__name__}: {text}"
 
 
-def _context_hint(context: dict[str, Any]) -> str:
+def _context_hint(context: dict[str, Any], source: str = "", exc: Exception | None = None) -> str:
+    """What the template may use here: the fields of the value it reached into for a
+    field it does not have (``timer.deu``: the timer's), else the names of the context."""
+    missing = re.search(r"has no attribute '(\w+)'", str(exc or ""))
+    if missing:
+        owners = re.findall(r"\b(\w+)\.%s\b" % re.escape(missing[1]), source)
+        value = context.get(owners[0]) if owners else None
+        if isinstance(value, dict) and value:
+            return f"{owners[0]} has: " + ", ".join(f"{owners[0]}.{k}" for k in sorted(value))
     shared = context.get("shared")
     names = ", ".join(sorted(context))
     if shared is not None:
