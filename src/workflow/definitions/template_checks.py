@@ -160,7 +160,7 @@ def _context_hint(context: dict[str, Any], source: str = "", exc: Exception | No
     field it does not have (``timer.deu``: the timer's), else the names of the context."""
     missing = re.search(r"has no attribute '(\w+)'", str(exc or ""))
     if missing:
-        owners = re.findall(r"\b(\w+)\.%s\b" % re.escape(missing[1]), source)
+        owners = re.findall(r"\b(\w+)\." + re.escape(missing[1]) + r"\b", source)
         value = context.get(owners[0]) if owners else None
         if isinstance(value, dict) and value:
             return f"{owners[0]} has: " + ", ".join(f"{owners[0]}.{k}" for k in sorted(value))
