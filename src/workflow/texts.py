@@ -874,6 +874,16 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "Det kan ikke gøres i forløbet lige nu. Her er, hvad du kan nu.",
         "en": "That cannot be done in the course right now. Here is what you can do now.",
     },
+    "ung_notice_ended": {
+        "da": "Dit forløb er stoppet, og kommunen har fået besked. Vil du have hjælp igen, "
+        "kan du altid bede om det her på siden.",
+        "en": "Your course has ended, and the municipality has been told. If you want help "
+        "again, you can always ask for it here on this page.",
+    },
+    "ung_notice_ended_g": {
+        "da": "Forløbet er stoppet, og kommunen har fået besked.",
+        "en": "The course has ended, and the municipality has been told.",
+    },
     "ung_notice_come_back": {
         "da": "Din kommune har fået besked om, at du gerne vil have hjælp igen.",
         "en": "Your municipality has been told that you would like help again.",
@@ -901,10 +911,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "The course has ended, so there are no more meetings.",
     },
     "ung_reach_ended": {
-        "da": "Forløbet er afsluttet. Har du brug for hjælp igen, kan du altid blive henvist "
-        "igen – kontakt kommunen.",
-        "en": "The course has ended. If you need help again, you can always be referred "
-        "again – contact the municipality.",
+        "da": "Forløbet er afsluttet. Har du brug for hjælp igen, kan du altid bede om det "
+        "med knappen Jeg vil gerne have hjælp igen nedenfor.",
+        "en": "The course has ended. If you need help again, you can always ask for it with "
+        "the button I would like help again below.",
     },
     "ung_reach_ended_g": {
         "da": "Forløbet er afsluttet. Har den unge brug for hjælp igen, kan den unge altid "

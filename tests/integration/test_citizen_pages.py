@@ -706,6 +706,12 @@ def test_ending_the_course_is_explained_and_confirmed_in_the_young_persons_words
     )
     assert answer.status_code == 303
     assert citizen_runtime.service.view(ref, CASEWORKER).stage == "withdrawn"
+    # Said as what it was (it read "Tak! Det er gemt ..."), with the way back on the page.
+    assert answer.headers["location"] == f"/ung/cases/{ref}?notice=ended"
+    ended = html.unescape(client.get(answer.headers["location"]).text)
+    assert "Dit forløb er stoppet, og kommunen har fået besked." in ended
+    assert "Jeg vil gerne have hjælp igen" in ended
+    assert "kontakt kommunen" not in ended
     # Her mother reads of the course in the third person.
     parent = _login(TestClient(create_app(citizen_runtime)), "mor")
     other = _case(citizen_runtime, replace(EMMA, cpr="0101104322"))

@@ -306,7 +306,8 @@ def create_citizen_app(context: CitizenContext) -> FastAPI:  # noqa: C901 - the 
             return render.missing()
         if not result.repeated:
             context.on_step(result)  # its notifications go out as a run of its own
-        return RedirectResponse(f"{ROOT}/cases/{reference}?notice=saved", status_code=303)
+        notice = "ended" if step.to == "withdrawn" else "saved"  # what the step did, said
+        return RedirectResponse(f"{ROOT}/cases/{reference}?notice={notice}", status_code=303)
 
     @app.get("/cases/{reference}/consent")
     def consent_page(request: Request, reference: str) -> Response:
@@ -432,7 +433,15 @@ def create_citizen_app(context: CitizenContext) -> FastAPI:  # noqa: C901 - the 
 
 
 _NOTICES = frozenset(
-    {"saved", "consent_given", "consent_part", "consent_withdrawn", "come_back", "not_open"}
+    (
+        "saved",
+        "ended",
+        "consent_given",
+        "consent_part",
+        "consent_withdrawn",
+        "come_back",
+        "not_open",
+    )
 )
 
 
