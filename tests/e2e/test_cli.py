@@ -39,6 +39,10 @@ def test_validate_missing_file_is_a_clear_error() -> None:
     result = run("validate", "definitions/nowhere.yaml")
     assert result.returncode == 1
     assert result.stderr.strip() == "definitions/nowhere.yaml: file not found"
+    # A slip of the keys in a definition's name is told the one beside it.
+    slipped = run("graph", "sorow")
+    assert slipped.returncode == 1
+    assert "definitions/sorow.yaml: file not found (did you mean 'soroe'?)" in slipped.stderr
 
 
 def test_graph_draws_mermaid() -> None:

@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 
 from workflow.definitions.yaml_errors import syntax_problem
-from workflow.errors import Location, Problem
+from workflow.errors import Location, Problem, did_you_mean
 
 _NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
 _BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
@@ -404,7 +404,9 @@ def read_source(path: Path, shown: str) -> tuple[bytes | None, list[Problem]]:
             ]
         return path.read_bytes(), []
     except FileNotFoundError:
-        return None, [Problem(None, "", f"{shown}: file not found")]
+        near = sorted(p.stem for p in path.parent.glob("*.y*ml")) if path.parent.is_dir() else []
+        close = did_you_mean(path.stem, near, list_known=False)  # by name: sorow -> soroe
+        return None, [Problem(None, "", f"{shown}: file not found", close)]
     except OSError as exc:
         return None, [Problem(None, "", f"{shown}: cannot read the file: {exc.strerror or exc}")]
 
