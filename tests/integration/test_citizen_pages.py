@@ -560,7 +560,7 @@ def test_after_the_course_ends_no_goal_reads_under_way(citizen_runtime: Runtime)
     after = re.sub(r"\s+", " ", html.unescape(client.get(f"/ung/cases/{ref}").text))
     assert "Forløbet er afsluttet, så der kommer ikke flere møder." in after
     assert "Der er ikke aftalt et møde endnu" not in after
-    assert "kan du altid blive henvist igen" in after
+    assert "kan du altid bede om det med knappen Jeg vil gerne have hjælp igen" in after
     assert "Du kan altid ringe eller skrive til din" not in after
     citizen_runtime.accounts.create(
         "lise",

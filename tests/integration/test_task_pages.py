@@ -649,7 +649,10 @@ def test_the_young_persons_own_words_are_on_the_case_page_and_in_meeting_mode(
     ):
         page = client.get(address).text
         words = _find(r'data-testid="own-words">(.*?)</dl>', page, 1)
-        assert 'Det vil jeg tale om på mødet</dt><dd lang="da">Uddannelse, Bolig</dd>' in words
+        assert (
+            'Det vil jeg tale om på mødet</dt><dd lang="da" class="words">Uddannelse, Bolig</dd>'
+            in words
+        )
         assert "Min mor skal ikke være med hele tiden" in words
 
 

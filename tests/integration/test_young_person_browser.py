@@ -426,6 +426,10 @@ def test_a_roskilde_case_through_the_young_persons_steps_in_the_browser(
         page.get_by_label("Det vil jeg sige om mødet").fill(words)
         _send(page)
         expect(_section(page, "Det har jeg skrevet")).to_contain_text(f"Min feedback: {words}")
+        # Her answers too, with the questions (only her words were shown).
+        expect(_section(page, "Det har jeg skrevet")).to_contain_text(
+            f"Blev jeg hørt på mødet? {heard}"
+        )
 
     # Before the pre-meeting: prepared (a theme is needed: the form says so where it is
     # missing); then staff register the pre-meeting.

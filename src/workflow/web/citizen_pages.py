@@ -36,7 +36,7 @@ from workflow.cases.model import RejectedError, StepResult
 from workflow.definitions.models import Definition
 from workflow.definitions.parts import Transition
 from workflow.definitions.templates import when as written_when
-from workflow.definitions.vocabulary import InputType
+from workflow.definitions.vocabulary import CaseRole, InputType
 from workflow.delivery.ics import CalendarMeeting, published_calendar
 from workflow.delivery.message import meeting_uid
 from workflow.errors import CaseNotFoundError, NotAllowedError, WorkflowError
@@ -561,6 +561,8 @@ def _case_values(context: CitizenContext, page: CitizenPage, lang: str) -> dict[
             "topics": [themes.get(t, t) for t in view.data.get("my_topics") or []],
             "wishes": view.data.get("my_wishes") or "",
             "feedback": view.data.get("feedback_words") or "",
+            # Her answers to her own steps' questions, as the forms asked them.
+            "answers": _answers(definition, view.data, lang),
         }
     )
     return {
@@ -590,6 +592,24 @@ def _case_values(context: CitizenContext, page: CitizenPage, lang: str) -> dict[
         "networks": _networks(definition, view.data, lang),
         "coordinator_word": coordinator_word(definition, lang),
     }
+
+
+def _answers(definition: Definition, data: Mapping[str, Any], lang: str) -> list[str]:
+    """The choices the young person made in her own steps, each with its question
+    ("Blev jeg hørt på mødet? Delvist"), as the forms asked them."""
+    shown: list[str] = []
+    seen: set[str] = set()
+    for transition in definition.transitions:
+        if CaseRole.YOUNG_PERSON.value not in transition.roles:
+            continue
+        for item in transition.inputs:
+            value = data.get(item.name)
+            if item.type is not InputType.CHOICE or not isinstance(value, str) or item.name in seen:
+                continue
+            seen.add(item.name)
+            answer = next((c.label for c in item.choices if c.value == value), None)
+            shown.append(f"{local(item.label, lang)} {local(answer, lang) if answer else value}")
+    return shown
 
 
 def _genitive(name: str, lang: str) -> str:
