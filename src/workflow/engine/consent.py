@@ -33,8 +33,11 @@ from workflow.definitions.vocabulary import SYSTEM_ROLE
 from workflow.engine.vocabulary import DEPARTMENT_KINDS
 from workflow.errors import Problem, did_you_mean
 
-#: The roles that record a consent on the young person's behalf (a guardian gives the
-#: parental one); and those that may withdraw it (the young person and a guardian too).
+#: The roles a simulation lets record a consent (staff from the signed form; a guardian's
+#: stands for the yes of both, as a script gives it at once: the service records the
+#: young person's and a parent's yes as parts until both are given, see
+#: privacy.consents.ConsentService.give_part); and those that may withdraw it (the young
+#: person and a guardian too).
 GIVES_CONSENT = frozenset({"caseworker", "coordinator", "guardian"})
 WITHDRAWS_CONSENT = frozenset({"caseworker", "coordinator", "young_person", "guardian"})
 #: The milestone that says the young person has consented to sharing.

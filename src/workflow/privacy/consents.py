@@ -138,8 +138,8 @@ class ConsentService:
         self, session: Session, reference: str, actor: Actor, also: frozenset[Via] = frozenset()
     ) -> Case:
         """The case, if ``actor`` is its caseworker or coordinator (who record consents), or
-        stands on it through one of ``also`` (the young person and guardian withdraw; a
-        guardian gives the parental consent)."""
+        stands on it through one of ``also`` (the young person and a guardian withdraw, and
+        complete a consent with their own yes: :meth:`give_part`)."""
         case = case_by_reference(session, reference)
         self._responsible(session, case, actor, also)
         return case
