@@ -1303,6 +1303,7 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     # The engine: field errors
     "required": {"da": "skal udfyldes", "en": "is required"},
+    "required_choose": {"da": "vælg mindst én", "en": "choose at least one"},
     "not_qualified": {
         "da": "kan ikke vælges: kontoen har ikke rollen {role}",
         "en": "cannot be chosen: the account does not have the role {role}",
@@ -1944,6 +1945,8 @@ TEXTS: dict[str, dict[str, str]] = {
 def field_text(code: str, locale: str = DEFAULT_LANGUAGE, **params: Any) -> str:
     """A field error's text: one found in an entry of a list (``item``: its number) names
     the entry first ("punkt 3: ...") unless its own words name it."""
+    if code == "required" and params.get("choose"):  # a group of choices: choose
+        code = "required_choose"
     shown = text(code, locale, **params)
     texts = TEXTS.get(code)
     template = (texts.get(locale) or texts[DEFAULT_LANGUAGE]) if texts else ""

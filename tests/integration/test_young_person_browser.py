@@ -439,7 +439,7 @@ def test_a_roskilde_case_through_the_young_persons_steps_in_the_browser(
     page.get_by_role("button", name="Send").click()
     alert = page.get_by_role("alert")
     expect(alert).to_contain_text("Det er ikke sendt endnu. Ret dette:")
-    expect(alert.get_by_role("link")).to_have_text("Det vil jeg tale om på mødet: skal udfyldes")
+    expect(alert.get_by_role("link")).to_have_text("Det vil jeg tale om på mødet: vælg mindst én")
     topics = page.get_by_role("group", name="Det vil jeg tale om på mødet")
     expect(topics).to_have_attribute("aria-describedby", "my_topics-err")
     expect(page.locator("#my_topics-err")).to_be_visible()

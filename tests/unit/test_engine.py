@@ -763,3 +763,15 @@ def test_datetime_input_errors(soroe: Definition, value: object, code: str) -> N
         pre_meeting(soroe, in_pre_meeting(soroe), coordinator="t", first_meeting_at=value)
     )
     assert [(e.name, e.code) for e in rejection.field_errors] == [("first_meeting_at", code)]
+
+
+def test_a_group_of_choices_left_empty_is_told_to_choose(soroe: Definition) -> None:
+    """The agenda's themes are ticked boxes: "vælg mindst én", not "skal udfyldes" (which
+    does not say what to do with boxes); the code stays 'required' for the API."""
+    errors = refused(pre_meeting(soroe, in_pre_meeting(soroe), agenda=[])).field_errors
+    agenda = next(e for e in errors if e.name == "agenda")
+    assert (agenda.code, agenda.params) == ("required", {"choose": 1})
+    assert agenda.text("da") == "vælg mindst én"
+    assert agenda.text("en") == "choose at least one"
+    other = refused(pre_meeting(soroe, in_pre_meeting(soroe), coordinator="")).field_errors
+    assert [e.text("da") for e in other if e.name == "coordinator"] == ["skal udfyldes"]

@@ -122,7 +122,9 @@ def validate_inputs(
         raw = given.get(item.name)
         if raw is None or raw == "" or raw == []:
             if item.required and not (item.type is InputType.BOOLEAN and raw is False):
-                errors.append(FieldError(item.name, "required"))
+                # A group of choices is told to choose (its words: "vælg mindst én").
+                chosen = {"choose": 1} if item.type in _CHOOSE_SOME else {}
+                errors.append(FieldError(item.name, "required", chosen))
             values[item.name] = None
             continue
         try:
@@ -177,6 +179,8 @@ def _against_facts(
     return found
 
 
+#: Inputs given by ticking some of a group of choices.
+_CHOOSE_SOME = frozenset({InputType.MULTICHOICE, InputType.THEMES, InputType.DEPARTMENTS})
 _ONE_PERSON = (InputType.PERSON, InputType.COORDINATOR)
 _MANY_PEOPLE = (InputType.TEAM, InputType.GOALS)
 #: The input types whose values may name staff (checked against the account store).
