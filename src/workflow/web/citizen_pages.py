@@ -15,28 +15,20 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
-from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import RedirectResponse, Response
 
 from workflow.cases.citizens import (
-    CitizenPage,
     CitizenService,
-    departments_withdrawn,
-    departments_without_consent,
 )
 from workflow.cases.model import RejectedError, StepResult
-from workflow.definitions.models import Definition
-from workflow.definitions.parts import Transition
-from workflow.definitions.templates import when as written_when
-from workflow.definitions.vocabulary import CaseRole, InputType
 from workflow.delivery.ics import CalendarMeeting, published_calendar
 from workflow.delivery.message import meeting_uid
 from workflow.errors import CaseNotFoundError, NotAllowedError, WorkflowError
@@ -45,16 +37,21 @@ from workflow.privacy.audit import READ_WINDOW
 from workflow.privacy.citizen_sessions import Citizen, CitizenLoginRefusedError, CitizenSessions
 from workflow.privacy.staff_roster import StaffRoster
 from workflow.settings import Settings
-from workflow.texts import LANGUAGES, TEXTS, text
+from workflow.texts import LANGUAGES, text
 from workflow.web.citizen_log import log_rows
 from workflow.web.citizen_oidc import CitizenLoginError, OidcClient, check_state
-from workflow.web.context import choice_label, displayed
+from workflow.web.citizen_view import (
+    course_values,
+    genitive,
+    meeting_title,
+    next_meeting_of,
+    step_name,
+)
+from workflow.web.context import choice_label
 from workflow.web.definition_texts import local
 from workflow.web.forms import FormData, form_fields, read_form, without_blank_rows
-from workflow.web.meetings import next_meeting
 from workflow.web.page_support import refusal, secure_cookies
 from workflow.web.private_logs import NO_TELEMETRY
-from workflow.web.progress_view import progress_of
 from workflow.web.rendering import Pages, locale_of
 from workflow.web.role_words import coordinator_word
 
@@ -169,7 +166,7 @@ def create_citizen_app(context: CitizenContext) -> FastAPI:  # noqa: C901 - the 
             {
                 "reference": case.reference,
                 "guardian": case.role == "guardian",
-                "owner": _genitive(case.first_name, render.lang) if case.first_name else "",
+                "owner": genitive(case.first_name, render.lang) if case.first_name else "",
                 "where": definition.municipality.name if definition.municipality else "",
                 "stage": local(definition.stages_by_id[case.stage].name, render.lang),
                 "opened": case.opened_at,
@@ -258,7 +255,9 @@ def create_citizen_app(context: CitizenContext) -> FastAPI:  # noqa: C901 - the 
         except CaseNotFoundError:
             return render.missing()
         return render(
-            "citizen/case.html", **_case_values(context, page, render.lang), notice=notice
+            "citizen/case.html",
+            **course_values(page, context.staff, context.citizens.uow.clock(), render.lang),
+            notice=notice,
         )
 
     @app.get("/cases/{reference}")
@@ -395,7 +394,7 @@ def create_citizen_app(context: CitizenContext) -> FastAPI:  # noqa: C901 - the 
             page = context.citizens.page(citizen, reference)
         except CaseNotFoundError:
             return render.missing()
-        meeting = _next_meeting(page, context)
+        meeting = next_meeting_of(page, context.citizens.uow.clock())
         if meeting is None:
             return render.missing()
         # The meeting's own UID and sequence: the same event as its mailed invitation,
@@ -411,7 +410,7 @@ def create_citizen_app(context: CitizenContext) -> FastAPI:  # noqa: C901 - the 
             summary=text(
                 "meeting_summary",
                 render.lang,
-                title=_meeting_title(page, meeting, render.lang),
+                title=meeting_title(page, meeting, render.lang),
                 reference=reference,
             ),
             description=reference,
@@ -473,191 +472,6 @@ def _confirm_withdrawal(
     )
 
 
-def _step_name(step: Transition, lang: str) -> str:
-    """A step's name as the citizen reads it (ending the course in their own words)."""
-    return text("ung_step_withdraw", lang) if step.to == "withdrawn" else local(step.name, lang)
-
-
-def _next_meeting(page: CitizenPage, context: CitizenContext) -> dict[str, Any] | None:
-    """The next booked (or moved) meeting that has not ended; never a cancelled or held one."""
-    found = next_meeting(page.view.meetings, context.citizens.uow.clock())
-    return dict(found) if found is not None else None
-
-
-def _meeting_title(page: CitizenPage, meeting: dict[str, Any], lang: str) -> str:
-    """What the meeting is called: its kind's name, else a collaboration meeting."""
-    kind = page.definition.meeting_kinds_by_id.get(meeting.get("kind") or "")
-    return local(kind.name, lang) if kind else text("collaboration_meeting", lang)
-
-
-def _case_values(context: CitizenContext, page: CitizenPage, lang: str) -> dict[str, Any]:
-    """What the case page shows, in plain words (names of staff, never of other citizens)."""
-    definition, view = page.definition, page.view
-    people = {m["person"] for m in view.team} | {view.coordinator, view.caseworker}
-    names = context.staff.names(p for p in people if p)
-    emails = context.staff.emails(p for p in people if p)
-    departments = {d.id: local(d.name, lang) for d in definition.departments}
-    themes = {t.id: local(t.name, lang) for t in definition.themes}
-    stage = definition.stages_by_id.get(view.stage)
-    helpers: dict[str, str] = {}
-    for member in view.team:
-        helpers.setdefault(member["department"], names.get(member["person"], member["person"]))
-    closed = view.closed_at is not None
-    withdrawn = departments_withdrawn(view)
-    plan = [
-        {
-            "text": goal.get("text", ""),
-            "status": _goal_status(goal.get("status") or "open", closed),
-            "department": departments.get(goal.get("department") or "", ""),
-            # A department whose consent was taken back helps no more: no name is shown
-            # as helping (the team card says they are no longer part of the course).
-            "helper": ""
-            if goal.get("department") in withdrawn
-            else helpers.get(goal.get("department") or "", ""),
-            "left": goal.get("department") in withdrawn,
-            "theme": themes.get(goal.get("theme") or "", ""),
-        }
-        for goal in view.plan
-    ]
-    uncovered = set(departments_without_consent(view)) if not closed else set()
-    team = [
-        {
-            "name": names.get(m["person"], m["person"]),
-            "department": departments.get(m["department"], m["department"]),
-            # No longer part of the course: the consent for their department was taken back.
-            "withdrawn": m["department"] in withdrawn,
-            # Not yet part of the course: no consent covers their department (see below).
-            "waiting": m["department"] in uncovered,
-            # Nor is one written to once the course has ended (the contact line says how).
-            "email": None
-            if closed or m["department"] in withdrawn or m["department"] in uncovered
-            else emails.get(m["person"]),
-        }
-        for m in view.team
-    ]
-    meeting = _next_meeting(page, context)
-    if meeting is not None:
-        local_start = meeting["starts_at"].astimezone(ZoneInfo(definition.calendar.timezone))
-        meeting = meeting | {
-            "place": choice_label(definition, meeting["place"], lang),
-            # As the letters say it: "torsdag den 10. december 2026 kl. 14.00", and which.
-            "written": written_when(local_start, lang),
-            "title": _meeting_title(page, meeting, lang),
-        }
-    active = sorted(
-        {
-            d["department"]
-            for given in view.consents
-            if not given.get("withdrawn_at")
-            for d in given["departments"]
-            if not d.get("withdrawn_at")
-        }
-    )
-    shared = [{"id": d, "name": departments.get(d, d)} for d in active]
-    own_words = (
-        None
-        if page.is_guardian
-        else {
-            "topics": [themes.get(t, t) for t in view.data.get("my_topics") or []],
-            "wishes": view.data.get("my_wishes") or "",
-            "feedback": view.data.get("feedback_words") or "",
-            # Her answers to her own steps' questions, as the forms asked them.
-            "answers": _answers(definition, view.data, lang),
-        }
-    )
-    return {
-        "reference": view.reference,
-        "municipality": local(definition.title, lang),
-        "stage": local(stage.name, lang) if stage else view.stage,
-        "closed": closed,
-        "plan": plan,
-        "progress": progress_of(view.progress, definition, lang),
-        "team": team,
-        "coordinator": names.get(view.coordinator or "", view.coordinator or ""),
-        "coordinator_email": emails.get(view.coordinator or ""),
-        "caseworker": names.get(view.caseworker or "", view.caseworker or ""),
-        "meeting": meeting,
-        "displayed": displayed(definition, view.data, lang, young_person=True),
-        # Offered: not a step its guard refuses on the case as it is (feedback on a meeting
-        # before any is held); its form still answers with the reason if opened anyway.
-        "steps": [
-            {"event": t.event_name, "name": _step_name(t, lang), "danger": t.to == "withdrawn"}
-            for t in page.steps
-            if t.id not in view.refused_steps
-        ],
-        "shared": shared,
-        "guardian": page.is_guardian,
-        **_consent_asked(page, departments),
-        "own_words": own_words,
-        "networks": _networks(definition, view.data, lang),
-        "coordinator_word": coordinator_word(definition, lang),
-    }
-
-
-def _answers(definition: Definition, data: Mapping[str, Any], lang: str) -> list[str]:
-    """The choices the young person made in her own steps, each with its question
-    ("Blev jeg hørt på mødet? Delvist"), as the forms asked them."""
-    shown: list[str] = []
-    seen: set[str] = set()
-    for transition in definition.transitions:
-        if CaseRole.YOUNG_PERSON.value not in transition.roles:
-            continue
-        for item in transition.inputs:
-            value = data.get(item.name)
-            if item.type is not InputType.CHOICE or not isinstance(value, str) or item.name in seen:
-                continue
-            seen.add(item.name)
-            answer = next((c.label for c in item.choices if c.value == value), None)
-            shown.append(f"{local(item.label, lang)} {local(answer, lang) if answer else value}")
-    return shown
-
-
-def _genitive(name: str, lang: str) -> str:
-    """Whose, as each language writes it: Danish "Emmas", "Jonas'"; English "Emma's",
-    "Jonas'"."""
-    if name[-1:].lower() in ("s", "x", "z"):
-        return f"{name}'"
-    return f"{name}s" if lang == "da" else f"{name}'s"
-
-
-def _consent_asked(page: CitizenPage, departments: Mapping[str, str]) -> dict[str, Any]:
-    """The team's departments no consent covers yet, by name: those the reader's yes is
-    asked for (``ask``), those their yes is given for and waiting for the other's
-    (``waiting``), and, to the young person, those a parent has said yes to
-    (``parent_said_yes``; a guardian is not shown what the young person did)."""
-    me = page.membership.role.value
-    # An ended course asks no one's yes: no department takes part any more.
-    uncovered = departments_without_consent(page.view) if page.view.closed_at is None else []
-    parts = page.consent_parts
-    ask = [d for d in uncovered if me not in parts.get(d, set())]
-    parent = [d for d in ask if "guardian" in parts.get(d, set())] if me != "guardian" else []
-    return {
-        "ask": [departments.get(d, d) for d in ask],
-        "waiting": [departments.get(d, d) for d in uncovered if d not in ask],
-        "parent_said_yes": [departments.get(d, d) for d in parent],
-        "consent_under": page.definition.privacy.guardian_consent_under,
-    }
-
-
-def _networks(definition: Definition, data: Mapping[str, Any], lang: str) -> list[str]:
-    """The networks and communities the young person goes on with after the course (the
-    handover's list), each as "Sorø Fodboldklub (Fritid)"."""
-    shown: list[str] = []
-    for name in definition.input_names_by_type.get(InputType.NETWORKS, []):
-        for network in data.get(name) or []:
-            if isinstance(network, Mapping) and network.get("name"):
-                kind = f"kind_{network.get('kind')}"
-                said = f" ({text(kind, lang)})" if kind in TEXTS else ""
-                shown.append(f"{network['name']}{said}")
-    return shown
-
-
-def _goal_status(status: str, closed: bool) -> str:
-    """A goal's status as the page words it: after the course has ended, a goal nobody
-    marked is not "under way", and one not met is not "not met yet"."""
-    return f"{status}_ended" if closed and status in ("open", "not_met") else status
-
-
 def _step_page(
     context: CitizenContext,
     request: Request,
@@ -683,10 +497,10 @@ def _step_page(
         422 if message else 200,
         reference=reference,
         event=event,
-        step_name=_step_name(step, render.lang),
+        step_name=step_name(step, render.lang),
         ending=step.to == "withdrawn",  # said what it means, and confirmed in words
         has_coordinator=bool(page.view.coordinator),
-        has_meetings=_next_meeting(page, context) is not None,
+        has_meetings=next_meeting_of(page, context.citizens.uow.clock()) is not None,
         guardian=page.is_guardian,
         fields=fields,
         given=given,
