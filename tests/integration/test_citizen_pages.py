@@ -766,3 +766,34 @@ def test_a_parents_list_says_whose_course_each_is(citizen_runtime: Runtime, cloc
     english = html.unescape(parent.get("/ung/?lang=en", follow_redirects=False).text)
     assert "<h1>Courses you follow</h1>" in english
     assert "Emma's course – Sorø Kommune" in english
+
+
+def test_her_preparation_opens_with_what_she_gave_until_the_meeting_is_held(
+    citizen_runtime: Runtime, clock: Clock
+) -> None:
+    """Reopening "Jeg har forberedt mig til mødet" to add a topic showed an empty form:
+    now it opens with her last answers while they are for the meeting to come, and
+    empty once that meeting is held (the next preparation is for another meeting)."""
+    ref = _case(citizen_runtime, EMMA)
+    client = _login(TestClient(create_app(citizen_runtime)), "emma")
+    address = f"/ung/cases/{ref}/steps/young_person_prepared"
+    first = client.get(address)
+    assert "checked" not in first.text
+    client.post(
+        address,
+        data={
+            "csrf_token": _csrf(first.text),
+            "my_topics": ["uddannelse", "bolig"],
+            "my_wishes": "Jeg vil tale om skolen\nog om at flytte",
+        },
+    )
+    again = html.unescape(client.get(address).text)
+    assert re.search(r'value="uddannelse" checked', again)
+    assert re.search(r'value="bolig" checked', again)
+    assert not re.search(r'value="fritid" checked', again)
+    assert ">Jeg vil tale om skolen\nog om at flytte</textarea>" in again
+    clock.advance(days=16)  # the first meeting (17 March) is held
+    citizen_runtime.service.trigger(ref, "hold_first_meeting", FIRST_MEETING, COORDINATOR)
+    after = html.unescape(client.get(address).text)
+    assert "checked" not in after
+    assert "Jeg vil tale om skolen" not in after

@@ -42,6 +42,7 @@ from workflow.web.citizen_log import log_rows
 from workflow.web.citizen_oidc import CitizenLoginError, OidcClient, check_state
 from workflow.web.citizen_view import (
     course_values,
+    earlier_answers,
     genitive,
     meeting_title,
     next_meeting_of,
@@ -491,7 +492,8 @@ def _step_page(
     if step is None:  # the course is theirs, the step not open now (it moved on, or ended)
         return RedirectResponse(_course_address(request, reference, notice="not_open"), 303)
     fields = form_fields(page.definition, step.inputs, render.lang)
-    given = {f.name: (form.getlist(f.name) if form else []) for f in fields}
+    earlier = earlier_answers(page, event) if form is None else {}
+    given = {f.name: (form.getlist(f.name) if form else earlier.get(f.name, [])) for f in fields}
     return render(
         "citizen/step.html",
         422 if message else 200,

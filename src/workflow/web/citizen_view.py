@@ -217,3 +217,28 @@ def _goal_status(status: str, closed: bool) -> str:
     """A goal's status as the page words it: after the course has ended, a goal nobody
     marked is not "under way", and one not met is not "not met yet"."""
     return f"{status}_ended" if closed and status in ("open", "not_met") else status
+
+
+def earlier_answers(page: CitizenPage, event: str) -> dict[str, list[str]]:
+    """What the young person gave the last time she took this step, when it was for the
+    meeting still to come (taken after the last meeting held): her form opens with it, so
+    adding a topic does not mean writing everything again. Nothing from before the last
+    held meeting (that was for another meeting), nothing to a guardian."""
+    if page.is_guardian:
+        return {}
+    taken = [h for h in page.view.history if h["event"] == event and not h.get("refused")]
+    if not taken:
+        return {}
+    last = max(taken, key=lambda h: h["seq"])
+    held = [m["starts_at"] for m in page.view.meetings if m.get("state") == "held"]
+    if held and last["at"] <= max(held):
+        return {}
+    given: dict[str, list[str]] = {}
+    for name, value in (last.get("inputs") or {}).items():
+        if isinstance(value, list):
+            given[name] = [str(v) for v in value if isinstance(v, str | int)]
+        elif isinstance(value, bool):
+            given[name] = ["true"] if value else []
+        elif isinstance(value, str | int):
+            given[name] = [str(value)]
+    return given
