@@ -349,6 +349,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "It is not sent yet. Please fix this:",
     },
     "required_mark": {"da": "skal udfyldes", "en": "required"},
+    "ung_star_means": {
+        "da": "Spørgsmål med * skal besvares.",
+        "en": "Questions marked * must be answered.",
+    },
     "add_row": {"da": "Tilføj en række mere", "en": "Add another row"},
     "add_goal": {"da": "Tilføj et mål", "en": "Add a goal"},
     "goal_placeholder": {"da": "Jeg skal ...", "en": "I will ..."},

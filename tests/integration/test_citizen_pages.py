@@ -779,6 +779,9 @@ def test_her_preparation_opens_with_what_she_gave_until_the_meeting_is_held(
     address = f"/ung/cases/{ref}/steps/young_person_prepared"
     first = client.get(address)
     assert "checked" not in first.text
+    # The star is explained, and said to a screen reader (it was hidden from it).
+    assert "Spørgsmål med * skal besvares." in html.unescape(first.text)
+    assert '<span class="visually-hidden"> (skal udfyldes)</span></legend>' in first.text
     client.post(
         address,
         data={
