@@ -1524,6 +1524,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "cases was opened. Fix the rows below and run the file again:",
     },
     "intake_row": {"da": "række {row}", "en": "row {row}"},
+    "intake_not_utf8": {
+        "da": "Fejl: {path} er ikke skrevet i UTF-8 (linje {line}): gem den i Excel som "
+        '"CSV UTF-8 (kommasepareret)", og kør den igen. Intet er oprettet.',
+        "en": "Error: {path} is not written in UTF-8 (line {line}): save it in Excel as "
+        '"CSV UTF-8 (comma delimited)" and run it again. Nothing was opened.',
+    },
     "intake_progress": {"da": "Henvisninger", "en": "Referrals"},
     "intake_opened": {"da": "oprettet", "en": "opened"},
     "intake_already_opened": {"da": "allerede oprettet", "en": "already opened"},

@@ -152,6 +152,13 @@ def test_a_dead_delivery_listed_retried_and_delivered(
         ("5", "consent_withdrawn", "system"),
     ], text
     assert re.search(r"^ +\d+  pre_meeting_due +cancelled +due 2026-03-16", text, re.MULTILINE)
+    # A timer due on a birthday shows no date: it is the young person's birth date (it
+    # was shown, though the operator sees no personal data).
+    assert re.search(
+        r"^ +\d+  eighteenth_birthday +\w+ +due on a date of the young person's \(not shown\)",
+        text,
+        re.MULTILINE,
+    ), text
     assert re.search(r"team_member:uu +withheld 1\n", text), text
     assert re.search(r"team_member:skole +dead 1\n", text), text
     assert "Not delivered:" in text

@@ -358,6 +358,19 @@ def test_intake_refuses_a_file_with_bad_rows_row_by_row_and_opens_none(
     in_english = CliRunner().invoke(cli, ["intake", str(fixed), "--lang", "en"])
     assert in_english.output.splitlines()[-1] == "already opened: 2"
     assert _cases(staffed) == 2
+    # No copy of a file (names, CPR numbers) is left behind, refused or opened: each was
+    # kept readable by this user only while its intake ran, then removed.
+    assert list((staffed.settings.home / "intake").iterdir()) == []
+
+    # A file saved by Excel as "CSV" (Windows-1252, not UTF-8): one line, no traceback.
+    latin = tmp_path / "excel.csv"
+    latin.write_bytes(fixed.read_bytes().replace(b"rettet", b"x") + "Søren".encode("cp1252"))
+    answer = CliRunner().invoke(cli, ["intake", str(latin)])
+    assert answer.exit_code == 1
+    assert answer.output.strip().endswith(
+        'gem den i Excel som "CSV UTF-8 (kommasepareret)", og kør den igen. Intet er oprettet.'
+    )
+    assert "Traceback" not in answer.output
 
 
 # --- staff ids against the account store ----------------------------------------------
@@ -518,3 +531,11 @@ def test_a_review_of_a_goal_the_plan_does_not_have_is_refused(
     assert error.text("da") == "planen har 3 mål; der findes intet mål 7"
     third = FOLLOW_UP | {"reviews": [{"goal": 3, "status": "partly"}]}
     assert staffed.service.trigger(reference, "hold_follow_up", third, COORDINATOR).seq > 0
+
+
+def test_a_sweep_at_a_time_that_is_not_one_is_told_how_to_write_it(staffed: Runtime) -> None:
+    """`workflow sweep --no-prefect --now tomorrow` ended in a ValueError traceback."""
+    result = CliRunner().invoke(cli, ["sweep", "--no-prefect", "--now", "tomorrow"])
+    assert result.exit_code == 2
+    assert "'tomorrow': write a time as YYYY-MM-DDTHH:MM" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)

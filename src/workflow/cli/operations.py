@@ -493,7 +493,13 @@ def sweep_command(
     """Fire due timers and deliver what is waiting in the outbox, once."""
     if no_prefect:
         runtime = definitions_fit_the_store()
-        moment = datetime.fromisoformat(now) if now else None
+        try:
+            moment = datetime.fromisoformat(now) if now else None
+        except ValueError:
+            raise typer.BadParameter(
+                f"'{now}': write a time as YYYY-MM-DDTHH:MM, e.g. 2026-03-02T08:00",
+                param_hint="--now",
+            ) from None
         if moment is not None and moment.tzinfo is None:  # Danish local time, like the flow
             moment = moment.replace(tzinfo=ZoneInfo("Europe/Copenhagen"))
         fired = runtime.service.fire_due_timers(moment)
@@ -531,8 +537,13 @@ def intake(
     """
     if lang not in ("da", "en"):
         raise typer.BadParameter("write da or en", param_hint="--lang")
-    with csv_path.open(encoding="utf-8", newline="") as handle:
-        total = sum(1 for _ in csv.DictReader(handle))
+    try:
+        with csv_path.open(encoding="utf-8", newline="") as handle:
+            total = sum(1 for _ in csv.DictReader(handle))
+    except UnicodeDecodeError as exc:  # Excel's "CSV" is Windows-1252, not UTF-8
+        line = csv_path.read_bytes()[: exc.start].count(b"\n") + 1
+        typer.echo(text("intake_not_utf8", lang, path=str(csv_path), line=line), err=True)
+        raise typer.Exit(1) from None
     from workflow.orchestration import intake as bulk
 
     refused: list[dict[str, Any]] = []

@@ -279,7 +279,8 @@ def machinery_command(
         )
     typer.echo(f"Timers ({len(view.timers)}):")
     for timer in view.timers:
-        typer.echo(f"  {timer.id:>6}  {timer.timer:<28} {timer.state:<9} due {_when(timer.due_at)}")
+        due = _when(timer.due_at) if timer.due_at else "on a date of the young person's (not shown)"
+        typer.echo(f"  {timer.id:>6}  {timer.timer:<28} {timer.state:<9} due {due}")
     typer.echo("Deliveries by recipient:")
     for (kind, ident), counts in sorted(view.deliveries.items()):
         shown = ", ".join(f"{state} {n}" for state, n in sorted(counts.items()))

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import os
 import re
-import shutil
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -195,9 +195,11 @@ def intake_rows(source: Path) -> dict[str, int]:
         for start in range(0, len(rows), INTAKE_CHUNK):
             refused += check_rows(rows[start : start + INTAKE_CHUNK], start + 2, batch)
         if refused:
+            _forget(batch)
             return _refused_file(rows, refused)
         for start in range(0, len(rows), INTAKE_CHUNK):
             outcomes += refer_rows(rows[start : start + INTAKE_CHUNK], start + 2, batch)
+    _forget(batch)
     return dict(Counter(o["status"] for o in outcomes))
 
 
@@ -212,11 +214,22 @@ def stage_intake_file(source: Path) -> str:
     Prefect gets only the batch id: a file's name or path could say anything (even
     whom it is about), and flow parameters carry codes only.
     """
-    batch = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
+    content = source.read_bytes()
+    batch = hashlib.sha256(content).hexdigest()[:16]
     folder = get_runtime().settings.home / "intake"
-    folder.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source, folder / f"{batch}.csv")
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # The file holds names and CPR numbers: readable by this user only, and removed when
+    # the intake is done (see _forget); a copy left by an intake that failed midway is
+    # read again by its retry.
+    handle = os.open(folder / f"{batch}.csv", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(handle, "wb") as staged:
+        staged.write(content)
     return batch
+
+
+def _forget(batch: str) -> None:
+    """Remove a staged file once its intake is done (opened, or refused whole)."""
+    (get_runtime().settings.home / "intake" / f"{batch}.csv").unlink(missing_ok=True)
 
 
 @flow(name="intake", flow_run_name="intake-{batch}")
@@ -243,6 +256,7 @@ async def intake(batch: str) -> dict[str, int]:
                 outcomes += intake_chunk(chunk, start + 2, batch)  # +2: the header line
             summary = Counter(o["status"] for o in outcomes)
             problems = [o for o in outcomes if o["status"] != "opened"][:200]
+    _forget(batch)
     codes = (
         ", ".join(f"{p['field']}: {p['code']}" for p in o.get("problems", [])) for o in problems
     )

@@ -18,10 +18,12 @@ from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
+from workflow.definitions.expressions import uses_name
 from workflow.store.states import OutboxState, TimerState
 from workflow.store.tables import Case, CaseTimer, DefinitionVersion, HistoryEvent, OutboxRow
 
@@ -169,12 +171,14 @@ class MachineryStep:
 
 @dataclass(frozen=True)
 class MachineryTimer:
-    """A timer of a case: its id (row), name, state and when it is due."""
+    """A timer of a case: its id (row), name, state and when it is due — None for a timer
+    that falls due on a date read off the young person (a birthday: the birth date, the
+    first six digits of the CPR number), as the Prefect runs leave it out too."""
 
     id: int
     timer: str
     state: str
-    due_at: datetime
+    due_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -197,13 +201,19 @@ class Machinery:
 def machinery(session: Session, reference: str) -> Machinery | None:
     """One case's machinery (None: no case has that reference); four indexed queries."""
     found = session.execute(
-        select(Case, DefinitionVersion.definition_id, DefinitionVersion.version)
+        select(
+            Case,
+            DefinitionVersion.definition_id,
+            DefinitionVersion.version,
+            DefinitionVersion.body,
+        )
         .join(DefinitionVersion, DefinitionVersion.id == Case.definition_version_id)
         .where(Case.reference == reference)
     ).first()
     if found is None:
         return None
-    case, definition, version = found
+    case, definition, version, body = found
+    personal = _personal_timers(body)
     steps = [
         MachineryStep(e.seq, e.event, e.from_stage, e.to_stage, e.actor_role, e.at)
         for e in session.scalars(
@@ -211,7 +221,7 @@ def machinery(session: Session, reference: str) -> Machinery | None:
         )
     ]
     timers = [
-        MachineryTimer(t.id, t.timer, t.state, t.due_at)
+        MachineryTimer(t.id, t.timer, t.state, None if t.timer in personal else t.due_at)
         for t in session.scalars(
             select(CaseTimer)
             .where(CaseTimer.case_id == case.id)
@@ -232,6 +242,17 @@ def machinery(session: Session, reference: str) -> Machinery | None:
         timers=timers,
         deliveries=deliveries,
         open_deliveries=[x for x in lines if x.state != OutboxState.SENT],
+    )
+
+
+def _personal_timers(body: Any) -> frozenset[str]:
+    """The timers of a stored definition that fall due on a date read off the young
+    person (``at: person.turns_18_on``, the upper age)."""
+    timers = body.get("timers") if isinstance(body, dict) else None
+    return frozenset(
+        str(t["id"])
+        for t in timers or []
+        if isinstance(t, dict) and isinstance(t.get("at"), str) and uses_name(t["at"], "person")
     )
 
 
