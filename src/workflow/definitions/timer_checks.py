@@ -35,6 +35,7 @@ def _anchors(d: Definition) -> Iterator[Finding]:
         params=frozenset(d.parameters),
         milestones=frozenset(m.id for m in d.milestones),
     )
+    kinds = definition_kinds(d)
     for i, timer in enumerate(d.timers):
         if timer.at is None:
             continue
@@ -43,7 +44,6 @@ def _anchors(d: Definition) -> Iterator[Finding]:
         if error:
             yield here, f"invalid expression: {error}", expressions.syntax_hint(timer.at)
             continue
-        kinds = definition_kinds(d)
         wrong = anchor_problem(timer.at, kinds)
         if wrong is not None:
             yield here, f"expression: {wrong[0]}", wrong[1]
