@@ -1566,6 +1566,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "the 7th digit gives another century than the birth date "
         "(e.g. 010110-1234 is born in 1910, 010110-4321 in 2010)",
     },
+    "age_outside_inputs": {
+        "da": "giver alderen {age} år, og henvisningen tager imod unge fra {min} til {max} år",
+        "en": "gives the age {age}, and the referral takes young people aged {min} to {max}",
+    },
     "birth_date_not_past": {
         "da": "skal være en fødselsdato mellem år 1900 og i dag",
         "en": "must be a birth date between the year 1900 and today",

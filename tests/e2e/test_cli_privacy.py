@@ -50,10 +50,13 @@ def test_consent_legal_basis_access_log_and_retention_from_the_command_line(
     again = run(home, "case", "show", reference, *leader, "--purpose", "tilsyn")
     assert again.stderr.strip() == f"Error: no case {reference}"
 
-    # The citizen's access log: dates, actions, roles and purposes — no staff ids.
+    # The citizen's access log: dates, actions, roles and purposes in words — no staff ids.
     log = run(home, "audit", "access-log", reference, *CW)
     assert log.returncode == 0, log.stderr
-    assert "tilsyn med frister" in log.stdout
+    assert "En leder (tilsyn) læste dit forløb (hvorfor: tilsyn med frister)" in log.stdout
+    assert "Din sagsbehandler skrev i dit forløb (hvorfor: Henvisning)" in log.stdout
+    english = run(home, "audit", "access-log", reference, *CW, "--lang", "en", "--guardian")
+    assert "read the course (why: tilsyn med frister)" in english.stdout
     assert "leder-kim" not in log.stdout
     assert "cw-mette" not in log.stdout
     exported = run(home, "audit", "export", reference, *CW, "--purpose", "aktindsigt")

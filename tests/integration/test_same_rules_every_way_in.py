@@ -144,6 +144,19 @@ def test_a_guardian_is_checked_too_and_every_error_is_told_at_once(staffed: Runt
     )
 
 
+def test_an_age_beyond_the_referrals_bounds_is_told_of_the_birth_date(staffed: Runtime) -> None:
+    """The form never shows the `age` input (it follows from the birth date): a young
+    person of 46 was told "age: må højst være 40", of a field the user never saw."""
+    person = YoungPersonDetails("Per Hansen", "0101801234", date(1980, 1, 1))
+    with pytest.raises(RejectedError) as refused:
+        staffed.service.refer("soroe", person, CW, INPUTS)
+    assert _codes(refused.value) == {"young_person.birth_date": "age_outside_inputs"}
+    age = date.today().year - 1980  # born on 1 January
+    assert refused.value.rejection.field_errors[0].text("da") == (
+        f"giver alderen {age} år, og henvisningen tager imod unge fra 0 til 40 år"
+    )
+
+
 # --- the web form and the API ---------------------------------------------------------
 
 

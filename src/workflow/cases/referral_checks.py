@@ -115,8 +115,15 @@ def _first_checks(
     if problems:
         return person_refused(problems)
     given = dict(request.inputs)
-    if any(i.name == "age" for i in definition.referral.inputs):  # the form asks the age
-        given["age"] = age_on(request.person.birth_date, local_day)
+    declared = next((i for i in definition.referral.inputs if i.name == "age"), None)
+    if declared is not None:  # the form asks the age: it follows from the birth date
+        given["age"] = age = age_on(request.person.birth_date, local_day)
+        low, high = declared.min, declared.max
+        if (low is not None and age < low) or (high is not None and age > high):
+            # Told of the birth date the user gave, not of an input they never saw.
+            bounds = {"age": age, "min": int(low or 0), "max": int(high if high else 130)}
+            where = f"{PERSON_FIELD}.birth_date"
+            return person_refused((FieldError(where, "age_outside_inputs", bounds),))
     return Asked(request, definition, given, local_day)
 
 

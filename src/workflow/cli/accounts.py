@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from workflow.privacy.accounts import AccountError
+from workflow.privacy.accounts import AccountError, check_roles
 
 app = typer.Typer(help="Staff accounts for the web app.", no_args_is_help=True)
 #: How the audit log names what an operator does here.
@@ -28,6 +28,12 @@ def create(
     """Create an account (the password is asked for, hidden)."""
     from workflow.runtime import get_runtime
 
+    try:
+        check_roles(role)
+    except AccountError as error:
+        typer.echo(f"error: --role: {error}", err=True)
+        raise typer.Exit(1) from None
+    _check_municipality(municipality, role)
     password = None if sso else typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
         user = get_runtime().accounts.create(
@@ -45,6 +51,36 @@ def create(
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from None
     typer.echo(f"created {user.username} ({user.person_id}; roles: {', '.join(user.roles)})")
+
+
+def _check_municipality(code: str | None, roles: list[str]) -> None:
+    """A staff account works for a municipality whose definition is installed (its cases
+    are that definition's); only a national analyst's account has none. Told before the
+    password is asked for."""
+    from workflow.runtime import get_runtime
+
+    known = {
+        definition.municipality.code: definition.municipality.name
+        for definition in get_runtime().catalog.current.values()
+        if definition.municipality is not None
+    }
+    listed = ", ".join(f"{c} ({n})" for c, n in sorted(known.items()))
+    if code is None:
+        if set(roles) - {"analyst"}:
+            typer.echo(
+                f"error: --municipality: a {roles[0]}'s account belongs to a municipality; "
+                f"give its code, one of {listed}",
+                err=True,
+            )
+            raise typer.Exit(1)
+        return
+    if code not in known:
+        typer.echo(
+            f"error: --municipality {code}: no installed definition has this kommunekode; "
+            f"use one of {listed}",
+            err=True,
+        )
+        raise typer.Exit(1)
 
 
 @app.command("password")

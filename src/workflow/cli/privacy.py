@@ -12,11 +12,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import typer
 
 from workflow.cli.cases import known_actor
 from workflow.errors import WorkflowError
+from workflow.texts import LANGUAGES, text
 
 consent_app = typer.Typer(help="The young person's consent to share a case.", no_args_is_help=True)
 access_app = typer.Typer(help="Recorded legal bases for access (grants).", no_args_is_help=True)
@@ -140,11 +142,25 @@ def access_log(
     reference: str = typer.Argument(..., help="Case reference."),
     actor: str = ACTOR,
     purpose: str = typer.Option("access log for the citizen", help="Why (logged)."),
+    lang: str = typer.Option("da", "--lang", help="da or en."),
+    guardian: bool = typer.Option(
+        False, "--guardian", help="Written to a guardian ('the young person's course')."
+    ),
 ) -> None:
-    """The citizen's access log: when and why the case was used, without staff names."""
-    entries = with_runtime(lambda rt: rt.audit.access_log(reference, known_actor(actor), purpose))
-    for e in entries:
-        typer.echo(f"{e.at:%Y-%m-%d %H:%M}  {e.action:<7} {e.what:<12} {e.role:<12} {e.purpose}")
+    """The citizen's full access log, in words, to hand out on request: when, who (a
+    role, never a name), what and why — every entry, oldest first."""
+    from workflow.web.citizen_log import log_rows
+
+    if lang not in LANGUAGES:
+        raise typer.BadParameter(f"use one of {', '.join(LANGUAGES)}", param_hint="--lang")
+    shown = with_runtime(
+        lambda rt: rt.audit.access_log_shown(reference, known_actor(actor), purpose, None)
+    )
+    why, zone = text("ung_why", lang), ZoneInfo(shown.definition.calendar.timezone)
+    for row in reversed(log_rows(shown, guardian, lang)):
+        because = f" ({why.lower()}: {row['why']})" if row["why"] else ""
+        at = row["at"].astimezone(zone)
+        typer.echo(f"{at:%d-%m-%Y %H:%M}  {row['who']} {row['did']}{because}")
 
 
 @audit_app.command("export")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -40,17 +41,32 @@ from workflow.store.unit_of_work import UnitOfWork
 _log = logging.getLogger(__name__)
 
 LOCALES = ("da", "en")
+#: The roles a staff account may hold. The case roles are held on a case through a
+#: standing there (caseworker of record, the coordinator chosen, a team member): the
+#: account's role says which of them it may be given; a leader acts through a recorded
+#: legal basis; an analyst (e.g. KL's) reads the national comparison only.
+ACCOUNT_ROLES = ("caseworker", "coordinator", "team_member", "leader", "analyst")
 #: What an API token may do: read cases, act on them (steps, referrals, consents, tasks),
 #: reveal CPR numbers. A browser session has all of them (the person is at the screen).
 SCOPES = ("read", "act", "cpr")
 #: A new API token's scopes unless others are asked for (never ``cpr`` unasked).
 DEFAULT_SCOPES = ("read", "act")
+_MUNICIPALITY_CODE = re.compile(r"\d{3}")
 #: The address counted for a login whose client address is not known.
 NO_ADDRESS = "-"
 
 
 class AccountError(WorkflowError):
     """An account cannot be created or changed as asked."""
+
+
+def check_roles(roles: Iterable[str]) -> None:
+    """Refuse a role no account can hold (a typing slip would give an account no rights)."""
+    unknown = [role for role in roles if role not in ACCOUNT_ROLES]
+    if unknown:
+        raise AccountError(
+            f"role '{unknown[0]}' is not an account role; use one of {', '.join(ACCOUNT_ROLES)}"
+        )
 
 
 class LoginRefusedError(WorkflowError):
@@ -191,6 +207,12 @@ class AccountService:
             raise AccountError("username: give 1-64 characters")
         if not roles:
             raise AccountError("roles: give at least one role, e.g. caseworker")
+        check_roles(roles)
+        if municipality_code is not None and not _MUNICIPALITY_CODE.fullmatch(municipality_code):
+            raise AccountError(
+                f"municipality '{municipality_code}': give its three-digit code "
+                "(kommunekode), e.g. 340 for Sorø"
+            )
         if locale not in LOCALES:
             raise AccountError(f"locale: use one of {', '.join(LOCALES)}")
         account = Account(

@@ -67,12 +67,13 @@ class ShownAccessLog:
 
 
 def collapse_reads(
-    rows: Sequence[AuditEntry], window: timedelta = READ_WINDOW
+    rows: Sequence[AuditEntry], window: timedelta | None = READ_WINDOW
 ) -> list[AccessLogLine]:
     """The entries as lines, in order, with repeated reads folded: a read of the case by
     the same person (``actor``, which is not shown) for the same purpose within ``window``
     of that person's first read joins its line (counted, with the time of the last).
-    Every other entry — a change, an export, a CPR reveal, a refusal — is a line of its own.
+    Every other entry — a change, an export, a CPR reveal, a refusal — is a line of its own;
+    ``window`` None: every entry is (the full log).
     """
     lines: list[AccessLogLine] = []
     open_reads: dict[tuple[str, str], int] = {}  # (actor, purpose) -> index of its line
@@ -81,7 +82,7 @@ def collapse_reads(
         line = AccessLogLine(
             row.at, row.action, row.object_type, row.actor.partition(":")[0], purpose
         )
-        if row.action != AuditAction.READ or row.object_type != AuditObject.CASE:
+        if window is None or row.action != AuditAction.READ or row.object_type != AuditObject.CASE:
             lines.append(line)
             continue
         key = (row.actor, row.purpose)
@@ -159,16 +160,22 @@ class AuditService:
         ]
 
     def access_log_shown(
-        self, reference: str, actor: Actor, purpose: str | None, window: timedelta = READ_WINDOW
+        self,
+        reference: str,
+        actor: Actor,
+        purpose: str | None,
+        window: timedelta | None = READ_WINDOW,
     ) -> ShownAccessLog:
         """The access log as the citizen's pages show it (:func:`collapse_reads`): repeated
-        reads by one person within ``window`` are one line with their number. The log
-        itself keeps every read; the complete list is :meth:`access_log` (the API, the
-        CLI). Producing it is logged as an export, as there."""
+        reads by one person within ``window`` are one line with their number, a citizen's
+        form mistakes are left out. ``window`` None: the full log, every entry (the CLI's,
+        which the municipality hands out on request); as codes it is :meth:`access_log`
+        (the API). Producing it is logged as an export, as there."""
         shown: list[AccessLogLine] = []
 
         def folded(rows: Sequence[AuditEntry]) -> dict[str, Any]:
-            shown.extend(collapse_reads([r for r in rows if not _a_form_mistake(r)], window))
+            kept = rows if window is None else [r for r in rows if not _a_form_mistake(r)]
+            shown.extend(collapse_reads(kept, window))
             return {"lines": len(shown)}
 
         definition, _ = self._case_log(reference, actor, purpose, folded)

@@ -1,0 +1,59 @@
+"""`workflow account create`: a typing slip in a role or a municipality is refused, said
+once, before the password is asked for; nothing is created (a helper's report: an account
+with role `wizard` for municipality 999 was created, and could do nothing)."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from workflow.cli.main import app as cli
+from workflow.privacy.accounts import AccountError
+from workflow.runtime import Runtime
+
+PASSWORD = "korrekt-hest-batteri-2026"
+
+
+@pytest.mark.parametrize(
+    ("options", "told"),
+    [
+        (["--role", "wizard", "--municipality", "340"], "--role: role 'wizard' is not an account"),
+        (["--role", "caseworker", "--municipality", "999"], "--municipality 999: no installed"),
+        (["--role", "caseworker"], "a caseworker's account belongs to a municipality"),
+    ],
+)
+def test_an_unknown_role_or_municipality_creates_nothing(
+    sqlite_runtime: Runtime, options: list[str], told: str
+) -> None:
+    result = CliRunner().invoke(
+        cli,
+        ["account", "create", "mette", "--name", "Mette", "--person-id", "cw-mette", *options],
+        input=f"{PASSWORD}\n{PASSWORD}\n",
+    )
+    assert result.exit_code == 1
+    assert told in result.output
+    assert "Password" not in result.output  # told before the password is asked for
+    assert "340 (Sorø Kommune)" in result.output or "caseworker, coordinator" in result.output
+    assert sqlite_runtime.accounts.user("mette") is None
+
+
+def test_a_national_analyst_needs_no_municipality(sqlite_runtime: Runtime) -> None:
+    result = CliRunner().invoke(
+        cli,
+        ["account", "create", "kl", "--name", "KL", "--person-id", "kl-1", "--role", "analyst"],
+        input=f"{PASSWORD}\n{PASSWORD}\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert sqlite_runtime.accounts.user("kl") is not None
+
+
+def test_the_service_refuses_a_role_and_a_code_not_as_written(sqlite_runtime: Runtime) -> None:
+    with pytest.raises(AccountError, match="use one of caseworker"):
+        sqlite_runtime.accounts.create(
+            "mette", PASSWORD, display_name="M", person_id="cw-m", roles=["sagsbehandler"]
+        )
+    with pytest.raises(AccountError, match="three-digit code"):
+        sqlite_runtime.accounts.create(
+            "mette", PASSWORD, display_name="M", person_id="cw-m", roles=["caseworker"],
+            municipality_code="Sorø",
+        )  # fmt: skip
