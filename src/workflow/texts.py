@@ -1530,6 +1530,14 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Error: {path} is not written in UTF-8 (line {line}): save it in Excel as "
         '"CSV UTF-8 (comma delimited)" and run it again. Nothing was opened.',
     },
+    "intake_columns_missing": {
+        "da": "Fejl: {path} mangler kolonne(r): {missing} (filens første linje har: {named}). "
+        "Første linje skal navngive kolonnerne, fx {columns},caseworker; gem filen fra Excel "
+        "som CSV med komma eller semikolon. Intet er oprettet.",
+        "en": "Error: {path} lacks the column(s) {missing} (the file's first line has: {named}). "
+        "The first line must name the columns, e.g. {columns},caseworker; save the file from "
+        "Excel as CSV with commas or semicolons. Nothing was opened.",
+    },
     "intake_progress": {"da": "Henvisninger", "en": "Referrals"},
     "intake_opened": {"da": "oprettet", "en": "opened"},
     "intake_already_opened": {"da": "allerede oprettet", "en": "already opened"},

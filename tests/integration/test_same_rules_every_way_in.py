@@ -386,6 +386,36 @@ def test_intake_refuses_a_file_with_bad_rows_row_by_row_and_opens_none(
     assert "Traceback" not in answer.output
 
 
+def test_intake_reads_a_file_as_danish_excel_saves_it_and_tells_a_missing_column_once(
+    staffed: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Excel's "CSV UTF-8" begins with a byte order mark, and a Danish Excel separates
+    with semicolons and leaves blank rows at the end: every row was refused, "definition:
+    skal udfyldes" (the mark) or all four columns missing (the separator)."""
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    columns = list(GOOD_ROW)
+    lines = [";".join(columns), ";".join(GOOD_ROW.values())]
+    lines += [";".join((GOOD_ROW | {"cpr": "0101104322"}).values()), ";;;;;", ";;;;;"]
+    excel = tmp_path / "henvisninger.csv"
+    excel.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(lines).encode() + b"\r\n")
+    opened = CliRunner().invoke(cli, ["intake", str(excel)])
+    assert opened.exit_code == 0, opened.output
+    assert opened.output.splitlines()[-1] == "oprettet: 2"
+    assert _cases(staffed) == 2
+
+    short = tmp_path / "kort.csv"
+    short.write_text("definition,navn,cpr\nsoroe,Ung Nummer,0101104321\nsoroe,Ung,0101104322\n")
+    refused = CliRunner().invoke(cli, ["intake", str(short)])
+    assert refused.exit_code == 1
+    assert refused.output.strip() == (
+        f"Fejl: {short} mangler kolonne(r): name, birth_date (filens første linje har: "
+        "definition, navn, cpr). Første linje skal navngive kolonnerne, fx "
+        "definition,name,cpr,birth_date,caseworker; gem filen fra Excel som CSV med komma "
+        "eller semikolon. Intet er oprettet."
+    )  # once for the file, not every row's missing fields
+    assert _cases(staffed) == 2
+
+
 # --- staff ids against the account store ----------------------------------------------
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import csv
 import os
 import signal
 import subprocess
@@ -537,13 +536,28 @@ def intake(
     """
     if lang not in ("da", "en"):
         raise typer.BadParameter("write da or en", param_hint="--lang")
+    from workflow.cases.intake_file import INTAKE_COLUMNS, missing_columns, read_rows
+
     try:
-        with csv_path.open(encoding="utf-8", newline="") as handle:
-            total = sum(1 for _ in csv.DictReader(handle))
+        missing, named = missing_columns(csv_path)
+        total = len(read_rows(csv_path))
     except UnicodeDecodeError as exc:  # Excel's "CSV" is Windows-1252, not UTF-8
         line = csv_path.read_bytes()[: exc.start].count(b"\n") + 1
         typer.echo(text("intake_not_utf8", lang, path=str(csv_path), line=line), err=True)
         raise typer.Exit(1) from None
+    if missing:  # told once for the file, not as every row's missing fields
+        typer.echo(
+            text(
+                "intake_columns_missing",
+                lang,
+                path=str(csv_path),
+                missing=", ".join(missing),
+                named=", ".join(named) or "-",
+                columns=",".join(INTAKE_COLUMNS),
+            ),
+            err=True,
+        )
+        raise typer.Exit(1)
     from workflow.orchestration import intake as bulk
 
     refused: list[dict[str, Any]] = []

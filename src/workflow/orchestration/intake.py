@@ -10,7 +10,6 @@ meanwhile. Prefect gets only the staged file's batch id, never a file name or a 
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import os
 import re
@@ -24,6 +23,7 @@ from typing import Any
 from prefect import flow, task
 from prefect.artifacts import acreate_table_artifact
 
+from workflow.cases.intake_file import INTAKE_COLUMNS, read_rows
 from workflow.cases.model import Referral, RejectedError, YoungPersonDetails
 from workflow.cases.referral_checks import ReferralChecks
 from workflow.engine.model import Actor
@@ -37,8 +37,6 @@ INTAKE_CHUNK = 1000
 PROGRESS: list[Callable[[int], object]] = []
 #: Callbacks given the refused rows of an intake (the CLI lists them, row by row).
 REFUSED: list[Callable[[list[dict[str, Any]]], object]] = []
-#: The columns a referral file must have (the others are optional: email, source, key...).
-INTAKE_COLUMNS = ("definition", "name", "cpr", "birth_date")
 #: How a refusal's field is named in an intake report: the file's column.
 _COLUMNS = {"young_person.name": "name", "young_person.cpr": "cpr"}
 _COLUMNS["young_person.birth_date"] = "birth_date"
@@ -204,8 +202,7 @@ def intake_rows(source: Path) -> dict[str, int]:
 
 
 def _read_csv(csv_path: str) -> list[dict[str, str]]:
-    with Path(csv_path).open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
+    return read_rows(Path(csv_path))
 
 
 def stage_intake_file(source: Path) -> str:
