@@ -268,3 +268,24 @@ def test_the_machinery_view_loads_neither_prefect_nor_the_definitions(tmp_path: 
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_a_sweep_as_of_a_later_time_delivers_what_its_timers_made_due(tmp_path: Path) -> None:
+    """`sweep --now` ahead of the clock fired a deadline's timer, and its notifications
+    were counted "skipped" and left pending (they were due as of the sweep's time, the
+    delivery claimed them as of the clock)."""
+    from tests.e2e.test_cli_cases import refer_here, runtime_on
+
+    home = tmp_path / "var"
+    runtime = runtime_on(home)
+    refer_here(runtime)  # the referral's deadline: a timer weeks ahead
+    runtime.engine.dispose()
+    first = run(home, "sweep", "--no-prefect")
+    assert first.returncode == 0, first.stderr
+    later = run(home, "sweep", "--no-prefect", "--now", "2040-01-01T09:00")
+    assert later.returncode == 0, later.stderr
+    assert re.search(r"Swept: [1-9]\d* timers fired", later.stdout)
+    assert "skipped" not in later.stdout
+    assert "delivered: sent " in later.stdout
+    listed = run(home, "outbox", "list", "--by", "op-test")
+    assert "pending" not in listed.stdout, listed.stdout

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -57,21 +58,23 @@ def _given_up(outcomes: list[DeliveryOutcome]) -> str:
 
 
 @task(task_run_name="deliver-batch-{first}")
-def deliver_batch(row_ids: list[int], first: int) -> State[Any]:
+def deliver_batch(row_ids: list[int], first: int, as_of_sweep: bool = False) -> State[Any]:
     """Deliver a batch of outbox rows (the sweep's bulk path: one task per batch).
 
+    ``as_of_sweep``: the rows are those due as of a sweep's given time (``--now``), taken
+    even if that time is ahead of the clock (a timer it fired made them due then).
     Failed if any row was given up (its message the rows and error types); Completed
     otherwise. Either way its data is the counts by outcome.
     """
-    outcomes = get_runtime().deliverer.deliver_many(row_ids)
+    outcomes = get_runtime().deliverer.deliver_many(row_ids, ignore_backoff=as_of_sweep)
     counts = dict(Counter(str(outcome.status) for outcome in outcomes))
     if dead := _given_up(outcomes):
         return Failed(message=f"given up: {dead}", data=counts)
     return Completed(data=counts)
 
 
-def _batch(row_ids: list[int]) -> dict[str, int]:
-    state = deliver_batch(row_ids, row_ids[0], return_state=True)
+def _batch(row_ids: list[int], as_of_sweep: bool = False) -> dict[str, int]:
+    state = deliver_batch(row_ids, row_ids[0], as_of_sweep, return_state=True)
     # Called from the drain (sync) inside the async flow: the sync form, asked for.
     counts = state.result(raise_on_failure=False, _sync=True)  # type: ignore[call-overload]
     if not isinstance(counts, dict):  # the task itself broke: its rows wait for the next sweep
@@ -167,7 +170,8 @@ async def sweep(now_iso: str | None = None) -> State[Any]:
         handed = carry_out(steps, presence=lambda: True)
     ran, delivered = (Counter[str](), Counter[str]()) if handed else await _carry_out_here(steps)
     deliverer = runtime.deliverer
-    delivered.update(deliverer.drain(before if handed else moment, DELIVERY_CHUNK, _batch))
+    batch = _batch if moment is None else partial(_batch, as_of_sweep=True)
+    delivered.update(deliverer.drain(before if handed else moment, DELIVERY_CHUNK, batch))
     # Rows given up here, and any a run without Prefect (or a failed one) left untold.
     announced = announce_dead(deliverer)
     pruned = prune_stored_hand_offs()
