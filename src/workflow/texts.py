@@ -1578,6 +1578,18 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "giver alderen {age} år, og henvisningen tager imod unge fra {min} til {max} år",
         "en": "gives the age {age}, and the referral takes young people aged {min} to {max}",
     },
+    "staff_not_caseworker": {
+        "da": "'{value}' er ikke sagsbehandler og kan ikke være ansvarlig sagsbehandler; "
+        "vælg en sagsbehandler",
+        "en": "'{value}' is not a caseworker and cannot be the responsible caseworker; "
+        "choose a caseworker",
+    },
+    "staff_other_department": {
+        "da": "'{value}' hører til {theirs}; vælg den afdeling (samtykket, der giver adgang "
+        "til sagen, gælder afdelingen)",
+        "en": "'{value}' belongs to {theirs}; choose that department (the consent that "
+        "gives access to the case is the department's)",
+    },
     "birth_date_not_past": {
         "da": "skal være en fødselsdato mellem år 1900 og i dag",
         "en": "must be a birth date between the year 1900 and today",

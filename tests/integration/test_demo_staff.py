@@ -20,7 +20,7 @@ def test_the_demo_makes_each_of_its_staff_missing_and_keeps_one_made_by_hand(
         municipality_code="340",
     )
     assert _demo_staff() is True
-    for username, _name, person_id, _roles in DEMO_ACCOUNTS:
+    for username, _name, person_id, _roles, _department in DEMO_ACCOUNTS:
         user = sqlite_runtime.accounts.user(username)
         assert user is not None, username
         assert user.person_id == person_id

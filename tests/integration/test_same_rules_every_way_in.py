@@ -483,13 +483,54 @@ def test_a_staff_id_that_is_nobodys_is_told_whom_it_likely_meant(staffed: Runtim
         staffed.service.trigger(reference, "hold_pre_meeting", _pre_meeting(team, "Lise"), CW)
     errors = [(e.name, e.code, e.params) for e in refused.value.rejection.field_errors]
     assert errors == [
-        ("team", "not_staff_meant", {"value": "anna", "meant": "laerer-anna (Anna)"}),
-        ("team", "not_staff_meant", {"value": "laerer-ana", "meant": "laerer-anna (Anna)"}),
-        ("team", "not_staff", {"value": "bo"}),
+        ("team", "not_staff_meant", {"value": "anna", "meant": "laerer-anna (Anna)", "item": 1}),
+        (
+            "team",
+            "not_staff_meant",
+            {"value": "laerer-ana", "meant": "laerer-anna (Anna)", "item": 2},
+        ),
+        ("team", "not_staff", {"value": "bo", "item": 3}),
         ("coordinator", "not_staff_meant", {"value": "Lise", "meant": "tovholder-lise (Lise)"}),
     ]
     words = refused.value.rejection.field_errors[0].text()
-    assert words == "'anna' er ikke en medarbejders id; mente du laerer-anna (Anna)?"
+    assert words == "punkt 1: 'anna' er ikke en medarbejders id; mente du laerer-anna (Anna)?"
+
+
+def test_a_team_member_is_put_in_their_own_department_and_a_caseworker_is_one(
+    staffed: Runtime,
+) -> None:
+    """A consent covers departments: a job centre adviser put on the team under "Skole"
+    (which the consent covered) saw the case although the job centre had no consent; a
+    teacher named responsible caseworker saw every case detail (a helper's report)."""
+    staffed.accounts.create(
+        "carl", PASSWORD, display_name="Carl", person_id="job-carl", roles=["team_member"],
+        municipality_code="340", department="jobcenter",
+    )  # fmt: skip
+    reference = _to_pre_meeting(staffed)
+    team = [
+        {"department": "skole", "person": "laerer-anna"},  # her account has no department
+        {"department": "skole", "person": "job-carl"},
+    ]
+    with pytest.raises(RejectedError) as refused:
+        staffed.service.trigger(reference, "hold_pre_meeting", _pre_meeting(team), CW)
+    (error,) = refused.value.rejection.field_errors
+    assert (error.name, error.code) == ("team", "staff_other_department")
+    assert error.text("da") == (
+        "punkt 2: 'job-carl' hører til Jobcenter Sorø; vælg den afdeling "
+        "(samtykket, der giver adgang til sagen, gælder afdelingen)"
+    )
+    assert "belongs to Sorø job centre; choose" in error.text("en")
+    team[1]["department"] = "jobcenter"
+    staffed.service.trigger(reference, "hold_pre_meeting", _pre_meeting(team), CW)
+
+    with pytest.raises(RejectedError) as refused:
+        staffed.service.refer("soroe", FREJA, CW, {"source": "school", "caseworker": "laerer-anna"})
+    assert _codes(refused.value) == {"caseworker": "staff_not_caseworker"}
+    assert (
+        refused.value.rejection.field_errors[0]
+        .text("da")
+        .startswith("'laerer-anna' er ikke sagsbehandler og kan ikke være ansvarlig sagsbehandler")
+    )
 
 
 def test_a_referral_naming_another_municipalitys_caseworker_is_refused(

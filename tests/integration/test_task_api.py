@@ -18,8 +18,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.integration.conftest import Clock
+from tests.support.pages import log_in, page_client
 from workflow.cases.model import YoungPersonDetails
 from workflow.engine.model import Actor
+from workflow.errors import InvalidRequestError
 from workflow.privacy.consents import ConsentRequest
 from workflow.runtime import Runtime
 from workflow.store.tables import CaseTask
@@ -178,6 +180,32 @@ def test_marking_a_task_done_once_and_the_refusals(
 
     (listed,) = client.get("/api/v1/tasks?done=true", headers=anna).json()["tasks"]
     assert listed["id"] == task.id
+
+
+def test_a_withdrawn_consent_takes_the_departments_tasks_from_its_members(
+    client: TestClient, runtime: Runtime, reference: str
+) -> None:
+    """After the school's consent was withdrawn, Anna's worklist still listed the case's
+    tasks (their titles may name the young person) and she could mark one done with a
+    note written into the case; the caseworker could still give her a new one."""
+    task = runtime.tasks.add(reference, CASEWORKER, assignee="laerer-anna", title="Send skemaet")
+    anna = login(client, "anna")
+    assert task.id in [t["id"] for t in client.get("/api/v1/tasks", headers=anna).json()["tasks"]]
+    offered = '<option value="laerer-anna">'  # an assignee the case page offers
+    with page_client(runtime) as pages:
+        log_in(pages, "mette", PASSWORD)
+        assert offered in pages.get(f"/cases/{reference}").text
+        runtime.consents.withdraw(reference, CASEWORKER, ["skole"])
+        before = stored(runtime)
+        assert offered not in pages.get(f"/cases/{reference}").text
+
+    assert client.get("/api/v1/tasks", headers=anna).json()["tasks"] == []
+    refused = client.post(f"/api/v1/tasks/{task.id}/done", json={"note": "x"}, headers=anna)
+    assert refused.status_code == 404  # as for a task that is not there: nothing told
+    assert reference not in refused.text
+    with pytest.raises(InvalidRequestError, match="no consent covers their department"):
+        runtime.tasks.add(reference, CASEWORKER, assignee="laerer-anna", title="Ring")
+    assert stored(runtime) == before
 
 
 def test_a_cases_tasks_and_adding_one(client: TestClient, runtime: Runtime, reference: str) -> None:

@@ -6,6 +6,9 @@ up here and hands over as :class:`~workflow.engine.inputs.InputFacts`:
 - the staff ids a step names (a responsible caseworker, a coordinator, team members,
   goal owners), as the account store knows them for the case's municipality: an id of
   nobody, or of another municipality's staff, is refused beside its field;
+- their accounts' departments (a team member is put on the team in their own department:
+  the consent that lets them see the case is their department's) and which of them are
+  caseworkers (only a caseworker is made the responsible caseworker);
 - the number of goals of the case's current plan (a review names one of them).
 
 A mail address (with ``@``) is never looked up: it names an outside participant on a
@@ -21,6 +24,7 @@ from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from workflow.definitions.models import Definition
+from workflow.definitions.vocabulary import CaseRole
 from workflow.engine.inputs import PERSON_ID, STAFF_INPUT_TYPES, InputFacts, StaffDirectory
 from workflow.store.tables import Account, Plan, PlanGoal
 
@@ -72,13 +76,17 @@ def staff_directories(
         row
         for start in range(0, len(every), _MOST_IDS)
         for row in session.execute(
-            select(Account.person_id, own).where(
+            select(Account.person_id, own, Account.department, Account.roles).where(
                 Account.person_id.in_(every[start : start + _MOST_IDS]), Account.active.is_(True)
             )
         )
     ]
-    ours = frozenset(person for person, own_staff in rows if own_staff)
-    theirs = frozenset(person for person, own_staff in rows if not own_staff)
+    ours = frozenset(person for person, own_staff, _, _ in rows if own_staff)
+    theirs = frozenset(person for person, own_staff, _, _ in rows if not own_staff)
+    departments = {person: department for person, _, department, _ in rows if department}
+    caseworkers = frozenset(
+        person for person, _, _, roles in rows if CaseRole.CASEWORKER in (roles or ())
+    )
     # Checked once the municipality has accounts of its own (national accounts, of no
     # municipality, are staff everywhere but do not make a municipality's staff known).
     local = Account.municipality_code == municipality_code
@@ -91,6 +99,8 @@ def staff_directories(
             elsewhere=ids & theirs,
             checked=checked,
             meant={typed: meant[typed] for typed in ids & unknown if typed in meant},
+            departments={p: departments[p] for p in ids & ours if p in departments},
+            caseworkers=ids & caseworkers,
         )
         if ids
         else StaffDirectory()

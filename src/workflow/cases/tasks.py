@@ -28,9 +28,15 @@ from workflow.privacy.authorisation import authorise
 from workflow.store.audit import AuditAction, AuditObject, actor_label, write_audit
 from workflow.store.busy import retry_when_busy
 from workflow.store.reading import case_by_reference
-from workflow.store.standing import standing_of
+from workflow.store.standing import consented, standing_of
 from workflow.store.states import OutboxState, TaskState
-from workflow.store.tables import Case, CaseTask, OutboxRow, TeamMembership
+from workflow.store.tables import (
+    Case,
+    CaseTask,
+    CoordinatorAssignment,
+    OutboxRow,
+    TeamMembership,
+)
 from workflow.store.unit_of_work import UnitOfWork
 
 #: Most open tasks a worklist shows at once (the oldest due first).
@@ -86,7 +92,7 @@ class TaskService:
         """A person's tasks across cases: open ones, overdue first (or the done ones)."""
         now = self.uow.clock()
         with self.uow.transaction() as session:
-            mine = _assigned_to(person)
+            mine = and_(_assigned_to(person), _still_on(person))
             query = (
                 select(CaseTask, Case.reference, Case.stage)
                 .join(Case, Case.id == CaseTask.case_id)
@@ -228,13 +234,18 @@ class TaskService:
             ):
                 raise _problem("reference", f"case {reference} is closed", "tasks end with it")
             standing = standing_of(session, stored, assignee.strip(), self.uow.today())
-            if not (standing.caseworker or standing.coordinator or standing.team_departments):
+            if not (standing.caseworker or standing.coordinator or standing.on_team):
                 raise _problem(
                     "assignee",
-                    f"'{assignee}' has no standing on {reference}",
-                    "give the task to its caseworker, coordinator or a team member",
+                    f"'{assignee}' has no standing on {reference}"
+                    + (
+                        " (no consent covers their department)" if standing.team_departments else ""
+                    ),
+                    "give the task to its caseworker, coordinator or a team member whose "
+                    "department the consent covers",
                 )
-            department = next(iter(sorted(standing.team_departments)), None)
+            covered = standing.team_departments & standing.consented_departments
+            department = next(iter(sorted(covered)), None)
             kind, role = (
                 (RecipientKind.TEAM_MEMBER, department)
                 if department and not (standing.caseworker or standing.coordinator)
@@ -317,17 +328,44 @@ def _assigned_to(person: str) -> Any:
     return or_(CaseTask.person == person, department_tasks)
 
 
+def _still_on(person: str) -> Any:
+    """SQL: the person stands on the task's case now: its caseworker, its coordinator, or
+    on its team for a department a consent in force covers (a task of a case whose
+    consent was withdrawn for their department is no longer theirs to see or do)."""
+    return or_(
+        Case.caseworker == person,
+        select(CoordinatorAssignment.id)
+        .where(
+            CoordinatorAssignment.case_id == CaseTask.case_id,
+            CoordinatorAssignment.person == person,
+            CoordinatorAssignment.until.is_(None),
+        )
+        .exists(),
+        select(TeamMembership.id)
+        .where(
+            TeamMembership.case_id == CaseTask.case_id,
+            TeamMembership.person == person,
+            TeamMembership.until.is_(None),
+            consented(CaseTask.case_id, TeamMembership.department),
+        )
+        .exists(),
+    )
+
+
 def _may_complete(
     session: Session, task: CaseTask, stored: Case, actor: Actor, today: date
 ) -> bool:
-    """The assignee: the person named, a team member for the department, the role's holder."""
+    """The assignee — the person named, a team member for the department, the role's
+    holder — while they stand on the case (a team member: a consent covers them)."""
     if not actor.id:
+        return False
+    standing = standing_of(session, stored, actor.id, today)
+    if not (standing.caseworker or standing.coordinator or standing.on_team):
         return False
     if task.person:
         return task.person == actor.id
-    standing = standing_of(session, stored, actor.id, today)
     if task.assignee_kind == RecipientKind.DEPARTMENT:
-        return task.assignee_id in standing.team_departments
+        return task.assignee_id in standing.team_departments & standing.consented_departments
     if task.assignee_kind == RecipientKind.ROLE:
         return (task.assignee_id == "caseworker" and standing.caseworker) or (
             task.assignee_id == "coordinator" and standing.coordinator

@@ -33,7 +33,7 @@ def create(
     except AccountError as error:
         typer.echo(f"error: --role: {error}", err=True)
         raise typer.Exit(1) from None
-    _check_municipality(municipality, role)
+    _check_municipality(municipality, role, department)
     password = None if sso else typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
         user = get_runtime().accounts.create(
@@ -53,17 +53,14 @@ def create(
     typer.echo(f"created {user.username} ({user.person_id}; roles: {', '.join(user.roles)})")
 
 
-def _check_municipality(code: str | None, roles: list[str]) -> None:
+def _check_municipality(code: str | None, roles: list[str], department: str | None) -> None:
     """A staff account works for a municipality whose definition is installed (its cases
-    are that definition's); only a national analyst's account has none. Told before the
-    password is asked for."""
+    are that definition's), in one of its departments; only a national analyst's account
+    has no municipality. Told before the password is asked for."""
     from workflow.runtime import get_runtime
 
-    known = {
-        definition.municipality.code: definition.municipality.name
-        for definition in get_runtime().catalog.current.values()
-        if definition.municipality is not None
-    }
+    definitions = [d for d in get_runtime().catalog.current.values() if d.municipality]
+    known = {d.municipality.code: d.municipality.name for d in definitions if d.municipality}
     listed = ", ".join(f"{c} ({n})" for c, n in sorted(known.items()))
     if code is None:
         if set(roles) - {"analyst"}:
@@ -78,6 +75,17 @@ def _check_municipality(code: str | None, roles: list[str]) -> None:
         typer.echo(
             f"error: --municipality {code}: no installed definition has this kommunekode; "
             f"use one of {listed}",
+            err=True,
+        )
+        raise typer.Exit(1)
+    departments = sorted(
+        {d.id for x in definitions if x.municipality and x.municipality.code == code
+         for d in x.departments}
+    )  # fmt: skip
+    if department is not None and department not in departments:
+        typer.echo(
+            f"error: --department {department}: {known[code]} has no such department; "
+            f"use one of {', '.join(departments)}",
             err=True,
         )
         raise typer.Exit(1)

@@ -249,15 +249,16 @@ def _prefect(command: str, port: int) -> Iterator[str]:
         refuse(command, str(exc))
 
 
-#: Demo staff (Sorø): username, full name, staff id used in the demo script, roles.
-DEMO_ACCOUNTS = (
-    ("mette", "Mette Sagsbehandler", "cw-mette", ["caseworker"]),
-    ("lise", "Lise Tovholder", "tovholder-lise", ["coordinator"]),
-    ("anna", "Anna Lærer", "laerer-anna", ["team_member"]),
-    ("leif", "Leif Leder", "leder-leif", ["leader"]),
+#: Demo staff (Sorø): username, full name, staff id used in the demo script, roles, and
+#: the department a team member works in (a team puts them in it, and no other).
+DEMO_ACCOUNTS: tuple[tuple[str, str, str, list[str], str | None], ...] = (
+    ("mette", "Mette Sagsbehandler", "cw-mette", ["caseworker"], None),
+    ("lise", "Lise Tovholder", "tovholder-lise", ["coordinator"], None),
+    ("anna", "Anna Lærer", "laerer-anna", ["team_member"], "skole"),
+    ("leif", "Leif Leder", "leder-leif", ["leader"], None),
     # On the demo case's team: staff ids are checked against Sorø's accounts (issue 17).
-    ("bo", "Bo Rådgiver", "raadgiver-bo", ["team_member"]),
-    ("sara", "Sara Vejleder", "vejleder-sara", ["team_member"]),
+    ("bo", "Bo Rådgiver", "raadgiver-bo", ["team_member"], "born_familie"),
+    ("sara", "Sara Vejleder", "vejleder-sara", ["team_member"], "uu"),
 )
 DEMO_PASSWORD = "demo-kode-2026"  # noqa: S105 (printed for the demo; never a real account)
 
@@ -283,7 +284,7 @@ def _demo_staff() -> bool:
 
     runtime = get_runtime()
     created = False
-    for username, name, person_id, roles in DEMO_ACCOUNTS:
+    for username, name, person_id, roles, department in DEMO_ACCOUNTS:
         if runtime.accounts.user(username) is not None:
             continue
         runtime.accounts.create(
@@ -293,6 +294,7 @@ def _demo_staff() -> bool:
             person_id=person_id,
             roles=roles,
             municipality_code="340",
+            department=department,
         )
         created = True
     return created

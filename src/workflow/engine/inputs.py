@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from workflow.definitions.models import Definition
 from workflow.definitions.parts import Input
-from workflow.definitions.vocabulary import InputType
+from workflow.definitions.types import text_in
+from workflow.definitions.vocabulary import CaseRole, InputType
 from workflow.engine.access import YOUNG_PERSON_ACTOR
 from workflow.engine.model import FieldError
 
@@ -75,6 +76,13 @@ class StaffDirectory:
     #: "id (name)" (a username, a first name or a slip of the keys: "anna" for
     #: "laerer-anna (Anna Lærer)").
     meant: Mapping[str, str] = field(default_factory=dict)
+    #: The department of each known person whose account has one: on a team they are in
+    #: it (a consent covers departments: a member put in another would see the case
+    #: under a consent that does not cover theirs).
+    departments: Mapping[str, str] = field(default_factory=dict)
+    #: The known persons whose accounts are caseworkers' (a standing of caseworker is
+    #: theirs only: a teacher made responsible caseworker would see every case detail).
+    caseworkers: frozenset[str] = frozenset()
 
     def problem(self, person: str) -> str | None:
         """Why ``person`` cannot be named as staff on the case (a text key), or None."""
@@ -151,31 +159,86 @@ def holds_a_standing(definition: Definition, item: Input) -> bool:
     )
 
 
+def _their_department(
+    definition: Definition,
+    staff: StaffDirectory,
+    name: str,
+    entry: Mapping[str, Any],
+    number: int,
+) -> FieldError | None:
+    """A team entry that puts a person in another department than their account's."""
+    theirs = staff.departments.get(entry["person"])
+    if theirs is None or theirs == entry["department"]:
+        return None
+    known = definition.departments_by_id.get(theirs)
+    words = {lang: text_in(known.name, lang) for lang in ("da", "en")} if known else None
+    return FieldError(
+        name, "staff_other_department",
+        {"value": entry["person"], "theirs": words or theirs, "item": number},
+    )  # fmt: skip
+
+
 def _against_facts(
     definition: Definition, item: Input, value: Any, facts: InputFacts
 ) -> list[FieldError]:
     """The errors only the service's facts show: unknown staff, goals not in the plan."""
-    found: list[FieldError] = []
     staff = facts.staff
     if staff is not None and isinstance(value, str) and item.type in _ONE_PERSON:
-        if "@" in value and holds_a_standing(definition, item):
-            found.append(FieldError(item.name, "not_a_staff_id", {"value": value}))
-        elif "@" not in value and (refused := staff.refusal(item.name, value)):
-            found.append(refused)
-    elif staff is not None and item.type in _MANY_PEOPLE:
-        key = "person" if item.type is InputType.TEAM else "owner"
-        for entry in value or []:
-            person = entry.get(key)
-            # A mail address is an outside participant: not staff, and never a standing.
-            if isinstance(person, str) and "@" not in person:
-                refused = staff.refusal(item.name, person)
-                if refused is not None:
-                    found.append(refused)
-    elif facts.plan_goals is not None and item.type is InputType.GOAL_REVIEWS:
+        refused = _one_person(definition, item, value, staff)
+        return [] if refused is None else [refused]
+    if staff is not None and item.type in _MANY_PEOPLE:
+        return _many_people(definition, item, value, staff)
+    found: list[FieldError] = []
+    if facts.plan_goals is not None and item.type is InputType.GOAL_REVIEWS:
         for review in value or []:
             if review["goal"] > facts.plan_goals:
                 params = {"goal": review["goal"], "goals": facts.plan_goals}
                 found.append(FieldError(item.name, "goal_not_in_plan", params))
+    return found
+
+
+def _one_person(
+    definition: Definition, item: Input, value: str, staff: StaffDirectory
+) -> FieldError | None:
+    """A person input naming no one who can be named there: nobody's id, another
+    municipality's staff, a mail address for a standing, a responsible caseworker who
+    is not a caseworker."""
+    if "@" in value:
+        if holds_a_standing(definition, item):
+            return FieldError(item.name, "not_a_staff_id", {"value": value})
+        return None
+    refused = staff.refusal(item.name, value)
+    if refused is not None:
+        return refused
+    if (
+        item.type is InputType.PERSON
+        and item.name == CaseRole.CASEWORKER
+        and staff.checked
+        and value not in staff.caseworkers
+    ):
+        return FieldError(item.name, "staff_not_caseworker", {"value": value})
+    return None
+
+
+def _many_people(
+    definition: Definition, item: Input, value: Any, staff: StaffDirectory
+) -> list[FieldError]:
+    """Each entry of a team or of goals naming no one who can be named there (each error
+    names its entry), and a team member put in another department than their own."""
+    found: list[FieldError] = []
+    key = "person" if item.type is InputType.TEAM else "owner"
+    for number, entry in enumerate(value or [], start=1):
+        person = entry.get(key)
+        # A mail address is an outside participant: not staff, and never a standing.
+        if not isinstance(person, str) or "@" in person:
+            continue
+        refused = staff.refusal(item.name, person)
+        if refused is not None:
+            found.append(replace(refused, params={**refused.params, "item": number}))
+        elif item.type is InputType.TEAM and (
+            wrong := _their_department(definition, staff, item.name, entry, number)
+        ):
+            found.append(wrong)
     return found
 
 

@@ -388,9 +388,12 @@ def in_words(params: Mapping[str, Any], locale: str) -> Mapping[str, Any]:
     (``tuesday, thursday``: "tirsdag, torsdag"). The pages word more (times, kinds)."""
     part = params.get("field")
     days = params.get("days")
-    if not (isinstance(part, str) and f"item_field_{part}" in TEXTS) and not isinstance(days, str):
-        return params
     found = dict(params)
+    for name, value in params.items():  # a name given in each language: the reader's
+        if isinstance(value, Mapping) and "da" in value:
+            found[name] = value.get(locale) or value["da"]
+    if not (isinstance(part, str) and f"item_field_{part}" in TEXTS) and not isinstance(days, str):
+        return found
     if isinstance(part, str) and f"item_field_{part}" in TEXTS:
         found["field"] = text(f"item_field_{part}", locale)
     if isinstance(days, str):

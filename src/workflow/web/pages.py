@@ -323,8 +323,11 @@ def _assignees(
     for person, role in ((view.caseworker, "caseworker"), (view.coordinator, "coordinator")):
         if person:
             found.setdefault(person, f"{people.get(person, person)} – {text('role_' + role, lang)}")
+    covered = covered_departments(view)
     for member in view.team:
         person = member["person"]
+        if member["department"] not in covered:
+            continue  # no consent covers them: no standing, no task
         department = departments.get(member["department"], member["department"])
         found.setdefault(person, f"{people.get(person, person)} – {department}")
     return list(found.items())
