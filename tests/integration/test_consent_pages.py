@@ -138,6 +138,16 @@ def test_the_access_log_speaks_words_and_folds_repeated_reads(
     clock.advance(minutes=15)  # later: a new line
     assert client.get(f"/cases/{reference}").status_code == 200
 
+    # A member of staff not on the case tries it: refused, and named as no role of it
+    # (the account's role, "Teammedlem", read as if she were on the young person's team).
+    runtime.accounts.create(
+        "sara", PASSWORD, display_name="Sara", person_id="vejleder-sara", roles=["team_member"],
+        municipality_code="340",
+    )  # fmt: skip
+    log_in(client, "sara")
+    assert client.get(f"/cases/{reference}").status_code == 404
+    log_in(client, "mette", PASSWORD)
+
     answer = client.get(f"/cases/{reference}/access-log")
     assert answer.status_code == 200
     table = answer.text.split('data-testid="access-log"', 1)[1].split("</table>", 1)[0]
@@ -146,6 +156,8 @@ def test_the_access_log_speaks_words_and_folds_repeated_reads(
     assert ("Ændret (sagen)", "Sagsbehandler", "Start forløbet") in words
     assert ("Ændret (samtykke)", "Sagsbehandler", "Samtykke registreret") in words
     assert ("Ændret (sagen)", "Systemet (automatisk)", "Samtykke registreret") in words
+    refused = [role for action, role, _ in words if action.startswith("Forsøg afvist")]
+    assert refused == ["En medarbejder"]
     reads = [(when, purpose) for when, action, _, purpose in rows if action == "Læst (sagen)"]
     assert len(reads) == 2  # eight views in six minutes, then one
     assert "8 gange, til" in reads[0][0]

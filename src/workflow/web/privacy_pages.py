@@ -275,10 +275,21 @@ def access_log_rows(shown: ShownAccessLog, lang: str) -> list[dict[str, Any]]:
             "count": line.count,
             "action": text(f"log_{line.action}", lang),
             "what": text(f"log_what_{line.what}", lang),
-            "role": text(f"role_{line.role}", lang)
-            if f"role_{line.role}" in TEXTS
-            else text("role_other", lang),
+            "role": _log_role(line.role, line.action, lang),
             "purpose": purpose_words(shown.definition, line.purpose, lang),
         }
         for line in shown.lines
     ]
+
+
+#: The roles a refused attempt may be named by: the citizens' own (the role a member of
+#: staff claimed was not held on the case, so it says nothing true of them).
+_OWN_ROLES = frozenset({"young_person", "guardian", "citizen", "system"})
+
+
+def _log_role(role: str, action: str, lang: str) -> str:
+    """A line's role in words; a refused attempt by staff is "a member of staff" (the
+    account's role, e.g. "Teammedlem", read as if they were on the young person's team)."""
+    if action == "refused" and role not in _OWN_ROLES:
+        return text("ung_who_user", lang)
+    return text(f"role_{role}", lang) if f"role_{role}" in TEXTS else text("role_other", lang)
