@@ -319,6 +319,12 @@ TEXTS: dict[str, dict[str, str]] = {
     "timer_refused_case_closed": {"da": "sagen er afsluttet", "en": "the case is closed"},
     "step_saved": {"da": "Skridtet er gemt: {step}.", "en": "The step is saved: {step}."},
     "case_opened": {"da": "Sagen {reference} er oprettet.", "en": "Case {reference} is opened."},
+    "referred_for_another": {
+        "da": "Henvisningen er gemt som sag {reference}, og den ansvarlige sagsbehandler har "
+        "fået besked. Du er ikke selv på sagen, så den står ikke på din liste.",
+        "en": "The referral is saved as case {reference}, and the responsible caseworker has "
+        "been told. You are not on the case yourself, so it is not on your list.",
+    },
     "save": {"da": "Gem", "en": "Save"},
     "cancel": {"da": "Annullér", "en": "Cancel"},
     "back_to_case": {"da": "Tilbage til sagen", "en": "Back to the case"},

@@ -229,6 +229,36 @@ def test_the_web_form_refuses_the_century_and_an_unknown_caseworker(
     assert fine.status_code == 303, fine.text
 
 
+def test_the_referral_form_tells_every_field_at_once_and_a_referral_for_another_lands(
+    client: TestClient, staffed: Runtime
+) -> None:
+    """An empty referral told the young person's fields, then "Hvem henviser?" in a
+    second round; a referral for another caseworker saved the case and then showed the
+    referrer "Der er ingen sag ..., som du har adgang til" (a helper's report)."""
+    csrf = _log_in(client)
+    empty = {"csrf_token": csrf, "definition": "soroe", "caseworker": ""}
+    answer = client.post("/refer", data=empty, follow_redirects=False)
+    assert answer.status_code == 422
+    summary = html.unescape(answer.text.split('id="error-summary"', 1)[1].split("</div>", 1)[0])
+    for field in ("person_name", "person_cpr", "person_birth_date", "source", "caseworker"):
+        assert f'<a href="#{field}">' in summary, field
+    staffed.accounts.create(
+        "kim", PASSWORD, display_name="Kim Sagsbehandler", person_id="cw-kim",
+        roles=["caseworker"], municipality_code="340",
+    )  # fmt: skip
+    other = _refer_form(csrf, "010110-4321", "2010-01-01") | {"caseworker": "cw-kim"}
+    saved = client.post("/refer", data=other, follow_redirects=False)
+    assert saved.status_code == 303
+    reference = staffed.service.view(saved.headers["location"][len("/?referred=") :], CW_KIM)
+    assert saved.headers["location"] == f"/?referred={reference.reference}"
+    landed = client.get(saved.headers["location"]).text
+    assert f"Henvisningen er gemt som sag {reference.reference}" in landed
+    assert "Der er ingen sag" not in landed
+
+
+CW_KIM = Actor("caseworker", "cw-kim")
+
+
 def _api_token(client: TestClient) -> dict[str, str]:
     answer = client.post("/api/v1/tokens", json={"username": "mette", "password": PASSWORD})
     assert answer.status_code == 201, answer.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -98,6 +99,7 @@ def caseload_page(  # noqa: PLR0913 - the page's query parameters
     q: str = "",
     page: int = 1,
     standing: str = "",
+    referred: str = "",
 ) -> Response:
     page = max(1, min(page, 10_000))
     standing = standing if standing in STANDINGS else ""
@@ -124,7 +126,12 @@ def caseload_page(  # noqa: PLR0913 - the page's query parameters
         standings=STANDINGS,
         page=page,
         pages=max(1, -(-result.total // PAGE_SIZE)),
+        # A referral made for another caseworker: opened, and not the referrer's to see.
+        referred=referred if _REFERENCE.fullmatch(referred) else "",
     )
+
+
+_REFERENCE = re.compile(r"[A-Z]{2,5}-\d{4}-\d{4,}")
 
 
 # --- a case ----------------------------------------------------------------------

@@ -15,6 +15,7 @@ from workflow.cases.model import GuardianDetails, RejectedError, YoungPersonDeta
 from workflow.cases.service import CaseService
 from workflow.definitions.models import Definition
 from workflow.definitions.vocabulary import CASEWORKER_ROLE
+from workflow.engine.inputs import validate_inputs
 from workflow.engine.steps import acting_role
 from workflow.errors import WorkflowError
 from workflow.privacy.accounts import User
@@ -96,7 +97,9 @@ def refer(request: Request, web: Web, cases: Cases, auth: SignedIn, form: Posted
     role = acting_role(definition.referral.roles, auth.user.roles)
     if role is None:
         return answer(status_code=403, message=text("step_not_available", lang))
-    if person is None:
+    if person is None:  # the referral's own fields told with the young person's, at once
+        _, input_errors = validate_inputs(definition, _referral_inputs(definition), inputs)
+        errors |= {e.name: field_error_text(e, lang, definition) for e in input_errors}
         return answer(status_code=422, message=text("refer_errors_heading", lang), errors=errors)
     try:
         result = cases.refer(
@@ -114,6 +117,10 @@ def refer(request: Request, web: Web, cases: Cases, auth: SignedIn, form: Posted
         return answer(status_code=409, message=str(error))
     if not result.repeated:
         web.on_step(result)
+    if not web.service.roles_held(result.reference, auth.user.person_id):
+        # Referred for another caseworker: the referrer has no standing on the case, so
+        # its page would say there is no such case; the caseload says it was opened.
+        return RedirectResponse(f"/?referred={result.reference}", status_code=303)
     return RedirectResponse(f"/cases/{result.reference}?saved=refer", status_code=303)
 
 
