@@ -434,6 +434,17 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "Datoen for samtykket kan ikke ligge i fremtiden.",
         "en": "The consent's date cannot be in the future.",
     },
+    "consent_problem_given_on_before": {
+        "da": "Datoen for samtykket ligger før sagen blev oprettet; et samtykke til "
+        "forløbet er givet i sagen: skriv den dag, det blev givet (eller lad feltet stå tomt: "
+        "i dag).",
+        "en": "The consent's date is before the case was opened; a consent to the course is "
+        "given in the case: write the day it was given (or leave it empty: today).",
+    },
+    "consent_problem_given_on_date": {
+        "da": "Datoen for samtykket skal være en dato (ÅÅÅÅ-MM-DD).",
+        "en": "The consent's date must be a date (YYYY-MM-DD).",
+    },
     "consent_saved": {"da": "Samtykket er gemt.", "en": "The consent is saved."},
     "consent_withdrawn_notice": {
         "da": "Samtykket er trukket tilbage for: {departments}.",

@@ -260,3 +260,33 @@ def test_a_team_member_whose_consent_was_withdrawn_is_marked_on_the_team(
     words = [re.sub(r"<[^>]+>", "", m) for m in members]
     assert any("UU Sorø" in w and "samtykket er trukket tilbage" in w for w in words), words
     assert not any("Skole" in w and "trukket tilbage" in w for w in words), words
+
+
+def test_a_refused_consent_is_told_in_its_form_with_what_was_ticked(
+    runtime: Runtime, client: TestClient
+) -> None:
+    """A date before the case was opened was refused as "in the future", on a page of its
+    own with one link away, and every tick was lost (a helper's report)."""
+    reference = _case(runtime)
+    csrf = log_in(client, "mette", PASSWORD)
+    sent = {
+        "csrf_token": csrf,
+        "departments": ["sundhed"],
+        "categories": ["health"],
+        "guardian": "1",
+        "given_on": "2008-05-01",
+    }
+    answer = client.post(f"/cases/{reference}/consents", data=sent)
+    assert answer.status_code == 422
+    form = answer.text.split('data-testid="consent-form"', 1)[1].split("</form>", 1)[0]
+    assert "Datoen for samtykket ligger før sagen blev oprettet" in form
+    assert "i fremtiden" not in form
+    assert re.search(r'value="sundhed" checked', form)
+    assert re.search(r'value="health" checked', form)
+    assert re.search(r'name="guardian" value="1" checked', form)
+    assert 'value="2008-05-01"' in form
+    assert "<details open>" in answer.text
+    garbled = client.post(f"/cases/{reference}/consents", data=sent | {"given_on": "1. maj"})
+    assert garbled.status_code == 422
+    assert "skal være en dato (ÅÅÅÅ-MM-DD)" in garbled.text
+    assert _active(runtime, reference) == ["skole", "uu"]  # nothing recorded

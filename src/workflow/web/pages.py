@@ -194,6 +194,10 @@ class CaseShown:
     task_form: Mapping[str, str] = field(default_factory=dict)
     task_errors: Mapping[str, str] = field(default_factory=dict)
     task_message: str = ""
+    #: The consent form as sent back after a refusal: what was ticked and its date, and
+    #: why it was refused (shown in the form, opened).
+    consent_form: Mapping[str, Any] = field(default_factory=dict)
+    consent_errors: tuple[str, ...] = ()
 
 
 def render_case(
@@ -272,6 +276,8 @@ def render_case(
         task_form=shown.task_form,
         task_errors=shown.task_errors,
         task_message=shown.task_message,
+        consent_form=shown.consent_form,
+        consent_errors=shown.consent_errors,
         displayed=displayed(definition, view.data, lang),
         own_words=young_persons_words(definition, view.data, lang),
     )

@@ -44,6 +44,31 @@ def _day(text: str | None) -> date | None:
         ) from None
 
 
+def _consent_refused(
+    request: Request,
+    web: WebContext,
+    auth: Authenticated,
+    reference: str,
+    form: PostedForm,
+    refused: InvalidRequestError,
+) -> Response:
+    """The case page again, its consent form open with what was ticked and why it was
+    refused (it was a page of its own with only a link away, and the ticks were lost)."""
+    from workflow.web.pages import CaseShown, case_or_missing, render_case
+
+    lang = locale_of(request, auth.user.locale)
+    view, definition = case_or_missing(request, web, auth, reference, "case page")
+    sent = {
+        "departments": form.getlist("departments"),
+        "categories": form.getlist("categories"),
+        "guardian": form.get("guardian") == "1",
+        "given_on": form.get("given_on")[:10],
+    }
+    errors = tuple(dict.fromkeys(_problem_text(p, lang) for p in refused.problems))
+    shown = CaseShown(consent_form=sent, consent_errors=errors)
+    return render_case(request, web, auth, view, definition, shown, status_code=422)
+
+
 @router.post("/cases/{reference}/consents")
 def give_consent(
     request: Request,
@@ -53,26 +78,26 @@ def give_consent(
     form: PostedForm,
     reference: str,
 ) -> Response:
-    consent = ConsentRequest(
-        departments=form.getlist("departments"),
-        categories=form.getlist("categories"),
-        given_on=_day(form.get("given_on")),
-        guardian=form.get("guardian") == "1",
-    )
     try:
+        consent = ConsentRequest(
+            departments=form.getlist("departments"),
+            categories=form.getlist("categories"),
+            given_on=_day(form.get("given_on")),
+            guardian=form.get("guardian") == "1",
+        )
         consents.give(reference, auth.user.actor(), consent)
     except InvalidRequestError as refused:
-        lang = locale_of(request, auth.user.locale)
-        shown = " ".join(_problem_text(problem, lang) for problem in refused.problems)
-        return web.pages.render(
-            request, "message.html", 400, heading=text("consent_refused", lang), message=shown
-        )
+        return _consent_refused(request, web, auth, reference, form, refused)
     return RedirectResponse(f"/cases/{quote(reference)}?saved=consent", status_code=303)
 
 
 def _problem_text(problem: Problem, lang: str) -> str:
     """A consent refusal in the page's language (the service words it in English)."""
     key = f"consent_problem_{problem.path}"
+    if problem.path == "given_on" and "opened on" in problem.message:
+        key = "consent_problem_given_on_before"  # before the case: not "in the future"
+    elif problem.path == "given_on" and "not a date" in problem.message:
+        key = "consent_problem_given_on_date"
     return text(key, lang) if key in TEXTS else str(problem)
 
 
