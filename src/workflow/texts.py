@@ -1471,6 +1471,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "mødet kan senest begynde kl. {time}",
         "en": "the meeting cannot start after {time}",
     },
+    "meeting_before_held": {
+        "da": "det næste møde skal ligge efter mødet, der holdes nu ({held})",
+        "en": "the next meeting must be after the meeting being held ({held})",
+    },
     "meeting_moved_to_past": {
         "da": "et møde kan kun flyttes frem til et tidspunkt, der ikke er passeret (nu er det "
         "{now})",

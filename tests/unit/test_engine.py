@@ -383,6 +383,26 @@ def test_a_meeting_is_never_moved_to_a_time_gone_by(soroe: Definition) -> None:
     assert isinstance(ahead, Decision)
 
 
+def test_the_next_meeting_booked_at_a_meeting_held_is_after_it(soroe: Definition) -> None:
+    """Meeting mode took a next meeting on a Thursday before the first meeting it
+    followed (the plan then said it was written at the first meeting, dated after)."""
+    before = step(
+        soroe,
+        awaiting_meeting(soroe),
+        "hold_first_meeting",
+        COORD,
+        at("2026-03-17 11:00"),
+        plan=PLAN,
+        next_meeting_at="2026-03-12T09:00",  # the Thursday before the meeting held
+    )
+    errors = refused(before).field_errors
+    assert [(e.name, e.code) for e in errors] == [("next_meeting_at", "meeting_before_held")]
+    assert errors[0].text("da") == (
+        "det næste møde skal ligge efter mødet, der holdes nu (2026-03-17 09:00)"
+    )
+    assert isinstance(first_meeting(soroe, COORD, PLAN), Decision)  # 28 April: after it
+
+
 def test_booking_a_kind_still_booked_moves_that_meeting_not_a_second_beside_it(
     soroe: Definition,
 ) -> None:

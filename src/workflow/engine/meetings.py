@@ -88,9 +88,14 @@ def apply_meetings(
         if change is not None:
             changes.append(change)
             meetings = [change.meeting if m.key == change.meeting.key else m for m in meetings]
+    held = next((c.meeting for c in changes if c.action == "hold"), None)
     for item in times:
         booked, superseded, problems = _book(step, item, meetings)
         errors.extend(problems)
+        if held is not None and booked.starts_at <= held.starts_at:
+            # The next meeting, booked at the meeting held: after it, not before.
+            when = _local(definition, held.starts_at)
+            errors.insert(0, FieldError(item.name, "meeting_before_held", {"held": when}))
         changes.extend(MeetingChanged("cancel", m) for m in superseded)
         rebooked = any(m.key == booked.key for m in meetings)
         changes.append(MeetingChanged("move" if rebooked else "book", booked))

@@ -149,7 +149,7 @@ def localised(
         found["days"] = _listed(days, lang)
     if isinstance(found.get("state"), str):
         found["state"] = text(f"meeting_state_{found['state']}", lang).lower()
-    for key in ("day", "starts", "from", "now"):
+    for key in ("day", "starts", "from", "now", "held"):
         if isinstance(found.get(key), str):
             found[key] = _moment(found[key])
     part = found.get("field")
