@@ -1388,6 +1388,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "skal være en medarbejders id, ikke en mailadresse ('{value}')",
         "en": "must be a staff id, not a mail address ('{value}')",
     },
+    "goals_not_reviewed": {
+        "da": "planen har {count} mål, og hvert skal vurderes; mål {goals} mangler",
+        "en": "the plan has {count} goals, and each is to be reviewed; goal {goals} is missing",
+    },
     "goal_not_in_plan": {
         "da": "planen har {goals} mål; der findes intet mål {goal}",
         "en": "the plan has {goals} goals; there is no goal {goal}",

@@ -795,8 +795,9 @@ def test_her_preparation_opens_with_what_she_gave_until_the_meeting_is_held(
     assert re.search(r'value="bolig" checked', again)
     assert not re.search(r'value="fritid" checked', again)
     assert ">Jeg vil tale om skolen\nog om at flytte</textarea>" in again
-    clock.advance(days=16)  # the first meeting (17 March) is held
-    citizen_runtime.service.trigger(ref, "hold_first_meeting", FIRST_MEETING, COORDINATOR)
+    clock.advance(days=16)  # the first meeting (17 March) is held; the next after it
+    held = FIRST_MEETING | {"next_meeting_at": "2026-03-26T09:00:00"}
+    citizen_runtime.service.trigger(ref, "hold_first_meeting", held, COORDINATOR)
     after = html.unescape(client.get(address).text)
     assert "checked" not in after
     assert "Jeg vil tale om skolen" not in after

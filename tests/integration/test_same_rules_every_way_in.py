@@ -636,15 +636,24 @@ def test_a_review_of_a_goal_the_plan_does_not_have_is_refused(
     seventh = FOLLOW_UP | {"reviews": [{"goal": 1, "status": "met"}, {"goal": 7, "status": "met"}]}
     with pytest.raises(RejectedError) as refused:
         staffed.service.trigger(reference, "hold_follow_up", seventh, COORDINATOR)
-    [error] = refused.value.rejection.field_errors
+    error, left_out = refused.value.rejection.field_errors
     assert (error.name, error.code, dict(error.params)) == (
         "reviews",
         "goal_not_in_plan",
         {"goal": 7, "goals": 3},
     )
+    assert (left_out.code, left_out.params["goals"]) == ("goals_not_reviewed", "2, 3")
     assert error.text("da") == "planen har 3 mål; der findes intet mål 7"
+    # Each goal of the plan is reviewed: a follow-up that leaves some out says which
+    # (it was saved, the goals left "I gang", the figures "0 of 1 goals met" for two).
     third = FOLLOW_UP | {"reviews": [{"goal": 3, "status": "partly"}]}
-    assert staffed.service.trigger(reference, "hold_follow_up", third, COORDINATOR).seq > 0
+    with pytest.raises(RejectedError) as refused:
+        staffed.service.trigger(reference, "hold_follow_up", third, COORDINATOR)
+    [error] = refused.value.rejection.field_errors
+    assert error.text("da") == "planen har 3 mål, og hvert skal vurderes; mål 1, 2 mangler"
+    every = [{"goal": goal, "status": "partly"} for goal in (1, 2, 3)]
+    reviewed = FOLLOW_UP | {"reviews": every}
+    assert staffed.service.trigger(reference, "hold_follow_up", reviewed, COORDINATOR).seq > 0
 
 
 def test_a_sweep_at_a_time_that_is_not_one_is_told_how_to_write_it(staffed: Runtime) -> None:

@@ -503,7 +503,10 @@ def test_a_no_show_of_the_young_person_gives_horsens_caseworker_a_call_within_tw
         "absent": ["vejleder-sara"],
     }
     clock.now = clock.now.replace(day=25, hour=10)  # the follow-up meeting has begun
-    stranger = held | {"attendance": {"no_show": ["nobody-here"]}}
+    stranger = held | {
+        "attendance": {"no_show": ["nobody-here"]},
+        "next_meeting_at": "2026-04-08T09:00:00",  # after the follow-up held
+    }
     with pytest.raises(RejectedError) as refused:  # only the meeting's participants
         runtime.service.trigger(
             reference,

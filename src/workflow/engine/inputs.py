@@ -194,6 +194,11 @@ def _against_facts(
             if review["goal"] > facts.plan_goals:
                 params = {"goal": review["goal"], "goals": facts.plan_goals}
                 found.append(FieldError(item.name, "goal_not_in_plan", params))
+        reviewed = {review["goal"] for review in value or []}
+        left = [str(goal) for goal in range(1, facts.plan_goals + 1) if goal not in reviewed]
+        if item.required and left and value:  # none at all: told as required already
+            params = {"goals": ", ".join(left), "count": facts.plan_goals}
+            found.append(FieldError(item.name, "goals_not_reviewed", params))
     return found
 
 
