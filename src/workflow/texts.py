@@ -1475,6 +1475,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "mødet kan senest begynde kl. {time}",
         "en": "the meeting cannot start after {time}",
     },
+    "meeting_not_moved": {
+        "da": "mødet ligger allerede {starts} samme sted; vælg et andet tidspunkt eller sted",
+        "en": "the meeting is already at {starts} in the same place; choose another time or place",
+    },
     "meeting_before_held": {
         "da": "det næste møde skal ligge efter mødet, der holdes nu ({held})",
         "en": "the next meeting must be after the meeting being held ({held})",
@@ -1838,6 +1842,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "outcomes_figure": {"da": "Tal", "en": "Figure"},
     "outcomes_value": {"da": "Værdi", "en": "Value"},
     "outcomes_month": {"da": "Måned", "en": "Month"},
+    # A hidden cell as shown: of people, in a column of days or shares too.
+    "outcomes_hidden_cell": {"da": "< {min} unge", "en": "< {min} young people"},
     "outcomes_hidden": {
         "da": "Skjult: færre end {min} unge",
         "en": "Hidden: fewer than {min} young people",

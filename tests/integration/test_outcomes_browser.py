@@ -95,7 +95,7 @@ def test_a_leader_reads_the_figures_exports_them_and_compares_nationally(
     expect(pre.locator('tr[data-code="within_deadlines"] td')).to_have_text("94 %")
     # One young person still waits: a hidden cell, explained on hover.
     waiting = pre.locator('tr[data-code="waiting"] td abbr')
-    expect(waiting).to_have_text("< 5")
+    expect(waiting).to_have_text("< 5 unge")
     expect(waiting).to_have_attribute("title", "Skjult: færre end 5 unge")
     goals = page.get_by_test_id("outcome-goals")
     expect(goals.locator('tr[data-code="2"] th')).to_have_text("2. møde")
@@ -116,10 +116,10 @@ def test_a_leader_reads_the_figures_exports_them_and_compares_nationally(
     expect(page.get_by_role("heading", level=1)).to_have_text("Landstal – kommunerne side om side")
     table = page.get_by_test_id("national")
     small = table.locator("tr", has_text="Småby Kommune")
-    expect(small.locator('td[data-code="referred"]')).to_have_text("< 5")
+    expect(small.locator('td[data-code="referred"]')).to_have_text("< 5 unge")
     # With Småby's cell hidden, Testby's is hidden too (else: the country minus Testby).
     testby = table.locator("tr", has_text="Testby Kommune")
-    expect(testby.locator('td[data-code="referred"]')).to_have_text("< 5")
+    expect(testby.locator('td[data-code="referred"]')).to_have_text("< 5 unge")
     expect(table.locator("tr.total td[data-code='referred']")).to_have_text("19")
     page.screenshot(path=str(IMAGES / "outcomes-national.png"), full_page=True)
 

@@ -381,6 +381,11 @@ def test_a_meeting_is_never_moved_to_a_time_gone_by(soroe: Definition) -> None:
         soroe, case, "move_meeting", COORD, at("2026-04-20 11:00"), moved_to="2026-04-30T09:00"
     )
     assert isinstance(ahead, Decision)
+    # Moved to the time it has (the same place): nothing moves, and nobody is told again.
+    (booked,) = [m for m in case.meetings() if m.state in ("booked", "moved")]
+    same = booked.starts_at.isoformat(timespec="minutes")[:16]
+    unmoved = step(soroe, case, "move_meeting", COORD, at("2026-04-20 11:00"), moved_to=same)
+    assert [e.code for e in refused(unmoved).field_errors] == ["meeting_not_moved"]
 
 
 def test_the_next_meeting_booked_at_a_meeting_held_is_after_it(soroe: Definition) -> None:

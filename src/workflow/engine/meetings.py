@@ -170,7 +170,11 @@ def _act(
             sequence=target.sequence + 1,
         )
         errors = step.rule_errors(moving_to)
-        if start <= step.now:  # a booking may be registered late; a move goes ahead
+        if start == target.starts_at and moved.place == target.place:
+            # Nothing moves: everyone would be told again of the time they have.
+            when = _local(step.definition, start)
+            errors.insert(0, FieldError(moving_to.name, "meeting_not_moved", {"starts": when}))
+        elif start <= step.now:  # a booking may be registered late; a move goes ahead
             errors.insert(
                 0,
                 FieldError(
