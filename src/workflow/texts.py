@@ -318,6 +318,7 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "timer_refused_case_closed": {"da": "sagen er afsluttet", "en": "the case is closed"},
     "step_saved": {"da": "Skridtet er gemt: {step}.", "en": "The step is saved: {step}."},
+    "row_number": {"da": "række {n}", "en": "row {n}"},
     "case_opened": {"da": "Sagen {reference} er oprettet.", "en": "Case {reference} is opened."},
     "referred_for_another": {
         "da": "Henvisningen er gemt som sag {reference}, og den ansvarlige sagsbehandler har "
