@@ -253,6 +253,11 @@ def test_the_caseload_filters_by_stage_overdue_and_reference(
     # April), not the next one running (the young person's 18th birthday, years ahead).
     shown = re.findall(r'data-label="Næste frist">([^<]*)<strong class="badge">', overdue)
     assert sorted(day.strip() for day in shown) == ["09.03.2026 09:00", "16.03.2026 09:00"]
+    # The case page says the same of its deadlines (it listed only those still running,
+    # the young person's birthdays, while the caseload said the case was overdue).
+    page = client.get(f"/cases/{second}").text
+    deadlines = page.split(">Frister<", 1)[1].split("</ul>", 1)[0]
+    assert re.search(r'09:00 <strong class="badge">Overskredet</strong>', deadlines)
     with runtime.sessions() as session:
         searches = session.scalars(
             select(AuditEntry.details).where(AuditEntry.action == "search")

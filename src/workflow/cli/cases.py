@@ -218,8 +218,10 @@ def _print_case(case: dict[str, Any], zone: ZoneInfo) -> None:
         for g in case["plan"]:
             typer.echo(f"  {g['number']}. {g['text']}  [{g['department'] or '-'}, {g['status']}]")
     for t in case["timers"]:
+        passed = " (overdue: passed in this stage)" if t.get("overdue") else ""
         typer.echo(
             f"Timer {t['timer']}: due {_moment(t['due_at']).astimezone(zone):%Y-%m-%d %H:%M}"
+            + passed
         )
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, bindparam, select
+from sqlalchemy import BindParameter, and_, bindparam, or_, select
 from sqlalchemy import case as case_when
 from sqlalchemy.orm import Session
 
@@ -21,6 +21,7 @@ from workflow.store.statements import CASE_BY_REFERENCE
 from workflow.store.states import TaskState, TimerState
 from workflow.store.tables import (
     Case,
+    CaseFigures,
     CaseTask,
     CaseTimer,
     Consent,
@@ -115,7 +116,18 @@ _TASKS = Records(
 _TIMERS = Records(
     CaseTimer,
     CaseTimer.case_id == _CASE,
-    CaseTimer.state == TimerState.RUNNING,
+    or_(
+        CaseTimer.state == TimerState.RUNNING,
+        # The deadline that passed in the stage the case is still in (the caseload shows
+        # it as overdue; the case page listed only the ones running).
+        and_(
+            CaseTimer.state == TimerState.FIRED,
+            CaseTimer.timer
+            == select(CaseFigures.overdue_timer)
+            .where(CaseFigures.case_id == _CASE)
+            .scalar_subquery(),
+        ),
+    ),
     order_by=[CaseTimer.due_at],
 )
 _PROGRESS = Records(
@@ -319,7 +331,10 @@ def read_case(
         plan=[_goal(g) for g in goals],
         plan_version=plan.version if plan else None,
         reviewed=[_goal(g) for g in reviewed],
-        timers=[{"timer": t.timer, "due_at": t.due_at} for t in timers],
+        timers=[
+            {"timer": t.timer, "due_at": t.due_at, "overdue": t.state == TimerState.FIRED}
+            for t in timers
+        ],
         milestones=_holding(definition, case, now),
         caseworker=case.caseworker,
         definition_version_id=case.definition_version_id,
