@@ -227,7 +227,7 @@ def test_running_soroe_cases_move_from_v1_to_v2_with_a_renamed_and_a_new_stage(
             None,
             display_name=person,
             person_id=person,
-            roles=["team_member"],
+            roles=["caseworker" if person == "cw-mette" else "team_member"],
             municipality_code="340",
         )
     identity = TrustedHeader(runtime.accounts, "s3cret-key!", trusted=("testclient",))

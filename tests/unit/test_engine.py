@@ -624,7 +624,8 @@ def test_first_meeting_records_milestone_tasks_and_stage_timers(soroe: Definitio
 def test_deferred_choice_timer_first_sends_the_case_back(soroe: Definition) -> None:
     case = awaiting_meeting(soroe)
     due = case.timers["first_meeting_missed"]
-    assert due == at("2026-04-06 10:00") + timedelta(days=1) - timedelta(hours=2)  # Easter
+    # Two working days after the first meeting booked (Tuesday 17 March, 09:00).
+    assert due == at("2026-03-19 09:00")
     assert (
         refused(fire_timer(soroe, case, "first_meeting_missed", due - timedelta(minutes=1))).reason
         is RejectionReason.TIMER_NOT_DUE
