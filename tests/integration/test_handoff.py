@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import (
     FlowRunFilter,
@@ -32,6 +33,7 @@ from tests.integration.conftest import Clock
 from tests.support.services import SmtpSink, run_async
 from workflow.cases.model import StepResult, YoungPersonDetails
 from workflow.engine.model import Actor
+from workflow.orchestration import sweep as sweep_module
 from workflow.orchestration.handoff import StepHandoff, workers_listening
 from workflow.orchestration.sweep import run_sweep
 from workflow.runtime import Runtime, use_runtime
@@ -202,3 +204,19 @@ def test_a_step_run_whose_worker_was_killed_is_marked_crashed_by_the_sweep(
     assert asyncio.run(_flow_run_states(step_run, started)) == ["Crashed"]
     assert "dead" not in _states(runtime, opened)  # in the outbox: delivered after the lease
     handoff.close()
+
+
+def test_a_sweep_leaves_a_fresh_steps_rows_to_the_workers_when_it_has_no_step_to_hand(
+    sqlite_runtime: Runtime, smtp: SmtpSink, prefect_api: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An operator saw a case's step run green, its tasks "held by another worker", while
+    its mails failed in the sweep's batch: with workers listening and no left-over step to
+    hand them, the sweep took a step's rows that were minutes old (the grace the workers
+    have, handoff_grace, applied only when it had handed steps itself)."""
+    monkeypatch.setattr(sweep_module, "workers_listening", lambda: True)
+    opened = _refer(sqlite_runtime)  # committed now; a worker is about to carry it out
+    summary = run_async(run_sweep())
+    assert summary["step_runs"] == 0
+    assert summary["delivered"] == {}
+    assert set(_states(sqlite_runtime, opened)) == {"pending"}  # the worker's to deliver
+    assert smtp.received == []

@@ -171,7 +171,10 @@ async def sweep(now_iso: str | None = None) -> State[Any]:
     ran, delivered = (Counter[str](), Counter[str]()) if handed else await _carry_out_here(steps)
     deliverer = runtime.deliverer
     batch = _batch if moment is None else partial(_batch, as_of_sweep=True)
-    delivered.update(deliverer.drain(before if handed else moment, DELIVERY_CHUNK, batch))
+    # With workers listening, a step's fresh rows are theirs (their step's run goes red
+    # if a delivery fails) whether or not this sweep had steps to hand them: taking them
+    # here left the step's run green, its tasks "held by another worker".
+    delivered.update(deliverer.drain(before if workers else moment, DELIVERY_CHUNK, batch))
     # Rows given up here, and any a run without Prefect (or a failed one) left untold.
     announced = announce_dead(deliverer)
     pruned = prune_stored_hand_offs()
