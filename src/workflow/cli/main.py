@@ -50,6 +50,13 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _every_command() -> None:
+    """Before any command: with a Prefect server set, the store's Prefect home (the one
+    `up` and the worker use), so a step one command hands off is found by the worker."""
+    operations.use_prefect_home()
+
+
 def _fail(error: DefinitionError) -> None:
     for problem in error.problems:
         typer.echo(str(problem), err=True)

@@ -33,6 +33,21 @@ def _prefect_home() -> Path:
     return get_settings().home / "prefect"
 
 
+def use_prefect_home() -> None:
+    """With a Prefect server set (PREFECT_API_URL), this process's Prefect home is the
+    store's (var/prefect), as `up`'s and the worker's are, unless set otherwise: a step
+    handed to a worker from another command (`outbox retry`) was written to
+    ~/.prefect/storage, where the worker never looked, and its run never came."""
+    api_url = os.environ.get("PREFECT_API_URL")
+    if not api_url:
+        return
+    from workflow.orchestration.prefect_env import client_env, prefect_env
+
+    home = _prefect_home()
+    for name, value in (prefect_env(home) | client_env(api_url, home)).items():
+        os.environ.setdefault(name, value)
+
+
 def _use_server(api_url: str) -> None:
     """Point this process's Prefect client at a server (before Prefect is imported)."""
     from workflow.orchestration.prefect_env import client_env, prefect_env
@@ -156,12 +171,7 @@ def worker(
             err=True,
         )
         raise typer.Exit(1)
-    from workflow.orchestration.prefect_env import client_env, prefect_env
-
-    home = _prefect_home()
-    wanted = prefect_env(home) | client_env(os.environ["PREFECT_API_URL"], home)
-    for name, value in wanted.items():
-        os.environ.setdefault(name, value)
+    use_prefect_home()
     definitions_fit_the_store()
     from workflow.orchestration.handoff import serve_steps
 
