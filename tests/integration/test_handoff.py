@@ -12,10 +12,12 @@ import dataclasses
 import subprocess
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from uuid import UUID
 
 import pytest
+from prefect import Flow
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import (
     FlowRunFilter,
@@ -27,6 +29,7 @@ from prefect.client.schemas.filters import (
     TaskRunFilterName,
     TaskRunFilterStartTime,
 )
+from prefect.states import Running
 from sqlalchemy import select
 
 from tests.integration.conftest import Clock
@@ -35,6 +38,7 @@ from workflow.cases.model import StepResult, YoungPersonDetails
 from workflow.engine.model import Actor
 from workflow.orchestration import sweep as sweep_module
 from workflow.orchestration.handoff import StepHandoff, workers_listening
+from workflow.orchestration.stalled import end_orphaned_runs
 from workflow.orchestration.sweep import run_sweep
 from workflow.runtime import Runtime, use_runtime
 from workflow.store.tables import Case, HistoryEvent, OutboxRow
@@ -220,3 +224,34 @@ def test_a_sweep_leaves_a_fresh_steps_rows_to_the_workers_when_it_has_no_step_to
     assert summary["delivered"] == {}
     assert set(_states(sqlite_runtime, opened)) == {"pending"}  # the worker's to deliver
     assert smtp.received == []
+
+
+def _nothing() -> None:
+    """A flow's body (the runs below are made, never run)."""
+
+
+async def _left_running(flow_name: str) -> UUID:
+    """A run of ``flow_name`` left Running, as a process killed mid-run leaves it."""
+    async with get_client() as client:
+        created = await client.create_flow_run(Flow(_nothing, name=flow_name))
+        await client.set_flow_run_state(created.id, Running(), force=True)
+        return created.id
+
+
+async def _state_of(run_id: UUID) -> str:
+    async with get_client() as client:
+        return str((await client.read_flow_run(run_id)).state_name)
+
+
+def test_a_sweep_a_stopped_up_left_running_is_crashed_when_up_starts_again(
+    prefect_api: Path,
+) -> None:
+    """An operator killed the Prefect server mid-sweep: the sweep's run stayed Running,
+    held the deployment's one concurrency slot, and every sweep after it was cancelled as
+    a second one — for good (no timers, no retries) until the run was ended by hand."""
+    left = asyncio.run(_left_running("sweep"))
+    theirs = asyncio.run(_left_running("someone-elses-flow"))
+    ended = asyncio.run(end_orphaned_runs(datetime.now(UTC) + timedelta(seconds=1)))
+    assert ended  # by name (a served run is named "sweep"; this one by Prefect)
+    assert asyncio.run(_state_of(left)) == "Crashed"
+    assert asyncio.run(_state_of(theirs)) == "Running"  # not a flow `up` serves

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from prefect import serve
@@ -14,6 +16,7 @@ from workflow.orchestration.alerts import ensure_dead_delivery_automation
 from workflow.orchestration.flows import case_step
 from workflow.orchestration.intake import intake
 from workflow.orchestration.outcome_report import SCHEDULE, monthly_outcomes
+from workflow.orchestration.stalled import end_orphaned_runs
 from workflow.orchestration.sweep import sweep
 from workflow.settings import get_settings
 
@@ -56,4 +59,10 @@ def serve_all(sweep_every: int = 60, report: Callable[[str], object] = print) ->
     restart does not leave the schedule paused.
     """
     report(ensure_dead_delivery_automation(get_settings()))
+    ended = asyncio.run(end_orphaned_runs(datetime.now(UTC)))
+    if ended:
+        report(
+            f"Marked Crashed {len(ended)} run(s) a stopped workflow up left unfinished "
+            f"({', '.join(sorted(set(ended)))}): the next sweep takes their work up."
+        )
     serve(*served(sweep_every), pause_on_shutdown=False)

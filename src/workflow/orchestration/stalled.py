@@ -43,6 +43,38 @@ STALLED_MESSAGE = (
 )
 
 
+#: The flows `workflow up` serves and runs itself (case-step runs are the workers').
+SERVED_FLOWS = ("sweep", "intake", "monthly-outcomes")
+ORPHANED_MESSAGE = (
+    "No end was reported: the process that ran it stopped (killed, or its Prefect server "
+    "lost), and workflow up was started again. Its work is taken up by the next sweep."
+)
+
+
+async def end_orphaned_runs(started_before: datetime) -> list[str]:
+    """Mark Crashed the runs of the flows `workflow up` serves that a stopped `up` left
+    Running (or Pending, Cancelling): called as `up` starts, when no run of them can be
+    alive. A sweep left Running held the sweep's one concurrency slot, so no sweep ran
+    again (every one was cancelled as a second sweep) — no timers, no retries."""
+    unfinished = [StateType.RUNNING, StateType.PENDING, StateType.CANCELLING]
+    ended: list[str] = []
+    async with get_client() as client:
+        flows = await client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=list(SERVED_FLOWS))),
+            flow_run_filter=FlowRunFilter(
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=unfinished)),
+                start_time=FlowRunFilterStartTime(before_=started_before),
+            ),
+            limit=MOST_PER_SWEEP,
+        )
+        for flow_run in flows:
+            await client.set_flow_run_state(
+                flow_run.id, Crashed(message=ORPHANED_MESSAGE), force=True
+            )
+            ended.append(flow_run.name)
+    return ended
+
+
 async def end_stalled_runs(started_before: datetime) -> list[str]:
     """Mark Crashed the step runs (hand-off task runs and ``case-step`` flow runs) that
     started before ``started_before`` and are still Running; their names."""
