@@ -255,3 +255,22 @@ def test_a_sweep_a_stopped_up_left_running_is_crashed_when_up_starts_again(
     assert ended  # by name (a served run is named "sweep"; this one by Prefect)
     assert asyncio.run(_state_of(left)) == "Crashed"
     assert asyncio.run(_state_of(theirs)) == "Running"  # not a flow `up` serves
+
+
+def test_a_stalled_step_run_whose_mails_were_given_up_is_not_said_to_have_lost_nothing(
+    sqlite_runtime: Runtime,
+) -> None:
+    """A step run ended as stalled said "Nothing is lost ..." of five notifications all
+    given up while Prefect was down (an operator's report): it is red and says so."""
+    from sqlalchemy import update
+
+    from workflow.orchestration.stalled import GIVEN_UP_MESSAGE, _given_up
+
+    opened = _refer(sqlite_runtime)
+    run_name = f"{opened.reference}-step-{opened.seq}"
+    assert _given_up(run_name) == 0
+    with sqlite_runtime.sessions() as session, session.begin():
+        session.execute(update(OutboxRow).values(state="dead"))
+    assert _given_up(run_name) == len(_states(sqlite_runtime, opened)) > 0
+    assert _given_up("sweep") == 0
+    assert "given up meanwhile" in GIVEN_UP_MESSAGE

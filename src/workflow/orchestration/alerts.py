@@ -16,6 +16,7 @@ from typing import cast
 
 from prefect.automations import Automation
 from prefect.blocks.webhook import Webhook
+from prefect.client.orchestration import get_client
 from prefect.events import emit_event
 from prefect.events.actions import CallWebhook
 from prefect.events.schemas.automations import EventTrigger, Posture
@@ -77,12 +78,26 @@ def announce_dead(deliverer: Deliverer, row_ids: list[int] | None = None) -> lis
     then links to the run); outside Prefect nothing is marked, and a later sweep
     announces the row.
     """
-    announced = []
-    for effect, attempts, error_type in deliverer.dead_unannounced(row_ids=row_ids):
+    announced: list[Effect] = []
+    found = deliverer.dead_unannounced(row_ids=row_ids)
+    if not found or not _server_answers():
+        # Prefect down: its events would be dropped (an operator found rows marked
+        # announced whose events never came); left for a sweep once it is back.
+        return announced
+    for effect, attempts, error_type in found:
         if deliverer.mark_announced([effect.row_id]) == 1:
             dead_delivery_event(effect, attempts, error_type)
             announced.append(effect)
     return announced
+
+
+def _server_answers() -> bool:
+    """Whether the Prefect server answers now (its health check)."""
+    try:
+        with get_client(sync_client=True) as client:
+            return client.api_healthcheck() is None
+    except Exception:  # unreachable in any way: not now
+        return False
 
 
 def ensure_dead_delivery_automation(settings: Settings) -> str:

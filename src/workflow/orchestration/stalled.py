@@ -11,7 +11,9 @@ where the step's work went. Only run names and codes are read and written.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from typing import Any
 
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import (
@@ -27,8 +29,13 @@ from prefect.client.schemas.filters import (
     TaskRunFilterState,
     TaskRunFilterStateType,
 )
-from prefect.client.schemas.objects import StateType
-from prefect.states import Crashed
+from prefect.client.schemas.objects import State, StateType
+from prefect.states import Crashed, Failed
+from sqlalchemy import func, select
+
+from workflow.runtime import get_runtime
+from workflow.store.states import OutboxState
+from workflow.store.tables import Case, HistoryEvent, OutboxRow
 
 #: The runs a worker carries a step out in (workflow.orchestration.handoff, flows).
 HANDOFF_TASK_PREFIX = "carry-out-"
@@ -104,8 +111,46 @@ async def end_stalled_runs(started_before: datetime) -> list[str]:
                 )
                 ended.append(task_run.name)
         for flow_run in flows:
-            await client.set_flow_run_state(
-                flow_run.id, Crashed(message=STALLED_MESSAGE), force=True
+            given_up = _given_up(flow_run.name)
+            state: State[Any] = (
+                Failed(message=GIVEN_UP_MESSAGE.format(count=given_up, case=_case(flow_run.name)))
+                if given_up
+                else Crashed(message=STALLED_MESSAGE)
             )
+            await client.set_flow_run_state(flow_run.id, state, force=True)
             ended.append(flow_run.name)
     return ended
+
+
+GIVEN_UP_MESSAGE = (
+    "No end was reported: the worker carrying it out stopped (killed or lost), and {count} "
+    "of the step's notifications were given up meanwhile (workflow outbox list --case "
+    "{case} --state dead; put them back in line: workflow outbox retry --case {case})."
+)
+_STEP_RUN = re.compile(r"(?P<case>[A-Z]{2,5}-\d{4}-\d{4,})-step-(?P<seq>\d+)")
+
+
+def _case(run_name: str) -> str:
+    found = _STEP_RUN.match(run_name)
+    return found["case"] if found else "<reference>"
+
+
+def _given_up(run_name: str) -> int:
+    """How many of a step run's notifications are given up (dead) in the outbox: its
+    run is then red, not "nothing is lost" (a run ended while Prefect was down said so
+    of five notifications all given up)."""
+    found = _STEP_RUN.match(run_name)
+    if found is None:
+        return 0
+    with get_runtime().sessions() as session:
+        count = session.scalar(
+            select(func.count(OutboxRow.id))
+            .join(HistoryEvent, HistoryEvent.id == OutboxRow.history_id)
+            .join(Case, Case.id == OutboxRow.case_id)
+            .where(
+                Case.reference == found["case"],
+                HistoryEvent.seq == int(found["seq"]),
+                OutboxRow.state == OutboxState.DEAD,
+            )
+        )
+    return int(count or 0)
