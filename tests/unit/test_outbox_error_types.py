@@ -13,7 +13,18 @@ from workflow.store.outbox_admin import error_type
         # The texts workflow.delivery.channels and .outbox record, one of each kind.
         ("dead", "SMTP 127.0.0.1:2525: (421, b'Service not available, try later')", "SMTP 421"),
         ("pending", "SMTP 450: b'mailbox busy for anna@skole.example'", "SMTP 450"),
-        ("dead", "SMTP smtp.kommune.dk:465: [Errno 111] Connection refused", "SMTP"),
+        # A server not reached: which, and why (no recipient is in these texts).
+        (
+            "dead",
+            "SMTP smtp.kommune.dk:465: [Errno 111] Connection refused",
+            "SMTP smtp.kommune.dk:465 refused the connection",
+        ),
+        (
+            "dead",
+            "SMTP 127.0.0.1:2599: Connection unexpectedly closed: timed out",
+            "SMTP 127.0.0.1:2599 did not answer (timed out)",
+        ),
+        ("dead", "SMTP smtp.kommune.dk:25: odd reply from anna@skole.example", "SMTP"),
         (
             "dead",
             "SMTP smtp.kommune.dk:587: the login as 'ungeindsats' was refused (535); check",

@@ -35,6 +35,20 @@ _TYPED = re.compile(r"^([A-Za-z_][A-Za-z0-9_]{0,63}): ")
 #: a code; the rest is text.
 _SMTP = re.compile(r"^SMTP (?:[^\s:]+:\d+: )?(.*)$", re.DOTALL)
 _SMTP_CODE = re.compile(r"\b([2-5]\d\d)\b")
+_UNREACHED = re.compile(r"^SMTP ([^\s:@]+:\d+): ([^@]{1,200})$", re.DOTALL)
+#: What an unreached server's error says, in the operator's words.
+_UNREACHED_WORDS = (
+    ("refused", "refused the connection"),
+    ("timed out", "did not answer (timed out)"),
+    ("name or service not known", "is not a known host name"),
+    ("no route", "cannot be reached (no route)"),
+    ("unexpectedly closed", "closed the connection"),
+)
+
+
+def _why(error: str) -> str:
+    lowered = error.lower()
+    return next((words for key, words in _UNREACHED_WORDS if key in lowered), "could not be used")
 #: A webhook or SMS gateway that answered with an HTTP status (``<what> <url>: 503``).
 _HTTP = re.compile(r": (\d{3})$")
 
@@ -57,7 +71,12 @@ def error_type(state: str, last_error: str | None) -> str | None:
     smtp = _SMTP.match(last_error)
     if smtp:
         code = _SMTP_CODE.search(smtp.group(1))
-        return f"SMTP {code.group(1)}" if code else "SMTP"
+        if code:
+            return f"SMTP {code.group(1)}"
+        # The server not reached: where and why (refused, timed out) say what to fix, and
+        # name the server, never a recipient (a text with an address in it is not shown).
+        reached = _UNREACHED.match(last_error)
+        return f"SMTP {reached.group(1)} {_why(reached.group(2))}" if reached else "SMTP"
     http = _HTTP.search(last_error)
     if http:
         return f"HTTP {http.group(1)}"
