@@ -49,6 +49,8 @@ _UNREACHED_WORDS = (
 def _why(error: str) -> str:
     lowered = error.lower()
     return next((words for key, words in _UNREACHED_WORDS if key in lowered), "could not be used")
+
+
 #: A webhook or SMS gateway that answered with an HTTP status (``<what> <url>: 503``).
 _HTTP = re.compile(r": (\d{3})$")
 
