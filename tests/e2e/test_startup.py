@@ -12,9 +12,12 @@ from __future__ import annotations
 import email
 import email.policy
 import os
+import re
+import signal
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -268,6 +271,22 @@ def test_up_hands_a_web_step_to_its_worker_which_carries_it_out(
                 90,
             )
             wait_until(lambda: any((home / "mail").rglob("*.eml")), "the referral's mail", 60)
+
+            # The worker killed (once done with the step): `up` says so in one line and
+            # starts another (a killed worker was left dead, every later step "not handed
+            # to a worker").
+            carried = f"carry-out-{reference}-step-1"
+            log = home / "worker.log"
+            wait_until(lambda: carried in log.read_text(encoding="utf-8"), "the worker's log", 60)
+            threading.Thread(target=lambda: lines.extend(process.stdout or ()), daemon=True).start()
+            pid = re.search(r"carries out the steps \(pid (\d+)", "\n".join(lines))
+            assert pid is not None, lines
+            os.kill(int(pid.group(1)), signal.SIGKILL)
+            wait_until(
+                lambda: any("Worker stopped (exit code -9): started again" in x for x in lines),
+                "up to start the worker again",
+                30,
+            )
         finally:
             process.terminate()
             process.wait(timeout=60)

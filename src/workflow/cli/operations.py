@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -127,7 +128,71 @@ def up(
         # Ctrl-C as SIGTERM: Prefect's runner shuts down on SIGTERM, whereas its asyncio
         # loop swallows the interrupt and serves on; then the Prefect server is stopped.
         signal.signal(signal.SIGINT, lambda *_: signal.raise_signal(signal.SIGTERM))
+        stopping = threading.Event()
+        stack.callback(stopping.set)
+        threading.Thread(
+            target=_watch, args=(stack, worker, api_url, stopping), daemon=True
+        ).start()
         serve_all(sweep_every)
+
+
+#: How often `up` looks at its worker and its Prefect server, and how many times in
+#: WORKER_RESTART_WINDOW seconds it starts a worker that stopped again.
+WATCH_EVERY = 5.0
+WORKER_RESTARTS = 3
+WORKER_RESTART_WINDOW = 300.0
+
+
+def _watch(
+    stack: contextlib.ExitStack,
+    worker: subprocess.Popen[bytes],
+    api_url: str,
+    stopping: threading.Event,
+) -> None:
+    """`up`'s watch over what it started, each change said in one line: a worker that
+    stopped (killed, crashed) is started again (not more than WORKER_RESTARTS times in
+    five minutes: then the sweep carries the steps out, and the line says where its log
+    is); the Prefect server not answering, and answering again. (A killed worker was
+    left dead, every step after it "not handed to a worker", and nothing said so.)"""
+    from workflow.orchestration.server import healthy
+
+    log_path = get_settings().home / "worker.log"
+    restarts: list[float] = []
+    restarting, answering = True, True
+    while not stopping.wait(WATCH_EVERY):
+        code = worker.poll()
+        if stopping.is_set():
+            return  # up is stopping: the worker was stopped with it
+        if code is not None and restarting:
+            now = time.monotonic()
+            restarts = [t for t in restarts if now - t < WORKER_RESTART_WINDOW]
+            if len(restarts) >= WORKER_RESTARTS:
+                typer.echo(
+                    f"Worker stopped again (exit code {code}), {WORKER_RESTARTS} times in five "
+                    f"minutes: not started again; see {log_path}. The sweep carries the steps "
+                    "out meanwhile; restart workflow up once the cause is mended.",
+                    err=True,
+                )
+                restarting = False
+            else:
+                worker = _start_worker(stack)
+                restarts.append(now)
+                typer.echo(
+                    f"Worker stopped (exit code {code}): started again (pid {worker.pid}); "
+                    f"see {log_path}.",
+                    err=True,
+                )
+        now_answering = healthy(api_url)
+        if now_answering != answering:
+            answering = now_answering
+            typer.echo(
+                f"Prefect server at {api_url} answers again: runs and sweeps go on."
+                if answering
+                else f"Prefect server at {api_url} does not answer: steps are still "
+                "committed and wait in the outbox; runs and sweeps resume when it is back "
+                "(restart workflow up if it does not come back).",
+                err=True,
+            )
 
 
 def _links_to(web_port: int) -> None:
