@@ -274,3 +274,34 @@ def test_a_stalled_step_run_whose_mails_were_given_up_is_not_said_to_have_lost_n
     assert _given_up(run_name) == len(_states(sqlite_runtime, opened)) > 0
     assert _given_up("sweep") == 0
     assert "given up meanwhile" in GIVEN_UP_MESSAGE
+
+
+def test_a_worker_started_with_sigint_ignored_stops_on_sigterm(
+    sqlite_runtime: Runtime, prefect_api: Path, tmp_path: Path
+) -> None:
+    """A worker started in the background by a script (SIGINT ignored, as a shell does
+    for a background job) went on for good after SIGTERM, passed on as SIGINT."""
+    import signal
+    import sys
+
+    from tests.integration.conftest import process_env
+
+    def ignore_interrupts() -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    with (tmp_path / "worker.log").open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "workflow.cli.main", "worker", "--limit", "1"],
+            env=process_env(sqlite_runtime, prefect_api),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=ignore_interrupts,
+        )
+        try:
+            _wait(workers_listening, 90, "the worker to subscribe")
+            process.terminate()
+            assert process.wait(timeout=30) is not None
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()

@@ -241,6 +241,10 @@ def worker(
     from workflow.orchestration.handoff import serve_steps
 
     typer.echo(f"Worker: carrying out handed-off steps, {limit} at a time. Ctrl-C stops.")
+    # SIGTERM stops it as Ctrl-C does. SIGINT's own handler is put back first: a worker
+    # started in the background by a script inherits SIGINT ignored, and then SIGTERM
+    # (passed on as SIGINT) did nothing.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: signal.raise_signal(signal.SIGINT))
     with contextlib.suppress(KeyboardInterrupt):
         serve_steps(limit)
