@@ -801,3 +801,20 @@ def test_a_group_of_choices_left_empty_is_told_to_choose(soroe: Definition) -> N
     assert agenda.text("en") == "choose at least one"
     other = refused(pre_meeting(soroe, in_pre_meeting(soroe), coordinator="")).field_errors
     assert [e.text("da") for e in other if e.name == "coordinator"] == ["skal udfyldes"]
+
+
+def test_the_new_municipality_is_a_kommunekode_not_free_text(soroe: Definition) -> None:
+    """The code was a text box that took 'Ringsted kommune, flyttet 1. december / ny
+    adresse: Nørregade 4' and closed the case on it (a helper's report)."""
+    case = in_follow_up(soroe)
+    told = step(
+        soroe, case, "move_municipality", CW, at("2026-04-20 11:00"),
+        new_municipality_code="Ringsted kommune, ny adresse: Nørregade 4",
+    )  # fmt: skip
+    assert [(e.name, e.code) for e in refused(told).field_errors] == [
+        ("new_municipality_code", "not_integer")
+    ]
+    moved = step(
+        soroe, case, "move_municipality", CW, at("2026-04-20 11:00"), new_municipality_code=329
+    )
+    assert accepted(moved).to_stage == "moved"
