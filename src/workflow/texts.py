@@ -327,6 +327,23 @@ TEXTS: dict[str, dict[str, str]] = {
         "been told. You are not on the case yourself, so it is not on your list.",
     },
     "save": {"da": "Gem", "en": "Save"},
+    "back_without_saving": {"da": "Tilbage uden at gemme", "en": "Back without saving"},
+    "step_ends_course": {
+        "da": "Når du gemmer, afsluttes forløbet ({stage}), og alle på sagen får besked.",
+        "en": "When you save, the course ends ({stage}), and everyone on the case is told.",
+    },
+    "step_ends_meetings": {
+        "da": "Planlagte møder ({count}) aflyses, og deltagerne får en aflysning.",
+        "en": "Meetings booked ({count}) are cancelled, and those invited are told.",
+    },
+    "step_cannot_undo": {
+        "da": "Det kan ikke gøres om her; et nyt forløb kræver en ny henvisning.",
+        "en": "It cannot be undone here; a new course takes a new referral.",
+    },
+    "step_cancels_meeting": {
+        "da": "Når du gemmer, aflyses mødet, og alle inviterede får en aflysning.",
+        "en": "When you save, the meeting is cancelled, and everyone invited is told.",
+    },
     "cancel": {"da": "Annullér", "en": "Cancel"},
     "back_to_case": {"da": "Tilbage til sagen", "en": "Back to the case"},
     "refer_errors_heading": {

@@ -648,3 +648,22 @@ def test_a_step_its_guard_refuses_on_the_case_as_it_is_is_not_offered(
     clock.now = datetime(2026, 6, 2, 9, 0, tzinfo=UTC)  # 30 since yesterday
     _log_in(client, "mette")
     assert f"/cases/{older}/steps/age_out" in client.get(f"/cases/{older}").text
+
+
+def test_a_step_that_ends_the_course_says_what_saving_it_does(
+    client: TestClient, runtime: Runtime
+) -> None:
+    """"Den unge stopper forløbet" was a form of one button, "Gem", beside "Annullér":
+    one click ended the course and cancelled its meetings, nothing said (a helper's
+    report)."""
+    reference = _refer(runtime)
+    _log_in(client, "mette")
+    page = client.get(f"/cases/{reference}/steps/withdraw").text
+    said = page.split('data-testid="step-consequence">', 1)[1].split("</p>", 1)[0]
+    assert said == (
+        "Når du gemmer, afsluttes forløbet (Afbrudt af den unge), og alle på sagen får "
+        "besked. Det kan ikke gøres om her; et nyt forløb kræver en ny henvisning."
+    )
+    assert ">Tilbage uden at gemme</a>" in page
+    ordinary = client.get(f"/cases/{reference}/steps/hold_pre_meeting").text
+    assert 'data-testid="step-consequence"' not in ordinary

@@ -457,12 +457,30 @@ def _step_page(
         people={s.person_id: s.display_name for s in staff},
         stage_names={s.id: s.name for s in definition.stages},
         rows=_row_counts(shown.transition, form, shown.meeting),
+        consequence=_consequence(definition, shown.transition, view, lang),
         act_as=[
             role
             for role in case_roles(web, request.state.auth.user, shown.view)
             if role in shown.transition.roles
         ],
     )
+
+
+def _consequence(definition: Definition, transition: Transition, view: CaseView, lang: str) -> str:
+    """What saving a step that ends the course, or cancels a meeting, does — said above
+    its button (a course was ended, its meeting cancelled, by one click on "Gem" with
+    nothing said)."""
+    booked = [m for m in view.meetings if m["state"] in ("booked", "moved")]
+    target = definition.stages_by_id.get(transition.to) if transition.to else None
+    if target is not None and target.kind is StageKind.FINAL:
+        said = text("step_ends_course", lang, stage=local(target.name, lang))
+        if booked:
+            said += " " + text("step_ends_meetings", lang, count=len(booked))
+        return f"{said} {text('step_cannot_undo', lang)}"
+    action = getattr(transition, "meeting", None)
+    if action is not None and action.action == "cancel" and booked:
+        return text("step_cancels_meeting", lang)
+    return ""
 
 
 def _row_counts(transition: Transition, form: FormData, meeting: bool) -> dict[str, int]:
