@@ -322,3 +322,13 @@ def test_a_step_that_names_a_booked_meeting_offers_the_cases_booked_meetings(
     assert refused.json()["fields"] == [
         {"field": "inputs.meeting", "message": "mødet kan ikke ændres, det er aflyst"}
     ]
+
+
+def test_the_coordinator_is_offered_by_the_municipalitys_name_for_the_role(
+    runtime: Runtime, reference: str
+) -> None:
+    """The task picker said "Koordinator" where Sorø's case page says "Tovholder"."""
+    with page_client(runtime) as pages:
+        log_in(pages, "mette", PASSWORD)
+        page = pages.get(f"/cases/{reference}").text
+    assert '<option value="tovholder-lise">Lise Tovholder – Tovholder</option>' in page

@@ -653,7 +653,7 @@ def test_a_step_its_guard_refuses_on_the_case_as_it_is_is_not_offered(
 def test_a_step_that_ends_the_course_says_what_saving_it_does(
     client: TestClient, runtime: Runtime
 ) -> None:
-    """"Den unge stopper forløbet" was a form of one button, "Gem", beside "Annullér":
+    """ "Den unge stopper forløbet" was a form of one button, "Gem", beside "Annullér":
     one click ended the course and cancelled its meetings, nothing said (a helper's
     report)."""
     reference = _refer(runtime)

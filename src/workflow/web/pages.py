@@ -272,7 +272,7 @@ def render_case(
         # The case's own people; a leader reads through a legal basis, each read with a
         # purpose, and is offered no form that would ask for one again and add nothing.
         may_add_task=bool(set(roles) - {CaseRole.LEADER}) and not _closed(definition, view),
-        assignees=_assignees(view, people, departments, lang),
+        assignees=_assignees(view, people, departments, lang, definition),
         task_form=shown.task_form,
         task_errors=shown.task_errors,
         task_message=shown.task_message,
@@ -329,13 +329,20 @@ def _my_tasks(view: CaseView, person: str) -> list[int]:
 
 
 def _assignees(
-    view: CaseView, people: Mapping[str, str], departments: Mapping[str, str], lang: str
+    view: CaseView,
+    people: Mapping[str, str],
+    departments: Mapping[str, str],
+    lang: str,
+    definition: Definition,
 ) -> list[tuple[str, str]]:
-    """Who a task can be given to: the people with a standing on the case, in words."""
+    """Who a task can be given to: the people with a standing on the case, in words (the
+    coordinator by the municipality's name for the role: Sorø's "Tovholder")."""
     found: dict[str, str] = {}
     for person, role in ((view.caseworker, "caseworker"), (view.coordinator, "coordinator")):
         if person:
-            found.setdefault(person, f"{people.get(person, person)} – {text('role_' + role, lang)}")
+            said = role_name(definition, role, lang) if role == "coordinator" else None
+            word = said or text("role_" + role, lang)
+            found.setdefault(person, f"{people.get(person, person)} – {word}")
     covered = covered_departments(view)
     for member in view.team:
         person = member["person"]

@@ -29,6 +29,7 @@ from workflow.web.dependencies import Audit, Cases, Consents, PostedForm, Signed
 from workflow.web.identity import Authenticated
 from workflow.web.page_support import PageNotFoundError
 from workflow.web.rendering import locale_of
+from workflow.web.role_words import coordinator_word, in_own_words
 
 router = APIRouter(include_in_schema=False)
 
@@ -300,7 +301,9 @@ def access_log_rows(shown: ShownAccessLog, lang: str) -> list[dict[str, Any]]:
             "count": line.count,
             "action": text(f"log_{line.action}", lang),
             "what": text(f"log_what_{line.what}", lang),
-            "role": _log_role(line.role, line.action, lang),
+            "role": in_own_words(
+                _log_role(line.role, line.action, lang), coordinator_word(shown.definition, lang)
+            ),
             "purpose": purpose_words(shown.definition, line.purpose, lang),
         }
         for line in shown.lines
