@@ -194,6 +194,9 @@ _BROKEN_WORDS = """() => {
 
 
 def _fits_the_phone(page: Page, name: str) -> None:
+    # Measured once the page has loaded with its stylesheet: the caseload reached after
+    # the login form's redirect was once measured unstyled (431 px, no element wide).
+    page.wait_for_load_state("load")
     width = page.evaluate("() => document.documentElement.scrollWidth")
     wide = [] if width <= PHONE else page.evaluate(_WIDE)
     assert width <= PHONE, f"{name} scrolls sideways at {PHONE} px: {width} px wide: {wide}"
