@@ -662,3 +662,32 @@ def test_a_sweep_at_a_time_that_is_not_one_is_told_how_to_write_it(staffed: Runt
     assert result.exit_code == 2
     assert "'tomorrow': write a time as YYYY-MM-DDTHH:MM" in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_meeting_mode_tells_every_wrong_field_at_once(staffed: Runtime, clock: Clock) -> None:
+    """Four tries to learn four errors: a goal not in first person, then its owner who is
+    nobody, then a deadline passed, then a next meeting off the meeting days (a helper in
+    meeting mode)."""
+    staffed.accounts.create(
+        "sara", None, display_name="Sara", person_id="vejleder-sara", roles=["team_member"],
+        municipality_code="340",
+    )  # fmt: skip
+    reference = staffed.service.refer("soroe", FREJA, CASEWORKER, REFERRAL_INPUTS).reference
+    staffed.service.trigger(reference, "accept_referral", ACCEPT, CASEWORKER)
+    staffed.service.trigger(reference, "hold_pre_meeting", PRE_MEETING, CASEWORKER)
+    clock.advance(hours=2)
+    wrong = FIRST_MEETING | {
+        "plan": [
+            {"text": "Freja skal møde op i skole", "theme": "uddannelse", "owner": "ghost"},
+            {"text": "Jeg vil have et job", "theme": "fritid", "deadline": "2026-01-05"},
+        ],
+        "next_meeting_at": "2026-03-11T09:00:00",  # a Wednesday
+    }
+    with pytest.raises(RejectedError) as refused:
+        staffed.service.trigger(reference, "hold_first_meeting", wrong, COORDINATOR)
+    codes = {(e.name, e.code) for e in refused.value.rejection.field_errors}
+    assert {
+        ("plan", "goal_not_first_person"),
+        ("plan", "not_staff"),
+        ("next_meeting_at", "meeting_weekday"),
+    } <= codes, codes

@@ -42,7 +42,7 @@ from workflow.engine import timers as running_timers
 from workflow.engine.context import expression_context, with_data
 from workflow.engine.effects import StepFacts, effects_of, notifications_over_cap
 from workflow.engine.inputs import InputFacts, validate_inputs
-from workflow.engine.meetings import apply_meetings, cancel_open_meetings
+from workflow.engine.meetings import apply_meetings, cancel_open_meetings, meeting_rule_errors
 from workflow.engine.milestones import live_milestones, with_reached
 from workflow.engine.model import (
     Actor,
@@ -225,8 +225,11 @@ def _validate_inputs(attempt: _Attempt, draft: _Draft) -> _Draft | Rejection:
     values, errors = validate_inputs(
         attempt.definition, attempt.spec.inputs, attempt.event.inputs, attempt.facts
     )
-    errors = errors or _past_deadlines(attempt, values)
+    # Every wrong field at once: the goals' passed deadlines, and the meeting rules a
+    # time given breaks, told with the rest (they came in rounds, one kind a try).
+    errors = [*errors, *_past_deadlines(attempt, values)]
     if errors:
+        errors += meeting_rule_errors(attempt.definition, attempt.spec, values)
         return Rejection(
             RejectionReason.INVALID_INPUT,
             {"fields": ", ".join(e.name for e in errors)},

@@ -139,6 +139,8 @@ def validate_inputs(
             value = _convert(definition, item, raw)
         except _InvalidError as exc:  # every wrong entry of a list at once, not in rounds
             errors.extend(FieldError(item.name, code, params) for code, params in exc.problems)
+            if facts is not None and facts.staff is not None and item.type in _MANY_PEOPLE:
+                errors.extend(_people_as_given(item, raw, facts.staff))  # with them, not after
             continue
         except (OverflowError, RecursionError):
             errors.append(FieldError(item.name, "not_number"))
@@ -223,6 +225,20 @@ def _one_person(
     ):
         return FieldError(item.name, "staff_not_caseworker", {"value": value})
     return None
+
+
+def _people_as_given(item: Input, raw: Any, staff: StaffDirectory) -> list[FieldError]:
+    """Staff ids that are nobody's (or another municipality's) in a list that was refused
+    for something else: told with its other errors."""
+    key = "person" if item.type is InputType.TEAM else "owner"
+    found: list[FieldError] = []
+    for number, entry in enumerate(raw if isinstance(raw, list) else [], start=1):
+        person = entry.get(key) if isinstance(entry, Mapping) else None
+        if isinstance(person, str) and person.strip() and "@" not in person:
+            refused = staff.refusal(item.name, person.strip())
+            if refused is not None:
+                found.append(replace(refused, params={**refused.params, "item": number}))
+    return found
 
 
 def _many_people(

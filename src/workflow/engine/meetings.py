@@ -290,6 +290,19 @@ def participants(
     return tuple(found)
 
 
+def meeting_rule_errors(
+    definition: Definition, spec: StepSpec, values: Mapping[str, Any]
+) -> list[FieldError]:
+    """The meeting rules the step's meeting times break (checked again when the meetings
+    are booked): told beside the step's other wrong fields, not after them."""
+    return [
+        FieldError(item.name, code, params)
+        for item in spec.inputs
+        if item.type is InputType.MEETING and values.get(item.name)
+        for code, params in _rules(definition, datetime.fromisoformat(str(values[item.name])))
+    ]
+
+
 def _rules(definition: Definition, start: datetime) -> list[tuple[str, dict[str, Any]]]:
     """What a meeting at ``start`` breaks of the definition's meeting rules."""
     rules = definition.meeting_rules
