@@ -332,3 +332,30 @@ def test_the_coordinator_is_offered_by_the_municipalitys_name_for_the_role(
         log_in(pages, "mette", PASSWORD)
         page = pages.get(f"/cases/{reference}").text
     assert '<option value="tovholder-lise">Lise Tovholder – Tovholder</option>' in page
+
+
+def test_a_meetings_confirmations_follow_it_when_it_moves(runtime: Runtime, reference: str) -> None:
+    """A first meeting moved left the departments' confirmations due (and overdue) on
+    the old date (a helper's report: "03.11.2026 Overskredet" after
+    the meeting had moved to December)."""
+
+    def confirmations() -> set[datetime | None]:
+        with runtime.sessions() as session:
+            due = session.scalars(
+                select(CaseTask.due_at).where(
+                    CaseTask.key == "confirm_participation", CaseTask.state == "open"
+                )
+            ).all()
+        return {d.astimezone(UTC) if d else None for d in due}
+
+    # Three working days from the pre-meeting (2 March), before the meeting (17 March).
+    assert confirmations() == {datetime(2026, 3, 5, 8, 0, tzinfo=UTC)}
+    coordinator = Actor("coordinator", "tovholder-lise")
+    runtime.service.trigger(
+        reference, "move_meeting", {"moved_to": "2026-03-03T09:00"}, coordinator
+    )  # sooner than the confirmations were due: due when it begins
+    assert confirmations() == {datetime(2026, 3, 3, 8, 0, tzinfo=UTC)}
+    runtime.service.trigger(
+        reference, "move_meeting", {"moved_to": "2026-03-19T09:00"}, coordinator
+    )  # later: due when it now begins (they were due when it began)
+    assert confirmations() == {datetime(2026, 3, 19, 8, 0, tzinfo=UTC)}

@@ -53,7 +53,7 @@ from workflow.store.tables import (
     ReferenceCounter,
     TeamMembership,
 )
-from workflow.store.tasks import cancel_tasks, task_row
+from workflow.store.tasks import cancel_tasks, follow_moved_meetings, task_row
 
 #: The outbox column's width; a longer key (a very long staff id) is shortened by hash.
 DEDUPE_KEY_LENGTH = 200
@@ -215,6 +215,7 @@ def _apply_effects(
     if tasks:
         INSERT_TASK.executemany(connection, tasks)
     if meetings:
+        follow_moved_meetings(connection, case.id, meetings, definition)
         write_meeting_changes(connection, case.id, meetings, now)
 
 

@@ -7,15 +7,19 @@ those that fall due while it is open (``next_reminder_at`` is the sweep's index)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, or_, select, update
 
-from workflow.engine.model import CancelTasks, CreateTask
+from workflow.definitions.effects import CreateTaskEffect
+from workflow.definitions.models import Definition
+from workflow.engine.model import CancelTasks, CreateTask, MeetingChanged
 from workflow.store.statements import CANCEL_ALL_TASKS, CANCEL_KEYED_TASKS, CANCEL_STAGE_TASKS
 from workflow.store.states import TaskState
+from workflow.store.tables import CaseTask, Meeting
 
 
 def task_row(
@@ -73,3 +77,50 @@ def cancel_tasks(connection: Connection, case_id: int, cancel: CancelTasks, now:
 
 
 __all__ = ["cancel_tasks", "task_row"]
+
+
+def follow_moved_meetings(
+    connection: Connection,
+    case_id: int,
+    changes: Sequence[MeetingChanged],
+    definition: Definition,
+) -> None:
+    """Open tasks due "at the latest when the meeting begins" (``at_latest: meeting``)
+    follow a meeting moved: those due when it began are due when it now begins, and
+    those due after its new time are due then; a reminder at or after the new time is
+    dropped (too late to act on, as when the task was given). Call it before the moves
+    are written (it reads each meeting's time before the move). A move of the first
+    meeting left its confirmations "Overskredet" on the old date."""
+    moves = [c.meeting for c in changes if c.action == "move"]
+    keys = {
+        effect.create_task.id
+        for transition in definition.transitions
+        for effect in transition.effects
+        if isinstance(effect, CreateTaskEffect)
+        and effect.create_task.at_latest == "meeting"
+        and effect.create_task.id
+    }
+    if not moves or not keys:
+        return
+    for meeting in moves:
+        before = connection.execute(
+            select(Meeting.starts_at).where(Meeting.case_id == case_id, Meeting.key == meeting.key)
+        ).scalar()
+        after = meeting.starts_at
+        if before is None or before == after:
+            continue
+        mine = (
+            CaseTask.case_id == case_id,
+            CaseTask.state == TaskState.OPEN,
+            CaseTask.key.in_(sorted(keys)),
+        )
+        connection.execute(
+            update(CaseTask)
+            .where(*mine, or_(CaseTask.due_at == before, CaseTask.due_at > after))
+            .values(due_at=after)
+        )
+        connection.execute(
+            update(CaseTask)
+            .where(*mine, CaseTask.next_reminder_at >= after)
+            .values(next_reminder_at=None)
+        )
