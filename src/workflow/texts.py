@@ -218,6 +218,16 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "Noten må højst være {max} tegn.",
         "en": "The note may be at most {max} characters.",
     },
+    "task_note_cpr": {
+        "da": "Noten indeholder et CPR-nummer. Skriv det ikke i noten: sagen har den unges "
+        "CPR-nummer, krypteret; i en note står det åbent for hele teamet.",
+        "en": "The note holds a CPR number. Leave it out: the case holds the young person's "
+        "CPR number, encrypted; in a note it is open to the whole team.",
+    },
+    "task_title_cpr": {
+        "da": "titlen indeholder et CPR-nummer; skriv det ikke her (sagen har det, krypteret)",
+        "en": "the title holds a CPR number; leave it out (the case holds it, encrypted)",
+    },
     "task_note_bad_character": {
         "da": "Noten indeholder et tegn, der ikke kan bruges.",
         "en": "The note contains a character that cannot be used.",

@@ -359,3 +359,25 @@ def test_a_meetings_confirmations_follow_it_when_it_moves(runtime: Runtime, refe
         reference, "move_meeting", {"moved_to": "2026-03-19T09:00"}, coordinator
     )  # later: due when it now begins (they were due when it began)
     assert confirmations() == {datetime(2026, 3, 19, 8, 0, tzinfo=UTC)}
+
+
+def test_a_cpr_number_is_not_written_into_a_tasks_note_or_title(
+    client: TestClient, runtime: Runtime, reference: str
+) -> None:
+    """A note "Ring til moren, cpr 010110-4321" was saved in plain text, shown to the
+    whole team and in exports; the CPR number is kept encrypted in its own column."""
+    task = runtime.tasks.add(reference, CASEWORKER, assignee="laerer-anna", title="Ring")
+    anna = login(client, "anna")
+    before = stored(runtime)
+    for note in ("Ring til moren, cpr 010110-4321", "cpr: 0101104321."):
+        refused = client.post(f"/api/v1/tasks/{task.id}/done", json={"note": note}, headers=anna)
+        assert refused.status_code == 422, refused.text
+        assert "CPR number" in refused.text
+    with pytest.raises(InvalidRequestError, match="the title holds a CPR number"):
+        runtime.tasks.add(reference, CASEWORKER, assignee="laerer-anna", title="Ring 0101104321")
+    assert stored(runtime) == before
+    # Ten digits that are no CPR number (a phone number and a date's digits) are fine.
+    fine = client.post(
+        f"/api/v1/tasks/{task.id}/done", json={"note": "Ring 4512345678 kl. 10"}, headers=anna
+    )
+    assert fine.status_code == 200, fine.text

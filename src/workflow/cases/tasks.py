@@ -25,6 +25,7 @@ from workflow.engine.model import Actor
 from workflow.engine.vocabulary import RecipientKind
 from workflow.errors import InvalidRequestError, NotAllowedError, Problem
 from workflow.privacy.authorisation import authorise
+from workflow.privacy.cpr import holds_cpr
 from workflow.store.audit import AuditAction, AuditObject, actor_label, write_audit
 from workflow.store.busy import retry_when_busy
 from workflow.store.reading import case_by_reference
@@ -146,7 +147,7 @@ class TaskService:
     def complete(self, task_id: int, actor: Actor, note: str | None = None) -> TaskItem:
         """Mark a task done (its assignee only; once). Raises InvalidRequestError,
         NotAllowedError or CaseNotFoundError; nothing changes when refused."""
-        note = _note(note)
+        note = _note(note, self.uow.today())
         now = self.uow.clock()
 
         def once() -> tuple[TaskItem, tuple[str, str] | None]:
@@ -211,6 +212,8 @@ class TaskService:
             problems.append(Problem(None, "title", "a task needs a title", "say what must be done"))
         elif len(title) > 500:
             problems.append(Problem(None, "title", "a task's title is at most 500 characters"))
+        elif holds_cpr(title, self.uow.today()):
+            problems.append(Problem(None, "title", TITLE_WITH_CPR, CPR_HINT))
         if not (assignee or "").strip():
             problems.append(
                 Problem(
@@ -440,7 +443,7 @@ def _queue_reminders(session: Session, task: CaseTask, reference: str, now: date
     return queued
 
 
-def _note(note: str | None) -> str | None:
+def _note(note: str | None, today: date) -> str | None:
     if note is None or not note.strip():
         return None
     note = note.strip()
@@ -448,7 +451,16 @@ def _note(note: str | None) -> str | None:
         raise _problem("note", f"a note is at most {MAX_TEXT} characters", "shorten it")
     if any(ord(c) < 32 and c not in "\n\r\t" for c in note):
         raise _problem("note", "the note holds a control character", "remove it")
+    if holds_cpr(note, today):
+        raise _problem("note", NOTE_WITH_CPR, CPR_HINT)
     return note
+
+
+#: A CPR number in a note or a title is refused: kept encrypted in its column and shown
+#: masked, it would be in plain text there, before the whole team and in exports.
+NOTE_WITH_CPR = "the note holds a CPR number"
+TITLE_WITH_CPR = "the title holds a CPR number"
+CPR_HINT = "leave it out: the case holds the young person's CPR number, encrypted"
 
 
 def _item(task: CaseTask, reference: str, stage: str, now: datetime) -> TaskItem:

@@ -392,3 +392,18 @@ def cpr_matches_birth_date(cpr: str, birth_date: date) -> bool:
     """Whether a CPR number gives this birth date: its first six digits (DDMMYY) *and* the
     century its 7th digit says (``010110-1234`` is born in 1910, ``010110-4321`` in 2010)."""
     return cpr_birth_date(cpr) == birth_date
+
+
+#: Ten digits, with or without the dash, not inside a longer number.
+_CPR_IN_TEXT = re.compile(r"(?<![\d-])(\d{6})-?(\d{4})(?![\d])")
+
+
+def holds_cpr(text: str, today: date) -> bool:
+    """Whether a free text (a task's note or title) holds a CPR number (ten digits that
+    are a valid one: a real date in the century its 7th digit gives). A CPR number is
+    kept encrypted in its own column and shown masked; written into a note it would be
+    in plain text, shown to the whole team and in exports."""
+    return any(
+        cpr_problem(found.group(1) + found.group(2), today) is None
+        for found in _CPR_IN_TEXT.finditer(text)
+    )

@@ -16,6 +16,7 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
+from workflow.cases.tasks import NOTE_WITH_CPR, TITLE_WITH_CPR
 from workflow.engine.inputs import MAX_TEXT
 from workflow.errors import (
     CaseNotFoundError,
@@ -182,6 +183,8 @@ def _not_done(problem: Problem, note: str, lang: str) -> tuple[int, str]:
     if problem.path == "note":
         if len(note.strip()) > MAX_TEXT:
             return 400, text("task_note_too_long", lang, max=MAX_TEXT)
+        if problem.message == NOTE_WITH_CPR:
+            return 400, text("task_note_cpr", lang)
         return 400, text("task_note_bad_character", lang)
     if "already" in problem.message:
         key = "task_already_cancelled" if "cancelled" in problem.message else "task_already_done"
@@ -244,7 +247,9 @@ def _add_problems(
     """The add form's field errors, in words; a closed case is said above the form."""
     errors: dict[str, str] = {}
     for problem in problems:
-        if problem.path in ("assignee", "title", "due"):
+        if problem.path == "title" and problem.message == TITLE_WITH_CPR:
+            errors["title"] = text("task_title_cpr", lang)
+        elif problem.path in ("assignee", "title", "due"):
             errors[problem.path] = text(f"task_problem_{problem.path}", lang)
         elif problem.path == "reference":
             message = text("task_problem_reference", lang)
