@@ -614,9 +614,8 @@ def test_an_embedded_store_without_accounts_takes_ids_as_given(sqlite_runtime: R
 # --- goal reviews against the plan ----------------------------------------------------
 
 
-def test_a_review_of_a_goal_the_plan_does_not_have_is_refused(
-    staffed: Runtime, clock: Clock
-) -> None:
+def _awaiting_first_meeting(staffed: Runtime, clock: Clock) -> str:
+    """A Sorø case whose first meeting has begun (its team's Sara has an account)."""
     staffed.accounts.create(
         "sara", None, display_name="Sara", person_id="vejleder-sara", roles=["team_member"],
         municipality_code="340",
@@ -625,6 +624,13 @@ def test_a_review_of_a_goal_the_plan_does_not_have_is_refused(
     staffed.service.trigger(reference, "accept_referral", ACCEPT, CASEWORKER)
     staffed.service.trigger(reference, "hold_pre_meeting", PRE_MEETING, CASEWORKER)
     clock.advance(hours=2)
+    return reference
+
+
+def test_a_review_of_a_goal_the_plan_does_not_have_is_refused(
+    staffed: Runtime, clock: Clock
+) -> None:
+    reference = _awaiting_first_meeting(staffed, clock)
     three_goals = [
         {"text": "Jeg skal møde op i skole 3 dage om ugen", "theme": "uddannelse"},
         {"text": "Jeg vil have et fritidsjob", "theme": "fritid"},
@@ -668,14 +674,7 @@ def test_meeting_mode_tells_every_wrong_field_at_once(staffed: Runtime, clock: C
     """Four tries to learn four errors: a goal not in first person, then its owner who is
     nobody, then a deadline passed, then a next meeting off the meeting days (a helper in
     meeting mode)."""
-    staffed.accounts.create(
-        "sara", None, display_name="Sara", person_id="vejleder-sara", roles=["team_member"],
-        municipality_code="340",
-    )  # fmt: skip
-    reference = staffed.service.refer("soroe", FREJA, CASEWORKER, REFERRAL_INPUTS).reference
-    staffed.service.trigger(reference, "accept_referral", ACCEPT, CASEWORKER)
-    staffed.service.trigger(reference, "hold_pre_meeting", PRE_MEETING, CASEWORKER)
-    clock.advance(hours=2)
+    reference = _awaiting_first_meeting(staffed, clock)
     wrong = FIRST_MEETING | {
         "plan": [
             {"text": "Freja skal møde op i skole", "theme": "uddannelse", "owner": "ghost"},
