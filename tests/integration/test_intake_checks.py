@@ -30,7 +30,7 @@ from tests.integration.test_bulk_intake import _stored_step
 from tests.support.case_api import create_staff
 from workflow.cases import referral_checks as checking
 from workflow.cases.model import Referral, RejectedError, StepResult, YoungPersonDetails
-from workflow.engine.inputs import StaffDirectory
+from workflow.engine.input_facts import StaffDirectory
 from workflow.engine.model import Actor
 from workflow.errors import WorkflowError
 from workflow.orchestration import intake

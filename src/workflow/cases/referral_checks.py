@@ -26,7 +26,8 @@ from workflow.definitions.calendar import age_on
 from workflow.definitions.models import Definition
 from workflow.definitions.vocabulary import REFER_EVENT
 from workflow.engine.decide import open_case
-from workflow.engine.inputs import FIRST_YEAR, InputFacts, StaffDirectory, name_problem
+from workflow.engine.input_facts import InputFacts, StaffDirectory
+from workflow.engine.inputs import FIRST_YEAR, name_problem
 from workflow.engine.model import Decision, FieldError, Rejection, RejectionReason
 from workflow.errors import WorkflowError
 from workflow.privacy.cpr import cpr_birth_date, cpr_problem

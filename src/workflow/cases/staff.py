@@ -25,7 +25,8 @@ from sqlalchemy.orm import Session
 
 from workflow.definitions.models import Definition
 from workflow.definitions.vocabulary import CaseRole
-from workflow.engine.inputs import PERSON_ID, STAFF_INPUT_TYPES, InputFacts, StaffDirectory
+from workflow.engine.input_facts import STAFF_INPUT_TYPES, InputFacts, StaffDirectory
+from workflow.engine.inputs import PERSON_ID
 from workflow.store.tables import Account, Plan, PlanGoal
 
 #: The most strings looked at in one step's inputs (lists hold at most 100 items; a

@@ -41,7 +41,8 @@ from workflow.definitions.vocabulary import (
 from workflow.engine import timers as running_timers
 from workflow.engine.context import expression_context, with_data
 from workflow.engine.effects import StepFacts, effects_of, notifications_over_cap
-from workflow.engine.inputs import InputFacts, validate_inputs
+from workflow.engine.input_facts import InputFacts
+from workflow.engine.inputs import validate_inputs
 from workflow.engine.meetings import apply_meetings, cancel_open_meetings, meeting_rule_errors
 from workflow.engine.milestones import live_milestones, with_reached
 from workflow.engine.model import (
