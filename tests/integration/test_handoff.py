@@ -305,3 +305,25 @@ def test_a_worker_started_with_sigint_ignored_stops_on_sigterm(
             if process.poll() is None:
                 process.kill()
                 process.wait()
+
+
+def test_the_caseloads_failed_deliveries_count_cases_not_mails(
+    sqlite_runtime: Runtime, prefect_api: Path
+) -> None:
+    """The caseload artifact's "(failed deliveries)" row put the number of given-up
+    mails in its "cases" column (three mails of one case: 3) — an operator's report."""
+    from sqlalchemy import update
+
+    from tests.integration.test_faults import _failed_deliveries
+    from workflow.orchestration.sweep import publish_caseload
+
+    opened = _refer(sqlite_runtime)
+    from tests.support.case_api import ACCEPT, PRE_MEETING
+
+    sqlite_runtime.service.trigger(opened.reference, "accept_referral", ACCEPT, CASEWORKER)
+    sqlite_runtime.service.trigger(opened.reference, "hold_pre_meeting", PRE_MEETING, CASEWORKER)
+    with sqlite_runtime.sessions() as session, session.begin():
+        given_up = session.execute(update(OutboxRow).values(state="dead")).rowcount
+    assert given_up >= 2  # several mails of one case
+    run_async(publish_caseload())
+    assert _failed_deliveries("340") == 1
