@@ -1001,9 +1001,11 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     # The same two once the course has ended: nothing is "under way" or "not yet" then.
     # A team member whose department's consent was taken back, in "Mit team".
+    # Said without naming who took it back: a parent's withdrawal was told to the young
+    # person as her own ("da du trak dit samtykke tilbage").
     "ung_member_withdrawn": {
-        "da": "ikke længere med, da du trak dit samtykke tilbage",
-        "en": "no longer taking part: you withdrew your consent",
+        "da": "ikke længere med: samtykket til afdelingen er trukket tilbage",
+        "en": "no longer taking part: the consent for the department was withdrawn",
     },
     # A team member whose department no consent covers yet.
     "ung_member_waiting": {

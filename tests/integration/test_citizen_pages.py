@@ -288,7 +288,7 @@ def test_withdrawing_a_departments_consent_and_the_access_log(citizen_runtime: R
     section = body[body.index('id="team-h"') :].split("</section>")[0]
     members = [re.sub(r"<[^>]+>", "", li) for li in re.findall(r"<li[^>]*>(.*?)</li>", section)]
     school = next(member for member in members if "Skole" in member)
-    assert "ikke længere med, da du trak dit samtykke tilbage" in school
+    assert "ikke længere med: samtykket til afdelingen er trukket tilbage" in school
     assert "Skriv" not in school
     uu = next(member for member in members if "UU" in member)
     assert "ikke længere med" not in uu

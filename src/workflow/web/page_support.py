@@ -140,7 +140,12 @@ def localised(
 ) -> dict[str, Any]:
     """A refusal's parameters in words: weekday names, a meeting's state and kind, theme
     names and dates as people write them (an engine names them by id)."""
-    found = dict(params)
+    found = {  # a name given in each language (a department's): the reader's
+        name: (value.get(lang) or value["da"])
+        if isinstance(value, Mapping) and "da" in value
+        else value
+        for name, value in params.items()
+    }
     if isinstance(found.get("days"), str):
         days = [
             text(f"weekday_{WEEKDAYS.index(d)}", lang) if d in WEEKDAYS else d
