@@ -933,6 +933,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "Forløbet er stoppet, og kommunen har fået besked.",
         "en": "The course has ended, and the municipality has been told.",
     },
+    "ung_notice_still_open": {
+        "da": "Du har allerede bedt om hjælp igen: det er dette forløb. Kommunen har fået besked.",
+        "en": "You have already asked for help again: this is that course. The municipality "
+        "has been told.",
+    },
     "ung_notice_come_back": {
         "da": "Din kommune har fået besked om, at du gerne vil have hjælp igen.",
         "en": "Your municipality has been told that you would like help again.",

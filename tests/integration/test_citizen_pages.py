@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.integration.conftest import Clock
 from tests.support.case_api import (
@@ -801,3 +801,27 @@ def test_her_preparation_opens_with_what_she_gave_until_the_meeting_is_held(
     after = html.unescape(client.get(address).text)
     assert "checked" not in after
     assert "Jeg vil tale om skolen" not in after
+
+
+def test_asking_for_help_again_twice_opens_one_new_course(citizen_runtime: Runtime) -> None:
+    """Each click on "Jeg vil gerne have hjælp igen" on the ended course started another
+    new course (three Sorø courses on her list, a "referred again" task for each)."""
+    ref = _case(citizen_runtime, EMMA, meeting=False)
+    client = _login(TestClient(create_app(citizen_runtime)), "emma")
+    page = client.get(f"/ung/cases/{ref}/steps/withdraw")
+    client.post(f"/ung/cases/{ref}/steps/withdraw", data={"csrf_token": _csrf(page.text)})
+    ended = client.get(f"/ung/cases/{ref}").text
+    first = client.post(
+        f"/ung/cases/{ref}/come-back", data={"csrf_token": _csrf(ended)}, follow_redirects=False
+    )
+    assert first.status_code == 303
+    new = first.headers["location"].split("/ung/cases/", 1)[1].split("?", 1)[0]
+    assert new != ref
+    again = client.post(
+        f"/ung/cases/{ref}/come-back", data={"csrf_token": _csrf(ended)}, follow_redirects=False
+    )
+    assert again.headers["location"] == f"/ung/cases/{new}?notice=still_open"
+    told = html.unescape(client.get(again.headers["location"]).text)
+    assert "Du har allerede bedt om hjælp igen: det er dette forløb." in told
+    with citizen_runtime.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Case)) == 2  # not three

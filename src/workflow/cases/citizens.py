@@ -15,11 +15,11 @@ from workflow.cases.model import GuardianDetails, StepResult, YoungPersonDetails
 from workflow.cases.service import CaseService
 from workflow.definitions.models import Definition
 from workflow.definitions.parts import Transition
-from workflow.definitions.vocabulary import CaseRole
+from workflow.definitions.vocabulary import CaseRole, StageKind
 from workflow.engine.access import guardian_actor, young_person_actor
 from workflow.engine.model import Actor
 from workflow.engine.steps import next_steps
-from workflow.errors import CaseNotFoundError, NotAllowedError
+from workflow.errors import CaseNotFoundError, NotAllowedError, WorkflowError
 from workflow.privacy.audit import AuditService, ShownAccessLog
 from workflow.privacy.citizen_sessions import Citizen, CitizenSessions
 from workflow.privacy.consents import ConsentService, PartGiven
@@ -53,6 +53,14 @@ def departments_withdrawn(view: CaseView) -> frozenset[str]:
             if not given.get("withdrawn_at") and not d.get("withdrawn_at"):
                 active.add(d["department"])
     return frozenset(named - active)
+
+
+class StillOpenError(WorkflowError):
+    """The young person asks for help again while a course of theirs is still open."""
+
+    def __init__(self, reference: str) -> None:
+        super().__init__(f"a course is still open: {reference}")
+        self.reference = reference
 
 
 @dataclass(frozen=True)
@@ -197,6 +205,15 @@ class CitizenService:
         membership = self.membership(citizen, reference)
         if membership.role is not CaseRole.YOUNG_PERSON:
             raise NotAllowedError("the young person asks to come back themself")
+        for case, definition in self.my_cases(citizen):
+            stage = definition.stages_by_id.get(case.stage)
+            if (
+                case.reference != reference
+                and case.role is CaseRole.YOUNG_PERSON
+                and stage is not None
+                and stage.kind is not StageKind.FINAL
+            ):  # asked already (a second click started a second new course, and a third)
+                raise StillOpenError(case.reference)
         page = self.page(citizen, reference)
         with self.uow.reading() as session:
             person, guardians = citizen_details(session, reference)

@@ -25,9 +25,7 @@ from fastapi import FastAPI, Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import RedirectResponse, Response
 
-from workflow.cases.citizens import (
-    CitizenService,
-)
+from workflow.cases.citizens import CitizenService, StillOpenError
 from workflow.cases.model import RejectedError, StepResult
 from workflow.delivery.ics import CalendarMeeting, published_calendar
 from workflow.delivery.message import meeting_uid
@@ -355,6 +353,10 @@ def create_citizen_app(context: CitizenContext) -> FastAPI:  # noqa: C901 - the 
             result = context.citizens.come_back(citizen, reference)
         except CaseNotFoundError:
             return render.missing()
+        except StillOpenError as open_course:  # asked already: that course, said so
+            return RedirectResponse(
+                f"{ROOT}/cases/{open_course.reference}?notice=still_open", status_code=303
+            )
         except WorkflowError:
             return render.message(
                 text("error", render.lang), text("ung_come_back_failed", render.lang), 400
@@ -440,6 +442,7 @@ _NOTICES = frozenset(
         "consent_part",
         "consent_withdrawn",
         "come_back",
+        "still_open",
         "not_open",
     )
 )
