@@ -1263,6 +1263,14 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "Der er ikke aftalt et møde endnu.",
         "en": "No meeting has been booked yet.",
     },
+    "ung_no_plan_closed": {
+        "da": "Forløbet sluttede, før der blev skrevet en plan.",
+        "en": "The course ended before a plan was written.",
+    },
+    "ung_no_plan_closed_g": {
+        "da": "Forløbet sluttede, før der blev skrevet en plan.",
+        "en": "The course ended before a plan was written.",
+    },
     "ung_no_plan_g": {
         "da": "Planen skrives sammen med den unge på det første møde.",
         "en": "The plan is written together with the young person at the first meeting.",
@@ -1432,9 +1440,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "the plan has {goals} goals; there is no goal {goal}",
     },
     "too_long": {"da": "må højst være {max} tegn", "en": "must be at most {max} characters"},
+    # The characters refused are invisible (control characters, direction marks...): a
+    # code alone ("U+202E") told nobody what to do.
     "bad_character": {
-        "da": "indeholder et tegn, der ikke kan bruges ({char})",
-        "en": "contains a character that cannot be used ({char})",
+        "da": "indeholder et usynligt tegn, der ikke kan bruges (måske fra kopieret tekst: "
+        "{char}); skriv teksten igen uden at kopiere den",
+        "en": "contains an invisible character that cannot be used (perhaps from copied text: "
+        "{char}); type the text again without copying it",
     },
     "not_integer": {"da": "skal være et helt tal", "en": "must be a whole number"},
     "not_number": {"da": "skal være et tal", "en": "must be a number"},

@@ -561,6 +561,7 @@ def test_after_the_course_ends_no_goal_reads_under_way(citizen_runtime: Runtime)
     assert "Forløbet er afsluttet, så der kommer ikke flere møder." in after
     assert "Der er ikke aftalt et møde endnu" not in after
     assert "kan du altid bede om det med knappen Jeg vil gerne have hjælp igen" in after
+    assert "Forløbet sluttede, før der blev skrevet en plan." not in after  # it has one
     assert "Du kan altid ringe eller skrive til din" not in after
     citizen_runtime.accounts.create(
         "lise",
@@ -823,5 +824,10 @@ def test_asking_for_help_again_twice_opens_one_new_course(citizen_runtime: Runti
     assert again.headers["location"] == f"/ung/cases/{new}?notice=still_open"
     told = html.unescape(client.get(again.headers["location"]).text)
     assert "Du har allerede bedt om hjælp igen: det er dette forløb." in told
+    # The ended course, stopped before its first meeting, says no plan was written (it
+    # said the plan "is written with you at the first meeting").
+    stopped = re.sub(r"\s+", " ", html.unescape(ended))
+    assert "Forløbet sluttede, før der blev skrevet en plan." in stopped
+    assert "Planen skrives sammen med dig på det første møde." not in stopped
     with citizen_runtime.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Case)) == 2  # not three
