@@ -58,6 +58,7 @@ from workflow.web.forms import (
 from workflow.web.identity import Authenticated
 from workflow.web.meetings import (
     held_meeting,
+    is_open,
     kind_name,
     names_of,
     next_meeting,
@@ -477,7 +478,7 @@ def _consequence(definition: Definition, transition: Transition, view: CaseView,
     """What saving a step that ends the course, or cancels a meeting, does — said above
     its button (a course was ended, its meeting cancelled, by one click on "Gem" with
     nothing said)."""
-    booked = [m for m in view.meetings if m["state"] in ("booked", "moved")]
+    booked = [m for m in view.meetings if is_open(m)]
     target = definition.stages_by_id.get(transition.to) if transition.to else None
     if target is not None and target.kind is StageKind.FINAL:
         said = text("step_ends_course", lang, stage=local(target.name, lang))
