@@ -823,6 +823,22 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "Du selv",
         "en": "You",
     },
+    # A course a citizen's step ended (ending by wish), said with who ended it: the stage's
+    # own name ("Afbrudt af den unge") is not true when a parent or the caseworker did.
+    "ung_stage_stopped": {"da": "Stoppet", "en": "Ended"},
+    "ung_purpose_ended": {"da": "Forløbet blev stoppet", "en": "The course was ended"},
+    "ung_ended_by_self": {
+        "da": "Du stoppede forløbet {date}",
+        "en": "You ended the course on {date}",
+    },
+    "ung_ended_by": {
+        "da": "{who} stoppede forløbet {date}",
+        "en": "{who} ended the course on {date}",
+    },
+    "ung_who_self": {
+        "da": "Du selv",
+        "en": "You",
+    },
     "ung_who_other": {
         "da": "En anden",
         "en": "Someone else",
@@ -1231,6 +1247,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "ung_who_team_member_g": {"da": "En fra den unges team", "en": "Someone on the team"},
     "ung_who_young_person_g": {"da": "Den unge", "en": "The young person"},
     "ung_who_guardian_g": {"da": "En forælder/værge", "en": "A parent/guardian"},
+    "ung_who_self_g": {"da": "Du", "en": "You"},
     "ung_who_citizen_g": {"da": "Den unge eller en forælder", "en": "The young person or a parent"},
     "ung_did_read_g": {"da": "læste forløbet", "en": "read the course"},
     "ung_did_change_g": {"da": "skrev i forløbet", "en": "wrote in the course"},
@@ -1466,6 +1483,14 @@ TEXTS: dict[str, dict[str, str]] = {
     "too_few": {"da": "skal have mindst {min}", "en": "needs at least {min}"},
     "too_many": {"da": "må højst have {max}", "en": "may have at most {max}"},
     "duplicate": {"da": "'{value}' står der to gange", "en": "'{value}' is given twice"},
+    "date_too_early": {
+        "da": "må tidligst være {day}",
+        "en": "may be {day} at the earliest",
+    },
+    "date_too_late": {
+        "da": "må senest være {day}",
+        "en": "may be {day} at the latest",
+    },
     "goal_deadline_passed": {
         "da": "punkt {item}: fristen er passeret; et mål i planen har en frist fra i dag "
         "({day}) og frem",

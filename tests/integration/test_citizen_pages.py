@@ -666,7 +666,9 @@ def test_the_guardian_reads_the_access_log_written_to_a_parent(citizen_runtime: 
     log = re.sub(r"<[^>]+>", "", html.unescape(parent.get(f"/ung/cases/{ref}/log").text))
     # Not the young person's own use of her pages: a parent does not follow her visits.
     assert "Den unge læste" not in log
-    assert "En forælder/værge læste forløbet" in log  # her own reads, as one parent's
+    # Her own reads are hers, not "a parent's" (that is what the other parent's are).
+    assert "Du læste forløbet" in log
+    assert "En forælder/værge læste forløbet" not in log
     assert "Sagsbehandleren skrev i forløbet" in log
     assert "Hvem har læst forløbet – og hvorfor" in log
     for addressed_to_the_young_person in ("Du selv", "Din sagsbehandler", "dit forløb"):
@@ -719,6 +721,42 @@ def test_ending_the_course_is_explained_and_confirmed_in_the_young_persons_words
     said = html.unescape(parent.get(f"/ung/cases/{other}/steps/withdraw").text)
     assert "Den unge kan altid blive henvist igen senere." in said
     assert "Ja, stop forløbet" in said
+
+
+def test_a_course_her_mother_ended_says_who_ended_it(citizen_runtime: Runtime) -> None:
+    """The stage is named "Afbrudt af den unge", which is not true when her mother ended
+    the course: each of them reads who did, in their own words, and the lists say
+    "Stoppet"."""
+    ref = _case(citizen_runtime, EMMA)
+    parent = _login(TestClient(create_app(citizen_runtime)), "mor")
+    page = parent.get(f"/ung/cases/{ref}/steps/withdraw")
+    ended = parent.post(
+        f"/ung/cases/{ref}/steps/withdraw",
+        data={"csrf_token": _csrf(page.text)},
+        follow_redirects=False,
+    )
+    assert ended.status_code == 303
+    assert citizen_runtime.service.view(ref, CASEWORKER).stage == "withdrawn"
+    hers = re.sub(r"<[^>]+>", "", html.unescape(parent.get(f"/ung/cases/{ref}").text))
+    assert "Du stoppede forløbet" in hers
+    emma = _login(TestClient(create_app(citizen_runtime)), "emma")
+    own = re.sub(r"<[^>]+>", "", html.unescape(emma.get(f"/ung/cases/{ref}").text))
+    assert "Din forælder/værge stoppede forløbet" in own
+    for words in (hers, own):
+        assert "Afbrudt af den unge" not in words
+    # Her log says why she wrote in the course as what it was, not "Den unge stopper".
+    log = re.sub(r"<[^>]+>", "", html.unescape(parent.get(f"/ung/cases/{ref}/log").text))
+    assert "Du skrev i forløbet" in log
+    assert "Hvorfor: Forløbet blev stoppet" in log
+    assert "Den unge stopper forløbet" not in log
+    # A course the young person ends herself is hers to have ended.
+    other = _case(citizen_runtime, replace(EMMA, cpr="0101104322"))
+    jonas = _login(TestClient(create_app(citizen_runtime)), "mor")
+    form = jonas.get(f"/ung/cases/{other}/steps/withdraw")
+    jonas.post(f"/ung/cases/{other}/steps/withdraw", data={"csrf_token": _csrf(form.text)})
+    listed = re.sub(r"<[^>]+>", "", html.unescape(jonas.get("/ung/").text))
+    assert "Stoppet" in listed
+    assert "Afbrudt af den unge" not in listed
 
 
 def test_an_adult_young_persons_own_yes_is_the_consent(citizen_runtime: Runtime) -> None:

@@ -219,6 +219,11 @@ def test_reads_fold_only_for_the_same_person_and_purpose_within_the_window() -> 
         ("caseworker", "sagsbehandling", 1),
     ]
     assert lines[0].until == start + timedelta(minutes=9)
+    # The reader's own lines are marked: a mother's reads are hers, the father's not.
+    parents = collapse_reads(
+        [entry(0, "guardian:mor"), entry(1, "guardian:far")], reader="guardian:mor"
+    )
+    assert [(line.role, line.own) for line in parents] == [("guardian", True), ("guardian", False)]
 
 
 def test_a_team_member_whose_consent_was_withdrawn_is_marked_on_the_team(

@@ -56,6 +56,9 @@ class AccessLogLine:
     purpose: str
     count: int = 1
     until: datetime | None = None
+    #: The reader's own use of the data ("you read the course"): a guardian's own reads
+    #: are not "a parent's", which is the other parent's.
+    own: bool = False
 
 
 @dataclass(frozen=True)
@@ -67,20 +70,28 @@ class ShownAccessLog:
 
 
 def collapse_reads(
-    rows: Sequence[AuditEntry], window: timedelta | None = READ_WINDOW
+    rows: Sequence[AuditEntry],
+    window: timedelta | None = READ_WINDOW,
+    reader: str | None = None,
 ) -> list[AccessLogLine]:
     """The entries as lines, in order, with repeated reads folded: a read of the case by
     the same person (``actor``, which is not shown) for the same purpose within ``window``
     of that person's first read joins its line (counted, with the time of the last).
     Every other entry — a change, an export, a CPR reveal, a refusal — is a line of its own;
-    ``window`` None: every entry is (the full log).
+    ``window`` None: every entry is (the full log). The lines of ``reader`` (an actor's
+    label) are marked as their own.
     """
     lines: list[AccessLogLine] = []
     open_reads: dict[tuple[str, str], int] = {}  # (actor, purpose) -> index of its line
     for row in rows:
         purpose = _shown_purpose(row)
         line = AccessLogLine(
-            row.at, row.action, row.object_type, row.actor.partition(":")[0], purpose
+            row.at,
+            row.action,
+            row.object_type,
+            row.actor.partition(":")[0],
+            purpose,
+            own=reader is not None and row.actor == reader,
         )
         if window is None or row.action != AuditAction.READ or row.object_type != AuditObject.CASE:
             lines.append(line)
@@ -175,7 +186,7 @@ class AuditService:
 
         def folded(rows: Sequence[AuditEntry]) -> dict[str, Any]:
             kept = rows if window is None else [r for r in rows if not _a_form_mistake(r)]
-            shown.extend(collapse_reads(kept, window))
+            shown.extend(collapse_reads(kept, window, actor_label(actor)))
             return {"lines": len(shown)}
 
         definition, _ = self._case_log(reference, actor, purpose, folded)

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from workflow.definitions.vocabulary import REFER_EVENT
+from workflow.definitions.models import Definition
+from workflow.definitions.vocabulary import REFER_EVENT, CaseRole
 from workflow.privacy.audit import ShownAccessLog
 from workflow.texts import TEXTS, text
 from workflow.web.privacy_pages import purpose_words
@@ -29,16 +30,42 @@ _ACTION_WORDS = frozenset({"read", "change", "export", "refused", "search", "del
 _CITIZEN_ROLES = frozenset({"young_person", "guardian", "citizen", "system"})
 
 
+def ended_by_wish(definition: Definition, stage_id: str) -> bool:
+    """Whether a stage is an end the young person or a guardian may choose (a final
+    stage a transition of theirs leads to)."""
+    stage = definition.stages_by_id.get(stage_id)
+    citizens = {CaseRole.YOUNG_PERSON.value, CaseRole.GUARDIAN.value}
+    return (
+        stage is not None
+        and stage.kind == "final"
+        and any(t.to == stage_id and citizens & set(t.roles) for t in definition.transitions)
+    )
+
+
+def _why(definition: Definition, purpose: str, lang: str) -> str:
+    """A line's purpose in the citizen's words: ending a course by wish is said as such
+    (the step's name, "Den unge stopper forløbet", is not true of a parent's ending)."""
+    if purpose in (REFER_EVENT, "referral"):
+        return text("ung_purpose_referral", lang)
+    ending = next((t for t in definition.transitions if purpose in (t.id, t.event_name)), None)
+    if ending is not None and ending.to and ended_by_wish(definition, ending.to):
+        return text("ung_purpose_ended", lang)
+    return purpose_words(definition, purpose, lang)
+
+
 def _as_read_by(key: str, guardian: bool, lang: str) -> str:
     """A text as the reader is addressed: a guardian reads of "the young person's
     course" (the ``_g`` variant), the young person of "your course"."""
     return text(f"{key}_g" if guardian and f"{key}_g" in TEXTS else key, lang)
 
 
-def _log_who(role: str, action: str, guardian: bool, lang: str) -> str:
-    """Who a line of the access log names: a role in the reader's words. A refusal for
-    who tried (not on the case, a role not held) names no role they claimed: "a member
-    of staff"."""
+def log_who(role: str, action: str, guardian: bool, lang: str, own: bool = False) -> str:
+    """Who a line of the access log names: a role in the reader's words; the reader's own
+    use "you" (a guardian's own reads are not "a parent's": that is the other parent). A
+    refusal for who tried (not on the case, a role not held) names no role they
+    claimed: "a member of staff"."""
+    if own and role in _CITIZEN_ROLES:
+        return _as_read_by("ung_who_self", guardian, lang)
     if action == "refused" and role not in _CITIZEN_ROLES:
         return text("ung_who_user", lang)
     if role not in _ROLE_WORDS:
@@ -66,12 +93,10 @@ def log_rows(shown: ShownAccessLog, guardian: bool, lang: str) -> list[dict[str,
             "at": e.at,
             "until": e.until,
             "count": e.count,
-            "who": in_own_words(_log_who(e.role, e.action, guardian, lang), word),
+            "who": in_own_words(log_who(e.role, e.action, guardian, lang, e.own), word),
             "did": _did(e.action, e.what, guardian, lang),
             # A step's id, a deadline, the services' own purposes: in words.
-            "why": text("ung_purpose_referral", lang)
-            if e.purpose in (REFER_EVENT, "referral")
-            else purpose_words(shown.definition, e.purpose, lang),
+            "why": _why(shown.definition, e.purpose, lang),
         }
         for e in reversed(shown.lines)
     ]

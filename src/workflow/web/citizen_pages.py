@@ -44,6 +44,7 @@ from workflow.web.citizen_view import (
     genitive,
     meeting_title,
     next_meeting_of,
+    stage_words,
     step_name,
 )
 from workflow.web.context import choice_label
@@ -167,7 +168,7 @@ def create_citizen_app(context: CitizenContext) -> FastAPI:  # noqa: C901 - the 
                 "guardian": case.role == "guardian",
                 "owner": genitive(case.first_name, render.lang) if case.first_name else "",
                 "where": definition.municipality.name if definition.municipality else "",
-                "stage": local(definition.stages_by_id[case.stage].name, render.lang),
+                "stage": stage_words(definition, case.stage, render.lang),
                 "opened": case.opened_at,
             }
             for case, definition in cases

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from workflow.cases.citizens import (
     CitizenPage,
+    CitizenService,
     departments_withdrawn,
     departments_without_consent,
 )
@@ -23,7 +24,9 @@ from workflow.definitions.parts import Transition
 from workflow.definitions.templates import when as written_when
 from workflow.definitions.vocabulary import CaseRole, InputType
 from workflow.privacy.staff_roster import StaffRoster
+from workflow.store.audit import actor_label
 from workflow.texts import TEXTS, text
+from workflow.web.citizen_log import ended_by_wish, log_who
 from workflow.web.context import choice_label, displayed
 from workflow.web.definition_texts import local
 from workflow.web.meetings import next_meeting
@@ -48,6 +51,36 @@ def meeting_title(page: CitizenPage, meeting: dict[str, Any], lang: str) -> str:
     return local(kind.name, lang) if kind else text("collaboration_meeting", lang)
 
 
+def stage_words(definition: Definition, stage_id: str, lang: str) -> str:
+    """A stage's name as a citizen reads it; an end chosen by wish is "Stoppet", whoever
+    chose it (the name "Afbrudt af den unge" is not true of a parent's choice)."""
+    if ended_by_wish(definition, stage_id):
+        return text("ung_stage_stopped", lang)
+    stage = definition.stages_by_id.get(stage_id)
+    return local(stage.name, lang) if stage else stage_id
+
+
+def ended_by(page: CitizenPage, now: datetime, lang: str) -> str | None:
+    """Who ended the course and when, in the reader's words ("Du stoppede forløbet ...",
+    "Din forælder/værge stoppede ..."), when the step that closed it is one the young
+    person or a guardian may take (ending by wish, whoever took it); None otherwise (a
+    course closed by its plan, a move, an age limit is told by its stage's name)."""
+    view, definition = page.view, page.definition
+    if view.closed_at is None or not ended_by_wish(definition, view.stage):
+        return None
+    entered = [h for h in view.history if h.get("to") == view.stage and not h.get("refused")]
+    if not entered:
+        return None
+    last = max(entered, key=lambda h: h["seq"])
+    role = str(last.get("actor") or "").partition(":")[0]
+    own = last.get("actor") == actor_label(CitizenService.actor(page.membership))
+    day = written_when(last["at"].astimezone(ZoneInfo(definition.calendar.timezone)).date(), lang)
+    if own:
+        return text("ung_ended_by_self", lang, date=day)
+    who = log_who(role, "change", page.is_guardian, lang)
+    return text("ung_ended_by", lang, who=who, date=day)
+
+
 def course_values(
     page: CitizenPage, staff: StaffRoster, now: datetime, lang: str
 ) -> dict[str, Any]:
@@ -59,7 +92,6 @@ def course_values(
     emails = staff.emails(p for p in people if p)
     departments = {d.id: local(d.name, lang) for d in definition.departments}
     themes = {t.id: local(t.name, lang) for t in definition.themes}
-    stage = definition.stages_by_id.get(view.stage)
     helpers: dict[str, str] = {}
     for member in view.team:
         helpers.setdefault(member["department"], names.get(member["person"], member["person"]))
@@ -129,7 +161,10 @@ def course_values(
     return {
         "reference": view.reference,
         "municipality": local(definition.title, lang),
-        "stage": local(stage.name, lang) if stage else view.stage,
+        "stage": stage_words(definition, view.stage, lang),
+        # Who ended it, said as such: a stage named "ended by the young person" is not
+        # what her mother, who ended it, or she herself should read of it.
+        "ended_by": ended_by(page, now, lang),
         "closed": closed,
         "plan": plan,
         "progress": progress_of(view.progress, definition, lang),
