@@ -723,6 +723,26 @@ def test_handover_needs_a_follow_up_meeting_first(soroe: Definition) -> None:
     )
 
 
+def test_a_pauses_expected_resumption_is_a_day_still_to_come(soroe: Definition) -> None:
+    """``min: 0`` on a date: the day of the step (in Denmark) or later; a day gone is
+    refused with the first day allowed."""
+    case = in_follow_up(soroe)
+    now = at("2026-04-01 00:30")  # 1 April in Denmark, still 31 March in UTC
+
+    def pause(day: str) -> Decision | Rejection:
+        return step(soroe, case, "pause", COORD, now, pause_reason="treatment", expected_resume=day)
+
+    error = refused(pause("2026-03-31")).field_errors[0]
+    assert (error.name, error.code, error.params) == (
+        "expected_resume",
+        "date_too_early",
+        {"day": "01.04.2026"},
+    )
+    assert error.text("da") == "må tidligst være 01.04.2026"
+    assert isinstance(pause("2026-04-01"), Decision)
+    assert isinstance(pause("2026-06-01"), Decision)
+
+
 def test_pause_and_resume_return_to_the_stage_before(soroe: Definition) -> None:
     case = in_follow_up(soroe)
     paused = accepted(

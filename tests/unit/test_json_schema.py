@@ -75,6 +75,7 @@ NOT_SHAPE_ERRORS = {
     # Rules across fields, and bounds the schema does not spell out.
     "ages_inverted",
     "input_min_above_max",
+    "date_bound_not_whole_days",
     "fires_both",
     "repeat_both",
     "duration_too_long",

@@ -289,8 +289,16 @@ class Input(StrictModel):
     choices: list[Choice] = Field(
         default_factory=list, description="Allowed values of choice and multichoice inputs."
     )
-    min: float | None = Field(default=None, description="Smallest number, or fewest list items.")
-    max: float | None = Field(default=None, description="Largest number, or most list items.")
+    min: float | None = Field(
+        default=None,
+        description="Smallest number, or fewest list items; for a date, the earliest day in "
+        "days from the day of the step (0: today or later).",
+    )
+    max: float | None = Field(
+        default=None,
+        description="Largest number, or most list items; for a date, the latest day in days "
+        "from the day of the step.",
+    )
     first_person: StrictBool = Field(
         default=False,
         description="For goals: each goal must be written in first person ('Jeg ...').",
@@ -313,6 +321,13 @@ class Input(StrictModel):
                 raise ValueError("min and max must be finite numbers")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"min ({self.min:g}) is greater than max ({self.max:g})")
+        if self.type is InputType.DATE:
+            for bound in (self.min, self.max):
+                if bound is not None and bound != int(bound):
+                    raise ValueError(
+                        f"a date's min and max are whole days from the day of the step "
+                        f"(e.g. min: 0 for today or later), not {bound:g}"
+                    )
         return self
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from types import MappingProxyType
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
@@ -228,7 +228,7 @@ def _validate_inputs(attempt: _Attempt, draft: _Draft) -> _Draft | Rejection:
     )
     # Every wrong field at once: the goals' passed deadlines, and the meeting rules a
     # time given breaks, told with the rest (they came in rounds, one kind a try).
-    errors = [*errors, *_past_deadlines(attempt, values)]
+    errors = [*errors, *_past_deadlines(attempt, values), *_days_out_of_bounds(attempt, values)]
     if errors:
         errors += meeting_rule_errors(attempt.definition, attempt.spec, values)
         return Rejection(
@@ -237,6 +237,29 @@ def _validate_inputs(attempt: _Attempt, draft: _Draft) -> _Draft | Rejection:
             tuple(errors),
         )
     return draft._replace(values=values, context=_context(attempt, values))
+
+
+def _days_out_of_bounds(attempt: _Attempt, values: Mapping[str, Any]) -> list[FieldError]:
+    """A date input's ``min`` and ``max`` are days from the day of the step (in the
+    municipality's zone): a pause's expected resumption ``min: 0`` is today or later."""
+    bounded = [
+        i
+        for i in attempt.spec.inputs
+        if i.type is InputType.DATE
+        and (i.min is not None or i.max is not None)
+        and values.get(i.name)
+    ]
+    if not bounded:  # most steps: nothing to look at
+        return []
+    today = attempt.now.astimezone(ZoneInfo(attempt.definition.calendar.timezone)).date()
+    errors = []
+    for item in bounded:
+        day = date.fromisoformat(values[item.name])
+        if item.min is not None and day < (first := today + timedelta(days=int(item.min))):
+            errors.append(FieldError(item.name, "date_too_early", {"day": f"{first:%d.%m.%Y}"}))
+        if item.max is not None and day > (last := today + timedelta(days=int(item.max))):
+            errors.append(FieldError(item.name, "date_too_late", {"day": f"{last:%d.%m.%Y}"}))
+    return errors
 
 
 def _past_deadlines(attempt: _Attempt, values: Mapping[str, Any]) -> list[FieldError]:
