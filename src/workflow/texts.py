@@ -312,6 +312,11 @@ TEXTS: dict[str, dict[str, str]] = {
     "actor_young_person": {"da": "den unge", "en": "the young person"},
     "actor_guardian": {"da": "forælder/værge", "en": "parent/guardian"},
     "actor_system": {"da": "systemet", "en": "the system"},
+    # The system's step telling a case of a consent: whose consent act it followed.
+    "actor_with_consent": {
+        "da": "systemet – udløst af {who}",
+        "en": "the system – set off by {who}",
+    },
     "actor_staff": {"da": "medarbejder", "en": "member of staff"},
     "timer_event_refused": {
         "da": "Fristen «{timer}» udløb {due}, men skridtet blev afvist",

@@ -172,6 +172,10 @@ def test_the_access_log_speaks_words_and_folds_repeated_reads(
             .where(AuditEntry.action == "read", AuditEntry.object_id == reference)
         )
     assert logged == 9
+    # The case's timeline names whose consent the system's step followed (it said "af
+    # systemet" only, as if nobody had recorded it).
+    timeline = re.sub(r"<[^>]+>", "", html.unescape(client.get(f"/cases/{reference}").text))
+    assert "af systemet – udløst af Mette Sagsbehandler (sagsbehandler)" in timeline
 
 
 def test_the_access_log_speaks_english(runtime: Runtime, client: TestClient) -> None:

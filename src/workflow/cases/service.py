@@ -47,7 +47,7 @@ from workflow.privacy.authorisation import (
     authorise_step,
     standing_on,
 )
-from workflow.privacy.consents import CONSENT_GIVEN, ConsentRequest
+from workflow.privacy.consents import CONSENT_GIVEN, ConsentRequest, consent_actor
 from workflow.store.audit import (
     AuditAction,
     AuditObject,
@@ -199,7 +199,7 @@ class CaseService:
                 self.raise_event(reference, raised, Actor(SYSTEM_ROLE, f"{event}:{raised}"))
             if result.consent is not None and request.tells_consent:
                 # As the consent service does: the case hears of the consent recorded.
-                self.raise_event(reference, CONSENT_GIVEN, Actor(SYSTEM_ROLE, "consent"))
+                self.raise_event(reference, CONSENT_GIVEN, consent_actor(request.actor))
         return result
 
     def raise_event(self, reference: str, event: str, actor: Actor) -> StepResult | None:

@@ -53,6 +53,11 @@ YOUNG_PERSON_ACTOR = "young-person/"
 GUARDIAN_ACTOR = "guardian/"
 
 
+#: The actor id of the system's step that tells a case of a consent: who gave or withdrew
+#: it follows (``consent:caseworker:cw-mette``), so the timeline says whose act it was.
+CONSENT_ACTOR = "consent:"
+
+
 def young_person_actor(reference: str) -> str:
     """The actor id of the young person of a case (no personal data: the case reference)."""
     return YOUNG_PERSON_ACTOR + reference

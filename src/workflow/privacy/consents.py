@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from workflow.definitions.calendar import age_on
 from workflow.definitions.models import Definition
 from workflow.definitions.vocabulary import SYSTEM_ROLE, StageKind
-from workflow.engine.access import Action, Via
+from workflow.engine.access import CONSENT_ACTOR, Action, Via
 from workflow.engine.consent import (
     CaseNow,
     WithheldNotice,
@@ -121,6 +121,11 @@ class PartGiven:
     waiting: list[str]
 
 
+def consent_actor(by: Actor) -> Actor:
+    """The system, telling the case of a consent ``by`` recorded or withdrew."""
+    return Actor(SYSTEM_ROLE, CONSENT_ACTOR + actor_label(by))
+
+
 class ConsentService:
     """Records and withdraws consents; the service layer's access rule reads them."""
 
@@ -130,9 +135,9 @@ class ConsentService:
         #: after the consent is committed, when the case's definition takes the event.
         self.raise_event = raise_event
 
-    def _tell_case(self, reference: str, definition: Definition, event: str) -> None:
+    def _tell_case(self, reference: str, definition: Definition, event: str, by: Actor) -> None:
         if self.raise_event is not None and event in definition.transitions_by_event:
-            self.raise_event(reference, event, Actor(SYSTEM_ROLE, "consent"))
+            self.raise_event(reference, event, consent_actor(by))
 
     def _case_of_responsible(
         self, session: Session, reference: str, actor: Actor, also: frozenset[Via] = frozenset()
@@ -195,7 +200,7 @@ class ConsentService:
         with self.uow.transaction() as session:
             case = case_by_reference(session, reference)
             recorded, definition = self.give_in(session, case, actor, request, now, purpose)
-        self._tell_case(reference, definition, CONSENT_GIVEN)
+        self._tell_case(reference, definition, CONSENT_GIVEN, actor)
         return recorded
 
     def give_part(
@@ -253,7 +258,7 @@ class ConsentService:
                     )
                 )
         if consented:
-            self._tell_case(reference, definition, CONSENT_GIVEN)
+            self._tell_case(reference, definition, CONSENT_GIVEN, actor)
         return PartGiven(consented, waiting)
 
     def parts(self, reference: str) -> dict[str, set[str]]:
@@ -378,7 +383,7 @@ class ConsentService:
             )
             definition = self.uow.catalog.pinned(session, case.definition_version_id)
         if withdrawn:
-            self._tell_case(reference, definition, CONSENT_WITHDRAWN)
+            self._tell_case(reference, definition, CONSENT_WITHDRAWN, actor)
         return withdrawn
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from workflow.definitions.calendar import WEEKDAYS
 from workflow.definitions.models import Definition
 from workflow.definitions.vocabulary import SYSTEM_ROLE
+from workflow.engine.access import CONSENT_ACTOR
 from workflow.engine.model import FieldError, Rejection
 from workflow.settings import Settings
 from workflow.texts import TEXTS, field_text, text
@@ -53,8 +54,12 @@ def actor_person(label: str) -> str | None:
 def actor_words(label: str, names: Mapping[str, str], lang: str) -> str:
     """Who took a step, in words: "Mette Sagsbehandler (sagsbehandler)" for a member of
     staff (the id when they have no account), the role alone for the young person, a
-    guardian and the system ("den unge", "systemet")."""
-    role = label.partition(":")[0]
+    guardian and the system ("den unge", "systemet"); the system telling the case of a
+    consent names who gave or withdrew it ("systemet, ved Mette Sagsbehandler ...")."""
+    role, _, ident = label.partition(":")
+    if role == SYSTEM_ROLE and ident.startswith(CONSENT_ACTOR):  # a consent's step
+        who = actor_words(ident.removeprefix(CONSENT_ACTOR), names, lang)
+        return text("actor_with_consent", lang, who=who)
     key = f"actor_{role}"
     role_words = text(key, lang) if key in TEXTS else role
     person = actor_person(label)
