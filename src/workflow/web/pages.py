@@ -115,16 +115,22 @@ def caseload_page(  # noqa: PLR0913 - the page's query parameters
     )
     result = caseloads.search(auth.user.audit_name, query)
     stages: dict[str, Any] = {}
-    for definition in web.definitions_for(auth.user):
+    definitions = web.definitions_for(auth.user)
+    for definition in definitions:
         for s in definition.stages:
             stages.setdefault(s.id, s.name)
+    # "Som koordinator" in the municipality's word ("Som tovholder" in Sorø), when its
+    # definitions agree on one.
+    lang = locale_of(request, auth.user.locale)
+    words = {coordinator_word(d, lang) for d in definitions}
+    word = words.pop() if len(words) == 1 else None
     return web.pages.render(
         request,
         "caseload.html",
         result=result,
         stages=stages,
         filters={"stage": stage, "overdue": overdue == "1", "q": q, "standing": standing},
-        standings=STANDINGS,
+        standings={s: in_own_words(text(f"standing_{s}", lang), word) for s in STANDINGS},
         page=page,
         pages=max(1, -(-result.total // PAGE_SIZE)),
         # A referral made for another caseworker: opened, and not the referrer's to see.
