@@ -831,6 +831,23 @@ TEXTS: dict[str, dict[str, str]] = {
     # A course a citizen's step ended (ending by wish), said with who ended it: the stage's
     # own name ("Afbrudt af den unge") is not true when a parent or the caseworker did.
     "ung_stage_stopped": {"da": "Stoppet", "en": "Ended"},
+    # A paused course on the citizen's page (a meeting booked is not held meanwhile).
+    "ung_paused": {"da": "Dit forløb er sat på pause", "en": "Your course is paused"},
+    "ung_paused_g": {"da": "Forløbet er sat på pause", "en": "The course is paused"},
+    "ung_paused_expected": {
+        "da": "Forventes genoptaget {date}.",
+        "en": "Expected to resume {date}.",
+    },
+    "ung_meeting_on_hold": {
+        "da": "Mødet holdes ikke, mens dit forløb er på pause. Du får besked, når der er et "
+        "nyt tidspunkt.",
+        "en": "The meeting is not held while your course is paused. You will be told when "
+        "there is a new time.",
+    },
+    "ung_meeting_on_hold_g": {
+        "da": "Mødet holdes ikke, mens forløbet er på pause.",
+        "en": "The meeting is not held while the course is paused.",
+    },
     "ung_purpose_ended": {"da": "Forløbet blev stoppet", "en": "The course was ended"},
     "ung_ended_by_self": {
         "da": "Du stoppede forløbet {date}",

@@ -759,6 +759,45 @@ def test_a_course_her_mother_ended_says_who_ended_it(citizen_runtime: Runtime) -
     assert "Afbrudt af den unge" not in listed
 
 
+def test_a_paused_course_says_so_and_offers_no_calendar_for_its_meeting(
+    citizen_runtime: Runtime,
+) -> None:
+    """Paused by the caseworker (treatment): her page says the course is paused and when
+    it is expected to resume; the booked meeting is not held meanwhile (no calendar
+    entry offered); the caseworker's reason is not shown as something she wrote."""
+    ref = _case(citizen_runtime, EMMA)
+    inputs = {"pause_reason": "treatment", "expected_resume": "2026-05-01"}
+    citizen_runtime.service.trigger(ref, "pause", inputs, CASEWORKER)
+    emma = _login(TestClient(create_app(citizen_runtime)), "emma")
+    page = html.unescape(emma.get(f"/ung/cases/{ref}").text)
+    words = re.sub(r"<[^>]+>", "", page)
+    assert "Dit forløb er sat på pause" in words
+    assert "Forventes genoptaget fredag den 1. maj 2026." in words
+    assert "tirsdag den 17. marts 2026 kl. 09.00" in words  # still booked
+    assert "Mødet holdes ikke, mens dit forløb er på pause." in words
+    assert "meeting.ics" not in page
+    assert "Behandling eller indlæggelse" not in words  # the caseworker's, not hers
+    # Her own pause, and her own answer while it lasts; gone from her page once resumed.
+    citizen_runtime.service.trigger(ref, "resume", {}, CASEWORKER)
+    form = emma.get(f"/ung/cases/{ref}/steps/pause")
+    # The date picker offers no day gone (the step refuses one: min 0 days from today).
+    assert 'name="expected_resume" value="" min="2026-03-02"' in form.text
+    sent = emma.post(
+        f"/ung/cases/{ref}/steps/pause",
+        data={"csrf_token": _csrf(form.text), "pause_reason": "young_person_wishes"},
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303
+    hers = re.sub(r"<[^>]+>", "", html.unescape(emma.get(f"/ung/cases/{ref}").text))
+    assert "Hvorfor pause? Eget ønske" in hers
+    assert "Forventes genoptaget" not in hers  # none given
+    citizen_runtime.service.trigger(ref, "resume", {}, CASEWORKER)
+    resumed = html.unescape(emma.get(f"/ung/cases/{ref}").text)
+    assert "Hvorfor pause?" not in resumed
+    assert "sat på pause" not in resumed
+    assert "meeting.ics" in resumed
+
+
 def test_an_adult_young_persons_own_yes_is_the_consent(citizen_runtime: Runtime) -> None:
     """Jonas is 21: no parent's yes is needed, so his own is recorded as the consent at
     once, given by him alone, and the team's departments are shared with."""

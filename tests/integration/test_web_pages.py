@@ -465,6 +465,10 @@ def test_a_person_with_two_standings_chooses_which_to_act_as(
     form = client.get(f"/cases/{reference}/steps/pause")
     assert form.status_code == 200
     assert 'name="act_as"' in form.text
+    # The expected resumption's picker starts today (the step refuses a day gone).
+    assert re.search(
+        r'id="expected_resume" name="expected_resume" value="" min="2026-03-02"', form.text
+    )
     assert ">Koordinator<" in form.text
     assert ">Sagsbehandler<" in form.text
     sent = client.post(

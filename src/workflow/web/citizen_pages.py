@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -49,7 +50,7 @@ from workflow.web.citizen_view import (
 )
 from workflow.web.context import choice_label
 from workflow.web.definition_texts import local
-from workflow.web.forms import FormData, form_fields, read_form, without_blank_rows
+from workflow.web.forms import FormCase, FormData, form_fields, read_form, without_blank_rows
 from workflow.web.page_support import refusal, secure_cookies
 from workflow.web.private_logs import NO_TELEMETRY
 from workflow.web.rendering import Pages, locale_of
@@ -495,7 +496,9 @@ def _step_page(
     step = next((t for t in page.steps if t.event_name == event), None)
     if step is None:  # the course is theirs, the step not open now (it moved on, or ended)
         return RedirectResponse(_course_address(request, reference, notice="not_open"), 303)
-    fields = form_fields(page.definition, step.inputs, render.lang)
+    zone = ZoneInfo(page.definition.calendar.timezone)
+    today = context.citizens.uow.clock().astimezone(zone).date()
+    fields = form_fields(page.definition, step.inputs, render.lang, FormCase(today=today))
     earlier = earlier_answers(page, event) if form is None else {}
     given = {f.name: (form.getlist(f.name) if form else earlier.get(f.name, [])) for f in fields}
     return render(

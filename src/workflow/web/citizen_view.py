@@ -25,6 +25,7 @@ from workflow.definitions.templates import when as written_when
 from workflow.definitions.vocabulary import CaseRole, InputType
 from workflow.privacy.staff_roster import StaffRoster
 from workflow.store.audit import actor_label
+from workflow.store.reading import CaseView
 from workflow.texts import TEXTS, text
 from workflow.web.citizen_log import ended_by_wish, log_who
 from workflow.web.context import choice_label, displayed
@@ -79,6 +80,26 @@ def ended_by(page: CitizenPage, now: datetime, lang: str) -> str | None:
         return text("ung_ended_by_self", lang, date=day)
     who = log_who(role, "change", page.is_guardian, lang)
     return text("ung_ended_by", lang, who=who, date=day)
+
+
+def paused(page: CitizenPage, lang: str) -> dict[str, Any] | None:
+    """A course on pause, as her page says it: the pause, and the day it is expected to
+    end when the step that paused it gave one (its date input, e.g. "Forventet
+    genoptagelse"); None when the course is not paused."""
+    view, definition = page.view, page.definition
+    stage = definition.stages_by_id.get(view.stage)
+    if stage is None or not stage.pause:
+        return None
+    entered = [h for h in view.history if h.get("to") == view.stage and not h.get("refused")]
+    last = max(entered, key=lambda h: h["seq"]) if entered else None
+    transition = definition.transitions_by_id.get(last.get("transition") or "") if last else None
+    expected = None
+    for item in transition.inputs if transition and last else []:
+        value = (last.get("inputs") or {}).get(item.name) if last else None
+        if item.type is InputType.DATE and isinstance(value, str):
+            expected = written_when(value, lang)
+            break
+    return {"expected": expected}
 
 
 def course_values(
@@ -155,7 +176,7 @@ def course_values(
             "wishes": view.data.get("my_wishes") or "",
             "feedback": view.data.get("feedback_words") or "",
             # Her answers to her own steps' questions, as the forms asked them.
-            "answers": _answers(definition, view.data, lang),
+            "answers": _answers(definition, view, lang),
         }
     )
     return {
@@ -165,6 +186,7 @@ def course_values(
         # Who ended it, said as such: a stage named "ended by the young person" is not
         # what her mother, who ended it, or she herself should read of it.
         "ended_by": ended_by(page, now, lang),
+        "paused": paused(page, lang),
         "closed": closed,
         "plan": plan,
         "progress": progress_of(view.progress, definition, lang),
@@ -190,22 +212,36 @@ def course_values(
     }
 
 
-def _answers(definition: Definition, data: Mapping[str, Any], lang: str) -> list[str]:
-    """The choices the young person made in her own steps, each with its question
-    ("Blev jeg hørt på mødet? Delvist"), as the forms asked them."""
-    shown: list[str] = []
-    seen: set[str] = set()
-    for transition in definition.transitions:
-        if CaseRole.YOUNG_PERSON.value not in transition.roles:
+def _answers(definition: Definition, view: CaseView, lang: str) -> list[str]:
+    """The choices the young person made in the steps she took herself, each with its
+    question ("Blev jeg hørt på mødet? Delvist"), as the forms asked them; her latest
+    answer to each. Not a staff member's answer to the same question (a caseworker's
+    "Behandling eller indlæggelse" for a pause was shown as hers), nor a pause's reason
+    once the pause is over."""
+    answers: dict[str, str] = {}
+    steps = definition.transitions_by_id
+    for entry in sorted(view.history, key=lambda h: h["seq"]):
+        transition = steps.get(entry.get("transition") or "")
+        if (
+            transition is None
+            or entry.get("refused")
+            or not str(entry.get("actor") or "").startswith(CaseRole.YOUNG_PERSON.value + ":")
+        ):
             continue
+        into = definition.stages_by_id.get(transition.to or "")
+        if into is not None and into.pause and view.stage != into.id:
+            continue  # a pause's reason, said while it lasts
+        given = entry.get("inputs") or {}
         for item in transition.inputs:
-            value = data.get(item.name)
-            if item.type is not InputType.CHOICE or not isinstance(value, str) or item.name in seen:
+            value = given.get(item.name)
+            if item.type is not InputType.CHOICE or not isinstance(value, str):
                 continue
-            seen.add(item.name)
             answer = next((c.label for c in item.choices if c.value == value), None)
-            shown.append(f"{local(item.label, lang)} {local(answer, lang) if answer else value}")
-    return shown
+            answers.pop(item.name, None)  # the latest last
+            answers[item.name] = (
+                f"{local(item.label, lang)} {local(answer, lang) if answer else value}"
+            )
+    return list(answers.values())
 
 
 def genitive(name: str, lang: str) -> str:
@@ -258,10 +294,19 @@ def earlier_answers(page: CitizenPage, event: str) -> dict[str, list[str]]:
     """What the young person gave the last time she took this step, when it was for the
     meeting still to come (taken after the last meeting held): her form opens with it, so
     adding a topic does not mean writing everything again. Nothing from before the last
-    held meeting (that was for another meeting), nothing to a guardian."""
+    held meeting (that was for another meeting), nothing to a guardian. Only a step that
+    keeps the course where it is (a preparation), taken by her: a pause's old reason and
+    day, or what a caseworker gave for the same step, is not hers to resend."""
     if page.is_guardian:
         return {}
-    taken = [h for h in page.view.history if h["event"] == event and not h.get("refused")]
+    if any(t.to is not None for t in page.definition.transitions if t.event_name == event):
+        return {}
+    own = CaseRole.YOUNG_PERSON.value + ":"
+    taken = [
+        h
+        for h in page.view.history
+        if h["event"] == event and not h.get("refused") and str(h.get("actor")).startswith(own)
+    ]
     if not taken:
         return {}
     last = max(taken, key=lambda h: h["seq"])

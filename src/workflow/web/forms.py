@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 from workflow.definitions.models import Definition
@@ -80,6 +81,10 @@ class FormField:
     participants: list[tuple[str, str]] = field(default_factory=list)
     #: Attendance: the meeting it is recorded for, in words ("" when none is booked).
     meeting: str = ""
+    #: A date's earliest and latest day (ISO), from its ``min`` and ``max`` in days from
+    #: today: the date picker offers no day the step would refuse ("" when unbounded).
+    earliest: str = ""
+    latest: str = ""
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,8 @@ class FormCase:
     participants: Mapping[str, str] = field(default_factory=dict)
     #: The themes a goal may have (own-themes-only: the young person's own); None: any.
     goal_themes: frozenset[str] | None = None
+    #: The day of the step in the municipality (dates' bounds count from it); None: unknown.
+    today: date | None = None
 
 
 def _choices(
@@ -163,9 +170,18 @@ def form_fields(
                 meeting=meeting_label(definition, case.held, locale)
                 if attendance and case.held is not None
                 else "",
+                earliest=_day(item, item.min, case.today),
+                latest=_day(item, item.max, case.today),
             )
         )
     return fields
+
+
+def _day(item: Input, days: float | None, today: date | None) -> str:
+    """A date input's bound as a day (ISO), ``days`` from today; "" when unbounded."""
+    if item.type is not InputType.DATE or days is None or today is None:
+        return ""
+    return (today + timedelta(days=int(days))).isoformat()
 
 
 class FormData:

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
@@ -448,6 +449,7 @@ def _step_page(
         held=held,
         participants=participant_names(held, names, young_person, lang) if held else {},
         goal_themes=own_themes(definition, view.data) or None,  # none chosen yet: any
+        today=web.clock().astimezone(ZoneInfo(definition.calendar.timezone)).date(),
     )
     return web.pages.render(
         request,
