@@ -998,6 +998,13 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     # After the course has ended: no meeting is coming, and the coordinator is no longer
     # the one to call.
+    # A meeting whose time has passed, not yet written in by staff (to her and a parent).
+    "ung_meeting_passed": {
+        "da": "{title} {when} er overstået. Når det er skrevet ind, kan du se det her – og "
+        "det næste møde, når det er aftalt.",
+        "en": "{title} on {when} is over. Once it is written in, you can see it here – and "
+        "the next meeting, once it is booked.",
+    },
     "ung_no_meeting_ended": {
         "da": "Forløbet er afsluttet, så der kommer ikke flere møder.",
         "en": "The course has ended, so there are no more meetings.",

@@ -798,6 +798,19 @@ def test_a_paused_course_says_so_and_offers_no_calendar_for_its_meeting(
     assert "meeting.ics" in resumed
 
 
+def test_a_meeting_whose_time_has_passed_is_not_said_to_be_unbooked(
+    citizen_runtime: Runtime, clock: Clock
+) -> None:
+    """After the first meeting's time, before the coordinator writes it in: her page said
+    "Der er ikke aftalt et møde endnu" under a stage saying the meeting was called."""
+    ref = _case(citizen_runtime, EMMA)
+    clock.now = clock.now.replace(month=3, day=17, hour=12)  # the meeting was at 09:00
+    emma = _login(TestClient(create_app(citizen_runtime)), "emma")
+    words = re.sub(r"<[^>]+>", "", html.unescape(emma.get(f"/ung/cases/{ref}").text))
+    assert "Første samarbejdsmøde tirsdag den 17. marts 2026 kl. 09.00 er overstået." in words
+    assert "Der er ikke aftalt et møde endnu" not in words
+
+
 def test_an_adult_young_persons_own_yes_is_the_consent(citizen_runtime: Runtime) -> None:
     """Jonas is 21: no parent's yes is needed, so his own is recorded as the consent at
     once, given by him alone, and the team's departments are shared with."""

@@ -30,7 +30,7 @@ from workflow.texts import TEXTS, text
 from workflow.web.citizen_log import ended_by_wish, log_who
 from workflow.web.context import choice_label, displayed
 from workflow.web.definition_texts import local
-from workflow.web.meetings import next_meeting
+from workflow.web.meetings import next_meeting, unrecorded_meeting
 from workflow.web.progress_view import progress_of
 from workflow.web.role_words import coordinator_word
 
@@ -100,6 +100,20 @@ def paused(page: CitizenPage, lang: str) -> dict[str, Any] | None:
             expected = written_when(value, lang)
             break
     return {"expected": expected}
+
+
+def _passed_meeting(page: CitizenPage, now: datetime, lang: str) -> str | None:
+    """The meeting whose time has passed but is not yet recorded, in words; None."""
+    found = unrecorded_meeting(page.view.meetings, now)
+    if found is None:
+        return None
+    local_start = found["starts_at"].astimezone(ZoneInfo(page.definition.calendar.timezone))
+    return text(
+        "ung_meeting_passed",
+        lang,
+        title=meeting_title(page, dict(found), lang),
+        when=written_when(local_start, lang),
+    )
 
 
 def course_values(
@@ -187,6 +201,9 @@ def course_values(
         # what her mother, who ended it, or she herself should read of it.
         "ended_by": ended_by(page, now, lang),
         "paused": paused(page, lang),
+        # A meeting whose time has passed and is not yet written in: said as such (the
+        # card said no meeting was booked, under a stage saying one was called).
+        "passed": _passed_meeting(page, now, lang) if meeting is None and not closed else None,
         "closed": closed,
         "plan": plan,
         "progress": progress_of(view.progress, definition, lang),
