@@ -562,6 +562,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "{count} gange, til {until}",
         "en": "{count} times, until {until}",
     },
+    # Reads folded into one line within the same minute: no "until" the same time again.
+    "log_times_within": {"da": "{count} gange", "en": "{count} times"},
     "log_collapsed_note": {
         "da": "Gentagne opslag af den samme person i sagen inden for {minutes} minutter med det "
         "samme formål vises som én linje med antallet. Hvert opslag er logget; kommunen kan "
@@ -849,6 +851,16 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "The meeting is not held while the course is paused.",
     },
     "ung_purpose_ended": {"da": "Forløbet blev stoppet", "en": "The course was ended"},
+    # The citizen's own purposes on their access log, in their words.
+    # (the reader's own line; another citizen's, e.g. a parent's read on the young
+    # person's log, with "_other").
+    "ung_purpose_own_page": {"da": "Din egen side", "en": "Your own page"},
+    "ung_purpose_own_page_other": {
+        "da": "Egen adgang med MitID",
+        "en": "Own access with MitID",
+    },
+    "ung_purpose_consent_part": {"da": "Dit ja til samtykke", "en": "Your yes to a consent"},
+    "ung_purpose_consent_part_other": {"da": "Et ja til samtykke", "en": "A yes to a consent"},
     "ung_ended_by_self": {
         "da": "Du stoppede forløbet {date}",
         "en": "You ended the course on {date}",

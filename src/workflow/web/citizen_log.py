@@ -42,7 +42,7 @@ def ended_by_wish(definition: Definition, stage_id: str) -> bool:
     )
 
 
-def _why(definition: Definition, purpose: str, lang: str) -> str:
+def _why(definition: Definition, purpose: str, own_line: bool, lang: str) -> str:
     """A line's purpose in the citizen's words: ending a course by wish is said as such
     (the step's name, "Den unge stopper forløbet", is not true of a parent's ending)."""
     if purpose in (REFER_EVENT, "referral"):
@@ -50,7 +50,17 @@ def _why(definition: Definition, purpose: str, lang: str) -> str:
     ending = next((t for t in definition.transitions if purpose in (t.id, t.event_name)), None)
     if ending is not None and ending.to and ended_by_wish(definition, ending.to):
         return text("ung_purpose_ended", lang)
+    key = _CITIZEN_PURPOSES.get(purpose)
+    if key:  # the citizen's own purposes in the reader's words, not staff's
+        return text(key if own_line else f"{key}_other", lang)
     return purpose_words(definition, purpose, lang)
+
+
+#: The citizen's own logged purposes, said to them ("Din egen side", not "Den unges").
+_CITIZEN_PURPOSES = {
+    "den unges egen side": "ung_purpose_own_page",
+    "samtykke (egen del)": "ung_purpose_consent_part",
+}
 
 
 def _as_read_by(key: str, guardian: bool, lang: str) -> str:
@@ -96,7 +106,7 @@ def log_rows(shown: ShownAccessLog, guardian: bool, lang: str) -> list[dict[str,
             "who": in_own_words(log_who(e.role, e.action, guardian, lang, e.own), word),
             "did": _did(e.action, e.what, guardian, lang),
             # A step's id, a deadline, the services' own purposes: in words.
-            "why": _why(shown.definition, e.purpose, lang),
+            "why": _why(shown.definition, e.purpose, e.own, lang),
         }
         for e in reversed(shown.lines)
     ]
