@@ -1161,6 +1161,16 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "Mit samtykke",
         "en": "My consent",
     },
+    # A department's consent withdrawn, to the young person: when and by whom.
+    "ung_taken_back": {
+        "da": "{department}: samtykket blev trukket tilbage {date} {who}",
+        "en": "{department}: the consent was withdrawn on {date} {who}",
+    },
+    "ung_taken_back_heading": {"da": "Trukket tilbage", "en": "Withdrawn"},
+    "ung_by_self": {"da": "af dig", "en": "by you"},
+    "ung_by_guardian": {"da": "af din forælder/værge", "en": "by your parent/guardian"},
+    "ung_by_caseworker": {"da": "af din sagsbehandler", "en": "by your caseworker"},
+    "ung_by_coordinator": {"da": "af din koordinator", "en": "by your coordinator"},
     "ung_consent_intro": {
         "da": "Du har sagt ja til, at disse afdelinger må dele oplysninger om dit forløb. Du kan altid trække et ja tilbage.",
         "en": "You have said yes to these departments sharing information about your course. You can always take a yes back.",

@@ -292,6 +292,25 @@ def test_withdrawing_a_departments_consent_and_the_access_log(citizen_runtime: R
     assert "Skriv" not in school
     uu = next(member for member in members if "UU" in member)
     assert "ikke længere med" not in uu
+    # Her consent card says when, and by whom: her own withdrawal "af dig", her mother's
+    # "af din forælder/værge" (which read as her own before); not told to the mother.
+    card = re.sub(r"<[^>]+>", "", body[body.index('id="consent-h"') :].split("</section>")[0])
+    assert (
+        "Skole (skoleleder/lærer): samtykket blev trukket tilbage mandag den 2. marts 2026 af dig"
+        in card
+    )
+    parent = _login(TestClient(create_app(citizen_runtime)), "mor")
+    hers = parent.get(f"/ung/cases/{ref}")
+    taken = parent.post(
+        f"/ung/cases/{ref}/consent",
+        data={"csrf_token": _csrf(hers.text), "department": "uu", "confirmed": "1"},
+        follow_redirects=False,
+    )
+    assert taken.status_code == 303
+    again = re.sub(r"<[^>]+>", "", html.unescape(client.get(f"/ung/cases/{ref}").text))
+    assert "samtykket blev trukket tilbage mandag den 2. marts 2026 af din forælder/værge" in again
+    theirs = html.unescape(parent.get(f"/ung/cases/{ref}").text)
+    assert "consent-taken-back" not in theirs
     # A step the coordinator sent with a field missing (nothing read or changed), and a
     # step tried by a caseworker who is not on the case (refused for who they are).
     with pytest.raises(RejectedError):

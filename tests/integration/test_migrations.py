@@ -347,6 +347,8 @@ def test_meetings_recorded_as_held_later_count_on_their_own_day_after_the_upgrad
             connection.execute(text("UPDATE meeting_figures SET held_at = :at"), {"at": now})
             connection.execute(text("UPDATE alembic_version SET version_num = '0014'"))
             connection.execute(text("DROP TABLE consent_parts"))  # made by 0016
+            # made by 0017
+            connection.execute(text("ALTER TABLE consent_departments DROP COLUMN withdrawn_by"))
         migrate(runtime.engine)
         with runtime.engine.connect() as connection:
             assert connection.execute(held).all() == [(0, now), (1, first_meeting)]

@@ -361,7 +361,11 @@ def test_the_young_person_and_guardian_follow_a_soroe_course(site: Site, browser
     expect(page.get_by_role("status")).to_have_text(
         "Samtykket er trukket tilbage. Afdelingen får ikke længere oplysninger om forløbet."
     )
-    expect(consent.get_by_role("listitem")).to_have_text(["UU Sorø Træk tilbage – UU Sorø"])
+    expect(consent.locator("ul.consents > li")).to_have_text(["UU Sorø Træk tilbage – UU Sorø"])
+    # ... and the school's listed as withdrawn, when and by her.
+    expect(consent.get_by_test_id("consent-taken-back")).to_have_text(
+        "Skole (skoleleder/lærer): samtykket blev trukket tilbage tirsdag den 17. marts 2026 af dig"
+    )
     # Her plan no longer names the school's teacher as helping (the team card says why).
     plan = _section(page, "Min plan")
     expect(plan).to_contain_text("Skole (skoleleder/lærer) er ikke længere med i forløbet")

@@ -358,6 +358,7 @@ class ConsentService:
             chosen = [r for r in active if departments is None or r.department in departments]
             for row in chosen:
                 row.withdrawn_at = now
+                row.withdrawn_by = actor_label(actor)
             session.flush()
             # A consent with no department left is withdrawn as a whole.
             still = {r.consent_id for r in active if r.withdrawn_at is None}

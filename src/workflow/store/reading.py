@@ -206,7 +206,11 @@ def _consents(consents: list[Consent], given_to: list[ConsentDepartment]) -> lis
     departments: dict[int, list[dict[str, Any]]] = {}
     for row in given_to:
         departments.setdefault(row.consent_id, []).append(
-            {"department": row.department, "withdrawn_at": row.withdrawn_at}
+            {
+                "department": row.department,
+                "withdrawn_at": row.withdrawn_at,
+                "withdrawn_by": row.withdrawn_by,
+            }
         )
     return [
         {

@@ -423,6 +423,8 @@ class ConsentDepartment(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
     department: Mapped[str] = mapped_column(String(64))
     withdrawn_at: Mapped[datetime | None]
+    #: Who withdrew it (an actor's label, role:id): the young person's page says so.
+    withdrawn_by: Mapped[str | None] = mapped_column(String(200))
 
 
 class ConsentPart(Base):

@@ -32,7 +32,7 @@ from workflow.web.context import choice_label, displayed
 from workflow.web.definition_texts import local
 from workflow.web.meetings import next_meeting, unrecorded_meeting
 from workflow.web.progress_view import progress_of
-from workflow.web.role_words import coordinator_word
+from workflow.web.role_words import coordinator_word, in_own_words
 
 
 def step_name(step: Transition, lang: str) -> str:
@@ -114,6 +114,40 @@ def _passed_meeting(page: CitizenPage, now: datetime, lang: str) -> str | None:
         title=meeting_title(page, dict(found), lang),
         when=written_when(local_start, lang),
     )
+
+
+#: Who withdrew a department's consent, as the young person reads it ("af din
+#: forælder/værge"); her own: "af dig".
+_WITHDRAWN_BY = {
+    "guardian": "ung_by_guardian",
+    "caseworker": "ung_by_caseworker",
+    "coordinator": "ung_by_coordinator",
+}
+
+
+def _taken_back(page: CitizenPage, departments: Mapping[str, str], lang: str) -> list[str]:
+    """To the young person: each department whose consent was withdrawn, when and by whom
+    ("Skole: trukket tilbage 20.03.2026 af din forælder/værge"), so a parent's withdrawal
+    is not read as her own. Not to a guardian (who is not shown what she did)."""
+    if page.is_guardian:
+        return []
+    me = actor_label(CitizenService.actor(page.membership))
+    word = coordinator_word(page.definition, lang)
+    said = []
+    for given in page.view.consents:
+        for d in given["departments"]:
+            if not d.get("withdrawn_at"):
+                continue
+            by = str(d.get("withdrawn_by") or given.get("withdrawn_by") or "")
+            key = "ung_by_self" if by == me else _WITHDRAWN_BY.get(by.partition(":")[0])
+            who = in_own_words(text(key, lang), word) if key else ""
+            day = written_when(
+                d["withdrawn_at"].astimezone(ZoneInfo(page.definition.calendar.timezone)).date(),
+                lang,
+            )
+            name = departments.get(d["department"], d["department"])
+            said.append(text("ung_taken_back", lang, department=name, date=day, who=who).strip())
+    return said
 
 
 def course_values(
@@ -221,6 +255,7 @@ def course_values(
             if t.id not in view.refused_steps
         ],
         "shared": shared,
+        "taken_back": _taken_back(page, departments, lang),
         "guardian": page.is_guardian,
         **_consent_asked(page, departments),
         "own_words": own_words,
