@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -144,6 +145,9 @@ def test_without_a_worker_the_sweep_carries_the_step_out_once_as_its_own_run(
     clock.advance(days=10)
     swept = run_async(run_sweep(clock.now.isoformat()))
     assert swept["timers_fired"] == 1
+    # Once: the step it fired has its rows due now, and is not a step left over too (it
+    # ran twice, as `-step-<n>` and `-step-<n>-sweep`, the second finding nothing).
+    assert swept["step_runs"] == 1
     with runtime.sessions() as session:
         last = session.scalar(
             select(HistoryEvent.seq)
@@ -156,6 +160,7 @@ def test_without_a_worker_the_sweep_carries_the_step_out_once_as_its_own_run(
     assert f"{opened.reference}-step-{opened.seq}-sweep" in runs  # left over, then swept
     timer_run = runs[f"{opened.reference}-step-{last}"]
     assert {"trigger:timer", f"step:{last}", "municipality:340"} <= set(timer_run)
+    assert f"{opened.reference}-step-{last}-sweep" not in runs
     handoff.close()
 
 
@@ -223,6 +228,33 @@ def test_a_sweep_leaves_a_fresh_steps_rows_to_the_workers_when_it_has_no_step_to
     assert summary["step_runs"] == 0
     assert summary["delivered"] == {}
     assert set(_states(sqlite_runtime, opened)) == {"pending"}  # the worker's to deliver
+    assert smtp.received == []
+
+
+def test_a_sweep_leaves_the_rows_of_the_steps_it_hands_to_the_workers(
+    sqlite_runtime: Runtime,
+    smtp: SmtpSink,
+    clock: Clock,
+    prefect_api: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An operator found a step's `-sweep` run empty and green: the sweep handed the step
+    left over to a worker, then sent its rows at once in its own batch."""
+    handed: list[tuple[str, int]] = []
+
+    def carry_out(steps: list[Any], presence: Any = None) -> bool:
+        handed.extend((step.reference, step.seq) for step in steps)
+        return True  # taken by a worker (none runs here: the rows stay as they are)
+
+    monkeypatch.setattr(sweep_module, "workers_listening", lambda: True)
+    monkeypatch.setattr(sweep_module, "carry_out", carry_out)
+    opened = _refer(sqlite_runtime)  # no worker took it
+    clock.advance(seconds=sqlite_runtime.settings.handoff_grace + 60)  # left over
+    summary = run_async(run_sweep())
+    assert handed == [(opened.reference, opened.seq)]
+    assert summary["step_runs"] == 1
+    assert summary["delivered"] == {}
+    assert set(_states(sqlite_runtime, opened)) == {"pending"}  # its run's to send
     assert smtp.received == []
 
 

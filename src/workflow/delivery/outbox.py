@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -243,17 +243,29 @@ class Deliverer:
         """The store's engine (outcomes are recorded on a connection of its own)."""
         return self.uow.engine
 
-    def due_rows(self, limit: int, now: datetime | None = None) -> list[int]:
-        """Rows waiting (or whose sender died holding them), oldest first."""
+    def due_rows(
+        self, limit: int, now: datetime | None = None, leaving: Collection[int] = ()
+    ) -> list[int]:
+        """Rows waiting (or whose sender died holding them), oldest first; none of the
+        steps (history ids) in ``leaving`` that were never tried (their runs' to send)."""
         moment = now or self.clock()
+        waiting = [
+            OutboxRow.state.in_((OutboxState.PENDING, OutboxState.SENDING)),
+            OutboxRow.available_at <= moment,
+        ]
+        if leaving:
+            waiting.append(
+                or_(
+                    OutboxRow.history_id.is_(None),
+                    OutboxRow.history_id.not_in(sorted(leaving)),
+                    OutboxRow.attempts > 0,
+                )
+            )
         with self.sessions() as session:
             return list(
                 session.scalars(
                     select(OutboxRow.id)
-                    .where(
-                        OutboxRow.state.in_((OutboxState.PENDING, OutboxState.SENDING)),
-                        OutboxRow.available_at <= moment,
-                    )
+                    .where(*waiting)
                     .order_by(OutboxRow.available_at, OutboxRow.id)
                     .limit(limit)
                 )
@@ -264,12 +276,15 @@ class Deliverer:
         now: datetime | None = None,
         chunk: int = 200,
         deliver: Callable[[list[int]], dict[str, int]] | None = None,
+        leaving: Collection[int] = (),
     ) -> Counter[str]:
         """Deliver everything due, a batch at a time, until nothing is left to take.
 
         ``deliver`` carries out one chunk (the sweep flow passes a Prefect task); by
         default the chunk is delivered here. Stops when every row left is held by
         another worker. Counts by status word (plain strings, as they are printed).
+        ``leaving``: steps (history ids) just handed to workers, whose untried rows are
+        their runs' (taking them here left each run empty and green).
         """
         # Rows due as of a given time are taken even if it is ahead of the clock (a sweep
         # at --now: a timer it fired made them due then); due_rows chose only those.
@@ -280,7 +295,7 @@ class Deliverer:
 
         send = deliver or here
         delivered: Counter[str] = Counter()
-        while rows := self.due_rows(self.settings.sweep_batch, now):
+        while rows := self.due_rows(self.settings.sweep_batch, now, leaving):
             this_round: Counter[str] = Counter()
             for start in range(0, len(rows), chunk):
                 counts = send(rows[start : start + chunk])
@@ -339,9 +354,10 @@ class Deliverer:
                 )
             ]
 
-    def steps_due(self, before: datetime, limit: int) -> list[tuple[str, int, str, str, str]]:
+    def steps_due(self, before: datetime, limit: int) -> list[tuple[str, int, str, str, str, int]]:
         """Steps with rows due since before ``before`` that were never tried (no run took
-        the step): reference, step number, municipality, stage, event — oldest first.
+        the step): reference, step number, municipality, stage, event, history id —
+        oldest first.
         Rows tried before (backing off, or held by a sender that died) are the batches'."""
         with self.sessions() as session:
             due = (
@@ -358,9 +374,9 @@ class Deliverer:
                 .subquery()
             )
             return [
-                (ref, seq, code, stage, event)
-                for ref, seq, code, stage, event in session.execute(
-                    select(*STEP_CODES)
+                (ref, seq, code, stage, event, history_id)
+                for ref, seq, code, stage, event, history_id in session.execute(
+                    select(*STEP_CODES, due.c.history_id)
                     .select_from(due)
                     .join(HistoryEvent, HistoryEvent.id == due.c.history_id)
                     .join(Case, Case.id == HistoryEvent.case_id)

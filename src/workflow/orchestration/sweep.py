@@ -121,13 +121,15 @@ async def end_stalled(now: datetime) -> int:
 
 
 @task(task_run_name="steps-left-over")
-def steps_left_over(before_iso: str, limit: int) -> list[StepToCarryOut]:
+def steps_left_over(before_iso: str, limit: int) -> list[tuple[StepToCarryOut, int]]:
     """Steps whose notifications, due since before ``before``, nobody has tried yet (no
-    worker took the step, or an operator put them back in line)."""
+    worker took the step, or an operator put them back in line), with their history ids."""
     if limit <= 0:
         return []
     due = get_runtime().deliverer.steps_due(datetime.fromisoformat(before_iso), limit)
-    return [StepToCarryOut(s[0], s[1], tuple(step_labels(*s, trigger="sweep"))) for s in due]
+    return [
+        (StepToCarryOut(s[0], s[1], tuple(step_labels(*s[:5], trigger="sweep"))), s[5]) for s in due
+    ]
 
 
 async def _carry_out_here(steps: list[StepToCarryOut]) -> tuple[Counter[str], Counter[str]]:
@@ -164,8 +166,15 @@ async def sweep(now_iso: str | None = None) -> State[Any]:
     # workers live on the real clock.
     workers = now_iso is None and workers_listening()
     before = now - timedelta(seconds=settings.handoff_grace) if workers else now
-    left = steps_left_over(before.isoformat(), room - min(len(fired), room))
-    steps = (fired[:room] + left)[:room]
+    # A timer step fired just now has its rows due now too: not a step left over as well
+    # (it ran twice, the second run finding nothing).
+    just_fired = {(step.reference, step.seq) for step in fired}
+    left = [
+        (step, history_id)
+        for step, history_id in steps_left_over(before.isoformat(), room - min(len(fired), room))
+        if (step.reference, step.seq) not in just_fired
+    ]
+    steps = (fired[:room] + [step for step, _ in left])[:room]
     if workers:
         handed = carry_out(steps, presence=lambda: True)
     ran, delivered = (Counter[str](), Counter[str]()) if handed else await _carry_out_here(steps)
@@ -173,8 +182,11 @@ async def sweep(now_iso: str | None = None) -> State[Any]:
     batch = _batch if moment is None else partial(_batch, as_of_sweep=True)
     # With workers listening, a step's fresh rows are theirs (their step's run goes red
     # if a delivery fails) whether or not this sweep had steps to hand them: taking them
-    # here left the step's run green, its tasks "held by another worker".
-    delivered.update(deliverer.drain(before if workers else moment, DELIVERY_CHUNK, batch))
+    # here left the step's run green, its tasks "held by another worker". So are the
+    # rows of the steps left over it has just handed them (its batches took them at
+    # once, and each step's run found nothing to send).
+    leaving = {history_id for _, history_id in left} if handed else set()
+    delivered.update(deliverer.drain(before if workers else moment, DELIVERY_CHUNK, batch, leaving))
     # Rows given up here, and any a run without Prefect (or a failed one) left untold.
     announced = announce_dead(deliverer)
     pruned = prune_stored_hand_offs()
