@@ -21,6 +21,8 @@ import pytest
 from prefect import Flow
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterKey,
     FlowRunFilter,
     FlowRunFilterExpectedStartTime,
     FlowRunFilterName,
@@ -30,17 +32,20 @@ from prefect.client.schemas.filters import (
     TaskRunFilterName,
     TaskRunFilterStartTime,
 )
+from prefect.client.schemas.sorting import ArtifactSort
 from prefect.states import Running
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.integration.conftest import Clock
 from tests.support.services import SmtpSink, run_async
 from workflow.cases.model import StepResult, YoungPersonDetails
 from workflow.engine.model import Actor
 from workflow.orchestration import sweep as sweep_module
+from workflow.orchestration.flows import case_step, run_step
 from workflow.orchestration.handoff import StepHandoff, workers_listening
 from workflow.orchestration.stalled import end_orphaned_runs
 from workflow.orchestration.sweep import run_sweep
+from workflow.privacy.consents import ConsentRequest
 from workflow.runtime import Runtime, use_runtime
 from workflow.store.tables import Case, HistoryEvent, OutboxRow
 
@@ -256,6 +261,36 @@ def test_a_sweep_leaves_the_rows_of_the_steps_it_hands_to_the_workers(
     assert summary["delivered"] == {}
     assert set(_states(sqlite_runtime, opened)) == {"pending"}  # its run's to send
     assert smtp.received == []
+
+
+def test_a_step_with_nothing_to_carry_out_leaves_the_cases_step_artifact_be(
+    sqlite_runtime: Runtime, smtp: SmtpSink, prefect_api: Path
+) -> None:
+    """An operator found the case's `step-<reference>` table empty: a consent's step (no
+    notification, no timer) replaced the table of the step before it."""
+    opened = _refer(sqlite_runtime)
+    run_async(run_step(opened))
+    request = ConsentRequest(["skole"], ["education"], guardian=True)
+    sqlite_runtime.consents.give(opened.reference, CASEWORKER, request)
+    with sqlite_runtime.sessions() as session:
+        last = session.scalar(
+            select(func.max(HistoryEvent.seq)).join(Case).where(Case.reference == opened.reference)
+        )
+    assert last is not None
+    assert last > opened.seq
+    assert run_async(case_step(opened.reference, last, "system")) == {}
+    found = asyncio.run(_artifact(f"step-{opened.reference.lower()}"))
+    assert found
+    assert found[0].description.startswith(f"Effects of step {opened.seq} of ")
+
+
+async def _artifact(key: str) -> Any:
+    async with get_client() as client:
+        return await client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
+            sort=ArtifactSort.CREATED_DESC,
+            limit=1,
+        )
 
 
 def _nothing() -> None:

@@ -249,18 +249,21 @@ async def _carry_out(reference: str, seq: int, trigger: str) -> State[Any]:
         for action, timer in _timer_effects(reference, seq)
     ]
     announce_dead(deliverer, [e.row_id for e, status in outcomes if status == DeliveryStatus.DEAD])
-    await acreate_table_artifact(
-        key=f"step-{reference.lower()}",
-        table=[
-            {"effect": effect.name, "outcome": str(status), "outbox": effect.row_id}
-            for effect, status in outcomes
-        ]
-        + [
-            {"effect": name, "outcome": str(state.message).split(": ", 1)[-1], "outbox": None}
-            for name, state in timers
-        ],
-        description=f"Effects of step {seq} of {reference}: one row per effect",
-    )
+    # A step with nothing to carry out (a consent's) leaves the last step's table be:
+    # an empty one replaced it.
+    if outcomes or timers:
+        await acreate_table_artifact(
+            key=f"step-{reference.lower()}",
+            table=[
+                {"effect": effect.name, "outcome": str(status), "outbox": effect.row_id}
+                for effect, status in outcomes
+            ]
+            + [
+                {"effect": name, "outcome": str(state.message).split(": ", 1)[-1], "outbox": None}
+                for name, state in timers
+            ],
+            description=f"Effects of step {seq} of {reference}: one row per effect",
+        )
     counts = dict(Counter(str(status) for _, status in outcomes))
     failed = [(e, s) for e, s in outcomes if s in (DeliveryStatus.DEAD, "failed")]
     if failed:
