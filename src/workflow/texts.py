@@ -766,6 +766,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "Mit forløb",
         "en": "My course",
     },
+    "ung_app_g": {"da": "Mit barns forløb", "en": "My child's course"},
     "ung_missing_heading": {
         "da": "Siden findes ikke",
         "en": "Page not found",

@@ -771,6 +771,9 @@ def test_a_course_her_mother_ended_says_who_ended_it(citizen_runtime: Runtime) -
     assert "Din forælder/værge stoppede forløbet" in own
     for words in (hers, own):
         assert "Afbrudt af den unge" not in words
+    # The bar is a parent's (it said "Mit forløb" to her mother too).
+    assert "Mit barns forløb" in hers
+    assert "Mit barns forløb" not in own
     # Her log says why she wrote in the course as what it was, not "Den unge stopper".
     log = re.sub(r"<[^>]+>", "", html.unescape(parent.get(f"/ung/cases/{ref}/log").text))
     assert "Du skrev i forløbet" in log
