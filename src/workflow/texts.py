@@ -954,6 +954,15 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "Tak! Det er gemt, og din koordinator får besked.",
         "en": "Thank you! It is saved, and your coordinator is told.",
     },
+    "ung_notice_saved_team": {
+        "da": "Tak! Det er gemt, og dit team får besked.",
+        "en": "Thank you! It is saved, and your team is told.",
+    },
+    "ung_notice_saved_caseworker": {
+        "da": "Tak! Det er gemt, og din sagsbehandler får besked.",
+        "en": "Thank you! It is saved, and your caseworker is told.",
+    },
+    "ung_notice_saved_quiet": {"da": "Tak! Det er gemt.", "en": "Thank you! It is saved."},
     "ung_notice_saved_no_coordinator": {
         "da": "Tak! Det er gemt, og din sagsbehandler får besked.",
         "en": "Thank you! It is saved, and your caseworker is told.",

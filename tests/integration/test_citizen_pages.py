@@ -818,6 +818,10 @@ def test_a_paused_course_says_so_and_offers_no_calendar_for_its_meeting(
         follow_redirects=False,
     )
     assert sent.status_code == 303
+    # A pause is told to her whole team, and the notice says so (it said "din tovholder").
+    assert sent.headers["location"].endswith("?notice=saved_team")
+    told = html.unescape(emma.get(sent.headers["location"]).text)
+    assert "Tak! Det er gemt, og dit team får besked." in told
     hers = re.sub(r"<[^>]+>", "", html.unescape(emma.get(f"/ung/cases/{ref}").text))
     assert "Hvorfor pause? Eget ønske" in hers
     assert "Forventes genoptaget" not in hers  # none given

@@ -28,8 +28,10 @@ from starlette.responses import RedirectResponse, Response
 
 from workflow.cases.citizens import CitizenService, StillOpenError
 from workflow.cases.model import RejectedError, StepResult
+from workflow.definitions.vocabulary import CaseRole
 from workflow.delivery.ics import CalendarMeeting, published_calendar
 from workflow.delivery.message import meeting_uid
+from workflow.engine.vocabulary import RecipientKind
 from workflow.errors import CaseNotFoundError, NotAllowedError, WorkflowError
 from workflow.privacy.accounts import same_token
 from workflow.privacy.audit import READ_WINDOW
@@ -306,7 +308,7 @@ def create_citizen_app(context: CitizenContext) -> FastAPI:  # noqa: C901 - the 
             return render.missing()
         if not result.repeated:
             context.on_step(result)  # its notifications go out as a run of its own
-        notice = "ended" if step.to == "withdrawn" else "saved"  # what the step did, said
+        notice = "ended" if step.to == "withdrawn" else _told(result)  # what it did, said
         return RedirectResponse(f"{ROOT}/cases/{reference}?notice={notice}", status_code=303)
 
     @app.get("/cases/{reference}/consent")
@@ -436,9 +438,30 @@ def create_citizen_app(context: CitizenContext) -> FastAPI:  # noqa: C901 - the 
     return app
 
 
+def _told(result: StepResult) -> str:
+    """Who the step told, as her notice says it: her team (a pause is told to all of
+    it), her coordinator, her caseworker, or no one (it said "din koordinator får besked"
+    whoever was told)."""
+    told = {
+        (str(e["recipient"]["kind"]), str(e["recipient"]["id"]))
+        for e in result.effects
+        if e.get("type") == "Notify" and isinstance(e.get("recipient"), dict)
+    }
+    if any(kind == RecipientKind.TEAM_MEMBER for kind, _ in told):
+        return "saved_team"
+    if (RecipientKind.ROLE, CaseRole.COORDINATOR) in told:
+        return "saved"
+    if (RecipientKind.ROLE, CaseRole.CASEWORKER) in told:
+        return "saved_caseworker"
+    return "saved_quiet"
+
+
 _NOTICES = frozenset(
     (
         "saved",
+        "saved_team",
+        "saved_caseworker",
+        "saved_quiet",
         "ended",
         "consent_given",
         "consent_part",
