@@ -150,6 +150,16 @@ def _taken_back(page: CitizenPage, departments: Mapping[str, str], lang: str) ->
     return said
 
 
+def _off_the_path(definition: Definition, step: Transition) -> int:
+    """How far a step is off her course's main path: 0 her own steps, 1 a pause or its
+    end, 2 ending the course."""
+    if step.to and ended_by_wish(definition, step.to):
+        return 2
+    into = definition.stages_by_id.get(step.to or "")
+    pausing = into is not None and bool(into.pause)
+    return 1 if pausing or step.to == "@previous" else 0
+
+
 def course_values(
     page: CitizenPage, staff: StaffRoster, now: datetime, lang: str
 ) -> dict[str, Any]:
@@ -249,9 +259,10 @@ def course_values(
         "displayed": displayed(definition, view.data, lang, young_person=True),
         # Offered: not a step its guard refuses on the case as it is (feedback on a meeting
         # before any is held); its form still answers with the reason if opened anyway.
+        # Her own steps first (preparing, feedback), then pausing, then ending the course.
         "steps": [
             {"event": t.event_name, "name": step_name(t, lang), "danger": t.to == "withdrawn"}
-            for t in page.steps
+            for t in sorted(page.steps, key=lambda t: _off_the_path(definition, t))
             if t.id not in view.refused_steps
         ],
         "shared": shared,
