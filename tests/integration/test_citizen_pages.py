@@ -888,6 +888,10 @@ def test_a_parents_list_says_whose_course_each_is(citizen_runtime: Runtime, cloc
     assert "Jonas' forløb – Sorø Kommune" in shown
     assert shown.index(second) < shown.index(first)
     assert "Emma Ung" not in shown  # a first name only
+    # Whose each is says she follows it: no "som forælder" after the municipality's
+    # name (it read as if the municipality were the parent).
+    assert 'Sorø Kommune</a>\n  <span class="tag">' not in shown
+    assert "som forælder</span>" not in shown
     english = html.unescape(parent.get("/ung/?lang=en", follow_redirects=False).text)
     assert "<h1>Courses you follow</h1>" in english
     assert "Emma's course – Sorø Kommune" in english
