@@ -62,7 +62,9 @@ def test_consent_legal_basis_access_log_and_retention_from_the_command_line(
     exported = run(home, "audit", "export", reference, *CW, "--purpose", "aktindsigt")
     case = json.loads(exported.stdout)["case"]
     assert case["young_person"]["cpr"] == "010110-xxxx"
-    assert case["consents"][0]["departments"] == [{"department": "skole", "withdrawn_at": None}]
+    assert case["consents"][0]["departments"] == [
+        {"department": "skole", "withdrawn_at": None, "withdrawn_by": None}
+    ]
 
     # Retention: an open case may not be deleted, and nothing goes without authorisation.
     report = run(home, "retention", "report", "--by", "dpo-sara")

@@ -221,7 +221,9 @@ def test_consent_given_and_withdrawn_are_events_the_definition_reacts_to(
         "consent_withdrawn",
         "consent_withdrawn",
     ]
-    assert all(h.actor_id == "consent" for h in history[-3:])
+    # The system's steps, each naming who set it off (the caseworker who recorded or
+    # withdrew the consent): the case's timeline says whose act it followed.
+    assert all(h.actor_id == f"consent:caseworker:{CW.id}" for h in history[-3:])
     with rt.sessions() as session:
         milestones = session.scalar(select(Case.milestones).where(Case.reference == reference))
     assert "consent_given" not in milestones  # withdrawn: it no longer reads as given
