@@ -40,7 +40,7 @@ from workflow.errors import CaseNotFoundError
 from workflow.privacy.consents import ConsentRequest
 from workflow.runtime import Runtime, build_runtime, use_runtime
 from workflow.settings import Settings
-from workflow.store.tables import AuditEntry, Case
+from workflow.store.tables import AuditEntry, Case, OutboxRow
 from workflow.web.app import create_app
 from workflow.web.dev_oidc import PROVIDER_FOLDER, ensure_installed, running_provider
 
@@ -360,6 +360,53 @@ def test_the_first_meeting_invitation_reaches_the_young_person_and_guardian(
     assert f"/ung/cases/{ref}" in mine[0]
     assert "0101104321" not in "".join(texts)
     assert "010110-4321" not in "".join(texts)
+
+
+def test_a_department_whose_consent_is_withdrawn_leaves_the_meetings_to_come(
+    citizen_runtime: Runtime,
+) -> None:
+    """The school's teacher was invited to the first meeting; the school's consent is
+    withdrawn: she is sent the meeting's cancellation for her calendar (a later move
+    would be withheld from her, and she would come at the old time), nobody else is, and
+    the message says no more than the reference and the time."""
+    ref = _case(citizen_runtime, EMMA)
+    citizen_runtime.deliverer.drain()
+    before = set((citizen_runtime.settings.home / "mail").rglob("*.eml"))
+    assert citizen_runtime.consents.withdraw(ref, CASEWORKER, ["skole"]) == ["skole"]
+    with citizen_runtime.sessions() as session:
+        rows = session.scalars(
+            select(OutboxRow).where(OutboxRow.template == "meeting_uninvited")
+        ).all()
+    assert [(r.recipient["id"], r.recipient["person"]) for r in rows] == [("skole", "laerer-anna")]
+    delivered = citizen_runtime.deliverer.drain()
+    assert delivered.get("withheld", 0) == 0  # the cancellation reaches her
+    sent = sorted(set((citizen_runtime.settings.home / "mail").rglob("*.eml")) - before)
+    parsed = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in sent]
+    uninvited = [m for m in parsed if str(m["Subject"]).startswith("Du deltager ikke længere")]
+    assert len(uninvited) == 1
+    assert str(uninvited[0]["Subject"]) == (
+        f"Du deltager ikke længere: Første samarbejdsmøde, sag {ref}"
+    )
+    body = uninvited[0].get_body(("plain",))
+    assert body is not None
+    words = body.get_content()
+    assert "tirsdag den 17. marts 2026 kl. 09.00" in words
+    assert "Emma" not in words
+    assert "samtykke" not in words  # no reason given
+    assert "/cases/" not in words  # no link to a case she may no longer read
+    [calendar] = [p for p in uninvited[0].walk() if p.get_content_type() == "text/calendar"]
+    ics = calendar.get_content()
+    assert "METHOD:CANCEL" in ics
+    assert "SEQUENCE:1" in ics
+    # The consent's audit entry counts it.
+    with citizen_runtime.sessions() as session:
+        entry = session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.object_type == "consent", AuditEntry.object_id == ref)
+            .order_by(AuditEntry.id.desc())
+        ).first()
+    assert entry is not None
+    assert entry.details == {"withdrawn": ["skole"], "uninvited": 1}
 
 
 def test_a_message_to_the_young_person_and_guardian_greets_them_by_first_name(

@@ -172,4 +172,5 @@ def test_withdrawing_uu_stops_its_access_and_its_mail_and_keeps_the_record(
         ("caseworker:cw-mette", "change", "samtykke"),
         ("caseworker:cw-mette", "change", "samtykke trukket tilbage"),
     ]
-    assert changes[1].details == {"withdrawn": ["uu"]}
+    # (no meeting of this case lies ahead: no one to take out of one)
+    assert changes[1].details == {"withdrawn": ["uu"], "uninvited": 0}

@@ -38,7 +38,7 @@ from workflow.delivery.channels import (
     WebhookChannel,
 )
 from workflow.delivery.message import Address, OutgoingMessage, compose
-from workflow.engine.consent import withheld_reason
+from workflow.engine.consent import UNINVITED_MARK, withheld_reason
 from workflow.engine.vocabulary import DEPARTMENT_KINDS, RecipientKind
 from workflow.settings import Settings
 from workflow.store.busy import is_busy
@@ -603,6 +603,8 @@ class Deliverer:
         (:func:`workflow.privacy.consents.release_withheld`), and it is checked again then.
         """
         if not _to_department(row):
+            return None
+        if (row.payload or {}).get(UNINVITED_MARK):  # a cancellation to them: it must reach them
             return None
         kind, department = str(row.recipient.get("kind")), str(row.recipient.get("id"))
         why = withheld_reason(kind, department, consents.get(row.case_id, frozenset()))

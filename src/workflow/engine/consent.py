@@ -59,6 +59,12 @@ def records_consent(transition: Transition) -> bool:
     )
 
 
+#: Marks an outbox row as a meeting's cancellation to a team member whose department's
+#: consent was withdrawn (:mod:`workflow.privacy.uninvited`): the one kind of row the
+#: delivery lets through to a department no consent covers.
+UNINVITED_MARK = "uninvited"
+
+
 def withheld_reason(kind: str, department: str, consented: Collection[str]) -> str | None:
     """Why a notification to a recipient must not be sent now, or None when it may.
 

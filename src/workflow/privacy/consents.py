@@ -42,6 +42,7 @@ from workflow.engine.model import Actor
 from workflow.engine.vocabulary import DEPARTMENT_KINDS
 from workflow.errors import InvalidRequestError, NotAllowedError, Problem, did_you_mean
 from workflow.privacy.authorisation import authorise
+from workflow.privacy.uninvited import uninvite
 from workflow.store.audit import AuditAction, AuditObject, actor_label, write_audit
 from workflow.store.reading import case_by_reference
 from workflow.store.states import OutboxState
@@ -372,6 +373,9 @@ class ConsentService:
                 .values(withdrawn_at=now, withdrawn_by=actor_label(actor))
             )
             withdrawn = sorted({r.department for r in chosen})
+            definition = self.uow.catalog.pinned(session, case.definition_version_id)
+            # Their team members leave the meetings still to come (their calendars).
+            uninvited = uninvite(session, case, definition, set(withdrawn), now)
             write_audit(
                 session,
                 at=now,
@@ -380,9 +384,8 @@ class ConsentService:
                 object_type=AuditObject.CONSENT,
                 object_id=reference,
                 purpose=purpose,
-                details={"withdrawn": withdrawn},
+                details={"withdrawn": withdrawn, "uninvited": uninvited},
             )
-            definition = self.uow.catalog.pinned(session, case.definition_version_id)
         if withdrawn:
             self._tell_case(reference, definition, CONSENT_WITHDRAWN, actor)
         return withdrawn
