@@ -1185,6 +1185,16 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "Du har sagt ja til, at disse afdelinger må dele oplysninger om dit forløb. Du kan altid trække et ja tilbage.",
         "en": "You have said yes to these departments sharing information about your course. You can always take a yes back.",
     },
+    # After the course has ended: what the yes still means (nothing new is shared, what
+    # was shared is kept as the law requires), and that it can still be taken back.
+    "ung_consent_intro_closed": {
+        "da": "Dit forløb er afsluttet, så der deles ikke noget nyt. Du sagde ja til, at disse afdelinger måtte dele oplysninger om dit forløb – du kan stadig trække et ja tilbage.",
+        "en": "Your course has ended, so nothing new is shared. You said yes to these departments sharing information about your course – you can still take a yes back.",
+    },
+    "ung_consent_intro_closed_g": {
+        "da": "Forløbet er afsluttet, så der deles ikke noget nyt. Disse afdelinger måtte dele oplysninger om den unges forløb – du kan stadig trække et samtykke tilbage.",
+        "en": "The course has ended, so nothing new is shared. These departments were allowed to share information about the young person's course – you can still withdraw a consent.",
+    },
     "ung_withdraw_consent": {
         "da": "Træk tilbage",
         "en": "Withdraw",

@@ -818,6 +818,9 @@ def test_a_course_her_mother_ended_says_who_ended_it(citizen_runtime: Runtime) -
     assert "Din forælder/værge stoppede forløbet" in own
     for words in (hers, own):
         assert "Afbrudt af den unge" not in words
+    # Her consent card says what a yes means once the course has ended.
+    assert "Dit forløb er afsluttet, så der deles ikke noget nyt." in own
+    assert "Forløbet er afsluttet, så der deles ikke noget nyt." in hers
     # The bar is a parent's (it said "Mit forløb" to her mother too).
     assert "Mit barns forløb" in hers
     assert "Mit barns forløb" not in own
