@@ -188,7 +188,9 @@ class _ScriptedDeliverer(Deliverer):
         super().__init__(uow, Settings(sweep_batch=100), channels=_every_kind(QuickChannel()))
         self.rounds = rounds
 
-    def due_rows(self, limit: int, now: Any = None, leaving: Any = ()) -> list[int]:
+    def due_rows(
+        self, limit: int, now: Any = None, leaving: Any = (), left_since: Any = None
+    ) -> list[int]:
         return self.rounds.pop(0) if self.rounds else []
 
 

@@ -261,6 +261,13 @@ def test_a_sweep_leaves_the_rows_of_the_steps_it_hands_to_the_workers(
     assert summary["delivered"] == {}
     assert set(_states(sqlite_runtime, opened)) == {"pending"}  # its run's to send
     assert smtp.received == []
+    # No worker took them within a grace more (it died before it claimed them): the
+    # sweep sends them itself rather than leave them waiting for ever.
+    clock.advance(seconds=2 * sqlite_runtime.settings.handoff_grace)
+    later = run_async(run_sweep())
+    assert later["delivered"].get("sent", 0) == len(_states(sqlite_runtime, opened))
+    assert set(_states(sqlite_runtime, opened)) == {"sent"}
+    assert smtp.received
 
 
 def test_a_step_with_nothing_to_carry_out_leaves_the_cases_step_artifact_be(

@@ -244,23 +244,29 @@ class Deliverer:
         return self.uow.engine
 
     def due_rows(
-        self, limit: int, now: datetime | None = None, leaving: Collection[int] = ()
+        self,
+        limit: int,
+        now: datetime | None = None,
+        leaving: Collection[int] = (),
+        left_since: datetime | None = None,
     ) -> list[int]:
         """Rows waiting (or whose sender died holding them), oldest first; none of the
-        steps (history ids) in ``leaving`` that were never tried (their runs' to send)."""
+        steps (history ids) in ``leaving`` that were never tried (their runs' to send),
+        unless due since before ``left_since`` (no run took them in time: sent here)."""
         moment = now or self.clock()
         waiting = [
             OutboxRow.state.in_((OutboxState.PENDING, OutboxState.SENDING)),
             OutboxRow.available_at <= moment,
         ]
         if leaving:
-            waiting.append(
-                or_(
-                    OutboxRow.history_id.is_(None),
-                    OutboxRow.history_id.not_in(sorted(leaving)),
-                    OutboxRow.attempts > 0,
-                )
-            )
+            taken_here = [
+                OutboxRow.history_id.is_(None),
+                OutboxRow.history_id.not_in(sorted(leaving)),
+                OutboxRow.attempts > 0,
+            ]
+            if left_since is not None:
+                taken_here.append(OutboxRow.available_at <= left_since)
+            waiting.append(or_(*taken_here))
         with self.sessions() as session:
             return list(
                 session.scalars(
@@ -277,6 +283,7 @@ class Deliverer:
         chunk: int = 200,
         deliver: Callable[[list[int]], dict[str, int]] | None = None,
         leaving: Collection[int] = (),
+        left_since: datetime | None = None,
     ) -> Counter[str]:
         """Deliver everything due, a batch at a time, until nothing is left to take.
 
@@ -284,7 +291,9 @@ class Deliverer:
         default the chunk is delivered here. Stops when every row left is held by
         another worker. Counts by status word (plain strings, as they are printed).
         ``leaving``: steps (history ids) just handed to workers, whose untried rows are
-        their runs' (taking them here left each run empty and green).
+        their runs' (taking them here left each run empty and green) unless due since
+        before ``left_since``: handed before and still not taken (a worker that died, or
+        whose runs fail before they claim), they are sent here.
         """
         # Rows due as of a given time are taken even if it is ahead of the clock (a sweep
         # at --now: a timer it fired made them due then); due_rows chose only those.
@@ -295,7 +304,7 @@ class Deliverer:
 
         send = deliver or here
         delivered: Counter[str] = Counter()
-        while rows := self.due_rows(self.settings.sweep_batch, now, leaving):
+        while rows := self.due_rows(self.settings.sweep_batch, now, leaving, left_since):
             this_round: Counter[str] = Counter()
             for start in range(0, len(rows), chunk):
                 counts = send(rows[start : start + chunk])

@@ -185,8 +185,13 @@ async def sweep(now_iso: str | None = None) -> State[Any]:
     # here left the step's run green, its tasks "held by another worker". So are the
     # rows of the steps left over it has just handed them (its batches took them at
     # once, and each step's run found nothing to send).
+    # Only for a grace more: rows a worker has not taken by then (it died, or its runs
+    # fail before they claim) are sent here, and their step is not handed again.
     leaving = {history_id for _, history_id in left} if handed else set()
-    delivered.update(deliverer.drain(before if workers else moment, DELIVERY_CHUNK, batch, leaving))
+    left_since = before - timedelta(seconds=settings.handoff_grace)
+    delivered.update(
+        deliverer.drain(before if workers else moment, DELIVERY_CHUNK, batch, leaving, left_since)
+    )
     # Rows given up here, and any a run without Prefect (or a failed one) left untold.
     announced = announce_dead(deliverer)
     pruned = prune_stored_hand_offs()
