@@ -398,6 +398,8 @@ def test_a_department_whose_consent_is_withdrawn_leaves_the_meetings_to_come(
     ics = calendar.get_content()
     assert "METHOD:CANCEL" in ics
     assert "SEQUENCE:1" in ics
+    # Its calendar does not say where the meeting is held.
+    assert "LOCATION" not in ics
     # The consent's audit entry counts it.
     with citizen_runtime.sessions() as session:
         entry = session.scalars(
@@ -829,6 +831,11 @@ def test_a_course_her_mother_ended_says_who_ended_it(citizen_runtime: Runtime) -
     assert "Du skrev i forløbet" in log
     assert "Hvorfor: Forløbet blev stoppet" in log
     assert "Den unge stopper forløbet" not in log
+    # Ended by her tovholder: said in Sorø's word for the coordinator.
+    third = _case(citizen_runtime, replace(EMMA, cpr="0101104323"))
+    citizen_runtime.service.trigger(third, "withdraw", {}, COORDINATOR)
+    ended = re.sub(r"<[^>]+>", "", html.unescape(parent.get(f"/ung/cases/{third}").text))
+    assert "Tovholderen stoppede forløbet" in ended
     # A course the young person ends herself is hers to have ended.
     other = _case(citizen_runtime, replace(EMMA, cpr="0101104322"))
     jonas = _login(TestClient(create_app(citizen_runtime)), "mor")
@@ -873,13 +880,37 @@ def test_a_paused_course_says_so_and_offers_no_calendar_for_its_meeting(
     told = html.unescape(emma.get(sent.headers["location"]).text)
     assert "Tak! Det er gemt, og dit team får besked." in told
     hers = re.sub(r"<[^>]+>", "", html.unescape(emma.get(f"/ung/cases/{ref}").text))
-    assert "Hvorfor pause? Eget ønske" in hers
+    assert "Hvorfor pause? Ønske om en pause" in hers
     assert "Forventes genoptaget" not in hers  # none given
     citizen_runtime.service.trigger(ref, "resume", {}, CASEWORKER)
     resumed = html.unescape(emma.get(f"/ung/cases/{ref}").text)
     assert "Hvorfor pause?" not in resumed
     assert "sat på pause" not in resumed
     assert "meeting.ics" in resumed
+    # A later pause the caseworker began does not show her reason for the earlier one.
+    citizen_runtime.service.trigger(ref, "pause", {"pause_reason": "other"}, CASEWORKER)
+    again = html.unescape(emma.get(f"/ung/cases/{ref}").text)
+    assert "sat på pause" in again
+    assert "Hvorfor pause?" not in again
+
+
+def test_her_notice_does_not_say_a_team_no_consent_covers_was_told(
+    citizen_runtime: Runtime,
+) -> None:
+    """A pause is told to the team: with no consent covering it, its mails are withheld,
+    and her notice said "dit team får besked" all the same."""
+    ref = _case(citizen_runtime, EMMA, consent=False)
+    emma = _login(TestClient(create_app(citizen_runtime)), "emma")
+    form = emma.get(f"/ung/cases/{ref}/steps/pause")
+    assert form.status_code == 200
+    sent = emma.post(
+        f"/ung/cases/{ref}/steps/pause",
+        data={"csrf_token": _csrf(form.text), "pause_reason": "other"},
+        follow_redirects=False,
+    )
+    assert sent.headers["location"].endswith("?notice=saved_quiet")
+    told = html.unescape(emma.get(sent.headers["location"]).text)
+    assert "Tak! Det er gemt.</p>" in told
 
 
 def test_a_meeting_whose_time_has_passed_is_not_said_to_be_unbooked(

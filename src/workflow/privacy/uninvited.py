@@ -80,8 +80,15 @@ def _row(
         "kind": meeting.kind,
         "starts_at": _local(meeting.starts_at, zone).isoformat(),
         "ends_at": _local(meeting.ends_at or meeting.starts_at, zone).isoformat(),
-        "place": meeting.place,
-        "participants": list(meeting.participants or []),
+        # Said to a department no consent covers: no place, and of those invited only
+        # the coordinator who organises it (the calendar's organiser); the recipient is
+        # added as its attendee when the message is made.
+        "place": None,
+        "participants": [
+            p
+            for p in meeting.participants or []
+            if isinstance(p, dict) and p.get("role") == "coordinator"
+        ],
         "attendance": {},
         "state": "cancelled",
         "sequence": meeting.sequence + 1,
