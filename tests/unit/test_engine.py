@@ -10,6 +10,8 @@ import pytest
 
 from tests.unit.conftest import at
 from workflow.definitions.models import Definition
+from workflow.definitions.parts import Input
+from workflow.definitions.vocabulary import InputType
 from workflow.engine import timing
 from workflow.engine.decide import decide, open_case
 from workflow.engine.firing import fire_timer
@@ -741,6 +743,10 @@ def test_a_pauses_expected_resumption_is_a_day_still_to_come(soroe: Definition) 
     assert error.text("da") == "må tidligst være 01.04.2026"
     assert isinstance(pause("2026-04-01"), Decision)
     assert isinstance(pause("2026-06-01"), Decision)
+    # A bound past a century either way is refused where it is written (a day that far
+    # off could not even be counted: it broke the form and the step).
+    with pytest.raises(ValueError, match="at most 36,500 either way"):
+        Input(name="back_by", type=InputType.DATE, label="Tilbage", max=1e7)
 
 
 def test_pause_and_resume_return_to_the_stage_before(soroe: Definition) -> None:

@@ -42,6 +42,17 @@ def departments_without_consent(view: CaseView) -> list[str]:
     return sorted({m["department"] for m in view.team} - named)
 
 
+def departments_consented(view: CaseView) -> set[str]:
+    """The departments a consent in force covers (they may be told of the course)."""
+    return {
+        d["department"]
+        for given in view.consents
+        if not given.get("withdrawn_at")
+        for d in given["departments"]
+        if not d.get("withdrawn_at")
+    }
+
+
 def departments_withdrawn(view: CaseView) -> frozenset[str]:
     """The departments a consent named whose consent has since been withdrawn, and that no
     consent in force covers: their team members are no longer part of the course."""

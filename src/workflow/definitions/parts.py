@@ -278,6 +278,10 @@ class Choice(StrictModel):
     label: Text
 
 
+#: A date input's bounds, in days from the day of the step: a century either way.
+MAX_DATE_DAYS = 36_500
+
+
 class Input(StrictModel):
     """A value the person triggering a transition must (or may) give."""
 
@@ -323,10 +327,11 @@ class Input(StrictModel):
             raise ValueError(f"min ({self.min:g}) is greater than max ({self.max:g})")
         if self.type is InputType.DATE:
             for bound in (self.min, self.max):
-                if bound is not None and bound != int(bound):
+                if bound is not None and (bound != int(bound) or abs(bound) > MAX_DATE_DAYS):
                     raise ValueError(
-                        f"a date's min and max are whole days from the day of the step "
-                        f"(e.g. min: 0 for today or later), not {bound:g}"
+                        f"a date's min and max are whole days from the day of the step, at "
+                        f"most {MAX_DATE_DAYS:,} either way (e.g. min: 0 for today or "
+                        f"later), not {bound:g}"
                     )
         return self
 

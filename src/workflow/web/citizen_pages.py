@@ -26,7 +26,7 @@ from fastapi import FastAPI, Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import RedirectResponse, Response
 
-from workflow.cases.citizens import CitizenService, StillOpenError
+from workflow.cases.citizens import CitizenService, StillOpenError, departments_consented
 from workflow.cases.model import RejectedError, StepResult
 from workflow.definitions.vocabulary import CaseRole
 from workflow.delivery.ics import CalendarMeeting, published_calendar
@@ -308,7 +308,9 @@ def create_citizen_app(context: CitizenContext) -> FastAPI:  # noqa: C901 - the 
             return render.missing()
         if not result.repeated:
             context.on_step(result)  # its notifications go out as a run of its own
-        notice = "ended" if step.to == "withdrawn" else _told(result)  # what it did, said
+        # What it did, said; who was told as a consent lets them be told.
+        covered = departments_consented(page.view)
+        notice = "ended" if step.to == "withdrawn" else _told(result, covered)
         return RedirectResponse(f"{ROOT}/cases/{reference}?notice={notice}", status_code=303)
 
     @app.get("/cases/{reference}/consent")
@@ -438,16 +440,17 @@ def create_citizen_app(context: CitizenContext) -> FastAPI:  # noqa: C901 - the 
     return app
 
 
-def _told(result: StepResult) -> str:
+def _told(result: StepResult, covered: set[str]) -> str:
     """Who the step told, as her notice says it: her team (a pause is told to all of
-    it), her coordinator, her caseworker, or no one (it said "din koordinator får besked"
-    whoever was told)."""
+    it: those a consent covers), her coordinator, her caseworker, or no one (it said "din
+    koordinator får besked" whoever was told)."""
     told = {
         (str(e["recipient"]["kind"]), str(e["recipient"]["id"]))
         for e in result.effects
         if e.get("type") == "Notify" and isinstance(e.get("recipient"), dict)
     }
-    if any(kind == RecipientKind.TEAM_MEMBER for kind, _ in told):
+    teams = (RecipientKind.TEAM_MEMBER, RecipientKind.DEPARTMENT)
+    if any(kind in teams and department in covered for kind, department in told):
         return "saved_team"
     if (RecipientKind.ROLE, CaseRole.COORDINATOR) in told:
         return "saved"

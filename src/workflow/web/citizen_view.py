@@ -78,7 +78,9 @@ def ended_by(page: CitizenPage, now: datetime, lang: str) -> str | None:
     day = written_when(last["at"].astimezone(ZoneInfo(definition.calendar.timezone)).date(), lang)
     if own:
         return text("ung_ended_by_self", lang, date=day)
-    who = log_who(role, "change", page.is_guardian, lang)
+    who = in_own_words(
+        log_who(role, "change", page.is_guardian, lang), coordinator_word(definition, lang)
+    )
     return text("ung_ended_by", lang, who=who, date=day)
 
 
@@ -138,7 +140,10 @@ def _taken_back(page: CitizenPage, departments: Mapping[str, str], lang: str) ->
         for d in given["departments"]:
             if not d.get("withdrawn_at"):
                 continue
-            by = str(d.get("withdrawn_by") or given.get("withdrawn_by") or "")
+            # Rows withdrawn before the department kept who (migration 0017): the
+            # consent's own withdrawer only if it was that same withdrawal.
+            same = d["withdrawn_at"] == given.get("withdrawn_at")
+            by = str(d.get("withdrawn_by") or (given.get("withdrawn_by") if same else "") or "")
             key = "ung_by_self" if by == me else _WITHDRAWN_BY.get(by.partition(":")[0])
             who = in_own_words(text(key, lang), word) if key else ""
             day = written_when(
@@ -208,6 +213,7 @@ def course_values(
         for m in view.team
     ]
     meeting = next_meeting_of(page, now)
+    pause = paused(page, lang)  # (a meeting gone by is not written in while paused)
     if meeting is not None:
         local_start = meeting["starts_at"].astimezone(ZoneInfo(definition.calendar.timezone))
         meeting = meeting | {
@@ -244,10 +250,12 @@ def course_values(
         # Who ended it, said as such: a stage named "ended by the young person" is not
         # what her mother, who ended it, or she herself should read of it.
         "ended_by": ended_by(page, now, lang),
-        "paused": paused(page, lang),
+        "paused": pause,
         # A meeting whose time has passed and is not yet written in: said as such (the
         # card said no meeting was booked, under a stage saying one was called).
-        "passed": _passed_meeting(page, now, lang) if meeting is None and not closed else None,
+        "passed": _passed_meeting(page, now, lang)
+        if meeting is None and not closed and not pause
+        else None,
         "closed": closed,
         "plan": plan,
         "progress": progress_of(view.progress, definition, lang),
@@ -283,6 +291,9 @@ def _answers(definition: Definition, view: CaseView, lang: str) -> list[str]:
     once the pause is over."""
     answers: dict[str, str] = {}
     steps = definition.transitions_by_id
+    # The step that put the course where it is: a pause's reason is said only if hers
+    # began this pause (not an earlier pause's, in a pause staff began).
+    current = max((h["seq"] for h in view.history if h.get("to") == view.stage), default=None)
     for entry in sorted(view.history, key=lambda h: h["seq"]):
         transition = steps.get(entry.get("transition") or "")
         if (
@@ -292,8 +303,8 @@ def _answers(definition: Definition, view: CaseView, lang: str) -> list[str]:
         ):
             continue
         into = definition.stages_by_id.get(transition.to or "")
-        if into is not None and into.pause and view.stage != into.id:
-            continue  # a pause's reason, said while it lasts
+        if into is not None and into.pause and entry["seq"] != current:
+            continue  # a pause's reason, said while the pause she began lasts
         given = entry.get("inputs") or {}
         for item in transition.inputs:
             value = given.get(item.name)
