@@ -61,3 +61,17 @@ def test_the_service_refuses_a_role_and_a_code_not_as_written(sqlite_runtime: Ru
             "mette", PASSWORD, display_name="M", person_id="cw-m", roles=["caseworker"],
             municipality_code="Sorø",
         )  # fmt: skip
+
+
+def test_a_staff_id_too_long_for_the_log_is_refused(sqlite_runtime: Runtime) -> None:
+    """A staff id goes into the audit log and the case history behind a role (a consent's
+    system step: "consent:coordinator:<id>", in columns of 200 characters): one of 200
+    characters was taken, and the first step it took failed."""
+    with pytest.raises(AccountError, match="staff id: give 1-120 characters"):
+        sqlite_runtime.accounts.create(
+            "mette", PASSWORD, display_name="M", person_id="x" * 121, roles=["caseworker"]
+        )
+    created = sqlite_runtime.accounts.create(
+        "mette", PASSWORD, display_name="M", person_id="x" * 120, roles=["caseworker"]
+    )
+    assert created.person_id == "x" * 120

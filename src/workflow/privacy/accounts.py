@@ -56,6 +56,10 @@ _MUNICIPALITY_CODE = re.compile(r"\d{3}")
 NO_ADDRESS = "-"
 
 
+#: The longest staff id (person id) an account may have.
+MAX_PERSON_ID = 120
+
+
 class AccountError(WorkflowError):
     """An account cannot be created or changed as asked."""
 
@@ -205,6 +209,10 @@ class AccountService:
         """A new account; ``password`` None means it logs in only through SAML/OIDC."""
         if not username.strip() or len(username) > 64:
             raise AccountError("username: give 1-64 characters")
+        if not person_id.strip() or len(person_id) > MAX_PERSON_ID:
+            # It is written into the audit log and the case history with a role before it
+            # (columns of 200 characters): "consent:coordinator:<id>" must fit.
+            raise AccountError(f"staff id: give 1-{MAX_PERSON_ID} characters")
         if not roles:
             raise AccountError("roles: give at least one role, e.g. caseworker")
         check_roles(roles)
