@@ -143,6 +143,12 @@ TEXTS: dict[str, dict[str, str]] = {
     "meeting_change_move": {"da": "flyttet til {starts}", "en": "moved to {starts}"},
     "meeting_change_cancel": {"da": "{starts} aflyst", "en": "{starts} cancelled"},
     "meeting_change_hold": {"da": "{starts} holdt", "en": "{starts} held"},
+    "meeting_while_paused": {
+        "da": "Forløbet er sat på pause: mødet kan ikke holdes, flyttes eller aflyses, mens "
+        "pausen varer (den unge får at vide, at det ikke holdes). Genoptag forløbet først.",
+        "en": "The course is paused: the meeting cannot be held, moved or cancelled while "
+        "the pause lasts (the young person is told it is not held). Resume the course first.",
+    },
     "meeting_not_recorded": {
         "da": "Intet nyt møde er aftalt. {meeting} {starts} er ikke registreret som holdt endnu.",
         "en": "No new meeting is booked. {meeting} {starts} is not recorded as held yet.",

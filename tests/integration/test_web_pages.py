@@ -673,3 +673,20 @@ def test_a_step_that_ends_the_course_says_what_saving_it_does(
     assert ">Tilbage uden at gemme</a>" in page
     ordinary = client.get(f"/cases/{reference}/steps/hold_pre_meeting").text
     assert 'data-testid="step-consequence"' not in ordinary
+
+
+def test_a_meeting_booked_while_the_course_is_paused_says_it_cannot_be_held(
+    client: TestClient, runtime: Runtime
+) -> None:
+    """Paused with the first meeting booked: the case page showed the meeting as the next
+    one and nothing else, though it can be neither held, moved nor cancelled meanwhile."""
+    reference = _refer(runtime)
+    _pre_meeting(runtime, reference, "tovholder-lise")
+    _log_in(client, "mette")
+    assert 'data-testid="meeting-paused"' not in client.get(f"/cases/{reference}").text
+    runtime.service.trigger(
+        reference, "pause", {"pause_reason": "treatment"}, Actor("caseworker", "cw-mette")
+    )
+    page = html.unescape(client.get(f"/cases/{reference}").text)
+    assert 'data-testid="meeting-paused"' in page
+    assert "mødet kan ikke holdes, flyttes eller aflyses, mens pausen varer" in page

@@ -245,6 +245,11 @@ def render_case(
         saved=saved_step,
         request_saved=shown.saved,
         next_meeting=upcoming,
+        # A meeting still booked while the course is paused cannot be held, moved or
+        # cancelled: said on its card (the young person's page says it is not held).
+        paused=bool(definition.stages_by_id[view.stage].pause)
+        if view.stage in definition.stages_by_id
+        else False,
         unrecorded=None if upcoming else unrecorded_meeting(view.meetings, now),
         meetings=sorted(view.meetings, key=lambda m: m["starts_at"]),
         attendees={
