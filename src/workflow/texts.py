@@ -533,16 +533,20 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "The consent is withdrawn for these departments:",
     },
     "consent_withdraw_confirm_categories": {
-        "da": "Oplysninger, samtykket til dem dækker:",
-        "en": "Data their consent covers:",
+        "da": "Samtykket dækker:",
+        "en": "The consent covers:",
     },
     "consent_withdraw_confirm_effect": {
         "da": "Fra nu af kan afdelingernes teammedlemmer ikke se sagen, og de får ingen "
-        "beskeder om den – heller ikke dem, der venter. Intet slettes: samtykket, sagens "
-        "historik og planen bliver stående. Deles sagen igen, skal et nyt samtykke registreres.",
+        "beskeder om den – heller ikke dem, der venter – kun en aflysning af de kommende "
+        "møder, de var inviteret til, så de forsvinder fra deres kalender. Intet slettes: "
+        "samtykket, sagens historik og planen bliver stående. Deles sagen igen, skal et nyt "
+        "samtykke registreres.",
         "en": "From now on the departments' team members cannot see the case, and they are "
-        "sent no notifications about it – not even those waiting. Nothing is deleted: the "
-        "consent, the case history and the plan stay. Sharing again needs a new consent.",
+        "sent no notifications about it – not even those waiting – only a cancellation of "
+        "the meetings to come they were invited to, so these leave their calendars. Nothing "
+        "is deleted: the consent, the case history and the plan stay. Sharing again needs a "
+        "new consent.",
     },
     "consent_withdraw_confirm_button": {
         "da": "Ja, træk samtykket tilbage",

@@ -269,6 +269,11 @@ def test_a_team_member_whose_consent_was_withdrawn_is_marked_on_the_team(
     words = [re.sub(r"<[^>]+>", "", m) for m in members]
     assert any("UU Sorø" in w and "samtykket er trukket tilbage" in w for w in words), words
     assert not any("Skole" in w and "trukket tilbage" in w for w in words), words
+    # The form to record a consent starts with the team's departments ticked, but not the
+    # one whose consent was taken back (ticked, it was easy to give again by mistake).
+    form = page.split('data-testid="consent-form"', 1)[1].split("</form>", 1)[0]
+    assert 'name="departments" value="skole" checked' in form
+    assert 'name="departments" value="uu">' in form
 
 
 def test_a_refused_consent_is_told_in_its_form_with_what_was_ticked(

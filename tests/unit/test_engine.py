@@ -284,6 +284,17 @@ def test_a_rejected_event_changes_nothing(soroe: Definition) -> None:
     assert case == before
 
 
+def test_the_first_meeting_is_not_called_missed_before_it_has_begun(soroe: Definition) -> None:
+    """Taken a week early it sent the case back to the pre-meeting with the meeting still
+    booked ahead, in everyone's calendar, and no step there could move or cancel it."""
+    case = awaiting_meeting(soroe)  # the first meeting is on 17 March at 09:00
+    early = refused(step(soroe, case, "first_meeting_missed", COORD, at("2026-03-10 10:00")))
+    assert early.reason is RejectionReason.GUARD_FALSE
+    assert "Det første møde er ikke begyndt endnu" in early.text("da")
+    missed = step(soroe, case, "first_meeting_missed", COORD, at("2026-03-17 09:00"))
+    assert accepted(missed).to_stage == "pre_meeting"
+
+
 def test_a_final_stage_accepts_no_event(soroe: Definition) -> None:
     closed = accepted(
         step(soroe, opened(soroe), "withdraw", Actor("young_person"), at("2026-03-03 10:00"))

@@ -265,9 +265,17 @@ def render_case(
         kinds={m["id"]: kind_name(definition, m["kind"], lang) for m in view.meetings},
         people=people,
         plan_people=names_of(plan["participants"], people, young_person, lang) if plan else "",
-        actors={h["actor"]: actor_words(h["actor"], people, lang) for h in view.history},
+        # "(koordinator)" in the municipality's word: "(tovholder)" in Sorø.
+        actors={
+            h["actor"]: in_own_words(
+                actor_words(h["actor"], people, lang), coordinator_word(definition, lang)
+            )
+            for h in view.history
+        },
         manages_consent=auth.user.person_id in (view.caseworker, view.coordinator),
-        team_departments={m["department"] for m in view.team},
+        # Ticked to start with: the team's departments, not one whose consent was taken
+        # back (ticked, it was easy to give again by mistake).
+        team_departments={m["department"] for m in view.team} - departments_withdrawn(view),
         withdrawn_departments=departments_withdrawn(view),
         coordinator_name=role_name(definition, CaseRole.COORDINATOR, lang),
         consent_notice=_consent_notice(shown.saved, shown.withdrawn, lang, definition),
