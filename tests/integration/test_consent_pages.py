@@ -176,6 +176,7 @@ def test_the_access_log_speaks_words_and_folds_repeated_reads(
     # systemet" only, as if nobody had recorded it).
     timeline = re.sub(r"<[^>]+>", "", html.unescape(client.get(f"/cases/{reference}").text))
     assert "af systemet – udløst af Mette Sagsbehandler (sagsbehandler)" in timeline
+    assert "Formøde → Formøde" not in timeline  # a step that stays names the stage once
 
 
 def test_the_access_log_speaks_english(runtime: Runtime, client: TestClient) -> None:
