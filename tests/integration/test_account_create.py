@@ -75,3 +75,22 @@ def test_a_staff_id_too_long_for_the_log_is_refused(sqlite_runtime: Runtime) -> 
         "mette", PASSWORD, display_name="M", person_id="x" * 120, roles=["caseworker"]
     )
     assert created.person_id == "x" * 120
+
+
+def test_no_definitions_found_says_where_it_looked(
+    sqlite_runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run outside the project's folder, no definition was found, and the error said "use
+    one of " and nothing after it."""
+    monkeypatch.setattr(sqlite_runtime.catalog, "current", {})
+    result = CliRunner().invoke(
+        cli,
+        ["account", "create", "mette", "--name", "Mette", "--person-id", "cw-mette",
+         "--role", "caseworker", "--municipality", "340"],
+        input=f"{PASSWORD}\n{PASSWORD}\n",
+    )  # fmt: skip
+    assert result.exit_code == 1
+    folder = str(sqlite_runtime.settings.definitions_dir.resolve())
+    assert f"no municipality's definition found in {folder}" in result.output
+    assert "WORKFLOW_DEFINITIONS_DIR" in result.output
+    assert sqlite_runtime.accounts.user("mette") is None

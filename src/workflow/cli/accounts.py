@@ -62,6 +62,15 @@ def _check_municipality(code: str | None, roles: list[str], department: str | No
     definitions = [d for d in get_runtime().catalog.current.values() if d.municipality]
     known = {d.municipality.code: d.municipality.name for d in definitions if d.municipality}
     listed = ", ".join(f"{c} ({n})" for c, n in sorted(known.items()))
+    if not known:  # run outside the project, or the definitions are elsewhere
+        folder = get_runtime().settings.definitions_dir.resolve()
+        typer.echo(
+            f"error: no municipality's definition found in {folder}; run this in the "
+            "project's folder, or set WORKFLOW_DEFINITIONS_DIR to the folder of the "
+            "definitions (e.g. its definitions/)",
+            err=True,
+        )
+        raise typer.Exit(1)
     if code is None:
         if set(roles) - {"analyst"}:
             typer.echo(
