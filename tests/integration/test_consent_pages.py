@@ -294,6 +294,10 @@ def test_a_refused_consent_is_told_in_its_form_with_what_was_ticked(
     answer = client.post(f"/cases/{reference}/consents", data=sent)
     assert answer.status_code == 422
     form = answer.text.split('data-testid="consent-form"', 1)[1].split("</form>", 1)[0]
+    # The form is sent to its errors' place on the page that comes back (the browser keeps
+    # the action's fragment): it came back at the top, the errors far below.
+    assert f'action="/cases/{reference}/consents#consent-errors"' in answer.text
+    assert 'id="consent-errors"' in form
     assert "Datoen for samtykket ligger før sagen blev oprettet" in form
     assert "i fremtiden" not in form
     assert re.search(r'value="sundhed" checked', form)
