@@ -189,8 +189,9 @@ TEXTS: dict[str, dict[str, str]] = {
     "task_state_cancelled": {"da": "Lukket", "en": "Closed"},
     "task_done_by": {"da": "Løst af {who} {when}", "en": "Done by {who} {when}"},
     "task_cancelled_when": {
-        "da": "Lukket af systemet {when}, da sagen gik videre",
-        "en": "Closed by the system {when} as the case moved on",
+        # Also when the course was paused: not "as the case moved on".
+        "da": "Lukket af systemet {when}, da sagen forlod det trin, opgaven hørte til",
+        "en": "Closed by the system {when} as the case left the stage the task belonged to",
     },
     "task_cancelled_by_step": {
         "da": "Lukket af systemet {when}, da et skridt i sagen gjorde den overflødig",

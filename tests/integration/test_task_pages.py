@@ -373,7 +373,9 @@ def test_the_case_page_names_who_has_each_task_and_who_closed_it(
     # The caseworker's own task from accepting the referral ended with its stage.
     ended = _row(closed, "Aftal formøde med den unge")
     assert ended.startswith("Aftal formøde med den unge Mette Sagsbehandler")
-    assert "Lukket af systemet 02.03.2026 09:00, da sagen gik videre" in ended
+    assert (
+        "Lukket af systemet 02.03.2026 09:00, da sagen forlod det trin, opgaven hørte til" in ended
+    )
     tasks_html = _find(r'data-testid="case-tasks".*?</section>', page)
     for staff_id in ("laerer-anna", "tovholder-lise", "cw-mette"):
         assert f">{staff_id}" not in tasks_html  # never a bare staff id as text

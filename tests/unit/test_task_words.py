@@ -31,5 +31,8 @@ def test_a_task_a_step_ended_by_name_says_so() -> None:
     assert _closed("system:step") == (
         "Lukket af systemet 10.03.2026 09:00, da et skridt i sagen gjorde den overflødig"
     )
-    # One that ended with its stage says the case moved on, as before.
-    assert _closed("system") == "Lukket af systemet 10.03.2026 09:00, da sagen gik videre"
+    # One that ended with its stage says the case left it (moved on, or was paused: it
+    # said "da sagen gik videre" of a pause too).
+    assert _closed("system") == (
+        "Lukket af systemet 10.03.2026 09:00, da sagen forlod det trin, opgaven hørte til"
+    )
