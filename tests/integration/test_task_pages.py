@@ -397,6 +397,8 @@ def test_adding_a_task_on_the_case_page(client: TestClient, runtime: Runtime) ->
         "laerer-anna",
     ]
     assert ">Anna Lærer – Skole (skoleleder/lærer)</option>" in form
+    # The due date's picker starts today (a day gone is refused on saving).
+    assert 'id="task-due" name="due" type="date" value="" min="2026-03-02"' in form
     added = client.post(
         f"/cases/{reference}/tasks",
         data={

@@ -247,6 +247,8 @@ def render_case(
         next_meeting=upcoming,
         # A meeting still booked while the course is paused cannot be held, moved or
         # cancelled: said on its card (the young person's page says it is not held).
+        # A task's due date may not have passed: its picker starts today (in Denmark).
+        today=now.astimezone(ZoneInfo(definition.calendar.timezone)).date().isoformat(),
         paused=bool(definition.stages_by_id[view.stage].pause)
         if view.stage in definition.stages_by_id
         else False,
