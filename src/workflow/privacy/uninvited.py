@@ -12,7 +12,7 @@ everyone else.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -60,13 +60,6 @@ def uninvite(
     return queued
 
 
-def _local(moment: datetime, zone: ZoneInfo) -> datetime:
-    """A stored time in the municipality's zone, as the case's meetings hold their times
-    (SQLite gives UTC back without a zone)."""
-    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-    return aware.astimezone(zone)
-
-
 def _row(
     case: Case, meeting: Meeting, person: dict[str, Any], now: datetime, zone: ZoneInfo
 ) -> OutboxRow:
@@ -78,8 +71,9 @@ def _row(
     cancelled: dict[str, Any] = {
         "key": meeting.key,
         "kind": meeting.kind,
-        "starts_at": _local(meeting.starts_at, zone).isoformat(),
-        "ends_at": _local(meeting.ends_at or meeting.starts_at, zone).isoformat(),
+        # In the municipality's zone, as the case's meetings hold their times.
+        "starts_at": meeting.starts_at.astimezone(zone).isoformat(),
+        "ends_at": (meeting.ends_at or meeting.starts_at).astimezone(zone).isoformat(),
         # Said to a department no consent covers: no place, and of those invited only
         # the coordinator who organises it (the calendar's organiser); the recipient is
         # added as its attendee when the message is made.

@@ -61,18 +61,21 @@ def stage_words(definition: Definition, stage_id: str, lang: str) -> str:
     return local(stage.name, lang) if stage else stage_id
 
 
-def ended_by(page: CitizenPage, now: datetime, lang: str) -> str | None:
+def _entered(view: CaseView) -> dict[str, Any] | None:
+    """The step that put the course in the stage it is in (the last one taken into it)."""
+    into = [h for h in view.history if h.get("to") == view.stage and not h.get("refused")]
+    return max(into, key=lambda h: h["seq"]) if into else None
+
+
+def ended_by(page: CitizenPage, lang: str) -> str | None:
     """Who ended the course and when, in the reader's words ("Du stoppede forløbet ...",
     "Din forælder/værge stoppede ..."), when the step that closed it is one the young
     person or a guardian may take (ending by wish, whoever took it); None otherwise (a
     course closed by its plan, a move, an age limit is told by its stage's name)."""
     view, definition = page.view, page.definition
-    if view.closed_at is None or not ended_by_wish(definition, view.stage):
+    last = _entered(view)
+    if last is None or view.closed_at is None or not ended_by_wish(definition, view.stage):
         return None
-    entered = [h for h in view.history if h.get("to") == view.stage and not h.get("refused")]
-    if not entered:
-        return None
-    last = max(entered, key=lambda h: h["seq"])
     role = str(last.get("actor") or "").partition(":")[0]
     own = last.get("actor") == actor_label(CitizenService.actor(page.membership))
     day = written_when(last["at"].astimezone(ZoneInfo(definition.calendar.timezone)).date(), lang)
@@ -92,16 +95,15 @@ def paused(page: CitizenPage, lang: str) -> dict[str, Any] | None:
     stage = definition.stages_by_id.get(view.stage)
     if stage is None or not stage.pause:
         return None
-    entered = [h for h in view.history if h.get("to") == view.stage and not h.get("refused")]
-    last = max(entered, key=lambda h: h["seq"]) if entered else None
-    transition = definition.transitions_by_id.get(last.get("transition") or "") if last else None
-    expected = None
-    for item in transition.inputs if transition and last else []:
-        value = (last.get("inputs") or {}).get(item.name) if last else None
-        if item.type is InputType.DATE and isinstance(value, str):
-            expected = written_when(value, lang)
-            break
-    return {"expected": expected}
+    last = _entered(view) or {}
+    transition = definition.transitions_by_id.get(last.get("transition") or "")
+    given = last.get("inputs") or {}
+    days = [
+        given[item.name]
+        for item in (transition.inputs if transition else [])
+        if item.type is InputType.DATE and isinstance(given.get(item.name), str)
+    ]
+    return {"expected": written_when(days[0], lang) if days else None}
 
 
 def _passed_meeting(page: CitizenPage, now: datetime, lang: str) -> str | None:
@@ -249,7 +251,7 @@ def course_values(
         "stage": stage_words(definition, view.stage, lang),
         # Who ended it, said as such: a stage named "ended by the young person" is not
         # what her mother, who ended it, or she herself should read of it.
-        "ended_by": ended_by(page, now, lang),
+        "ended_by": ended_by(page, lang),
         "paused": pause,
         # A meeting whose time has passed and is not yet written in: said as such (the
         # card said no meeting was booked, under a stage saying one was called).
@@ -293,7 +295,7 @@ def _answers(definition: Definition, view: CaseView, lang: str) -> list[str]:
     steps = definition.transitions_by_id
     # The step that put the course where it is: a pause's reason is said only if hers
     # began this pause (not an earlier pause's, in a pause staff began).
-    current = max((h["seq"] for h in view.history if h.get("to") == view.stage), default=None)
+    current = (_entered(view) or {}).get("seq")
     for entry in sorted(view.history, key=lambda h: h["seq"]):
         transition = steps.get(entry.get("transition") or "")
         if (
