@@ -143,7 +143,17 @@ TEXTS: dict[str, dict[str, str]] = {
     "meeting_change_move": {"da": "flyttet til {starts}", "en": "moved to {starts}"},
     "meeting_change_cancel": {"da": "{starts} aflyst", "en": "{starts} cancelled"},
     "meeting_change_hold": {"da": "{starts} holdt", "en": "{starts} held"},
+    # A meeting booked while the course is paused: whether it can be moved or cancelled
+    # meanwhile is the municipality's model (the base allows both).
     "meeting_while_paused": {
+        "da": "Forløbet er sat på pause: mødet kan ikke holdes, mens pausen varer (den unge "
+        "får at vide, at det ikke holdes). Kan det ikke holdes som aftalt, så flyt eller "
+        "aflys det, så alle får besked.",
+        "en": "The course is paused: the meeting cannot be held while the pause lasts (the "
+        "young person is told it is not held). If it cannot be held as booked, move or "
+        "cancel it, so everyone is told.",
+    },
+    "meeting_while_paused_fixed": {
         "da": "Forløbet er sat på pause: mødet kan ikke holdes, flyttes eller aflyses, mens "
         "pausen varer (den unge får at vide, at det ikke holdes). Genoptag forløbet først.",
         "en": "The course is paused: the meeting cannot be held, moved or cancelled while "
@@ -853,10 +863,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Expected to resume {date}.",
     },
     "ung_meeting_on_hold": {
-        "da": "Mødet holdes ikke, mens dit forløb er på pause. Du får besked, når der er et "
-        "nyt tidspunkt.",
-        "en": "The meeting is not held while your course is paused. You will be told when "
-        "there is a new time.",
+        "da": "Mødet holdes ikke, mens dit forløb er på pause. Bliver det flyttet eller "
+        "aflyst, får du besked.",
+        "en": "The meeting is not held while your course is paused. If it is moved or "
+        "cancelled, you will be told.",
     },
     "ung_meeting_on_hold_g": {
         "da": "Mødet holdes ikke, mens forløbet er på pause.",

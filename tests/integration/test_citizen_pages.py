@@ -898,7 +898,8 @@ def test_her_notice_does_not_say_a_team_no_consent_covers_was_told(
     citizen_runtime: Runtime,
 ) -> None:
     """A pause is told to the team: with no consent covering it, its mails are withheld,
-    and her notice said "dit team får besked" all the same."""
+    and her notice said "dit team får besked" all the same. Her coordinator is told (a
+    pause tells them too), and the notice says so."""
     ref = _case(citizen_runtime, EMMA, consent=False)
     emma = _login(TestClient(create_app(citizen_runtime)), "emma")
     form = emma.get(f"/ung/cases/{ref}/steps/pause")
@@ -908,9 +909,10 @@ def test_her_notice_does_not_say_a_team_no_consent_covers_was_told(
         data={"csrf_token": _csrf(form.text), "pause_reason": "other"},
         follow_redirects=False,
     )
-    assert sent.headers["location"].endswith("?notice=saved_quiet")
+    assert sent.headers["location"].endswith("?notice=saved")
     told = html.unescape(emma.get(sent.headers["location"]).text)
-    assert "Tak! Det er gemt.</p>" in told
+    assert "dit team får besked" not in told
+    assert "Tak! Det er gemt, og din tovholder får besked.</p>" in told
 
 
 def test_a_meeting_whose_time_has_passed_is_not_said_to_be_unbooked(

@@ -679,7 +679,8 @@ def test_a_meeting_booked_while_the_course_is_paused_says_it_cannot_be_held(
     client: TestClient, runtime: Runtime
 ) -> None:
     """Paused with the first meeting booked: the case page showed the meeting as the next
-    one and nothing else, though it can be neither held, moved nor cancelled meanwhile."""
+    one and nothing else, though it cannot be held meanwhile; it can be moved or
+    cancelled (the base allows both from a pause), and the page offers both."""
     reference = _refer(runtime)
     _pre_meeting(runtime, reference, "tovholder-lise")
     _log_in(client, "mette")
@@ -689,4 +690,7 @@ def test_a_meeting_booked_while_the_course_is_paused_says_it_cannot_be_held(
     )
     page = html.unescape(client.get(f"/cases/{reference}").text)
     assert 'data-testid="meeting-paused"' in page
-    assert "mødet kan ikke holdes, flyttes eller aflyses, mens pausen varer" in page
+    assert "mødet kan ikke holdes, mens pausen varer" in page
+    assert "så flyt eller aflys det, så alle får besked" in page
+    assert f'href="/cases/{reference}/steps/move_meeting"' in page
+    assert f'href="/cases/{reference}/steps/cancel_meeting"' in page

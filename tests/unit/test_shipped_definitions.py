@@ -8,7 +8,9 @@ compared with ``tests/golden/timelines/<id>.txt`` (``UPDATE_GOLDEN=1`` rewrites 
 from __future__ import annotations
 
 import os
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -219,3 +221,76 @@ def test_cancel_path_pause_resume_then_withdrawn(name: str) -> None:
     assert team
     assert {"coordinator", "caseworker", "young_person"} | team <= told
     assert timeline.case.timers == {}
+
+
+@pytest.mark.parametrize("name", MUNICIPALITIES)
+def test_a_pause_tells_everyone_but_who_paused_and_its_meeting_can_be_moved_meanwhile(
+    name: str,
+) -> None:
+    """A pause told the team only: the coordinator, the caseworker and the young person
+    learnt nothing of one another's pause. And its booked meeting, which a pause does
+    not hold, could be neither moved nor cancelled until the course was resumed (the
+    calendars kept a meeting no one would come to)."""
+    definition, script = _load(name)
+    upto = next(i for i, s in enumerate(script.steps) if s.expect_stage == "awaiting_first_meeting")
+    booked = script.steps[upto].inputs["first_meeting_at"]
+    moved = (datetime.fromisoformat(str(booked)) + timedelta(days=7)).isoformat()
+    extra = Script.model_validate(
+        {
+            "definition": name,
+            "case": "X",
+            "start": script.start,
+            "steps": [
+                {
+                    "after": "1 hour",
+                    "event": "pause",
+                    "actor": "caseworker",
+                    "inputs": {"pause_reason": "treatment"},
+                    "expect_stage": "paused",
+                },
+                {
+                    "after": "1 hour",
+                    "event": "move_meeting",
+                    "actor": "coordinator",
+                    "inputs": {"moved_to": moved},
+                    "expect_stage": "paused",
+                },
+                {
+                    "after": "1 day",
+                    "event": "resume",
+                    "actor": "young_person",
+                    "expect_stage": "awaiting_first_meeting",
+                },
+            ],
+        }
+    ).steps
+    steps = [*script.steps[: upto + 1], *extra]
+    timeline = simulate(definition, script.model_copy(update={"steps": steps}))
+    assert timeline.problems == []
+    pause, move, resume = timeline.entries[-3:]
+
+    def told(entry: Any) -> dict[str, str]:
+        return {e.recipient.id: e.template for e in entry.effects if isinstance(e, Notify)}
+
+    paused = told(pause)
+    assert paused["coordinator"] == "case_paused"
+    assert paused["young_person"] == "my_course_paused"
+    minor = int(script.steps[0].inputs.get("age", 18)) < 18
+    assert paused.get("guardian") == ("my_course_paused" if minor else None)
+    assert "caseworker" not in paused  # the one who paused it
+    assert timeline.case is not None
+    assert {m["department"] for m in timeline.case.data["team"]} <= set(paused)
+    assert told(move)["young_person"] == "meeting_moved"
+    resumed = told(resume)
+    assert resumed["coordinator"] == resumed["caseworker"] == "case_resumed"
+    assert "young_person" not in resumed
+    assert resumed.get("guardian") == ("my_course_resumed" if minor else None)
+    # Back in its stage, the first meeting is the one moved to, and the timer that pulls
+    # back a meeting not held counts from it.
+    assert timeline.case.data["first_meeting_at"] is not None
+    meetings = timeline.case.data.get("meetings", [])
+    starts = [str(m["starts_at"]) for m in meetings if m["state"] != "cancelled"]
+    assert any(s.startswith(moved[:16]) for s in starts), starts
+    missed = timeline.case.timers.get("first_meeting_missed")
+    assert missed is not None
+    assert missed.date() > datetime.fromisoformat(moved).date()

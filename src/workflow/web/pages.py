@@ -245,13 +245,15 @@ def render_case(
         saved=saved_step,
         request_saved=shown.saved,
         next_meeting=upcoming,
-        # A meeting still booked while the course is paused cannot be held, moved or
-        # cancelled: said on its card (the young person's page says it is not held).
         # A task's due date may not have passed: its picker starts today (in Denmark).
         today=now.astimezone(ZoneInfo(definition.calendar.timezone)).date().isoformat(),
+        # A meeting still booked while the course is paused cannot be held: said on its
+        # card, with whether it can be moved or cancelled meanwhile (the young person's
+        # page says it is not held).
         paused=bool(definition.stages_by_id[view.stage].pause)
         if view.stage in definition.stages_by_id
         else False,
+        paused_movable=any(t.meeting is not None and t.meeting.action != "hold" for t in steps),
         unrecorded=None if upcoming else unrecorded_meeting(view.meetings, now),
         meetings=sorted(view.meetings, key=lambda m: m["starts_at"]),
         attendees={
