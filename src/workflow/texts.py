@@ -153,6 +153,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "young person is told it is not held). If it cannot be held as booked, move or "
         "cancel it, so everyone is told.",
     },
+    # A task a pause of the case set aside: its due date moves on by the pause's length.
+    "task_held": {
+        "da": "venter: forløbet er på pause; fristen rykkes med pausens længde",
+        "en": "waiting: the course is paused; the due date moves on by the pause's length",
+    },
     "meeting_while_paused_fixed": {
         "da": "Forløbet er sat på pause: mødet kan ikke holdes, flyttes eller aflyses, mens "
         "pausen varer (den unge får at vide, at det ikke holdes). Genoptag forløbet først.",

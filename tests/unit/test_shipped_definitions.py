@@ -21,12 +21,15 @@ from workflow.definitions.models import Definition
 from workflow.engine.decide import decide, open_case
 from workflow.engine.model import (
     Actor,
+    CancelTasks,
     CancelTimer,
     Decision,
     Event,
+    HoldTasks,
     Notify,
     Rejection,
     RejectionReason,
+    ReleaseTasks,
     StartTimer,
     TimerFired,
 )
@@ -280,6 +283,10 @@ def test_a_pause_tells_everyone_but_who_paused_and_its_meeting_can_be_moved_mean
     assert "caseworker" not in paused  # the one who paused it
     assert timeline.case is not None
     assert {m["department"] for m in timeline.case.data["team"]} <= set(paused)
+    # The stage's tasks wait through the pause and go on after it (they were closed).
+    assert HoldTasks("awaiting_first_meeting") in pause.effects
+    assert not any(isinstance(e, CancelTasks) and e.left for e in pause.effects)
+    assert ReleaseTasks("awaiting_first_meeting") in resume.effects
     assert told(move)["young_person"] == "meeting_moved"
     resumed = told(resume)
     assert resumed["coordinator"] == resumed["caseworker"] == "case_resumed"

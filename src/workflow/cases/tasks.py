@@ -61,6 +61,8 @@ class TaskItem:
     closed_by: str | None
     note: str | None
     overdue: bool
+    #: Set aside with its stage by a pause of the case (not overdue, no reminders).
+    held: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-compatible form (the API)."""
@@ -478,7 +480,11 @@ def _item(task: CaseTask, reference: str, stage: str, now: datetime) -> TaskItem
         closed_at=task.closed_at,
         closed_by=task.closed_by,
         note=task.note,
-        overdue=task.state == TaskState.OPEN and due is not None and due < now,
+        overdue=task.state == TaskState.OPEN
+        and task.held_since is None
+        and due is not None
+        and due < now,
+        held=task.state == TaskState.OPEN and task.held_since is not None,
     )
 
 

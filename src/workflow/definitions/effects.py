@@ -132,7 +132,11 @@ class CreateTask(StrictModel):
         default=None,
         description="How long an open task lives: `stage` (default: until the case leaves the "
         "stage it was given in), `case` (until the case ends), or a stage id (until the case "
-        "enters it); it is then cancelled with its reminders.",
+        "enters it); it is then cancelled with its reminders. A pause (a `pause: true` "
+        "stage) does not leave the stage: its `stage` tasks wait, without reminders and not "
+        "overdue, and go on when the case returns to the stage, due later by the pause's "
+        "length (a day off moved to the next business day; `at_latest: meeting` kept); if "
+        "the case leaves the pause for another stage they are cancelled.",
     )
     reminders: list[TaskReminder] = Field(
         default_factory=list, description="Reminders and escalations while it is open."

@@ -54,10 +54,12 @@ from workflow.engine.model import (
     Effect,
     Event,
     FieldError,
+    HoldTasks,
     MeetingRecord,
     RecordMilestone,
     Rejection,
     RejectionReason,
+    ReleaseTasks,
     RevokeMilestone,
     StartTimer,
     Timing,
@@ -424,7 +426,19 @@ def _leave_stage(attempt: _Attempt, draft: _Draft) -> _Draft | Rejection:
     data, meeting = draft.data, draft.meeting
     if attempt.target != attempt.case.stage:
         final = entering.kind is StageKind.FINAL
-        tasks = (CancelTasks(left=attempt.case.stage, entered=attempt.target, everything=final),)
+        if entering.pause:  # the stage is set aside, not left: its tasks wait with it
+            tasks = (
+                HoldTasks(stage.id),
+                CancelTasks(left=None, entered=attempt.target),
+            )
+        else:
+            # Leaving a pause, the tasks it held go on if the case is back in their stage
+            # (else they end); then those of the stage left and waiting for the one entered.
+            held = (ReleaseTasks(attempt.target),) if stage.pause and not final else ()
+            tasks = (
+                *held,
+                CancelTasks(left=attempt.case.stage, entered=attempt.target, everything=final),
+            )
         if final:  # the case ends: its booked meetings are cancelled (the mails carry it)
             ended = cancel_open_meetings(data)
             if ended.changes:

@@ -296,6 +296,23 @@ class CancelTasks:
 
 
 @dataclass(frozen=True)
+class HoldTasks:
+    """A pause holds the open tasks of the stage it left (``until: stage``) instead of
+    ending them: no reminder is sent and none is overdue while it lasts."""
+
+    stage: str
+
+
+@dataclass(frozen=True)
+class ReleaseTasks:
+    """Leaving a pause for ``stage``: the tasks it held of that stage go on with the time
+    they had left (due and reminders later by the pause's length); the others end, their
+    stage left for good."""
+
+    stage: str
+
+
+@dataclass(frozen=True)
 class RecordMilestone:
     """A milestone is reached."""
 
@@ -326,6 +343,8 @@ Effect = (
     | CancelTimer
     | CreateTask
     | CancelTasks
+    | HoldTasks
+    | ReleaseTasks
     | MeetingChanged
     | RecordMilestone
     | RevokeMilestone

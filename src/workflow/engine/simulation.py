@@ -61,10 +61,12 @@ from workflow.engine.model import (
     Decision,
     Effect,
     Event,
+    HoldTasks,
     MeetingChanged,
     Notify,
     RecordMilestone,
     Rejection,
+    ReleaseTasks,
     RevokeMilestone,
     StartTimer,
     TimerFired,
@@ -608,12 +610,8 @@ def describe_effect(effect: Effect) -> str:
             return f"cancel timer {t}"
         case CreateTask(assignee=r, title=title, due_at=due):
             return f"task for {r}: {title}" + (f" (due {due:%Y-%m-%d})" if due else "")
-        case CancelTasks(left=left, everything=everything, keys=keys):
-            if keys:
-                return f"cancel open tasks {', '.join(keys)}"
-            if everything:
-                return "cancel every open task"
-            return f"cancel open tasks of stage {left}"
+        case CancelTasks() | HoldTasks() | ReleaseTasks():
+            return _describe_tasks(effect)
         case MeetingChanged(action=action, meeting=m):
             return (
                 f"{action} meeting {m.key} ({m.kind}) {m.starts_at:%Y-%m-%d %H:%M} "
@@ -627,6 +625,22 @@ def describe_effect(effect: Effect) -> str:
             raised = f" -> event {ev}" if ev else ""
             return f"timer {t} fired{raised}" + (f" (refused: {rej})" if rej else "")
     return repr(effect)  # pragma: no cover
+
+
+def _describe_tasks(effect: CancelTasks | HoldTasks | ReleaseTasks) -> str:
+    """What a stage change does to the open tasks, as a line of the timeline."""
+    match effect:
+        case HoldTasks(stage=stage):
+            return f"hold open tasks of stage {stage}"
+        case ReleaseTasks(stage=stage):
+            return f"release held tasks of stage {stage} (end the others)"
+        case CancelTasks(keys=keys) if keys:
+            return f"cancel open tasks {', '.join(keys)}"
+        case CancelTasks(everything=True):
+            return "cancel every open task"
+        case CancelTasks(left=None):
+            return "cancel open tasks waiting for it"
+    return f"cancel open tasks of stage {effect.left}"
 
 
 def _refusal(rejection: Rejection, locale: str) -> str:

@@ -364,6 +364,7 @@ def read_case(
                 "note": t.note,
                 "key": t.key,
                 "created_by": t.created_by,
+                "held": t.state == TaskState.OPEN and t.held_since is not None,
             }
             for t in tasks
         ],

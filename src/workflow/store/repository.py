@@ -27,8 +27,10 @@ from workflow.engine.model import (
     CancelTimer,
     CreateTask,
     Decision,
+    HoldTasks,
     MeetingChanged,
     Notify,
+    ReleaseTasks,
     StartTimer,
     TimerFired,
 )
@@ -53,7 +55,13 @@ from workflow.store.tables import (
     ReferenceCounter,
     TeamMembership,
 )
-from workflow.store.tasks import cancel_tasks, follow_moved_meetings, task_row
+from workflow.store.tasks import (
+    cancel_tasks,
+    follow_moved_meetings,
+    hold_tasks,
+    release_tasks,
+    task_row,
+)
 
 #: The outbox column's width; a longer key (a very long staff id) is shortened by hash.
 DEDUPE_KEY_LENGTH = 200
@@ -208,6 +216,10 @@ def _apply_effects(
             tasks.append(task_row(case.id, seq, effect, now))
         elif isinstance(effect, CancelTasks):
             cancel_tasks(connection, case.id, effect, now)
+        elif isinstance(effect, HoldTasks):
+            hold_tasks(connection, case.id, effect, now)
+        elif isinstance(effect, ReleaseTasks):
+            release_tasks(connection, case.id, effect, now, definition)
         elif isinstance(effect, MeetingChanged):
             meetings.append(effect)
     if outbox:

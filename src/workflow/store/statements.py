@@ -109,6 +109,7 @@ _CANCELLED_TASK: dict[str, Any] = {
     "closed_at": bindparam("b_now"),
     "closed_by": SYSTEM_CLOSER,
     "next_reminder_at": null(),
+    "held_since": null(),
 }
 _OPEN_TASK = (CaseTask.case_id == bindparam("b_case"), CaseTask.state == TaskState.OPEN.value)
 #: Every open task of a case ends (the case closed).
@@ -125,6 +126,17 @@ CANCEL_STAGE_TASKS = DriverStatement(
         ),
     )
     .values(**_CANCELLED_TASK)
+)
+#: A pause holds the open tasks of the stage it left: no reminder while it lasts.
+HOLD_STAGE_TASKS = DriverStatement(
+    update(CaseTask)
+    .where(
+        *_OPEN_TASK,
+        CaseTask.until == "stage",
+        CaseTask.stage == bindparam("b_stage"),
+        CaseTask.held_since.is_(None),
+    )
+    .values(held_since=bindparam("b_now"), next_reminder_at=null())
 )
 #: The open tasks a step names by their ``create_task`` id end (``cancel_tasks:``).
 CANCEL_KEYED_TASKS = DriverStatement(

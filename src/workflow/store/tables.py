@@ -245,6 +245,8 @@ class CaseTask(Base):
     closed_at: Mapped[datetime | None]
     closed_by: Mapped[str | None] = mapped_column(String(200))
     note: Mapped[str | None] = mapped_column(Text)
+    #: Since when a pause of the case holds it with its stage (no reminder, not overdue).
+    held_since: Mapped[datetime | None]
 
 
 class HistoryEvent(Base):

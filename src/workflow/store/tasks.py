@@ -2,7 +2,10 @@
 
 A task is open until its assignee marks it done, or until it ends with its stage or its
 case (cancelled, with its reminders). Its reminders live on the row: the sweep sends
-those that fall due while it is open (``next_reminder_at`` is the sweep's index).
+those that fall due while it is open (``next_reminder_at`` is the sweep's index). A pause
+of the case holds the tasks of the stage it left (``held_since``: no reminders, not
+overdue) until the case returns to that stage, when they go on with the time they had
+left, or leaves the pause elsewhere, when they end.
 """
 
 from __future__ import annotations
@@ -12,13 +15,19 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, or_, select, update
+from sqlalchemy import Connection, func, or_, select, update
 
 from workflow.definitions.effects import CreateTaskEffect
 from workflow.definitions.models import Definition
-from workflow.engine.model import CancelTasks, CreateTask, MeetingChanged
-from workflow.store.statements import CANCEL_ALL_TASKS, CANCEL_KEYED_TASKS, CANCEL_STAGE_TASKS
-from workflow.store.states import TaskState
+from workflow.engine import timing
+from workflow.engine.model import CancelTasks, CreateTask, HoldTasks, MeetingChanged, ReleaseTasks
+from workflow.store.statements import (
+    CANCEL_ALL_TASKS,
+    CANCEL_KEYED_TASKS,
+    CANCEL_STAGE_TASKS,
+    HOLD_STAGE_TASKS,
+)
+from workflow.store.states import SYSTEM_CLOSER, MeetingState, TaskState
 from workflow.store.tables import CaseTask, Meeting
 
 
@@ -57,6 +66,7 @@ def task_row(
         "closed_at": None,
         "closed_by": None,
         "note": None,
+        "held_since": None,
     }
 
 
@@ -76,7 +86,104 @@ def cancel_tasks(connection: Connection, case_id: int, cancel: CancelTasks, now:
         )
 
 
-__all__ = ["cancel_tasks", "task_row"]
+def hold_tasks(connection: Connection, case_id: int, hold: HoldTasks, now: datetime) -> None:
+    """A pause sets the open tasks of the stage it left aside (no reminders meanwhile)."""
+    HOLD_STAGE_TASKS.execute(connection, {"b_case": case_id, "b_stage": hold.stage, "b_now": now})
+
+
+def release_tasks(
+    connection: Connection,
+    case_id: int,
+    release: ReleaseTasks,
+    now: datetime,
+    definition: Definition,
+) -> None:
+    """Leaving a pause: the tasks it held of the stage the case returns to go on with the
+    time they had left — due and unsent reminders later by the pause's length (a due time
+    on a day off on the next business day; one due at the latest when the meeting begins
+    not after the meeting booked); those of another stage end, as when it was left."""
+    held = connection.execute(
+        select(
+            CaseTask.id,
+            CaseTask.stage,
+            CaseTask.until,
+            CaseTask.key,
+            CaseTask.due_at,
+            CaseTask.reminders,
+            CaseTask.held_since,
+        ).where(
+            CaseTask.case_id == case_id,
+            CaseTask.state == TaskState.OPEN,
+            CaseTask.held_since.is_not(None),
+        )
+    ).all()
+    by_meeting = _due_by_meeting(definition)
+    meeting: list[datetime | None] = []  # the next meeting, once read
+    for task_id, stage, until, key, due, reminders, held_since in held:
+        if stage != release.stage or until != "stage":
+            connection.execute(
+                update(CaseTask)
+                .where(CaseTask.id == task_id)
+                .values(
+                    state=TaskState.CANCELLED,
+                    closed_at=now,
+                    closed_by=SYSTEM_CLOSER,
+                    next_reminder_at=None,
+                    held_since=None,
+                )
+            )
+            continue
+        later = due
+        if due is not None:
+            later = timing.align(definition, due + (now - held_since), "business_day")
+            if key in by_meeting:
+                meeting = meeting or [_next_meeting(connection, case_id, now)]
+                later = min(later, meeting[0] or later)
+        # Its reminders keep their place beside the due time (at it, before or after it).
+        delta = later - due if later is not None and due is not None else now - held_since
+        moved = [
+            r
+            if r.get("sent")
+            else {**r, "at": (datetime.fromisoformat(r["at"]) + delta).isoformat()}
+            for r in reminders or []
+        ]
+        unsent = [datetime.fromisoformat(r["at"]) for r in moved if not r.get("sent")]
+        connection.execute(
+            update(CaseTask)
+            .where(CaseTask.id == task_id)
+            .values(
+                due_at=later,
+                reminders=moved,
+                next_reminder_at=min(unsent, default=None),
+                held_since=None,
+            )
+        )
+
+
+def _due_by_meeting(definition: Definition) -> set[str]:
+    """The ``create_task`` ids due at the latest when the meeting begins."""
+    return {
+        effect.create_task.id
+        for transition in definition.transitions
+        for effect in transition.effects
+        if isinstance(effect, CreateTaskEffect)
+        and effect.create_task.at_latest == "meeting"
+        and effect.create_task.id
+    }
+
+
+def _next_meeting(connection: Connection, case_id: int, now: datetime) -> datetime | None:
+    """When the case's next meeting still to come begins (None: none is booked)."""
+    return connection.execute(
+        select(func.min(Meeting.starts_at)).where(
+            Meeting.case_id == case_id,
+            Meeting.state.in_((MeetingState.BOOKED, MeetingState.MOVED)),
+            Meeting.starts_at > now,
+        )
+    ).scalar()
+
+
+__all__ = ["cancel_tasks", "hold_tasks", "release_tasks", "task_row"]
 
 
 def follow_moved_meetings(
@@ -92,14 +199,7 @@ def follow_moved_meetings(
     are written (it reads each meeting's time before the move). A move of the first
     meeting left its confirmations "Overskredet" on the old date."""
     moves = [c.meeting for c in changes if c.action == "move"]
-    keys = {
-        effect.create_task.id
-        for transition in definition.transitions
-        for effect in transition.effects
-        if isinstance(effect, CreateTaskEffect)
-        and effect.create_task.at_latest == "meeting"
-        and effect.create_task.id
-    }
+    keys = _due_by_meeting(definition)
     if not moves or not keys:
         return
     for meeting in moves:

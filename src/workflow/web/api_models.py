@@ -456,6 +456,12 @@ class TaskOut(ApiModel):
     closed_by: str | None = Field(description="Who marked it done; 'system' when the case did.")
     note: str | None
     overdue: bool
+    held: bool = Field(
+        default=False,
+        description="Set aside with its stage by a pause of the case: no reminders and "
+        "not overdue meanwhile; when the case resumes in its stage, its due time moves on "
+        "by the pause's length.",
+    )
 
 
 class TaskList(ApiModel):

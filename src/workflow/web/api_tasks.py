@@ -51,6 +51,7 @@ def _task(item: TaskItem, names: dict[str, str]) -> TaskOut:
         closed_by=item.closed_by,
         note=item.note,
         overdue=item.overdue,
+        held=item.held,
     )
 
 

@@ -43,6 +43,8 @@ class TaskRow:
     due_at: datetime | None
     state: str
     overdue: bool
+    #: Set aside with its stage by a pause of the case: it goes on when the case resumes.
+    held: bool
     #: Who closed it and when, in words ("" while open).
     closed: str
     note: str
@@ -85,6 +87,7 @@ def task_rows(
         fields = task_fields(task)
         state = str(fields.get("state") or "open")
         due = fields.get("due_at")
+        held = state == "open" and bool(fields.get("held"))
         rows.append(
             TaskRow(
                 id=int(fields["id"]),
@@ -95,8 +98,12 @@ def task_rows(
                 assignee=_assignee(str(fields.get("assignee") or ""), names, departments, lang),
                 due_at=due,
                 state=state,
-                overdue=bool(fields.get("overdue"))
-                or (state == "open" and due is not None and due < now),
+                overdue=not held
+                and (
+                    bool(fields.get("overdue"))
+                    or (state == "open" and due is not None and due < now)
+                ),
+                held=held,
                 closed=_closed(fields, names, lang),
                 note=str(fields.get("note") or ""),
                 mine=state == "open" and int(fields["id"]) in yours,
