@@ -24,7 +24,7 @@ from workflow.engine.model import Actor
 from workflow.errors import InvalidRequestError
 from workflow.privacy.consents import ConsentRequest
 from workflow.runtime import Runtime
-from workflow.store.tables import CaseTask
+from workflow.store.tables import Case, CaseTask, HistoryEvent, OutboxRow
 from workflow.web.app import create_app
 
 PASSWORD = "correct horse battery"
@@ -458,3 +458,24 @@ def test_a_task_held_by_a_pause_is_not_due_after_the_meeting_and_ends_with_the_c
     runtime.service.trigger(reference, "withdraw", {}, CASEWORKER)
     ended = _confirmation(runtime)
     assert (ended.state, ended.closed_by, ended.held_since) == ("cancelled", "system", None)
+
+
+def test_the_last_confirmation_given_in_a_pause_is_told_at_once(
+    runtime: Runtime, reference: str
+) -> None:
+    """The confirmations wait through a pause, so a department may give its own in it:
+    the event the last one raises ("every department has confirmed") was refused in the
+    pause and lost, and the coordinator never heard."""
+    runtime.service.trigger(reference, "pause", {"pause_reason": "treatment"}, CASEWORKER)
+    runtime.tasks.complete(_confirmation(runtime).id, Actor("team_member", "laerer-anna"))
+    with runtime.sessions() as session:
+        stored = session.scalars(select(Case).where(Case.reference == reference)).one()
+        events = session.scalars(
+            select(HistoryEvent.event).where(HistoryEvent.case_id == stored.id)
+        ).all()
+        told = session.scalars(
+            select(OutboxRow.template).where(OutboxRow.case_id == stored.id)
+        ).all()
+    assert stored.stage == "paused"
+    assert events[-1] == "team_confirmed"
+    assert "team_confirmed" in told
