@@ -44,23 +44,28 @@ from sqlalchemy import func, select, update
 from tests.integration.conftest import Clock
 from workflow.cases.model import RejectedError, StepResult, YoungPersonDetails, storable_inputs
 from workflow.definitions.calendar import age_on
+from workflow.definitions.effects import CreateTaskEffect
 from workflow.definitions.models import Definition
 from workflow.definitions.parts import Input
 from workflow.definitions.vocabulary import REFER_EVENT, InputType, StageKind
+from workflow.engine import timing
 from workflow.engine.access import young_person_actor
 from workflow.engine.decide import decide, open_case
 from workflow.engine.firing import due_timers, fire_timer
 from workflow.engine.inputs import GOAL_STATUSES, NETWORK_KINDS, REVIEW_STATUSES
 from workflow.engine.model import (
     Actor,
+    CancelTasks,
     CaseState,
     CreateTask,
     Decision,
     Effect,
     Event,
+    HoldTasks,
     MeetingChanged,
     Notify,
     Rejection,
+    ReleaseTasks,
     Timing,
 )
 from workflow.engine.simulation import Script, ScriptStep, ScriptYoungPerson, simulate
@@ -470,6 +475,9 @@ class EngineAndStore(RuleBasedStateMachine):
         self.history: list[dict[str, Any]] = []
         self.outbox: list[tuple[Any, ...]] = []
         self.tasks: list[tuple[Any, ...]] = []
+        # Each task's life beside it (the store's columns a stage change reads and writes).
+        self.lives: list[dict[str, Any]] = []
+        self.booked: dict[int, tuple[str, datetime]] = {}  # meeting key -> (state, start)
         self.meetings: list[tuple[Any, ...]] = []
         self.plans: list[list[tuple[Any, ...]]] = []
         self.closed_at: datetime | None = None
@@ -524,11 +532,61 @@ class EngineAndStore(RuleBasedStateMachine):
             elif isinstance(effect, CreateTask):
                 who = effect.assignee
                 self.tasks.append((who.kind, who.id, who.person, effect.title, effect.due_at))
+                life = {"stage": effect.stage, "until": effect.until, "key": effect.key}
+                self.lives.append(life | {"open": True, "held": None})
+            elif isinstance(effect, CancelTasks | HoldTasks | ReleaseTasks):
+                self._tasks_follow(effect, now)
+        for effect in decision.effects:  # written after the step's other effects
+            if isinstance(effect, MeetingChanged):
+                self.booked[effect.meeting.key] = (effect.meeting.state, effect.meeting.starts_at)
         self._record_step_data(decision, inputs)
         stage = self.d.stages_by_id[decision.to_stage]
         if stage.kind is StageKind.FINAL and self.closed_at is None:
             self.closed_at = now
         self.model = decision.case
+
+    def _tasks_follow(self, effect: CancelTasks | HoldTasks | ReleaseTasks, now: datetime) -> None:
+        """Open tasks end with their stage, wait through a pause and go on after it (due
+        later by the pause's length, on a business day, not after the next meeting of
+        a task due at the latest when it begins)."""
+        by_meeting = {
+            e.create_task.id
+            for t in self.d.transitions
+            for e in t.effects
+            if isinstance(e, CreateTaskEffect) and e.create_task.at_latest == "meeting"
+        }
+        for index, life in enumerate(self.lives):
+            if not life["open"]:
+                continue
+            of_stage = life["until"] == "stage"
+            match effect:
+                case CancelTasks(keys=keys) if keys:
+                    life["open"] = life["key"] not in keys
+                case CancelTasks(everything=True):
+                    life["open"] = False
+                case CancelTasks(left=left, entered=entered):
+                    ends = (of_stage and life["stage"] == left) or life["until"] == entered
+                    life["open"] = not ends
+                case HoldTasks(stage=stage):
+                    if of_stage and life["stage"] == stage and life["held"] is None:
+                        life["held"] = now
+                case ReleaseTasks(stage=stage) if life["held"] is not None:
+                    if not (of_stage and life["stage"] == stage):
+                        life["open"], life["held"] = False, None
+                        continue
+                    row = self.tasks[index]
+                    due = row[4]
+                    if due is not None:
+                        due = timing.align(self.d, due + (now - life["held"]), "business_day")
+                        coming = [
+                            at
+                            for state, at in self.booked.values()
+                            if state in ("booked", "moved") and at > now
+                        ]
+                        if life["key"] in by_meeting and coming:
+                            due = min(due, min(coming))
+                    self.tasks[index] = (*row[:4], due)
+                    life["held"] = None
 
     def _record_step_data(self, decision: Decision, inputs: dict[str, Any]) -> None:
         """Meetings and plans: first-class records of the step's inputs."""

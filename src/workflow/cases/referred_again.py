@@ -178,4 +178,5 @@ def _task_row(
         "closed_at": None,
         "closed_by": None,
         "note": None,
+        "held_since": None,
     }
