@@ -52,3 +52,25 @@ def test_the_young_persons_letter_names_the_coordinator_as_the_municipality_does
     ).text
     assert "dit team og din tovholder" in letter  # Sorø's word, not "koordinator"
     assert "koordinator" not in letter
+
+
+def test_a_reminder_and_a_deadline_say_their_time_in_danish_time(soroe: Definition) -> None:
+    """The store keeps times in UTC: a reminder said a task was due at 17.39 when it was
+    due at 18.39 in Denmark (winter), and a deadline's time likewise."""
+
+    def said(template: str, payload: dict[str, object]) -> str:
+        return compose(
+            soroe,
+            reference="SOR-2026-0001",
+            dedupe_key="SOR-2026-0001:1:0:x",
+            template_id=template,
+            recipient={"kind": "role", "id": "caseworker", "person": "cw-mette"},
+            payload={"shared": {}, "stage": "referred"} | payload,
+            base_url="https://kui.example",
+            locale="da",
+        ).text
+
+    task = {"title": "Ring", "due": "2026-01-05T17:39:00+00:00", "details": ""}
+    assert "mandag den 5. januar 2026 kl. 18.39" in said("task_reminder", {"task": task})
+    summer = {"timer": "referral_decision_due", "timer_due": "2026-06-05T07:00:00+00:00"}
+    assert "fredag den 5. juni 2026 kl. 09.00" in said("referral_overdue", summer)

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from html import escape
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from jinja2 import Template
 
@@ -162,13 +163,14 @@ def compose(  # noqa: PLR0913 - one message's parts, keyword-only
         timer = {
             "id": timer_def.id,
             "name": text_in(timer_def.name, lang),
-            "due": payload.get("timer_due") or "",
+            "due": _local(definition, payload.get("timer_due")),
         }
     event = None if timer else {"id": payload.get("event"), "name": payload.get("event")}
     meeting = meeting_context(definition, payload.get("meeting"), lang, _stamp(payload))
     task = payload.get("task")
     if task is not None:
         event = None
+        task = {**task, "due": _local(definition, task.get("due"))}
     context = notification_context(
         case=case,
         recipient=who,
@@ -210,6 +212,20 @@ def compose(  # noqa: PLR0913 - one message's parts, keyword-only
         if payload.get("meeting")
         else _invitation(definition, reference, dedupe_key, payload, lang),
     )
+
+
+def _local(definition: Definition, moment: Any) -> str:
+    """A stored time (ISO, in UTC as the store keeps it) in the municipality's own zone,
+    as ``when`` writes it: a reminder said a task was due at 17.39 when it was 18.39."""
+    if not isinstance(moment, str) or "T" not in moment:
+        return str(moment or "")
+    try:
+        parsed = datetime.fromisoformat(moment)
+    except ValueError:
+        return moment
+    if parsed.tzinfo is None:
+        return moment
+    return parsed.astimezone(ZoneInfo(definition.calendar.timezone)).isoformat()
 
 
 def _stamp(payload: dict[str, Any]) -> datetime:
