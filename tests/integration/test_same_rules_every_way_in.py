@@ -297,6 +297,32 @@ def test_the_api_refuses_another_municipalitys_caseworker(client: TestClient) ->
 # --- the command line: `workflow case refer` and `workflow intake` ---------------------
 
 
+def test_a_phone_number_no_message_can_go_to_is_refused_where_given(staffed: Runtime) -> None:
+    """ "+4512345678" was taken by the referral form and the API, and every message to
+    the young person was then given up ("not a phone number"): a Danish mobile starts
+    with 2-9. The service refuses it on every way in, beside the field."""
+    person = YoungPersonDetails(
+        FREJA.name,
+        FREJA.cpr,
+        FREJA.birth_date,
+        email="freja@",
+        phone="+45 12 34 56 78",
+        guardians=(GuardianDetails("Mor Testesen", "0101804321", phone="0045 1234567"),),
+    )
+    with pytest.raises(RejectedError) as refused:
+        staffed.service.refer("soroe", person, CW, INPUTS)
+    assert _codes(refused.value) == {
+        "young_person.email": "email_format",
+        "young_person.phone": "phone_format",
+        "young_person.guardians.1.phone": "phone_format",
+    }
+    assert _cases(staffed) == 0
+    fine = YoungPersonDetails(
+        FREJA.name, FREJA.cpr, FREJA.birth_date, "freja@example.dk", "+45 22 34 56 78"
+    )
+    assert staffed.service.refer("soroe", fine, CW, INPUTS).reference
+
+
 def test_workflow_case_refer_refuses_the_century(staffed: Runtime) -> None:
     result = CliRunner().invoke(
         cli,

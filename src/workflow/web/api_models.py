@@ -210,7 +210,8 @@ class CaseDetail(ApiModel):
 
 
 EMAIL = r"^[^@\s/]{1,64}@[^@\s/]{1,190}\.[^@\s/]{2,}$"
-PHONE = r"^(\+45|0045)? ?(\d ?){8}$"
+#: A Danish mobile: 8 digits, the first 2-9 (as the service and the SMS channel take it).
+PHONE = r"^(\+45|0045)? ?[2-9] ?(\d ?){7}$"
 
 
 class GuardianIn(ApiModel):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import date
 from functools import partial
@@ -12,6 +11,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from workflow.cases.model import GuardianDetails, RejectedError, YoungPersonDetails
+from workflow.cases.referral_checks import DANISH_MOBILE, EMAIL
 from workflow.cases.service import CaseService
 from workflow.definitions.models import Definition
 from workflow.definitions.vocabulary import CASEWORKER_ROLE
@@ -28,8 +28,6 @@ from workflow.web.page_support import field_error_text, form_key, refusal
 from workflow.web.rendering import locale_of
 
 router = APIRouter(include_in_schema=False)
-EMAIL = re.compile(r"[^@\s/]{1,64}@[^@\s/]{1,190}\.[^@\s/]{2,}")
-PHONE = re.compile(r"(\+45|0045)? ?(\d ?){8}")
 
 
 #: Inputs the service fills in itself (the age is computed from the birth date).
@@ -129,8 +127,12 @@ FORM_FIELDS = {
     "young_person.name": "person_name",
     "young_person.cpr": "person_cpr",
     "young_person.birth_date": "person_birth_date",
+    "young_person.email": "person_email",
+    "young_person.phone": "person_phone",
     "young_person.guardians.1.name": "guardian_name",
     "young_person.guardians.1.cpr": "guardian_cpr",
+    "young_person.guardians.1.email": "guardian_email",
+    "young_person.guardians.1.phone": "guardian_phone",
 }
 
 
@@ -177,7 +179,7 @@ def _check_contact(field_name: str, value: str, lang: str, errors: dict[str, str
         return
     if field_name.endswith("email") and not EMAIL.fullmatch(value):
         errors[field_name] = text("email_format", lang)
-    if field_name.endswith("phone") and not PHONE.fullmatch(value):
+    if field_name.endswith("phone") and not DANISH_MOBILE.fullmatch("".join(value.split())):
         errors[field_name] = text("phone_format", lang)
 
 
