@@ -158,6 +158,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "venter: forløbet er på pause; fristen rykkes med pausens længde",
         "en": "waiting: the course is paused; the due date moves on by the pause's length",
     },
+    # The case page of a paused course: since when and by whom, then the pause's answers.
+    "paused_since": {
+        "da": "Forløbet er sat på pause {date} af {who}.",
+        "en": "The course was paused on {date} by {who}.",
+    },
     "meeting_while_paused_fixed": {
         "da": "Forløbet er sat på pause: mødet kan ikke holdes, flyttes eller aflyses, mens "
         "pausen varer (den unge får at vide, at det ikke holdes). Genoptag forløbet først.",

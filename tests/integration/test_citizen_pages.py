@@ -861,6 +861,12 @@ def test_a_paused_course_says_so_and_offers_no_calendar_for_its_meeting(
     assert "Dit forløb er sat på pause" in words
     assert "Forventes genoptaget fredag den 1. maj 2026." in words
     assert "tirsdag den 17. marts 2026 kl. 09.00" in words  # still booked
+    citizen_runtime.service.trigger(
+        ref, "move_meeting", {"moved_to": "2026-03-19T09:00"}, CASEWORKER
+    )  # a step in the pause: the day expected stays
+    words = re.sub(r"<[^>]+>", "", html.unescape(emma.get(f"/ung/cases/{ref}").text))
+    assert "Forventes genoptaget fredag den 1. maj 2026." in words
+    assert "torsdag den 19. marts 2026 kl. 09.00" in words
     assert "Mødet holdes ikke, mens dit forløb er på pause." in words
     assert "meeting.ics" not in page
     assert "Behandling eller indlæggelse" not in words  # the caseworker's, not hers
@@ -882,6 +888,14 @@ def test_a_paused_course_says_so_and_offers_no_calendar_for_its_meeting(
     hers = re.sub(r"<[^>]+>", "", html.unescape(emma.get(f"/ung/cases/{ref}").text))
     assert "Hvorfor pause? Ønske om en pause" in hers
     assert "Forventes genoptaget" not in hers  # none given
+    # A meeting moved in her pause is a step in it, not the one that paused: her answer
+    # stays (it was gone from her page, with the day expected, after the move).
+    citizen_runtime.service.trigger(
+        ref, "move_meeting", {"moved_to": "2026-03-24T09:00"}, CASEWORKER
+    )
+    moved = re.sub(r"<[^>]+>", "", html.unescape(emma.get(f"/ung/cases/{ref}").text))
+    assert "Hvorfor pause? Ønske om en pause" in moved
+    assert "Dit forløb er sat på pause" in moved
     citizen_runtime.service.trigger(ref, "resume", {}, CASEWORKER)
     resumed = html.unescape(emma.get(f"/ung/cases/{ref}").text)
     assert "Hvorfor pause?" not in resumed

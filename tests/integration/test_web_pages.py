@@ -686,11 +686,33 @@ def test_a_meeting_booked_while_the_course_is_paused_says_it_cannot_be_held(
     _log_in(client, "mette")
     assert 'data-testid="meeting-paused"' not in client.get(f"/cases/{reference}").text
     runtime.service.trigger(
-        reference, "pause", {"pause_reason": "treatment"}, Actor("caseworker", "cw-mette")
+        reference,
+        "pause",
+        {"pause_reason": "treatment", "expected_resume": "2026-03-16"},
+        Actor("caseworker", "cw-mette"),
     )
     page = html.unescape(client.get(f"/cases/{reference}").text)
     assert 'data-testid="meeting-paused"' in page
+    # Since when, by whom and why (the expected resumption was on her page only).
+    note = page.split('data-testid="pause-note">', 1)[1].split("</p>", 1)[0]
+    assert note == (
+        "Forløbet er sat på pause 02.03.2026 af Mette (sagsbehandler). "
+        "Hvorfor pause? Behandling eller indlæggelse. Forventet genoptagelse: "
+        "mandag den 16. marts 2026."
+    )
     assert "mødet kan ikke holdes, mens pausen varer" in page
     assert "så flyt eller aflys det, så alle får besked" in page
     assert f'href="/cases/{reference}/steps/move_meeting"' in page
     assert f'href="/cases/{reference}/steps/cancel_meeting"' in page
+    # What the case allows, whoever reads: a team member (who may do neither) read that
+    # it could not be moved, against her mail and the coordinator's page.
+    runtime.consents.give(
+        reference,
+        Actor("caseworker", "cw-mette"),
+        ConsentRequest(["skole"], ["education"], guardian=True),
+    )
+    client.cookies.clear()
+    assert _log_in(client, "anna") == "ok"
+    teams = html.unescape(client.get(f"/cases/{reference}").text)
+    assert "så flyt eller aflys det, så alle får besked" in teams
+    assert "/steps/move_meeting" not in teams

@@ -28,7 +28,7 @@ from workflow.store.audit import actor_label
 from workflow.store.reading import CaseView
 from workflow.texts import TEXTS, text
 from workflow.web.citizen_log import ended_by_wish, log_who
-from workflow.web.context import choice_label, displayed
+from workflow.web.context import choice_label, displayed, entered_by
 from workflow.web.definition_texts import local
 from workflow.web.meetings import next_meeting, unrecorded_meeting
 from workflow.web.progress_view import progress_of
@@ -61,19 +61,13 @@ def stage_words(definition: Definition, stage_id: str, lang: str) -> str:
     return local(stage.name, lang) if stage else stage_id
 
 
-def _entered(view: CaseView) -> dict[str, Any] | None:
-    """The step that put the course in the stage it is in (the last one taken into it)."""
-    into = [h for h in view.history if h.get("to") == view.stage and not h.get("refused")]
-    return max(into, key=lambda h: h["seq"]) if into else None
-
-
 def ended_by(page: CitizenPage, lang: str) -> str | None:
     """Who ended the course and when, in the reader's words ("Du stoppede forløbet ...",
     "Din forælder/værge stoppede ..."), when the step that closed it is one the young
     person or a guardian may take (ending by wish, whoever took it); None otherwise (a
     course closed by its plan, a move, an age limit is told by its stage's name)."""
     view, definition = page.view, page.definition
-    last = _entered(view)
+    last = entered_by(view)
     if last is None or view.closed_at is None or not ended_by_wish(definition, view.stage):
         return None
     role = str(last.get("actor") or "").partition(":")[0]
@@ -95,7 +89,7 @@ def paused(page: CitizenPage, lang: str) -> dict[str, Any] | None:
     stage = definition.stages_by_id.get(view.stage)
     if stage is None or not stage.pause:
         return None
-    last = _entered(view) or {}
+    last = entered_by(view) or {}
     transition = definition.transitions_by_id.get(last.get("transition") or "")
     given = last.get("inputs") or {}
     days = [
@@ -295,7 +289,7 @@ def _answers(definition: Definition, view: CaseView, lang: str) -> list[str]:
     steps = definition.transitions_by_id
     # The step that put the course where it is: a pause's reason is said only if hers
     # began this pause (not an earlier pause's, in a pause staff began).
-    current = (_entered(view) or {}).get("seq")
+    current = (entered_by(view) or {}).get("seq")
     for entry in sorted(view.history, key=lambda h: h["seq"]):
         transition = steps.get(entry.get("transition") or "")
         if (

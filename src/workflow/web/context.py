@@ -20,6 +20,7 @@ from workflow.cases.service import CaseService
 from workflow.cases.tasks import TaskService
 from workflow.definitions.models import Definition
 from workflow.definitions.parts import Input, Transition
+from workflow.definitions.templates import when as written_when
 from workflow.definitions.vocabulary import CaseRole, InputType
 from workflow.engine.model import Actor
 from workflow.engine.steps import acting_role, next_steps, open_meeting_kinds
@@ -180,8 +181,40 @@ def young_persons_words(
     return shown
 
 
+def entered_by(view: CaseView) -> dict[str, Any] | None:
+    """The step that put the case in the stage it is in: the last one taken into it from
+    another stage (a step taken in the stage since, e.g. a meeting moved in a pause, is
+    not it)."""
+    into = [
+        h
+        for h in view.history
+        if h.get("to") == view.stage and h.get("from") != view.stage and not h.get("refused")
+    ]
+    return max(into, key=lambda h: h["seq"]) if into else None
+
+
+def pause_of(definition: Definition, view: CaseView, lang: str) -> dict[str, Any] | None:
+    """A course on pause as the case page says it: when, by whom (an actor id) and what
+    the step that paused it was given, in words (why, the expected resumption); None
+    when the course is not paused."""
+    stage = definition.stages_by_id.get(view.stage)
+    last = entered_by(view)
+    if stage is None or not stage.pause or last is None:
+        return None
+    transition = definition.transitions_by_id.get(last.get("transition") or "")
+    given = last.get("inputs") or {}
+    answers = [
+        (local(item.label, lang), _answer(definition, item, given[item.name], lang))
+        for item in (transition.inputs if transition else [])
+        if given.get(item.name) not in (None, "", [])
+    ]
+    return {"at": last["at"], "actor": last.get("actor"), "answers": answers}
+
+
 def _answer(definition: Definition, item: Input, value: Any, lang: str) -> str:
-    """A young person's answer in words: themes and choices by their labels."""
+    """An answer in words: themes and choices by their labels, a day written out."""
+    if item.type is InputType.DATE and isinstance(value, str):
+        return written_when(value, lang)
     if item.type is InputType.THEMES and isinstance(value, list):
         names = {t.id: local(t.name, lang) for t in definition.themes}
         return ", ".join(names.get(str(v), str(v)) for v in value)

@@ -42,6 +42,7 @@ from workflow.web.context import (
     case_roles,
     choice_label,
     displayed,
+    pause_of,
     steps_for,
     young_persons_words,
 )
@@ -253,7 +254,14 @@ def render_case(
         paused=bool(definition.stages_by_id[view.stage].pause)
         if view.stage in definition.stages_by_id
         else False,
-        paused_movable=any(t.meeting is not None and t.meeting.action != "hold" for t in steps),
+        # (whoever reads: a team member's page said it could not be moved)
+        paused_movable=any(
+            t.meeting is not None
+            and t.meeting.action != "hold"
+            and view.stage in definition.source_stages(t)
+            for t in definition.transitions
+        ),
+        pause=pause_of(definition, view, lang),
         unrecorded=None if upcoming else unrecorded_meeting(view.meetings, now),
         meetings=sorted(view.meetings, key=lambda m: m["starts_at"]),
         attendees={
