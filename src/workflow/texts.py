@@ -382,6 +382,20 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "Det kan ikke gøres om her; et nyt forløb kræver en ny henvisning.",
         "en": "It cannot be undone here; a new course takes a new referral.",
     },
+    "step_pauses_course": {
+        "da": "Når du gemmer, sættes forløbet på pause: fristerne står stille, opgaverne "
+        "venter, og der holdes ingen møder, før det genoptages. Alle på sagen får besked.",
+        "en": "When you save, the course is paused: the deadlines stand still, the tasks "
+        "wait, and no meeting is held until it is resumed. Everyone on the case is told.",
+    },
+    "step_resumes_course": {
+        "da": "Når du gemmer, fortsætter forløbet i «{stage}»: fristerne går videre med den "
+        "tid, de havde tilbage, og opgaver, der ventede, får deres frist rykket med "
+        "pausens længde. Alle på sagen får besked.",
+        "en": "When you save, the course goes on in «{stage}»: the deadlines go on with the "
+        "time they had left, and tasks that waited have their due dates moved on by the "
+        "pause's length. Everyone on the case is told.",
+    },
     "step_cancels_meeting": {
         "da": "Når du gemmer, aflyses mødet, og alle inviterede får en aflysning.",
         "en": "When you save, the meeting is cancelled, and everyone invited is told.",
@@ -1396,6 +1410,19 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     # What ending the course means, as it stands: who is told, and whether meetings are
     # cancelled ({told}, {cancelled} below).
+    "ung_pause_explained": {
+        "da": "Når du sætter dit forløb på pause, holdes der ingen møder, før det bliver "
+        "genoptaget. Dem, der hjælper dig, får besked. Du kan selv genoptage det her, når "
+        "du er klar.",
+        "en": "When you pause your course, no meetings are held until it is resumed. Those "
+        "who help you are told. You can resume it here yourself when you are ready.",
+    },
+    "ung_resume_explained": {
+        "da": "Når du genoptager dit forløb, fortsætter det, hvor det slap, og dem, der "
+        "hjælper dig, får besked.",
+        "en": "When you resume your course, it goes on where it left off, and those who help "
+        "you are told.",
+    },
     "ung_withdraw_explained": {
         "da": "Når du stopper, afsluttes dit forløb, og {told} får besked.{cancelled} Du kan "
         "altid blive henvist igen senere.",

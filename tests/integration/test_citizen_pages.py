@@ -873,6 +873,8 @@ def test_a_paused_course_says_so_and_offers_no_calendar_for_its_meeting(
     # Her own pause, and her own answer while it lasts; gone from her page once resumed.
     citizen_runtime.service.trigger(ref, "resume", {}, CASEWORKER)
     form = emma.get(f"/ung/cases/{ref}/steps/pause")
+    # What a pause means, said before she sends it (a bare "Send" button before).
+    assert "holdes der ingen møder, før det bliver genoptaget" in html.unescape(form.text)
     # The date picker offers no day gone (the step refuses one: min 0 days from today).
     assert 'name="expected_resume" value="" min="2026-03-02"' in form.text
     sent = emma.post(

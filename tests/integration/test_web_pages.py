@@ -716,3 +716,24 @@ def test_a_meeting_booked_while_the_course_is_paused_says_it_cannot_be_held(
     teams = html.unescape(client.get(f"/cases/{reference}").text)
     assert "så flyt eller aflys det, så alle får besked" in teams
     assert "/steps/move_meeting" not in teams
+
+
+def test_pausing_and_resuming_say_what_saving_does(client: TestClient, runtime: Runtime) -> None:
+    """ "Sæt forløbet på pause" and "Genoptag forløbet" were forms with a bare "Gem": what
+    a pause does to deadlines, tasks and meetings, and where the course goes on, was said
+    nowhere."""
+    reference = _refer(runtime)
+    _pre_meeting(runtime, reference, "tovholder-lise")
+    _log_in(client, "mette")
+    page = html.unescape(client.get(f"/cases/{reference}/steps/pause").text)
+    said = page.split('data-testid="step-consequence">', 1)[1].split("</p>", 1)[0]
+    assert said.startswith("Når du gemmer, sættes forløbet på pause: fristerne står stille")
+    runtime.service.trigger(
+        reference, "pause", {"pause_reason": "other"}, Actor("caseworker", "cw-mette")
+    )
+    runtime.service.trigger(
+        reference, "move_meeting", {"moved_to": "2026-03-19T09:00"}, Actor("caseworker", "cw-mette")
+    )  # a step in the pause: the course still goes on where it was paused
+    page = html.unescape(client.get(f"/cases/{reference}/steps/resume").text)
+    said = page.split('data-testid="step-consequence">', 1)[1].split("</p>", 1)[0]
+    assert said.startswith("Når du gemmer, fortsætter forløbet i «Første samarbejdsmøde indkaldt»:")

@@ -28,7 +28,7 @@ from starlette.responses import RedirectResponse, Response
 
 from workflow.cases.citizens import CitizenService, StillOpenError, departments_consented
 from workflow.cases.model import RejectedError, StepResult
-from workflow.definitions.vocabulary import CaseRole
+from workflow.definitions.vocabulary import PREVIOUS_STAGE, CaseRole
 from workflow.delivery.ics import CalendarMeeting, published_calendar
 from workflow.delivery.message import meeting_uid
 from workflow.engine.vocabulary import RecipientKind
@@ -534,6 +534,11 @@ def _step_page(
         event=event,
         step_name=step_name(step, render.lang),
         ending=step.to == "withdrawn",  # said what it means, and confirmed in words
+        # A pause and its end said in her words too (they were a bare "Send" button).
+        pausing=bool(
+            step.to in page.definition.stages_by_id and page.definition.stages_by_id[step.to].pause
+        ),
+        resuming=step.to == PREVIOUS_STAGE,
         has_coordinator=bool(page.view.coordinator),
         has_meetings=next_meeting_of(page, context.citizens.uow.clock()) is not None,
         guardian=page.is_guardian,

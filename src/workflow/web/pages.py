@@ -19,7 +19,7 @@ from workflow.cases.upgrades import MIGRATED_EVENT
 from workflow.definitions.models import Definition
 from workflow.definitions.parts import Transition
 from workflow.definitions.types import LocalizedText, text_in
-from workflow.definitions.vocabulary import CaseRole, InputType, StageKind
+from workflow.definitions.vocabulary import PREVIOUS_STAGE, CaseRole, InputType, StageKind
 from workflow.engine.meetings import own_themes
 from workflow.engine.steps import next_steps, open_meeting_kinds
 from workflow.errors import ConflictError
@@ -42,6 +42,7 @@ from workflow.web.context import (
     case_roles,
     choice_label,
     displayed,
+    entered_by,
     pause_of,
     steps_for,
     young_persons_words,
@@ -508,9 +509,9 @@ def _step_page(
 
 
 def _consequence(definition: Definition, transition: Transition, view: CaseView, lang: str) -> str:
-    """What saving a step that ends the course, or cancels a meeting, does — said above
-    its button (a course was ended, its meeting cancelled, by one click on "Gem" with
-    nothing said)."""
+    """What saving a step that ends the course, cancels a meeting, pauses or resumes the
+    course does — said above its button (a course was ended, its meeting cancelled, by
+    one click on "Gem" with nothing said; "Genoptag forløbet" was a bare button)."""
     booked = [m for m in view.meetings if is_open(m)]
     target = definition.stages_by_id.get(transition.to) if transition.to else None
     if target is not None and target.kind is StageKind.FINAL:
@@ -521,6 +522,13 @@ def _consequence(definition: Definition, transition: Transition, view: CaseView,
     action = getattr(transition, "meeting", None)
     if action is not None and action.action == "cancel" and booked:
         return text("step_cancels_meeting", lang)
+    if target is not None and target.pause:
+        return text("step_pauses_course", lang)
+    current = definition.stages_by_id.get(view.stage)
+    if current is not None and current.pause and transition.to == PREVIOUS_STAGE:
+        back = definition.stages_by_id.get(str((entered_by(view) or {}).get("from")))
+        if back is not None:
+            return text("step_resumes_course", lang, stage=local(back.name, lang))
     return ""
 
 
