@@ -24,7 +24,7 @@ from workflow.engine.model import Actor
 from workflow.errors import InvalidRequestError
 from workflow.privacy.consents import ConsentRequest
 from workflow.runtime import Runtime
-from workflow.store.tables import Case, CaseTask, HistoryEvent, OutboxRow
+from workflow.store.tables import CaseTask
 from workflow.web.app import create_app
 
 PASSWORD = "correct horse battery"
@@ -381,101 +381,3 @@ def test_a_cpr_number_is_not_written_into_a_tasks_note_or_title(
         f"/api/v1/tasks/{task.id}/done", json={"note": "Ring 4512345678 kl. 10"}, headers=anna
     )
     assert fine.status_code == 200, fine.text
-
-
-def _confirmation(runtime: Runtime) -> CaseTask:
-    with runtime.sessions() as session:
-        task = session.scalars(
-            select(CaseTask).where(CaseTask.key == "confirm_participation")
-        ).one()
-        session.expunge(task)
-        return task
-
-
-def test_a_pause_holds_the_stages_tasks_and_they_go_on_when_it_ends(
-    client: TestClient, runtime: Runtime, reference: str, clock: Clock
-) -> None:
-    """A pause closed the open tasks of the stage it left ("Bekræft deltagelse"), and the
-    resumption did not bring them back: the department was never asked again. A pause
-    holds them now, as it holds the stage's deadlines: no reminder and not overdue while
-    it lasts, then due later by the pause's length."""
-    given = _confirmation(runtime)
-    assert given.due_at is not None
-    assert given.due_at.astimezone(UTC) == datetime(2026, 3, 5, 8, 0, tzinfo=UTC)
-    clock.now = datetime(2026, 3, 3, 8, 0, tzinfo=UTC)
-    runtime.service.trigger(reference, "pause", {"pause_reason": "treatment"}, CASEWORKER)
-    held = _confirmation(runtime)
-    assert (held.state, held.next_reminder_at) == ("open", None)
-    assert held.held_since is not None
-
-    clock.now = datetime(2026, 3, 9, 8, 0, tzinfo=UTC)  # past its due day, still paused
-    anna = login(client, "anna")
-    [listed] = client.get("/api/v1/tasks", headers=anna).json()["tasks"]
-    assert (listed["held"], listed["overdue"]) == (True, False)
-    with page_client(runtime) as pages:
-        log_in(pages, "mette", PASSWORD)
-        page = pages.get(f"/cases/{reference}").text
-    assert 'data-testid="task-held"' in page
-    assert "Overskredet" not in page.split('data-testid="case-tasks"', 1)[1]
-
-    clock.now = datetime(2026, 3, 10, 8, 0, tzinfo=UTC)  # a week's pause
-    runtime.service.trigger(reference, "resume", {}, CASEWORKER)
-    going = _confirmation(runtime)
-    assert going.state == "open"
-    assert going.held_since is None
-    assert going.due_at is not None
-    assert going.due_at.astimezone(UTC) == datetime(2026, 3, 12, 8, 0, tzinfo=UTC)
-    assert going.next_reminder_at is not None
-    assert going.next_reminder_at.astimezone(UTC) == datetime(2026, 3, 12, 8, 0, tzinfo=UTC)
-    assert [r["at"] for r in going.reminders] == ["2026-03-12T09:00:00+01:00"]
-    [listed] = client.get("/api/v1/tasks", headers=anna).json()["tasks"]
-    assert (listed["held"], listed["overdue"]) == (False, False)
-
-
-def test_a_task_held_by_a_pause_is_not_due_after_the_meeting_and_ends_with_the_course(
-    runtime: Runtime, reference: str, clock: Clock
-) -> None:
-    """Due at the latest when the meeting begins: a long pause does not carry a
-    confirmation past the meeting still booked. A course ended in its pause ends it."""
-    clock.now = datetime(2026, 3, 3, 8, 0, tzinfo=UTC)
-    runtime.service.trigger(reference, "pause", {"pause_reason": "treatment"}, CASEWORKER)
-    clock.now = datetime(2026, 3, 13, 8, 0, tzinfo=UTC)  # ten days: due 15 March, a Sunday
-    runtime.service.trigger(reference, "resume", {}, CASEWORKER)
-    going = _confirmation(runtime)
-    assert going.due_at is not None
-    # On Monday 16 March as the office opens (08:00), before the meeting (17 March 09:00).
-    assert going.due_at.astimezone(UTC) == datetime(2026, 3, 16, 7, 0, tzinfo=UTC)
-    clock.now = datetime(2026, 3, 14, 8, 0, tzinfo=UTC)
-    runtime.service.trigger(reference, "pause", {"pause_reason": "treatment"}, CASEWORKER)
-    clock.now = datetime(2026, 3, 16, 8, 0, tzinfo=UTC)  # two days: due 18 March
-    runtime.service.trigger(reference, "resume", {}, CASEWORKER)
-    going = _confirmation(runtime)
-    assert going.due_at is not None
-    assert going.due_at.astimezone(UTC) == datetime(2026, 3, 17, 8, 0, tzinfo=UTC)  # the meeting
-    assert going.next_reminder_at is not None  # its reminder (at the due time) with it
-    assert going.next_reminder_at.astimezone(UTC) == datetime(2026, 3, 17, 8, 0, tzinfo=UTC)
-    runtime.service.trigger(reference, "pause", {"pause_reason": "other"}, CASEWORKER)
-    runtime.service.trigger(reference, "withdraw", {}, CASEWORKER)
-    ended = _confirmation(runtime)
-    assert (ended.state, ended.closed_by, ended.held_since) == ("cancelled", "system", None)
-
-
-def test_the_last_confirmation_given_in_a_pause_is_told_at_once(
-    runtime: Runtime, reference: str
-) -> None:
-    """The confirmations wait through a pause, so a department may give its own in it:
-    the event the last one raises ("every department has confirmed") was refused in the
-    pause and lost, and the coordinator never heard."""
-    runtime.service.trigger(reference, "pause", {"pause_reason": "treatment"}, CASEWORKER)
-    runtime.tasks.complete(_confirmation(runtime).id, Actor("team_member", "laerer-anna"))
-    with runtime.sessions() as session:
-        stored = session.scalars(select(Case).where(Case.reference == reference)).one()
-        events = session.scalars(
-            select(HistoryEvent.event).where(HistoryEvent.case_id == stored.id)
-        ).all()
-        told = session.scalars(
-            select(OutboxRow.template).where(OutboxRow.case_id == stored.id)
-        ).all()
-    assert stored.stage == "paused"
-    assert events[-1] == "team_confirmed"
-    assert "team_confirmed" in told

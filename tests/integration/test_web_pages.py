@@ -737,3 +737,21 @@ def test_pausing_and_resuming_say_what_saving_does(client: TestClient, runtime: 
     page = html.unescape(client.get(f"/cases/{reference}/steps/resume").text)
     said = page.split('data-testid="step-consequence">', 1)[1].split("</p>", 1)[0]
     assert said.startswith("Når du gemmer, fortsætter forløbet i «Første samarbejdsmøde indkaldt»:")
+
+
+def test_a_deadline_whose_own_step_moved_the_case_on_is_not_overdue(
+    client: TestClient, runtime: Runtime, clock: Clock
+) -> None:
+    """ "Første møde ikke holdt" sends the case back to the pre-meeting when it falls due:
+    done with it, the case page and the caseload's overdue filter still said the case
+    was overdue on it (only a step after it cleared that)."""
+    reference = _refer(runtime)
+    _pre_meeting(runtime, reference, "tovholder-lise")  # the first meeting on 17 March
+    clock.now = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)  # two working days after it
+    runtime.service.fire_due_timers(clock.now)
+    _log_in(client, "mette")
+    page = client.get(f"/cases/{reference}").text
+    assert 'data-testid="stage">Formøde<' in page
+    deadlines = page.split(">Frister<", 1)[1].split("</ul>", 1)[0]
+    assert "Overskredet" not in deadlines
+    assert reference not in client.get("/?overdue=1").text

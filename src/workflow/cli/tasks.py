@@ -34,7 +34,7 @@ def list_tasks(
         return
     for item in items:
         due = f"due {item.due_at:%Y-%m-%d}" if item.due_at else "no due date"
-        mark = "OVERDUE " if item.overdue else ""
+        mark = "OVERDUE " if item.overdue else "WAITING (course paused) " if item.held else ""
         closed = f" ({item.state} by {item.closed_by})" if item.state != "open" else ""
         typer.echo(f"{item.id:>6}  {item.reference}  {mark}{due}  {item.title}{closed}")
 

@@ -152,7 +152,9 @@ def write_step_figures(  # noqa: PLR0913 - one recorded step's parts
                 "b_recorded": 1 if level is not None else 0,
                 "b_ended": figures.ended,
                 "b_outcome": figures.outcome,
-                "b_deadline": deadline,
+                # A deadline whose own step moved the case on did its work: not overdue
+                # in the stage it left ("Første møde ikke holdt" sends it back).
+                "b_deadline": None if figures.moved else deadline,
                 "b_moved": figures.moved,
             },
         )

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, insert, null, or_, select, update
+from sqlalchemy import Table, and_, bindparam, func, insert, null, or_, select, update
 
 from workflow.store.driver import DriverStatement
-from workflow.store.states import STEP_CLOSER, SYSTEM_CLOSER, TaskState, TimerState
+from workflow.store.states import STEP_CLOSER, SYSTEM_CLOSER, MeetingState, TaskState, TimerState
 from workflow.store.tables import (
     AuditEntry,
     Base,
@@ -137,6 +137,50 @@ HOLD_STAGE_TASKS = DriverStatement(
         CaseTask.held_since.is_(None),
     )
     .values(held_since=bindparam("b_now"), next_reminder_at=null())
+)
+#: The open tasks a pause holds (read when it ends; a SELECT the driver fetches, so it
+#: waits for the step's pipelined writes before it on PostgreSQL).
+HELD_TASKS = DriverStatement(
+    select(
+        CaseTask.id,
+        CaseTask.stage,
+        CaseTask.until,
+        CaseTask.key,
+        CaseTask.due_at,
+        CaseTask.reminders,
+        CaseTask.held_since,
+    ).where(*_OPEN_TASK, CaseTask.held_since.is_not(None))
+)
+#: A held task of a stage left for good ends.
+END_HELD_TASK = DriverStatement(
+    update(CaseTask)
+    .where(CaseTask.id == bindparam("b_task"))
+    .values(**(_CANCELLED_TASK | {"closed_at": bindparam("b_now")}))
+)
+#: A held task goes on: due later, its reminders with it.
+RELEASE_TASK = DriverStatement(
+    update(CaseTask)
+    .where(CaseTask.id == bindparam("b_task"))
+    .values(
+        due_at=bindparam("b_due"),
+        reminders=bindparam("b_reminders"),
+        next_reminder_at=bindparam("b_next"),
+        held_since=null(),
+    )
+)
+#: When the case's first meeting still booked (or moved) begins, whatever its time.
+FIRST_OPEN_MEETING = DriverStatement(
+    select(func.min(Meeting.starts_at)).where(
+        Meeting.case_id == bindparam("b_case"),
+        or_(Meeting.state == MeetingState.BOOKED.value, Meeting.state == MeetingState.MOVED.value),
+    )
+)
+#: When a meeting of the case begins (read before a move is written; fetched, so it
+#: waits for the step's writes before it in a PostgreSQL pipeline).
+MEETING_START = DriverStatement(
+    select(Meeting.starts_at).where(
+        Meeting.case_id == bindparam("b_case"), Meeting.key == bindparam("b_key")
+    )
 )
 #: The open tasks a step names by their ``create_task`` id end (``cancel_tasks:``).
 CANCEL_KEYED_TASKS = DriverStatement(

@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, func, or_, select, update
+from sqlalchemy import Connection, or_, update
 
 from workflow.definitions.effects import CreateTaskEffect
 from workflow.definitions.models import Definition
@@ -25,10 +26,15 @@ from workflow.store.statements import (
     CANCEL_ALL_TASKS,
     CANCEL_KEYED_TASKS,
     CANCEL_STAGE_TASKS,
+    END_HELD_TASK,
+    FIRST_OPEN_MEETING,
+    HELD_TASKS,
     HOLD_STAGE_TASKS,
+    MEETING_START,
+    RELEASE_TASK,
 )
-from workflow.store.states import SYSTEM_CLOSER, MeetingState, TaskState
-from workflow.store.tables import CaseTask, Meeting
+from workflow.store.states import TaskState
+from workflow.store.tables import CaseTask
 
 
 def task_row(
@@ -99,65 +105,69 @@ def release_tasks(
     definition: Definition,
 ) -> None:
     """Leaving a pause: the tasks it held of the stage the case returns to go on with the
-    time they had left — due and unsent reminders later by the pause's length (a due time
-    on a day off on the next business day; one due at the latest when the meeting begins
-    not after the meeting booked); those of another stage end, as when it was left."""
-    held = connection.execute(
-        select(
-            CaseTask.id,
-            CaseTask.stage,
-            CaseTask.until,
-            CaseTask.key,
-            CaseTask.due_at,
-            CaseTask.reminders,
-            CaseTask.held_since,
-        ).where(
-            CaseTask.case_id == case_id,
-            CaseTask.state == TaskState.OPEN,
-            CaseTask.held_since.is_not(None),
-        )
-    ).all()
+    time they had left — due and unsent reminders later by the pause's length on the
+    clock of the municipality (a due time on a day off on the next business day); one due
+    at the latest when the meeting begins is not due after the meeting still booked, and
+    keeps no reminder from its start on. Those of another stage end, as when it was
+    left."""
+    held = HELD_TASKS.rows(connection, {"b_case": case_id})
+    if not held:
+        return
+    zone = ZoneInfo(definition.calendar.timezone)
     by_meeting = _due_by_meeting(definition)
-    meeting: list[datetime | None] = []  # the next meeting, once read
+    meeting: list[datetime | None] = []  # the first meeting still booked, once read
     for task_id, stage, until, key, due, reminders, held_since in held:
         if stage != release.stage or until != "stage":
-            connection.execute(
-                update(CaseTask)
-                .where(CaseTask.id == task_id)
-                .values(
-                    state=TaskState.CANCELLED,
-                    closed_at=now,
-                    closed_by=SYSTEM_CLOSER,
-                    next_reminder_at=None,
-                    held_since=None,
-                )
-            )
+            END_HELD_TASK.execute(connection, {"b_task": task_id, "b_now": now})
             continue
-        later = due
-        if due is not None:
-            later = timing.align(definition, due + (now - held_since), "business_day")
-            if key in by_meeting:
-                meeting = meeting or [_next_meeting(connection, case_id, now)]
-                later = min(later, meeting[0] or later)
-        # Its reminders keep their place beside the due time (at it, before or after it).
-        delta = later - due if later is not None and due is not None else now - held_since
-        moved = [
-            r
-            if r.get("sent")
-            else {**r, "at": (datetime.fromisoformat(r["at"]) + delta).isoformat()}
-            for r in reminders or []
-        ]
+        # The pause's length as the clock on the wall says it (a due 09:00 stays 09:00
+        # across a change to or from summer time).
+        pause = _wall(now, zone) - _wall(held_since, zone)
+        later = None if due is None else _on_wall(_wall(due, zone) + pause, zone)
+        cap = None
+        if key in by_meeting:
+            if not meeting:
+                found = FIRST_OPEN_MEETING.rows(connection, {"b_case": case_id})
+                meeting.append(found[0][0] if found else None)
+            cap = meeting[0]
+        if later is not None:
+            later = timing.align(definition, later, "business_day")
+            if cap is not None:
+                later = min(later, cap)
+        moved = []
+        for reminder in reminders or []:
+            if not reminder.get("sent"):
+                given = datetime.fromisoformat(reminder["at"])
+                # Beside the due time as it was given (at it, before or after it).
+                at = (
+                    given + (later - due)
+                    if due is not None and later is not None
+                    else _on_wall(_wall(given, zone) + pause, zone)
+                )
+                # At or after the meeting it was for: too late to act on (as when given).
+                too_late = cap is not None and at >= cap
+                reminder = {**reminder, "at": at.isoformat(), "sent": too_late}
+            moved.append(reminder)
         unsent = [datetime.fromisoformat(r["at"]) for r in moved if not r.get("sent")]
-        connection.execute(
-            update(CaseTask)
-            .where(CaseTask.id == task_id)
-            .values(
-                due_at=later,
-                reminders=moved,
-                next_reminder_at=min(unsent, default=None),
-                held_since=None,
-            )
+        RELEASE_TASK.execute(
+            connection,
+            {
+                "b_task": task_id,
+                "b_due": later,
+                "b_reminders": moved,
+                "b_next": min(unsent, default=None),
+            },
         )
+
+
+def _wall(moment: datetime, zone: ZoneInfo) -> datetime:
+    """A moment as the municipality's clock on the wall shows it (naive)."""
+    return moment.astimezone(zone).replace(tzinfo=None)
+
+
+def _on_wall(wall: datetime, zone: ZoneInfo) -> datetime:
+    """A time on the municipality's wall clock as a moment."""
+    return wall.replace(tzinfo=zone)
 
 
 def _due_by_meeting(definition: Definition) -> set[str]:
@@ -170,17 +180,6 @@ def _due_by_meeting(definition: Definition) -> set[str]:
         and effect.create_task.at_latest == "meeting"
         and effect.create_task.id
     }
-
-
-def _next_meeting(connection: Connection, case_id: int, now: datetime) -> datetime | None:
-    """When the case's next meeting still to come begins (None: none is booked)."""
-    return connection.execute(
-        select(func.min(Meeting.starts_at)).where(
-            Meeting.case_id == case_id,
-            Meeting.state.in_((MeetingState.BOOKED, MeetingState.MOVED)),
-            Meeting.starts_at > now,
-        )
-    ).scalar()
 
 
 __all__ = ["cancel_tasks", "hold_tasks", "release_tasks", "task_row"]
@@ -203,9 +202,8 @@ def follow_moved_meetings(
     if not moves or not keys:
         return
     for meeting in moves:
-        before = connection.execute(
-            select(Meeting.starts_at).where(Meeting.case_id == case_id, Meeting.key == meeting.key)
-        ).scalar()
+        found = MEETING_START.rows(connection, {"b_case": case_id, "b_key": meeting.key})
+        before = found[0][0] if found else None
         after = meeting.starts_at
         if before is None or before == after:
             continue
