@@ -217,3 +217,28 @@ def test_a_long_pause_keeps_the_wall_clock_and_the_meeting_it_was_for(
     assert late.due_at is not None
     assert late.due_at.astimezone(UTC) == datetime(2026, 4, 28, 7, 0, tzinfo=UTC)
     assert late.next_reminder_at is None
+
+
+def test_the_tasks_of_an_18th_birthday_in_a_pause_outlive_it(
+    staffed: Runtime, clock: Clock
+) -> None:
+    """Given in the pause they were tasks of the pause's stage, and its end cancelled
+    them: "Forbered støtten efter 18 år" was lost for a birthday that fell in a pause
+    (and with any later stage change). They are the course's now."""
+    ref = staffed.service.refer(
+        "soroe",
+        YoungPersonDetails("Freja Testesen", "1003084321", date(2008, 3, 10)),
+        CASEWORKER,
+        {"source": "school", "caseworker": "cw-mette"},
+    ).reference
+    staffed.service.trigger(ref, "pause", {"pause_reason": "treatment"}, CASEWORKER)
+    clock.now = datetime(2026, 3, 11, 8, 0, tzinfo=UTC)  # the 18th birthday was yesterday
+    staffed.service.fire_due_timers(clock.now)
+    staffed.service.trigger(ref, "resume", {}, CASEWORKER)
+    with staffed.sessions() as session:
+        stored = session.scalars(select(Case).where(Case.reference == ref)).one()
+        tasks = session.execute(
+            select(CaseTask.title, CaseTask.state).where(CaseTask.case_id == stored.id)
+        ).all()
+    assert ("Forbered støtten efter 18 år sammen med den unge", "open") in tasks
+    assert ("Hold overgangsmøde med den unge og voksenområdet", "open") in tasks
