@@ -397,7 +397,9 @@ def test_a_department_whose_consent_is_withdrawn_leaves_the_meetings_to_come(
     [calendar] = [p for p in uninvited[0].walk() if p.get_content_type() == "text/calendar"]
     ics = calendar.get_content()
     assert "METHOD:CANCEL" in ics
-    assert "SEQUENCE:1" in ics
+    # The meeting's own SEQUENCE, newer by its DTSTAMP: the meeting's next update (a move,
+    # SEQUENCE 1) is then newer than it for every calendar alike.
+    assert "SEQUENCE:0" in ics
     # Its calendar does not say where the meeting is held.
     assert "LOCATION" not in ics
     # The consent's audit entry counts it.
@@ -409,6 +411,43 @@ def test_a_department_whose_consent_is_withdrawn_leaves_the_meetings_to_come(
         ).first()
     assert entry is not None
     assert entry.details == {"withdrawn": ["skole"], "uninvited": 1}
+    # A consent given again for the school invites her again (it did not: her calendar
+    # had lost the meeting for good unless it was moved).
+    before = set((citizen_runtime.settings.home / "mail").rglob("*.eml"))
+    citizen_runtime.consents.give(
+        ref, CASEWORKER, ConsentRequest(["skole"], ["education"], guardian=True)
+    )
+    citizen_runtime.deliverer.drain()
+    sent = sorted(set((citizen_runtime.settings.home / "mail").rglob("*.eml")) - before)
+    parsed = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in sent]
+    again = [m for m in parsed if str(m["Subject"]).startswith("Du er inviteret igen")]
+    assert len(again) == 1
+    [calendar] = [p for p in again[0].walk() if p.get_content_type() == "text/calendar"]
+    ics = calendar.get_content()
+    assert "METHOD:REQUEST" in ics
+    assert "SEQUENCE:0" in ics
+    assert "LOCATION" in ics  # she shares in the course again: where it is held
+    with citizen_runtime.sessions() as session:
+        entry = session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.object_type == "consent", AuditEntry.object_id == ref)
+            .order_by(AuditEntry.id.desc())
+        ).first()
+    assert entry is not None
+    assert entry.details["invited_again"] == 1
+    # Given once more, nobody is invited twice.
+    citizen_runtime.consents.give(
+        ref, CASEWORKER, ConsentRequest(["skole"], ["education"], guardian=True)
+    )
+    with citizen_runtime.sessions() as session:
+        assert (
+            len(
+                session.scalars(
+                    select(OutboxRow).where(OutboxRow.template == "meeting_invited_again")
+                ).all()
+            )
+            == 1
+        )
 
 
 def test_a_message_to_the_young_person_and_guardian_greets_them_by_first_name(
@@ -1058,3 +1097,33 @@ def test_asking_for_help_again_twice_opens_one_new_course(citizen_runtime: Runti
     assert "Planen skrives sammen med dig på det første møde." not in stopped
     with citizen_runtime.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Case)) == 2  # not three
+
+
+def test_a_move_withheld_while_withdrawn_is_what_reinvites_her(
+    citizen_runtime: Runtime,
+) -> None:
+    """Moved while the school's consent was withdrawn, the update to the teacher was
+    withheld; given again, the consent releases that update, and she is not also sent
+    the invitation again (two messages of one meeting)."""
+    ref = _case(citizen_runtime, EMMA)
+    citizen_runtime.consents.withdraw(ref, CASEWORKER, ["skole"])
+    citizen_runtime.service.trigger(
+        ref, "move_meeting", {"moved_to": "2026-03-19T09:00"}, CASEWORKER
+    )
+    citizen_runtime.deliverer.drain()
+    citizen_runtime.consents.give(
+        ref, CASEWORKER, ConsentRequest(["skole"], ["education"], guardian=True)
+    )
+    with citizen_runtime.sessions() as session:
+        again = session.scalars(
+            select(OutboxRow).where(OutboxRow.template == "meeting_invited_again")
+        ).all()
+        entry = session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.object_type == "consent", AuditEntry.object_id == ref)
+            .order_by(AuditEntry.id.desc())
+        ).first()
+    assert again == []
+    assert entry is not None
+    assert entry.details["released"] >= 1
+    assert "invited_again" not in entry.details

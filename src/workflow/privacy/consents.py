@@ -42,7 +42,7 @@ from workflow.engine.model import Actor
 from workflow.engine.vocabulary import DEPARTMENT_KINDS
 from workflow.errors import InvalidRequestError, NotAllowedError, Problem, did_you_mean
 from workflow.privacy.authorisation import authorise
-from workflow.privacy.uninvited import uninvite
+from workflow.privacy.uninvited import reinvite, uninvite
 from workflow.store.audit import AuditAction, AuditObject, actor_label, write_audit
 from workflow.store.reading import case_by_reference
 from workflow.store.states import OutboxState
@@ -323,6 +323,10 @@ class ConsentService:
         released, kept = release_withheld(session, case, definition, now, given_on)
         if released or kept:
             details |= {"released": released, "still_withheld": kept}
+        # Those a withdrawal took out of the meetings still to come are invited again.
+        again = reinvite(session, case, definition, set(departments), now)
+        if again:
+            details["invited_again"] = again
         write_audit(
             session,
             at=now,

@@ -8,6 +8,13 @@ meeting's cancellation for their own calendar (the same UID, a higher SEQUENCE),
 same transaction as the withdrawal: no reason, no link, only the case reference and the
 time (the definition's ``meeting_uninvited`` template). The meeting itself stands for
 everyone else.
+
+The cancellation carries the meeting's own SEQUENCE: its DTSTAMP, the withdrawal's time,
+makes it the newer message (RFC 5546), and the meeting's next update (a move, SEQUENCE
++ 1) is newer than it for every calendar alike. When a consent covers the department
+again, each member it took out of a meeting still to come is invited again (the
+``meeting_invited_again`` template, the meeting whole) unless an update of that meeting
+already reaches them (a move withheld meanwhile, released by the consent).
 """
 
 from __future__ import annotations
@@ -85,7 +92,7 @@ def _row(
         ],
         "attendance": {},
         "state": "cancelled",
-        "sequence": meeting.sequence + 1,
+        "sequence": meeting.sequence,
     }
     return OutboxRow(
         case_id=case.id,
@@ -102,6 +109,87 @@ def _row(
             UNINVITED_MARK: True,
         },
         dedupe_key=f"{case.reference}:uninvited:m{meeting.key}:{person['id']}:{now:%Y%m%dT%H%M%S}",
+        attempts=0,
+        state=OutboxState.PENDING,
+        available_at=now,
+        created_at=now,
+    )
+
+
+#: The template of an invitation sent again (the base definition has it).
+AGAIN = "meeting_invited_again"
+
+
+def reinvite(
+    session: Session, case: Case, definition: Definition, departments: set[str], now: datetime
+) -> int:
+    """Invite again each team member of ``departments`` (which a consent now covers) that
+    a withdrawal took out of a meeting still to come, unless an update of the meeting
+    already goes to them; how many were queued."""
+    if not departments or AGAIN not in definition.templates_by_id:
+        return 0
+    meetings = {
+        m.key: m
+        for m in session.scalars(
+            select(Meeting).where(
+                Meeting.case_id == case.id,
+                Meeting.state.in_(OPEN_STATES),
+                Meeting.starts_at > now,
+            )
+        )
+    }
+    rows = session.scalars(
+        select(OutboxRow).where(OutboxRow.case_id == case.id).order_by(OutboxRow.id)
+    ).all()
+    last: dict[tuple[int, str], OutboxRow] = {}  # (meeting, person) -> its latest row
+    for row in rows:
+        person = (row.recipient or {}).get("person")
+        meeting = (row.payload or {}).get("meeting")
+        if isinstance(person, str) and isinstance(meeting, dict) and "key" in meeting:
+            if row.template != TEMPLATE and row.state == OutboxState.WITHHELD:
+                continue  # never reached them (nor will)
+            last[(int(meeting["key"]), person)] = row
+    queued = 0
+    zone = ZoneInfo(definition.calendar.timezone)
+    for (key, _person), row in sorted(last.items(), key=lambda item: item[1].id):
+        meeting = meetings.get(key)
+        if row.template != TEMPLATE or meeting is None:
+            continue
+        if (row.recipient or {}).get("id") not in departments:
+            continue
+        session.add(_again(case, meeting, dict(row.recipient), now, zone))
+        queued += 1
+    return queued
+
+
+def _again(
+    case: Case, meeting: Meeting, recipient: dict[str, Any], now: datetime, zone: ZoneInfo
+) -> OutboxRow:
+    invited: dict[str, Any] = {
+        "key": meeting.key,
+        "kind": meeting.kind,
+        "starts_at": meeting.starts_at.astimezone(zone).isoformat(),
+        "ends_at": (meeting.ends_at or meeting.starts_at).astimezone(zone).isoformat(),
+        "place": meeting.place,
+        "participants": list(meeting.participants or []),
+        "attendance": {},
+        "state": meeting.state,
+        "sequence": meeting.sequence,
+    }
+    return OutboxRow(
+        case_id=case.id,
+        history_id=None,
+        kind="notify",
+        recipient=recipient,
+        template=AGAIN,
+        payload={
+            "shared": {},
+            "stage": case.stage,
+            "event": None,
+            "meeting": invited,
+            "at": now.isoformat(),
+        },
+        dedupe_key=f"{case.reference}:again:m{meeting.key}:{recipient['person']}:{now:%Y%m%dT%H%M%S}",
         attempts=0,
         state=OutboxState.PENDING,
         available_at=now,
