@@ -75,40 +75,64 @@ def _row(
         "id": person["department"],
         "person": person["id"],
     }
-    cancelled: dict[str, Any] = {
+    # Said to a department no consent covers: no place, and of those invited only the
+    # coordinator who organises it (the calendar's organiser); the recipient is added as
+    # its attendee when the message is made.
+    organiser = [
+        p
+        for p in meeting.participants or []
+        if isinstance(p, dict) and p.get("role") == "coordinator"
+    ]
+    cancelled = _meeting(meeting, zone) | {
+        "place": None,
+        "participants": organiser,
+        "state": "cancelled",
+    }
+    return _outbox_row(case, recipient, TEMPLATE, cancelled, now, {UNINVITED_MARK: True})
+
+
+def _meeting(meeting: Meeting, zone: ZoneInfo) -> dict[str, Any]:
+    """A meeting as a message carries it (in the municipality's zone, as the case's
+    meetings hold their times), at its own SEQUENCE."""
+    return {
         "key": meeting.key,
         "kind": meeting.kind,
-        # In the municipality's zone, as the case's meetings hold their times.
         "starts_at": meeting.starts_at.astimezone(zone).isoformat(),
         "ends_at": (meeting.ends_at or meeting.starts_at).astimezone(zone).isoformat(),
-        # Said to a department no consent covers: no place, and of those invited only
-        # the coordinator who organises it (the calendar's organiser); the recipient is
-        # added as its attendee when the message is made.
-        "place": None,
-        "participants": [
-            p
-            for p in meeting.participants or []
-            if isinstance(p, dict) and p.get("role") == "coordinator"
-        ],
+        "place": meeting.place,
+        "participants": list(meeting.participants or []),
         "attendance": {},
-        "state": "cancelled",
+        "state": meeting.state,
         "sequence": meeting.sequence,
     }
+
+
+def _outbox_row(
+    case: Case,
+    recipient: dict[str, Any],
+    template: str,
+    meeting: dict[str, Any],
+    now: datetime,
+    marks: dict[str, Any],
+) -> OutboxRow:
+    """A message of the consent service about one meeting, due now."""
+    kind = "uninvited" if template == TEMPLATE else "again"
     return OutboxRow(
         case_id=case.id,
         history_id=None,
         kind="notify",
         recipient=recipient,
-        template=TEMPLATE,
+        template=template,
         payload={
             "shared": {},
             "stage": case.stage,
             "event": None,
-            "meeting": cancelled,
+            "meeting": meeting,
             "at": now.isoformat(),
-            UNINVITED_MARK: True,
+            **marks,
         },
-        dedupe_key=f"{case.reference}:uninvited:m{meeting.key}:{person['id']}:{now:%Y%m%dT%H%M%S}",
+        dedupe_key=f"{case.reference}:{kind}:m{meeting['key']}:{recipient['person']}:"
+        f"{now:%Y%m%dT%H%M%S}",
         attempts=0,
         state=OutboxState.PENDING,
         available_at=now,
@@ -165,33 +189,4 @@ def reinvite(
 def _again(
     case: Case, meeting: Meeting, recipient: dict[str, Any], now: datetime, zone: ZoneInfo
 ) -> OutboxRow:
-    invited: dict[str, Any] = {
-        "key": meeting.key,
-        "kind": meeting.kind,
-        "starts_at": meeting.starts_at.astimezone(zone).isoformat(),
-        "ends_at": (meeting.ends_at or meeting.starts_at).astimezone(zone).isoformat(),
-        "place": meeting.place,
-        "participants": list(meeting.participants or []),
-        "attendance": {},
-        "state": meeting.state,
-        "sequence": meeting.sequence,
-    }
-    return OutboxRow(
-        case_id=case.id,
-        history_id=None,
-        kind="notify",
-        recipient=recipient,
-        template=AGAIN,
-        payload={
-            "shared": {},
-            "stage": case.stage,
-            "event": None,
-            "meeting": invited,
-            "at": now.isoformat(),
-        },
-        dedupe_key=f"{case.reference}:again:m{meeting.key}:{recipient['person']}:{now:%Y%m%dT%H%M%S}",
-        attempts=0,
-        state=OutboxState.PENDING,
-        available_at=now,
-        created_at=now,
-    )
+    return _outbox_row(case, recipient, AGAIN, _meeting(meeting, zone), now, {})
