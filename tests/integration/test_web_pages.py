@@ -755,3 +755,25 @@ def test_a_deadline_whose_own_step_moved_the_case_on_is_not_overdue(
     deadlines = page.split(">Frister<", 1)[1].split("</ul>", 1)[0]
     assert "Overskredet" not in deadlines
     assert reference not in client.get("/?overdue=1").text
+
+
+def test_a_member_whose_consent_was_withdrawn_is_not_asked_for_at_the_meeting(
+    client: TestClient, runtime: Runtime
+) -> None:
+    """Taken out of the meetings to come (sent the cancellation), the teacher was still
+    listed as a participant, and meeting mode asked whether she came."""
+    reference = _refer(runtime)
+    cw = Actor("caseworker", "cw-mette")
+    runtime.consents.give(reference, cw, ConsentRequest(["skole"], ["education"], guardian=True))
+    _pre_meeting(runtime, reference, "tovholder-lise")
+    _log_in(client, "lise")
+    form = client.get(f"/cases/{reference}/steps/hold_first_meeting?mode=meeting").text
+    asked = form.split('data-testid="attendance"', 1)[1].split("</table>", 1)[0]
+    assert 'value="laerer-anna"' in asked  # invited: who came is asked of her
+    runtime.consents.withdraw(reference, cw, ["skole"])
+    page = html.unescape(client.get(f"/cases/{reference}").text)
+    listed = page.split("Deltagere: ", 1)[1].split("</p>", 1)[0]
+    assert "(samtykket er trukket tilbage: ikke længere med)" in listed
+    form = client.get(f"/cases/{reference}/steps/hold_first_meeting?mode=meeting").text
+    asked = form.split('data-testid="attendance"', 1)[1].split("</table>", 1)[0]
+    assert 'value="laerer-anna"' not in asked

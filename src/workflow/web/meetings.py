@@ -7,7 +7,7 @@ come; "the next meeting" is the earliest of those, never a cancelled or held one
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -93,12 +93,30 @@ def participant_name(
 
 
 def participant_names(
-    meeting: Meeting, names: Mapping[str, str], young_person: str, lang: str
+    meeting: Meeting,
+    names: Mapping[str, str],
+    young_person: str,
+    lang: str,
+    left: Collection[str] = (),
 ) -> dict[str, str]:
-    """Every invited participant's id and name, in the order they were invited."""
+    """Every invited participant's id and name, in the order they were invited; a team
+    member of a department in ``left`` (its consent withdrawn: they were sent the
+    meeting's cancellation) is said to be no longer taking part."""
     return {
-        str(p.get("id")): participant_name(p, names, young_person, lang) for p in invited(meeting)
+        str(p.get("id")): participant_name(p, names, young_person, lang)
+        + (f" ({text('member_consent_withdrawn', lang)})" if _left(p, left) else "")
+        for p in invited(meeting)
     }
+
+
+def still_taking_part(meeting: Meeting, left: Collection[str]) -> Meeting:
+    """The meeting without the team members of departments in ``left`` (for recording
+    who came: they were taken out of it)."""
+    return {**meeting, "invited": [p for p in invited(meeting) if not _left(p, left)]}
+
+
+def _left(person: Mapping[str, Any], left: Collection[str]) -> bool:
+    return person.get("role") == "team_member" and person.get("department") in left
 
 
 def names_of(ids: Sequence[str], names: Mapping[str, str], young_person: str, lang: str) -> str:

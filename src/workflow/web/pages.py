@@ -67,6 +67,7 @@ from workflow.web.meetings import (
     next_meeting,
     participant_names,
     staff_ids,
+    still_taking_part,
     unrecorded_meeting,
 )
 from workflow.web.page_support import (
@@ -266,7 +267,8 @@ def render_case(
         unrecorded=None if upcoming else unrecorded_meeting(view.meetings, now),
         meetings=sorted(view.meetings, key=lambda m: m["starts_at"]),
         attendees={
-            m["id"]: participant_names(m, people, young_person, lang) for m in view.meetings
+            m["id"]: participant_names(m, people, young_person, lang, departments_withdrawn(view))
+            for m in view.meetings
         },
         stage_names=stages,
         transition_names={"refer": REFERRAL_NAME, MIGRATED_EVENT: MIGRATED_NAME}
@@ -473,7 +475,13 @@ def _step_page(
     case = FormCase(
         meetings=view.meetings,
         held=held,
-        participants=participant_names(held, names, young_person, lang) if held else {},
+        # Who came is asked of those still taking part (not of a member whose
+        # department's consent was withdrawn: they were sent its cancellation).
+        participants=participant_names(
+            still_taking_part(held, departments_withdrawn(view)), names, young_person, lang
+        )
+        if held
+        else {},
         goal_themes=own_themes(definition, view.data) or None,  # none chosen yet: any
         today=web.clock().astimezone(ZoneInfo(definition.calendar.timezone)).date(),
     )
