@@ -384,17 +384,17 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "step_pauses_course": {
         "da": "Når du gemmer, sættes forløbet på pause: fristerne står stille, opgaverne "
-        "venter, og der holdes ingen møder, før det genoptages. Alle på sagen får besked.",
+        "venter, og der holdes ingen møder, før det genoptages. De andre på sagen får besked.",
         "en": "When you save, the course is paused: the deadlines stand still, the tasks "
-        "wait, and no meeting is held until it is resumed. Everyone on the case is told.",
+        "wait, and no meeting is held until it is resumed. The others on the case are told.",
     },
     "step_resumes_course": {
         "da": "Når du gemmer, fortsætter forløbet i «{stage}»: fristerne går videre med den "
         "tid, de havde tilbage, og opgaver, der ventede, får deres frist rykket med "
-        "pausens længde. Alle på sagen får besked.",
+        "pausens længde. De andre på sagen får besked.",
         "en": "When you save, the course goes on in «{stage}»: the deadlines go on with the "
         "time they had left, and tasks that waited have their due dates moved on by the "
-        "pause's length. Everyone on the case is told.",
+        "pause's length. The others on the case are told.",
     },
     "step_cancels_meeting": {
         "da": "Når du gemmer, aflyses mødet, og alle inviterede får en aflysning.",
@@ -803,8 +803,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "must be an e-mail address, e.g. name@example.dk",
     },
     "phone_format": {
-        "da": "skal være et dansk mobilnummer med 8 cifre",
-        "en": "must be a Danish mobile number of 8 digits",
+        "da": "skal være et dansk mobilnummer: 8 cifre, det første 2-9 (evt. efter +45)",
+        "en": "must be a Danish mobile number: 8 digits, the first 2-9 (after +45 if you like)",
     },
     # The young person's and guardian's own pages
     "ung_app": {

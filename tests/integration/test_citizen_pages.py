@@ -1127,3 +1127,25 @@ def test_a_move_withheld_while_withdrawn_is_what_reinvites_her(
     assert entry is not None
     assert entry.details["released"] >= 1
     assert "invited_again" not in entry.details
+
+
+def test_a_withdrawal_before_the_invitation_went_out_sends_neither_cancellation_nor_two_invitations(
+    citizen_runtime: Runtime,
+) -> None:
+    """Withdrawn before the delivery worker sent the teacher's invitation: she was sent a
+    cancellation of a meeting she had never heard of, and on the consent given again
+    both the released invitation and "Du er inviteret igen"."""
+    ref = _case(citizen_runtime, EMMA)  # the invitation is queued, not sent
+    citizen_runtime.consents.withdraw(ref, CASEWORKER, ["skole"])
+    citizen_runtime.deliverer.drain()  # withheld from her now
+    citizen_runtime.consents.give(
+        ref, CASEWORKER, ConsentRequest(["skole"], ["education"], guardian=True)
+    )
+    with citizen_runtime.sessions() as session:
+        templates = session.scalars(
+            select(OutboxRow.template).where(
+                OutboxRow.recipient["person"].as_string() == "laerer-anna"
+            )
+        ).all()
+    assert "meeting_uninvited" not in templates
+    assert "meeting_invited_again" not in templates

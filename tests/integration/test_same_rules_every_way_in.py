@@ -716,3 +716,24 @@ def test_meeting_mode_tells_every_wrong_field_at_once(staffed: Runtime, clock: C
         ("plan", "not_staff"),
         ("next_meeting_at", "meeting_weekday"),
     } <= codes, codes
+
+
+def test_the_api_refuses_a_phone_number_in_the_services_words(client: TestClient) -> None:
+    """The API refused it with its own regular expression as the message; the service's
+    rule and words now, beside the field."""
+    body = {
+        "definition": "soroe",
+        "young_person": {
+            "name": "Freja",
+            "cpr": "0101104321",
+            "birth_date": "2010-01-01",
+            "phone": "12 34 56 78",
+        },
+        "inputs": INPUTS,
+    }
+    answer = client.post("/api/v1/cases", json=body, headers=_api_token(client))
+    assert answer.status_code == 422, answer.text
+    [field] = answer.json()["fields"]
+    assert field["field"] == "young_person.phone"
+    assert "det første 2-9" in answer.text or "the first 2-9" in answer.text
+    assert "pattern" not in answer.text

@@ -56,15 +56,41 @@ def uninvite(
     ).all()
     queued = 0
     zone = ZoneInfo(definition.calendar.timezone)
+    reached = _messages(session, case)
     for meeting in meetings:
         for person in meeting.participants or []:
             if not isinstance(person, dict) or person.get("role") != "team_member":
                 continue
             if person.get("department") not in departments:
                 continue
+            # Only those it reached: an invitation not sent yet is now withheld for good.
+            told = reached.get((int(meeting.key or 0), str(person.get("id"))), [])
+            if not any(r.state in _REACHING for r in told):
+                continue
             session.add(_row(case, meeting, person, now, zone))
             queued += 1
     return queued
+
+
+#: A message that has reached its recipient, or is on its way.
+_REACHING = frozenset({OutboxState.SENT, OutboxState.SENDING})
+#: A message about to reach its recipient (a withheld one released by a consent).
+_COMING = frozenset({OutboxState.PENDING, OutboxState.SENDING})
+
+
+def _messages(session: Session, case: Case) -> dict[tuple[int, str], list[OutboxRow]]:
+    """The case's messages about a meeting to a member of staff, by (meeting, person),
+    oldest first."""
+    found: dict[tuple[int, str], list[OutboxRow]] = {}
+    rows = session.scalars(
+        select(OutboxRow).where(OutboxRow.case_id == case.id).order_by(OutboxRow.id)
+    )
+    for row in rows:
+        person = (row.recipient or {}).get("person")
+        meeting = (row.payload or {}).get("meeting")
+        if isinstance(person, str) and isinstance(meeting, dict) and "key" in meeting:
+            found.setdefault((int(meeting["key"]), person), []).append(row)
+    return found
 
 
 def _row(
@@ -162,26 +188,21 @@ def reinvite(
             )
         )
     }
-    rows = session.scalars(
-        select(OutboxRow).where(OutboxRow.case_id == case.id).order_by(OutboxRow.id)
-    ).all()
-    last: dict[tuple[int, str], OutboxRow] = {}  # (meeting, person) -> its latest row
-    for row in rows:
-        person = (row.recipient or {}).get("person")
-        meeting = (row.payload or {}).get("meeting")
-        if isinstance(person, str) and isinstance(meeting, dict) and "key" in meeting:
-            if row.template != TEMPLATE and row.state == OutboxState.WITHHELD:
-                continue  # never reached them (nor will)
-            last[(int(meeting["key"]), person)] = row
     queued = 0
     zone = ZoneInfo(definition.calendar.timezone)
-    for (key, _person), row in sorted(last.items(), key=lambda item: item[1].id):
+    for (key, _person), told in _messages(session, case).items():
         meeting = meetings.get(key)
-        if row.template != TEMPLATE or meeting is None:
+        taken_out = [r for r in told if r.template == TEMPLATE]
+        if meeting is None or not taken_out:
             continue
-        if (row.recipient or {}).get("id") not in departments:
+        last = taken_out[-1]
+        if (last.recipient or {}).get("id") not in departments:
             continue
-        session.add(_again(case, meeting, dict(row.recipient), now, zone))
+        # Not if a message of the meeting since, or one released now, reaches them.
+        since = [r for r in told if r.template != TEMPLATE and r.state != OutboxState.WITHHELD]
+        if any(r.id > last.id or r.state in _COMING for r in since):
+            continue
+        session.add(_again(case, meeting, dict(last.recipient), now, zone))
         queued += 1
     return queued
 
