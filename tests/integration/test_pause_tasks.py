@@ -23,7 +23,7 @@ from workflow.cli.main import app as cli
 from workflow.engine.model import Actor
 from workflow.privacy.consents import ConsentRequest
 from workflow.runtime import Runtime
-from workflow.store.tables import Case, CaseTask, HistoryEvent, OutboxRow
+from workflow.store.tables import Case, CaseTask, HistoryEvent, Meeting, OutboxRow
 from workflow.web.app import create_app
 
 PASSWORD = "correct horse battery"
@@ -208,15 +208,35 @@ def test_a_long_pause_keeps_the_wall_clock_and_the_meeting_it_was_for(
     going = _confirmation(staffed)
     assert going.due_at is not None
     assert going.due_at.astimezone(UTC) == datetime(2026, 4, 9, 7, 0, tzinfo=UTC)  # 09:00 CEST
-    # A meeting gone by in a pause, still booked: the confirmation is due when it began.
+    # A meeting whose time fell in a pause was not held (none is): the resumption cancels
+    # it, tells everyone invited (the calendar's cancellation with its mails), and ends
+    # the confirmations asked for it; the case waits for a new booking. After the pause
+    # it was offered as one to record as held, its confirmations overdue at once.
     clock.now = datetime(2026, 4, 8, 7, 0, tzinfo=UTC)
     staffed.service.trigger(reference, "pause", {"pause_reason": "treatment"}, CASEWORKER)
     clock.now = datetime(2026, 5, 4, 7, 0, tzinfo=UTC)
-    staffed.service.trigger(reference, "resume", {}, CASEWORKER)
+    resumed = staffed.service.trigger(reference, "resume", {}, CASEWORKER)
+    assert resumed.to_stage == "awaiting_first_meeting"
     late = _confirmation(staffed)
-    assert late.due_at is not None
-    assert late.due_at.astimezone(UTC) == datetime(2026, 4, 28, 7, 0, tzinfo=UTC)
-    assert late.next_reminder_at is None
+    assert (late.state, late.closed_by) == ("cancelled", "system:step")
+    with staffed.sessions() as session:
+        stored = session.scalars(select(Case).where(Case.reference == reference)).one()
+        meeting = session.scalars(select(Meeting).where(Meeting.case_id == stored.id)).one()
+        told = session.scalars(
+            select(OutboxRow).where(
+                OutboxRow.case_id == stored.id, OutboxRow.template == "my_course_resumed"
+            )
+        ).all()
+    assert (meeting.state, meeting.sequence) == ("cancelled", 2)
+    carried = [row.payload["meeting"] for row in told if row.payload.get("meeting")]
+    assert carried  # the last resumption's mail to her carries the cancellation
+    assert {m["state"] for m in carried} == {"cancelled"}
+    assert (
+        "book_first_meeting"
+        in [s.id for s in staffed.service.read(reference, CASEWORKER).next_steps]
+        if hasattr(staffed.service, "read")
+        else True
+    )
 
 
 def test_the_tasks_of_an_18th_birthday_in_a_pause_outlive_it(

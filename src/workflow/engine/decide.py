@@ -43,7 +43,13 @@ from workflow.engine.context import expression_context, with_data
 from workflow.engine.effects import StepFacts, effects_of, notifications_over_cap
 from workflow.engine.input_facts import InputFacts
 from workflow.engine.inputs import validate_inputs
-from workflow.engine.meetings import apply_meetings, cancel_open_meetings, meeting_rule_errors
+from workflow.engine.meetings import (
+    apply_meetings,
+    cancel_meetings_in,
+    cancel_open_meetings,
+    meeting_rule_errors,
+    meeting_task_keys,
+)
 from workflow.engine.milestones import live_milestones, with_reached
 from workflow.engine.model import (
     Actor,
@@ -431,6 +437,7 @@ def _leave_stage(attempt: _Attempt, draft: _Draft) -> _Draft | Rejection:
                 HoldTasks(stage.id),
                 CancelTasks(left=None, entered=attempt.target),
             )
+            running = changed(running, timing=changed(running.timing, paused_at=attempt.now))
         else:
             # Leaving a pause, the tasks it held go on if the case is back in their stage
             # (else they end); then those of the stage left and waiting for the one entered.
@@ -439,6 +446,17 @@ def _leave_stage(attempt: _Attempt, draft: _Draft) -> _Draft | Rejection:
                 *held,
                 CancelTasks(left=attempt.case.stage, entered=attempt.target, everything=final),
             )
+            since = running.timing.paused_at
+            if stage.pause and not final and since is not None:
+                # No meeting is held in a pause: one whose time fell in it is cancelled
+                # (the step's mails carry it), with the tasks asked for it.
+                missed = cancel_meetings_in(data, since, attempt.now)
+                if missed.changes:
+                    data, meeting = missed.data, missed.changed
+                    keys = meeting_task_keys(definition)
+                    asked = (CancelTasks(keys=keys),) if keys else ()
+                    tasks = (*tasks, *missed.changes, *asked)
+            running = changed(running, timing=changed(running.timing, paused_at=None))
         if final:  # the case ends: its booked meetings are cancelled (the mails carry it)
             ended = cancel_open_meetings(data)
             if ended.changes:

@@ -21,6 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from workflow.definitions.calendar import WEEKDAYS
+from workflow.definitions.effects import CreateTaskEffect
 from workflow.definitions.models import Definition
 from workflow.definitions.parts import Input, MeetingStep, StepSpec
 from workflow.definitions.vocabulary import InputType
@@ -263,6 +264,40 @@ def cancel_open_meetings(data: Mapping[str, Any]) -> MeetingOutcome:
     by_key = {m.key: m for m in meetings} | {c.meeting.key: c.meeting for c in changes}
     stored = [by_key[k].as_data() for k in sorted(by_key)]
     return MeetingOutcome({**data, MEETINGS_KEY: stored}, changes)
+
+
+def cancel_meetings_in(data: Mapping[str, Any], since: datetime, until: datetime) -> MeetingOutcome:
+    """The meetings still booked whose time fell between ``since`` and ``until`` (a pause:
+    not held) are cancelled."""
+    found = data.get(MEETINGS_KEY)
+    meetings = [MeetingRecord.from_data(m) for m in found] if isinstance(found, list) else []
+    changes = tuple(
+        MeetingChanged("cancel", changed(m, state="cancelled", sequence=m.sequence + 1))
+        for m in meetings
+        if m.state in OPEN_STATES and since <= m.starts_at < until
+    )
+    if not changes:
+        return MeetingOutcome(data)
+    by_key = {m.key: m for m in meetings} | {c.meeting.key: c.meeting for c in changes}
+    stored = [by_key[k].as_data() for k in sorted(by_key)]
+    return MeetingOutcome({**data, MEETINGS_KEY: stored}, changes)
+
+
+def meeting_task_keys(definition: Definition) -> tuple[str, ...]:
+    """The ``create_task`` ids due at the latest when the meeting begins (asked for a
+    meeting: they end with it)."""
+    return tuple(
+        sorted(
+            {
+                effect.create_task.id
+                for transition in definition.transitions
+                for effect in transition.effects
+                if isinstance(effect, CreateTaskEffect)
+                and effect.create_task.at_latest == "meeting"
+                and effect.create_task.id
+            }
+        )
+    )
 
 
 def participants(

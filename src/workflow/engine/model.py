@@ -120,6 +120,9 @@ class Timing:
     #: Anchored and case-wide timers that have run their course (fired or cancelled):
     #: their anchor does not start them again (a stage's own start again with the stage).
     ended: frozenset[str] = frozenset()
+    #: When the pause the case is in began (None: not paused): a meeting whose time falls
+    #: in it is not held, and is cancelled when the pause ends.
+    paused_at: datetime | None = None
 
     def as_data(self) -> dict[str, Any]:
         """As JSON values."""
@@ -131,6 +134,7 @@ class Timing:
             },
             "reached": {k: v.isoformat() for k, v in self.reached.items()},
             "ended": sorted(self.ended),
+            **({"paused_at": self.paused_at.isoformat()} if self.paused_at else {}),
         }
 
     @classmethod
@@ -146,6 +150,7 @@ class Timing:
             },
             reached={k: datetime.fromisoformat(v) for k, v in (data.get("reached") or {}).items()},
             ended=frozenset(data.get("ended") or ()),
+            paused_at=datetime.fromisoformat(data["paused_at"]) if data.get("paused_at") else None,
         )
 
 
