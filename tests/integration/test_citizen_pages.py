@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from tests.integration.conftest import Clock
 from tests.support.case_api import (
@@ -40,7 +40,7 @@ from workflow.errors import CaseNotFoundError
 from workflow.privacy.consents import ConsentRequest
 from workflow.runtime import Runtime, build_runtime, use_runtime
 from workflow.settings import Settings
-from workflow.store.tables import AuditEntry, Case, OutboxRow
+from workflow.store.tables import AuditEntry, Case, OutboxRow, YoungPerson
 from workflow.web.app import create_app
 from workflow.web.dev_oidc import PROVIDER_FOLDER, ensure_installed, running_provider
 
@@ -1097,6 +1097,27 @@ def test_asking_for_help_again_twice_opens_one_new_course(citizen_runtime: Runti
     assert "Planen skrives sammen med dig på det første møde." not in stopped
     with citizen_runtime.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Case)) == 2  # not three
+
+
+def test_asking_for_help_again_goes_on_without_a_phone_number_no_sms_can_go_to(
+    citizen_runtime: Runtime,
+) -> None:
+    """A number the referral took before the service checked them ("+45 12 34 56 78") is
+    refused now: her "Jeg vil gerne have hjælp igen" failed on it, and she cannot mend it.
+    The new course goes on without it."""
+    ref = _case(citizen_runtime, EMMA, meeting=False)
+    with citizen_runtime.sessions() as session, session.begin():
+        session.execute(update(YoungPerson).values(phone="+45 12 34 56 78"))
+    citizen_runtime.service.trigger(ref, "withdraw", {}, CASEWORKER)
+    client = _login(TestClient(create_app(citizen_runtime)), "emma")
+    ended = client.get(f"/ung/cases/{ref}").text
+    asked = client.post(
+        f"/ung/cases/{ref}/come-back", data={"csrf_token": _csrf(ended)}, follow_redirects=False
+    )
+    assert asked.status_code == 303, asked.text
+    with citizen_runtime.sessions() as session:
+        phones = session.scalars(select(YoungPerson.phone).order_by(YoungPerson.id)).all()
+    assert phones[-1] is None
 
 
 def test_a_move_withheld_while_withdrawn_is_what_reinvites_her(

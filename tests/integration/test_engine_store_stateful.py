@@ -577,14 +577,20 @@ class EngineAndStore(RuleBasedStateMachine):
                     row = self.tasks[index]
                     due = row[4]
                     if due is not None:
-                        due = timing.align(self.d, due + (now - life["held"]), "business_day")
-                        coming = [
-                            at
-                            for state, at in self.booked.values()
-                            if state in ("booked", "moved") and at > now
+                        # Later by the pause on the wall clock, on a business day, not
+                        # after the first meeting still booked (whatever its time).
+                        zone = ZoneInfo(self.d.calendar.timezone)
+
+                        def wall(moment: datetime, zone: ZoneInfo = zone) -> datetime:
+                            return moment.astimezone(zone).replace(tzinfo=None)
+
+                        later = wall(due) + (wall(now) - wall(life["held"]))
+                        due = timing.align(self.d, later.replace(tzinfo=zone), "business_day")
+                        booked = [
+                            at for state, at in self.booked.values() if state in ("booked", "moved")
                         ]
-                        if life["key"] in by_meeting and coming:
-                            due = min(due, min(coming))
+                        if life["key"] in by_meeting and booked:
+                            due = min(due, min(booked))
                     self.tasks[index] = (*row[:4], due)
                     life["held"] = None
 

@@ -716,6 +716,11 @@ def test_a_meeting_booked_while_the_course_is_paused_says_it_cannot_be_held(
     teams = html.unescape(client.get(f"/cases/{reference}").text)
     assert "så flyt eller aflys det, så alle får besked" in teams
     assert "/steps/move_meeting" not in teams
+    # Why is the caseworker's to know (health information); the team reads when.
+    note = teams.split('data-testid="pause-note">', 1)[1].split("</p>", 1)[0]
+    assert "Forventet genoptagelse: mandag den 16. marts 2026." in note
+    assert "Behandling" not in note
+    assert "Hvorfor" not in note
 
 
 def test_pausing_and_resuming_say_what_saving_does(client: TestClient, runtime: Runtime) -> None:
@@ -757,11 +762,12 @@ def test_a_deadline_whose_own_step_moved_the_case_on_is_not_overdue(
     assert reference not in client.get("/?overdue=1").text
 
 
-def test_a_member_whose_consent_was_withdrawn_is_not_asked_for_at_the_meeting(
+def test_a_member_whose_consent_was_withdrawn_is_set_absent_at_the_meeting(
     client: TestClient, runtime: Runtime
 ) -> None:
     """Taken out of the meetings to come (sent the cancellation), the teacher was still
-    listed as a participant, and meeting mode asked whether she came."""
+    listed as a participant, and meeting mode asked whether she came: she is set as
+    absent there (left out of the form, she was recorded as present)."""
     reference = _refer(runtime)
     cw = Actor("caseworker", "cw-mette")
     runtime.consents.give(reference, cw, ConsentRequest(["skole"], ["education"], guardian=True))
@@ -776,4 +782,6 @@ def test_a_member_whose_consent_was_withdrawn_is_not_asked_for_at_the_meeting(
     assert "(samtykket er trukket tilbage: ikke længere med)" in listed
     form = client.get(f"/cases/{reference}/steps/hold_first_meeting?mode=meeting").text
     asked = form.split('data-testid="attendance"', 1)[1].split("</table>", 1)[0]
-    assert 'value="laerer-anna"' not in asked
+    row = asked.split('value="laerer-anna"', 1)[1].split("</tr>", 1)[0]
+    assert '<option value="absent" selected>' in row
+    assert "(samtykket er trukket tilbage" in html.unescape(asked)

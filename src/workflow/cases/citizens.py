@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from workflow.cases.model import GuardianDetails, StepResult, YoungPersonDetails
+from workflow.cases.referral_checks import usable_email, usable_phone
 from workflow.cases.service import CaseService
 from workflow.definitions.models import Definition
 from workflow.definitions.parts import Transition
@@ -228,14 +229,21 @@ class CitizenService:
         page = self.page(citizen, reference)
         with self.uow.reading() as session:
             person, guardians = citizen_details(session, reference)
+        # Contact details stored before the service checked them, and no message can go
+        # to, are left out rather than refusing her (she cannot mend them here).
         details = YoungPersonDetails(
             name=person["name"],
             cpr=self.uow.cpr.decrypt(person["cpr"]),
             birth_date=person["birth_date"],
-            email=person["email"],
-            phone=person["phone"],
+            email=usable_email(person["email"]),
+            phone=usable_phone(person["phone"]),
             guardians=tuple(
-                GuardianDetails(g["name"], self.uow.cpr.decrypt(g["cpr"]), g["email"], g["phone"])
+                GuardianDetails(
+                    g["name"],
+                    self.uow.cpr.decrypt(g["cpr"]),
+                    usable_email(g["email"]),
+                    usable_phone(g["phone"]),
+                )
                 for g in guardians
             ),
         )

@@ -282,6 +282,17 @@ EMAIL = re.compile(r"[^@\s/]{1,64}@[^@\s/]{1,190}\.[^@\s/]{2,}")
 DANISH_MOBILE = re.compile(r"(?:\+45|0045)?[2-9]\d{7}")
 
 
+def usable_email(email: str | None) -> str | None:
+    """A stored e-mail address if a message can go to it, else None (kept from before
+    the service checked it: a course asked for again goes on without it)."""
+    return email if email and EMAIL.fullmatch(email.strip()) else None
+
+
+def usable_phone(phone: str | None) -> str | None:
+    """A stored phone number if an SMS can go to it, else None (as :func:`usable_email`)."""
+    return phone if phone and DANISH_MOBILE.fullmatch("".join(phone.split())) else None
+
+
 def _contact_errors(email: str | None, phone: str | None) -> list[FieldError]:
     """A person's own channels, if given, must be ones a message can go to."""
     found = []

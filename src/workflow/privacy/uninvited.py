@@ -4,7 +4,7 @@ Its team members were invited to the case's booked meetings (a calendar entry ea
 With the consent withdrawn nothing more reaches them — a moved meeting's update is
 withheld — so their calendars would keep the meeting at its old time, and they would
 come to a meeting the young person no longer shares with them. Each of them is sent the
-meeting's cancellation for their own calendar (the same UID, a higher SEQUENCE), in the
+meeting's cancellation for their own calendar (the same UID), in the
 same transaction as the withdrawal: no reason, no link, only the case reference and the
 time (the definition's ``meeting_uninvited`` template). The meeting itself stands for
 everyone else.
@@ -202,12 +202,20 @@ def reinvite(
         since = [r for r in told if r.template != TEMPLATE and r.state != OutboxState.WITHHELD]
         if any(r.id > last.id or r.state in _COMING for r in since):
             continue
-        session.add(_again(case, meeting, dict(last.recipient), now, zone))
+        # Not older than the cancellation it follows (before, it carried SEQUENCE + 1).
+        sequence = max(meeting.sequence, int((last.payload or {})["meeting"].get("sequence", 0)))
+        session.add(_again(case, meeting, dict(last.recipient), now, zone, sequence))
         queued += 1
     return queued
 
 
 def _again(
-    case: Case, meeting: Meeting, recipient: dict[str, Any], now: datetime, zone: ZoneInfo
+    case: Case,
+    meeting: Meeting,
+    recipient: dict[str, Any],
+    now: datetime,
+    zone: ZoneInfo,
+    sequence: int,
 ) -> OutboxRow:
-    return _outbox_row(case, recipient, AGAIN, _meeting(meeting, zone), now, {})
+    invited = _meeting(meeting, zone) | {"sequence": sequence}
+    return _outbox_row(case, recipient, AGAIN, invited, now, {})

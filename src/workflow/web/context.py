@@ -193,10 +193,14 @@ def entered_by(view: CaseView) -> dict[str, Any] | None:
     return max(into, key=lambda h: h["seq"]) if into else None
 
 
-def pause_of(definition: Definition, view: CaseView, lang: str) -> dict[str, Any] | None:
+def pause_of(
+    definition: Definition, view: CaseView, lang: str, *, everything: bool
+) -> dict[str, Any] | None:
     """A course on pause as the case page says it: when, by whom (an actor id) and what
     the step that paused it was given, in words (why, the expected resumption); None
-    when the course is not paused."""
+    when the course is not paused. ``everything``: all its answers (the caseworker and
+    the coordinator); else only those the step shares (a pause's reason may be health
+    information: the team is told the expected resumption, not why)."""
     stage = definition.stages_by_id.get(view.stage)
     last = entered_by(view)
     if stage is None or not stage.pause or last is None:
@@ -206,7 +210,7 @@ def pause_of(definition: Definition, view: CaseView, lang: str) -> dict[str, Any
     answers = [
         (local(item.label, lang), _answer(definition, item, given[item.name], lang))
         for item in (transition.inputs if transition else [])
-        if given.get(item.name) not in (None, "", [])
+        if given.get(item.name) not in (None, "", []) and (everything or item.share)
     ]
     return {"at": last["at"], "actor": last.get("actor"), "answers": answers}
 

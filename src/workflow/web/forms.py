@@ -79,6 +79,9 @@ class FormField:
     default: str = ""
     #: Attendance: each invited participant's id and name.
     participants: list[tuple[str, str]] = field(default_factory=list)
+    #: Attendance: those set as absent on a blank form (taken out of the meeting: their
+    #: department's consent was withdrawn).
+    absent: frozenset[str] = frozenset()
     #: Attendance: the meeting it is recorded for, in words ("" when none is booked).
     meeting: str = ""
     #: A date's earliest and latest day (ISO), from its ``min`` and ``max`` in days from
@@ -95,6 +98,8 @@ class FormCase:
     meetings: Sequence[Mapping[str, Any]] = ()
     held: Mapping[str, Any] | None = None
     participants: Mapping[str, str] = field(default_factory=dict)
+    #: Of those invited, the ones no longer taking part (absent unless the form says else).
+    absent: frozenset[str] = frozenset()
     #: The themes a goal may have (own-themes-only: the young person's own); None: any.
     goal_themes: frozenset[str] | None = None
     #: The day of the step in the municipality (dates' bounds count from it); None: unknown.
@@ -167,6 +172,7 @@ def form_fields(
                 # A booked meeting left blank is the earliest one: shown chosen.
                 default=choices[0][0] if item.type is InputType.BOOKED_MEETING and choices else "",
                 participants=list(case.participants.items()) if attendance else [],
+                absent=case.absent if attendance else frozenset(),
                 meeting=meeting_label(definition, case.held, locale)
                 if attendance and case.held is not None
                 else "",

@@ -109,10 +109,10 @@ def participant_names(
     }
 
 
-def still_taking_part(meeting: Meeting, left: Collection[str]) -> Meeting:
-    """The meeting without the team members of departments in ``left`` (for recording
-    who came: they were taken out of it)."""
-    return {**meeting, "invited": [p for p in invited(meeting) if not _left(p, left)]}
+def left_out(meeting: Meeting, left: Collection[str]) -> list[str]:
+    """The ids of the team members of departments in ``left`` invited to the meeting
+    (taken out of it: their department's consent was withdrawn)."""
+    return [str(p.get("id")) for p in invited(meeting) if _left(p, left)]
 
 
 def _left(person: Mapping[str, Any], left: Collection[str]) -> bool:

@@ -63,11 +63,11 @@ from workflow.web.meetings import (
     held_meeting,
     is_open,
     kind_name,
+    left_out,
     names_of,
     next_meeting,
     participant_names,
     staff_ids,
-    still_taking_part,
     unrecorded_meeting,
 )
 from workflow.web.page_support import (
@@ -263,11 +263,19 @@ def render_case(
             and view.stage in definition.source_stages(t)
             for t in definition.transitions
         ),
-        pause=pause_of(definition, view, lang),
+        pause=pause_of(
+            definition,
+            view,
+            lang,
+            everything=bool({CaseRole.CASEWORKER, CaseRole.COORDINATOR} & set(roles)),
+        ),
         unrecorded=None if upcoming else unrecorded_meeting(view.meetings, now),
         meetings=sorted(view.meetings, key=lambda m: m["starts_at"]),
         attendees={
-            m["id"]: participant_names(m, people, young_person, lang, departments_withdrawn(view))
+            # (meetings still to come: one held before the withdrawal keeps its names)
+            m["id"]: participant_names(
+                m, people, young_person, lang, departments_withdrawn(view) if is_open(m) else ()
+            )
             for m in view.meetings
         },
         stage_names=stages,
@@ -471,17 +479,15 @@ def _step_page(
     staff = _staff(web, definition)
     held = held_meeting(shown.transition, view.meetings)
     names = web.staff.names(staff_ids([held])) if held else {}
+    left = departments_withdrawn(view)
     young_person = str(view.young_person.get("name") or "")
     case = FormCase(
         meetings=view.meetings,
         held=held,
-        # Who came is asked of those still taking part (not of a member whose
-        # department's consent was withdrawn: they were sent its cancellation).
-        participants=participant_names(
-            still_taking_part(held, departments_withdrawn(view)), names, young_person, lang
-        )
-        if held
-        else {},
+        # A member whose department's consent was withdrawn was sent the meeting's
+        # cancellation: said so, and set as absent (left out, they counted as present).
+        participants=participant_names(held, names, young_person, lang, left) if held else {},
+        absent=frozenset(left_out(held, left)) if held else frozenset(),
         goal_themes=own_themes(definition, view.data) or None,  # none chosen yet: any
         today=web.clock().astimezone(ZoneInfo(definition.calendar.timezone)).date(),
     )
