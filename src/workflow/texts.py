@@ -213,6 +213,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "Lukket af systemet {when}, da sagen forlod det trin, opgaven hørte til",
         "en": "Closed by the system {when} as the case left the stage the task belonged to",
     },
+    "task_cancelled_by_consent": {
+        "da": "Lukket af systemet {when}, da samtykket til afdelingen blev trukket tilbage",
+        "en": "Closed by the system {when}, as the department's consent was withdrawn",
+    },
     "task_cancelled_by_step": {
         "da": "Lukket af systemet {when}, da et skridt i sagen gjorde den overflødig",
         "en": "Closed by the system {when}: a step of the case made it unneeded",

@@ -172,5 +172,6 @@ def test_withdrawing_uu_stops_its_access_and_its_mail_and_keeps_the_record(
         ("caseworker:cw-mette", "change", "samtykke"),
         ("caseworker:cw-mette", "change", "samtykke trukket tilbage"),
     ]
-    # (no meeting of this case lies ahead: no one to take out of one)
-    assert changes[1].details == {"withdrawn": ["uu"], "uninvited": 0}
+    # (no meeting of this case lies ahead: no one to take out of one; the counsellor's
+    # task of the plan ends with the consent)
+    assert changes[1].details == {"withdrawn": ["uu"], "uninvited": 0, "tasks_closed": 1}

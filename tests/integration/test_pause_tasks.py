@@ -262,3 +262,42 @@ def test_the_tasks_of_an_18th_birthday_in_a_pause_outlive_it(
         ).all()
     assert ("Forbered støtten efter 18 år sammen med den unge", "open") in tasks
     assert ("Hold overgangsmøde med den unge og voksenområdet", "open") in tasks
+
+
+def test_a_withdrawn_departments_tasks_end_and_none_are_given_to_it(
+    staffed: Runtime, reference: str, clock: Clock
+) -> None:
+    """The school's consent withdrawn, its confirmation stayed open (Anna could not see
+    it), went overdue and was escalated to the coordinator; the first meeting held then
+    gave her a task of the plan. Both end now, said why."""
+    staffed.consents.withdraw(reference, CASEWORKER, ["skole"])
+    closed = _confirmation(staffed)
+    assert (closed.state, closed.closed_by, closed.next_reminder_at) == (
+        "cancelled",
+        "system:consent",
+        None,
+    )
+    clock.now = datetime(2026, 3, 17, 10, 0, tzinfo=UTC)  # the meeting has begun
+    staffed.service.trigger(
+        reference,
+        "hold_first_meeting",
+        {
+            "plan": [
+                {
+                    "text": "Jeg vil møde op i skolen hver dag",
+                    "department": "skole",
+                    "theme": "uddannelse",
+                }
+            ],
+            "next_meeting_at": "2026-04-14T09:00",
+        },
+        Actor("coordinator", "tovholder-lise"),
+    )
+    with staffed.sessions() as session:
+        given = session.execute(
+            select(CaseTask.assignee_id, CaseTask.state, CaseTask.closed_by).where(
+                CaseTask.key != "confirm_participation"
+            )
+        ).all()
+    assert any(row[0] == "skole" for row in given)  # the plan's task for the school
+    assert {row for row in given if row[0] == "skole"} <= {("skole", "cancelled", "system:consent")}

@@ -42,7 +42,7 @@ from workflow.engine.model import Actor
 from workflow.engine.vocabulary import DEPARTMENT_KINDS
 from workflow.errors import InvalidRequestError, NotAllowedError, Problem, did_you_mean
 from workflow.privacy.authorisation import authorise
-from workflow.privacy.uninvited import reinvite, uninvite
+from workflow.privacy.uninvited import close_department_tasks, reinvite, uninvite
 from workflow.store.audit import AuditAction, AuditObject, actor_label, write_audit
 from workflow.store.reading import case_by_reference
 from workflow.store.states import OutboxState
@@ -378,8 +378,11 @@ class ConsentService:
             )
             withdrawn = sorted({r.department for r in chosen})
             definition = self.uow.catalog.pinned(session, case.definition_version_id)
-            # Their team members leave the meetings still to come (their calendars).
+            # Their team members leave the meetings still to come (their calendars), and
+            # their open tasks end (they can no longer see them; left open they went
+            # overdue and were escalated to the coordinator).
             uninvited = uninvite(session, case, definition, set(withdrawn), now)
+            closed = close_department_tasks(session, case, set(withdrawn), now)
             write_audit(
                 session,
                 at=now,
@@ -388,7 +391,8 @@ class ConsentService:
                 object_type=AuditObject.CONSENT,
                 object_id=reference,
                 purpose=purpose,
-                details={"withdrawn": withdrawn, "uninvited": uninvited},
+                details={"withdrawn": withdrawn, "uninvited": uninvited}
+                | ({"tasks_closed": closed} if closed else {}),
             )
         if withdrawn:
             self._tell_case(reference, definition, CONSENT_WITHDRAWN, actor)

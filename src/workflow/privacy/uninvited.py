@@ -1,4 +1,5 @@
-"""A department whose consent is withdrawn leaves the meetings still to come.
+"""A department whose consent is withdrawn leaves the meetings still to come (and its
+open tasks end: :func:`close_department_tasks`).
 
 Its team members were invited to the case's booked meetings (a calendar entry each).
 With the consent withdrawn nothing more reaches them — a moved meeting's update is
@@ -23,15 +24,15 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from workflow.definitions.models import Definition
 from workflow.engine.consent import UNINVITED_MARK
 from workflow.engine.meetings import OPEN_STATES
 from workflow.engine.vocabulary import RecipientKind
-from workflow.store.states import OutboxState
-from workflow.store.tables import Case, Meeting, OutboxRow
+from workflow.store.states import CONSENT_CLOSER, OutboxState, TaskState
+from workflow.store.tables import Case, CaseTask, Meeting, OutboxRow
 
 #: The template each such cancellation is written with (the base definition has it).
 TEMPLATE = "meeting_uninvited"
@@ -219,3 +220,29 @@ def _again(
 ) -> OutboxRow:
     invited = _meeting(meeting, zone) | {"sequence": sequence}
     return _outbox_row(case, recipient, AGAIN, invited, now, {})
+
+
+def close_department_tasks(
+    session: Session, case: Case, departments: set[str], now: datetime
+) -> int:
+    """End the case's open tasks given to ``departments`` (or to a team member of one):
+    their consent is withdrawn. How many were closed."""
+    if not departments:
+        return 0
+    result = session.execute(
+        update(CaseTask)
+        .where(
+            CaseTask.case_id == case.id,
+            CaseTask.state == TaskState.OPEN,
+            CaseTask.assignee_kind.in_((RecipientKind.DEPARTMENT, RecipientKind.TEAM_MEMBER)),
+            CaseTask.assignee_id.in_(sorted(departments)),
+        )
+        .values(
+            state=TaskState.CANCELLED,
+            closed_at=now,
+            closed_by=CONSENT_CLOSER,
+            next_reminder_at=None,
+            held_since=None,
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

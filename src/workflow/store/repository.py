@@ -61,6 +61,7 @@ from workflow.store.tasks import (
     hold_tasks,
     release_tasks,
     task_row,
+    without_consent,
 )
 
 #: The outbox column's width; a longer key (a very long staff id) is shortened by hash.
@@ -225,6 +226,7 @@ def _apply_effects(
     if outbox:
         INSERT_OUTBOX.executemany(connection, outbox)
     if tasks:
+        without_consent(connection, case.id, tasks)
         INSERT_TASK.executemany(connection, tasks)
     if meetings:
         follow_moved_meetings(connection, case.id, meetings, definition)

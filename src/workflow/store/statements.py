@@ -21,6 +21,7 @@ from workflow.store.tables import (
     Case,
     CaseTask,
     CaseTimer,
+    ConsentDepartment,
     Guardian,
     HistoryEvent,
     IdempotencyKey,
@@ -180,6 +181,13 @@ FIRST_OPEN_MEETING = DriverStatement(
 MEETING_START = DriverStatement(
     select(Meeting.starts_at).where(
         Meeting.case_id == bindparam("b_case"), Meeting.key == bindparam("b_key")
+    )
+)
+#: The departments a consent of the case named, and whether that consent still covers
+#: them (a department named only by withdrawn consents no longer takes part).
+CONSENTED_DEPARTMENTS = DriverStatement(
+    select(ConsentDepartment.department, ConsentDepartment.withdrawn_at.is_(None)).where(
+        ConsentDepartment.case_id == bindparam("b_case")
     )
 )
 #: The open tasks a step names by their ``create_task`` id end (``cancel_tasks:``).

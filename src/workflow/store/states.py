@@ -38,6 +38,9 @@ class OutboxState(StrEnum):
 SYSTEM_CLOSER = "system"
 #: Who closed a task a step ended by name (``cancel_tasks:``, e.g. a meeting cancelled).
 STEP_CLOSER = "system:step"
+#: Who closed a task of a department whose consent was withdrawn (it no longer takes
+#: part: it cannot even see the task).
+CONSENT_CLOSER = "system:consent"
 
 
 class TaskState(StrEnum):

@@ -22,10 +22,12 @@ from workflow.definitions.effects import CreateTaskEffect
 from workflow.definitions.models import Definition
 from workflow.engine import timing
 from workflow.engine.model import CancelTasks, CreateTask, HoldTasks, MeetingChanged, ReleaseTasks
+from workflow.engine.vocabulary import RecipientKind
 from workflow.store.statements import (
     CANCEL_ALL_TASKS,
     CANCEL_KEYED_TASKS,
     CANCEL_STAGE_TASKS,
+    CONSENTED_DEPARTMENTS,
     END_HELD_TASK,
     FIRST_OPEN_MEETING,
     HELD_TASKS,
@@ -33,7 +35,7 @@ from workflow.store.statements import (
     MEETING_START,
     RELEASE_TASK,
 )
-from workflow.store.states import TaskState
+from workflow.store.states import CONSENT_CLOSER, TaskState
 from workflow.store.tables import CaseTask
 
 
@@ -90,6 +92,25 @@ def cancel_tasks(connection: Connection, case_id: int, cancel: CancelTasks, now:
             connection,
             {"b_case": case_id, "b_now": now, "b_left": cancel.left, "b_entered": cancel.entered},
         )
+
+
+def without_consent(connection: Connection, case_id: int, rows: list[dict[str, Any]]) -> None:
+    """Tasks a step gives to a department whose consent was withdrawn (or to one of its
+    team members) are written closed: it no longer takes part in the course, and cannot
+    see them (left open, they went overdue and were escalated to the coordinator)."""
+    if not any(r["assignee_kind"] != RecipientKind.ROLE for r in rows):
+        return
+    covered: dict[str, bool] = {}
+    for department, active in CONSENTED_DEPARTMENTS.rows(connection, {"b_case": case_id}):
+        covered[department] = covered.get(department, False) or bool(active)
+    for row in rows:
+        if row["assignee_kind"] != RecipientKind.ROLE and covered.get(row["assignee_id"]) is False:
+            row |= {
+                "state": TaskState.CANCELLED,
+                "closed_at": row["created_at"],
+                "closed_by": CONSENT_CLOSER,
+                "next_reminder_at": None,
+            }
 
 
 def hold_tasks(connection: Connection, case_id: int, hold: HoldTasks, now: datetime) -> None:
@@ -182,7 +203,7 @@ def _due_by_meeting(definition: Definition) -> set[str]:
     }
 
 
-__all__ = ["cancel_tasks", "hold_tasks", "release_tasks", "task_row"]
+__all__ = ["cancel_tasks", "hold_tasks", "release_tasks", "task_row", "without_consent"]
 
 
 def follow_moved_meetings(

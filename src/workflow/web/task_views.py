@@ -21,7 +21,7 @@ from workflow.cases.tasks import TaskItem
 from workflow.definitions.effects import CreateTask, CreateTaskEffect
 from workflow.definitions.models import Definition
 from workflow.definitions.types import text_in
-from workflow.store.states import STEP_CLOSER, SYSTEM_CLOSER
+from workflow.store.states import CONSENT_CLOSER, STEP_CLOSER, SYSTEM_CLOSER
 from workflow.texts import text
 from workflow.web.definition_texts import local
 from workflow.web.rendering import when
@@ -132,6 +132,8 @@ def _closed(fields: Mapping[str, Any], names: Mapping[str, str], lang: str) -> s
         return ""
     if closer == STEP_CLOSER:  # ended by name by a step (a meeting cancelled, say)
         return text("task_cancelled_by_step", lang, when=when(moment))
+    if closer == CONSENT_CLOSER:  # its department's consent was withdrawn
+        return text("task_cancelled_by_consent", lang, when=when(moment))
     if closer == SYSTEM_CLOSER or state == "cancelled":
         return text("task_cancelled_when", lang, when=when(moment))
     who = names.get(str(closer), str(closer or "–"))
