@@ -74,3 +74,19 @@ def test_a_reminder_and_a_deadline_say_their_time_in_danish_time(soroe: Definiti
     assert "mandag den 5. januar 2026 kl. 18.39" in said("task_reminder", {"task": task})
     summer = {"timer": "referral_decision_due", "timer_due": "2026-06-05T07:00:00+00:00"}
     assert "fredag den 5. juni 2026 kl. 09.00" in said("referral_overdue", summer)
+
+
+def test_a_time_given_in_utc_is_kept_in_the_municipalitys_time(soroe: Definition) -> None:
+    """An API client booked "2026-03-17T08:00:00Z" (09:00 in Denmark): stored with its
+    UTC offset, every mail said "kl. 08.00"."""
+    from workflow.definitions.parts import Input
+    from workflow.engine.inputs import validate_inputs
+
+    item = Input.model_validate({"name": "first_meeting_at", "type": "datetime", "label": "x"})
+    values, errors = validate_inputs(soroe, [item], {"first_meeting_at": "2026-03-17T08:00:00Z"})
+    assert errors == []
+    assert values["first_meeting_at"] == "2026-03-17T09:00+01:00"
+    said = _mail(
+        soroe, "coordinator_chosen", {"first_meeting_at": values["first_meeting_at"]}, "da"
+    )
+    assert "kl. 09.00" in said

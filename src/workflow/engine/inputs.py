@@ -217,8 +217,10 @@ def _datetime(d: Definition, _item: Input, raw: Any) -> str:
     if not isinstance(raw, datetime):
         raise _InvalidError("not_datetime")
     moment: datetime = _in_range(raw)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=ZoneInfo(d.calendar.timezone))
+    zone = ZoneInfo(d.calendar.timezone)
+    # In the municipality's time, as every page, mail and calendar says it: given with
+    # another offset (an API client's UTC), a 09:00 meeting was mailed as "kl. 08.00".
+    moment = moment.replace(tzinfo=zone) if moment.tzinfo is None else moment.astimezone(zone)
     return moment.isoformat(timespec="minutes")
 
 
