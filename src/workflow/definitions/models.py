@@ -26,6 +26,7 @@ from workflow.definitions.casework import (
     Pool,
 )
 from workflow.definitions.dates import date_functions
+from workflow.definitions.effects import CreateTaskEffect
 from workflow.definitions.expressions import uses_name
 from workflow.definitions.parts import (
     AgeRange,
@@ -229,6 +230,18 @@ class Definition(StrictModel):
         for transition in self.transitions:
             grouped.setdefault(transition.event_name, []).append(transition)
         return grouped
+
+    @cached_property
+    def stages_tasks_wait_for(self) -> frozenset[str]:
+        """The stages some ``create_task`` lives until (``until: <stage>``): entering one
+        ends those tasks; entering another has none to end."""
+        return frozenset(
+            str(effect.create_task.until)
+            for transition in self.transitions
+            for effect in transition.effects
+            if isinstance(effect, CreateTaskEffect)
+            and effect.create_task.until not in (None, "stage", "case")
+        )
 
     @cached_property
     def timer_events(self) -> frozenset[str]:

@@ -433,9 +433,10 @@ def _leave_stage(attempt: _Attempt, draft: _Draft) -> _Draft | Rejection:
     if attempt.target != attempt.case.stage:
         final = entering.kind is StageKind.FINAL
         if entering.pause:  # the stage is set aside, not left: its tasks wait with it
+            waiting = attempt.target in definition.stages_tasks_wait_for
             tasks = (
                 HoldTasks(stage.id),
-                CancelTasks(left=None, entered=attempt.target),
+                *((CancelTasks(left=None, entered=attempt.target),) if waiting else ()),
             )
             running = changed(running, timing=changed(running.timing, paused_at=attempt.now))
         else:
