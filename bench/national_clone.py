@@ -39,6 +39,7 @@ CASE_TABLES: dict[str, str] = {
     "outbox": "case_id = {case}",
     "consents": "case_id = {case}",
     "consent_departments": "case_id = {case}",
+    "consent_parts": "case_id = {case}",
     "audit_log": "object_id = '{reference}'",
     "guardians": "case_id = {case}",
     "pool_entries": "case_id = {case}",
