@@ -22,6 +22,7 @@ def test_the_national_copier_knows_every_table_of_the_store() -> None:
     the store ("tables the national bench does not copy") and ``make bench-quick`` broke,
     unnoticed until it was run. Every table is copied per case or named as not."""
     from bench.national_clone import CASE_TABLES, OTHER_TABLES
+
     from workflow.store.tables import Base
 
     tables = set(Base.metadata.tables)
