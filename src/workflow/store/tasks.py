@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, or_, update
 
-from workflow.definitions.effects import CreateTaskEffect
 from workflow.definitions.models import Definition
 from workflow.engine import timing
+from workflow.engine.meetings import meeting_task_keys
 from workflow.engine.model import CancelTasks, CreateTask, HoldTasks, MeetingChanged, ReleaseTasks
 from workflow.engine.vocabulary import RecipientKind
 from workflow.store.statements import (
@@ -135,7 +135,7 @@ def release_tasks(
     if not held:
         return
     zone = ZoneInfo(definition.calendar.timezone)
-    by_meeting = _due_by_meeting(definition)
+    by_meeting = set(meeting_task_keys(definition))
     meeting: list[datetime | None] = []  # the first meeting still booked, once read
     for task_id, stage, until, key, due, reminders, held_since in held:
         if stage != release.stage or until != "stage":
@@ -191,18 +191,6 @@ def _on_wall(wall: datetime, zone: ZoneInfo) -> datetime:
     return wall.replace(tzinfo=zone)
 
 
-def _due_by_meeting(definition: Definition) -> set[str]:
-    """The ``create_task`` ids due at the latest when the meeting begins."""
-    return {
-        effect.create_task.id
-        for transition in definition.transitions
-        for effect in transition.effects
-        if isinstance(effect, CreateTaskEffect)
-        and effect.create_task.at_latest == "meeting"
-        and effect.create_task.id
-    }
-
-
 __all__ = ["cancel_tasks", "hold_tasks", "release_tasks", "task_row", "without_consent"]
 
 
@@ -219,7 +207,7 @@ def follow_moved_meetings(
     are written (it reads each meeting's time before the move). A move of the first
     meeting left its confirmations "Overskredet" on the old date."""
     moves = [c.meeting for c in changes if c.action == "move"]
-    keys = _due_by_meeting(definition)
+    keys = set(meeting_task_keys(definition))
     if not moves or not keys:
         return
     for meeting in moves:
