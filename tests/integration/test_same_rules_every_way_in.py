@@ -39,7 +39,7 @@ from workflow.engine.model import Actor
 from workflow.errors import CaseNotFoundError
 from workflow.privacy.consents import ConsentRequest
 from workflow.runtime import Runtime
-from workflow.store.tables import Case
+from workflow.store.tables import Case, YoungPerson
 from workflow.web.app import create_app
 
 PASSWORD = "correct horse battery"
@@ -317,10 +317,15 @@ def test_a_phone_number_no_message_can_go_to_is_refused_where_given(staffed: Run
         "young_person.guardians.1.phone": "phone_format",
     }
     assert _cases(staffed) == 0
+    # Spaces around an address pass the check and are not stored (every mail to
+    # " freja@example.dk " failed).
     fine = YoungPersonDetails(
-        FREJA.name, FREJA.cpr, FREJA.birth_date, "freja@example.dk", "+45 22 34 56 78"
+        FREJA.name, FREJA.cpr, FREJA.birth_date, " freja@example.dk ", "+45 22 34 56 78"
     )
     assert staffed.service.refer("soroe", fine, CW, INPUTS).reference
+    with staffed.sessions() as session:
+        stored = session.execute(select(YoungPerson.email, YoungPerson.phone)).one()
+    assert tuple(stored) == ("freja@example.dk", "+45 22 34 56 78")
 
 
 def test_workflow_case_refer_refuses_the_century(staffed: Runtime) -> None:

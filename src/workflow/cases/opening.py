@@ -157,8 +157,10 @@ def _write_openings(
                 "cpr": uow.cpr.encrypt(person.cpr),
                 "cpr_key": uow.cpr.lookup_key(person.cpr),
                 "birth_date": person.birth_date,
-                "email": person.email,
-                "phone": person.phone,
+                # As checked (referral_checks): an address with spaces around it was
+                # taken and stored so, and every mail to it failed.
+                "email": _trimmed(person.email),
+                "phone": _trimmed(person.phone),
             }
             for person in people
         ],
@@ -237,8 +239,8 @@ def _write_openings(
                             "name": guardian.name,
                             "cpr": uow.cpr.encrypt(guardian.cpr),
                             "cpr_key": uow.cpr.lookup_key(guardian.cpr),
-                            "email": guardian.email,
-                            "phone": guardian.phone,
+                            "email": _trimmed(guardian.email),
+                            "phone": _trimmed(guardian.phone),
                             "since": now,
                             "until": None,
                         }
@@ -282,3 +284,8 @@ INSERT_YOUNG_PEOPLE = DriverStatement(
 )
 INSERT_CASES = DriverStatement(insert(Case).returning(Case.id), CASE_COLUMNS)
 INSERT_GUARDIANS = DriverStatement(insert(Guardian), insert_columns(Guardian))
+
+
+def _trimmed(value: str | None) -> str | None:
+    """A contact detail without the spaces around it (None when nothing is left)."""
+    return (value or "").strip() or None
