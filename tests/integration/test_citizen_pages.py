@@ -131,6 +131,18 @@ def _audit(runtime: Runtime, action: str) -> list[AuditEntry]:
         return list(session.scalars(select(AuditEntry).where(AuditEntry.action == action)))
 
 
+def _last_consent_entry(runtime: Runtime, ref: str) -> AuditEntry:
+    """The case's latest consent entry of the audit log (a withdrawal, a consent given)."""
+    with runtime.sessions() as session:
+        entry = session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.object_type == "consent", AuditEntry.object_id == ref)
+            .order_by(AuditEntry.id.desc())
+        ).first()
+    assert entry is not None
+    return entry
+
+
 def test_the_young_person_logs_in_sees_their_course_and_prepares(
     citizen_runtime: Runtime,
 ) -> None:
@@ -403,13 +415,7 @@ def test_a_department_whose_consent_is_withdrawn_leaves_the_meetings_to_come(
     # Its calendar does not say where the meeting is held.
     assert "LOCATION" not in ics
     # The consent's audit entry counts it.
-    with citizen_runtime.sessions() as session:
-        entry = session.scalars(
-            select(AuditEntry)
-            .where(AuditEntry.object_type == "consent", AuditEntry.object_id == ref)
-            .order_by(AuditEntry.id.desc())
-        ).first()
-    assert entry is not None
+    entry = _last_consent_entry(citizen_runtime, ref)
     # (and the teacher's confirmation for the meeting ends with the consent)
     assert entry.details == {"withdrawn": ["skole"], "uninvited": 1, "tasks_closed": 1}
     # A consent given again for the school invites her again (it did not: her calendar
@@ -428,13 +434,7 @@ def test_a_department_whose_consent_is_withdrawn_leaves_the_meetings_to_come(
     assert "METHOD:REQUEST" in ics
     assert "SEQUENCE:0" in ics
     assert "LOCATION" in ics  # she shares in the course again: where it is held
-    with citizen_runtime.sessions() as session:
-        entry = session.scalars(
-            select(AuditEntry)
-            .where(AuditEntry.object_type == "consent", AuditEntry.object_id == ref)
-            .order_by(AuditEntry.id.desc())
-        ).first()
-    assert entry is not None
+    entry = _last_consent_entry(citizen_runtime, ref)
     assert entry.details["invited_again"] == 1
     # Given once more, nobody is invited twice.
     citizen_runtime.consents.give(
@@ -1140,13 +1140,8 @@ def test_a_move_withheld_while_withdrawn_is_what_reinvites_her(
         again = session.scalars(
             select(OutboxRow).where(OutboxRow.template == "meeting_invited_again")
         ).all()
-        entry = session.scalars(
-            select(AuditEntry)
-            .where(AuditEntry.object_type == "consent", AuditEntry.object_id == ref)
-            .order_by(AuditEntry.id.desc())
-        ).first()
+    entry = _last_consent_entry(citizen_runtime, ref)
     assert again == []
-    assert entry is not None
     assert entry.details["released"] >= 1
     assert "invited_again" not in entry.details
 
