@@ -32,11 +32,12 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from jinja2 import TemplateSyntaxError, nodes
 
+from workflow.definitions import plain_expressions
 from workflow.definitions.calendar import WEEKDAYS
 from workflow.definitions.dates import DATE_FUNCTIONS, as_moment
 from workflow.definitions.sandbox import BoundedSandbox
@@ -129,27 +130,48 @@ class ExpressionError(Exception):
 
 
 class LazyContext(Mapping[str, Any]):
-    """The names an expression sees, built the first time one is read.
+    """The names an expression sees, each built the first time it is read.
 
     Building them (the case as values, the person's facts, the consent...) was ~8 µs of
-    a ~58 µs decision, and most steps evaluate no expression at all: no guard, no
-    condition, no computed value, no anchored timer.
+    a ~58 µs decision, and most steps evaluate no expression at all; a condition such
+    as ``actor.role != 'caseworker'`` reads one name, and an expression of comparisons
+    (:mod:`workflow.definitions.plain_expressions`) builds only the names it reads.
     """
 
-    __slots__ = ("_build", "_built")
+    __slots__ = ("_built", "_fixed", "_parts", "_values")
 
-    def __init__(self, build: Callable[[], dict[str, Any]]) -> None:
-        self._build = build
+    def __init__(
+        self, parts: Mapping[str, Callable[[], Any]], fixed: Mapping[str, Any] | None = None
+    ) -> None:
+        """``parts``: how to build each name; ``fixed``: names given as they are."""
+        self._parts = parts
+        self._fixed = fixed or {}
+        self._values: dict[str, Any] = {}
         self._built: dict[str, Any] | None = None
 
+    def __getitem__(self, key: str) -> Any:
+        values = self._values
+        if key in values:
+            return values[key]
+        part = self._parts.get(key)
+        if part is None:
+            return self._fixed[key]
+        value = values[key] = part()
+        return value
+
     def built(self) -> dict[str, Any]:
-        """The names, built now if they were not yet."""
+        """Every name, built now if it was not yet."""
         if self._built is None:
-            self._built = self._build()
+            self._built = {**self._fixed, **{name: self[name] for name in self._parts}}
         return self._built
 
-    def __getitem__(self, key: str) -> Any:
-        return self.built()[key]
+    def replacing(self, key: str, part: Callable[[], Any]) -> LazyContext:
+        """This context with one name built otherwise (the others shared, built once)."""
+        parts: dict[str, Callable[[], Any]] = {
+            name: partial(self.__getitem__, name) for name in self._parts
+        }
+        parts[key] = part
+        return LazyContext(parts, self._fixed)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.built())
@@ -163,10 +185,28 @@ def names(context: Mapping[str, Any]) -> Mapping[str, Any]:
     return context.built() if isinstance(context, LazyContext) else context
 
 
+def _evaluated(source: str, context: Mapping[str, Any]) -> Any:
+    """The expression's value: a plain one read directly, any other (or a plain one
+    the sandbox must read) through Jinja2's sandbox."""
+    fast = _plain(source)
+    if fast is not None:
+        try:
+            return plain_expressions.evaluate(fast, context)
+        except plain_expressions.SandboxNeededError:
+            pass
+    return compile_expression(source)(**names(context))
+
+
+@lru_cache(maxsize=4096)
+def _plain(source: str) -> plain_expressions.Plain | None:
+    tree = parse_expression(source)
+    return None if tree is None else plain_expressions.plain(tree)
+
+
 def evaluate_bool(source: str, context: Mapping[str, Any]) -> bool:
     """The truth of a guard or condition; any failure becomes an ExpressionError."""
     try:
-        return bool(compile_expression(source)(**names(context)))
+        return bool(_evaluated(source, context))
     except Exception as exc:  # author-written code: every failure is reported
         raise ExpressionError(_describe(exc)) from exc
 
@@ -174,7 +214,7 @@ def evaluate_bool(source: str, context: Mapping[str, Any]) -> bool:
 def evaluate_raw(source: str, context: Mapping[str, Any]) -> Any:
     """An expression's value as it is (a date stays a date), for the engine's own use."""
     try:
-        return compile_expression(source)(**names(context))
+        return _evaluated(source, context)
     except Exception as exc:
         raise ExpressionError(_describe(exc)) from exc
 
@@ -182,7 +222,7 @@ def evaluate_raw(source: str, context: Mapping[str, Any]) -> Any:
 def evaluate_value(source: str, context: Mapping[str, Any]) -> Any:
     """A computed value, as JSON-compatible data (sets become sorted lists)."""
     try:
-        return _json_value(compile_expression(source)(**names(context)))
+        return _json_value(_evaluated(source, context))
     except ExpressionError:
         raise
     except Exception as exc:

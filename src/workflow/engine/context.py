@@ -10,14 +10,14 @@ into facts here (``person.age``, ``person.turns_18_on``...) and goes no further.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from workflow.definitions.calendar import age_on
 from workflow.definitions.dates import as_moment, is_iso
-from workflow.definitions.expressions import names
+from workflow.definitions.expressions import LazyContext
 from workflow.definitions.models import Definition
 from workflow.engine.model import Actor, CaseState
 
@@ -151,6 +151,34 @@ def case_view(definition: Definition, case: CaseState, data: Mapping[str, Any]) 
     }
 
 
+def expression_parts(
+    definition: Definition,
+    case: CaseState,
+    inputs: Mapping[str, Any],
+    actor: Actor,
+    now: datetime,
+) -> dict[str, Callable[[], Any]]:
+    """How to build each name guards, rules, computed values, conditions and anchors see,
+    one at a time: a condition reading ``actor.role`` does not build the case's view."""
+    zone = ZoneInfo(definition.calendar.timezone)
+    local = now.astimezone(zone)
+    return {
+        "case": lambda: case_view(definition, case, case.data),
+        "inputs": lambda: _moments(inputs, definition.moment_fields, zone),
+        "actor": lambda: {"role": actor.role, "id": actor.id},
+        "person": lambda: person_facts(case.born, local.date(), case.data),
+        "consent": lambda: consent_facts(case.consent),
+        "params": lambda: dict(definition.parameters),
+        "target_ages": lambda: {
+            "min": definition.target_ages.min,
+            "max": definition.target_ages.max,
+        },
+        "meeting_weekdays": lambda: list(definition.calendar.meeting_weekdays),
+        "now": lambda: local,
+        "today": local.date,
+    }
+
+
 def expression_context(
     definition: Definition,
     case: CaseState,
@@ -159,26 +187,27 @@ def expression_context(
     now: datetime,
 ) -> dict[str, Any]:
     """What guards, rules, computed values, conditions and anchors see."""
-    zone = ZoneInfo(definition.calendar.timezone)
-    local = now.astimezone(zone)
-    return {
-        **definition.date_functions,
-        "case": case_view(definition, case, case.data),
-        "inputs": _moments(inputs, definition.moment_fields, zone),
-        "actor": {"role": actor.role, "id": actor.id},
-        "person": person_facts(case.born, local.date(), case.data),
-        "consent": consent_facts(case.consent),
-        "params": dict(definition.parameters),
-        "target_ages": {"min": definition.target_ages.min, "max": definition.target_ages.max},
-        "meeting_weekdays": list(definition.calendar.meeting_weekdays),
-        "now": local,
-        "today": local.date(),
-    }
+    parts = expression_parts(definition, case, inputs, actor, now)
+    return {**definition.date_functions, **{name: part() for name, part in parts.items()}}
+
+
+def lazy_expression_context(
+    definition: Definition,
+    case: CaseState,
+    inputs: Mapping[str, Any],
+    actor: Actor,
+    now: datetime,
+) -> LazyContext:
+    """:func:`expression_context`, each name built when an expression first reads it."""
+    return LazyContext(
+        expression_parts(definition, case, inputs, actor, now), definition.date_functions
+    )
 
 
 def with_data(
     definition: Definition, context: Mapping[str, Any], case: CaseState, data: Mapping[str, Any]
-) -> dict[str, Any]:
+) -> LazyContext:
     """The context with the case data as it is now — and everything derived from it, such
-    as ``case.team`` — the rest as before the step."""
-    return {**names(context), "case": case_view(definition, case, data)}
+    as ``case.team`` — the rest as before the step (built when first read)."""
+    lazy = context if isinstance(context, LazyContext) else LazyContext({}, context)
+    return lazy.replacing("case", lambda: case_view(definition, case, data))

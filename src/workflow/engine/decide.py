@@ -39,7 +39,7 @@ from workflow.definitions.vocabulary import (
     StageKind,
 )
 from workflow.engine import timers as running_timers
-from workflow.engine.context import expression_context, with_data
+from workflow.engine.context import lazy_expression_context, with_data
 from workflow.engine.effects import StepFacts, effects_of, notifications_over_cap
 from workflow.engine.input_facts import InputFacts
 from workflow.engine.inputs import validate_inputs
@@ -95,7 +95,7 @@ class _Attempt:
     facts: InputFacts | None = None
     #: The contexts built for the case data as the step goes (by the data's identity):
     #: each is built once, however many expressions read it.
-    views: dict[int, tuple[Mapping[str, Any], Mapping[str, Any]]] = field(
+    views: dict[int, tuple[Mapping[str, Any], expressions.LazyContext]] = field(
         default_factory=dict, compare=False, hash=False
     )
 
@@ -672,27 +672,23 @@ def _milestones_and_cancellations(
     return frozenset(reached), frozenset(revoked), frozenset(cancelled)
 
 
-def _context(attempt: _Attempt, inputs: Mapping[str, Any]) -> Mapping[str, Any]:
+def _context(attempt: _Attempt, inputs: Mapping[str, Any]) -> expressions.LazyContext:
     """What guards, computed values and conditions see (the case data before the step),
-    built when an expression first reads it."""
-    return expressions.LazyContext(
-        lambda: expression_context(
-            attempt.definition, attempt.case, inputs, attempt.event.actor, attempt.now
-        )
+    each name built when an expression first reads it."""
+    return lazy_expression_context(
+        attempt.definition, attempt.case, inputs, attempt.event.actor, attempt.now
     )
 
 
 def _with_data(
     attempt: _Attempt, context: Mapping[str, Any], data: Mapping[str, Any]
-) -> Mapping[str, Any]:
+) -> expressions.LazyContext:
     """The context with the case data as it is now, and what follows from it (``case.team``),
     built when an expression first reads it."""
     seen = attempt.views.get(id(data))
     if seen is not None and seen[0] is data:
         return seen[1]
-    built = expressions.LazyContext(
-        lambda: with_data(attempt.definition, context, attempt.case, data)
-    )
+    built = with_data(attempt.definition, context, attempt.case, data)
     attempt.views[id(data)] = (data, built)
     return built
 

@@ -20,7 +20,7 @@ from workflow.definitions import expressions
 from workflow.definitions.models import Definition
 from workflow.definitions.parts import Transition, guard_rules
 from workflow.definitions.vocabulary import InputType, StageKind
-from workflow.engine.context import expression_context
+from workflow.engine.context import lazy_expression_context
 from workflow.engine.meetings import OPEN_STATES, meeting_kind
 from workflow.engine.milestones import live_milestones
 from workflow.engine.model import Actor, CaseState
@@ -123,7 +123,7 @@ def _context(
     definition: Definition, case: CaseState, actor: Actor, now: datetime
 ) -> Mapping[str, Any]:
     """What the guards see, as the engine builds it for a step given no inputs."""
-    return expressions.LazyContext(lambda: expression_context(definition, case, {}, actor, now))
+    return lazy_expression_context(definition, case, {}, actor, now)
 
 
 def open_meeting_kinds(meetings: Sequence[Mapping[str, Any]]) -> frozenset[str] | None:
