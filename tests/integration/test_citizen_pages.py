@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
+from icalendar import Calendar
 from sqlalchemy import func, select, update
 
 from tests.integration.conftest import Clock
@@ -1144,6 +1145,41 @@ def test_a_move_withheld_while_withdrawn_is_what_reinvites_her(
     assert again == []
     assert entry.details["released"] >= 1
     assert "invited_again" not in entry.details
+
+
+def test_a_meeting_moved_after_a_withdrawal_names_no_attendee_of_that_department(
+    citizen_runtime: Runtime,
+) -> None:
+    """The school's consent withdrawn, the meeting is moved: its update to the others no
+    longer names the school's mailbox among the attendees (she is not invited: her update
+    is withheld); the consent given again, the next update names her again."""
+    ref = _case(citizen_runtime, EMMA)
+    citizen_runtime.deliverer.drain()
+    citizen_runtime.consents.withdraw(ref, CASEWORKER, ["skole"])
+
+    def attendees_after_move(to: str) -> set[str]:
+        before = set((citizen_runtime.settings.home / "mail").rglob("*.eml"))
+        citizen_runtime.service.trigger(ref, "move_meeting", {"moved_to": to}, CASEWORKER)
+        citizen_runtime.deliverer.drain()
+        sent = sorted(set((citizen_runtime.settings.home / "mail").rglob("*.eml")) - before)
+        found: set[str] = set()
+        for path in sent:
+            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            if "uu@soroe.example" not in str(message["To"]):
+                continue
+            for part in message.walk():
+                if part.get_content_type() == "text/calendar":
+                    event = next(iter(Calendar.from_ical(part.get_content()).walk("VEVENT")))
+                    found |= {str(a).removeprefix("mailto:") for a in event["ATTENDEE"]}
+        return found
+
+    moved = attendees_after_move("2026-03-19T09:00")
+    assert "uu@soroe.example" in moved
+    assert "skole@soroe.example" not in moved
+    citizen_runtime.consents.give(
+        ref, CASEWORKER, ConsentRequest(["skole"], ["education"], guardian=True)
+    )
+    assert "skole@soroe.example" in attendees_after_move("2026-03-26T09:00")
 
 
 def test_a_withdrawal_before_the_invitation_went_out_sends_neither_cancellation_nor_two_invitations(

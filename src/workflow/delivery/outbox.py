@@ -38,7 +38,7 @@ from workflow.delivery.channels import (
     WebhookChannel,
 )
 from workflow.delivery.message import Address, OutgoingMessage, compose
-from workflow.engine.consent import UNINVITED_MARK, withheld_reason
+from workflow.engine.consent import UNINVITED_MARK, shared_meeting, withheld_reason
 from workflow.engine.vocabulary import DEPARTMENT_KINDS, RecipientKind
 from workflow.settings import Settings
 from workflow.store.busy import is_busy
@@ -560,7 +560,9 @@ class Deliverer:
                     )
                 )
             }
-            consents = _consents(session, [r.case_id for r in rows if _to_department(r)])
+            consents = _consents(
+                session, [r.case_id for r in rows if _to_department(r) or _with_meeting(r)]
+            )
             own = _own_addresses_of(session, rows)
             given_up: list[dict[str, Any]] = []
             for row in rows:
@@ -573,6 +575,12 @@ class Deliverer:
                     continue
                 reference, version_id = cases[row.case_id]
                 recipient = dict(row.recipient)
+                payload = dict(row.payload)
+                if _with_meeting(row) and not payload.get(UNINVITED_MARK):
+                    # Its attendees as of now: a department no consent covers is not named.
+                    payload["meeting"] = shared_meeting(
+                        payload["meeting"], consents.get(row.case_id, frozenset())
+                    )
                 try:
                     message = compose(
                         self.catalog.pinned(session, version_id),
@@ -580,7 +588,7 @@ class Deliverer:
                         dedupe_key=row.dedupe_key,
                         template_id=row.template,
                         recipient=recipient,
-                        payload=dict(row.payload),
+                        payload=payload,
                         base_url=self.settings.base_url,
                         **_own_channels(own, row.case_id, recipient),
                     )
@@ -738,6 +746,11 @@ def _to_citizen(recipient: dict[str, Any]) -> bool:
 
 def _to_department(row: Any) -> bool:
     return row.recipient.get("kind") in DEPARTMENT_KINDS
+
+
+def _with_meeting(row: Any) -> bool:
+    """Whether the row carries a meeting (its calendar entry names the attendees)."""
+    return isinstance((row.payload or {}).get("meeting"), dict)
 
 
 def _own_addresses_of(session: Session, rows: list[Any]) -> dict[tuple[int, str], CitizenReach]:

@@ -76,6 +76,25 @@ def withheld_reason(kind: str, department: str, consented: Collection[str]) -> s
     return f"no consent covers department {department}"
 
 
+def shared_meeting(meeting: Mapping[str, Any], consented: Collection[str]) -> dict[str, Any]:
+    """A meeting as a message may tell it: of its team members only those of departments
+    a consent in force covers (``consented``). A department no consent covers is not
+    invited — its invitation is withheld, a withdrawal cancelled it — so the calendar
+    entries sent to the others do not name its staff as attendees."""
+    people = meeting.get("participants")
+    if not isinstance(people, list):
+        return dict(meeting)
+    return {
+        **meeting,
+        "participants": [
+            p
+            for p in people
+            if not (isinstance(p, Mapping) and p.get("role") == "team_member")
+            or p.get("department") in consented
+        ],
+    }
+
+
 def guardian_needed(definition: Definition, age: int) -> bool:
     """Whether a consent given at ``age`` needs a custodial parent's consent too."""
     under = definition.privacy.guardian_consent_under
