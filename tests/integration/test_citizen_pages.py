@@ -41,7 +41,7 @@ from workflow.errors import CaseNotFoundError
 from workflow.privacy.consents import ConsentRequest
 from workflow.runtime import Runtime, build_runtime, use_runtime
 from workflow.settings import Settings
-from workflow.store.tables import AuditEntry, Case, OutboxRow, YoungPerson
+from workflow.store.tables import AuditEntry, Case, CaseTask, OutboxRow, YoungPerson
 from workflow.web.app import create_app
 from workflow.web.dev_oidc import PROVIDER_FOLDER, ensure_installed, running_provider
 
@@ -437,6 +437,13 @@ def test_a_department_whose_consent_is_withdrawn_leaves_the_meetings_to_come(
     assert "LOCATION" in ics  # she shares in the course again: where it is held
     entry = _last_consent_entry(citizen_runtime, ref)
     assert entry.details["invited_again"] == 1
+    # and her confirmation, ended by the withdrawal, is asked for again
+    assert entry.details["tasks_reopened"] == 1
+    with citizen_runtime.sessions() as session:
+        confirmations = session.scalars(
+            select(CaseTask).where(CaseTask.assignee_id == "skole", CaseTask.state == "open")
+        ).all()
+    assert [(t.assignee_id, t.closed_at) for t in confirmations] == [("skole", None)]
     # Given once more, nobody is invited twice.
     citizen_runtime.consents.give(
         ref, CASEWORKER, ConsentRequest(["skole"], ["education"], guardian=True)
@@ -450,6 +457,28 @@ def test_a_department_whose_consent_is_withdrawn_leaves_the_meetings_to_come(
             )
             == 1
         )
+
+
+def test_a_consent_given_again_after_a_step_leaves_the_ended_tasks_ended(
+    citizen_runtime: Runtime, clock: Clock
+) -> None:
+    """A step taken while the school's consent was withdrawn (the meeting moved) may have
+    changed what its tasks were for: given again, the consent opens none of them."""
+    ref = _case(citizen_runtime, EMMA)
+    citizen_runtime.consents.withdraw(ref, CASEWORKER, ["skole"])
+    clock.advance(minutes=5)
+    citizen_runtime.service.trigger(
+        ref, "move_meeting", {"moved_to": "2026-03-19T09:00"}, CASEWORKER
+    )
+    citizen_runtime.consents.give(
+        ref, CASEWORKER, ConsentRequest(["skole"], ["education"], guardian=True)
+    )
+    assert "tasks_reopened" not in _last_consent_entry(citizen_runtime, ref).details
+    with citizen_runtime.sessions() as session:
+        still = session.scalars(
+            select(CaseTask).where(CaseTask.assignee_id == "skole", CaseTask.state == "open")
+        ).all()
+    assert still == []
 
 
 def test_a_message_to_the_young_person_and_guardian_greets_them_by_first_name(

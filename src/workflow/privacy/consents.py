@@ -42,7 +42,12 @@ from workflow.engine.model import Actor
 from workflow.engine.vocabulary import DEPARTMENT_KINDS
 from workflow.errors import InvalidRequestError, NotAllowedError, Problem, did_you_mean
 from workflow.privacy.authorisation import authorise
-from workflow.privacy.uninvited import close_department_tasks, reinvite, uninvite
+from workflow.privacy.uninvited import (
+    close_department_tasks,
+    reinvite,
+    reopen_department_tasks,
+    uninvite,
+)
 from workflow.store.audit import AuditAction, AuditObject, actor_label, write_audit
 from workflow.store.reading import case_by_reference
 from workflow.store.states import OutboxState
@@ -327,6 +332,10 @@ class ConsentService:
         again = reinvite(session, case, definition, set(departments), now)
         if again:
             details["invited_again"] = again
+        # And the tasks it ended go on, if nothing has happened on the case since.
+        reopened = reopen_department_tasks(session, case, set(departments), now)
+        if reopened:
+            details["tasks_reopened"] = reopened
         write_audit(
             session,
             at=now,

@@ -15,12 +15,14 @@ makes it the newer message (RFC 5546), and the meeting's next update (a move, SE
 + 1) is newer than it for every calendar alike. When a consent covers the department
 again, each member it took out of a meeting still to come is invited again (the
 ``meeting_invited_again`` template, the meeting whole) unless an update of that meeting
-already reaches them (a move withheld meanwhile, released by the consent).
+already reaches them (a move withheld meanwhile, released by the consent), and the
+tasks the withdrawal ended are opened again if no step has been taken since
+(:func:`reopen_department_tasks`).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -32,7 +34,7 @@ from workflow.engine.consent import UNINVITED_MARK
 from workflow.engine.meetings import OPEN_STATES
 from workflow.engine.vocabulary import RecipientKind
 from workflow.store.states import CONSENT_CLOSER, OutboxState, TaskState
-from workflow.store.tables import Case, CaseTask, Meeting, OutboxRow
+from workflow.store.tables import Case, CaseTask, HistoryEvent, Meeting, OutboxRow
 
 #: The template each such cancellation is written with (the base definition has it).
 TEMPLATE = "meeting_uninvited"
@@ -246,3 +248,48 @@ def close_department_tasks(
         )
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def reopen_department_tasks(
+    session: Session, case: Case, departments: set[str], now: datetime
+) -> int:
+    """Open again the tasks a withdrawal of ``departments`` ended (or a step wrote ended
+    meanwhile) now that a consent covers them again — only while nothing has happened on
+    the case since (no step: the stage, its meetings and the tasks given together are as
+    they were) and their deadline is still to come. How many were opened again."""
+    if not departments or case.closed_at is not None:
+        return 0
+    last_step = session.scalar(
+        select(HistoryEvent.at)
+        .where(HistoryEvent.case_id == case.id)
+        .order_by(HistoryEvent.seq.desc())
+        .limit(1)
+    )
+    reopened = 0
+    for task in session.scalars(
+        select(CaseTask).where(
+            CaseTask.case_id == case.id,
+            CaseTask.state == TaskState.CANCELLED,
+            CaseTask.closed_by == CONSENT_CLOSER,
+            CaseTask.assignee_kind.in_((RecipientKind.DEPARTMENT, RecipientKind.TEAM_MEMBER)),
+            CaseTask.assignee_id.in_(sorted(departments)),
+        )
+    ):
+        # No step since it ended (one that gave it ended is as old as the task).
+        closed = task.closed_at
+        if closed is None or (last_step is not None and _utc(last_step) > _utc(closed)):
+            continue
+        if task.due_at is not None and _utc(task.due_at) <= now:
+            continue
+        unsent = [r["at"] for r in task.reminders or [] if not r.get("sent")]
+        task.state = TaskState.OPEN
+        task.closed_at = None
+        task.closed_by = None
+        task.next_reminder_at = min((datetime.fromisoformat(a) for a in unsent), default=None)
+        reopened += 1
+    return reopened
+
+
+def _utc(moment: datetime) -> datetime:
+    """A stored time as UTC (SQLite gives it back without its zone)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
