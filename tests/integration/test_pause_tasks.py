@@ -119,7 +119,7 @@ def test_a_pause_holds_the_stages_tasks_and_they_go_on_when_it_ends(
     [listed] = client.get("/api/v1/tasks", headers=anna).json()["tasks"]
     assert (listed["held"], listed["overdue"]) == (True, False)
     said = CliRunner().invoke(cli, ["task", "list", "--actor", "team_member:laerer-anna"])
-    assert "WAITING (course paused) due 2026-03-05" in said.output
+    assert "WAITING (course paused) due 2026-03-05 09:00" in said.output  # Danish time
     assert "OVERDUE" not in said.output
     with page_client(staffed) as pages:
         log_in(pages, "mette", PASSWORD)

@@ -25,6 +25,7 @@ def list_tasks(
 ) -> None:
     """Your open tasks across cases, overdue first."""
     from workflow.runtime import get_runtime
+    from workflow.store.unit_of_work import DANISH_TIME
 
     person = known_actor(actor).id
     assert person is not None
@@ -33,7 +34,12 @@ def list_tasks(
         typer.echo("No tasks." if not done else "No done tasks.")
         return
     for item in items:
-        due = f"due {item.due_at:%Y-%m-%d}" if item.due_at else "no due date"
+        # In Danish time, as the web pages and the mails say it (the store keeps UTC).
+        due = (
+            f"due {item.due_at.astimezone(DANISH_TIME):%Y-%m-%d %H:%M}"
+            if item.due_at
+            else "no due date"
+        )
         mark = "OVERDUE " if item.overdue else "WAITING (course paused) " if item.held else ""
         closed = f" ({item.state} by {item.closed_by})" if item.state != "open" else ""
         typer.echo(f"{item.id:>6}  {item.reference}  {mark}{due}  {item.title}{closed}")
