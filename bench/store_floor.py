@@ -144,7 +144,7 @@ def transitions(runtime: Runtime, refs: list[str], count: int) -> float:
             runtime.service.trigger(ref, "resume", {}, actor)
             paused.discard(ref)
         else:
-            runtime.service.trigger(ref, "pause", {"pause_reason": "other"}, actor)
+            runtime.service.trigger(ref, "pause", {"pause_reason": "treatment"}, actor)
             paused.add(ref)
     return time.perf_counter() - start
 

@@ -159,6 +159,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "waiting: the course is paused; the due date moves on by the pause's length",
     },
     # The case page of a paused course: since when and by whom, then the pause's answers.
+    "day_passed": {"da": "dagen er passeret", "en": "the day has passed"},
     "paused_since": {
         "da": "Forløbet er sat på pause {date} af {who}.",
         "en": "The course was paused on {date} by {who}.",

@@ -974,7 +974,9 @@ def test_a_paused_course_says_so_and_offers_no_calendar_for_its_meeting(
     assert "sat på pause" not in resumed
     assert "meeting.ics" in resumed
     # A later pause the caseworker began does not show her reason for the earlier one.
-    citizen_runtime.service.trigger(ref, "pause", {"pause_reason": "other"}, CASEWORKER)
+    citizen_runtime.service.trigger(
+        ref, "pause", {"pause_reason": "other", "pause_other": "Flytning"}, CASEWORKER
+    )
     again = html.unescape(emma.get(f"/ung/cases/{ref}").text)
     assert "sat på pause" in again
     assert "Hvorfor pause?" not in again
@@ -992,7 +994,7 @@ def test_her_notice_does_not_say_a_team_no_consent_covers_was_told(
     assert form.status_code == 200
     sent = emma.post(
         f"/ung/cases/{ref}/steps/pause",
-        data={"csrf_token": _csrf(form.text), "pause_reason": "other"},
+        data={"csrf_token": _csrf(form.text), "pause_reason": "other", "pause_other": "Flytning"},
         follow_redirects=False,
     )
     assert sent.headers["location"].endswith("?notice=saved")

@@ -164,7 +164,9 @@ def test_a_task_held_by_a_pause_is_not_due_after_the_meeting_and_ends_with_the_c
     # Its reminder (at the due time) would be at the meeting's start: too late to act on,
     # dropped as when a task is given.
     assert going.next_reminder_at is None
-    staffed.service.trigger(reference, "pause", {"pause_reason": "other"}, CASEWORKER)
+    staffed.service.trigger(
+        reference, "pause", {"pause_reason": "other", "pause_other": "Flytning"}, CASEWORKER
+    )
     staffed.service.trigger(reference, "withdraw", {}, CASEWORKER)
     ended = _confirmation(staffed)
     assert (ended.state, ended.closed_by, ended.held_since) == ("cancelled", "system", None)

@@ -310,7 +310,11 @@ class _Walk:
             if self.stage == "handover":
                 break
         assert self.stage == "handover", f"{self.name}: the script did not reach the handover"
-        self._step("pause", {"pause_reason": "other"}, self.cast["caseworker of record"])
+        self._step(
+            "pause",
+            {"pause_reason": "other", "pause_other": "Flytning"},
+            self.cast["caseworker of record"],
+        )
         assert self.stage == "paused"
         untried = {stage: events for stage, events in self.plan.items() if events}
         assert not untried, f"{self.name}: steps never tried: {untried}"

@@ -473,7 +473,12 @@ def test_a_person_with_two_standings_chooses_which_to_act_as(
     assert ">Sagsbehandler<" in form.text
     sent = client.post(
         f"/cases/{reference}/steps/pause",
-        data={"csrf_token": _csrf(form.text), "act_as": "coordinator", "pause_reason": "other"},
+        data={
+            "csrf_token": _csrf(form.text),
+            "act_as": "coordinator",
+            "pause_reason": "other",
+            "pause_other": "Flytning",
+        },
     )
     assert sent.status_code == 303, sent.text
     history = runtime.service.view(reference, Actor("caseworker", "cw-begge")).history
@@ -723,6 +728,53 @@ def test_a_meeting_booked_while_the_course_is_paused_says_it_cannot_be_held(
     assert "Hvorfor" not in note
 
 
+def test_a_pause_for_another_reason_says_what_and_a_passed_resumption_says_so(
+    client: TestClient, runtime: Runtime, clock: Clock
+) -> None:
+    """ "Andet" as the reason said nothing of what; it is asked now (beside its field when
+    missing) and told to the caseworker, not the team. An expected resumption gone by
+    stood on the page as if still to come."""
+    reference = _refer(runtime)
+    _pre_meeting(runtime, reference, "tovholder-lise")
+    _log_in(client, "mette")
+    form = client.get(f"/cases/{reference}/steps/pause").text
+    refused = html.unescape(
+        client.post(
+            f"/cases/{reference}/steps/pause",
+            data={"csrf_token": _csrf(form), "pause_reason": "other"},
+        ).text
+    )
+    assert "Skriv kort, hvad anledningen til pausen er, når du har valgt Andet." in refused
+    assert "Hvad er anledningen?" in refused
+    runtime.service.trigger(
+        reference,
+        "pause",
+        {"pause_reason": "other", "pause_other": "Flytning", "expected_resume": "2026-03-16"},
+        Actor("caseworker", "cw-mette"),
+    )
+
+    def note_of(who: str) -> str:
+        client.cookies.clear()
+        _log_in(client, who)
+        page = html.unescape(client.get(f"/cases/{reference}").text)
+        return page.split('data-testid="pause-note">', 1)[1].split("</p>", 1)[0]
+
+    mine = note_of("mette")
+    assert "Hvorfor pause? Andet. Hvad er anledningen? Flytning." in mine
+    assert "Forventet genoptagelse: mandag den 16. marts 2026." in mine
+    assert "passeret" not in mine
+    clock.now = datetime(2026, 3, 17, 9, 0, tzinfo=UTC)
+    assert "mandag den 16. marts 2026 (dagen er passeret)." in note_of("mette")
+    runtime.consents.give(
+        reference,
+        Actor("caseworker", "cw-mette"),
+        ConsentRequest(["skole"], ["education"], guardian=True),
+    )
+    teams = note_of("anna")
+    assert "Flytning" not in teams
+    assert "(dagen er passeret)" in teams
+
+
 def test_pausing_and_resuming_say_what_saving_does(client: TestClient, runtime: Runtime) -> None:
     """ "Sæt forløbet på pause" and "Genoptag forløbet" were forms with a bare "Gem": what
     a pause does to deadlines, tasks and meetings, and where the course goes on, was said
@@ -734,7 +786,10 @@ def test_pausing_and_resuming_say_what_saving_does(client: TestClient, runtime: 
     said = page.split('data-testid="step-consequence">', 1)[1].split("</p>", 1)[0]
     assert said.startswith("Når du gemmer, sættes forløbet på pause: fristerne står stille")
     runtime.service.trigger(
-        reference, "pause", {"pause_reason": "other"}, Actor("caseworker", "cw-mette")
+        reference,
+        "pause",
+        {"pause_reason": "other", "pause_other": "Flytning"},
+        Actor("caseworker", "cw-mette"),
     )
     runtime.service.trigger(
         reference, "move_meeting", {"moved_to": "2026-03-19T09:00"}, Actor("caseworker", "cw-mette")

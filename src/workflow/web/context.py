@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from workflow.cases.caseload import CaseloadService
@@ -32,6 +32,7 @@ from workflow.privacy.staff_roster import StaffRoster
 from workflow.settings import Settings
 from workflow.store.catalog import DefinitionCatalog
 from workflow.store.reading import CaseView
+from workflow.texts import text
 from workflow.web.definition_texts import local
 from workflow.web.identity import Identity
 from workflow.web.rendering import Pages
@@ -194,7 +195,7 @@ def entered_by(view: CaseView) -> dict[str, Any] | None:
 
 
 def pause_of(
-    definition: Definition, view: CaseView, lang: str, *, everything: bool
+    definition: Definition, view: CaseView, lang: str, *, everything: bool, today: date
 ) -> dict[str, Any] | None:
     """A course on pause as the case page says it: when, by whom (an actor id) and what
     the step that paused it was given, in words (why, the expected resumption); None
@@ -208,11 +209,27 @@ def pause_of(
     transition = definition.transitions_by_id.get(last.get("transition") or "")
     given = last.get("inputs") or {}
     answers = [
-        (local(item.label, lang), _answer(definition, item, given[item.name], lang))
+        (
+            local(item.label, lang),
+            _answer(definition, item, given[item.name], lang) + _passed(item, given, today, lang),
+        )
         for item in (transition.inputs if transition else [])
         if given.get(item.name) not in (None, "", []) and (everything or item.share)
     ]
     return {"at": last["at"], "actor": last.get("actor"), "answers": answers}
+
+
+def _passed(item: Input, given: Mapping[str, Any], today: date, lang: str) -> str:
+    """ " (the day has passed)" after a day the pause expected that is gone (the course
+    was expected to resume then: someone should look at it)."""
+    value = given.get(item.name)
+    if item.type is not InputType.DATE or not isinstance(value, str):
+        return ""
+    try:
+        passed = date.fromisoformat(value[:10]) < today
+    except ValueError:
+        return ""
+    return f" ({text('day_passed', lang)})" if passed else ""
 
 
 def _answer(definition: Definition, item: Input, value: Any, lang: str) -> str:

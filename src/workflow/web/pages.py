@@ -268,6 +268,7 @@ def render_case(
             view,
             lang,
             everything=bool({CaseRole.CASEWORKER, CaseRole.COORDINATOR} & set(roles)),
+            today=now.astimezone(ZoneInfo(definition.calendar.timezone)).date(),
         ),
         unrecorded=None if upcoming else unrecorded_meeting(view.meetings, now),
         meetings=sorted(view.meetings, key=lambda m: m["starts_at"]),
