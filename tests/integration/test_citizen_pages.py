@@ -484,6 +484,23 @@ def test_a_consent_given_again_after_a_step_leaves_the_ended_tasks_ended(
 def test_a_message_to_the_young_person_and_guardian_greets_them_by_first_name(
     citizen_runtime: Runtime,
 ) -> None:
+    # The teacher reads her mail in English (her account's language); the school's
+    # mailbox was greeted as the department ("Hej Skole (skoleleder/lærer)").
+    for username, person, role, locale in (
+        ("anna", "laerer-anna", "team_member", "en"),
+        ("lise", "tovholder-lise", "coordinator", "da"),
+        ("mette", "cw-mette", "caseworker", "da"),
+        ("sara", "vejleder-sara", "team_member", "da"),
+    ):
+        citizen_runtime.accounts.create(
+            username,
+            None,
+            display_name=f"{username.title()} Testansat",
+            person_id=person,
+            roles=[role],
+            municipality_code="340",
+            locale=locale,
+        )
     ref = _case(citizen_runtime, EMMA)
     citizen_runtime.deliverer.drain()
     before = set((citizen_runtime.settings.home / "mail").rglob("*.eml"))
@@ -498,10 +515,14 @@ def test_a_message_to_the_young_person_and_guardian_greets_them_by_first_name(
         bodies[str(parsed["To"])] = text.get_content()
     assert bodies["emma@example.org"].startswith("Hej Emma\n")  # not "Hej Den unge"
     assert bodies["mor@example.org"].startswith("Hej Mette\n")
-    # Staff are still greeted by their department or role, never by the citizen's name:
+    # Staff are greeted by their own first name (else their department or role), never
+    # by the citizen's name:
     staff = [body for to, body in bodies.items() if "example.org" not in to]
     assert staff
     assert not [body for body in staff if "Emma" in body or "Mette" in body]
+    assert bodies["skole@soroe.example"].startswith("Hello Anna\n")
+    assert bodies["tovholdere@soroe.example"].startswith("Hej Lise\n")
+    assert bodies["uu@soroe.example"].startswith("Hej Sara\n")
 
 
 @pytest.mark.parametrize(

@@ -48,7 +48,7 @@ from workflow.store.database import store_unreachable
 from workflow.store.driver import DriverStatement, autocommit, translated
 from workflow.store.outbox_admin import STEP_CODES, error_type
 from workflow.store.states import OutboxState
-from workflow.store.tables import Case, ConsentDepartment, HistoryEvent, OutboxRow
+from workflow.store.tables import Account, Case, ConsentDepartment, HistoryEvent, OutboxRow
 from workflow.store.unit_of_work import UnitOfWork
 
 #: The shortest lease a claim holds its rows by.
@@ -564,6 +564,7 @@ class Deliverer:
                 session, [r.case_id for r in rows if _to_department(r) or _with_meeting(r)]
             )
             own = _own_addresses_of(session, rows)
+            staff = _staff_of(session, rows)
             given_up: list[dict[str, Any]] = []
             for row in rows:
                 withheld = self._without_consent(row, consents)
@@ -591,6 +592,7 @@ class Deliverer:
                         payload=payload,
                         base_url=self.settings.base_url,
                         **_own_channels(own, row.case_id, recipient),
+                        **_staff_greeting(staff, recipient),
                     )
                 except Exception as exc:  # a template or address problem: not retried
                     error = f"{type(exc).__name__}: {exc}"
@@ -779,6 +781,37 @@ def _own_channels(
         "own": tuple(Address(kind, address) for kind, address in reach.contacts),
         "names": tuple(reach.first_names),
     }
+
+
+def _staff_of(session: Session, rows: list[Any]) -> dict[str, tuple[str, str]]:
+    """The staff the rows are about (a team member, the coordinator), by their staff id:
+    (first name, language) of each active account (one query for the batch)."""
+    people = {
+        str(row.recipient["person"])
+        for row in rows
+        if not _to_citizen(row.recipient) and row.recipient.get("person")
+    }
+    if not people:
+        return {}
+    return {
+        person: (name.split()[0] if name.split() else name, locale)
+        for person, name, locale in session.execute(
+            select(Account.person_id, Account.display_name, Account.locale).where(
+                Account.person_id.in_(sorted(people)), Account.active.is_(True)
+            )
+        )
+    }
+
+
+def _staff_greeting(staff: dict[str, tuple[str, str]], recipient: dict[str, Any]) -> dict[str, Any]:
+    """``compose``'s names and language of a message about one member of staff: greeted by
+    their first name in their own language (a department's mailbox was greeted as the
+    department, "Hej Skole"); none for anyone else."""
+    found = staff.get(str(recipient.get("person"))) if not _to_citizen(recipient) else None
+    if found is None:
+        return {}
+    first, locale = found
+    return {"names": (first,), "locale": locale}
 
 
 def _consents(session: Session, case_ids: list[int]) -> dict[int, frozenset[str]]:
