@@ -92,6 +92,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "name": {"da": "Navn", "en": "Name"},
     "cpr": {"da": "CPR-nummer", "en": "CPR number"},
     "birth_date": {"da": "Fødselsdato", "en": "Birth date"},
+    "guardians": {"da": "Forældremyndighed", "en": "Custodial parents"},
     "current_stage": {"da": "Nuværende fase", "en": "Current stage"},
     "next_steps": {"da": "Næste skridt", "en": "Next steps"},
     "other_steps": {

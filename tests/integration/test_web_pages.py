@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -14,7 +15,7 @@ from opentelemetry import trace
 from sqlalchemy import select
 
 from tests.integration.conftest import Clock
-from workflow.cases.model import RejectedError, YoungPersonDetails
+from workflow.cases.model import GuardianDetails, RejectedError, YoungPersonDetails
 from workflow.engine.model import Actor
 from workflow.errors import NotAllowedError
 from workflow.privacy.consents import ConsentRequest
@@ -773,6 +774,55 @@ def test_a_pause_for_another_reason_says_what_and_a_passed_resumption_says_so(
     teams = note_of("anna")
     assert "Flytning" not in teams
     assert "(dagen er passeret)" in teams
+
+
+def test_the_case_page_names_the_custodial_parents_and_how_staff_reach_them(
+    client: TestClient, runtime: Runtime
+) -> None:
+    """The parents of a minor are told and invited, and consent with her, but the case
+    page never named them: the caseworker had to look elsewhere for whom to call. Their
+    names to whoever reads the case, their mail and phone to those who hold it."""
+    person = replace(
+        PERSON,
+        guardians=(
+            GuardianDetails("Mette Mor", "020280-1234", email="mor@example.org"),
+            GuardianDetails("Frank Far", "030380-1235", phone="+45 22 33 44 55"),
+        ),
+    )
+    reference = runtime.service.refer(
+        "soroe",
+        person,
+        Actor("caseworker", "cw-mette"),
+        {"source": "school", "caseworker": "cw-mette"},
+    ).reference
+    runtime.consents.give(
+        reference,
+        Actor("caseworker", "cw-mette"),
+        ConsentRequest(["skole"], ["education"], guardian=True),
+    )
+    _log_in(client, "mette")
+    page = html.unescape(client.get(f"/cases/{reference}").text)
+    parents = page.split('data-testid="guardians">', 1)[1].split("</dd>", 1)[0]
+    assert "Forældremyndighed" in page
+    assert "Mette Mor" in parents
+    assert "Frank Far" in parents
+    assert 'href="mailto:mor@example.org"' in parents
+    assert "+45 22 33 44 55" in parents
+    assert "020280" not in page
+    runtime.service.trigger(
+        reference,
+        "accept_referral",
+        {"young_person_agrees": True, "consent": True},
+        Actor("caseworker", "cw-mette"),
+    )
+    _pre_meeting(runtime, reference, "tovholder-lise")
+    client.cookies.clear()
+    assert _log_in(client, "anna") == "ok"
+    teams = html.unescape(client.get(f"/cases/{reference}").text)
+    parents = teams.split('data-testid="guardians">', 1)[1].split("</dd>", 1)[0]
+    assert "Mette Mor" in parents
+    assert "mor@example.org" not in parents
+    assert "+45" not in parents
 
 
 def test_pausing_and_resuming_say_what_saving_does(client: TestClient, runtime: Runtime) -> None:

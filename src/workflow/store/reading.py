@@ -27,6 +27,7 @@ from workflow.store.tables import (
     Consent,
     ConsentDepartment,
     CoordinatorAssignment,
+    Guardian,
     HistoryEvent,
     Meeting,
     MeetingFigures,
@@ -58,6 +59,8 @@ class CaseView:
     definition_version_id: int = 0
     data: dict[str, Any] = field(default_factory=dict)
     young_person: dict[str, Any] = field(default_factory=dict)
+    #: The custodial parents on the case now (name, e-mail, phone; never their CPR).
+    guardians: list[dict[str, Any]] = field(default_factory=list)
     meetings: list[dict[str, Any]] = field(default_factory=list)
     tasks: list[dict[str, Any]] = field(default_factory=list)
     plan_meeting: dict[str, Any] | None = None
@@ -96,6 +99,7 @@ _RECENT_GOALS = Records(
     order_by=[PlanGoal.plan_id, PlanGoal.number],
 )
 _CONSENTS = Records(Consent, Consent.case_id == _CASE, order_by=[Consent.id.desc()])
+_GUARDIANS = Records(Guardian, Guardian.case_id == _CASE, order_by=[Guardian.id])
 _CONSENT_DEPARTMENTS = Records(
     ConsentDepartment, ConsentDepartment.case_id == _CASE, order_by=[ConsentDepartment.id]
 )
@@ -289,6 +293,7 @@ def read_case(
             (_CONSENT_DEPARTMENTS.statement, this),
             (_TIMERS.statement, this),
             (_PROGRESS.statement, this),
+            (_GUARDIANS.statement, this),
         ],
     )
     history = _HISTORY.made(read[0])
@@ -307,6 +312,11 @@ def read_case(
     consents = _consents(_CONSENTS.made(read[8]), _CONSENT_DEPARTMENTS.made(read[9]))
     timers = _TIMERS.made(read[10])
     progress = _PROGRESS.made(read[11])
+    guardians = [
+        g
+        for g in _GUARDIANS.made(read[12])
+        if g.until is None or (now is not None and g.until > now)
+    ]
     return CaseView(
         reference=case.reference,
         definition=definition.id,
@@ -350,6 +360,7 @@ def read_case(
         }
         if person
         else {},
+        guardians=[{"name": g.name, "email": g.email, "phone": g.phone} for g in guardians],
         meetings=[_meeting(m) for m in meetings],
         tasks=[
             {
