@@ -1627,14 +1627,14 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "may be {day} at the latest",
     },
     "goal_deadline_passed": {
-        "da": "punkt {item}: fristen er passeret; et mål i planen har en frist fra i dag "
+        "da": "mål {item}: fristen er passeret; et mål i planen har en frist fra i dag "
         "({day}) og frem",
-        "en": "item {item}: the deadline has passed; a goal of the plan has a deadline from "
+        "en": "goal {item}: the deadline has passed; a goal of the plan has a deadline from "
         "today ({day}) on",
     },
     "item_field_required": {
-        "da": "punkt {item}: {field} skal udfyldes",
-        "en": "item {item}: {field} is required",
+        "da": "række {item}: {field} skal udfyldes",
+        "en": "row {item}: {field} is required",
     },
     # The parts of a list's items, as item_field_required names them.
     "item_field_department": {"da": "afdelingen", "en": "the department"},
@@ -1645,10 +1645,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "item_field_name": {"da": "navnet", "en": "the name"},
     "item_field_kind": {"da": "slags", "en": "the kind"},
     # A field error found in one entry of a list (texts.field_text).
-    "in_list_item": {"da": "punkt {item}: {error}", "en": "item {item}: {error}"},
+    "in_list_item": {"da": "række {item}: {error}", "en": "row {item}: {error}"},
     "item_not_a_map": {
-        "da": "punkt {item} er ikke udfyldt rigtigt",
-        "en": "item {item} is not filled in correctly",
+        "da": "række {item} er ikke udfyldt rigtigt",
+        "en": "row {item} is not filled in correctly",
     },
     "goal_not_first_person": {
         "da": "mål {item} er ikke skrevet i jeg-form; skriv det, som den unge siger det: 'Jeg "
@@ -2216,7 +2216,7 @@ TEXTS: dict[str, dict[str, str]] = {
 
 def field_text(code: str, locale: str = DEFAULT_LANGUAGE, **params: Any) -> str:
     """A field error's text: one found in an entry of a list (``item``: its number) names
-    the entry first ("punkt 3: ...") unless its own words name it."""
+    the entry first ("række 3: ...", as the form labels its rows) unless its own words name it."""
     if code == "required" and params.get("choose"):  # a group of choices: choose
         code = "required_choose"
     shown = text(code, locale, **params)

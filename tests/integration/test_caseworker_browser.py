@@ -158,6 +158,16 @@ def test_a_soroe_case_from_referral_to_closed_in_the_browser(
     ):
         page.locator(f"[name='team.{row}.department']").select_option(department)
         page.locator(f"[name='team.{row}.person']").fill(person)
+    # Each row says its number, as an error names it ("række 2: ..."); a row added is
+    # numbered on, for the eye and when read out (its labels said "(række 1)" again).
+    rows = page.locator("[data-rows='team'] .row")
+    shown = rows.count()
+    expect(rows.nth(1).locator(".row-no")).to_have_text("Række 2")
+    page.get_by_role("button", name="Tilføj en række mere").first.click()
+    expect(rows).to_have_count(shown + 1)
+    expect(rows.last.locator(".row-no")).to_have_text(f"Række {shown + 1}")
+    expect(page.get_by_label(f"Person (række {shown + 1})")).to_have_value("")
+    expect(page.locator(f"[name='team.{shown}.department']")).to_be_focused()
     page.get_by_label("Tovholder").fill("tovholder-lise")
     page.get_by_label("Uddannelse", exact=True).check()
     page.get_by_label("Fritid og fællesskaber").check()

@@ -265,7 +265,7 @@ def test_choosing_a_team_person_without_consent_warns_before_saving(
     no_department = PRE_MEETING | {"csrf_token": csrf, "team.0.department": ""}
     row = client.post(f"/cases/{reference}/steps/hold_pre_meeting", data=no_department)
     assert row.status_code == 422
-    assert "punkt 1: afdelingen skal udfyldes" in row.text
+    assert "række 1: afdelingen skal udfyldes" in row.text
     assert "department skal udfyldes" not in row.text
 
     confirmed = client.post(

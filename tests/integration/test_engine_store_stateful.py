@@ -946,7 +946,7 @@ def test_text_no_store_can_hold_is_refused_and_nothing_is_written(
         errors = refused.value.rejection.field_errors
         assert [(e.name, e.code) for e in errors] == [("team", "bad_character")]
         assert errors[0].text("en") == (
-            "item 1: contains an invisible character that cannot be used (perhaps from copied "
+            "row 1: contains an invisible character that cannot be used (perhaps from copied "
             "text: U+0000); type the text again without copying it"
         )
         assert stored(runtime, case.reference) == before

@@ -554,7 +554,7 @@ def test_a_staff_id_that_is_nobodys_is_told_whom_it_likely_meant(staffed: Runtim
         ("coordinator", "not_staff_meant", {"value": "Lise", "meant": "tovholder-lise (Lise)"}),
     ]
     words = refused.value.rejection.field_errors[0].text()
-    assert words == "punkt 1: 'anna' er ikke en medarbejders id; mente du laerer-anna (Anna)?"
+    assert words == "række 1: 'anna' er ikke en medarbejders id; mente du laerer-anna (Anna)?"
 
 
 def test_a_team_member_is_put_in_their_own_department_and_a_caseworker_is_one(
@@ -577,7 +577,7 @@ def test_a_team_member_is_put_in_their_own_department_and_a_caseworker_is_one(
     (error,) = refused.value.rejection.field_errors
     assert (error.name, error.code) == ("team", "staff_other_department")
     assert error.text("da") == (
-        "punkt 2: 'job-carl' hører til Jobcenter Sorø; vælg den afdeling "
+        "række 2: 'job-carl' hører til Jobcenter Sorø; vælg den afdeling "
         "(samtykket, der giver adgang til sagen, gælder afdelingen)"
     )
     assert "belongs to Sorø job centre; choose" in error.text("en")

@@ -482,7 +482,7 @@ def test_a_goals_deadline_may_not_have_passed(soroe: Definition) -> None:
         {"item": 2, "day": "17.03.2026"},
     )
     assert error.text("da") == (
-        "punkt 2: fristen er passeret; et mål i planen har en frist fra i dag (17.03.2026) og frem"
+        "mål 2: fristen er passeret; et mål i planen har en frist fra i dag (17.03.2026) og frem"
     )
     today = [goal | {"deadline": "2026-03-17"}]
     assert isinstance(first_meeting(soroe, COORD, today), Decision)
@@ -496,8 +496,8 @@ def test_a_list_items_missing_part_is_named_in_words(soroe: Definition) -> None:
     rejection = refused(first_meeting(soroe, COORD, plan))
     error = rejection.field_errors[0]
     assert (error.code, error.params) == ("item_field_required", {"item": 1, "field": "text"})
-    assert error.text("da") == "punkt 1: teksten skal udfyldes"  # not 'text', the code
-    assert error.text("en") == "item 1: the text is required"
+    assert error.text("da") == "række 1: teksten skal udfyldes"  # not 'text', the code
+    assert error.text("en") == "row 1: the text is required"
 
 
 def test_every_wrong_entry_of_a_list_is_told_at_once_each_naming_its_entry(
@@ -515,10 +515,10 @@ def test_every_wrong_entry_of_a_list_is_told_at_once_each_naming_its_entry(
     ]
     assert [e.text("da") for e in errors] == [
         "mål 2 er ikke skrevet i jeg-form; skriv det, som den unge siger det: 'Jeg skal ...'",
-        f"punkt 3: 'fodbold' er ikke et af valgene: {errors[1].params['choices']}",
-        "punkt 4: teksten skal udfyldes",
+        f"række 3: 'fodbold' er ikke et af valgene: {errors[1].params['choices']}",
+        "række 4: teksten skal udfyldes",
     ]
-    assert errors[1].text("en").startswith("item 3: 'fodbold' is not one of: ")
+    assert errors[1].text("en").startswith("row 3: 'fodbold' is not one of: ")
 
 
 def test_a_team_with_several_wrong_members_is_told_of_each(soroe: Definition) -> None:
@@ -532,7 +532,7 @@ def test_a_team_with_several_wrong_members_is_told_of_each(soroe: Definition) ->
     errors = [e for e in rejection.field_errors if e.name == "team"]
     found = [(e.code, e.params.get("item")) for e in errors]
     assert found == [("not_a_choice", 2), ("duplicate", 3), ("item_field_required", 4)]
-    assert errors[1].text("da") == "punkt 3: 'laerer-anna' står der to gange"
+    assert errors[1].text("da") == "række 3: 'laerer-anna' står der to gange"
 
 
 # Effects ---------------------------------------------------------------------------

@@ -18,6 +18,6 @@ def test_a_department_named_in_each_language_is_said_in_the_pages() -> None:
         },
     )
     assert field_error_text(error, "da").startswith(
-        "punkt 1: 'raadgiver-bo' hører til Familierådgivningen; vælg den afdeling"
+        "række 1: 'raadgiver-bo' hører til Familierådgivningen; vælg den afdeling"
     )
     assert "belongs to Family; choose" in field_error_text(error, "en")

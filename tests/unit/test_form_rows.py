@@ -1,6 +1,6 @@
 """A refused form's list rows are numbered as the service numbers the entries: the rows
 left blank are dropped before reading, and the page is shown again from the same rows, so
-"punkt 2" in an error is the second row on the page."""
+"række 2" in an error is the second row on the page."""
 
 from __future__ import annotations
 

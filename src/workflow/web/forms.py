@@ -220,7 +220,7 @@ class FormData:
 
 def without_blank_rows(inputs: Sequence[Input], form: FormData) -> FormData:
     """The form with the blank rows of its list inputs left out and the others numbered
-    from 0, as the service numbers the entries: "punkt 2" in a refusal is the second row
+    from 0, as the service numbers the entries: "række 2" in a refusal is the second row
     the page shows again, not the third one the user filled in below a blank."""
     listed = {item.name: ROW_FIELDS[item.type] for item in inputs if item.type in ROW_FIELDS}
     if not listed:

@@ -16,8 +16,17 @@ document.addEventListener("DOMContentLoaded", () => {
         }
         if ("value" in el && el.tagName !== "OPTION") el.value = "";
       }
+      // The row's numbers ("Række 3" beside it, "(række 3)" read out with each label,
+      // "Mål 3"): the first number in each text, without flattening the labels' parts.
+      const number = (text) => text.replace(/\d+/, String(next + 1));
+      for (const part of copy.querySelectorAll(".row-no, .row-label")) {
+        part.textContent = number(part.textContent);
+      }
       for (const label of copy.querySelectorAll("label")) {
-        label.textContent = label.textContent.replace(/\d+$/, String(next + 1));
+        const first = label.firstChild;
+        if (first && first.nodeType === Node.TEXT_NODE && /\d+\s*$/.test(first.nodeValue)) {
+          first.nodeValue = first.nodeValue.replace(/\d+(\s*)$/, `${next + 1}$1`);
+        }
       }
       rows.appendChild(copy);
       copy.querySelector("textarea, input, select").focus();
