@@ -27,9 +27,16 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, Table, bindparam, func, or_, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.orm import Session
 
-from workflow.definitions.vocabulary import CaseRole
+from workflow.delivery.batch_reads import (
+    consents_of,
+    own_addresses_of,
+    own_channels,
+    staff_greeting,
+    staff_of,
+    to_department,
+    with_meeting,
+)
 from workflow.delivery.channels import (
     FileChannel,
     SmsChannel,
@@ -39,16 +46,14 @@ from workflow.delivery.channels import (
 )
 from workflow.delivery.message import Address, OutgoingMessage, compose
 from workflow.engine.consent import UNINVITED_MARK, shared_meeting, withheld_reason
-from workflow.engine.vocabulary import DEPARTMENT_KINDS, RecipientKind
 from workflow.settings import Settings
 from workflow.store.busy import is_busy
-from workflow.store.citizens import CitizenReach, citizens_of
 from workflow.store.column_types import UTC_TIME
 from workflow.store.database import store_unreachable
 from workflow.store.driver import DriverStatement, autocommit, translated
 from workflow.store.outbox_admin import STEP_CODES, error_type
 from workflow.store.states import OutboxState
-from workflow.store.tables import Account, Case, ConsentDepartment, HistoryEvent, OutboxRow
+from workflow.store.tables import Case, HistoryEvent, OutboxRow
 from workflow.store.unit_of_work import UnitOfWork
 
 #: The shortest lease a claim holds its rows by.
@@ -560,11 +565,11 @@ class Deliverer:
                     )
                 )
             }
-            consents = _consents(
-                session, [r.case_id for r in rows if _to_department(r) or _with_meeting(r)]
+            consents = consents_of(
+                session, [r.case_id for r in rows if to_department(r) or with_meeting(r)]
             )
-            own = _own_addresses_of(session, rows)
-            staff = _staff_of(session, rows)
+            own = own_addresses_of(session, rows)
+            staff = staff_of(session, rows)
             given_up: list[dict[str, Any]] = []
             for row in rows:
                 withheld = self._without_consent(row, consents)
@@ -577,7 +582,7 @@ class Deliverer:
                 reference, version_id = cases[row.case_id]
                 recipient = dict(row.recipient)
                 payload = dict(row.payload)
-                if _with_meeting(row) and not payload.get(UNINVITED_MARK):
+                if with_meeting(row) and not payload.get(UNINVITED_MARK):
                     # Its attendees as of now: a department no consent covers is not named.
                     payload["meeting"] = shared_meeting(
                         payload["meeting"], consents.get(row.case_id, frozenset())
@@ -591,8 +596,8 @@ class Deliverer:
                         recipient=recipient,
                         payload=payload,
                         base_url=self.settings.base_url,
-                        **_own_channels(own, row.case_id, recipient),
-                        **_staff_greeting(staff, recipient),
+                        **own_channels(own, row.case_id, recipient),
+                        **staff_greeting(staff, recipient),
                     )
                 except Exception as exc:  # a template or address problem: not retried
                     error = f"{type(exc).__name__}: {exc}"
@@ -621,7 +626,7 @@ class Deliverer:
         consent recorded later releases it (back to pending) if it is still relevant
         (:func:`workflow.privacy.consents.release_withheld`), and it is checked again then.
         """
-        if not _to_department(row):
+        if not to_department(row):
             return None
         if (row.payload or {}).get(UNINVITED_MARK):  # a cancellation to them: it must reach them
             return None
@@ -738,97 +743,6 @@ class _Recorder:
 
 
 #: Roles whose messages go to the person's own channels (the young person, guardians).
-CITIZEN_ROLES = frozenset({CaseRole.YOUNG_PERSON, CaseRole.GUARDIAN})
-
-
-def _to_citizen(recipient: dict[str, Any]) -> bool:
-    """A message to the young person or a guardian (their own channels)."""
-    return recipient.get("kind") == RecipientKind.ROLE and recipient.get("id") in CITIZEN_ROLES
-
-
-def _to_department(row: Any) -> bool:
-    return row.recipient.get("kind") in DEPARTMENT_KINDS
-
-
-def _with_meeting(row: Any) -> bool:
-    """Whether the row carries a meeting (its calendar entry names the attendees)."""
-    return isinstance((row.payload or {}).get("meeting"), dict)
-
-
-def _own_addresses_of(session: Session, rows: list[Any]) -> dict[tuple[int, str], CitizenReach]:
-    """The citizens the rows go to (their own channels, their first names), by (case,
-    role): a query per role."""
-    wanted: dict[str, set[int]] = {}
-    for row in rows:
-        if _to_citizen(row.recipient):
-            wanted.setdefault(str(row.recipient["id"]), set()).add(row.case_id)
-    found: dict[tuple[int, str], CitizenReach] = {}
-    for role, case_ids in wanted.items():
-        reached = citizens_of(session, sorted(case_ids), role)
-        for case_id in case_ids:
-            found[case_id, role] = reached.get(case_id, CitizenReach())
-    return found
-
-
-def _own_channels(
-    own: dict[tuple[int, str], CitizenReach], case_id: int, recipient: dict[str, Any]
-) -> dict[str, Any]:
-    """``compose``'s own channels and names of a message to a citizen; none for staff."""
-    if not _to_citizen(recipient):
-        return {"own": None}
-    reach = own.get((case_id, str(recipient.get("id"))), CitizenReach())
-    return {
-        "own": tuple(Address(kind, address) for kind, address in reach.contacts),
-        "names": tuple(reach.first_names),
-    }
-
-
-def _staff_of(session: Session, rows: list[Any]) -> dict[str, tuple[str, str]]:
-    """The staff the rows are about (a team member, the coordinator), by their staff id:
-    (first name, language) of each active account (one query for the batch)."""
-    people = {
-        str(row.recipient["person"])
-        for row in rows
-        if not _to_citizen(row.recipient) and row.recipient.get("person")
-    }
-    if not people:
-        return {}
-    return {
-        person: (name.split()[0] if name.split() else name, locale)
-        for person, name, locale in session.execute(
-            select(Account.person_id, Account.display_name, Account.locale).where(
-                Account.person_id.in_(sorted(people)), Account.active.is_(True)
-            )
-        )
-    }
-
-
-def _staff_greeting(staff: dict[str, tuple[str, str]], recipient: dict[str, Any]) -> dict[str, Any]:
-    """``compose``'s names and language of a message about one member of staff: greeted by
-    their first name in their own language (a department's mailbox was greeted as the
-    department, "Hej Skole"); none for anyone else."""
-    found = staff.get(str(recipient.get("person"))) if not _to_citizen(recipient) else None
-    if found is None:
-        return {}
-    first, locale = found
-    return {"names": (first,), "locale": locale}
-
-
-def _consents(session: Session, case_ids: list[int]) -> dict[int, frozenset[str]]:
-    """The departments each case may be shared with now (one query for the batch)."""
-    if not case_ids:
-        return {}
-    found: dict[int, set[str]] = {}
-    for case_id, department in session.execute(
-        select(ConsentDepartment.case_id, ConsentDepartment.department).where(
-            ConsentDepartment.case_id.in_(sorted(set(case_ids))),
-            ConsentDepartment.withdrawn_at.is_(None),
-        )
-    ):
-        found.setdefault(case_id, set()).add(department)
-    return {case_id: frozenset(departments) for case_id, departments in found.items()}
-
-
 def _sessions(channels: dict[str, Channel], stack: ExitStack) -> dict[str, Channel]:
     """Each channel's session for a batch (one SMTP connection for its mails), or the
     channel itself when it has none. A channel serving several kinds gets one session."""
