@@ -182,6 +182,27 @@ def test_a_start_without_the_consents_departments_saves_nothing(
     assert (view.stage, view.consents) == ("referred", [])
 
 
+def test_a_start_refused_for_its_consent_says_the_steps_other_errors_at_once(
+    runtime: Runtime, client: TestClient
+) -> None:
+    """Without the consent's departments and without the young person's yes, the form
+    said the consent's errors first, and "the course starts only when the young person
+    wants it" only after they were mended."""
+    reference = _referred(runtime)
+    csrf = log_in(client, "mette", PASSWORD)
+    answer = client.post(
+        f"/cases/{reference}/steps/accept_referral",
+        data={"csrf_token": csrf, "consent": "true"},
+    )
+    assert answer.status_code == 422
+    said = html.unescape(answer.text)
+    assert "Samtykket kan ikke registreres, så intet er gemt." in said
+    assert "Vælg mindst én afdeling, som samtykket gælder." in said
+    assert "Forløbet starter kun, når den unge vil, og samtykket er givet." in said
+    view = runtime.service.view(reference, CASEWORKER, "kontrol")
+    assert (view.stage, view.consents) == ("referred", [])
+
+
 def test_a_withheld_invitation_is_sent_when_consent_is_recorded_before_the_meeting(
     runtime: Runtime, smtp: SmtpSink
 ) -> None:

@@ -25,6 +25,7 @@ from workflow.web import (
     pool_pages,
     privacy_pages,
     referral_pages,
+    step_pages,
     task_pages,
 )
 from workflow.web.api import API_ROOT, create_api
@@ -198,6 +199,7 @@ def create_app(
     app.state.web = context
     app.include_router(login_pages.router)
     app.include_router(pages.router)
+    app.include_router(step_pages.router)
     app.include_router(referral_pages.router)
     app.include_router(privacy_pages.router)
     app.include_router(task_pages.router)
