@@ -90,3 +90,57 @@ def test_a_time_given_in_utc_is_kept_in_the_municipalitys_time(soroe: Definition
         soroe, "coordinator_chosen", {"first_meeting_at": values["first_meeting_at"]}, "da"
     )
     assert "kl. 09.00" in said
+
+
+def test_the_chosen_coordinator_is_told_the_role_by_its_name_and_greeted_in_their_language(
+    soroe: Definition,
+) -> None:
+    """Greeted by first name, the coordinator read "Du er valgt som lise" (the template
+    used the greeting's name for the role); in English its body was still Danish."""
+
+    def chosen(lang: str) -> tuple[str, str]:
+        mail = compose(
+            soroe,
+            reference="SOR-2026-0001",
+            dedupe_key="SOR-2026-0001:3:1:coordinator",
+            template_id="coordinator_chosen",
+            recipient={"kind": "role", "id": "coordinator", "person": "tovholder-lise"},
+            payload={"shared": {"first_meeting_at": "2026-03-17T09:00"}, "stage": "referred"},
+            base_url="https://kui.example",
+            locale=lang,
+            names=("Lise",),
+        )
+        return mail.subject, mail.text
+
+    subject, body = chosen("da")
+    assert subject == "Du er valgt som tovholder: sag SOR-2026-0001"
+    assert "Den unge har valgt dig som sin tovholder." in body
+    subject, body = chosen("en")
+    assert subject == "You were chosen as coordinator: case SOR-2026-0001"
+    assert body.startswith("The young person chose you as their ")
+    assert "Tuesday 17 March 2026" in body
+
+
+def test_a_template_not_written_in_the_readers_language_is_read_whole_in_danish(
+    soroe: Definition,
+) -> None:
+    """Subject and body in one language: a template with only Danish words goes in Danish
+    to a reader of English (its subject was English, its body Danish)."""
+    template = soroe.templates_by_id["case_closed"]
+    danish_only = type(template.body)(da=template.body.da)  # type: ignore[union-attr]
+    soroe.templates_by_id["case_closed"] = template.model_copy(update={"body": danish_only})
+    try:
+        mail = compose(
+            soroe,
+            reference="SOR-2026-0001",
+            dedupe_key="SOR-2026-0001:9:0:x",
+            template_id="case_closed",
+            recipient={"kind": "role", "id": "caseworker", "person": "cw-mette"},
+            payload={"shared": {}, "stage": "closed"},
+            base_url="https://kui.example",
+            locale="en",
+        )
+    finally:
+        soroe.templates_by_id["case_closed"] = template
+    assert mail.subject == "Forløbet er afsluttet: sag SOR-2026-0001"
+    assert mail.text.startswith("Forløbet er afsluttet.")

@@ -16,9 +16,10 @@ from zoneinfo import ZoneInfo
 from jinja2 import Template
 
 from workflow.definitions.models import Definition
+from workflow.definitions.parts import Template as NotificationTemplate
 from workflow.definitions.sandbox import BoundedSandbox
 from workflow.definitions.templates import notification_context, render, when
-from workflow.definitions.types import text_in
+from workflow.definitions.types import text_in, text_variants
 from workflow.definitions.vocabulary import InputType
 from workflow.delivery.ics import CalendarMeeting, CalendarPerson, invitation, meeting_calendar
 from workflow.engine.vocabulary import DEPARTMENT_KINDS, RecipientKind
@@ -89,6 +90,11 @@ def _recipient_name(definition: Definition, recipient: dict[str, Any], locale: s
     return str(recipient["id"])
 
 
+def _written_in(template: NotificationTemplate, lang: str) -> bool:
+    """Whether a template's subject and body are both written in ``lang``."""
+    return all(lang in text_variants(part) for part in (template.subject, template.body))
+
+
 def _in_words(definition: Definition, shared: dict[str, Any], lang: str) -> dict[str, Any]:
     """The step's shared values as a reader words them: a choice or theme by its label
     in the reader's language ("Skole", not "school"); dates and numbers as they are."""
@@ -139,8 +145,10 @@ def compose(  # noqa: PLR0913 - one message's parts, keyword-only
     are used. ``names``: their first names, which ``recipient.name`` greets them by
     ("Hej Freja"; a role's name when there are none).
     """
-    lang = locale or definition.locale
     template = definition.templates_by_id[template_id]
+    # A reader's own language only where the template is written in it, subject and body
+    # alike (else one mail said its subject in English and its body in Danish).
+    lang = locale if locale and _written_in(template, locale) else definition.locale
     stage = definition.stages_by_id.get(str(payload.get("stage")))
     assert definition.municipality is not None
     case = {
