@@ -775,6 +775,21 @@ def test_a_pause_for_another_reason_says_what_and_a_passed_resumption_says_so(
     assert "Flytning" not in teams
     assert "(dagen er passeret)" in teams
 
+    # Nor through the API: its history gave every step's answers to whoever read it.
+    def paused_inputs(username: str) -> dict[str, Any]:
+        token = client.post(
+            "/api/v1/tokens",
+            json={"username": username, "password": PASSWORD, "scopes": ["read"]},
+        ).json()["token"]
+        case = client.get(
+            f"/api/v1/cases/{reference}", headers={"Authorization": f"Bearer {token}"}
+        ).json()
+        [paused] = [h for h in case["history"] if h["event"] == "pause"]
+        return dict(paused["inputs"])
+
+    assert paused_inputs("anna") == {"expected_resume": "2026-03-16"}
+    assert paused_inputs("mette")["pause_other"] == "Flytning"
+
 
 def test_the_case_page_names_the_custodial_parents_and_how_staff_reach_them(
     client: TestClient, runtime: Runtime
@@ -809,6 +824,17 @@ def test_the_case_page_names_the_custodial_parents_and_how_staff_reach_them(
     assert 'href="mailto:mor@example.org"' in parents
     assert "+45 22 33 44 55" in parents
     assert "020280" not in page
+    # An export of the case names them; their own mail and phone are theirs.
+    token = client.post(
+        "/api/v1/tokens",
+        json={"username": "mette", "password": PASSWORD, "scopes": ["read"]},
+    ).json()["token"]
+    exported = client.get(
+        f"/api/v1/cases/{reference}/export",
+        headers={"Authorization": f"Bearer {token}"},
+        params={"purpose": "Aktindsigt"},
+    ).json()
+    assert exported["case"]["guardians"] == [{"name": "Mette Mor"}, {"name": "Frank Far"}]
     runtime.service.trigger(
         reference,
         "accept_referral",

@@ -151,6 +151,8 @@ class AuditService:
         # Who exports it is in the log, not the case; what they were offered is their page.
         for part in ("reader", "reader_roles", "refused_steps"):
             exported.pop(part, None)
+        # The parents by name: their own mail and phone are theirs, not the case's.
+        exported["guardians"] = [{"name": g["name"]} for g in view.guardians]
         return {"exported_at": now, "case": exported}
 
     def access_log(self, reference: str, actor: Actor, purpose: str | None) -> list[AccessLogEntry]:

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import BindParameter, and_, bindparam, or_, select
 from sqlalchemy import case as case_when
 from sqlalchemy.orm import Session
 
+from workflow.definitions.calendar import age_on
 from workflow.definitions.models import Definition
 from workflow.engine.milestones import live_milestones
 from workflow.engine.model import CaseState, Timing
 from workflow.errors import CaseNotFoundError
 from workflow.store.driver import DriverStatement, read_together
 from workflow.store.loading import Records, connection_of
+from workflow.store.standing import ADULT_AGE
 from workflow.store.statements import CASE_BY_REFERENCE
 from workflow.store.states import TaskState, TimerState
 from workflow.store.tables import (
@@ -312,11 +315,10 @@ def read_case(
     consents = _consents(_CONSENTS.made(read[8]), _CONSENT_DEPARTMENTS.made(read[9]))
     timers = _TIMERS.made(read[10])
     progress = _PROGRESS.made(read[11])
-    guardians = [
-        g
-        for g in _GUARDIANS.made(read[12])
-        if g.until is None or (now is not None and g.until > now)
-    ]
+    # Custody ends at 18 (as the access rule has it, whether or not a step said so).
+    today = (now or datetime.now(UTC)).astimezone(ZoneInfo(definition.calendar.timezone)).date()
+    minor = person is None or age_on(person.birth_date, today) < ADULT_AGE
+    guardians = [g for g in _GUARDIANS.made(read[12]) if g.until is None] if minor else []
     return CaseView(
         reference=case.reference,
         definition=definition.id,

@@ -33,7 +33,15 @@ from workflow.web.api_support import (
     inputs_info,
     responses,
 )
-from workflow.web.context import WebContext, acting_as, case_roles, scoped_key, steps_for
+from workflow.web.context import (
+    WebContext,
+    acting_as,
+    case_roles,
+    holds_the_case,
+    scoped_key,
+    shared_history,
+    steps_for,
+)
 from workflow.web.definition_texts import local
 from workflow.web.dependencies import Caseloads, Cases, Web
 from workflow.web.identity import Authenticated
@@ -146,7 +154,10 @@ def get_case(
         timers=view.timers,
         tasks=view.tasks,
         milestones=view.milestones,
-        history=view.history,
+        # (who does not hold the case reads the answers steps share, as on its page)
+        history=view.history
+        if holds_the_case(case_roles(web, auth.user, view))
+        else shared_history(definition, view.history),
         next_steps=[
             StepInfo(
                 id=t.id,

@@ -21,7 +21,7 @@ from workflow.cases.tasks import TaskService
 from workflow.definitions.models import Definition
 from workflow.definitions.parts import Input, Transition
 from workflow.definitions.templates import when as written_when
-from workflow.definitions.vocabulary import CaseRole, InputType
+from workflow.definitions.vocabulary import REFER_EVENT, CaseRole, InputType
 from workflow.engine.model import Actor
 from workflow.engine.steps import acting_role, next_steps, open_meeting_kinds
 from workflow.errors import CaseNotFoundError
@@ -230,6 +230,34 @@ def _passed(item: Input, given: Mapping[str, Any], today: date, lang: str) -> st
     except ValueError:
         return ""
     return f" ({text('day_passed', lang)})" if passed else ""
+
+
+def holds_the_case(roles: Sequence[str]) -> bool:
+    """Whether the reader holds the case (its caseworker or coordinator): they read every
+    answer a step was given; anyone else, the answers steps share (``share: true``: no
+    free text — a pause's reason may be health information)."""
+    return bool({CaseRole.CASEWORKER, CaseRole.COORDINATOR} & set(roles))
+
+
+def shared_history(
+    definition: Definition, history: Sequence[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The case's history with each step's inputs limited to those its step shares (a
+    step the definition no longer names shares none)."""
+    shared: list[dict[str, Any]] = []
+    for entry in history:
+        transition = definition.transitions_by_id.get(entry.get("transition") or "")
+        declared = (
+            transition.inputs
+            if transition is not None
+            else definition.referral.inputs
+            if entry.get("event") == REFER_EVENT
+            else []
+        )
+        names = {item.name for item in declared if item.share}
+        given = entry.get("inputs") or {}
+        shared.append({**entry, "inputs": {k: v for k, v in given.items() if k in names}})
+    return shared
 
 
 def _answer(definition: Definition, item: Input, value: Any, lang: str) -> str:

@@ -29,6 +29,7 @@ from workflow.web.context import (
     case_roles,
     choice_label,
     displayed,
+    holds_the_case,
     pause_of,
     young_persons_words,
 )
@@ -239,7 +240,7 @@ def render_case(
             definition,
             view,
             lang,
-            everything=bool({CaseRole.CASEWORKER, CaseRole.COORDINATOR} & set(roles)),
+            everything=holds_the_case(roles),
             today=now.astimezone(ZoneInfo(definition.calendar.timezone)).date(),
         ),
         unrecorded=None if upcoming else unrecorded_meeting(view.meetings, now),
