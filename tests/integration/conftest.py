@@ -29,12 +29,17 @@ from workflow.settings import Settings
 
 @dataclass
 class Clock:
-    """A clock the test moves by hand."""
+    """A clock the test moves by hand (``tick``: and by that much at every reading, as a
+    real one moves between the writes of one request)."""
 
     now: datetime
+    tick: timedelta | None = None
 
     def __call__(self) -> datetime:
-        return self.now
+        read = self.now
+        if self.tick is not None:
+            self.now += self.tick
+        return read
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)

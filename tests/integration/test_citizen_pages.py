@@ -14,7 +14,7 @@ import html
 import re
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -376,7 +376,7 @@ def test_the_first_meeting_invitation_reaches_the_young_person_and_guardian(
 
 
 def test_a_department_whose_consent_is_withdrawn_leaves_the_meetings_to_come(
-    citizen_runtime: Runtime,
+    citizen_runtime: Runtime, clock: Clock
 ) -> None:
     """The school's teacher was invited to the first meeting; the school's consent is
     withdrawn: she is sent the meeting's cancellation for her calendar (a later move
@@ -385,6 +385,9 @@ def test_a_department_whose_consent_is_withdrawn_leaves_the_meetings_to_come(
     ref = _case(citizen_runtime, EMMA)
     citizen_runtime.deliverer.drain()
     before = set((citizen_runtime.settings.home / "mail").rglob("*.eml"))
+    # Time moves between the withdrawal's writes (its news to the case comes after the
+    # tasks it ended), as it does outside a test.
+    clock.tick = timedelta(milliseconds=3)
     assert citizen_runtime.consents.withdraw(ref, CASEWORKER, ["skole"]) == ["skole"]
     with citizen_runtime.sessions() as session:
         rows = session.scalars(
@@ -457,6 +460,32 @@ def test_a_department_whose_consent_is_withdrawn_leaves_the_meetings_to_come(
             )
             == 1
         )
+
+
+def test_a_task_opened_again_in_a_pause_waits_with_its_stage(
+    citizen_runtime: Runtime, clock: Clock
+) -> None:
+    """Paused, then the school's consent withdrawn and given again: the teacher's
+    confirmation comes back held by the pause, as it was (it came back running, its
+    reminders and deadline going on through the pause)."""
+    ref = _case(citizen_runtime, EMMA)
+    clock.advance(hours=1)
+    citizen_runtime.service.trigger(ref, "pause", {"pause_reason": "treatment"}, CASEWORKER)
+    paused_at = clock.now
+    clock.advance(hours=1)
+    citizen_runtime.consents.withdraw(ref, CASEWORKER, ["skole"])
+    clock.advance(hours=1)
+    citizen_runtime.consents.give(
+        ref, CASEWORKER, ConsentRequest(["skole"], ["education"], guardian=True)
+    )
+    assert _last_consent_entry(citizen_runtime, ref).details["tasks_reopened"] == 1
+    with citizen_runtime.sessions() as session:
+        [task] = session.scalars(
+            select(CaseTask).where(CaseTask.assignee_id == "skole", CaseTask.state == "open")
+        ).all()
+        assert task.next_reminder_at is None
+        assert task.held_since is not None
+        assert task.held_since.replace(tzinfo=UTC) == paused_at
 
 
 def test_a_consent_given_again_after_a_step_leaves_the_ended_tasks_ended(

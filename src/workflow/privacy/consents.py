@@ -333,7 +333,7 @@ class ConsentService:
         if again:
             details["invited_again"] = again
         # And the tasks it ended go on, if nothing has happened on the case since.
-        reopened = reopen_department_tasks(session, case, set(departments), now)
+        reopened = reopen_department_tasks(session, case, definition, set(departments), now)
         if reopened:
             details["tasks_reopened"] = reopened
         write_audit(

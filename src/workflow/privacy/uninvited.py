@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from workflow.definitions.models import Definition
@@ -251,20 +251,30 @@ def close_department_tasks(
 
 
 def reopen_department_tasks(
-    session: Session, case: Case, departments: set[str], now: datetime
+    session: Session, case: Case, definition: Definition, departments: set[str], now: datetime
 ) -> int:
     """Open again the tasks a withdrawal of ``departments`` ended (or a step wrote ended
     meanwhile) now that a consent covers them again — only while nothing has happened on
-    the case since (no step: the stage, its meetings and the tasks given together are as
-    they were) and their deadline is still to come. How many were opened again."""
+    the case since (no step but the consent's own news to the case, which moved no stage:
+    the stage, its meetings and the tasks given together are as they were) and their
+    deadline is still to come. In a pause they wait with their stage, as they would have.
+    How many were opened again."""
     if not departments or case.closed_at is not None:
         return 0
     last_step = session.scalar(
         select(HistoryEvent.at)
-        .where(HistoryEvent.case_id == case.id)
+        .where(
+            HistoryEvent.case_id == case.id,
+            or_(
+                HistoryEvent.event.not_in(CONSENT_NEWS),
+                HistoryEvent.from_stage != HistoryEvent.to_stage,
+            ),
+        )
         .order_by(HistoryEvent.seq.desc())
         .limit(1)
     )
+    stage = definition.stages_by_id.get(case.stage)
+    paused = _paused_since(case, now) if stage is not None and stage.pause else None
     reopened = 0
     for task in session.scalars(
         select(CaseTask).where(
@@ -285,9 +295,23 @@ def reopen_department_tasks(
         task.state = TaskState.OPEN
         task.closed_at = None
         task.closed_by = None
-        task.next_reminder_at = min((datetime.fromisoformat(a) for a in unsent), default=None)
+        if paused is not None and task.until != "case":  # held with its stage
+            task.held_since = paused
+            task.next_reminder_at = None
+        else:
+            task.next_reminder_at = min((datetime.fromisoformat(a) for a in unsent), default=None)
         reopened += 1
     return reopened
+
+
+#: The events a consent's record and withdrawal tell the case (a step of the system's).
+CONSENT_NEWS = ("consent_given", "consent_withdrawn")
+
+
+def _paused_since(case: Case, now: datetime) -> datetime:
+    """When the case's pause began (kept in its timing), else now."""
+    began = (case.timing or {}).get("paused_at")
+    return _utc(datetime.fromisoformat(began)) if isinstance(began, str) else now
 
 
 def _utc(moment: datetime) -> datetime:
