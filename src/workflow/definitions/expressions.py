@@ -199,6 +199,10 @@ def _evaluated(source: str, context: Mapping[str, Any]) -> Any:
 
 @lru_cache(maxsize=4096)
 def _plain(source: str) -> plain_expressions.Plain | None:
+    try:  # only what the sandbox itself compiles ("a) or (b" parses once parenthesised)
+        compile_expression(source)
+    except Exception:
+        return None
     tree = parse_expression(source)
     return None if tree is None else plain_expressions.plain(tree)
 
