@@ -1633,8 +1633,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "today ({day}) on",
     },
     "item_field_required": {
-        "da": "række {item}: {field} skal udfyldes",
-        "en": "row {item}: {field} is required",
+        "da": "{row} {item}: {field} skal udfyldes",
+        "en": "{row} {item}: {field} is required",
     },
     # The parts of a list's items, as item_field_required names them.
     "item_field_department": {"da": "afdelingen", "en": "the department"},
@@ -1645,10 +1645,13 @@ TEXTS: dict[str, dict[str, str]] = {
     "item_field_name": {"da": "navnet", "en": "the name"},
     "item_field_kind": {"da": "slags", "en": "the kind"},
     # A field error found in one entry of a list (texts.field_text).
-    "in_list_item": {"da": "række {item}: {error}", "en": "row {item}: {error}"},
+    "in_list_item": {"da": "{row} {item}: {error}", "en": "{row} {item}: {error}"},
+    # What an error calls a list's entry: a plan's goal as its form does ("Mål 2").
+    "entry_row": {"da": "række", "en": "row"},
+    "entry_goal": {"da": "mål", "en": "goal"},
     "item_not_a_map": {
-        "da": "række {item} er ikke udfyldt rigtigt",
-        "en": "row {item} is not filled in correctly",
+        "da": "{row} {item} er ikke udfyldt rigtigt",
+        "en": "{row} {item} is not filled in correctly",
     },
     "goal_not_first_person": {
         "da": "mål {item} er ikke skrevet i jeg-form; skriv det, som den unge siger det: 'Jeg "
@@ -2219,11 +2222,13 @@ def field_text(code: str, locale: str = DEFAULT_LANGUAGE, **params: Any) -> str:
     the entry first ("række 3: ...", as the form labels its rows) unless its own words name it."""
     if code == "required" and params.get("choose"):  # a group of choices: choose
         code = "required_choose"
+    if "item" in params:
+        params = {"row": text("entry_goal" if params.get("goal") else "entry_row", locale)} | params
     shown = text(code, locale, **params)
     texts = TEXTS.get(code)
     template = (texts.get(locale) or texts[DEFAULT_LANGUAGE]) if texts else ""
     if "item" in params and "{item}" not in template:
-        return text("in_list_item", locale, item=params["item"], error=shown)
+        return text("in_list_item", locale, row=params["row"], item=params["item"], error=shown)
     return shown
 
 

@@ -495,9 +495,12 @@ def test_a_list_items_missing_part_is_named_in_words(soroe: Definition) -> None:
     plan = [{"text": " ", "theme": "uddannelse"}]
     rejection = refused(first_meeting(soroe, COORD, plan))
     error = rejection.field_errors[0]
-    assert (error.code, error.params) == ("item_field_required", {"item": 1, "field": "text"})
-    assert error.text("da") == "række 1: teksten skal udfyldes"  # not 'text', the code
-    assert error.text("en") == "row 1: the text is required"
+    assert (error.code, error.params) == (
+        "item_field_required",
+        {"item": 1, "goal": True, "field": "text"},
+    )
+    assert error.text("da") == "mål 1: teksten skal udfyldes"  # not 'text', the code
+    assert error.text("en") == "goal 1: the text is required"  # as its form says: "Mål 1"
 
 
 def test_every_wrong_entry_of_a_list_is_told_at_once_each_naming_its_entry(
@@ -515,10 +518,10 @@ def test_every_wrong_entry_of_a_list_is_told_at_once_each_naming_its_entry(
     ]
     assert [e.text("da") for e in errors] == [
         "mål 2 er ikke skrevet i jeg-form; skriv det, som den unge siger det: 'Jeg skal ...'",
-        f"række 3: 'fodbold' er ikke et af valgene: {errors[1].params['choices']}",
-        "række 4: teksten skal udfyldes",
+        f"mål 3: 'fodbold' er ikke et af valgene: {errors[1].params['choices']}",
+        "mål 4: teksten skal udfyldes",
     ]
-    assert errors[1].text("en").startswith("row 3: 'fodbold' is not one of: ")
+    assert errors[1].text("en").startswith("goal 3: 'fodbold' is not one of: ")
 
 
 def test_a_team_with_several_wrong_members_is_told_of_each(soroe: Definition) -> None:

@@ -50,9 +50,11 @@ class _InvalidError(Exception):
         error.problems = problems
         return error
 
-    def at(self, number: int) -> list[tuple[str, dict[str, Any]]]:
-        """The problems as found in the list's entry ``number`` (1, 2...): each names it."""
-        return [(code, {"item": number, **params}) for code, params in self.problems]
+    def at(self, number: int, goal: bool = False) -> list[tuple[str, dict[str, Any]]]:
+        """The problems as found in the list's entry ``number`` (1, 2...): each names it
+        (``goal``: an entry of a plan, which its form calls "Mål 2", not "række 2")."""
+        named: dict[str, Any] = {"item": number} | ({"goal": True} if goal else {})
+        return [(code, named | params) for code, params in self.problems]
 
 
 def validate_inputs(
@@ -327,7 +329,7 @@ def _each(item: Input, raw: Any, convert: Callable[[int, Any], _T]) -> list[_T]:
         try:
             converted.append(convert(number, entry))
         except _InvalidError as exc:
-            problems.extend(exc.at(number))
+            problems.extend(exc.at(number, goal=item.type is InputType.GOALS))
     if problems:
         raise _InvalidError.of(problems)
     return converted
