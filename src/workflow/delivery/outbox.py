@@ -742,7 +742,6 @@ class _Recorder:
             raise
 
 
-#: Roles whose messages go to the person's own channels (the young person, guardians).
 def _sessions(channels: dict[str, Channel], stack: ExitStack) -> dict[str, Channel]:
     """Each channel's session for a batch (one SMTP connection for its mails), or the
     channel itself when it has none. A channel serving several kinds gets one session."""
