@@ -822,7 +822,7 @@ def test_the_case_page_names_the_custodial_parents_and_how_staff_reach_them(
     assert "Mette Mor" in parents
     assert "Frank Far" in parents
     assert 'href="mailto:mor@example.org"' in parents
-    assert "+45 22 33 44 55" in parents
+    assert 'href="tel:+4522334455">+45 22 33 44 55</a>' in parents
     assert "020280" not in page
     # An export of the case names them; their own mail and phone are theirs.
     token = client.post(
