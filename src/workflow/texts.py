@@ -332,6 +332,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "Book a meeting from the case first.",
     },
     "participant_guardian": {"da": "Forælder/værge", "en": "Parent/guardian"},
+    "participant_parents": {"da": "{names} (forælder/værge)", "en": "{names} (parent/guardian)"},
     "participant_young_person": {"da": "{name} (den unge)", "en": "{name} (the young person)"},
     "networks": {"da": "Netværk og fællesskaber", "en": "Networks and communities"},
     "timeline": {"da": "Forløb", "en": "Timeline"},

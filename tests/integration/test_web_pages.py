@@ -849,6 +849,8 @@ def test_the_case_page_names_the_custodial_parents_and_how_staff_reach_them(
     assert "Mette Mor" in parents
     assert "mor@example.org" not in parents
     assert "+45" not in parents
+    # The meeting's participants say the parents by name (they said "Forælder/værge").
+    assert "Mette Mor og Frank Far (forælder/værge)" in teams
 
 
 def test_pausing_and_resuming_say_what_saving_does(client: TestClient, runtime: Runtime) -> None:

@@ -88,8 +88,26 @@ def participant_name(
             return text("participant_young_person", lang, name=young_person)
         return text("role_young_person", lang)
     if role == "guardian" or ident == "guardian":
-        return text("participant_guardian", lang)
+        return names.get(PARENTS) or text("participant_guardian", lang)
     return names.get(ident, ident)
+
+
+#: The key :func:`with_parents` names the custodial parents by among the staff's names.
+PARENTS = "guardian"
+
+
+def with_parents(
+    names: Mapping[str, str], guardians: Sequence[Mapping[str, Any]], lang: str
+) -> dict[str, str]:
+    """The names with the custodial parents' ("Mette Mor og Frank Far (forælder/værge)"),
+    so a meeting's parent is said by name, not only as "Forælder/værge"."""
+    named = [str(g["name"]) for g in guardians if g.get("name")]
+    if not named:
+        return dict(names)
+    joined = f" {text('and', lang)} ".join(
+        [", ".join(named[:-1]), named[-1]] if len(named) > 1 else named
+    )
+    return {**names, PARENTS: text("participant_parents", lang, names=joined)}
 
 
 def participant_names(

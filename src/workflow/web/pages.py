@@ -44,6 +44,7 @@ from workflow.web.meetings import (
     participant_names,
     staff_ids,
     unrecorded_meeting,
+    with_parents,
 )
 from workflow.web.page_support import (
     PageNotFoundError,
@@ -202,6 +203,7 @@ def render_case(
     upcoming = next_meeting(view.meetings, now)
     saved_step = definition.transitions_by_id.get(shown.saved)
     people = web.staff.names(_people_of(view))
+    parents = with_parents(people, view.guardians, lang)  # a meeting's parent by name
     departments = {d.id: local(d.name, lang) for d in definition.departments}
     stages = {s.id: s.name for s in definition.stages}
     young_person, plan = str(view.young_person.get("name") or ""), view.plan_meeting
@@ -248,7 +250,7 @@ def render_case(
         attendees={
             # (meetings still to come: one held before the withdrawal keeps its names)
             m["id"]: participant_names(
-                m, people, young_person, lang, departments_withdrawn(view) if is_open(m) else ()
+                m, parents, young_person, lang, departments_withdrawn(view) if is_open(m) else ()
             )
             for m in view.meetings
         },
@@ -261,7 +263,7 @@ def render_case(
         places={m["id"]: choice_label(definition, m["place"], lang) for m in view.meetings},
         kinds={m["id"]: kind_name(definition, m["kind"], lang) for m in view.meetings},
         people=people,
-        plan_people=names_of(plan["participants"], people, young_person, lang) if plan else "",
+        plan_people=names_of(plan["participants"], parents, young_person, lang) if plan else "",
         # "(koordinator)" in the municipality's word: "(tovholder)" in Sorø.
         actors={
             h["actor"]: in_own_words(

@@ -55,7 +55,14 @@ from workflow.web.forms import (
     without_blank_rows,
 )
 from workflow.web.identity import Authenticated
-from workflow.web.meetings import held_meeting, is_open, left_out, participant_names, staff_ids
+from workflow.web.meetings import (
+    held_meeting,
+    is_open,
+    left_out,
+    participant_names,
+    staff_ids,
+    with_parents,
+)
 from workflow.web.page_support import PageNotFoundError, form_key, refusal
 from workflow.web.pages import case_or_missing
 from workflow.web.progress_view import progress_of
@@ -113,7 +120,7 @@ def _step_page(
     definition, form, view = shown.definition, shown.form, shown.view
     staff = _staff(web, definition)
     held = held_meeting(shown.transition, view.meetings)
-    names = web.staff.names(staff_ids([held])) if held else {}
+    names = with_parents(web.staff.names(staff_ids([held])), view.guardians, lang) if held else {}
     left = departments_withdrawn(view)
     young_person = str(view.young_person.get("name") or "")
     case = FormCase(
