@@ -893,6 +893,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "Forventes genoptaget {date}.",
         "en": "Expected to resume {date}.",
     },
+    "ung_paused_passed": {
+        "da": "Den dag er gået, og forløbet er stadig på pause.",
+        "en": "That day has passed, and the course is still paused.",
+    },
     "ung_meeting_on_hold": {
         "da": "Mødet holdes ikke, mens dit forløb er på pause. Bliver det flyttet eller "
         "aflyst, får du besked.",

@@ -14,7 +14,7 @@ import html
 import re
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -990,6 +990,7 @@ def test_a_paused_course_says_so_and_offers_no_calendar_for_its_meeting(
     assert "Mødet holdes ikke, mens dit forløb er på pause." in words
     assert "meeting.ics" not in page
     assert "Behandling eller indlæggelse" not in words  # the caseworker's, not hers
+    assert "Den dag er gået" not in words
     # Her own pause, and her own answer while it lasts; gone from her page once resumed.
     citizen_runtime.service.trigger(ref, "resume", {}, CASEWORKER)
     form = emma.get(f"/ung/cases/{ref}/steps/pause")
@@ -1030,6 +1031,25 @@ def test_a_paused_course_says_so_and_offers_no_calendar_for_its_meeting(
     again = html.unescape(emma.get(f"/ung/cases/{ref}").text)
     assert "sat på pause" in again
     assert "Hvorfor pause?" not in again
+
+
+def test_her_page_says_when_the_day_her_course_was_expected_to_resume_has_passed(
+    citizen_runtime: Runtime, clock: Clock
+) -> None:
+    ref = _case(citizen_runtime, EMMA)
+    inputs = {"pause_reason": "treatment", "expected_resume": "2026-03-10"}
+    citizen_runtime.service.trigger(ref, "pause", inputs, CASEWORKER)
+    emma = _login(TestClient(create_app(citizen_runtime)), "emma")
+    words = re.sub(r"<[^>]+>", "", html.unescape(emma.get(f"/ung/cases/{ref}").text))
+    assert "Forventes genoptaget tirsdag den 10. marts 2026." in words
+    assert "Den dag er gået" not in words
+    clock.now = datetime(2026, 3, 11, 9, 0, tzinfo=UTC)
+    emma = _login(TestClient(create_app(citizen_runtime)), "emma")
+    words = re.sub(r"<[^>]+>", "", html.unescape(emma.get(f"/ung/cases/{ref}").text))
+    assert (
+        "Forventes genoptaget tirsdag den 10. marts 2026. "
+        "Den dag er gået, og forløbet er stadig på pause."
+    ) in words
 
 
 def test_her_notice_does_not_say_a_team_no_consent_covers_was_told(

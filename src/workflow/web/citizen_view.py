@@ -9,7 +9,7 @@ The routes are :mod:`workflow.web.citizen_pages`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -81,10 +81,11 @@ def ended_by(page: CitizenPage, lang: str) -> str | None:
     return text("ung_ended_by", lang, who=who, date=day)
 
 
-def paused(page: CitizenPage, lang: str) -> dict[str, Any] | None:
+def paused(page: CitizenPage, lang: str, today: date) -> dict[str, Any] | None:
     """A course on pause, as her page says it: the pause, and the day it is expected to
     end when the step that paused it gave one (its date input, e.g. "Forventet
-    genoptagelse"); None when the course is not paused."""
+    genoptagelse"), and whether that day has passed; None when the course is not
+    paused."""
     view, definition = page.view, page.definition
     stage = definition.stages_by_id.get(view.stage)
     if stage is None or not stage.pause:
@@ -97,7 +98,10 @@ def paused(page: CitizenPage, lang: str) -> dict[str, Any] | None:
         for item in (transition.inputs if transition else [])
         if item.type is InputType.DATE and isinstance(given.get(item.name), str)
     ]
-    return {"expected": written_when(days[0], lang) if days else None}
+    return {
+        "expected": written_when(days[0], lang) if days else None,
+        "passed": bool(days) and days[0][:10] < today.isoformat(),
+    }
 
 
 def _passed_meeting(page: CitizenPage, now: datetime, lang: str) -> str | None:
@@ -209,7 +213,8 @@ def course_values(
         for m in view.team
     ]
     meeting = next_meeting_of(page, now)
-    pause = paused(page, lang)  # (a meeting gone by is not written in while paused)
+    today = now.astimezone(ZoneInfo(definition.calendar.timezone)).date()
+    pause = paused(page, lang, today)  # (a meeting gone by is not written in while paused)
     if meeting is not None:
         local_start = meeting["starts_at"].astimezone(ZoneInfo(definition.calendar.timezone))
         meeting = meeting | {
