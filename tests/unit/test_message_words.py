@@ -4,20 +4,32 @@ labels in the reader's language, never by their codes; times as they are."""
 from __future__ import annotations
 
 from workflow.definitions.models import Definition
-from workflow.delivery.message import compose
+from workflow.delivery.message import OutgoingMessage, compose
 
 
-def _mail(definition: Definition, template: str, shared: dict[str, object], lang: str) -> str:
+def _message(
+    definition: Definition,
+    template: str,
+    shared: dict[str, object],
+    lang: str,
+    recipient: dict[str, object] | None = None,
+    names: tuple[str, ...] = (),
+) -> OutgoingMessage:
     return compose(
         definition,
         reference="SOR-2026-0001",
         dedupe_key="SOR-2026-0001:1:0:x",
         template_id=template,
-        recipient={"kind": "role", "id": "caseworker", "person": "cw-mette"},
+        recipient=recipient or {"kind": "role", "id": "caseworker", "person": "cw-mette"},
         payload={"shared": shared, "event": "refer", "stage": "referred"},
         base_url="https://kui.example",
         locale=lang,
-    ).text
+        names=names,
+    )
+
+
+def _mail(definition: Definition, template: str, shared: dict[str, object], lang: str) -> str:
+    return _message(definition, template, shared, lang).text
 
 
 def test_the_referral_mail_names_who_referred_in_words(soroe: Definition) -> None:
@@ -99,17 +111,9 @@ def test_the_chosen_coordinator_is_told_the_role_by_its_name_and_greeted_in_thei
     used the greeting's name for the role); in English its body was still Danish."""
 
     def chosen(lang: str) -> tuple[str, str]:
-        mail = compose(
-            soroe,
-            reference="SOR-2026-0001",
-            dedupe_key="SOR-2026-0001:3:1:coordinator",
-            template_id="coordinator_chosen",
-            recipient={"kind": "role", "id": "coordinator", "person": "tovholder-lise"},
-            payload={"shared": {"first_meeting_at": "2026-03-17T09:00"}, "stage": "referred"},
-            base_url="https://kui.example",
-            locale=lang,
-            names=("Lise",),
-        )
+        coordinator = {"kind": "role", "id": "coordinator", "person": "tovholder-lise"}
+        shared: dict[str, object] = {"first_meeting_at": "2026-03-17T09:00"}
+        mail = _message(soroe, "coordinator_chosen", shared, lang, coordinator, ("Lise",))
         return mail.subject, mail.text
 
     subject, body = chosen("da")
@@ -130,16 +134,7 @@ def test_a_template_not_written_in_the_readers_language_is_read_whole_in_danish(
     danish_only = type(template.body)(da=template.body.da)  # type: ignore[union-attr]
     soroe.templates_by_id["case_closed"] = template.model_copy(update={"body": danish_only})
     try:
-        mail = compose(
-            soroe,
-            reference="SOR-2026-0001",
-            dedupe_key="SOR-2026-0001:9:0:x",
-            template_id="case_closed",
-            recipient={"kind": "role", "id": "caseworker", "person": "cw-mette"},
-            payload={"shared": {}, "stage": "closed"},
-            base_url="https://kui.example",
-            locale="en",
-        )
+        mail = _message(soroe, "case_closed", {}, "en")
     finally:
         soroe.templates_by_id["case_closed"] = template
     assert mail.subject == "Forløbet er afsluttet: sag SOR-2026-0001"

@@ -28,7 +28,7 @@ from workflow.store.audit import actor_label
 from workflow.store.reading import CaseView
 from workflow.texts import TEXTS, text
 from workflow.web.citizen_log import ended_by_wish, log_who
-from workflow.web.context import choice_label, displayed, entered_by
+from workflow.web.context import choice_label, day_gone, displayed, entered_by
 from workflow.web.definition_texts import local
 from workflow.web.meetings import next_meeting, unrecorded_meeting
 from workflow.web.progress_view import progress_of
@@ -100,7 +100,7 @@ def paused(page: CitizenPage, lang: str, today: date) -> dict[str, Any] | None:
     ]
     return {
         "expected": written_when(days[0], lang) if days else None,
-        "passed": bool(days) and days[0][:10] < today.isoformat(),
+        "passed": bool(days) and day_gone(days[0], today),
     }
 
 

@@ -223,13 +223,17 @@ def _passed(item: Input, given: Mapping[str, Any], today: date, lang: str) -> st
     """ " (the day has passed)" after a day the pause expected that is gone (the course
     was expected to resume then: someone should look at it)."""
     value = given.get(item.name)
-    if item.type is not InputType.DATE or not isinstance(value, str):
+    if item.type is not InputType.DATE or not day_gone(value, today):
         return ""
+    return f" ({text('day_passed', lang)})"
+
+
+def day_gone(value: Any, today: date) -> bool:
+    """Whether a date input's value (ISO text) is a day before ``today``."""
     try:
-        passed = date.fromisoformat(value[:10]) < today
+        return isinstance(value, str) and date.fromisoformat(value[:10]) < today
     except ValueError:
-        return ""
-    return f" ({text('day_passed', lang)})" if passed else ""
+        return False
 
 
 def holds_the_case(roles: Sequence[str]) -> bool:
