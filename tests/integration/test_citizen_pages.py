@@ -1033,6 +1033,45 @@ def test_a_paused_course_says_so_and_offers_no_calendar_for_its_meeting(
     assert "Hvorfor pause?" not in again
 
 
+def test_her_pause_for_something_else_asks_what_and_her_page_says_her_words(
+    citizen_runtime: Runtime,
+) -> None:
+    """The pause form's "Hvad er anledningen?" is not marked optional to her (a rule asks
+    for it when she chooses Andet, as its help says; the day expected stays optional), and
+    what she wrote there is on her page while her pause lasts, under what she has written
+    (only her choices were: "Andet" without what for)."""
+    ref = _case(citizen_runtime, EMMA)
+    emma = _login(TestClient(create_app(citizen_runtime)), "emma")
+    form = emma.get(f"/ung/cases/{ref}/steps/pause")
+    labels = re.sub(r"<[^>]+>", "", html.unescape(form.text))
+    assert "Hvad er anledningen? (frivilligt)" not in labels
+    assert "Hvad er anledningen?" in labels
+    assert "Forventet genoptagelse (frivilligt)" in labels
+    refused = emma.post(
+        f"/ung/cases/{ref}/steps/pause",
+        data={"csrf_token": _csrf(form.text), "pause_reason": "other"},
+    )
+    assert refused.status_code == 422
+    assert "når du har valgt Andet" in html.unescape(refused.text)
+    sent = emma.post(
+        f"/ung/cases/{ref}/steps/pause",
+        data={
+            "csrf_token": _csrf(refused.text),
+            "pause_reason": "other",
+            "pause_other": "  Jeg skal flytte  ",
+        },
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303
+    words = re.sub(r"<[^>]+>", "", html.unescape(emma.get(f"/ung/cases/{ref}").text))
+    mine = words.split("Det har jeg skrevet", 1)[1]
+    assert "Hvorfor pause? Andet" in mine
+    assert "Hvad er anledningen? Jeg skal flytte" in mine
+    citizen_runtime.service.trigger(ref, "resume", {}, CASEWORKER)
+    resumed = html.unescape(emma.get(f"/ung/cases/{ref}").text)
+    assert "Jeg skal flytte" not in resumed  # a pause's words, said while it lasts
+
+
 def test_her_page_says_when_the_day_her_course_was_expected_to_resume_has_passed(
     citizen_runtime: Runtime, clock: Clock
 ) -> None:

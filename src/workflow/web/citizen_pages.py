@@ -543,6 +543,9 @@ def _step_page(
         has_meetings=next_meeting_of(page, context.citizens.uow.clock()) is not None,
         guardian=page.is_guardian,
         fields=fields,
+        # Fields a rule of the step asks for in some answers (the pause's "Andet" asks
+        # what for): not marked optional, as the help beside them says when.
+        ruled=set() if isinstance(step.guard, str) else {r.field for r in step.guard or ()},
         given=given,
         message=message,
         errors=errors or {},

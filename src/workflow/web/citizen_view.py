@@ -309,14 +309,22 @@ def _answers(definition: Definition, view: CaseView, lang: str) -> list[str]:
         given = entry.get("inputs") or {}
         for item in transition.inputs:
             value = given.get(item.name)
-            if item.type is not InputType.CHOICE or not isinstance(value, str):
+            if not isinstance(value, str) or not value.strip():
                 continue
-            answer = next((c.label for c in item.choices if c.value == value), None)
+            if item.type is InputType.CHOICE:
+                answer = next((c.label for c in item.choices if c.value == value), None)
+                said = local(answer, lang) if answer else value
+            elif item.type is InputType.TEXT and item.name not in _SAID_APART:
+                said = value.strip()  # her own words ("Andet": what the pause is for)
+            else:
+                continue
             answers.pop(item.name, None)  # the latest last
-            answers[item.name] = (
-                f"{local(item.label, lang)} {local(answer, lang) if answer else value}"
-            )
+            answers[item.name] = f"{local(item.label, lang)} {said}"
     return list(answers.values())
+
+
+#: Her words the card says on their own lines (her wishes, her feedback), not as answers.
+_SAID_APART = frozenset({"my_wishes", "feedback_words"})
 
 
 def genitive(name: str, lang: str) -> str:
