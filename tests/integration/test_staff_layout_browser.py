@@ -221,6 +221,11 @@ def test_at_phone_width_no_page_scrolls_sideways_and_no_word_breaks_at_any_width
     expect(page.get_by_test_id("my-tasks")).to_be_visible()
     _fits_the_phone(page, "the tasks")
     page.context.close()
+    page = _log_in(browser, site, "lise", width=PHONE)  # the coordinator holds the meetings
+    page.goto(f"{site.url}/cases/{site.following}/steps/hold_follow_up")
+    expect(page.get_by_test_id("attendance")).to_be_visible()
+    _fits_the_phone(page, "the follow-up meeting's form (its attendance)")
+    page.context.close()
     page = _log_in(browser, site, "mette")  # a desktop: the case page's narrow cards
     for reference in (site.starting, site.following):
         page.goto(f"{site.url}/cases/{reference}")
