@@ -350,6 +350,7 @@ def test_meetings_recorded_as_held_later_count_on_their_own_day_after_the_upgrad
             # made by 0017
             connection.execute(text("ALTER TABLE consent_departments DROP COLUMN withdrawn_by"))
             connection.execute(text("ALTER TABLE tasks DROP COLUMN held_since"))  # made by 0018
+            connection.execute(text("ALTER TABLE tasks DROP COLUMN meeting_key"))  # by 0019
         migrate(runtime.engine)
         with runtime.engine.connect() as connection:
             assert connection.execute(held).all() == [(0, now), (1, first_meeting)]

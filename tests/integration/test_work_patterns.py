@@ -70,6 +70,26 @@ transitions:
     from: follow_up
     to: handover
     roles: [coordinator]
+  # A transition meeting booked beside the next follow-up meeting, its preparation due
+  # at the latest when it begins.
+  - id: book_transition_meeting
+    name: Book overgangsmøde
+    from: follow_up
+    roles: [coordinator]
+    inputs:
+      - {name: transition_meeting_at, type: meeting, kind: transition_meeting, label: Tidspunkt}
+    effects:
+      - create_task:
+          id: prepare_transition
+          for: {roles: [caseworker]}
+          title: Forbered overgangsmødet
+          due: 30 business_days
+          at_latest: meeting
+  - id: hold_transition_meeting
+    name: Overgangsmøde holdt
+    from: follow_up
+    roles: [coordinator]
+    meeting: {action: hold, kind: transition_meeting}
 """
 
 
@@ -560,3 +580,65 @@ def test_a_course_ended_with_a_meeting_booked_tells_everyone_it_was_with(
     assert "Hej Freja" in words
     assert "er afsluttet, og første samarbejdsmøde tirsdag den 17. marts 2026" in words
     assert "Aflysningen er vedhæftet, så mødet forsvinder fra din kalender." in words
+
+
+def test_a_task_due_by_its_meeting_follows_that_meeting_not_another_one_open(
+    patterns: Runtime, clock: Clock
+) -> None:
+    """With a follow-up meeting and a transition meeting booked side by side, the
+    transition meeting's preparation is due when that meeting begins: moving the
+    follow-up meeting to a time before it does not bring the preparation forward (it was
+    made due at the follow-up's new time), and after a pause the preparation is capped by
+    its own meeting, not by the earliest meeting of any kind."""
+    runtime = patterns
+    reference = _at_pre_meeting(runtime, "patterns")
+    runtime.service.trigger(reference, "hold_pre_meeting", BASE_PRE_MEETING, CASEWORKER)
+    clock.now = clock.now.replace(month=3, day=17, hour=8) + timedelta(hours=1)
+    first = {
+        "plan": [{"text": "Jeg skal i skole", "theme": "uddannelse"}],
+        "next_meeting_at": "2026-03-31T09:00:00",
+    }
+    runtime.service.trigger(reference, "hold_first_meeting", first, COORDINATOR)
+    transition = {"transition_meeting_at": "2026-04-21T09:00:00"}
+    runtime.service.trigger(reference, "book_transition_meeting", transition, COORDINATOR)
+    (task,) = _tasks(runtime, reference, "prepare_transition")
+    its_meeting = task.due_at
+    assert its_meeting is not None
+    assert (its_meeting.month, its_meeting.day) == (4, 21)  # capped by its meeting
+
+    # The follow-up meeting (key 2) moves to a time still before the transition meeting.
+    moved = {"meeting": 2, "moved_to": "2026-04-14T09:00"}
+    runtime.service.trigger(reference, "move_meeting", moved, COORDINATOR)
+    (task,) = _tasks(runtime, reference, "prepare_transition")
+    assert task.due_at == its_meeting
+
+    # A week's pause: on resumption the due time moves on by the pause, but not past its
+    # own meeting (21 April), whatever the follow-up meeting's time (14 April).
+    runtime.service.trigger(reference, "pause", {"pause_reason": "treatment"}, CASEWORKER)
+    clock.advance(days=7)
+    runtime.service.trigger(reference, "resume", {}, CASEWORKER)
+    (task,) = _tasks(runtime, reference, "prepare_transition")
+    assert task.due_at == its_meeting
+    # Its own meeting moved later: the preparation, due when it began, follows it.
+    later = {"meeting": 3, "moved_to": "2026-04-28T09:00"}
+    runtime.service.trigger(reference, "move_meeting", later, COORDINATOR)
+    (task,) = _tasks(runtime, reference, "prepare_transition")
+    assert task.due_at is not None
+    assert (task.due_at.month, task.due_at.day) == (4, 28)
+    # A pause over the follow-up meeting's time (14 April): that meeting is cancelled on
+    # resumption, the transition meeting's preparation stays (all were ended).
+    runtime.service.trigger(reference, "pause", {"pause_reason": "treatment"}, CASEWORKER)
+    clock.now = clock.now.replace(month=4, day=15)
+    runtime.service.trigger(reference, "resume", {}, CASEWORKER)
+    with runtime.sessions() as session:
+        states = session.execute(
+            select(Meeting.key, Meeting.state)
+            .join(Case, Case.id == Meeting.case_id)
+            .where(Case.reference == reference, Meeting.key > 1)
+            .order_by(Meeting.key)
+        ).all()
+    assert [tuple(s) for s in states] == [(2, "cancelled"), (3, "moved")]
+    (task,) = _tasks(runtime, reference, "prepare_transition")
+    assert task.state == TaskState.OPEN
+    assert task.due_at is not None
+    assert (task.due_at.month, task.due_at.day) == (4, 28)

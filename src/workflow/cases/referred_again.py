@@ -179,4 +179,5 @@ def _task_row(
         "closed_by": None,
         "note": None,
         "held_since": None,
+        "meeting_key": None,
     }

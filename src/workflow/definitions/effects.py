@@ -126,7 +126,9 @@ class CreateTask(StrictModel):
         default=None,
         description="`meeting`: due no later than the start of the meeting the step books or "
         "moves (e.g. a confirmation asked for a meeting two days away is due when it begins, "
-        "not after it); without `due`, due then.",
+        "not after it); without `due`, due then. It follows that meeting: moved, the task "
+        "is due by its new time (another meeting's move leaves it); cancelled because its "
+        "time fell in a pause, the task ends with it.",
     )
     until: TaskLife | Identifier | None = Field(
         default=None,

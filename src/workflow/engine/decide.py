@@ -455,7 +455,8 @@ def _leave_stage(attempt: _Attempt, draft: _Draft) -> _Draft | Rejection:
                 if missed.changes:
                     data, meeting = missed.data, missed.changed
                     keys = meeting_task_keys(definition)
-                    asked = (CancelTasks(keys=keys),) if keys else ()
+                    gone = tuple(c.meeting.key for c in missed.changes)
+                    asked = (CancelTasks(keys=keys, meetings=gone),) if keys else ()
                     tasks = (*tasks, *missed.changes, *asked)
             running = changed(running, timing=changed(running.timing, paused_at=None))
         if final:  # the case ends: its booked meetings are cancelled (the mails carry it)

@@ -154,6 +154,7 @@ def _tasks(
             reminders=reminders,
             need=need,
             raises=task.when_done.raises if task.when_done else None,
+            meeting=meeting.key if meeting is not None else None,
         )
         for assignee in assignees
     ]

@@ -286,6 +286,8 @@ class CreateTask:
     #: all | any | a number; and the event raised when it is met.
     need: str | int | None = None
     raises: str | None = None
+    #: ``at_latest: meeting``: the key of the meeting it is due by at the latest.
+    meeting: int | None = None
 
 
 @dataclass(frozen=True)
@@ -298,6 +300,8 @@ class CancelTasks:
     entered: str | None = None
     everything: bool = False
     keys: tuple[str, ...] = ()
+    #: With ``keys``: only those due by these meetings (their keys on the case).
+    meetings: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -150,6 +150,7 @@ HELD_TASKS = DriverStatement(
         CaseTask.due_at,
         CaseTask.reminders,
         CaseTask.held_since,
+        CaseTask.meeting_key,
     ).where(*_OPEN_TASK, CaseTask.held_since.is_not(None))
 )
 #: A held task of a stage left for good ends.
@@ -176,6 +177,14 @@ FIRST_OPEN_MEETING = DriverStatement(
         or_(Meeting.state == MeetingState.BOOKED.value, Meeting.state == MeetingState.MOVED.value),
     )
 )
+#: When a meeting of the case begins, if it is still booked (or moved).
+OPEN_MEETING_START = DriverStatement(
+    select(Meeting.starts_at).where(
+        Meeting.case_id == bindparam("b_case"),
+        Meeting.key == bindparam("b_key"),
+        or_(Meeting.state == MeetingState.BOOKED.value, Meeting.state == MeetingState.MOVED.value),
+    )
+)
 #: When a meeting of the case begins (read before a move is written; fetched, so it
 #: waits for the step's writes before it in a PostgreSQL pipeline).
 MEETING_START = DriverStatement(
@@ -194,6 +203,16 @@ CONSENTED_DEPARTMENTS = DriverStatement(
 CANCEL_KEYED_TASKS = DriverStatement(
     update(CaseTask)
     .where(*_OPEN_TASK, CaseTask.key == bindparam("b_key"))
+    .values(**(_CANCELLED_TASK | {"closed_by": STEP_CLOSER}))
+)
+#: Those of them due by a meeting (or given before tasks knew their meeting).
+CANCEL_MEETING_TASKS = DriverStatement(
+    update(CaseTask)
+    .where(
+        *_OPEN_TASK,
+        CaseTask.key == bindparam("b_key"),
+        or_(CaseTask.meeting_key == bindparam("b_meeting"), CaseTask.meeting_key.is_(None)),
+    )
     .values(**(_CANCELLED_TASK | {"closed_by": STEP_CLOSER}))
 )
 AUDIT_COLUMNS = insert_columns(AuditEntry)

@@ -247,6 +247,9 @@ class CaseTask(Base):
     note: Mapped[str | None] = mapped_column(Text)
     #: Since when a pause of the case holds it with its stage (no reminder, not overdue).
     held_since: Mapped[datetime | None]
+    #: The meeting (its ``key`` on the case) it is due by at the latest (``at_latest:
+    #: meeting``): it follows that meeting's moves, not another one's.
+    meeting_key: Mapped[int | None] = mapped_column(Integer)
 
 
 class HistoryEvent(Base):

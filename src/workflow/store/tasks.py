@@ -26,6 +26,7 @@ from workflow.engine.vocabulary import RecipientKind
 from workflow.store.statements import (
     CANCEL_ALL_TASKS,
     CANCEL_KEYED_TASKS,
+    CANCEL_MEETING_TASKS,
     CANCEL_STAGE_TASKS,
     CONSENTED_DEPARTMENTS,
     END_HELD_TASK,
@@ -33,6 +34,7 @@ from workflow.store.statements import (
     HELD_TASKS,
     HOLD_STAGE_TASKS,
     MEETING_START,
+    OPEN_MEETING_START,
     RELEASE_TASK,
 )
 from workflow.store.states import CONSENT_CLOSER, TaskState
@@ -75,6 +77,7 @@ def task_row(
         "closed_by": None,
         "note": None,
         "held_since": None,
+        "meeting_key": task.meeting,
     }
 
 
@@ -82,7 +85,12 @@ def cancel_tasks(connection: Connection, case_id: int, cancel: CancelTasks, now:
     """End the open tasks a stage change ends: all (a final stage), or those of the stage
     left (``until: stage``) and those that wait for the stage entered; or those a step
     names by their ``create_task`` ids."""
-    if cancel.keys:
+    if cancel.keys and cancel.meetings:
+        for key in cancel.keys:
+            for meeting in cancel.meetings:
+                values = {"b_case": case_id, "b_now": now, "b_key": key, "b_meeting": meeting}
+                CANCEL_MEETING_TASKS.execute(connection, values)
+    elif cancel.keys:
         for key in cancel.keys:
             CANCEL_KEYED_TASKS.execute(connection, {"b_case": case_id, "b_now": now, "b_key": key})
     elif cancel.everything:
@@ -136,8 +144,8 @@ def release_tasks(
         return
     zone = ZoneInfo(definition.calendar.timezone)
     by_meeting = set(meeting_task_keys(definition))
-    meeting: list[datetime | None] = []  # the first meeting still booked, once read
-    for task_id, stage, until, key, due, reminders, held_since in held:
+    meetings: dict[int | None, datetime | None] = {}  # when each is booked, once read
+    for task_id, stage, until, key, due, reminders, held_since, meeting_key in held:
         if stage != release.stage or until != "stage":
             END_HELD_TASK.execute(connection, {"b_task": task_id, "b_now": now})
             continue
@@ -147,10 +155,9 @@ def release_tasks(
         later = None if due is None else _on_wall(_wall(due, zone) + pause, zone)
         cap = None
         if key in by_meeting:
-            if not meeting:
-                found = FIRST_OPEN_MEETING.rows(connection, {"b_case": case_id})
-                meeting.append(found[0][0] if found else None)
-            cap = meeting[0]
+            if meeting_key not in meetings:
+                meetings[meeting_key] = _booked_start(connection, case_id, meeting_key)
+            cap = meetings[meeting_key]
         if later is not None:
             later = timing.align(definition, later, "business_day")
             if cap is not None:
@@ -179,6 +186,16 @@ def release_tasks(
                 "b_next": min(unsent, default=None),
             },
         )
+
+
+def _booked_start(connection: Connection, case_id: int, key: int | None) -> datetime | None:
+    """When the meeting ``key`` of the case begins, if still booked (or moved); for a
+    task given before tasks knew their meeting (None), the first meeting still booked."""
+    if key is None:
+        found = FIRST_OPEN_MEETING.rows(connection, {"b_case": case_id})
+    else:
+        found = OPEN_MEETING_START.rows(connection, {"b_case": case_id, "b_key": key})
+    return found[0][0] if found else None
 
 
 def _wall(moment: datetime, zone: ZoneInfo) -> datetime:
@@ -220,6 +237,8 @@ def follow_moved_meetings(
             CaseTask.case_id == case_id,
             CaseTask.state == TaskState.OPEN,
             CaseTask.key.in_(sorted(keys)),
+            # Its own meeting's tasks (one given before tasks knew their meeting: any).
+            or_(CaseTask.meeting_key == meeting.key, CaseTask.meeting_key.is_(None)),
         )
         connection.execute(
             update(CaseTask)
