@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -1320,6 +1321,48 @@ def test_a_meeting_moved_after_a_withdrawal_names_no_attendee_of_that_department
         ref, CASEWORKER, ConsentRequest(["skole"], ["education"], guardian=True)
     )
     assert "skole@soroe.example" in attendees_after_move("2026-03-26T09:00")
+
+
+@pytest.mark.parametrize("delivered_after", ["", "1", "2", "3", "13", "23", "123"])
+def test_a_consent_withdrawn_given_withdrawn_and_given_again_leaves_her_invited(
+    citizen_runtime: Runtime, clock: Clock, delivered_after: str
+) -> None:
+    """The school's consent withdrawn (1), given (2), withdrawn again (3) and given again,
+    the delivery worker running after some of these: the teacher's calendar ends with the
+    meeting (the last message she gets invites her), and she never gets the same kind of
+    message twice in a row. Delivered only at the end, the second withdrawal's
+    cancellation went after the invitation sent again: her calendar kept the meeting
+    cancelled while the consent covered her; delivered after the second withdrawal, she
+    got two cancellations in a row."""
+    ref = _case(citizen_runtime, EMMA)
+    citizen_runtime.deliverer.drain()  # the invitation reaches her
+
+    def then(step: str) -> None:
+        if step in delivered_after:
+            citizen_runtime.deliverer.drain()
+        clock.advance(minutes=5)
+
+    school = ConsentRequest(["skole"], ["education"], guardian=True)
+    citizen_runtime.consents.withdraw(ref, CASEWORKER, ["skole"])
+    then("1")
+    citizen_runtime.consents.give(ref, CASEWORKER, school)
+    then("2")
+    citizen_runtime.consents.withdraw(ref, CASEWORKER, ["skole"])
+    then("3")
+    citizen_runtime.consents.give(ref, CASEWORKER, school)
+    citizen_runtime.deliverer.drain()
+    with citizen_runtime.sessions() as session:
+        sent = session.execute(
+            select(OutboxRow.template)
+            .where(
+                OutboxRow.recipient["person"].as_string() == "laerer-anna",
+                OutboxRow.state == "sent",
+            )
+            .order_by(OutboxRow.sent_at, OutboxRow.id)
+        ).all()
+    said = ["out" if t == "meeting_uninvited" else "in" for (t,) in sent]
+    assert said[-1] == "in", sent
+    assert all(a != b for a, b in pairwise(said)), sent
 
 
 def test_a_withdrawal_before_the_invitation_went_out_sends_neither_cancellation_nor_two_invitations(

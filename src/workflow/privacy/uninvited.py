@@ -66,9 +66,16 @@ def uninvite(
                 continue
             if person.get("department") not in departments:
                 continue
-            # Only those it reached: an invitation not sent yet is now withheld for good.
+            # Only those whose calendar holds it: an invitation not sent yet is withheld now
+            # (one sent again, on a consent given meanwhile, too); a cancellation sent or on
+            # its way already took it out (a second one was sent after the first).
             told = reached.get((int(meeting.key or 0), str(person.get("id"))), [])
-            if not any(r.state in _REACHING for r in told):
+            holding = [
+                r
+                for r in told
+                if r.state in _REACHING or (r.template == TEMPLATE and r.state in _COMING)
+            ]
+            if not holding or holding[-1].template == TEMPLATE:
                 continue
             session.add(_row(case, meeting, person, now, zone))
             queued += 1
@@ -161,7 +168,7 @@ def _outbox_row(
             **marks,
         },
         dedupe_key=f"{case.reference}:{kind}:m{meeting['key']}:{recipient['person']}:"
-        f"{now:%Y%m%dT%H%M%S}",
+        f"{now:%Y%m%dT%H%M%S%f}",
         attempts=0,
         state=OutboxState.PENDING,
         available_at=now,
@@ -201,9 +208,13 @@ def reinvite(
         last = taken_out[-1]
         if (last.recipient or {}).get("id") not in departments:
             continue
-        # Not if a message of the meeting since, or one released now, reaches them.
-        since = [r for r in told if r.template != TEMPLATE and r.state != OutboxState.WITHHELD]
-        if any(r.id > last.id or r.state in _COMING for r in since):
+        # Only if the last message to reach them, once what is queued has gone (and what
+        # the consent released now), takes them out: not if an update of the meeting
+        # since, or one released or sent again before and still queued, reaches them; a
+        # cancellation still queued from a later withdrawal goes first (it was sent after
+        # the invitation, and their calendar kept the meeting cancelled).
+        coming = [r for r in told if r.state in _REACHING or r.state in _COMING]
+        if not coming or coming[-1].template != TEMPLATE:
             continue
         # Not older than the cancellation it follows (before, it carried SEQUENCE + 1).
         sequence = max(meeting.sequence, int((last.payload or {})["meeting"].get("sequence", 0)))
