@@ -54,6 +54,17 @@ def test_business_days_skip_weekends_and_easter() -> None:
     assert cal.next_business_day(date(2026, 3, 7)) == date(2026, 3, 9)
 
 
+def test_business_days_count_back_too() -> None:
+    """A reminder "2 business_days" before a due date counts back (it came on the due
+    date: a negative count went nowhere)."""
+    cal = WorkingCalendar()
+    assert cal.add_business_days(date(2026, 3, 11), -2) == date(2026, 3, 9)
+    # Tuesday after Easter 2026: back over Easter Monday, the weekend, Good Friday and
+    # Maundy Thursday to the Wednesday before.
+    assert cal.add_business_days(date(2026, 4, 7), -1) == date(2026, 4, 1)
+    assert cal.add_business_days(date(2026, 3, 9), 0) == date(2026, 3, 9)
+
+
 def test_closed_days_are_not_business_days() -> None:
     cal = WorkingCalendar(
         closed_days=frozenset({"christmas_eve", "constitution_day"}),

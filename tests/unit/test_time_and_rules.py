@@ -20,6 +20,8 @@ import pytest
 from tests.unit.conftest import at
 from workflow.definitions.loader import load_definition
 from workflow.definitions.models import Definition
+from workflow.definitions.types import Duration
+from workflow.engine import timing
 from workflow.engine.context import expression_context
 from workflow.engine.decide import decide, open_case
 from workflow.engine.firing import fire_timer
@@ -702,3 +704,12 @@ def test_the_systems_own_steps_are_no_ones_button(base: Definition) -> None:
     system = Actor("system", "timer:eighteenth_birthday")
     taken = decide(base, case, Event("turned_18", system), at("2028-09-10 08:00"))
     assert accepted(taken).event == "turned_18"
+
+
+def test_a_task_reminder_before_its_due_time_counts_business_days_back(base: Definition) -> None:
+    """Horsens' conference task is reminded "2 business_days" before it is due: on the
+    Monday for a Wednesday (it was sent at the due time itself), on the Tuesday before
+    Easter for the Tuesday after it; a time of day is kept."""
+    back = Duration(-2, "business_days")
+    assert timing.add_duration(base, at("2026-03-11 13:51"), back) == at("2026-03-09 13:51")
+    assert timing.add_duration(base, at("2026-04-07 09:00"), back) == at("2026-03-31 09:00")

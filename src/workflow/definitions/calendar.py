@@ -83,11 +83,14 @@ class WorkingCalendar:
         return not (self._public_holidays and day in danish_public_holidays(day.year))
 
     def add_business_days(self, day: date, count: int) -> date:
-        """The date ``count`` business days after ``day`` (``day`` itself does not count)."""
+        """The date ``count`` business days after ``day`` (``day`` itself does not count);
+        before it when ``count`` is negative (a reminder "2 business_days" before a due
+        date: it was sent on the due date itself)."""
         current = day
-        remaining = count
+        step = timedelta(days=1 if count >= 0 else -1)
+        remaining = abs(count)
         while remaining > 0:
-            current += timedelta(days=1)
+            current += step
             if self.is_business_day(current):
                 remaining -= 1
         return current
