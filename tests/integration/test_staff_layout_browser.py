@@ -27,6 +27,7 @@ from tests.support.browser import FLAGS, ensure_chromium
 from tests.support.case_api import ACCEPT, CASEWORKER, COORDINATOR
 from tests.support.services import free_port
 from workflow.cases.model import YoungPersonDetails
+from workflow.engine.model import Actor
 from workflow.privacy.consents import ConsentRequest
 from workflow.runtime import Runtime, build_runtime, use_runtime
 from workflow.settings import Settings
@@ -42,6 +43,9 @@ STAFF = {
     "anna": ("Anna Lærer", "laerer-anna", ["team_member"]),
     "sara": ("Sara Vejleder", "vejleder-sara", ["team_member"]),
 }
+#: A Horsens caseworker: its departments have long names ("Ungecentret – børne- og
+#: ungerådgivning"), which made its team and plan forms scroll sideways at phone width.
+HORSENS_STAFF = ("henrik", "Henrik Sagsbehandler", "hor-henrik")
 PRE_MEETING = {
     "team": [
         {"department": "skole", "person": "laerer-anna"},
@@ -86,6 +90,8 @@ class Site:
     starting: str
     #: In follow-up, with a two-goal plan (one goal Anna's).
     following: str
+    #: A Horsens case at its pre-meeting.
+    horsens: str = ""
 
 
 @pytest.fixture(scope="module")
@@ -129,9 +135,26 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     service.trigger(following, "accept_referral", ACCEPT, CASEWORKER)
     service.trigger(following, "hold_pre_meeting", PRE_MEETING, CASEWORKER)
     service.trigger(following, "hold_first_meeting", FIRST_MEETING, COORDINATOR)
+    username, name, person = HORSENS_STAFF
+    runtime.accounts.create(
+        username,
+        PASSWORD,
+        display_name=name,
+        person_id=person,
+        roles=["caseworker"],
+        municipality_code="615",
+    )
+    horsens_worker = Actor("caseworker", person)
+    horsens = service.refer(
+        "horsens",
+        YoungPersonDetails("Ida Nielsen", "0303104321", date(2010, 3, 3)),
+        horsens_worker,
+        {"source": "ssp", "caseworker": person},
+    ).reference
+    service.trigger(horsens, "accept_referral", ACCEPT, horsens_worker)
     server = serve_in_thread(create_app(runtime), "127.0.0.1", port)
     try:
-        yield Site(url, runtime, starting, following)
+        yield Site(url, runtime, starting, following, horsens)
     finally:
         server.should_exit = True
         use_runtime(None)
@@ -225,6 +248,11 @@ def test_at_phone_width_no_page_scrolls_sideways_and_no_word_breaks_at_any_width
     page.goto(f"{site.url}/cases/{site.following}/steps/hold_follow_up")
     expect(page.get_by_test_id("attendance")).to_be_visible()
     _fits_the_phone(page, "the follow-up meeting's form (its attendance)")
+    page.context.close()
+    page = _log_in(browser, site, HORSENS_STAFF[0], width=PHONE)
+    page.goto(f"{site.url}/cases/{site.horsens}/steps/hold_pre_meeting")
+    expect(page.locator("select").first).to_be_visible()
+    _fits_the_phone(page, "Horsens' pre-meeting form (long department names)")
     page.context.close()
     page = _log_in(browser, site, "mette")  # a desktop: the case page's narrow cards
     for reference in (site.starting, site.following):
