@@ -918,3 +918,31 @@ def test_a_member_whose_consent_was_withdrawn_is_set_absent_at_the_meeting(
     row = asked.split('value="laerer-anna"', 1)[1].split("</tr>", 1)[0]
     assert '<option value="absent" selected>' in row
     assert "(samtykket er trukket tilbage" in html.unescape(asked)
+
+
+def test_a_name_is_not_said_in_the_municipalitys_word_for_the_coordinator(
+    client: TestClient, runtime: Runtime
+) -> None:
+    """Sorø calls the coordinator "tovholder": the case's history says "af Karin
+    Koordinator (tovholder)" — the role in Sorø's word, the name as it is (it said "Karin
+    Tovholder (tovholder)")."""
+    runtime.accounts.create(
+        "karin",
+        PASSWORD,
+        display_name="Karin Koordinator",
+        person_id="koordinator-karin",
+        roles=["coordinator"],
+        municipality_code="340",
+    )
+    reference = _refer(runtime)
+    _pre_meeting(runtime, reference, "koordinator-karin")
+    runtime.service.trigger(
+        reference,
+        "move_meeting",
+        {"moved_to": "2026-03-19T09:00"},
+        Actor("coordinator", "koordinator-karin"),
+    )
+    assert _log_in(client, "mette") == "ok"
+    page = html.unescape(client.get(f"/cases/{reference}").text)
+    assert "Karin Koordinator (tovholder)" in page
+    assert "Karin Tovholder" not in page

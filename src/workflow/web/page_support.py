@@ -23,6 +23,7 @@ from workflow.web.forms import FormData
 from workflow.web.identity import Authenticated
 from workflow.web.meetings import kind_name
 from workflow.web.rendering import when
+from workflow.web.role_words import in_own_words
 
 
 class LoginRequiredError(Exception):
@@ -51,17 +52,19 @@ def actor_person(label: str) -> str | None:
     return None if role in _UNNAMED_ROLES or person in ("", "-") else person
 
 
-def actor_words(label: str, names: Mapping[str, str], lang: str) -> str:
+def actor_words(label: str, names: Mapping[str, str], lang: str, word: str | None = None) -> str:
     """Who took a step, in words: "Mette Sagsbehandler (sagsbehandler)" for a member of
     staff (the id when they have no account), the role alone for the young person, a
     guardian and the system ("den unge", "systemet"); the system telling the case of a
-    consent names who gave or withdrew it ("systemet, ved Mette Sagsbehandler ...")."""
+    consent names who gave or withdrew it ("systemet, ved Mette Sagsbehandler ...").
+    ``word``: the municipality's word for the coordinator, said in the role only (a name
+    is a name: "Karin Koordinator" became "Karin Ungekoordinator")."""
     role, _, ident = label.partition(":")
     if role == SYSTEM_ROLE and ident.startswith(CONSENT_ACTOR):  # a consent's step
-        who = actor_words(ident.removeprefix(CONSENT_ACTOR), names, lang)
+        who = actor_words(ident.removeprefix(CONSENT_ACTOR), names, lang, word)
         return text("actor_with_consent", lang, who=who)
     key = f"actor_{role}"
-    role_words = text(key, lang) if key in TEXTS else role
+    role_words = in_own_words(text(key, lang), word) if key in TEXTS else role
     person = actor_person(label)
     if person is None:
         return role_words

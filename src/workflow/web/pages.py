@@ -266,9 +266,7 @@ def render_case(
         plan_people=names_of(plan["participants"], parents, young_person, lang) if plan else "",
         # "(koordinator)" in the municipality's word: "(tovholder)" in Sorø.
         actors={
-            h["actor"]: in_own_words(
-                actor_words(h["actor"], people, lang), coordinator_word(definition, lang)
-            )
+            h["actor"]: actor_words(h["actor"], people, lang, coordinator_word(definition, lang))
             for h in view.history
         },
         manages_consent=auth.user.person_id in (view.caseworker, view.coordinator),

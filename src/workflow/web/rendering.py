@@ -18,7 +18,7 @@ from starlette.responses import HTMLResponse
 from workflow.engine.inputs import MAX_TEXT
 from workflow.texts import LANGUAGES, text
 from workflow.web.definition_texts import local
-from workflow.web.role_words import in_own_words
+from workflow.web.role_words import own_text
 
 TEMPLATES = Path(__file__).parent / "templates"
 LANG_COOKIE = "kui_lang"
@@ -154,7 +154,7 @@ class Pages:
             .get_template(name)
             .render(
                 lang=lang,
-                t=lambda key, **params: in_own_words(text(key, lang, **params), coordinator_word),
+                t=lambda key, **params: own_text(key, lang, coordinator_word, **params),
                 auth=auth,
                 user=auth.user if auth else None,
                 csrf_token=auth.csrf_token if auth else "",

@@ -12,9 +12,11 @@ their own word, "Coordinator (tovholder)").
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from workflow.definitions.models import Definition
 from workflow.definitions.vocabulary import CaseRole
+from workflow.texts import text
 from workflow.web.definition_texts import local
 
 #: The texts' word, indefinite or definite ("koordinator", "Koordinatoren").
@@ -47,6 +49,19 @@ def in_own_words(said: str, word: str | None) -> str:
         return own[0].upper() + own[1:] if match.group(1) == "K" else own
 
     return _COORDINATOR.sub(swap, said)
+
+
+def own_text(key: str, lang: str, word: str | None, **params: Any) -> str:
+    """The text of ``key`` with "koordinator" in the municipality's ``word``, said in the
+    text before its parameters are filled in: a name given to it is not changed ("Karin
+    Koordinator" is not "Karin Tovholder")."""
+    said = in_own_words(text(key, lang), word)
+    if not params:
+        return said
+    try:
+        return said.format(**params)
+    except (KeyError, IndexError):
+        return said
 
 
 def role_name(definition: Definition, role: str, lang: str) -> str:
