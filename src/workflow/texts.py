@@ -1637,6 +1637,14 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "goal {item}: the deadline has passed; a goal of the plan has a deadline from "
         "today ({day}) on",
     },
+    "goal_department_not_consented": {
+        "da": "mål {item}: afdelingen er ikke i den unges team, og den unges samtykke dækker "
+        "den ikke (eller er trukket tilbage); vælg en afdeling fra teamet eller ingen, eller "
+        "registrér samtykke til den først (kortet Samtykke)",
+        "en": "goal {item}: the department is not on the young person's team, and their "
+        "consent does not cover it (or was taken back); choose a department of the team or "
+        "none, or record consent for it first (the Consent card)",
+    },
     "item_field_required": {
         "da": "{row} {item}: {field} skal udfyldes",
         "en": "{row} {item}: {field} is required",

@@ -175,3 +175,41 @@ def test_withdrawing_uu_stops_its_access_and_its_mail_and_keeps_the_record(
     # (no meeting of this case lies ahead: no one to take out of one; the counsellor's
     # task of the plan ends with the consent)
     assert changes[1].details == {"withdrawn": ["uu"], "uninvited": 0, "tasks_closed": 1}
+
+
+def test_a_goal_given_to_a_department_outside_the_team_and_the_consent_is_refused(
+    runtime: Runtime, client: TestClient, clock: Clock
+) -> None:
+    """A plan's goal given to psychiatry — not on the team, no consent — was saved: the
+    school then read in the plan that psychiatry helps the young person, and psychiatry
+    was told nothing. Refused beside the goal, through the API as on the page; nothing is
+    saved; the plan goes through once the goal names a department of the team."""
+    mette = bearer(client, "mette")
+    reference = referred_case(runtime)
+    given = client.post(
+        f"/api/v1/cases/{reference}/consents",
+        json={"departments": ["skole", "uu"], "categories": ["education"], "guardian": True},
+        headers=mette,
+    )
+    assert given.status_code == 201, given.text
+    assert step(client, mette, reference, "hold_pre_meeting", PRE_MEETING).status_code == 200
+    clock.advance(days=15)
+    lise = bearer(client, "lise")
+    goal = {"text": "Jeg vil tale med nogen om mine tanker", "theme": "uddannelse"}
+    plan = [*FIRST_MEETING["plan"], goal | {"department": "psykiatri"}]
+    refused = step(client, lise, reference, "hold_first_meeting", FIRST_MEETING | {"plan": plan})
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["fields"] == [
+        {
+            "field": "inputs.plan",
+            "message": "mål 2: afdelingen er ikke i den unges team, og den unges samtykke "
+            "dækker den ikke (eller er trukket tilbage); vælg en afdeling fra teamet eller "
+            "ingen, eller registrér samtykke til den først (kortet Samtykke)",
+        }
+    ]
+    case = client.get(f"/api/v1/cases/{reference}", headers=lise).json()
+    assert case["stage"] == "awaiting_first_meeting"
+    assert case["plan"] == []
+    plan = [*FIRST_MEETING["plan"], goal | {"department": "uu"}]
+    held = step(client, lise, reference, "hold_first_meeting", FIRST_MEETING | {"plan": plan})
+    assert held.status_code == 200, held.text

@@ -285,11 +285,8 @@ def test_a_withdrawn_departments_tasks_end_and_none_are_given_to_it(
         "hold_first_meeting",
         {
             "plan": [
-                {
-                    "text": "Jeg vil møde op i skolen hver dag",
-                    "department": "skole",
-                    "theme": "uddannelse",
-                }
+                # No goal given to the school: no consent covers it now (refused).
+                {"text": "Jeg vil møde op i skolen hver dag", "theme": "uddannelse"}
             ],
             "next_meeting_at": "2026-04-14T09:00",
         },

@@ -133,6 +133,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         referral,
     ).reference
     service.trigger(following, "accept_referral", ACCEPT, CASEWORKER)
+    runtime.consents.give(following, CASEWORKER, consent)  # the plan's goal is the school's
     service.trigger(following, "hold_pre_meeting", PRE_MEETING, CASEWORKER)
     service.trigger(following, "hold_first_meeting", FIRST_MEETING, COORDINATOR)
     username, name, person = HORSENS_STAFF

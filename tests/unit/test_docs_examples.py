@@ -361,6 +361,7 @@ def test_the_full_script_example_withdraws_consent_and_withholds(tmp_path: Path)
         "departments": ["skole"],
         "categories": ["education"],
         "guardian": True,
+        "withdrawn": ["uu"],
     }
     assert [e.event for e in timeline.entries if e.actor == "system:consent"] == [
         "consent_given",

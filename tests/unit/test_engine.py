@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -858,3 +859,41 @@ def test_the_new_municipality_is_a_kommunekode_not_free_text(soroe: Definition) 
         soroe, case, "move_municipality", CW, at("2026-04-20 11:00"), new_municipality_code=329
     )
     assert accepted(moved).to_stage == "moved"
+
+
+def test_a_goal_names_only_a_department_of_the_team_or_one_the_consent_covers(
+    soroe: Definition,
+) -> None:
+    """The plan goes to the whole team: a goal given to a department neither on the team
+    nor covered by the consent (psychiatry) told them of its part, and one whose consent
+    was taken back is no longer part of the course. A team department still waiting for
+    the consent may be named (the team already says it is on it); without the consent
+    loaded (a caller that does not read it) nothing is checked."""
+    waiting = awaiting_meeting(soroe)  # team: school and youth guidance
+
+    def first_meeting(case: CaseState, department: str) -> Decision | Rejection:
+        goal = {"text": "Jeg vil have hjælp", "theme": "uddannelse", "department": department}
+        plan = [{"text": "Jeg skal i skole", "theme": "uddannelse"}, goal]
+        return step(
+            soroe,
+            case,
+            "hold_first_meeting",
+            COORD,
+            at("2026-03-17 11:00"),
+            plan=plan,
+            next_meeting_at="2026-04-28T09:00",
+        )
+
+    consent = {"given": True, "departments": ["skole"], "withdrawn": ["uu"]}
+    with_consent = replace(waiting, consent=consent)
+    refusal = refused(first_meeting(with_consent, "psykiatri"))
+    assert [(e.name, e.code, e.params) for e in refusal.field_errors] == [
+        ("plan", "goal_department_not_consented", {"item": 2, "goal": True})
+    ]
+    assert refused(first_meeting(with_consent, "uu")).field_errors[0].code == (
+        "goal_department_not_consented"
+    )  # taken back
+    accepted(first_meeting(with_consent, "skole"))  # covered
+    pending = replace(waiting, consent={"given": False, "departments": [], "withdrawn": []})
+    accepted(first_meeting(pending, "uu"))  # on the team, its consent still to come
+    accepted(first_meeting(waiting, "psykiatri"))  # consent not loaded: not checked

@@ -127,6 +127,7 @@ def test_a_consent_is_applied_and_notifications_it_does_not_cover_are_withheld(
         "departments": ["skole"],
         "categories": ["education"],
         "guardian": True,
+        "withdrawn": [],
     }
     withheld = {(n.recipient.kind, n.recipient.id, why) for _, n, why in timeline.withheld()}
     assert ("team_member", "uu", "no consent covers department uu") in withheld
@@ -281,6 +282,7 @@ def test_consent_events_are_raised_as_the_system_after_the_consent_changes() -> 
         "departments": [],
         "categories": [],
         "guardian": False,
+        "withdrawn": ["skole", "uu"],  # taken back: no longer part of the course
     }
 
 

@@ -11,7 +11,8 @@ An expression sees these names:
 * ``person`` — facts about the young person derived from the stored birth date (never
   the date itself): ``age``, ``minor``, ``turns_16_on``, ``turns_18_on``, ``turns_25_on``
   and ``turns_on(n)``, ``age_on(date)``;
-* ``consent`` — ``given``, ``departments``, ``categories``, ``guardian``;
+* ``consent`` — ``given``, ``departments``, ``categories``, ``guardian``, ``withdrawn``
+  (the departments consents named that no consent in force covers: taken back);
 * ``params`` — the definition's parameters; ``target_ages`` — ``min`` and ``max``;
   ``meeting_weekdays`` — the calendar's fixed meeting weekdays;
 * ``now`` (a time) and ``today`` (a date) — the decision time, given by the caller, not a
@@ -118,7 +119,7 @@ EXPRESSION_NAMES = frozenset(
 PERSON_ATTRIBUTES = frozenset(
     {"age", "minor", "turns_16_on", "turns_18_on", "turns_25_on", "turns_on", "age_on"}
 )
-CONSENT_ATTRIBUTES = frozenset({"given", "departments", "categories", "guardian"})
+CONSENT_ATTRIBUTES = frozenset({"given", "departments", "categories", "guardian", "withdrawn"})
 
 # Immutable: an expression can read the case but never change it (no list.clear() etc.).
 _env = BoundedSandbox()

@@ -310,6 +310,8 @@ class Definition(StrictModel):
             event
             for event, step in steps
             if any(uses_name(source, "consent") for source in _step_expressions(step))
+            # A plan's goals name only departments the consent covers (the engine's rule).
+            or any(i.type is InputType.GOALS for i in step.inputs)
         )
 
     @cached_property

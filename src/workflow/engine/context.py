@@ -103,6 +103,7 @@ def consent_facts(consent: Mapping[str, Any] | None) -> dict[str, Any]:
         "departments": sorted(consent.get("departments") or []),
         "categories": sorted(consent.get("categories") or []),
         "guardian": bool(consent.get("guardian")),
+        "withdrawn": sorted(consent.get("withdrawn") or []),
     }
 
 

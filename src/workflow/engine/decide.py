@@ -236,7 +236,12 @@ def _validate_inputs(attempt: _Attempt, draft: _Draft) -> _Draft | Rejection:
     )
     # Every wrong field at once: the goals' passed deadlines, and the meeting rules a
     # time given breaks, told with the rest (they came in rounds, one kind a try).
-    errors = [*errors, *_past_deadlines(attempt, values), *_days_out_of_bounds(attempt, values)]
+    errors = [
+        *errors,
+        *_past_deadlines(attempt, values),
+        *_goals_outside_consent(attempt, values),
+        *_days_out_of_bounds(attempt, values),
+    ]
     if errors:
         errors += meeting_rule_errors(attempt.definition, attempt.spec, values)
         return Rejection(
@@ -287,6 +292,38 @@ def _past_deadlines(attempt: _Attempt, values: Mapping[str, Any]) -> list[FieldE
                         item.name,
                         "goal_deadline_passed",
                         {"item": goal["id"], "day": f"{today:%d.%m.%Y}"},
+                    )
+                )
+    return errors
+
+
+def _goals_outside_consent(attempt: _Attempt, values: Mapping[str, Any]) -> list[FieldError]:
+    """A goal of the plan may name as its helper only a department of the young person's
+    team (one whose consent was not taken back) or one the consent covers: the plan goes
+    to the whole team, and a goal given to another told them of that department's part in
+    the young person's life (health, substance abuse) while the department itself was told
+    nothing and could not open the case. The store loads the consent for every step with
+    a plan (None: not loaded, nothing checked)."""
+    consent = attempt.case.consent
+    if consent is None:
+        return []
+    team = {str(m.get("department")) for m in attempt.case.team_members()}
+    for item in attempt.spec.inputs:  # a team given by the step itself
+        if item.type is InputType.TEAM:
+            team |= {str(m.get("department")) for m in values.get(item.name) or ()}
+    allowed = set(consent.get("departments") or ()) | (team - set(consent.get("withdrawn") or ()))
+    errors = []
+    for item in attempt.spec.inputs:
+        if item.type is not InputType.GOALS:
+            continue
+        for goal in values.get(item.name) or ():
+            department = goal.get("department")
+            if department and department not in allowed:
+                errors.append(
+                    FieldError(
+                        item.name,
+                        "goal_department_not_consented",
+                        {"item": goal["id"], "goal": True},
                     )
                 )
     return errors

@@ -67,7 +67,8 @@ class CaseState:
     #: The young person's birth date: the engine derives ``person.age``, ``person.minor``
     #: and the birthdays from it; it never reaches expressions, templates or effects.
     born: date | None = None
-    #: The consent as it stands (given, departments, categories, guardian); None when the
+    #: The consent as it stands (given, departments, categories, guardian, the departments
+    #: taken back: withdrawn); None when the
     #: caller did not load it (the definition's expressions do not read ``consent``).
     consent: Mapping[str, Any] | None = None
     #: The timing the engine keeps between steps (see :class:`Timing`).

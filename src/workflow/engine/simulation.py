@@ -301,6 +301,8 @@ class _Run:
     timeline: Timeline = field(default_factory=Timeline)
     born: date | None = None
     consents: tuple[GivenConsent, ...] = ()
+    #: Departments a withdrawal took out (in force again once a consent names them).
+    taken_back: frozenset[str] = frozenset()
     firings: int = 0
 
     def local(self, moment: datetime) -> datetime:
@@ -459,7 +461,8 @@ class _Run:
     # --- consent ----------------------------------------------------------------------
 
     def consent(self) -> dict[str, Any]:
-        return consent_in_force(self.consents)
+        facts = consent_in_force(self.consents)
+        return facts | {"withdrawn": sorted(self.taken_back - set(facts["departments"]))}
 
     def consent_entry(
         self, clock: datetime, step: ScriptStep, note: str, problem: str | None
@@ -525,6 +528,7 @@ class _Run:
             )
             return
         self.consents = left
+        self.taken_back |= set(withdrawn)
         self.changed()
         note = "withdrawn for " + (", ".join(withdrawn) or "nothing (none was in force)")
         self.consent_entry(clock, step, note, None)

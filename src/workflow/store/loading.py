@@ -223,17 +223,16 @@ def load_case_by_id(connection: Connection, case_id: int) -> LoadedCase | None:
 
 def consent_state(connection: Connection, case_id: int) -> dict[str, Any]:
     """The case's consent as expressions see it: whether one is in force, the departments
-    and data categories it covers now, and whether a custodial parent consented too."""
-    departments = sorted(
-        {
-            str(d)
-            for (d,) in connection.execute(
-                select(ConsentDepartment.department).where(
-                    ConsentDepartment.case_id == case_id, ConsentDepartment.withdrawn_at.is_(None)
-                )
-            )
-        }
-    )
+    and data categories it covers now, the departments consents named that it no longer
+    covers (taken back), and whether a custodial parent consented too."""
+    named: dict[str, bool] = {}  # department -> covered by a consent in force
+    for department, withdrawn_at in connection.execute(
+        select(ConsentDepartment.department, ConsentDepartment.withdrawn_at).where(
+            ConsentDepartment.case_id == case_id
+        )
+    ):
+        named[str(department)] = named.get(str(department), False) or withdrawn_at is None
+    departments = sorted(d for d, covered in named.items() if covered)
     categories: set[str] = set()
     guardian = False
     for given_by, covered in connection.execute(
@@ -246,6 +245,8 @@ def consent_state(connection: Connection, case_id: int) -> dict[str, Any]:
     return {
         "given": bool(departments),
         "departments": departments,
+        # Named by consents, all of them taken back: no longer part of the course.
+        "withdrawn": sorted(d for d, covered in named.items() if not covered),
         "categories": sorted(categories),
         "guardian": guardian,
     }
