@@ -6,6 +6,7 @@ Entrypoints (web, CLI, flows) ask it for what they need.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -76,18 +77,35 @@ def build_runtime(
     *,
     clock: Callable[[], datetime] = utc_now,
     channels: dict[str, Channel] | None = None,
+    lenient: bool = False,
 ) -> Runtime:
     """Connect to the store (migrating it), load the definitions, wire the services.
 
     Raises :class:`DefinitionError` when a definition cannot be loaded, or was changed
-    without raising its version against the versions the store holds.
+    without raising its version against the versions the store holds. ``lenient``: such
+    a definition goes on as the newest version the store holds instead, each problem
+    logged (see :meth:`DefinitionCatalog.stand_in`): for the processes a running
+    installation starts, which must not stop for a draft saved into the folder.
     """
     engine = make_engine(settings.store_url)
     migrate(engine)
     sessions = session_factory(engine)
-    catalog = DefinitionCatalog(settings.definitions_dir)
+    catalog = DefinitionCatalog(settings.definitions_dir, lenient=lenient)
     with sessions() as session:
-        changed = catalog.check_store(session)
+        if lenient:
+            for ident, problems in catalog.stand_in(session).items():
+                for problem in problems:
+                    _log.warning("%s", problem)
+                _log.warning(
+                    "definition %s: not loaded from its file; %s",
+                    ident,
+                    "goes on as its newest stored version"
+                    if ident in catalog.current
+                    else "no version of it is stored: it opens no cases",
+                )
+            changed = []
+        else:
+            changed = catalog.check_store(session)
     if changed:  # a definition edited without raising its version: nothing is started
         engine.dispose()
         raise DefinitionError(changed)
@@ -125,6 +143,7 @@ def build_runtime(
 
 
 _current: Runtime | None = None
+_log = logging.getLogger("workflow.definitions")
 
 
 def use_runtime(runtime: Runtime | None) -> None:
@@ -133,9 +152,12 @@ def use_runtime(runtime: Runtime | None) -> None:
     _current = runtime
 
 
-def get_runtime() -> Runtime:
-    """The process's runtime, built from the environment's settings on first use."""
+def get_runtime(*, strict: bool = False) -> Runtime:
+    """The process's runtime, built from the environment's settings on first use.
+
+    Lenient about the definitions (see :func:`build_runtime`) unless ``strict``: the
+    commands that start servers check them strictly first, and refuse to start."""
     global _current
     if _current is None:
-        _current = build_runtime(get_settings())
+        _current = build_runtime(get_settings(), lenient=not strict)
     return _current

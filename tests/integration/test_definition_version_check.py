@@ -23,7 +23,7 @@ from workflow.cli.main import app
 from workflow.definitions.loader import load_directory
 from workflow.engine.model import Actor
 from workflow.errors import DefinitionError
-from workflow.runtime import Runtime, build_runtime, use_runtime
+from workflow.runtime import Runtime, build_runtime, get_runtime, use_runtime
 from workflow.settings import Settings, get_settings
 from workflow.store.catalog import DefinitionCatalog
 from workflow.store.tables import Case, DefinitionVersion
@@ -240,3 +240,54 @@ def _shown(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
+
+
+def test_the_processes_of_a_running_installation_go_on_past_a_broken_draft(
+    deployment: Deployment, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A running installation starts processes of its own after it has started (each
+    flow run of the sweep, a web worker): they read the definitions folder again, and a
+    draft saved into it half-written (or Sorø's file edited without a new version) made
+    every sweep fail, for every municipality, until it was mended. They go on: each
+    problem is logged, located; Sorø goes on as the version the store holds, its cases
+    take their steps and new ones open; the draft opens none. Starting a server still
+    refuses (strictly checked)."""
+    first = deployment.start()
+    reference = _open_case(first)
+    (deployment.folder / "eksempel.yaml").write_text(
+        "id: eksempel\nextends: base\nversion: 1\ntransitions:\n  - id: x\n    from: [nowhere\n",
+        encoding="utf-8",
+    )
+    deployment.edit("soroe.yaml", "case_prefix: SOR", "case_prefix: SORO")
+    settings = deployment.settings
+    monkeypatch.setenv("WORKFLOW_DATABASE_URL", settings.store_url)
+    monkeypatch.setenv("WORKFLOW_HOME", str(settings.home))
+    monkeypatch.setenv("WORKFLOW_DEFINITIONS_DIR", str(deployment.folder))
+    get_settings.cache_clear()
+    use_runtime(None)
+    try:
+        with caplog.at_level("WARNING", logger="workflow.definitions"):
+            running = get_runtime()  # as a flow run's process builds it
+        deployment.runtimes.append(running)
+        logged = caplog.text
+        assert "eksempel.yaml:7:1: YAML syntax error" in logged  # located
+        assert "raise version to 2" in logged
+        assert "definition soroe: not loaded from its file; goes on as its newest stored" in (
+            logged
+        )
+        assert "definition eksempel: not loaded from its file; no version of it is stored" in (
+            logged
+        )
+        assert "eksempel" not in running.catalog.current
+        assert running.catalog.current["soroe"].municipality.case_prefix == "SOR"
+        assert _open_case(running).startswith("SOR-")  # the stored version's prefix
+        accept = {"young_person_agrees": True, "consent": True}
+        caseworker = Actor("caseworker", "x")  # the referral's
+        assert running.service.trigger(reference, "accept_referral", accept, caseworker).to_stage
+        running.service.fire_due_timers(deployment.clock.now)  # the sweep's work
+        use_runtime(None)
+        with pytest.raises(DefinitionError):
+            get_runtime(strict=True)  # what `workflow up` and `workflow web` start with
+    finally:
+        use_runtime(None)
+        get_settings.cache_clear()

@@ -22,7 +22,7 @@ def definitions_fit_the_store() -> Runtime:
     from workflow.runtime import get_runtime
 
     try:
-        return get_runtime()
+        return get_runtime(strict=True)
     except DefinitionError as exc:
         for problem in exc.problems:
             typer.echo(str(problem), err=True)

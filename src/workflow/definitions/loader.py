@@ -261,15 +261,25 @@ def _plain(value: Any) -> Any:
 
 
 def load_directory(directory: str | Path) -> dict[str, Definition]:
-    """Every definition in a folder that opens cases (abstract bases left out), by id."""
+    """Every definition in a folder that opens cases (abstract bases left out), by id;
+    a :class:`DefinitionError` with every problem if any file cannot be loaded."""
+    result, broken = load_each(directory)
+    if broken:
+        raise DefinitionError([p for problems in broken.values() for p in problems])
+    return result
+
+
+def load_each(directory: str | Path) -> tuple[dict[str, Definition], dict[str, list[Problem]]]:
+    """Every definition in a folder that opens cases, by id, and the files that cannot be
+    loaded, by name without ``.yaml`` (the definition's id, by convention), with their
+    problems: one broken file does not keep the others from loading."""
     result: dict[str, Definition] = {}
-    problems: list[Problem] = []
+    broken: dict[str, list[Problem]] = {}
     for file in sorted(Path(directory).glob("*.yaml")):
         definition, found = _load(file, Path(directory))
         errors = [p for p in found if not p.is_warning]  # warnings: validate says them
-        problems += errors
-        if definition is not None and not errors and not definition.abstract:
+        if errors:
+            broken[file.stem] = errors
+        elif definition is not None and not definition.abstract:
             result[definition.id] = definition
-    if problems:
-        raise DefinitionError(problems)
-    return result
+    return result, broken

@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from workflow.definitions.loader import load_directory
+from workflow.definitions.loader import load_directory, load_each
 from workflow.definitions.models import Definition
 from workflow.errors import DefinitionError, Problem, WorkflowError
 from workflow.store.tables import DefinitionVersion
@@ -27,10 +27,41 @@ class UnknownDefinitionError(WorkflowError):
 class DefinitionCatalog:
     """Current definitions by id, and pinned versions by their stored id."""
 
-    def __init__(self, directory: Path) -> None:
-        self.current: dict[str, Definition] = load_directory(directory)
+    def __init__(self, directory: Path, *, lenient: bool = False) -> None:
+        """``lenient``: a file that cannot be loaded is left out (see :meth:`stand_in`)
+        instead of refusing them all."""
+        self.current: dict[str, Definition]
+        #: The files left out (lenient), by name, with their problems.
+        self.broken: dict[str, list[Problem]] = {}
+        if lenient:
+            self.current, self.broken = load_each(directory)
+        else:
+            self.current = load_directory(directory)
         self._pinned: dict[int, Definition] = {}
         self._registered: dict[tuple[str, str], int] = {}
+
+    def stand_in(self, session: Session) -> dict[str, list[Problem]]:
+        """Lenient: each definition whose file cannot be loaded, or was changed without
+        raising its version, goes on as the newest version the store holds (its cases
+        run on their pinned versions anyway; new cases start on that one). The
+        definitions left as they were or stood in for, with their problems.
+
+        A running installation re-reads the folder in each process it starts (a flow
+        run, a web worker): a draft saved into it half-written stopped every sweep, for
+        every municipality, until it was mended."""
+        for ident, problems in check_versions(session, self.current.values()).items():
+            del self.current[ident]
+            self.broken[ident] = problems
+        for ident in self.broken:
+            row = session.scalar(
+                select(DefinitionVersion)
+                .where(DefinitionVersion.definition_id == ident)
+                .order_by(DefinitionVersion.version.desc(), DefinitionVersion.id.desc())
+                .limit(1)
+            )
+            if row is not None:
+                self.current[ident] = Definition.model_validate(row.body)
+        return dict(self.broken)
 
     def by_id(self, definition_id: str) -> Definition:
         """The current definition with this id."""
