@@ -1,4 +1,5 @@
-"""Prefect deployment entrypoint: serve the case-step, sweep and intake flows.
+"""Prefect deployment entrypoint: serve the case-step, sweep, intake and monthly-outcomes
+flows.
 
     PREFECT_API_URL=http://127.0.0.1:4200/api python flows/deployments.py
 

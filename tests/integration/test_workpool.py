@@ -11,6 +11,7 @@ from prefect.settings import PREFECT_API_URL
 from typer.testing import CliRunner
 
 from workflow.cli.main import app
+from workflow.orchestration.outcome_report import SCHEDULE
 
 
 def test_deploy_registers_the_flows_on_a_process_pool_with_the_sweep_scheduled(
@@ -19,9 +20,10 @@ def test_deploy_registers_the_flows_on_a_process_pool_with_the_sweep_scheduled(
     monkeypatch.setenv("PREFECT_API_URL", str(PREFECT_API_URL.value()))
     result = CliRunner().invoke(app, ["deploy", "--pool", "kui-test", "--sweep-every", "45"])
     assert result.exit_code == 0, result.output
-    assert "Deployed case-step, intake, sweep to work pool 'kui-test' (sweep every 45 s)." in (
-        result.output
-    )
+    assert (
+        "Deployed case-step, intake, monthly-outcomes, sweep to work pool 'kui-test' "
+        "(sweep every 45 s)."
+    ) in result.output
     assert "prefect worker start --pool kui-test --type process" in result.output
 
     with get_client(sync_client=True) as client:
@@ -30,7 +32,10 @@ def test_deploy_registers_the_flows_on_a_process_pool_with_the_sweep_scheduled(
         deployments = {
             d.name: d for d in client.read_deployments() if d.work_pool_name == "kui-test"
         }
-        assert set(deployments) == {"case-step", "sweep", "intake"}
+        assert set(deployments) == {"case-step", "sweep", "intake", "monthly-outcomes"}
+        # The monthly outcome counts on the 1st (only `workflow up` served them before).
+        crons = [s.schedule.cron for s in deployments["monthly-outcomes"].schedules]  # type: ignore[union-attr]
+        assert crons == [SCHEDULE]
         assert deployments["case-step"].entrypoint == "workflow.orchestration.flows.case_step"
         intervals = [s.schedule.interval for s in deployments["sweep"].schedules]  # type: ignore[union-attr]
         assert intervals == [timedelta(seconds=45)]
@@ -42,7 +47,7 @@ def test_deploy_registers_the_flows_on_a_process_pool_with_the_sweep_scheduled(
     assert "sweep not scheduled" in again.output
     with get_client(sync_client=True) as client:
         mine = {d.name: d for d in client.read_deployments() if d.work_pool_name == "kui-test"}
-        assert sorted(mine) == ["case-step", "intake", "sweep"]
+        assert sorted(mine) == ["case-step", "intake", "monthly-outcomes", "sweep"]
         assert mine["sweep"].schedules == []
 
 

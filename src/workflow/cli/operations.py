@@ -124,7 +124,10 @@ def up(
             typer.echo(f"Demo played. Web app: {web}  Prefect UI: {ui}")
         from workflow.orchestration.deployments import serve_all
 
-        typer.echo(f"Serving case-step, sweep (every {sweep_every} s) and intake. Ctrl-C stops.")
+        typer.echo(
+            f"Serving case-step, sweep (every {sweep_every} s), intake and monthly-outcomes. "
+            "Ctrl-C stops."
+        )
         # Ctrl-C as SIGTERM: Prefect's runner shuts down on SIGTERM, whereas its asyncio
         # loop swallows the interrupt and serves on; then the Prefect server is stopped.
         signal.signal(signal.SIGINT, lambda *_: signal.raise_signal(signal.SIGTERM))
@@ -546,7 +549,8 @@ def deploy(
     pool: str = typer.Option("kui", help="The Prefect work pool (created if missing)."),
     sweep_every: int = typer.Option(60, help="Seconds between scheduled sweeps (0: none)."),
 ) -> None:
-    """Register case-step, sweep and intake on a process work pool, for `prefect worker`s."""
+    """Register case-step, sweep, intake and monthly-outcomes on a process work pool, for
+    `prefect worker`s."""
     if not os.environ.get("PREFECT_API_URL"):
         typer.echo("Set PREFECT_API_URL to the Prefect server's API first.", err=True)
         raise typer.Exit(1)

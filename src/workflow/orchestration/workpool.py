@@ -24,11 +24,17 @@ from prefect.workers.process import ProcessWorker
 from workflow.orchestration.deployments import SWEEP_LIMIT
 from workflow.orchestration.flows import case_step
 from workflow.orchestration.intake import intake
+from workflow.orchestration.outcome_report import SCHEDULE, monthly_outcomes
 from workflow.orchestration.sweep import sweep
 
 POOL_TYPE = "process"
 #: The flows a pool serves, by deployment name.
-FLOWS: dict[str, Any] = {"case-step": case_step, "sweep": sweep, "intake": intake}
+FLOWS: dict[str, Any] = {
+    "case-step": case_step,
+    "sweep": sweep,
+    "intake": intake,
+    "monthly-outcomes": monthly_outcomes,  # on the 1st (it was served by `up` only)
+}
 
 
 def _client() -> SyncPrefectClient:
@@ -52,7 +58,8 @@ def ensure_pool(name: str, concurrency_limit: int | None = None) -> None:
 
 
 def deploy_to_pool(pool: str, sweep_every: int | None = None) -> dict[str, UUID]:
-    """Deploy case-step, sweep and intake to the pool; returns the deployment ids by name.
+    """Deploy case-step, sweep, intake and the monthly outcome counts to the pool; returns
+    the deployment ids by name.
 
     With ``sweep_every`` (seconds) the sweep runs on that schedule on the pool's workers.
     """
@@ -63,6 +70,8 @@ def deploy_to_pool(pool: str, sweep_every: int | None = None) -> dict[str, UUID]
         if name == "sweep":  # one sweep at a time (see deployments.SWEEP_LIMIT)
             schedule = {"concurrency_limit": SWEEP_LIMIT}
             schedule |= {"interval": sweep_every} if sweep_every else {}
+        elif name == "monthly-outcomes":
+            schedule = {"cron": SCHEDULE}
         # to_deployment and apply are dual sync/async; called from sync code they return.
         deployment = cast(
             RunnerDeployment,
