@@ -827,6 +827,18 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "Vi kan ikke finde et forløb her, som du er med i. Har du fået et link, så log ind og prøv igen, eller kontakt din kommune.",
         "en": "We cannot find a course here that you take part in. If you got a link, log in and try again, or contact your municipality.",
     },
+    "ung_no_course_heading": {
+        "da": "Du har ikke et forløb her",
+        "en": "You have no course here",
+    },
+    "ung_no_course": {
+        "da": "Du er logget ind, men vi kan ikke finde et forløb i ungeindsatsen, som du er "
+        "med i. En forælder kan følge sin unges forløb, indtil den unge fylder 18. Har du "
+        "spørgsmål, så kontakt din kommune.",
+        "en": "You are logged in, but we cannot find a course in the youth effort that you "
+        "take part in. A parent can follow their young person's course until they turn 18. "
+        "If you have questions, contact your municipality.",
+    },
     "ung_expired": {
         "da": "Siden var for gammel. Gå tilbage, opdatér siden og prøv igen.",
         "en": "The page was too old. Go back, reload the page and try again.",

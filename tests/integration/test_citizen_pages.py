@@ -558,18 +558,23 @@ def test_a_message_to_the_young_person_and_guardian_greets_them_by_first_name(
 @pytest.mark.parametrize(
     "login", ["ukendt", "uden-cpr"], ids=["CPR matching no case", "no CPR claim"]
 )
-def test_a_login_that_matches_no_case_is_answered_like_a_missing_case(
+def test_a_login_that_matches_no_case_is_told_there_is_no_course_here(
     citizen_runtime: Runtime, login: str
 ) -> None:
+    """Logged in with MitID and no course found (a parent's ends when the young person
+    turns 18): said as such — it said "Siden findes ikke … log ind og prøv igen"."""
     _case(citizen_runtime, EMMA)
     client = _login(TestClient(create_app(citizen_runtime)), login)
     answer = client.last  # type: ignore[attr-defined]
     missing = TestClient(create_app(citizen_runtime)).get(
         "/ung/cases/SOR-2026-9999", follow_redirects=False
     )
-    assert answer.status_code == 404
+    assert answer.status_code == 403
     assert "kui_ung=" not in answer.headers.get("set-cookie", "")
-    assert "Siden findes ikke" in answer.text
+    shown = html.unescape(answer.text)
+    assert "Du har ikke et forløb her" in shown
+    assert "En forælder kan følge sin unges forløb, indtil den unge fylder 18." in shown
+    assert "Siden findes ikke" not in shown
     assert _audit(citizen_runtime, "login_failed")
     assert missing.status_code == 303  # not logged in: to the login page
 

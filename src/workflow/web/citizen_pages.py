@@ -224,7 +224,11 @@ def create_citizen_app(context: CitizenContext) -> FastAPI:  # noqa: C901 - the 
         try:
             login = context.logins.login(claims.cpr, claims.subject, render.lang)
         except CitizenLoginRefusedError:
-            unknown = render.missing()  # no case of this person: as for a missing case
+            # No course of this person (a parent's ends when the young person turns 18):
+            # said as such, not as a page that does not exist ("log in and try again").
+            unknown = render.message(
+                text("ung_no_course_heading", render.lang), text("ung_no_course", render.lang), 403
+            )
             unknown.delete_cookie(LOGIN_COOKIE, path=ROOT)
             return unknown
         response = RedirectResponse(f"{ROOT}/", status_code=303)
