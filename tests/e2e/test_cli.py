@@ -19,7 +19,7 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 def test_validate_all_shipped_definitions_exits_0() -> None:
     result = run("validate", *sorted(str(p) for p in Path("definitions").glob("*.yaml")))
     assert result.returncode == 0, result.stderr
-    assert "definitions/soroe.yaml: ok (soroe v6" in result.stdout
+    assert "definitions/soroe.yaml: ok (soroe v7" in result.stdout
 
 
 def test_validate_reports_located_errors_and_exits_1() -> None:

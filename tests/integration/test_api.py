@@ -416,7 +416,7 @@ def test_the_cli_remote_mode_against_a_server(server: str, monkeypatch: pytest.M
     shown = runner.invoke(cli, ["case", "show", "SOR-2026-0001", "--remote", server], env=env)
     assert shown.exit_code == 0, shown.output
     lines = shown.stdout.splitlines()
-    assert lines[0] == "SOR-2026-0001  (soroe v6)  stage: pre_meeting"
+    assert lines[0] == "SOR-2026-0001  (soroe v7)  stage: pre_meeting"
     assert lines[1] == "Timeline:"
     # Times in the process's zone (Copenhagen), as the local mode prints them.
     assert lines[2].split()[:6] == ["1", "2026-03-02", "09:00", "refer", "(new)", "->"]

@@ -24,7 +24,7 @@ from workflow.engine.model import Actor
 from workflow.errors import InvalidRequestError
 from workflow.privacy.consents import ConsentRequest
 from workflow.runtime import Runtime
-from workflow.store.tables import Case, HistoryEvent, Meeting, OutboxRow
+from workflow.store.tables import Case, CaseTask, HistoryEvent, Meeting, OutboxRow
 
 ZONE = ZoneInfo("Europe/Copenhagen")
 HERE = Path(__file__).resolve().parents[1] / "definitions"
@@ -115,6 +115,13 @@ def test_a_course_from_15_to_past_18(coming_of_age: Runtime, clock: Clock) -> No
     assert _due(birthday[0]) == at("2028-09-10 08:00")  # the day itself, office hours
     told = _outbox(rt, reference, since=at("2028-09-10 08:00"))
     assert ("department", "social", "adult_services_join") in told
+    # Adult services are covered by the consent: told as invited, given the preparation.
+    assert ("role", "caseworker", "turned_18") in told
+    assert all(template != "turned_18_without_consent" for *_, template in told)
+    assert _open_tasks(rt, reference, since=at("2028-09-10 08:00")) == [
+        ("department", "social", "Forbered støtten efter 18 år sammen med den unge"),
+        ("role", "coordinator", "Hold overgangsmøde med den unge og voksenområdet"),
+    ]
 
     # The transition meeting: 45 days after the birthday is refused beside the field.
     now("2028-09-12 10:00")
@@ -183,6 +190,51 @@ def _due(entry: HistoryEvent) -> datetime:
 
 def _refused(entry: HistoryEvent) -> bool:
     return any(e.get("type") == "TimerFired" and e.get("rejected") for e in entry.effects or [])
+
+
+def _open_tasks(rt: Runtime, reference: str, since: datetime) -> list[tuple[str, str, str]]:
+    with rt.sessions() as session:
+        rows = session.scalars(
+            select(CaseTask)
+            .join(Case, Case.id == CaseTask.case_id)
+            .where(
+                Case.reference == reference,
+                CaseTask.created_at >= since,
+                CaseTask.state == "open",
+            )
+            .order_by(CaseTask.id)
+        ).all()
+    return [(t.assignee_kind, t.assignee_id, t.title) for t in rows]
+
+
+def test_at_18_without_consent_for_adult_services_the_caseworker_asks_for_it(
+    coming_of_age: Runtime, clock: Clock
+) -> None:
+    """On the 18th birthday with no consent covering adult services, the coordinator and
+    caseworker were told adult services "are invited" (their notice was withheld) and
+    the department was given a task it could not open: they are told it is not invited
+    until the young person consents, and the caseworker is asked to ask."""
+    rt = coming_of_age
+    clock.now = at("2026-03-02 09:00")
+    person = YoungPersonDetails("Jonas Testesen", "2003084321", date(2008, 3, 20))
+    reference = rt.service.refer(
+        "coming_of_age", person, CW, {"source": "school", "caseworker": "cw-mette"}
+    ).reference
+    rt.service.trigger(
+        reference, "accept_referral", {"young_person_agrees": True, "consent": True}, CW
+    )
+    rt.consents.give(reference, CW, ConsentRequest(["skole"]))
+    clock.now = at("2026-03-20 12:00")  # his 18th birthday
+    rt.service.fire_due_timers(clock.now)
+    assert _events(rt, reference)[-1] == "turned_18"
+    told = _outbox(rt, reference, since=at("2026-03-20 08:00"))
+    assert ("role", "caseworker", "turned_18_without_consent") in told
+    assert ("role", "caseworker", "turned_18") not in told
+    tasks = _open_tasks(rt, reference, since=at("2026-03-20 08:00"))
+    assert ("role", "caseworker", "Spørg den unge om samtykke til at dele med voksenområdet") in (
+        tasks
+    )
+    assert all(kind != "department" for kind, _, _ in tasks)
 
 
 def _outbox(

@@ -41,7 +41,7 @@ def test_settings_and_items_changed_field_by_field() -> None:
     soroe = load_definition("definitions/soroe.yaml")
     horsens = load_definition("definitions/horsens.yaml")
     lines = diff_definitions(soroe, horsens).lines()
-    assert lines[0] == "soroe v6 -> horsens v6"
+    assert lines[0] == "soroe v7 -> horsens v7"
     assert "  ~ changed municipality: case_prefix, code, name" in lines
     assert "  + added   timers[case_conference_due]" in lines
     assert not any("stages" in line for line in lines)  # same lifecycle
