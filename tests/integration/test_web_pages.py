@@ -946,3 +946,22 @@ def test_a_name_is_not_said_in_the_municipalitys_word_for_the_coordinator(
     page = html.unescape(client.get(f"/cases/{reference}").text)
     assert "Karin Koordinator (tovholder)" in page
     assert "Karin Tovholder" not in page
+
+
+def test_a_repeating_deadline_that_passed_is_shown_as_the_one_that_passed(
+    client: TestClient, runtime: Runtime, clock: Clock
+) -> None:
+    """A paused course's review (every 8 weeks) fell due and was fired: it runs again,
+    due 8 weeks on. The caseload showed that next time, in the future, marked overdue;
+    it shows when the review fell due (as the sweep fired it: here a sweep a week late,
+    on 4 May; one a minute, as deployed, fires it at its time)."""
+    reference = _refer(runtime)
+    runtime.service.trigger(
+        reference, "pause", {"pause_reason": "treatment"}, Actor("caseworker", "cw-mette")
+    )
+    clock.advance(weeks=9)
+    runtime.service.fire_due_timers(clock.now)
+    _log_in(client, "mette")
+    overdue = client.get("/?overdue=1").text
+    shown = re.findall(r'data-label="Næste frist">([^<]*)<strong class="badge">', overdue)
+    assert [day.strip() for day in shown] == ["04.05.2026 10:00"], shown  # not 22.06

@@ -32,6 +32,7 @@ from workflow.store.tables import (
     CaseFigures,
     CaseTimer,
     CoordinatorAssignment,
+    DeadlineFigures,
     TeamMembership,
 )
 
@@ -142,7 +143,18 @@ def _search(relation: bool, stage: bool, search: bool, overdue: bool) -> _Search
         )
         .scalar_subquery()
     )
-    next_due = func.coalesce(passed, running)
+    # A repeating deadline that passed is running again, due next time: when it fell due
+    # is its firing's (it showed the next time, in the future, marked overdue).
+    repeated = (
+        select(func.max(DeadlineFigures.fired_at))
+        .join(CaseFigures, CaseFigures.case_id == DeadlineFigures.case_id)
+        .where(
+            DeadlineFigures.case_id == Case.id,
+            DeadlineFigures.timer == CaseFigures.overdue_timer,
+        )
+        .scalar_subquery()
+    )
+    next_due = func.coalesce(passed, repeated, running)
     page = (
         base.with_only_columns(
             Case.id,
