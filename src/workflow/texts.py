@@ -827,6 +827,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "Vi kan ikke finde et forløb her, som du er med i. Har du fået et link, så log ind og prøv igen, eller kontakt din kommune.",
         "en": "We cannot find a course here that you take part in. If you got a link, log in and try again, or contact your municipality.",
     },
+    "method_not_allowed": {
+        "da": "Den adresse kan ikke åbnes som en side. Gå tilbage, og prøv igen.",
+        "en": "That address cannot be opened as a page. Go back and try again.",
+    },
     "ung_no_course_heading": {
         "da": "Du har ikke et forløb her",
         "en": "You have no course here",

@@ -965,3 +965,24 @@ def test_a_repeating_deadline_that_passed_is_shown_as_the_one_that_passed(
     overdue = client.get("/?overdue=1").text
     shown = re.findall(r'data-label="Næste frist">([^<]*)<strong class="badge">', overdue)
     assert [day.strip() for day in shown] == ["04.05.2026 10:00"], shown  # not 22.06
+
+
+def test_a_forms_address_opened_as_a_page_leads_to_its_page(
+    client: TestClient, runtime: Runtime
+) -> None:
+    """After a refused form the address bar holds the form's address: reloaded, or its
+    language link followed, it answered "Method Not Allowed" in English. It leads to the
+    page the form belongs to (the language asked for kept); a form sent to a page's
+    address is told so in the reader's language."""
+    reference = _refer(runtime)
+    _log_in(client, "mette")
+    reloaded = client.get(f"/cases/{reference}/consents")
+    assert reloaded.status_code == 303
+    assert reloaded.headers["location"] == f"/cases/{reference}"
+    english = client.get(f"/cases/{reference}/consents/withdraw?lang=en")
+    assert english.status_code == 303
+    assert english.headers["location"] == f"/cases/{reference}?lang=en"
+    posted = client.post("/tasks", data={"csrf_token": "x"})
+    assert posted.status_code == 405
+    assert "Den adresse kan ikke åbnes som en side." in html.unescape(posted.text)
+    assert "Method Not Allowed" not in posted.text

@@ -126,11 +126,14 @@ def _key_reused(error: IdempotencyKeyReusedError, lang: str) -> ErrorAnswer:
 
 def _http(error: HTTPException, lang: str) -> ErrorAnswer:
     missing = error.status_code == 404
+    shown = text("not_found", lang) if missing else None
+    if error.status_code == 405:  # it said "Method Not Allowed", in English
+        shown = text("method_not_allowed", lang)
     return ErrorAnswer(
         error.status_code,
         "not_found" if missing else "invalid",
         str(error.detail),
-        shown=text("not_found", lang) if missing else None,
+        shown=shown,
         headers=error.headers or {},
     )
 
@@ -257,11 +260,31 @@ def purpose_target(path: str, reference: str) -> str:
     return case_page
 
 
+def nearest_page(app: Any, path: str) -> str:
+    """The nearest address above ``path`` that the app answers a GET on ("/" at least):
+    a conference's case form's address, ``/conferences/1/cases/HOR-2026-0001``, belongs to
+    the conference's page, ``/conferences/1``."""
+    parts = path.rstrip("/").split("/")
+    while len(parts) > 1:
+        parts.pop()
+        candidate = "/".join(parts) or "/"
+        scope = {"type": "http", "path": candidate, "method": "GET", "root_path": ""}
+        if any(route.matches(scope)[0] is Match.FULL for route in app.router.routes):
+            return candidate
+    return "/"
+
+
 def page_answer(request: Request, error: Exception, answer: ErrorAnswer) -> Response:
     """An error answered as a page: the message page, the purpose form, or the login page."""
     if answer.reply is Reply.LOGIN:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
+    if answer.status == 405 and request.method == "GET":
+        # A form's address opened as a page (reloaded, or its language link followed,
+        # after a refusal): the page it belongs to, with what was asked of it (?lang=en).
+        target = nearest_page(request.app, request.url.path)
+        query = f"?{request.url.query}" if request.url.query else ""
+        return RedirectResponse(target + query, status_code=303)
     context: WebContext = request.app.state.web
     if not hasattr(request.state, "auth"):  # no route took the request (an unknown address)
         # Who is logged in, so the page has its navigation and the user's language; an
