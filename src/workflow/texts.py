@@ -831,6 +831,18 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "Den adresse kan ikke åbnes som en side. Gå tilbage, og prøv igen.",
         "en": "That address cannot be opened as a page. Go back and try again.",
     },
+    "ung_who_reads": {
+        "da": "Det, du skriver og vælger her, kan din koordinator, din sagsbehandler og "
+        "dit team læse på sagen, så de kan forberede sig.",
+        "en": "What you write and choose here can be read on the case by your coordinator, "
+        "your caseworker and your team, so they can prepare.",
+    },
+    "ung_who_reads_caseworker": {
+        "da": "Det, du skriver og vælger her, kan din sagsbehandler og dit team læse på "
+        "sagen, så de kan forberede sig.",
+        "en": "What you write and choose here can be read on the case by your caseworker "
+        "and your team, so they can prepare.",
+    },
     "ung_no_course_heading": {
         "da": "Du har ikke et forløb her",
         "en": "You have no course here",

@@ -173,6 +173,12 @@ def test_the_young_person_logs_in_sees_their_course_and_prepares(
     form = client.get(f"/ung/cases/{ref}/steps/young_person_prepared")
     assert form.status_code == 200
     assert 'name="my_topics"' in form.text
+    # Who reads what she writes, said before she sends it (the case page shows it to
+    # her team; she was told only that her coordinator is told). In Sorø's word.
+    assert (
+        "Det, du skriver og vælger her, kan din tovholder, din sagsbehandler og dit team "
+        "læse på sagen, så de kan forberede sig."
+    ) in html.unescape(form.text)
     # Sent without a theme: the top of the page says, in plain words, what to fix and
     # links to it; the same words stand beside the field.
     empty = client.post(
@@ -1050,6 +1056,7 @@ def test_her_pause_for_something_else_asks_what_and_her_page_says_her_words(
     emma = _login(TestClient(create_app(citizen_runtime)), "emma")
     form = emma.get(f"/ung/cases/{ref}/steps/pause")
     labels = re.sub(r"<[^>]+>", "", html.unescape(form.text))
+    assert "kan din tovholder" not in labels  # a pause is not hers alone: not said there
     assert "Hvad er anledningen? (frivilligt)" not in labels
     assert "Hvad er anledningen?" in labels
     assert "Forventet genoptagelse (frivilligt)" in labels

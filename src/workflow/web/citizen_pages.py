@@ -544,6 +544,10 @@ def _step_page(
         ),
         resuming=step.to == PREVIOUS_STAGE,
         has_coordinator=bool(page.view.coordinator),
+        # Her own steps (preparing, feedback): her words are on the case for the people
+        # who hold the meetings, her team too — said before she sends them (she was told
+        # only that her coordinator is told).
+        own_step=list(step.roles) == [CaseRole.YOUNG_PERSON],
         has_meetings=next_meeting_of(page, context.citizens.uow.clock()) is not None,
         guardian=page.is_guardian,
         fields=fields,
