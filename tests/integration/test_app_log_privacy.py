@@ -71,7 +71,9 @@ def test_a_server_error_is_logged_by_type_and_location_without_its_message(
 ) -> None:
     url, stream = server_log
     with caplog.at_level(logging.INFO):
-        response = httpx.get(f"{url}/test-only/fail")
+        # A generous timeout: on a loaded machine (CI beside other work) the first answer
+        # of a fresh server took more than httpx's 5 s.
+        response = httpx.get(f"{url}/test-only/fail", timeout=60)
     assert response.status_code == 500
     assert CPR not in response.text
     assert NAME not in response.text
