@@ -517,26 +517,61 @@ def test_a_consent_given_again_after_a_step_leaves_the_ended_tasks_ended(
     assert still == []
 
 
-def test_a_message_to_the_young_person_and_guardian_greets_them_by_first_name(
-    citizen_runtime: Runtime,
-) -> None:
-    # The teacher reads her mail in English (her account's language); the school's
-    # mailbox was greeted as the department ("Hej Skole (skoleleder/lærer)").
-    for username, person, role, locale in (
-        ("anna", "laerer-anna", "team_member", "en"),
-        ("lise", "tovholder-lise", "coordinator", "da"),
-        ("mette", "cw-mette", "caseworker", "da"),
-        ("sara", "vejleder-sara", "team_member", "da"),
+def _staff_reading_english(runtime: Runtime, *english: str) -> None:
+    """The case's staff as accounts ("Anna Testansat"...); those named read English."""
+    for username, person, role in (
+        ("anna", "laerer-anna", "team_member"),
+        ("lise", "tovholder-lise", "coordinator"),
+        ("mette", "cw-mette", "caseworker"),
+        ("sara", "vejleder-sara", "team_member"),
     ):
-        citizen_runtime.accounts.create(
+        runtime.accounts.create(
             username,
             None,
             display_name=f"{username.title()} Testansat",
             person_id=person,
             roles=[role],
             municipality_code="340",
-            locale=locale,
+            locale="en" if username in english else "da",
         )
+
+
+def test_a_task_reminder_to_an_english_reader_names_the_task_in_english(
+    citizen_runtime: Runtime, clock: Clock
+) -> None:
+    """The teacher reads her mail in English: her reminder of the plan's task said
+    "Reminder: Løs din opgave i planen før næste mødedag" (the title as the task is
+    stored, in the definition's Danish), two business days before it is due."""
+    _staff_reading_english(citizen_runtime, "anna")
+    ref = _case(citizen_runtime, EMMA)
+    clock.now = datetime(2026, 3, 17, 10, 0, tzinfo=UTC)  # the first meeting has begun
+    held = FIRST_MEETING | {"next_meeting_at": "2026-04-28T09:00:00"}
+    citizen_runtime.service.trigger(ref, "hold_first_meeting", held, COORDINATOR)
+    citizen_runtime.deliverer.drain()
+    before = set((citizen_runtime.settings.home / "mail").rglob("*.eml"))
+    # Due on the meeting day after two weeks (Tuesday 7 April), reminded two business
+    # days before: over Easter, on 31 March.
+    clock.now = datetime(2026, 3, 31, 12, 0, tzinfo=UTC)
+    assert citizen_runtime.tasks.send_due_reminders(clock.now) >= 1
+    citizen_runtime.deliverer.drain()
+    subjects = {
+        str(parsed["To"]): str(parsed["Subject"])
+        for parsed in (
+            email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            for path in set((citizen_runtime.settings.home / "mail").rglob("*.eml")) - before
+        )
+    }
+    assert subjects["skole@soroe.example"] == (
+        f"Reminder: Do your task before the next meeting (case {ref})"
+    )
+
+
+def test_a_message_to_the_young_person_and_guardian_greets_them_by_first_name(
+    citizen_runtime: Runtime,
+) -> None:
+    # The teacher reads her mail in English (her account's language); the school's
+    # mailbox was greeted as the department ("Hej Skole (skoleleder/lærer)").
+    _staff_reading_english(citizen_runtime, "anna")
     ref = _case(citizen_runtime, EMMA)
     citizen_runtime.deliverer.drain()
     before = set((citizen_runtime.settings.home / "mail").rglob("*.eml"))

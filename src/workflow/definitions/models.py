@@ -174,6 +174,24 @@ class Definition(StrictModel):
         return text_in(label, locale) if label is not None else value
 
     @cached_property
+    def task_titles(self) -> dict[str, Text]:
+        """The title of every task the referral and the steps give, by the words a task
+        is stored with (the definition's own language); the first to word it wins."""
+        titles: dict[str, Text] = {}
+        effects = [*self.referral.effects, *(e for t in self.transitions for e in t.effects)]
+        for effect in effects:
+            if isinstance(effect, CreateTaskEffect):
+                title = effect.create_task.title
+                titles.setdefault(text_in(title, self.locale), title)
+        return titles
+
+    def task_title(self, stored: str, locale: str) -> str:
+        """A task's title (as stored) in ``locale`` when the definition words it there,
+        else as stored (a task added by hand)."""
+        title = self.task_titles.get(stored)
+        return text_in(title, locale) if title is not None else stored
+
+    @cached_property
     def raised_events(self) -> frozenset[str]:
         """Events the system raises: timers' events and tasks' ``when_done`` events."""
         raised = set(self.timer_events)

@@ -178,7 +178,12 @@ def compose(  # noqa: PLR0913 - one message's parts, keyword-only
     task = payload.get("task")
     if task is not None:
         event = None
-        task = {**task, "due": _local(definition, task.get("due"))}
+        task = {
+            **task,
+            "due": _local(definition, task.get("due")),
+            # In the mail's language (a reminder to an English reader had the Danish one).
+            "title": definition.task_title(str(task.get("title") or ""), lang),
+        }
     context = notification_context(
         case=case,
         recipient=who,

@@ -12,13 +12,12 @@ definition gives in Danish only, and a task someone wrote by hand, is shown as w
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from workflow.cases.tasks import TaskItem
-from workflow.definitions.effects import CreateTask, CreateTaskEffect
 from workflow.definitions.models import Definition
 from workflow.definitions.types import text_in
 from workflow.store.states import CONSENT_CLOSER, STEP_CLOSER, SYSTEM_CLOSER
@@ -150,19 +149,9 @@ def task_titles(definitions: Iterable[Definition], lang: str) -> dict[str, str]:
     definition's own language); the first definition to word a title wins."""
     found: dict[str, str] = {}
     for definition in definitions:
-        for task in _tasks_of(definition):
-            found.setdefault(text_in(task.title, definition.locale), text_in(task.title, lang))
+        for stored, title in definition.task_titles.items():
+            found.setdefault(stored, text_in(title, lang))
     return found
-
-
-def _tasks_of(definition: Definition) -> Iterator[CreateTask]:
-    """Every task a definition's referral and steps give."""
-    effects = [*definition.referral.effects]
-    for transition in definition.transitions:
-        effects.extend(transition.effects)
-    for effect in effects:
-        if isinstance(effect, CreateTaskEffect):
-            yield effect.create_task
 
 
 def department_names(definitions: Iterable[Definition], lang: str) -> dict[str, str]:
