@@ -253,6 +253,9 @@ def test_the_tasks_of_an_18th_birthday_in_a_pause_outlive_it(
         CASEWORKER,
         {"source": "school", "caseworker": "cw-mette"},
     ).reference
+    # Adult services covered: the preparation is theirs (else the caseworker asks first).
+    consent = ConsentRequest(["social"], ["education"], guardian=True)
+    staffed.consents.give(ref, CASEWORKER, consent)
     staffed.service.trigger(ref, "pause", {"pause_reason": "treatment"}, CASEWORKER)
     clock.now = datetime(2026, 3, 11, 8, 0, tzinfo=UTC)  # the 18th birthday was yesterday
     staffed.service.fire_due_timers(clock.now)
