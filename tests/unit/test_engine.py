@@ -630,7 +630,10 @@ def test_first_meeting_records_milestone_tasks_and_stage_timers(soroe: Definitio
     assert [t.assignee.person for t in tasks] == ["laerer-anna", "vejleder-sara"]
     assert {t.due_at for t in tasks} == {at("2026-04-07 09:00")}  # 2 weeks -> meeting day
     # 6 weeks later is Tuesday 28 April 11:00, after the 09:00 meeting: Thursday 30 April.
-    assert decision.effects[-1] == StartTimer("follow_up_due", at("2026-04-30 09:00"))
+    started = {e.timer: e for e in decision.effects if isinstance(e, StartTimer)}
+    assert started["follow_up_due"] == StartTimer("follow_up_due", at("2026-04-30 09:00"))
+    # The next meeting not recorded two working days after it begins is chased.
+    assert started["meeting_not_recorded"].due_at == at("2026-04-30 09:00")  # Tue 28th
     assert decision.case.milestones >= {"plan_agreed", "team_chosen", "consent_given"}
     assert decision.case.data["plan"][0]["id"] == 1
 
@@ -707,7 +710,10 @@ def test_follow_up_loop_reenters_and_restarts_stage_timer(soroe: Definition) -> 
     assert (booked.action, booked.meeting.key, booked.meeting.state) == ("book", 3, "booked")
     assert decision.effects[2] == CancelTimer("follow_up_due")
     # 6 weeks after Thursday 11:00 is past that day's 09:00 meeting: Tuesday 16 June.
-    assert decision.effects[-1] == StartTimer("follow_up_due", at("2026-06-16 09:00"))
+    started = {e.timer: e for e in decision.effects if isinstance(e, StartTimer)}
+    assert started["follow_up_due"] == StartTimer("follow_up_due", at("2026-06-16 09:00"))
+    # The meeting booked (Thursday 11 June) is chased two working days after it.
+    assert started["meeting_not_recorded"].due_at == at("2026-06-15 09:00")
     assert decision.case.counts["hold_follow_up"] == 1
 
 

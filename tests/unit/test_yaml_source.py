@@ -257,6 +257,17 @@ def test_a_misaligned_line_is_told_the_levels_it_could_line_up_with() -> None:
     assert problem.hint.startswith("indent it 0, 2 or 4 spaces, as the entries it belongs with")
 
 
+def test_a_key_of_a_list_item_is_told_the_items_own_level() -> None:
+    """A department's second key indented 3 spaces under "  - id: mentor": the hint
+    offered 0 or 2 spaces, both wrong (each gave another error); the item's keys are at
+    4, and that is offered too. A flow item ("- {id: x}") has no keys below it."""
+    text = "departments:\n  - id: skole\n    name: Skole\n  - id: mentor\n   name: Mentor\n"
+    _, problems = parse_yaml(text, "x.yaml")
+    (problem,) = problems
+    assert problem.hint is not None
+    assert problem.hint.startswith("indent it 0, 2 or 4 spaces, as the entries it belongs with")
+
+
 def test_a_line_indented_under_a_value_is_told_it_continues_that_value() -> None:
     _, problems = parse_yaml("id: x\n version: 1\n", "x.yaml")
     (problem,) = problems
