@@ -328,7 +328,7 @@ class Definition(StrictModel):
             event
             for event, step in steps
             if any(uses_name(source, "consent") for source in _step_expressions(step))
-            # A plan's goals name only departments the consent covers (the engine's rule).
+            # A plan's goals name only departments of the team or the consent (the engine's).
             or any(i.type is InputType.GOALS for i in step.inputs)
         )
 

@@ -144,11 +144,21 @@ def _levels_above(text: str, line: int) -> list[int]:
         if not content or content.startswith("#"):
             continue
         indent = _indent(lines[number])
+        # A list item that begins a mapping ("- id: mentor"): its keys line up with the
+        # first one, after the dash (4 spaces under "  - id: mentor"), which is where the
+        # next key of the item most likely belongs.
+        item = _ITEM_KEY.match(content)
+        if item is not None and (not levels or indent + len(item.group(1)) < levels[0]):
+            levels.insert(0, indent + len(item.group(1)))
         if not levels or indent < levels[0]:
             levels.insert(0, indent)
         if indent == 0:
             break
     return levels
+
+
+#: A list item whose content is a mapping key ("- id: x"), not a flow value ("- {...}").
+_ITEM_KEY = re.compile(r"""^(-\s+)(?=[^\s{\[#'"][^:]*:(?:\s|$))""")
 
 
 def _open_brackets(lines: list[str]) -> list[int]:
