@@ -41,6 +41,19 @@ def client(runtime: Runtime) -> Iterator[TestClient]:
         yield test_client
 
 
+def _consented_case(runtime: Runtime, client: TestClient, caseworker: dict[str, str]) -> str:
+    """A referred Sorø case whose young person (and parent) consented to the school and
+    youth guidance, recorded through the API by its caseworker."""
+    reference = referred_case(runtime)
+    given = client.post(
+        f"/api/v1/cases/{reference}/consents",
+        json={"departments": ["skole", "uu"], "categories": ["education"], "guardian": True},
+        headers=caseworker,
+    )
+    assert given.status_code == 201, given.text
+    return reference
+
+
 def _deliver(runtime: Runtime, rows: list[int]) -> dict[str, str]:
     """Deliver rows now; {department of a team row: outcome} for the team rows."""
     outcomes = {o.row_id: o.status for o in runtime.deliverer.deliver_many(rows)}
@@ -69,13 +82,7 @@ def test_withdrawing_uu_stops_its_access_and_its_mail_and_keeps_the_record(
 ) -> None:
     mette, lise = bearer(client, "mette"), bearer(client, "lise")
     anna, sara = bearer(client, "anna"), bearer(client, "sara")
-    reference = referred_case(runtime)
-    given = client.post(
-        f"/api/v1/cases/{reference}/consents",
-        json={"departments": ["skole", "uu"], "categories": ["education"], "guardian": True},
-        headers=mette,
-    )
-    assert given.status_code == 201, given.text
+    reference = _consented_case(runtime, client, mette)
 
     # The pre-meeting invites the team: both departments are sent their mail.
     invited = step(client, mette, reference, "hold_pre_meeting", PRE_MEETING)
@@ -185,13 +192,7 @@ def test_a_goal_given_to_a_department_outside_the_team_and_the_consent_is_refuse
     was told nothing. Refused beside the goal, through the API as on the page; nothing is
     saved; the plan goes through once the goal names a department of the team."""
     mette = bearer(client, "mette")
-    reference = referred_case(runtime)
-    given = client.post(
-        f"/api/v1/cases/{reference}/consents",
-        json={"departments": ["skole", "uu"], "categories": ["education"], "guardian": True},
-        headers=mette,
-    )
-    assert given.status_code == 201, given.text
+    reference = _consented_case(runtime, client, mette)
     assert step(client, mette, reference, "hold_pre_meeting", PRE_MEETING).status_code == 200
     clock.advance(days=15)
     lise = bearer(client, "lise")

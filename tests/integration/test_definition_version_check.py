@@ -73,6 +73,17 @@ def deployment(
         runtime.engine.dispose()
 
 
+def _as_the_environment(deployment: Deployment, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The deployment's store and folder as a process's environment names them (the CLI,
+    a flow run); no runtime built yet."""
+    settings = deployment.settings
+    monkeypatch.setenv("WORKFLOW_DATABASE_URL", settings.store_url)
+    monkeypatch.setenv("WORKFLOW_HOME", str(settings.home))
+    monkeypatch.setenv("WORKFLOW_DEFINITIONS_DIR", str(deployment.folder))
+    get_settings.cache_clear()
+    use_runtime(None)
+
+
 def _open_case(runtime: Runtime) -> str:
     opened = runtime.service.refer("soroe", PERSON, CW, {"source": "school", "caseworker": "x"})
     return opened.reference
@@ -173,12 +184,7 @@ def test_validate_and_up_say_so_without_a_traceback(
 ) -> None:
     _open_case(deployment.start())
     deployment.edit("soroe.yaml", "case_prefix: SOR", "case_prefix: SORO")
-    settings = deployment.settings
-    monkeypatch.setenv("WORKFLOW_DATABASE_URL", settings.store_url)
-    monkeypatch.setenv("WORKFLOW_HOME", str(settings.home))
-    monkeypatch.setenv("WORKFLOW_DEFINITIONS_DIR", str(deployment.folder))
-    get_settings.cache_clear()
-    use_runtime(None)
+    _as_the_environment(deployment, monkeypatch)
     runner = CliRunner()
     files = [str(deployment.folder / "soroe.yaml"), str(deployment.folder / "base.yaml")]
     try:
@@ -259,12 +265,7 @@ def test_the_processes_of_a_running_installation_go_on_past_a_broken_draft(
         encoding="utf-8",
     )
     deployment.edit("soroe.yaml", "case_prefix: SOR", "case_prefix: SORO")
-    settings = deployment.settings
-    monkeypatch.setenv("WORKFLOW_DATABASE_URL", settings.store_url)
-    monkeypatch.setenv("WORKFLOW_HOME", str(settings.home))
-    monkeypatch.setenv("WORKFLOW_DEFINITIONS_DIR", str(deployment.folder))
-    get_settings.cache_clear()
-    use_runtime(None)
+    _as_the_environment(deployment, monkeypatch)
     try:
         with caplog.at_level("WARNING", logger="workflow.definitions"):
             running = get_runtime()  # as a flow run's process builds it

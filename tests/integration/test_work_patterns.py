@@ -125,6 +125,19 @@ def _at_pre_meeting(runtime: Runtime, definition: str, person: YoungPersonDetail
     return reference
 
 
+def _in_follow_up(runtime: Runtime, clock: Clock, next_meeting_at: str) -> str:
+    """A case of ``patterns`` whose first meeting (17 March) was held, the next booked."""
+    reference = _at_pre_meeting(runtime, "patterns")
+    runtime.service.trigger(reference, "hold_pre_meeting", BASE_PRE_MEETING, CASEWORKER)
+    clock.now = clock.now.replace(month=3, day=17, hour=8) + timedelta(hours=1)
+    first = {
+        "plan": [{"text": "Jeg skal i skole", "theme": "uddannelse"}],
+        "next_meeting_at": next_meeting_at,
+    }
+    runtime.service.trigger(reference, "hold_first_meeting", first, COORDINATOR)
+    return reference
+
+
 def _tasks(runtime: Runtime, reference: str, key: str) -> list[CaseTask]:
     with runtime.sessions() as session:
         return list(
@@ -153,14 +166,7 @@ def test_one_task_per_team_member_and_the_case_waits_for_all(
     patterns: Runtime, clock: Clock
 ) -> None:
     runtime = patterns
-    reference = _at_pre_meeting(runtime, "patterns")
-    runtime.service.trigger(reference, "hold_pre_meeting", BASE_PRE_MEETING, CASEWORKER)
-    clock.now = clock.now.replace(month=3, day=17, hour=8) + timedelta(hours=1)
-    first = {
-        "plan": [{"text": "Jeg skal i skole", "theme": "uddannelse"}],
-        "next_meeting_at": "2026-04-28T09:00:00",
-    }
-    runtime.service.trigger(reference, "hold_first_meeting", first, COORDINATOR)
+    reference = _in_follow_up(runtime, clock, "2026-04-28T09:00:00")
     runtime.service.trigger(reference, "share_the_work", {}, COORDINATOR)
     tasks = _tasks(runtime, reference, "member_task")
     assert sorted(t.person or "" for t in tasks) == ["laerer-anna", "vejleder-sara"]
@@ -591,14 +597,7 @@ def test_a_task_due_by_its_meeting_follows_that_meeting_not_another_one_open(
     made due at the follow-up's new time), and after a pause the preparation is capped by
     its own meeting, not by the earliest meeting of any kind."""
     runtime = patterns
-    reference = _at_pre_meeting(runtime, "patterns")
-    runtime.service.trigger(reference, "hold_pre_meeting", BASE_PRE_MEETING, CASEWORKER)
-    clock.now = clock.now.replace(month=3, day=17, hour=8) + timedelta(hours=1)
-    first = {
-        "plan": [{"text": "Jeg skal i skole", "theme": "uddannelse"}],
-        "next_meeting_at": "2026-03-31T09:00:00",
-    }
-    runtime.service.trigger(reference, "hold_first_meeting", first, COORDINATOR)
+    reference = _in_follow_up(runtime, clock, "2026-03-31T09:00:00")
     transition = {"transition_meeting_at": "2026-04-21T09:00:00"}
     runtime.service.trigger(reference, "book_transition_meeting", transition, COORDINATOR)
     (task,) = _tasks(runtime, reference, "prepare_transition")
