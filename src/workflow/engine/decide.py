@@ -20,10 +20,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any, NamedTuple
-from zoneinfo import ZoneInfo
 
 from workflow.definitions import expressions
 from workflow.definitions.effects import Effect as EffectSpec
@@ -35,13 +34,13 @@ from workflow.definitions.vocabulary import (
     PREVIOUS_STAGE,
     REFER_EVENT,
     SYSTEM_ROLE,
-    InputType,
     StageKind,
 )
 from workflow.engine import timers as running_timers
 from workflow.engine.context import lazy_expression_context, with_data
 from workflow.engine.effects import StepFacts, effects_of, notifications_over_cap
 from workflow.engine.input_facts import InputFacts
+from workflow.engine.input_rules import case_input_errors
 from workflow.engine.inputs import validate_inputs
 from workflow.engine.meetings import (
     apply_meetings,
@@ -238,9 +237,7 @@ def _validate_inputs(attempt: _Attempt, draft: _Draft) -> _Draft | Rejection:
     # time given breaks, told with the rest (they came in rounds, one kind a try).
     errors = [
         *errors,
-        *_past_deadlines(attempt, values),
-        *_goals_outside_consent(attempt, values),
-        *_days_out_of_bounds(attempt, values),
+        *case_input_errors(attempt.definition, attempt.spec, attempt.case, values, attempt.now),
     ]
     if errors:
         errors += meeting_rule_errors(attempt.definition, attempt.spec, values)
@@ -250,83 +247,6 @@ def _validate_inputs(attempt: _Attempt, draft: _Draft) -> _Draft | Rejection:
             tuple(errors),
         )
     return draft._replace(values=values, context=_context(attempt, values))
-
-
-def _days_out_of_bounds(attempt: _Attempt, values: Mapping[str, Any]) -> list[FieldError]:
-    """A date input's ``min`` and ``max`` are days from the day of the step (in the
-    municipality's zone): a pause's expected resumption ``min: 0`` is today or later."""
-    bounded = [
-        i
-        for i in attempt.spec.inputs
-        if i.type is InputType.DATE
-        and (i.min is not None or i.max is not None)
-        and values.get(i.name)
-    ]
-    if not bounded:  # most steps: nothing to look at
-        return []
-    today = attempt.now.astimezone(ZoneInfo(attempt.definition.calendar.timezone)).date()
-    errors = []
-    for item in bounded:
-        day = date.fromisoformat(values[item.name])
-        if item.min is not None and day < (first := today + timedelta(days=int(item.min))):
-            errors.append(FieldError(item.name, "date_too_early", {"day": f"{first:%d.%m.%Y}"}))
-        if item.max is not None and day > (last := today + timedelta(days=int(item.max))):
-            errors.append(FieldError(item.name, "date_too_late", {"day": f"{last:%d.%m.%Y}"}))
-    return errors
-
-
-def _past_deadlines(attempt: _Attempt, values: Mapping[str, Any]) -> list[FieldError]:
-    """A plan's goal may not have a deadline that has passed (the day of the step in the
-    municipality's zone is the earliest): a plan is for the coming period."""
-    plans = [i for i in attempt.spec.inputs if i.type is InputType.GOALS and values.get(i.name)]
-    if not plans:  # most steps: nothing to look at
-        return []
-    today = attempt.now.astimezone(ZoneInfo(attempt.definition.calendar.timezone)).date()
-    errors = []
-    for item in plans:
-        for goal in values[item.name]:
-            deadline = goal.get("deadline")
-            if deadline and date.fromisoformat(deadline) < today:
-                errors.append(
-                    FieldError(
-                        item.name,
-                        "goal_deadline_passed",
-                        {"item": goal["id"], "day": f"{today:%d.%m.%Y}"},
-                    )
-                )
-    return errors
-
-
-def _goals_outside_consent(attempt: _Attempt, values: Mapping[str, Any]) -> list[FieldError]:
-    """A goal of the plan may name as its helper only a department of the young person's
-    team (one whose consent was not taken back) or one the consent covers: the plan goes
-    to the whole team, and a goal given to another told them of that department's part in
-    the young person's life (health, substance abuse) while the department itself was told
-    nothing and could not open the case. The store loads the consent for every step with
-    a plan (None: not loaded, nothing checked)."""
-    consent = attempt.case.consent
-    if consent is None:
-        return []
-    team = {str(m.get("department")) for m in attempt.case.team_members()}
-    for item in attempt.spec.inputs:  # a team given by the step itself
-        if item.type is InputType.TEAM:
-            team |= {str(m.get("department")) for m in values.get(item.name) or ()}
-    allowed = set(consent.get("departments") or ()) | (team - set(consent.get("withdrawn") or ()))
-    errors = []
-    for item in attempt.spec.inputs:
-        if item.type is not InputType.GOALS:
-            continue
-        for goal in values.get(item.name) or ():
-            department = goal.get("department")
-            if department and department not in allowed:
-                errors.append(
-                    FieldError(
-                        item.name,
-                        "goal_department_not_consented",
-                        {"item": goal["id"], "goal": True},
-                    )
-                )
-    return errors
 
 
 def _check_duties(attempt: _Attempt, draft: _Draft) -> _Draft | Rejection:
