@@ -986,3 +986,24 @@ def test_a_forms_address_opened_as_a_page_leads_to_its_page(
     assert posted.status_code == 405
     assert "Den adresse kan ikke åbnes som en side." in html.unescape(posted.text)
     assert "Method Not Allowed" not in posted.text
+
+
+def test_the_search_fields_example_is_the_users_municipalitys_reference(
+    client: TestClient, runtime: Runtime
+) -> None:
+    """Horsens' staff were shown Sorø's "SOR-2026-0042" as the example of a reference in
+    the caseload's and the tasks' search fields."""
+    runtime.accounts.create(
+        "henrik",
+        PASSWORD,
+        display_name="Henrik",
+        person_id="hor-henrik",
+        roles=["caseworker"],
+        municipality_code="615",
+    )
+    _log_in(client, "henrik")
+    assert 'placeholder="HOR-2026-0042"' in client.get("/").text
+    assert 'placeholder="HOR-2026-0042"' in client.get("/tasks").text
+    client.cookies.clear()
+    _log_in(client, "mette")
+    assert 'placeholder="SOR-2026-0042"' in client.get("/").text

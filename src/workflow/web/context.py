@@ -75,6 +75,15 @@ class WebContext:
             and (user.municipality_code in (None, d.municipality.code))
         ]
 
+    def reference_example(self, user: User) -> str:
+        """A case reference as the user's municipality writes them, for a search field's
+        example ("HOR-2026-0042" to Horsens' staff; it said Sorø's "SOR-…" to all)."""
+        prefixes = {
+            d.municipality.case_prefix for d in self.definitions_for(user) if d.municipality
+        }
+        prefix = prefixes.pop() if len(prefixes) == 1 else "SOR"
+        return f"{prefix}-{self.clock().year}-0042"
+
     def definition_of(self, view: CaseView) -> Definition:
         """The definition a case is pinned to."""
         return self.service.definition(view.definition_version_id)

@@ -113,6 +113,7 @@ def caseload_page(  # noqa: PLR0913 - the page's query parameters
         pages=max(1, -(-result.total // PAGE_SIZE)),
         # A referral made for another caseworker: opened, and not the referrer's to see.
         referred=referred if _REFERENCE.fullmatch(referred) else "",
+        reference_example=web.reference_example(auth.user),
     )
 
 

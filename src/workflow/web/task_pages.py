@@ -146,6 +146,7 @@ def _worklist(
         filters=filters,
         stages=stages,
         references=sorted({i.reference for i in items}),
+        reference_example=web.reference_example(auth.user),
         notice=shown.notice,
         refused=refused,
         refused_here=refused is not None and any(r.id == refused.task for r in rows),
